@@ -1,0 +1,35 @@
+package io.historystreams.archive;
+
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * One place an archive's files can be read from (an HTTP(S) server, a directory). Implementations do one attempt;
+ * retries, backoff and failover belong to {@link HistoryArchive}.
+ */
+public interface ArchiveSource extends AutoCloseable {
+
+    /** A name safe to print and log: the root URL or directory without credentials or query strings. */
+    String name();
+
+    /**
+     * Opens an archive-relative path for streaming.
+     *
+     * @throws FetchException.NotPresent when the source does not have the file (404, no such file)
+     * @throws FetchException.Transient when trying again may succeed (5xx, 408, 429, connection errors, timeouts)
+     * @throws FetchException.Refused when trying again will not help (403, 400, TLS failure, hostile path)
+     */
+    Body open(String path) throws FetchException;
+
+    @Override
+    default void close() {
+    }
+
+    /** A response body: the stream and its declared length (-1 when unknown). The caller closes it. */
+    record Body(InputStream stream, long declaredLength) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            stream.close();
+        }
+    }
+}

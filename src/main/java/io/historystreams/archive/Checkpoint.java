@@ -1,0 +1,76 @@
+package io.historystreams.archive;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Checkpoint arithmetic: a checkpoint closes every 64 ledgers (63, 127, 191, ...). The first checkpoint holds
+ * ledgers 1..63, every later one the 64 ledgers {@code cp-63 .. cp}.
+ */
+public final class Checkpoint {
+    public static final int FREQUENCY = 64;
+    /** The largest ledger sequence whose checkpoint still fits an unsigned 32-bit ledger number. */
+    public static final long MAX_LEDGER = 0xFFFFFFFFL;
+
+    private Checkpoint() {
+    }
+
+    /** The checkpoint ledger of the checkpoint that contains {@code ledger}. */
+    public static long containing(final long ledger) {
+        if (ledger < 0 || ledger > MAX_LEDGER) {
+            throw new IllegalArgumentException("ledger out of range: " + ledger);
+        }
+        return ((ledger / FREQUENCY) + 1) * FREQUENCY - 1;
+    }
+
+    public static boolean isCheckpoint(final long ledger) {
+        return ledger >= 0 && (ledger + 1) % FREQUENCY == 0;
+    }
+
+    /** First ledger held by the checkpoint: 1 for the first checkpoint (63), {@code cp - 63} for later ones. */
+    public static long firstLedger(final long checkpoint) {
+        requireCheckpoint(checkpoint);
+        return checkpoint == FREQUENCY - 1 ? 1 : checkpoint - (FREQUENCY - 1);
+    }
+
+    /** Number of ledger headers the checkpoint holds: 63 for the first, 64 for every other. */
+    public static int ledgerCount(final long checkpoint) {
+        return (int) (checkpoint - firstLedger(checkpoint) + 1);
+    }
+
+    /** The checkpoint before this one, or -1 for the first. */
+    public static long previous(final long checkpoint) {
+        requireCheckpoint(checkpoint);
+        return checkpoint == FREQUENCY - 1 ? -1 : checkpoint - FREQUENCY;
+    }
+
+    public static long next(final long checkpoint) {
+        requireCheckpoint(checkpoint);
+        return checkpoint + FREQUENCY;
+    }
+
+    /** The checkpoints that contain ledgers {@code from..to} (inclusive), in order. */
+    public static List<Long> range(final long from, final long to) {
+        if (from > to) {
+            throw new IllegalArgumentException("range is empty: from " + from + " > to " + to);
+        }
+        final long first = containing(Math.max(from, 1));
+        final long last = containing(Math.max(to, 1));
+        final List<Long> out = new ArrayList<>((int) Math.min(1 << 20, (last - first) / FREQUENCY + 1));
+        for (long cp = first; cp <= last; cp += FREQUENCY) {
+            out.add(cp);
+        }
+        return out;
+    }
+
+    /** {@code %08x} of the checkpoint ledger, as used in file names. */
+    public static String hex(final long checkpoint) {
+        return String.format("%08x", checkpoint);
+    }
+
+    public static void requireCheckpoint(final long ledger) {
+        if (!isCheckpoint(ledger) || ledger > MAX_LEDGER) {
+            throw new IllegalArgumentException(ledger + " is not a checkpoint ledger (63, 127, 191, ...)");
+        }
+    }
+}
