@@ -1,0 +1,63 @@
+package io.historystreams.cli;
+
+import io.historystreams.archive.FetchObserver;
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.archive.RetryPolicy;
+import io.historystreams.archive.SourceOptions;
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+import java.util.List;
+
+/** Options naming the source archive(s) and how to reach them, shared by the commands that read archives. */
+public final class ArchiveOptions {
+    @Option(names = "--archive", required = true, paramLabel = "<url|dir>",
+            description = "Archive root: http(s):// or file:// URL, or a directory. Repeat for more sources of the "
+                    + "same network (failover; a source that serves a bad file is blamed).")
+    List<String> archives;
+
+    @Option(names = "--network-passphrase", paramLabel = "P",
+            description = "Expected network passphrase (default: the one in the archive's root state, if any).")
+    String networkPassphrase;
+
+    @Option(names = "--connect-timeout", defaultValue = "10", paramLabel = "S",
+            description = "Connect timeout in seconds (default: ${DEFAULT-VALUE}).")
+    int connectTimeoutSeconds;
+
+    @Option(names = "--read-timeout", defaultValue = "30", paramLabel = "S",
+            description = "Read (idle) timeout in seconds (default: ${DEFAULT-VALUE}).")
+    int readTimeoutSeconds;
+
+    @Option(names = "--max-attempts", defaultValue = "6", paramLabel = "N",
+            description = "Attempts per file on transient errors (default: ${DEFAULT-VALUE}).")
+    int maxAttempts;
+
+    @Option(names = "--concurrency", defaultValue = "8", paramLabel = "N",
+            description = "Files in flight at once (default: ${DEFAULT-VALUE}).")
+    int concurrency;
+
+    public List<String> roots() {
+        return archives;
+    }
+
+    public String passphrase() {
+        return networkPassphrase;
+    }
+
+    public int concurrency() {
+        return concurrency;
+    }
+
+    public SourceOptions sourceOptions() {
+        return new SourceOptions(Duration.ofSeconds(connectTimeoutSeconds), Duration.ofSeconds(readTimeoutSeconds));
+    }
+
+    public RetryPolicy retryPolicy() {
+        final RetryPolicy d = RetryPolicy.defaults();
+        return new RetryPolicy(maxAttempts, d.baseDelay(), d.maxDelay(), d.maxRetryAfter());
+    }
+
+    public HistoryArchive open(final FetchObserver observer) {
+        return HistoryArchive.open(archives, sourceOptions(), retryPolicy(), observer);
+    }
+}

@@ -1,0 +1,41 @@
+package io.historystreams.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point: {@code history-streams <command>}. */
+@Command(name = "history-streams", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Verify, ingest and publish Stellar history archives as a verified event stream.",
+        subcommands = {VerifyCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    public static void main(final String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line and returns its exit code (no System.exit, for tests). */
+    public static int run(final String... args) {
+        final CommandLine cl = new CommandLine(new Main());
+        cl.setExitCodeExceptionMapper(e -> ExitCode.COULD_NOT_RUN);
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println("error: " + e.getMessage());
+            return ExitCode.COULD_NOT_RUN;
+        });
+        cl.getCommandSpec().exitCodeOnInvalidInput(ExitCode.COULD_NOT_RUN);
+        return cl.execute(args);
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.err);
+    }
+
+    /** Reports the version from the jar manifest, or "dev". */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            final String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"history-streams " + (v == null ? "dev" : v)};
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package io.historystreams.cli;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.FetchObserver;
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.verify.ArchiveVerifier;
+import io.historystreams.verify.CheckpointOutcome;
+import io.historystreams.verify.HasVerifier;
+import io.historystreams.verify.HistoryArchiveState;
+import io.historystreams.verify.VerificationException;
+import io.historystreams.verify.VerificationLimits;
+import io.historystreams.verify.VerificationReport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** {@code verify}: checks a range of an archive directly, without Kafka. */
+@Command(name = "verify", mixinStandardHelpOptions = true,
+        description = "Verify every file of a range of checkpoints (no Kafka). Exit 0: all verified; "
+                + "1: a checkpoint failed or is incomplete; 2: could not run.")
+public final class VerifyCommand implements Callable<Integer> {
+    @Mixin
+    ArchiveOptions archive;
+
+    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1).")
+    Long from;
+
+    @Option(names = "--to", paramLabel = "L",
+            description = "Last ledger (default: the archive's current ledger from .well-known).")
+    Long to;
+
+    @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
+    Path report;
+
+    @Option(names = "--quiet", description = "No progress lines.")
+    boolean quiet;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        final PrintWriter out = spec.commandLine().getOut();
+        final PrintWriter err = spec.commandLine().getErr();
+        final long started = System.nanoTime();
+        try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
+            String passphrase = archive.passphrase();
+            long last = to == null ? -1 : to;
+            if (to == null || passphrase == null) {
+                final HistoryArchiveState root;
+                try {
+                    root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN,
+                            -1, archive.passphrase(), VerificationLimits.defaults())).value();
+                } catch (final VerificationException e) {
+                    if (to == null) {
+                        err.println("error: cannot read the archive's root state: " + e);
+                        return ExitCode.COULD_NOT_RUN;
+                    }
+                    throw e;
+                }
+                if (to == null) {
+                    last = root.currentLedger();
+                }
+                if (passphrase == null) {
+                    passphrase = root.networkPassphrase();
+                }
+            }
+            final long first = from == null ? 1 : from;
+            if (first < 0 || last < first) {
+                err.println("error: empty range " + first + ".." + last);
+                return ExitCode.COULD_NOT_RUN;
+            }
+            final List<Long> checkpoints = Checkpoint.range(first, last);
+            final ArchiveVerifier.Options options = new ArchiveVerifier.Options(passphrase,
+                    VerificationLimits.defaults(), archive.concurrency());
+            final AtomicInteger done = new AtomicInteger();
+            final Progress progress = quiet ? null : new Progress(err, checkpoints.size(), done);
+            try (ArchiveVerifier verifier = new ArchiveVerifier(ha, options);
+                    VerificationReport rep = report == null ? null
+                            : VerificationReport.start(report, "verify", ha.sourceNames(), first, last)) {
+                final ArchiveVerifier.Summary s = verifier.verify(checkpoints, o -> {
+                    done.incrementAndGet();
+                    if (o.status() != CheckpointOutcome.Status.VERIFIED) {
+                        out.println(failureLine(o));
+                    }
+                    if (rep != null) {
+                        try {
+                            rep.checkpoint(o);
+                        } catch (final java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }
+                    if (progress != null) {
+                        progress.maybePrint();
+                    }
+                });
+                final long ms = (System.nanoTime() - started) / 1_000_000;
+                if (rep != null) {
+                    rep.finish(s, ms, null);
+                }
+                out.printf("%d checkpoints: %d verified, %d incomplete, %d failed; %d headers, %d transaction sets, "
+                        + "%d result sets, %d distinct buckets (%d failed); %.1f MB in %.2f s%n", s.checkpoints(),
+                        s.verified(), s.incomplete(), s.failed(), s.headers(), s.transactionSets(), s.resultSets(),
+                        s.buckets(), s.bucketsFailed(), s.bytes() / 1e6, ms / 1000.0);
+                out.flush();
+                return s.allVerified() ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
+            }
+        }
+    }
+
+    static String failureLine(final CheckpointOutcome o) {
+        final StringBuilder b = new StringBuilder();
+        b.append(String.format("checkpoint %d (0x%x) %s:", o.checkpoint(), o.checkpoint(), o.status()));
+        for (final VerificationException e : o.failures()) {
+            b.append(' ').append(e.reason()).append(' ').append(e.file() == null ? "" : e.file());
+            if (e.source() != null) {
+                b.append(" from ").append(e.source());
+            }
+            b.append(" (").append(e.detail()).append(");");
+        }
+        return b.toString();
+    }
+
+    /** Periodic progress on stderr (every 2 s at most). */
+    private static final class Progress {
+        private final PrintWriter err;
+        private final int total;
+        private final AtomicInteger done;
+        private final long start = System.nanoTime();
+        private long lastPrint = System.nanoTime();
+
+        Progress(final PrintWriter err, final int total, final AtomicInteger done) {
+            this.err = err;
+            this.total = total;
+            this.done = done;
+        }
+
+        void maybePrint() {
+            final long now = System.nanoTime();
+            if (now - lastPrint < 2_000_000_000L && done.get() < total) {
+                return;
+            }
+            lastPrint = now;
+            final double secs = (now - start) / 1e9;
+            final int d = done.get();
+            final double rate = d / Math.max(secs, 1e-3);
+            err.printf("verify: %d/%d checkpoints (%.1f/s, ETA %.0f s)%n", d, total, rate,
+                    rate > 0 ? (total - d) / rate : 0.0);
+            err.flush();
+        }
+    }
+}

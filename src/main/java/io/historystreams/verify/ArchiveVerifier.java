@@ -1,0 +1,283 @@
+package io.historystreams.verify;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.FileType;
+import io.historystreams.archive.HistoryArchive;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * Verifies a range of checkpoints of one archive without Kafka: the files of several checkpoints in flight at once,
+ * buckets fetched once however many checkpoints name them, outcomes delivered in checkpoint order so the chain link
+ * between neighbours is checked as they complete. Memory is bounded by the window of checkpoints in flight.
+ */
+public final class ArchiveVerifier implements AutoCloseable {
+
+    /** Run settings. {@code concurrency}: files in flight at once. */
+    public record Options(String networkPassphrase, VerificationLimits limits, int concurrency) {
+        public static Options defaults(final String passphrase) {
+            return new Options(passphrase, VerificationLimits.defaults(), 8);
+        }
+    }
+
+    /** Totals of a run. */
+    public record Summary(int checkpoints, int verified, int incomplete, int failed, long headers,
+            long transactionSets, long resultSets, int buckets, int bucketsFailed, long bytes) {
+        public boolean allVerified() {
+            return checkpoints == verified;
+        }
+    }
+
+    private final HistoryArchive archive;
+    private final Options options;
+    private final ExecutorService pool;
+    private final Map<Hash, CompletableFuture<FileOutcome>> buckets = new ConcurrentHashMap<>();
+
+    public ArchiveVerifier(final HistoryArchive archive, final Options options) {
+        this.archive = archive;
+        this.options = options;
+        final AtomicInteger n = new AtomicInteger();
+        this.pool = Executors.newFixedThreadPool(Math.max(1, options.concurrency()), r -> {
+            final Thread t = new Thread(r, "verify-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Verifies the checkpoints (ascending) and hands each outcome to {@code sink} in order. */
+    public Summary verify(final List<Long> checkpoints, final Consumer<CheckpointOutcome> sink) {
+        final int window = Math.max(2, options.concurrency());
+        final Deque<CompletableFuture<CheckpointOutcome>> inFlight = new ArrayDeque<>();
+        int next = 0;
+        LedgerHeaderSummary previousLast = null;
+        long previousCheckpoint = -1;
+        int verified = 0;
+        int incomplete = 0;
+        int failed = 0;
+        long headers = 0;
+        long txSets = 0;
+        long resultSets = 0;
+        long bytes = 0;
+        if (!checkpoints.isEmpty() && checkpoints.get(0) > Checkpoint.FREQUENCY - 1) {
+            previousCheckpoint = Checkpoint.previous(checkpoints.get(0));
+            previousLast = lastHeaderOf(previousCheckpoint);
+        }
+        while (next < checkpoints.size() || !inFlight.isEmpty()) {
+            while (next < checkpoints.size() && inFlight.size() < window) {
+                inFlight.add(checkpoint(checkpoints.get(next++)));
+            }
+            CheckpointOutcome o = inFlight.poll().join();
+            o = link(o, previousCheckpoint, previousLast);
+            switch (o.status()) {
+                case VERIFIED -> verified++;
+                case INCOMPLETE -> incomplete++;
+                default -> failed++;
+            }
+            headers += o.facts().headers();
+            txSets += o.facts().transactionSets();
+            resultSets += o.facts().resultSets();
+            for (final FileOutcome f : o.files()) {
+                bytes += f.type() == FileType.BUCKET ? 0 : f.bytes();
+            }
+            previousCheckpoint = o.checkpoint();
+            previousLast = o.facts().lastHeader();
+            sink.accept(o);
+        }
+        int bucketsOk = 0;
+        int bucketsBad = 0;
+        for (final CompletableFuture<FileOutcome> f : buckets.values()) {
+            final FileOutcome b = f.join();
+            if (b.ok()) {
+                bucketsOk++;
+                bytes += b.bytes();
+            } else {
+                bucketsBad++;
+            }
+        }
+        return new Summary(checkpoints.size(), verified, incomplete, failed, headers, txSets, resultSets, bucketsOk,
+                bucketsBad, bytes);
+    }
+
+    /** Applies the cross-checkpoint link once the previous outcome is known. */
+    private static CheckpointOutcome link(final CheckpointOutcome o, final long previousCheckpoint,
+            final LedgerHeaderSummary previousLast) {
+        final LedgerHeaderSummary first = o.facts().firstHeader();
+        if (first == null) {
+            return o;
+        }
+        if (first.ledgerSeq() == 1) {
+            return withLink(o, CheckpointOutcome.Link.GENESIS, null);
+        }
+        if (previousLast == null || previousCheckpoint != Checkpoint.previous(o.checkpoint())) {
+            return withLink(o, CheckpointOutcome.Link.NOT_CHECKED, null);
+        }
+        try {
+            CheckpointCrossCheck.chainLink(previousLast, List.of(first),
+                    ArchivePaths.checkpointFile(FileType.LEDGER, o.checkpoint()));
+            return withLink(o, CheckpointOutcome.Link.VERIFIED, null);
+        } catch (final VerificationException e) {
+            return withLink(o, CheckpointOutcome.Link.BROKEN, e);
+        }
+    }
+
+    private static CheckpointOutcome withLink(final CheckpointOutcome o, final CheckpointOutcome.Link link,
+            final VerificationException failure) {
+        final List<VerificationException> failures = new ArrayList<>(o.failures());
+        if (failure != null) {
+            failures.add(failure);
+        }
+        return new CheckpointOutcome(o.checkpoint(), CheckpointOutcome.statusOf(failures), o.files(),
+                List.copyOf(failures), o.facts(), link);
+    }
+
+    /** The last header of a checkpoint outside the range, to check the range's first link; null if unavailable. */
+    private LedgerHeaderSummary lastHeaderOf(final long checkpoint) {
+        final String path = ArchivePaths.checkpointFile(FileType.LEDGER, checkpoint);
+        try {
+            final List<LedgerHeaderSummary> hs = archive.fetch(path,
+                    in -> LedgerHeaderVerifier.verify(in, path, checkpoint, options.limits())).value();
+            return hs.get(hs.size() - 1);
+        } catch (final VerificationException e) {
+            return null;
+        }
+    }
+
+    /** One fetched-and-verified file: its value (null on failure) and outcome. */
+    private record Result<T>(T value, FileOutcome outcome) {
+    }
+
+    @FunctionalInterface
+    private interface FileCheck<T> {
+        T verify(java.io.InputStream in, String path) throws java.io.IOException, VerificationException;
+    }
+
+    private <T> CompletableFuture<Result<T>> fetch(final FileType type, final String path, final boolean optional,
+            final FileCheck<T> check) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                final HistoryArchive.Fetched<T> f = archive.fetch(path, in -> check.verify(in, path));
+                return new Result<>(f.value(), FileOutcome.verified(type, path, f.source(), f.bytes(), f.attempts()));
+            } catch (final VerificationException e) {
+                final VerificationException named = e.withFile(path);
+                if (optional && named.reason() == FailureReason.MISSING_FILE) {
+                    return new Result<T>(null, FileOutcome.absent(type, path));
+                }
+                return new Result<T>(null, FileOutcome.failed(type, path, named));
+            } catch (final RuntimeException e) {
+                return new Result<T>(null, FileOutcome.failed(type, path, new VerificationException(
+                        FailureReason.INTERNAL_ERROR, path, e.toString(), e)));
+            }
+        }, pool);
+    }
+
+    private CompletableFuture<FileOutcome> bucket(final Hash hash) {
+        return buckets.computeIfAbsent(hash, h -> {
+            final String path = ArchivePaths.bucket(h.hex());
+            return fetch(FileType.BUCKET, path, false,
+                    (in, p) -> BucketVerifier.verify(in, p, h, options.limits())).thenApply(Result::outcome);
+        });
+    }
+
+    private CompletableFuture<CheckpointOutcome> checkpoint(final long cp) {
+        final VerificationLimits limits = options.limits();
+        final String pass = options.networkPassphrase();
+        final CompletableFuture<Result<HistoryArchiveState>> has = fetch(FileType.HAS, ArchivePaths.has(cp), false,
+                (in, p) -> HasVerifier.verify(in, p, cp, pass, limits));
+        final CompletableFuture<Result<List<LedgerHeaderSummary>>> ledger = fetch(FileType.LEDGER,
+                ArchivePaths.checkpointFile(FileType.LEDGER, cp), false,
+                (in, p) -> LedgerHeaderVerifier.verify(in, p, cp, limits));
+        final CompletableFuture<Result<List<LedgerSetHash>>> txs = fetch(FileType.TRANSACTIONS,
+                ArchivePaths.checkpointFile(FileType.TRANSACTIONS, cp), false,
+                (in, p) -> TransactionSetVerifier.verify(in, p, cp, limits));
+        final CompletableFuture<Result<List<LedgerSetHash>>> results = fetch(FileType.RESULTS,
+                ArchivePaths.checkpointFile(FileType.RESULTS, cp), false,
+                (in, p) -> ResultSetVerifier.verify(in, p, cp, limits));
+        final CompletableFuture<Result<ScpVerifier.ScpSummary>> scp = fetch(FileType.SCP,
+                ArchivePaths.checkpointFile(FileType.SCP, cp), true,
+                (in, p) -> ScpVerifier.verify(in, p, cp, limits));
+        final CompletableFuture<List<FileOutcome>> bucketOutcomes = has.thenCompose(h -> {
+            if (h.value() == null) {
+                return CompletableFuture.completedFuture(List.of());
+            }
+            final List<CompletableFuture<FileOutcome>> fs = new ArrayList<>();
+            for (final Hash b : h.value().buckets()) {
+                fs.add(bucket(b));
+            }
+            return CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new))
+                    .thenApply(v -> fs.stream().map(CompletableFuture::join).toList());
+        });
+        return CompletableFuture.allOf(has, ledger, txs, results, scp, bucketOutcomes)
+                .thenApply(v -> assemble(cp, has.join(), ledger.join(), txs.join(), results.join(), scp.join(),
+                        bucketOutcomes.join()));
+    }
+
+    private static CheckpointOutcome assemble(final long cp, final Result<HistoryArchiveState> has,
+            final Result<List<LedgerHeaderSummary>> ledger, final Result<List<LedgerSetHash>> txs,
+            final Result<List<LedgerSetHash>> results, final Result<ScpVerifier.ScpSummary> scp,
+            final List<FileOutcome> bucketOutcomes) {
+        final List<FileOutcome> files = new ArrayList<>();
+        files.add(has.outcome());
+        files.add(ledger.outcome());
+        files.add(txs.outcome());
+        files.add(results.outcome());
+        files.add(scp.outcome());
+        files.addAll(bucketOutcomes);
+        final List<VerificationException> failures = new ArrayList<>();
+        for (final FileOutcome f : files) {
+            if (!f.ok()) {
+                failures.add(f.failure());
+            }
+        }
+        final List<LedgerHeaderSummary> headers = ledger.value();
+        if (headers != null) {
+            try {
+                CheckpointCrossCheck.genesis(headers, ledger.outcome().path());
+            } catch (final VerificationException e) {
+                failures.add(e);
+            }
+            if (txs.value() != null) {
+                try {
+                    CheckpointCrossCheck.transactionSets(headers, txs.value(), null, txs.outcome().path());
+                } catch (final VerificationException e) {
+                    failures.add(e);
+                }
+            }
+            if (results.value() != null) {
+                try {
+                    CheckpointCrossCheck.resultSets(headers, results.value(), results.outcome().path());
+                } catch (final VerificationException e) {
+                    failures.add(e);
+                }
+            }
+            if (has.value() != null) {
+                try {
+                    CheckpointCrossCheck.bucketList(has.value(), headers, has.outcome().path());
+                } catch (final VerificationException e) {
+                    failures.add(e);
+                }
+            }
+        }
+        final CheckpointOutcome.Facts facts = new CheckpointOutcome.Facts(headers == null ? 0 : headers.size(),
+                txs.value() == null ? 0 : txs.value().size(), results.value() == null ? 0 : results.value().size(),
+                bucketOutcomes.size(), scp.value() == null ? 0 : scp.value().entryCount(),
+                headers == null ? null : headers.get(0), headers == null ? null : headers.get(headers.size() - 1));
+        return new CheckpointOutcome(cp, CheckpointOutcome.statusOf(failures), List.copyOf(files),
+                List.copyOf(failures), facts, CheckpointOutcome.Link.NOT_CHECKED);
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+}

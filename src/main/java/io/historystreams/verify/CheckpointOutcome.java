@@ -1,0 +1,33 @@
+package io.historystreams.verify;
+
+import java.util.List;
+
+/**
+ * The verdict on one checkpoint: VERIFIED only when every file and every cross-file check passed; INCOMPLETE when
+ * the only failures are files no source has; FAILED otherwise.
+ *
+ * @param link how the chain link to the previous checkpoint was checked
+ */
+public record CheckpointOutcome(long checkpoint, Status status, List<FileOutcome> files,
+        List<VerificationException> failures, Facts facts, Link link) {
+
+    /** Overall state of a checkpoint. */
+    public enum Status { VERIFIED, INCOMPLETE, FAILED }
+
+    /** How the first header's link to the previous checkpoint was established. */
+    public enum Link { VERIFIED, GENESIS, NOT_CHECKED, BROKEN }
+
+    /** Counts and the boundary headers, kept for the chain check and the summary (small, whatever the range). */
+    public record Facts(int headers, int transactionSets, int resultSets, int buckets, int scpEntries,
+            LedgerHeaderSummary firstHeader, LedgerHeaderSummary lastHeader) {
+        public static final Facts NONE = new Facts(0, 0, 0, 0, 0, null, null);
+    }
+
+    public static Status statusOf(final List<VerificationException> failures) {
+        if (failures.isEmpty()) {
+            return Status.VERIFIED;
+        }
+        return failures.stream().allMatch(f -> f.reason() == FailureReason.MISSING_FILE) ? Status.INCOMPLETE
+                : Status.FAILED;
+    }
+}

@@ -1,0 +1,57 @@
+package io.historystreams.verify;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
+
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * Reads and checks a checkpoint's {@code history-*.json} (stellar-core's {@code GetHistoryArchiveStateWork}): parses
+ * within a size cap, then {@code currentLedger} must be the checkpoint and the passphrase, when present, the
+ * network's.
+ */
+public final class HasVerifier {
+
+    private HasVerifier() {
+    }
+
+    /** Reads at most {@code maxBytes} of a JSON document; more is a {@link FailureReason#TOO_LARGE}. */
+    public static byte[] readCapped(final InputStream in, final String file, final int maxBytes)
+            throws IOException, VerificationException {
+        final byte[] data = in.readNBytes(maxBytes + 1);
+        if (data.length > maxBytes) {
+            throw new VerificationException(FailureReason.TOO_LARGE, file,
+                    "HAS document larger than the " + maxBytes + "-byte cap");
+        }
+        return data;
+    }
+
+    /**
+     * @param checkpoint the checkpoint the file belongs to, or -1 for the root {@code .well-known} state (any
+     *                   checkpoint ledger)
+     * @param passphrase the network's passphrase, or null to accept any
+     */
+    public static HistoryArchiveState verify(final InputStream in, final String file, final long checkpoint,
+            final String passphrase, final VerificationLimits limits) throws IOException, VerificationException {
+        final HistoryArchiveState has = HistoryArchiveState.parse(readCapped(in, file, limits.maxHasBytes()), file);
+        check(has, file, checkpoint, passphrase);
+        return has;
+    }
+
+    public static void check(final HistoryArchiveState has, final String file, final long checkpoint,
+            final String passphrase) throws VerificationException {
+        if (checkpoint >= 0 && has.currentLedger() != checkpoint) {
+            throw new VerificationException(FailureReason.WRONG_CHECKPOINT, file,
+                    "currentLedger is " + has.currentLedger() + ", the file belongs to checkpoint " + checkpoint);
+        }
+        if (checkpoint < 0 && !Checkpoint.isCheckpoint(has.currentLedger())) {
+            throw new VerificationException(FailureReason.INVALID_HAS, file,
+                    "currentLedger " + has.currentLedger() + " is not a checkpoint ledger");
+        }
+        if (passphrase != null && has.networkPassphrase() != null && !passphrase.equals(has.networkPassphrase())) {
+            throw new VerificationException(FailureReason.WRONG_NETWORK, file, "networkPassphrase "
+                    + ArchivePaths.quote(has.networkPassphrase()) + " is not the configured " + ArchivePaths.quote(passphrase));
+        }
+    }
+}

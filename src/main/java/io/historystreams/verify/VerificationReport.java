@@ -1,0 +1,140 @@
+package io.historystreams.verify;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Writes a JSON report while a run goes on, one checkpoint at a time (memory does not grow with the range):
+ * {@code {"archive": [...], "checkpoints": [{checkpoint, status, link, files: [...], failures: [...]}], "summary": {...}}}.
+ */
+public final class VerificationReport implements AutoCloseable {
+    private final JsonGenerator json;
+    private final Path target;
+    private final Path partial;
+    private boolean finished;
+
+    private VerificationReport(final Path target, final Path partial, final JsonGenerator json) {
+        this.target = target;
+        this.partial = partial;
+        this.json = json;
+    }
+
+    /** Starts a report at {@code target} (written to a temporary file and renamed when finished). */
+    public static VerificationReport start(final Path target, final String command, final List<String> sources,
+            final long from, final long to) throws IOException {
+        final Path abs = target.toAbsolutePath();
+        if (abs.getParent() != null) {
+            Files.createDirectories(abs.getParent());
+        }
+        final Path partial = abs.resolveSibling(abs.getFileName() + ".partial");
+        final OutputStream out = Files.newOutputStream(partial);
+        final JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter();
+        g.writeStartObject();
+        g.writeStringField("command", command);
+        g.writeArrayFieldStart("sources");
+        for (final String s : sources) {
+            g.writeString(s);
+        }
+        g.writeEndArray();
+        g.writeNumberField("fromLedger", from);
+        g.writeNumberField("toLedger", to);
+        g.writeArrayFieldStart("checkpoints");
+        return new VerificationReport(abs, partial, g);
+    }
+
+    public synchronized void checkpoint(final CheckpointOutcome o) throws IOException {
+        json.writeStartObject();
+        json.writeNumberField("checkpoint", o.checkpoint());
+        json.writeStringField("hex", String.format("0x%x", o.checkpoint()));
+        json.writeStringField("status", o.status().name());
+        json.writeStringField("chainLink", o.link().name());
+        json.writeObjectFieldStart("counts");
+        json.writeNumberField("headers", o.facts().headers());
+        json.writeNumberField("transactionSets", o.facts().transactionSets());
+        json.writeNumberField("resultSets", o.facts().resultSets());
+        json.writeNumberField("buckets", o.facts().buckets());
+        json.writeNumberField("scpEntries", o.facts().scpEntries());
+        json.writeEndObject();
+        json.writeArrayFieldStart("files");
+        for (final FileOutcome f : o.files()) {
+            json.writeStartObject();
+            json.writeStringField("type", f.type().name());
+            json.writeStringField("path", f.path());
+            json.writeStringField("status", f.status().name());
+            if (f.source() != null) {
+                json.writeStringField("source", f.source());
+            }
+            if (f.status() == FileOutcome.Status.VERIFIED) {
+                json.writeNumberField("bytes", f.bytes());
+                json.writeNumberField("attempts", f.attempts());
+            }
+            if (f.failure() != null) {
+                json.writeStringField("reason", f.failure().reason().name());
+            }
+            json.writeEndObject();
+        }
+        json.writeEndArray();
+        json.writeArrayFieldStart("failures");
+        for (final VerificationException e : o.failures()) {
+            failure(json, e);
+        }
+        json.writeEndArray();
+        json.writeEndObject();
+    }
+
+    private static void failure(final JsonGenerator g, final VerificationException e) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("reason", e.reason().name());
+        if (e.file() != null) {
+            g.writeStringField("file", e.file());
+        }
+        if (e.source() != null) {
+            g.writeStringField("source", e.source());
+        }
+        g.writeStringField("detail", e.detail());
+        g.writeBooleanField("retryable", e.reason().retryable());
+        g.writeEndObject();
+    }
+
+    /** Closes the checkpoint list, writes the summary and moves the report to its final name. */
+    public synchronized void finish(final ArchiveVerifier.Summary s, final long elapsedMillis, final String error)
+            throws IOException {
+        json.writeEndArray();
+        json.writeObjectFieldStart("summary");
+        json.writeNumberField("checkpoints", s.checkpoints());
+        json.writeNumberField("verified", s.verified());
+        json.writeNumberField("incomplete", s.incomplete());
+        json.writeNumberField("failed", s.failed());
+        json.writeNumberField("ledgerHeaders", s.headers());
+        json.writeNumberField("transactionSets", s.transactionSets());
+        json.writeNumberField("resultSets", s.resultSets());
+        json.writeNumberField("distinctBucketsVerified", s.buckets());
+        json.writeNumberField("distinctBucketsFailed", s.bucketsFailed());
+        json.writeNumberField("bytes", s.bytes());
+        json.writeNumberField("elapsedMillis", elapsedMillis);
+        json.writeBooleanField("allVerified", s.allVerified() && error == null);
+        if (error != null) {
+            json.writeStringField("error", error);
+        }
+        json.writeEndObject();
+        json.writeEndObject();
+        json.close();
+        Files.move(partial, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        finished = true;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (!finished) {
+            json.close();
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package io.historystreams.verify;
+
+import io.historystreams.archive.FetchException;
+
+import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Arrays;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
+
+/**
+ * Reads the records of an {@code .xdr.gz} file while it streams in: gunzips with a cap on the decompressed size,
+ * then splits records on their marks ({@code 0x80000000 | length}). A missing high bit, a length past the end of
+ * the stream, trailing bytes, a record over the cap: each a {@link VerificationException} naming the file.
+ * Transport failures ({@link FetchException}) pass through untouched so the caller can retry.
+ */
+public final class XdrRecordStream implements AutoCloseable {
+    private static final int INITIAL_RECORD_BUFFER = 8 << 10;
+
+    private final InputStream in;
+    private final CappedInputStream counted;
+    private final String file;
+    private final int maxRecord;
+    private byte[] buf = new byte[INITIAL_RECORD_BUFFER];
+    private int length;
+    private long records;
+
+    private XdrRecordStream(final CappedInputStream counted, final String file, final int maxRecord) {
+        this.counted = counted;
+        this.in = new BufferedInputStream(counted, 64 << 10);
+        this.file = file;
+        this.maxRecord = maxRecord;
+    }
+
+    /** Opens a gzipped record stream; the caller closes {@code compressed}. */
+    public static XdrRecordStream open(final InputStream compressed, final String file, final long maxRawBytes,
+            final int maxRecordBytes) throws IOException, VerificationException {
+        return new XdrRecordStream(new CappedInputStream(gunzip(compressed, file), maxRawBytes, file), file,
+                maxRecordBytes);
+    }
+
+    /** Starts gunzipping; a stream that is not gzip at all fails here with {@link FailureReason#CORRUPT_GZIP}. */
+    public static InputStream gunzip(final InputStream compressed, final String file)
+            throws IOException, VerificationException {
+        try {
+            return new GZIPInputStream(compressed, 64 << 10);
+        } catch (final FetchException e) {
+            throw e;
+        } catch (final EOFException e) {
+            throw new VerificationException(FailureReason.CORRUPT_GZIP, file, "empty or truncated gzip header", e);
+        } catch (final ZipException e) {
+            throw new VerificationException(FailureReason.CORRUPT_GZIP, file, "not gzip: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Translates an IOException raised while decompressing into the verification failure it means; transport
+     * failures are rethrown as they are.
+     */
+    public static VerificationException translate(final IOException e, final String file) throws IOException {
+        if (e instanceof FetchException) {
+            throw e;
+        }
+        if (e instanceof CappedInputStream.CapExceeded cap) {
+            return new VerificationException(FailureReason.TOO_LARGE, file, cap.getMessage(), e);
+        }
+        if (e instanceof EOFException) {
+            return new VerificationException(FailureReason.CORRUPT_GZIP, file,
+                    "gzip stream ends early (truncated file)", e);
+        }
+        if (e instanceof ZipException) {
+            return new VerificationException(FailureReason.CORRUPT_GZIP, file, "corrupt gzip: " + e.getMessage(), e);
+        }
+        throw e;
+    }
+
+    /** Advances to the next record; false at a clean end of stream. */
+    public boolean next() throws IOException, VerificationException {
+        try {
+            return readRecord();
+        } catch (final IOException e) {
+            throw translate(e, file);
+        }
+    }
+
+    private boolean readRecord() throws IOException, VerificationException {
+        final int b0 = in.read();
+        if (b0 < 0) {
+            return false;
+        }
+        final int b1 = in.read();
+        final int b2 = in.read();
+        final int b3 = in.read();
+        if ((b1 | b2 | b3) < 0) {
+            throw new VerificationException(FailureReason.BAD_FRAMING, file,
+                    "trailing bytes after record #" + records + " (a partial record mark)");
+        }
+        final int mark = (b0 << 24) | (b1 << 16) | (b2 << 8) | b3;
+        if ((mark & 0x80000000) == 0) {
+            throw new VerificationException(FailureReason.BAD_FRAMING, file,
+                    "record #" + records + " mark 0x" + Integer.toHexString(mark) + " lacks the last-fragment bit");
+        }
+        final int len = mark & 0x7FFFFFFF;
+        if (len > maxRecord) {
+            throw new VerificationException(FailureReason.TOO_LARGE, file,
+                    "record #" + records + " claims " + len + " bytes, over the " + maxRecord + "-byte cap");
+        }
+        // grow only as bytes actually arrive, so a hostile length cannot allocate memory by itself
+        int got = 0;
+        while (got < len) {
+            if (got == buf.length) {
+                buf = Arrays.copyOf(buf, (int) Math.min((long) len, (long) buf.length * 2));
+            }
+            final int n = in.read(buf, got, Math.min(len, buf.length) - got);
+            if (n < 0) {
+                throw new VerificationException(FailureReason.BAD_FRAMING, file, "record #" + records + " length "
+                        + len + " runs past the end of the stream (" + got + " bytes left)");
+            }
+            got += n;
+        }
+        length = len;
+        records++;
+        return true;
+    }
+
+    /** A cursor over the current record. */
+    public XdrReader record() {
+        return new XdrReader(buf, 0, length, file, records - 1);
+    }
+
+    public byte[] recordBytes() {
+        return Arrays.copyOf(buf, length);
+    }
+
+    public int recordLength() {
+        return length;
+    }
+
+    public long recordCount() {
+        return records;
+    }
+
+    /** Decompressed bytes read so far. */
+    public long rawBytes() {
+        return counted.count();
+    }
+
+    public String file() {
+        return file;
+    }
+
+    @Override
+    public void close() throws IOException {
+        in.close();
+    }
+}

@@ -1,0 +1,317 @@
+package io.historystreams.verify;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.FileType;
+import io.historystreams.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.GZIPOutputStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Corruptions made from the real fixtures, one per way a file can be wrong: each must be detected with the right
+ * reason and a message naming the file.
+ */
+class CorruptionTest {
+    private static final VerificationLimits LIMITS = VerificationLimits.defaults();
+    private static final String TESTNET = "Test SDF Network ; September 2015";
+    private static final long CP = 0x3ff; // a checkpoint of testnet-small with transactions
+    private final FixtureFiles f = new FixtureFiles(Fixtures.testnetSmall());
+
+    private static InputStream in(final byte[] b) {
+        return new ByteArrayInputStream(b);
+    }
+
+    private static void assertReason(final FailureReason expected, final VerificationException e) {
+        assertEquals(expected, e.reason(), () -> "got " + e);
+        assertTrue(e.file() != null && !e.file().isEmpty(), () -> "failure names no file: " + e);
+    }
+
+    private List<LedgerHeaderSummary> headers(final long cp) throws Exception {
+        try (InputStream s = f.open(FileType.LEDGER, cp)) {
+            return LedgerHeaderVerifier.verify(s, "ledger", cp, LIMITS);
+        }
+    }
+
+    // ---- buckets
+
+    private Hash someBucket() throws Exception {
+        try (InputStream s = f.open(FileType.HAS, CP)) {
+            return HasVerifier.verify(s, "has", CP, TESTNET, LIMITS).buckets().iterator().next();
+        }
+    }
+
+    @Test
+    void shouldDetectFlippedByteInBucket() throws Exception {
+        final Hash h = someBucket();
+        final byte[] raw = XdrFiles.gunzip(Files.readAllBytes(f.bucket(h)));
+        raw[raw.length / 2] ^= 0x01;
+        final VerificationException e = assertThrows(VerificationException.class,
+                () -> BucketVerifier.verify(in(XdrFiles.gzip(raw)), "bucket/x", h, LIMITS));
+        assertReason(FailureReason.BUCKET_HASH_MISMATCH, e);
+        assertTrue(e.detail().contains(h.hex()));
+    }
+
+    @Test
+    void shouldDetectFlippedByteInCompressedBucketAsCorruptGzipOrMismatch() throws Exception {
+        final Hash h = someBucket();
+        final byte[] gz = Files.readAllBytes(f.bucket(h));
+        gz[gz.length - 6] ^= 0x40; // inside the CRC32 trailer
+        final VerificationException e = assertThrows(VerificationException.class,
+                () -> BucketVerifier.verify(in(gz), "bucket/x", h, LIMITS));
+        assertReason(FailureReason.CORRUPT_GZIP, e);
+    }
+
+    @Test
+    void shouldDetectTruncatedBucket() throws Exception {
+        final Hash h = someBucket();
+        final byte[] gz = Files.readAllBytes(f.bucket(h));
+        final VerificationException e = assertThrows(VerificationException.class,
+                () -> BucketVerifier.verify(in(Arrays.copyOf(gz, gz.length / 2)), "bucket/x", h, LIMITS));
+        assertReason(FailureReason.CORRUPT_GZIP, e);
+    }
+
+    @Test
+    void shouldDetectBucketServedUnderAnotherName() throws Exception {
+        final Hash h = someBucket();
+        final Hash other = Hash.sha256("another".getBytes(StandardCharsets.UTF_8));
+        final VerificationException e = assertThrows(VerificationException.class,
+                () -> BucketVerifier.verify(Files.newInputStream(f.bucket(h)), "bucket/x", other, LIMITS));
+        assertReason(FailureReason.BUCKET_HASH_MISMATCH, e);
+    }
+
+    @Test
+    void shouldRefuseGzipBombPastTheCap() throws Exception {
+        final java.io.ByteArrayOutputStream bos = new java.io.ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(bos)) {
+            final byte[] zeros = new byte[1 << 20];
+            for (int i = 0; i < 64; i++) {
+                gz.write(zeros); // 64 MiB of zeros, about 64 KiB compressed
+            }
+        }
+        final VerificationLimits small = LIMITS.withMaxBucketRawBytes(8 << 20).withMaxXdrFileRawBytes(8 << 20);
+        assertReason(FailureReason.TOO_LARGE, assertThrows(VerificationException.class,
+                () -> BucketVerifier.verify(in(bos.toByteArray()), "bucket/x", Hash.ZERO, small)));
+        // an XDR file whose one record is 16 MiB of zeros: under the record cap, over an 8 MiB file cap
+        final java.io.ByteArrayOutputStream xdr = new java.io.ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(xdr)) {
+            gz.write(new byte[] {(byte) 0x81, 0, 0, 0});
+            final byte[] zeros = new byte[1 << 20];
+            for (int i = 0; i < 16; i++) {
+                gz.write(zeros);
+            }
+        }
+        assertReason(FailureReason.TOO_LARGE, assertThrows(VerificationException.class,
+                () -> ScpVerifier.verify(in(xdr.toByteArray()), "scp/x", CP, small)));
+    }
+
+    @Test
+    void shouldRefuseBytesThatAreNotGzip() {
+        assertReason(FailureReason.CORRUPT_GZIP, assertThrows(VerificationException.class,
+                () -> LedgerHeaderVerifier.verify(in("<html>404</html>".getBytes(StandardCharsets.UTF_8)), "ledger/x",
+                        CP, LIMITS)));
+        assertReason(FailureReason.CORRUPT_GZIP, assertThrows(VerificationException.class,
+                () -> LedgerHeaderVerifier.verify(in(new byte[0]), "ledger/x", CP, LIMITS)));
+    }
+
+    // ---- framing
+
+    @Test
+    void shouldDetectFramingErrors() throws Exception {
+        final List<byte[]> recs = XdrFiles.records(f.bytes(FileType.LEDGER, CP));
+        final byte[] framed = XdrFiles.frame(recs);
+        final byte[] noHighBit = framed.clone();
+        noHighBit[0] &= 0x7f;
+        assertReason(FailureReason.BAD_FRAMING, assertThrows(VerificationException.class,
+                () -> LedgerHeaderVerifier.verify(in(XdrFiles.gzip(noHighBit)), "ledger/x", CP, LIMITS)));
+        final byte[] cut = Arrays.copyOf(framed, framed.length - 10);
+        final VerificationException past = assertThrows(VerificationException.class,
+                () -> LedgerHeaderVerifier.verify(in(XdrFiles.gzip(cut)), "ledger/x", CP, LIMITS));
+        assertReason(FailureReason.BAD_FRAMING, past);
+        assertTrue(past.detail().contains("past the end"), past::detail);
+        final byte[] trailing = Arrays.copyOf(framed, framed.length + 2);
+        assertReason(FailureReason.BAD_FRAMING, assertThrows(VerificationException.class,
+                () -> LedgerHeaderVerifier.verify(in(XdrFiles.gzip(trailing)), "ledger/x", CP, LIMITS)));
+        // a record claiming 2 GiB is refused before any allocation
+        final byte[] huge = {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xf0, 0, 0, 0, 0};
+        assertReason(FailureReason.TOO_LARGE, assertThrows(VerificationException.class,
+                () -> ResultSetVerifier.verify(in(XdrFiles.gzip(huge)), "results/x", CP, LIMITS)));
+        // a length within the cap but past the end of the stream
+        final byte[] lying = {(byte) 0x80, (byte) 0x10, 0, 0, 0, 0, 0, 1};
+        assertReason(FailureReason.BAD_FRAMING, assertThrows(VerificationException.class,
+                () -> ResultSetVerifier.verify(in(XdrFiles.gzip(lying)), "results/x", CP, LIMITS)));
+    }
+
+    // ---- ledger headers
+
+    @Test
+    void shouldDetectFlippedByteInHeader() throws Exception {
+        final List<byte[]> recs = XdrFiles.records(f.bytes(FileType.LEDGER, CP));
+        recs.get(10)[32 + 80] ^= 0x01; // inside the header, after the entry hash
+        final VerificationException e = assertThrows(VerificationException.class,
+                () -> LedgerHeaderVerifier.verify(in(XdrFiles.gzipRecords(recs)), "ledger/x", CP, LIMITS));
+        assertReason(FailureReason.HEADER_HASH_MISMATCH, e);
+    }
+
+    @Test
+    void shouldDetectDroppedHeader() throws Exception {
+        final List<byte[]> recs = new ArrayList<>(XdrFiles.records(f.bytes(FileType.LEDGER, CP)));
+        recs.remove(20);
+        assertReason(FailureReason.HEADER_CHAIN_BROKEN, assertThrows(VerificationException.class,
+                () -> LedgerHeaderVerifier.verify(in(XdrFiles.gzipRecords(recs)), "ledger/x", CP, LIMITS)));
+        final List<byte[]> lastDropped = new ArrayList<>(XdrFiles.records(f.bytes(FileType.LEDGER, CP)));
+        lastDropped.remove(lastDropped.size() - 1);
+        assertReason(FailureReason.WRONG_LEDGER_SET, assertThrows(VerificationException.class,
+                () -> LedgerHeaderVerifier.verify(in(XdrFiles.gzipRecords(lastDropped)), "ledger/x", CP, LIMITS)));
+    }
+
+    @Test
+    void shouldDetectHeaderFileOfAnotherCheckpoint() throws Exception {
+        assertReason(FailureReason.WRONG_CHECKPOINT, assertThrows(VerificationException.class,
+                () -> LedgerHeaderVerifier.verify(f.open(FileType.LEDGER, CP + 64), "ledger/x", CP, LIMITS)));
+    }
+
+    @Test
+    void shouldDetectBrokenLinkBetweenCheckpoints() throws Exception {
+        final LedgerHeaderSummary prev = lastOf(headers(CP - 64));
+        CheckpointCrossCheck.chainLink(prev, headers(CP), "ledger/x"); // the real link holds
+        final LedgerHeaderSummary forged = new LedgerHeaderSummary(prev.ledgerSeq(), Hash.sha256(new byte[3]),
+                prev.previousLedgerHash(), prev.txSetHash(), prev.txSetResultHash(), prev.bucketListHash(),
+                prev.closeTime(), prev.ledgerVersion(), false);
+        assertReason(FailureReason.CHAIN_LINK_BROKEN, assertThrows(VerificationException.class,
+                () -> CheckpointCrossCheck.chainLink(forged, headers(CP), "ledger/x")));
+    }
+
+    private static LedgerHeaderSummary lastOf(final List<LedgerHeaderSummary> hs) {
+        return hs.get(hs.size() - 1);
+    }
+
+    // ---- transactions and results
+
+    @Test
+    void shouldDetectFlippedByteAndDroppedEntryInTransactions() throws Exception {
+        final List<LedgerHeaderSummary> hs = headers(CP);
+        final List<byte[]> recs = XdrFiles.records(f.bytes(FileType.TRANSACTIONS, CP));
+        assertTrue(recs.size() > 2);
+        final byte[] flipped = recs.get(1).clone();
+        flipped[flipped.length - 3] ^= 0x01;
+        final List<byte[]> withFlip = new ArrayList<>(recs);
+        withFlip.set(1, flipped);
+        final List<LedgerSetHash> sets = TransactionSetVerifier.verify(in(XdrFiles.gzipRecords(withFlip)), "tx/x", CP,
+                LIMITS);
+        assertReason(FailureReason.TX_SET_HASH_MISMATCH, assertThrows(VerificationException.class,
+                () -> CheckpointCrossCheck.transactionSets(hs, sets, null, "tx/x")));
+        final List<byte[]> dropped = new ArrayList<>(recs);
+        dropped.remove(1);
+        final List<LedgerSetHash> fewer = TransactionSetVerifier.verify(in(XdrFiles.gzipRecords(dropped)), "tx/x",
+                CP, LIMITS);
+        final VerificationException e = assertThrows(VerificationException.class,
+                () -> CheckpointCrossCheck.transactionSets(hs, fewer, null, "tx/x"));
+        assertReason(FailureReason.TX_SET_HASH_MISMATCH, e);
+        assertTrue(e.detail().contains("no transaction entry"), e::detail);
+    }
+
+    @Test
+    void shouldDetectTransactionsAndResultsOfAnotherCheckpoint() throws Exception {
+        assertReason(FailureReason.WRONG_CHECKPOINT, assertThrows(VerificationException.class,
+                () -> TransactionSetVerifier.verify(f.open(FileType.TRANSACTIONS, CP + 64), "tx/x", CP, LIMITS)));
+        assertReason(FailureReason.WRONG_CHECKPOINT, assertThrows(VerificationException.class,
+                () -> ResultSetVerifier.verify(f.open(FileType.RESULTS, CP + 64), "results/x", CP, LIMITS)));
+        assertReason(FailureReason.WRONG_CHECKPOINT, assertThrows(VerificationException.class,
+                () -> ScpVerifier.verify(f.open(FileType.SCP, CP + 64), "scp/x", CP, LIMITS)));
+    }
+
+    @Test
+    void shouldDetectEntriesOutOfOrder() throws Exception {
+        final List<byte[]> recs = new ArrayList<>(XdrFiles.records(f.bytes(FileType.RESULTS, CP)));
+        final byte[] first = recs.remove(0);
+        recs.add(first);
+        assertReason(FailureReason.BAD_ENTRY_ORDER, assertThrows(VerificationException.class,
+                () -> ResultSetVerifier.verify(in(XdrFiles.gzipRecords(recs)), "results/x", CP, LIMITS)));
+    }
+
+    @Test
+    void shouldDetectFlippedByteAndDroppedEntryInResults() throws Exception {
+        final List<LedgerHeaderSummary> hs = headers(CP);
+        final List<byte[]> recs = XdrFiles.records(f.bytes(FileType.RESULTS, CP));
+        final List<byte[]> flippedRecs = new ArrayList<>(recs);
+        final byte[] flipped = recs.get(0).clone();
+        flipped[10] ^= 0x01;
+        flippedRecs.set(0, flipped);
+        final List<LedgerSetHash> sets = ResultSetVerifier.verify(in(XdrFiles.gzipRecords(flippedRecs)), "r/x", CP,
+                LIMITS);
+        assertReason(FailureReason.RESULT_SET_HASH_MISMATCH, assertThrows(VerificationException.class,
+                () -> CheckpointCrossCheck.resultSets(hs, sets, "r/x")));
+        final List<byte[]> dropped = new ArrayList<>(recs);
+        dropped.remove(0);
+        final List<LedgerSetHash> fewer = ResultSetVerifier.verify(in(XdrFiles.gzipRecords(dropped)), "r/x", CP,
+                LIMITS);
+        assertReason(FailureReason.RESULT_SET_HASH_MISMATCH, assertThrows(VerificationException.class,
+                () -> CheckpointCrossCheck.resultSets(hs, fewer, "r/x")));
+    }
+
+    @Test
+    void shouldDetectTruncatedScpRecord() throws Exception {
+        final List<byte[]> recs = new ArrayList<>(XdrFiles.records(f.bytes(FileType.SCP, CP)));
+        recs.set(0, Arrays.copyOf(recs.get(0), recs.get(0).length - 8));
+        assertReason(FailureReason.MALFORMED_XDR, assertThrows(VerificationException.class,
+                () -> ScpVerifier.verify(in(XdrFiles.gzipRecords(recs)), "scp/x", CP, LIMITS)));
+    }
+
+    // ---- HAS
+
+    private String hasJson() throws Exception {
+        return new String(f.bytes(FileType.HAS, CP), StandardCharsets.UTF_8);
+    }
+
+    private VerificationException hasFailure(final String json, final String passphrase) {
+        return assertThrows(VerificationException.class, () -> HasVerifier.verify(
+                in(json.getBytes(StandardCharsets.UTF_8)), ArchivePaths.has(CP), CP, passphrase, LIMITS));
+    }
+
+    @Test
+    void shouldDetectWrongPassphraseAndWrongCheckpoint() throws Exception {
+        assertReason(FailureReason.WRONG_NETWORK,
+                hasFailure(hasJson(), "Public Global Stellar Network ; September 2015"));
+        final String other = new String(f.bytes(FileType.HAS, CP + 64), StandardCharsets.UTF_8);
+        assertReason(FailureReason.WRONG_CHECKPOINT, hasFailure(other, TESTNET));
+    }
+
+    @Test
+    void shouldRefuseHostileAndMalformedHas() throws Exception {
+        final String json = hasJson();
+        final Hash b = someBucket();
+        final VerificationException hostile = hasFailure(json.replaceFirst(b.hex(), "../../x"), TESTNET);
+        assertReason(FailureReason.HOSTILE_NAME, hostile);
+        assertTrue(hostile.detail().contains("../../x"));
+        assertReason(FailureReason.HOSTILE_NAME, hasFailure(json.replaceFirst(b.hex(), b.hex().toUpperCase()),
+                TESTNET));
+        assertReason(FailureReason.MALFORMED_JSON, hasFailure(json.substring(0, json.length() / 2), TESTNET));
+        assertReason(FailureReason.INVALID_HAS, hasFailure(json.replaceFirst("\"version\": 1", "\"version\": 3"),
+                TESTNET));
+        assertReason(FailureReason.INVALID_HAS, hasFailure("[1,2,3]", TESTNET));
+        final byte[] big = new byte[LIMITS.maxHasBytes() + 10];
+        Arrays.fill(big, (byte) ' ');
+        assertReason(FailureReason.TOO_LARGE, assertThrows(VerificationException.class,
+                () -> HasVerifier.verify(in(big), "history/x", CP, TESTNET, LIMITS)));
+    }
+
+    @Test
+    void shouldDetectBucketListHashMismatch() throws Exception {
+        final Hash b = someBucket();
+        final String swapped = hasJson().replaceFirst(b.hex(), Hash.sha256(new byte[1]).hex());
+        final HistoryArchiveState has = HistoryArchiveState.parse(swapped.getBytes(StandardCharsets.UTF_8), "h");
+        assertReason(FailureReason.BUCKET_LIST_HASH_MISMATCH, assertThrows(VerificationException.class,
+                () -> CheckpointCrossCheck.bucketList(has, headers(CP), "history/x")));
+    }
+}

@@ -1,0 +1,74 @@
+package io.historystreams.verify;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
+
+/** Test-side tools to take an {@code .xdr.gz} file apart into records and put a (corrupted) one back together. */
+final class XdrFiles {
+    private XdrFiles() {
+    }
+
+    static byte[] gunzip(final byte[] gz) {
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(gz))) {
+            return in.readAllBytes();
+        } catch (final IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static byte[] gzip(final byte[] raw) {
+        final ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        try (GZIPOutputStream out = new GZIPOutputStream(bos)) {
+            out.write(raw);
+        } catch (final IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bos.toByteArray();
+    }
+
+    static List<byte[]> records(final byte[] gz) {
+        final List<byte[]> out = new ArrayList<>();
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(gunzip(gz)))) {
+            while (true) {
+                final int mark;
+                try {
+                    mark = in.readInt();
+                } catch (final EOFException e) {
+                    break;
+                }
+                final byte[] r = new byte[mark & 0x7fffffff];
+                in.readFully(r);
+                out.add(r);
+            }
+        } catch (final IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    static byte[] frame(final List<byte[]> records) {
+        final ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bos)) {
+            for (final byte[] r : records) {
+                out.writeInt(0x80000000 | r.length);
+                out.write(r);
+            }
+        } catch (final IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bos.toByteArray();
+    }
+
+    static byte[] gzipRecords(final List<byte[]> records) {
+        return gzip(frame(records));
+    }
+}
