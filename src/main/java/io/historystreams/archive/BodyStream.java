@@ -14,12 +14,12 @@ final class BodyStream extends FilterInputStream {
     private final long declaredLength;
     private final Runnable onAbort;
     private long count;
-    private boolean complete;
+    private boolean broken;
     private boolean closed;
 
     /**
-     * @param onAbort run on close when the body was not read to its end or a read failed (drops the connection so it
-     *                is not reused); may be null
+     * @param onAbort run on close when a read failed or the body was cut short, so that a broken connection is dropped
+     *                instead of reused; may be null (a body merely left unread is drained or dropped by the JDK)
      */
     BodyStream(final InputStream in, final String source, final String path, final long declaredLength,
             final Runnable onAbort) {
@@ -119,7 +119,7 @@ final class BodyStream extends FilterInputStream {
         }
         closed = true;
         try {
-            if (!complete && onAbort != null) {
+            if (broken && onAbort != null) {
                 onAbort.run();
             }
         } finally {
@@ -133,13 +133,14 @@ final class BodyStream extends FilterInputStream {
 
     private void atEnd() throws FetchException.Transient {
         if (declaredLength >= 0 && count < declaredLength) {
+            broken = true;
             throw new FetchException.Transient(source, path,
                     "body cut short: got " + count + " of " + declaredLength + " bytes", null, null);
         }
-        complete = true;
     }
 
     private FetchException.Transient transportFailure(final IOException e) {
+        broken = true;
         return new FetchException.Transient(source, path,
                 "read failed after " + count + (declaredLength >= 0 ? " of " + declaredLength : "") + " bytes: "
                         + describe(e), null, e);

@@ -107,6 +107,17 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void sequentialFetchesReuseOneConnection() throws Exception {
+        final FaultyArchiveServer s = server();
+        try (HistoryArchive archive = archive(FAST, s)) {
+            for (final String p : TestBuckets.all(root).subList(0, 12)) {
+                assertEquals(TestBuckets.hashOf(p), archive.fetch(p, TestBuckets.verifier(p)).value());
+            }
+        }
+        assertTrue(s.connectionsAccepted() <= 2, "connections: " + s.connectionsAccepted());
+    }
+
+    @Test
     void honoursRetryAfter() throws Exception {
         final FaultyArchiveServer s = server();
         s.on(ArchivePaths.WELL_KNOWN).status(503, "Retry-After", "1");

@@ -657,7 +657,10 @@ public final class FaultyArchiveServer implements AutoCloseable {
             return then(new Fault.Body(content.clone()));
         }
 
-        /** Closes the connection without any answer. */
+        /**
+         * Closes the connection without any answer. Note: HttpURLConnection silently repeats a GET once when a
+         * reused keep-alive connection closes like this, so a single drop may never reach the caller.
+         */
         public Script drop() {
             return then(new Fault.Drop());
         }
