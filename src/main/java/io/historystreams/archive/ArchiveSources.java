@@ -1,0 +1,31 @@
+package io.historystreams.archive;
+
+import java.util.Locale;
+
+/** Opens an {@link ArchiveSource} for a root: {@code http(s)://} URLs over HTTP, {@code file:} URLs and plain paths as directories. */
+public final class ArchiveSources {
+    private ArchiveSources() {
+    }
+
+    /** The source for {@code rootOrUrl}; throws IllegalArgumentException for an unsupported scheme or a bad root. */
+    public static ArchiveSource open(final String rootOrUrl, final SourceOptions options) {
+        if (rootOrUrl == null || rootOrUrl.isBlank()) {
+            throw new IllegalArgumentException("empty archive root");
+        }
+        final String root = rootOrUrl.strip();
+        final String lower = root.toLowerCase(Locale.ROOT);
+        if (lower.startsWith("http://") || lower.startsWith("https://")) {
+            return new HttpArchiveSource(root, options == null ? SourceOptions.defaults() : options);
+        }
+        if (lower.startsWith("file:")) {
+            return DirectoryArchiveSource.of(root);
+        }
+        final int colon = root.indexOf(':');
+        final int slash = root.indexOf('/');
+        if (colon > 1 && (slash < 0 || colon < slash) && root.substring(0, colon).matches("[A-Za-z][A-Za-z0-9+.-]*")) {
+            throw new IllegalArgumentException("unsupported archive URL scheme " + ArchivePaths.quote(
+                    root.substring(0, colon)) + " (use http://, https://, file:// or a directory path)");
+        }
+        return new DirectoryArchiveSource(java.nio.file.Path.of(root));
+    }
+}

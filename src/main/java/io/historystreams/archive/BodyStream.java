@@ -1,0 +1,154 @@
+package io.historystreams.archive;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+
+/**
+ * A source's body stream: counts bytes, turns every transport IOException into {@link FetchException.Transient},
+ * and turns an early end of a body with a declared length into "body cut short" instead of a silent EOF.
+ */
+final class BodyStream extends FilterInputStream {
+    private final String source;
+    private final String path;
+    private final long declaredLength;
+    private final Runnable onAbort;
+    private long count;
+    private boolean broken;
+    private boolean closed;
+
+    /**
+     * @param onAbort run on close when a read failed or the body was cut short, so that a broken connection is dropped
+     *                instead of reused; may be null (a body merely left unread is drained or dropped by the JDK)
+     */
+    BodyStream(final InputStream in, final String source, final String path, final long declaredLength,
+            final Runnable onAbort) {
+        super(in);
+        this.source = source;
+        this.path = path;
+        this.declaredLength = declaredLength;
+        this.onAbort = onAbort;
+    }
+
+    @Override
+    public int read() throws IOException {
+        final int b;
+        try {
+            b = in.read();
+        } catch (final FetchException e) {
+            throw e;
+        } catch (final IOException e) {
+            throw transportFailure(e);
+        }
+        if (b < 0) {
+            atEnd();
+            return -1;
+        }
+        count++;
+        return b;
+    }
+
+    @Override
+    public int read(final byte[] buf, final int off, final int len) throws IOException {
+        if (len == 0) {
+            return 0;
+        }
+        final int n;
+        try {
+            n = in.read(buf, off, len);
+        } catch (final FetchException e) {
+            throw e;
+        } catch (final IOException e) {
+            throw transportFailure(e);
+        }
+        if (n < 0) {
+            atEnd();
+            return -1;
+        }
+        count += n;
+        return n;
+    }
+
+    @Override
+    public long skip(final long n) throws IOException {
+        // Skip by reading so that the count and the cut-short check stay exact.
+        final byte[] scratch = new byte[(int) Math.min(8192, Math.max(n, 1))];
+        long skipped = 0;
+        while (skipped < n) {
+            final int r = read(scratch, 0, (int) Math.min(scratch.length, n - skipped));
+            if (r < 0) {
+                break;
+            }
+            skipped += r;
+        }
+        return skipped;
+    }
+
+    @Override
+    public int available() throws IOException {
+        try {
+            return in.available();
+        } catch (final IOException e) {
+            throw transportFailure(e);
+        }
+    }
+
+    @Override
+    public boolean markSupported() {
+        return false;
+    }
+
+    @Override
+    public synchronized void mark(final int readlimit) {
+    }
+
+    @Override
+    public synchronized void reset() throws IOException {
+        throw new IOException("mark/reset not supported");
+    }
+
+    /** Bytes read so far. */
+    long count() {
+        return count;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (broken && onAbort != null) {
+                onAbort.run();
+            }
+        } finally {
+            try {
+                in.close();
+            } catch (final IOException e) {
+                // The body was read (or abandoned) already; a failing close changes nothing for the caller.
+            }
+        }
+    }
+
+    private void atEnd() throws FetchException.Transient {
+        if (declaredLength >= 0 && count < declaredLength) {
+            broken = true;
+            throw new FetchException.Transient(source, path,
+                    "body cut short: got " + count + " of " + declaredLength + " bytes", null, null);
+        }
+    }
+
+    private FetchException.Transient transportFailure(final IOException e) {
+        broken = true;
+        return new FetchException.Transient(source, path,
+                "read failed after " + count + (declaredLength >= 0 ? " of " + declaredLength : "") + " bytes: "
+                        + describe(e), null, e);
+    }
+
+    /** Exception class and message, for error messages. */
+    static String describe(final Throwable e) {
+        final String m = e.getMessage();
+        return e.getClass().getSimpleName() + (m == null || m.isBlank() ? "" : " (" + m + ")");
+    }
+}

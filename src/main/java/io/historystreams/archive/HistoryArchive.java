@@ -1,0 +1,384 @@
+package io.historystreams.archive;
+
+import io.historystreams.verify.FailureReason;
+import io.historystreams.verify.VerificationException;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One logical archive served by an ordered list of sources (mirrors of the same network), with retries, backoff and
+ * failover per file. Thread-safe: any number of threads may call {@link #fetch} at once.
+ */
+public final class HistoryArchive implements AutoCloseable {
+    private final List<ArchiveSource> sources;
+    private final List<String> names;
+    private final RetryPolicy retry;
+    private final FetchObserver observer;
+    /** The source that served the last success: the first one tried for the next file. */
+    private final AtomicInteger preferred = new AtomicInteger();
+
+    /** Reads one file's body; throws VerificationException for bad content, IOException for transfer problems. */
+    @FunctionalInterface
+    public interface BodyReader<T> {
+        T read(InputStream body) throws IOException, VerificationException;
+    }
+
+    /**
+     * A file read successfully: the reader's value, the source that served it, bytes transferred, attempts made, and
+     * the sources that served bad bytes before (in order, without duplicates).
+     */
+    public record Fetched<T>(T value, String source, long bytes, int attempts, List<String> blamed) {
+        public Fetched {
+            blamed = List.copyOf(blamed);
+        }
+    }
+
+    private enum State { ACTIVE, NOT_PRESENT, REFUSED, BLAMED }
+
+    public HistoryArchive(final List<ArchiveSource> sources, final RetryPolicy retry, final FetchObserver observer) {
+        Objects.requireNonNull(sources, "sources");
+        if (sources.isEmpty()) {
+            throw new IllegalArgumentException("an archive needs at least one source");
+        }
+        this.sources = List.copyOf(sources);
+        this.names = this.sources.stream().map(ArchiveSource::name).toList();
+        this.retry = retry == null ? RetryPolicy.defaults() : retry;
+        this.observer = observer == null ? FetchObserver.NONE : observer;
+    }
+
+    /** Opens a source for every root (see {@link ArchiveSources#open}), in order of preference. */
+    public static HistoryArchive open(final List<String> roots, final SourceOptions opts, final RetryPolicy retry,
+            final FetchObserver observer) {
+        Objects.requireNonNull(roots, "roots");
+        final List<ArchiveSource> opened = new ArrayList<>(roots.size());
+        try {
+            for (final String root : roots) {
+                opened.add(ArchiveSources.open(root, opts));
+            }
+        } catch (final RuntimeException e) {
+            opened.forEach(ArchiveSource::close);
+            throw e;
+        }
+        return new HistoryArchive(opened, retry, observer);
+    }
+
+    /** The printable names of the sources, in order of preference. */
+    public List<String> sourceNames() {
+        return names;
+    }
+
+    public RetryPolicy retryPolicy() {
+        return retry;
+    }
+
+    /**
+     * Fetches {@code path} and hands its body to {@code reader}, retrying transient failures with backoff, failing
+     * over between sources, and re-downloading content the reader rejected (blaming the source that served it).
+     *
+     * @throws VerificationException MISSING_FILE when no source has the file, FETCH_REFUSED when every source refused,
+     *         FETCH_FAILED when transient failures exhausted the attempts (or the thread was interrupted), or the
+     *         reader's own exception (with the serving source set) when no source served acceptable bytes
+     */
+    public <T> Fetched<T> fetch(final String path, final BodyReader<T> reader) throws VerificationException {
+        Objects.requireNonNull(reader, "reader");
+        final int n = sources.size();
+        final State[] state = new State[n];
+        java.util.Arrays.fill(state, State.ACTIVE);
+        final int[] contentFailures = new int[n];
+        final String[] refusals = new String[n];
+        final List<String> blamed = new ArrayList<>(1);
+        VerificationException lastBad = null;
+        String lastBadSource = null;
+        String lastTransient = null;
+        int transientFailures = 0;
+        int attempts = 0;
+        int cursor = Math.floorMod(preferred.get(), n);
+        while (true) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw interrupted(path, attempts);
+            }
+            final int idx = nextActive(state, cursor);
+            if (idx < 0) {
+                break;
+            }
+            cursor = idx + 1;
+            final ArchiveSource source = sources.get(idx);
+            final String name = names.get(idx);
+            attempts++;
+            observer.attempt(name, path);
+            final long start = System.nanoTime();
+            CountingStream counted = null;
+            try {
+                final ArchiveSource.Body body = source.open(path);
+                final T value;
+                try {
+                    counted = new CountingStream(body.stream());
+                    value = reader.read(counted);
+                } catch (final Throwable t) {
+                    closeQuietly(body);
+                    throw t;
+                }
+                closeQuietly(body);
+                final long bytes = counted.count;
+                preferred.set(idx);
+                observer.success(name, path, bytes, System.nanoTime() - start);
+                return new Fetched<>(value, name, bytes, attempts, blamed);
+            } catch (final FetchException.NotPresent e) {
+                state[idx] = State.NOT_PRESENT;
+                observer.notPresent(name, path);
+            } catch (final FetchException.Refused e) {
+                state[idx] = State.REFUSED;
+                refusals[idx] = e.getMessage();
+                observer.refused(name, path, e.getMessage());
+            } catch (final VerificationException e) {
+                if (counted != null && counted.transportFailure != null) {
+                    // The reader saw a broken transfer and called it bad content: the source is not to blame.
+                    transientFailures++;
+                    lastTransient = counted.transportFailure.getMessage();
+                    if (Thread.currentThread().isInterrupted()) {
+                        throw interrupted(path, attempts);
+                    }
+                    if (transientFailures >= retry.maxAttempts()) {
+                        break;
+                    }
+                    backoff(name, path, lastTransient, transientFailures, retryAfter(counted.transportFailure),
+                            attempts);
+                    continue;
+                }
+                if (!blamed.contains(name)) {
+                    blamed.add(name);
+                }
+                observer.blamed(name, path, e);
+                lastBad = e;
+                lastBadSource = name;
+                if (!e.reason().retryable()) {
+                    throw annotate(e, path, name, blamed, null);
+                }
+                contentFailures[idx]++;
+                if (contentFailures[idx] > retry.contentRetries()) {
+                    state[idx] = State.BLAMED;
+                }
+            } catch (final IOException e) {
+                // Transient from the source, or any other I/O failure while the reader read the body.
+                if (Thread.currentThread().isInterrupted()) {
+                    throw interrupted(path, attempts);
+                }
+                transientFailures++;
+                lastTransient = e instanceof FetchException ? e.getMessage()
+                        : name + " " + path + ": " + BodyStream.describe(e);
+                if (transientFailures >= retry.maxAttempts()) {
+                    break;
+                }
+                final Duration after = e instanceof FetchException.Transient t ? t.retryAfter()
+                        : counted != null ? retryAfter(counted.transportFailure) : null;
+                backoff(name, path, lastTransient, transientFailures, after, attempts);
+            }
+        }
+        if (lastBad != null) {
+            throw annotate(lastBad, path, lastBadSource, blamed,
+                    lastTransient == null ? null : "last transfer failure: " + lastTransient);
+        }
+        if (transientFailures >= retry.maxAttempts()) {
+            throw new VerificationException(FailureReason.FETCH_FAILED, path,
+                    lastTransient + " after " + attempts + " attempts" + others(state, refusals));
+        }
+        boolean anyNotPresent = false;
+        for (final State s : state) {
+            anyNotPresent |= s == State.NOT_PRESENT;
+        }
+        if (anyNotPresent) {
+            throw new VerificationException(FailureReason.MISSING_FILE, path,
+                    "not present in any source: " + String.join(", ", namesIn(state, State.NOT_PRESENT))
+                            + refusedPart(state, refusals));
+        }
+        throw new VerificationException(FailureReason.FETCH_REFUSED, path,
+                "refused by every source: " + String.join("; ", refusalList(state, refusals)));
+    }
+
+    private void backoff(final String source, final String path, final String reason, final int failures,
+            final Duration retryAfter, final int attempts) throws VerificationException {
+        final Duration delay = retry.delayFor(failures, retryAfter);
+        observer.retry(source, path, reason, delay);
+        if (delay.isZero() || delay.isNegative()) {
+            return;
+        }
+        try {
+            TimeUnit.NANOSECONDS.sleep(delay.toNanos());
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw interrupted(path, attempts);
+        }
+    }
+
+    private static Duration retryAfter(final FetchException e) {
+        return e instanceof FetchException.Transient t ? t.retryAfter() : null;
+    }
+
+    private int nextActive(final State[] state, final int from) {
+        final int n = state.length;
+        for (int i = 0; i < n; i++) {
+            final int idx = Math.floorMod(from + i, n);
+            if (state[idx] == State.ACTIVE) {
+                return idx;
+            }
+        }
+        return -1;
+    }
+
+    private static VerificationException interrupted(final String path, final int attempts) {
+        Thread.currentThread().interrupt();
+        return new VerificationException(FailureReason.FETCH_FAILED, path,
+                "interrupted" + (attempts > 0 ? " after " + attempts + " attempts" : ""));
+    }
+
+    private static VerificationException annotate(final VerificationException e, final String path,
+            final String source, final List<String> blamed, final String extra) {
+        final String detail = e.getMessage() + " (served by " + source + "; blamed sources: "
+                + String.join(", ", blamed) + (extra == null ? "" : "; " + extra) + ")";
+        final VerificationException out = new VerificationException(e.reason(), e.file() != null ? e.file() : path,
+                detail, e);
+        return out.withSource(source);
+    }
+
+    private List<String> namesIn(final State[] state, final State wanted) {
+        final List<String> out = new ArrayList<>();
+        for (int i = 0; i < state.length; i++) {
+            if (state[i] == wanted) {
+                out.add(names.get(i));
+            }
+        }
+        return out;
+    }
+
+    private List<String> refusalList(final State[] state, final String[] refusals) {
+        final List<String> out = new ArrayList<>();
+        for (int i = 0; i < state.length; i++) {
+            if (state[i] == State.REFUSED) {
+                out.add(refusals[i]);
+            }
+        }
+        return out;
+    }
+
+    private String refusedPart(final State[] state, final String[] refusals) {
+        final List<String> refused = refusalList(state, refusals);
+        return refused.isEmpty() ? "" : "; refused: " + String.join("; ", refused);
+    }
+
+    private String others(final State[] state, final String[] refusals) {
+        final List<String> missing = namesIn(state, State.NOT_PRESENT);
+        return (missing.isEmpty() ? "" : "; not present in " + String.join(", ", missing))
+                + refusedPart(state, refusals);
+    }
+
+    private static void closeQuietly(final ArchiveSource.Body body) {
+        try {
+            body.close();
+        } catch (final IOException | RuntimeException e) {
+            // The outcome is decided by the reader; a failing close cannot change it.
+        }
+    }
+
+    @Override
+    public void close() {
+        for (final ArchiveSource s : sources) {
+            try {
+                s.close();
+            } catch (final RuntimeException e) {
+                // keep closing the others
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "HistoryArchive" + names;
+    }
+
+    /** Counts the bytes the reader takes, remembers a transport failure, and stops promptly on interrupt. */
+    private static final class CountingStream extends FilterInputStream {
+        private long count;
+        private FetchException transportFailure;
+
+        CountingStream(final InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            checkInterrupt();
+            try {
+                final int b = in.read();
+                if (b >= 0) {
+                    count++;
+                }
+                return b;
+            } catch (final FetchException e) {
+                transportFailure = e;
+                throw e;
+            }
+        }
+
+        @Override
+        public int read(final byte[] buf, final int off, final int len) throws IOException {
+            checkInterrupt();
+            try {
+                final int n = in.read(buf, off, len);
+                if (n > 0) {
+                    count += n;
+                }
+                return n;
+            } catch (final FetchException e) {
+                transportFailure = e;
+                throw e;
+            }
+        }
+
+        @Override
+        public long skip(final long n) throws IOException {
+            final byte[] scratch = new byte[(int) Math.min(8192, Math.max(n, 1))];
+            long skipped = 0;
+            while (skipped < n) {
+                final int r = read(scratch, 0, (int) Math.min(scratch.length, n - skipped));
+                if (r < 0) {
+                    break;
+                }
+                skipped += r;
+            }
+            return skipped;
+        }
+
+        @Override
+        public boolean markSupported() {
+            return false;
+        }
+
+        @Override
+        public synchronized void mark(final int readlimit) {
+        }
+
+        @Override
+        public synchronized void reset() throws IOException {
+            throw new IOException("mark/reset not supported");
+        }
+
+        @Override
+        public void close() {
+            // The archive closes the body after the reader returns; a reader closing early changes nothing.
+        }
+
+        private static void checkInterrupt() throws InterruptedIOException {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new InterruptedIOException("interrupted");
+            }
+        }
+    }
+}

@@ -1,0 +1,342 @@
+package io.historystreams.archive;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.HttpURLConnection;
+import java.net.MalformedURLException;
+import java.net.ProtocolException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Base64;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Properties;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLPeerUnverifiedException;
+
+/**
+ * An archive served over HTTP(S), read with {@link HttpURLConnection}: real socket connect and read (idle) timeouts,
+ * keep-alive reuse, TLS verified by the JDK's default trust store, redirects followed by hand (to http(s) only,
+ * credentials dropped when the origin changes). One attempt per {@link #open}; retries belong to
+ * {@link HistoryArchive}.
+ *
+ * <p>Keep-alive: the JDK keeps at most {@code http.maxConnections} idle connections per host (default 5). Unless
+ * already configured, loading this class raises it to {@value #MAX_IDLE_CONNECTIONS} so that ~16 parallel fetches
+ * reuse their connections; the property is read once per JVM, so set it on the command line to change it.
+ */
+public final class HttpArchiveSource implements ArchiveSource {
+    /** Idle keep-alive connections per host this class asks the JDK to keep. */
+    public static final int MAX_IDLE_CONNECTIONS = 32;
+    /** The User-Agent sent with every request: {@code history-streams/<version>}. */
+    public static final String USER_AGENT = "history-streams/" + version();
+    private static final int MAX_REDIRECTS = 5;
+    private static final int MAX_ERROR_BODY = 64 * 1024;
+
+    static {
+        if (System.getProperty("http.maxConnections") == null) {
+            System.setProperty("http.maxConnections", Integer.toString(MAX_IDLE_CONNECTIONS));
+        }
+    }
+
+    private final URI root;
+    private final String name;
+    private final String authorization;
+    private final String query;
+    private final int connectMillis;
+    private final int readMillis;
+
+    /**
+     * A source for an {@code http://} or {@code https://} root. Userinfo in the URL becomes HTTP Basic credentials
+     * (sent only to the root's origin); a query string is appended to every request. Neither is ever printed.
+     */
+    public HttpArchiveSource(final String rootUrl, final SourceOptions options) {
+        Objects.requireNonNull(rootUrl, "rootUrl");
+        Objects.requireNonNull(options, "options");
+        final URI uri;
+        try {
+            uri = new URI(rootUrl.trim());
+        } catch (final URISyntaxException e) {
+            throw new IllegalArgumentException("not a valid archive URL: " + redact(rootUrl), null);
+        }
+        final String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new IllegalArgumentException("not an http(s) URL: " + redact(rootUrl));
+        }
+        if (uri.getHost() == null || uri.getHost().isEmpty()) {
+            throw new IllegalArgumentException("archive URL has no host: " + redact(rootUrl));
+        }
+        String rootPath = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+        if (!rootPath.endsWith("/")) {
+            rootPath = rootPath + "/";
+        }
+        try {
+            this.root = new URI(scheme + "://" + uri.getHost() + (uri.getPort() >= 0 ? ":" + uri.getPort() : "")
+                    + rootPath).normalize();
+        } catch (final URISyntaxException e) {
+            throw new IllegalArgumentException("not a valid archive URL: " + redact(rootUrl), null);
+        }
+        this.name = root.toString();
+        this.authorization = uri.getRawUserInfo() == null ? null
+                : "Basic " + Base64.getEncoder().encodeToString(
+                        decodePercent(uri.getRawUserInfo()).getBytes(StandardCharsets.UTF_8));
+        this.query = uri.getRawQuery();
+        this.connectMillis = SourceOptions.millis(options.connectTimeout());
+        this.readMillis = SourceOptions.millis(options.readTimeout());
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public Body open(final String path) throws FetchException {
+        RelativePath.require(name, path);
+        URI target = root.resolve(path);
+        if (query != null) {
+            target = URI.create(target + "?" + query);
+        }
+        for (int redirects = 0; ; redirects++) {
+            final HttpURLConnection conn = connect(path, target);
+            final int status;
+            try {
+                status = conn.getResponseCode();
+            } catch (final IOException e) {
+                conn.disconnect();
+                throw openFailure(path, e);
+            }
+            if (status == HttpURLConnection.HTTP_OK || status == HttpURLConnection.HTTP_NOT_AUTHORITATIVE) {
+                return body(path, conn);
+            }
+            if (isRedirect(status)) {
+                final String location = conn.getHeaderField("Location");
+                discard(conn);
+                if (redirects >= MAX_REDIRECTS) {
+                    throw new FetchException.Refused(name, path, "more than " + MAX_REDIRECTS + " redirects", null);
+                }
+                target = redirectTarget(path, target, status, location);
+                continue;
+            }
+            final String retryAfter = conn.getHeaderField("Retry-After");
+            final String statusLine = "HTTP " + status + reasonPhrase(conn);
+            discard(conn);
+            if (status == HttpURLConnection.HTTP_NOT_FOUND || status == HttpURLConnection.HTTP_GONE) {
+                throw new FetchException.NotPresent(name, path, statusLine);
+            }
+            if (status >= 500 || status == HttpURLConnection.HTTP_CLIENT_TIMEOUT || status == 429) {
+                final Duration after = parseRetryAfter(retryAfter, Instant.now());
+                throw new FetchException.Transient(name, path,
+                        statusLine + (after == null ? "" : " (Retry-After " + after.toMillis() + " ms)"), after, null);
+            }
+            throw new FetchException.Refused(name, path, statusLine, null);
+        }
+    }
+
+    private HttpURLConnection connect(final String path, final URI target) throws FetchException {
+        final HttpURLConnection conn;
+        try {
+            conn = (HttpURLConnection) toUrl(target).openConnection();
+        } catch (final IOException e) {
+            throw openFailure(path, e);
+        }
+        conn.setConnectTimeout(connectMillis);
+        conn.setReadTimeout(readMillis);
+        conn.setInstanceFollowRedirects(false);
+        conn.setUseCaches(false);
+        conn.setRequestProperty("User-Agent", USER_AGENT);
+        conn.setRequestProperty("Accept-Encoding", "identity");
+        if (authorization != null && sameOrigin(target, root)) {
+            conn.setRequestProperty("Authorization", authorization);
+        }
+        try {
+            conn.setRequestMethod("GET");
+        } catch (final ProtocolException e) {
+            throw new IllegalStateException(e);
+        }
+        return conn;
+    }
+
+    private Body body(final String path, final HttpURLConnection conn) throws FetchException {
+        final long declared = conn.getContentLengthLong();
+        final InputStream in;
+        try {
+            in = conn.getInputStream();
+        } catch (final IOException e) {
+            conn.disconnect();
+            throw openFailure(path, e);
+        }
+        // A body abandoned half way, or broken, must not go back to the keep-alive cache.
+        return new Body(new BodyStream(in, name, path, declared, conn::disconnect), declared);
+    }
+
+    private URI redirectTarget(final String path, final URI from, final int status, final String location)
+            throws FetchException {
+        if (location == null || location.isBlank()) {
+            throw new FetchException.Refused(name, path, "HTTP " + status + " without a Location", null);
+        }
+        final URI to;
+        try {
+            to = from.resolve(new URI(location.trim()));
+        } catch (final URISyntaxException | IllegalArgumentException e) {
+            throw new FetchException.Refused(name, path, "HTTP " + status + " to an invalid Location "
+                    + ArchivePaths.quote(redact(location)), null);
+        }
+        final String scheme = to.getScheme() == null ? "" : to.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new FetchException.Refused(name, path, "HTTP " + status + " redirect to a non-http(s) URL "
+                    + ArchivePaths.quote(redact(to.toString())), null);
+        }
+        if (to.getHost() == null) {
+            throw new FetchException.Refused(name, path, "HTTP " + status + " redirect without a host", null);
+        }
+        return to;
+    }
+
+    private FetchException openFailure(final String path, final IOException e) {
+        if (e instanceof SSLHandshakeException || e instanceof SSLPeerUnverifiedException) {
+            return new FetchException.Refused(name, path, "TLS failure: " + BodyStream.describe(e), e);
+        }
+        if (e instanceof MalformedURLException) {
+            return new FetchException.Refused(name, path, "bad URL: " + BodyStream.describe(e), e);
+        }
+        // Connection refused or reset, timeouts, DNS failures, a server that hung up: another try may work.
+        return new FetchException.Transient(name, path, BodyStream.describe(e), null, e);
+    }
+
+    /** Reads and closes an error or redirect body so the connection can go back to the keep-alive cache. */
+    private static void discard(final HttpURLConnection conn) {
+        try {
+            InputStream err = conn.getErrorStream();
+            if (err == null && conn.getResponseCode() < 400) {
+                err = conn.getInputStream();
+            }
+            if (err != null) {
+                try (InputStream in = err) {
+                    final byte[] buf = new byte[8192];
+                    long total = 0;
+                    int n;
+                    while (total < MAX_ERROR_BODY && (n = in.read(buf)) >= 0) {
+                        total += n;
+                    }
+                    if (total >= MAX_ERROR_BODY) {
+                        conn.disconnect();
+                    }
+                }
+            }
+        } catch (final IOException e) {
+            conn.disconnect();
+        }
+    }
+
+    private static String reasonPhrase(final HttpURLConnection conn) {
+        try {
+            final String m = conn.getResponseMessage();
+            return m == null || m.isBlank() ? "" : " " + ArchivePaths.quote(m.strip()).replace("\"", "");
+        } catch (final IOException e) {
+            return "";
+        }
+    }
+
+    private static boolean isRedirect(final int status) {
+        return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+    }
+
+    private static boolean sameOrigin(final URI a, final URI b) {
+        return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost().equalsIgnoreCase(b.getHost())
+                && effectivePort(a) == effectivePort(b);
+    }
+
+    private static int effectivePort(final URI u) {
+        if (u.getPort() >= 0) {
+            return u.getPort();
+        }
+        return u.getScheme().equalsIgnoreCase("https") ? 443 : 80;
+    }
+
+    private static URL toUrl(final URI uri) throws MalformedURLException {
+        return uri.toURL();
+    }
+
+    /**
+     * Parses a Retry-After value: delta-seconds or an HTTP-date (relative to {@code now}; a date in the past means
+     * zero). Returns null when absent or unparseable.
+     */
+    static Duration parseRetryAfter(final String value, final Instant now) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        final String v = value.strip();
+        if (v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+            if (v.length() > 9) {
+                return Duration.ofSeconds(999_999_999L);
+            }
+            return Duration.ofSeconds(Long.parseLong(v));
+        }
+        try {
+            final Instant at = ZonedDateTime.parse(v, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+            final Duration d = Duration.between(now, at);
+            return d.isNegative() ? Duration.ZERO : d;
+        } catch (final DateTimeParseException e) {
+            return null;
+        }
+    }
+
+    /** A URL with userinfo and query removed, for messages. */
+    static String redact(final String url) {
+        if (url == null) {
+            return "null";
+        }
+        String s = url;
+        final int q = s.indexOf('?');
+        if (q >= 0) {
+            s = s.substring(0, q);
+        }
+        final int scheme = s.indexOf("://");
+        if (scheme >= 0) {
+            final int hostStart = scheme + 3;
+            final int slash = s.indexOf('/', hostStart);
+            final int at = s.lastIndexOf('@', slash < 0 ? s.length() - 1 : slash);
+            if (at >= hostStart) {
+                s = s.substring(0, hostStart) + s.substring(at + 1);
+            }
+        }
+        return s;
+    }
+
+    private static String decodePercent(final String raw) {
+        return java.net.URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
+    private static String version() {
+        final Package p = HttpArchiveSource.class.getPackage();
+        if (p != null && p.getImplementationVersion() != null) {
+            return p.getImplementationVersion();
+        }
+        try (InputStream in = HttpArchiveSource.class.getResourceAsStream(
+                "/META-INF/maven/io.historystreams/history-streams/pom.properties")) {
+            if (in != null) {
+                final Properties props = new Properties();
+                props.load(in);
+                final String v = props.getProperty("version");
+                if (v != null && !v.isBlank()) {
+                    return v.strip();
+                }
+            }
+        } catch (final IOException | IllegalArgumentException e) {
+            // fall through to the placeholder
+        }
+        return "dev";
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

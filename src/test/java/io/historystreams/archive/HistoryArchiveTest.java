@@ -1,0 +1,354 @@
+package io.historystreams.archive;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.historystreams.testing.FaultyArchiveServer;
+import io.historystreams.testing.Fixtures;
+import io.historystreams.verify.FailureReason;
+import io.historystreams.verify.VerificationException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(60)
+class HistoryArchiveTest {
+    private static final RetryPolicy FAST = new RetryPolicy(6, Duration.ofMillis(2), Duration.ofMillis(20),
+            Duration.ofSeconds(5));
+    private static final SourceOptions OPTS = SourceOptions.defaults().withReadTimeout(Duration.ofSeconds(2));
+
+    private final List<FaultyArchiveServer> servers = new ArrayList<>();
+    private final List<String> events = Collections.synchronizedList(new ArrayList<>());
+    private final FetchObserver recorder = new FetchObserver() {
+        @Override
+        public void retry(final String source, final String path, final String reason, final Duration delay) {
+            events.add("retry " + source);
+        }
+
+        @Override
+        public void blamed(final String source, final String path, final VerificationException e) {
+            events.add("blamed " + source + " " + e.reason());
+        }
+
+        @Override
+        public void notPresent(final String source, final String path) {
+            events.add("notPresent " + source);
+        }
+
+        @Override
+        public void success(final String source, final String path, final long bytes, final long nanos) {
+            events.add("success " + source + " " + bytes);
+        }
+    };
+    private Path root;
+    private String bucket;
+
+    @BeforeEach
+    void setUp() {
+        root = Fixtures.testnetSmall();
+        bucket = TestBuckets.largest(root);
+    }
+
+    @AfterEach
+    void tearDown() {
+        for (final FaultyArchiveServer s : servers) {
+            s.close();
+            assertEquals(0, s.liveThreads());
+        }
+    }
+
+    private FaultyArchiveServer server() throws IOException {
+        final FaultyArchiveServer s = FaultyArchiveServer.start(root);
+        servers.add(s);
+        return s;
+    }
+
+    private HistoryArchive archive(final RetryPolicy policy, final FaultyArchiveServer... ss) {
+        final List<String> roots = new ArrayList<>();
+        for (final FaultyArchiveServer s : ss) {
+            roots.add(s.url());
+        }
+        return HistoryArchive.open(roots, OPTS, policy, recorder);
+    }
+
+    @Test
+    void recoversFromAScriptOfTransientFaults() throws Exception {
+        final FaultyArchiveServer s = server();
+        s.on(bucket).status(500).status(429, "Retry-After", "1").reset().truncate(4096);
+        try (HistoryArchive archive = archive(FAST, s)) {
+            final long start = System.nanoTime();
+            final HistoryArchive.Fetched<String> got = archive.fetch(bucket, TestBuckets.verifier(bucket));
+            final Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertEquals(TestBuckets.hashOf(bucket), got.value());
+            assertEquals(5, got.attempts());
+            assertEquals(s.url(), got.source());
+            assertEquals(java.nio.file.Files.size(root.resolve(bucket)), got.bytes());
+            assertEquals(List.of(), got.blamed());
+            assertEquals(5, s.requests(bucket));
+            assertTrue(took.compareTo(Duration.ofMillis(950)) >= 0, "Retry-After: 1 not honoured, took " + took);
+            assertEquals(4, events.stream().filter(e -> e.startsWith("retry")).count(), events.toString());
+        }
+    }
+
+    @Test
+    void sequentialFetchesReuseOneConnection() throws Exception {
+        final FaultyArchiveServer s = server();
+        try (HistoryArchive archive = archive(FAST, s)) {
+            for (final String p : TestBuckets.all(root).subList(0, 12)) {
+                assertEquals(TestBuckets.hashOf(p), archive.fetch(p, TestBuckets.verifier(p)).value());
+            }
+        }
+        assertTrue(s.connectionsAccepted() <= 2, "connections: " + s.connectionsAccepted());
+    }
+
+    @Test
+    void honoursRetryAfter() throws Exception {
+        final FaultyArchiveServer s = server();
+        s.on(ArchivePaths.WELL_KNOWN).status(503, "Retry-After", "1");
+        try (HistoryArchive archive = archive(FAST, s)) {
+            final long start = System.nanoTime();
+            archive.fetch(ArchivePaths.WELL_KNOWN, in -> in.readAllBytes().length);
+            final Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertTrue(took.compareTo(Duration.ofMillis(950)) >= 0, "took " + took);
+            assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "took " + took);
+        }
+    }
+
+    @Test
+    void blamesTheSourceThatServedBadBytes() throws Exception {
+        final FaultyArchiveServer bad = server();
+        final FaultyArchiveServer good = server();
+        bad.on(bucket).flipByte(20_000).forever();
+        try (HistoryArchive archive = archive(FAST, bad, good)) {
+            final HistoryArchive.Fetched<String> got = archive.fetch(bucket, TestBuckets.verifier(bucket));
+            assertEquals(TestBuckets.hashOf(bucket), got.value());
+            assertEquals(good.url(), got.source());
+            assertEquals(List.of(bad.url()), got.blamed());
+            assertEquals(2, got.attempts());
+            assertTrue(events.stream().anyMatch(e -> e.startsWith("blamed " + bad.url())), events.toString());
+            // The good source is now preferred: the next file goes there first.
+            final String other = TestBuckets.all(root).get(1);
+            assertEquals(good.url(), archive.fetch(other, TestBuckets.verifier(other)).source());
+        }
+    }
+
+    @Test
+    void bothSourcesBadNamesBoth() throws Exception {
+        final FaultyArchiveServer a = server();
+        final FaultyArchiveServer b = server();
+        a.on(bucket).flipByte(20_000).forever();
+        b.on(bucket).flipByte(30_000).forever();
+        try (HistoryArchive archive = archive(FAST, a, b)) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> archive.fetch(bucket, TestBuckets.verifier(bucket)));
+            assertTrue(Set.of(FailureReason.BUCKET_HASH_MISMATCH, FailureReason.CORRUPT_GZIP).contains(e.reason()),
+                    e.toString());
+            assertTrue(e.getMessage().contains(a.url()) && e.getMessage().contains(b.url()), e.getMessage());
+            assertTrue(Set.of(a.url(), b.url()).contains(e.source()), e.toString());
+            assertEquals(bucket, e.file());
+            // One content retry per source: each served the file twice.
+            assertEquals(2, a.requests(bucket));
+            assertEquals(2, b.requests(bucket));
+        }
+    }
+
+    @Test
+    void missingEverywhereIsMissingFile() throws Exception {
+        final FaultyArchiveServer a = server();
+        final FaultyArchiveServer b = server();
+        final String scp = "scp/ff/ff/ff/scp-ffffffff.xdr.gz";
+        try (HistoryArchive archive = archive(FAST, a, b)) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> archive.fetch(scp, in -> in.readAllBytes()));
+            assertEquals(FailureReason.MISSING_FILE, e.reason());
+            assertEquals(scp, e.file());
+            assertTrue(e.getMessage().startsWith("not present in any source: "), e.getMessage());
+            assertTrue(e.getMessage().contains(a.url()) && e.getMessage().contains(b.url()), e.getMessage());
+            assertEquals(1, a.requests(scp));
+            assertEquals(1, b.requests(scp));
+        }
+    }
+
+    @Test
+    void permanentTransientErrorsFailAfterMaxAttempts() throws Exception {
+        final FaultyArchiveServer s = server();
+        s.on(bucket).status(503).forever();
+        try (HistoryArchive archive = archive(FAST.withMaxAttempts(4), s)) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> archive.fetch(bucket, TestBuckets.verifier(bucket)));
+            assertEquals(FailureReason.FETCH_FAILED, e.reason());
+            assertTrue(e.getMessage().contains("HTTP 503") && e.getMessage().endsWith("after 4 attempts"),
+                    e.getMessage());
+            assertEquals(4, s.requests(bucket));
+        }
+    }
+
+    @Test
+    void transientFailuresAlternateBetweenSources() throws Exception {
+        final FaultyArchiveServer a = server();
+        final FaultyArchiveServer b = server();
+        a.on(bucket).status(503).forever();
+        b.on(bucket).status(500).status(502);
+        try (HistoryArchive archive = archive(FAST, a, b)) {
+            final HistoryArchive.Fetched<String> got = archive.fetch(bucket, TestBuckets.verifier(bucket));
+            assertEquals(b.url(), got.source());
+            assertEquals(6, got.attempts());
+            assertEquals(3, a.requests(bucket));
+            assertEquals(3, b.requests(bucket));
+        }
+    }
+
+    @Test
+    void everySourceRefusingIsFetchRefused() throws Exception {
+        final FaultyArchiveServer a = server();
+        final FaultyArchiveServer b = server();
+        a.on(bucket).status(403).forever();
+        b.on(bucket).status(401).forever();
+        try (HistoryArchive archive = archive(FAST, a, b)) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> archive.fetch(bucket, TestBuckets.verifier(bucket)));
+            assertEquals(FailureReason.FETCH_REFUSED, e.reason());
+            assertTrue(e.getMessage().contains("HTTP 403") && e.getMessage().contains("HTTP 401"), e.getMessage());
+            assertEquals(1, a.requests(bucket));
+            assertEquals(1, b.requests(bucket));
+        }
+    }
+
+    @Test
+    void failsOverFromDirectoryToHttp(@TempDir final Path empty) throws Exception {
+        final FaultyArchiveServer s = server();
+        try (HistoryArchive archive = HistoryArchive.open(List.of(empty.toString(), s.url()), OPTS, FAST,
+                recorder)) {
+            assertEquals(List.of(empty.toAbsolutePath().toString(), s.url()), archive.sourceNames());
+            final HistoryArchive.Fetched<String> got = archive.fetch(bucket, TestBuckets.verifier(bucket));
+            assertEquals(s.url(), got.source());
+            assertTrue(events.contains("notPresent " + empty.toAbsolutePath()), events.toString());
+        }
+    }
+
+    @Test
+    void cutShortBodyIsNotBlamedEvenWhenTheReaderCallsItCorrupt() throws Exception {
+        final FaultyArchiveServer s = server();
+        s.on(bucket).truncate(10_000);
+        final HistoryArchive.BodyReader<String> sloppy = in -> {
+            try {
+                return TestBuckets.sha256Gunzipped(in, bucket);
+            } catch (final IOException e) {
+                throw new VerificationException(FailureReason.CORRUPT_GZIP, bucket, "unreadable: " + e, e);
+            }
+        };
+        try (HistoryArchive archive = archive(FAST, s)) {
+            final HistoryArchive.Fetched<String> got = archive.fetch(bucket, sloppy);
+            assertEquals(TestBuckets.hashOf(bucket), got.value());
+            assertEquals(List.of(), got.blamed());
+            assertEquals(2, got.attempts());
+        }
+    }
+
+    @Test
+    void nonRetryableContentFailureStopsAtOnce() throws Exception {
+        final FaultyArchiveServer a = server();
+        final FaultyArchiveServer b = server();
+        try (HistoryArchive archive = archive(FAST, a, b)) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> archive.fetch(ArchivePaths.WELL_KNOWN, in -> {
+                        in.readAllBytes();
+                        throw new VerificationException(FailureReason.WRONG_NETWORK, null, "passphrase differs");
+                    }));
+            assertEquals(FailureReason.WRONG_NETWORK, e.reason());
+            assertEquals(ArchivePaths.WELL_KNOWN, e.file());
+            assertEquals(a.url(), e.source());
+            assertEquals(1, a.requests(ArchivePaths.WELL_KNOWN) + b.requests(ArchivePaths.WELL_KNOWN));
+        }
+    }
+
+    @Test
+    void interruptedThreadStopsPromptly() throws Exception {
+        final FaultyArchiveServer s = server();
+        s.on(bucket).status(503, "Retry-After", "60").forever();
+        final RetryPolicy slow = new RetryPolicy(6, Duration.ofSeconds(10), Duration.ofSeconds(30),
+                Duration.ofSeconds(120));
+        try (HistoryArchive archive = archive(slow, s)) {
+            final AtomicReference<Object> outcome = new AtomicReference<>();
+            final Thread t = new Thread(() -> {
+                try {
+                    archive.fetch(bucket, TestBuckets.verifier(bucket));
+                    outcome.set("returned");
+                } catch (final VerificationException e) {
+                    outcome.set(List.of(e, Thread.currentThread().isInterrupted()));
+                }
+            });
+            t.start();
+            while (s.requests(bucket) == 0) {
+                Thread.sleep(5);
+            }
+            Thread.sleep(100);
+            final long start = System.nanoTime();
+            t.interrupt();
+            t.join(5_000);
+            assertFalse(t.isAlive(), "fetch did not stop on interrupt");
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(2));
+            final List<?> result = (List<?>) outcome.get();
+            final VerificationException e = (VerificationException) result.get(0);
+            assertEquals(FailureReason.FETCH_FAILED, e.reason());
+            assertTrue(e.getMessage().startsWith("interrupted"), e.getMessage());
+            assertEquals(Boolean.TRUE, result.get(1), "interrupt flag not restored");
+        }
+        Thread.currentThread().interrupt();
+        try (HistoryArchive archive = archive(FAST, s)) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> archive.fetch(bucket, TestBuckets.verifier(bucket)));
+            assertEquals("interrupted", e.getMessage());
+            assertTrue(Thread.interrupted());
+        }
+    }
+
+    @Test
+    void manyThreadsFetchConcurrently() throws Exception {
+        final FaultyArchiveServer a = server();
+        final FaultyArchiveServer b = server();
+        final List<String> buckets = TestBuckets.all(root).subList(0, 48);
+        for (int i = 0; i < buckets.size(); i++) {
+            final String p = buckets.get(i);
+            switch (i % 4) {
+                case 0 -> a.on(p).status(503).reset();
+                case 1 -> a.on(p).flipByte(100).forever();
+                case 2 -> b.on(p).truncate(50).status(429, "Retry-After", "0");
+                default -> { }
+            }
+        }
+        final ExecutorService pool = Executors.newFixedThreadPool(16);
+        try (HistoryArchive archive = archive(FAST, a, b)) {
+            final List<Future<HistoryArchive.Fetched<String>>> futures = new ArrayList<>();
+            for (final String p : buckets) {
+                futures.add(pool.submit(() -> archive.fetch(p, TestBuckets.verifier(p))));
+            }
+            for (int i = 0; i < buckets.size(); i++) {
+                final HistoryArchive.Fetched<String> got = futures.get(i).get(30, TimeUnit.SECONDS);
+                assertEquals(TestBuckets.hashOf(buckets.get(i)), got.value());
+                if (i % 4 == 1) {
+                    assertTrue(got.blamed().isEmpty() || got.blamed().equals(List.of(a.url())), got.toString());
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+            assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
+        }
+    }
+}
