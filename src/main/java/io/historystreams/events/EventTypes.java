@@ -8,6 +8,7 @@ public final class EventTypes {
     /** Records that travel on topics as values. */
     public static final List<Class<? extends SpecificRecord>> EVENTS = List.of(
             CheckpointRequest.class,
+            BucketRequest.class,
             HasDownloaded.class,
             LedgerHeadersDownloaded.class,
             TransactionsDownloaded.class,
@@ -25,6 +26,10 @@ public final class EventTypes {
             FileRef.class,
             LedgerHeaderFact.class,
             LedgerSetHash.class);
+
+    /** Records kept only in state stores (changelogged, never on a topic of their own). */
+    public static final List<Class<? extends SpecificRecord>> STATE = List.of(
+            CheckpointAssembly.class);
 
     private EventTypes() {
     }

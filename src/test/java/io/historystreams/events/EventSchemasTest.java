@@ -97,6 +97,7 @@ class EventSchemasTest {
     void generatedClassesMatchTheSchemaFiles() {
         final Set<String> covered = new HashSet<>();
         final List<Class<? extends SpecificRecord>> classes = new ArrayList<>(EventTypes.EVENTS);
+        classes.addAll(EventTypes.STATE);
         classes.addAll(EventTypes.NESTED);
         for (final Class<? extends SpecificRecord> type : classes) {
             // the generated schema differs from the file only by the stringType=String annotation

@@ -78,6 +78,11 @@ public final class SampleEvents {
                 .setArchive(ARCHIVE).setSources(List.of()).setCheckpoint(63L).setReason(RequestReason.RANGE)
                 .setRequestedAt(AT).build());
 
+        m.put("BucketRequest", BucketRequest.newBuilder()
+                .setHash(Hashes.hex(hash(42))).setCheckpoint(127L).setArchive(ARCHIVE).setSources(List.of(ARCHIVE))
+                .setRequestedAt(AT).build());
+        m.put("CheckpointAssembly/minimal", CheckpointAssembly.newBuilder()
+                .setCheckpoint(127L).setStartedAt(AT).build());
         m.put("HasDownloaded/full", HasDownloaded.newBuilder()
                 .setCheckpoint(63L).setArchive(ARCHIVE).setFile(fileRef("history/00/00/00/history-0000003f.json", true))
                 .setVersion(2).setCurrentLedger(63L).setNetworkPassphrase(PASSPHRASE).setBucketListHash(hash(9))

@@ -1,0 +1,170 @@
+package io.historystreams.blob;
+
+import io.historystreams.archive.ArchivePaths;
+
+import java.io.BufferedOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+import io.historystreams.verify.Hash;
+
+/**
+ * A {@link BlobStore} in a local directory: {@code <root>/aa/bb/<sha256>}, written to a temporary file and renamed,
+ * so a crash never leaves a partial blob under a final name. References are validated as 64-hex before they become
+ * paths, so nothing outside the root can be read or deleted.
+ */
+public final class LocalBlobStore implements BlobStore {
+    private static final String TMP = ".tmp";
+    private final Path root;
+    private final AtomicLong size = new AtomicLong();
+
+    public LocalBlobStore(final Path root) throws IOException {
+        this.root = root.toAbsolutePath().normalize();
+        Files.createDirectories(this.root.resolve(TMP));
+        try (Stream<Path> s = Files.list(this.root.resolve(TMP))) {
+            s.forEach(p -> p.toFile().delete()); // leftovers of a crash
+        }
+        try (Stream<Path> s = Files.walk(this.root)) {
+            size.set(s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum());
+        }
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    private Path pathOf(final String ref) {
+        ArchivePaths.requireHash(ref);
+        return root.resolve(ref.substring(0, 2)).resolve(ref.substring(2, 4)).resolve(ref);
+    }
+
+    @Override
+    public Writer create() throws IOException {
+        final Path tmp = root.resolve(TMP).resolve(UUID.randomUUID() + ".part");
+        return new LocalWriter(tmp, Files.newOutputStream(tmp));
+    }
+
+    @Override
+    public Optional<InputStream> open(final String ref) throws IOException {
+        try {
+            return Optional.of(Files.newInputStream(pathOf(ref)));
+        } catch (final NoSuchFileException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public boolean contains(final String ref) {
+        return Files.isRegularFile(pathOf(ref));
+    }
+
+    /** The file holding a blob (for zero-copy publishing from the same machine). */
+    public Optional<Path> file(final String ref) {
+        final Path p = pathOf(ref);
+        return Files.isRegularFile(p) ? Optional.of(p) : Optional.empty();
+    }
+
+    @Override
+    public boolean delete(final String ref) throws IOException {
+        final Path p = pathOf(ref);
+        final long len = Files.isRegularFile(p) ? Files.size(p) : 0;
+        final boolean deleted = Files.deleteIfExists(p);
+        if (deleted) {
+            size.addAndGet(-len);
+        }
+        return deleted;
+    }
+
+    @Override
+    public long sizeBytes() {
+        return size.get();
+    }
+
+    private final class LocalWriter implements Writer {
+        private final Path tmp;
+        private final MessageDigest sha = Hash.sha256();
+        private final OutputStream out;
+        private long written;
+        private boolean done;
+
+        LocalWriter(final Path tmp, final OutputStream file) {
+            this.tmp = tmp;
+            this.out = new FilterOutputStream(new BufferedOutputStream(file, 64 << 10)) {
+                @Override
+                public void write(final int b) throws IOException {
+                    sha.update((byte) b);
+                    written++;
+                    out.write(b);
+                }
+
+                @Override
+                public void write(final byte[] b, final int off, final int len) throws IOException {
+                    sha.update(b, off, len);
+                    written += len;
+                    out.write(b, off, len);
+                }
+            };
+        }
+
+        @Override
+        public OutputStream stream() {
+            return out;
+        }
+
+        @Override
+        public long size() {
+            return written;
+        }
+
+        @Override
+        public String commit() throws IOException {
+            out.close();
+            done = true;
+            final String ref = HexFormat.of().formatHex(sha.digest());
+            final Path target = pathOf(ref);
+            Files.createDirectories(target.getParent());
+            if (Files.exists(target)) {
+                Files.deleteIfExists(tmp); // same content already stored
+                return ref;
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (final FileAlreadyExistsException e) {
+                Files.deleteIfExists(tmp);
+                return ref;
+            } catch (final AtomicMoveNotSupportedException e) {
+                throw new IOException("blob store " + root + " cannot rename atomically", e);
+            }
+            size.addAndGet(written);
+            return ref;
+        }
+
+        @Override
+        public void close() {
+            if (!done) {
+                done = true;
+                try {
+                    out.close();
+                    Files.deleteIfExists(tmp);
+                } catch (final IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+    }
+}
