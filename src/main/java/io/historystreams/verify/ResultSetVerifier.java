@@ -14,6 +14,23 @@ public final class ResultSetVerifier {
     private ResultSetVerifier() {
     }
 
+    /** Parses one {@code TransactionHistoryResultEntry} and hashes its {@code TransactionResultSet}. */
+    public static TransactionSetVerifier.Entry readEntry(final XdrReader r) throws VerificationException {
+        final long seq = r.readUnsignedInt("ledgerSeq");
+        final int setStart = r.position();
+        final int setEnd = r.limit() - 4;
+        final int count = r.readCount(4, "txResultSet.results");
+        if (setEnd < r.position()) {
+            throw r.malformed("record too short for a TransactionHistoryResultEntry");
+        }
+        final XdrReader ext = new XdrReader(r.buffer(), setEnd, 4, r.file(), r.recordIndex());
+        if (ext.readInt("ext") != 0) {
+            throw r.malformed("TransactionHistoryResultEntry ext is not 0");
+        }
+        return new TransactionSetVerifier.Entry(new LedgerSetHash(seq, r.sha256(setStart, setEnd), false, count),
+                setStart, setEnd);
+    }
+
     public static List<LedgerSetHash> verify(final InputStream gz, final String file, final long checkpoint,
             final VerificationLimits limits) throws IOException, VerificationException {
         return verify(gz, file, checkpoint, limits, null);
@@ -28,23 +45,12 @@ public final class ResultSetVerifier {
                 limits.maxRecordBytes())) {
             while (records.next()) {
                 final XdrReader r = records.record();
-                final long seq = r.readUnsignedInt("ledgerSeq");
-                order.accept(seq);
-                final int setStart = r.position();
-                final int setEnd = r.limit() - 4;
-                final int count = r.readCount(4, "txResultSet.results");
-                if (setEnd < r.position()) {
-                    throw r.malformed("record too short for a TransactionHistoryResultEntry");
-                }
-                final XdrReader ext = new XdrReader(r.buffer(), setEnd, 4, file, r.recordIndex());
-                if (ext.readInt("ext") != 0) {
-                    throw r.malformed("TransactionHistoryResultEntry ext is not 0");
-                }
-                final LedgerSetHash set = new LedgerSetHash(seq, r.sha256(setStart, setEnd), false, count);
+                final TransactionSetVerifier.Entry e = readEntry(r);
+                order.accept(e.set().ledgerSeq());
                 if (sink != null) {
-                    sink.accept(set, r.buffer(), setStart, setEnd - setStart);
+                    sink.accept(e.set(), r.buffer(), e.start(), e.end() - e.start());
                 }
-                out.add(set);
+                out.add(e.set());
             }
         }
         return out;

@@ -37,57 +37,62 @@ public final class TransactionSetVerifier {
                 limits.maxRecordBytes())) {
             while (records.next()) {
                 final XdrReader r = records.record();
-                final long seq = r.readUnsignedInt("ledgerSeq");
-                order.accept(seq);
-                final int prevHashAt = r.position();
-                r.skip(Hash.SIZE, "txSet.previousLedgerHash");
-                final int count = r.readCount(4, "txSet.txs");
-                final LedgerSetHash set;
-                final int setStart;
-                final int setEnd;
-                if (count == 0 && r.remaining() >= 4 && peekInt(r) == 1) {
-                    // ext v1: the GeneralizedTransactionSet is the rest of the record
-                    r.readInt("ext");
-                    setStart = r.position();
-                    setEnd = r.limit();
-                    if (r.readInt("GeneralizedTransactionSet version") != 1) {
-                        throw r.malformed("GeneralizedTransactionSet version is not 1");
-                    }
-                    r.skip(Hash.SIZE, "GeneralizedTransactionSet.previousLedgerHash");
-                    set = new LedgerSetHash(seq, r.sha256(setStart, setEnd), true, -1);
-                } else {
-                    // ext v0: the legacy set; its txs run up to the record's final ext word
-                    final int txsStart = r.position();
-                    final int txsEnd = r.limit() - 4;
-                    if (txsEnd < txsStart) {
-                        throw r.malformed("record too short for a TransactionHistoryEntry");
-                    }
-                    final XdrReader ext = new XdrReader(r.buffer(), txsEnd, 4, file, r.recordIndex());
-                    final int extType = ext.readInt("ext");
-                    if (extType != 0) {
-                        throw r.malformed("TransactionHistoryEntry ext " + extType + " with " + count
-                                + " legacy transactions");
-                    }
-                    if (count == 0 && txsEnd != txsStart) {
-                        throw r.malformed((txsEnd - txsStart) + " stray bytes in an empty legacy set");
-                    }
-                    if (count > 0 && txsEnd - txsStart < count * 4) {
-                        throw r.malformed(count + " transactions cannot fit in " + (txsEnd - txsStart) + " bytes");
-                    }
-                    sha.reset();
-                    r.digest(sha, prevHashAt, prevHashAt + Hash.SIZE);
-                    r.digest(sha, txsStart, txsEnd);
-                    set = new LedgerSetHash(seq, Hash.digest(sha), false, count);
-                    setStart = prevHashAt;
-                    setEnd = txsEnd;
-                }
+                final Entry e = readEntry(r, sha);
+                order.accept(e.set().ledgerSeq());
                 if (sink != null) {
-                    sink.accept(set, r.buffer(), setStart, setEnd - setStart);
+                    sink.accept(e.set(), r.buffer(), e.start(), e.end() - e.start());
                 }
-                out.add(set);
+                out.add(e.set());
             }
         }
         return out;
+    }
+
+    /** One parsed entry: its set hash and where the set's XDR lies in the record buffer. */
+    public record Entry(LedgerSetHash set, int start, int end) {
+    }
+
+    /**
+     * Parses one {@code TransactionHistoryEntry} and hashes its set: legacy sets hash {@code previousLedgerHash ‖
+     * txs}, generalized sets (ext v1) the whole {@code GeneralizedTransactionSet}.
+     */
+    public static Entry readEntry(final XdrReader r, final MessageDigest sha) throws VerificationException {
+        final long seq = r.readUnsignedInt("ledgerSeq");
+        final int prevHashAt = r.position();
+        r.skip(Hash.SIZE, "txSet.previousLedgerHash");
+        final int count = r.readCount(4, "txSet.txs");
+        if (count == 0 && r.remaining() >= 4 && peekInt(r) == 1) {
+            // ext v1: the GeneralizedTransactionSet is the rest of the record
+            r.readInt("ext");
+            final int setStart = r.position();
+            final int setEnd = r.limit();
+            if (r.readInt("GeneralizedTransactionSet version") != 1) {
+                throw r.malformed("GeneralizedTransactionSet version is not 1");
+            }
+            r.skip(Hash.SIZE, "GeneralizedTransactionSet.previousLedgerHash");
+            return new Entry(new LedgerSetHash(seq, r.sha256(setStart, setEnd), true, -1), setStart, setEnd);
+        }
+        // ext v0: the legacy set; its txs run up to the record's final ext word
+        final int txsStart = r.position();
+        final int txsEnd = r.limit() - 4;
+        if (txsEnd < txsStart) {
+            throw r.malformed("record too short for a TransactionHistoryEntry");
+        }
+        final XdrReader ext = new XdrReader(r.buffer(), txsEnd, 4, r.file(), r.recordIndex());
+        final int extType = ext.readInt("ext");
+        if (extType != 0) {
+            throw r.malformed("TransactionHistoryEntry ext " + extType + " with " + count + " legacy transactions");
+        }
+        if (count == 0 && txsEnd != txsStart) {
+            throw r.malformed((txsEnd - txsStart) + " stray bytes in an empty legacy set");
+        }
+        if (count > 0 && txsEnd - txsStart < count * 4) {
+            throw r.malformed(count + " transactions cannot fit in " + (txsEnd - txsStart) + " bytes");
+        }
+        sha.reset();
+        r.digest(sha, prevHashAt, prevHashAt + Hash.SIZE);
+        r.digest(sha, txsStart, txsEnd);
+        return new Entry(new LedgerSetHash(seq, Hash.digest(sha), false, count), prevHashAt, txsEnd);
     }
 
     private static int peekInt(final XdrReader r) {
