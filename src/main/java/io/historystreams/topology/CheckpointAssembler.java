@@ -1,0 +1,209 @@
+package io.historystreams.topology;
+
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.events.BucketVerified;
+import io.historystreams.events.CheckpointAssembly;
+import io.historystreams.events.CheckpointFailed;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.events.ChainLinkStatus;
+import io.historystreams.events.FileRef;
+import io.historystreams.events.HasDownloaded;
+import io.historystreams.events.LedgerHeadersDownloaded;
+import io.historystreams.events.ResultsDownloaded;
+import io.historystreams.events.ScpDownloaded;
+import io.historystreams.events.TransactionsDownloaded;
+import io.historystreams.verify.CheckpointCrossCheck;
+import io.historystreams.verify.FailureReason;
+import io.historystreams.verify.HistoryArchiveState;
+import io.historystreams.verify.LedgerHeaderSummary;
+import io.historystreams.verify.VerificationException;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The join stage: collects the parts of a checkpoint (HAS, headers, transaction and result hashes, SCP outcome,
+ * every bucket) as they arrive, in any order. When every part has arrived or failed, either reports the failure
+ * (one event naming every failed file) or runs the cross-file checks and sends the assembled checkpoint on to the
+ * chain check.
+ */
+final class CheckpointAssembler implements Processor<Long, Object, Long, Object> {
+    private final String storeName;
+    private final String chainChild;
+    private final String failureChild;
+    private ProcessorContext<Long, Object> context;
+    private KeyValueStore<Long, CheckpointAssembly> store;
+
+    CheckpointAssembler(final String storeName, final String chainChild, final String failureChild) {
+        this.storeName = storeName;
+        this.chainChild = chainChild;
+        this.failureChild = failureChild;
+    }
+
+    @Override
+    public void init(final ProcessorContext<Long, Object> context) {
+        this.context = context;
+        this.store = context.getStateStore(storeName);
+    }
+
+    @Override
+    public void process(final Record<Long, Object> record) {
+        final Long cp = record.key();
+        if (cp == null || record.value() == null) {
+            return;
+        }
+        CheckpointAssembly a = store.get(cp);
+        if (a == null) {
+            a = CheckpointAssembly.newBuilder().setCheckpoint(cp)
+                    .setStartedAt(Instant.ofEpochMilli(context.currentSystemTimeMs())).build();
+        }
+        final Object v = record.value();
+        if (v instanceof HasDownloaded h) {
+            a.setHas(h);
+            a.setArchive(h.getArchive());
+        } else if (v instanceof LedgerHeadersDownloaded l) {
+            a.setLedgers(l);
+            a.setArchive(l.getArchive());
+        } else if (v instanceof TransactionsDownloaded t) {
+            a.setTransactions(t);
+        } else if (v instanceof ResultsDownloaded r) {
+            a.setResults(r);
+        } else if (v instanceof ScpDownloaded s) {
+            a.setScp(s);
+        } else if (v instanceof BucketVerified b) {
+            if (!a.getBucketsVerified().contains(b.getHash())) {
+                final List<String> bs = new ArrayList<>(a.getBucketsVerified());
+                bs.add(b.getHash());
+                a.setBucketsVerified(bs);
+            }
+        } else if (v instanceof CheckpointFailed f) {
+            final List<CheckpointFailed> fs = new ArrayList<>(a.getFailures());
+            fs.add(f);
+            a.setFailures(fs);
+            if (a.getArchive() == null) {
+                a.setArchive(f.getArchive());
+            }
+        } else {
+            return;
+        }
+        if (settled(a)) {
+            store.delete(cp);
+            finish(a, record.timestamp());
+        } else {
+            store.put(cp, a);
+        }
+    }
+
+    /** Which part a failed file was: the first path segment of the archive layout. */
+    private static String partOf(final String path) {
+        if (path == null) {
+            return "";
+        }
+        final int slash = path.indexOf('/');
+        return slash < 0 ? path : path.substring(0, slash);
+    }
+
+    private static boolean settled(final CheckpointAssembly a) {
+        final Set<String> failedParts = new HashSet<>();
+        final Set<String> failedFiles = new HashSet<>();
+        for (final CheckpointFailed f : a.getFailures()) {
+            failedParts.add(partOf(f.getFile()));
+            failedFiles.add(f.getFile());
+        }
+        if (!(a.getHas() != null || failedParts.contains("history"))
+                || !(a.getLedgers() != null || failedParts.contains("ledger"))
+                || !(a.getTransactions() != null || failedParts.contains("transactions"))
+                || !(a.getResults() != null || failedParts.contains("results"))
+                || !(a.getScp() != null || failedParts.contains("scp"))) {
+            return false;
+        }
+        if (a.getHas() != null) {
+            final Set<String> verified = new HashSet<>(a.getBucketsVerified());
+            for (final String b : a.getHas().getBuckets()) {
+                if (!verified.contains(b) && !failedFiles.contains(io.historystreams.archive.ArchivePaths.bucket(b))) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private void finish(final CheckpointAssembly a, final long timestamp) {
+        final long cp = a.getCheckpoint();
+        if (!a.getFailures().isEmpty()) {
+            context.forward(new Record<>(cp, summarize(a), timestamp), failureChild);
+            return;
+        }
+        try {
+            final CheckpointVerified v = assemble(a);
+            // to itself, and to its successor as that one's predecessor: the chain check meets them by key
+            context.forward(new Record<>(cp, v, timestamp), chainChild);
+            context.forward(new Record<>(cp + Checkpoint.FREQUENCY, v, timestamp), chainChild);
+        } catch (final VerificationException e) {
+            context.forward(new Record<>(cp, Facts.failure(cp, a.getArchive(), e, 0, context.currentSystemTimeMs()),
+                    timestamp), failureChild);
+        }
+    }
+
+    /** One failure event for the checkpoint: the first failure's fields, every failure listed. */
+    private CheckpointFailed summarize(final CheckpointAssembly a) {
+        final List<CheckpointFailed> fs = a.getFailures();
+        final CheckpointFailed first = fs.get(0);
+        final boolean allMissing = fs.stream().allMatch(f -> FailureReason.MISSING_FILE.name().equals(f.getReason()));
+        final Set<String> lines = new LinkedHashSet<>();
+        for (final CheckpointFailed f : fs) {
+            lines.addAll(f.getFailures().isEmpty() ? List.of(f.getReason() + " " + f.getFile() + ": " + f.getDetail())
+                    : f.getFailures());
+        }
+        final String detail = (allMissing ? "incomplete: " : "") + fs.size() + " failed file(s): "
+                + String.join("; ", lines);
+        return CheckpointFailed.newBuilder(first).setDetail(detail).setFailures(new ArrayList<>(lines))
+                .setRetryable(fs.stream().allMatch(CheckpointFailed::getRetryable))
+                .setFailedAt(Instant.ofEpochMilli(context.currentSystemTimeMs())).build();
+    }
+
+    private CheckpointVerified assemble(final CheckpointAssembly a) throws VerificationException {
+        final long cp = a.getCheckpoint();
+        final HasDownloaded hasEvent = a.getHas();
+        final HistoryArchiveState has = HistoryArchiveState.parse(
+                hasEvent.getJson().getBytes(StandardCharsets.UTF_8), hasEvent.getFile().getPath());
+        final List<LedgerHeaderSummary> headers = Facts.headers(a.getLedgers().getHeaders());
+        final String ledgerPath = a.getLedgers().getFile().getPath();
+        CheckpointCrossCheck.genesis(headers, ledgerPath);
+        CheckpointCrossCheck.transactionSets(headers, Facts.sets(a.getTransactions().getEntries()), null,
+                a.getTransactions().getFile().getPath());
+        CheckpointCrossCheck.resultSets(headers, Facts.sets(a.getResults().getEntries()),
+                a.getResults().getFile().getPath());
+        CheckpointCrossCheck.bucketList(has, headers, hasEvent.getFile().getPath());
+        final LedgerHeaderSummary first = headers.get(0);
+        final LedgerHeaderSummary last = headers.get(headers.size() - 1);
+        final List<FileRef> files = new ArrayList<>();
+        files.add(hasEvent.getFile());
+        files.add(a.getLedgers().getFile());
+        files.add(a.getTransactions().getFile());
+        files.add(a.getResults().getFile());
+        if (a.getScp().getFile() != null) {
+            files.add(a.getScp().getFile());
+        }
+        return CheckpointVerified.newBuilder().setCheckpoint(cp).setArchive(a.getArchive())
+                .setNetworkPassphrase(has.networkPassphrase()).setFirstLedger(Checkpoint.firstLedger(cp))
+                .setLastLedger(cp).setLastLedgerHash(io.historystreams.events.Hashes.hash32(last.hash().bytes()))
+                .setFirstPreviousLedgerHash(io.historystreams.events.Hashes.hash32(first.previousLedgerHash().bytes()))
+                .setBucketListHash(hasEvent.getBucketListHash()).setFiles(files)
+                .setBuckets(new ArrayList<>(hasEvent.getBuckets())).setLedgerCount(headers.size())
+                .setTransactionSetCount(a.getTransactions().getEntries().size())
+                .setResultSetCount(a.getResults().getEntries().size())
+                .setChainLinkedToPrevious(ChainLinkStatus.PENDING)
+                .setPreviousCheckpointLastHash(a.getLedgers().getPreviousCheckpointLastHash())
+                .setVerifiedAt(Instant.ofEpochMilli(context.currentSystemTimeMs())).build();
+    }
+}

@@ -1,0 +1,186 @@
+package io.historystreams.topology;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.FileType;
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.events.BucketRequest;
+import io.historystreams.events.CheckpointRequest;
+import io.historystreams.events.HasDownloaded;
+import io.historystreams.events.Hashes;
+import io.historystreams.events.LedgerHeadersDownloaded;
+import io.historystreams.events.ResultsDownloaded;
+import io.historystreams.events.ScpDownloaded;
+import io.historystreams.events.TransactionsDownloaded;
+import io.historystreams.verify.FailureReason;
+import io.historystreams.verify.Hash;
+import io.historystreams.verify.HasVerifier;
+import io.historystreams.verify.HistoryArchiveState;
+import io.historystreams.verify.LedgerHeaderSummary;
+import io.historystreams.verify.LedgerHeaderVerifier;
+import io.historystreams.verify.LedgerSetHash;
+import io.historystreams.verify.ResultSetVerifier;
+import io.historystreams.verify.ScpVerifier;
+import io.historystreams.verify.TransactionSetVerifier;
+import io.historystreams.verify.VerificationException;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The fetch-and-verify work for each per-checkpoint file type (stellar-core's {@code GetHistoryArchiveStateWork},
+ * {@code DownloadLedgerHeadersWork}, ...): each produces its "downloaded" event, or a failure event naming the file,
+ * the source and the reason.
+ */
+final class CheckpointFileWork {
+    private final Names names;
+
+    /** Child names the outputs go to. */
+    record Names(String downloaded, String bucketRequests, String failures) {
+    }
+
+    CheckpointFileWork(final Names names) {
+        this.names = names;
+    }
+
+    private List<Out> failed(final CheckpointRequest r, final VerificationException e, final String path,
+            final long now) {
+        return List.of(new Out(names.failures(), r.getCheckpoint(),
+                Facts.failure(r.getCheckpoint(), r.getArchive(), e.withFile(path), r.getAttempt(), now)));
+    }
+
+    @FunctionalInterface
+    private interface Body {
+        List<Out> run(HistoryArchive archive) throws VerificationException;
+    }
+
+    FetchFileProcessor.Work has() {
+        return (ctx, r, now) -> {
+            final long cp = r.getCheckpoint();
+            final String path = ArchivePaths.has(cp);
+            return guardedWith(ctx, r, path, now, archive -> {
+                final FileFetcher.Stored<HistoryArchiveState> s = FileFetcher.fetch(ctx, archive, path,
+                        (in, p) -> HasVerifier.verify(in, p, cp, r.getNetworkPassphrase(), ctx.limits()));
+                final HistoryArchiveState has = s.value();
+                final List<String> buckets = new ArrayList<>();
+                for (final Hash b : has.buckets()) {
+                    buckets.add(b.hex());
+                }
+                final String json = readBlobText(ctx, s.file().getBlobRef(), path);
+                final List<Out> out = new ArrayList<>();
+                out.add(new Out(names.downloaded(), cp, HasDownloaded.newBuilder().setCheckpoint(cp)
+                        .setArchive(r.getArchive()).setFile(s.file()).setVersion(has.version())
+                        .setCurrentLedger(has.currentLedger()).setNetworkPassphrase(has.networkPassphrase())
+                        .setBucketListHash(Hashes.hash32(has.bucketListHash().bytes())).setBuckets(buckets)
+                        .setJson(json).build()));
+                for (final String b : buckets) {
+                    out.add(new Out(names.bucketRequests(), b, BucketRequest.newBuilder().setHash(b).setCheckpoint(cp)
+                            .setArchive(r.getArchive()).setSources(r.getSources())
+                            .setRequestedAt(Instant.ofEpochMilli(now)).build()));
+                }
+                return out;
+            });
+        };
+    }
+
+    FetchFileProcessor.Work ledger() {
+        return (ctx, r, now) -> {
+            final long cp = r.getCheckpoint();
+            final String path = ArchivePaths.checkpointFile(FileType.LEDGER, cp);
+            return guardedWith(ctx, r, path, now, archive -> {
+                final FileFetcher.Stored<List<LedgerHeaderSummary>> s = FileFetcher.fetch(ctx, archive, path,
+                        (in, p) -> LedgerHeaderVerifier.verify(in, p, cp, ctx.limits()));
+                final LedgerHeadersDownloaded.Builder b = LedgerHeadersDownloaded.newBuilder().setCheckpoint(cp)
+                        .setArchive(r.getArchive()).setFile(s.file()).setHeaders(s.value().stream()
+                                .map(Facts::header).toList());
+                if (cp > Checkpoint.FREQUENCY - 1) {
+                    // the anchor: the previous checkpoint's last header, from its own verified ledger file
+                    final long prev = Checkpoint.previous(cp);
+                    final String prevPath = ArchivePaths.checkpointFile(FileType.LEDGER, prev);
+                    final FileFetcher.Stored<List<LedgerHeaderSummary>> p = FileFetcher.fetch(ctx, archive, prevPath,
+                            (in, pp) -> LedgerHeaderVerifier.verify(in, pp, prev, ctx.limits()));
+                    final LedgerHeaderSummary last = p.value().get(p.value().size() - 1);
+                    b.setPreviousCheckpointLastHash(Hashes.hash32(last.hash().bytes()));
+                }
+                return List.of(new Out(names.downloaded(), cp, b.build()));
+            });
+        };
+    }
+
+    FetchFileProcessor.Work transactions() {
+        return (ctx, r, now) -> {
+            final long cp = r.getCheckpoint();
+            final String path = ArchivePaths.checkpointFile(FileType.TRANSACTIONS, cp);
+            return guardedWith(ctx, r, path, now, archive -> {
+                final FileFetcher.Stored<List<LedgerSetHash>> s = FileFetcher.fetch(ctx, archive, path,
+                        (in, p) -> TransactionSetVerifier.verify(in, p, cp, ctx.limits()));
+                int txs = 0;
+                for (final LedgerSetHash h : s.value()) {
+                    txs = h.count() < 0 || txs < 0 ? -1 : txs + h.count();
+                }
+                return List.of(new Out(names.downloaded(), cp, TransactionsDownloaded.newBuilder().setCheckpoint(cp)
+                        .setArchive(r.getArchive()).setFile(s.file()).setEntries(Facts.sets(s.value(), true))
+                        .setTransactionCount(txs).build()));
+            });
+        };
+    }
+
+    FetchFileProcessor.Work results() {
+        return (ctx, r, now) -> {
+            final long cp = r.getCheckpoint();
+            final String path = ArchivePaths.checkpointFile(FileType.RESULTS, cp);
+            return guardedWith(ctx, r, path, now, archive -> {
+                final FileFetcher.Stored<List<LedgerSetHash>> s = FileFetcher.fetch(ctx, archive, path,
+                        (in, p) -> ResultSetVerifier.verify(in, p, cp, ctx.limits()));
+                return List.of(new Out(names.downloaded(), cp, ResultsDownloaded.newBuilder().setCheckpoint(cp)
+                        .setArchive(r.getArchive()).setFile(s.file()).setEntries(Facts.sets(s.value(), false))
+                        .build()));
+            });
+        };
+    }
+
+    FetchFileProcessor.Work scp() {
+        return (ctx, r, now) -> {
+            final long cp = r.getCheckpoint();
+            final String path = ArchivePaths.checkpointFile(FileType.SCP, cp);
+            return guardedWith(ctx, r, path, now, archive -> {
+                try {
+                    final FileFetcher.Stored<ScpVerifier.ScpSummary> s = FileFetcher.fetch(ctx, archive, path,
+                            (in, p) -> ScpVerifier.verify(in, p, cp, ctx.limits()));
+                    return List.of(new Out(names.downloaded(), cp, ScpDownloaded.newBuilder().setCheckpoint(cp)
+                            .setArchive(r.getArchive()).setFile(s.file()).setPresent(true)
+                            .setEntryCount(s.value().entryCount()).build()));
+                } catch (final VerificationException e) {
+                    if (e.reason() != FailureReason.MISSING_FILE) {
+                        throw e;
+                    }
+                    // SCP files are optional: absent is an outcome, not a failure
+                    return List.of(new Out(names.downloaded(), cp, ScpDownloaded.newBuilder().setCheckpoint(cp)
+                            .setArchive(r.getArchive()).setFile(null).setPresent(false).setEntryCount(0).build()));
+                }
+            });
+        };
+    }
+
+    private List<Out> guardedWith(final PipelineContext ctx, final CheckpointRequest r, final String path,
+            final long now, final Body body) {
+        try {
+            return body.run(ctx.archive(r.getSources()));
+        } catch (final VerificationException e) {
+            return failed(r, e, path, now);
+        } catch (final RuntimeException e) {
+            return failed(r, Facts.internal(path, e), path, now);
+        }
+    }
+
+    private static String readBlobText(final PipelineContext ctx, final String ref, final String path)
+            throws VerificationException {
+        try (var in = ctx.blobs().open(ref).orElseThrow(() -> new java.io.IOException("blob " + ref + " vanished"))) {
+            return new String(in.readNBytes(ctx.limits().maxHasBytes()), StandardCharsets.UTF_8);
+        } catch (final java.io.IOException e) {
+            throw Facts.internal(path, e);
+        }
+    }
+}

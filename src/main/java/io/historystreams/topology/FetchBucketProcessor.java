@@ -1,0 +1,168 @@
+package io.historystreams.topology;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.events.BucketRequest;
+import io.historystreams.events.BucketVerified;
+import io.historystreams.events.CheckpointFailed;
+import io.historystreams.events.FileRef;
+import io.historystreams.verify.BucketVerifier;
+import io.historystreams.verify.FailureReason;
+import io.historystreams.verify.Hash;
+import io.historystreams.verify.VerificationException;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Fetches and verifies buckets (stellar-core's {@code DownloadBucketsWork} / {@code VerifyBucketWork}), keyed by
+ * hash so each bucket is fetched once: a bucket already verified is answered from the {@code verified-buckets}
+ * store, a bucket in flight collects the checkpoints waiting for it. Each waiting checkpoint gets its own
+ * bucket-verified (or failure) event, keyed by checkpoint for the join stage.
+ */
+final class FetchBucketProcessor implements Processor<String, BucketRequest, Object, Object> {
+    private static final StringSerializer KEYS = new StringSerializer();
+
+    private record Done(String hash, BucketRequest request, FileRef file, VerificationException failure) {
+    }
+
+    private final PipelineContext ctx;
+    private final String verifiedStoreName;
+    private final String pendingStoreName;
+    private final String verifiedChild;
+    private final String failureChild;
+    private final Duration poll;
+    private final Set<String> inFlight = new HashSet<>();
+    private ProcessorContext<Object, Object> context;
+    private KeyValueStore<String, BucketVerified> verified;
+    private KeyValueStore<String, BucketRequest> pending;
+    private AsyncWork<Done> async;
+
+    FetchBucketProcessor(final PipelineContext ctx, final String verifiedStoreName, final String pendingStoreName,
+            final String verifiedChild, final String failureChild, final Duration poll) {
+        this.ctx = ctx;
+        this.verifiedStoreName = verifiedStoreName;
+        this.pendingStoreName = pendingStoreName;
+        this.verifiedChild = verifiedChild;
+        this.failureChild = failureChild;
+        this.poll = poll;
+    }
+
+    @Override
+    public void init(final ProcessorContext<Object, Object> context) {
+        this.context = context;
+        this.verified = context.getStateStore(verifiedStoreName);
+        this.pending = context.getStateStore(pendingStoreName);
+        this.async = new AsyncWork<>(ctx.fetchPool());
+        context.schedule(poll, PunctuationType.WALL_CLOCK_TIME, t -> drain());
+        try (KeyValueIterator<String, BucketRequest> it = pending.all()) {
+            while (it.hasNext()) {
+                final KeyValue<String, BucketRequest> kv = it.next();
+                if (inFlight.add(kv.value.getHash())) {
+                    submit(kv.value);
+                }
+            }
+        }
+    }
+
+    private static String waiterKey(final String hash, final long checkpoint) {
+        return hash + "|" + String.format("%019d", checkpoint);
+    }
+
+    @Override
+    public void process(final Record<String, BucketRequest> record) {
+        final BucketRequest r = record.value();
+        if (r == null) {
+            return;
+        }
+        final String hash = r.getHash();
+        if (!ArchivePaths.isHash(hash)) {
+            // unreachable through the HAS verifier, which refuses such names; never becomes a path here either
+            context.forward(new Record<>(r.getCheckpoint(), failure(r, new VerificationException(
+                    FailureReason.HOSTILE_NAME, null, "bucket name " + ArchivePaths.quote(hash) + " refused")),
+                    record.timestamp()), failureChild);
+            return;
+        }
+        final BucketVerified known = verified.get(hash);
+        if (known != null && ctx.blobs().contains(known.getFile().getBlobRef())) {
+            context.forward(new Record<>(r.getCheckpoint(), forCheckpoint(known, r.getCheckpoint()),
+                    record.timestamp()), verifiedChild);
+            return;
+        }
+        pending.put(waiterKey(hash, r.getCheckpoint()), r);
+        if (inFlight.add(hash)) {
+            submit(r);
+        }
+    }
+
+    private void submit(final BucketRequest r) {
+        async.submit(() -> {
+            final String path = ArchivePaths.bucket(r.getHash());
+            try {
+                final Hash expected = Hash.fromHex(r.getHash());
+                final FileFetcher.Stored<BucketVerifier.BucketSummary> s = FileFetcher.fetch(ctx,
+                        ctx.archive(r.getSources()), path,
+                        (in, p) -> BucketVerifier.verify(in, p, expected, ctx.limits()));
+                s.file().setRawSizeBytes(s.value().rawBytes());
+                return new Done(r.getHash(), r, s.file(), null);
+            } catch (final VerificationException e) {
+                return new Done(r.getHash(), r, null, e.withFile(path));
+            } catch (final RuntimeException e) {
+                return new Done(r.getHash(), r, null, Facts.internal(path, e));
+            }
+        });
+    }
+
+    private void drain() {
+        async.drain(d -> {
+            inFlight.remove(d.hash());
+            final long now = context.currentSystemTimeMs();
+            BucketVerified bv = null;
+            if (d.file() != null) {
+                bv = BucketVerified.newBuilder().setHash(d.hash()).setArchive(d.request().getArchive())
+                        .setFile(d.file()).setVerifiedAt(Instant.ofEpochMilli(now)).setCheckpoint(-1).build();
+                verified.put(d.hash(), bv);
+            }
+            final List<String> done = new ArrayList<>();
+            try (KeyValueIterator<String, BucketRequest> it = pending.prefixScan(d.hash() + "|", KEYS)) {
+                while (it.hasNext()) {
+                    final KeyValue<String, BucketRequest> kv = it.next();
+                    final long cp = kv.value.getCheckpoint();
+                    if (bv != null) {
+                        context.forward(new Record<>(cp, forCheckpoint(bv, cp), now), verifiedChild);
+                    } else {
+                        context.forward(new Record<>(cp, failure(kv.value, d.failure()), now), failureChild);
+                    }
+                    done.add(kv.key);
+                }
+            }
+            done.forEach(pending::delete);
+        });
+    }
+
+    private static BucketVerified forCheckpoint(final BucketVerified bv, final long cp) {
+        return BucketVerified.newBuilder(bv).setCheckpoint(cp).build();
+    }
+
+    private CheckpointFailed failure(final BucketRequest r, final VerificationException e) {
+        return Facts.failure(r.getCheckpoint(), r.getArchive(), e, 0, context.currentSystemTimeMs());
+    }
+
+    @Override
+    public void close() {
+        if (async != null) {
+            async.close();
+        }
+    }
+}

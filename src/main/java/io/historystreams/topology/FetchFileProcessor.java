@@ -1,0 +1,93 @@
+package io.historystreams.topology;
+
+import io.historystreams.events.CheckpointRequest;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Fetches and verifies one file type of a checkpoint per request, off the stream thread. The request is kept in a
+ * pending store until its outcome has been forwarded, so the outcome and the store update commit together
+ * (exactly once) and a restart resubmits whatever was in flight.
+ */
+final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Object, Object> {
+
+    /** The fetch-and-verify work of one file type: never throws, failures are outputs too. */
+    @FunctionalInterface
+    interface Work {
+        List<Out> run(PipelineContext ctx, CheckpointRequest request, long nowMillis);
+    }
+
+    private record Done(long checkpoint, CheckpointRequest request, List<Out> outputs) {
+    }
+
+    private final PipelineContext ctx;
+    private final String storeName;
+    private final Work work;
+    private final Duration poll;
+    private ProcessorContext<Object, Object> context;
+    private KeyValueStore<Long, CheckpointRequest> pending;
+    private AsyncWork<Done> async;
+
+    FetchFileProcessor(final PipelineContext ctx, final String storeName, final Work work, final Duration poll) {
+        this.ctx = ctx;
+        this.storeName = storeName;
+        this.work = work;
+        this.poll = poll;
+    }
+
+    @Override
+    public void init(final ProcessorContext<Object, Object> context) {
+        this.context = context;
+        this.pending = context.getStateStore(storeName);
+        this.async = new AsyncWork<>(ctx.fetchPool());
+        context.schedule(poll, PunctuationType.WALL_CLOCK_TIME, t -> drain());
+        try (KeyValueIterator<Long, CheckpointRequest> it = pending.all()) {
+            while (it.hasNext()) {
+                final KeyValue<Long, CheckpointRequest> kv = it.next();
+                submit(kv.key, kv.value);
+            }
+        }
+    }
+
+    @Override
+    public void process(final Record<Long, CheckpointRequest> record) {
+        if (record.key() == null || record.value() == null) {
+            return;
+        }
+        pending.put(record.key(), record.value());
+        submit(record.key(), record.value());
+    }
+
+    private void submit(final long cp, final CheckpointRequest request) {
+        async.submit(() -> new Done(cp, request, work.run(ctx, request, System.currentTimeMillis())));
+    }
+
+    private void drain() {
+        async.drain(d -> {
+            final CheckpointRequest current = pending.get(d.checkpoint());
+            if (current == null || !current.equals(d.request())) {
+                return; // superseded by a newer request for the same checkpoint
+            }
+            final long now = context.currentSystemTimeMs();
+            for (final Out o : d.outputs()) {
+                context.forward(new Record<>(o.key(), o.value(), now), o.child());
+            }
+            pending.delete(d.checkpoint());
+        });
+    }
+
+    @Override
+    public void close() {
+        if (async != null) {
+            async.close();
+        }
+    }
+}

@@ -1,0 +1,101 @@
+package io.historystreams.topology;
+
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.blob.BlobStore;
+import io.historystreams.events.FileRef;
+import io.historystreams.events.Hashes;
+import io.historystreams.verify.FailureReason;
+import io.historystreams.verify.VerificationException;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * Fetches one file, verifies it while it streams and keeps the exact bytes in the blob store: the verifier reads
+ * through a tee that writes every byte to a blob, which is committed only when verification passed.
+ */
+final class FileFetcher {
+
+    /** Checks a file's bytes and returns what it found. */
+    @FunctionalInterface
+    interface Check<T> {
+        T verify(InputStream in, String path) throws IOException, VerificationException;
+    }
+
+    /** A verified file: the verifier's result and the reference to its stored bytes. */
+    record Stored<T>(T value, FileRef file) {
+    }
+
+    private FileFetcher() {
+    }
+
+    static <T> Stored<T> fetch(final PipelineContext ctx, final HistoryArchive archive, final String path,
+            final Check<T> check) throws VerificationException {
+        final BlobStore blobs = ctx.blobs();
+        final HistoryArchive.Fetched<Blob<T>> f = archive.fetch(path, in -> {
+            try (BlobStore.Writer w = blobs.create()) {
+                final InputStream tee = new Tee(in, w.stream());
+                final T value = check.verify(tee, path);
+                tee.transferTo(OutputStream.nullOutputStream()); // whatever the verifier did not need to read
+                final long size = w.size();
+                final String ref;
+                try {
+                    ref = w.commit();
+                } catch (final IOException e) {
+                    throw new VerificationException(FailureReason.INTERNAL_ERROR, path,
+                            "cannot store the verified file: " + e.getMessage(), e);
+                }
+                return new Blob<>(value, ref, size);
+            }
+        });
+        final Blob<T> b = f.value();
+        final FileRef ref = FileRef.newBuilder().setPath(path).setSource(f.source()).setBlobRef(b.ref())
+                .setSha256(Hashes.hash32(b.ref())).setSizeBytes(b.size()).setRawSizeBytes(-1).build();
+        return new Stored<>(b.value(), ref);
+    }
+
+    private record Blob<T>(T value, String ref, long size) {
+    }
+
+    /** Copies every byte read to a sink; closing it leaves the source open (the archive client closes it). */
+    private static final class Tee extends FilterInputStream {
+        private final OutputStream sink;
+
+        Tee(final InputStream in, final OutputStream sink) {
+            super(in);
+            this.sink = sink;
+        }
+
+        @Override
+        public int read() throws IOException {
+            final int b = in.read();
+            if (b >= 0) {
+                sink.write(b);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(final byte[] b, final int off, final int len) throws IOException {
+            final int n = in.read(b, off, len);
+            if (n > 0) {
+                sink.write(b, off, n);
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(final long n) throws IOException {
+            final byte[] buf = new byte[(int) Math.min(n, 8192)];
+            final int r = read(buf, 0, buf.length);
+            return Math.max(r, 0);
+        }
+
+        @Override
+        public void close() {
+            // the archive client owns the source stream
+        }
+    }
+}

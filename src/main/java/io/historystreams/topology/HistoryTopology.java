@@ -1,0 +1,166 @@
+package io.historystreams.topology;
+
+import io.historystreams.events.BucketRequest;
+import io.historystreams.events.BucketVerified;
+import io.historystreams.events.CheckpointAssembly;
+import io.historystreams.events.CheckpointRequest;
+import io.historystreams.events.CheckpointVerified;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
+
+import java.time.Duration;
+
+/**
+ * Builds the pipeline's topology, a pure function of its settings (main, the embedded run and the tests share it).
+ * Every source, processor, store and sink is named; {@code topology-docs/} is generated from
+ * {@link Topology#describe()} of what this returns.
+ *
+ * <pre>
+ * checkpoint-requests ─▶ request-gate ─▶ fetch-{has,ledger,transactions,results,scp} ─▶ *-downloaded, bucket-requests
+ * bucket-requests ─▶ fetch-bucket ─▶ bucket-verified
+ * *-downloaded, bucket-verified, file-failures ─▶ assemble-checkpoint ─▶ chain-links (self and successor)
+ * chain-links ─▶ check-chain ─▶ checkpoints-verified, ledgers-verified, checkpoint-failures
+ * </pre>
+ */
+public final class HistoryTopology {
+    public static final String GATE = "request-gate";
+    public static final String STATUS_STORE = "checkpoint-status";
+    public static final String ASSEMBLER = "assemble-checkpoint";
+    public static final String ASSEMBLY_STORE = "checkpoint-assembly";
+    public static final String FETCH_BUCKET = "fetch-bucket";
+    public static final String VERIFIED_BUCKETS_STORE = "verified-buckets";
+    public static final String PENDING_BUCKETS_STORE = "pending-buckets";
+    public static final String CHAIN = "check-chain";
+    public static final String CHAIN_PREDECESSORS_STORE = "chain-predecessors";
+    public static final String CHAIN_AWAITING_STORE = "chain-awaiting";
+
+    /** Settings the topology's shape and timing depend on. */
+    public record Settings(Duration pollInterval, Duration staleRequestAfter) {
+        public static Settings defaults() {
+            return new Settings(Duration.ofMillis(20), Duration.ofMinutes(30));
+        }
+    }
+
+    private HistoryTopology() {
+    }
+
+    public static Topology build(final Topics t, final Settings settings, final PipelineContext ctx) {
+        final Topology top = new Topology();
+        final Duration poll = settings.pollInterval();
+
+        // requests and outcomes meet in the gate, which admits each checkpoint once until it fails
+        top.addSource("checkpoint-requests-source", t.checkpointRequests.keySerde().deserializer(),
+                t.checkpointRequests.valueSerde().deserializer(), t.checkpointRequests.name());
+        top.addSource("verified-outcomes-source", t.checkpointsVerified.keySerde().deserializer(),
+                t.checkpointsVerified.valueSerde().deserializer(), t.checkpointsVerified.name());
+        top.addSource("failed-outcomes-source", t.checkpointFailures.keySerde().deserializer(),
+                t.checkpointFailures.valueSerde().deserializer(), t.checkpointFailures.name());
+        top.addProcessor(GATE, () -> new RequestGate(STATUS_STORE, settings.staleRequestAfter()),
+                "checkpoint-requests-source", "verified-outcomes-source", "failed-outcomes-source");
+        top.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATUS_STORE), Serdes.Long(),
+                Serdes.String()), GATE);
+
+        // one fetch-and-verify processor per file type, each with its store of requests in flight
+        addFetcher(top, t, ctx, poll, "has", t.hasDownloaded.name(), true);
+        addFetcher(top, t, ctx, poll, "ledger", t.ledgersDownloaded.name(), false);
+        addFetcher(top, t, ctx, poll, "transactions", t.transactionsDownloaded.name(), false);
+        addFetcher(top, t, ctx, poll, "results", t.resultsDownloaded.name(), false);
+        addFetcher(top, t, ctx, poll, "scp", t.scpDownloaded.name(), false);
+        top.addSink("fetch-failures-sink", t.fileFailures.name(), t.fileFailures.keySerde().serializer(),
+                t.fileFailures.valueSerde().serializer(), "fetch-has", "fetch-ledger", "fetch-transactions",
+                "fetch-results", "fetch-scp");
+        top.addSink("bucket-requests-sink", t.bucketRequests.name(), t.bucketRequests.keySerde().serializer(),
+                t.bucketRequests.valueSerde().serializer(), "fetch-has");
+
+        // buckets by hash: fetched once, answered to every checkpoint that names them
+        top.addSource("bucket-requests-source", t.bucketRequests.keySerde().deserializer(),
+                t.bucketRequests.valueSerde().deserializer(), t.bucketRequests.name());
+        top.addProcessor(FETCH_BUCKET, () -> new FetchBucketProcessor(ctx, VERIFIED_BUCKETS_STORE,
+                PENDING_BUCKETS_STORE, "bucket-verified-sink", "bucket-failures-sink", poll), "bucket-requests-source");
+        top.addStateStore(store(VERIFIED_BUCKETS_STORE, Serdes.String(), t.storeSerde(BucketVerified.class)),
+                FETCH_BUCKET);
+        top.addStateStore(store(PENDING_BUCKETS_STORE, Serdes.String(), t.storeSerde(BucketRequest.class)),
+                FETCH_BUCKET);
+        top.addSink("bucket-verified-sink", t.bucketVerified.name(), t.bucketVerified.keySerde().serializer(),
+                t.bucketVerified.valueSerde().serializer(), FETCH_BUCKET);
+        top.addSink("bucket-failures-sink", t.fileFailures.name(), t.fileFailures.keySerde().serializer(),
+                t.fileFailures.valueSerde().serializer(), FETCH_BUCKET);
+
+        // the join: every part of a checkpoint, keyed by checkpoint, in whatever order it arrives
+        final String[] parts = {
+            source(top, "has-downloaded-source", t.hasDownloaded),
+            source(top, "ledgers-downloaded-source", t.ledgersDownloaded),
+            source(top, "transactions-downloaded-source", t.transactionsDownloaded),
+            source(top, "results-downloaded-source", t.resultsDownloaded),
+            source(top, "scp-downloaded-source", t.scpDownloaded),
+            source(top, "bucket-verified-source", t.bucketVerified),
+            source(top, "file-failures-source", t.fileFailures)};
+        top.addProcessor(ASSEMBLER, () -> new CheckpointAssembler(ASSEMBLY_STORE, "chain-links-sink",
+                "assembly-failures-sink"), parts);
+        top.addStateStore(store(ASSEMBLY_STORE, Serdes.Long(), t.storeSerde(CheckpointAssembly.class)), ASSEMBLER);
+        top.addSink("chain-links-sink", t.chainLinks.name(), t.chainLinks.keySerde().serializer(),
+                t.chainLinks.valueSerde().serializer(), ASSEMBLER);
+        top.addSink("assembly-failures-sink", t.checkpointFailures.name(), t.checkpointFailures.keySerde().serializer(),
+                t.checkpointFailures.valueSerde().serializer(), ASSEMBLER);
+
+        // the chain between neighbours gates the verified outputs
+        top.addSource("chain-links-source", t.chainLinks.keySerde().deserializer(),
+                t.chainLinks.valueSerde().deserializer(), t.chainLinks.name());
+        top.addProcessor(CHAIN, () -> new ChainLinker(ctx, CHAIN_PREDECESSORS_STORE, CHAIN_AWAITING_STORE,
+                "checkpoints-verified-sink", "ledgers-verified-sink", "chain-failures-sink"), "chain-links-source");
+        top.addStateStore(store(CHAIN_PREDECESSORS_STORE, Serdes.Long(), t.storeSerde(CheckpointVerified.class)),
+                CHAIN);
+        top.addStateStore(store(CHAIN_AWAITING_STORE, Serdes.Long(), t.storeSerde(CheckpointVerified.class)), CHAIN);
+        top.addSink("checkpoints-verified-sink", t.checkpointsVerified.name(),
+                t.checkpointsVerified.keySerde().serializer(), t.checkpointsVerified.valueSerde().serializer(), CHAIN);
+        top.addSink("ledgers-verified-sink", t.ledgersVerified.name(), t.ledgersVerified.keySerde().serializer(),
+                t.ledgersVerified.valueSerde().serializer(), CHAIN);
+        top.addSink("chain-failures-sink", t.checkpointFailures.name(), t.checkpointFailures.keySerde().serializer(),
+                t.checkpointFailures.valueSerde().serializer(), CHAIN);
+        return top;
+    }
+
+    private static void addFetcher(final Topology top, final Topics t, final PipelineContext ctx, final Duration poll,
+            final String type, final String downloadedTopic, final boolean has) {
+        final String name = "fetch-" + type;
+        final String store = "pending-" + type;
+        final String sink = type + "-downloaded-sink";
+        final CheckpointFileWork work = new CheckpointFileWork(new CheckpointFileWork.Names(sink,
+                "bucket-requests-sink", "fetch-failures-sink"));
+        final FetchFileProcessor.Work w = switch (type) {
+            case "has" -> work.has();
+            case "ledger" -> work.ledger();
+            case "transactions" -> work.transactions();
+            case "results" -> work.results();
+            default -> work.scp();
+        };
+        top.addProcessor(name, () -> new FetchFileProcessor(ctx, store, w, poll), GATE);
+        top.addStateStore(store(store, Serdes.Long(), t.storeSerde(CheckpointRequest.class)), name);
+        top.addSink(sink, downloadedTopic, Serdes.Long().serializer(),
+                downloadedSerializer(t, type), name);
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static org.apache.kafka.common.serialization.Serializer downloadedSerializer(final Topics t,
+            final String type) {
+        return switch (type) {
+            case "has" -> t.hasDownloaded.valueSerde().serializer();
+            case "ledger" -> t.ledgersDownloaded.valueSerde().serializer();
+            case "transactions" -> t.transactionsDownloaded.valueSerde().serializer();
+            case "results" -> t.resultsDownloaded.valueSerde().serializer();
+            default -> t.scpDownloaded.valueSerde().serializer();
+        };
+    }
+
+    private static String source(final Topology top, final String name, final Topic<?, ?> topic) {
+        top.addSource(name, topic.keySerde().deserializer(), topic.valueSerde().deserializer(), topic.name());
+        return name;
+    }
+
+    private static <K, V> StoreBuilder<?> store(final String name, final org.apache.kafka.common.serialization.Serde<K>
+            keys, final org.apache.kafka.common.serialization.Serde<V> values) {
+        return Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), keys, values);
+    }
+}

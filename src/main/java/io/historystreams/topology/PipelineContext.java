@@ -1,0 +1,78 @@
+package io.historystreams.topology;
+
+import io.historystreams.archive.FetchObserver;
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.archive.RetryPolicy;
+import io.historystreams.archive.SourceOptions;
+import io.historystreams.blob.BlobStore;
+import io.historystreams.verify.VerificationLimits;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * What the stream processors share in one process and that is not Kafka state: archive clients (one per list of
+ * sources), the blob store, the pool that runs blocking fetches off the stream threads, verification limits.
+ */
+public final class PipelineContext implements AutoCloseable {
+    private final BlobStore blobs;
+    private final ExecutorService fetchPool;
+    private final SourceOptions sourceOptions;
+    private final RetryPolicy retryPolicy;
+    private final VerificationLimits limits;
+    private final FetchObserver observer;
+    private final Map<List<String>, HistoryArchive> archives = new ConcurrentHashMap<>();
+
+    public PipelineContext(final BlobStore blobs, final int fetchConcurrency, final SourceOptions sourceOptions,
+            final RetryPolicy retryPolicy, final VerificationLimits limits, final FetchObserver observer) {
+        this.blobs = blobs;
+        this.sourceOptions = sourceOptions;
+        this.retryPolicy = retryPolicy;
+        this.limits = limits;
+        this.observer = observer;
+        final AtomicInteger n = new AtomicInteger();
+        this.fetchPool = Executors.newFixedThreadPool(Math.max(1, fetchConcurrency), r -> {
+            final Thread t = new Thread(r, "fetch-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** The archive client for a list of sources (created once, shared by every processor). */
+    public HistoryArchive archive(final List<String> sources) {
+        if (sources == null || sources.isEmpty()) {
+            throw new IllegalArgumentException("a request names no source archive");
+        }
+        return archives.computeIfAbsent(List.copyOf(sources),
+                s -> HistoryArchive.open(s, sourceOptions, retryPolicy, observer));
+    }
+
+    public BlobStore blobs() {
+        return blobs;
+    }
+
+    public ExecutorService fetchPool() {
+        return fetchPool;
+    }
+
+    public VerificationLimits limits() {
+        return limits;
+    }
+
+    @Override
+    public void close() {
+        fetchPool.shutdownNow();
+        try {
+            fetchPool.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        archives.values().forEach(HistoryArchive::close);
+        archives.clear();
+    }
+}

@@ -1,0 +1,114 @@
+package io.historystreams.topology;
+
+import io.historystreams.events.BucketRequest;
+import io.historystreams.events.BucketVerified;
+import io.historystreams.events.CheckpointFailed;
+import io.historystreams.events.CheckpointPublished;
+import io.historystreams.events.CheckpointRequest;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.events.DeadLetter;
+import io.historystreams.events.HasDownloaded;
+import io.historystreams.events.LedgerHeadersDownloaded;
+import io.historystreams.events.LedgerVerified;
+import io.historystreams.events.ResultsDownloaded;
+import io.historystreams.events.ScpDownloaded;
+import io.historystreams.events.TransactionsDownloaded;
+import io.historystreams.events.serde.AvroSerde;
+import io.historystreams.events.serde.SchemaRegistry;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every topic of the pipeline: name, serdes, compaction. Topics keyed by checkpoint share one partition count so the
+ * join stage sees all parts of a checkpoint in one task.
+ */
+public final class Topics {
+    /** Largest message (a ledger event inlines its transaction set, which can be several MB on pubnet). */
+    public static final int MAX_MESSAGE_BYTES = 16 << 20;
+
+    public final Topic<Long, CheckpointRequest> checkpointRequests;
+    public final Topic<Long, HasDownloaded> hasDownloaded;
+    public final Topic<Long, LedgerHeadersDownloaded> ledgersDownloaded;
+    public final Topic<Long, TransactionsDownloaded> transactionsDownloaded;
+    public final Topic<Long, ResultsDownloaded> resultsDownloaded;
+    public final Topic<Long, ScpDownloaded> scpDownloaded;
+    public final Topic<String, BucketRequest> bucketRequests;
+    public final Topic<Long, BucketVerified> bucketVerified;
+    public final Topic<Long, CheckpointFailed> fileFailures;
+    public final Topic<Long, CheckpointVerified> chainLinks;
+    public final Topic<Long, CheckpointVerified> checkpointsVerified;
+    public final Topic<Long, LedgerVerified> ledgersVerified;
+    public final Topic<Long, CheckpointFailed> checkpointFailures;
+    public final Topic<Long, CheckpointPublished> checkpointsPublished;
+    public final Topic<byte[], DeadLetter> deadLetters;
+
+    private final SchemaRegistry registry;
+
+    public Topics(final String prefix, final SchemaRegistry registry) {
+        this.registry = registry;
+        final Serde<Long> cp = Serdes.Long();
+        checkpointRequests = event(prefix + "checkpoint-requests", cp, CheckpointRequest.class,
+                "Checkpoints to fetch and verify (from a range, the tailer or a replay)");
+        hasDownloaded = event(prefix + "has-downloaded", cp, HasDownloaded.class,
+                "A checkpoint's HAS, fetched and verified on its own");
+        ledgersDownloaded = event(prefix + "ledgers-downloaded", cp, LedgerHeadersDownloaded.class,
+                "A checkpoint's ledger headers, self-hash and internal chain verified");
+        transactionsDownloaded = event(prefix + "transactions-downloaded", cp, TransactionsDownloaded.class,
+                "A checkpoint's transaction-set hashes, computed on the raw bytes");
+        resultsDownloaded = event(prefix + "results-downloaded", cp, ResultsDownloaded.class,
+                "A checkpoint's result-set hashes, computed on the raw bytes");
+        scpDownloaded = event(prefix + "scp-downloaded", cp, ScpDownloaded.class,
+                "A checkpoint's SCP file, structurally checked (or absent, which is not a failure)");
+        bucketRequests = event(prefix + "bucket-requests", Serdes.String(), BucketRequest.class,
+                "Buckets to fetch, keyed by hash so each is fetched once whatever the checkpoint");
+        bucketVerified = event(prefix + "bucket-verified", cp, BucketVerified.class,
+                "A bucket verified for a checkpoint that names it (keyed by that checkpoint)");
+        fileFailures = event(prefix + "file-failures", cp, CheckpointFailed.class,
+                "A file of a checkpoint failed (after retries): input of the join stage");
+        chainLinks = event(prefix + "chain-links", cp, CheckpointVerified.class,
+                "Assembled checkpoints sent to themselves and to their successor for the chain check");
+        checkpointsVerified = state(prefix + "checkpoints-verified", cp, CheckpointVerified.class,
+                "Verified checkpoints (compacted: one record per checkpoint)");
+        ledgersVerified = event(prefix + "ledgers-verified", cp, LedgerVerified.class,
+                "One event per verified ledger with header, transaction set and result set XDR, keyed by ledger");
+        checkpointFailures = event(prefix + "checkpoint-failures", cp, CheckpointFailed.class,
+                "Checkpoints that failed verification, with every reason");
+        checkpointsPublished = event(prefix + "checkpoints-published", cp, CheckpointPublished.class,
+                "Checkpoints written to a target archive");
+        deadLetters = event(prefix + "dead-letters", Serdes.ByteArray(), DeadLetter.class,
+                "Records that hit an unexpected error, with the error and the raw key and value");
+    }
+
+    public SchemaRegistry registry() {
+        return registry;
+    }
+
+    /** A serde for records kept in state stores (registered under the changelog topic's subject). */
+    public <T extends SpecificRecord> Serde<T> storeSerde(final Class<T> type) {
+        return AvroSerde.forClass(type, registry);
+    }
+
+    /** Topics joined by checkpoint key: they must share one partition count. */
+    public List<Topic<?, ?>> all() {
+        return List.of(checkpointRequests, hasDownloaded, ledgersDownloaded, transactionsDownloaded,
+                resultsDownloaded, scpDownloaded, bucketRequests, bucketVerified, fileFailures, chainLinks,
+                checkpointsVerified, ledgersVerified, checkpointFailures, checkpointsPublished, deadLetters);
+    }
+
+    private <K, V extends SpecificRecord> Topic<K, V> event(final String name, final Serde<K> key, final Class<V> type,
+            final String description) {
+        return new Topic<>(name, key, AvroSerde.forClass(type, registry), false,
+                Map.of("max.message.bytes", Integer.toString(MAX_MESSAGE_BYTES)), description);
+    }
+
+    private <K, V extends SpecificRecord> Topic<K, V> state(final String name, final Serde<K> key, final Class<V> type,
+            final String description) {
+        return new Topic<>(name, key, AvroSerde.forClass(type, registry), true,
+                Map.of("cleanup.policy", "compact", "max.message.bytes", Integer.toString(MAX_MESSAGE_BYTES)),
+                description);
+    }
+}

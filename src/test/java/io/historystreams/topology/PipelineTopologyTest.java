@@ -1,0 +1,213 @@
+package io.historystreams.topology;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.FileType;
+import io.historystreams.events.ChainLinkStatus;
+import io.historystreams.events.CheckpointFailed;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.events.Hashes;
+import io.historystreams.events.LedgerVerified;
+import io.historystreams.testing.FaultyArchiveServer;
+import io.historystreams.testing.Fixtures;
+import io.historystreams.verify.Hash;
+import org.apache.kafka.streams.KeyValue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.zip.GZIPInputStream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The whole topology in a TopologyTestDriver, against the real fixture archives. */
+class PipelineTopologyTest {
+    private static final String TESTNET = "Test SDF Network ; September 2015";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldVerifyEveryCheckpointOfTestnetSmallOnceWithItsLedgers() throws Exception {
+        final String source = Fixtures.testnetSmall().toString();
+        try (PipelineHarness h = new PipelineHarness(dir)) {
+            final List<Long> cps = Checkpoint.range(1, 10047);
+            assertEquals(157, cps.size());
+            for (final long cp : cps) {
+                h.request(source, cp, TESTNET);
+            }
+            assertTrue(h.runUntil(() -> h.verified.size() + h.failures.size() >= 157, Duration.ofMinutes(3)),
+                    () -> "only " + h.verified.size() + " verified, " + h.failures.size() + " failed");
+            // a re-sent request for a verified checkpoint produces nothing new
+            h.request(source, 0x3ff, TESTNET);
+            h.settle(Duration.ofMillis(500), Duration.ofSeconds(20));
+            assertEquals(List.of(), h.failures, "no failures");
+            assertEquals(157, h.verified.size());
+            assertEquals(157, h.verified.stream().map(kv -> kv.key).distinct().count(), "one per checkpoint");
+            for (final KeyValue<Long, CheckpointVerified> kv : h.verified) {
+                assertEquals(kv.key, kv.value.getCheckpoint());
+                assertEquals(kv.key == 63 ? ChainLinkStatus.NOT_APPLICABLE : ChainLinkStatus.VERIFIED,
+                        kv.value.getChainLinkedToPrevious());
+            }
+            assertEquals(10047, h.ledgers.size());
+            final Map<Long, LedgerVerified> bySeq = new HashMap<>();
+            for (final KeyValue<Long, LedgerVerified> kv : h.ledgers) {
+                assertEquals(kv.key, kv.value.getLedgerSeq());
+                assertTrue(bySeq.put(kv.key, kv.value) == null, "duplicate ledger event " + kv.key);
+            }
+            for (long seq = 1; seq <= 10047; seq++) {
+                final LedgerVerified l = bySeq.get(seq);
+                assertNotNull(l, "ledger " + seq);
+                final byte[] header = bytes(l.getHeaderXdr());
+                // the hash is SHA-256 of the header XDR carried in the event, and the chain holds
+                assertEquals(Hash.sha256(header).hex(), Hashes.hex(l.getHash()), "hash of ledger " + seq);
+                if (seq > 1) {
+                    assertEquals(Hashes.hex(bySeq.get(seq - 1).getHash()), Hashes.hex(l.getPreviousLedgerHash()));
+                }
+                if (l.getTransactionSetXdr() != null) {
+                    // generalized sets hash to the header's txSetHash on their raw bytes
+                    assertEquals(Hashes.hex(l.getTxSetHash()), Hash.sha256(bytes(l.getTransactionSetXdr())).hex());
+                }
+                if (seq > 1) { // genesis carries all-zero set hashes
+                    assertEquals(Hashes.hex(l.getTxSetResultHash()), Hash.sha256(bytes(l.getResultSetXdr())).hex(),
+                            "result set of ledger " + seq);
+                }
+            }
+        }
+    }
+
+    @Test
+    void shouldReportCorruptFileAsFailureAndNeverAsVerified() throws Exception {
+        final long cp = 0x3ff;
+        final String ledgerPath = ArchivePaths.checkpointFile(FileType.LEDGER, cp);
+        final byte[] original = Files.readAllBytes(Fixtures.testnetSmall().resolve(ledgerPath));
+        final byte[] raw = new GZIPInputStream(new java.io.ByteArrayInputStream(original)).readAllBytes();
+        raw[200] ^= 0x01;
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                PipelineHarness h = new PipelineHarness(dir)) {
+            server.overlay(ledgerPath, gzip(raw));
+            h.request(server.url(), cp, TESTNET);
+            assertTrue(h.runUntil(() -> !h.failures.isEmpty(), Duration.ofSeconds(60)));
+            h.settle(Duration.ofMillis(300), Duration.ofSeconds(10));
+            assertEquals(List.of(), h.verified);
+            assertEquals(List.of(), h.ledgers);
+            assertEquals(1, h.failures.size());
+            final CheckpointFailed f = h.failures.get(0).value;
+            assertEquals(cp, f.getCheckpoint());
+            assertEquals("HEADER_HASH_MISMATCH", f.getReason());
+            assertEquals(ledgerPath, f.getFile());
+            assertEquals(server.url(), f.getSource());
+        }
+    }
+
+    @Test
+    void shouldReportMissingBucketsAsIncompleteNotHang() throws Exception {
+        final Path archive = Fixtures.testnetP24Hot();
+        try (PipelineHarness h = new PipelineHarness(dir)) {
+            h.request(archive.toString(), 63, TESTNET);
+            h.request(archive.toString(), 127, TESTNET);
+            assertTrue(h.runUntil(() -> h.verified.size() + h.failures.size() >= 2, Duration.ofSeconds(60)));
+            assertEquals(1, h.verified.size());
+            assertEquals(127L, h.verified.get(0).key);
+            assertEquals(1, h.failures.size());
+            final CheckpointFailed f = h.failures.get(0).value;
+            assertEquals(63L, f.getCheckpoint());
+            assertEquals("MISSING_FILE", f.getReason());
+            assertTrue(f.getDetail().startsWith("incomplete"), f.getDetail());
+            final Set<String> missing = new HashSet<>();
+            for (final String line : f.getFailures()) {
+                assertTrue(line.startsWith("MISSING_FILE bucket/"), line);
+                missing.add(line.split(" ")[1]);
+            }
+            assertEquals(6, missing.size());
+            for (final String p : missing) {
+                assertTrue(!Files.exists(archive.resolve(p)), p + " exists");
+            }
+        }
+    }
+
+    @Test
+    void shouldCheckTheChainWhicheverNeighbourCompletesFirst() throws Exception {
+        final String source = Fixtures.testnetSmall().toString();
+        for (final List<Long> order : List.of(List.of(0x7ffL, 0x83fL), List.of(0x83fL, 0x7ffL))) {
+            try (PipelineHarness h = new PipelineHarness(dir.resolve("o" + order.get(0)))) {
+                h.request(source, order.get(0), TESTNET);
+                assertTrue(h.runUntil(() -> h.verified.size() == 1, Duration.ofSeconds(60)));
+                h.request(source, order.get(1), TESTNET);
+                assertTrue(h.runUntil(() -> h.verified.size() == 2, Duration.ofSeconds(60)));
+                h.settle(Duration.ofMillis(300), Duration.ofSeconds(10));
+                assertEquals(List.of(), h.failures, "order " + order);
+                for (final KeyValue<Long, CheckpointVerified> kv : h.verified) {
+                    assertEquals(ChainLinkStatus.VERIFIED, kv.value.getChainLinkedToPrevious());
+                }
+                assertEquals(128, h.ledgers.size());
+            }
+        }
+    }
+
+    @Test
+    void shouldReportABrokenLinkWhicheverNeighbourArrivesFirst() throws Exception {
+        try (PipelineHarness h = new PipelineHarness(dir)) {
+            final var in = h.driver.createInputTopic(h.topics.chainLinks.name(),
+                    h.topics.chainLinks.keySerde().serializer(), h.topics.chainLinks.valueSerde().serializer());
+            // predecessor first: the successor's first header does not link to it
+            final CheckpointVerified a = candidate(0x7f, 1, 2, 2);
+            final CheckpointVerified b = candidate(0xbf, 9, 3, 3);
+            in.pipeInput(0xbfL, a);
+            in.pipeInput(0xbfL, b);
+            h.collect();
+            assertEquals(List.of(), h.verified);
+            assertEquals(1, h.failures.size());
+            assertEquals("CHAIN_LINK_BROKEN", h.failures.get(0).value.getReason());
+            assertEquals(0xbfL, h.failures.get(0).key);
+            // successor first (verified for real, linked by its anchor), then a predecessor whose last hash
+            // differs from the successor's link: reported late, against the successor
+            h.request(Fixtures.testnetSmall().toString(), 0x83f, TESTNET);
+            assertTrue(h.runUntil(() -> h.verified.size() == 1, Duration.ofSeconds(60)));
+            in.pipeInput(0x83fL, candidate(0x7ff, 77, 1, 1));
+            h.collect();
+            assertEquals(2, h.failures.size(), () -> h.failures.toString());
+            assertEquals(0x83fL, h.failures.get(1).key);
+            assertEquals("CHAIN_LINK_BROKEN", h.failures.get(1).value.getReason());
+        }
+    }
+
+    /** A synthetic assembled checkpoint whose blob files do not exist: enough for the chain stage's decisions. */
+    private static CheckpointVerified candidate(final long cp, final int last, final int firstPrev, final int anchor) {
+        return CheckpointVerified.newBuilder().setCheckpoint(cp).setArchive("a").setFirstLedger(cp - 63)
+                .setLastLedger(cp).setLastLedgerHash(h32(last)).setFirstPreviousLedgerHash(h32(firstPrev))
+                .setPreviousCheckpointLastHash(h32(anchor)).setBucketListHash(h32(0)).setFiles(List.of())
+                .setBuckets(List.of()).setLedgerCount(64).setTransactionSetCount(0).setResultSetCount(0)
+                .setVerifiedAt(java.time.Instant.now()).build();
+    }
+
+    private static io.historystreams.events.Hash32 h32(final int seed) {
+        final byte[] b = new byte[32];
+        b[0] = (byte) seed;
+        return new io.historystreams.events.Hash32(b);
+    }
+
+    private static byte[] bytes(final java.nio.ByteBuffer b) {
+        final byte[] out = new byte[b.remaining()];
+        b.duplicate().get(out);
+        return out;
+    }
+
+    private static byte[] gzip(final byte[] raw) throws java.io.IOException {
+        final java.io.ByteArrayOutputStream bos = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(bos)) {
+            gz.write(raw);
+        }
+        return bos.toByteArray();
+    }
+}
