@@ -1,0 +1,175 @@
+package io.historystreams.publish;
+
+import io.historystreams.archive.RetryPolicy;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Opens a target archive from a {@code --publish-to} spec, wrapped in a {@link RetryingArchiveWriter}.
+ * <ul>
+ * <li>a directory path or {@code file://} URL: {@link LocalArchiveWriter} (stale temporaries are cleaned on open);
+ * options {@code fsync=true|false}.</li>
+ * <li>{@code http://} or {@code https://} URL (userinfo = basic auth): {@link HttpArchiveWriter}; options
+ * {@code atomicMove=true|false}, {@code timeout=<seconds>}, {@code connectTimeout=<seconds>}.</li>
+ * <li>{@code cmd:put=<template>;mkdir=<template>;get=...;exists=...;rename=...;timeout=<seconds>}:
+ * {@link CommandArchiveWriter}. A {@code ;} separates settings only when a known key and {@code =} follow it, so
+ * templates may contain {@code ;} themselves. The same keys may be given as options instead (target {@code cmd:}),
+ * e.g. {@code --publish-to 'cmd:put=cp {0} /srv/a/{1};mkdir=mkdir -p /srv/a/{0}'}.</li>
+ * </ul>
+ * Options for every kind: {@code retries} (attempts, default 6; 1 disables retrying), {@code retryDelayMs}
+ * (default 200), {@code retryMaxDelayMs} (default 30000). Unknown options are refused.
+ */
+public final class ArchiveWriters {
+    private static final Set<String> COMMAND_KEYS = Set.of("put", "mkdir", "get", "exists", "rename", "timeout");
+    private static final Set<String> RETRY_KEYS = Set.of("retries", "retryDelayMs", "retryMaxDelayMs");
+    private static final Pattern CMD_SPLIT = Pattern.compile(";(?=(?:put|mkdir|get|exists|rename|timeout)=)");
+
+    private ArchiveWriters() {
+    }
+
+    public static ArchiveWriter open(final String target) throws PublishException {
+        return open(target, Map.of());
+    }
+
+    /** Opens {@code target}; see the class comment for the syntax and the options. */
+    public static ArchiveWriter open(final String target, final Map<String, String> options) throws PublishException {
+        if (target == null || target.isBlank()) {
+            throw new IllegalArgumentException("empty publish target");
+        }
+        final Map<String, String> opts = new HashMap<>(options == null ? Map.of() : options);
+        final RetryPolicy policy = retryPolicy(opts);
+        final ArchiveWriter writer;
+        final String lower = target.toLowerCase(Locale.ROOT);
+        if (lower.startsWith("cmd:")) {
+            final Map<String, String> settings = parseCommandSpec(target.substring(4));
+            for (final String k : COMMAND_KEYS) {
+                if (opts.containsKey(k)) {
+                    settings.put(k, opts.remove(k));
+                }
+            }
+            requireNoOthers(opts, target);
+            writer = command(settings);
+        } else if (lower.startsWith("http://") || lower.startsWith("https://")) {
+            final boolean atomicMove = bool(opts.remove("atomicMove"), "atomicMove", true);
+            final Duration timeout = seconds(opts.remove("timeout"), "timeout", HttpArchiveWriter.DEFAULT_REQUEST_TIMEOUT);
+            final Duration connect = seconds(opts.remove("connectTimeout"), "connectTimeout",
+                    HttpArchiveWriter.DEFAULT_CONNECT_TIMEOUT);
+            requireNoOthers(opts, target);
+            final URI uri;
+            try {
+                uri = new URI(target);
+            } catch (URISyntaxException e) {
+                throw new IllegalArgumentException("malformed URL (at index " + e.getIndex() + ")");
+            }
+            writer = new HttpArchiveWriter(uri, atomicMove, connect, timeout);
+        } else if (lower.startsWith("file:")) {
+            final boolean fsync = bool(opts.remove("fsync"), "fsync", true);
+            requireNoOthers(opts, target);
+            final LocalArchiveWriter local = new LocalArchiveWriter(Path.of(URI.create(target)), fsync);
+            local.cleanStaleTemporaries();
+            writer = local;
+        } else if (lower.matches("[a-z][a-z0-9+.-]*://.*")) {
+            throw new IllegalArgumentException("unsupported publish target scheme in " + target.substring(0,
+                    target.indexOf(':')) + "://...; use a directory, file://, http(s):// or cmd:put=...");
+        } else {
+            final boolean fsync = bool(opts.remove("fsync"), "fsync", true);
+            requireNoOthers(opts, target);
+            final LocalArchiveWriter local = new LocalArchiveWriter(Path.of(target), fsync);
+            local.cleanStaleTemporaries();
+            writer = local;
+        }
+        return new RetryingArchiveWriter(writer, policy);
+    }
+
+    /** Parses {@code put=...;mkdir=...} into its settings (unknown keys refused). */
+    static Map<String, String> parseCommandSpec(final String spec) {
+        final Map<String, String> out = new LinkedHashMap<>();
+        if (spec.isBlank()) {
+            return out;
+        }
+        for (final String part : CMD_SPLIT.split(spec)) {
+            final int eq = part.indexOf('=');
+            final String key = eq < 0 ? part : part.substring(0, eq);
+            if (eq < 0 || !COMMAND_KEYS.contains(key)) {
+                throw new IllegalArgumentException("cmd: target settings must start with one of " + COMMAND_KEYS
+                        + "=; got " + CommandArchiveWriter.redact(part.length() > 40 ? part.substring(0, 40) + "..." : part));
+            }
+            if (out.put(key, part.substring(eq + 1)) != null) {
+                throw new IllegalArgumentException("cmd: target sets " + key + " twice");
+            }
+        }
+        return out;
+    }
+
+    private static ArchiveWriter command(final Map<String, String> s) {
+        if (s.get("put") == null) {
+            throw new IllegalArgumentException("a cmd: target needs a put template, e.g. cmd:put=cp {0} /srv/a/{1}");
+        }
+        final var templates = new CommandArchiveWriter.Templates(s.get("put"), s.get("mkdir"), s.get("get"),
+                s.get("exists"), s.get("rename"));
+        return new CommandArchiveWriter(templates, seconds(s.get("timeout"), "timeout",
+                CommandArchiveWriter.DEFAULT_TIMEOUT));
+    }
+
+    private static RetryPolicy retryPolicy(final Map<String, String> opts) {
+        final RetryPolicy d = RetryPolicy.defaults();
+        final int attempts = integer(opts.remove("retries"), "retries", d.maxAttempts());
+        final long base = integer(opts.remove("retryDelayMs"), "retryDelayMs", (int) d.baseDelay().toMillis());
+        final long max = integer(opts.remove("retryMaxDelayMs"), "retryMaxDelayMs", (int) d.maxDelay().toMillis());
+        return new RetryPolicy(attempts, Duration.ofMillis(base), Duration.ofMillis(Math.max(base, max)),
+                d.maxRetryAfter());
+    }
+
+    private static void requireNoOthers(final Map<String, String> opts, final String target) {
+        if (!opts.isEmpty()) {
+            throw new IllegalArgumentException("unknown publish option(s) " + opts.keySet() + " for this target kind"
+                    + " (retry options: " + RETRY_KEYS + ")");
+        }
+    }
+
+    private static boolean bool(final String v, final String key, final boolean dflt) {
+        if (v == null) {
+            return dflt;
+        }
+        return switch (v.toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "1" -> true;
+            case "false", "no", "0" -> false;
+            default -> throw new IllegalArgumentException(key + " must be true or false: " + v);
+        };
+    }
+
+    private static int integer(final String v, final String key, final int dflt) {
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            final int n = Integer.parseInt(v.trim());
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + " must be a non-negative integer: " + v);
+        }
+    }
+
+    private static Duration seconds(final String v, final String key, final Duration dflt) {
+        if (v == null) {
+            return dflt;
+        }
+        final int n = integer(v, key, 0);
+        if (n == 0) {
+            throw new IllegalArgumentException(key + " must be at least 1 second");
+        }
+        return Duration.ofSeconds(n);
+    }
+}

@@ -1,0 +1,241 @@
+package io.historystreams.publish;
+
+import io.historystreams.archive.ArchivePaths;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+
+/**
+ * Writes into a local directory (the default for {@code --publish-to <dir>}): each file goes to a unique hidden
+ * temporary ({@code .<name>.<random>.tmp}) in its final directory, is optionally fsynced, then atomically renamed.
+ * Every write stays below the root, whatever the path or a symlink inside the root says.
+ */
+public final class LocalArchiveWriter implements ArchiveWriter {
+    /** Temporaries this writer creates: hidden, ending in {@code .tmp}; never a valid archive name. */
+    private static final Pattern TEMPORARY = Pattern.compile("\\..+\\.tmp");
+    private static final long MAX_ROOT_STATE = 16L << 20;
+
+    private final Path root;
+    private final boolean fsync;
+
+    /** A writer below {@code root} (created when missing) that fsyncs files and directories. */
+    public LocalArchiveWriter(final Path root) throws PublishException {
+        this(root, true);
+    }
+
+    public LocalArchiveWriter(final Path root, final boolean fsync) throws PublishException {
+        try {
+            Files.createDirectories(root);
+            this.root = root.toRealPath();
+        } catch (IOException e) {
+            throw new PublishException("cannot use " + root + " as a target archive: " + e, false, e);
+        }
+        this.fsync = fsync;
+    }
+
+    @Override
+    public String name() {
+        return root.toString();
+    }
+
+    /** The resolved (real) root directory. */
+    public Path root() {
+        return root;
+    }
+
+    @Override
+    public boolean exists(final String path) throws PublishException {
+        final Path target = resolve(path);
+        return Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    @Override
+    public void put(final String path, final Path localFile) throws PublishException {
+        final Path target = resolve(path);
+        final Path tmp = createTemporary(path, target);
+        try {
+            try (FileChannel in = FileChannel.open(localFile, StandardOpenOption.READ);
+                 FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                final long size = in.size();
+                long done = 0;
+                while (done < size) {
+                    final long n = in.transferTo(done, size - done, out);
+                    if (n <= 0) {
+                        break;
+                    }
+                    done += n;
+                }
+                if (done != size || out.size() != size) {
+                    throw new IOException("copied " + done + " of " + size + " bytes (source changed while copying?)");
+                }
+                if (fsync) {
+                    out.force(true);
+                }
+            }
+            commit(path, tmp, target);
+        } catch (NoSuchFileException e) {
+            deleteQuietly(tmp);
+            throw new PublishException(name() + ": cannot publish " + path + ": no such file " + e.getFile(), false, e);
+        } catch (IOException e) {
+            deleteQuietly(tmp);
+            throw new PublishException(name() + ": cannot publish " + path + " from " + localFile + ": " + e, false, e);
+        }
+    }
+
+    @Override
+    public Optional<byte[]> readRootState() throws PublishException {
+        final Path target = resolve(ArchivePaths.WELL_KNOWN);
+        try {
+            if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
+                return Optional.empty();
+            }
+            if (Files.size(target) > MAX_ROOT_STATE) {
+                throw new PublishException(name() + ": " + ArchivePaths.WELL_KNOWN + " is larger than "
+                        + MAX_ROOT_STATE + " bytes", false, null);
+            }
+            return Optional.of(Files.readAllBytes(target));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new PublishException(name() + ": cannot read " + ArchivePaths.WELL_KNOWN + ": " + e, false, e);
+        }
+    }
+
+    @Override
+    public void putRootState(final byte[] json) throws PublishException {
+        final String path = ArchivePaths.WELL_KNOWN;
+        final Path target = resolve(path);
+        final Path tmp = createTemporary(path, target);
+        try {
+            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                final ByteBuffer b = ByteBuffer.wrap(json);
+                while (b.hasRemaining()) {
+                    out.write(b);
+                }
+                if (fsync) {
+                    out.force(true);
+                }
+            }
+            commit(path, tmp, target);
+        } catch (IOException e) {
+            deleteQuietly(tmp);
+            throw new PublishException(name() + ": cannot publish " + path + ": " + e, false, e);
+        }
+    }
+
+    /**
+     * Deletes the temporaries a crashed writer left behind ({@code .<name>.<random>.tmp}); returns how many. Assumes
+     * no other writer is publishing to the same directory at the same time.
+     */
+    public int cleanStaleTemporaries() throws PublishException {
+        final int[] count = {0};
+        try {
+            Files.walkFileTree(root, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(final Path file, final BasicFileAttributes attrs) throws IOException {
+                    if (attrs.isRegularFile() && TEMPORARY.matcher(file.getFileName().toString()).matches()) {
+                        Files.deleteIfExists(file);
+                        count[0]++;
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            throw new PublishException(name() + ": cannot clean stale temporaries: " + e, false, e);
+        }
+        return count[0];
+    }
+
+    /** The absolute file for {@code path}, refused unless it lies below the root, also through symlinks. */
+    Path resolve(final String path) throws PublishException {
+        TargetPath.require(path);
+        final Path target = root.resolve(path).normalize();
+        if (!target.startsWith(root) || target.equals(root)) {
+            throw refused(path, "resolves outside the target root");
+        }
+        // The deepest existing ancestor, with every symlink followed, must still be inside the root.
+        Path existing = target.getParent();
+        while (existing != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            throw refused(path, "no existing ancestor");
+        }
+        try {
+            if (!existing.toRealPath().startsWith(root)) {
+                throw refused(path, existing + " leads outside the target root (symlink)");
+            }
+        } catch (IOException e) {
+            throw refused(path, "cannot resolve " + existing + ": " + e);
+        }
+        return target;
+    }
+
+    private Path createTemporary(final String path, final Path target) throws PublishException {
+        final Path dir = target.getParent();
+        try {
+            Files.createDirectories(dir);
+            // Re-check now that the directories exist: a symlink may have been swapped in meanwhile.
+            if (!dir.toRealPath().startsWith(root)) {
+                throw refused(path, dir + " leads outside the target root (symlink)");
+            }
+            for (int i = 0; ; i++) {
+                final Path tmp = dir.resolve("." + target.getFileName() + "."
+                        + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+                try {
+                    Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")));
+                    return tmp;
+                } catch (java.nio.file.FileAlreadyExistsException e) {
+                    if (i > 10) {
+                        throw e;
+                    }
+                } catch (UnsupportedOperationException e) {
+                    return Files.createFile(tmp);
+                }
+            }
+        } catch (PublishException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new PublishException(name() + ": cannot create a temporary file for " + path + ": " + e, false, e);
+        }
+    }
+
+    private void commit(final String path, final Path tmp, final Path target) throws IOException {
+        if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException("a directory is in the way of " + path);
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        if (fsync) {
+            try (FileChannel dir = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
+                dir.force(true);
+            }
+        }
+    }
+
+    private PublishException refused(final String path, final String why) {
+        return new PublishException(name() + ": refused target path " + ArchivePaths.quote(path) + ": " + why, false,
+                null);
+    }
+
+    private static void deleteQuietly(final Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // best effort: a leftover temporary is ignored by exists() and removed by cleanStaleTemporaries()
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package io.historystreams.publish;
+
+import io.historystreams.archive.RetryPolicy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Retries another writer's retryable failures ({@link PublishException#retryable()}) with exponential backoff and
+ * full jitter, at most {@link RetryPolicy#maxAttempts()} attempts per operation; anything else fails at once.
+ */
+public final class RetryingArchiveWriter implements ArchiveWriter {
+    private static final Logger LOG = LoggerFactory.getLogger(RetryingArchiveWriter.class);
+
+    private final ArchiveWriter delegate;
+    private final RetryPolicy policy;
+
+    public RetryingArchiveWriter(final ArchiveWriter delegate, final RetryPolicy policy) {
+        this.delegate = Objects.requireNonNull(delegate, "delegate");
+        this.policy = Objects.requireNonNull(policy, "policy");
+    }
+
+    /** The wrapped writer. */
+    public ArchiveWriter delegate() {
+        return delegate;
+    }
+
+    public RetryPolicy policy() {
+        return policy;
+    }
+
+    @Override
+    public String name() {
+        return delegate.name();
+    }
+
+    @Override
+    public boolean exists(final String path) throws PublishException {
+        return retry("exists " + path, () -> delegate.exists(path));
+    }
+
+    @Override
+    public void put(final String path, final Path localFile) throws PublishException {
+        retry("put " + path, () -> {
+            delegate.put(path, localFile);
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<byte[]> readRootState() throws PublishException {
+        return retry("read root state", delegate::readRootState);
+    }
+
+    @Override
+    public void putRootState(final byte[] json) throws PublishException {
+        retry("put root state", () -> {
+            delegate.putRootState(json);
+            return null;
+        });
+    }
+
+    @Override
+    public void close() throws PublishException {
+        delegate.close();
+    }
+
+    @FunctionalInterface
+    private interface Attempt<T> {
+        T run() throws PublishException;
+    }
+
+    private <T> T retry(final String what, final Attempt<T> attempt) throws PublishException {
+        for (int n = 1; ; n++) {
+            try {
+                return attempt.run();
+            } catch (PublishException e) {
+                if (!e.retryable()) {
+                    throw e;
+                }
+                if (n >= policy.maxAttempts()) {
+                    throw new PublishException(delegate.name() + ": " + what + " failed after " + n + " attempt"
+                            + (n == 1 ? "" : "s") + "; last error: " + e.getMessage(), true, e.retryAfter(), e);
+                }
+                final Duration delay = policy.delayFor(n, e.retryAfter());
+                LOG.warn("{}: {} failed (attempt {} of {}), retrying in {} ms: {}", delegate.name(), what, n,
+                        policy.maxAttempts(), delay.toMillis(), e.getMessage());
+                try {
+                    Thread.sleep(delay.toMillis(), (int) (delay.toNanos() % 1_000_000));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new PublishException(delegate.name() + ": " + what + " interrupted while waiting to retry",
+                            false, ie);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+package io.historystreams.publish;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.RetryPolicy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CommandArchiveWriterTest {
+    private static final String HAS_3F = ArchivePaths.has(0x3f);
+    private static final RetryPolicy FAST = new RetryPolicy(4, Duration.ofMillis(1), Duration.ofMillis(5),
+            Duration.ofMillis(5));
+
+    @TempDir
+    Path tmp;
+
+    private CommandArchiveWriter.Templates cp(final Path root, final boolean rename) {
+        final String r = CommandArchiveWriter.shellQuote(root.toString());
+        return new CommandArchiveWriter.Templates("cp {0} " + r + "/{1}", "mkdir -p " + r + "/{0}",
+                "cp " + r + "/{0} {1}", "test -f " + r + "/{0}", rename ? "mv " + r + "/{0} " + r + "/{1}" : null);
+    }
+
+    @Test
+    void publishesFixtureCheckpointsWithCpAndRename() throws Exception {
+        final FixtureSet set = new FixtureSet();
+        final Path target = Files.createDirectories(tmp.resolve("target"));
+        try (CommandArchiveWriter w = new CommandArchiveWriter(cp(target, true))) {
+            assertTrue(w.name().startsWith("cmd:cp {0}"), w.name());
+            assertTrue(w.readRootState().isEmpty());
+            assertFalse(w.exists(HAS_3F));
+            set.publish(w);
+            assertTrue(w.exists(HAS_3F));
+            assertArrayEquals(set.rootState(), w.readRootState().orElseThrow());
+        }
+        set.assertPublished(target);
+    }
+
+    @Test
+    void publishesDirectlyWithoutRenameAndReadsWithGetOnly() throws Exception {
+        final Path target = Files.createDirectories(tmp.resolve("target"));
+        final var full = cp(target, false);
+        final var getOnly = new CommandArchiveWriter.Templates(full.put(), full.mkdir(), full.get(), null, null);
+        try (CommandArchiveWriter w = new CommandArchiveWriter(getOnly)) {
+            assertTrue(w.readRootState().isEmpty(), "failing get without an exists template reads as absent");
+            assertFalse(w.exists(HAS_3F));
+            w.put(HAS_3F, Files.writeString(tmp.resolve("f"), "content"));
+            w.putRootState("{}".getBytes(StandardCharsets.UTF_8));
+            assertTrue(w.exists(HAS_3F));
+            assertEquals("{}", new String(w.readRootState().orElseThrow(), StandardCharsets.UTF_8));
+        }
+        assertEquals("content", Files.readString(target.resolve(HAS_3F)));
+        final var putOnly = new CommandArchiveWriter.Templates(full.put(), full.mkdir(), null, null, null);
+        try (CommandArchiveWriter w = new CommandArchiveWriter(putOnly)) {
+            assertFalse(w.exists(HAS_3F), "without get or exists everything is uploaded again");
+            final PublishException e = assertThrows(PublishException.class, w::readRootState);
+            assertFalse(e.retryable());
+        }
+    }
+
+    @Test
+    void failingCommandsAreRetriedUntilTheyWork() throws Exception {
+        final FixtureSet set = new FixtureSet();
+        final Path target = Files.createDirectories(tmp.resolve("target"));
+        final Path counter = tmp.resolve("count");
+        // fails its first 3 invocations, then copies
+        final Path flaky = Files.writeString(tmp.resolve("flaky-cp.sh"), """
+                #!/bin/sh
+                n=$(cat "$COUNTER" 2>/dev/null || echo 0)
+                n=$((n + 1))
+                echo "$n" > "$COUNTER"
+                if [ "$n" -le 3 ]; then echo "flaky-cp: simulated failure $n" >&2; exit 75; fi
+                exec cp "$@"
+                """.replace("$COUNTER", counter.toString()));
+        Files.setPosixFilePermissions(flaky, PosixFilePermissions.fromString("rwxr-xr-x"));
+        final String r = CommandArchiveWriter.shellQuote(target.toString());
+        final var templates = new CommandArchiveWriter.Templates(
+                CommandArchiveWriter.shellQuote(flaky.toString()) + " {0} " + r + "/{1}",
+                "mkdir -p " + r + "/{0}", null, null, null);
+
+        // without retries the first failure surfaces, naming the template, the exit code and stderr
+        final CommandArchiveWriter bare = new CommandArchiveWriter(templates);
+        final PublishException e = assertThrows(PublishException.class,
+                () -> bare.put(set.paths.get(0), set.source.resolve(set.paths.get(0))));
+        assertTrue(e.retryable());
+        assertTrue(e.getMessage().contains("exit code 75"), e.getMessage());
+        assertTrue(e.getMessage().contains("flaky-cp: simulated failure 1"), e.getMessage());
+        assertTrue(e.getMessage().contains("{0}") && e.getMessage().contains(set.paths.get(0)), e.getMessage());
+
+        try (ArchiveWriter w = new RetryingArchiveWriter(bare, FAST)) {
+            for (final String p : set.paths) {
+                w.put(p, set.source.resolve(p));
+            }
+            w.putRootState(set.rootState());
+        }
+        set.assertPublished(target);
+        assertEquals(set.paths.size() + 1 + 3, Integer.parseInt(Files.readString(counter).trim()));
+
+        // bounded: a command that always fails gives up after maxAttempts
+        final Path calls = tmp.resolve("calls");
+        final var broken = new CommandArchiveWriter.Templates("echo x >> " + CommandArchiveWriter.shellQuote(
+                calls.toString()) + "; false {0} {1}", null, null, null, null);
+        final PublishException gaveUp = assertThrows(PublishException.class,
+                () -> new RetryingArchiveWriter(new CommandArchiveWriter(broken), FAST)
+                        .put(HAS_3F, set.source.resolve(HAS_3F)));
+        assertTrue(gaveUp.getMessage().contains("after 4 attempts"), gaveUp.getMessage());
+        assertEquals(4, Files.readAllLines(calls).size());
+    }
+
+    @Test
+    void hostilePathIsRefusedBeforeAnyShellRuns() throws Exception {
+        final Path marker = tmp.resolve("pwned");
+        final Path log = tmp.resolve("invocations");
+        final String l = CommandArchiveWriter.shellQuote(log.toString());
+        final var templates = new CommandArchiveWriter.Templates("echo put >> " + l + "; cp {0} /nonexistent/{1}",
+                "echo mkdir >> " + l + "; mkdir -p /nonexistent/{0}", "echo get >> " + l + "; cp /nonexistent/{0} {1}",
+                "echo exists >> " + l + "; test -f /nonexistent/{0}", null);
+        final Path src = Files.writeString(tmp.resolve("src"), "x");
+        try (CommandArchiveWriter w = new CommandArchiveWriter(templates)) {
+            for (final String p : new String[] {"history/00/00/3f/$(touch " + marker + ")",
+                    "history/00/00/3f/$(touch /tmp/pwned)", "history/00/00/3f/history-0000003f.json;touch " + marker,
+                    "history/00/00/3f/`touch " + marker + "`", "../../" + marker}) {
+                assertThrows(IllegalArgumentException.class, () -> w.put(p, src), p);
+                assertThrows(IllegalArgumentException.class, () -> w.exists(p), p);
+            }
+        }
+        assertFalse(Files.exists(marker));
+        assertFalse(Files.exists(log), "no command ran");
+    }
+
+    @Test
+    void hostileLocalFileNamesAreQuoted() throws Exception {
+        final Path target = Files.createDirectories(tmp.resolve("target"));
+        // an injected command would run in the JVM's working directory
+        final Path marker = Path.of("pwned-marker").toAbsolutePath();
+        final Path dir = Files.createDirectories(tmp.resolve("it's a $(touch pwned-marker) `x`"));
+        final Path src = Files.writeString(dir.resolve("a'b \"c\" $(touch pwned-marker);d"), "payload");
+        try (CommandArchiveWriter w = new CommandArchiveWriter(cp(target, true))) {
+            w.put(HAS_3F, src);
+        } finally {
+            assertFalse(Files.deleteIfExists(marker), "the file name was run as a command");
+        }
+        assertEquals("payload", Files.readString(target.resolve(HAS_3F)));
+    }
+
+    @Test
+    void commandsTimeOutAndAreKilled() throws Exception {
+        final var templates = new CommandArchiveWriter.Templates("sleep 30; cp {0} /nonexistent/{1}", null, null,
+                null, null);
+        final Path src = Files.writeString(tmp.resolve("src"), "x");
+        final long start = System.nanoTime();
+        final PublishException e = assertThrows(PublishException.class,
+                () -> new CommandArchiveWriter(templates, Duration.ofMillis(300)).put(HAS_3F, src));
+        final long ms = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(e.retryable());
+        assertTrue(e.getMessage().contains("timed out"), e.getMessage());
+        assertTrue(ms < 10_000, "took " + ms + " ms");
+    }
+
+    @Test
+    void templatesAreChecked() {
+        assertThrows(IllegalArgumentException.class,
+                () -> new CommandArchiveWriter.Templates("cp \"{0}\" /x/{1}", null, null, null, null));
+        assertThrows(IllegalArgumentException.class,
+                () -> new CommandArchiveWriter.Templates("cp {0} '/x/{1}'", null, null, null, null));
+        assertThrows(IllegalArgumentException.class,
+                () -> new CommandArchiveWriter.Templates("cp {0} /x/", null, null, null, null));
+        assertThrows(IllegalArgumentException.class,
+                () -> new CommandArchiveWriter.Templates("cp {0} /x/{1}", "mkdir -p /x/{1}", null, null, null));
+        final var ok = new CommandArchiveWriter.Templates("cp {0} '/my dir'/{1}", null, null, null, null);
+        assertEquals("cp '/a b' '/my dir'/'it'\\''s'", CommandArchiveWriter.expand(ok.put(), "/a b", "it's"));
+        assertEquals("cmd:curl -T {0} https://***@example.org/{1}", new CommandArchiveWriter(
+                new CommandArchiveWriter.Templates("curl -T {0} https://user:secret@example.org/{1}", null, null,
+                        null, null)).name());
+    }
+
+    @Test
+    void factoryParsesCmdSpecs() throws Exception {
+        final Path target = Files.createDirectories(tmp.resolve("target"));
+        final String r = CommandArchiveWriter.shellQuote(target.toString());
+        final String spec = "cmd:put=cp {0} " + r + "/{1};mkdir=mkdir -p " + r + "/{0} ; true;timeout=60";
+        assertEquals(Map.of("put", "cp {0} " + r + "/{1}", "mkdir", "mkdir -p " + r + "/{0} ; true", "timeout", "60"),
+                ArchiveWriters.parseCommandSpec(spec.substring(4)));
+        try (ArchiveWriter w = ArchiveWriters.open(spec, Map.of("retries", "2", "get", "cp " + r + "/{0} {1}"))) {
+            assertTrue(w instanceof RetryingArchiveWriter rw && rw.delegate() instanceof CommandArchiveWriter);
+            w.put(HAS_3F, Files.writeString(tmp.resolve("s"), "x"));
+            assertTrue(w.exists(HAS_3F));
+        }
+        assertEquals("x", Files.readString(target.resolve(HAS_3F)));
+        try (ArchiveWriter w = ArchiveWriters.open("cmd:", Map.of("put", "cp {0} " + r + "/{1}"))) {
+            assertTrue(w.name().startsWith("cmd:cp"));
+        }
+        assertThrows(IllegalArgumentException.class, () -> ArchiveWriters.open("cmd:mkdir=mkdir -p /x/{0}"));
+        assertThrows(IllegalArgumentException.class, () -> ArchiveWriters.open("cmd:pt=cp {0} /x/{1}"));
+    }
+}

@@ -1,0 +1,165 @@
+package io.historystreams.publish;
+
+import io.historystreams.archive.ArchivePaths;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class LocalArchiveWriterTest {
+    private static final String HAS_3F = ArchivePaths.has(0x3f);
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void publishesFixtureCheckpointsByteIdentical() throws Exception {
+        final FixtureSet set = new FixtureSet();
+        final Path target = tmp.resolve("target");
+        try (LocalArchiveWriter w = new LocalArchiveWriter(target)) {
+            assertTrue(w.readRootState().isEmpty());
+            assertFalse(w.exists(HAS_3F));
+            set.publish(w);
+            assertTrue(w.exists(HAS_3F));
+            assertTrue(w.exists(set.paths.get(0)));
+            assertArrayEquals(set.rootState(), w.readRootState().orElseThrow());
+        }
+        set.assertPublished(target);
+    }
+
+    @Test
+    void withoutFsyncAndReplacingExisting() throws Exception {
+        final Path target = tmp.resolve("target");
+        final Path a = Files.writeString(tmp.resolve("a"), "first");
+        final Path b = Files.writeString(tmp.resolve("b"), "second");
+        try (LocalArchiveWriter w = new LocalArchiveWriter(target, false)) {
+            w.put(HAS_3F, a);
+            w.put(HAS_3F, b);
+            w.putRootState("{\"v\":1}".getBytes(StandardCharsets.UTF_8));
+            w.putRootState("{\"v\":2}".getBytes(StandardCharsets.UTF_8));
+            assertEquals("{\"v\":2}", new String(w.readRootState().orElseThrow(), StandardCharsets.UTF_8));
+        }
+        assertEquals("second", Files.readString(target.resolve(HAS_3F)));
+        assertEquals(0, countTemporaries(target));
+    }
+
+    @Test
+    void refusesHostilePathsBeforeTouchingTheDisk() throws Exception {
+        final Path target = tmp.resolve("target");
+        final Path src = Files.writeString(tmp.resolve("src"), "x");
+        try (LocalArchiveWriter w = new LocalArchiveWriter(target)) {
+            for (final String p : new String[] {"../escaped.json", "/tmp/escaped.json", tmp + "/escaped.json",
+                    "history/00/00/3f/../../../../../escaped.json", "history\\00\\00\\3f\\history-0000003f.json"}) {
+                assertThrows(IllegalArgumentException.class, () -> w.put(p, src), p);
+                assertThrows(IllegalArgumentException.class, () -> w.exists(p), p);
+            }
+        }
+        assertFalse(Files.exists(tmp.resolve("escaped.json")));
+        try (Stream<Path> s = Files.list(target)) {
+            assertEquals(0, s.count(), "nothing written below the root");
+        }
+    }
+
+    @Test
+    void refusesSymlinkLeadingOutsideTheRoot() throws Exception {
+        final Path target = Files.createDirectories(tmp.resolve("target"));
+        final Path outside = Files.createDirectories(tmp.resolve("outside"));
+        final Path src = Files.writeString(tmp.resolve("src"), "x");
+        Files.createSymbolicLink(target.resolve("history"), outside);
+        Files.createDirectories(target.resolve("ledger/00"));
+        Files.createSymbolicLink(target.resolve("ledger/00/00"), outside);
+        try (LocalArchiveWriter w = new LocalArchiveWriter(target)) {
+            final PublishException e = assertThrows(PublishException.class, () -> w.put(HAS_3F, src));
+            assertTrue(e.getMessage().contains("outside the target root"), e.getMessage());
+            assertFalse(e.retryable());
+            assertThrows(PublishException.class,
+                    () -> w.put(ArchivePaths.checkpointFile(io.historystreams.archive.FileType.LEDGER, 0x3f), src));
+            assertThrows(PublishException.class, () -> w.exists(HAS_3F));
+            // a symlink that stays inside the root is fine
+            Files.createDirectories(target.resolve("real/00"));
+            Files.createSymbolicLink(target.resolve("results"), target.resolve("real"));
+            w.put(ArchivePaths.checkpointFile(io.historystreams.archive.FileType.RESULTS, 0x3f), src);
+        }
+        try (Stream<Path> s = Files.walk(outside)) {
+            assertEquals(1, s.count(), "nothing was created outside the root");
+        }
+    }
+
+    @Test
+    void failedPutsLeaveNothingUnderTheFinalName() throws Exception {
+        final Path target = tmp.resolve("target");
+        try (LocalArchiveWriter w = new LocalArchiveWriter(target)) {
+            // source vanished before the copy
+            final PublishException missing = assertThrows(PublishException.class,
+                    () -> w.put(HAS_3F, tmp.resolve("does-not-exist")));
+            assertFalse(missing.retryable());
+            assertTrue(missing.getMessage().contains(HAS_3F), missing.getMessage());
+            assertFalse(Files.exists(target.resolve(HAS_3F)));
+            assertFalse(w.exists(HAS_3F));
+
+            // a directory is where the file should go: the rename fails after the full copy
+            final String ledger = ArchivePaths.checkpointFile(io.historystreams.archive.FileType.LEDGER, 0x3f);
+            Files.createDirectories(target.resolve(ledger));
+            final Path src = Files.write(tmp.resolve("src"), new byte[1 << 20]);
+            assertThrows(PublishException.class, () -> w.put(ledger, src));
+            assertTrue(Files.isDirectory(target.resolve(ledger)));
+            assertFalse(w.exists(ledger));
+
+            // the source is a directory
+            final Path dir = Files.createDirectories(tmp.resolve("srcdir"));
+            assertThrows(PublishException.class, () -> w.put(HAS_3F, dir));
+            assertFalse(Files.exists(target.resolve(HAS_3F)));
+        }
+        assertEquals(0, countTemporaries(target), "failed puts remove their temporaries");
+    }
+
+    @Test
+    void staleTemporariesAreIgnoredAndCleaned() throws Exception {
+        final Path target = tmp.resolve("target");
+        final Path dir = Files.createDirectories(target.resolve("history/00/00/00"));
+        Files.writeString(dir.resolve(".history-0000003f.json.1234abcd.tmp"), "partial");
+        Files.writeString(target.resolve(".well-known.tmp"), "partial");
+        Files.writeString(dir.resolve("history-0000007f.json"), "kept");
+        try (LocalArchiveWriter w = new LocalArchiveWriter(target)) {
+            assertFalse(w.exists(HAS_3F));
+            assertTrue(w.readRootState().isEmpty());
+            assertEquals(2, w.cleanStaleTemporaries());
+            assertEquals(0, countTemporaries(target));
+            assertTrue(w.exists(ArchivePaths.has(0x7f)));
+        }
+    }
+
+    @Test
+    void factoryOpensLocalTargets() throws Exception {
+        final Path target = tmp.resolve("via-factory");
+        Files.createDirectories(target.resolve("history/00/00/00"));
+        Files.writeString(target.resolve("history/00/00/00/.history-0000003f.json.1.tmp"), "partial");
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString())) {
+            assertTrue(w instanceof RetryingArchiveWriter r && r.delegate() instanceof LocalArchiveWriter);
+            assertEquals(0, countTemporaries(target), "stale temporaries cleaned on open");
+            w.put(HAS_3F, Files.writeString(tmp.resolve("s"), "x"));
+        }
+        try (ArchiveWriter w = ArchiveWriters.open(target.toUri().toString(), java.util.Map.of("fsync", "false"))) {
+            assertTrue(w.exists(HAS_3F));
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> ArchiveWriters.open(target.toString(), java.util.Map.of("fsnyc", "false")));
+        assertThrows(IllegalArgumentException.class, () -> ArchiveWriters.open("s3://bucket/prefix"));
+    }
+
+    private static long countTemporaries(final Path root) throws Exception {
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".tmp")
+                    || p.getFileName().toString().contains(".tmp-")).count();
+        }
+    }
+}
