@@ -84,6 +84,9 @@ final class CheckpointAssembler implements Processor<Long, Object, Long, Object>
                 final List<String> bs = new ArrayList<>(a.getBucketsVerified());
                 bs.add(b.getHash());
                 a.setBucketsVerified(bs);
+                final List<FileRef> fs = new ArrayList<>(a.getBucketFiles());
+                fs.add(b.getFile());
+                a.setBucketFiles(fs);
             }
         } else if (v instanceof CheckpointFailed f) {
             final List<CheckpointFailed> fs = new ArrayList<>(a.getFailures());
@@ -194,6 +197,7 @@ final class CheckpointAssembler implements Processor<Long, Object, Long, Object>
         if (a.getScp().getFile() != null) {
             files.add(a.getScp().getFile());
         }
+        files.addAll(a.getBucketFiles());
         return CheckpointVerified.newBuilder().setCheckpoint(cp).setArchive(a.getArchive())
                 .setNetworkPassphrase(has.networkPassphrase()).setFirstLedger(Checkpoint.firstLedger(cp))
                 .setLastLedger(cp).setLastLedgerHash(io.historystreams.events.Hashes.hash32(last.hash().bytes()))

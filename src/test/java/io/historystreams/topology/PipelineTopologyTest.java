@@ -149,6 +149,7 @@ class PipelineTopologyTest {
                 assertEquals(List.of(), h.failures, "order " + order);
                 for (final KeyValue<Long, CheckpointVerified> kv : h.verified) {
                     assertEquals(ChainLinkStatus.VERIFIED, kv.value.getChainLinkedToPrevious());
+                    assertTrue(kv.value.getFiles().stream().anyMatch(f -> f.getPath().startsWith("bucket/")));
                 }
                 assertEquals(128, h.ledgers.size());
             }
