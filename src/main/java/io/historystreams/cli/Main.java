@@ -3,6 +3,8 @@ package io.historystreams.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.PrintWriter;
+
 /** Entry point: {@code history-streams <command>}. */
 @Command(name = "history-streams", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Verify, ingest and publish Stellar history archives as a verified event stream.",
@@ -15,7 +17,21 @@ public final class Main implements Runnable {
 
     /** Runs a command line and returns its exit code (no System.exit, for tests). */
     public static int run(final String... args) {
+        return run(null, null, args);
+    }
+
+    /**
+     * Runs a command line with the given output and error writers (null: picocli's defaults, System.out/err) and
+     * returns its exit code (no System.exit, for tests that capture the output).
+     */
+    public static int run(final PrintWriter out, final PrintWriter err, final String... args) {
         final CommandLine cl = new CommandLine(new Main());
+        if (out != null) {
+            cl.setOut(out);
+        }
+        if (err != null) {
+            cl.setErr(err);
+        }
         cl.setExitCodeExceptionMapper(e -> ExitCode.COULD_NOT_RUN);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("error: " + e.getMessage());

@@ -167,7 +167,8 @@ public final class ArchiveVerifier implements AutoCloseable {
         return CompletableFuture.supplyAsync(() -> {
             try {
                 final HistoryArchive.Fetched<T> f = archive.fetch(path, in -> check.verify(in, path));
-                return new Result<>(f.value(), FileOutcome.verified(type, path, f.source(), f.bytes(), f.attempts()));
+                return new Result<>(f.value(), FileOutcome.verified(type, path, f.source(), f.bytes(), f.attempts(),
+                        f.blamed()));
             } catch (final VerificationException e) {
                 final VerificationException named = e.withFile(path);
                 if (optional && named.reason() == FailureReason.MISSING_FILE) {

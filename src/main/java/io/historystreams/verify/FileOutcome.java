@@ -2,19 +2,37 @@ package io.historystreams.verify;
 
 import io.historystreams.archive.FileType;
 
+import java.util.List;
+
 /**
  * What happened to one file of a checkpoint: verified (with the source that served it and its size) or failed
  * (with the failure). Optional SCP files that no source has are {@code absent}, which is not a failure.
+ * {@code blamed}: the sources that served bad bytes for this file before it verified (failover), in order.
  */
 public record FileOutcome(FileType type, String path, Status status, String source, long bytes, int attempts,
-        VerificationException failure) {
+        VerificationException failure, List<String> blamed) {
+
+    public FileOutcome {
+        blamed = blamed == null ? List.of() : List.copyOf(blamed);
+    }
+
+    public FileOutcome(final FileType type, final String path, final Status status, final String source,
+            final long bytes, final int attempts, final VerificationException failure) {
+        this(type, path, status, source, bytes, attempts, failure, List.of());
+    }
 
     /** The file's state after the run. */
     public enum Status { VERIFIED, ABSENT, FAILED }
 
     public static FileOutcome verified(final FileType type, final String path, final String source, final long bytes,
             final int attempts) {
-        return new FileOutcome(type, path, Status.VERIFIED, source, bytes, attempts, null);
+        return verified(type, path, source, bytes, attempts, List.of());
+    }
+
+    /** Verified after {@code blamed} sources served bad bytes for it. */
+    public static FileOutcome verified(final FileType type, final String path, final String source, final long bytes,
+            final int attempts, final List<String> blamed) {
+        return new FileOutcome(type, path, Status.VERIFIED, source, bytes, attempts, null, blamed);
     }
 
     public static FileOutcome absent(final FileType type, final String path) {

@@ -13,6 +13,7 @@ import java.util.List;
 /**
  * Writes a JSON report while a run goes on, one checkpoint at a time (memory does not grow with the range):
  * {@code {"archive": [...], "checkpoints": [{checkpoint, status, link, files: [...], failures: [...]}], "summary": {...}}}.
+ * A file that verified after failover lists the sources that served it bad bytes first in {@code blamed}.
  */
 public final class VerificationReport implements AutoCloseable {
     private final JsonGenerator json;
@@ -74,6 +75,13 @@ public final class VerificationReport implements AutoCloseable {
             if (f.status() == FileOutcome.Status.VERIFIED) {
                 json.writeNumberField("bytes", f.bytes());
                 json.writeNumberField("attempts", f.attempts());
+            }
+            if (!f.blamed().isEmpty()) {
+                json.writeArrayFieldStart("blamed");
+                for (final String b : f.blamed()) {
+                    json.writeString(b);
+                }
+                json.writeEndArray();
             }
             if (f.failure() != null) {
                 json.writeStringField("reason", f.failure().reason().name());

@@ -1,0 +1,193 @@
+package io.historystreams.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.FileType;
+import io.historystreams.testing.Fixtures;
+import io.historystreams.verify.Hash;
+import io.historystreams.verify.HistoryArchiveState;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static io.historystreams.cli.VerifyRun.failureReasons;
+import static io.historystreams.cli.VerifyRun.failures;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** End-to-end {@code verify} against the fixture archives on local disk, and the could-not-run exits. */
+class VerifyCommandLocalTest {
+    @TempDir
+    Path tmp;
+
+    /** The counts every complete run over testnet-small must report. */
+    static void assertTestnetSmallComplete(final VerifyRun r) {
+        r.assertExit(ExitCode.OK);
+        final JsonNode s = r.summary();
+        assertEquals(157, s.get("checkpoints").asInt(), r::describe);
+        assertEquals(157, s.get("verified").asInt());
+        assertEquals(0, s.get("incomplete").asInt());
+        assertEquals(0, s.get("failed").asInt());
+        assertEquals(10047, s.get("ledgerHeaders").asLong());
+        assertEquals(5722, s.get("transactionSets").asLong());
+        assertEquals(5722, s.get("resultSets").asLong());
+        assertEquals(1169, s.get("distinctBucketsVerified").asInt());
+        assertEquals(0, s.get("distinctBucketsFailed").asInt());
+        assertTrue(s.get("allVerified").asBoolean());
+        final List<Long> expected = new ArrayList<>();
+        for (long cp = 0x3f; cp <= 0x273f; cp += 64) {
+            expected.add(cp);
+        }
+        assertEquals(expected, r.checkpointNumbers());
+        for (final JsonNode c : r.checkpoints()) {
+            final long cp = c.get("checkpoint").asLong();
+            assertEquals("VERIFIED", c.get("status").asText(), () -> "checkpoint " + c);
+            assertEquals(cp == 0x3f ? "GENESIS" : "VERIFIED", c.get("chainLink").asText(), () -> "checkpoint " + c);
+            assertTrue(c.get("failures").isEmpty(), () -> "checkpoint " + c);
+            assertEquals(cp == 0x3f ? 63 : 64, c.get("counts").get("headers").asInt());
+        }
+    }
+
+    @Test
+    void shouldVerifyAllOfTestnetSmallFromDisk() throws Exception {
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", Fixtures.testnetSmall().toString());
+        assertTestnetSmallComplete(r);
+        assertTrue(r.out.contains("157 checkpoints: 157 verified, 0 incomplete, 0 failed"), r::describe);
+        assertEquals(List.of(Fixtures.testnetSmall().toString()),
+                List.of(r.report().get("sources").get(0).asText()));
+        // every file (the buckets too) is named with the source that served it
+        for (final JsonNode c : r.checkpoints()) {
+            for (final JsonNode f : c.get("files")) {
+                assertEquals("VERIFIED", f.get("status").asText(), f::toString);
+                assertEquals(Fixtures.testnetSmall().toString(), f.get("source").asText());
+            }
+        }
+    }
+
+    @Test
+    void shouldVerifyPubnetGenesisWithoutScpFiles() throws Exception {
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", Fixtures.pubnetGenesis().toUri().toString());
+        r.assertExit(ExitCode.OK);
+        assertEquals(List.of(0x3fL, 0x7fL), r.checkpointNumbers());
+        assertEquals(2, r.summary().get("verified").asInt());
+        assertEquals(127, r.summary().get("ledgerHeaders").asLong());
+        for (final JsonNode c : r.checkpoints()) {
+            assertEquals("VERIFIED", c.get("status").asText(), c::toString);
+            assertTrue(c.get("failures").isEmpty());
+            final long cp = c.get("checkpoint").asLong();
+            final JsonNode scp = VerifyRun.file(c, VerifyRun.path(FileType.SCP, cp));
+            assertEquals("ABSENT", scp.get("status").asText(), scp::toString);
+            assertFalse(scp.has("reason"));
+        }
+        assertEquals("GENESIS", r.checkpoint(0x3f).get("chainLink").asText());
+        assertEquals("VERIFIED", r.checkpoint(0x7f).get("chainLink").asText());
+    }
+
+    /** The buckets that checkpoint {@code cp}'s HAS names and the archive does not hold. */
+    static Set<String> absentBuckets(final Path archive, final long cp) throws Exception {
+        final String has = ArchivePaths.has(cp);
+        final HistoryArchiveState state = HistoryArchiveState.parse(Files.readAllBytes(archive.resolve(has)), has);
+        final Set<String> out = new TreeSet<>();
+        for (final Hash h : state.buckets()) {
+            final String p = ArchivePaths.bucket(h.hex());
+            if (!Files.exists(archive.resolve(p))) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void shouldReportTheMissingBucketsOfTestnetP24Hot() throws Exception {
+        final Path archive = Fixtures.testnetP24Hot();
+        final Set<String> missing = absentBuckets(archive, 0x3f);
+        assertEquals(6, missing.size(), () -> "fixture: expected 6 absent buckets, found " + missing);
+        assertTrue(absentBuckets(archive, 0x7f).isEmpty());
+
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", archive.toString());
+        r.assertExit(ExitCode.VERIFICATION_FAILED);
+        assertEquals("VERIFIED", r.checkpoint(0x7f).get("status").asText(), r::describe);
+        final JsonNode first = r.checkpoint(0x3f);
+        assertEquals("INCOMPLETE", first.get("status").asText());
+        assertEquals(List.of("MISSING_FILE", "MISSING_FILE", "MISSING_FILE", "MISSING_FILE", "MISSING_FILE",
+                "MISSING_FILE"), failureReasons(first), first::toString);
+        final Set<String> reported = new TreeSet<>();
+        for (final JsonNode f : failures(first)) {
+            reported.add(f.get("file").asText());
+        }
+        assertEquals(missing, reported);
+        final JsonNode s = r.summary();
+        assertEquals(1, s.get("verified").asInt());
+        assertEquals(1, s.get("incomplete").asInt());
+        assertEquals(0, s.get("failed").asInt());
+        assertEquals(6, s.get("distinctBucketsFailed").asInt());
+        assertFalse(s.get("allVerified").asBoolean());
+        // stdout names the incomplete checkpoint and every missing file
+        assertTrue(r.out.contains("checkpoint 63 (0x3f) INCOMPLETE"), r::describe);
+        for (final String p : missing) {
+            assertTrue(r.out.contains(p), () -> p + " not named on stdout: " + r.out);
+        }
+    }
+
+    @Test
+    void shouldVerifyExactlyTheCheckpointsOfARangeAndLinkTheFirstOne() throws Exception {
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", Fixtures.testnetSmall().toString(),
+                "--from", "1000", "--to", "2000");
+        r.assertExit(ExitCode.OK);
+        final List<Long> expected = new ArrayList<>();
+        for (long cp = 0x3ff; cp <= 0x7ff; cp += 64) {
+            expected.add(cp);
+        }
+        assertEquals(expected, r.checkpointNumbers());
+        assertEquals(expected, Checkpoint.range(1000, 2000));
+        assertEquals(1000, r.report().get("fromLedger").asLong());
+        assertEquals(2000, r.report().get("toLedger").asLong());
+        assertEquals(17 * 64, r.summary().get("ledgerHeaders").asLong());
+        for (final JsonNode c : r.checkpoints()) {
+            assertEquals("VERIFIED", c.get("status").asText());
+            assertEquals("VERIFIED", c.get("chainLink").asText(), c::toString);
+        }
+    }
+
+    @Test
+    void shouldExitTwoWhenTheArchiveIsUnreachable() throws Exception {
+        final long start = System.nanoTime();
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", "http://127.0.0.1:1/", "--max-attempts", "2",
+                "--connect-timeout", "2");
+        r.assertExit(ExitCode.COULD_NOT_RUN);
+        assertTrue(r.err.contains("cannot read the archive's root state"), r::describe);
+        assertTrue(r.err.contains("127.0.0.1:1"), r::describe);
+        assertTrue(r.err.contains(ArchivePaths.WELL_KNOWN), r::describe);
+        assertTrue(System.nanoTime() - start < 30_000_000_000L);
+    }
+
+    @Test
+    void shouldExitTwoOnBadArguments() throws Exception {
+        final String archive = Fixtures.testnetSmall().toString();
+        final VerifyRun reversed = VerifyRun.verify(tmp, "--archive", archive, "--from", "200", "--to", "100");
+        reversed.assertExit(ExitCode.COULD_NOT_RUN);
+        assertTrue(reversed.err.contains("200") && reversed.err.contains("100"), reversed::describe);
+
+        final VerifyRun noArchive = VerifyRun.raw("verify", "--from", "1");
+        noArchive.assertExit(ExitCode.COULD_NOT_RUN);
+        assertTrue(noArchive.err.contains("--archive"), noArchive::describe);
+
+        final VerifyRun notANumber = VerifyRun.raw("verify", "--archive", archive, "--to", "many");
+        notANumber.assertExit(ExitCode.COULD_NOT_RUN);
+
+        final VerifyRun unknown = VerifyRun.raw("verify", "--archive", archive, "--frobnicate");
+        unknown.assertExit(ExitCode.COULD_NOT_RUN);
+
+        final VerifyRun scheme = VerifyRun.raw("verify", "--archive", "ftp://example.org/archive", "--to", "63");
+        scheme.assertExit(ExitCode.COULD_NOT_RUN);
+        assertTrue(scheme.err.contains("ftp"), scheme::describe);
+    }
+}
