@@ -113,6 +113,7 @@ final class ChainLinker implements Processor<Long, CheckpointVerified, Long, Obj
                         + ")");
         context.forward(new Record<>(v.getCheckpoint(), Facts.failure(v.getCheckpoint(), v.getArchive(), e, 0,
                 context.currentSystemTimeMs()), ts), failureChild);
+        ctx.outcomes().failed(v.getCheckpoint());
     }
 
     /** Emits the verified checkpoint and its ledgers; false (and a failure event) when the ledgers cannot be read. */
@@ -131,6 +132,7 @@ final class ChainLinker implements Processor<Long, CheckpointVerified, Long, Obj
             context.forward(new Record<>(l.getLedgerSeq(), l, ts), ledgersChild);
         }
         context.forward(new Record<>(v.getCheckpoint(), v, ts), verifiedChild);
+        ctx.outcomes().verified(v.getCheckpoint());
         return true;
     }
 }

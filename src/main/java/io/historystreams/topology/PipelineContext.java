@@ -27,6 +27,19 @@ public final class PipelineContext implements AutoCloseable {
     private final VerificationLimits limits;
     private final FetchObserver observer;
     private final Map<List<String>, HistoryArchive> archives = new ConcurrentHashMap<>();
+    private volatile Outcomes outcomes = Outcomes.NONE;
+
+    /** Told of each checkpoint outcome as the pipeline emits it (for metrics; may repeat after a retried commit). */
+    public interface Outcomes {
+        Outcomes NONE = new Outcomes() {
+        };
+
+        default void verified(final long checkpoint) {
+        }
+
+        default void failed(final long checkpoint) {
+        }
+    }
 
     public PipelineContext(final BlobStore blobs, final int fetchConcurrency, final SourceOptions sourceOptions,
             final RetryPolicy retryPolicy, final VerificationLimits limits, final FetchObserver observer) {
@@ -50,6 +63,14 @@ public final class PipelineContext implements AutoCloseable {
         }
         return archives.computeIfAbsent(List.copyOf(sources),
                 s -> HistoryArchive.open(s, sourceOptions, retryPolicy, observer));
+    }
+
+    public Outcomes outcomes() {
+        return outcomes;
+    }
+
+    public void setOutcomes(final Outcomes listener) {
+        this.outcomes = listener;
     }
 
     public BlobStore blobs() {

@@ -45,6 +45,7 @@ public final class Topics {
     public final Topic<Long, CheckpointFailed> checkpointFailures;
     public final Topic<Long, CheckpointPublished> checkpointsPublished;
     public final Topic<byte[], DeadLetter> deadLetters;
+    public final Topic<String, Long> tailState;
 
     private final SchemaRegistry registry;
 
@@ -81,6 +82,9 @@ public final class Topics {
                 "Checkpoints written to a target archive");
         deadLetters = event(prefix + "dead-letters", Serdes.ByteArray(), DeadLetter.class,
                 "Records that hit an unexpected error, with the error and the raw key and value");
+        tailState = new Topic<>(prefix + "tail-state", Serdes.String(), Serdes.Long(), true,
+                Map.of("cleanup.policy", "compact"),
+                "The last checkpoint the tailer requested, per archive (compacted; written with the requests)");
     }
 
     public SchemaRegistry registry() {
@@ -96,7 +100,7 @@ public final class Topics {
     public List<Topic<?, ?>> all() {
         return List.of(checkpointRequests, hasDownloaded, ledgersDownloaded, transactionsDownloaded,
                 resultsDownloaded, scpDownloaded, bucketRequests, bucketVerified, fileFailures, chainLinks,
-                checkpointsVerified, ledgersVerified, checkpointFailures, checkpointsPublished, deadLetters);
+                checkpointsVerified, ledgersVerified, checkpointFailures, checkpointsPublished, deadLetters, tailState);
     }
 
     private <K, V extends SpecificRecord> Topic<K, V> event(final String name, final Serde<K> key, final Class<V> type,

@@ -1,0 +1,277 @@
+package io.historystreams.cli;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.FetchObserver;
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.events.CheckpointFailed;
+import io.historystreams.events.CheckpointRequest;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.events.RequestReason;
+import io.historystreams.service.HistoryStreamsService;
+import io.historystreams.service.OutcomeWatcher;
+import io.historystreams.service.ServiceConfig;
+import io.historystreams.verify.HasVerifier;
+import io.historystreams.verify.HistoryArchiveState;
+import io.historystreams.verify.VerificationException;
+import io.historystreams.verify.VerificationLimits;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code ingest}: requests a range, runs the pipeline until every checkpoint is verified or failed, reports. */
+@Command(name = "ingest", mixinStandardHelpOptions = true,
+        description = "Request a range of checkpoints and run the pipeline until each is verified or failed. "
+                + "Exit 0: all verified; 1: some failed; 2: could not run.")
+public final class IngestCommand implements Callable<Integer> {
+    @Mixin
+    ArchiveOptions archive;
+
+    @Mixin
+    ServiceOptions service;
+
+    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1).")
+    Long from;
+
+    @Option(names = "--to", paramLabel = "L", description = "Last ledger (default: the archive's current ledger).")
+    Long to;
+
+    @Option(names = "--publish-to", paramLabel = "TARGET",
+            description = "Publish verified checkpoints to a target archive (directory, http(s):// WebDAV, or "
+                    + "cmd:put=...;mkdir=...). Repeatable.")
+    List<String> publishTo = List.of();
+
+    @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
+    Path report;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS",
+            description = "Give up on checkpoints still pending after this long (default: wait; 0 = wait).")
+    long timeoutSeconds;
+
+    @Option(names = "--quiet", description = "No progress output.")
+    boolean quiet;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        final PrintWriter out = spec.commandLine().getOut();
+        final PrintWriter err = spec.commandLine().getErr();
+        final long startedMillis = System.currentTimeMillis();
+        final long t0 = System.nanoTime();
+        final String passphrase;
+        final long last;
+        try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
+            String p = archive.passphrase();
+            long l = to == null ? -1 : to;
+            if (to == null || p == null) {
+                HistoryArchiveState root;
+                try {
+                    root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN,
+                            -1, archive.passphrase(), VerificationLimits.defaults())).value();
+                } catch (final VerificationException e) {
+                    if (to == null) {
+                        err.println("error: cannot read the archive's root state: " + e);
+                        return ExitCode.COULD_NOT_RUN;
+                    }
+                    root = null;
+                }
+                if (root != null) {
+                    l = to == null ? root.currentLedger() : l;
+                    p = p == null ? root.networkPassphrase() : p;
+                }
+            }
+            passphrase = p;
+            last = l;
+        }
+        final long first = from == null ? 1 : from;
+        if (first < 0 || last < first) {
+            err.println("error: empty range " + first + ".." + last);
+            return ExitCode.COULD_NOT_RUN;
+        }
+        final List<Long> checkpoints = Checkpoint.range(first, last);
+        final ServiceConfig config = service.load();
+        try (HistoryStreamsService svc = HistoryStreamsService.start(config);
+                Publishing publishing = Publishing.start(svc, publishTo)) {
+            final long brokerReady = (System.nanoTime() - t0) / 1_000_000;
+            request(svc, checkpoints, passphrase);
+            final Map<Long, CheckpointFailed> failed;
+            final Map<Long, CheckpointVerified> verified;
+            try (OutcomeWatcher w = new OutcomeWatcher(svc.clientProps(), svc.topics(), checkpoints, startedMillis);
+                    Progress progress = quiet ? null : new Progress(err, checkpoints.size())) {
+                final long deadline = timeoutSeconds > 0 ? System.nanoTime() + timeoutSeconds * 1_000_000_000L
+                        : Long.MAX_VALUE;
+                while (!w.done() && System.nanoTime() < deadline) {
+                    if (!svc.live()) {
+                        err.println("error: the pipeline stopped: " + svc.fatalError());
+                        return ExitCode.COULD_NOT_RUN;
+                    }
+                    w.poll(Duration.ofMillis(200));
+                    if (progress != null) {
+                        progress.update(w.verified().size(), w.failed().size(), svc.metrics().bytesFetched());
+                    }
+                }
+                verified = Map.copyOf(w.verified());
+                failed = Map.copyOf(w.failed());
+            }
+            final boolean published = publishing.awaitPublished(verified.keySet(), err);
+            final long ms = (System.nanoTime() - t0) / 1_000_000;
+            for (final CheckpointFailed f : failed.values()) {
+                out.printf("checkpoint %d (0x%x) FAILED: %s %s%s: %s%n", f.getCheckpoint(), f.getCheckpoint(),
+                        f.getReason(), f.getFile() == null ? "" : f.getFile(),
+                        f.getSource() == null ? "" : " from " + f.getSource(), f.getDetail());
+            }
+            final int pending = checkpoints.size() - verified.size() - failed.size();
+            final long ledgers = verified.values().stream().mapToLong(CheckpointVerified::getLedgerCount).sum();
+            out.printf("%d checkpoints: %d verified, %d failed, %d given up; %d ledgers verified; %.1f MB fetched; "
+                    + "%.2f s (service up after %.2f s)%s%n", checkpoints.size(), verified.size(), failed.size(),
+                    pending, ledgers, svc.metrics().bytesFetched() / 1e6, ms / 1000.0, brokerReady / 1000.0,
+                    publishTo.isEmpty() ? "" : "; published to " + publishTo.size() + " target(s)"
+                            + (published ? "" : " (INCOMPLETE)"));
+            out.flush();
+            if (report != null) {
+                writeReport(report, checkpoints, verified, failed, ledgers, ms, published);
+            }
+            return verified.size() == checkpoints.size() && published ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
+        }
+    }
+
+    private void request(final HistoryStreamsService svc, final List<Long> checkpoints, final String passphrase) {
+        final Map<String, Object> p = new HashMap<>(svc.clientProps());
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<Long, CheckpointRequest> producer = new KafkaProducer<>(p,
+                svc.topics().checkpointRequests.keySerde().serializer(),
+                svc.topics().checkpointRequests.valueSerde().serializer())) {
+            final Instant now = Instant.now();
+            for (final long cp : checkpoints) {
+                producer.send(new ProducerRecord<>(svc.topics().checkpointRequests.name(), cp,
+                        CheckpointRequest.newBuilder().setArchive(archive.roots().get(0)).setSources(archive.roots())
+                                .setNetworkPassphrase(passphrase).setCheckpoint(cp).setReason(RequestReason.RANGE)
+                                .setRequestedAt(now).build()));
+            }
+            producer.flush();
+        }
+    }
+
+    private static void writeReport(final Path target, final List<Long> checkpoints,
+            final Map<Long, CheckpointVerified> verified, final Map<Long, CheckpointFailed> failed,
+            final long ledgers, final long ms, final boolean published) throws java.io.IOException {
+        final Path abs = target.toAbsolutePath();
+        if (abs.getParent() != null) {
+            Files.createDirectories(abs.getParent());
+        }
+        final Path tmp = abs.resolveSibling(abs.getFileName() + ".partial");
+        try (OutputStream os = Files.newOutputStream(tmp);
+                JsonGenerator g = new JsonFactory().createGenerator(os, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
+            g.writeStartObject();
+            g.writeStringField("command", "ingest");
+            g.writeArrayFieldStart("checkpoints");
+            for (final long cp : checkpoints) {
+                g.writeStartObject();
+                g.writeNumberField("checkpoint", cp);
+                g.writeStringField("hex", String.format("0x%x", cp));
+                final CheckpointVerified v = verified.get(cp);
+                final CheckpointFailed f = failed.get(cp);
+                if (v != null) {
+                    g.writeStringField("status", "VERIFIED");
+                    g.writeNumberField("ledgers", v.getLedgerCount());
+                    g.writeStringField("chainLink", v.getChainLinkedToPrevious().name());
+                } else if (f != null) {
+                    g.writeStringField("status", "FAILED");
+                    g.writeStringField("reason", f.getReason());
+                    if (f.getFile() != null) {
+                        g.writeStringField("file", f.getFile());
+                    }
+                    if (f.getSource() != null) {
+                        g.writeStringField("source", f.getSource());
+                    }
+                    g.writeStringField("detail", f.getDetail());
+                    g.writeBooleanField("retryable", f.getRetryable());
+                } else {
+                    g.writeStringField("status", "GIVEN_UP");
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeObjectFieldStart("summary");
+            g.writeNumberField("checkpoints", checkpoints.size());
+            g.writeNumberField("verified", verified.size());
+            g.writeNumberField("failed", failed.size());
+            g.writeNumberField("givenUp", checkpoints.size() - verified.size() - failed.size());
+            g.writeNumberField("ledgersVerified", ledgers);
+            g.writeBooleanField("published", published);
+            g.writeNumberField("elapsedMillis", ms);
+            g.writeBooleanField("allVerified", verified.size() == checkpoints.size());
+            g.writeEndObject();
+            g.writeEndObject();
+        }
+        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** A progress bar on a terminal, a line every few seconds otherwise. */
+    static final class Progress implements AutoCloseable {
+        private final PrintWriter err;
+        private final int total;
+        private final ProgressBar bar;
+        private final long start = System.nanoTime();
+        private long lastLine;
+
+        Progress(final PrintWriter err, final int total) {
+            this.err = err;
+            this.total = total;
+            this.bar = System.console() != null
+                    ? new ProgressBarBuilder().setTaskName("ingest").setInitialMax(total).setUnit(" cp", 1).build()
+                    : null;
+        }
+
+        void update(final int verified, final int failed, final long bytes) {
+            final int done = verified + failed;
+            final double secs = (System.nanoTime() - start) / 1e9;
+            final double rate = done / Math.max(secs, 1e-3);
+            if (bar != null) {
+                bar.stepTo(done);
+                bar.setExtraMessage(String.format("%d failed, %.1f MB", failed, bytes / 1e6));
+                return;
+            }
+            final long now = System.nanoTime();
+            if (now - lastLine > 5_000_000_000L || done == total) {
+                lastLine = now;
+                err.printf("ingest: %d/%d checkpoints (%d verified, %d failed, %d pending), %.1f MB, %.1f cp/s, "
+                        + "ETA %.0f s%n", done, total, verified, failed, total - done, bytes / 1e6, rate,
+                        rate > 0 ? (total - done) / rate : 0.0);
+                err.flush();
+            }
+        }
+
+        @Override
+        public void close() {
+            if (bar != null) {
+                bar.close();
+            }
+        }
+    }
+}

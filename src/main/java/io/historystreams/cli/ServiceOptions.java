@@ -1,0 +1,69 @@
+package io.historystreams.cli;
+
+import io.historystreams.service.ServiceConfig;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Options of the commands that run the pipeline: where Kafka is, where data lives, how the service is sized. */
+public final class ServiceOptions {
+    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT,...",
+            description = "Kafka cluster to use. Default: an embedded single-node broker with data under --data-dir.")
+    String bootstrapServers;
+
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "Embedded broker data, Streams state and the blob store (default ./data).")
+    Path dataDir;
+
+    @Option(names = "--application-id", paramLabel = "ID",
+            description = "Kafka Streams application.id (default history-streams); instances sharing it share work.")
+    String applicationId;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Properties file with settings (below environment and command line).")
+    Path configFile;
+
+    @Option(names = "--partitions", paramLabel = "N", description = "Partitions of the pipeline topics (default 6).")
+    Integer partitions;
+
+    @Option(names = "--stream-threads", paramLabel = "N", description = "Kafka Streams threads (default 2).")
+    Integer streamThreads;
+
+    @Option(names = "--fetch-concurrency", paramLabel = "N", description = "Files fetched at once (default 8).")
+    Integer fetchConcurrency;
+
+    @Option(names = "--schema-registry-url", paramLabel = "URL",
+            description = "Schema registry (Confluent REST API) or mock://<scope> (default mock://history-streams).")
+    String schemaRegistryUrl;
+
+    @Option(names = "--http-port", paramLabel = "PORT",
+            description = "Health and metrics endpoint port (default 8080; 0 picks a free port; -1 disables).")
+    Integer httpPort;
+
+    @Option(names = "--http-bind", paramLabel = "ADDR", description = "Endpoint bind address (default 127.0.0.1).")
+    String httpBind;
+
+    @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE",
+            description = "Any setting; kafka.<client setting> is passed to every Kafka client (e.g. "
+                    + "-D kafka.security.protocol=SASL_SSL).")
+    Map<String, String> settings = new LinkedHashMap<>();
+
+    /** The layered configuration: defaults < --config file < environment < these options. */
+    public ServiceConfig load() throws IOException {
+        final Map<String, String> cli = new HashMap<>(settings);
+        cli.put(ServiceConfig.BOOTSTRAP_SERVERS, bootstrapServers);
+        cli.put(ServiceConfig.DATA_DIR, dataDir == null ? null : dataDir.toString());
+        cli.put(ServiceConfig.APPLICATION_ID, applicationId);
+        cli.put(ServiceConfig.PARTITIONS, partitions == null ? null : partitions.toString());
+        cli.put(ServiceConfig.STREAM_THREADS, streamThreads == null ? null : streamThreads.toString());
+        cli.put(ServiceConfig.FETCH_CONCURRENCY, fetchConcurrency == null ? null : fetchConcurrency.toString());
+        cli.put(ServiceConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl);
+        cli.put(ServiceConfig.HTTP_PORT, httpPort == null ? null : httpPort.toString());
+        cli.put(ServiceConfig.HTTP_BIND, httpBind);
+        return ServiceConfig.load(configFile, System.getenv(), cli);
+    }
+}

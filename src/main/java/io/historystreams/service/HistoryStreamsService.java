@@ -1,0 +1,288 @@
+package io.historystreams.service;
+
+import io.historystreams.archive.RetryPolicy;
+import io.historystreams.archive.SourceOptions;
+import io.historystreams.blob.LocalBlobStore;
+import io.historystreams.events.serde.SchemaRegistry;
+import io.historystreams.kafka.EmbeddedKafkaBroker;
+import io.historystreams.kafka.TopicAdmin;
+import io.historystreams.kafka.TopicSpec;
+import io.historystreams.topology.HistoryTopology;
+import io.historystreams.topology.PipelineContext;
+import io.historystreams.topology.Topic;
+import io.historystreams.topology.Topics;
+import io.historystreams.verify.VerificationLimits;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The running service: an embedded single-node broker when no cluster is configured, the topics (created
+ * idempotently), the Kafka Streams pipeline with exactly-once processing, and the operations endpoint. Several
+ * instances with the same {@code application.id} share the partitions.
+ */
+public final class HistoryStreamsService implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HistoryStreamsService.class);
+
+    private final ServiceConfig config;
+    private final EmbeddedKafkaBroker broker;
+    private final String bootstrapServers;
+    private final Topics topics;
+    private final PipelineContext context;
+    private final ServiceMetrics metrics;
+    private final KafkaStreams streams;
+    private final HealthServer health;
+    private final AtomicReference<Throwable> fatal = new AtomicReference<>();
+    private volatile KafkaStreams.State state = KafkaStreams.State.CREATED;
+    private boolean closed;
+
+    private HistoryStreamsService(final ServiceConfig config, final EmbeddedKafkaBroker broker,
+            final String bootstrapServers, final Topics topics, final PipelineContext context,
+            final ServiceMetrics metrics, final KafkaStreams streams, final HealthServer health) {
+        this.config = config;
+        this.broker = broker;
+        this.bootstrapServers = bootstrapServers;
+        this.topics = topics;
+        this.context = context;
+        this.metrics = metrics;
+        this.streams = streams;
+        this.health = health;
+    }
+
+    /** Starts everything and returns once the pipeline is started (not necessarily RUNNING yet). */
+    public static HistoryStreamsService start(final ServiceConfig config) throws IOException {
+        LOG.info("starting with {}", config);
+        Files.createDirectories(config.dataDir());
+        EmbeddedKafkaBroker broker = null;
+        PipelineContext ctx = null;
+        KafkaStreams streams = null;
+        HealthServer health = null;
+        try {
+            final String bootstrap;
+            if (config.embedded()) {
+                final long t0 = System.nanoTime();
+                broker = EmbeddedKafkaBroker.start(config.dataDir(), Map.of());
+                bootstrap = broker.bootstrapServers();
+                LOG.info("embedded Kafka broker at {} (data in {}) started in {} ms", bootstrap,
+                        broker.kafkaDir(), (System.nanoTime() - t0) / 1_000_000);
+            } else {
+                bootstrap = config.get(ServiceConfig.BOOTSTRAP_SERVERS);
+            }
+            final Topics topics = new Topics(config.get(ServiceConfig.TOPIC_PREFIX),
+                    SchemaRegistry.forUrl(config.get(ServiceConfig.SCHEMA_REGISTRY_URL)));
+            final Map<String, Object> admin = clientProps(config, bootstrap);
+            final int rf;
+            try (Admin a = Admin.create(admin)) {
+                rf = replicationFactor(config, a);
+                TopicAdmin.ensureTopics(a, specs(topics, config.getInt(ServiceConfig.PARTITIONS), rf));
+            }
+            final ServiceMetrics metrics = new ServiceMetrics();
+            ctx = new PipelineContext(new LocalBlobStore(config.blobDir()),
+                    config.getInt(ServiceConfig.FETCH_CONCURRENCY), SourceOptions.defaults(), RetryPolicy.defaults(),
+                    VerificationLimits.defaults(), metrics);
+            ctx.setOutcomes(new PipelineContext.Outcomes() {
+                @Override
+                public void verified(final long checkpoint) {
+                    metrics.checkpointVerified();
+                }
+
+                @Override
+                public void failed(final long checkpoint) {
+                    metrics.checkpointFailed();
+                }
+            });
+            final Topology topology = HistoryTopology.build(topics, HistoryTopology.Settings.defaults(), ctx);
+            LOG.info("topology:\n{}", topology.describe());
+            streams = new KafkaStreams(topology, streamsProps(config, bootstrap, rf));
+            final HistoryStreamsService[] self = new HistoryStreamsService[1];
+            final int port = config.getInt(ServiceConfig.HTTP_PORT);
+            if (port >= 0) {
+                health = HealthServer.start(config.get(ServiceConfig.HTTP_BIND), port,
+                        () -> self[0] != null && self[0].live(), () -> self[0] != null && self[0].ready(),
+                        metrics::scrape, () -> self[0] == null ? "STARTING" : self[0].state.name());
+                LOG.info("health and metrics at {}/health/ready and {}/metrics", health.url(), health.url());
+            }
+            final HistoryStreamsService service = new HistoryStreamsService(config, broker, bootstrap, topics, ctx,
+                    metrics, streams, health);
+            self[0] = service;
+            streams.setStateListener((now, before) -> {
+                service.state = now;
+                LOG.info("streams {} -> {}", before, now);
+            });
+            streams.setUncaughtExceptionHandler(e -> {
+                LOG.error("stream thread failed; shutting the client down", e);
+                service.fatal.compareAndSet(null, e);
+                return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+            });
+            new KafkaStreamsMetrics(streams).bindTo(metrics.registry());
+            streams.start();
+            return service;
+        } catch (final RuntimeException | IOException e) {
+            if (streams != null) {
+                streams.close(Duration.ofSeconds(10));
+            }
+            if (health != null) {
+                health.close();
+            }
+            if (ctx != null) {
+                ctx.close();
+            }
+            if (broker != null) {
+                broker.close();
+            }
+            throw e;
+        }
+    }
+
+    private static int replicationFactor(final ServiceConfig config, final Admin admin) {
+        final String configured = config.get(ServiceConfig.REPLICATION_FACTOR);
+        if (configured != null && !configured.isBlank()) {
+            return Integer.parseInt(configured.trim());
+        }
+        try {
+            final int brokers = admin.describeCluster().nodes().get(30, TimeUnit.SECONDS).size();
+            return Math.max(1, Math.min(3, brokers));
+        } catch (final Exception e) {
+            throw new IllegalStateException("cannot reach the Kafka cluster to size replication: " + e.getMessage(),
+                    e);
+        }
+    }
+
+    /** The topics with their partitions, replication and configs (compaction where records are state). */
+    public static List<TopicSpec> specs(final Topics topics, final int partitions, final int rf) {
+        final List<TopicSpec> out = new ArrayList<>();
+        for (final Topic<?, ?> t : topics.all()) {
+            final int p = t == topics.tailState ? 1 : partitions;
+            out.add(new TopicSpec(t.name(), p, (short) rf, t.configs()));
+        }
+        return out;
+    }
+
+    /** Settings every client of this service uses: bootstrap servers plus the pass-through Kafka settings. */
+    public static Map<String, Object> clientProps(final ServiceConfig config, final String bootstrap) {
+        final Map<String, Object> m = new HashMap<>(config.kafkaClientSettings());
+        m.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        return m;
+    }
+
+    static Properties streamsProps(final ServiceConfig config, final String bootstrap, final int rf) {
+        final Properties p = new Properties();
+        p.putAll(clientProps(config, bootstrap));
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.get(ServiceConfig.APPLICATION_ID));
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.getInt(ServiceConfig.STREAM_THREADS));
+        p.put(StreamsConfig.STATE_DIR_CONFIG, config.dataDir().resolve("state").toString());
+        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, rf);
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), Topics.MAX_MESSAGE_BYTES + 65536);
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
+        p.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
+        p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
+                Topics.MAX_MESSAGE_BYTES + 65536);
+        p.put(StreamsConfig.topicPrefix("max.message.bytes"), Integer.toString(Topics.MAX_MESSAGE_BYTES));
+        return p;
+    }
+
+    public boolean live() {
+        return fatal.get() == null && state != KafkaStreams.State.ERROR && state != KafkaStreams.State.PENDING_ERROR
+                && state != KafkaStreams.State.NOT_RUNNING;
+    }
+
+    public boolean ready() {
+        return state == KafkaStreams.State.RUNNING;
+    }
+
+    public KafkaStreams.State state() {
+        return state;
+    }
+
+    /** The error that stopped the pipeline, or null. */
+    public Throwable fatalError() {
+        return fatal.get();
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public Topics topics() {
+        return topics;
+    }
+
+    public ServiceConfig config() {
+        return config;
+    }
+
+    public PipelineContext context() {
+        return context;
+    }
+
+    public ServiceMetrics metrics() {
+        return metrics;
+    }
+
+    public HealthServer health() {
+        return health;
+    }
+
+    /** Client settings for producers and consumers the commands create next to the pipeline. */
+    public Map<String, Object> clientProps() {
+        return clientProps(config, bootstrapServers);
+    }
+
+    /** Waits until the pipeline is RUNNING (or failed). */
+    public boolean awaitRunning(final Duration timeout) throws InterruptedException {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (state == KafkaStreams.State.RUNNING) {
+                return true;
+            }
+            if (!live()) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    /** Stops the pipeline, the endpoint and the embedded broker, within the configured shutdown timeout. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        final Duration timeout = Duration.ofSeconds(config.getInt(ServiceConfig.SHUTDOWN_TIMEOUT_SECONDS));
+        final long t0 = System.nanoTime();
+        if (!streams.close(timeout)) {
+            LOG.warn("streams did not close within {}", timeout);
+        }
+        if (health != null) {
+            health.close();
+        }
+        context.close();
+        if (broker != null) {
+            broker.close();
+        }
+        LOG.info("stopped in {} ms", (System.nanoTime() - t0) / 1_000_000);
+    }
+}

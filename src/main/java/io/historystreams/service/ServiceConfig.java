@@ -1,0 +1,165 @@
+package io.historystreams.service;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * The service's settings, layered: built-in defaults &lt; a properties file &lt; environment ({@code HISTORY_STREAMS_*}
+ * for our settings, {@code KAFKA_*} for Kafka client settings) &lt; the command line. Keys starting with
+ * {@code kafka.} are passed to every Kafka client untouched (security settings included); they are never logged.
+ */
+public final class ServiceConfig {
+    public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+    public static final String DATA_DIR = "data.dir";
+    public static final String APPLICATION_ID = "application.id";
+    public static final String TOPIC_PREFIX = "topic.prefix";
+    public static final String PARTITIONS = "partitions";
+    public static final String REPLICATION_FACTOR = "replication.factor";
+    public static final String STREAM_THREADS = "num.stream.threads";
+    public static final String FETCH_CONCURRENCY = "fetch.concurrency";
+    public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
+    public static final String HTTP_BIND = "http.bind";
+    public static final String HTTP_PORT = "http.port";
+    public static final String SHUTDOWN_TIMEOUT_SECONDS = "shutdown.timeout.seconds";
+    public static final String BLOB_DIR = "blob.dir";
+    public static final String BLOB_MAX_BYTES = "blob.max.bytes";
+    public static final String KAFKA_PREFIX = "kafka.";
+
+    private static final Map<String, String> DEFAULTS = Map.ofEntries(
+            Map.entry(DATA_DIR, "./data"),
+            Map.entry(APPLICATION_ID, "history-streams"),
+            Map.entry(TOPIC_PREFIX, "history."),
+            Map.entry(PARTITIONS, "6"),
+            Map.entry(STREAM_THREADS, "2"),
+            Map.entry(FETCH_CONCURRENCY, "8"),
+            Map.entry(SCHEMA_REGISTRY_URL, "mock://history-streams"),
+            Map.entry(HTTP_BIND, "127.0.0.1"),
+            Map.entry(HTTP_PORT, "8080"),
+            Map.entry(SHUTDOWN_TIMEOUT_SECONDS, "30"));
+
+    private final Map<String, String> values;
+
+    private ServiceConfig(final Map<String, String> values) {
+        this.values = values;
+    }
+
+    /**
+     * Layers the sources. {@code file} may be null; {@code env} is usually {@code System.getenv()};
+     * {@code commandLine} holds the settings given as options (null values are ignored).
+     */
+    public static ServiceConfig load(final Path file, final Map<String, String> env,
+            final Map<String, String> commandLine) throws IOException {
+        final Map<String, String> v = new TreeMap<>(DEFAULTS);
+        if (file != null) {
+            final Properties p = new Properties();
+            try (Reader r = Files.newBufferedReader(file)) {
+                p.load(r);
+            }
+            p.stringPropertyNames().forEach(k -> v.put(k, p.getProperty(k).trim()));
+        }
+        env.forEach((k, val) -> {
+            if (k.startsWith("HISTORY_STREAMS_")) {
+                v.put(envKey(k.substring("HISTORY_STREAMS_".length())), val);
+            } else if (k.startsWith("KAFKA_")) {
+                final String key = envKey(k.substring("KAFKA_".length()));
+                v.put(key.equals(BOOTSTRAP_SERVERS) ? key : KAFKA_PREFIX + key, val);
+            }
+        });
+        commandLine.forEach((k, val) -> {
+            if (val != null) {
+                v.put(k, val);
+            }
+        });
+        return new ServiceConfig(v);
+    }
+
+    public static ServiceConfig of(final Map<String, String> values) {
+        final Map<String, String> v = new TreeMap<>(DEFAULTS);
+        v.putAll(values);
+        return new ServiceConfig(v);
+    }
+
+    /** {@code SASL_MECHANISM} -> {@code sasl.mechanism}. */
+    static String envKey(final String name) {
+        return name.toLowerCase(Locale.ROOT).replace('_', '.');
+    }
+
+    public String get(final String key) {
+        return values.get(key);
+    }
+
+    public String get(final String key, final String fallback) {
+        return values.getOrDefault(key, fallback);
+    }
+
+    public int getInt(final String key) {
+        final String s = values.get(key);
+        try {
+            return Integer.parseInt(s.trim());
+        } catch (final RuntimeException e) {
+            throw new IllegalArgumentException("setting " + key + " must be a whole number, got " + s);
+        }
+    }
+
+    public long getLong(final String key, final long fallback) {
+        final String s = values.get(key);
+        if (s == null || s.isBlank()) {
+            return fallback;
+        }
+        try {
+            return Long.parseLong(s.trim());
+        } catch (final RuntimeException e) {
+            throw new IllegalArgumentException("setting " + key + " must be a whole number, got " + s);
+        }
+    }
+
+    /** True when no cluster is configured: the service starts its own embedded broker. */
+    public boolean embedded() {
+        final String b = values.get(BOOTSTRAP_SERVERS);
+        return b == null || b.isBlank();
+    }
+
+    public Path dataDir() {
+        return Path.of(values.get(DATA_DIR));
+    }
+
+    public Path blobDir() {
+        final String b = values.get(BLOB_DIR);
+        return b == null || b.isBlank() ? dataDir().resolve("blobs") : Path.of(b);
+    }
+
+    /** The Kafka client settings passed through ({@code kafka.*} without the prefix). */
+    public Map<String, String> kafkaClientSettings() {
+        final Map<String, String> out = new TreeMap<>();
+        values.forEach((k, v) -> {
+            if (k.startsWith(KAFKA_PREFIX)) {
+                out.put(k.substring(KAFKA_PREFIX.length()), v);
+            }
+        });
+        return out;
+    }
+
+    public ServiceConfig with(final String key, final String value) {
+        final Map<String, String> v = new TreeMap<>(values);
+        v.put(key, value);
+        return new ServiceConfig(v);
+    }
+
+    /** The settings for a log line: Kafka client settings (which may hold secrets) are left out. */
+    @Override
+    public String toString() {
+        final Map<String, String> shown = new TreeMap<>();
+        values.forEach((k, v) -> {
+            if (!k.startsWith(KAFKA_PREFIX)) {
+                shown.put(k, k.contains("url") ? v.replaceAll("//[^/@]*@", "//***@") : v);
+            }
+        });
+        return shown + " (+" + kafkaClientSettings().size() + " Kafka client settings not shown)";
+    }
+}

@@ -1,0 +1,74 @@
+package io.historystreams.service;
+
+import io.historystreams.archive.FetchObserver;
+import io.historystreams.verify.VerificationException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The service's own metrics next to Kafka Streams' (bound by the service): files and bytes fetched, fetch latency,
+ * retries and blamed files per source, checkpoints verified and failed. Rendered in the Prometheus text format.
+ */
+public final class ServiceMetrics implements FetchObserver {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Counter verified;
+    private final Counter failed;
+    private final AtomicLong bytesFetched = new AtomicLong();
+
+    public ServiceMetrics() {
+        verified = Counter.builder("history_checkpoints_verified").description("Checkpoints verified")
+                .register(registry);
+        failed = Counter.builder("history_checkpoints_failed").description("Checkpoints failed").register(registry);
+        registry.gauge("history_fetch_bytes", bytesFetched);
+    }
+
+    public MeterRegistry registry() {
+        return registry;
+    }
+
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    public void checkpointVerified() {
+        verified.increment();
+    }
+
+    public void checkpointFailed() {
+        failed.increment();
+    }
+
+    public double verifiedCount() {
+        return verified.count();
+    }
+
+    public long bytesFetched() {
+        return bytesFetched.get();
+    }
+
+    @Override
+    public void success(final String source, final String path, final long bytes, final long nanos) {
+        bytesFetched.addAndGet(bytes);
+        Timer.builder("history_fetch_latency").description("Time to fetch and verify a file")
+                .tag("source", source).register(registry).record(Duration.ofNanos(nanos));
+        Counter.builder("history_files_fetched").tag("source", source).register(registry).increment();
+    }
+
+    @Override
+    public void retry(final String source, final String path, final String reason, final Duration delay) {
+        Counter.builder("history_fetch_retries").description("Fetch attempts retried").tag("source", source)
+                .register(registry).increment();
+    }
+
+    @Override
+    public void blamed(final String source, final String path, final VerificationException e) {
+        Counter.builder("history_files_blamed").description("Files a source served that failed verification")
+                .tag("source", source).tag("reason", e.reason().name()).register(registry).increment();
+    }
+}
