@@ -37,7 +37,8 @@ public final class ServiceOptions {
     Integer fetchConcurrency;
 
     @Option(names = "--schema-registry-url", paramLabel = "URL",
-            description = "Schema registry (Confluent REST API) or mock://<scope> (default mock://history-streams).")
+            description = "Schema registry: http(s):// (Confluent REST API), file:///dir, or mock://<scope> (in-process). "
+                    + "Default: file://<data-dir>/schema-registry.")
     String schemaRegistryUrl;
 
     @Option(names = "--http-port", paramLabel = "PORT",

@@ -53,7 +53,8 @@ public final class HistoryStreamsService implements AutoCloseable {
     private final HealthServer health;
     private final AtomicReference<Throwable> fatal = new AtomicReference<>();
     private volatile KafkaStreams.State state = KafkaStreams.State.CREATED;
-    private boolean closed;
+    private volatile boolean closed;
+    private final Thread shutdownHook = new Thread(this::close, "history-streams-shutdown");
 
     private HistoryStreamsService(final ServiceConfig config, final EmbeddedKafkaBroker broker,
             final String bootstrapServers, final Topics topics, final PipelineContext context,
@@ -88,7 +89,7 @@ public final class HistoryStreamsService implements AutoCloseable {
                 bootstrap = config.get(ServiceConfig.BOOTSTRAP_SERVERS);
             }
             final Topics topics = new Topics(config.get(ServiceConfig.TOPIC_PREFIX),
-                    SchemaRegistry.forUrl(config.get(ServiceConfig.SCHEMA_REGISTRY_URL)));
+                    SchemaRegistry.forUrl(config.schemaRegistryUrl()));
             final Map<String, Object> admin = clientProps(config, bootstrap);
             final int rf;
             try (Admin a = Admin.create(admin)) {
@@ -135,6 +136,8 @@ public final class HistoryStreamsService implements AutoCloseable {
             });
             new KafkaStreamsMetrics(streams).bindTo(metrics.registry());
             streams.start();
+            // SIGTERM closes the pipeline, the endpoint and the broker within the shutdown timeout
+            Runtime.getRuntime().addShutdownHook(service.shutdownHook);
             return service;
         } catch (final RuntimeException | IOException e) {
             if (streams != null) {
@@ -220,6 +223,11 @@ public final class HistoryStreamsService implements AutoCloseable {
         return fatal.get();
     }
 
+    /** Active tasks on this instance (how the partitions are split between instances). */
+    public int activeTaskCount() {
+        return streams.metadataForLocalThreads().stream().mapToInt(t -> t.activeTasks().size()).sum();
+    }
+
     public String bootstrapServers() {
         return bootstrapServers;
     }
@@ -264,6 +272,11 @@ public final class HistoryStreamsService implements AutoCloseable {
         return false;
     }
 
+    /** True once {@link #close()} started (for example on SIGTERM). */
+    public boolean closing() {
+        return closed;
+    }
+
     /** Stops the pipeline, the endpoint and the embedded broker, within the configured shutdown timeout. */
     @Override
     public synchronized void close() {
@@ -271,6 +284,13 @@ public final class HistoryStreamsService implements AutoCloseable {
             return;
         }
         closed = true;
+        if (Thread.currentThread() != shutdownHook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(shutdownHook);
+            } catch (final IllegalStateException e) {
+                // the JVM is already shutting down
+            }
+        }
         final Duration timeout = Duration.ofSeconds(config.getInt(ServiceConfig.SHUTDOWN_TIMEOUT_SECONDS));
         final long t0 = System.nanoTime();
         if (!streams.close(timeout)) {

@@ -38,7 +38,6 @@ public final class ServiceConfig {
             Map.entry(PARTITIONS, "6"),
             Map.entry(STREAM_THREADS, "2"),
             Map.entry(FETCH_CONCURRENCY, "8"),
-            Map.entry(SCHEMA_REGISTRY_URL, "mock://history-streams"),
             Map.entry(HTTP_BIND, "127.0.0.1"),
             Map.entry(HTTP_PORT, "8080"),
             Map.entry(SHUTDOWN_TIMEOUT_SECONDS, "30"));
@@ -127,6 +126,12 @@ public final class ServiceConfig {
 
     public Path dataDir() {
         return Path.of(values.get(DATA_DIR));
+    }
+
+    /** The configured registry, or by default one kept under the data directory (shared by runs on this host). */
+    public String schemaRegistryUrl() {
+        final String u = values.get(SCHEMA_REGISTRY_URL);
+        return u == null || u.isBlank() ? dataDir().resolve("schema-registry").toAbsolutePath().toUri().toString() : u;
     }
 
     public Path blobDir() {

@@ -21,6 +21,9 @@ final class Registries {
         if (lower.startsWith(MockSchemaRegistry.SCHEME)) {
             return MockSchemaRegistry.forScope(trimmed.substring(MockSchemaRegistry.SCHEME.length()));
         }
+        if (lower.startsWith(FileSchemaRegistry.SCHEME)) {
+            return FileSchemaRegistry.at(java.nio.file.Path.of(java.net.URI.create(trimmed)));
+        }
         if (lower.startsWith("http://") || lower.startsWith("https://")) {
             final Object userInfo = config.get(SchemaRegistry.BASIC_AUTH_USER_INFO_CONFIG);
             final String credentials = userInfo == null ? null : userInfo.toString();
@@ -29,6 +32,6 @@ final class Registries {
             return REST.computeIfAbsent(key, k -> new RestSchemaRegistry(trimmed, credentials));
         }
         throw new IllegalArgumentException("unsupported schema registry URL scheme in '" + RestSchemaRegistry.redact(trimmed)
-                + "': expected mock://scope, http:// or https://");
+                + "': expected mock://scope, file:///dir, http:// or https://");
     }
 }

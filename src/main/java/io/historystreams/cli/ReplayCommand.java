@@ -1,0 +1,163 @@
+package io.historystreams.cli;
+
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.events.Hashes;
+import io.historystreams.events.LedgerVerified;
+import io.historystreams.kafka.TopicAdmin;
+import io.historystreams.kafka.TopicSpec;
+import io.historystreams.service.HistoryStreamsService;
+import io.historystreams.service.ServiceConfig;
+import io.historystreams.topology.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code replay}: re-emits verified checkpoints (and optionally their ledger events) of a range from the topics
+ * alone, without touching any source archive: to replay topics for downstream consumers, and to targets.
+ */
+@Command(name = "replay", mixinStandardHelpOptions = true,
+        description = "Re-emit the verified checkpoints of a range (and with --ledgers their ledger events) from the "
+                + "topics, without reading any archive: to <prefix>replay.checkpoints-verified / "
+                + "<prefix>replay.ledgers-verified and, with --publish-to, to target archives.")
+public final class ReplayCommand implements Callable<Integer> {
+    @Mixin
+    ServiceOptions service;
+
+    @Option(names = "--from", required = true, paramLabel = "L", description = "First ledger.")
+    long from;
+
+    @Option(names = "--to", required = true, paramLabel = "L", description = "Last ledger.")
+    long to;
+
+    @Option(names = "--ledgers", description = "Also re-emit the verified ledger events of the range.")
+    boolean ledgers;
+
+    @Option(names = "--publish-to", paramLabel = "TARGET", description = "Publish the checkpoints (repeatable).")
+    List<String> publishTo = List.of();
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        final PrintWriter out = spec.commandLine().getOut();
+        final PrintWriter err = spec.commandLine().getErr();
+        if (to < from || from < 0) {
+            err.println("error: empty range " + from + ".." + to);
+            return ExitCode.COULD_NOT_RUN;
+        }
+        final List<Long> wanted = Checkpoint.range(from, to);
+        final ServiceConfig config = service.load();
+        try (HistoryStreamsService svc = HistoryStreamsService.start(config)) {
+            final Topics t = svc.topics();
+            final String prefix = config.get(ServiceConfig.TOPIC_PREFIX) + "replay.";
+            final String cpOut = prefix + "checkpoints-verified";
+            final String ledgerOut = prefix + "ledgers-verified";
+            try (Admin admin = Admin.create(svc.clientProps())) {
+                final int partitions = config.getInt(ServiceConfig.PARTITIONS);
+                final short rf = (short) admin.describeCluster().nodes().get().size();
+                TopicAdmin.ensureTopics(admin, List.of(
+                        new TopicSpec(cpOut, partitions, (short) Math.min(3, rf), t.checkpointsVerified.configs()),
+                        new TopicSpec(ledgerOut, partitions, (short) Math.min(3, rf), t.ledgersVerified.configs())));
+            }
+            final Map<Long, byte[]> checkpoints = new TreeMap<>();
+            readAll(svc, t.checkpointsVerified.name(), r -> {
+                final CheckpointVerified v = t.checkpointsVerified.valueSerde().deserializer()
+                        .deserialize(r.topic(), r.value());
+                if (wanted.contains(v.getCheckpoint())) {
+                    checkpoints.put(v.getCheckpoint(), r.value());
+                }
+            });
+            final Map<String, Object> p = new HashMap<>(svc.clientProps());
+            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+            p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 65536);
+            final int[] ledgerCount = {0};
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
+                    new ByteArraySerializer())) {
+                for (final Map.Entry<Long, byte[]> e : checkpoints.entrySet()) {
+                    producer.send(new ProducerRecord<>(cpOut, t.checkpointsVerified.keySerde().serializer()
+                            .serialize(cpOut, e.getKey()), e.getValue()));
+                    final CheckpointVerified v = t.checkpointsVerified.valueSerde().deserializer()
+                            .deserialize(cpOut, e.getValue());
+                    out.printf("checkpoint %d (0x%x) ledgers %d..%d last hash %s%n", v.getCheckpoint(),
+                            v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger(),
+                            Hashes.hex(v.getLastLedgerHash()));
+                }
+                if (ledgers) {
+                    readAll(svc, t.ledgersVerified.name(), r -> {
+                        final LedgerVerified l = t.ledgersVerified.valueSerde().deserializer()
+                                .deserialize(r.topic(), r.value());
+                        if (l.getLedgerSeq() >= from && l.getLedgerSeq() <= to
+                                && checkpoints.containsKey(l.getCheckpoint())) {
+                            producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
+                            ledgerCount[0]++;
+                        }
+                    });
+                }
+                producer.flush();
+            }
+            final List<Long> missing = new ArrayList<>(wanted);
+            missing.removeAll(checkpoints.keySet());
+            out.printf("replayed %d of %d checkpoints%s to %s%s%n", checkpoints.size(), wanted.size(),
+                    ledgers ? " and " + ledgerCount[0] + " ledger events" : "", cpOut,
+                    missing.isEmpty() ? "" : "; not verified in the topics: " + missing);
+            out.flush();
+            if (!publishTo.isEmpty()) {
+                try (Publishing publishing = Publishing.start(svc, publishTo)) {
+                    publishing.awaitPublished(checkpoints.keySet(), err);
+                }
+            }
+            return missing.isEmpty() ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
+        }
+    }
+
+    /** Reads a topic from the beginning to its current end (read committed). */
+    private static void readAll(final HistoryStreamsService svc, final String topic,
+            final java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> sink) {
+        final Map<String, Object> p = new HashMap<>(svc.clientProps());
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Topics.MAX_MESSAGE_BYTES + 65536);
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            final List<TopicPartition> parts = new ArrayList<>();
+            for (final PartitionInfo pi : c.partitionsFor(topic, Duration.ofSeconds(30))) {
+                parts.add(new TopicPartition(topic, pi.partition()));
+            }
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            final Map<TopicPartition, Long> end = c.endOffsets(parts);
+            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+                for (final ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
+                    if (r.value() != null) {
+                        sink.accept(r);
+                    }
+                }
+            }
+        }
+    }
+}

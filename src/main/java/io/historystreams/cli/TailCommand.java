@@ -1,0 +1,87 @@
+package io.historystreams.cli;
+
+import io.historystreams.archive.FetchObserver;
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.service.HistoryStreamsService;
+import io.historystreams.service.ServiceConfig;
+import io.historystreams.service.Tailer;
+import io.historystreams.verify.VerificationException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** {@code tail}: follows an archive's root state and verifies each new checkpoint, until stopped. */
+@Command(name = "tail", mixinStandardHelpOptions = true,
+        description = "Poll the archive's .well-known/stellar-history.json and request every new checkpoint; runs "
+                + "until stopped (SIGTERM/Ctrl-C). The last requested checkpoint is remembered in Kafka.")
+public final class TailCommand implements Callable<Integer> {
+    @Mixin
+    ArchiveOptions archive;
+
+    @Mixin
+    ServiceOptions service;
+
+    @Option(names = "--interval", defaultValue = "10", paramLabel = "SECONDS",
+            description = "Poll interval (default: ${DEFAULT-VALUE} s).")
+    double intervalSeconds;
+
+    @Option(names = "--from", paramLabel = "L",
+            description = "On the first run for this archive, start at the checkpoint containing L (default: the "
+                    + "archive's current checkpoint).")
+    Long from;
+
+    @Option(names = "--publish-to", paramLabel = "TARGET", description = "Publish verified checkpoints (repeatable).")
+    List<String> publishTo = List.of();
+
+    @Spec
+    CommandSpec spec;
+
+    private final CountDownLatch stop = new CountDownLatch(1);
+
+    /** Asks a running tail to stop (what SIGTERM does). */
+    public void stop() {
+        stop.countDown();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        final PrintWriter err = spec.commandLine().getErr();
+        final ServiceConfig config = service.load();
+        final Thread hook = new Thread(this::stop, "tail-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try (HistoryStreamsService svc = HistoryStreamsService.start(config);
+                Publishing publishing = Publishing.start(svc, publishTo);
+                HistoryArchive ha = archive.open(svc.metrics());
+                Tailer tailer = new Tailer(ha, archive.roots(), archive.passphrase(), svc.topics(), svc.clientProps(),
+                        config.get(ServiceConfig.APPLICATION_ID) + "-tailer", from == null ? -1 : from)) {
+            final long interval = Math.max(50, (long) (intervalSeconds * 1000));
+            do {
+                if (!svc.live()) {
+                    err.println("error: the pipeline stopped: " + svc.fatalError());
+                    return ExitCode.COULD_NOT_RUN;
+                }
+                try {
+                    tailer.pollOnce();
+                } catch (final VerificationException e) {
+                    err.println("tail: cannot read the archive's root state (will retry): " + e);
+                    err.flush();
+                }
+            } while (!stop.await(interval, TimeUnit.MILLISECONDS) && !svc.closing());
+            return ExitCode.OK;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (final IllegalStateException e) {
+                // already shutting down
+            }
+        }
+    }
+}

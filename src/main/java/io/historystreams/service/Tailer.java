@@ -1,0 +1,155 @@
+package io.historystreams.service;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.events.CheckpointRequest;
+import io.historystreams.events.RequestReason;
+import io.historystreams.topology.Topics;
+import io.historystreams.verify.HasVerifier;
+import io.historystreams.verify.HistoryArchiveState;
+import io.historystreams.verify.VerificationException;
+import io.historystreams.verify.VerificationLimits;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.LongSerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Follows an archive: polls its {@code .well-known/stellar-history.json} and requests every checkpoint published
+ * since the last one it requested. The last requested checkpoint is kept in the compacted tail-state topic and
+ * written in the same Kafka transaction as the requests, so a restart neither skips nor repeats a checkpoint.
+ */
+public final class Tailer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Tailer.class);
+
+    private final HistoryArchive archive;
+    private final List<String> sources;
+    private final String archiveId;
+    private final String passphrase;
+    private final Topics topics;
+    private final KafkaProducer<Object, Object> producer;
+    private long last;
+
+    /**
+     * @param startLedger where to begin when no state exists for the archive: the checkpoint containing it, or -1
+     *                    for "the archive's current checkpoint only"
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    public Tailer(final HistoryArchive archive, final List<String> sources, final String passphrase,
+            final Topics topics, final Map<String, Object> clientProps, final String transactionalId,
+            final long startLedger) {
+        this.archive = archive;
+        this.sources = sources;
+        this.archiveId = sources.get(0);
+        this.passphrase = passphrase;
+        this.topics = topics;
+        final Map<String, Object> p = new HashMap<>(clientProps);
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        this.producer = new KafkaProducer<>(p, (org.apache.kafka.common.serialization.Serializer) new RoutingKeys(),
+                (org.apache.kafka.common.serialization.Serializer) new RoutingValues(topics));
+        producer.initTransactions(); // fences an older tailer with the same id
+        final long stored = readState(clientProps);
+        this.last = stored >= 0 ? stored : startLedger >= 0 ? Checkpoint.containing(startLedger) - Checkpoint.FREQUENCY
+                : -2;
+        LOG.info("tailing {}: last requested checkpoint {}", archiveId, stored >= 0 ? stored : "none");
+    }
+
+    private long readState(final Map<String, Object> clientProps) {
+        final Map<String, Object> p = new HashMap<>(clientProps);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        long found = -1;
+        try (KafkaConsumer<String, Long> c = new KafkaConsumer<>(p, topics.tailState.keySerde().deserializer(),
+                topics.tailState.valueSerde().deserializer())) {
+            final TopicPartition tp = new TopicPartition(topics.tailState.name(), 0);
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            final long end = c.endOffsets(List.of(tp)).get(tp);
+            while (c.position(tp) < end) {
+                for (final ConsumerRecord<String, Long> r : c.poll(Duration.ofMillis(500))) {
+                    if (archiveId.equals(r.key()) && r.value() != null) {
+                        found = r.value();
+                    }
+                }
+            }
+        }
+        return found;
+    }
+
+    /** The last checkpoint requested (from the stored state or this run), or a negative number for none. */
+    public long lastRequested() {
+        return last;
+    }
+
+    /** Polls once: returns the checkpoints requested (empty when the archive has not moved). */
+    public List<Long> pollOnce() throws VerificationException {
+        final HistoryArchiveState root = archive.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in,
+                ArchivePaths.WELL_KNOWN, -1, passphrase, VerificationLimits.defaults())).value();
+        final long current = root.currentLedger();
+        final long first = last == -2 ? current : last + Checkpoint.FREQUENCY;
+        if (current < first) {
+            return List.of();
+        }
+        final List<Long> cps = Checkpoint.range(Math.max(1, first), current);
+        final Instant now = Instant.now();
+        producer.beginTransaction();
+        for (final long cp : cps) {
+            producer.send(new ProducerRecord<>(topics.checkpointRequests.name(), cp, CheckpointRequest.newBuilder()
+                    .setArchive(archiveId).setSources(sources).setNetworkPassphrase(passphrase).setCheckpoint(cp)
+                    .setReason(RequestReason.TAIL).setRequestedAt(now).build()));
+        }
+        producer.send(new ProducerRecord<>(topics.tailState.name(), archiveId, current));
+        producer.commitTransaction();
+        last = current;
+        LOG.info("requested {} new checkpoint(s) up to {}", cps.size(), current);
+        return cps;
+    }
+
+    @Override
+    public void close() {
+        producer.close(Duration.ofSeconds(5));
+    }
+
+    /** Serializes the two key types the tailer writes (checkpoint numbers and archive ids). */
+    private static final class RoutingKeys implements org.apache.kafka.common.serialization.Serializer<Object> {
+        private final LongSerializer longs = new LongSerializer();
+        private final StringSerializer strings = new StringSerializer();
+
+        @Override
+        public byte[] serialize(final String topic, final Object data) {
+            return data instanceof Long l ? longs.serialize(topic, l) : strings.serialize(topic, (String) data);
+        }
+    }
+
+    /** Serializes requests with the request topic's serde and the tail state as a long. */
+    private static final class RoutingValues implements org.apache.kafka.common.serialization.Serializer<Object> {
+        private final Topics topics;
+
+        RoutingValues(final Topics topics) {
+            this.topics = topics;
+        }
+
+        @Override
+        public byte[] serialize(final String topic, final Object data) {
+            if (data instanceof CheckpointRequest r) {
+                return topics.checkpointRequests.valueSerde().serializer().serialize(topic, r);
+            }
+            return topics.tailState.valueSerde().serializer().serialize(topic, (Long) data);
+        }
+    }
+}

@@ -1,0 +1,269 @@
+package io.historystreams.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.FetchObserver;
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.archive.RetryPolicy;
+import io.historystreams.archive.SourceOptions;
+import io.historystreams.cli.Main;
+import io.historystreams.events.CheckpointRequest;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.events.LedgerVerified;
+import io.historystreams.events.RequestReason;
+import io.historystreams.kafka.EmbeddedKafkaBroker;
+import io.historystreams.testing.FaultyArchiveServer;
+import io.historystreams.testing.Fixtures;
+import io.historystreams.topology.Topics;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.LongDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The service against a real in-process KRaft broker: ingest, replay, tail, two instances, a killed process. */
+class ServiceIntegrationTest {
+    private static final String TESTNET = "Test SDF Network ; September 2015";
+    @TempDir
+    static Path shared;
+    private static EmbeddedKafkaBroker broker;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void startBroker() {
+        broker = EmbeddedKafkaBroker.start(shared.resolve("broker"), Map.of());
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    private String[] serviceArgs(final String app, final String... more) {
+        final List<String> a = new java.util.ArrayList<>(List.of("--bootstrap-servers", broker.bootstrapServers(),
+                "--application-id", app, "-D", "topic.prefix=" + app + ".", "--data-dir",
+                dir.resolve(app).toString(), "--http-port", "-1", "--schema-registry-url", "mock://" + app));
+        a.addAll(List.of(more));
+        return a.toArray(String[]::new);
+    }
+
+    private static Topics topics(final String app) {
+        return new Topics(app + ".", io.historystreams.events.serde.SchemaRegistry.forUrl("mock://" + app));
+    }
+
+    @Test
+    void shouldIngestAllOfTestnetSmallOverHttpThenReplayWithoutTheArchive() throws Exception {
+        final String app = "ingest1";
+        final Path report = dir.resolve("report.json");
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            final String[] args = serviceArgs(app, "ingest", "--archive", server.url(), "--report", report.toString(),
+                    "--quiet");
+            final String[] full = new String[args.length];
+            // the command name goes first
+            full[0] = "ingest";
+            int i = 1;
+            for (final String s : args) {
+                if (!s.equals("ingest")) {
+                    full[i++] = s;
+                }
+            }
+            assertEquals(0, Main.run(full));
+        }
+        final JsonNode r = new ObjectMapper().readTree(report.toFile());
+        assertEquals(157, r.get("summary").get("verified").asInt());
+        assertEquals(10047, r.get("summary").get("ledgersVerified").asLong());
+        assertTrue(r.get("summary").get("allVerified").asBoolean());
+        final Topics t = topics(app);
+        final List<ConsumerRecord<Long, byte[]>> ledgers = TopicReader.readAll(broker.bootstrapServers(),
+                t.ledgersVerified.name(), new LongDeserializer(), new ByteArrayDeserializer());
+        assertEquals(10047, ledgers.size(), "each ledger exactly once");
+        assertEquals(10047, ledgers.stream().map(ConsumerRecord::key).distinct().count());
+
+        // the archive is gone (server closed): replay re-emits from the topics alone
+        final String[] replay = {"replay", "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app,
+            "-D", "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app).toString(), "--http-port", "-1",
+            "--schema-registry-url", "mock://" + app, "--from", "1", "--to", "1280", "--ledgers"};
+        assertEquals(0, Main.run(replay));
+        final List<ConsumerRecord<Long, byte[]>> cps = TopicReader.readAll(broker.bootstrapServers(),
+                app + ".replay.checkpoints-verified", new LongDeserializer(), new ByteArrayDeserializer());
+        assertEquals(Checkpoint.range(1, 1280), cps.stream().map(ConsumerRecord::key).sorted().toList());
+        final List<ConsumerRecord<Long, byte[]>> replayedLedgers = TopicReader.readAll(broker.bootstrapServers(),
+                app + ".replay.ledgers-verified", new LongDeserializer(), new ByteArrayDeserializer());
+        assertEquals(1280, replayedLedgers.size());
+    }
+
+    @Test
+    void shouldSplitPartitionsBetweenTwoInstancesAndVerifyOnce() throws Exception {
+        final String app = "pair";
+        final Map<String, String> common = Map.of(ServiceConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(),
+                ServiceConfig.APPLICATION_ID, app, ServiceConfig.TOPIC_PREFIX, app + ".",
+                ServiceConfig.HTTP_PORT, "-1", ServiceConfig.SCHEMA_REGISTRY_URL, "mock://" + app,
+                ServiceConfig.STREAM_THREADS, "1");
+        final Map<String, String> a = new HashMap<>(common);
+        a.put(ServiceConfig.DATA_DIR, dir.resolve("a").toString());
+        final Map<String, String> b = new HashMap<>(common);
+        b.put(ServiceConfig.DATA_DIR, dir.resolve("b").toString());
+        final List<Long> range = Checkpoint.range(1, 20 * 64);
+        try (HistoryStreamsService one = HistoryStreamsService.start(ServiceConfig.of(a));
+                HistoryStreamsService two = HistoryStreamsService.start(ServiceConfig.of(b))) {
+            final long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while ((one.activeTaskCount() == 0 || two.activeTaskCount() == 0 || !one.ready() || !two.ready())
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertTrue(one.activeTaskCount() > 0 && two.activeTaskCount() > 0,
+                    "both instances have tasks: " + one.activeTaskCount() + " / " + two.activeTaskCount());
+            request(one, range);
+            try (OutcomeWatcher w = new OutcomeWatcher(one.clientProps(), one.topics(), range, 0)) {
+                final long end = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+                while (!w.done() && System.nanoTime() < end) {
+                    w.poll(Duration.ofMillis(200));
+                }
+                assertEquals(range.size(), w.verified().size(), "failed: " + w.failed());
+            }
+            assertTrue(one.metrics().verifiedCount() > 0 && two.metrics().verifiedCount() > 0,
+                    "both instances verified some: " + one.metrics().verifiedCount() + " / "
+                            + two.metrics().verifiedCount());
+        }
+        final List<ConsumerRecord<Long, byte[]>> verified = TopicReader.readAll(broker.bootstrapServers(),
+                app + ".checkpoints-verified", new LongDeserializer(), new ByteArrayDeserializer());
+        assertEquals(range, verified.stream().map(ConsumerRecord::key).sorted().toList(), "each exactly once");
+    }
+
+    private static void request(final HistoryStreamsService svc, final List<Long> range) {
+        try (KafkaProducer<Long, CheckpointRequest> p = new KafkaProducer<>(svc.clientProps(),
+                svc.topics().checkpointRequests.keySerde().serializer(),
+                svc.topics().checkpointRequests.valueSerde().serializer())) {
+            final String src = Fixtures.testnetSmall().toString();
+            for (final long cp : range) {
+                p.send(new ProducerRecord<>(svc.topics().checkpointRequests.name(), cp, CheckpointRequest.newBuilder()
+                        .setArchive(src).setSources(List.of(src)).setNetworkPassphrase(TESTNET).setCheckpoint(cp)
+                        .setReason(RequestReason.RANGE).setRequestedAt(Instant.now()).build()));
+            }
+        }
+    }
+
+    @Test
+    void shouldTailNewCheckpointsAndContinueAfterRestartWithoutGapsOrRepeats() throws Exception {
+        final String app = "tail1";
+        final Path archive = Fixtures.testnetSmall();
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(archive);
+                HistoryStreamsService svc = HistoryStreamsService.start(ServiceConfig.of(Map.of(
+                        ServiceConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(), ServiceConfig.APPLICATION_ID, app,
+                        ServiceConfig.TOPIC_PREFIX, app + ".", ServiceConfig.HTTP_PORT, "-1",
+                        ServiceConfig.SCHEMA_REGISTRY_URL, "mock://" + app,
+                        ServiceConfig.DATA_DIR, dir.resolve(app).toString())));
+                HistoryArchive ha = HistoryArchive.open(List.of(server.url()), SourceOptions.defaults(),
+                        RetryPolicy.defaults(), FetchObserver.NONE)) {
+            final List<String> sources = List.of(server.url());
+            advance(server, archive, 0x3ff);
+            final List<Long> requested = new java.util.ArrayList<>();
+            try (Tailer t = new Tailer(ha, sources, TESTNET, svc.topics(), svc.clientProps(), app + "-tailer", -1)) {
+                requested.addAll(t.pollOnce());
+                assertEquals(List.of(0x3ffL), requested);
+                assertEquals(List.of(), t.pollOnce(), "nothing new");
+                advance(server, archive, 0x4bf);
+                final List<Long> next = t.pollOnce();
+                assertEquals(List.of(0x43fL, 0x47fL, 0x4bfL), next);
+                requested.addAll(next);
+            }
+            // a restart remembers where it stopped (in Kafka)
+            advance(server, archive, 0x53f);
+            try (Tailer t = new Tailer(ha, sources, TESTNET, svc.topics(), svc.clientProps(), app + "-tailer", -1)) {
+                assertEquals(0x4bfL, t.lastRequested());
+                final List<Long> next = t.pollOnce();
+                assertEquals(List.of(0x4ffL, 0x53fL), next);
+                requested.addAll(next);
+            }
+            final List<ConsumerRecord<Long, byte[]>> reqs = TopicReader.readAll(broker.bootstrapServers(),
+                    app + ".checkpoint-requests", new LongDeserializer(), new ByteArrayDeserializer());
+            assertEquals(requested, reqs.stream().map(ConsumerRecord::key).sorted().toList(),
+                    "every checkpoint requested once, none skipped");
+            try (OutcomeWatcher w = new OutcomeWatcher(svc.clientProps(), svc.topics(), requested, 0)) {
+                final long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (!w.done() && System.nanoTime() < end) {
+                    w.poll(Duration.ofMillis(200));
+                }
+                assertEquals(requested.size(), w.verified().size());
+            }
+        }
+    }
+
+    private static void advance(final FaultyArchiveServer server, final Path archive, final long cp)
+            throws java.io.IOException {
+        server.overlay(ArchivePaths.WELL_KNOWN, Files.readAllBytes(archive.resolve(ArchivePaths.has(cp))));
+    }
+
+    @Test
+    void shouldFinishARangeExactlyOnceAfterTheProcessIsKilled() throws Exception {
+        final String app = "killed";
+        final String[] args = {"ingest", "--archive", Fixtures.testnetSmall().toString(), "--bootstrap-servers",
+            broker.bootstrapServers(), "--application-id", app, "-D", "topic.prefix=" + app + ".", "--data-dir",
+            dir.resolve(app).toString(), "--http-port", "-1", "--quiet", "--fetch-concurrency", "2"};
+        final List<String> cmd = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-cp",
+                System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        final File log = dir.resolve("first-run.log").toFile();
+        final Process first = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
+        final Topics t = topics(app);
+        // kill it (SIGKILL, no clean shutdown) once some checkpoints are verified and many are not
+        final long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        int seen = 0;
+        while (System.nanoTime() < deadline && first.isAlive()) {
+            Thread.sleep(500);
+            try {
+                seen = TopicReader.readAll(broker.bootstrapServers(), t.checkpointsVerified.name(),
+                        new LongDeserializer(), new ByteArrayDeserializer()).size();
+            } catch (final RuntimeException e) {
+                seen = 0; // topics not created yet
+            }
+            if (seen >= 20) {
+                break;
+            }
+        }
+        assertTrue(first.isAlive(), "the first run ended before it could be killed: " + Files.readString(log.toPath()));
+        first.destroyForcibly().waitFor();
+        assertTrue(seen >= 20 && seen < 157, "killed mid-range after " + seen + " checkpoints");
+        // the second run finishes the range
+        final String[] again = args.clone();
+        assertEquals(0, Main.run(again));
+        final List<ConsumerRecord<Long, byte[]>> verified = TopicReader.readAll(broker.bootstrapServers(),
+                t.checkpointsVerified.name(), new LongDeserializer(), new ByteArrayDeserializer());
+        assertEquals(Checkpoint.range(1, 10047), verified.stream().map(ConsumerRecord::key).sorted().toList(),
+                "every checkpoint verified exactly once");
+        final List<ConsumerRecord<Long, byte[]>> ledgers = TopicReader.readAll(broker.bootstrapServers(),
+                t.ledgersVerified.name(), new LongDeserializer(), new ByteArrayDeserializer());
+        final Set<Long> distinct = new HashSet<>();
+        final List<Long> dups = ledgers.stream().map(ConsumerRecord::key).filter(k -> !distinct.add(k))
+                .collect(Collectors.toList());
+        assertEquals(List.of(), dups, "no ledger event twice");
+        assertEquals(10047, distinct.size());
+    }
+}
