@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.ByteBuffer;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -94,7 +95,7 @@ public final class DeadLetterHandlers {
             return topic;
         }
 
-        /** The dead letter of the source record in {@code context}, keyed by its raw key; empty when it cannot be encoded. */
+        /** The dead letter of the record in {@code context}, keyed by its raw key; empty when it cannot be encoded. */
         Optional<ProducerRecord<byte[], byte[]>> of(final ErrorHandlerContext context, final byte[] key,
                 final byte[] value, final Exception error, final String what) {
             final DeadLetter letter = DeadLetter.newBuilder()
@@ -110,8 +111,8 @@ public final class DeadLetterHandlers {
                     .build();
             try {
                 final byte[] bytes = serde.serialize(topic, letter);
-                LOG.warn("{}: record {}-{}@{} at node {} dead-lettered to {}: {}", what, letter.getTopic(), letter.getPartition(),
-                        letter.getOffset(), letter.getProcessor(), topic, error.toString());
+                LOG.warn("{}: record {}-{}@{} at node {} dead-lettered to {}: {}", what, letter.getTopic(),
+                        letter.getPartition(), letter.getOffset(), letter.getProcessor(), topic, error.toString());
                 return Optional.of(new ProducerRecord<>(topic, null, key, bytes, context.headers()));
             } catch (final RuntimeException e) {
                 LOG.error("{}: record {}-{}@{} at node {} cannot be dead-lettered to {} ({}): stopping", what,
@@ -183,8 +184,9 @@ public final class DeadLetterHandlers {
         @SuppressWarnings("rawtypes")
         public Response handleSerializationError(final ErrorHandlerContext context, final ProducerRecord record,
                 final Exception exception, final SerializationExceptionOrigin origin) {
-            return deadLetters.of(context, context.sourceRawKey(), context.sourceRawValue(), exception,
-                    "serializing the " + origin.name().toLowerCase(java.util.Locale.ROOT) + " for " + record.topic() + " failed")
+            final String what = "serializing the " + origin.name().toLowerCase(Locale.ROOT) + " for "
+                    + record.topic() + " failed";
+            return deadLetters.of(context, context.sourceRawKey(), context.sourceRawValue(), exception, what)
                     .map(r -> Response.resume(List.of(r))).orElseGet(Response::fail);
         }
     }

@@ -167,7 +167,8 @@ class DeadLetterHandlersTest {
     @Test
     void shouldRefuseToRunWithoutTheDeadLetterTopic() {
         final DeadLetterHandlers.Deserialization handler = new DeadLetterHandlers.Deserialization();
-        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> handler.configure(Map.of()));
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> handler.configure(Map.of()));
         assertTrue(e.getMessage().contains(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG));
     }
 
