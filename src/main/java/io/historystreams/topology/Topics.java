@@ -29,6 +29,11 @@ import java.util.Map;
 public final class Topics {
     /** Largest message (a ledger event inlines its transaction set, which can be several MB on pubnet). */
     public static final int MAX_MESSAGE_BYTES = 16 << 20;
+    /**
+     * Partition count every topic is created with unless configured otherwise. Topics keyed by checkpoint must all
+     * share one count (the join stage co-partitions them), so the count is set once, here, for all of them.
+     */
+    public static final int DEFAULT_PARTITIONS = 6;
 
     public final Topic<Long, CheckpointRequest> checkpointRequests;
     public final Topic<Long, HasDownloaded> hasDownloaded;
