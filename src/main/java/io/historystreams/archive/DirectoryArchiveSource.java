@@ -89,7 +89,9 @@ public final class DirectoryArchiveSource implements ArchiveSource {
             // NOFOLLOW_LINKS: the real path has no link left, so a link swapped in since then is not followed.
             final InputStream in = Files.newInputStream(real, LinkOption.NOFOLLOW_LINKS);
             final long size = attrs.size();
-            return new Body(new BodyStream(new BufferedInputStream(in, BUFFER), name, path, size, null), size);
+            // most archive files are a few KiB: no 64 KiB buffer for those (large reads bypass the buffer anyway)
+            final int buffer = (int) Math.max(512, Math.min(BUFFER, size + 1));
+            return new Body(new BodyStream(new BufferedInputStream(in, buffer), name, path, size, null), size);
         } catch (final FetchException e) {
             throw e;
         } catch (final IOException e) {

@@ -11,8 +11,6 @@ import java.security.MessageDigest;
  * capped.
  */
 public final class BucketVerifier {
-    private static final int CHUNK = 64 << 10;
-
     /** A verified bucket's sizes. */
     public record BucketSummary(Hash hash, long rawBytes) {
     }
@@ -33,7 +31,7 @@ public final class BucketVerifier {
         final MessageDigest sha = Hash.sha256();
         final long cap = limits.maxBucketRawBytes();
         long raw = 0;
-        final byte[] buf = new byte[CHUNK];
+        final byte[] buf = Buffers.borrow();
         try (InputStream in = XdrRecordStream.gunzip(gz, file)) {
             int n;
             while ((n = in.read(buf)) > 0) {
@@ -49,6 +47,8 @@ public final class BucketVerifier {
             }
         } catch (final IOException e) {
             throw XdrRecordStream.translate(e, file);
+        } finally {
+            Buffers.giveBack(buf);
         }
         final Hash actual = Hash.digest(sha);
         if (!actual.equals(expected)) {

@@ -2,7 +2,6 @@ package io.historystreams.verify;
 
 import io.historystreams.archive.FetchException;
 
-import java.io.BufferedInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,8 +18,11 @@ import java.util.zip.ZipException;
 public final class XdrRecordStream implements AutoCloseable {
     private static final int INITIAL_RECORD_BUFFER = 8 << 10;
 
-    private final InputStream in;
-    private final CappedInputStream counted;
+    private final CappedInputStream in;
+    /** Read-ahead of decompressed bytes ({@code io[ioPos, ioLim)}), a pooled buffer; null once closed. */
+    private byte[] io;
+    private int ioPos;
+    private int ioLim;
     private final String file;
     private final int maxRecord;
     private byte[] buf = new byte[INITIAL_RECORD_BUFFER];
@@ -28,8 +30,8 @@ public final class XdrRecordStream implements AutoCloseable {
     private long records;
 
     private XdrRecordStream(final CappedInputStream counted, final String file, final int maxRecord) {
-        this.counted = counted;
-        this.in = new BufferedInputStream(counted, 64 << 10);
+        this.in = counted;
+        this.io = Buffers.borrow();
         this.file = file;
         this.maxRecord = maxRecord;
     }
@@ -45,7 +47,7 @@ public final class XdrRecordStream implements AutoCloseable {
     public static InputStream gunzip(final InputStream compressed, final String file)
             throws IOException, VerificationException {
         try {
-            return new GZIPInputStream(compressed, 64 << 10);
+            return new PooledGzipInputStream(compressed);
         } catch (final FetchException e) {
             throw e;
         } catch (final EOFException e) {
@@ -85,19 +87,35 @@ public final class XdrRecordStream implements AutoCloseable {
         }
     }
 
+    /** Bytes buffered ahead, refilling when none are: 0 only at the end of the stream. */
+    private int available() throws IOException {
+        if (ioPos < ioLim) {
+            return ioLim - ioPos;
+        }
+        if (io == null) {
+            throw new IOException("Stream closed");
+        }
+        int n;
+        do {
+            n = in.read(io, 0, io.length);
+        } while (n == 0);
+        ioPos = 0;
+        ioLim = Math.max(n, 0);
+        return ioLim;
+    }
+
     private boolean readRecord() throws IOException, VerificationException {
-        final int b0 = in.read();
-        if (b0 < 0) {
+        if (available() == 0) {
             return false;
         }
-        final int b1 = in.read();
-        final int b2 = in.read();
-        final int b3 = in.read();
-        if ((b1 | b2 | b3) < 0) {
-            throw new VerificationException(FailureReason.BAD_FRAMING, file,
-                    "trailing bytes after record #" + records + " (a partial record mark)");
+        int mark = 0;
+        for (int i = 0; i < 4; i++) {
+            if (available() == 0) {
+                throw new VerificationException(FailureReason.BAD_FRAMING, file,
+                        "trailing bytes after record #" + records + " (a partial record mark)");
+            }
+            mark = (mark << 8) | (io[ioPos++] & 0xff);
         }
-        final int mark = (b0 << 24) | (b1 << 16) | (b2 << 8) | b3;
         if ((mark & 0x80000000) == 0) {
             throw new VerificationException(FailureReason.BAD_FRAMING, file,
                     "record #" + records + " mark 0x" + Integer.toHexString(mark) + " lacks the last-fragment bit");
@@ -113,11 +131,14 @@ public final class XdrRecordStream implements AutoCloseable {
             if (got == buf.length) {
                 buf = Arrays.copyOf(buf, (int) Math.min((long) len, (long) buf.length * 2));
             }
-            final int n = in.read(buf, got, Math.min(len, buf.length) - got);
-            if (n < 0) {
+            final int avail = available();
+            if (avail == 0) {
                 throw new VerificationException(FailureReason.BAD_FRAMING, file, "record #" + records + " length "
                         + len + " runs past the end of the stream (" + got + " bytes left)");
             }
+            final int n = Math.min(avail, Math.min(len, buf.length) - got);
+            System.arraycopy(io, ioPos, buf, got, n);
+            ioPos += n;
             got += n;
         }
         length = len;
@@ -144,7 +165,7 @@ public final class XdrRecordStream implements AutoCloseable {
 
     /** Decompressed bytes read so far. */
     public long rawBytes() {
-        return counted.count();
+        return in.count();
     }
 
     public String file() {
@@ -154,5 +175,33 @@ public final class XdrRecordStream implements AutoCloseable {
     @Override
     public void close() throws IOException {
         in.close();
+        if (io != null) {
+            Buffers.giveBack(io);
+            io = null;
+            ioPos = 0;
+            ioLim = 0;
+        }
+    }
+
+    /**
+     * {@link GZIPInputStream} reading its compressed input through a pooled buffer instead of a fresh 64 KiB one per
+     * file; the buffer goes back to the pool once the stream closed cleanly.
+     */
+    private static final class PooledGzipInputStream extends GZIPInputStream {
+        private boolean pooled = true;
+
+        PooledGzipInputStream(final InputStream in) throws IOException {
+            super(in, 1); // reads the header from 'in' directly; 'buf' is first used by the first read
+            buf = Buffers.borrow();
+        }
+
+        @Override
+        public void close() throws IOException {
+            super.close();
+            if (pooled) {
+                pooled = false;
+                Buffers.giveBack(buf);
+            }
+        }
     }
 }
