@@ -7,6 +7,7 @@ import io.historystreams.events.serde.SchemaRegistry;
 import io.historystreams.kafka.EmbeddedKafkaBroker;
 import io.historystreams.kafka.TopicAdmin;
 import io.historystreams.kafka.TopicSpec;
+import io.historystreams.topology.DeadLetterHandlers;
 import io.historystreams.topology.HistoryTopology;
 import io.historystreams.topology.PipelineContext;
 import io.historystreams.topology.Topic;
@@ -113,7 +114,9 @@ public final class HistoryStreamsService implements AutoCloseable {
             });
             final Topology topology = HistoryTopology.build(topics, HistoryTopology.Settings.defaults(), ctx);
             LOG.info("topology:\n{}", topology.describe());
-            streams = new KafkaStreams(topology, streamsProps(config, bootstrap, rf));
+            final Properties props = streamsProps(config, bootstrap, rf);
+            DeadLetterHandlers.configure(props, topics);
+            streams = new KafkaStreams(topology, props);
             final HistoryStreamsService[] self = new HistoryStreamsService[1];
             final int port = config.getInt(ServiceConfig.HTTP_PORT);
             if (port >= 0) {

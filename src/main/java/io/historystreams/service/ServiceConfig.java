@@ -35,7 +35,7 @@ public final class ServiceConfig {
             Map.entry(DATA_DIR, "./data"),
             Map.entry(APPLICATION_ID, "history-streams"),
             Map.entry(TOPIC_PREFIX, "history."),
-            Map.entry(PARTITIONS, "6"),
+            Map.entry(PARTITIONS, Integer.toString(io.historystreams.topology.Topics.DEFAULT_PARTITIONS)),
             Map.entry(STREAM_THREADS, "2"),
             Map.entry(FETCH_CONCURRENCY, "8"),
             Map.entry(HTTP_BIND, "127.0.0.1"),
