@@ -15,11 +15,11 @@ import java.util.Optional;
  * have the blob (another instance fetched it, or it was evicted), fetched again from the source that served it and
  * checked against the recorded SHA-256 before use.
  */
-final class StoredFiles {
+public final class StoredFiles {
     private StoredFiles() {
     }
 
-    static InputStream open(final PipelineContext ctx, final FileRef file) throws VerificationException {
+    public static InputStream open(final PipelineContext ctx, final FileRef file) throws VerificationException {
         final String ref = file.getBlobRef() != null ? file.getBlobRef() : Hashes.hex(file.getSha256());
         try {
             final Optional<InputStream> local = ctx.blobs().open(ref);

@@ -1,0 +1,304 @@
+package io.historystreams.publish;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.blob.LocalBlobStore;
+import io.historystreams.events.CheckpointPublished;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.events.FileRef;
+import io.historystreams.events.Hashes;
+import io.historystreams.topology.PipelineContext;
+import io.historystreams.topology.StoredFiles;
+import io.historystreams.verify.Hash;
+import io.historystreams.verify.HistoryArchiveState;
+import io.historystreams.verify.VerificationException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Publishes one verified checkpoint to one target archive in stellar-core's safe order: missing buckets, then the
+ * checkpoint's ledger/transactions/results/scp files, then its {@code history-<hex>.json}, and last the root
+ * {@code .well-known/stellar-history.json}, only when that moves the root forward.
+ *
+ * <p>Files the target already has are skipped (archives are write-once), so a repeat writes nothing. Every byte
+ * published is checked against the SHA-256 recorded in the {@link FileRef} right before the put; a mismatch fails
+ * with a non-retryable {@link PublishException} and nothing is written under that path. Not thread-safe for one
+ * target: publish one checkpoint at a time per target, in checkpoint order (see {@link PublishRunner}).
+ */
+public final class CheckpointPublisher {
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointPublisher.class);
+
+    private final ArchiveWriter writer;
+    private final PipelineContext ctx;
+    private final Path tempDir;
+    private final AtomicLong filesWritten = new AtomicLong();
+    private final AtomicLong filesSkipped = new AtomicLong();
+    private final AtomicLong bytesWritten = new AtomicLong();
+
+    /** A publisher to {@code writer} reading verified bytes from {@code ctx}'s blob store (temporaries in java.io.tmpdir). */
+    public CheckpointPublisher(final ArchiveWriter writer, final PipelineContext ctx) {
+        this(writer, ctx, Path.of(System.getProperty("java.io.tmpdir")));
+    }
+
+    /** As {@link #CheckpointPublisher(ArchiveWriter, PipelineContext)}, staging non-local blobs in {@code tempDir}. */
+    public CheckpointPublisher(final ArchiveWriter writer, final PipelineContext ctx, final Path tempDir) {
+        this.writer = Objects.requireNonNull(writer, "writer");
+        this.ctx = Objects.requireNonNull(ctx, "ctx");
+        this.tempDir = Objects.requireNonNull(tempDir, "tempDir");
+    }
+
+    /** The target written to. */
+    public ArchiveWriter writer() {
+        return writer;
+    }
+
+    /** Files written so far (root state included). */
+    public long filesWritten() {
+        return filesWritten.get();
+    }
+
+    /** Files skipped so far because the target had them (or the root was already as far). */
+    public long filesSkipped() {
+        return filesSkipped.get();
+    }
+
+    /** Bytes of the files written so far. */
+    public long bytesWritten() {
+        return bytesWritten.get();
+    }
+
+    /**
+     * Publishes {@code cp} and returns what was written and skipped.
+     *
+     * @throws PublishException when the target fails (retryable per {@link PublishException#retryable()}), or when a
+     *                          file's bytes cannot be had or do not match their recorded SHA-256 (not retryable)
+     */
+    public CheckpointPublished publish(final CheckpointVerified cp) throws PublishException {
+        final long started = System.nanoTime();
+        final long checkpoint = cp.getCheckpoint();
+        final String hasPath = ArchivePaths.has(checkpoint);
+        final List<FileRef> buckets = new ArrayList<>();
+        final List<FileRef> data = new ArrayList<>();
+        FileRef has = null;
+        for (final FileRef f : cp.getFiles()) {
+            final String p = f.getPath();
+            if (p.equals(hasPath)) {
+                has = f;
+            } else if (p.startsWith("bucket/")) {
+                buckets.add(f);
+            } else if (p.startsWith("history/") || p.equals(ArchivePaths.WELL_KNOWN)) {
+                throw new PublishException(writer.name() + ": checkpoint " + hex(checkpoint) + " lists " + p
+                        + ", which is not its HAS " + hasPath, false, null);
+            } else {
+                data.add(f);
+            }
+        }
+        if (has == null) {
+            throw new PublishException(writer.name() + ": checkpoint " + hex(checkpoint) + " lists no HAS file "
+                    + hasPath + "; refusing to publish it", false, null);
+        }
+        final List<String> written = new ArrayList<>();
+        final List<String> skipped = new ArrayList<>();
+        for (final FileRef f : buckets) {
+            publishFile(f, written, skipped);
+        }
+        for (final FileRef f : data) {
+            publishFile(f, written, skipped);
+        }
+        publishFile(has, written, skipped);
+        advanceRoot(checkpoint, has, written, skipped);
+        final long millis = (System.nanoTime() - started) / 1_000_000;
+        if (written.isEmpty()) {
+            LOG.debug("{}: checkpoint {} already published ({} file(s) present)", writer.name(), hex(checkpoint),
+                    skipped.size());
+        } else {
+            LOG.info("{}: checkpoint {} published: {} file(s) written, {} skipped, {} ms", writer.name(),
+                    hex(checkpoint), written.size(), skipped.size(), millis);
+        }
+        return CheckpointPublished.newBuilder().setCheckpoint(checkpoint).setArchive(cp.getArchive())
+                .setTarget(writer.name()).setWritten(written).setSkipped(skipped).setDurationMillis(millis)
+                .setPublishedAt(Instant.now()).build();
+    }
+
+    /** Publishes one file unless the target already has it under its final name. */
+    private void publishFile(final FileRef f, final List<String> written, final List<String> skipped)
+            throws PublishException {
+        final String path;
+        try {
+            path = TargetPath.require(f.getPath());
+        } catch (final IllegalArgumentException e) {
+            throw new PublishException(writer.name() + ": " + e.getMessage(), false, e);
+        }
+        if (writer.exists(path)) {
+            skipped.add(path);
+            filesSkipped.incrementAndGet();
+            return;
+        }
+        try (Staged staged = stage(f)) {
+            writer.put(path, staged.file);
+        }
+        written.add(path);
+        filesWritten.incrementAndGet();
+        bytesWritten.addAndGet(f.getSizeBytes());
+    }
+
+    /** Writes the checkpoint's HAS as the root state when the target's root names an earlier checkpoint (or none). */
+    private void advanceRoot(final long checkpoint, final FileRef has, final List<String> written,
+            final List<String> skipped) throws PublishException {
+        final long current = rootLedger();
+        if (current >= checkpoint) {
+            skipped.add(ArchivePaths.WELL_KNOWN);
+            filesSkipped.incrementAndGet();
+            return;
+        }
+        final byte[] hasBytes = verifiedBytes(has);
+        // Checked against the recorded SHA-256 again on the bytes in memory: the staged file may have changed.
+        final String actual = Hash.sha256(hasBytes).hex();
+        final String expected = Hashes.hex(has.getSha256());
+        if (!actual.equals(expected)) {
+            throw mismatch(has.getPath(), expected, actual);
+        }
+        writer.putRootState(hasBytes);
+        written.add(ArchivePaths.WELL_KNOWN);
+        filesWritten.incrementAndGet();
+        bytesWritten.addAndGet(hasBytes.length);
+    }
+
+    /** The target root's currentLedger, or -1 when it has none or it cannot be parsed ("nothing yet"). */
+    private long rootLedger() throws PublishException {
+        final Optional<byte[]> root = writer.readRootState();
+        if (root.isEmpty()) {
+            return -1;
+        }
+        try {
+            return HistoryArchiveState.parse(root.get(), ArchivePaths.WELL_KNOWN).currentLedger();
+        } catch (final VerificationException e) {
+            LOG.warn("{}: the target's {} is unparseable, treating it as absent: {}", writer.name(),
+                    ArchivePaths.WELL_KNOWN, e.getMessage());
+            return -1;
+        }
+    }
+
+    /** The verified bytes of a small file (the HAS), checked against the recorded SHA-256. */
+    private byte[] verifiedBytes(final FileRef f) throws PublishException {
+        try (Staged staged = stage(f)) {
+            return Files.readAllBytes(staged.file);
+        } catch (final PublishException e) {
+            throw e;
+        } catch (final IOException e) {
+            throw new PublishException(writer.name() + ": cannot read the verified copy of " + f.getPath() + ": " + e,
+                    false, e);
+        }
+    }
+
+    /**
+     * A local file with {@code f}'s verified bytes: the blob file itself when the blob store is local (zero copy),
+     * otherwise a temporary copy of {@link StoredFiles#open}; its SHA-256 and size are checked either way.
+     */
+    private Staged stage(final FileRef f) throws PublishException {
+        final String path = f.getPath();
+        final String expected = Hashes.hex(f.getSha256());
+        final String ref = f.getBlobRef() != null ? f.getBlobRef() : expected;
+        if (ctx.blobs() instanceof LocalBlobStore local) {
+            final Optional<Path> blob;
+            try {
+                blob = local.file(ref);
+            } catch (final IllegalArgumentException e) {
+                throw new PublishException(writer.name() + ": cannot publish " + path + ": invalid blob reference "
+                        + ArchivePaths.quote(ref), false, e);
+            }
+            if (blob.isPresent()) {
+                check(path, blob.get(), f);
+                return new Staged(blob.get(), false);
+            }
+        }
+        final Path tmp;
+        try {
+            tmp = Files.createTempFile(tempDir, "publish-", ".tmp");
+        } catch (final IOException e) {
+            throw new PublishException(writer.name() + ": cannot stage " + path + " in " + tempDir + ": " + e, false, e);
+        }
+        try {
+            try (InputStream in = StoredFiles.open(ctx, f); OutputStream out = Files.newOutputStream(tmp)) {
+                in.transferTo(out);
+            }
+            check(path, tmp, f);
+            return new Staged(tmp, true);
+        } catch (final PublishException e) {
+            deleteQuietly(tmp);
+            throw e;
+        } catch (final VerificationException e) {
+            deleteQuietly(tmp);
+            throw new PublishException(writer.name() + ": cannot publish " + path + ": its verified bytes are not "
+                    + "in the blob store and re-fetching them failed: " + e.getMessage(), false, e);
+        } catch (final IOException e) {
+            deleteQuietly(tmp);
+            throw new PublishException(writer.name() + ": cannot publish " + path + ": reading its stored bytes failed: "
+                    + e, false, e);
+        }
+    }
+
+    /** Refuses a local file whose SHA-256 or size differs from what was recorded when it was verified. */
+    private void check(final String path, final Path file, final FileRef f) throws PublishException {
+        final MessageDigest sha = Hash.sha256();
+        long size = 0;
+        try (InputStream in = Files.newInputStream(file)) {
+            final byte[] buf = new byte[64 << 10];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                sha.update(buf, 0, n);
+                size += n;
+            }
+        } catch (final IOException e) {
+            throw new PublishException(writer.name() + ": cannot publish " + path + ": reading " + file + " failed: "
+                    + e, false, e);
+        }
+        final String actual = Hash.digest(sha).hex();
+        final String expected = Hashes.hex(f.getSha256());
+        if (!actual.equals(expected)) {
+            throw mismatch(path, expected, actual);
+        }
+        if (size != f.getSizeBytes()) {
+            throw new PublishException(writer.name() + ": refusing to publish " + path + ": the stored copy has "
+                    + size + " bytes, " + f.getSizeBytes() + " were verified", false, null);
+        }
+    }
+
+    private PublishException mismatch(final String path, final String expected, final String actual) {
+        return new PublishException(writer.name() + ": refusing to publish " + path + ": the stored bytes have SHA-256 "
+                + actual + " but " + expected + " was verified (corrupt blob?)", false, null);
+    }
+
+    private static String hex(final long checkpoint) {
+        return String.format("%08x", checkpoint);
+    }
+
+    private static void deleteQuietly(final Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (final IOException ignored) {
+            // a stray temporary is harmless
+        }
+    }
+
+    /** A staged local copy, deleted on close when it is a temporary. */
+    private record Staged(Path file, boolean temporary) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (temporary) {
+                deleteQuietly(file);
+            }
+        }
+    }
+}

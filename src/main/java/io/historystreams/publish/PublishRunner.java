@@ -1,0 +1,490 @@
+package io.historystreams.publish;
+
+import io.historystreams.events.CheckpointPublished;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.topology.Topics;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Publishes the verified checkpoints of the {@code checkpoints-verified} topic to one target archive, in its own
+ * thread and consumer group ({@code <application.id>-publish-<target>}), so a slow or failing target never holds
+ * back another.
+ *
+ * <p>Ordering: each polled batch is published in ascending checkpoint order, one checkpoint at a time; the root
+ * state only moves forward, so it ends at the highest checkpoint published so far. A checkpoint verified late (after
+ * a higher one was published in an earlier batch) is still published in full, but the root already named the higher
+ * one meanwhile: "every checkpoint up to the root is present" holds once the stragglers are in.
+ *
+ * <p>A record is retried with backoff until it is published, never skipped (retryable failures back off from
+ * {@code minBackoff} to {@code maxBackoff}; others wait {@code maxBackoff} between attempts and count as failures);
+ * during the waits the consumer polls with its partitions paused, so it keeps its group membership. Its
+ * {@link CheckpointPublished} event is produced, and only then is its offset committed, per partition up to the
+ * first record of the batch not yet done. A crash re-processes the uncommitted records, skipping the files the target
+ * already has (at-least-once: a re-processed record may emit a second event, with everything skipped).
+ */
+public final class PublishRunner implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PublishRunner.class);
+
+    /** Tuning; {@link #defaults()} suits production. */
+    public record Settings(Duration pollTimeout, Duration minBackoff, Duration maxBackoff, Duration closeTimeout,
+            int maxPollRecords, Map<String, Object> consumerOverrides, Map<String, Object> producerOverrides) {
+        public Settings {
+            Objects.requireNonNull(pollTimeout, "pollTimeout");
+            Objects.requireNonNull(minBackoff, "minBackoff");
+            Objects.requireNonNull(maxBackoff, "maxBackoff");
+            Objects.requireNonNull(closeTimeout, "closeTimeout");
+            if (maxPollRecords < 1) {
+                throw new IllegalArgumentException("maxPollRecords must be at least 1: " + maxPollRecords);
+            }
+            consumerOverrides = consumerOverrides == null ? Map.of() : Map.copyOf(consumerOverrides);
+            producerOverrides = producerOverrides == null ? Map.of() : Map.copyOf(producerOverrides);
+        }
+
+        public static Settings defaults() {
+            return new Settings(Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMinutes(1),
+                    Duration.ofSeconds(30), 100, Map.of(), Map.of());
+        }
+
+        public Settings withBackoff(final Duration min, final Duration max) {
+            return new Settings(pollTimeout, min, max, closeTimeout, maxPollRecords, consumerOverrides,
+                    producerOverrides);
+        }
+    }
+
+    private final String targetName;
+    private final String groupId;
+    private final String bootstrapServers;
+    private final Topics topics;
+    private final CheckpointPublisher publisher;
+    private final Settings settings;
+    private final Thread thread;
+    private final AtomicReference<KafkaConsumer<Long, CheckpointVerified>> consumerRef = new AtomicReference<>();
+    private volatile boolean running;
+    private volatile Throwable fatal;
+
+    private final AtomicLong checkpointsPublished = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong lastCheckpoint = new AtomicLong(-1);
+
+    /**
+     * @param applicationId    the service's application.id (prefix of the consumer group)
+     * @param bootstrapServers the Kafka cluster
+     * @param targetName       a short, credential-free name of the target (sanitized into the group id)
+     * @param publisher        the publisher of the target (its writer should be a {@link RetryingArchiveWriter})
+     * @param topics           the topic registry whose serdes read and write the events
+     */
+    public PublishRunner(final String applicationId, final String bootstrapServers, final String targetName,
+            final CheckpointPublisher publisher, final Topics topics, final Settings settings) {
+        this.targetName = Objects.requireNonNull(targetName, "targetName");
+        this.groupId = groupId(applicationId, targetName);
+        this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+        this.publisher = Objects.requireNonNull(publisher, "publisher");
+        this.topics = Objects.requireNonNull(topics, "topics");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.thread = new Thread(this::run, "publish-" + sanitize(targetName));
+        this.thread.setDaemon(true);
+    }
+
+    /** The consumer group of a target: {@code <application.id>-publish-<sanitized target name>}. */
+    public static String groupId(final String applicationId, final String targetName) {
+        Objects.requireNonNull(applicationId, "applicationId");
+        return applicationId + "-publish-" + sanitize(targetName);
+    }
+
+    /** Keeps {@code [A-Za-z0-9._-]}, replaces anything else with {@code _}, and bounds the length. */
+    static String sanitize(final String name) {
+        final String s = name.replaceAll("[^A-Za-z0-9._-]", "_");
+        return s.length() > 100 ? s.substring(0, 100) : s;
+    }
+
+    public String groupId() {
+        return groupId;
+    }
+
+    /** Starts the runner thread (once). */
+    public synchronized void start() {
+        if (running || thread.isAlive()) {
+            throw new IllegalStateException("publish runner for " + targetName + " already started");
+        }
+        running = true;
+        thread.start();
+    }
+
+    public boolean isRunning() {
+        return thread.isAlive();
+    }
+
+    /** The error that stopped the runner thread, or null. */
+    public Throwable fatalError() {
+        return fatal;
+    }
+
+    /** Checkpoints published (events produced and offsets committed). */
+    public long checkpointsPublished() {
+        return checkpointsPublished.get();
+    }
+
+    /** Files written to the target. */
+    public long filesWritten() {
+        return publisher.filesWritten();
+    }
+
+    /** Files skipped because the target already had them. */
+    public long filesSkipped() {
+        return publisher.filesSkipped();
+    }
+
+    /** Bytes written to the target. */
+    public long bytesWritten() {
+        return publisher.bytesWritten();
+    }
+
+    /** Failed publishing attempts (each was retried). */
+    public long failures() {
+        return failures.get();
+    }
+
+    /** The last checkpoint published, or -1. */
+    public long lastCheckpoint() {
+        return lastCheckpoint.get();
+    }
+
+    /** Stops the thread within the settings' close timeout; an interrupted publish is redone after a restart. */
+    @Override
+    public void close() {
+        running = false;
+        final KafkaConsumer<Long, CheckpointVerified> c = consumerRef.get();
+        if (c != null) {
+            c.wakeup();
+        }
+        if (!thread.isAlive()) {
+            return;
+        }
+        final long half = Math.max(1, settings.closeTimeout().toMillis() / 2);
+        try {
+            thread.join(half);
+            if (thread.isAlive()) {
+                LOG.warn("publish runner for {} did not stop within {} ms, interrupting it", targetName, half);
+                thread.interrupt();
+                thread.join(half);
+            }
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (thread.isAlive()) {
+            LOG.error("publish runner for {} did not stop within {}", targetName, settings.closeTimeout());
+        }
+    }
+
+    private void run() {
+        final Map<String, Object> cc = new HashMap<>();
+        cc.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        cc.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        cc.put(ConsumerConfig.CLIENT_ID_CONFIG, groupId);
+        cc.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        cc.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        cc.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        cc.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.maxPollRecords());
+        // one checkpoint with its buckets can take long to upload; waits between retries poll with paused partitions
+        cc.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) TimeUnit.MINUTES.toMillis(30));
+        cc.put(ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, TimeUnit.MINUTES.toMillis(31));
+        cc.putAll(settings.consumerOverrides());
+        final Map<String, Object> pc = new HashMap<>();
+        pc.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        pc.put(ProducerConfig.CLIENT_ID_CONFIG, groupId + "-events");
+        pc.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        pc.put(ProducerConfig.ACKS_CONFIG, "all");
+        pc.putAll(settings.producerOverrides());
+        final var vt = topics.checkpointsVerified;
+        final var pt = topics.checkpointsPublished;
+        try (KafkaConsumer<Long, CheckpointVerified> consumer = new KafkaConsumer<>(cc,
+                vt.keySerde().deserializer(), vt.valueSerde().deserializer());
+             KafkaProducer<Long, CheckpointPublished> producer = new KafkaProducer<>(pc,
+                     pt.keySerde().serializer(), pt.valueSerde().serializer())) {
+            consumerRef.set(consumer);
+            if (!running) {
+                return;
+            }
+            final Loop loop = new Loop(consumer, producer);
+            consumer.subscribe(List.of(vt.name()), loop);
+            while (running) {
+                loop.pollAndPublish();
+            }
+        } catch (final WakeupException | InterruptException e) {
+            if (running) {
+                fatal = e;
+                LOG.error("publish runner for {} stopped unexpectedly", targetName, e);
+            }
+        } catch (final Throwable e) {
+            fatal = e;
+            LOG.error("publish runner for {} stopped: {}", targetName, e.toString(), e);
+        } finally {
+            consumerRef.set(null);
+            running = false;
+            LOG.info("publish runner for {} stopped after {} checkpoint(s)", targetName, checkpointsPublished.get());
+        }
+    }
+
+    /** The consume-publish-produce-commit loop of one consumer (runner thread only). */
+    private final class Loop implements ConsumerRebalanceListener {
+        private final KafkaConsumer<Long, CheckpointVerified> consumer;
+        private final KafkaProducer<Long, CheckpointPublished> producer;
+        /** Set when partitions are revoked while a batch is in progress: the rest of the batch is abandoned. */
+        private final Set<TopicPartition> revoked = new HashSet<>();
+        private List<ConsumerRecord<Long, CheckpointVerified>> batch = List.of();
+        private final Set<ConsumerRecord<Long, CheckpointVerified>> done = new HashSet<>();
+
+        Loop(final KafkaConsumer<Long, CheckpointVerified> consumer,
+                final KafkaProducer<Long, CheckpointPublished> producer) {
+            this.consumer = consumer;
+            this.producer = producer;
+        }
+
+        void pollAndPublish() {
+            final ConsumerRecords<Long, CheckpointVerified> records = consumer.poll(settings.pollTimeout());
+            if (records.isEmpty()) {
+                return;
+            }
+            final List<ConsumerRecord<Long, CheckpointVerified>> sorted = new ArrayList<>();
+            records.forEach(sorted::add);
+            sorted.sort(Comparator.comparingLong((ConsumerRecord<Long, CheckpointVerified> r) -> checkpointOf(r))
+                    .thenComparingLong(ConsumerRecord::offset));
+            batch = sorted;
+            done.clear();
+            revoked.clear();
+            try {
+                for (final ConsumerRecord<Long, CheckpointVerified> r : sorted) {
+                    if (!running) {
+                        break;
+                    }
+                    if (revoked.contains(new TopicPartition(r.topic(), r.partition()))) {
+                        continue; // its new owner re-reads it from the committed offset
+                    }
+                    if (r.value() == null) {
+                        done.add(r); // a tombstone of the compacted topic: nothing to publish
+                        commit();
+                        continue;
+                    }
+                    if (!publishWithRetries(r)) {
+                        break;
+                    }
+                    done.add(r);
+                    commit();
+                }
+            } finally {
+                rewindUnfinished();
+                batch = List.of();
+                done.clear();
+            }
+        }
+
+        /** Publishes one record until it succeeds; false when the runner is stopping or lost the partition. */
+        private boolean publishWithRetries(final ConsumerRecord<Long, CheckpointVerified> r) {
+            final TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+            long backoff = settings.minBackoff().toMillis();
+            for (int attempt = 1; running; attempt++) {
+                try {
+                    final CheckpointPublished event = publisher.publish(r.value());
+                    producer.send(new ProducerRecord<>(topics.checkpointsPublished.name(), r.value().getCheckpoint(),
+                            event)).get();
+                    checkpointsPublished.incrementAndGet();
+                    lastCheckpoint.set(r.value().getCheckpoint());
+                    return true;
+                } catch (final PublishException e) {
+                    failures.incrementAndGet();
+                    final long wait = e.retryable() ? backoff : settings.maxBackoff().toMillis();
+                    LOG.warn("publishing checkpoint {} to {} failed (attempt {}, {}), retrying in {} ms: {}",
+                            r.value().getCheckpoint(), targetName, attempt, e.retryable() ? "retryable"
+                                    : "not retryable: needs attention", wait, e.getMessage());
+                    backoff = Math.min(settings.maxBackoff().toMillis(), backoff * 2);
+                    if (!waitKeepingMembership(wait) || revoked.contains(tp)) {
+                        return false;
+                    }
+                } catch (final ExecutionException e) {
+                    failures.incrementAndGet();
+                    LOG.warn("producing the published event of checkpoint {} for {} failed, retrying: {}",
+                            r.value().getCheckpoint(), targetName, e.getCause().toString());
+                    if (!waitKeepingMembership(backoff) || revoked.contains(tp)) {
+                        return false;
+                    }
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                } catch (final RuntimeException e) {
+                    // e.g. an invalid path in the event: not publishable as it is; retried slowly, never skipped
+                    failures.incrementAndGet();
+                    LOG.error("publishing checkpoint {} to {} failed unexpectedly, retrying in {}: {}",
+                            r.value().getCheckpoint(), targetName, settings.maxBackoff(), e.toString(), e);
+                    if (!waitKeepingMembership(settings.maxBackoff().toMillis()) || revoked.contains(tp)) {
+                        return false;
+                    }
+                }
+            }
+            return false;
+        }
+
+        /** Waits, polling with every partition paused so the group membership stays alive; false when stopping. */
+        private boolean waitKeepingMembership(final long millis) {
+            final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+            consumer.pause(consumer.assignment());
+            try {
+                while (running) {
+                    final long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                    if (left <= 0) {
+                        return true;
+                    }
+                    final ConsumerRecords<Long, CheckpointVerified> got =
+                            consumer.poll(Duration.ofMillis(Math.min(left, 500)));
+                    if (!got.isEmpty()) {
+                        // from partitions assigned during the wait (not paused yet): read them again later
+                        for (final TopicPartition tp : got.partitions()) {
+                            consumer.seek(tp, got.records(tp).get(0).offset());
+                        }
+                    }
+                    consumer.pause(consumer.assignment());
+                }
+                return false;
+            } catch (final WakeupException e) {
+                if (running) {
+                    throw e;
+                }
+                return false;
+            } finally {
+                if (running) {
+                    consumer.resume(consumer.paused());
+                }
+            }
+        }
+
+        /** Commits, per partition, the offset of the first record of the batch not yet done. */
+        private void commit() {
+            final Map<TopicPartition, OffsetAndMetadata> offsets = committable();
+            if (!offsets.isEmpty()) {
+                consumer.commitSync(offsets);
+            }
+        }
+
+        private Map<TopicPartition, OffsetAndMetadata> committable() {
+            final Map<TopicPartition, Long> firstOpen = new HashMap<>();
+            final Map<TopicPartition, Long> lastDone = new HashMap<>();
+            for (final ConsumerRecord<Long, CheckpointVerified> r : batch) {
+                final TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                if (revoked.contains(tp)) {
+                    continue;
+                }
+                if (done.contains(r)) {
+                    lastDone.merge(tp, r.offset(), Math::max);
+                } else {
+                    firstOpen.merge(tp, r.offset(), Math::min);
+                }
+            }
+            final Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
+            for (final Map.Entry<TopicPartition, Long> e : lastDone.entrySet()) {
+                final Long open = firstOpen.get(e.getKey());
+                if (open == null) {
+                    out.put(e.getKey(), new OffsetAndMetadata(e.getValue() + 1));
+                } else if (open > firstOffset(e.getKey())) {
+                    out.put(e.getKey(), new OffsetAndMetadata(open));
+                }
+            }
+            return out;
+        }
+
+        private long firstOffset(final TopicPartition tp) {
+            long min = Long.MAX_VALUE;
+            for (final ConsumerRecord<Long, CheckpointVerified> r : batch) {
+                if (r.partition() == tp.partition() && r.topic().equals(tp.topic())) {
+                    min = Math.min(min, r.offset());
+                }
+            }
+            return min;
+        }
+
+        /** Seeks every still-assigned partition back to its first unfinished record of the batch. */
+        private void rewindUnfinished() {
+            final Map<TopicPartition, Long> firstOpen = new HashMap<>();
+            for (final ConsumerRecord<Long, CheckpointVerified> r : batch) {
+                if (!done.contains(r)) {
+                    firstOpen.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
+                }
+            }
+            if (firstOpen.isEmpty()) {
+                return;
+            }
+            try {
+                final Set<TopicPartition> assigned = consumer.assignment();
+                firstOpen.forEach((tp, offset) -> {
+                    if (assigned.contains(tp) && !revoked.contains(tp)) {
+                        consumer.seek(tp, offset);
+                    }
+                });
+            } catch (final IllegalStateException e) {
+                LOG.debug("cannot rewind {} for {}: {}", firstOpen, targetName, e.toString());
+            }
+        }
+
+        @Override
+        public void onPartitionsRevoked(final Collection<TopicPartition> partitions) {
+            if (!batch.isEmpty()) {
+                try {
+                    commit(); // what is done stays done
+                } catch (final RuntimeException e) {
+                    LOG.warn("committing before a rebalance failed for {}: {}", targetName, e.toString());
+                }
+            }
+            revoked.addAll(partitions);
+        }
+
+        @Override
+        public void onPartitionsAssigned(final Collection<TopicPartition> partitions) {
+            // a partition revoked during a batch stays abandoned until the batch ends, even if it comes back: its
+            // position was reset to the committed offset, so its records are read again
+            LOG.info("publish runner for {} assigned {}", targetName, partitions);
+        }
+
+        @Override
+        public void onPartitionsLost(final Collection<TopicPartition> partitions) {
+            revoked.addAll(partitions);
+        }
+    }
+
+    private static long checkpointOf(final ConsumerRecord<Long, CheckpointVerified> r) {
+        if (r.value() != null) {
+            return r.value().getCheckpoint();
+        }
+        return r.key() == null ? Long.MIN_VALUE : r.key();
+    }
+
+    @Override
+    public String toString() {
+        return "PublishRunner[" + targetName + ", group " + groupId + "]";
+    }
+}

@@ -1,0 +1,282 @@
+package io.historystreams.publish;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.FetchObserver;
+import io.historystreams.archive.FileType;
+import io.historystreams.archive.RetryPolicy;
+import io.historystreams.archive.SourceOptions;
+import io.historystreams.blob.BlobStore;
+import io.historystreams.blob.LocalBlobStore;
+import io.historystreams.cli.Main;
+import io.historystreams.events.CheckpointPublished;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.events.FileRef;
+import io.historystreams.topology.PipelineContext;
+import io.historystreams.topology.VerifiedCheckpoints;
+import io.historystreams.testing.Fixtures;
+import io.historystreams.verify.VerificationLimits;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+import static io.historystreams.publish.CommandArchiveWriter.shellQuote;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Publishing real verified checkpoints of testnet-small to real targets, then verifying the targets. */
+class CheckpointPublisherTest {
+    private static VerifiedCheckpoints v;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void verifyTestnetSmall() throws Exception {
+        v = VerifiedCheckpoints.testnetSmall();
+        assertEquals(157, v.checkpoints.size());
+    }
+
+    @Test
+    void publishesAllOfTestnetSmallToADirectoryThatVerifiesAndRepeatsWriteNothing() throws Exception {
+        final Path target = tmp.resolve("target");
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            long written = 0;
+            for (final CheckpointVerified cp : v.checkpoints) {
+                final CheckpointPublished e = p.publish(cp);
+                assertEquals(cp.getCheckpoint(), e.getCheckpoint());
+                assertEquals(w.name(), e.getTarget());
+                assertTrue(e.getWritten().contains(ArchivePaths.WELL_KNOWN), "root advances with " + cp.getCheckpoint());
+                assertTrue(e.getWritten().contains(ArchivePaths.has(cp.getCheckpoint())));
+                written += e.getWritten().size();
+            }
+            assertEquals(written, p.filesWritten());
+            assertVerifies(target);
+            assertTargetIsCopyOfSource(target, v.checkpoints);
+            assertArrayEquals(Files.readAllBytes(v.source.resolve(ArchivePaths.WELL_KNOWN)),
+                    Files.readAllBytes(target.resolve(ArchivePaths.WELL_KNOWN)), "root state equals the source's");
+
+            final long skippedBefore = p.filesSkipped();
+            for (final CheckpointVerified cp : v.checkpoints) {
+                final CheckpointPublished e = p.publish(cp);
+                assertEquals(List.of(), e.getWritten(), "second publish of " + cp.getCheckpoint());
+                assertEquals(cp.getFiles().size() + 1, e.getSkipped().size());
+            }
+            assertEquals(written, p.filesWritten(), "nothing written the second time");
+            assertTrue(p.filesSkipped() > skippedBefore);
+        }
+    }
+
+    @Test
+    void publishesThroughCommandTemplates() throws Exception {
+        final Path target = Files.createDirectories(tmp.resolve("cmd-target"));
+        final List<CheckpointVerified> ten = v.first(10);
+        try (ArchiveWriter w = ArchiveWriters.open(cpSpec(target, "cp"), Map.of())) {
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            for (final CheckpointVerified cp : ten) {
+                p.publish(cp);
+            }
+            for (final CheckpointVerified cp : ten) {
+                assertEquals(List.of(), p.publish(cp).getWritten());
+            }
+        }
+        assertVerifies(target);
+        assertTargetIsCopyOfSource(target, ten);
+    }
+
+    @Test
+    void publishesToNginxWebDav() throws Exception {
+        final Path base = Files.createDirectories(tmp.resolve("dav"));
+        final List<CheckpointVerified> six = v.first(6);
+        try (NginxDav nginx = NginxDav.start(base.resolve("root"))) {
+            final Path root = Files.createDirectories(nginx.root.resolve("archive"));
+            try (ArchiveWriter w = ArchiveWriters.open(nginx.uri().resolve("/archive/").toString(), Map.of())) {
+                final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+                for (final CheckpointVerified cp : six) {
+                    p.publish(cp);
+                }
+                assertEquals(List.of(), p.publish(six.get(5)).getWritten());
+            }
+            assertVerifies(root);
+            assertTargetIsCopyOfSource(root, six);
+        }
+    }
+
+    @Test
+    void retriesATargetThatFailsTheFirstCommandsAndCompletes() throws Exception {
+        final Path target = Files.createDirectories(tmp.resolve("flaky"));
+        final Path counter = tmp.resolve("count");
+        final Path script = Files.writeString(tmp.resolve("flaky-put.sh"), """
+                n=$(cat %1$s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %1$s
+                if [ "$n" -le 5 ]; then echo "simulated outage $n" >&2; exit 1; fi
+                exec cp "$1" "$2"
+                """.formatted(shellQuote(counter.toString())));
+        final String t = shellQuote(target.toString());
+        final String spec = "cmd:put=sh " + shellQuote(script.toString()) + " {0} " + t + "/{1};mkdir=mkdir -p " + t
+                + "/{0};exists=test -f " + t + "/{0};get=cp " + t + "/{0} {1};rename=mv " + t + "/{0} " + t + "/{1}";
+        final List<CheckpointVerified> three = v.first(3);
+        try (ArchiveWriter w = ArchiveWriters.open(spec, Map.of("retries", "8", "retryDelayMs", "1",
+                "retryMaxDelayMs", "5"))) {
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            for (final CheckpointVerified cp : three) {
+                p.publish(cp);
+            }
+        }
+        assertTrue(Integer.parseInt(Files.readString(counter).trim()) > 5, "the failing invocations happened");
+        assertVerifies(target);
+        assertTargetIsCopyOfSource(target, three);
+    }
+
+    @Test
+    void aTargetFailingMidCheckpointNeverGetsARootNamingIt() throws Exception {
+        final Path target = Files.createDirectories(tmp.resolve("broken"));
+        final Path flag = tmp.resolve("repaired");
+        final Path script = Files.writeString(tmp.resolve("put.sh"), """
+                case "$2" in
+                  */transactions/*) [ -e %s ] || { echo "transactions bucket unavailable" >&2; exit 1; } ;;
+                esac
+                exec cp "$1" "$2"
+                """.formatted(shellQuote(flag.toString())));
+        final String t = shellQuote(target.toString());
+        // no rename template: cp writes straight to the final name, so a failure must leave no file there at all
+        final String spec = "cmd:put=sh " + shellQuote(script.toString()) + " {0} " + t + "/{1};mkdir=mkdir -p " + t
+                + "/{0};exists=test -f " + t + "/{0};get=cp " + t + "/{0} {1}";
+        final CheckpointVerified first = v.checkpoints.get(0);
+        final CheckpointVerified second = v.checkpoints.get(1);
+        try (ArchiveWriter w = ArchiveWriters.open(spec, Map.of("retries", "2", "retryDelayMs", "1"))) {
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            Files.createFile(flag);
+            p.publish(first);
+            Files.delete(flag);
+            final PublishException e = assertThrows(PublishException.class, () -> p.publish(second));
+            assertTrue(e.retryable(), e.getMessage());
+            final String tx = ArchivePaths.checkpointFile(FileType.TRANSACTIONS, second.getCheckpoint());
+            assertTrue(e.getMessage().contains(tx), e.getMessage());
+            assertFalse(Files.exists(target.resolve(tx)), "no file under the final name " + tx);
+            assertFalse(Files.exists(target.resolve(ArchivePaths.has(second.getCheckpoint()))));
+            assertArrayEquals(Files.readAllBytes(v.source.resolve(ArchivePaths.has(first.getCheckpoint()))),
+                    Files.readAllBytes(target.resolve(ArchivePaths.WELL_KNOWN)), "root still names the first");
+            assertVerifies(target);
+
+            Files.createFile(flag);
+            final CheckpointPublished done = p.publish(second);
+            assertTrue(done.getWritten().contains(tx));
+            assertTrue(done.getWritten().contains(ArchivePaths.WELL_KNOWN));
+            assertTrue(done.getSkipped().contains(ArchivePaths.checkpointFile(FileType.LEDGER,
+                    second.getCheckpoint())), "files published before the failure are not written again");
+        }
+        assertVerifies(target);
+        assertTargetIsCopyOfSource(target, List.of(first, second));
+    }
+
+    @Test
+    void aCorruptBlobIsNeverPublished() throws Exception {
+        final CheckpointVerified cp = v.checkpoints.get(2);
+        final LocalBlobStore store = copyBlobs(cp, tmp.resolve("blobs"));
+        final String ledger = ArchivePaths.checkpointFile(FileType.LEDGER, cp.getCheckpoint());
+        final FileRef ref = file(cp, ledger);
+        final Path blob = store.file(ref.getBlobRef()).orElseThrow();
+        final byte[] bytes = Files.readAllBytes(blob);
+        bytes[bytes.length / 2] ^= 0x40;
+        Files.write(blob, bytes);
+        final Path target = tmp.resolve("corrupt-target");
+        try (PipelineContext ctx = context(store);
+             ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final PublishException e = assertThrows(PublishException.class,
+                    () -> new CheckpointPublisher(w, ctx, tmp).publish(cp));
+            assertFalse(e.retryable());
+            assertTrue(e.getMessage().contains(ledger) && e.getMessage().contains("SHA-256"), e.getMessage());
+        }
+        assertFalse(Files.exists(target.resolve(ledger)));
+        assertFalse(Files.exists(target.resolve(ArchivePaths.has(cp.getCheckpoint()))));
+        assertFalse(Files.exists(target.resolve(ArchivePaths.WELL_KNOWN)));
+    }
+
+    @Test
+    void aBlobMissingFromTheStoreIsRefetchedFromItsSourceAndChecked() throws Exception {
+        final CheckpointVerified cp = v.checkpoints.get(0);
+        final LocalBlobStore store = copyBlobs(cp, tmp.resolve("blobs"));
+        final String results = ArchivePaths.checkpointFile(FileType.RESULTS, cp.getCheckpoint());
+        assertTrue(store.delete(file(cp, results).getBlobRef()));
+        final Path target = tmp.resolve("refetch-target");
+        try (PipelineContext ctx = context(store);
+             ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final CheckpointPublished e = new CheckpointPublisher(w, ctx, tmp).publish(cp);
+            assertTrue(e.getWritten().contains(results));
+        }
+        assertTargetIsCopyOfSource(target, List.of(cp));
+        assertVerifies(target);
+    }
+
+    // ---- helpers
+
+    static String cpSpec(final Path target, final String put) {
+        final String t = shellQuote(target.toString());
+        return "cmd:put=" + put + " {0} " + t + "/{1};mkdir=mkdir -p " + t + "/{0};exists=test -f " + t
+                + "/{0};get=cp " + t + "/{0} {1};rename=mv " + t + "/{0} " + t + "/{1}";
+    }
+
+    static void assertVerifies(final Path target) {
+        assertEquals(0, Main.run("verify", "--archive", target.toString(), "--quiet"), "verify " + target);
+    }
+
+    /**
+     * The target holds exactly the files of {@code cps} and the root state, each byte-identical to the source's
+     * file of the same path; the root is the HAS of the last checkpoint. No temporaries are left.
+     */
+    static void assertTargetIsCopyOfSource(final Path target, final List<CheckpointVerified> cps) throws Exception {
+        final Set<String> expected = new TreeSet<>();
+        for (final CheckpointVerified cp : cps) {
+            cp.getFiles().forEach(f -> expected.add(f.getPath()));
+        }
+        expected.add(ArchivePaths.WELL_KNOWN);
+        final Set<String> actual = new TreeSet<>();
+        try (Stream<Path> s = Files.walk(target)) {
+            s.filter(Files::isRegularFile).forEach(f -> actual.add(target.relativize(f).toString()));
+        }
+        assertEquals(expected, actual, "exactly the published files, no temporaries");
+        for (final String p : actual) {
+            final String sourcePath = p.equals(ArchivePaths.WELL_KNOWN)
+                    ? ArchivePaths.has(cps.get(cps.size() - 1).getCheckpoint()) : p;
+            assertArrayEquals(Files.readAllBytes(Fixtures.testnetSmall().resolve(sourcePath)),
+                    Files.readAllBytes(target.resolve(p)),
+                    "content of " + p);
+        }
+    }
+
+    static FileRef file(final CheckpointVerified cp, final String path) {
+        return cp.getFiles().stream().filter(f -> f.getPath().equals(path)).findFirst().orElseThrow();
+    }
+
+    /** A fresh blob store holding copies of the blobs of {@code cp}. */
+    static LocalBlobStore copyBlobs(final CheckpointVerified cp, final Path dir) throws Exception {
+        final LocalBlobStore store = new LocalBlobStore(dir);
+        for (final FileRef f : cp.getFiles()) {
+            try (InputStream in = v.blobs.open(f.getBlobRef()).orElseThrow();
+                 BlobStore.Writer w = store.create()) {
+                in.transferTo(w.stream());
+                assertEquals(f.getBlobRef(), w.commit());
+            }
+        }
+        return store;
+    }
+
+    static PipelineContext context(final BlobStore store) {
+        return new PipelineContext(store, 1, SourceOptions.defaults(),
+                new RetryPolicy(2, Duration.ofMillis(5), Duration.ofMillis(20), Duration.ofSeconds(1)),
+                VerificationLimits.defaults(), FetchObserver.NONE);
+    }
+}

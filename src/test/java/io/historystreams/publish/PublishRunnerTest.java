@@ -1,0 +1,251 @@
+package io.historystreams.publish;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.events.CheckpointPublished;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.kafka.EmbeddedKafkaBroker;
+import io.historystreams.kafka.TopicAdmin;
+import io.historystreams.kafka.TopicSpec;
+import io.historystreams.testing.Fixtures;
+import io.historystreams.topology.Topics;
+import io.historystreams.topology.VerifiedCheckpoints;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
+
+import static io.historystreams.publish.CommandArchiveWriter.shellQuote;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@link PublishRunner} against a real embedded broker, with real verified checkpoints and real targets. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class PublishRunnerTest {
+    private static final int COUNT = 12;
+    private static final String APP = "publish-test";
+
+    @TempDir
+    static Path dir;
+
+    private static VerifiedCheckpoints v;
+    private static EmbeddedKafkaBroker broker;
+    private static Topics topics;
+    private static List<CheckpointVerified> published;
+
+    @BeforeAll
+    static void produceVerifiedCheckpoints() throws Exception {
+        v = VerifiedCheckpoints.testnetSmall();
+        topics = v.topics; // same schema-registry scope as the records' serdes
+        published = v.first(COUNT);
+        broker = EmbeddedKafkaBroker.start(dir.resolve("broker"), Map.of());
+        try (Admin admin = admin()) {
+            TopicAdmin.ensureTopics(admin, List.of(
+                    TopicSpec.compacted(topics.checkpointsVerified.name(), 3, 1),
+                    TopicSpec.of(topics.checkpointsPublished.name(), 3, 1)));
+        }
+        final List<CheckpointVerified> shuffled = new ArrayList<>(published);
+        Collections.shuffle(shuffled, new Random(7)); // verification completes out of order
+        final Map<String, Object> pc = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<Long, CheckpointVerified> p = new KafkaProducer<>(pc,
+                topics.checkpointsVerified.keySerde().serializer(),
+                topics.checkpointsVerified.valueSerde().serializer())) {
+            for (final CheckpointVerified cp : shuffled) {
+                p.send(new ProducerRecord<>(topics.checkpointsVerified.name(), cp.getCheckpoint(), cp)).get();
+            }
+        }
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    @Test
+    void twoTargetsProgressIndependentlyAndEveryCheckpointIsPublishedOnceEach() throws Exception {
+        final Path good = dir.resolve("good");
+        final Path flaky = Files.createDirectories(dir.resolve("flaky"));
+        final Path flag = dir.resolve("flaky-back");
+        final Path script = Files.writeString(dir.resolve("put.sh"), """
+                [ -e %s ] || { echo "target unavailable" >&2; exit 1; }
+                exec cp "$1" "$2"
+                """.formatted(shellQuote(flag.toString())));
+        final String t = shellQuote(flaky.toString());
+        final String spec = "cmd:put=sh " + shellQuote(script.toString()) + " {0} " + t + "/{1};mkdir=mkdir -p " + t
+                + "/{0};exists=test -f " + t + "/{0};get=cp " + t + "/{0} {1};rename=mv " + t + "/{0} " + t + "/{1}";
+        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
+                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200));
+        try (ArchiveWriter goodWriter = ArchiveWriters.open(good.toString(), Map.of("fsync", "false"));
+             ArchiveWriter flakyWriter = ArchiveWriters.open(spec, Map.of("retries", "1"));
+             PublishRunner a = new PublishRunner(APP, broker.bootstrapServers(), "good",
+                     new CheckpointPublisher(goodWriter, v.ctx, dir), topics, settings);
+             PublishRunner b = new PublishRunner(APP, broker.bootstrapServers(), "flaky cmd:target",
+                     new CheckpointPublisher(flakyWriter, v.ctx, dir), topics, settings)) {
+            assertEquals(APP + "-publish-flaky_cmd_target", b.groupId());
+            b.start();
+            a.start();
+            waitFor(() -> a.checkpointsPublished() == COUNT, Duration.ofSeconds(60), "target good finishes");
+            assertEquals(0, b.checkpointsPublished(), "the failing target has published nothing");
+            assertTrue(b.failures() > 0);
+            assertFalse(Files.exists(flaky.resolve(ArchivePaths.WELL_KNOWN)), "no root on the failing target");
+            assertEquals(0, b.filesWritten());
+            assertTrue(b.isRunning(), "a failing target keeps retrying");
+
+            Files.createFile(flag);
+            waitFor(() -> b.checkpointsPublished() == COUNT, Duration.ofSeconds(60), "target flaky catches up");
+            assertEquals(0, a.failures());
+            assertEquals(published.get(COUNT - 1).getCheckpoint(), a.lastCheckpoint());
+            assertNull(a.fatalError());
+            assertNull(b.fatalError());
+            assertTrue(a.bytesWritten() > 0);
+            waitFor(() -> committed(a.groupId()) == COUNT, Duration.ofSeconds(10), "good commits every record");
+            waitFor(() -> committed(b.groupId()) == COUNT, Duration.ofSeconds(10), "flaky commits every record");
+        }
+        for (final Path target : List.of(good, flaky)) {
+            CheckpointPublisherTest.assertVerifies(target);
+            assertTargetIsCopy(target);
+        }
+        // one CheckpointPublished per checkpoint and target
+        final Map<String, List<Long>> byTarget = readPublishedEvents(2 * COUNT).stream()
+                .collect(Collectors.groupingBy(e -> e.getTarget(), Collectors.mapping(e -> e.getCheckpoint(),
+                        Collectors.toList())));
+        final Set<Long> expected = published.stream().map(CheckpointVerified::getCheckpoint)
+                .collect(Collectors.toCollection(TreeSet::new));
+        assertEquals(2, byTarget.size(), byTarget.keySet().toString());
+        for (final List<Long> cps : byTarget.values()) {
+            assertEquals(COUNT, cps.size());
+            assertEquals(expected, new TreeSet<>(cps));
+        }
+    }
+
+    @Test
+    void aRestartedRunnerResumesFromItsCommittedOffsetAndCloseIsBounded() throws Exception {
+        final Path target = dir.resolve("restart");
+        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
+                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200));
+        final long first;
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final PublishRunner r = new PublishRunner(APP, broker.bootstrapServers(), "restart",
+                    new CheckpointPublisher(w, v.ctx, dir), topics, settings);
+            r.start();
+            waitFor(() -> r.checkpointsPublished() >= 3, Duration.ofSeconds(60), "first runner starts publishing");
+            final long t0 = System.nanoTime();
+            r.close();
+            assertTrue(System.nanoTime() - t0 < settings.closeTimeout().toNanos(), "close is bounded");
+            assertFalse(r.isRunning());
+            // a batch is published in checkpoint order across partitions, so a published record is committed only
+            // once every earlier record of its partition is published too: the rest is re-processed after a restart
+            first = committed(r.groupId());
+            assertTrue(first <= r.checkpointsPublished(), first + " committed, " + r.checkpointsPublished()
+                    + " published");
+            assertTrue(r.filesWritten() > 0);
+        }
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+             PublishRunner r = new PublishRunner(APP, broker.bootstrapServers(), "restart",
+                     new CheckpointPublisher(w, v.ctx, dir), topics, settings)) {
+            r.start();
+            waitFor(() -> committed(r.groupId()) == COUNT, Duration.ofSeconds(60), "second runner finishes");
+            assertEquals(COUNT - first, r.checkpointsPublished(), "only uncommitted records are processed again");
+        }
+        CheckpointPublisherTest.assertVerifies(target);
+        assertTargetIsCopy(target);
+    }
+
+    // ---- helpers
+
+    /** The target holds exactly the files of the published checkpoints, byte-identical; the root is the newest. */
+    private static void assertTargetIsCopy(final Path target) throws Exception {
+        CheckpointPublisherTest.assertTargetIsCopyOfSource(target, published);
+        assertArrayEquals(Files.readAllBytes(Fixtures.testnetSmall().resolve(
+                ArchivePaths.has(published.get(COUNT - 1).getCheckpoint()))),
+                Files.readAllBytes(target.resolve(ArchivePaths.WELL_KNOWN)));
+    }
+
+    private static List<CheckpointPublished> readPublishedEvents(final int atLeast) {
+        final Map<String, Object> cc = new HashMap<>();
+        cc.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        cc.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID());
+        cc.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        cc.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        final List<CheckpointPublished> out = new ArrayList<>();
+        try (KafkaConsumer<Long, CheckpointPublished> c = new KafkaConsumer<>(cc,
+                topics.checkpointsPublished.keySerde().deserializer(),
+                topics.checkpointsPublished.valueSerde().deserializer())) {
+            c.subscribe(List.of(topics.checkpointsPublished.name()));
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() < deadline) {
+                for (final ConsumerRecord<Long, CheckpointPublished> r : c.poll(Duration.ofMillis(200))) {
+                    assertEquals(r.key(), r.value().getCheckpoint());
+                    out.add(r.value());
+                }
+                if (out.size() >= atLeast) {
+                    // read a little longer: duplicates would show up here
+                    c.poll(Duration.ofMillis(500)).forEach(r -> out.add(r.value()));
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Sum of the committed offsets of a group on the checkpoints-verified topic. */
+    private static long committed(final String group) {
+        try (Admin admin = admin()) {
+            final Map<TopicPartition, OffsetAndMetadata> offsets =
+                    admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+            return offsets.entrySet().stream()
+                    .filter(e -> e.getKey().topic().equals(topics.checkpointsVerified.name()) && e.getValue() != null)
+                    .mapToLong(e -> e.getValue().offset()).sum();
+        } catch (final Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Admin admin() {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()));
+    }
+
+    private static void waitFor(final BooleanSupplier condition, final Duration timeout, final String what)
+            throws InterruptedException {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out after " + timeout + " waiting until " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+}
