@@ -1,32 +1,125 @@
 package io.historystreams.cli;
 
+import io.historystreams.events.CheckpointPublished;
+import io.historystreams.publish.ArchiveWriter;
+import io.historystreams.publish.ArchiveWriters;
+import io.historystreams.publish.CheckpointPublisher;
+import io.historystreams.publish.PublishRunner;
 import io.historystreams.service.HistoryStreamsService;
+import io.historystreams.service.ServiceConfig;
+import io.historystreams.topology.Topics;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
-/** The publishing side of a command: one runner per target (placeholder until the sink is wired). */
+/**
+ * The publishing side of a command: one {@link PublishRunner} per target, each with its own consumer group, so a
+ * slow or failing target never holds back another.
+ */
 final class Publishing implements AutoCloseable {
-    private final List<String> targets;
+    private final HistoryStreamsService svc;
+    private final List<PublishRunner> runners = new ArrayList<>();
+    private final List<ArchiveWriter> writers = new ArrayList<>();
 
-    private Publishing(final List<String> targets) {
-        this.targets = targets;
+    private Publishing(final HistoryStreamsService svc) {
+        this.svc = svc;
     }
 
-    static Publishing start(final HistoryStreamsService svc, final List<String> targets) {
-        if (!targets.isEmpty()) {
-            throw new IllegalArgumentException("--publish-to is not available yet");
+    static Publishing start(final HistoryStreamsService svc, final List<String> targets) throws Exception {
+        final Publishing p = new Publishing(svc);
+        try {
+            for (final String target : targets) {
+                final ArchiveWriter w = ArchiveWriters.open(target, Map.of());
+                p.writers.add(w);
+                final PublishRunner r = new PublishRunner(svc.config().get(ServiceConfig.APPLICATION_ID),
+                        svc.bootstrapServers(), w.name(), new CheckpointPublisher(w, svc.context()), svc.topics(),
+                        PublishRunner.Settings.defaults());
+                p.runners.add(r);
+                r.start();
+            }
+        } catch (final Exception e) {
+            p.close();
+            throw e;
         }
-        return new Publishing(targets);
+        return p;
     }
 
-    /** Waits until every given checkpoint is published to every target; true when they all are. */
-    boolean awaitPublished(final Collection<Long> checkpoints, final PrintWriter err) {
-        return true;
+    /** Waits until every given checkpoint is published to every target; false when a runner failed for good. */
+    boolean awaitPublished(final Collection<Long> checkpoints, final PrintWriter err) throws InterruptedException {
+        if (runners.isEmpty() || checkpoints.isEmpty()) {
+            return true;
+        }
+        final Topics t = svc.topics();
+        final Map<String, Set<Long>> done = new HashMap<>();
+        for (final ArchiveWriter w : writers) {
+            done.put(w.name(), new HashSet<>());
+        }
+        final Map<String, Object> p = new HashMap<>(svc.clientProps());
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            final List<TopicPartition> parts = new ArrayList<>();
+            for (final PartitionInfo pi : c.partitionsFor(t.checkpointsPublished.name(), Duration.ofSeconds(30))) {
+                parts.add(new TopicPartition(pi.topic(), pi.partition()));
+            }
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long lastLine = System.nanoTime();
+            while (true) {
+                for (final ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(300))) {
+                    final CheckpointPublished e = t.checkpointsPublished.valueSerde().deserializer()
+                            .deserialize(r.topic(), r.value());
+                    final Set<Long> s = done.get(e.getTarget());
+                    if (s != null) {
+                        s.add(e.getCheckpoint());
+                    }
+                }
+                if (done.values().stream().allMatch(s -> s.containsAll(checkpoints))) {
+                    return true;
+                }
+                for (final PublishRunner r : runners) {
+                    if (r.fatalError() != null) {
+                        err.println("error: publishing stopped: " + r.fatalError());
+                        return false;
+                    }
+                }
+                if (System.nanoTime() - lastLine > 10_000_000_000L) {
+                    lastLine = System.nanoTime();
+                    done.forEach((name, s) -> err.printf("publish: %s: %d/%d checkpoints%n", name,
+                            s.stream().filter(checkpoints::contains).count(), checkpoints.size()));
+                    err.flush();
+                }
+                if (svc.closing()) {
+                    return false;
+                }
+            }
+        }
     }
 
     @Override
     public void close() {
+        for (final PublishRunner r : runners) {
+            r.close();
+        }
+        for (final ArchiveWriter w : writers) {
+            try {
+                w.close();
+            } catch (final Exception e) {
+                // nothing left to do with a writer that cannot close
+            }
+        }
     }
 }
