@@ -319,6 +319,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("num.partitions", "1");
         // fast and small
         p.put("group.initial.rebalance.delay.ms", "0");
+        // topics are created explicitly with their partitions and configs; a consumer asking for a missing topic
+        // must not create it with broker defaults (that would break co-partitioning)
+        p.put("auto.create.topics.enable", "false");
         p.put("log.cleaner.dedupe.buffer.size", Integer.toString(2 * 1024 * 1024));
         p.put("log.cleaner.threads", "1");
         p.put("num.network.threads", "2");

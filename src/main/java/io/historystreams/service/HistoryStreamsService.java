@@ -194,6 +194,8 @@ public final class HistoryStreamsService implements AutoCloseable {
         final Properties p = new Properties();
         p.putAll(clientProps(config, bootstrap));
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.get(ServiceConfig.APPLICATION_ID));
+        // the dead-letter handlers are created by Kafka from class names and find the registry through this
+        p.put(ServiceConfig.SCHEMA_REGISTRY_URL, config.schemaRegistryUrl());
         p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, config.getInt(ServiceConfig.STREAM_THREADS));
         p.put(StreamsConfig.STATE_DIR_CONFIG, config.dataDir().resolve("state").toString());

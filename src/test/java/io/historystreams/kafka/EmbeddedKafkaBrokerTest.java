@@ -150,6 +150,12 @@ final class EmbeddedKafkaBrokerTest {
         final TopicAdmin.Result r = TopicAdmin.ensureTopics(admin, List.of(TopicSpec.compacted("was-delete", 4, 1)));
         assertEquals(Set.of("was-delete"), r.existing());
         assertEquals(Set.of("was-delete"), r.reconfigured());
+        // an altered config reaches the broker's view asynchronously: wait a bounded time for it
+        final long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!TopicConfig.CLEANUP_POLICY_COMPACT.equals(cleanupPolicy(admin, "was-delete"))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
         assertEquals(TopicConfig.CLEANUP_POLICY_COMPACT, cleanupPolicy(admin, "was-delete"));
         assertEquals(1, describe(admin, "was-delete").partitions().size());
     }
