@@ -11,6 +11,7 @@ import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * Builds the pipeline's topology, a pure function of its settings (main, the embedded run and the tests share it).
@@ -18,15 +19,18 @@ import java.time.Duration;
  * {@link Topology#describe()} of what this returns.
  *
  * <pre>
- * checkpoint-requests ─▶ request-gate ─▶ fetch-{has,ledger,transactions,results,scp} ─▶ *-downloaded, bucket-requests
+ * checkpoint-requests, attempt-failures ─▶ request-gate (retries) ─▶ checkpoint-failures;
+ * request-gate ─▶ fetch-{has,ledger,transactions,results,scp} ─▶ *-downloaded, bucket-requests
  * bucket-requests ─▶ fetch-bucket ─▶ bucket-verified
  * *-downloaded, bucket-verified, file-failures ─▶ assemble-checkpoint ─▶ chain-links (self and successor)
- * chain-links ─▶ check-chain ─▶ checkpoints-verified, ledgers-verified, checkpoint-failures
+ * chain-links ─▶ check-chain ─▶ checkpoints-verified, ledgers-verified, attempt-failures
  * </pre>
  */
 public final class HistoryTopology {
     public static final String GATE = "request-gate";
     public static final String STATUS_STORE = "checkpoint-status";
+    public static final String INFLIGHT_STORE = "inflight-requests";
+    public static final String RETRY_STORE = "retry-schedule";
     public static final String ASSEMBLER = "assemble-checkpoint";
     public static final String ASSEMBLY_STORE = "checkpoint-assembly";
     public static final String FETCH_BUCKET = "fetch-bucket";
@@ -36,10 +40,21 @@ public final class HistoryTopology {
     public static final String CHAIN_PREDECESSORS_STORE = "chain-predecessors";
     public static final String CHAIN_AWAITING_STORE = "chain-awaiting";
 
-    /** Settings the topology's shape and timing depend on. */
-    public record Settings(Duration pollInterval, Duration staleRequestAfter) {
+    /**
+     * Settings the topology's timing depends on.
+     *
+     * @param maxAttempts  attempts per checkpoint when failures are retryable (transport, corrupt or missing files)
+     * @param retryBackoff first delay before a checkpoint is tried again; doubles per attempt up to the maximum
+     */
+    public record Settings(Duration pollInterval, Duration staleRequestAfter, int maxAttempts, Duration retryBackoff,
+            Duration maxRetryBackoff) {
         public static Settings defaults() {
-            return new Settings(Duration.ofMillis(20), Duration.ofMinutes(30));
+            return new Settings(Duration.ofMillis(20), Duration.ofMinutes(30), 3, Duration.ofSeconds(5),
+                    Duration.ofMinutes(5));
+        }
+
+        public Settings withRetries(final int attempts, final Duration backoff) {
+            return new Settings(pollInterval, staleRequestAfter, attempts, backoff, maxRetryBackoff);
         }
     }
 
@@ -55,12 +70,20 @@ public final class HistoryTopology {
                 t.checkpointRequests.valueSerde().deserializer(), t.checkpointRequests.name());
         top.addSource("verified-outcomes-source", t.checkpointsVerified.keySerde().deserializer(),
                 t.checkpointsVerified.valueSerde().deserializer(), t.checkpointsVerified.name());
-        top.addSource("failed-outcomes-source", t.checkpointFailures.keySerde().deserializer(),
-                t.checkpointFailures.valueSerde().deserializer(), t.checkpointFailures.name());
-        top.addProcessor(GATE, () -> new RequestGate(STATUS_STORE, settings.staleRequestAfter()),
-                "checkpoint-requests-source", "verified-outcomes-source", "failed-outcomes-source");
+        top.addSource("attempt-failures-source", t.attemptFailures.keySerde().deserializer(),
+                t.attemptFailures.valueSerde().deserializer(), t.attemptFailures.name());
+        final List<String> fetchers = List.of("fetch-has", "fetch-ledger", "fetch-transactions", "fetch-results",
+                "fetch-scp");
+        top.addProcessor(GATE, () -> new RequestGate(STATUS_STORE, INFLIGHT_STORE, RETRY_STORE, fetchers,
+                "checkpoint-failures-sink", settings), "checkpoint-requests-source", "verified-outcomes-source",
+                "attempt-failures-source");
         top.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATUS_STORE), Serdes.Long(),
                 Serdes.String()), GATE);
+        top.addStateStore(store(INFLIGHT_STORE, Serdes.Long(), t.storeSerde(CheckpointRequest.class)), GATE);
+        top.addStateStore(store(RETRY_STORE, Serdes.Long(), t.storeSerde(CheckpointRequest.class)), GATE);
+        // only the gate publishes final failures, after the retries
+        top.addSink("checkpoint-failures-sink", t.checkpointFailures.name(),
+                t.checkpointFailures.keySerde().serializer(), t.checkpointFailures.valueSerde().serializer(), GATE);
 
         // one fetch-and-verify processor per file type, each with its store of requests in flight
         addFetcher(top, t, ctx, poll, "has", t.hasDownloaded.name(), true);
@@ -102,8 +125,8 @@ public final class HistoryTopology {
         top.addStateStore(store(ASSEMBLY_STORE, Serdes.Long(), t.storeSerde(CheckpointAssembly.class)), ASSEMBLER);
         top.addSink("chain-links-sink", t.chainLinks.name(), t.chainLinks.keySerde().serializer(),
                 t.chainLinks.valueSerde().serializer(), ASSEMBLER);
-        top.addSink("assembly-failures-sink", t.checkpointFailures.name(), t.checkpointFailures.keySerde().serializer(),
-                t.checkpointFailures.valueSerde().serializer(), ASSEMBLER);
+        top.addSink("assembly-failures-sink", t.attemptFailures.name(), t.attemptFailures.keySerde().serializer(),
+                t.attemptFailures.valueSerde().serializer(), ASSEMBLER);
 
         // the chain between neighbours gates the verified outputs
         top.addSource("chain-links-source", t.chainLinks.keySerde().deserializer(),
@@ -117,8 +140,8 @@ public final class HistoryTopology {
                 t.checkpointsVerified.keySerde().serializer(), t.checkpointsVerified.valueSerde().serializer(), CHAIN);
         top.addSink("ledgers-verified-sink", t.ledgersVerified.name(), t.ledgersVerified.keySerde().serializer(),
                 t.ledgersVerified.valueSerde().serializer(), CHAIN);
-        top.addSink("chain-failures-sink", t.checkpointFailures.name(), t.checkpointFailures.keySerde().serializer(),
-                t.checkpointFailures.valueSerde().serializer(), CHAIN);
+        top.addSink("chain-failures-sink", t.attemptFailures.name(), t.attemptFailures.keySerde().serializer(),
+                t.attemptFailures.valueSerde().serializer(), CHAIN);
         return top;
     }
 

@@ -4,39 +4,62 @@ import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.RequestReason;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Admits checkpoint requests: a checkpoint already verified, or being worked on, is not fetched again (a re-sent
- * request makes no duplicate output); a failed one is admitted again. Learns outcomes from the output topics.
+ * Admits checkpoint requests and decides what a failed attempt becomes. A checkpoint already verified, or being
+ * worked on, is not fetched again (a re-sent request makes no duplicate output). A failed attempt whose failures are
+ * all retryable is tried again after a backoff (with jitter, without holding back other checkpoints) until the
+ * attempts run out; only then, or for a failure that retrying cannot fix, is the failure published.
  */
-final class RequestGate implements Processor<Long, Object, Long, CheckpointRequest> {
+final class RequestGate implements Processor<Long, Object, Long, Object> {
     static final String VERIFIED = "VERIFIED";
     static final String FAILED = "FAILED";
     static final String IN_PROGRESS = "IN_PROGRESS";
     private static final Logger LOG = LoggerFactory.getLogger(RequestGate.class);
 
-    private final String storeName;
-    private final Duration staleAfter;
-    private ProcessorContext<Long, CheckpointRequest> context;
+    private final String statusStoreName;
+    private final String inflightStoreName;
+    private final String retryStoreName;
+    private final String fetchers;
+    private final String failureChild;
+    private final HistoryTopology.Settings settings;
+    private ProcessorContext<Long, Object> context;
     private KeyValueStore<Long, String> status;
+    private KeyValueStore<Long, CheckpointRequest> inflight;
+    private KeyValueStore<Long, CheckpointRequest> retries;
 
-    RequestGate(final String storeName, final Duration staleAfter) {
-        this.storeName = storeName;
-        this.staleAfter = staleAfter;
+    RequestGate(final String statusStoreName, final String inflightStoreName, final String retryStoreName,
+            final List<String> fetchers, final String failureChild, final HistoryTopology.Settings settings) {
+        this.statusStoreName = statusStoreName;
+        this.inflightStoreName = inflightStoreName;
+        this.retryStoreName = retryStoreName;
+        this.fetchers = String.join(",", fetchers);
+        this.failureChild = failureChild;
+        this.settings = settings;
     }
 
     @Override
-    public void init(final ProcessorContext<Long, CheckpointRequest> context) {
+    public void init(final ProcessorContext<Long, Object> context) {
         this.context = context;
-        this.status = context.getStateStore(storeName);
+        this.status = context.getStateStore(statusStoreName);
+        this.inflight = context.getStateStore(inflightStoreName);
+        this.retries = context.getStateStore(retryStoreName);
+        context.schedule(Duration.ofMillis(500), PunctuationType.WALL_CLOCK_TIME, this::retryDue);
     }
 
     @Override
@@ -48,17 +71,69 @@ final class RequestGate implements Processor<Long, Object, Long, CheckpointReque
         final Object v = record.value();
         if (v instanceof CheckpointVerified) {
             status.put(cp, VERIFIED);
-        } else if (v instanceof CheckpointFailed) {
-            status.put(cp, FAILED);
+            inflight.delete(cp);
+            retries.delete(cp);
+        } else if (v instanceof CheckpointFailed f) {
+            attemptFailed(cp, f, record.timestamp());
         } else if (v instanceof CheckpointRequest req) {
             final String s = status.get(cp);
             final long now = context.currentSystemTimeMs();
             if (admit(s, req, now)) {
-                status.put(cp, IN_PROGRESS + " " + now);
-                context.forward(new Record<>(cp, req, record.timestamp()));
+                retries.delete(cp);
+                send(cp, req, record.timestamp());
             } else {
                 LOG.debug("checkpoint {} already {}: request from {} ignored", cp, s, req.getReason());
             }
+        }
+    }
+
+    private void send(final long cp, final CheckpointRequest req, final long timestamp) {
+        status.put(cp, IN_PROGRESS + " " + context.currentSystemTimeMs());
+        inflight.put(cp, req);
+        for (final String child : fetchers.split(",")) {
+            context.forward(new Record<>(cp, req, timestamp), child);
+        }
+    }
+
+    /** One attempt failed: retry later when that can help and attempts remain, otherwise publish the failure. */
+    private void attemptFailed(final long cp, final CheckpointFailed f, final long timestamp) {
+        final CheckpointRequest req = inflight.get(cp);
+        final int attempt = req == null ? f.getAttempt() : req.getAttempt();
+        if (req != null && f.getRetryable() && attempt + 1 < settings.maxAttempts()) {
+            final long delay = backoff(attempt);
+            final CheckpointRequest again = CheckpointRequest.newBuilder(req).setReason(RequestReason.RETRY)
+                    .setAttempt(attempt + 1)
+                    .setRequestedAt(Instant.ofEpochMilli(context.currentSystemTimeMs() + delay)).build();
+            retries.put(cp, again);
+            LOG.info("checkpoint {} attempt {} failed ({} {}): retrying in {} ms", cp, attempt + 1, f.getReason(),
+                    f.getFile(), delay);
+            return;
+        }
+        status.put(cp, FAILED);
+        inflight.delete(cp);
+        context.forward(new Record<>(cp, CheckpointFailed.newBuilder(f).setAttempt(attempt).build(), timestamp),
+                failureChild);
+    }
+
+    private long backoff(final int attempt) {
+        final long base = settings.retryBackoff().toMillis();
+        final long ceiling = Math.min(settings.maxRetryBackoff().toMillis(), base << Math.min(attempt, 20));
+        return ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
+    }
+
+    private void retryDue(final long now) {
+        final List<KeyValue<Long, CheckpointRequest>> due = new ArrayList<>();
+        try (KeyValueIterator<Long, CheckpointRequest> it = retries.all()) {
+            while (it.hasNext()) {
+                final KeyValue<Long, CheckpointRequest> kv = it.next();
+                if (kv.value.getRequestedAt().toEpochMilli() <= now) {
+                    due.add(kv);
+                }
+            }
+        }
+        for (final KeyValue<Long, CheckpointRequest> kv : due) {
+            retries.delete(kv.key);
+            send(kv.key, kv.value, now);
         }
     }
 
@@ -69,8 +144,8 @@ final class RequestGate implements Processor<Long, Object, Long, CheckpointReque
         if (s.equals(VERIFIED)) {
             return false;
         }
-        // in progress: admit again only when it has been stuck for longer than the stale limit, or on RETRY
+        // in progress: admit again only when it has been stuck for longer than the stale limit
         final long since = Long.parseLong(s.substring(IN_PROGRESS.length() + 1));
-        return now - since > staleAfter.toMillis() || req.getReason() == RequestReason.RETRY && req.getAttempt() > 0;
+        return now - since > settings.staleRequestAfter().toMillis();
     }
 }

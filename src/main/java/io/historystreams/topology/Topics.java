@@ -48,6 +48,7 @@ public final class Topics {
     public final Topic<Long, CheckpointVerified> checkpointsVerified;
     public final Topic<Long, LedgerVerified> ledgersVerified;
     public final Topic<Long, CheckpointFailed> checkpointFailures;
+    public final Topic<Long, CheckpointFailed> attemptFailures;
     public final Topic<Long, CheckpointPublished> checkpointsPublished;
     public final Topic<byte[], DeadLetter> deadLetters;
     public final Topic<String, Long> tailState;
@@ -82,7 +83,9 @@ public final class Topics {
         ledgersVerified = event(prefix + "ledgers-verified", cp, LedgerVerified.class,
                 "One event per verified ledger with header, transaction set and result set XDR, keyed by ledger");
         checkpointFailures = event(prefix + "checkpoint-failures", cp, CheckpointFailed.class,
-                "Checkpoints that failed verification, with every reason");
+                "Checkpoints that failed verification for good (after retries), with every reason");
+        attemptFailures = event(prefix + "attempt-failures", cp, CheckpointFailed.class,
+                "A failed attempt at a checkpoint: the gate retries it or publishes it as a checkpoint failure");
         checkpointsPublished = event(prefix + "checkpoints-published", cp, CheckpointPublished.class,
                 "Checkpoints written to a target archive");
         deadLetters = event(prefix + "dead-letters", Serdes.ByteArray(), DeadLetter.class,
@@ -105,7 +108,8 @@ public final class Topics {
     public List<Topic<?, ?>> all() {
         return List.of(checkpointRequests, hasDownloaded, ledgersDownloaded, transactionsDownloaded,
                 resultsDownloaded, scpDownloaded, bucketRequests, bucketVerified, fileFailures, chainLinks,
-                checkpointsVerified, ledgersVerified, checkpointFailures, checkpointsPublished, deadLetters, tailState);
+                checkpointsVerified, ledgersVerified, checkpointFailures, attemptFailures, checkpointsPublished, deadLetters,
+                tailState);
     }
 
     private <K, V extends SpecificRecord> Topic<K, V> event(final String name, final Serde<K> key, final Class<V> type,

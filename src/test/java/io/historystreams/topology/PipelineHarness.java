@@ -40,6 +40,10 @@ final class PipelineHarness implements AutoCloseable {
     final List<KeyValue<Long, CheckpointFailed>> failures = new ArrayList<>();
 
     PipelineHarness(final Path dir) throws Exception {
+        this(dir, HistoryTopology.Settings.defaults().withRetries(2, Duration.ofMillis(50)));
+    }
+
+    PipelineHarness(final Path dir, final HistoryTopology.Settings settings) throws Exception {
         topics = new Topics("history.", SchemaRegistry.forUrl("mock://ttd-" + UUID.randomUUID()));
         ctx = new PipelineContext(new LocalBlobStore(dir.resolve("blobs")), 4, SourceOptions.defaults(),
                 new RetryPolicy(3, Duration.ofMillis(5), Duration.ofMillis(50), Duration.ofSeconds(2)),
@@ -48,7 +52,7 @@ final class PipelineHarness implements AutoCloseable {
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "ttd");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString());
-        driver = new TopologyTestDriver(HistoryTopology.build(topics, HistoryTopology.Settings.defaults(), ctx), props);
+        driver = new TopologyTestDriver(HistoryTopology.build(topics, settings, ctx), props);
         requests = driver.createInputTopic(topics.checkpointRequests.name(),
                 topics.checkpointRequests.keySerde().serializer(), topics.checkpointRequests.valueSerde().serializer());
         verifiedOut = driver.createOutputTopic(topics.checkpointsVerified.name(),

@@ -107,6 +107,26 @@ class PipelineTopologyTest {
             assertEquals("HEADER_HASH_MISMATCH", f.getReason());
             assertEquals(ledgerPath, f.getFile());
             assertEquals(server.url(), f.getSource());
+            // retryable: the checkpoint was tried again (2 attempts), then reported once
+            assertEquals(1, f.getAttempt());
+            assertTrue(server.requests(ledgerPath) >= 2, "re-fetched on the retry");
+        }
+    }
+
+    @Test
+    void shouldRetryACheckpointWhoseFileAppearsLater() throws Exception {
+        final long cp = 0x3ff;
+        final String txPath = ArchivePaths.checkpointFile(FileType.TRANSACTIONS, cp);
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                PipelineHarness h = new PipelineHarness(dir,
+                        HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMillis(200)))) {
+            // not there at first (404 on every try of the first attempt), published a moment later
+            server.on(txPath).status(404).times(2);
+            h.request(server.url(), cp, TESTNET);
+            assertTrue(h.runUntil(() -> !h.verified.isEmpty() || !h.failures.isEmpty(), Duration.ofSeconds(60)));
+            assertEquals(List.of(), h.failures);
+            assertEquals(cp, h.verified.get(0).key);
+            assertTrue(server.requests(txPath) >= 3, "fetched again after the 404s");
         }
     }
 
