@@ -118,6 +118,36 @@ class ServiceIntegrationTest {
     }
 
     @Test
+    void shouldPublishAByteIdenticalArchiveOnceThenWriteNothingTheSecondTime() throws Exception {
+        final String app = "publish1";
+        final Path source = Fixtures.testnetSmall();
+        final Path target = dir.resolve("mirror");
+        final String[] args = {"ingest", "--archive", source.toString(), "--publish-to", target.toString(),
+            "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
+            "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app).toString(), "--http-port", "-1", "--quiet"};
+        assertEquals(0, Main.run(args));
+        assertEquals(0, Main.run("verify", "--archive", target.toString(), "--quiet"), "the mirror verifies in full");
+        final Map<String, Long> modified = new HashMap<>();
+        try (var files = Files.walk(source)) {
+            for (final Path f : files.filter(Files::isRegularFile).toList()) {
+                final Path copy = target.resolve(source.relativize(f).toString());
+                assertTrue(Files.exists(copy), "missing in the mirror: " + copy);
+                assertTrue(java.util.Arrays.equals(Files.readAllBytes(f), Files.readAllBytes(copy)),
+                        "differs: " + copy);
+                modified.put(copy.toString(), Files.getLastModifiedTime(copy).toMillis());
+            }
+        }
+        try (var files = Files.walk(target)) {
+            assertEquals(modified.size(), files.filter(Files::isRegularFile).count(), "nothing more in the mirror");
+        }
+        // the same range again: nothing is written
+        assertEquals(0, Main.run(args));
+        for (final Map.Entry<String, Long> e : modified.entrySet()) {
+            assertEquals(e.getValue(), Files.getLastModifiedTime(Path.of(e.getKey())).toMillis(), e.getKey());
+        }
+    }
+
+    @Test
     void shouldSplitPartitionsBetweenTwoInstancesAndVerifyOnce() throws Exception {
         final String app = "pair";
         final Map<String, String> common = Map.of(ServiceConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(),
