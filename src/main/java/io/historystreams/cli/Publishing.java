@@ -48,6 +48,7 @@ final class Publishing implements AutoCloseable {
                         svc.bootstrapServers(), w.name(), new CheckpointPublisher(w, svc.context()), svc.topics(),
                         PublishRunner.Settings.defaults());
                 p.runners.add(r);
+                bindMetrics(svc, w.name(), r);
                 r.start();
             }
         } catch (final Exception e) {
@@ -55,6 +56,21 @@ final class Publishing implements AutoCloseable {
             throw e;
         }
         return p;
+    }
+
+    /** Sink metrics per target, next to the pipeline's in the service's Prometheus registry. */
+    private static void bindMetrics(final HistoryStreamsService svc, final String target, final PublishRunner r) {
+        final io.micrometer.core.instrument.MeterRegistry m = svc.metrics().registry();
+        io.micrometer.core.instrument.Gauge.builder("history_publish_checkpoints", r, PublishRunner::checkpointsPublished)
+                .description("Checkpoints published to the target").tag("target", target).register(m);
+        io.micrometer.core.instrument.Gauge.builder("history_publish_files_written", r, PublishRunner::filesWritten)
+                .tag("target", target).register(m);
+        io.micrometer.core.instrument.Gauge.builder("history_publish_files_skipped", r, PublishRunner::filesSkipped)
+                .tag("target", target).register(m);
+        io.micrometer.core.instrument.Gauge.builder("history_publish_bytes", r, PublishRunner::bytesWritten)
+                .tag("target", target).register(m);
+        io.micrometer.core.instrument.Gauge.builder("history_publish_failures", r, PublishRunner::failures)
+                .description("Failed publish attempts (retried)").tag("target", target).register(m);
     }
 
     /** Waits until every given checkpoint is published to every target; false when a runner failed for good. */

@@ -156,6 +156,7 @@ class ServiceIntegrationTest {
                 ServiceConfig.STREAM_THREADS, "1");
         final Map<String, String> a = new HashMap<>(common);
         a.put(ServiceConfig.DATA_DIR, dir.resolve("a").toString());
+        a.put(ServiceConfig.HTTP_PORT, "0"); // the operations endpoint on a free loopback port
         final Map<String, String> b = new HashMap<>(common);
         b.put(ServiceConfig.DATA_DIR, dir.resolve("b").toString());
         final List<Long> range = Checkpoint.range(1, 20 * 64);
@@ -176,6 +177,19 @@ class ServiceIntegrationTest {
                 }
                 assertEquals(range.size(), w.verified().size(), "failed: " + w.failed());
             }
+            // the operations endpoint: readiness from the Streams state, Prometheus metrics (ours and Streams')
+            assertEquals("127.0.0.1", one.health().url().replaceAll("http://([^:]+):.*", "$1"));
+            final java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            final var ready = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(one.health().url() + "/health/ready")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, ready.statusCode(), ready.body());
+            final String metrics = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(one.health().url() + "/metrics")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(metrics.contains("history_checkpoints_verified_total"), "our counters");
+            assertTrue(metrics.contains("history_fetch_latency_seconds"), "fetch latency");
+            assertTrue(metrics.contains("kafka_stream"), "Kafka Streams metrics");
             assertTrue(one.metrics().verifiedCount() > 0 && two.metrics().verifiedCount() > 0,
                     "both instances verified some: " + one.metrics().verifiedCount() + " / "
                             + two.metrics().verifiedCount());

@@ -1,0 +1,52 @@
+package io.historystreams.service;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Configuration layering: defaults < properties file < environment < command line; secrets never printed. */
+class ServiceConfigTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void shouldLayerDefaultsFileEnvironmentAndCommandLine() throws Exception {
+        final Path file = dir.resolve("service.properties");
+        Files.writeString(file, "partitions=3\nnum.stream.threads=4\napplication.id=from-file\nfetch.concurrency=5\n");
+        final Map<String, String> env = Map.of("HISTORY_STREAMS_NUM_STREAM_THREADS", "6",
+                "HISTORY_STREAMS_APPLICATION_ID", "from-env", "KAFKA_SASL_MECHANISM", "SCRAM-SHA-512",
+                "KAFKA_BOOTSTRAP_SERVERS", "broker:9092", "UNRELATED", "x");
+        final Map<String, String> cli = new HashMap<>();
+        cli.put(ServiceConfig.APPLICATION_ID, "from-cli");
+        cli.put(ServiceConfig.FETCH_CONCURRENCY, null); // not given on the command line
+        final ServiceConfig c = ServiceConfig.load(file, env, cli);
+        assertEquals("from-cli", c.get(ServiceConfig.APPLICATION_ID));
+        assertEquals(6, c.getInt(ServiceConfig.STREAM_THREADS), "environment over file");
+        assertEquals(3, c.getInt(ServiceConfig.PARTITIONS), "file over default");
+        assertEquals(5, c.getInt(ServiceConfig.FETCH_CONCURRENCY), "an absent option keeps the lower layer");
+        assertEquals("127.0.0.1", c.get(ServiceConfig.HTTP_BIND), "default: loopback only");
+        assertEquals("broker:9092", c.get(ServiceConfig.BOOTSTRAP_SERVERS));
+        assertFalse(c.embedded());
+        assertEquals(Map.of("sasl.mechanism", "SCRAM-SHA-512"), c.kafkaClientSettings());
+    }
+
+    @Test
+    void shouldStartEmbeddedWithDataDirDefaultsAndNeverPrintClientSecrets() throws Exception {
+        final ServiceConfig c = ServiceConfig.load(null, Map.of("KAFKA_SASL_JAAS_CONFIG",
+                "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"s3cret\";"),
+                Map.of(ServiceConfig.DATA_DIR, dir.toString()));
+        assertTrue(c.embedded());
+        assertEquals(dir.resolve("blobs"), c.blobDir());
+        assertTrue(c.schemaRegistryUrl().startsWith("file:"), c.schemaRegistryUrl());
+        assertFalse(c.toString().contains("s3cret"), c.toString());
+        assertTrue(c.kafkaClientSettings().get("sasl.jaas.config").contains("s3cret"), "passed through untouched");
+    }
+}
