@@ -1,9 +1,14 @@
 package io.historystreams.cli;
 
+import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.HistoryArchive;
 import io.historystreams.archive.RetryPolicy;
 import io.historystreams.archive.SourceOptions;
+import io.historystreams.verify.HasVerifier;
+import io.historystreams.verify.HistoryArchiveState;
+import io.historystreams.verify.VerificationException;
+import io.historystreams.verify.VerificationLimits;
 import picocli.CommandLine.Option;
 
 import java.time.Duration;
@@ -55,6 +60,38 @@ public final class ArchiveOptions {
     public RetryPolicy retryPolicy() {
         final RetryPolicy d = RetryPolicy.defaults();
         return new RetryPolicy(maxAttempts, d.baseDelay(), d.maxDelay(), d.maxRetryAfter());
+    }
+
+    /** The ledgers and network a command works on. */
+    public record Range(long first, long last, String passphrase) {
+    }
+
+    /**
+     * Resolves the range and passphrase: {@code --to} defaults to the archive's current ledger and the passphrase
+     * to the one in its root state (when the root state cannot be read and {@code --to} is given, no passphrase is
+     * enforced). Throws {@link IllegalArgumentException} (exit code 2, "could not run") for an unreadable root
+     * without {@code --to} or an empty range.
+     */
+    public Range resolve(final HistoryArchive ha, final Long from, final Long to) {
+        String passphrase = networkPassphrase;
+        long last = to == null ? -1 : to;
+        if (to == null || passphrase == null) {
+            try {
+                final HistoryArchiveState root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in,
+                        ArchivePaths.WELL_KNOWN, -1, networkPassphrase, VerificationLimits.defaults())).value();
+                last = to == null ? root.currentLedger() : last;
+                passphrase = passphrase == null ? root.networkPassphrase() : passphrase;
+            } catch (final VerificationException e) {
+                if (to == null) {
+                    throw new IllegalArgumentException("cannot read the archive's root state: " + e, e);
+                }
+            }
+        }
+        final long first = from == null ? 1 : from;
+        if (first < 0 || last < first) {
+            throw new IllegalArgumentException("empty range " + first + ".." + last);
+        }
+        return new Range(first, last, passphrase);
     }
 
     public HistoryArchive open(final FetchObserver observer) {

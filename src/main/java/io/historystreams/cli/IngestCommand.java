@@ -3,7 +3,6 @@ package io.historystreams.cli;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.HistoryArchive;
@@ -14,10 +13,6 @@ import io.historystreams.events.RequestReason;
 import io.historystreams.service.HistoryStreamsService;
 import io.historystreams.service.OutcomeWatcher;
 import io.historystreams.service.ServiceConfig;
-import io.historystreams.verify.HasVerifier;
-import io.historystreams.verify.HistoryArchiveState;
-import io.historystreams.verify.VerificationException;
-import io.historystreams.verify.VerificationLimits;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -82,37 +77,15 @@ public final class IngestCommand implements Callable<Integer> {
         final PrintWriter err = spec.commandLine().getErr();
         final long startedMillis = System.currentTimeMillis();
         final long t0 = System.nanoTime();
-        final String passphrase;
-        final long last;
+        final ArchiveOptions.Range range;
         try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
-            String p = archive.passphrase();
-            long l = to == null ? -1 : to;
-            if (to == null || p == null) {
-                HistoryArchiveState root;
-                try {
-                    root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN,
-                            -1, archive.passphrase(), VerificationLimits.defaults())).value();
-                } catch (final VerificationException e) {
-                    if (to == null) {
-                        err.println("error: cannot read the archive's root state: " + e);
-                        return ExitCode.COULD_NOT_RUN;
-                    }
-                    root = null;
-                }
-                if (root != null) {
-                    l = to == null ? root.currentLedger() : l;
-                    p = p == null ? root.networkPassphrase() : p;
-                }
-            }
-            passphrase = p;
-            last = l;
-        }
-        final long first = from == null ? 1 : from;
-        if (first < 0 || last < first) {
-            err.println("error: empty range " + first + ".." + last);
+            range = archive.resolve(ha, from, to);
+        } catch (final IllegalArgumentException e) {
+            err.println("error: " + e.getMessage());
             return ExitCode.COULD_NOT_RUN;
         }
-        final List<Long> checkpoints = Checkpoint.range(first, last);
+        final String passphrase = range.passphrase();
+        final List<Long> checkpoints = Checkpoint.range(range.first(), range.last());
         final ServiceConfig config = service.load();
         try (HistoryStreamsService svc = HistoryStreamsService.start(config);
                 Publishing publishing = Publishing.start(svc, publishTo)) {

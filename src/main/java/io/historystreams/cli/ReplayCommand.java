@@ -8,16 +8,13 @@ import io.historystreams.kafka.TopicAdmin;
 import io.historystreams.kafka.TopicSpec;
 import io.historystreams.service.HistoryStreamsService;
 import io.historystreams.service.ServiceConfig;
+import io.historystreams.service.TopicSnapshot;
 import io.historystreams.topology.Topics;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import picocli.CommandLine.Command;
@@ -135,29 +132,9 @@ public final class ReplayCommand implements Callable<Integer> {
         }
     }
 
-    /** Reads a topic from the beginning to its current end (read committed). */
     private static void readAll(final HistoryStreamsService svc, final String topic,
             final java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> sink) {
-        final Map<String, Object> p = new HashMap<>(svc.clientProps());
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Topics.MAX_MESSAGE_BYTES + 65536);
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            final List<TopicPartition> parts = new ArrayList<>();
-            for (final PartitionInfo pi : c.partitionsFor(topic, Duration.ofSeconds(30))) {
-                parts.add(new TopicPartition(topic, pi.partition()));
-            }
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            final Map<TopicPartition, Long> end = c.endOffsets(parts);
-            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
-                for (final ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(500))) {
-                    if (r.value() != null) {
-                        sink.accept(r);
-                    }
-                }
-            }
-        }
+        TopicSnapshot.read(svc.clientProps(), topic, new ByteArrayDeserializer(), new ByteArrayDeserializer(),
+                Duration.ofMinutes(10), sink);
     }
 }

@@ -1,13 +1,10 @@
 package io.historystreams.cli;
 
-import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.HistoryArchive;
 import io.historystreams.verify.ArchiveVerifier;
 import io.historystreams.verify.CheckpointOutcome;
-import io.historystreams.verify.HasVerifier;
-import io.historystreams.verify.HistoryArchiveState;
 import io.historystreams.verify.VerificationException;
 import io.historystreams.verify.VerificationLimits;
 import io.historystreams.verify.VerificationReport;
@@ -53,32 +50,16 @@ public final class VerifyCommand implements Callable<Integer> {
         final PrintWriter err = spec.commandLine().getErr();
         final long started = System.nanoTime();
         try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
-            String passphrase = archive.passphrase();
-            long last = to == null ? -1 : to;
-            if (to == null || passphrase == null) {
-                final HistoryArchiveState root;
-                try {
-                    root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN,
-                            -1, archive.passphrase(), VerificationLimits.defaults())).value();
-                } catch (final VerificationException e) {
-                    if (to == null) {
-                        err.println("error: cannot read the archive's root state: " + e);
-                        return ExitCode.COULD_NOT_RUN;
-                    }
-                    throw e;
-                }
-                if (to == null) {
-                    last = root.currentLedger();
-                }
-                if (passphrase == null) {
-                    passphrase = root.networkPassphrase();
-                }
-            }
-            final long first = from == null ? 1 : from;
-            if (first < 0 || last < first) {
-                err.println("error: empty range " + first + ".." + last);
+            final ArchiveOptions.Range range;
+            try {
+                range = archive.resolve(ha, from, to);
+            } catch (final IllegalArgumentException e) {
+                err.println("error: " + e.getMessage());
                 return ExitCode.COULD_NOT_RUN;
             }
+            final long first = range.first();
+            final long last = range.last();
+            final String passphrase = range.passphrase();
             final List<Long> checkpoints = Checkpoint.range(first, last);
             final ArchiveVerifier.Options options = new ArchiveVerifier.Options(passphrase,
                     VerificationLimits.defaults(), archive.concurrency());

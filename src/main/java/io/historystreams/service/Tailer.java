@@ -10,13 +10,9 @@ import io.historystreams.verify.HasVerifier;
 import io.historystreams.verify.HistoryArchiveState;
 import io.historystreams.verify.VerificationException;
 import io.historystreams.verify.VerificationLimits;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.LongSerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
@@ -70,25 +66,14 @@ public final class Tailer implements AutoCloseable {
     }
 
     private long readState(final Map<String, Object> clientProps) {
-        final Map<String, Object> p = new HashMap<>(clientProps);
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        long found = -1;
-        try (KafkaConsumer<String, Long> c = new KafkaConsumer<>(p, topics.tailState.keySerde().deserializer(),
-                topics.tailState.valueSerde().deserializer())) {
-            final TopicPartition tp = new TopicPartition(topics.tailState.name(), 0);
-            c.assign(List.of(tp));
-            c.seekToBeginning(List.of(tp));
-            final long end = c.endOffsets(List.of(tp)).get(tp);
-            while (c.position(tp) < end) {
-                for (final ConsumerRecord<String, Long> r : c.poll(Duration.ofMillis(500))) {
-                    if (archiveId.equals(r.key()) && r.value() != null) {
-                        found = r.value();
+        final long[] found = {-1};
+        TopicSnapshot.read(clientProps, topics.tailState.name(), topics.tailState.keySerde().deserializer(),
+                topics.tailState.valueSerde().deserializer(), Duration.ofMinutes(2), r -> {
+                    if (archiveId.equals(r.key())) {
+                        found[0] = r.value();
                     }
-                }
-            }
-        }
-        return found;
+                });
+        return found[0];
     }
 
     /** The last checkpoint requested (from the stored state or this run), or a negative number for none. */
