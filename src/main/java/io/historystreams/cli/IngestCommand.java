@@ -113,7 +113,7 @@ public final class IngestCommand implements Callable<Integer> {
             return ExitCode.COULD_NOT_RUN;
         }
         final List<Long> checkpoints = Checkpoint.range(first, last);
-        final ServiceConfig config = service.load();
+        final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
         try (HistoryStreamsService svc = HistoryStreamsService.start(config);
                 Publishing publishing = Publishing.start(svc, publishTo)) {
             final long brokerReady = (System.nanoTime() - t0) / 1_000_000;

@@ -1,7 +1,5 @@
 package io.historystreams.service;
 
-import io.historystreams.archive.RetryPolicy;
-import io.historystreams.archive.SourceOptions;
 import io.historystreams.blob.LocalBlobStore;
 import io.historystreams.events.serde.SchemaRegistry;
 import io.historystreams.kafka.EmbeddedKafkaBroker;
@@ -99,7 +97,7 @@ public final class HistoryStreamsService implements AutoCloseable {
             }
             final ServiceMetrics metrics = new ServiceMetrics();
             ctx = new PipelineContext(new LocalBlobStore(config.blobDir()),
-                    config.getInt(ServiceConfig.FETCH_CONCURRENCY), SourceOptions.defaults(), RetryPolicy.defaults(),
+                    config.getInt(ServiceConfig.FETCH_CONCURRENCY), config.sourceOptions(), config.retryPolicy(),
                     VerificationLimits.defaults(), metrics);
             ctx.setOutcomes(new PipelineContext.Outcomes() {
                 @Override
@@ -112,7 +110,7 @@ public final class HistoryStreamsService implements AutoCloseable {
                     metrics.checkpointFailed();
                 }
             });
-            final Topology topology = HistoryTopology.build(topics, HistoryTopology.Settings.defaults(), ctx);
+            final Topology topology = HistoryTopology.build(topics, config.topologySettings(), ctx);
             LOG.info("topology:\n{}", topology.describe());
             final Properties props = streamsProps(config, bootstrap, rf);
             DeadLetterHandlers.configure(props, topics);
