@@ -200,6 +200,13 @@ public final class IngestCommand implements Callable<Integer> {
                     g.writeStringField("status", "VERIFIED");
                     g.writeNumberField("ledgers", v.getLedgerCount());
                     g.writeStringField("chainLink", v.getChainLinkedToPrevious().name());
+                    // the sources that served the verified files (credential-free names)
+                    g.writeArrayFieldStart("sources");
+                    for (final String src : v.getFiles().stream().map(file -> file.getSource())
+                            .filter(java.util.Objects::nonNull).distinct().sorted().toList()) {
+                        g.writeString(src);
+                    }
+                    g.writeEndArray();
                 } else if (f != null) {
                     g.writeStringField("status", "FAILED");
                     g.writeStringField("reason", f.getReason());
