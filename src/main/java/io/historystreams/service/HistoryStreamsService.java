@@ -130,7 +130,16 @@ public final class HistoryStreamsService implements AutoCloseable {
                 service.state = now;
                 LOG.info("streams {} -> {}", before, now);
             });
+            final java.util.concurrent.atomic.AtomicInteger replaced = new java.util.concurrent.atomic.AtomicInteger();
             streams.setUncaughtExceptionHandler(e -> {
+                // a transient Kafka error (broker gone, request timed out) that escaped the client's own retries:
+                // the thread is replaced (its tasks resume from the last committed transaction), a bounded number
+                // of times, instead of taking the whole service down
+                if (retriable(e) && replaced.incrementAndGet() <= MAX_THREAD_REPLACEMENTS) {
+                    LOG.warn("stream thread failed on a retriable error; replacing it ({} of at most {}): {}",
+                            replaced.get(), MAX_THREAD_REPLACEMENTS, e.toString());
+                    return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+                }
                 LOG.error("stream thread failed; shutting the client down", e);
                 service.fatal.compareAndSet(null, e);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
@@ -155,6 +164,24 @@ public final class HistoryStreamsService implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** Stream threads replaced after retriable errors before the service gives up (a broker that never returns). */
+    static final int MAX_THREAD_REPLACEMENTS = 20;
+
+    /** True when a Kafka error that is transient by nature is the cause (broker restart, timeouts, fencing). */
+    static boolean retriable(final Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof org.apache.kafka.common.errors.RetriableException
+                    || c instanceof org.apache.kafka.common.errors.TimeoutException
+                    || c instanceof org.apache.kafka.common.errors.DisconnectException
+                    || c instanceof org.apache.kafka.streams.errors.TaskMigratedException
+                    || c instanceof org.apache.kafka.common.errors.ProducerFencedException
+                    || c instanceof org.apache.kafka.common.errors.InvalidProducerEpochException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static int replicationFactor(final ServiceConfig config, final Admin admin) {
