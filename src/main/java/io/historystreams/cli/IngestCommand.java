@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.Credentials;
 import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.HistoryArchive;
 import io.historystreams.events.CheckpointFailed;
@@ -167,9 +168,11 @@ public final class IngestCommand implements Callable<Integer> {
                 svc.topics().checkpointRequests.keySerde().serializer(),
                 svc.topics().checkpointRequests.valueSerde().serializer())) {
             final Instant now = Instant.now();
+            // what is stored in Kafka names the sources without credentials (see Credentials)
+            final List<String> sources = archive.roots().stream().map(Credentials::strip).toList();
             for (final long cp : checkpoints) {
                 producer.send(new ProducerRecord<>(svc.topics().checkpointRequests.name(), cp,
-                        CheckpointRequest.newBuilder().setArchive(archive.roots().get(0)).setSources(archive.roots())
+                        CheckpointRequest.newBuilder().setArchive(sources.get(0)).setSources(sources)
                                 .setNetworkPassphrase(passphrase).setCheckpoint(cp).setReason(RequestReason.RANGE)
                                 .setRequestedAt(now).build()));
             }

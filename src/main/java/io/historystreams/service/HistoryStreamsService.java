@@ -72,6 +72,7 @@ public final class HistoryStreamsService implements AutoCloseable {
     public static HistoryStreamsService start(final ServiceConfig config) throws IOException {
         LOG.info("starting with {}", config);
         Files.createDirectories(config.dataDir());
+        io.historystreams.archive.Credentials.registerAll(config.get(ServiceConfig.ARCHIVE_CREDENTIALS));
         EmbeddedKafkaBroker broker = null;
         PipelineContext ctx = null;
         KafkaStreams streams = null;

@@ -35,6 +35,7 @@ public final class ServiceConfig {
     public static final String FETCH_RETRY_BASE_MS = "fetch.retry.base.ms";
     public static final String CONNECT_TIMEOUT_SECONDS = "connect.timeout.seconds";
     public static final String READ_TIMEOUT_SECONDS = "read.timeout.seconds";
+    public static final String ARCHIVE_CREDENTIALS = "archive.credentials";
     public static final String KAFKA_PREFIX = "kafka.";
 
     private static final Map<String, String> DEFAULTS = Map.ofEntries(
@@ -198,7 +199,9 @@ public final class ServiceConfig {
     public String toString() {
         final Map<String, String> shown = new TreeMap<>();
         values.forEach((k, v) -> {
-            if (!k.startsWith(KAFKA_PREFIX)) {
+            if (k.equals(ARCHIVE_CREDENTIALS)) {
+                shown.put(k, "***");
+            } else if (!k.startsWith(KAFKA_PREFIX)) {
                 shown.put(k, k.contains("url") ? v.replaceAll("//[^/@]*@", "//***@") : v);
             }
         });
