@@ -54,6 +54,7 @@ final class Publishing implements AutoCloseable {
             p.close();
             throw e;
         }
+        svc.startBlobEviction(p.writers.stream().map(ArchiveWriter::name).collect(java.util.stream.Collectors.toSet()));
         return p;
     }
 

@@ -53,6 +53,7 @@ public final class HistoryStreamsService implements AutoCloseable {
     private final AtomicReference<Throwable> fatal = new AtomicReference<>();
     private volatile KafkaStreams.State state = KafkaStreams.State.CREATED;
     private volatile boolean closed;
+    private BlobEvictor evictor;
     private final Thread shutdownHook = new Thread(this::close, "history-streams-shutdown");
 
     private HistoryStreamsService(final ServiceConfig config, final EmbeddedKafkaBroker broker,
@@ -303,6 +304,26 @@ public final class HistoryStreamsService implements AutoCloseable {
         return false;
     }
 
+    /**
+     * Starts keeping the blob store under {@code blob.max.bytes} (when set, and the store is local): blobs are
+     * evicted once their checkpoints are verified and published to every one of {@code targets} (target names as
+     * in {@code CheckpointPublished.target}; none: verified is enough). Called once the targets are known.
+     */
+    public synchronized void startBlobEviction(final java.util.Set<String> targets) {
+        final long max = config.blobMaxBytes();
+        if (max <= 0 || evictor != null || closed) {
+            return;
+        }
+        if (!(context.blobs() instanceof LocalBlobStore local)) {
+            LOG.warn("blob.max.bytes is set but the blob store is not local; not evicting");
+            return;
+        }
+        evictor = new BlobEvictor(local, max, clientProps(), topics, targets);
+        evictor.start();
+        LOG.info("blob store limited to {} bytes (evicting blobs of checkpoints verified and published to {})", max,
+                targets.isEmpty() ? "no target" : targets.size() + " target(s)");
+    }
+
     /** True once {@link #close()} started (for example on SIGTERM). */
     public boolean closing() {
         return closed;
@@ -326,6 +347,9 @@ public final class HistoryStreamsService implements AutoCloseable {
         final long t0 = System.nanoTime();
         if (!streams.close(timeout)) {
             LOG.warn("streams did not close within {}", timeout);
+        }
+        if (evictor != null) {
+            evictor.close();
         }
         if (health != null) {
             health.close();
