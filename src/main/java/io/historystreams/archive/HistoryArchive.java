@@ -188,7 +188,8 @@ public final class HistoryArchive implements AutoCloseable {
         }
         if (transientFailures >= retry.maxAttempts()) {
             throw new VerificationException(FailureReason.FETCH_FAILED, path,
-                    lastTransient + " after " + attempts + " attempts" + others(state, refusals));
+                    lastTransient + " after " + attempts + " attempts" + others(state, refusals))
+                    .withSource(String.join(", ", names));
         }
         boolean anyNotPresent = false;
         for (final State s : state) {
@@ -197,10 +198,12 @@ public final class HistoryArchive implements AutoCloseable {
         if (anyNotPresent) {
             throw new VerificationException(FailureReason.MISSING_FILE, path,
                     "not present in any source: " + String.join(", ", namesIn(state, State.NOT_PRESENT))
-                            + refusedPart(state, refusals));
+                            + refusedPart(state, refusals))
+                    .withSource(String.join(", ", namesIn(state, State.NOT_PRESENT)));
         }
         throw new VerificationException(FailureReason.FETCH_REFUSED, path,
-                "refused by every source: " + String.join("; ", refusalList(state, refusals)));
+                "refused by every source: " + String.join("; ", refusalList(state, refusals)))
+                .withSource(String.join(", ", namesIn(state, State.REFUSED)));
     }
 
     private void backoff(final String source, final String path, final String reason, final int failures,

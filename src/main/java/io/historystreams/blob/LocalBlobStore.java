@@ -62,7 +62,15 @@ public final class LocalBlobStore implements BlobStore {
     @Override
     public Optional<InputStream> open(final String ref) throws IOException {
         try {
-            return Optional.of(Files.newInputStream(pathOf(ref)));
+            final Path p = pathOf(ref);
+            final InputStream in = Files.newInputStream(p);
+            try {
+                // the modification time is the "last used" of eviction (least recently used first)
+                Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()));
+            } catch (final IOException e) {
+                // read-only store: eviction order falls back to the write time
+            }
+            return Optional.of(in);
         } catch (final NoSuchFileException e) {
             return Optional.empty();
         }

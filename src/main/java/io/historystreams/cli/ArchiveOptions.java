@@ -94,6 +94,28 @@ public final class ArchiveOptions {
         return new Range(first, last, passphrase);
     }
 
+    /**
+     * The archive settings given on the command line ({@code --max-attempts}, {@code --read-timeout},
+     * {@code --connect-timeout}) as service settings, so the pipeline's fetchers use them too; options left at
+     * their defaults do not override {@code fetch.max.attempts} etc. from the configuration.
+     */
+    public io.historystreams.service.ServiceConfig applyTo(final io.historystreams.service.ServiceConfig config,
+            final picocli.CommandLine.ParseResult parsed) {
+        io.historystreams.service.ServiceConfig c = config;
+        if (parsed != null && parsed.hasMatchedOption("--max-attempts")) {
+            c = c.with(io.historystreams.service.ServiceConfig.FETCH_MAX_ATTEMPTS, Integer.toString(maxAttempts));
+        }
+        if (parsed != null && parsed.hasMatchedOption("--read-timeout")) {
+            c = c.with(io.historystreams.service.ServiceConfig.READ_TIMEOUT_SECONDS,
+                    Integer.toString(readTimeoutSeconds));
+        }
+        if (parsed != null && parsed.hasMatchedOption("--connect-timeout")) {
+            c = c.with(io.historystreams.service.ServiceConfig.CONNECT_TIMEOUT_SECONDS,
+                    Integer.toString(connectTimeoutSeconds));
+        }
+        return c;
+    }
+
     public HistoryArchive open(final FetchObserver observer) {
         return HistoryArchive.open(archives, sourceOptions(), retryPolicy(), observer);
     }

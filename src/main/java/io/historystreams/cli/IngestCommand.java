@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.Credentials;
 import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.HistoryArchive;
 import io.historystreams.events.CheckpointFailed;
@@ -86,7 +87,7 @@ public final class IngestCommand implements Callable<Integer> {
         }
         final String passphrase = range.passphrase();
         final List<Long> checkpoints = Checkpoint.range(range.first(), range.last());
-        final ServiceConfig config = service.load();
+        final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
         try (HistoryStreamsService svc = HistoryStreamsService.start(config);
                 Publishing publishing = Publishing.start(svc, publishTo)) {
             final long brokerReady = (System.nanoTime() - t0) / 1_000_000;
@@ -140,9 +141,11 @@ public final class IngestCommand implements Callable<Integer> {
                 svc.topics().checkpointRequests.keySerde().serializer(),
                 svc.topics().checkpointRequests.valueSerde().serializer())) {
             final Instant now = Instant.now();
+            // what is stored in Kafka names the sources without credentials (see Credentials)
+            final List<String> sources = archive.roots().stream().map(Credentials::strip).toList();
             for (final long cp : checkpoints) {
                 producer.send(new ProducerRecord<>(svc.topics().checkpointRequests.name(), cp,
-                        CheckpointRequest.newBuilder().setArchive(archive.roots().get(0)).setSources(archive.roots())
+                        CheckpointRequest.newBuilder().setArchive(sources.get(0)).setSources(sources)
                                 .setNetworkPassphrase(passphrase).setCheckpoint(cp).setReason(RequestReason.RANGE)
                                 .setRequestedAt(now).build()));
             }
@@ -173,6 +176,13 @@ public final class IngestCommand implements Callable<Integer> {
                     g.writeStringField("status", "VERIFIED");
                     g.writeNumberField("ledgers", v.getLedgerCount());
                     g.writeStringField("chainLink", v.getChainLinkedToPrevious().name());
+                    // the sources that served the verified files (credential-free names)
+                    g.writeArrayFieldStart("sources");
+                    for (final String src : v.getFiles().stream().map(file -> file.getSource())
+                            .filter(java.util.Objects::nonNull).distinct().sorted().toList()) {
+                        g.writeString(src);
+                    }
+                    g.writeEndArray();
                 } else if (f != null) {
                     g.writeStringField("status", "FAILED");
                     g.writeStringField("reason", f.getReason());

@@ -45,7 +45,7 @@ final class Publishing implements AutoCloseable {
                 final ArchiveWriter w = ArchiveWriters.open(target, Map.of());
                 p.writers.add(w);
                 final PublishRunner r = new PublishRunner(svc.config().get(ServiceConfig.APPLICATION_ID),
-                        svc.bootstrapServers(), w.name(), new CheckpointPublisher(w, svc.context()), svc.topics(),
+                        svc.clientProps(), w.name(), new CheckpointPublisher(w, svc.context()), svc.topics(),
                         PublishRunner.Settings.defaults());
                 p.runners.add(r);
                 bindMetrics(svc, w.name(), r);
@@ -55,6 +55,7 @@ final class Publishing implements AutoCloseable {
             p.close();
             throw e;
         }
+        svc.startBlobEviction(p.writers.stream().map(ArchiveWriter::name).collect(java.util.stream.Collectors.toSet()));
         return p;
     }
 

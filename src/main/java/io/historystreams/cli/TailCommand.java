@@ -54,7 +54,7 @@ public final class TailCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final PrintWriter err = spec.commandLine().getErr();
-        final ServiceConfig config = service.load();
+        final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
         final Thread hook = new Thread(this::stop, "tail-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try (HistoryStreamsService svc = HistoryStreamsService.start(config);

@@ -82,6 +82,7 @@ public final class PublishRunner implements AutoCloseable {
     private final String targetName;
     private final String groupId;
     private final String bootstrapServers;
+    private final Map<String, Object> clientProps;
     private final Topics topics;
     private final CheckpointPublisher publisher;
     private final Settings settings;
@@ -103,9 +104,21 @@ public final class PublishRunner implements AutoCloseable {
      */
     public PublishRunner(final String applicationId, final String bootstrapServers, final String targetName,
             final CheckpointPublisher publisher, final Topics topics, final Settings settings) {
+        this(applicationId, Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                Objects.requireNonNull(bootstrapServers, "bootstrapServers")), targetName, publisher, topics, settings);
+    }
+
+    /**
+     * @param clientProps the service's Kafka client settings: bootstrap servers plus every pass-through setting
+     *                    (security protocol, SASL, TLS), given to the runner's consumer and producer untouched
+     */
+    public PublishRunner(final String applicationId, final Map<String, Object> clientProps, final String targetName,
+            final CheckpointPublisher publisher, final Topics topics, final Settings settings) {
         this.targetName = Objects.requireNonNull(targetName, "targetName");
         this.groupId = groupId(applicationId, targetName);
-        this.bootstrapServers = Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+        this.clientProps = Map.copyOf(Objects.requireNonNull(clientProps, "clientProps"));
+        this.bootstrapServers = Objects.requireNonNull(
+                (String) this.clientProps.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG), "bootstrap.servers");
         this.publisher = Objects.requireNonNull(publisher, "publisher");
         this.topics = Objects.requireNonNull(topics, "topics");
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -204,8 +217,9 @@ public final class PublishRunner implements AutoCloseable {
         }
     }
 
-    private void run() {
-        final Map<String, Object> cc = new HashMap<>();
+    /** The consumer's settings: the client settings given, then the runner's own. */
+    public Map<String, Object> consumerProps() {
+        final Map<String, Object> cc = new HashMap<>(clientProps);
         cc.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         cc.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         cc.put(ConsumerConfig.CLIENT_ID_CONFIG, groupId);
@@ -217,12 +231,23 @@ public final class PublishRunner implements AutoCloseable {
         cc.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) TimeUnit.MINUTES.toMillis(30));
         cc.put(ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, TimeUnit.MINUTES.toMillis(31));
         cc.putAll(settings.consumerOverrides());
-        final Map<String, Object> pc = new HashMap<>();
+        return cc;
+    }
+
+    /** The events producer's settings: the client settings given, then the runner's own. */
+    public Map<String, Object> producerProps() {
+        final Map<String, Object> pc = new HashMap<>(clientProps);
         pc.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         pc.put(ProducerConfig.CLIENT_ID_CONFIG, groupId + "-events");
         pc.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         pc.put(ProducerConfig.ACKS_CONFIG, "all");
         pc.putAll(settings.producerOverrides());
+        return pc;
+    }
+
+    private void run() {
+        final Map<String, Object> cc = consumerProps();
+        final Map<String, Object> pc = producerProps();
         final var vt = topics.checkpointsVerified;
         final var pt = topics.checkpointsPublished;
         try (KafkaConsumer<Long, CheckpointVerified> consumer = new KafkaConsumer<>(cc,

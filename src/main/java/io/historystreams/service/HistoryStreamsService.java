@@ -1,7 +1,5 @@
 package io.historystreams.service;
 
-import io.historystreams.archive.RetryPolicy;
-import io.historystreams.archive.SourceOptions;
 import io.historystreams.blob.LocalBlobStore;
 import io.historystreams.events.serde.SchemaRegistry;
 import io.historystreams.kafka.EmbeddedKafkaBroker;
@@ -55,6 +53,7 @@ public final class HistoryStreamsService implements AutoCloseable {
     private final AtomicReference<Throwable> fatal = new AtomicReference<>();
     private volatile KafkaStreams.State state = KafkaStreams.State.CREATED;
     private volatile boolean closed;
+    private BlobEvictor evictor;
     private final Thread shutdownHook = new Thread(this::close, "history-streams-shutdown");
 
     private HistoryStreamsService(final ServiceConfig config, final EmbeddedKafkaBroker broker,
@@ -74,6 +73,7 @@ public final class HistoryStreamsService implements AutoCloseable {
     public static HistoryStreamsService start(final ServiceConfig config) throws IOException {
         LOG.info("starting with {}", config);
         Files.createDirectories(config.dataDir());
+        io.historystreams.archive.Credentials.registerAll(config.get(ServiceConfig.ARCHIVE_CREDENTIALS));
         EmbeddedKafkaBroker broker = null;
         PipelineContext ctx = null;
         KafkaStreams streams = null;
@@ -99,7 +99,7 @@ public final class HistoryStreamsService implements AutoCloseable {
             }
             final ServiceMetrics metrics = new ServiceMetrics();
             ctx = new PipelineContext(new LocalBlobStore(config.blobDir()),
-                    config.getInt(ServiceConfig.FETCH_CONCURRENCY), SourceOptions.defaults(), RetryPolicy.defaults(),
+                    config.getInt(ServiceConfig.FETCH_CONCURRENCY), config.sourceOptions(), config.retryPolicy(),
                     VerificationLimits.defaults(), metrics);
             ctx.setOutcomes(new PipelineContext.Outcomes() {
                 @Override
@@ -112,7 +112,7 @@ public final class HistoryStreamsService implements AutoCloseable {
                     metrics.checkpointFailed();
                 }
             });
-            final Topology topology = HistoryTopology.build(topics, HistoryTopology.Settings.defaults(), ctx);
+            final Topology topology = HistoryTopology.build(topics, config.topologySettings(), ctx);
             LOG.info("topology:\n{}", topology.describe());
             final Properties props = streamsProps(config, bootstrap, rf);
             DeadLetterHandlers.configure(props, topics);
@@ -132,7 +132,16 @@ public final class HistoryStreamsService implements AutoCloseable {
                 service.state = now;
                 LOG.info("streams {} -> {}", before, now);
             });
+            final java.util.concurrent.atomic.AtomicInteger replaced = new java.util.concurrent.atomic.AtomicInteger();
             streams.setUncaughtExceptionHandler(e -> {
+                // a transient Kafka error (broker gone, request timed out) that escaped the client's own retries:
+                // the thread is replaced (its tasks resume from the last committed transaction), a bounded number
+                // of times, instead of taking the whole service down
+                if (retriable(e) && replaced.incrementAndGet() <= MAX_THREAD_REPLACEMENTS) {
+                    LOG.warn("stream thread failed on a retriable error; replacing it ({} of at most {}): {}",
+                            replaced.get(), MAX_THREAD_REPLACEMENTS, e.toString());
+                    return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+                }
                 LOG.error("stream thread failed; shutting the client down", e);
                 service.fatal.compareAndSet(null, e);
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
@@ -157,6 +166,24 @@ public final class HistoryStreamsService implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** Stream threads replaced after retriable errors before the service gives up (a broker that never returns). */
+    static final int MAX_THREAD_REPLACEMENTS = 20;
+
+    /** True when a Kafka error that is transient by nature is the cause (broker restart, timeouts, fencing). */
+    static boolean retriable(final Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof org.apache.kafka.common.errors.RetriableException
+                    || c instanceof org.apache.kafka.common.errors.TimeoutException
+                    || c instanceof org.apache.kafka.common.errors.DisconnectException
+                    || c instanceof org.apache.kafka.streams.errors.TaskMigratedException
+                    || c instanceof org.apache.kafka.common.errors.ProducerFencedException
+                    || c instanceof org.apache.kafka.common.errors.InvalidProducerEpochException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static int replicationFactor(final ServiceConfig config, final Admin admin) {
@@ -277,6 +304,26 @@ public final class HistoryStreamsService implements AutoCloseable {
         return false;
     }
 
+    /**
+     * Starts keeping the blob store under {@code blob.max.bytes} (when set, and the store is local): blobs are
+     * evicted once their checkpoints are verified and published to every one of {@code targets} (target names as
+     * in {@code CheckpointPublished.target}; none: verified is enough). Called once the targets are known.
+     */
+    public synchronized void startBlobEviction(final java.util.Set<String> targets) {
+        final long max = config.blobMaxBytes();
+        if (max <= 0 || evictor != null || closed) {
+            return;
+        }
+        if (!(context.blobs() instanceof LocalBlobStore local)) {
+            LOG.warn("blob.max.bytes is set but the blob store is not local; not evicting");
+            return;
+        }
+        evictor = new BlobEvictor(local, max, clientProps(), topics, targets);
+        evictor.start();
+        LOG.info("blob store limited to {} bytes (evicting blobs of checkpoints verified and published to {})", max,
+                targets.isEmpty() ? "no target" : targets.size() + " target(s)");
+    }
+
     /** True once {@link #close()} started (for example on SIGTERM). */
     public boolean closing() {
         return closed;
@@ -300,6 +347,9 @@ public final class HistoryStreamsService implements AutoCloseable {
         final long t0 = System.nanoTime();
         if (!streams.close(timeout)) {
             LOG.warn("streams did not close within {}", timeout);
+        }
+        if (evictor != null) {
+            evictor.close();
         }
         if (health != null) {
             health.close();

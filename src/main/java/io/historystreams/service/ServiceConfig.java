@@ -29,6 +29,13 @@ public final class ServiceConfig {
     public static final String SHUTDOWN_TIMEOUT_SECONDS = "shutdown.timeout.seconds";
     public static final String BLOB_DIR = "blob.dir";
     public static final String BLOB_MAX_BYTES = "blob.max.bytes";
+    public static final String CHECKPOINT_MAX_ATTEMPTS = "checkpoint.max.attempts";
+    public static final String CHECKPOINT_RETRY_BACKOFF_MS = "checkpoint.retry.backoff.ms";
+    public static final String FETCH_MAX_ATTEMPTS = "fetch.max.attempts";
+    public static final String FETCH_RETRY_BASE_MS = "fetch.retry.base.ms";
+    public static final String CONNECT_TIMEOUT_SECONDS = "connect.timeout.seconds";
+    public static final String READ_TIMEOUT_SECONDS = "read.timeout.seconds";
+    public static final String ARCHIVE_CREDENTIALS = "archive.credentials";
     public static final String KAFKA_PREFIX = "kafka.";
 
     private static final Map<String, String> DEFAULTS = Map.ofEntries(
@@ -118,6 +125,37 @@ public final class ServiceConfig {
         }
     }
 
+    /** The archive client's per-file retry policy ({@code fetch.max.attempts}, {@code fetch.retry.base.ms}). */
+    public io.historystreams.archive.RetryPolicy retryPolicy() {
+        final io.historystreams.archive.RetryPolicy d = io.historystreams.archive.RetryPolicy.defaults();
+        final long base = getLong(FETCH_RETRY_BASE_MS, d.baseDelay().toMillis());
+        final java.time.Duration baseDelay = java.time.Duration.ofMillis(Math.max(0, base));
+        return new io.historystreams.archive.RetryPolicy((int) getLong(FETCH_MAX_ATTEMPTS, d.maxAttempts()),
+                baseDelay, baseDelay.compareTo(d.maxDelay()) > 0 ? baseDelay : d.maxDelay(), d.maxRetryAfter(),
+                d.contentRetries());
+    }
+
+    /** Transport timeouts of archive sources ({@code connect.timeout.seconds}, {@code read.timeout.seconds}). */
+    public io.historystreams.archive.SourceOptions sourceOptions() {
+        final io.historystreams.archive.SourceOptions d = io.historystreams.archive.SourceOptions.defaults();
+        return new io.historystreams.archive.SourceOptions(
+                java.time.Duration.ofSeconds(getLong(CONNECT_TIMEOUT_SECONDS, d.connectTimeout().toSeconds())),
+                java.time.Duration.ofSeconds(getLong(READ_TIMEOUT_SECONDS, d.readTimeout().toSeconds())));
+    }
+
+    /** The pipeline's checkpoint-level retries ({@code checkpoint.max.attempts}, {@code checkpoint.retry.backoff.ms}). */
+    public io.historystreams.topology.HistoryTopology.Settings topologySettings() {
+        final io.historystreams.topology.HistoryTopology.Settings d =
+                io.historystreams.topology.HistoryTopology.Settings.defaults();
+        return d.withRetries((int) getLong(CHECKPOINT_MAX_ATTEMPTS, d.maxAttempts()),
+                java.time.Duration.ofMillis(getLong(CHECKPOINT_RETRY_BACKOFF_MS, d.retryBackoff().toMillis())));
+    }
+
+    /** The blob store's size limit in bytes ({@code blob.max.bytes}); 0 or unset = unlimited. */
+    public long blobMaxBytes() {
+        return getLong(BLOB_MAX_BYTES, 0);
+    }
+
     /** True when no cluster is configured: the service starts its own embedded broker. */
     public boolean embedded() {
         final String b = values.get(BOOTSTRAP_SERVERS);
@@ -161,7 +199,9 @@ public final class ServiceConfig {
     public String toString() {
         final Map<String, String> shown = new TreeMap<>();
         values.forEach((k, v) -> {
-            if (!k.startsWith(KAFKA_PREFIX)) {
+            if (k.equals(ARCHIVE_CREDENTIALS)) {
+                shown.put(k, "***");
+            } else if (!k.startsWith(KAFKA_PREFIX)) {
                 shown.put(k, k.contains("url") ? v.replaceAll("//[^/@]*@", "//***@") : v);
             }
         });

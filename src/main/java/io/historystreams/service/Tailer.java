@@ -49,8 +49,9 @@ public final class Tailer implements AutoCloseable {
             final Topics topics, final Map<String, Object> clientProps, final String transactionalId,
             final long startLedger) {
         this.archive = archive;
-        this.sources = sources;
-        this.archiveId = sources.get(0);
+        // stored without credentials; this process's fetchers find them again (see Credentials)
+        this.sources = sources.stream().map(io.historystreams.archive.Credentials::strip).toList();
+        this.archiveId = this.sources.get(0);
         this.passphrase = passphrase;
         this.topics = topics;
         final Map<String, Object> p = new HashMap<>(clientProps);

@@ -61,8 +61,10 @@ public final class PipelineContext implements AutoCloseable {
         if (sources == null || sources.isEmpty()) {
             throw new IllegalArgumentException("a request names no source archive");
         }
-        return archives.computeIfAbsent(List.copyOf(sources),
-                s -> HistoryArchive.open(s, sourceOptions, retryPolicy, observer));
+        // events carry credential-free names; the full URLs (with credentials) are known to this process only
+        return archives.computeIfAbsent(List.copyOf(sources), s -> HistoryArchive.open(
+                s.stream().map(io.historystreams.archive.Credentials::resolve).toList(), sourceOptions, retryPolicy,
+                observer));
     }
 
     public Outcomes outcomes() {

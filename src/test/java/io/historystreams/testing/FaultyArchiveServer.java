@@ -603,6 +603,53 @@ public final class FaultyArchiveServer implements AutoCloseable {
         }
     }
 
+    /**
+     * A gzip bomb: a tiny gzip body (about 1/1000 of the size) that decompresses to {@code uncompressedBytes}: a
+     * valid-looking XDR record mark claiming a record just under {@code recordBytes}, then zeros. Serve it with
+     * {@code on(path).body(gzipBomb(...)).forever()}.
+     */
+    public static byte[] gzipBomb(final long uncompressedBytes, final int recordBytes) {
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(bytes, 1 << 16)) {
+            final int mark = 0x80000000 | (recordBytes & 0x7FFFFFFF);
+            gz.write(new byte[] {(byte) (mark >>> 24), (byte) (mark >>> 16), (byte) (mark >>> 8), (byte) mark});
+            final byte[] zeros = new byte[1 << 20];
+            long left = uncompressedBytes - 4;
+            while (left > 0) {
+                final int n = (int) Math.min(zeros.length, left);
+                gz.write(zeros, 0, n);
+                left -= n;
+            }
+        } catch (final IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /**
+     * A copy of a HAS (JSON bytes) whose first {@code "curr"} bucket names are replaced by {@code hostileNames} in
+     * order (for example {@code "../../../../etc/passwd"}, {@code "/etc/shadow"}, a name with a NUL or non-hex
+     * characters). Serve it with {@code on(path).body(...).forever()} or {@link #overlay}.
+     */
+    public static byte[] hasWithBucketNames(final byte[] has, final String... hostileNames) {
+        String json = new String(has, StandardCharsets.UTF_8);
+        final java.util.regex.Matcher m = Pattern.compile("\"curr\"\\s*:\\s*\"([0-9a-f]{64})\"").matcher(json);
+        final StringBuilder out = new StringBuilder();
+        int i = 0;
+        while (m.find()) {
+            final String replacement = i < hostileNames.length
+                    ? "\"curr\": \"" + hostileNames[i++].replace("\\", "\\\\").replace("\"", "\\\"")
+                            .replace("\u0000", "\\u0000") + "\""
+                    : m.group();
+            m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(replacement));
+        }
+        m.appendTail(out);
+        if (i < hostileNames.length) {
+            throw new IllegalArgumentException("the HAS has only " + i + " curr buckets");
+        }
+        return out.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
     /** The fluent script of one rule: each call queues one fault. */
     public static final class Script {
         private final Rule rule;

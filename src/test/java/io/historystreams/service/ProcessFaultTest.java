@@ -1,0 +1,141 @@
+package io.historystreams.service;
+
+import io.historystreams.cli.Main;
+import io.historystreams.kafka.EmbeddedKafkaBroker;
+import io.historystreams.testing.Fixtures;
+import io.historystreams.topology.Topics;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.LongDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntPredicate;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The service process is killed (SIGKILL, no clean shutdown) early, in the middle of a range, and while it is
+ * writing a checkpoint to the target; after a restart the range ends with every checkpoint verified once, every
+ * file published once, and a target that verifies.
+ */
+class ProcessFaultTest {
+    @TempDir
+    static Path shared;
+    private static EmbeddedKafkaBroker broker;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void startBroker() {
+        broker = EmbeddedKafkaBroker.start(shared.resolve("broker"), Map.of());
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    private static int countFiles(final Path target) {
+        if (!Files.isDirectory(target)) {
+            return 0;
+        }
+        try (Stream<Path> s = Files.walk(target)) {
+            return (int) s.filter(Files::isRegularFile).count();
+        } catch (final Exception e) {
+            return -1;
+        }
+    }
+
+    @Test
+    @Timeout(420)
+    void killedEarlyMidRangeAndWhilePublishingThenFinishesExactlyOnce() throws Exception {
+        final String app = "killed3";
+        final Path target = dir.resolve("target");
+        final String[] args = {"ingest", "--archive", Fixtures.testnetSmall().toString(), "--from", "1", "--to",
+            "10047", "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
+            "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app).toString(), "--http-port", "-1", "--quiet",
+            "--fetch-concurrency", "2", "--publish-to", target.toString(),
+            // a killed member leaves the group after 6 s instead of 45 s (passed to every Kafka client untouched)
+            "-D", "kafka.session.timeout.ms=6000", "-D", "kafka.heartbeat.interval.ms=1500"};
+        final List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-cp",
+                System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        // the default registry of the command: a directory under its data dir
+        final String registry = dir.resolve(app).resolve("schema-registry").toAbsolutePath().toUri().toString();
+        final Topics t = new Topics(app + ".", io.historystreams.events.serde.SchemaRegistry.forUrl(registry));
+        final List<String> kills = new ArrayList<>();
+        // early: as soon as the first checkpoint is verified; middle: 60 more; publishing: the target is growing
+        final String[] names = {"early (first checkpoint verified)", "middle (+60 verified)",
+            "while publishing (target file count growing)"};
+        int verifiedBefore = 0;
+        for (int round = 0; round < 3; round++) {
+            final File log = dir.resolve("run-" + round + ".log").toFile();
+            final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
+            final long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            final int base = verifiedBefore;
+            final IntPredicate killAt = switch (round) {
+                case 0 -> v -> v >= 1;
+                case 1 -> v -> v >= Math.min(base + 60, 150);
+                default -> v -> false;
+            };
+            int files = countFiles(target);
+            int seen = base;
+            boolean killed = false;
+            while (System.nanoTime() < deadline && p.isAlive()) {
+                Thread.sleep(round == 2 ? 20 : 200);
+                if (round == 2) {
+                    final int now = countFiles(target);
+                    if (now > files && files > 0) {
+                        p.destroyForcibly().waitFor();
+                        kills.add(names[round] + ": " + files + " -> " + now + " files");
+                        killed = true;
+                        break;
+                    }
+                    files = Math.max(files, now);
+                    continue;
+                }
+                try {
+                    seen = TopicReader.readAll(broker.bootstrapServers(), t.checkpointsVerified.name(),
+                            new LongDeserializer(), new ByteArrayDeserializer()).size();
+                } catch (final RuntimeException e) {
+                    seen = base;
+                }
+                if (killAt.test(seen)) {
+                    p.destroyForcibly().waitFor();
+                    kills.add(names[round] + ": after " + seen + " verified");
+                    killed = true;
+                    break;
+                }
+            }
+            assertTrue(killed, "round " + round + " was killed, not finished: " + Files.readString(log.toPath()));
+            verifiedBefore = seen;
+        }
+        // the last run finishes the range
+        assertEquals(0, Main.run(args.clone()));
+        final ExactlyOnce.Counts c = ExactlyOnce.check(broker.bootstrapServers(), app, registry, 1, 10047,
+                target);
+        for (final String k : kills) {
+            FaultCatalogueTest.TABLE.add("process killed (SIGKILL) " + k + " | 1 | restarted: all " + c.checkpoints()
+                    + " VERIFIED once, " + c.ledgers() + " ledgers once, no file published twice, target verifies"
+                    + " | 0 | 0");
+            System.out.println("FAULT-TABLE " + FaultCatalogueTest.TABLE.get(FaultCatalogueTest.TABLE.size() - 1));
+        }
+    }
+}
