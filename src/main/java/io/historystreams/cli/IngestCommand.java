@@ -9,7 +9,6 @@ import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.HistoryArchive;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
-import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.RequestReason;
 import io.historystreams.service.HistoryStreamsService;
 import io.historystreams.service.OutcomeWatcher;
@@ -92,44 +91,43 @@ public final class IngestCommand implements Callable<Integer> {
                 Publishing publishing = Publishing.start(svc, publishTo)) {
             final long brokerReady = (System.nanoTime() - t0) / 1_000_000;
             request(svc, checkpoints, passphrase);
-            final Map<Long, CheckpointFailed> failed;
-            final Map<Long, CheckpointVerified> verified;
-            try (OutcomeWatcher w = new OutcomeWatcher(svc.clientProps(), svc.topics(), checkpoints, startedMillis);
-                    Progress progress = quiet ? null : new Progress(err, checkpoints.size())) {
-                final long deadline = timeoutSeconds > 0 ? System.nanoTime() + timeoutSeconds * 1_000_000_000L
-                        : Long.MAX_VALUE;
-                while (!w.done() && System.nanoTime() < deadline) {
-                    if (!svc.live()) {
-                        err.println("error: the pipeline stopped: " + svc.fatalError());
-                        return ExitCode.COULD_NOT_RUN;
-                    }
-                    w.poll(Duration.ofMillis(200));
-                    if (progress != null) {
-                        progress.update(w.verified().size(), w.failed().size(), svc.metrics().bytesFetched());
+            try (OutcomeWatcher w = new OutcomeWatcher(svc.clientProps(), svc.topics(), checkpoints, startedMillis)) {
+                try (Progress progress = quiet ? null : new Progress(err, checkpoints.size())) {
+                    final long deadline = timeoutSeconds > 0 ? System.nanoTime() + timeoutSeconds * 1_000_000_000L
+                            : Long.MAX_VALUE;
+                    while (!w.done() && System.nanoTime() < deadline) {
+                        if (!svc.live()) {
+                            err.println("error: the pipeline stopped: " + svc.fatalError());
+                            return ExitCode.COULD_NOT_RUN;
+                        }
+                        w.poll(Duration.ofMillis(200));
+                        if (progress != null) {
+                            progress.update(w.verifiedCount(), w.failed().size(), svc.metrics().bytesFetched());
+                        }
                     }
                 }
-                verified = Map.copyOf(w.verified());
-                failed = Map.copyOf(w.failed());
+                final List<Long> verified = checkpoints.stream()
+                        .filter(cp -> w.status(cp) == OutcomeWatcher.Status.VERIFIED).toList();
+                final boolean published = publishing.awaitPublished(verified, err);
+                final long ms = (System.nanoTime() - t0) / 1_000_000;
+                for (final CheckpointFailed f : w.failed().values()) {
+                    out.printf("checkpoint %d (0x%x) FAILED: %s %s%s: %s%n", f.getCheckpoint(), f.getCheckpoint(),
+                            f.getReason(), f.getFile() == null ? "" : f.getFile(),
+                            f.getSource() == null ? "" : " from " + f.getSource(), f.getDetail());
+                }
+                final long ledgers = verified.stream().mapToLong(Checkpoint::ledgerCount).sum();
+                out.printf("%d checkpoints: %d verified, %d failed, %d given up; %d ledgers verified; %.1f MB "
+                        + "fetched; %.2f s (service up after %.2f s)%s%n", checkpoints.size(), w.verifiedCount(),
+                        w.failed().size(), w.pending(), ledgers, svc.metrics().bytesFetched() / 1e6, ms / 1000.0,
+                        brokerReady / 1000.0, publishTo.isEmpty() ? "" : "; published to " + publishTo.size()
+                                + " target(s)" + (published ? "" : " (INCOMPLETE)"));
+                out.flush();
+                if (report != null) {
+                    writeReport(report, checkpoints, w, ledgers, ms, published);
+                }
+                return w.verifiedCount() == checkpoints.size() && published ? ExitCode.OK
+                        : ExitCode.VERIFICATION_FAILED;
             }
-            final boolean published = publishing.awaitPublished(verified.keySet(), err);
-            final long ms = (System.nanoTime() - t0) / 1_000_000;
-            for (final CheckpointFailed f : failed.values()) {
-                out.printf("checkpoint %d (0x%x) FAILED: %s %s%s: %s%n", f.getCheckpoint(), f.getCheckpoint(),
-                        f.getReason(), f.getFile() == null ? "" : f.getFile(),
-                        f.getSource() == null ? "" : " from " + f.getSource(), f.getDetail());
-            }
-            final int pending = checkpoints.size() - verified.size() - failed.size();
-            final long ledgers = verified.values().stream().mapToLong(CheckpointVerified::getLedgerCount).sum();
-            out.printf("%d checkpoints: %d verified, %d failed, %d given up; %d ledgers verified; %.1f MB fetched; "
-                    + "%.2f s (service up after %.2f s)%s%n", checkpoints.size(), verified.size(), failed.size(),
-                    pending, ledgers, svc.metrics().bytesFetched() / 1e6, ms / 1000.0, brokerReady / 1000.0,
-                    publishTo.isEmpty() ? "" : "; published to " + publishTo.size() + " target(s)"
-                            + (published ? "" : " (INCOMPLETE)"));
-            out.flush();
-            if (report != null) {
-                writeReport(report, checkpoints, verified, failed, ledgers, ms, published);
-            }
-            return verified.size() == checkpoints.size() && published ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
         }
     }
 
@@ -153,9 +151,9 @@ public final class IngestCommand implements Callable<Integer> {
         }
     }
 
-    private static void writeReport(final Path target, final List<Long> checkpoints,
-            final Map<Long, CheckpointVerified> verified, final Map<Long, CheckpointFailed> failed,
+    private static void writeReport(final Path target, final List<Long> checkpoints, final OutcomeWatcher w,
             final long ledgers, final long ms, final boolean published) throws java.io.IOException {
+        final Map<Long, CheckpointFailed> failed = w.failed();
         final Path abs = target.toAbsolutePath();
         if (abs.getParent() != null) {
             Files.createDirectories(abs.getParent());
@@ -170,16 +168,14 @@ public final class IngestCommand implements Callable<Integer> {
                 g.writeStartObject();
                 g.writeNumberField("checkpoint", cp);
                 g.writeStringField("hex", String.format("0x%x", cp));
-                final CheckpointVerified v = verified.get(cp);
                 final CheckpointFailed f = failed.get(cp);
-                if (v != null) {
+                if (w.status(cp) == OutcomeWatcher.Status.VERIFIED) {
                     g.writeStringField("status", "VERIFIED");
-                    g.writeNumberField("ledgers", v.getLedgerCount());
-                    g.writeStringField("chainLink", v.getChainLinkedToPrevious().name());
+                    g.writeNumberField("ledgers", Checkpoint.ledgerCount(cp));
+                    g.writeStringField("chainLink", w.link(cp).name());
                     // the sources that served the verified files (credential-free names)
                     g.writeArrayFieldStart("sources");
-                    for (final String src : v.getFiles().stream().map(file -> file.getSource())
-                            .filter(java.util.Objects::nonNull).distinct().sorted().toList()) {
+                    for (final String src : w.sources(cp)) {
                         g.writeString(src);
                     }
                     g.writeEndArray();
@@ -202,13 +198,13 @@ public final class IngestCommand implements Callable<Integer> {
             g.writeEndArray();
             g.writeObjectFieldStart("summary");
             g.writeNumberField("checkpoints", checkpoints.size());
-            g.writeNumberField("verified", verified.size());
+            g.writeNumberField("verified", w.verifiedCount());
             g.writeNumberField("failed", failed.size());
-            g.writeNumberField("givenUp", checkpoints.size() - verified.size() - failed.size());
+            g.writeNumberField("givenUp", w.pending());
             g.writeNumberField("ledgersVerified", ledgers);
             g.writeBooleanField("published", published);
             g.writeNumberField("elapsedMillis", ms);
-            g.writeBooleanField("allVerified", verified.size() == checkpoints.size());
+            g.writeBooleanField("allVerified", w.verifiedCount() == checkpoints.size());
             g.writeEndObject();
             g.writeEndObject();
         }

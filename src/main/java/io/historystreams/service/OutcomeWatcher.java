@@ -1,5 +1,6 @@
 package io.historystreams.service;
 
+import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.topology.Topics;
@@ -12,30 +13,45 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
  * Follows the outcome topics (read committed, from the beginning) and keeps the verdict of the checkpoints a command
- * asked for: verified (in this run or an earlier one) or failed in this run.
+ * asked for: verified (in this run or an earlier one) or failed in this run. Memory is a few bytes per checkpoint
+ * (a status and the chain-link verdict), plus the failure events themselves.
  */
 public final class OutcomeWatcher implements AutoCloseable {
+    /** A requested checkpoint's state. */
+    public enum Status { PENDING, VERIFIED, FAILED }
+
+    private static final Status[] STATUSES = Status.values();
+    private static final ChainLinkStatus[] LINKS = ChainLinkStatus.values();
+
     private final KafkaConsumer<byte[], byte[]> consumer;
     private final Topics topics;
-    private final Set<Long> wanted;
+    private final long[] wanted;
+    private final byte[] status;
+    private final byte[] link;
     private final long since;
-    private final Map<Long, CheckpointVerified> verified = new TreeMap<>();
     private final Map<Long, CheckpointFailed> failed = new TreeMap<>();
+    /** The distinct lists of sources that served verified checkpoints (a handful), indexed from {@link #sourceSet}. */
+    private final List<List<String>> sourceSets = new ArrayList<>();
+    private final Map<List<String>, Integer> sourceSetIds = new HashMap<>();
+    private final short[] sourceSet;
+    private int verifiedCount;
 
     public OutcomeWatcher(final Map<String, Object> clientProps, final Topics topics, final Collection<Long> wanted,
             final long sinceMillis) {
         this.topics = topics;
-        this.wanted = new HashSet<>(wanted);
+        this.wanted = wanted.stream().mapToLong(Long::longValue).sorted().distinct().toArray();
+        this.status = new byte[this.wanted.length];
+        this.link = new byte[this.wanted.length];
+        this.sourceSet = new short[this.wanted.length];
         this.since = sinceMillis;
         final Map<String, Object> p = new HashMap<>(clientProps);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -61,15 +77,27 @@ public final class OutcomeWatcher implements AutoCloseable {
             if (r.topic().equals(topics.checkpointsVerified.name())) {
                 final CheckpointVerified v = topics.checkpointsVerified.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
-                if (wanted.contains(v.getCheckpoint())) {
-                    verified.put(v.getCheckpoint(), v);
-                    failed.remove(v.getCheckpoint());
+                final int i = Arrays.binarySearch(wanted, v.getCheckpoint());
+                if (i >= 0 && status[i] != Status.VERIFIED.ordinal()) {
+                    if (status[i] == Status.FAILED.ordinal()) {
+                        failed.remove(v.getCheckpoint());
+                    }
+                    status[i] = (byte) Status.VERIFIED.ordinal();
+                    link[i] = (byte) v.getChainLinkedToPrevious().ordinal();
+                    final List<String> sources = v.getFiles().stream().map(f -> f.getSource())
+                            .filter(java.util.Objects::nonNull).distinct().sorted().toList();
+                    sourceSet[i] = (short) (int) sourceSetIds.computeIfAbsent(sources, k -> {
+                        sourceSets.add(k);
+                        return sourceSets.size() - 1;
+                    });
+                    verifiedCount++;
                 }
             } else {
                 final CheckpointFailed f = topics.checkpointFailures.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
-                if (wanted.contains(f.getCheckpoint()) && !verified.containsKey(f.getCheckpoint())
-                        && f.getFailedAt().toEpochMilli() >= since) {
+                final int i = Arrays.binarySearch(wanted, f.getCheckpoint());
+                if (i >= 0 && status[i] != Status.VERIFIED.ordinal() && f.getFailedAt().toEpochMilli() >= since) {
+                    status[i] = (byte) Status.FAILED.ordinal();
                     failed.put(f.getCheckpoint(), f);
                 }
             }
@@ -77,19 +105,37 @@ public final class OutcomeWatcher implements AutoCloseable {
     }
 
     public boolean done() {
-        return verified.size() + failed.size() >= wanted.size();
+        return verifiedCount + failed.size() >= wanted.length;
     }
 
-    public Map<Long, CheckpointVerified> verified() {
-        return verified;
+    public Status status(final long checkpoint) {
+        final int i = Arrays.binarySearch(wanted, checkpoint);
+        return i < 0 ? Status.PENDING : STATUSES[status[i]];
     }
 
+    /** How a verified checkpoint's link to its predecessor was established. */
+    public ChainLinkStatus link(final long checkpoint) {
+        final int i = Arrays.binarySearch(wanted, checkpoint);
+        return LINKS[link[Math.max(i, 0)]];
+    }
+
+    /** The sources that served a verified checkpoint's files (credential-free names). */
+    public List<String> sources(final long checkpoint) {
+        final int i = Arrays.binarySearch(wanted, checkpoint);
+        return i < 0 || status[i] != Status.VERIFIED.ordinal() ? List.of() : sourceSets.get(sourceSet[i]);
+    }
+
+    public int verifiedCount() {
+        return verifiedCount;
+    }
+
+    /** The failures of this run, by checkpoint. */
     public Map<Long, CheckpointFailed> failed() {
         return failed;
     }
 
     public int pending() {
-        return wanted.size() - verified.size() - failed.size();
+        return wanted.length - verifiedCount - failed.size();
     }
 
     @Override

@@ -175,7 +175,7 @@ class ServiceIntegrationTest {
                 while (!w.done() && System.nanoTime() < end) {
                     w.poll(Duration.ofMillis(200));
                 }
-                assertEquals(range.size(), w.verified().size(), "failed: " + w.failed());
+                assertEquals(range.size(), w.verifiedCount(), "failed: " + w.failed());
             }
             // the operations endpoint: readiness from the Streams state, Prometheus metrics (ours and Streams')
             assertEquals("127.0.0.1", one.health().url().replaceAll("http://([^:]+):.*", "$1"));
@@ -253,7 +253,7 @@ class ServiceIntegrationTest {
                 while (!w.done() && System.nanoTime() < end) {
                     w.poll(Duration.ofMillis(200));
                 }
-                assertEquals(requested.size(), w.verified().size());
+                assertEquals(requested.size(), w.verifiedCount());
             }
         }
     }
