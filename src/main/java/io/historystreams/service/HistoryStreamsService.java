@@ -95,7 +95,9 @@ public final class HistoryStreamsService implements AutoCloseable {
             final int rf;
             try (Admin a = Admin.create(admin)) {
                 rf = replicationFactor(config, a);
-                TopicAdmin.ensureTopics(a, specs(topics, config.getInt(ServiceConfig.PARTITIONS), rf));
+                final List<TopicSpec> specs = specs(topics, config.getInt(ServiceConfig.PARTITIONS), rf);
+                TopicAdmin.ensureTopics(a, specs);
+                awaitLeaders(a, specs, Duration.ofSeconds(30));
             }
             final ServiceMetrics metrics = new ServiceMetrics();
             ctx = new PipelineContext(new LocalBlobStore(config.blobDir()),
@@ -184,6 +186,34 @@ public final class HistoryStreamsService implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /**
+     * Waits until every partition of new topics has a leader, so the first records written to them are not
+     * refused (NOT_LEADER_OR_FOLLOWER) and retried at length by the producers.
+     */
+    private static void awaitLeaders(final Admin admin, final List<TopicSpec> specs, final Duration timeout) {
+        final List<String> names = specs.stream().map(TopicSpec::name).toList();
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                final boolean ready = admin.describeTopics(names).allTopicNames().get(10, TimeUnit.SECONDS).values()
+                        .stream().allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null
+                                && !p.leader().isEmpty()));
+                if (ready) {
+                    return;
+                }
+            } catch (final Exception e) {
+                LOG.debug("topic leaders not known yet: {}", e.toString());
+            }
+            try {
+                Thread.sleep(100);
+            } catch (final InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        LOG.warn("some topic partitions still have no leader after {}", timeout);
     }
 
     private static int replicationFactor(final ServiceConfig config, final Admin admin) {
