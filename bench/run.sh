@@ -170,22 +170,27 @@ raw_disk() {
   (cd "$archive" && { grep '\.gz$' "$1" | xargs -d '\n' cat | gzip -dc; grep -v '\.gz$' "$1" | xargs -d '\n' cat; } | sha256sum >/dev/null)
 }
 
-if want raw || want verify || want ingest || want publish; then
-  log "raw (load $(load))"
-  for ((i = 0; i < n; i++)); do
-    t0="$(now)"; raw_http "$tmp/files-full" "$tmp/raw-files"; t1="$(now)"
-    echo "$t1 - $t0" | bc -l >>"$tmp/raw-http.s"
-    t0="$(now)"; raw_disk "$tmp/files-full"; t1="$(now)"
-    echo "$t1 - $t0" | bc -l >>"$tmp/raw-disk.s"
-  done
+# one raw sample (HTTP and disk); also taken before every verify/ingest repetition, so the baseline sees the same
+# machine load as what it is compared with (the median of all samples is the denominator)
+raw_sample() {
+  want raw || return 0
+  local t0 t1
+  t0="$(now)"; raw_http "$tmp/files-full" "$tmp/raw-files"; t1="$(now)"
+  echo "$t1 - $t0" | bc -l >>"$tmp/raw-http.s"
+  t0="$(now)"; raw_disk "$tmp/files-full"; t1="$(now)"
+  echo "$t1 - $t0" | bc -l >>"$tmp/raw-disk.s"
   rm -rf "$tmp/raw-files"
-  record raw-http s "$(median <"$tmp/raw-http.s")"
-  record raw-disk s "$(median <"$tmp/raw-disk.s")"
+}
+
+if want raw; then
+  log "raw (load $(load))"
+  for ((i = 0; i < n; i++)); do raw_sample; done
 fi
 
 if want verify; then
   log "verify (load $(load))"
   for ((i = 0; i < n; i++)); do
+    raw_sample
     run "verify-$i" "$hs" verify --archive "$url" --quiet
     wall "verify-$i" >>"$tmp/verify.s"; rss_mb "verify-$i" >>"$tmp/verify.rss"
     heap_after "$tmp/verify-$i.gc" >>"$tmp/verify.heap"; heap_before "$tmp/verify-$i.gc" >>"$tmp/verify.heapb"
@@ -213,6 +218,7 @@ collect_ingest() { # key name
 if want ingest; then
   log "ingest (load $(load))"
   for ((i = 0; i < n; i++)); do
+    raw_sample
     rm -rf "$tmp/data-ingest-$i"; ingest_once "ingest-$i" "$tmp/data-ingest-$i" "$url" 1 "$last_ledger"
     collect_ingest ingest "ingest-$i"; rm -rf "$tmp/data-ingest-$i"
   done
@@ -221,6 +227,7 @@ fi
 if want publish; then
   log "ingest --publish-to (load $(load))"
   for ((i = 0; i < n; i++)); do
+    raw_sample
     rm -rf "$tmp/data-publish-$i" "$tmp/published-$i"; ingest_once "publish-$i" "$tmp/data-publish-$i" "$url" 1 "$last_ledger" --publish-to "$tmp/published-$i"
     collect_ingest publish "publish-$i"
     # the mirror must hold every file of the range, byte for byte
@@ -286,9 +293,13 @@ if want tail; then
 fi
 
 # --- report ---
+if [[ -f "$tmp/raw-http.s" ]]; then
+  record raw-http s "$(median <"$tmp/raw-http.s")"
+  record raw-disk s "$(median <"$tmp/raw-disk.s")"
+fi
 raw="${R[raw-http,s]:-}"
 echo
-echo "history-streams bench: $(basename "$archive") over $url, $full_cps checkpoints, $(printf %.1f "$full_mb") MB, median of $n"
+echo "history-streams bench: $(basename "$archive") over $url, $full_cps checkpoints, $(printf %.1f "$full_mb") MB, median of $n (raw: of $(cat "$tmp/raw-http.s" 2>/dev/null | wc -l) samples spread over the run)"
 echo "host: $(nproc) cores, load average at end $(load); $(java -version 2>&1 | head -1)"
 printf '%-34s %8s %8s %7s %7s %8s %10s %8s\n' case seconds "cp/s" "MB/s" "x raw" "up s" "heap MB" "RSS MB"
 line() { # label seconds checkpoints MB [up] [heap-after/before] [rss]

@@ -171,8 +171,13 @@ public final class IngestCommand implements Callable<Integer> {
      */
     private void request(final HistoryStreamsService svc, final List<Long> checkpoints, final String passphrase) {
         final Map<String, Object> p = new HashMap<>(svc.clientProps());
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        // Not idempotent: right after topic creation an idempotent producer can hold a batch until the delivery
+        // timeout (the transactions-v2 "expected sequence 0" rejection, KAFKA-18202); a duplicate request is
+        // harmless (the gate admits a checkpoint once), and a short delivery timeout resends a stuck batch soon.
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 20_000);
         List<Long> todo = checkpoints;
         for (int attempt = 1; ; attempt++) {
             final List<Long> failed = Collections.synchronizedList(new ArrayList<>());
