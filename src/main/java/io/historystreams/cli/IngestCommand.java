@@ -18,6 +18,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -31,10 +32,13 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** {@code ingest}: requests a range, runs the pipeline until every checkpoint is verified or failed, reports. */
 @Command(name = "ingest", mixinStandardHelpOptions = true,
@@ -131,23 +135,54 @@ public final class IngestCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Writes one request per checkpoint and waits for every acknowledgement. A send can fail for good right after the
+     * topics were created (the idempotent producer gives up a batch on an out-of-order sequence or a leader change);
+     * those requests are sent again with a fresh producer (a repeated request is harmless: the gate admits a
+     * checkpoint once), so none is silently lost and the command never waits for a checkpoint nobody requested.
+     */
     private void request(final HistoryStreamsService svc, final List<Long> checkpoints, final String passphrase) {
         final Map<String, Object> p = new HashMap<>(svc.clientProps());
-        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        // Not idempotent: right after topic creation an idempotent producer can hold a batch until the delivery
+        // timeout (the transactions-v2 "expected sequence 0" rejection, KAFKA-18202); a duplicate request is
+        // harmless (the gate admits a checkpoint once), and a short delivery timeout resends a stuck batch soon.
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        try (KafkaProducer<Long, CheckpointRequest> producer = new KafkaProducer<>(p,
-                svc.topics().checkpointRequests.keySerde().serializer(),
-                svc.topics().checkpointRequests.valueSerde().serializer())) {
-            final Instant now = Instant.now();
-            // what is stored in Kafka names the sources without credentials (see Credentials)
-            final List<String> sources = archive.roots().stream().map(Credentials::strip).toList();
-            for (final long cp : checkpoints) {
-                producer.send(new ProducerRecord<>(svc.topics().checkpointRequests.name(), cp,
-                        CheckpointRequest.newBuilder().setArchive(sources.get(0)).setSources(sources)
-                                .setNetworkPassphrase(passphrase).setCheckpoint(cp).setReason(RequestReason.RANGE)
-                                .setRequestedAt(now).build()));
+        p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 20_000);
+        List<Long> todo = checkpoints;
+        for (int attempt = 1; ; attempt++) {
+            final List<Long> failed = Collections.synchronizedList(new ArrayList<>());
+            final AtomicReference<Exception> error = new AtomicReference<>();
+            try (KafkaProducer<Long, CheckpointRequest> producer = new KafkaProducer<>(p,
+                    svc.topics().checkpointRequests.keySerde().serializer(),
+                    svc.topics().checkpointRequests.valueSerde().serializer())) {
+                final Instant now = Instant.now();
+                // what is stored in Kafka names the sources without credentials (see Credentials)
+                final List<String> sources = archive.roots().stream().map(Credentials::strip).toList();
+                for (final long cp : todo) {
+                    producer.send(new ProducerRecord<>(svc.topics().checkpointRequests.name(), cp,
+                            CheckpointRequest.newBuilder().setArchive(sources.get(0))
+                                    .setSources(sources).setNetworkPassphrase(passphrase).setCheckpoint(cp)
+                                    .setReason(RequestReason.RANGE).setRequestedAt(now).build()), (md, e) -> {
+                                        if (e != null) {
+                                            failed.add(cp);
+                                            error.compareAndSet(null, e);
+                                        }
+                                    });
+                }
+                producer.flush();
             }
-            producer.flush();
+            if (failed.isEmpty()) {
+                return;
+            }
+            if (attempt >= 5) {
+                throw new IllegalStateException("could not request " + failed.size() + " checkpoint(s): "
+                        + error.get(), error.get());
+            }
+            LoggerFactory.getLogger(IngestCommand.class).warn("{} request(s) not written ({}); sending them again",
+                    failed.size(), error.get().toString());
+            todo = List.copyOf(failed);
         }
     }
 

@@ -90,8 +90,10 @@ final class CheckpointFileWork {
             final long cp = r.getCheckpoint();
             final String path = ArchivePaths.checkpointFile(FileType.LEDGER, cp);
             return guardedWith(ctx, r, path, now, archive -> {
-                final FileFetcher.Stored<List<LedgerHeaderSummary>> s = FileFetcher.fetch(ctx, archive, path,
-                        (in, p) -> LedgerHeaderVerifier.verify(in, p, cp, ctx.limits()));
+                // a checkpoint's ledger file is also its successor's anchor: one download serves both
+                final FileFetcher.Stored<List<LedgerHeaderSummary>> s = ctx.ledgerFiles().get(r.getSources(), path,
+                        2, () -> FileFetcher.fetch(ctx, archive, path,
+                                (in, p) -> LedgerHeaderVerifier.verify(in, p, cp, ctx.limits())));
                 final LedgerHeadersDownloaded.Builder b = LedgerHeadersDownloaded.newBuilder().setCheckpoint(cp)
                         .setArchive(r.getArchive()).setFile(s.file()).setHeaders(s.value().stream()
                                 .map(Facts::header).toList());
@@ -99,8 +101,9 @@ final class CheckpointFileWork {
                     // the anchor: the previous checkpoint's last header, from its own verified ledger file
                     final long prev = Checkpoint.previous(cp);
                     final String prevPath = ArchivePaths.checkpointFile(FileType.LEDGER, prev);
-                    final FileFetcher.Stored<List<LedgerHeaderSummary>> p = FileFetcher.fetch(ctx, archive, prevPath,
-                            (in, pp) -> LedgerHeaderVerifier.verify(in, pp, prev, ctx.limits()));
+                    final FileFetcher.Stored<List<LedgerHeaderSummary>> p = ctx.ledgerFiles().get(r.getSources(),
+                            prevPath, 2, () -> FileFetcher.fetch(ctx, archive, prevPath,
+                                    (in, pp) -> LedgerHeaderVerifier.verify(in, pp, prev, ctx.limits())));
                     final LedgerHeaderSummary last = p.value().get(p.value().size() - 1);
                     b.setPreviousCheckpointLastHash(Hashes.hash32(last.hash().bytes()));
                 }

@@ -2,6 +2,7 @@ package io.historystreams.topology;
 
 import io.historystreams.events.DeadLetter;
 import io.historystreams.events.serde.AvroSerde;
+import io.historystreams.events.serde.FileSchemaRegistry;
 import io.historystreams.events.serde.MockSchemaRegistry;
 import io.historystreams.events.serde.RestSchemaRegistry;
 import io.historystreams.events.serde.SchemaRegistry;
@@ -63,6 +64,9 @@ public final class DeadLetterHandlers {
         }
         if (registry instanceof RestSchemaRegistry rest) {
             return rest.baseUrl();
+        }
+        if (registry instanceof FileSchemaRegistry file) {
+            return file.url();
         }
         throw new IllegalArgumentException("cannot tell the URL of schema registry " + registry + ": set "
                 + REGISTRY_URL_CONFIG + " in the Streams properties");

@@ -5,6 +5,7 @@ import io.historystreams.archive.HistoryArchive;
 import io.historystreams.archive.RetryPolicy;
 import io.historystreams.archive.SourceOptions;
 import io.historystreams.blob.BlobStore;
+import io.historystreams.verify.LedgerHeaderSummary;
 import io.historystreams.verify.VerificationLimits;
 
 import java.util.List;
@@ -27,6 +28,8 @@ public final class PipelineContext implements AutoCloseable {
     private final VerificationLimits limits;
     private final FetchObserver observer;
     private final Map<List<String>, HistoryArchive> archives = new ConcurrentHashMap<>();
+    /** Verified ledger files, shared by a checkpoint's ledger work and its successor's chain anchor. */
+    private final SharedFetches<FileFetcher.Stored<List<LedgerHeaderSummary>>> ledgerFiles = new SharedFetches<>(256);
     private volatile Outcomes outcomes = Outcomes.NONE;
 
     /** Told of each checkpoint outcome as the pipeline emits it (for metrics; may repeat after a retried commit). */
@@ -73,6 +76,10 @@ public final class PipelineContext implements AutoCloseable {
 
     public void setOutcomes(final Outcomes listener) {
         this.outcomes = listener;
+    }
+
+    SharedFetches<FileFetcher.Stored<List<LedgerHeaderSummary>>> ledgerFiles() {
+        return ledgerFiles;
     }
 
     public BlobStore blobs() {

@@ -53,6 +53,15 @@ class DeadLetterHandlersTest {
     Path dir;
 
     @Test
+    void shouldPassTheFileRegistryOfTheEmbeddedDefaultToTheHandlers() {
+        // the embedded default keeps the registry in a directory; the handlers must resolve the same registry
+        final SchemaRegistry file = SchemaRegistry.forUrl(dir.resolve("registry dir").toUri().toString());
+        final Properties props = new Properties();
+        DeadLetterHandlers.configure(props, new Topics("history.", file));
+        assertTrue(file == SchemaRegistry.forUrl((String) props.get(DeadLetterHandlers.REGISTRY_URL_CONFIG)));
+    }
+
+    @Test
     void shouldDeadLetterGarbageRequestsAndKeepProcessing() throws Exception {
         final Topics topics = new Topics("history.", SchemaRegistry.forUrl("mock://dlq-" + UUID.randomUUID()));
         final Properties props = new Properties();

@@ -140,6 +140,11 @@ public final class FileSchemaRegistry implements SchemaRegistry {
         }
     }
 
+    /** The {@code file://} URL that {@link SchemaRegistry#forUrl(String)} resolves to this registry. */
+    public String url() {
+        return ids.getParent().toUri().toString();
+    }
+
     @Override
     public String toString() {
         return "FileSchemaRegistry[" + SCHEME + ids.getParent() + "]";

@@ -1,0 +1,103 @@
+package io.historystreams.topology;
+
+import io.historystreams.verify.VerificationException;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * Lets two pieces of fetch work that need the same verified file share one download: a checkpoint's ledger file is
+ * needed by its own ledger work and, as the chain anchor, by the next checkpoint's. Whoever asks first fetches, the
+ * other waits for that result (or takes it later); an entry is dropped after its expected number of uses, and at
+ * most {@code capacity} entries are kept (the oldest go first), so memory stays flat however long the range. A
+ * failed fetch is not shared: each caller then fetches and fails (or succeeds) on its own, as before.
+ */
+final class SharedFetches<T> {
+    /** A fetch that may fail verification. */
+    @FunctionalInterface
+    interface Fetch<T> {
+        T get() throws VerificationException;
+    }
+
+    private record Key(List<String> sources, String path) {
+    }
+
+    private static final class Entry<T> {
+        final CompletableFuture<T> result = new CompletableFuture<>();
+        int usesLeft;
+
+        Entry(final int uses) {
+            this.usesLeft = uses;
+        }
+    }
+
+    private final int capacity;
+    private final Map<Key, Entry<T>> entries;
+
+    SharedFetches(final int capacity) {
+        this.capacity = capacity;
+        this.entries = new LinkedHashMap<>(16, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(final Map.Entry<Key, Entry<T>> eldest) {
+                return size() > SharedFetches.this.capacity;
+            }
+        };
+    }
+
+    /**
+     * The verified result for {@code path} from {@code sources}: shared with the other {@code uses - 1} callers
+     * that ask for the same file, fetched by whichever caller comes first.
+     */
+    T get(final List<String> sources, final String path, final int uses, final Fetch<T> fetch)
+            throws VerificationException {
+        final Key key = new Key(List.copyOf(sources), Objects.requireNonNull(path));
+        final Entry<T> mine;
+        final Entry<T> existing;
+        synchronized (entries) {
+            existing = entries.get(key);
+            if (existing != null) {
+                if (--existing.usesLeft <= 0) {
+                    entries.remove(key);
+                }
+                mine = null;
+            } else {
+                mine = new Entry<>(uses - 1);
+                if (mine.usesLeft > 0) {
+                    entries.put(key, mine);
+                }
+            }
+        }
+        if (existing != null) {
+            try {
+                return existing.result.get();
+            } catch (final InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return fetch.get();
+            } catch (final ExecutionException e) {
+                return fetch.get(); // the first caller failed: no shared verdict, fetch on our own
+            }
+        }
+        try {
+            final T value = fetch.get();
+            mine.result.complete(value);
+            return value;
+        } catch (final VerificationException | RuntimeException e) {
+            synchronized (entries) {
+                entries.remove(key, mine);
+            }
+            mine.result.completeExceptionally(e);
+            throw e;
+        }
+    }
+
+    /** Entries held (for tests). */
+    int size() {
+        synchronized (entries) {
+            return entries.size();
+        }
+    }
+}
