@@ -77,8 +77,7 @@ public final class HistoryTopology {
         top.addProcessor(GATE, () -> new RequestGate(STATUS_STORE, INFLIGHT_STORE, RETRY_STORE, fetchers,
                 "checkpoint-failures-sink", settings), "checkpoint-requests-source", "verified-outcomes-source",
                 "attempt-failures-source");
-        top.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STATUS_STORE), Serdes.Long(),
-                Serdes.String()), GATE);
+        top.addStateStore(store(STATUS_STORE, Serdes.Long(), Serdes.String()), GATE);
         top.addStateStore(store(INFLIGHT_STORE, Serdes.Long(), t.storeSerde(CheckpointRequest.class)), GATE);
         top.addStateStore(store(RETRY_STORE, Serdes.Long(), t.storeSerde(CheckpointRequest.class)), GATE);
         // only the gate publishes final failures, after the retries
@@ -184,6 +183,8 @@ public final class HistoryTopology {
 
     private static <K, V> StoreBuilder<?> store(final String name, final org.apache.kafka.common.serialization.Serde<K>
             keys, final org.apache.kafka.common.serialization.Serde<V> values) {
-        return Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), keys, values);
+        // cached: several updates of one key between commits (a checkpoint's assembly grows with each part) reach
+        // RocksDB and the changelog once
+        return Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(name), keys, values).withCachingEnabled();
     }
 }
