@@ -26,7 +26,12 @@ public final class Main implements Runnable {
      * returns its exit code (no System.exit, for tests that capture the output).
      */
     public static int run(final PrintWriter out, final PrintWriter err, final String... args) {
-        final CommandLine cl = new CommandLine(new Main());
+        // verify is a short batch run: build only its own command model (the service commands' models and the
+        // classes they pull in cost start-up time it does not need)
+        final boolean verify = args.length > 0 && "verify".equals(args[0]);
+        final CommandLine cl = verify ? new CommandLine(new VerifyCommand()).setCommandName("history-streams verify")
+                : new CommandLine(new Main());
+        final String[] rest = verify ? java.util.Arrays.copyOfRange(args, 1, args.length) : args;
         if (out != null) {
             cl.setOut(out);
         }
@@ -39,7 +44,7 @@ public final class Main implements Runnable {
             return ExitCode.COULD_NOT_RUN;
         });
         cl.getCommandSpec().exitCodeOnInvalidInput(ExitCode.COULD_NOT_RUN);
-        return cl.execute(args);
+        return cl.execute(rest);
     }
 
     @Override

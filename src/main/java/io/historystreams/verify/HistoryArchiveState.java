@@ -1,10 +1,6 @@
 package io.historystreams.verify;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.historystreams.archive.ArchivePaths;
 
 import java.security.MessageDigest;
@@ -20,8 +16,6 @@ import java.util.Set;
  */
 public final class HistoryArchiveState {
     public static final int LEVELS = 11;
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     /** One bucket-list level: {@code curr}, {@code snap} and the merge in progress ({@code next}). */
     public record Level(Hash curr, Hash snap, int nextState, Hash nextOutput) {
@@ -46,32 +40,32 @@ public final class HistoryArchiveState {
 
     /** Parses and structurally validates a HAS; {@code file} names it in errors. */
     public static HistoryArchiveState parse(final byte[] json, final String file) throws VerificationException {
-        final JsonNode root;
+        final JsonValue root;
         try {
-            root = JSON.readTree(json);
+            root = JsonValue.parse(json);
         } catch (final JsonProcessingException e) {
             throw new VerificationException(FailureReason.MALFORMED_JSON, file,
                     "not valid JSON: " + e.getOriginalMessage(), e);
         } catch (final java.io.IOException e) {
             throw new VerificationException(FailureReason.MALFORMED_JSON, file, "unreadable JSON: " + e, e);
         }
-        if (!(root instanceof ObjectNode)) {
+        if (!root.isObject()) {
             throw invalid(file, "the document is not a JSON object");
         }
-        final JsonNode v = root.get("version");
+        final JsonValue v = root.get("version");
         if (v == null || !v.isInt() || (v.intValue() != 1 && v.intValue() != 2)) {
             throw invalid(file, "version must be 1 or 2, got " + describe(v));
         }
         final int version = v.intValue();
-        final JsonNode cl = root.get("currentLedger");
+        final JsonValue cl = root.get("currentLedger");
         if (cl == null || !cl.isIntegralNumber() || cl.longValue() < 0 || cl.longValue() > 0xFFFFFFFFL) {
             throw invalid(file, "currentLedger must be an unsigned 32-bit integer, got " + describe(cl));
         }
-        final JsonNode serverNode = root.get("server");
+        final JsonValue serverNode = root.get("server");
         if (serverNode != null && !serverNode.isTextual()) {
             throw invalid(file, "server must be a string");
         }
-        final JsonNode pass = root.get("networkPassphrase");
+        final JsonValue pass = root.get("networkPassphrase");
         if (pass != null && !pass.isTextual()) {
             throw invalid(file, "networkPassphrase must be a string");
         }
@@ -80,7 +74,7 @@ public final class HistoryArchiveState {
         }
         final List<Level> live = levels(root.get("currentBuckets"), "currentBuckets", file);
         final List<Level> hot;
-        final JsonNode hotNode = root.get("hotArchiveBuckets");
+        final JsonValue hotNode = root.get("hotArchiveBuckets");
         if (version >= 2) {
             if (hotNode == null) {
                 throw invalid(file, "version 2 requires hotArchiveBuckets");
@@ -96,7 +90,7 @@ public final class HistoryArchiveState {
                 pass == null ? null : pass.textValue(), live, hot);
     }
 
-    private static List<Level> levels(final JsonNode node, final String name, final String file)
+    private static List<Level> levels(final JsonValue node, final String name, final String file)
             throws VerificationException {
         if (node == null || !node.isArray()) {
             throw invalid(file, name + " must be an array of " + LEVELS + " levels");
@@ -106,18 +100,18 @@ public final class HistoryArchiveState {
         }
         final List<Level> out = new ArrayList<>(LEVELS);
         for (int i = 0; i < LEVELS; i++) {
-            final JsonNode level = node.get(i);
+            final JsonValue level = node.get(i);
             final String where = name + "[" + i + "]";
             if (level == null || !level.isObject()) {
                 throw invalid(file, where + " is not an object");
             }
             final Hash curr = hash(level.get("curr"), where + ".curr", file);
             final Hash snap = hash(level.get("snap"), where + ".snap", file);
-            final JsonNode next = level.get("next");
+            final JsonValue next = level.get("next");
             if (next == null || !next.isObject()) {
                 throw invalid(file, where + ".next is missing");
             }
-            final JsonNode stateNode = next.get("state");
+            final JsonValue stateNode = next.get("state");
             if (stateNode == null || !stateNode.isInt() || stateNode.intValue() < 0 || stateNode.intValue() > 2) {
                 throw invalid(file, where + ".next.state must be 0, 1 or 2, got " + describe(stateNode));
             }
@@ -128,7 +122,7 @@ public final class HistoryArchiveState {
             } else if (state == 2) {
                 hash(next.get("curr"), where + ".next.curr", file);
                 hash(next.get("snap"), where + ".next.snap", file);
-                final JsonNode shadow = next.get("shadow");
+                final JsonValue shadow = next.get("shadow");
                 if (shadow != null) {
                     if (!shadow.isArray()) {
                         throw invalid(file, where + ".next.shadow must be an array");
@@ -143,7 +137,7 @@ public final class HistoryArchiveState {
         return Collections.unmodifiableList(out);
     }
 
-    private static Hash hash(final JsonNode node, final String where, final String file)
+    private static Hash hash(final JsonValue node, final String where, final String file)
             throws VerificationException {
         if (node == null || !node.isTextual()) {
             throw invalid(file, where + " must be a hash string, got " + describe(node));
@@ -156,7 +150,7 @@ public final class HistoryArchiveState {
         return Hash.fromHex(s);
     }
 
-    private static String describe(final JsonNode n) {
+    private static String describe(final JsonValue n) {
         if (n == null) {
             return "nothing";
         }
