@@ -4,24 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.FileType;
+import io.historystreams.testing.XdrFiles;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.StreamSupport;
-import java.util.zip.GZIPInputStream;
-import java.util.zip.GZIPOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -131,58 +124,23 @@ final class VerifyRun {
         return ArchivePaths.checkpointFile(type, cp);
     }
 
-    // ---- test-side file tools
+    // ---- test-side file tools (shared with the engine tests)
 
     static byte[] gunzip(final byte[] gz) {
-        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(gz))) {
-            return in.readAllBytes();
-        } catch (final IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return XdrFiles.gunzip(gz);
     }
 
     static byte[] gzip(final byte[] raw) {
-        final ByteArrayOutputStream bos = new ByteArrayOutputStream();
-        try (GZIPOutputStream out = new GZIPOutputStream(bos)) {
-            out.write(raw);
-        } catch (final IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return bos.toByteArray();
+        return XdrFiles.gzip(raw);
     }
 
     /** The XDR records (without their marks) of an {@code .xdr.gz} file. */
     static List<byte[]> records(final byte[] gz) {
-        final List<byte[]> out = new ArrayList<>();
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(gunzip(gz)))) {
-            while (true) {
-                final int mark;
-                try {
-                    mark = in.readInt();
-                } catch (final EOFException e) {
-                    break;
-                }
-                final byte[] r = new byte[mark & 0x7fffffff];
-                in.readFully(r);
-                out.add(r);
-            }
-        } catch (final IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out;
+        return XdrFiles.records(gz);
     }
 
     /** Records framed with marks and gzipped, as stellar-core writes them. */
     static byte[] gzipRecords(final List<byte[]> records) {
-        final ByteArrayOutputStream bos = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(bos)) {
-            for (final byte[] r : records) {
-                out.writeInt(0x80000000 | r.length);
-                out.write(r);
-            }
-        } catch (final IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return gzip(bos.toByteArray());
+        return XdrFiles.gzipRecords(records);
     }
 }

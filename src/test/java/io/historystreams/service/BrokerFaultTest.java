@@ -1,13 +1,10 @@
 package io.historystreams.service;
 
 import io.historystreams.cli.Main;
-import io.historystreams.kafka.EmbeddedKafkaBroker;
 import io.historystreams.testing.Fixtures;
 import io.historystreams.topology.Topics;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.LongDeserializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,7 +14,6 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -29,25 +25,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The broker goes away in the middle of an {@code ingest} with publishing, and comes back (same port, same data):
  * the run rides through and ends with every checkpoint verified once and every file published once.
  */
-class BrokerFaultTest {
-    @TempDir
-    static Path shared;
-    private static EmbeddedKafkaBroker broker;
-
+class BrokerFaultTest extends WithEmbeddedBroker {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start(shared.resolve("broker"), Map.of());
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     @Test
     @Timeout(300)

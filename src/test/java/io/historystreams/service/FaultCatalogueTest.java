@@ -6,11 +6,9 @@ import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FileType;
 import io.historystreams.cli.Main;
-import io.historystreams.kafka.EmbeddedKafkaBroker;
 import io.historystreams.testing.FaultyArchiveServer;
 import io.historystreams.testing.Fixtures;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,27 +33,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and the reason; a healthy second source replaces a bad first one. Retries are made fast through the settings
  * ({@code checkpoint.retry.backoff.ms}, {@code fetch.retry.base.ms}, {@code --read-timeout}), not by changing them.
  */
-class FaultCatalogueTest {
+class FaultCatalogueTest extends WithEmbeddedBroker {
     /** What each test saw, printed as the fault table at the end of the class. */
     static final List<String> TABLE = new ArrayList<>();
 
     @TempDir
-    static Path shared;
-    private static EmbeddedKafkaBroker broker;
-
-    @TempDir
     Path dir;
 
-    @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start(shared.resolve("broker"), Map.of());
-    }
-
     @AfterAll
-    static void stopBroker() {
-        if (broker != null) {
-            broker.close();
-        }
+    static void printTable() {
         TABLE.forEach(l -> System.out.println("FAULT-TABLE " + l));
     }
 

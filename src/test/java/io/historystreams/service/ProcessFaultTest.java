@@ -1,13 +1,10 @@
 package io.historystreams.service;
 
 import io.historystreams.cli.Main;
-import io.historystreams.kafka.EmbeddedKafkaBroker;
 import io.historystreams.testing.Fixtures;
 import io.historystreams.topology.Topics;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.LongDeserializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.IntPredicate;
 import java.util.stream.Stream;
 
@@ -30,25 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * writing a checkpoint to the target; after a restart the range ends with every checkpoint verified once, every
  * file published once, and a target that verifies.
  */
-class ProcessFaultTest {
-    @TempDir
-    static Path shared;
-    private static EmbeddedKafkaBroker broker;
-
+class ProcessFaultTest extends WithEmbeddedBroker {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start(shared.resolve("broker"), Map.of());
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     private static int countFiles(final Path target) {
         if (!Files.isDirectory(target)) {

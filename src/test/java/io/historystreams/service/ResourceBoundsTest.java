@@ -4,10 +4,7 @@ import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FileType;
 import io.historystreams.cli.Main;
-import io.historystreams.kafka.EmbeddedKafkaBroker;
 import io.historystreams.testing.Fixtures;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -21,7 +18,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -33,25 +29,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Bounded resources: a blob store with a size limit, and a heap that does not grow with the length of the range. */
-class ResourceBoundsTest {
-    @TempDir
-    static Path shared;
-    private static EmbeddedKafkaBroker broker;
-
+class ResourceBoundsTest extends WithEmbeddedBroker {
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start(shared.resolve("broker"), Map.of());
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     /** The bytes of the largest checkpoint: its files plus every bucket its HAS names. */
     static long largestCheckpointBytes(final Path archive) throws Exception {

@@ -13,7 +13,6 @@ import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.LedgerVerified;
 import io.historystreams.events.RequestReason;
-import io.historystreams.kafka.EmbeddedKafkaBroker;
 import io.historystreams.testing.FaultyArchiveServer;
 import io.historystreams.testing.Fixtures;
 import io.historystreams.topology.Topics;
@@ -22,8 +21,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.LongDeserializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,26 +40,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The service against a real in-process KRaft broker: ingest, replay, tail, two instances, a killed process. */
-class ServiceIntegrationTest {
+class ServiceIntegrationTest extends WithEmbeddedBroker {
     private static final String TESTNET = "Test SDF Network ; September 2015";
-    @TempDir
-    static Path shared;
-    private static EmbeddedKafkaBroker broker;
-
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void startBroker() {
-        broker = EmbeddedKafkaBroker.start(shared.resolve("broker"), Map.of());
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     private String[] serviceArgs(final String app, final String... more) {
         final List<String> a = new java.util.ArrayList<>(List.of("--bootstrap-servers", broker.bootstrapServers(),

@@ -3,6 +3,7 @@ package io.historystreams.verify;
 import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.FileType;
 import io.historystreams.testing.Fixtures;
+import io.historystreams.testing.XdrFiles;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;

@@ -1,4 +1,4 @@
-package io.historystreams.verify;
+package io.historystreams.testing;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -13,11 +13,11 @@ import java.util.zip.GZIPInputStream;
 import java.util.zip.GZIPOutputStream;
 
 /** Test-side tools to take an {@code .xdr.gz} file apart into records and put a (corrupted) one back together. */
-final class XdrFiles {
+public final class XdrFiles {
     private XdrFiles() {
     }
 
-    static byte[] gunzip(final byte[] gz) {
+    public static byte[] gunzip(final byte[] gz) {
         try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(gz))) {
             return in.readAllBytes();
         } catch (final IOException e) {
@@ -25,7 +25,7 @@ final class XdrFiles {
         }
     }
 
-    static byte[] gzip(final byte[] raw) {
+    public static byte[] gzip(final byte[] raw) {
         final ByteArrayOutputStream bos = new ByteArrayOutputStream();
         try (GZIPOutputStream out = new GZIPOutputStream(bos)) {
             out.write(raw);
@@ -35,7 +35,7 @@ final class XdrFiles {
         return bos.toByteArray();
     }
 
-    static List<byte[]> records(final byte[] gz) {
+    public static List<byte[]> records(final byte[] gz) {
         final List<byte[]> out = new ArrayList<>();
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(gunzip(gz)))) {
             while (true) {
@@ -55,7 +55,7 @@ final class XdrFiles {
         return out;
     }
 
-    static byte[] frame(final List<byte[]> records) {
+    public static byte[] frame(final List<byte[]> records) {
         final ByteArrayOutputStream bos = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bos)) {
             for (final byte[] r : records) {
@@ -68,7 +68,7 @@ final class XdrFiles {
         return bos.toByteArray();
     }
 
-    static byte[] gzipRecords(final List<byte[]> records) {
+    public static byte[] gzipRecords(final List<byte[]> records) {
         return gzip(frame(records));
     }
 }
