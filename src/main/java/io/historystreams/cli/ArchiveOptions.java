@@ -37,9 +37,10 @@ public final class ArchiveOptions {
             description = "Attempts per file on transient errors (default: ${DEFAULT-VALUE}).")
     int maxAttempts;
 
-    @Option(names = "--concurrency", defaultValue = "8", paramLabel = "N",
-            description = "Files in flight at once (default: ${DEFAULT-VALUE}).")
-    int concurrency;
+    @Option(names = "--concurrency", paramLabel = "N",
+            description = "Files in flight at once (default: 8 when a source is remote; cores + 1 for local "
+                    + "directories, where the work is CPU-bound).")
+    Integer concurrency;
 
     public List<String> roots() {
         return archives;
@@ -50,7 +51,12 @@ public final class ArchiveOptions {
     }
 
     public int concurrency() {
-        return concurrency;
+        if (concurrency != null) {
+            return concurrency;
+        }
+        final boolean local = archives.stream().map(a -> a.toLowerCase(java.util.Locale.ROOT))
+                .noneMatch(a -> a.startsWith("http://") || a.startsWith("https://"));
+        return local ? Runtime.getRuntime().availableProcessors() + 1 : 8;
     }
 
     public SourceOptions sourceOptions() {
