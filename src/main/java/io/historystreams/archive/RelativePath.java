@@ -1,10 +1,10 @@
 package io.historystreams.archive;
 
 /**
- * Path hygiene shared by every source: an archive-relative path may only use the characters of the archive layout
+ * Path hygiene shared by every source and target: an archive-relative path may only use the characters of the layout
  * and may never climb out of the root, whatever the source does with it afterwards.
  */
-final class RelativePath {
+public final class RelativePath {
     private static final int MAX_LENGTH = 1024;
 
     private RelativePath() {
@@ -20,7 +20,7 @@ final class RelativePath {
     }
 
     /** What is wrong with {@code path}, or null when it is a clean archive-relative path. */
-    static String problem(final String path) {
+    public static String problem(final String path) {
         if (path == null || path.isEmpty()) {
             return "empty path";
         }

@@ -1,6 +1,7 @@
 package io.historystreams.publish;
 
 import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.RelativePath;
 
 import java.util.regex.Pattern;
 
@@ -36,30 +37,15 @@ public final class TargetPath {
     }
 
     private static String problem(final String path) {
-        if (path == null || path.isEmpty()) {
-            return "empty path";
+        // the same hygiene as for reading (no absolute path, "..", backslash, control or odd characters) ...
+        final String unsafe = RelativePath.problem(path);
+        if (unsafe != null) {
+            return unsafe;
         }
         if (path.length() > MAX_LENGTH) {
             return "longer than " + MAX_LENGTH + " characters";
         }
-        if (path.charAt(0) == '/') {
-            return "absolute path";
-        }
-        if (path.contains("..")) {
-            return "contains \"..\"";
-        }
-        for (int i = 0; i < path.length(); i++) {
-            final char c = path.charAt(i);
-            if (c == '\\') {
-                return "contains a backslash";
-            }
-            if (c == 0) {
-                return "contains NUL";
-            }
-            if (c < 0x20 || c == 0x7f) {
-                return "contains a control character";
-            }
-        }
+        // ... and only the archive layout's shapes
         if (path.equals(ArchivePaths.WELL_KNOWN)) {
             return null;
         }
