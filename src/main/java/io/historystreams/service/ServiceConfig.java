@@ -36,6 +36,7 @@ public final class ServiceConfig {
     public static final String CONNECT_TIMEOUT_SECONDS = "connect.timeout.seconds";
     public static final String READ_TIMEOUT_SECONDS = "read.timeout.seconds";
     public static final String ARCHIVE_CREDENTIALS = "archive.credentials";
+    public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
     public static final String KAFKA_PREFIX = "kafka.";
 
     private static final Map<String, String> DEFAULTS = Map.ofEntries(
