@@ -48,7 +48,8 @@ public final class ServiceConfig {
             Map.entry(FETCH_CONCURRENCY, "8"),
             Map.entry(HTTP_BIND, "127.0.0.1"),
             Map.entry(HTTP_PORT, "8080"),
-            Map.entry(SHUTDOWN_TIMEOUT_SECONDS, "30"));
+            Map.entry(SHUTDOWN_TIMEOUT_SECONDS, "30"),
+            Map.entry(COMMIT_INTERVAL_MS, "100"));
 
     private final Map<String, String> values;
 

@@ -33,6 +33,12 @@ class ServiceConfigTest {
         assertEquals(3, c.getInt(ServiceConfig.PARTITIONS), "file over default");
         assertEquals(5, c.getInt(ServiceConfig.FETCH_CONCURRENCY), "an absent option keeps the lower layer");
         assertEquals("127.0.0.1", c.get(ServiceConfig.HTTP_BIND), "default: loopback only");
+        // every numeric setting the service reads has a default
+        for (final String key : new String[] {ServiceConfig.PARTITIONS, ServiceConfig.STREAM_THREADS,
+            ServiceConfig.FETCH_CONCURRENCY, ServiceConfig.HTTP_PORT, ServiceConfig.SHUTDOWN_TIMEOUT_SECONDS,
+            ServiceConfig.COMMIT_INTERVAL_MS}) {
+            assertTrue(ServiceConfig.of(Map.of()).getInt(key) >= -1, key);
+        }
         assertEquals("broker:9092", c.get(ServiceConfig.BOOTSTRAP_SERVERS));
         assertFalse(c.embedded());
         assertEquals(Map.of("sasl.mechanism", "SCRAM-SHA-512"), c.kafkaClientSettings());
