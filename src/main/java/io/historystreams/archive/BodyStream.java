@@ -72,10 +72,15 @@ final class BodyStream extends FilterInputStream {
     @Override
     public long skip(final long n) throws IOException {
         // Skip by reading so that the count and the cut-short check stay exact.
+        return skipByReading(this, n);
+    }
+
+    /** Skips {@code n} bytes of {@code in} through its own {@code read}, so wrappers that count or check see them. */
+    static long skipByReading(final InputStream in, final long n) throws IOException {
         final byte[] scratch = new byte[(int) Math.min(8192, Math.max(n, 1))];
         long skipped = 0;
         while (skipped < n) {
-            final int r = read(scratch, 0, (int) Math.min(scratch.length, n - skipped));
+            final int r = in.read(scratch, 0, (int) Math.min(scratch.length, n - skipped));
             if (r < 0) {
                 break;
             }

@@ -347,16 +347,7 @@ public final class HistoryArchive implements AutoCloseable {
 
         @Override
         public long skip(final long n) throws IOException {
-            final byte[] scratch = new byte[(int) Math.min(8192, Math.max(n, 1))];
-            long skipped = 0;
-            while (skipped < n) {
-                final int r = read(scratch, 0, (int) Math.min(scratch.length, n - skipped));
-                if (r < 0) {
-                    break;
-                }
-                skipped += r;
-            }
-            return skipped;
+            return BodyStream.skipByReading(this, n);
         }
 
         @Override
