@@ -75,7 +75,7 @@ public final class ReplayCommand implements Callable<Integer> {
             final String cpOut = prefix + "checkpoints-verified";
             final String ledgerOut = prefix + "ledgers-verified";
             try (Admin admin = Admin.create(svc.clientProps())) {
-                final int partitions = config.getInt(ServiceConfig.PARTITIONS);
+                final int partitions = config.partitions();
                 final short rf = (short) admin.describeCluster().nodes().get().size();
                 TopicAdmin.ensureTopics(admin, List.of(
                         new TopicSpec(cpOut, partitions, (short) Math.min(3, rf), t.checkpointsVerified.configs()),

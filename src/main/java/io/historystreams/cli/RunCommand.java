@@ -31,7 +31,7 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         final PrintWriter err = spec.commandLine().getErr();
         final ServiceConfig config = service.load();
-        try (HistoryStreamsService svc = HistoryStreamsService.start(config);
+        try (HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo)) {
             while (!svc.closing()) {
                 if (!svc.live()) {

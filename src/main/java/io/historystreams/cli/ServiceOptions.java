@@ -27,7 +27,7 @@ public final class ServiceOptions {
             description = "Properties file with settings (below environment and command line).")
     Path configFile;
 
-    @Option(names = "--partitions", paramLabel = "N", description = "Partitions of the pipeline topics (default 6).")
+    @Option(names = "--partitions", paramLabel = "N", description = "Partitions of new pipeline topics (default 2 with the embedded broker, 6 on a Kafka cluster).")
     Integer partitions;
 
     @Option(names = "--stream-threads", paramLabel = "N", description = "Kafka Streams threads (default 2).")

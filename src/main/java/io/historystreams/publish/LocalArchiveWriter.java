@@ -31,6 +31,8 @@ public final class LocalArchiveWriter implements ArchiveWriter {
 
     private final Path root;
     private final boolean fsync;
+    /** Whether publishing by hard link is still worth trying (false after the file system refused one). */
+    private volatile boolean linking = true;
 
     /** A writer below {@code root} (created when missing) that fsyncs files and directories. */
     public LocalArchiveWriter(final Path root) throws PublishException {
@@ -66,6 +68,9 @@ public final class LocalArchiveWriter implements ArchiveWriter {
     @Override
     public void put(final String path, final Path localFile) throws PublishException {
         final Path target = resolve(path);
+        if (link(path, localFile, target)) {
+            return;
+        }
         final Path tmp = createTemporary(path, target);
         try {
             try (FileChannel in = FileChannel.open(localFile, StandardOpenOption.READ);
@@ -91,6 +96,49 @@ public final class LocalArchiveWriter implements ArchiveWriter {
             deleteQuietly(tmp);
             throw new PublishException(name() + ": cannot publish " + path + ": no such file " + e.getFile(), false, e);
         } catch (IOException e) {
+            deleteQuietly(tmp);
+            throw new PublishException(name() + ": cannot publish " + path + " from " + localFile + ": " + e, false, e);
+        }
+    }
+
+    /**
+     * Publishes {@code localFile} as a hard link when it is on the same file system (the verified blob itself: no
+     * copy, and no new inode, which is what file creation mostly costs): a link under a temporary name, renamed into
+     * place, so the final name appears complete or not at all. Archive files are immutable and blobs are never
+     * rewritten in place, so sharing the inode is safe; evicting the blob removes only its own name. Returns false
+     * (and leaves nothing behind) when the file system cannot link them, and the caller copies instead.
+     */
+    private boolean link(final String path, final Path localFile, final Path target) throws PublishException {
+        if (!linking) {
+            return false;
+        }
+        final Path dir = target.getParent();
+        final Path tmp = dir.resolve("." + target.getFileName() + "."
+                + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        try {
+            Files.createDirectories(dir);
+            Files.createLink(tmp, localFile);
+        } catch (final NoSuchFileException e) {
+            if (e.getFile() != null && Path.of(e.getFile()).equals(localFile)) {
+                throw new PublishException(name() + ": cannot publish " + path + ": no such file " + e.getFile(), false,
+                        e);
+            }
+            return false;
+        } catch (final IOException | UnsupportedOperationException | SecurityException e) {
+            // another file system (EXDEV), links not supported, or too many links: copy instead, from now on
+            linking = false;
+            deleteQuietly(tmp);
+            return false;
+        }
+        try {
+            if (fsync) {
+                try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                    out.force(true);
+                }
+            }
+            commit(path, tmp, target);
+            return true;
+        } catch (final IOException e) {
             deleteQuietly(tmp);
             throw new PublishException(name() + ": cannot publish " + path + " from " + localFile + ": " + e, false, e);
         }

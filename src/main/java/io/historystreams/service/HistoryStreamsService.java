@@ -71,6 +71,15 @@ public final class HistoryStreamsService implements AutoCloseable {
 
     /** Starts everything and returns once the pipeline is started (not necessarily RUNNING yet). */
     public static HistoryStreamsService start(final ServiceConfig config) throws IOException {
+        return start(config, true);
+    }
+
+    /**
+     * @param publishing whether this process publishes what it verifies: with {@code blob.keep=auto} (the default)
+     *                   the blob store keeps bucket files only then
+     */
+    public static HistoryStreamsService start(final ServiceConfig config, final boolean publishing)
+            throws IOException {
         LOG.info("starting with {}", config);
         Files.createDirectories(config.dataDir());
         io.historystreams.archive.Credentials.registerAll(config.get(ServiceConfig.ARCHIVE_CREDENTIALS));
@@ -95,7 +104,7 @@ public final class HistoryStreamsService implements AutoCloseable {
             final int rf;
             try (Admin a = Admin.create(admin)) {
                 rf = replicationFactor(config, a);
-                final List<TopicSpec> specs = specs(topics, config.getInt(ServiceConfig.PARTITIONS), rf);
+                final List<TopicSpec> specs = specs(topics, config.partitions(), rf);
                 TopicAdmin.ensureTopics(a, specs);
                 awaitLeaders(a, specs, Duration.ofSeconds(30));
             }
@@ -103,6 +112,7 @@ public final class HistoryStreamsService implements AutoCloseable {
             ctx = new PipelineContext(new LocalBlobStore(config.blobDir()),
                     config.getInt(ServiceConfig.FETCH_CONCURRENCY), config.sourceOptions(), config.retryPolicy(),
                     VerificationLimits.defaults(), metrics);
+            ctx.setKeepBucketFiles(config.keepBucketFiles(publishing));
             ctx.setOutcomes(new PipelineContext.Outcomes() {
                 @Override
                 public void verified(final long checkpoint) {

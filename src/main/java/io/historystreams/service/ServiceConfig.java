@@ -29,6 +29,8 @@ public final class ServiceConfig {
     public static final String SHUTDOWN_TIMEOUT_SECONDS = "shutdown.timeout.seconds";
     public static final String BLOB_DIR = "blob.dir";
     public static final String BLOB_MAX_BYTES = "blob.max.bytes";
+    /** {@code all} or {@code auto} (default: bucket files are kept only when this process publishes). */
+    public static final String BLOB_KEEP = "blob.keep";
     public static final String CHECKPOINT_MAX_ATTEMPTS = "checkpoint.max.attempts";
     public static final String CHECKPOINT_RETRY_BACKOFF_MS = "checkpoint.retry.backoff.ms";
     public static final String FETCH_MAX_ATTEMPTS = "fetch.max.attempts";
@@ -43,7 +45,6 @@ public final class ServiceConfig {
             Map.entry(DATA_DIR, "./data"),
             Map.entry(APPLICATION_ID, "history-streams"),
             Map.entry(TOPIC_PREFIX, "history."),
-            Map.entry(PARTITIONS, Integer.toString(io.historystreams.topology.Topics.DEFAULT_PARTITIONS)),
             Map.entry(STREAM_THREADS, "2"),
             Map.entry(FETCH_CONCURRENCY, "8"),
             Map.entry(HTTP_BIND, "127.0.0.1"),
@@ -156,6 +157,40 @@ public final class ServiceConfig {
     /** The blob store's size limit in bytes ({@code blob.max.bytes}); 0 or unset = unlimited. */
     public long blobMaxBytes() {
         return getLong(BLOB_MAX_BYTES, 0);
+    }
+
+    /**
+     * Whether verified bucket files are kept in the blob store: always with {@code blob.keep=all}; with
+     * {@code auto} (the default) when {@code publishing}. Every other file is always kept.
+     */
+    public boolean keepBucketFiles(final boolean publishing) {
+        final String v = values.getOrDefault(BLOB_KEEP, "auto").trim();
+        return switch (v) {
+            case "all" -> true;
+            case "auto" -> publishing;
+            default -> throw new IllegalArgumentException("setting " + BLOB_KEEP + " must be all or auto, got " + v);
+        };
+    }
+
+    /** Partitions of new pipeline topics created with the embedded broker unless {@code partitions} is set. */
+    public static final int EMBEDDED_PARTITIONS = 2;
+
+    /**
+     * Partitions of the pipeline topics: {@code partitions} when set; otherwise
+     * {@link io.historystreams.topology.Topics#DEFAULT_PARTITIONS} on a Kafka cluster (room for several instances)
+     * and {@link #EMBEDDED_PARTITIONS} on the embedded single-node broker, where one process does all the work with
+     * its stream threads and every partition costs broker files, tasks and state stores at start-up.
+     */
+    public int partitions() {
+        final String s = values.get(PARTITIONS);
+        if (s != null && !s.isBlank()) {
+            final int p = getInt(PARTITIONS);
+            if (p < 1) {
+                throw new IllegalArgumentException("setting " + PARTITIONS + " must be at least 1, got " + p);
+            }
+            return p;
+        }
+        return embedded() ? EMBEDDED_PARTITIONS : io.historystreams.topology.Topics.DEFAULT_PARTITIONS;
     }
 
     /** True when no cluster is configured: the service starts its own embedded broker. */

@@ -61,14 +61,19 @@ final class CheckpointFileWork {
             final long cp = r.getCheckpoint();
             final String path = ArchivePaths.has(cp);
             return guardedWith(ctx, r, path, now, archive -> {
-                final FileFetcher.Stored<HistoryArchiveState> s = FileFetcher.fetch(ctx, archive, path,
-                        (in, p) -> HasVerifier.verify(in, p, cp, r.getNetworkPassphrase(), ctx.limits()));
-                final HistoryArchiveState has = s.value();
+                // the document is small (capped): read once, verified, and carried in the event as text
+                final FileFetcher.Stored<HasRead> s = FileFetcher.fetch(ctx, archive, path,
+                        (in, p) -> {
+                            final byte[] bytes = HasVerifier.readCapped(in, p, ctx.limits().maxHasBytes());
+                            return new HasRead(HasVerifier.verify(new java.io.ByteArrayInputStream(bytes), p, cp,
+                                    r.getNetworkPassphrase(), ctx.limits()), bytes);
+                        });
+                final HistoryArchiveState has = s.value().has();
                 final List<String> buckets = new ArrayList<>();
                 for (final Hash b : has.buckets()) {
                     buckets.add(b.hex());
                 }
-                final String json = readBlobText(ctx, s.file().getBlobRef(), path);
+                final String json = new String(s.value().bytes(), StandardCharsets.UTF_8);
                 final List<Out> out = new ArrayList<>();
                 out.add(new Out(names.downloaded(), cp, HasDownloaded.newBuilder().setCheckpoint(cp)
                         .setArchive(r.getArchive()).setFile(s.file()).setVersion(has.version())
@@ -178,12 +183,6 @@ final class CheckpointFileWork {
         }
     }
 
-    private static String readBlobText(final PipelineContext ctx, final String ref, final String path)
-            throws VerificationException {
-        try (var in = ctx.blobs().open(ref).orElseThrow(() -> new java.io.IOException("blob " + ref + " vanished"))) {
-            return new String(in.readNBytes(ctx.limits().maxHasBytes()), StandardCharsets.UTF_8);
-        } catch (final java.io.IOException e) {
-            throw Facts.internal(path, e);
-        }
+    private record HasRead(HistoryArchiveState has, byte[] bytes) {
     }
 }

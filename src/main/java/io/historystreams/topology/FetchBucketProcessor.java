@@ -95,7 +95,10 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
             return;
         }
         final BucketVerified known = verified.get(hash);
-        if (known != null && ctx.blobs().contains(known.getFile().getBlobRef())) {
+        // already verified: served from the store, or, when this instance does not keep bucket bytes (no sink needs
+        // them), from the verified event alone; a sink that needs the bytes of one it does not have fetches it again
+        final String knownRef = known == null ? null : known.getFile().getBlobRef();
+        if (known != null && (!ctx.keepBucketFiles() || knownRef != null && ctx.blobs().contains(knownRef))) {
             context.forward(new Record<>(r.getCheckpoint(), forCheckpoint(known, r.getCheckpoint()),
                     record.timestamp()), verifiedChild);
             return;
@@ -112,7 +115,7 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
             try {
                 final Hash expected = Hash.fromHex(r.getHash());
                 final FileFetcher.Stored<BucketVerifier.BucketSummary> s = FileFetcher.fetch(ctx,
-                        ctx.archive(r.getSources()), path,
+                        ctx.archive(r.getSources()), path, ctx.keepBucketFiles(),
                         (in, p) -> BucketVerifier.verify(in, p, expected, ctx.limits()));
                 s.file().setRawSizeBytes(s.value().rawBytes());
                 return new Done(r.getHash(), r, s.file(), null);

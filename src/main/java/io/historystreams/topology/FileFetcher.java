@@ -33,6 +33,19 @@ final class FileFetcher {
 
     static <T> Stored<T> fetch(final PipelineContext ctx, final HistoryArchive archive, final String path,
             final Check<T> check) throws VerificationException {
+        return fetch(ctx, archive, path, true, check);
+    }
+
+    /**
+     * As {@link #fetch(PipelineContext, HistoryArchive, String, Check)}; with {@code keep} false the bytes are only
+     * hashed and counted, not stored (the event's file reference then has no blob: a later reader fetches the file
+     * again and checks it against the recorded SHA-256, see {@link StoredFiles}).
+     */
+    static <T> Stored<T> fetch(final PipelineContext ctx, final HistoryArchive archive, final String path,
+            final boolean keep, final Check<T> check) throws VerificationException {
+        if (!keep) {
+            return fetchUnkept(archive, path, check);
+        }
         final BlobStore blobs = ctx.blobs();
         final HistoryArchive.Fetched<Blob<T>> f = archive.fetch(path, in -> {
             try (BlobStore.Writer w = blobs.create()) {
@@ -57,6 +70,43 @@ final class FileFetcher {
     }
 
     private record Blob<T>(T value, String ref, long size) {
+    }
+
+    private record Hashed<T>(T value, byte[] sha256, long size) {
+    }
+
+    private static <T> Stored<T> fetchUnkept(final HistoryArchive archive, final String path, final Check<T> check)
+            throws VerificationException {
+        final HistoryArchive.Fetched<Hashed<T>> f = archive.fetch(path, in -> {
+            final HashingSink sink = new HashingSink();
+            final InputStream tee = new Tee(in, sink);
+            final T value = check.verify(tee, path);
+            tee.transferTo(OutputStream.nullOutputStream());
+            return new Hashed<>(value, sink.digest.digest(), sink.size);
+        });
+        final Hashed<T> h = f.value();
+        final FileRef ref = FileRef.newBuilder().setPath(path).setSource(f.source()).setBlobRef(null)
+                .setSha256(Hashes.hash32(h.sha256())).setSizeBytes(h.size()).setRawSizeBytes(-1)
+                .build();
+        return new Stored<>(h.value(), ref);
+    }
+
+    /** Counts and hashes what is written to it, keeps nothing. */
+    private static final class HashingSink extends OutputStream {
+        final java.security.MessageDigest digest = io.historystreams.verify.Hash.sha256();
+        long size;
+
+        @Override
+        public void write(final int b) {
+            digest.update((byte) b);
+            size++;
+        }
+
+        @Override
+        public void write(final byte[] b, final int off, final int len) {
+            digest.update(b, off, len);
+            size += len;
+        }
     }
 
     /** Copies every byte read to a sink; closing it leaves the source open (the archive client closes it). */

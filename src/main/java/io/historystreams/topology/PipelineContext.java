@@ -31,6 +31,7 @@ public final class PipelineContext implements AutoCloseable {
     /** Verified ledger files, shared by a checkpoint's ledger work and its successor's chain anchor. */
     private final SharedFetches<FileFetcher.Stored<List<LedgerHeaderSummary>>> ledgerFiles = new SharedFetches<>(256);
     private volatile Outcomes outcomes = Outcomes.NONE;
+    private volatile boolean keepBucketFiles = true;
 
     /** Told of each checkpoint outcome as the pipeline emits it (for metrics; may repeat after a retried commit). */
     public interface Outcomes {
@@ -84,6 +85,20 @@ public final class PipelineContext implements AutoCloseable {
 
     public BlobStore blobs() {
         return blobs;
+    }
+
+    /**
+     * Whether verified bucket files are kept in the blob store (a sink publishes them) or only hashed: buckets are
+     * most of an archive's bytes and files (gigabytes each on pubnet) and nothing but a sink reads them again. A
+     * bucket not kept is fetched again, and checked against its recorded SHA-256, by whoever needs its bytes later
+     * (see {@link StoredFiles}). Every other file is always kept.
+     */
+    public boolean keepBucketFiles() {
+        return keepBucketFiles;
+    }
+
+    public void setKeepBucketFiles(final boolean keep) {
+        this.keepBucketFiles = keep;
     }
 
     public ExecutorService fetchPool() {

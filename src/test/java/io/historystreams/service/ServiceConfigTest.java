@@ -10,6 +10,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Configuration layering: defaults < properties file < environment < command line; secrets never printed. */
@@ -30,11 +31,20 @@ class ServiceConfigTest {
         final ServiceConfig c = ServiceConfig.load(file, env, cli);
         assertEquals("from-cli", c.get(ServiceConfig.APPLICATION_ID));
         assertEquals(6, c.getInt(ServiceConfig.STREAM_THREADS), "environment over file");
-        assertEquals(3, c.getInt(ServiceConfig.PARTITIONS), "file over default");
+        assertEquals(3, c.partitions(), "file over default");
         assertEquals(5, c.getInt(ServiceConfig.FETCH_CONCURRENCY), "an absent option keeps the lower layer");
         assertEquals("127.0.0.1", c.get(ServiceConfig.HTTP_BIND), "default: loopback only");
         // every numeric setting the service reads has a default
-        for (final String key : new String[] {ServiceConfig.PARTITIONS, ServiceConfig.STREAM_THREADS,
+        assertEquals(ServiceConfig.EMBEDDED_PARTITIONS, ServiceConfig.of(Map.of()).partitions(), "embedded default");
+        assertEquals(io.historystreams.topology.Topics.DEFAULT_PARTITIONS,
+                ServiceConfig.of(Map.of(ServiceConfig.BOOTSTRAP_SERVERS, "broker:9092")).partitions(), "cluster default");
+        assertEquals(4, ServiceConfig.of(Map.of(ServiceConfig.PARTITIONS, "4")).partitions(), "explicit");
+        assertEquals(false, ServiceConfig.of(Map.of()).keepBucketFiles(false), "blob.keep=auto: no buckets kept without a sink");
+        assertEquals(true, ServiceConfig.of(Map.of()).keepBucketFiles(true), "blob.keep=auto: buckets kept for a sink");
+        assertEquals(true, ServiceConfig.of(Map.of(ServiceConfig.BLOB_KEEP, "all")).keepBucketFiles(false));
+        assertThrows(IllegalArgumentException.class,
+                () -> ServiceConfig.of(Map.of(ServiceConfig.BLOB_KEEP, "some")).keepBucketFiles(false));
+        for (final String key : new String[] {ServiceConfig.STREAM_THREADS,
             ServiceConfig.FETCH_CONCURRENCY, ServiceConfig.HTTP_PORT, ServiceConfig.SHUTDOWN_TIMEOUT_SECONDS,
             ServiceConfig.COMMIT_INTERVAL_MS}) {
             assertTrue(ServiceConfig.of(Map.of()).getInt(key) >= -1, key);

@@ -85,6 +85,11 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                 t.ledgersVerified.name(), new LongDeserializer(), new ByteArrayDeserializer());
         assertEquals(10047, ledgers.size(), "each ledger exactly once");
         assertEquals(10047, ledgers.stream().map(ConsumerRecord::key).distinct().count());
+        // no sink: bucket files were verified but not stored (blob.keep=auto); the five per-checkpoint files were
+        try (var blobs = Files.walk(dir.resolve(app).resolve("blobs"))) {
+            assertEquals(157 * 5, blobs.filter(Files::isRegularFile).filter(p -> !p.toString().contains("/.tmp/"))
+                    .count(), "blob files: HAS, ledger, transactions, results and SCP of each checkpoint, no bucket");
+        }
 
         // the archive is gone (server closed): replay re-emits from the topics alone
         final String[] replay = {"replay", "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app,
@@ -117,6 +122,10 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                 assertTrue(java.util.Arrays.equals(Files.readAllBytes(f), Files.readAllBytes(copy)),
                         "differs: " + copy);
                 modified.put(copy.toString(), Files.getLastModifiedTime(copy).toMillis());
+                if (copy.getFileName().toString().startsWith("bucket-")) {
+                    // published by hard link from the verified blob: no copy, no new inode
+                    assertEquals(2, Files.getAttribute(copy, "unix:nlink"), "linked to its blob: " + copy);
+                }
             }
         }
         try (var files = Files.walk(target)) {
