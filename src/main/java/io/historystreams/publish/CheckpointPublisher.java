@@ -36,6 +36,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * published is checked against the SHA-256 recorded in the {@link FileRef} right before the put; a mismatch fails
  * with a non-retryable {@link PublishException} and nothing is written under that path. Not thread-safe for one
  * target: publish one checkpoint at a time per target, in checkpoint order (see {@link PublishRunner}).
+ *
+ * <p>Within a step of that order the files (a checkpoint's buckets; its four data files) are put
+ * {@value #FILES_IN_FLIGHT} at a time: each put is atomic on its own, and the next step starts only when every put of
+ * this one has succeeded, so the order stellar-core relies on holds while a target's latency (an fsync, an HTTP round
+ * trip, an upload command) overlaps.
  */
 public final class CheckpointPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointPublisher.class);
@@ -46,6 +51,9 @@ public final class CheckpointPublisher {
     private final AtomicLong filesWritten = new AtomicLong();
     private final AtomicLong filesSkipped = new AtomicLong();
     private final AtomicLong bytesWritten = new AtomicLong();
+    /** Files of one step put at once. */
+    static final int FILES_IN_FLIGHT = 4;
+    private final java.util.concurrent.ExecutorService puts;
 
     /** A publisher to {@code writer} reading verified bytes from {@code ctx}'s blob store (temporaries in java.io.tmpdir). */
     public CheckpointPublisher(final ArchiveWriter writer, final PipelineContext ctx) {
@@ -57,6 +65,16 @@ public final class CheckpointPublisher {
         this.writer = Objects.requireNonNull(writer, "writer");
         this.ctx = Objects.requireNonNull(ctx, "ctx");
         this.tempDir = Objects.requireNonNull(tempDir, "tempDir");
+        final java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(
+                FILES_IN_FLIGHT, FILES_IN_FLIGHT, 30, java.util.concurrent.TimeUnit.SECONDS,
+                new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    final Thread t = new Thread(r, "publish-files-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true); // idle publishers hold no threads
+        this.puts = pool;
     }
 
     /** The target written to. */
@@ -111,12 +129,8 @@ public final class CheckpointPublisher {
         }
         final List<String> written = new ArrayList<>();
         final List<String> skipped = new ArrayList<>();
-        for (final FileRef f : buckets) {
-            publishFile(f, written, skipped);
-        }
-        for (final FileRef f : data) {
-            publishFile(f, written, skipped);
-        }
+        publishStep(buckets, written, skipped);
+        publishStep(data, written, skipped);
         publishFile(has, written, skipped);
         advanceRoot(checkpoint, has, written, skipped);
         final long millis = (System.nanoTime() - started) / 1_000_000;
@@ -130,6 +144,64 @@ public final class CheckpointPublisher {
         return CheckpointPublished.newBuilder().setCheckpoint(checkpoint).setArchive(cp.getArchive())
                 .setTarget(writer.name()).setWritten(written).setSkipped(skipped).setDurationMillis(millis)
                 .setPublishedAt(Instant.now()).build();
+    }
+
+    /**
+     * Publishes {@code files}, {@value #FILES_IN_FLIGHT} at a time, and returns when every one is done; the first
+     * failure is thrown once the others have finished (each put is atomic: nothing is left half written). Written and
+     * skipped paths are recorded in the order of {@code files}.
+     */
+    private void publishStep(final List<FileRef> files, final List<String> written, final List<String> skipped)
+            throws PublishException {
+        if (files.size() <= 1) {
+            for (final FileRef f : files) {
+                publishFile(f, written, skipped);
+            }
+            return;
+        }
+        final List<java.util.concurrent.Future<List<String>>> results = new ArrayList<>();
+        for (final FileRef f : files) {
+            results.add(puts.submit(() -> {
+                final List<String> w = new ArrayList<>(1);
+                final List<String> s = new ArrayList<>(1);
+                publishFile(f, w, s);
+                return w.isEmpty() ? List.of("", s.get(0)) : List.of(w.get(0), "");
+            }));
+        }
+        PublishException failed = null;
+        RuntimeException broken = null;
+        boolean interrupted = false;
+        for (final java.util.concurrent.Future<List<String>> r : results) {
+            try {
+                final List<String> ws = interrupted ? null : r.get();
+                if (ws != null) {
+                    if (!ws.get(0).isEmpty()) {
+                        written.add(ws.get(0));
+                    } else {
+                        skipped.add(ws.get(1));
+                    }
+                }
+            } catch (final java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof PublishException pe) {
+                    failed = failed == null ? pe : failed;
+                } else if (broken == null) {
+                    broken = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+                }
+            } catch (final InterruptedException e) {
+                interrupted = true;
+                r.cancel(true);
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+            throw new PublishException(writer.name() + ": interrupted while publishing", true, null);
+        }
+        if (failed != null) {
+            throw failed;
+        }
+        if (broken != null) {
+            throw broken;
+        }
     }
 
     /** Publishes one file unless the target already has it under its final name. */

@@ -46,8 +46,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>A record is retried with backoff until it is published, never skipped (retryable failures back off from
  * {@code minBackoff} to {@code maxBackoff}; others wait {@code maxBackoff} between attempts and count as failures);
  * during the waits the consumer polls with its partitions paused, so it keeps its group membership. Its
- * {@link CheckpointPublished} event is produced, and only then is its offset committed, per partition up to the
- * first record of the batch not yet done. A crash re-processes the uncommitted records, skipping the files the target
+ * {@link CheckpointPublished} event is produced, and only once that event is acknowledged is its offset committed,
+ * per partition up to the first record of the batch not yet done. Events are sent without waiting and offsets
+ * committed about once a second and at the end of each batch (not per checkpoint: a round trip each, which cost
+ * more than publishing a checkpoint's files). A crash re-processes the uncommitted records, skipping the files the target
  * already has (at-least-once: a re-processed record may emit a second event, with everything skipped).
  */
 public final class PublishRunner implements AutoCloseable {
@@ -160,7 +162,7 @@ public final class PublishRunner implements AutoCloseable {
         return fatal;
     }
 
-    /** Checkpoints published (events produced and offsets committed). */
+    /** Checkpoints published (files written, event sent; its offset is committed once the event is acknowledged). */
     public long checkpointsPublished() {
         return checkpointsPublished.get();
     }
@@ -286,6 +288,9 @@ public final class PublishRunner implements AutoCloseable {
         private final Set<TopicPartition> revoked = new HashSet<>();
         private List<ConsumerRecord<Long, CheckpointVerified>> batch = List.of();
         private final Set<ConsumerRecord<Long, CheckpointVerified>> done = new HashSet<>();
+        /** Published, event sent but not yet acknowledged: done once the event is. */
+        private final List<Sent> sent = new ArrayList<>();
+        private long lastCommitNanos = System.nanoTime();
 
         Loop(final KafkaConsumer<Long, CheckpointVerified> consumer,
                 final KafkaProducer<Long, CheckpointPublished> producer) {
@@ -304,6 +309,7 @@ public final class PublishRunner implements AutoCloseable {
                     .thenComparingLong(ConsumerRecord::offset));
             batch = sorted;
             done.clear();
+            sent.clear();
             revoked.clear();
             try {
                 for (final ConsumerRecord<Long, CheckpointVerified> r : sorted) {
@@ -315,16 +321,24 @@ public final class PublishRunner implements AutoCloseable {
                     }
                     if (r.value() == null) {
                         done.add(r); // a tombstone of the compacted topic: nothing to publish
-                        commit();
                         continue;
                     }
                     if (!publishWithRetries(r)) {
                         break;
                     }
-                    done.add(r);
-                    commit();
+                    if (System.nanoTime() - lastCommitNanos >= COMMIT_EVERY_NANOS) {
+                        settle(true);
+                        commit();
+                    }
                 }
             } finally {
+                try {
+                    settle(running);
+                    commit(); // what is done stays done
+                } catch (final RuntimeException e) {
+                    LOG.warn("committing the published checkpoints of a batch failed for {}: {}", targetName,
+                            e.toString());
+                }
                 rewindUnfinished();
                 batch = List.of();
                 done.clear();
@@ -338,8 +352,8 @@ public final class PublishRunner implements AutoCloseable {
             for (int attempt = 1; running; attempt++) {
                 try {
                     final CheckpointPublished event = publisher.publish(r.value());
-                    producer.send(new ProducerRecord<>(topics.checkpointsPublished.name(), r.value().getCheckpoint(),
-                            event)).get();
+                    sent.add(new Sent(r, event, producer.send(new ProducerRecord<>(topics.checkpointsPublished.name(),
+                            r.value().getCheckpoint(), event))));
                     checkpointsPublished.incrementAndGet();
                     lastCheckpoint.set(r.value().getCheckpoint());
                     return true;
@@ -353,16 +367,6 @@ public final class PublishRunner implements AutoCloseable {
                     if (!waitKeepingMembership(wait) || revoked.contains(tp)) {
                         return false;
                     }
-                } catch (final ExecutionException e) {
-                    failures.incrementAndGet();
-                    LOG.warn("producing the published event of checkpoint {} for {} failed, retrying: {}",
-                            r.value().getCheckpoint(), targetName, e.getCause().toString());
-                    if (!waitKeepingMembership(backoff) || revoked.contains(tp)) {
-                        return false;
-                    }
-                } catch (final InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return false;
                 } catch (final RuntimeException e) {
                     // e.g. an invalid path in the event: not publishable as it is; retried slowly, never skipped
                     failures.incrementAndGet();
@@ -409,8 +413,59 @@ public final class PublishRunner implements AutoCloseable {
             }
         }
 
+        /**
+         * Waits for the events sent so far; a record whose event was acknowledged is done. A failed send is retried
+         * (when {@code mayRetry}) until it is acknowledged or the runner stops or loses the partition; a record whose
+         * event is not acknowledged stays open and is published again (its files skipped) after a rewind or restart.
+         */
+        private void settle(final boolean mayRetry) {
+            for (final Sent s : sent) {
+                try {
+                    s.future().get();
+                    done.add(s.record());
+                } catch (final ExecutionException e) {
+                    failures.incrementAndGet();
+                    LOG.warn("producing the published event of checkpoint {} for {} failed{}: {}",
+                            s.event().getCheckpoint(), targetName, mayRetry ? ", retrying" : "",
+                            e.getCause().toString());
+                    if (mayRetry && resend(s)) {
+                        done.add(s.record());
+                    }
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            sent.clear();
+        }
+
+        private boolean resend(final Sent s) {
+            final TopicPartition tp = new TopicPartition(s.record().topic(), s.record().partition());
+            long backoff = settings.minBackoff().toMillis();
+            while (running) {
+                if (!waitKeepingMembership(backoff) || revoked.contains(tp)) {
+                    return false;
+                }
+                try {
+                    producer.send(new ProducerRecord<>(topics.checkpointsPublished.name(), s.event().getCheckpoint(),
+                            s.event())).get();
+                    return true;
+                } catch (final ExecutionException e) {
+                    failures.incrementAndGet();
+                    LOG.warn("producing the published event of checkpoint {} for {} failed again: {}",
+                            s.event().getCheckpoint(), targetName, e.getCause().toString());
+                    backoff = Math.min(settings.maxBackoff().toMillis(), backoff * 2);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return false;
+        }
+
         /** Commits, per partition, the offset of the first record of the batch not yet done. */
         private void commit() {
+            lastCommitNanos = System.nanoTime();
             final Map<TopicPartition, OffsetAndMetadata> offsets = committable();
             if (!offsets.isEmpty()) {
                 consumer.commitSync(offsets);
@@ -480,6 +535,8 @@ public final class PublishRunner implements AutoCloseable {
         public void onPartitionsRevoked(final Collection<TopicPartition> partitions) {
             if (!batch.isEmpty()) {
                 try {
+                    producer.flush();
+                    settle(false); // no retrying inside the callback: an unacknowledged event's record stays open
                     commit(); // what is done stays done
                 } catch (final RuntimeException e) {
                     LOG.warn("committing before a rebalance failed for {}: {}", targetName, e.toString());
@@ -500,6 +557,13 @@ public final class PublishRunner implements AutoCloseable {
             revoked.addAll(partitions);
         }
     }
+
+    /** A published checkpoint whose event was sent. */
+    private record Sent(ConsumerRecord<Long, CheckpointVerified> record, CheckpointPublished event,
+            java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> future) {
+    }
+
+    private static final long COMMIT_EVERY_NANOS = 1_000_000_000L;
 
     private static long checkpointOf(final ConsumerRecord<Long, CheckpointVerified> r) {
         if (r.value() != null) {

@@ -140,6 +140,92 @@ class CheckpointPublisherTest {
         assertTargetIsCopyOfSource(target, three);
     }
 
+    /** Records when each put starts and ends (with a delay, so puts of a step overlap when they can). */
+    private static final class SlowRecordingWriter implements ArchiveWriter {
+        private final ArchiveWriter delegate;
+        final List<String[]> events = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger maxInFlight = new java.util.concurrent.atomic.AtomicInteger();
+
+        SlowRecordingWriter(final ArchiveWriter delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public String name() {
+            return delegate.name();
+        }
+
+        @Override
+        public boolean exists(final String path) throws PublishException {
+            return delegate.exists(path);
+        }
+
+        @Override
+        public void put(final String path, final Path localFile) throws PublishException {
+            events.add(new String[] {"start", path});
+            maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+            try {
+                Thread.sleep(20);
+                delegate.put(path, localFile);
+            } catch (final InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new PublishException("interrupted", true, e);
+            } finally {
+                inFlight.decrementAndGet();
+                events.add(new String[] {"end", path});
+            }
+        }
+
+        @Override
+        public java.util.Optional<byte[]> readRootState() throws PublishException {
+            return delegate.readRootState();
+        }
+
+        @Override
+        public void putRootState(final byte[] json) throws PublishException {
+            events.add(new String[] {"start", ArchivePaths.WELL_KNOWN});
+            delegate.putRootState(json);
+            events.add(new String[] {"end", ArchivePaths.WELL_KNOWN});
+        }
+    }
+
+    /** stellar-core's order: buckets, then data files, then the checkpoint's HAS, then the root; overlap within a step. */
+    @Test
+    void putsTheFilesOfAStepAtOnceButNeverStartAStepBeforeThePreviousEnded() throws Exception {
+        final Path target = tmp.resolve("ordered");
+        final CheckpointVerified cp = v.checkpoints.stream().filter(c -> c.getFiles().stream()
+                .filter(f -> f.getPath().startsWith("bucket/")).count() > 2).findFirst().orElseThrow();
+        try (ArchiveWriter local = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final SlowRecordingWriter w = new SlowRecordingWriter(local);
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            p.publish(cp);
+            final java.util.function.ToIntFunction<String> step = path -> path.startsWith("bucket/") ? 0
+                    : path.equals(ArchivePaths.WELL_KNOWN) ? 3 : path.startsWith("history/") ? 2 : 1;
+            int highestEnded = -1;
+            int highestStarted = -1;
+            final java.util.Set<String> open = new java.util.HashSet<>();
+            for (final String[] e : w.events) {
+                final int s = step.applyAsInt(e[1]);
+                if (e[0].equals("start")) {
+                    assertTrue(s >= highestStarted, e[1] + " started after a later step's file");
+                    if (s > highestStarted) {
+                        assertTrue(open.isEmpty(), e[1] + " started while " + open + " of an earlier step were open");
+                    }
+                    highestStarted = s;
+                    open.add(e[1]);
+                } else {
+                    open.remove(e[1]);
+                    highestEnded = Math.max(highestEnded, s);
+                }
+            }
+            assertEquals(3, highestEnded, "the root was written last");
+            assertTrue(w.maxInFlight.get() > 1, "puts of one step overlap: at most " + w.maxInFlight.get());
+            assertTrue(w.maxInFlight.get() <= CheckpointPublisher.FILES_IN_FLIGHT);
+        }
+        assertTargetIsCopyOfSource(target, List.of(cp));
+    }
+
     @Test
     void aTargetFailingMidCheckpointNeverGetsARootNamingIt() throws Exception {
         final Path target = Files.createDirectories(tmp.resolve("broken"));
