@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
@@ -24,7 +25,9 @@ import java.util.stream.Stream;
 import io.historystreams.verify.Hash;
 
 /**
- * A {@link BlobStore} in a local directory: {@code <root>/aa/bb/<sha256>}, written to a temporary file and renamed,
+ * A {@link BlobStore} in a local directory: {@code <root>/aa/<sha256>} (256 directories: a second level would make
+ * nearly every blob of a store of thousands create its own directory, and a directory costs an inode like a file),
+ * written to a temporary file and renamed,
  * so a crash never leaves a partial blob under a final name. References are validated as 64-hex before they become
  * paths, so nothing outside the root can be read or deleted.
  */
@@ -39,8 +42,31 @@ public final class LocalBlobStore implements BlobStore {
         try (Stream<Path> s = Files.list(this.root.resolve(TMP))) {
             s.forEach(p -> p.toFile().delete()); // leftovers of a crash
         }
+        migrateTwoLevelLayout();
         try (Stream<Path> s = Files.walk(this.root)) {
             size.set(s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum());
+        }
+    }
+
+    /** Moves blobs of the earlier {@code <root>/aa/bb/<sha256>} layout to {@code <root>/aa/<sha256>}. */
+    private void migrateTwoLevelLayout() throws IOException {
+        final List<Path> old;
+        try (Stream<Path> s = Files.walk(root, 3)) {
+            old = s.filter(p -> root.relativize(p).getNameCount() == 3 && Files.isRegularFile(p)
+                    && ArchivePaths.isHash(p.getFileName().toString())).toList();
+        }
+        for (final Path p : old) {
+            final Path target = pathOf(p.getFileName().toString());
+            if (Files.exists(target)) {
+                Files.delete(p);
+            } else {
+                Files.move(p, target, StandardCopyOption.ATOMIC_MOVE);
+            }
+            try {
+                Files.deleteIfExists(p.getParent()); // only when empty
+            } catch (final java.nio.file.DirectoryNotEmptyException e) {
+                // more blobs to move from it
+            }
         }
     }
 
@@ -50,7 +76,7 @@ public final class LocalBlobStore implements BlobStore {
 
     private Path pathOf(final String ref) {
         ArchivePaths.requireHash(ref);
-        return root.resolve(ref.substring(0, 2)).resolve(ref.substring(2, 4)).resolve(ref);
+        return root.resolve(ref.substring(0, 2)).resolve(ref);
     }
 
     @Override
