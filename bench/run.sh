@@ -154,9 +154,13 @@ summary_times() { sed -n 's/.*; \([0-9.]*\) s (service up after \([0-9.]*\) s).*
 declare -A R # results: R[key,field]
 record() { R["$1,$2"]="$3"; }
 
-# untimed warm-up: builds the jar if needed, writes the class-data archive, warms the page cache and nginx
+# untimed warm-up: builds the jar if needed, writes the class-data archives (one per command: verify's, and ingest's,
+# which the first ingest after a build would otherwise write at its exit, timed), warms the page cache and nginx
 log "warm-up (load $(load))"
 "$hs" verify --archive "$url" --quiet >/dev/null
+if want ingest || want publish || want scale; then
+  "$hs" ingest --archive "$url" --from 1 --to 127 --data-dir "$tmp/data-warm-up" --http-port -1 --quiet >/dev/null 2>&1
+fi
 cat "$tmp/files-full" | (cd "$archive" && xargs -d '\n' cat) >/dev/null
 
 raw_http() { # list-file dir -> fetch with one curl, then hash
@@ -171,15 +175,20 @@ raw_disk() {
 }
 
 # one raw sample (HTTP and disk); also taken before every verify/ingest repetition, so the baseline sees the same
-# machine load as what it is compared with (the median of all samples is the denominator)
+# machine load as what it is compared with (the median of all samples is the denominator).
+# Nothing a repetition writes is deleted before the bench ends: on ext4 without a journal (this machine's root file
+# system) every file created within minutes of a mass deletion makes the kernel scan the freed inodes' deletion times
+# (recently_deleted() in ext4_new_inode), so deleting the previous repetition's 2,000-4,000 files and directories
+# slowed the next one's file creation (curl's as much as ours) in a way no real run pays.
+raw_samples=0
 raw_sample() {
   want raw || return 0
   local t0 t1
-  t0="$(now)"; raw_http "$tmp/files-full" "$tmp/raw-files"; t1="$(now)"
+  raw_samples=$((raw_samples + 1))
+  t0="$(now)"; raw_http "$tmp/files-full" "$tmp/raw-files-$raw_samples"; t1="$(now)"
   echo "$t1 - $t0" | bc -l >>"$tmp/raw-http.s"
   t0="$(now)"; raw_disk "$tmp/files-full"; t1="$(now)"
   echo "$t1 - $t0" | bc -l >>"$tmp/raw-disk.s"
-  rm -rf "$tmp/raw-files"
 }
 
 if want raw; then
@@ -220,7 +229,7 @@ if want ingest; then
   for ((i = 0; i < n; i++)); do
     raw_sample
     rm -rf "$tmp/data-ingest-$i"; ingest_once "ingest-$i" "$tmp/data-ingest-$i" "$url" 1 "$last_ledger"
-    collect_ingest ingest "ingest-$i"; rm -rf "$tmp/data-ingest-$i"
+    collect_ingest ingest "ingest-$i"
   done
 fi
 
@@ -233,7 +242,6 @@ if want publish; then
     # the mirror must hold every file of the range, byte for byte
     (cd "$archive" && grep -v '^\.well-known' "$tmp/files-full" | while read -r f; do cmp -s "$f" "$tmp/published-$i/$f" || echo "$f"; done) >"$tmp/publish-$i.diff"
     [[ ! -s "$tmp/publish-$i.diff" ]] || { log "published mirror differs in $(wc -l <"$tmp/publish-$i.diff") files"; exit 1; }
-    rm -rf "$tmp/data-publish-$i" "$tmp/published-$i"
   done
 fi
 
@@ -244,7 +252,7 @@ if want scale; then
   log "scale: short range 1..$short_to (load $(load))"
   for ((i = 0; i < n; i++)); do
     rm -rf "$tmp/data-short-$i"; ingest_once "short-$i" "$tmp/data-short-$i" "$url" 1 "$short_to"
-    collect_ingest short "short-$i"; rm -rf "$tmp/data-short-$i"
+    collect_ingest short "short-$i"
   done
   rm -rf "$tmp/data-copies"
   log "scale: $copies archives in sequence into one data dir (load $(load))"

@@ -33,14 +33,15 @@ import io.historystreams.verify.Hash;
  */
 public final class LocalBlobStore implements BlobStore {
     private static final String TMP = ".tmp";
+    private static final int TMP_DIRS = 8;
     private final Path root;
     private final AtomicLong size = new AtomicLong();
 
     public LocalBlobStore(final Path root) throws IOException {
         this.root = root.toAbsolutePath().normalize();
         Files.createDirectories(this.root.resolve(TMP));
-        try (Stream<Path> s = Files.list(this.root.resolve(TMP))) {
-            s.forEach(p -> p.toFile().delete()); // leftovers of a crash
+        try (Stream<Path> s = Files.walk(this.root.resolve(TMP))) {
+            s.filter(Files::isRegularFile).forEach(p -> p.toFile().delete()); // leftovers of a crash
         }
         migrateTwoLevelLayout();
         try (Stream<Path> s = Files.walk(this.root)) {
@@ -81,7 +82,13 @@ public final class LocalBlobStore implements BlobStore {
 
     @Override
     public Writer create() throws IOException {
-        final Path tmp = root.resolve(TMP).resolve(UUID.randomUUID() + ".part");
+        // one temporary directory per writing thread (of 8): creating and renaming files in one directory makes
+        // concurrent writers queue on its lock
+        final Path dir = root.resolve(TMP).resolve(Long.toString(Thread.currentThread().getId() % TMP_DIRS));
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+        }
+        final Path tmp = dir.resolve(UUID.randomUUID() + ".part");
         return new LocalWriter(tmp, Files.newOutputStream(tmp));
     }
 
@@ -171,7 +178,9 @@ public final class LocalBlobStore implements BlobStore {
             done = true;
             final String ref = HexFormat.of().formatHex(sha.digest());
             final Path target = pathOf(ref);
-            Files.createDirectories(target.getParent());
+            if (!Files.isDirectory(target.getParent())) {
+                Files.createDirectories(target.getParent());
+            }
             if (Files.exists(target)) {
                 Files.deleteIfExists(tmp); // same content already stored
                 return ref;

@@ -116,7 +116,13 @@ public final class LocalArchiveWriter implements ArchiveWriter {
         final Path tmp = dir.resolve("." + target.getFileName() + "."
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         try {
-            Files.createDirectories(dir);
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+            }
+            // as for a copy: re-check once the directories exist, a symlink may have been swapped in meanwhile
+            if (!dir.toRealPath().startsWith(root)) {
+                throw refused(path, dir + " leads outside the target root (symlink)");
+            }
             Files.createLink(tmp, localFile);
         } catch (final NoSuchFileException e) {
             if (e.getFile() != null && Path.of(e.getFile()).equals(localFile)) {
@@ -124,6 +130,8 @@ public final class LocalArchiveWriter implements ArchiveWriter {
                         e);
             }
             return false;
+        } catch (final PublishException e) {
+            throw e;
         } catch (final IOException | UnsupportedOperationException | SecurityException e) {
             // another file system (EXDEV), links not supported, or too many links: copy instead, from now on
             linking = false;

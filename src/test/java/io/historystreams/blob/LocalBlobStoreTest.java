@@ -39,8 +39,8 @@ class LocalBlobStoreTest {
         try (InputStream in = store.open(ref).orElseThrow()) {
             assertArrayEquals(bytes, in.readAllBytes());
         }
-        try (Stream<Path> s = Files.list(dir.resolve(".tmp"))) {
-            assertEquals(0, s.count(), "no temporaries left");
+        try (Stream<Path> s = Files.walk(dir.resolve(".tmp"))) {
+            assertEquals(0, s.filter(Files::isRegularFile).count(), "no temporaries left");
         }
     }
 
