@@ -100,14 +100,6 @@ public final class HistoryStreamsService implements AutoCloseable {
             }
             final Topics topics = new Topics(config.get(ServiceConfig.TOPIC_PREFIX),
                     SchemaRegistry.forUrl(config.schemaRegistryUrl()));
-            final Map<String, Object> admin = clientProps(config, bootstrap);
-            final int rf;
-            try (Admin a = Admin.create(admin)) {
-                rf = replicationFactor(config, a);
-                final List<TopicSpec> specs = specs(topics, config.partitions(), rf);
-                TopicAdmin.ensureTopics(a, specs);
-                awaitLeaders(a, specs, Duration.ofSeconds(30));
-            }
             final ServiceMetrics metrics = new ServiceMetrics();
             ctx = new PipelineContext(new LocalBlobStore(config.blobDir()),
                     config.getInt(ServiceConfig.FETCH_CONCURRENCY), config.sourceOptions(), config.retryPolicy(),
@@ -126,6 +118,25 @@ public final class HistoryStreamsService implements AutoCloseable {
             });
             final Topology topology = HistoryTopology.build(topics, config.topologySettings(), ctx);
             LOG.info("topology:\n{}", topology.describe());
+            final Map<String, Object> admin = clientProps(config, bootstrap);
+            final int rf;
+            try (Admin a = Admin.create(admin)) {
+                // the group and transaction coordinators' topics are created on first use; ask for them now, while
+                // the pipeline topics are created, instead of when the stream threads first need them
+                a.describeConsumerGroups(List.of(config.get(ServiceConfig.APPLICATION_ID)));
+                a.describeTransactions(List.of(config.get(ServiceConfig.APPLICATION_ID) + "-warm-up"));
+                rf = replicationFactor(config, a);
+                final List<TopicSpec> specs = specs(topics, config.partitions(), rf);
+                TopicAdmin.ensureTopics(a, specs);
+                // the state stores' changelogs with them (Kafka Streams would create them during its first
+                // rebalance and poll every 100 ms until each is ready), as many partitions as the pipeline topics have
+                final List<TopicSpec> changelogs = changelogSpecs(topology, config.get(ServiceConfig.APPLICATION_ID),
+                        partitionsOf(a, topics.checkpointRequests.name(), config.partitions()), rf);
+                TopicAdmin.ensureTopics(a, changelogs);
+                final List<TopicSpec> all = new ArrayList<>(specs);
+                all.addAll(changelogs);
+                awaitLeaders(a, all, Duration.ofSeconds(30));
+            }
             final Properties props = streamsProps(config, bootstrap, rf);
             DeadLetterHandlers.configure(props, topics);
             streams = new KafkaStreams(topology, props);
@@ -248,6 +259,40 @@ public final class HistoryStreamsService implements AutoCloseable {
             out.add(new TopicSpec(t.name(), p, (short) rf, t.configs()));
         }
         return out;
+    }
+
+    /**
+     * The changelog topics Kafka Streams uses for the topology's state stores ({@code <application.id>-<store>-changelog},
+     * compacted), with {@code partitions} partitions (the source topics' count: Streams refuses a changelog with
+     * another count).
+     */
+    static List<TopicSpec> changelogSpecs(final Topology topology, final String applicationId, final int partitions,
+            final int rf) {
+        final java.util.SortedSet<String> stores = new java.util.TreeSet<>();
+        for (final org.apache.kafka.streams.TopologyDescription.Subtopology st : topology.describe().subtopologies()) {
+            for (final org.apache.kafka.streams.TopologyDescription.Node n : st.nodes()) {
+                if (n instanceof org.apache.kafka.streams.TopologyDescription.Processor proc) {
+                    stores.addAll(proc.stores());
+                }
+            }
+        }
+        final List<TopicSpec> out = new ArrayList<>();
+        for (final String store : stores) {
+            out.add(new TopicSpec(applicationId + "-" + store + "-changelog", partitions, (short) rf,
+                    Map.of("cleanup.policy", "compact", "max.message.bytes", Integer.toString(16 << 20))));
+        }
+        return out;
+    }
+
+    /** Partitions of an existing topic (topics created by an earlier run keep theirs), or {@code fallback}. */
+    private static int partitionsOf(final Admin admin, final String topic, final int fallback) {
+        try {
+            return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
+                    .partitions().size();
+        } catch (final Exception e) {
+            LOG.debug("cannot describe {}: {}", topic, e.toString());
+            return fallback;
+        }
     }
 
     /** Settings every client of this service uses: bootstrap servers plus the pass-through Kafka settings. */
