@@ -11,7 +11,7 @@
 #   --copies N      archives (/a/, /b/, ...) ingested in sequence into one data dir in the scale case (default 3)
 #   --keep          keep the temporary directory (logs, GC logs, outputs) and print its path
 #
-# Extra JVM options: BENCH_JAVA_OPTS (appended to the launcher default -XX:+UseParallelGC -Xss1m and the GC log).
+# Extra JVM options: BENCH_JAVA_OPTS (appended, with the GC log, to the launcher's defaults for each command).
 # Output: a table (checkpoints/s, MB/s of compressed bytes, ratio to raw HTTP, peak heap, RSS) plus the load average.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -136,14 +136,14 @@ full_mb="$(echo "$full_bytes / 1000000" | bc -l)"
 log "range 1..$last_ledger: $full_cps checkpoints, $(wc -l <"$tmp/files-full") files, $(printf %.1f "$full_mb") MB"
 
 # --- the JVM runs: wall time and RSS with /usr/bin/time, heap from the GC log ---
-jvm_opts() { echo "-XX:+UseParallelGC -Xss1m -Xlog:gc*:file=$1 ${BENCH_JAVA_OPTS:-}"; }
+jvm_opts() { echo "-Xlog:gc*:file=$1 ${BENCH_JAVA_OPTS:-}"; }
 # peak heap after GC (the live set) and before GC (the footprint), in MB, from a unified GC log
 heap_after() { grep -o '[0-9]*M->[0-9]*M([0-9]*M)' "$1" 2>/dev/null | sed 's/.*->\([0-9]*\)M.*/\1/' | maxof; }
 heap_before() { grep -o '[0-9]*M->[0-9]*M([0-9]*M)' "$1" 2>/dev/null | sed 's/M->.*//' | maxof; }
 # run NAME CMD...: wall seconds, RSS KB, GC log and stdout under $tmp/NAME.*
 run() {
   local name="$1"; shift
-  HISTORY_STREAMS_JAVA_OPTS="$(jvm_opts "$tmp/$name.gc")" /usr/bin/time -f '%e %M' -o "$tmp/$name.time" \
+  HISTORY_STREAMS_EXTRA_JAVA_OPTS="$(jvm_opts "$tmp/$name.gc")" /usr/bin/time -f '%e %M' -o "$tmp/$name.time" \
     "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || { log "$name failed (exit $?):"; tail -5 "$tmp/$name.err" "$tmp/$name.out" >&2; return 1; }
 }
 wall() { cut -d' ' -f1 "$tmp/$1.time"; }
@@ -277,7 +277,7 @@ if want tail; then
   verified_count() { curl -fs "http://127.0.0.1:$mport/metrics" 2>/dev/null \
     | awk '/^history_checkpoints_verified_total/ {print int($2)}' | head -1; }
   point_to "$start_cp"
-  HISTORY_STREAMS_JAVA_OPTS="$(jvm_opts "$tmp/tail.gc")" "$hs" tail --archive "${url}tail/" --interval 2 \
+  HISTORY_STREAMS_EXTRA_JAVA_OPTS="$(jvm_opts "$tmp/tail.gc")" "$hs" tail --archive "${url}tail/" --interval 2 \
     --http-port "$mport" --data-dir "$tdd" >"$tmp/tail.out" 2>"$tmp/tail.err" &
   tail_pid=$!
   t0="$(now)"

@@ -39,7 +39,7 @@ public final class ArchiveOptions {
 
     @Option(names = "--concurrency", paramLabel = "N",
             description = "Files in flight at once (default: 8 when a source is remote; cores + 1 for local "
-                    + "directories, where the work is CPU-bound).")
+                    + "directories and archives on this host (loopback URLs), where the work is CPU-bound).")
     Integer concurrency;
 
     public List<String> roots() {
@@ -54,9 +54,31 @@ public final class ArchiveOptions {
         if (concurrency != null) {
             return concurrency;
         }
-        final boolean local = archives.stream().map(a -> a.toLowerCase(java.util.Locale.ROOT))
-                .noneMatch(a -> a.startsWith("http://") || a.startsWith("https://"));
+        return defaultConcurrency(archives);
+    }
+
+    /**
+     * Files in flight by default: cores + 1 when every source is on this machine (a directory, a {@code file://} URL,
+     * or an http(s) URL naming a loopback host: no network latency to hide, the work is gunzip and SHA-256, and more
+     * threads than cores only compete for them); 8 when any source is remote (latency-bound).
+     */
+    public static int defaultConcurrency(final List<String> archives) {
+        final boolean local = archives.stream().allMatch(ArchiveOptions::onThisHost);
         return local ? Runtime.getRuntime().availableProcessors() + 1 : 8;
+    }
+
+    static boolean onThisHost(final String archive) {
+        final String a = archive.toLowerCase(java.util.Locale.ROOT);
+        if (!a.startsWith("http://") && !a.startsWith("https://")) {
+            return true;
+        }
+        try {
+            final String host = java.net.URI.create(archive).getHost();
+            return host != null && (host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]")
+                    || host.equals("::1"));
+        } catch (final IllegalArgumentException e) {
+            return false;
+        }
     }
 
     public SourceOptions sourceOptions() {
@@ -114,6 +136,11 @@ public final class ArchiveOptions {
         if (parsed != null && parsed.hasMatchedOption("--read-timeout")) {
             c = c.with(io.historystreams.service.ServiceConfig.READ_TIMEOUT_SECONDS,
                     Integer.toString(readTimeoutSeconds));
+        }
+        if (c.get(io.historystreams.service.ServiceConfig.FETCH_CONCURRENCY) == null) {
+            // not set anywhere: as many fetches in flight as suits where the archives are
+            c = c.with(io.historystreams.service.ServiceConfig.FETCH_CONCURRENCY,
+                    Integer.toString(concurrency != null ? concurrency : defaultConcurrency(archives)));
         }
         if (parsed != null && parsed.hasMatchedOption("--connect-timeout")) {
             c = c.with(io.historystreams.service.ServiceConfig.CONNECT_TIMEOUT_SECONDS,

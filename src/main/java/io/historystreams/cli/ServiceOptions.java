@@ -33,7 +33,7 @@ public final class ServiceOptions {
     @Option(names = "--stream-threads", paramLabel = "N", description = "Kafka Streams threads (default 2).")
     Integer streamThreads;
 
-    @Option(names = "--fetch-concurrency", paramLabel = "N", description = "Files fetched at once (default 8).")
+    @Option(names = "--fetch-concurrency", paramLabel = "N", description = "Files fetched at once (default: cores + 1 when the archives are on this host, 8 when remote).")
     Integer fetchConcurrency;
 
     @Option(names = "--schema-registry-url", paramLabel = "URL",

@@ -102,7 +102,7 @@ public final class HistoryStreamsService implements AutoCloseable {
                     SchemaRegistry.forUrl(config.schemaRegistryUrl()));
             final ServiceMetrics metrics = new ServiceMetrics();
             ctx = new PipelineContext(new LocalBlobStore(config.blobDir()),
-                    config.getInt(ServiceConfig.FETCH_CONCURRENCY), config.sourceOptions(), config.retryPolicy(),
+                    config.fetchConcurrency(), config.sourceOptions(), config.retryPolicy(),
                     VerificationLimits.defaults(), metrics);
             ctx.setKeepBucketFiles(config.keepBucketFiles(publishing));
             ctx.setOutcomes(new PipelineContext.Outcomes() {

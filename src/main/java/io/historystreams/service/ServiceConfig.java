@@ -46,7 +46,6 @@ public final class ServiceConfig {
             Map.entry(APPLICATION_ID, "history-streams"),
             Map.entry(TOPIC_PREFIX, "history."),
             Map.entry(STREAM_THREADS, "2"),
-            Map.entry(FETCH_CONCURRENCY, "8"),
             Map.entry(HTTP_BIND, "127.0.0.1"),
             Map.entry(HTTP_PORT, "8080"),
             Map.entry(SHUTDOWN_TIMEOUT_SECONDS, "30"),
@@ -170,6 +169,15 @@ public final class ServiceConfig {
             case "auto" -> publishing;
             default -> throw new IllegalArgumentException("setting " + BLOB_KEEP + " must be all or auto, got " + v);
         };
+    }
+
+    /**
+     * Files fetched at once ({@code fetch.concurrency}); 8 when not set (the commands that name the archives set it
+     * from where they are: cores + 1 for this host, 8 for remote ones).
+     */
+    public int fetchConcurrency() {
+        final String s = values.get(FETCH_CONCURRENCY);
+        return s == null || s.isBlank() ? 8 : Math.max(1, getInt(FETCH_CONCURRENCY));
     }
 
     /** Partitions of new pipeline topics created with the embedded broker unless {@code partitions} is set. */

@@ -36,6 +36,7 @@ class ServiceConfigTest {
         assertEquals("127.0.0.1", c.get(ServiceConfig.HTTP_BIND), "default: loopback only");
         // every numeric setting the service reads has a default
         assertEquals(ServiceConfig.EMBEDDED_PARTITIONS, ServiceConfig.of(Map.of()).partitions(), "embedded default");
+        assertEquals(8, ServiceConfig.of(Map.of()).fetchConcurrency(), "fetch.concurrency default");
         assertEquals(io.historystreams.topology.Topics.DEFAULT_PARTITIONS,
                 ServiceConfig.of(Map.of(ServiceConfig.BOOTSTRAP_SERVERS, "broker:9092")).partitions(), "cluster default");
         assertEquals(4, ServiceConfig.of(Map.of(ServiceConfig.PARTITIONS, "4")).partitions(), "explicit");
@@ -45,7 +46,7 @@ class ServiceConfigTest {
         assertThrows(IllegalArgumentException.class,
                 () -> ServiceConfig.of(Map.of(ServiceConfig.BLOB_KEEP, "some")).keepBucketFiles(false));
         for (final String key : new String[] {ServiceConfig.STREAM_THREADS,
-            ServiceConfig.FETCH_CONCURRENCY, ServiceConfig.HTTP_PORT, ServiceConfig.SHUTDOWN_TIMEOUT_SECONDS,
+            ServiceConfig.HTTP_PORT, ServiceConfig.SHUTDOWN_TIMEOUT_SECONDS,
             ServiceConfig.COMMIT_INTERVAL_MS}) {
             assertTrue(ServiceConfig.of(Map.of()).getInt(key) >= -1, key);
         }
