@@ -24,8 +24,9 @@ for ((i = 0; i < n; i++)); do
   cat "$tmp/t" >>"$tmp/start"
 done
 echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
-# one more run for the heap: young + old used and committed at exit (ParallelGC/SerialGC layout), and GC count
-HISTORY_STREAMS_JAVA_OPTS="${HISTORY_STREAMS_JAVA_OPTS:--XX:+UseParallelGC -Xss1m} -Xlog:gc,gc+heap+exit:file=$tmp/gc.log" \
+# one more run, with the launcher's own options plus a GC log, for the heap: young + old used and committed at exit
+# (ParallelGC/SerialGC layout), the GC count and the largest heap before a GC
+HISTORY_STREAMS_EXTRA_JAVA_OPTS="-Xlog:gc,gc+heap+exit:file=$tmp/gc.log" \
   "$here/bin/history-streams" verify --archive "$archive" --quiet >/dev/null
 heap=$(awk '/exit/ && /(PSYoungGen|ParOldGen|def new generation|tenured generation)/ {
   for (i = 1; i <= NF; i++) { if ($i == "total") t += $(i+1); if ($i == "used") u += $(i+1) } }
