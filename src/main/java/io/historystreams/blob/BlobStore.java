@@ -30,6 +30,34 @@ public interface BlobStore extends AutoCloseable {
     default void close() {
     }
 
+    /**
+     * A writer that keeps nothing: it hashes and counts what is written, and {@link Writer#commit()} returns the
+     * reference the bytes would have (for files verified but not stored).
+     */
+    static Writer hashOnly() {
+        final HashingOutputStream out = new HashingOutputStream(OutputStream.nullOutputStream());
+        return new Writer() {
+            @Override
+            public OutputStream stream() {
+                return out;
+            }
+
+            @Override
+            public String commit() {
+                return out.ref();
+            }
+
+            @Override
+            public long size() {
+                return out.size();
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
     /** A blob being written: write, then commit (or abort). */
     interface Writer extends AutoCloseable {
         OutputStream stream();

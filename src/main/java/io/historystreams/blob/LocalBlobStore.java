@@ -3,7 +3,6 @@ package io.historystreams.blob;
 import io.historystreams.archive.ArchivePaths;
 
 import java.io.BufferedOutputStream;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -14,15 +13,12 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
-import io.historystreams.verify.Hash;
 
 /**
  * A {@link BlobStore} in a local directory: {@code <root>/aa/<sha256>} (256 directories: a second level would make
@@ -39,7 +35,9 @@ public final class LocalBlobStore implements BlobStore {
 
     public LocalBlobStore(final Path root) throws IOException {
         this.root = root.toAbsolutePath().normalize();
-        Files.createDirectories(this.root.resolve(TMP));
+        for (int i = 0; i < TMP_DIRS; i++) {
+            Files.createDirectories(this.root.resolve(TMP).resolve(Integer.toString(i)));
+        }
         try (Stream<Path> s = Files.walk(this.root.resolve(TMP))) {
             s.filter(Files::isRegularFile).forEach(p -> p.toFile().delete()); // leftovers of a crash
         }
@@ -84,11 +82,8 @@ public final class LocalBlobStore implements BlobStore {
     public Writer create() throws IOException {
         // one temporary directory per writing thread (of 8): creating and renaming files in one directory makes
         // concurrent writers queue on its lock
-        final Path dir = root.resolve(TMP).resolve(Long.toString(Thread.currentThread().getId() % TMP_DIRS));
-        if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir);
-        }
-        final Path tmp = dir.resolve(UUID.randomUUID() + ".part");
+        final Path tmp = root.resolve(TMP).resolve(Long.toString(Thread.currentThread().getId() % TMP_DIRS))
+                .resolve(UUID.randomUUID() + ".part");
         return new LocalWriter(tmp, Files.newOutputStream(tmp));
     }
 
@@ -138,28 +133,12 @@ public final class LocalBlobStore implements BlobStore {
 
     private final class LocalWriter implements Writer {
         private final Path tmp;
-        private final MessageDigest sha = Hash.sha256();
-        private final OutputStream out;
-        private long written;
+        private final HashingOutputStream out;
         private boolean done;
 
         LocalWriter(final Path tmp, final OutputStream file) {
             this.tmp = tmp;
-            this.out = new FilterOutputStream(new BufferedOutputStream(file, 64 << 10)) {
-                @Override
-                public void write(final int b) throws IOException {
-                    sha.update((byte) b);
-                    written++;
-                    out.write(b);
-                }
-
-                @Override
-                public void write(final byte[] b, final int off, final int len) throws IOException {
-                    sha.update(b, off, len);
-                    written += len;
-                    out.write(b, off, len);
-                }
-            };
+            this.out = new HashingOutputStream(new BufferedOutputStream(file, 64 << 10));
         }
 
         @Override
@@ -169,14 +148,14 @@ public final class LocalBlobStore implements BlobStore {
 
         @Override
         public long size() {
-            return written;
+            return out.size();
         }
 
         @Override
         public String commit() throws IOException {
             out.close();
             done = true;
-            final String ref = HexFormat.of().formatHex(sha.digest());
+            final String ref = out.ref();
             final Path target = pathOf(ref);
             if (!Files.isDirectory(target.getParent())) {
                 Files.createDirectories(target.getParent());
@@ -193,7 +172,7 @@ public final class LocalBlobStore implements BlobStore {
             } catch (final AtomicMoveNotSupportedException e) {
                 throw new IOException("blob store " + root + " cannot rename atomically", e);
             }
-            size.addAndGet(written);
+            size.addAndGet(out.size());
             return ref;
         }
 

@@ -74,8 +74,7 @@ public final class ArchiveOptions {
         }
         try {
             final String host = java.net.URI.create(archive).getHost();
-            return host != null && (host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]")
-                    || host.equals("::1"));
+            return host != null && (host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]"));
         } catch (final IllegalArgumentException e) {
             return false;
         }

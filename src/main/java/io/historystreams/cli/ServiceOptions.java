@@ -27,13 +27,15 @@ public final class ServiceOptions {
             description = "Properties file with settings (below environment and command line).")
     Path configFile;
 
-    @Option(names = "--partitions", paramLabel = "N", description = "Partitions of new pipeline topics (default 2 with the embedded broker, 6 on a Kafka cluster).")
+    @Option(names = "--partitions", paramLabel = "N",
+            description = "Partitions of new pipeline topics (default 2 with the embedded broker, 6 on a Kafka cluster).")
     Integer partitions;
 
     @Option(names = "--stream-threads", paramLabel = "N", description = "Kafka Streams threads (default 2).")
     Integer streamThreads;
 
-    @Option(names = "--fetch-concurrency", paramLabel = "N", description = "Files fetched at once (default: cores + 1 when the archives are on this host, 8 when remote).")
+    @Option(names = "--fetch-concurrency", paramLabel = "N",
+            description = "Files fetched at once (default: cores + 1 when the archives are on this host, 8 when remote).")
     Integer fetchConcurrency;
 
     @Option(names = "--schema-registry-url", paramLabel = "URL",

@@ -131,7 +131,7 @@ public final class CheckpointPublisher {
         final List<String> skipped = new ArrayList<>();
         publishStep(buckets, written, skipped);
         publishStep(data, written, skipped);
-        publishFile(has, written, skipped);
+        publishFile(has).addTo(written, skipped);
         advanceRoot(checkpoint, has, written, skipped);
         final long millis = (System.nanoTime() - started) / 1_000_000;
         if (written.isEmpty()) {
@@ -155,32 +155,24 @@ public final class CheckpointPublisher {
             throws PublishException {
         if (files.size() <= 1) {
             for (final FileRef f : files) {
-                publishFile(f, written, skipped);
+                publishFile(f).addTo(written, skipped);
             }
             return;
         }
-        final List<java.util.concurrent.Future<List<String>>> results = new ArrayList<>();
+        final List<java.util.concurrent.Future<Put>> puts = new ArrayList<>();
         for (final FileRef f : files) {
-            results.add(puts.submit(() -> {
-                final List<String> w = new ArrayList<>(1);
-                final List<String> s = new ArrayList<>(1);
-                publishFile(f, w, s);
-                return w.isEmpty() ? List.of("", s.get(0)) : List.of(w.get(0), "");
-            }));
+            puts.add(this.puts.submit(() -> publishFile(f)));
         }
         PublishException failed = null;
         RuntimeException broken = null;
         boolean interrupted = false;
-        for (final java.util.concurrent.Future<List<String>> r : results) {
+        for (final java.util.concurrent.Future<Put> put : puts) {
+            if (interrupted) {
+                put.cancel(true);
+                continue;
+            }
             try {
-                final List<String> ws = interrupted ? null : r.get();
-                if (ws != null) {
-                    if (!ws.get(0).isEmpty()) {
-                        written.add(ws.get(0));
-                    } else {
-                        skipped.add(ws.get(1));
-                    }
-                }
+                put.get().addTo(written, skipped);
             } catch (final java.util.concurrent.ExecutionException e) {
                 if (e.getCause() instanceof PublishException pe) {
                     failed = failed == null ? pe : failed;
@@ -189,7 +181,7 @@ public final class CheckpointPublisher {
                 }
             } catch (final InterruptedException e) {
                 interrupted = true;
-                r.cancel(true);
+                put.cancel(true);
             }
         }
         if (interrupted) {
@@ -204,9 +196,15 @@ public final class CheckpointPublisher {
         }
     }
 
+    /** One file's outcome: written, or skipped because the target had it. */
+    private record Put(String path, boolean written) {
+        void addTo(final List<String> written, final List<String> skipped) {
+            (this.written ? written : skipped).add(path);
+        }
+    }
+
     /** Publishes one file unless the target already has it under its final name. */
-    private void publishFile(final FileRef f, final List<String> written, final List<String> skipped)
-            throws PublishException {
+    private Put publishFile(final FileRef f) throws PublishException {
         final String path;
         try {
             path = TargetPath.require(f.getPath());
@@ -214,16 +212,15 @@ public final class CheckpointPublisher {
             throw new PublishException(writer.name() + ": " + e.getMessage(), false, e);
         }
         if (writer.exists(path)) {
-            skipped.add(path);
             filesSkipped.incrementAndGet();
-            return;
+            return new Put(path, false);
         }
         try (Staged staged = stage(f)) {
             writer.put(path, staged.file);
         }
-        written.add(path);
         filesWritten.incrementAndGet();
         bytesWritten.addAndGet(f.getSizeBytes());
+        return new Put(path, true);
     }
 
     /** Writes the checkpoint's HAS as the root state when the target's root names an earlier checkpoint (or none). */

@@ -112,17 +112,9 @@ public final class LocalArchiveWriter implements ArchiveWriter {
         if (!linking) {
             return false;
         }
-        final Path dir = target.getParent();
-        final Path tmp = dir.resolve("." + target.getFileName() + "."
-                + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        final Path tmp = temporaryName(target);
         try {
-            if (!Files.isDirectory(dir)) {
-                Files.createDirectories(dir);
-            }
-            // as for a copy: re-check once the directories exist, a symlink may have been swapped in meanwhile
-            if (!dir.toRealPath().startsWith(root)) {
-                throw refused(path, dir + " leads outside the target root (symlink)");
-            }
+            targetDirectory(path, target);
             Files.createLink(tmp, localFile);
         } catch (final NoSuchFileException e) {
             if (e.getFile() != null && Path.of(e.getFile()).equals(localFile)) {
@@ -241,17 +233,29 @@ public final class LocalArchiveWriter implements ArchiveWriter {
         return target;
     }
 
-    private Path createTemporary(final String path, final Path target) throws PublishException {
+    /** The directory of {@code target}, created when missing, and confined to the root once it exists. */
+    private void targetDirectory(final String path, final Path target) throws IOException {
         final Path dir = target.getParent();
-        try {
+        if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir);
-            // Re-check now that the directories exist: a symlink may have been swapped in meanwhile.
-            if (!dir.toRealPath().startsWith(root)) {
-                throw refused(path, dir + " leads outside the target root (symlink)");
-            }
+        }
+        // Re-check now that the directories exist: a symlink may have been swapped in meanwhile.
+        if (!dir.toRealPath().startsWith(root)) {
+            throw refused(path, dir + " leads outside the target root (symlink)");
+        }
+    }
+
+    /** A fresh temporary name beside {@code target} ({@code .<name>.<random>.tmp}). */
+    private static Path temporaryName(final Path target) {
+        return target.resolveSibling("." + target.getFileName() + "."
+                + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+    }
+
+    private Path createTemporary(final String path, final Path target) throws PublishException {
+        try {
+            targetDirectory(path, target);
             for (int i = 0; ; i++) {
-                final Path tmp = dir.resolve("." + target.getFileName() + "."
-                        + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+                final Path tmp = temporaryName(target);
                 try {
                     Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")));
                     return tmp;

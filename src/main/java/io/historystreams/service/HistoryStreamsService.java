@@ -279,7 +279,8 @@ public final class HistoryStreamsService implements AutoCloseable {
         final List<TopicSpec> out = new ArrayList<>();
         for (final String store : stores) {
             out.add(new TopicSpec(applicationId + "-" + store + "-changelog", partitions, (short) rf,
-                    Map.of("cleanup.policy", "compact", "max.message.bytes", Integer.toString(16 << 20))));
+                    Map.of("cleanup.policy", "compact", "max.message.bytes",
+                            Integer.toString(Topics.MAX_MESSAGE_BYTES))));
         }
         return out;
     }

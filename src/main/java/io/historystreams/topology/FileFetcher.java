@@ -43,12 +43,9 @@ final class FileFetcher {
      */
     static <T> Stored<T> fetch(final PipelineContext ctx, final HistoryArchive archive, final String path,
             final boolean keep, final Check<T> check) throws VerificationException {
-        if (!keep) {
-            return fetchUnkept(archive, path, check);
-        }
         final BlobStore blobs = ctx.blobs();
         final HistoryArchive.Fetched<Blob<T>> f = archive.fetch(path, in -> {
-            try (BlobStore.Writer w = blobs.create()) {
+            try (BlobStore.Writer w = keep ? blobs.create() : BlobStore.hashOnly()) {
                 final InputStream tee = new Tee(in, w.stream());
                 final T value = check.verify(tee, path);
                 tee.transferTo(OutputStream.nullOutputStream()); // whatever the verifier did not need to read
@@ -64,49 +61,13 @@ final class FileFetcher {
             }
         });
         final Blob<T> b = f.value();
-        final FileRef ref = FileRef.newBuilder().setPath(path).setSource(f.source()).setBlobRef(b.ref())
+        final FileRef ref = FileRef.newBuilder().setPath(path).setSource(f.source()).setBlobRef(keep ? b.ref() : null)
                 .setSha256(Hashes.hash32(b.ref())).setSizeBytes(b.size()).setRawSizeBytes(-1).build();
         return new Stored<>(b.value(), ref);
     }
 
+    /** A verified file's check result, and the SHA-256 (hex) and size of its bytes. */
     private record Blob<T>(T value, String ref, long size) {
-    }
-
-    private record Hashed<T>(T value, byte[] sha256, long size) {
-    }
-
-    private static <T> Stored<T> fetchUnkept(final HistoryArchive archive, final String path, final Check<T> check)
-            throws VerificationException {
-        final HistoryArchive.Fetched<Hashed<T>> f = archive.fetch(path, in -> {
-            final HashingSink sink = new HashingSink();
-            final InputStream tee = new Tee(in, sink);
-            final T value = check.verify(tee, path);
-            tee.transferTo(OutputStream.nullOutputStream());
-            return new Hashed<>(value, sink.digest.digest(), sink.size);
-        });
-        final Hashed<T> h = f.value();
-        final FileRef ref = FileRef.newBuilder().setPath(path).setSource(f.source()).setBlobRef(null)
-                .setSha256(Hashes.hash32(h.sha256())).setSizeBytes(h.size()).setRawSizeBytes(-1)
-                .build();
-        return new Stored<>(h.value(), ref);
-    }
-
-    /** Counts and hashes what is written to it, keeps nothing. */
-    private static final class HashingSink extends OutputStream {
-        final java.security.MessageDigest digest = io.historystreams.verify.Hash.sha256();
-        long size;
-
-        @Override
-        public void write(final int b) {
-            digest.update((byte) b);
-            size++;
-        }
-
-        @Override
-        public void write(final byte[] b, final int off, final int len) {
-            digest.update(b, off, len);
-            size += len;
-        }
     }
 
     /** Copies every byte read to a sink; closing it leaves the source open (the archive client closes it). */
