@@ -431,7 +431,11 @@ public final class HistoryStreamsService implements AutoCloseable {
         }
         final Duration timeout = Duration.ofSeconds(config.getInt(ServiceConfig.SHUTDOWN_TIMEOUT_SECONDS));
         final long t0 = System.nanoTime();
-        if (!streams.close(timeout)) {
+        // leave the consumer group: Streams' members otherwise stay in it until their session times out, and the
+        // next run of this application (or the rest of the group) waits that long in its first rebalance; a close
+        // during that rebalance waited for it too (30 s when a range needed no work)
+        if (!streams.close(org.apache.kafka.streams.CloseOptions.timeout(timeout).withGroupMembershipOperation(
+                org.apache.kafka.streams.CloseOptions.GroupMembershipOperation.LEAVE_GROUP))) {
             LOG.warn("streams did not close within {}", timeout);
         }
         if (evictor != null) {
