@@ -118,12 +118,14 @@ class CheckpointPublisherTest {
     @Test
     void retriesATargetThatFailsTheFirstCommandsAndCompletes() throws Exception {
         final Path target = Files.createDirectories(tmp.resolve("flaky"));
-        final Path counter = tmp.resolve("count");
+        // Puts of a step run concurrently: each invocation leaves its own file and counts them, so exactly the
+        // first five invocations fail, however they interleave (a read-increment-write counter loses increments).
+        final Path calls = Files.createDirectories(tmp.resolve("calls"));
         final Path script = Files.writeString(tmp.resolve("flaky-put.sh"), """
-                n=$(cat %1$s 2>/dev/null || echo 0); n=$((n+1)); echo $n > %1$s
+                mktemp -p %1$s >/dev/null; n=$(ls %1$s | wc -l)
                 if [ "$n" -le 5 ]; then echo "simulated outage $n" >&2; exit 1; fi
                 exec cp "$1" "$2"
-                """.formatted(shellQuote(counter.toString())));
+                """.formatted(shellQuote(calls.toString())));
         final String t = shellQuote(target.toString());
         final String spec = "cmd:put=sh " + shellQuote(script.toString()) + " {0} " + t + "/{1};mkdir=mkdir -p " + t
                 + "/{0};exists=test -f " + t + "/{0};get=cp " + t + "/{0} {1};rename=mv " + t + "/{0} " + t + "/{1}";
@@ -135,7 +137,9 @@ class CheckpointPublisherTest {
                 p.publish(cp);
             }
         }
-        assertTrue(Integer.parseInt(Files.readString(counter).trim()) > 5, "the failing invocations happened");
+        try (var l = Files.list(calls)) {
+            assertTrue(l.count() > 5, "the failing invocations happened");
+        }
         assertVerifies(target);
         assertTargetIsCopyOfSource(target, three);
     }
