@@ -12,6 +12,7 @@
 #   --keep          keep the temporary directory (logs, GC logs, outputs) and print its path
 #
 # Extra JVM options: BENCH_JAVA_OPTS (appended, with the GC log, to the launcher's defaults for each command).
+# The JDK: HISTORY_STREAMS_JAVA (as for the launcher; a JDK 25 uses its AOT cache, see the README), named in the header.
 # Output: a table (checkpoints/s, MB/s of compressed bytes, ratio to raw HTTP, peak heap, RSS) plus the load average.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -308,7 +309,7 @@ fi
 raw="${R[raw-http,s]:-}"
 echo
 echo "history-streams bench: $(basename "$archive") over $url, $full_cps checkpoints, $(printf %.1f "$full_mb") MB, median of $n (raw: of $(cat "$tmp/raw-http.s" 2>/dev/null | wc -l) samples spread over the run)"
-echo "host: $(nproc) cores, load average at end $(load); $(java -version 2>&1 | head -1)"
+echo "host: $(nproc) cores, load average at end $(load); $("${HISTORY_STREAMS_JAVA:-java}" -version 2>&1 | head -1)${HISTORY_STREAMS_JAVA:+ (HISTORY_STREAMS_JAVA)}"
 printf '%-34s %8s %8s %7s %7s %8s %10s %8s\n' case seconds "cp/s" "MB/s" "x raw" "up s" "heap MB" "RSS MB"
 line() { # label seconds checkpoints MB [up] [heap-after/before] [rss]
   local ratio="-"

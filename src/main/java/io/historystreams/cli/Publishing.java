@@ -86,6 +86,7 @@ final class Publishing implements AutoCloseable {
         }
         final Map<String, Object> p = new HashMap<>(svc.clientProps());
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        p.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, Topics.FOLLOW_FETCH_MAX_WAIT_MS);
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
                 new ByteArrayDeserializer())) {
             final List<TopicPartition> parts = new ArrayList<>();

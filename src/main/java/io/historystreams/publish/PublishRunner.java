@@ -232,6 +232,7 @@ public final class PublishRunner implements AutoCloseable {
         // one checkpoint with its buckets can take long to upload; waits between retries poll with paused partitions
         cc.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) TimeUnit.MINUTES.toMillis(30));
         cc.put(ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, TimeUnit.MINUTES.toMillis(31));
+        cc.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, Topics.FOLLOW_FETCH_MAX_WAIT_MS);
         cc.putAll(settings.consumerOverrides());
         return cc;
     }

@@ -315,7 +315,11 @@ public final class HistoryStreamsService implements AutoCloseable {
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, rf);
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.getInt(ServiceConfig.COMMIT_INTERVAL_MS));
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), Topics.MAX_MESSAGE_BYTES + 65536);
-        p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
+        // lz4 unless the operator chose (kafka.compression.type or kafka.producer.compression.type)
+        if (!p.containsKey(ProducerConfig.COMPRESSION_TYPE_CONFIG)
+                && !p.containsKey(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG))) {
+            p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
+        }
         p.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
                 Topics.MAX_MESSAGE_BYTES + 65536);

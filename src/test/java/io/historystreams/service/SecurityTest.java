@@ -157,6 +157,19 @@ class SecurityTest {
         assertFalse(c.toString().contains("pa55"), c.toString());
     }
 
+    @Test
+    void producerCompressionIsLz4UnlessTheOperatorChoseOne() {
+        final String key = StreamsConfig.producerPrefix("compression.type");
+        final StreamsConfig dflt = new StreamsConfig(
+                HistoryStreamsService.streamsProps(ServiceConfig.of(Map.of()), "broker:9092", 1));
+        assertEquals("lz4", dflt.getProducerConfigs("p").get("compression.type"));
+        for (final String setting : new String[] {"kafka.compression.type", "kafka." + key}) {
+            final Properties p = HistoryStreamsService.streamsProps(ServiceConfig.of(Map.of(setting, "zstd")),
+                    "broker:9092", 1);
+            assertEquals("zstd", new StreamsConfig(p).getProducerConfigs("p").get("compression.type"), setting);
+        }
+    }
+
     private static void checkRunner(final PublishRunner r, final Map<String, Object> client) {
         for (final Map<String, Object> m : List.of(r.consumerProps(), r.producerProps())) {
             assertEquals("SASL_SSL", m.get("security.protocol"));
