@@ -42,7 +42,8 @@ final class Publishing implements AutoCloseable {
         final Publishing p = new Publishing(svc);
         try {
             for (final String target : targets) {
-                final ArchiveWriter w = ArchiveWriters.open(target, Map.of());
+                final ArchiveWriter w = ArchiveWriters.open(target, ArchiveWriters.options(target,
+                        svc.config().withPrefix(ServiceConfig.PUBLISH_PREFIX)));
                 p.writers.add(w);
                 final PublishRunner r = new PublishRunner(svc.config().get(ServiceConfig.APPLICATION_ID),
                         svc.clientProps(), w.name(), new CheckpointPublisher(w, svc.context()), svc.topics(),

@@ -36,6 +36,52 @@ public final class ArchiveWriters {
     private ArchiveWriters() {
     }
 
+    /** What kind of writer a target spec opens. */
+    enum Kind { LOCAL, HTTP, COMMAND }
+
+    /** The settings that apply to every target ({@code publish.*} without the prefix) and their option names. */
+    private static final Map<String, String> SETTING_OPTIONS = Map.of("retries", "retries", "retry.delay.ms",
+            "retryDelayMs", "retry.max.delay.ms", "retryMaxDelayMs", "fsync", "fsync", "timeout.seconds", "timeout");
+
+    /**
+     * Turns the publish settings ({@code retries}, {@code retry.delay.ms}, {@code retry.max.delay.ms}: every target;
+     * {@code fsync}: directory targets; {@code timeout.seconds}: WebDAV and command targets) into the options of
+     * {@code target}; a setting that does not apply to its kind is left out, an unknown one is refused.
+     */
+    public static Map<String, String> options(final String target, final Map<String, String> settings) {
+        final Kind kind = kind(target);
+        final Map<String, String> out = new HashMap<>();
+        settings.forEach((k, v) -> {
+            final String option = SETTING_OPTIONS.get(k);
+            if (option == null) {
+                throw new IllegalArgumentException("unknown publish setting publish." + k + " (known: publish."
+                        + String.join(", publish.", new java.util.TreeSet<>(SETTING_OPTIONS.keySet())) + ")");
+            }
+            final boolean applies = switch (option) {
+                case "fsync" -> kind == Kind.LOCAL;
+                // a command target's own ;timeout= wins over the setting for every target
+                case "timeout" -> kind == Kind.HTTP
+                        || kind == Kind.COMMAND && !parseCommandSpec(target.substring(4)).containsKey("timeout");
+                default -> true;
+            };
+            if (applies && v != null && !v.isBlank()) {
+                out.put(option, v.trim());
+            }
+        });
+        return out;
+    }
+
+    static Kind kind(final String target) {
+        final String lower = target.toLowerCase(Locale.ROOT);
+        if (lower.startsWith("cmd:")) {
+            return Kind.COMMAND;
+        }
+        if (lower.startsWith("http://") || lower.startsWith("https://")) {
+            return Kind.HTTP;
+        }
+        return Kind.LOCAL;
+    }
+
     public static ArchiveWriter open(final String target) throws PublishException {
         return open(target, Map.of());
     }

@@ -40,6 +40,8 @@ public final class ServiceConfig {
     public static final String ARCHIVE_CREDENTIALS = "archive.credentials";
     public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
     public static final String KAFKA_PREFIX = "kafka.";
+    /** Settings of every publish target ({@code publish.fsync}, {@code publish.retries}, ...): see ArchiveWriters. */
+    public static final String PUBLISH_PREFIX = "publish.";
 
     private static final Map<String, String> DEFAULTS = Map.ofEntries(
             Map.entry(DATA_DIR, "./data"),
@@ -220,6 +222,17 @@ public final class ServiceConfig {
     public Path blobDir() {
         final String b = values.get(BLOB_DIR);
         return b == null || b.isBlank() ? dataDir().resolve("blobs") : Path.of(b);
+    }
+
+    /** The settings whose key starts with {@code prefix}, prefix removed (e.g. {@code publish.}). */
+    public Map<String, String> withPrefix(final String prefix) {
+        final Map<String, String> out = new TreeMap<>();
+        values.forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                out.put(k.substring(prefix.length()), v);
+            }
+        });
+        return out;
     }
 
     /** The Kafka client settings passed through ({@code kafka.*} without the prefix). */
