@@ -91,6 +91,7 @@ public final class IngestCommand implements Callable<Integer> {
         final String passphrase = range.passphrase();
         final List<Long> checkpoints = Checkpoint.range(range.first(), range.last());
         final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
+        Publishing.check(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo)) {
             final long brokerReady = (System.nanoTime() - t0) / 1_000_000;

@@ -38,6 +38,13 @@ final class Publishing implements AutoCloseable {
         this.svc = svc;
     }
 
+    /** Refuses unknown {@code publish.*} settings before anything is started (the targets are opened by start). */
+    static void check(final ServiceConfig config, final List<String> targets) {
+        for (final String target : targets) {
+            ArchiveWriters.options(target, config.withPrefix(ServiceConfig.PUBLISH_PREFIX));
+        }
+    }
+
     static Publishing start(final HistoryStreamsService svc, final List<String> targets) throws Exception {
         final Publishing p = new Publishing(svc);
         try {

@@ -69,6 +69,7 @@ public final class ReplayCommand implements Callable<Integer> {
         }
         final List<Long> wanted = Checkpoint.range(from, to);
         final ServiceConfig config = service.load();
+        Publishing.check(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(config)) {
             final Topics t = svc.topics();
             final String prefix = config.get(ServiceConfig.TOPIC_PREFIX) + "replay.";

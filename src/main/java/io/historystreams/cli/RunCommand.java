@@ -31,6 +31,7 @@ public final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         final PrintWriter err = spec.commandLine().getErr();
         final ServiceConfig config = service.load();
+        Publishing.check(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo)) {
             while (!svc.closing()) {

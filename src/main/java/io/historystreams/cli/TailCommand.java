@@ -57,6 +57,7 @@ public final class TailCommand implements Callable<Integer> {
         final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
         final Thread hook = new Thread(this::stop, "tail-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        Publishing.check(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo);
                 HistoryArchive ha = archive.open(svc.metrics());

@@ -1,0 +1,28 @@
+package io.historystreams.cli;
+
+import io.historystreams.service.ServiceConfig;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Publish settings are checked before a command starts anything. */
+class PublishingCheckTest {
+    @Test
+    void unknownPublishSettingsAreRefusedAndKnownOnesPass() throws Exception {
+        final List<String> targets = List.of("/srv/mirror", "http://127.0.0.1:9/dav/", "cmd:put=cp {0} /srv/{1}");
+        final ServiceConfig bad = ServiceConfig.load(null, Map.of("HISTORY_STREAMS_PUBLISH_FSYNK", "false"), Map.of());
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Publishing.check(bad, targets));
+        assertTrue(e.getMessage().contains("publish.fsynk"), e.getMessage());
+        final ServiceConfig good = ServiceConfig.load(null, Map.of("HISTORY_STREAMS_PUBLISH_FSYNC", "false",
+                "HISTORY_STREAMS_PUBLISH_RETRIES", "2"), Map.of("publish.timeout.seconds", "9"));
+        assertDoesNotThrow(() -> Publishing.check(good, targets));
+        // no target, nothing to check: the settings of a command without --publish-to are not its concern
+        assertDoesNotThrow(() -> Publishing.check(bad, List.of()));
+    }
+}
