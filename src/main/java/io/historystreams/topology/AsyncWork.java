@@ -1,38 +1,71 @@
 package io.historystreams.topology;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
 /**
  * Runs blocking work (fetching files) off the stream thread and hands the results back to it: a processor submits
  * work in {@code process} and drains finished results from a wall-clock punctuator, where forwarding is allowed.
- * Pending work is kept in a state store by the processor, so a restart resubmits it (nothing is lost).
+ * At most {@code limit} pieces of work are outstanding (submitted and not yet drained): a processor asks
+ * {@link #hasRoom()} and leaves the rest in its pending state store, which also makes a restart resubmit whatever was
+ * in flight (nothing is lost). Submitting and draining happen on the stream thread only.
  */
 final class AsyncWork<R> {
+    private static final Logger LOG = LoggerFactory.getLogger(AsyncWork.class);
+
     private final ExecutorService pool;
+    private final IntSupplier limit;
     private final Queue<R> done = new ConcurrentLinkedQueue<>();
+    /** Work that ended without a result (an Error escaped it): frees its place, its pending entry stays. */
+    private final AtomicInteger lost = new AtomicInteger();
+    private int outstanding;
     private volatile boolean closed;
 
-    AsyncWork(final ExecutorService pool) {
+    /** {@code limit} is read at every check (it is a setting of the pipeline context). */
+    AsyncWork(final ExecutorService pool, final IntSupplier limit) {
         this.pool = pool;
+        this.limit = limit;
+    }
+
+    /** Whether another piece of work may be submitted now. */
+    boolean hasRoom() {
+        return outstanding - lost.get() < limit.getAsInt();
+    }
+
+    /** Submitted and not yet drained (for tests and metrics). */
+    int outstanding() {
+        return outstanding - lost.get();
     }
 
     void submit(final Supplier<R> work) {
+        outstanding++;
         try {
             pool.execute(() -> {
-                if (!closed) {
+                if (closed) {
+                    return;
+                }
+                try {
                     final R r = work.get();
                     if (!closed) {
                         done.add(r);
                     }
+                } catch (final Throwable e) { // the work turns failures into results; this is a bug or an Error
+                    lost.incrementAndGet();
+                    LOG.error("background work ended without a result (left pending until a restart)", e);
+                    throw e;
                 }
             });
         } catch (final RejectedExecutionException e) {
-            // shutting down: the pending store entry makes the next run redo it
+            outstanding--; // shutting down: the pending store entry makes the next run redo it
         }
     }
 
@@ -41,6 +74,7 @@ final class AsyncWork<R> {
         int n = 0;
         R r;
         while ((r = done.poll()) != null) {
+            outstanding--;
             sink.accept(r);
             n++;
         }

@@ -29,7 +29,9 @@ import java.util.Set;
  * Fetches and verifies buckets (stellar-core's {@code DownloadBucketsWork} / {@code VerifyBucketWork}), keyed by
  * hash so each bucket is fetched once: a bucket already verified is answered from the {@code verified-buckets}
  * store, a bucket in flight collects the checkpoints waiting for it. Each waiting checkpoint gets its own
- * bucket-verified (or failure) event, keyed by checkpoint for the join stage.
+ * bucket-verified (or failure) event, keyed by checkpoint for the join stage. At most
+ * {@link PipelineContext#fetchesPerProcessor()} buckets are fetched at a time; the other requests wait in the
+ * pending store (on disk), so memory does not grow with the range.
  */
 final class FetchBucketProcessor implements Processor<String, BucketRequest, Object, Object> {
     private static final StringSerializer KEYS = new StringSerializer();
@@ -64,21 +66,39 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
         this.context = context;
         this.verified = context.getStateStore(verifiedStoreName);
         this.pending = context.getStateStore(pendingStoreName);
-        this.async = new AsyncWork<>(ctx.fetchPool());
+        this.async = new AsyncWork<>(ctx.fetchPool(), ctx::fetchesPerProcessor);
         context.schedule(poll, PunctuationType.WALL_CLOCK_TIME, t -> drain());
-        try (KeyValueIterator<String, BucketRequest> it = pending.all()) {
-            while (it.hasNext()) {
-                final KeyValue<String, BucketRequest> kv = it.next();
-                if (inFlight.add(kv.value.getHash())) {
-                    submit(kv.value);
+        fill();
+    }
+
+    /**
+     * Submits buckets that have waiters and are not in flight, while there is room: one seek per distinct hash
+     * (the waiters of a hash are skipped together), so a long queue of waiters costs nothing here.
+     */
+    private void fill() {
+        String from = "";
+        while (async.hasRoom()) {
+            final KeyValue<String, BucketRequest> next;
+            try (KeyValueIterator<String, BucketRequest> it = pending.range(from, null)) {
+                if (!it.hasNext()) {
+                    return;
                 }
+                next = it.next();
             }
+            final String hash = next.value.getHash();
+            if (inFlight.add(hash)) {
+                submit(next.value);
+            }
+            from = hash + WAITERS_END; // past every "<hash>|<checkpoint>" key of this hash
         }
     }
 
     private static String waiterKey(final String hash, final long checkpoint) {
         return hash + "|" + String.format("%019d", checkpoint);
     }
+
+    /** Sorts after {@code "|"} and before any hex digit that could follow a hash: ends a hash's waiter keys. */
+    private static final String WAITERS_END = "}";
 
     @Override
     public void process(final Record<String, BucketRequest> record) {
@@ -104,7 +124,7 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
             return;
         }
         pending.put(waiterKey(hash, r.getCheckpoint()), r);
-        if (inFlight.add(hash)) {
+        if (async.hasRoom() && inFlight.add(hash)) {
             submit(r);
         }
     }
@@ -152,6 +172,12 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
             }
             done.forEach(pending::delete);
         });
+        fill();
+    }
+
+    /** Buckets submitted and not yet handed back (for tests). */
+    int outstanding() {
+        return async.outstanding();
     }
 
     private static BucketVerified forCheckpoint(final BucketVerified bv, final long cp) {

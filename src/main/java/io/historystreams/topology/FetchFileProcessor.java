@@ -10,12 +10,16 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Fetches and verifies one file type of a checkpoint per request, off the stream thread. The request is kept in a
  * pending store until its outcome has been forwarded, so the outcome and the store update commit together
- * (exactly once) and a restart resubmits whatever was in flight.
+ * (exactly once) and a restart resubmits whatever was in flight. At most
+ * {@link PipelineContext#fetchesPerProcessor()} requests are submitted at a time, lowest checkpoint first; the rest
+ * wait in the store, so memory does not grow with the range.
  */
 final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Object, Object> {
 
@@ -35,6 +39,8 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, CheckpointRequest> pending;
     private AsyncWork<Done> async;
+    /** Checkpoints whose request is submitted and not yet drained (at most the work's limit). */
+    private final Set<Long> submitted = new HashSet<>();
 
     FetchFileProcessor(final PipelineContext ctx, final String storeName, final Work work, final Duration poll) {
         this.ctx = ctx;
@@ -47,14 +53,9 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
     public void init(final ProcessorContext<Object, Object> context) {
         this.context = context;
         this.pending = context.getStateStore(storeName);
-        this.async = new AsyncWork<>(ctx.fetchPool());
+        this.async = new AsyncWork<>(ctx.fetchPool(), ctx::fetchesPerProcessor);
         context.schedule(poll, PunctuationType.WALL_CLOCK_TIME, t -> drain());
-        try (KeyValueIterator<Long, CheckpointRequest> it = pending.all()) {
-            while (it.hasNext()) {
-                final KeyValue<Long, CheckpointRequest> kv = it.next();
-                submit(kv.key, kv.value);
-            }
-        }
+        fill();
     }
 
     @Override
@@ -63,15 +64,40 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
             return;
         }
         pending.put(record.key(), record.value());
-        submit(record.key(), record.value());
+        // a request for a checkpoint already submitted (a newer attempt) waits for that one's result
+        if (async.hasRoom() && !submitted.contains(record.key())) {
+            submit(record.key(), record.value());
+        }
+    }
+
+    /** Submits pending requests, lowest checkpoint first, while there is room. */
+    private void fill() {
+        if (!async.hasRoom()) {
+            return;
+        }
+        try (KeyValueIterator<Long, CheckpointRequest> it = pending.all()) {
+            while (it.hasNext() && async.hasRoom()) {
+                final KeyValue<Long, CheckpointRequest> kv = it.next();
+                if (!submitted.contains(kv.key)) {
+                    submit(kv.key, kv.value);
+                }
+            }
+        }
     }
 
     private void submit(final long cp, final CheckpointRequest request) {
+        submitted.add(cp);
         async.submit(() -> new Done(cp, request, work.run(ctx, request, System.currentTimeMillis())));
+    }
+
+    /** Requests submitted and not yet handed back (for tests). */
+    int outstanding() {
+        return async.outstanding();
     }
 
     private void drain() {
         async.drain(d -> {
+            submitted.remove(d.checkpoint());
             final CheckpointRequest current = pending.get(d.checkpoint());
             if (current == null || !current.equals(d.request())) {
                 return; // superseded by a newer request for the same checkpoint
@@ -82,6 +108,7 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
             }
             pending.delete(d.checkpoint());
         });
+        fill();
     }
 
     @Override

@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class PipelineContext implements AutoCloseable {
     private final BlobStore blobs;
     private final ExecutorService fetchPool;
+    private volatile int fetchesPerProcessor;
     private final SourceOptions sourceOptions;
     private final RetryPolicy retryPolicy;
     private final VerificationLimits limits;
@@ -52,6 +53,7 @@ public final class PipelineContext implements AutoCloseable {
         this.retryPolicy = retryPolicy;
         this.limits = limits;
         this.observer = observer;
+        this.fetchesPerProcessor = Math.max(64, 4 * fetchConcurrency);
         final AtomicInteger n = new AtomicInteger();
         this.fetchPool = Executors.newFixedThreadPool(Math.max(1, fetchConcurrency), r -> {
             final Thread t = new Thread(r, "fetch-" + n.incrementAndGet());
@@ -103,6 +105,32 @@ public final class PipelineContext implements AutoCloseable {
 
     public ExecutorService fetchPool() {
         return fetchPool;
+    }
+
+    /**
+     * How many fetches one processor (one file type or the buckets, of one task) has submitted and not yet handed
+     * back at most (default: 64, or 4 per pool thread if more), so the rest of a range waits in the processors'
+     * pending stores (on disk), not in memory: without it every request of a range was queued in the pool at once,
+     * and memory grew with the range (pubnet's history is ~940,000 checkpoints, 4.7 million file fetches). Results
+     * are handed back only when the stream thread punctuates (every 20 ms at best, often 100 ms), so the bound must
+     * cover that long: 2 per pool thread made an ingest of testnet-small 2 s slower.
+     */
+    public int fetchesPerProcessor() {
+        return fetchesPerProcessor;
+    }
+
+    /** Sets {@link #fetchesPerProcessor()} (before the topology starts). */
+    public void setFetchesPerProcessor(final int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("fetches per processor must be at least 1: " + n);
+        }
+        this.fetchesPerProcessor = n;
+    }
+
+    /** Fetches queued in the pool or running now. */
+    int fetchesQueuedOrRunning() {
+        final java.util.concurrent.ThreadPoolExecutor p = (java.util.concurrent.ThreadPoolExecutor) fetchPool;
+        return p.getQueue().size() + p.getActiveCount();
     }
 
     public VerificationLimits limits() {

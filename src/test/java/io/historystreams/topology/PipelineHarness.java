@@ -38,14 +38,21 @@ final class PipelineHarness implements AutoCloseable {
     final List<KeyValue<Long, CheckpointVerified>> verified = new ArrayList<>();
     final List<KeyValue<Long, LedgerVerified>> ledgers = new ArrayList<>();
     final List<KeyValue<Long, CheckpointFailed>> failures = new ArrayList<>();
+    /** The most fetches seen queued or running in the pool at once (sampled after every input and step). */
+    int maxFetches;
 
     PipelineHarness(final Path dir) throws Exception {
         this(dir, HistoryTopology.Settings.defaults().withRetries(2, Duration.ofMillis(50)));
     }
 
     PipelineHarness(final Path dir, final HistoryTopology.Settings settings) throws Exception {
+        this(dir, settings, 4);
+    }
+
+    PipelineHarness(final Path dir, final HistoryTopology.Settings settings, final int fetchConcurrency)
+            throws Exception {
         topics = new Topics("history.", SchemaRegistry.forUrl("mock://ttd-" + UUID.randomUUID()));
-        ctx = new PipelineContext(new LocalBlobStore(dir.resolve("blobs")), 4, SourceOptions.defaults(),
+        ctx = new PipelineContext(new LocalBlobStore(dir.resolve("blobs")), fetchConcurrency, SourceOptions.defaults(),
                 new RetryPolicy(3, Duration.ofMillis(5), Duration.ofMillis(50), Duration.ofSeconds(2)),
                 VerificationLimits.defaults(), FetchObserver.NONE);
         final Properties props = new Properties();
@@ -73,6 +80,7 @@ final class PipelineHarness implements AutoCloseable {
 
     void request(final String source, final long cp, final String passphrase) {
         requests.pipeInput(cp, requestFor(source, cp, passphrase));
+        maxFetches = Math.max(maxFetches, ctx.fetchesQueuedOrRunning());
     }
 
     /** Advances wall-clock time (which drains finished fetches) until the condition holds or the timeout passes. */
@@ -109,6 +117,7 @@ final class PipelineHarness implements AutoCloseable {
     }
 
     void collect() {
+        maxFetches = Math.max(maxFetches, ctx.fetchesQueuedOrRunning());
         verified.addAll(verifiedOut.readKeyValuesToList());
         ledgers.addAll(ledgersOut.readKeyValuesToList());
         failures.addAll(failuresOut.readKeyValuesToList());

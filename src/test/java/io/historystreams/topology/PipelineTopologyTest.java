@@ -86,6 +86,31 @@ class PipelineTopologyTest {
         }
     }
 
+    /**
+     * A range is not queued in memory: with one fetch thread and a bound of two per processor, 40 checkpoints requested
+     * at once (200 file fetches, then their buckets) keep at most two fetches per processor submitted; the rest waits
+     * in the pending stores. (Without the bound: 179 queued at once in one run.)
+     */
+    @Test
+    void shouldKeepFetchesBoundedWhenARangeArrivesAtOnce() throws Exception {
+        final String source = Fixtures.testnetSmall().toString();
+        try (PipelineHarness h = new PipelineHarness(dir, HistoryTopology.Settings.defaults()
+                .withRetries(2, Duration.ofMillis(50)), 1)) {
+            assertEquals(64, h.ctx.fetchesPerProcessor(), "the default");
+            h.ctx.setFetchesPerProcessor(2);
+            final List<Long> cps = Checkpoint.range(1, 40 * 64 - 1);
+            for (final long cp : cps) {
+                h.request(source, cp, TESTNET);
+            }
+            assertTrue(h.runUntil(() -> h.verified.size() + h.failures.size() >= cps.size(), Duration.ofMinutes(2)),
+                    () -> "only " + h.verified.size() + " verified, " + h.failures.size() + " failed");
+            assertEquals(List.of(), h.failures);
+            assertEquals(cps, h.verified.stream().map(kv -> kv.key).sorted().toList());
+            // six fetch processors (five file types and the buckets), two each
+            assertTrue(h.maxFetches > 0 && h.maxFetches <= 12, "fetches queued or running at most " + h.maxFetches);
+        }
+    }
+
     @Test
     void shouldReportCorruptFileAsFailureAndNeverAsVerified() throws Exception {
         final long cp = 0x3ff;
