@@ -41,11 +41,6 @@ final class AsyncWork<R> {
         return outstanding - lost.get() < limit.getAsInt();
     }
 
-    /** Submitted and not yet drained (for tests and metrics). */
-    int outstanding() {
-        return outstanding - lost.get();
-    }
-
     void submit(final Supplier<R> work) {
         outstanding++;
         try {

@@ -31,7 +31,7 @@ import java.util.Set;
  * store, a bucket in flight collects the checkpoints waiting for it. Each waiting checkpoint gets its own
  * bucket-verified (or failure) event, keyed by checkpoint for the join stage. At most
  * {@link PipelineContext#fetchesPerProcessor()} buckets are fetched at a time; the other requests wait in the
- * pending store (on disk), so memory does not grow with the range.
+ * pending store (on disk), so memory does not grow with the range, and are taken in hash order.
  */
 final class FetchBucketProcessor implements Processor<String, BucketRequest, Object, Object> {
     private static final StringSerializer KEYS = new StringSerializer();
@@ -46,6 +46,8 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
     private final String failureChild;
     private final Duration poll;
     private final Set<String> inFlight = new HashSet<>();
+    /** Whether the pending store may hold waiters of buckets not submitted yet (a scan is only worth it then). */
+    private boolean backlog = true;
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<String, BucketVerified> verified;
     private KeyValueStore<String, BucketRequest> pending;
@@ -72,33 +74,32 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
     }
 
     /**
-     * Submits buckets that have waiters and are not in flight, while there is room: one seek per distinct hash
-     * (the waiters of a hash are skipped together), so a long queue of waiters costs nothing here.
+     * Submits buckets that have waiters and are not in flight, while there is room, in one pass over the pending
+     * store (only while it may hold waiters of buckets not submitted yet).
      */
     private void fill() {
-        String from = "";
-        while (async.hasRoom()) {
-            final KeyValue<String, BucketRequest> next;
-            try (KeyValueIterator<String, BucketRequest> it = pending.range(from, null)) {
-                if (!it.hasNext()) {
-                    return;
-                }
-                next = it.next();
-            }
-            final String hash = next.value.getHash();
-            if (inFlight.add(hash)) {
-                submit(next.value);
-            }
-            from = hash + WAITERS_END; // past every "<hash>|<checkpoint>" key of this hash
+        if (!backlog || !async.hasRoom()) {
+            return;
         }
+        try (KeyValueIterator<String, BucketRequest> it = pending.all()) {
+            while (it.hasNext()) {
+                if (!async.hasRoom()) {
+                    return; // more may be waiting: the backlog stays
+                }
+                final BucketRequest r = it.next().value;
+                if (inFlight.add(r.getHash())) {
+                    submit(r);
+                }
+            }
+        }
+        backlog = false;
     }
 
     private static String waiterKey(final String hash, final long checkpoint) {
         return hash + "|" + String.format("%019d", checkpoint);
     }
 
-    /** Sorts after {@code "|"} and before any hex digit that could follow a hash: ends a hash's waiter keys. */
-    private static final String WAITERS_END = "}";
+
 
     @Override
     public void process(final Record<String, BucketRequest> record) {
@@ -124,8 +125,13 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
             return;
         }
         pending.put(waiterKey(hash, r.getCheckpoint()), r);
-        if (async.hasRoom() && inFlight.add(hash)) {
-            submit(r);
+        if (!inFlight.contains(hash)) {
+            if (async.hasRoom()) {
+                inFlight.add(hash);
+                submit(r);
+            } else {
+                backlog = true;
+            }
         }
     }
 
@@ -173,11 +179,6 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
             done.forEach(pending::delete);
         });
         fill();
-    }
-
-    /** Buckets submitted and not yet handed back (for tests). */
-    int outstanding() {
-        return async.outstanding();
     }
 
     private static BucketVerified forCheckpoint(final BucketVerified bv, final long cp) {

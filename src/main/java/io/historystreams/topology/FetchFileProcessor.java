@@ -41,6 +41,8 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
     private AsyncWork<Done> async;
     /** Checkpoints whose request is submitted and not yet drained (at most the work's limit). */
     private final Set<Long> submitted = new HashSet<>();
+    /** Whether the pending store may hold requests not submitted yet (a scan is only worth it then). */
+    private boolean backlog = true;
 
     FetchFileProcessor(final PipelineContext ctx, final String storeName, final Work work, final Duration poll) {
         this.ctx = ctx;
@@ -67,22 +69,28 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
         // a request for a checkpoint already submitted (a newer attempt) waits for that one's result
         if (async.hasRoom() && !submitted.contains(record.key())) {
             submit(record.key(), record.value());
+        } else {
+            backlog = true;
         }
     }
 
     /** Submits pending requests, lowest checkpoint first, while there is room. */
     private void fill() {
-        if (!async.hasRoom()) {
+        if (!backlog || !async.hasRoom()) {
             return;
         }
         try (KeyValueIterator<Long, CheckpointRequest> it = pending.all()) {
-            while (it.hasNext() && async.hasRoom()) {
+            while (it.hasNext()) {
+                if (!async.hasRoom()) {
+                    return; // more may be waiting: the backlog stays
+                }
                 final KeyValue<Long, CheckpointRequest> kv = it.next();
                 if (!submitted.contains(kv.key)) {
                     submit(kv.key, kv.value);
                 }
             }
         }
+        backlog = false;
     }
 
     private void submit(final long cp, final CheckpointRequest request) {
@@ -90,17 +98,13 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
         async.submit(() -> new Done(cp, request, work.run(ctx, request, System.currentTimeMillis())));
     }
 
-    /** Requests submitted and not yet handed back (for tests). */
-    int outstanding() {
-        return async.outstanding();
-    }
-
     private void drain() {
         async.drain(d -> {
             submitted.remove(d.checkpoint());
             final CheckpointRequest current = pending.get(d.checkpoint());
             if (current == null || !current.equals(d.request())) {
-                return; // superseded by a newer request for the same checkpoint
+                backlog |= current != null; // superseded: the newer request waits for its turn
+                return;
             }
             final long now = context.currentSystemTimeMs();
             for (final Out o : d.outputs()) {
