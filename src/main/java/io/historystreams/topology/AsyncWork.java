@@ -3,6 +3,7 @@ package io.historystreams.topology;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Iterator;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
@@ -39,6 +40,20 @@ final class AsyncWork<R> {
     /** Whether another piece of work may be submitted now. */
     boolean hasRoom() {
         return outstanding - lost.get() < limit.getAsInt();
+    }
+
+    /**
+     * Offers waiting entries in iteration order to {@code submitIfNew} (which submits the ones not in flight yet)
+     * while there is room; true when the entries ran out first, i.e. nothing is left waiting.
+     */
+    <E> boolean offer(final Iterator<E> waiting, final Consumer<E> submitIfNew) {
+        while (waiting.hasNext()) {
+            if (!hasRoom()) {
+                return false;
+            }
+            submitIfNew.accept(waiting.next());
+        }
+        return true;
     }
 
     void submit(final Supplier<R> work) {

@@ -82,17 +82,12 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
             return;
         }
         try (KeyValueIterator<String, BucketRequest> it = pending.all()) {
-            while (it.hasNext()) {
-                if (!async.hasRoom()) {
-                    return; // more may be waiting: the backlog stays
+            backlog = !async.offer(it, kv -> {
+                if (inFlight.add(kv.value.getHash())) {
+                    submit(kv.value);
                 }
-                final BucketRequest r = it.next().value;
-                if (inFlight.add(r.getHash())) {
-                    submit(r);
-                }
-            }
+            });
         }
-        backlog = false;
     }
 
     private static String waiterKey(final String hash, final long checkpoint) {

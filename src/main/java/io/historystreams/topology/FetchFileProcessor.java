@@ -80,17 +80,12 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
             return;
         }
         try (KeyValueIterator<Long, CheckpointRequest> it = pending.all()) {
-            while (it.hasNext()) {
-                if (!async.hasRoom()) {
-                    return; // more may be waiting: the backlog stays
-                }
-                final KeyValue<Long, CheckpointRequest> kv = it.next();
+            backlog = !async.offer(it, kv -> {
                 if (!submitted.contains(kv.key)) {
                     submit(kv.key, kv.value);
                 }
-            }
+            });
         }
-        backlog = false;
     }
 
     private void submit(final long cp, final CheckpointRequest request) {
