@@ -1,6 +1,7 @@
 package io.historystreams.cli;
 
 import io.historystreams.service.ServiceConfig;
+import io.historystreams.topology.Topics;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -28,7 +29,8 @@ public final class ServiceOptions {
     Path configFile;
 
     @Option(names = "--partitions", paramLabel = "N",
-            description = "Partitions of new pipeline topics (default 2 with the embedded broker, 6 on a Kafka cluster).")
+            description = "Partitions of new pipeline topics (default " + Topics.EMBEDDED_PARTITIONS
+                    + " with the embedded broker, " + Topics.DEFAULT_PARTITIONS + " on a Kafka cluster).")
     Integer partitions;
 
     @Option(names = "--stream-threads", paramLabel = "N", description = "Kafka Streams threads (default 2).")

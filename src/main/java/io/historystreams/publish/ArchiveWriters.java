@@ -94,8 +94,9 @@ public final class ArchiveWriters {
         final Map<String, String> opts = new HashMap<>(options == null ? Map.of() : options);
         final RetryPolicy policy = retryPolicy(opts);
         final ArchiveWriter writer;
+        final Kind kind = kind(target);
         final String lower = target.toLowerCase(Locale.ROOT);
-        if (lower.startsWith("cmd:")) {
+        if (kind == Kind.COMMAND) {
             final Map<String, String> settings = parseCommandSpec(target.substring(4));
             for (final String k : COMMAND_KEYS) {
                 if (opts.containsKey(k)) {
@@ -104,7 +105,7 @@ public final class ArchiveWriters {
             }
             requireNoOthers(opts, target);
             writer = command(settings);
-        } else if (lower.startsWith("http://") || lower.startsWith("https://")) {
+        } else if (kind == Kind.HTTP) {
             final boolean atomicMove = bool(opts.remove("atomicMove"), "atomicMove", true);
             final Duration timeout = seconds(opts.remove("timeout"), "timeout", HttpArchiveWriter.DEFAULT_REQUEST_TIMEOUT);
             final Duration connect = seconds(opts.remove("connectTimeout"), "connectTimeout",

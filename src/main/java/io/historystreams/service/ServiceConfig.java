@@ -183,7 +183,7 @@ public final class ServiceConfig {
     }
 
     /** Partitions of new pipeline topics created with the embedded broker unless {@code partitions} is set. */
-    public static final int EMBEDDED_PARTITIONS = 2;
+    public static final int EMBEDDED_PARTITIONS = io.historystreams.topology.Topics.EMBEDDED_PARTITIONS;
 
     /**
      * Partitions of the pipeline topics: {@code partitions} when set; otherwise

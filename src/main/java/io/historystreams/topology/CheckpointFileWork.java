@@ -61,12 +61,13 @@ final class CheckpointFileWork {
             final long cp = r.getCheckpoint();
             final String path = ArchivePaths.has(cp);
             return guardedWith(ctx, r, path, now, archive -> {
-                // the document is small (capped): read once, verified, and carried in the event as text
+                // the document is small (capped): read once, parsed, checked, and carried in the event as text
                 final FileFetcher.Stored<HasRead> s = FileFetcher.fetch(ctx, archive, path,
                         (in, p) -> {
                             final byte[] bytes = HasVerifier.readCapped(in, p, ctx.limits().maxHasBytes());
-                            return new HasRead(HasVerifier.verify(new java.io.ByteArrayInputStream(bytes), p, cp,
-                                    r.getNetworkPassphrase(), ctx.limits()), bytes);
+                            final HistoryArchiveState parsed = HistoryArchiveState.parse(bytes, p);
+                            HasVerifier.check(parsed, p, cp, r.getNetworkPassphrase());
+                            return new HasRead(parsed, bytes);
                         });
                 final HistoryArchiveState has = s.value().has();
                 final List<String> buckets = new ArrayList<>();

@@ -94,8 +94,6 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
         return hash + "|" + String.format("%019d", checkpoint);
     }
 
-
-
     @Override
     public void process(final Record<String, BucketRequest> record) {
         final BucketRequest r = record.value();

@@ -43,6 +43,8 @@ public final class Topics {
      * share one count (the join stage co-partitions them), so the count is set once, here, for all of them.
      */
     public static final int DEFAULT_PARTITIONS = 6;
+    /** Partitions of new pipeline topics on the embedded single-node broker (see ServiceConfig#partitions()). */
+    public static final int EMBEDDED_PARTITIONS = 2;
 
     public final Topic<Long, CheckpointRequest> checkpointRequests;
     public final Topic<Long, HasDownloaded> hasDownloaded;

@@ -261,7 +261,8 @@ public final class TopologyDocs {
                 .append("(subject `<topic>-value`, see [../schemas/README.md](../schemas/README.md)). Writers and ")
                 .append("readers are derived from `Topology.describe()`.\n\n");
         out.append("**Partitions**: configurable (`partitions`), default ").append(Topics.DEFAULT_PARTITIONS)
-                .append(" on a Kafka cluster (`Topics.DEFAULT_PARTITIONS`) and 2 with the embedded single-node broker")
+                .append(" on a Kafka cluster (`Topics.DEFAULT_PARTITIONS`) and ").append(Topics.EMBEDDED_PARTITIONS)
+                .append(" with the embedded single-node broker")
                 .append(" (`ServiceConfig.EMBEDDED_PARTITIONS`); every checkpoint-keyed topic shares it, because the ")
                 .append("processors that read several topics (co-partitioned below) must see all records of a key ")
                 .append("in one task.\n\n");
@@ -275,7 +276,8 @@ public final class TopologyDocs {
                     : "delete (event log)");
             row(out, "configs", topic.configs().isEmpty() ? "-" : new TreeMap<>(topic.configs()).entrySet().stream()
                     .map(e -> "`" + e.getKey() + "=" + e.getValue() + "`").collect(Collectors.joining(", ")));
-            row(out, "partitions", "configurable, default " + Topics.DEFAULT_PARTITIONS + " (2 embedded)");
+            row(out, "partitions", "configurable, default " + Topics.DEFAULT_PARTITIONS + " ("
+                    + Topics.EMBEDDED_PARTITIONS + " embedded)");
             row(out, "written by", writtenBy(graph, topics, topic));
             row(out, "read by", codeList(graph.readers.get(topic.name()), "- (no node of this topology)"));
             row(out, "co-partitioned with", codeList(coPartitioned(graph, topic.name()), "-"));
