@@ -10,7 +10,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -23,7 +23,9 @@ import java.util.concurrent.ConcurrentMap;
  * A schema registry kept in a directory ({@code file:///path}): ids survive restarts and are shared by every process
  * using the same directory, which is what the embedded single-host default needs (records written by one run are
  * read by the next). Ids are claimed by creating {@code ids/<n>.avsc} exclusively, so concurrent processes never
- * hand out one id twice. A cluster spread over several hosts should use a real registry (http(s)://) instead.
+ * hand out one id twice. Every file appears complete or not at all (written under a temporary name, then linked or
+ * renamed into place), so a process killed while registering leaves nothing a later one misreads. A cluster spread
+ * over several hosts should use a real registry (http(s)://) instead.
  */
 public final class FileSchemaRegistry implements SchemaRegistry {
     static final String SCHEME = "file://";
@@ -97,20 +99,47 @@ public final class FileSchemaRegistry implements SchemaRegistry {
     private int idFor(final String text) throws IOException {
         final Path link = bySchema.resolve(sha256(text));
         if (Files.exists(link)) {
-            return Integer.parseInt(Files.readString(link).trim());
-        }
-        for (int id = 1; ; id++) {
-            final Path file = ids.resolve(id + ".avsc");
-            try {
-                Files.writeString(file, text, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            } catch (final FileAlreadyExistsException e) {
-                if (Files.readString(file).equals(text)) {
-                    return id; // another process registered the same schema
-                }
-                continue;
+            final String known = Files.readString(link).trim();
+            if (known.matches("\\d{1,9}")) {
+                return Integer.parseInt(known);
             }
-            Files.writeString(link, Integer.toString(id));
-            return id;
+            // not a number: written by a registry before writes were atomic and killed mid-write; the id files
+            // below still tell the id
+        }
+        final Path tmp = temporary(ids, text);
+        try {
+            for (int id = 1; ; id++) {
+                final Path file = ids.resolve(id + ".avsc");
+                try {
+                    Files.createLink(file, tmp); // exclusive, and the file is complete the moment it exists
+                } catch (final FileAlreadyExistsException e) {
+                    if (Files.readString(file).equals(text)) {
+                        writeAtomically(link, Integer.toString(id));
+                        return id; // registered before (by another process, or by one killed before its link)
+                    }
+                    continue;
+                }
+                writeAtomically(link, Integer.toString(id));
+                return id;
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** {@code text} in a new temporary file of {@code dir}. */
+    private static Path temporary(final Path dir, final String text) throws IOException {
+        final Path tmp = Files.createTempFile(dir, ".", ".tmp");
+        Files.writeString(tmp, text);
+        return tmp;
+    }
+
+    private static void writeAtomically(final Path target, final String text) throws IOException {
+        final Path tmp = temporary(target.getParent(), text);
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 
