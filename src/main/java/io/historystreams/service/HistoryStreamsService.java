@@ -321,6 +321,13 @@ public final class HistoryStreamsService implements AutoCloseable {
             p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
         }
         p.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
+        // restoring a task's stores ends with a fetch that returns nothing new (an empty changelog, or one read to its
+        // end): the broker holds such a fetch for fetch.max.wait.ms (500 ms by default), and the state updater
+        // restores tasks in rounds, so a fresh start waited ~1 s before the first record was processed
+        final String restoreWait = StreamsConfig.restoreConsumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG);
+        if (!p.containsKey(restoreWait) && !p.containsKey(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG)) {
+            p.put(restoreWait, Topics.FOLLOW_FETCH_MAX_WAIT_MS);
+        }
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
                 Topics.MAX_MESSAGE_BYTES + 65536);
         p.put(StreamsConfig.topicPrefix("max.message.bytes"), Integer.toString(Topics.MAX_MESSAGE_BYTES));

@@ -26,26 +26,46 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * The join stage: collects the parts of a checkpoint (HAS, headers, transaction and result hashes, SCP outcome,
  * every bucket) as they arrive, in any order. When every part has arrived or failed, either reports the failure
  * (one event naming every failed file) or runs the cross-file checks and sends the assembled checkpoint on to the
- * chain check.
+ * chain check: to the chain stage of this task as itself, and through the chain-links topic to its successor's
+ * partition as that one's predecessor.
  */
 final class CheckpointAssembler implements Processor<Long, Object, Long, Object> {
     private final String storeName;
     private final String chainChild;
+    private final String successorChild;
     private final String failureChild;
     private ProcessorContext<Long, Object> context;
     private KeyValueStore<Long, CheckpointAssembly> store;
+    /**
+     * The assemblies last read or written, as objects: a checkpoint gets a part per bucket (a dozen or more), and
+     * reading its assembly back from the store deserialised the whole record (headers, transaction and result hashes,
+     * the HAS) every time. The store stays the truth (every change is still put, so it commits with the input);
+     * this only skips the read, holds at most {@link #CACHED} entries, and is dropped whenever the task is
+     * (re)initialised, e.g. after an aborted transaction rolled the store back.
+     */
+    private final Map<Long, CheckpointAssembly> recent = new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(final Map.Entry<Long, CheckpointAssembly> eldest) {
+            return size() > CACHED;
+        }
+    };
+    static final int CACHED = 256;
 
-    CheckpointAssembler(final String storeName, final String chainChild, final String failureChild) {
+    CheckpointAssembler(final String storeName, final String chainChild, final String successorChild,
+            final String failureChild) {
         this.storeName = storeName;
         this.chainChild = chainChild;
+        this.successorChild = successorChild;
         this.failureChild = failureChild;
     }
 
@@ -53,6 +73,12 @@ final class CheckpointAssembler implements Processor<Long, Object, Long, Object>
     public void init(final ProcessorContext<Long, Object> context) {
         this.context = context;
         this.store = context.getStateStore(storeName);
+        recent.clear();
+    }
+
+    @Override
+    public void close() {
+        recent.clear();
     }
 
     @Override
@@ -61,7 +87,10 @@ final class CheckpointAssembler implements Processor<Long, Object, Long, Object>
         if (cp == null || record.value() == null) {
             return;
         }
-        CheckpointAssembly a = store.get(cp);
+        CheckpointAssembly a = recent.get(cp);
+        if (a == null) {
+            a = store.get(cp);
+        }
         if (a == null) {
             a = CheckpointAssembly.newBuilder().setCheckpoint(cp)
                     .setStartedAt(Instant.ofEpochMilli(context.currentSystemTimeMs())).build();
@@ -100,9 +129,11 @@ final class CheckpointAssembler implements Processor<Long, Object, Long, Object>
         }
         if (settled(a)) {
             store.delete(cp);
+            recent.remove(cp);
             finish(a, record.timestamp());
         } else {
             store.put(cp, a);
+            recent.put(cp, a);
         }
     }
 
@@ -148,9 +179,10 @@ final class CheckpointAssembler implements Processor<Long, Object, Long, Object>
         }
         try {
             final CheckpointVerified v = assemble(a);
-            // to itself, and to its successor as that one's predecessor: the chain check meets them by key
+            // to its successor as that one's predecessor (keyed by the successor, so it reaches the successor's
+            // partition), and to itself: the chain check meets them by key
+            context.forward(new Record<>(cp + Checkpoint.FREQUENCY, v, timestamp), successorChild);
             context.forward(new Record<>(cp, v, timestamp), chainChild);
-            context.forward(new Record<>(cp + Checkpoint.FREQUENCY, v, timestamp), chainChild);
         } catch (final VerificationException e) {
             context.forward(new Record<>(cp, Facts.failure(cp, a.getArchive(), e, 0, context.currentSystemTimeMs()),
                     timestamp), failureChild);

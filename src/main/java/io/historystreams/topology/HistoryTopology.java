@@ -20,11 +20,17 @@ import java.util.List;
  *
  * <pre>
  * checkpoint-requests, attempt-failures ─▶ request-gate (retries) ─▶ checkpoint-failures;
- * request-gate ─▶ fetch-{has,ledger,transactions,results,scp} ─▶ *-downloaded, bucket-requests
+ * request-gate ─▶ fetch-{has,ledger,transactions,results,scp} ─▶ *-downloaded, bucket-requests, assemble-checkpoint
  * bucket-requests ─▶ fetch-bucket ─▶ bucket-verified
- * *-downloaded, bucket-verified, file-failures ─▶ assemble-checkpoint ─▶ chain-links (self and successor)
+ * bucket-verified, file-failures ─▶ assemble-checkpoint ─▶ check-chain (self), chain-links (successor)
  * chain-links ─▶ check-chain ─▶ checkpoints-verified, ledgers-verified, attempt-failures
  * </pre>
+ *
+ * Everything keyed by checkpoint is one sub-topology: the fetchers hand their downloaded events to the join and the
+ * join hands an assembled checkpoint to the chain check inside the task (the events still go to their topics for
+ * consumers); only what must change partition goes through a topic: bucket requests (keyed by hash), verified
+ * buckets (back to their checkpoint) and a checkpoint's link to its successor (keyed by the successor). Under
+ * exactly-once every topic hop waits for a transaction commit, so the hops saved are most of the latency.
  */
 public final class HistoryTopology {
     public static final String GATE = "request-gate";
@@ -39,6 +45,8 @@ public final class HistoryTopology {
     public static final String CHAIN = "check-chain";
     public static final String CHAIN_PREDECESSORS_STORE = "chain-predecessors";
     public static final String CHAIN_AWAITING_STORE = "chain-awaiting";
+    private static final List<String> FETCHERS = List.of("fetch-has", "fetch-ledger", "fetch-transactions",
+            "fetch-results", "fetch-scp");
 
     /**
      * Settings the topology's timing depends on.
@@ -72,9 +80,7 @@ public final class HistoryTopology {
                 t.checkpointsVerified.valueSerde().deserializer(), t.checkpointsVerified.name());
         top.addSource("attempt-failures-source", t.attemptFailures.keySerde().deserializer(),
                 t.attemptFailures.valueSerde().deserializer(), t.attemptFailures.name());
-        final List<String> fetchers = List.of("fetch-has", "fetch-ledger", "fetch-transactions", "fetch-results",
-                "fetch-scp");
-        top.addProcessor(GATE, () -> new RequestGate(STATUS_STORE, INFLIGHT_STORE, RETRY_STORE, fetchers,
+        top.addProcessor(GATE, () -> new RequestGate(STATUS_STORE, INFLIGHT_STORE, RETRY_STORE, FETCHERS,
                 "checkpoint-failures-sink", settings), "checkpoint-requests-source", "verified-outcomes-source",
                 "attempt-failures-source");
         top.addStateStore(store(STATUS_STORE, Serdes.Long(), Serdes.String()), GATE);
@@ -110,16 +116,13 @@ public final class HistoryTopology {
         top.addSink("bucket-failures-sink", t.fileFailures.name(), t.fileFailures.keySerde().serializer(),
                 t.fileFailures.valueSerde().serializer(), FETCH_BUCKET);
 
-        // the join: every part of a checkpoint, keyed by checkpoint, in whatever order it arrives
+        // the join: every part of a checkpoint, keyed by checkpoint, in whatever order it arrives (the five file
+        // types straight from their fetchers, buckets and failures through their topics)
         final String[] parts = {
-            source(top, "has-downloaded-source", t.hasDownloaded),
-            source(top, "ledgers-downloaded-source", t.ledgersDownloaded),
-            source(top, "transactions-downloaded-source", t.transactionsDownloaded),
-            source(top, "results-downloaded-source", t.resultsDownloaded),
-            source(top, "scp-downloaded-source", t.scpDownloaded),
+            FETCHERS.get(0), FETCHERS.get(1), FETCHERS.get(2), FETCHERS.get(3), FETCHERS.get(4),
             source(top, "bucket-verified-source", t.bucketVerified),
             source(top, "file-failures-source", t.fileFailures)};
-        top.addProcessor(ASSEMBLER, () -> new CheckpointAssembler(ASSEMBLY_STORE, "chain-links-sink",
+        top.addProcessor(ASSEMBLER, () -> new CheckpointAssembler(ASSEMBLY_STORE, CHAIN, "chain-links-sink",
                 "assembly-failures-sink"), parts);
         top.addStateStore(store(ASSEMBLY_STORE, Serdes.Long(), t.storeSerde(CheckpointAssembly.class)), ASSEMBLER);
         top.addSink("chain-links-sink", t.chainLinks.name(), t.chainLinks.keySerde().serializer(),
@@ -127,11 +130,13 @@ public final class HistoryTopology {
         top.addSink("assembly-failures-sink", t.attemptFailures.name(), t.attemptFailures.keySerde().serializer(),
                 t.attemptFailures.valueSerde().serializer(), ASSEMBLER);
 
-        // the chain between neighbours gates the verified outputs
+        // the chain between neighbours gates the verified outputs: a checkpoint from the join, its predecessor
+        // through chain-links
         top.addSource("chain-links-source", t.chainLinks.keySerde().deserializer(),
                 t.chainLinks.valueSerde().deserializer(), t.chainLinks.name());
         top.addProcessor(CHAIN, () -> new ChainLinker(ctx, CHAIN_PREDECESSORS_STORE, CHAIN_AWAITING_STORE,
-                "checkpoints-verified-sink", "ledgers-verified-sink", "chain-failures-sink"), "chain-links-source");
+                "checkpoints-verified-sink", "ledgers-verified-sink", "chain-failures-sink"), ASSEMBLER,
+                "chain-links-source");
         top.addStateStore(store(CHAIN_PREDECESSORS_STORE, Serdes.Long(), t.storeSerde(CheckpointVerified.class)),
                 CHAIN);
         top.addStateStore(store(CHAIN_AWAITING_STORE, Serdes.Long(), t.storeSerde(CheckpointVerified.class)), CHAIN);
@@ -158,7 +163,7 @@ public final class HistoryTopology {
             case "results" -> work.results();
             default -> work.scp();
         };
-        top.addProcessor(name, () -> new FetchFileProcessor(ctx, store, w, poll), GATE);
+        top.addProcessor(name, () -> new FetchFileProcessor(ctx, store, w, poll, sink, ASSEMBLER), GATE);
         top.addStateStore(store(store, Serdes.Long(), t.storeSerde(CheckpointRequest.class)), name);
         top.addSink(sink, downloadedTopic, Serdes.Long().serializer(),
                 downloadedSerializer(t, type), name);
