@@ -6,7 +6,7 @@
 #
 #   -n N            repetitions per measurement, medians are reported (default 3; env BENCH_N)
 #   --archive DIR   the archive to serve (default ../shared/fixtures/archives/testnet-small; env BENCH_ARCHIVE)
-#   --only LIST     comma-separated subset of: raw,verify,ingest,publish,scale,tail (default: all)
+#   --only LIST     comma-separated subset of: raw,verify,ingest,publish,warm,scale,tail (default: all)
 #   --short N       checkpoints of the short range in the scale case (default 20)
 #   --copies N      archives (/a/, /b/, ...) ingested in sequence into one data dir in the scale case (default 3)
 #   --keep          keep the temporary directory (logs, GC logs, outputs) and print its path
@@ -19,7 +19,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 hs="$here/bin/history-streams"
 n="${BENCH_N:-3}"
 archive="${BENCH_ARCHIVE:-$here/../shared/fixtures/archives/testnet-small}"
-only="raw,verify,ingest,publish,scale,tail"
+only="raw,verify,ingest,publish,warm,scale,tail"
 short=20
 copies=3
 keep=0
@@ -267,6 +267,25 @@ if want scale; then
   done
 fi
 
+if want warm; then
+  # the same ingest N+1 times in one JVM (bench/WarmIngest.java), each with a fresh data dir and broker: the first is
+  # cold, the others show the pipeline once the JIT has compiled it. JVM options as bin/history-streams gives ingest
+  # (its default HISTORY_STREAMS_JIT=hashing), without the class-data archive (another class path).
+  log "warm JVM: $((n + 1)) ingests in one JVM (load $(load))"
+  warm_jit=(-XX:CompileCommand=quiet -XX:CompileCommand=MaxNodeLimit,*.*,100
+    -XX:CompileCommand=MaxNodeLimit,sun.security.provider.*::*,80000 -XX:CompileCommand=MaxNodeLimit,java.util.zip.CRC32C::*,80000)
+  java -XX:+UseParallelGC -Xss1m "${warm_jit[@]}" -Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams \
+    -cp "$here/target/history-streams.jar" "$here/bench/WarmIngest.java" $((n + 1)) ingest --archive "$url" --from 1 \
+    --to "$last_ledger" --timeout "${BENCH_TIMEOUT:-600}" >"$tmp/warm.out" 2>"$tmp/warm.err" \
+    || { log "warm JVM run failed:"; tail -5 "$tmp/warm.err" "$tmp/warm.out" >&2; exit 1; }
+  [[ "$(grep -c "$full_cps verified, 0 failed, 0 given up" "$tmp/warm.out")" == $((n + 1)) ]] \
+    || { log "warm JVM: not every checkpoint verified:"; cat "$tmp/warm.out" >&2; exit 1; }
+  # after the service was up, runs 2..N+1
+  sed -n 's/.*; \([0-9.]*\) s (service up after \([0-9.]*\) s).*/\1 \2/p' "$tmp/warm.out" | tail -n +2 \
+    | awk '{print $1 - $2}' >"$tmp/warm.s"
+  record warm s "$(median <"$tmp/warm.s")"
+fi
+
 if want tail; then
   log "tail latency (load $(load))"
   tdd="$tmp/data-tail"; mport="$(free_port)"
@@ -334,6 +353,9 @@ for key in ingest publish short; do
   paste -d' ' "$tmp/$key.inproc" "$tmp/$key.up" | awk '{print $1 - $2}' >"$tmp/$key.net"
   line "$label (excl. broker start)" "$(median <"$tmp/$key.net")" "$cps" "$mb"
 done
+if [[ -n "${R[warm,s]:-}" ]]; then
+  line "ingest, warm JVM (excl. start)" "${R[warm,s]}" "$full_cps" "$full_mb"
+fi
 for ((c = 0; c < copies; c++)); do
   name="$(printf "\\x$(printf %x $((97 + c)))")"
   [[ -f "$tmp/copy-$name.s" ]] || continue
@@ -350,4 +372,5 @@ echo "heap MB = max heap after GC (live set) / max heap before GC, from -Xlog:gc
 for key in verify ingest publish short; do
   [[ -f "$tmp/$key.s" ]] && echo "$key runs (s): $(tr '\n' ' ' <"$tmp/$key.s")$( [[ -f "$tmp/$key.up" ]] && echo "; up: $(tr '\n' ' ' <"$tmp/$key.up")")"
 done
+[[ -f "$tmp/warm.s" ]] && echo "warm JVM runs 2.. (s, excl. start): $(xargs printf '%.2f ' <"$tmp/warm.s"); $(grep -o 'warm run 0: .*' "$tmp/warm.out")"
 exit 0

@@ -170,6 +170,21 @@ class SecurityTest {
         }
     }
 
+    @Test
+    void restoreConsumerWaitsBrieflyForFetchesUnlessTheOperatorChose() {
+        final StreamsConfig dflt = new StreamsConfig(
+                HistoryStreamsService.streamsProps(ServiceConfig.of(Map.of()), "broker:9092", 1));
+        assertEquals(50, dflt.getRestoreConsumerConfigs("c").get("fetch.max.wait.ms"));
+        // the stream threads' own consumers keep Kafka's default
+        assertEquals(null, dflt.getMainConsumerConfigs("g", "c", 0).get("fetch.max.wait.ms"));
+        for (final String setting : new String[] {"kafka.fetch.max.wait.ms", "kafka.restore.consumer.fetch.max.wait.ms"}) {
+            final Properties p = HistoryStreamsService.streamsProps(ServiceConfig.of(Map.of(setting, "300")),
+                    "broker:9092", 1);
+            assertEquals("300", String.valueOf(new StreamsConfig(p).getRestoreConsumerConfigs("c")
+                    .get("fetch.max.wait.ms")), setting);
+        }
+    }
+
     private static void checkRunner(final PublishRunner r, final Map<String, Object> client) {
         for (final Map<String, Object> m : List.of(r.consumerProps(), r.producerProps())) {
             assertEquals("SASL_SSL", m.get("security.protocol"));

@@ -202,6 +202,36 @@ class PipelineTopologyTest {
     }
 
     @Test
+    void shouldStillWriteEveryDownloadedEventAndSendOnlySuccessorLinksThroughTheTopic() throws Exception {
+        // the join and the chain check get their inputs inside the task; the downloaded topics are for consumers and
+        // must still carry one event per file, and chain-links only what has to change partition
+        final String source = Fixtures.testnetSmall().toString();
+        final List<Long> cps = List.of(63L, 127L, 191L);
+        try (PipelineHarness h = new PipelineHarness(dir)) {
+            for (final long cp : cps) {
+                h.request(source, cp, TESTNET);
+            }
+            assertTrue(h.runUntil(() -> h.verified.size() == 3, Duration.ofSeconds(60)), () -> h.failures.toString());
+            h.settle(Duration.ofMillis(300), Duration.ofSeconds(10));
+            for (final Topic<Long, ?> t : List.of(h.topics.hasDownloaded, h.topics.ledgersDownloaded,
+                    h.topics.transactionsDownloaded, h.topics.resultsDownloaded, h.topics.scpDownloaded)) {
+                final List<Long> keys = h.driver.createOutputTopic(t.name(), t.keySerde().deserializer(),
+                        t.valueSerde().deserializer()).readKeyValuesToList().stream().map(kv -> kv.key).sorted()
+                        .toList();
+                assertEquals(cps, keys, t.name());
+            }
+            final List<KeyValue<Long, CheckpointVerified>> links = h.driver.createOutputTopic(
+                    h.topics.chainLinks.name(), h.topics.chainLinks.keySerde().deserializer(),
+                    h.topics.chainLinks.valueSerde().deserializer()).readKeyValuesToList();
+            assertEquals(3, links.size(), "one link per checkpoint, to its successor");
+            for (final KeyValue<Long, CheckpointVerified> kv : links) {
+                assertEquals(kv.value.getCheckpoint() + Checkpoint.FREQUENCY, kv.key);
+            }
+            assertEquals(List.of(), h.failures);
+        }
+    }
+
+    @Test
     void shouldReportABrokenLinkWhicheverNeighbourArrivesFirst() throws Exception {
         try (PipelineHarness h = new PipelineHarness(dir)) {
             final var in = h.driver.createInputTopic(h.topics.chainLinks.name(),
