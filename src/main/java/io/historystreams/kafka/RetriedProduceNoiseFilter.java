@@ -1,6 +1,8 @@
 package io.historystreams.kafka;
 
+import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.FilterReply;
 
@@ -8,11 +10,27 @@ import ch.qos.logback.core.spi.FilterReply;
  * Drops log lines about produce errors that Kafka retries by design and that end in success: the transactions-v2
  * "expected sequence 0" out-of-order rejection (KAFKA-18202), CONCURRENT_TRANSACTIONS while the previous
  * transaction's commit completes, and NOT_LEADER_OR_FOLLOWER right after topic creation. Any such error that is not resolved by the retry still surfaces through the client that sent it.
+ * Also the embedded broker's own controller registration when it restarts on an existing data dir: the request can
+ * arrive before the controller has finished activating, is answered NOT_CONTROLLER (logged at ERROR with a stack
+ * trace) and is sent again by the broker's registration manager; a registration that never succeeds stops the
+ * broker's start-up, which the service reports. And two WARN lines the embedded broker writes on every run: its
+ * controller's "Performing controller activation" at start and "Attempting to close NetworkClient that has already
+ * been closed" at shutdown (both informational in KRaft's own code paths).
  */
 public final class RetriedProduceNoiseFilter extends Filter<ILoggingEvent> {
     @Override
     public FilterReply decide(final ILoggingEvent event) {
         final String logger = event.getLoggerName();
+        if (event.getLevel() == Level.WARN && (logger.equals("org.apache.kafka.controller.QuorumController")
+                && event.getFormattedMessage().endsWith("Performing controller activation.")
+                || logger.equals("org.apache.kafka.clients.NetworkClient")
+                && event.getFormattedMessage().endsWith("Attempting to close NetworkClient that has already been closed."))) {
+            return FilterReply.DENY;
+        }
+        if (logger.equals("kafka.server.ControllerApis")) {
+            return event.getFormattedMessage().contains("CONTROLLER_REGISTRATION") && causedBy(event,
+                    "org.apache.kafka.common.errors.NotControllerException") ? FilterReply.DENY : FilterReply.NEUTRAL;
+        }
         if (!logger.startsWith("org.apache.kafka.clients.producer.internals.Sender")
                 && !logger.startsWith("kafka.server.ReplicaManager")) {
             return FilterReply.NEUTRAL;
@@ -24,5 +42,14 @@ public final class RetriedProduceNoiseFilter extends Filter<ILoggingEvent> {
             return FilterReply.DENY;
         }
         return FilterReply.NEUTRAL;
+    }
+
+    private static boolean causedBy(final ILoggingEvent event, final String className) {
+        for (IThrowableProxy t = event.getThrowableProxy(); t != null; t = t.getCause()) {
+            if (t.getClassName().equals(className)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -117,7 +117,12 @@ public final class HistoryStreamsService implements AutoCloseable {
                 }
             });
             final Topology topology = HistoryTopology.build(topics, config.topologySettings(), ctx);
-            LOG.info("topology:\n{}", topology.describe());
+            // one line at INFO; the whole description (also in topology-docs/) at DEBUG
+            final var description = topology.describe();
+            LOG.info("topology: {} sub-topologies, {} nodes (described in topology-docs/, and at DEBUG)",
+                    description.subtopologies().size(), description.subtopologies().stream()
+                            .mapToLong(st -> st.nodes().size()).sum());
+            LOG.debug("topology:\n{}", description);
             final Map<String, Object> admin = clientProps(config, bootstrap);
             final int rf;
             try (Admin a = Admin.create(admin)) {

@@ -1,0 +1,73 @@
+package io.historystreams.kafka;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.spi.FilterReply;
+import org.apache.kafka.common.errors.NotControllerException;
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.CompletionException;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class RetriedProduceNoiseFilterTest {
+    private final RetriedProduceNoiseFilter filter = new RetriedProduceNoiseFilter();
+    private final LoggerContext logging = new LoggerContext();
+
+    private LoggingEvent event(final String logger, final String message, final Throwable thrown) {
+        return new LoggingEvent(RetriedProduceNoiseFilterTest.class.getName(), logging.getLogger(logger), Level.ERROR,
+                message, thrown, null);
+    }
+
+    @Test
+    void dropsTheEmbeddedControllersFirstRegistrationAnsweredNotController() {
+        // what the embedded broker logs when it restarts on an existing data dir (seen on every second ingest)
+        final String msg = "[ControllerApis nodeId=1] Unexpected error handling request RequestHeader(apiKey="
+                + "CONTROLLER_REGISTRATION, apiVersion=0, clientId=1, correlationId=0, headerVersion=2) -- ...";
+        final Throwable thrown = new CompletionException(
+                new NotControllerException("The active controller appears to be node 1."));
+        assertEquals(FilterReply.DENY, filter.decide(event("kafka.server.ControllerApis", msg, thrown)));
+    }
+
+    @Test
+    void keepsOtherControllerErrors() {
+        final Throwable notController = new CompletionException(new NotControllerException("x"));
+        assertEquals(FilterReply.NEUTRAL, filter.decide(event("kafka.server.ControllerApis",
+                "Unexpected error handling request RequestHeader(apiKey=CREATE_TOPICS, ...)", notController)));
+        assertEquals(FilterReply.NEUTRAL, filter.decide(event("kafka.server.ControllerApis",
+                "Unexpected error handling request RequestHeader(apiKey=CONTROLLER_REGISTRATION, ...)",
+                new IllegalStateException("something else"))));
+        assertEquals(FilterReply.NEUTRAL, filter.decide(event("kafka.server.ControllerApis",
+                "Unexpected error handling request RequestHeader(apiKey=CONTROLLER_REGISTRATION, ...)", null)));
+    }
+
+    @Test
+    void dropsTheEmbeddedBrokersTwoRoutineWarningsOnly() {
+        final LoggingEvent activation = new LoggingEvent(getClass().getName(),
+                logging.getLogger("org.apache.kafka.controller.QuorumController"), Level.WARN,
+                "[QuorumController id=1] Performing controller activation.", null, null);
+        assertEquals(FilterReply.DENY, filter.decide(activation));
+        final LoggingEvent closed = new LoggingEvent(getClass().getName(),
+                logging.getLogger("org.apache.kafka.clients.NetworkClient"), Level.WARN,
+                "[NodeToControllerChannelManager id=1 name=registration] Attempting to close NetworkClient that has "
+                        + "already been closed.", null, null);
+        assertEquals(FilterReply.DENY, filter.decide(closed));
+        assertEquals(FilterReply.NEUTRAL, filter.decide(new LoggingEvent(getClass().getName(),
+                logging.getLogger("org.apache.kafka.clients.NetworkClient"), Level.WARN,
+                "[Consumer clientId=c] Connection to node 1 (127.0.0.1:9092) could not be established.", null, null)));
+        assertEquals(FilterReply.NEUTRAL, filter.decide(new LoggingEvent(getClass().getName(),
+                logging.getLogger("org.apache.kafka.controller.QuorumController"), Level.WARN,
+                "[QuorumController id=1] Renouncing leadership.", null, null)));
+    }
+
+    @Test
+    void stillDropsRetriedProduceErrorsAndKeepsTheRest() {
+        assertEquals(FilterReply.DENY, filter.decide(event("org.apache.kafka.clients.producer.internals.Sender",
+                "Got error produce response ... CONCURRENT_TRANSACTIONS", null)));
+        assertEquals(FilterReply.NEUTRAL, filter.decide(event("org.apache.kafka.clients.producer.internals.Sender",
+                "Got error produce response ... MESSAGE_TOO_LARGE", null)));
+        assertEquals(FilterReply.NEUTRAL, filter.decide(event("io.historystreams.service.HistoryStreamsService",
+                "CONCURRENT_TRANSACTIONS", null)));
+    }
+}
