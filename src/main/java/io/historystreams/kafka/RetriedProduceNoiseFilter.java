@@ -22,7 +22,7 @@ public final class RetriedProduceNoiseFilter extends Filter<ILoggingEvent> {
     public FilterReply decide(final ILoggingEvent event) {
         final String logger = event.getLoggerName();
         if (event.getLevel() == Level.WARN && (logger.equals("org.apache.kafka.controller.QuorumController")
-                && event.getFormattedMessage().endsWith("Performing controller activation.")
+                && event.getFormattedMessage().contains("] Performing controller activation.")
                 || logger.equals("org.apache.kafka.clients.NetworkClient")
                 && event.getFormattedMessage().endsWith("Attempting to close NetworkClient that has already been closed."))) {
             return FilterReply.DENY;

@@ -48,6 +48,12 @@ class RetriedProduceNoiseFilterTest {
                 logging.getLogger("org.apache.kafka.controller.QuorumController"), Level.WARN,
                 "[QuorumController id=1] Performing controller activation.", null, null);
         assertEquals(FilterReply.DENY, filter.decide(activation));
+        // the first start on a new data dir says more
+        assertEquals(FilterReply.DENY, filter.decide(new LoggingEvent(getClass().getName(),
+                logging.getLogger("org.apache.kafka.controller.QuorumController"), Level.WARN,
+                "[QuorumController id=1] Performing controller activation. The metadata log appears to be empty. "
+                        + "Appending 6 bootstrap record(s) in metadata transaction at metadata.version 4.4-IV2", null,
+                null)));
         final LoggingEvent closed = new LoggingEvent(getClass().getName(),
                 logging.getLogger("org.apache.kafka.clients.NetworkClient"), Level.WARN,
                 "[NodeToControllerChannelManager id=1 name=registration] Attempting to close NetworkClient that has "
