@@ -270,11 +270,11 @@ fi
 if want warm; then
   # the same ingest N+1 times in one JVM (bench/WarmIngest.java), each with a fresh data dir and broker: the first is
   # cold, the others show the pipeline once the JIT has compiled it. JVM options as bin/history-streams gives ingest
-  # (its default HISTORY_STREAMS_JIT=hashing), without the class-data archive (another class path).
+  # (its default JIT mode, hashing), without the class-data archive (another class path).
   log "warm JVM: $((n + 1)) ingests in one JVM (load $(load))"
-  warm_jit=(-XX:CompileCommand=quiet -XX:CompileCommand=MaxNodeLimit,*.*,100
-    -XX:CompileCommand=MaxNodeLimit,sun.security.provider.*::*,80000 -XX:CompileCommand=MaxNodeLimit,java.util.zip.CRC32C::*,80000)
-  java -XX:+UseParallelGC -Xss1m "${warm_jit[@]}" -Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams \
+  . "$here/bin/jit-options"
+  jit_options hashing
+  java -XX:+UseParallelGC -Xss1m "${jit_opts[@]}" -Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams \
     -cp "$here/target/history-streams.jar" "$here/bench/WarmIngest.java" $((n + 1)) ingest --archive "$url" --from 1 \
     --to "$last_ledger" --timeout "${BENCH_TIMEOUT:-600}" >"$tmp/warm.out" 2>"$tmp/warm.err" \
     || { log "warm JVM run failed:"; tail -5 "$tmp/warm.err" "$tmp/warm.out" >&2; exit 1; }

@@ -6,6 +6,8 @@ import ch.qos.logback.classic.spi.IThrowableProxy;
 import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.FilterReply;
 
+import java.util.Map;
+
 /**
  * Drops log lines about produce errors that Kafka retries by design and that end in success: the transactions-v2
  * "expected sequence 0" out-of-order rejection (KAFKA-18202), CONCURRENT_TRANSACTIONS while the previous
@@ -18,13 +20,16 @@ import ch.qos.logback.core.spi.FilterReply;
  * been closed" at shutdown (both informational in KRaft's own code paths).
  */
 public final class RetriedProduceNoiseFilter extends Filter<ILoggingEvent> {
+    /** Logger -> the text of the one WARN line of it that is routine. */
+    private static final Map<String, String> ROUTINE_WARNINGS = Map.of(
+            "org.apache.kafka.controller.QuorumController", "] Performing controller activation.",
+            "org.apache.kafka.clients.NetworkClient", "Attempting to close NetworkClient that has already been closed.");
+
     @Override
     public FilterReply decide(final ILoggingEvent event) {
         final String logger = event.getLoggerName();
-        if (event.getLevel() == Level.WARN && (logger.equals("org.apache.kafka.controller.QuorumController")
-                && event.getFormattedMessage().contains("] Performing controller activation.")
-                || logger.equals("org.apache.kafka.clients.NetworkClient")
-                && event.getFormattedMessage().endsWith("Attempting to close NetworkClient that has already been closed."))) {
+        final String routine = ROUTINE_WARNINGS.get(logger);
+        if (routine != null && event.getLevel() == Level.WARN && event.getFormattedMessage().contains(routine)) {
             return FilterReply.DENY;
         }
         if (logger.equals("kafka.server.ControllerApis")) {

@@ -182,13 +182,10 @@ public final class ServiceConfig {
         return s == null || s.isBlank() ? 8 : Math.max(1, getInt(FETCH_CONCURRENCY));
     }
 
-    /** Partitions of new pipeline topics created with the embedded broker unless {@code partitions} is set. */
-    public static final int EMBEDDED_PARTITIONS = io.historystreams.topology.Topics.EMBEDDED_PARTITIONS;
-
     /**
      * Partitions of the pipeline topics: {@code partitions} when set; otherwise
      * {@link io.historystreams.topology.Topics#DEFAULT_PARTITIONS} on a Kafka cluster (room for several instances)
-     * and {@link #EMBEDDED_PARTITIONS} on the embedded single-node broker, where one process does all the work with
+     * and {@link io.historystreams.topology.Topics#EMBEDDED_PARTITIONS} on the embedded single-node broker, where one process does all the work with
      * its stream threads and every partition costs broker files, tasks and state stores at start-up.
      */
     public int partitions() {
@@ -200,7 +197,8 @@ public final class ServiceConfig {
             }
             return p;
         }
-        return embedded() ? EMBEDDED_PARTITIONS : io.historystreams.topology.Topics.DEFAULT_PARTITIONS;
+        return embedded() ? io.historystreams.topology.Topics.EMBEDDED_PARTITIONS
+                : io.historystreams.topology.Topics.DEFAULT_PARTITIONS;
     }
 
     /** True when no cluster is configured: the service starts its own embedded broker. */
@@ -237,13 +235,7 @@ public final class ServiceConfig {
 
     /** The Kafka client settings passed through ({@code kafka.*} without the prefix). */
     public Map<String, String> kafkaClientSettings() {
-        final Map<String, String> out = new TreeMap<>();
-        values.forEach((k, v) -> {
-            if (k.startsWith(KAFKA_PREFIX)) {
-                out.put(k.substring(KAFKA_PREFIX.length()), v);
-            }
-        });
-        return out;
+        return withPrefix(KAFKA_PREFIX);
     }
 
     public ServiceConfig with(final String key, final String value) {

@@ -37,12 +37,20 @@ import java.util.List;
 final class CheckpointFileWork {
     private final Names names;
 
-    /** Child names the outputs go to. */
-    record Names(String downloaded, String bucketRequests, String failures) {
+    /**
+     * Child names the outputs go to: a downloaded event goes both to its topic's sink (for consumers) and to the join,
+     * which is in the same task (same key, same partition), so it needs no round trip through the topic.
+     */
+    record Names(String downloaded, String join, String bucketRequests, String failures) {
     }
 
     CheckpointFileWork(final Names names) {
         this.names = names;
+    }
+
+    /** A downloaded event, to its topic and to the join. */
+    private List<Out> downloaded(final long cp, final Object event) {
+        return List.of(new Out(names.downloaded(), cp, event), new Out(names.join(), cp, event));
     }
 
     private List<Out> failed(final CheckpointRequest r, final VerificationException e, final String path,
@@ -76,7 +84,7 @@ final class CheckpointFileWork {
                 }
                 final String json = new String(s.value().bytes(), StandardCharsets.UTF_8);
                 final List<Out> out = new ArrayList<>();
-                out.add(new Out(names.downloaded(), cp, HasDownloaded.newBuilder().setCheckpoint(cp)
+                out.addAll(downloaded(cp, HasDownloaded.newBuilder().setCheckpoint(cp)
                         .setArchive(r.getArchive()).setFile(s.file()).setVersion(has.version())
                         .setCurrentLedger(has.currentLedger()).setNetworkPassphrase(has.networkPassphrase())
                         .setBucketListHash(Hashes.hash32(has.bucketListHash().bytes())).setBuckets(buckets)
@@ -113,7 +121,7 @@ final class CheckpointFileWork {
                     final LedgerHeaderSummary last = p.value().get(p.value().size() - 1);
                     b.setPreviousCheckpointLastHash(Hashes.hash32(last.hash().bytes()));
                 }
-                return List.of(new Out(names.downloaded(), cp, b.build()));
+                return downloaded(cp, b.build());
             });
         };
     }
@@ -129,9 +137,9 @@ final class CheckpointFileWork {
                 for (final LedgerSetHash h : s.value()) {
                     txs = h.count() < 0 || txs < 0 ? -1 : txs + h.count();
                 }
-                return List.of(new Out(names.downloaded(), cp, TransactionsDownloaded.newBuilder().setCheckpoint(cp)
+                return downloaded(cp, TransactionsDownloaded.newBuilder().setCheckpoint(cp)
                         .setArchive(r.getArchive()).setFile(s.file()).setEntries(Facts.sets(s.value(), true))
-                        .setTransactionCount(txs).build()));
+                        .setTransactionCount(txs).build());
             });
         };
     }
@@ -143,9 +151,9 @@ final class CheckpointFileWork {
             return guardedWith(ctx, r, path, now, archive -> {
                 final FileFetcher.Stored<List<LedgerSetHash>> s = FileFetcher.fetch(ctx, archive, path,
                         (in, p) -> ResultSetVerifier.verify(in, p, cp, ctx.limits()));
-                return List.of(new Out(names.downloaded(), cp, ResultsDownloaded.newBuilder().setCheckpoint(cp)
+                return downloaded(cp, ResultsDownloaded.newBuilder().setCheckpoint(cp)
                         .setArchive(r.getArchive()).setFile(s.file()).setEntries(Facts.sets(s.value(), false))
-                        .build()));
+                        .build());
             });
         };
     }
@@ -158,16 +166,16 @@ final class CheckpointFileWork {
                 try {
                     final FileFetcher.Stored<ScpVerifier.ScpSummary> s = FileFetcher.fetch(ctx, archive, path,
                             (in, p) -> ScpVerifier.verify(in, p, cp, ctx.limits()));
-                    return List.of(new Out(names.downloaded(), cp, ScpDownloaded.newBuilder().setCheckpoint(cp)
+                    return downloaded(cp, ScpDownloaded.newBuilder().setCheckpoint(cp)
                             .setArchive(r.getArchive()).setFile(s.file()).setPresent(true)
-                            .setEntryCount(s.value().entryCount()).build()));
+                            .setEntryCount(s.value().entryCount()).build());
                 } catch (final VerificationException e) {
                     if (e.reason() != FailureReason.MISSING_FILE) {
                         throw e;
                     }
                     // SCP files are optional: absent is an outcome, not a failure
-                    return List.of(new Out(names.downloaded(), cp, ScpDownloaded.newBuilder().setCheckpoint(cp)
-                            .setArchive(r.getArchive()).setFile(null).setPresent(false).setEntryCount(0).build()));
+                    return downloaded(cp, ScpDownloaded.newBuilder().setCheckpoint(cp)
+                            .setArchive(r.getArchive()).setFile(null).setPresent(false).setEntryCount(0).build());
                 }
             });
         };

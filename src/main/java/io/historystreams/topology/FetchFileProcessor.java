@@ -36,9 +36,6 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
     private final String storeName;
     private final Work work;
     private final Duration poll;
-    /** The sink of this file type's downloaded events, and the join, which gets each of them in the same task. */
-    private final String downloadedSink;
-    private final String join;
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, CheckpointRequest> pending;
     private AsyncWork<Done> async;
@@ -47,14 +44,11 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
     /** Whether the pending store may hold requests not submitted yet (a scan is only worth it then). */
     private boolean backlog = true;
 
-    FetchFileProcessor(final PipelineContext ctx, final String storeName, final Work work, final Duration poll,
-            final String downloadedSink, final String join) {
+    FetchFileProcessor(final PipelineContext ctx, final String storeName, final Work work, final Duration poll) {
         this.ctx = ctx;
         this.storeName = storeName;
         this.work = work;
         this.poll = poll;
-        this.downloadedSink = downloadedSink;
-        this.join = join;
     }
 
     @Override
@@ -109,12 +103,7 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
             }
             final long now = context.currentSystemTimeMs();
             for (final Out o : d.outputs()) {
-                final Record<Object, Object> out = new Record<>(o.key(), o.value(), now);
-                context.forward(out, o.child());
-                if (o.child().equals(downloadedSink)) {
-                    // the join is in this task (same key, same partition): no round trip through the topic
-                    context.forward(out, join);
-                }
+                context.forward(new Record<>(o.key(), o.value(), now), o.child());
             }
             pending.delete(d.checkpoint());
         });

@@ -154,7 +154,7 @@ public final class HistoryTopology {
         final String name = "fetch-" + type;
         final String store = "pending-" + type;
         final String sink = type + "-downloaded-sink";
-        final CheckpointFileWork work = new CheckpointFileWork(new CheckpointFileWork.Names(sink,
+        final CheckpointFileWork work = new CheckpointFileWork(new CheckpointFileWork.Names(sink, ASSEMBLER,
                 "bucket-requests-sink", "fetch-failures-sink"));
         final FetchFileProcessor.Work w = switch (type) {
             case "has" -> work.has();
@@ -163,7 +163,7 @@ public final class HistoryTopology {
             case "results" -> work.results();
             default -> work.scp();
         };
-        top.addProcessor(name, () -> new FetchFileProcessor(ctx, store, w, poll, sink, ASSEMBLER), GATE);
+        top.addProcessor(name, () -> new FetchFileProcessor(ctx, store, w, poll), GATE);
         top.addStateStore(store(store, Serdes.Long(), t.storeSerde(CheckpointRequest.class)), name);
         top.addSink(sink, downloadedTopic, Serdes.Long().serializer(),
                 downloadedSerializer(t, type), name);

@@ -263,7 +263,7 @@ public final class TopologyDocs {
         out.append("**Partitions**: configurable (`partitions`), default ").append(Topics.DEFAULT_PARTITIONS)
                 .append(" on a Kafka cluster (`Topics.DEFAULT_PARTITIONS`) and ").append(Topics.EMBEDDED_PARTITIONS)
                 .append(" with the embedded single-node broker")
-                .append(" (`ServiceConfig.EMBEDDED_PARTITIONS`); every checkpoint-keyed topic shares it, because the ")
+                .append(" (`Topics.EMBEDDED_PARTITIONS`); every checkpoint-keyed topic shares it, because the ")
                 .append("processors that read several topics (co-partitioned below) must see all records of a key ")
                 .append("in one task.\n\n");
         for (final Topic<?, ?> topic : topics.all()) {

@@ -35,7 +35,7 @@ class ServiceConfigTest {
         assertEquals(5, c.getInt(ServiceConfig.FETCH_CONCURRENCY), "an absent option keeps the lower layer");
         assertEquals("127.0.0.1", c.get(ServiceConfig.HTTP_BIND), "default: loopback only");
         // every numeric setting the service reads has a default
-        assertEquals(ServiceConfig.EMBEDDED_PARTITIONS, ServiceConfig.of(Map.of()).partitions(), "embedded default");
+        assertEquals(io.historystreams.topology.Topics.EMBEDDED_PARTITIONS, ServiceConfig.of(Map.of()).partitions(), "embedded default");
         assertEquals(8, ServiceConfig.of(Map.of()).fetchConcurrency(), "fetch.concurrency default");
         assertEquals(io.historystreams.topology.Topics.DEFAULT_PARTITIONS,
                 ServiceConfig.of(Map.of(ServiceConfig.BOOTSTRAP_SERVERS, "broker:9092")).partitions(), "cluster default");
