@@ -36,6 +36,13 @@ public final class Topics {
      */
     public static final int FOLLOW_FETCH_MAX_WAIT_MS = 50;
 
+    /**
+     * Producer batch size of the pipeline's producers (Kafka's default is 16 KiB). Measured on testnet-small, excl.
+     * start, 4 interleaved runs each: 16 KiB 4.37 s, 64 KiB 3.64 s, 128 KiB 3.63 s, 256 KiB 3.67 s; a batch buffer is
+     * taken per partition being written, so larger ones only add memory.
+     */
+    public static final int PRODUCER_BATCH_BYTES = 64 << 10;
+
     /** Largest message (a ledger event inlines its transaction set, which can be several MB on pubnet). */
     public static final int MAX_MESSAGE_BYTES = 16 << 20;
     /**

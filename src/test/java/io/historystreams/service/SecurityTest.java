@@ -185,6 +185,19 @@ class SecurityTest {
         }
     }
 
+    @Test
+    void pipelineProducersBatch64KiBUnlessTheOperatorChose() {
+        final StreamsConfig dflt = new StreamsConfig(
+                HistoryStreamsService.streamsProps(ServiceConfig.of(Map.of()), "broker:9092", 1));
+        assertEquals(65536, dflt.getProducerConfigs("c").get("batch.size"));
+        for (final String setting : new String[] {"kafka.batch.size", "kafka.producer.batch.size"}) {
+            final Properties p = HistoryStreamsService.streamsProps(ServiceConfig.of(Map.of(setting, "8192")),
+                    "broker:9092", 1);
+            assertEquals("8192", String.valueOf(new StreamsConfig(p).getProducerConfigs("c").get("batch.size")),
+                    setting);
+        }
+    }
+
     private static void checkRunner(final PublishRunner r, final Map<String, Object> client) {
         for (final Map<String, Object> m : List.of(r.consumerProps(), r.producerProps())) {
             assertEquals("SASL_SSL", m.get("security.protocol"));
