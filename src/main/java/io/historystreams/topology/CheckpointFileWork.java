@@ -39,9 +39,10 @@ final class CheckpointFileWork {
 
     /**
      * Child names the outputs go to: a downloaded event goes both to its topic's sink (for consumers) and to the join,
-     * which is in the same task (same key, same partition), so it needs no round trip through the topic.
+     * which is in the same task (same key, same partition), so it needs no round trip through the topic; the HAS
+     * work also sends one request per bucket the HAS names to {@code buckets}, the bucket fetcher of the same task.
      */
-    record Names(String downloaded, String join, String bucketRequests, String failures) {
+    record Names(String downloaded, String join, String buckets, String failures) {
     }
 
     CheckpointFileWork(final Names names) {
@@ -90,7 +91,7 @@ final class CheckpointFileWork {
                         .setBucketListHash(Hashes.hash32(has.bucketListHash().bytes())).setBuckets(buckets)
                         .setJson(json).build()));
                 for (final String b : buckets) {
-                    out.add(new Out(names.bucketRequests(), b, BucketRequest.newBuilder().setHash(b).setCheckpoint(cp)
+                    out.add(new Out(names.buckets(), b, BucketRequest.newBuilder().setHash(b).setCheckpoint(cp)
                             .setArchive(r.getArchive()).setSources(r.getSources())
                             .setRequestedAt(Instant.ofEpochMilli(now)).build()));
                 }

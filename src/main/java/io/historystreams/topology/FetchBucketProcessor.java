@@ -26,12 +26,13 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Fetches and verifies buckets (stellar-core's {@code DownloadBucketsWork} / {@code VerifyBucketWork}), keyed by
- * hash so each bucket is fetched once: a bucket already verified is answered from the {@code verified-buckets}
- * store, a bucket in flight collects the checkpoints waiting for it. Each waiting checkpoint gets its own
- * bucket-verified (or failure) event, keyed by checkpoint for the join stage. At most
- * {@link PipelineContext#fetchesPerProcessor()} buckets are fetched at a time; the other requests wait in the
- * pending store (on disk), so memory does not grow with the range, and are taken in hash order.
+ * Fetches and verifies buckets (stellar-core's {@code DownloadBucketsWork} / {@code VerifyBucketWork}), by hash so
+ * each bucket is fetched once: a bucket already verified is answered from the {@code verified-buckets} store, a
+ * bucket in flight collects the checkpoints waiting for it, and a bucket another task of this process has verified
+ * (or is fetching) is taken from {@link BucketVerdicts}. Requests come from the HAS fetcher of the same task; each
+ * waiting checkpoint gets its own bucket-verified (or failure) event, keyed by checkpoint, for the join and the
+ * topic. At most {@link PipelineContext#fetchesPerProcessor()} buckets are fetched at a time; the other requests
+ * wait in the pending store (on disk), so memory does not grow with the range, and are taken in hash order.
  */
 final class FetchBucketProcessor implements Processor<String, BucketRequest, Object, Object> {
     private static final StringSerializer KEYS = new StringSerializer();
@@ -42,7 +43,7 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
     private final PipelineContext ctx;
     private final String verifiedStoreName;
     private final String pendingStoreName;
-    private final String verifiedChild;
+    private final List<String> verifiedChildren;
     private final String failureChild;
     private final Duration poll;
     private final Set<String> inFlight = new HashSet<>();
@@ -54,11 +55,11 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
     private AsyncWork<Done> async;
 
     FetchBucketProcessor(final PipelineContext ctx, final String verifiedStoreName, final String pendingStoreName,
-            final String verifiedChild, final String failureChild, final Duration poll) {
+            final List<String> verifiedChildren, final String failureChild, final Duration poll) {
         this.ctx = ctx;
         this.verifiedStoreName = verifiedStoreName;
         this.pendingStoreName = pendingStoreName;
-        this.verifiedChild = verifiedChild;
+        this.verifiedChildren = List.copyOf(verifiedChildren);
         this.failureChild = failureChild;
         this.poll = poll;
     }
@@ -111,10 +112,8 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
         final BucketVerified known = verified.get(hash);
         // already verified: served from the store, or, when this instance does not keep bucket bytes (no sink needs
         // them), from the verified event alone; a sink that needs the bytes of one it does not have fetches it again
-        final String knownRef = known == null ? null : known.getFile().getBlobRef();
-        if (known != null && (!ctx.keepBucketFiles() || knownRef != null && ctx.blobs().contains(knownRef))) {
-            context.forward(new Record<>(r.getCheckpoint(), forCheckpoint(known, r.getCheckpoint()),
-                    record.timestamp()), verifiedChild);
+        if (known != null && usable(known.getFile())) {
+            answer(r.getCheckpoint(), forCheckpoint(known, r.getCheckpoint()), record.timestamp());
             return;
         }
         pending.put(waiterKey(hash, r.getCheckpoint()), r);
@@ -133,11 +132,14 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
             final String path = ArchivePaths.bucket(r.getHash());
             try {
                 final Hash expected = Hash.fromHex(r.getHash());
-                final FileFetcher.Stored<BucketVerifier.BucketSummary> s = FileFetcher.fetch(ctx,
-                        ctx.archive(r.getSources()), path, ctx.keepBucketFiles(),
-                        (in, p) -> BucketVerifier.verify(in, p, expected, ctx.limits()));
-                s.file().setRawSizeBytes(s.value().rawBytes());
-                return new Done(r.getHash(), r, s.file(), null);
+                final FileRef file = ctx.bucketVerdicts().get(r.getHash(), this::usable, () -> {
+                    final FileFetcher.Stored<BucketVerifier.BucketSummary> s = FileFetcher.fetch(ctx,
+                            ctx.archive(r.getSources()), path, ctx.keepBucketFiles(),
+                            (in, p) -> BucketVerifier.verify(in, p, expected, ctx.limits()));
+                    s.file().setRawSizeBytes(s.value().rawBytes());
+                    return s.file();
+                });
+                return new Done(r.getHash(), r, file, null);
             } catch (final VerificationException e) {
                 return new Done(r.getHash(), r, null, e.withFile(path));
             } catch (final RuntimeException e) {
@@ -162,7 +164,7 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
                     final KeyValue<String, BucketRequest> kv = it.next();
                     final long cp = kv.value.getCheckpoint();
                     if (bv != null) {
-                        context.forward(new Record<>(cp, forCheckpoint(bv, cp), now), verifiedChild);
+                        answer(cp, forCheckpoint(bv, cp), now);
                     } else {
                         context.forward(new Record<>(cp, failure(kv.value, d.failure()), now), failureChild);
                     }
@@ -172,6 +174,21 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
             done.forEach(pending::delete);
         });
         fill();
+    }
+
+    /**
+     * Whether a verified bucket can answer without a fetch: when this instance keeps bucket bytes (a sink needs
+     * them), only if they are still in the blob store.
+     */
+    private boolean usable(final FileRef file) {
+        final String ref = file.getBlobRef();
+        return !ctx.keepBucketFiles() || ref != null && ctx.blobs().contains(ref);
+    }
+
+    private void answer(final long cp, final BucketVerified bv, final long timestamp) {
+        for (final String child : verifiedChildren) {
+            context.forward(new Record<>(cp, bv, timestamp), child);
+        }
     }
 
     private static BucketVerified forCheckpoint(final BucketVerified bv, final long cp) {

@@ -20,17 +20,19 @@ import java.util.List;
  *
  * <pre>
  * checkpoint-requests, attempt-failures ─▶ request-gate (retries) ─▶ checkpoint-failures;
- * request-gate ─▶ fetch-{has,ledger,transactions,results,scp} ─▶ *-downloaded, bucket-requests, assemble-checkpoint
- * bucket-requests ─▶ fetch-bucket ─▶ bucket-verified
- * bucket-verified, file-failures ─▶ assemble-checkpoint ─▶ check-chain (self), chain-links (successor)
+ * request-gate ─▶ fetch-{has,ledger,transactions,results,scp} ─▶ *-downloaded, assemble-checkpoint
+ * fetch-has ─▶ fetch-bucket ─▶ bucket-verified, assemble-checkpoint
+ * file-failures ─▶ assemble-checkpoint ─▶ check-chain (self), chain-links (successor)
  * chain-links ─▶ check-chain ─▶ checkpoints-verified, ledgers-verified, attempt-failures
  * </pre>
  *
- * Everything keyed by checkpoint is one sub-topology: the fetchers hand their downloaded events to the join and the
- * join hands an assembled checkpoint to the chain check inside the task (the events still go to their topics for
- * consumers); only what must change partition goes through a topic: bucket requests (keyed by hash), verified
- * buckets (back to their checkpoint) and a checkpoint's link to its successor (keyed by the successor). Under
- * exactly-once every topic hop waits for a transaction commit, so the hops saved are most of the latency.
+ * The whole pipeline is one sub-topology, keyed by checkpoint: the fetchers hand their downloaded events and
+ * verified buckets to the join and the join hands an assembled checkpoint to the chain check inside the task (the
+ * events still go to their topics for consumers); only a checkpoint's link to its successor (keyed by the successor,
+ * possibly on another partition) and failures go through a topic. Under exactly-once every topic hop waits for a
+ * transaction commit, so the hops saved are most of the latency. Buckets are content-addressed and shared by many
+ * checkpoints: each task's bucket fetcher keeps the buckets it verified by hash, and the tasks of one process share
+ * their verdicts ({@link BucketVerdicts}), so a bucket is fetched once however many checkpoints and partitions name it.
  */
 public final class HistoryTopology {
     public static final String GATE = "request-gate";
@@ -41,7 +43,9 @@ public final class HistoryTopology {
     public static final String ASSEMBLY_STORE = "checkpoint-assembly";
     public static final String FETCH_BUCKET = "fetch-bucket";
     public static final String VERIFIED_BUCKETS_STORE = "verified-buckets";
-    public static final String PENDING_BUCKETS_STORE = "pending-buckets";
+    /** Renamed from {@code pending-buckets} when the bucket fetcher joined the checkpoint tasks (its waiters were
+     * partitioned by bucket hash; a data dir of an older version must not restore them into a checkpoint's task). */
+    public static final String PENDING_BUCKETS_STORE = "bucket-waiters";
     public static final String CHAIN = "check-chain";
     public static final String CHAIN_PREDECESSORS_STORE = "chain-predecessors";
     public static final String CHAIN_AWAITING_STORE = "chain-awaiting";
@@ -99,14 +103,12 @@ public final class HistoryTopology {
         top.addSink("fetch-failures-sink", t.fileFailures.name(), t.fileFailures.keySerde().serializer(),
                 t.fileFailures.valueSerde().serializer(), "fetch-has", "fetch-ledger", "fetch-transactions",
                 "fetch-results", "fetch-scp");
-        top.addSink("bucket-requests-sink", t.bucketRequests.name(), t.bucketRequests.keySerde().serializer(),
-                t.bucketRequests.valueSerde().serializer(), "fetch-has");
 
-        // buckets by hash: fetched once, answered to every checkpoint that names them
-        top.addSource("bucket-requests-source", t.bucketRequests.keySerde().deserializer(),
-                t.bucketRequests.valueSerde().deserializer(), t.bucketRequests.name());
+        // buckets by hash, asked for by the HAS fetcher of the same task: fetched once, answered to every checkpoint
+        // that names them (to the join, and to bucket-verified for consumers)
         top.addProcessor(FETCH_BUCKET, () -> new FetchBucketProcessor(ctx, VERIFIED_BUCKETS_STORE,
-                PENDING_BUCKETS_STORE, "bucket-verified-sink", "bucket-failures-sink", poll), "bucket-requests-source");
+                PENDING_BUCKETS_STORE, List.of("bucket-verified-sink", ASSEMBLER), "bucket-failures-sink", poll),
+                "fetch-has");
         top.addStateStore(store(VERIFIED_BUCKETS_STORE, Serdes.String(), t.storeSerde(BucketVerified.class)),
                 FETCH_BUCKET);
         top.addStateStore(store(PENDING_BUCKETS_STORE, Serdes.String(), t.storeSerde(BucketRequest.class)),
@@ -117,10 +119,9 @@ public final class HistoryTopology {
                 t.fileFailures.valueSerde().serializer(), FETCH_BUCKET);
 
         // the join: every part of a checkpoint, keyed by checkpoint, in whatever order it arrives (the five file
-        // types straight from their fetchers, buckets and failures through their topics)
+        // types and the buckets straight from their fetchers, failures through their topic)
         final String[] parts = {
-            FETCHERS.get(0), FETCHERS.get(1), FETCHERS.get(2), FETCHERS.get(3), FETCHERS.get(4),
-            source(top, "bucket-verified-source", t.bucketVerified),
+            FETCHERS.get(0), FETCHERS.get(1), FETCHERS.get(2), FETCHERS.get(3), FETCHERS.get(4), FETCH_BUCKET,
             source(top, "file-failures-source", t.fileFailures)};
         top.addProcessor(ASSEMBLER, () -> new CheckpointAssembler(ASSEMBLY_STORE, CHAIN, "chain-links-sink",
                 "assembly-failures-sink"), parts);
@@ -155,7 +156,7 @@ public final class HistoryTopology {
         final String store = "pending-" + type;
         final String sink = type + "-downloaded-sink";
         final CheckpointFileWork work = new CheckpointFileWork(new CheckpointFileWork.Names(sink, ASSEMBLER,
-                "bucket-requests-sink", "fetch-failures-sink"));
+                FETCH_BUCKET, "fetch-failures-sink"));
         final FetchFileProcessor.Work w = switch (type) {
             case "has" -> work.has();
             case "ledger" -> work.ledger();

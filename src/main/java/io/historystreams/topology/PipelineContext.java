@@ -31,6 +31,8 @@ public final class PipelineContext implements AutoCloseable {
     private final Map<List<String>, HistoryArchive> archives = new ConcurrentHashMap<>();
     /** Verified ledger files, shared by a checkpoint's ledger work and its successor's chain anchor. */
     private final SharedFetches<FileFetcher.Stored<List<LedgerHeaderSummary>>> ledgerFiles = new SharedFetches<>(256);
+    /** Buckets verified in this process, shared by the bucket fetchers of every task. */
+    private final BucketVerdicts bucketVerdicts = new BucketVerdicts(8192);
     private volatile Outcomes outcomes = Outcomes.NONE;
     private volatile boolean keepBucketFiles = true;
 
@@ -83,6 +85,10 @@ public final class PipelineContext implements AutoCloseable {
 
     SharedFetches<FileFetcher.Stored<List<LedgerHeaderSummary>>> ledgerFiles() {
         return ledgerFiles;
+    }
+
+    BucketVerdicts bucketVerdicts() {
+        return bucketVerdicts;
     }
 
     public BlobStore blobs() {

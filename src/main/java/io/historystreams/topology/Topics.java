@@ -1,6 +1,5 @@
 package io.historystreams.topology;
 
-import io.historystreams.events.BucketRequest;
 import io.historystreams.events.BucketVerified;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointPublished;
@@ -59,7 +58,6 @@ public final class Topics {
     public final Topic<Long, TransactionsDownloaded> transactionsDownloaded;
     public final Topic<Long, ResultsDownloaded> resultsDownloaded;
     public final Topic<Long, ScpDownloaded> scpDownloaded;
-    public final Topic<String, BucketRequest> bucketRequests;
     public final Topic<Long, BucketVerified> bucketVerified;
     public final Topic<Long, CheckpointFailed> fileFailures;
     public final Topic<Long, CheckpointVerified> chainLinks;
@@ -88,14 +86,12 @@ public final class Topics {
                 "A checkpoint's result-set hashes, computed on the raw bytes");
         scpDownloaded = event(prefix + "scp-downloaded", cp, ScpDownloaded.class,
                 "A checkpoint's SCP file, structurally checked (or absent, which is not a failure)");
-        bucketRequests = event(prefix + "bucket-requests", Serdes.String(), BucketRequest.class,
-                "Buckets to fetch, keyed by hash so each is fetched once whatever the checkpoint");
         bucketVerified = event(prefix + "bucket-verified", cp, BucketVerified.class,
                 "A bucket verified for a checkpoint that names it (keyed by that checkpoint)");
         fileFailures = event(prefix + "file-failures", cp, CheckpointFailed.class,
                 "A file of a checkpoint failed (after retries): input of the join stage");
         chainLinks = event(prefix + "chain-links", cp, CheckpointVerified.class,
-                "Assembled checkpoints sent to themselves and to their successor for the chain check");
+                "Assembled checkpoints sent to their successor (checkpoint + 64) for the chain check");
         checkpointsVerified = state(prefix + "checkpoints-verified", cp, CheckpointVerified.class,
                 "Verified checkpoints (compacted: one record per checkpoint)");
         ledgersVerified = event(prefix + "ledgers-verified", cp, LedgerVerified.class,
@@ -125,7 +121,7 @@ public final class Topics {
     /** Topics joined by checkpoint key: they must share one partition count. */
     public List<Topic<?, ?>> all() {
         return List.of(checkpointRequests, hasDownloaded, ledgersDownloaded, transactionsDownloaded,
-                resultsDownloaded, scpDownloaded, bucketRequests, bucketVerified, fileFailures, chainLinks,
+                resultsDownloaded, scpDownloaded, bucketVerified, fileFailures, chainLinks,
                 checkpointsVerified, ledgersVerified, checkpointFailures, attemptFailures, checkpointsPublished, deadLetters,
                 tailState);
     }

@@ -75,6 +75,15 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                 }
             }
             assertEquals(0, Main.run(full));
+            // each bucket fetched once, although the checkpoints naming it are spread over 6 partitions (tasks)
+            final List<String> bucketGets = server.requestLog().stream()
+                    .map(l -> l.split(" ")).filter(l -> l[0].equals("GET"))
+                    .map(l -> l[1].startsWith("/") ? l[1].substring(1) : l[1]).filter(p -> p.startsWith("bucket/"))
+                    .toList();
+            assertEquals(1169, bucketGets.stream().distinct().count(), "distinct buckets of testnet-small");
+            assertEquals(bucketGets.size(), bucketGets.stream().distinct().count(),
+                    () -> "buckets fetched more than once: " + (bucketGets.size() - bucketGets.stream().distinct()
+                            .count()));
         }
         final JsonNode r = new ObjectMapper().readTree(report.toFile());
         assertEquals(157, r.get("summary").get("verified").asInt());
