@@ -13,6 +13,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
+import io.historystreams.events.LedgerVerified;
 import io.historystreams.events.RequestReason;
 import io.historystreams.events.SampleEvents;
 import java.io.ByteArrayOutputStream;
@@ -96,6 +97,32 @@ class AvroSerdeTest {
         writer.write(record, encoder);
         encoder.flush();
         return out.toByteArray();
+    }
+
+    /**
+     * The serializer reuses a per-thread buffer and encoder: a record larger than the kept buffer, a failed
+     * encoding and the records after them still come out exactly as plain Avro, each in its own array.
+     */
+    @Test
+    void encodingsOnOneThreadDoNotLeakIntoEachOther() throws IOException {
+        final LedgerVerified small = (LedgerVerified) SampleEvents.all().get("LedgerVerified/full");
+        final byte[] big = new byte[3 << 20];
+        new java.util.Random(7).nextBytes(big);
+        final LedgerVerified large = LedgerVerified.newBuilder(small).setTransactionSetXdr(ByteBuffer.wrap(big))
+                .build();
+        final AvroSerde<LedgerVerified> serde = AvroSerde.forClass(LedgerVerified.class, registry);
+        final byte[] first = serde.serialize("ledgers", small);
+        final byte[] second = serde.serialize("ledgers", large);
+        final LedgerVerified broken = LedgerVerified.newBuilder(small).build();
+        broken.setArchive(null); // not nullable in the schema: the writer fails half way through the record
+        assertThrows(org.apache.kafka.common.errors.SerializationException.class,
+                () -> serde.serialize("ledgers", broken));
+        final byte[] third = serde.serialize("ledgers", small);
+        assertArrayEquals(plainAvro(small), Arrays.copyOfRange(first, 5, first.length));
+        assertArrayEquals(plainAvro(large), Arrays.copyOfRange(second, 5, second.length));
+        assertArrayEquals(first, third, "the same record after a large and a failed one");
+        assertEquals(large, serde.deserialize("ledgers", second));
+        assertEquals(small, serde.deserialize("ledgers", third));
     }
 
     private static CheckpointRequest request() {
