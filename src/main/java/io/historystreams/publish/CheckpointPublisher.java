@@ -22,7 +22,9 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -40,7 +42,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Within a step of that order the files (a checkpoint's buckets; its four data files) are put
  * {@value #FILES_IN_FLIGHT} at a time: each put is atomic on its own, and the next step starts only when every put of
  * this one has succeeded, so the order stellar-core relies on holds while a target's latency (an fsync, an HTTP round
- * trip, an upload command) overlaps.
+ * trip, an upload command) overlaps. {@link #prepare} goes further: the buckets and data files of the checkpoints
+ * about to be published are put together, and each checkpoint waits only for its own before its HAS.
  */
 public final class CheckpointPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointPublisher.class);
@@ -54,6 +57,18 @@ public final class CheckpointPublisher {
     /** Files of one step put at once. */
     static final int FILES_IN_FLIGHT = 4;
     private final java.util.concurrent.ExecutorService puts;
+    /** Puts started ahead by {@link #prepare}, by path (publishing thread only). */
+    private final Map<String, Prepared> prepared = new HashMap<>();
+
+    /** A put started ahead; the first checkpoint that lists the file takes its outcome, later ones see it present. */
+    private static final class Prepared {
+        final java.util.concurrent.Future<Put> put;
+        boolean taken;
+
+        Prepared(final java.util.concurrent.Future<Put> put) {
+            this.put = put;
+        }
+    }
 
     /** A publisher to {@code writer} reading verified bytes from {@code ctx}'s blob store (temporaries in java.io.tmpdir). */
     public CheckpointPublisher(final ArchiveWriter writer, final PipelineContext ctx) {
@@ -95,6 +110,62 @@ public final class CheckpointPublisher {
     /** Bytes of the files written so far. */
     public long bytesWritten() {
         return bytesWritten.get();
+    }
+
+    /**
+     * Starts putting the buckets and data files of checkpoints about to be published (the next ones in order),
+     * {@value #FILES_IN_FLIGHT} at a time across all of them, so that one checkpoint's files are written while the
+     * previous ones finish. The safe order still holds: {@link #publish} waits for each of its checkpoint's files
+     * (prepared or not) before it writes that checkpoint's {@code history-*.json} and the root. A prepared put that
+     * failed is that checkpoint's attempt at the file: {@code publish} fails with its error, as if it had put the file
+     * itself, and whatever else was prepared is dropped, so the next attempt puts the file again at once. Each file is put at most once however many of the
+     * checkpoints list it. Call {@link #forgetPrepared()} when the checkpoints are done or abandoned.
+     */
+    public void prepare(final List<CheckpointVerified> upcoming) {
+        for (final CheckpointVerified cp : upcoming) {
+            if (cp == null) {
+                continue;
+            }
+            final String hasPath = ArchivePaths.has(cp.getCheckpoint());
+            for (final FileRef f : cp.getFiles()) {
+                final String p = f.getPath();
+                // the HAS and the root wait for the rest; anything publish() would refuse is left to it
+                if (p.equals(hasPath) || p.startsWith("history/") || p.equals(ArchivePaths.WELL_KNOWN)
+                        || prepared.containsKey(p)) {
+                    continue;
+                }
+                prepared.put(p, new Prepared(puts.submit(() -> publishFile(f))));
+            }
+        }
+    }
+
+    /**
+     * Drops what {@link #prepare} started: puts not begun are cancelled, and those already running are waited for
+     * (at most {@value #FILES_IN_FLIGHT}), so no put of this publisher is still under way when a later checkpoint
+     * finds its file present. A file put ahead and never named by a published HAS is harmless, and is skipped when
+     * its checkpoint is published.
+     */
+    public void forgetPrepared() {
+        final List<java.util.concurrent.Future<Put>> running = new ArrayList<>();
+        for (final Prepared p : prepared.values()) {
+            if (!p.put.cancel(false) && !p.put.isDone()) {
+                running.add(p.put);
+            }
+        }
+        prepared.clear();
+        boolean interrupted = false;
+        for (final java.util.concurrent.Future<Put> put : running) {
+            try {
+                put.get();
+            } catch (final java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException e) {
+                // its own checkpoint puts it again and reports the outcome
+            } catch (final InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
@@ -153,7 +224,7 @@ public final class CheckpointPublisher {
      */
     private void publishStep(final List<FileRef> files, final List<String> written, final List<String> skipped)
             throws PublishException {
-        if (files.size() <= 1) {
+        if (files.size() <= 1 && files.stream().noneMatch(f -> prepared.containsKey(f.getPath()))) {
             for (final FileRef f : files) {
                 publishFile(f).addTo(written, skipped);
             }
@@ -161,7 +232,7 @@ public final class CheckpointPublisher {
         }
         final List<java.util.concurrent.Future<Put>> puts = new ArrayList<>();
         for (final FileRef f : files) {
-            puts.add(this.puts.submit(() -> publishFile(f)));
+            puts.add(takePrepared(f));
         }
         PublishException failed = null;
         RuntimeException broken = null;
@@ -194,6 +265,38 @@ public final class CheckpointPublisher {
         if (broken != null) {
             throw broken;
         }
+    }
+
+    /**
+     * The put of {@code f}: the one {@link #prepare} started (its outcome for the first taker, "present" for the
+     * others once it succeeded), or a new one when none was prepared or the prepared one failed or was cancelled.
+     */
+    private java.util.concurrent.Future<Put> takePrepared(final FileRef f) {
+        final Prepared p = prepared.get(f.getPath());
+        if (p != null) {
+            try {
+                final Put done = p.put.get();
+                if (!p.taken) {
+                    p.taken = true;
+                    return java.util.concurrent.CompletableFuture.completedFuture(done);
+                }
+                filesSkipped.incrementAndGet();
+                return java.util.concurrent.CompletableFuture.completedFuture(new Put(done.path(), false));
+            } catch (final java.util.concurrent.ExecutionException e) {
+                // that put (with the writer's own retries) was this checkpoint's attempt at the file: its failure is
+                // this attempt's outcome, as if it had been put here; the rest of what was prepared is dropped, since
+                // it would only queue up in front of the next attempt, which puts the file again
+                forgetPrepared();
+                return java.util.concurrent.CompletableFuture.failedFuture(e.getCause());
+            } catch (final java.util.concurrent.CancellationException e) {
+                prepared.remove(f.getPath()); // not attempted: put it below
+            } catch (final InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return java.util.concurrent.CompletableFuture.failedFuture(
+                        new PublishException(writer.name() + ": interrupted while publishing", true, null));
+            }
+        }
+        return this.puts.submit(() -> publishFile(f));
     }
 
     /** One file's outcome: written, or skipped because the target had it. */

@@ -38,7 +38,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * thread and consumer group ({@code <application.id>-publish-<target>}), so a slow or failing target never holds
  * back another.
  *
- * <p>Ordering: each polled batch is published in ascending checkpoint order, one checkpoint at a time; the root
+ * <p>Ordering: each polled batch is published in ascending checkpoint order, one checkpoint at a time (the buckets
+ * and data files of the whole batch are put ahead, together: {@link CheckpointPublisher#prepare}); the root
  * state only moves forward, so it ends at the highest checkpoint published so far. A checkpoint verified late (after
  * a higher one was published in an earlier batch) is still published in full, but the root already named the higher
  * one meanwhile: "every checkpoint up to the root is present" holds once the stragglers are in.
@@ -312,6 +313,8 @@ public final class PublishRunner implements AutoCloseable {
             done.clear();
             sent.clear();
             revoked.clear();
+            // the batch's files start going out together; each checkpoint below still waits for its own
+            publisher.prepare(sorted.stream().map(ConsumerRecord::value).toList());
             try {
                 for (final ConsumerRecord<Long, CheckpointVerified> r : sorted) {
                     if (!running) {
@@ -340,6 +343,7 @@ public final class PublishRunner implements AutoCloseable {
                     LOG.warn("committing the published checkpoints of a batch failed for {}: {}", targetName,
                             e.toString());
                 }
+                publisher.forgetPrepared();
                 rewindUnfinished();
                 batch = List.of();
                 done.clear();

@@ -145,7 +145,7 @@ class CheckpointPublisherTest {
     }
 
     /** Records when each put starts and ends (with a delay, so puts of a step overlap when they can). */
-    private static final class SlowRecordingWriter implements ArchiveWriter {
+    private static class SlowRecordingWriter implements ArchiveWriter {
         private final ArchiveWriter delegate;
         final List<String[]> events = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
@@ -228,6 +228,111 @@ class CheckpointPublisherTest {
             assertTrue(w.maxInFlight.get() <= CheckpointPublisher.FILES_IN_FLIGHT);
         }
         assertTargetIsCopyOfSource(target, List.of(cp));
+    }
+
+    /**
+     * {@code prepare} sends the files of the checkpoints about to be published together, and each checkpoint still
+     * waits for every one of its own files before its HAS, and its HAS before the root; a file that several of them
+     * list is put once, reported written by the first and skipped by the others.
+     */
+    @Test
+    void preparedFilesGoOutTogetherAndEachCheckpointStillWaitsForItsOwn() throws Exception {
+        final Path target = tmp.resolve("prepared");
+        final List<CheckpointVerified> cps = v.checkpoints.subList(0, 4);
+        try (ArchiveWriter local = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final SlowRecordingWriter w = new SlowRecordingWriter(local);
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            p.prepare(cps);
+            final List<CheckpointPublished> events = new java.util.ArrayList<>();
+            for (final CheckpointVerified cp : cps) {
+                events.add(p.publish(cp));
+            }
+            p.forgetPrepared();
+            final List<String[]> log = List.copyOf(w.events);
+            final java.util.function.BiFunction<String, String, Integer> at = (kind, path) -> {
+                for (int i = 0; i < log.size(); i++) {
+                    if (log.get(i)[0].equals(kind) && log.get(i)[1].equals(path)) {
+                        return i;
+                    }
+                }
+                return -1;
+            };
+            final java.util.Map<String, Long> starts = new java.util.HashMap<>();
+            log.stream().filter(e -> e[0].equals("start") && !e[1].equals(ArchivePaths.WELL_KNOWN))
+                    .forEach(e -> starts.merge(e[1], 1L, Long::sum));
+            starts.forEach((path, n) -> assertEquals(1L, n, path + " put once"));
+            final java.util.Map<String, Integer> writtenBy = new java.util.HashMap<>();
+            int earlierRoot = -1;
+            for (int i = 0; i < cps.size(); i++) {
+                final CheckpointVerified cp = cps.get(i);
+                final String has = ArchivePaths.has(cp.getCheckpoint());
+                final int hasStart = at.apply("start", has);
+                assertTrue(hasStart >= 0, has + " put");
+                for (final FileRef f : cp.getFiles()) {
+                    final int end = at.apply("end", f.getPath());
+                    if (!f.getPath().equals(has) && end >= 0) {
+                        assertTrue(end < hasStart, f.getPath() + " ended before " + has + " started");
+                    }
+                }
+                for (final String written : events.get(i).getWritten()) {
+                    if (!written.equals(ArchivePaths.WELL_KNOWN)) {
+                        assertEquals(null, writtenBy.put(written, i), written + " reported written twice");
+                    }
+                }
+                assertEquals(cp.getFiles().size() + 1L, events.get(i).getWritten().size()
+                        + events.get(i).getSkipped().size(), "every file and the root reported once");
+                final int rootStart = log.subList(hasStart, log.size()).stream().map(e -> e[0] + e[1]).toList()
+                        .indexOf("start" + ArchivePaths.WELL_KNOWN);
+                assertTrue(rootStart > 0 && hasStart > earlierRoot, "root after the HAS, in checkpoint order");
+                earlierRoot = hasStart + rootStart;
+            }
+            assertEquals(starts.keySet(), writtenBy.keySet(), "what was put is what was reported written");
+            // the point of preparing: the next checkpoints' files were on their way before the first one was done
+            final int firstRoot = at.apply("start", ArchivePaths.WELL_KNOWN);
+            final Set<String> later = new java.util.HashSet<>();
+            cps.subList(1, cps.size()).forEach(c -> c.getFiles().forEach(f -> later.add(f.getPath())));
+            cps.get(0).getFiles().forEach(f -> later.remove(f.getPath()));
+            assertTrue(log.subList(0, firstRoot).stream().anyMatch(e -> later.contains(e[1])),
+                    "a later checkpoint's file was put before the first checkpoint's root");
+        }
+        assertVerifies(target);
+        assertTargetIsCopyOfSource(target, cps);
+    }
+
+    /**
+     * A prepared put that fails is its checkpoint's attempt at the file: publish fails with its error (retryable),
+     * and the next attempt puts the file again.
+     */
+    @Test
+    void aFailedPreparedPutFailsItsCheckpointsAttemptAndTheNextAttemptPutsItAgain() throws Exception {
+        final Path target = tmp.resolve("prepared-failing");
+        final List<CheckpointVerified> cps = v.checkpoints.subList(0, 2);
+        final String tx = ArchivePaths.checkpointFile(FileType.TRANSACTIONS, cps.get(1).getCheckpoint());
+        try (ArchiveWriter local = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger();
+            final ArchiveWriter w = new SlowRecordingWriter(local) {
+                @Override
+                public void put(final String path, final Path localFile) throws PublishException {
+                    if (path.equals(tx) && failures.getAndIncrement() == 0) {
+                        throw new PublishException("simulated outage for " + path, true, null);
+                    }
+                    super.put(path, localFile);
+                }
+            };
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            p.prepare(cps);
+            p.publish(cps.get(0));
+            final PublishException e = assertThrows(PublishException.class, () -> p.publish(cps.get(1)));
+            assertTrue(e.retryable() && e.getMessage().contains(tx), e.getMessage());
+            assertEquals(1, failures.get(), "the prepared put was the attempt");
+            assertFalse(Files.exists(target.resolve(ArchivePaths.has(cps.get(1).getCheckpoint()))), "no HAS yet");
+            final CheckpointPublished second = p.publish(cps.get(1));
+            p.forgetPrepared();
+            assertEquals(2, failures.get(), "the next attempt put it again");
+            assertTrue(second.getWritten().contains(tx), second.getWritten().toString());
+        }
+        assertVerifies(target);
+        assertTargetIsCopyOfSource(target, cps);
     }
 
     @Test
