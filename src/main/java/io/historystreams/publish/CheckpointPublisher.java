@@ -141,8 +141,8 @@ public final class CheckpointPublisher {
 
     /**
      * Drops what {@link #prepare} started: puts not begun are cancelled, and those already running are waited for
-     * (at most {@value #FILES_IN_FLIGHT}), so no put of this publisher is still under way when a later checkpoint
-     * finds its file present. A file put ahead and never named by a published HAS is harmless, and is skipped when
+     * (at most {@value #FILES_IN_FLIGHT}; cancelled instead when the thread is interrupted, i.e. stopping), so no put
+     * of this publisher is still under way when a later checkpoint finds its file present. A file put ahead and never named by a published HAS is harmless, and is skipped when
      * its checkpoint is published.
      */
     public void forgetPrepared() {
@@ -153,18 +153,17 @@ public final class CheckpointPublisher {
             }
         }
         prepared.clear();
-        boolean interrupted = false;
         for (final java.util.concurrent.Future<Put> put : running) {
             try {
                 put.get();
             } catch (final java.util.concurrent.ExecutionException | java.util.concurrent.CancellationException e) {
                 // its own checkpoint puts it again and reports the outcome
             } catch (final InterruptedException e) {
-                interrupted = true;
+                // stopping: nothing is published after this, so the puts still running need not be waited for
+                running.forEach(r -> r.cancel(true));
+                Thread.currentThread().interrupt();
+                return;
             }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
     }
 

@@ -81,7 +81,7 @@ public final class HistoryStreamsService implements AutoCloseable {
     public static HistoryStreamsService start(final ServiceConfig config, final boolean publishing)
             throws IOException {
         LOG.info("starting with {}", config);
-        preloadNativeLibraries();
+        preloadRocksDb();
         Files.createDirectories(config.dataDir());
         io.historystreams.archive.Credentials.registerAll(config.get(ServiceConfig.ARCHIVE_CREDENTIALS));
         EmbeddedKafkaBroker broker = null;
@@ -307,14 +307,14 @@ public final class HistoryStreamsService implements AutoCloseable {
      * broker starts, instead of when the stream threads open their first state store after the rebalance. A failure
      * is left for Kafka Streams to report when it opens a store.
      */
-    private static void preloadNativeLibraries() {
+    private static void preloadRocksDb() {
         final Thread t = new Thread(() -> {
             try {
                 org.rocksdb.RocksDB.loadLibrary();
             } catch (final Throwable e) { // Streams loads it again and reports the failure
                 LOG.debug("preloading RocksDB's native library failed: {}", e.toString());
             }
-        }, "preload-native-libraries");
+        }, "preload-rocksdb");
         t.setDaemon(true);
         t.start();
     }
@@ -338,19 +338,12 @@ public final class HistoryStreamsService implements AutoCloseable {
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, rf);
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.getInt(ServiceConfig.COMMIT_INTERVAL_MS));
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), Topics.MAX_MESSAGE_BYTES + 65536);
-        // lz4 unless the operator chose (kafka.compression.type or kafka.producer.compression.type)
-        if (!p.containsKey(ProducerConfig.COMPRESSION_TYPE_CONFIG)
-                && !p.containsKey(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG))) {
-            p.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
-        }
+        producerDefault(p, ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
         p.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
-        // 64 KiB batches unless the operator chose: a verified checkpoint writes 64 ledger events (~1.2 KB each,
-        // 12 MB for testnet-small's 157 checkpoints), which Kafka's 16 KiB default split into many small produce
-        // requests that each commit's flush waited for (ingest 4.37 -> 3.64 s, see bench/README.md)
-        if (!p.containsKey(ProducerConfig.BATCH_SIZE_CONFIG)
-                && !p.containsKey(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG))) {
-            p.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), Topics.PRODUCER_BATCH_BYTES);
-        }
+        // a verified checkpoint writes 64 ledger events (~1.2 KB each, 12 MB for testnet-small's 157 checkpoints),
+        // which Kafka's 16 KiB default split into many small produce requests that each commit's flush waited for
+        // (ingest 4.37 -> 3.64 s, see bench/README.md)
+        producerDefault(p, ProducerConfig.BATCH_SIZE_CONFIG, Topics.PRODUCER_BATCH_BYTES);
         // restoring a task's stores ends with a fetch that returns nothing new (an empty changelog, or one read to its
         // end): the broker holds such a fetch for fetch.max.wait.ms (500 ms by default), and the state updater
         // restores tasks in rounds, so a fresh start waited ~1 s before the first record was processed
@@ -362,6 +355,16 @@ public final class HistoryStreamsService implements AutoCloseable {
                 Topics.MAX_MESSAGE_BYTES + 65536);
         p.put(StreamsConfig.topicPrefix("max.message.bytes"), Integer.toString(Topics.MAX_MESSAGE_BYTES));
         return p;
+    }
+
+    /**
+     * Sets a default for the pipeline's producers unless the operator chose a value, for every client
+     * ({@code kafka.<key>}) or for producers ({@code kafka.producer.<key>}).
+     */
+    private static void producerDefault(final Properties p, final String key, final Object value) {
+        if (!p.containsKey(key) && !p.containsKey(StreamsConfig.producerPrefix(key))) {
+            p.put(StreamsConfig.producerPrefix(key), value);
+        }
     }
 
     public boolean live() {

@@ -43,8 +43,10 @@ public final class HistoryTopology {
     public static final String ASSEMBLY_STORE = "checkpoint-assembly";
     public static final String FETCH_BUCKET = "fetch-bucket";
     public static final String VERIFIED_BUCKETS_STORE = "verified-buckets";
-    /** Renamed from {@code pending-buckets} when the bucket fetcher joined the checkpoint tasks (its waiters were
-     * partitioned by bucket hash; a data dir of an older version must not restore them into a checkpoint's task). */
+    /**
+     * Was {@code pending-buckets} before the bucket fetcher joined the checkpoint tasks: its waiters were partitioned
+     * by bucket hash, and a data dir of an older version must not restore them into a checkpoint's task.
+     */
     public static final String PENDING_BUCKETS_STORE = "bucket-waiters";
     public static final String CHAIN = "check-chain";
     public static final String CHAIN_PREDECESSORS_STORE = "chain-predecessors";
