@@ -8,13 +8,16 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Predicate;
 
 /**
- * Lets two pieces of fetch work that need the same verified file share one download: a checkpoint's ledger file is
- * needed by its own ledger work and, as the chain anchor, by the next checkpoint's. Whoever asks first fetches, the
- * other waits for that result (or takes it later); an entry is dropped after its expected number of uses, and at
- * most {@code capacity} entries are kept (the oldest go first), so memory stays flat however long the range. A
- * failed fetch is not shared: each caller then fetches and fails (or succeeds) on its own, as before.
+ * Lets pieces of fetch work that need the same verified file share one download: a checkpoint's ledger file is
+ * needed by its own ledger work and, as the chain anchor, by the next checkpoint's; a bucket by every checkpoint that
+ * names it ({@link BucketVerdicts}). Whoever asks first fetches, the others wait for that result (or take it later);
+ * an entry is dropped after its expected number of uses ({@link #UNTIL_EVICTED}: never), or when a caller finds it no
+ * longer usable, and at most {@code capacity} entries are kept (the least recently used go first), so memory stays
+ * flat however long the range. A failed fetch is not shared: each caller then fetches and fails (or succeeds) on its
+ * own, as before.
  */
 final class SharedFetches<T> {
     /** A fetch that may fail verification. */
@@ -35,12 +38,15 @@ final class SharedFetches<T> {
         }
     }
 
+    /** As {@code uses}: the entry stays until it is evicted or found unusable. */
+    static final int UNTIL_EVICTED = Integer.MAX_VALUE;
+
     private final int capacity;
     private final Map<Key, Entry<T>> entries;
 
     SharedFetches(final int capacity) {
         this.capacity = capacity;
-        this.entries = new LinkedHashMap<>(16, 0.75f, false) {
+        this.entries = new LinkedHashMap<>(16, 0.75f, true) {
             @Override
             protected boolean removeEldestEntry(final Map.Entry<Key, Entry<T>> eldest) {
                 return size() > SharedFetches.this.capacity;
@@ -54,11 +60,26 @@ final class SharedFetches<T> {
      */
     T get(final List<String> sources, final String path, final int uses, final Fetch<T> fetch)
             throws VerificationException {
+        return get(sources, path, uses, v -> true, fetch);
+    }
+
+    /**
+     * As {@link #get(List, String, int, Fetch)}, but a result already reached is taken only when {@code usable}
+     * accepts it; otherwise it is dropped and this caller fetches (and shares) a new one.
+     */
+    T get(final List<String> sources, final String path, final int uses, final Predicate<T> usable,
+            final Fetch<T> fetch) throws VerificationException {
         final Key key = new Key(List.copyOf(sources), Objects.requireNonNull(path));
         final Entry<T> mine;
         final Entry<T> existing;
         synchronized (entries) {
-            existing = entries.get(key);
+            final Entry<T> found = entries.get(key);
+            final boolean stale = found != null && found.result.isDone() && !found.result.isCompletedExceptionally()
+                    && !usable.test(found.result.join());
+            if (stale) {
+                entries.remove(key);
+            }
+            existing = stale ? null : found;
             if (existing != null) {
                 if (--existing.usesLeft <= 0) {
                     entries.remove(key);

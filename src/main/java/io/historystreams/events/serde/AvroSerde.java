@@ -1,9 +1,8 @@
 package io.historystreams.events.serde;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -144,7 +143,7 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
         }
         final int id = schemaIdFor(topic);
         final Encoding enc = ENCODING.get();
-        final Output out = enc.out;
+        final ByteArrayOutputStream out = enc.out;
         out.reset();
         out.write(MAGIC_BYTE);
         out.write(id >>> 24);
@@ -155,69 +154,30 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
             enc.encoder = EncoderFactory.get().binaryEncoder(out, enc.encoder);
             writer.write(data, enc.encoder);
             enc.encoder.flush();
-            return out.bytes();
+            return out.toByteArray();
         } catch (final IOException | RuntimeException e) {
             enc.encoder = null; // may hold half a record
             throw new SerializationException("cannot encode " + type.getSimpleName() + " for topic '" + topic + "': "
                     + e.getMessage(), e);
         } finally {
-            out.release();
+            if (out.size() > Encoding.KEEP_AT_MOST) {
+                enc.out = new ByteArrayOutputStream(Encoding.INITIAL); // a record with a large transaction set
+            }
         }
     }
 
     /**
      * The per-thread buffer and encoder of {@link #serialize}: a record is encoded into a reused array through a
-     * buffered encoder instead of into a fresh {@code ByteArrayOutputStream} (synchronized, grown by copying, and
-     * copied again at the end) byte by byte; 10,047 ledger events of ~1.2 KB each are most of what a range writes.
+     * buffered encoder instead of into a fresh array (grown by copying) byte by byte; 10,047 ledger events of ~1.2 KB
+     * each are most of what a range writes. An array grown past 1 MiB is not kept.
      */
     private static final ThreadLocal<Encoding> ENCODING = ThreadLocal.withInitial(Encoding::new);
 
     private static final class Encoding {
-        final Output out = new Output();
+        static final int INITIAL = 4 << 10;
+        static final int KEEP_AT_MOST = 1 << 20;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(INITIAL);
         BinaryEncoder encoder;
-    }
-
-    /** An unsynchronized growable byte array; one kept per thread, dropped back to its initial size after a large record. */
-    private static final class Output extends OutputStream {
-        private static final int INITIAL = 4 << 10;
-        private static final int KEEP_AT_MOST = 1 << 20;
-        private byte[] buf = new byte[INITIAL];
-        private int count;
-
-        void reset() {
-            count = 0;
-        }
-
-        private void ensure(final int more) {
-            if (count + more > buf.length) {
-                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, count + more));
-            }
-        }
-
-        @Override
-        public void write(final int b) {
-            ensure(1);
-            buf[count++] = (byte) b;
-        }
-
-        @Override
-        public void write(final byte[] b, final int off, final int len) {
-            Objects.checkFromIndexSize(off, len, b.length);
-            ensure(len);
-            System.arraycopy(b, off, buf, count, len);
-            count += len;
-        }
-
-        byte[] bytes() {
-            return Arrays.copyOf(buf, count);
-        }
-
-        /** Drops an array grown past {@value #KEEP_AT_MOST} bytes (a record with a large transaction set). */
-        void release() {
-            if (buf.length > KEEP_AT_MOST) {
-                buf = new byte[INITIAL];
-            }
-        }
     }
 
     private int schemaIdFor(final String topic) {
