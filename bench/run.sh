@@ -6,9 +6,10 @@
 #
 #   -n N            repetitions per measurement, medians are reported (default 3; env BENCH_N)
 #   --archive DIR   the archive to serve (default ../shared/fixtures/archives/testnet-small; env BENCH_ARCHIVE)
-#   --only LIST     comma-separated subset of: raw,verify,ingest,publish,warm,scale,tail (default: all)
+#   --only LIST     comma-separated subset of: raw,verify,ingest,publish,warm,service,scale,tail (default: all)
 #   --short N       checkpoints of the short range in the scale case (default 20)
 #   --copies N      archives (/a/, /b/, ...) ingested in sequence into one data dir in the scale case (default 3)
+#   --service-warm N  checkpoints a resident `run` worker verifies before the timed `ingest --client` (default 32)
 #   --keep          keep the temporary directory (logs, GC logs, outputs) and print its path
 #
 # Extra JVM options: BENCH_JAVA_OPTS (appended, with the GC log, to the launcher's defaults for each command).
@@ -19,8 +20,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 hs="$here/bin/history-streams"
 n="${BENCH_N:-3}"
 archive="${BENCH_ARCHIVE:-$here/../shared/fixtures/archives/testnet-small}"
-only="raw,verify,ingest,publish,warm,scale,tail"
+only="raw,verify,ingest,publish,warm,service,scale,tail"
 short=20
+service_warm=32
 copies=3
 keep=0
 while [[ $# -gt 0 ]]; do
@@ -30,8 +32,9 @@ while [[ $# -gt 0 ]]; do
     --only) only="$2"; shift 2 ;;
     --short) short="$2"; shift 2 ;;
     --copies) copies="$2"; shift 2 ;;
+    --service-warm) service_warm="$2"; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -45,13 +48,18 @@ nginx_bin="$(command -v nginx)"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/hs-bench.XXXXXX")"
 chmod 755 "$tmp" # nginx workers (not root) read the tail mirror under it
 tail_pid=""
+service_pid=""
+stop_pid() { # pid: SIGTERM, up to 10 s, then SIGKILL
+  if [[ -n "$1" ]] && kill -0 "$1" 2>/dev/null; then
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+  fi
+}
 cleanup() {
   local rc=$?
-  if [[ -n "$tail_pid" ]] && kill -0 "$tail_pid" 2>/dev/null; then
-    kill -TERM "$tail_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$tail_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$tail_pid" 2>/dev/null || true
-  fi
+  stop_pid "$tail_pid"
+  stop_pid "$service_pid"
   if [[ -f "$tmp/nginx/nginx.pid" ]]; then
     local pid; pid="$(cat "$tmp/nginx/nginx.pid" 2>/dev/null || true)"
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
@@ -139,8 +147,9 @@ log "range 1..$last_ledger: $full_cps checkpoints, $(wc -l <"$tmp/files-full") f
 # --- the JVM runs: wall time and RSS with /usr/bin/time, heap from the GC log ---
 jvm_opts() { echo "-Xlog:gc*:file=$1 ${BENCH_JAVA_OPTS:-}"; }
 # peak heap after GC (the live set) and before GC (the footprint), in MB, from a unified GC log
-heap_after() { grep -o '[0-9]*M->[0-9]*M([0-9]*M)' "$1" 2>/dev/null | sed 's/.*->\([0-9]*\)M.*/\1/' | maxof; }
-heap_before() { grep -o '[0-9]*M->[0-9]*M([0-9]*M)' "$1" 2>/dev/null | sed 's/M->.*//' | maxof; }
+# (empty when the JVM never collected: a short client)
+heap_after() { { grep -o '[0-9]*M->[0-9]*M([0-9]*M)' "$1" 2>/dev/null || true; } | sed 's/.*->\([0-9]*\)M.*/\1/' | maxof; }
+heap_before() { { grep -o '[0-9]*M->[0-9]*M([0-9]*M)' "$1" 2>/dev/null || true; } | sed 's/M->.*//' | maxof; }
 # run NAME CMD...: wall seconds, RSS KB, GC log and stdout under $tmp/NAME.*
 run() {
   local name="$1"; shift
@@ -244,6 +253,47 @@ if want publish; then
     (cd "$archive" && grep -v '^\.well-known' "$tmp/files-full" | while read -r f; do cmp -s "$f" "$tmp/published-$i/$f" || echo "$f"; done) >"$tmp/publish-$i.diff"
     [[ ! -s "$tmp/publish-$i.diff" ]] || { log "published mirror differs in $(wc -l <"$tmp/publish-$i.diff") files"; exit 1; }
   done
+fi
+
+if want service; then
+  # A resident service: a `run` worker on its own embedded broker, started (untimed) and warmed by an `ingest --client`
+  # of the first $service_warm checkpoints (untimed); then the timed `ingest --client` of the rest of the range, a
+  # fresh JVM that runs no pipeline (it requests the range from the worker and waits for the verdicts). The worker
+  # keeps the buckets it verified during the warm-up, as a running service does, so the raw baseline of this case is
+  # measured on the same new bytes: the files of the rest of the range that the warm-up range does not name. The
+  # worker fetches as many files at once as `ingest` does from a loopback archive (cores + 1).
+  warm_to=$(( service_warm * 64 - 1 ))
+  files_of_range 1 "$warm_to" | sort >"$tmp/files-service-warm"
+  files_of_range $(( warm_to + 1 )) "$last_ledger" | sort | comm -23 - "$tmp/files-service-warm" >"$tmp/files-service"
+  service_cps="$(checkpoints_of_range $(( warm_to + 1 )) "$last_ledger")"
+  service_bytes="$(cd "$archive" && xargs -d '\n' stat -L -c %s <"$tmp/files-service" | awk '{s+=$1} END {print s}')"
+  log "resident service: $service_warm checkpoints to warm up, then $service_cps timed ($(wc -l <"$tmp/files-service") new files, $(printf %.1f "$(echo "$service_bytes / 1000000" | bc -l)") MB; load $(load))"
+  for ((i = 0; i < n; i++)); do
+    t0="$(now)"; raw_http "$tmp/files-service" "$tmp/raw-service-$i"; t1="$(now)"
+    echo "$t1 - $t0" | bc -l >>"$tmp/raw-service.s"
+    sdd="$tmp/data-service-$i"; sport="$(free_port)"
+    HISTORY_STREAMS_EXTRA_JAVA_OPTS="$(jvm_opts "$tmp/service-worker-$i.gc")" "$hs" run --data-dir "$sdd" \
+      --http-port "$sport" --fetch-concurrency $(( $(nproc) + 1 )) >"$tmp/service-worker-$i.out" 2>"$tmp/service-worker-$i.err" &
+    service_pid=$!
+    t0="$(now)"
+    until curl -fs -o /dev/null "http://127.0.0.1:$sport/health/ready"; do
+      kill -0 "$service_pid" 2>/dev/null || { log "run exited"; tail -20 "$tmp/service-worker-$i.err" >&2; exit 1; }
+      (( $(echo "$(now) - $t0 > 120" | bc) )) && { log "run: not ready in 120 s"; exit 1; }
+      sleep 0.1
+    done
+    bootstrap="$(grep -o 'Embedded Kafka broker up at [0-9.:]*' "$tmp/service-worker-$i.err" | awk '{print $6}')"
+    client=(--bootstrap-servers "$bootstrap" --client)
+    run "service-warm-$i" "$hs" ingest --archive "$url" --from 1 --to "$warm_to" --data-dir "$sdd" --http-port -1 \
+      --quiet --timeout "${BENCH_TIMEOUT:-600}" "${client[@]}"
+    grep -q "$service_warm verified, 0 failed, 0 given up" "$tmp/service-warm-$i.out" \
+      || { log "resident service warm-up: not every checkpoint verified:"; cat "$tmp/service-warm-$i.out" >&2; exit 1; }
+    ingest_once "service-$i" "$sdd" "$url" $(( warm_to + 1 )) "$last_ledger" "${client[@]}"
+    collect_ingest service "service-$i"
+    stop_pid "$service_pid"; service_pid=""
+    heap_after "$tmp/service-worker-$i.gc" >>"$tmp/service-worker.heap"
+    heap_before "$tmp/service-worker-$i.gc" >>"$tmp/service-worker.heapb"
+  done
+  record raw-service s "$(median <"$tmp/raw-service.s")"
 fi
 
 if want scale; then
@@ -356,6 +406,18 @@ done
 if [[ -n "${R[warm,s]:-}" ]]; then
   line "ingest, warm JVM (excl. start)" "${R[warm,s]}" "$full_cps" "$full_mb"
 fi
+if [[ -f "$tmp/service.s" ]]; then
+  # against the raw time of the same new bytes, measured in this case
+  service_mb="$(echo "$service_bytes / 1000000" | bc -l)"
+  paste -d' ' "$tmp/service.inproc" "$tmp/service.up" | awk '{print $1 - $2}' >"$tmp/service.net"
+  raw_all="$raw"; raw="${R[raw-service,s]}"
+  line "resident service: raw HTTP, new files" "$raw" "$service_cps" "$service_mb"
+  # heap: the worker's (the client's JVM seldom collects at all); RSS: the client's
+  line "ingest --client (whole command)" "$(median <"$tmp/service.s")" "$service_cps" "$service_mb" \
+    "$(median <"$tmp/service.up")" "$(heapcell service-worker)" "$(maxof <"$tmp/service.rss")"
+  line "ingest --client (excl. client start)" "$(median <"$tmp/service.net")" "$service_cps" "$service_mb"
+  raw="$raw_all"
+fi
 for ((c = 0; c < copies; c++)); do
   name="$(printf "\\x$(printf %x $((97 + c)))")"
   [[ -f "$tmp/copy-$name.s" ]] || continue
@@ -372,5 +434,6 @@ echo "heap MB = max heap after GC (live set) / max heap before GC, from -Xlog:gc
 for key in verify ingest publish short; do
   [[ -f "$tmp/$key.s" ]] && echo "$key runs (s): $(tr '\n' ' ' <"$tmp/$key.s")$( [[ -f "$tmp/$key.up" ]] && echo "; up: $(tr '\n' ' ' <"$tmp/$key.up")")"
 done
+[[ -f "$tmp/service.s" ]] && echo "resident service ($service_cps checkpoints after $service_warm, ratios to the raw time of their new files): raw runs (s) $(xargs printf '%.2f ' <"$tmp/raw-service.s"); ingest --client runs (s) $(tr '\n' ' ' <"$tmp/service.s"); up: $(tr '\n' ' ' <"$tmp/service.up")"
 [[ -f "$tmp/warm.s" ]] && echo "warm JVM runs 2.. (s, excl. start): $(xargs printf '%.2f ' <"$tmp/warm.s"); $(grep -o 'warm run 0: .*' "$tmp/warm.out")"
 exit 0

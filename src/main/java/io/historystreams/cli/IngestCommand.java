@@ -12,7 +12,9 @@ import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.RequestReason;
 import io.historystreams.service.HistoryStreamsService;
 import io.historystreams.service.OutcomeWatcher;
+import io.historystreams.service.RemotePipeline;
 import io.historystreams.service.ServiceConfig;
+import io.historystreams.topology.Topics;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -39,6 +41,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /** {@code ingest}: requests a range, runs the pipeline until every checkpoint is verified or failed, reports. */
 @Command(name = "ingest", mixinStandardHelpOptions = true,
@@ -72,12 +76,18 @@ public final class IngestCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "No progress output.")
     boolean quiet;
 
+    @Option(names = "--client",
+            description = "Run no pipeline in this process: request the range from the `run` workers (same "
+                    + "--application-id and topic.prefix) on the cluster of --bootstrap-servers and wait for their "
+                    + "verdicts. Needs the workers' schema registry (--schema-registry-url, or on their host their "
+                    + "--data-dir); --publish-to belongs to the workers then.")
+    boolean client;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        final PrintWriter out = spec.commandLine().getOut();
         final PrintWriter err = spec.commandLine().getErr();
         final long startedMillis = System.currentTimeMillis();
         final long t0 = System.nanoTime();
@@ -88,51 +98,97 @@ public final class IngestCommand implements Callable<Integer> {
             err.println("error: " + e.getMessage());
             return ExitCode.COULD_NOT_RUN;
         }
-        final String passphrase = range.passphrase();
-        final List<Long> checkpoints = Checkpoint.range(range.first(), range.last());
         final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
+        if (client) {
+            if (!publishTo.isEmpty()) {
+                err.println("error: --publish-to publishes from the pipeline of this process; with --client, give it "
+                        + "to the workers (run --publish-to)");
+                return ExitCode.COULD_NOT_RUN;
+            }
+            final RemotePipeline remote;
+            try {
+                remote = RemotePipeline.connect(config);
+            } catch (final IllegalArgumentException | IllegalStateException e) {
+                err.println("error: " + e.getMessage());
+                return ExitCode.COULD_NOT_RUN;
+            }
+            for (final String root : archive.roots()) {
+                if (!Credentials.strip(root).equals(root)) {
+                    err.println("warning: the credentials of " + Credentials.strip(root) + " stay in this process: "
+                            + "the workers fetch with those of their archive.credentials setting");
+                }
+            }
+            if (remote.workers() == 0) {
+                err.println("warning: no worker is in group " + remote.group() + " on " + remote.bootstrapServers()
+                        + " now: the requests wait until a `run` worker starts");
+            }
+            return requestAndAwait(range, remote.clientProps(), remote.topics(), () -> null, () -> -1, null,
+                    startedMillis, t0);
+        }
         Publishing.check(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo)) {
-            final long brokerReady = (System.nanoTime() - t0) / 1_000_000;
-            request(svc, checkpoints, passphrase);
-            try (OutcomeWatcher w = new OutcomeWatcher(svc.clientProps(), svc.topics(), checkpoints, startedMillis)) {
-                try (Progress progress = quiet ? null : new Progress(err, checkpoints.size())) {
-                    final long deadline = timeoutSeconds > 0 ? System.nanoTime() + timeoutSeconds * 1_000_000_000L
-                            : Long.MAX_VALUE;
-                    while (!w.done() && System.nanoTime() < deadline) {
-                        if (!svc.live()) {
-                            err.println("error: the pipeline stopped: " + svc.fatalError());
-                            return ExitCode.COULD_NOT_RUN;
-                        }
-                        w.poll(Duration.ofMillis(200));
-                        if (progress != null) {
-                            progress.update(w.verifiedCount(), w.failed().size(), svc.metrics().bytesFetched());
-                        }
+            return requestAndAwait(range, svc.clientProps(), svc.topics(),
+                    () -> svc.live() ? null : "the pipeline stopped: " + svc.fatalError(),
+                    () -> svc.metrics().bytesFetched(), publishing, startedMillis, t0);
+        }
+    }
+
+    /**
+     * Requests the range and follows the outcome topics until every checkpoint has a verdict (or the timeout), then
+     * waits for the publishing of this process, if any, prints the summary and writes the report.
+     *
+     * @param stopped      why the pipeline can no longer deliver (null while it can)
+     * @param bytesFetched the bytes this process fetched, or -1 when the workers fetch elsewhere
+     * @param publishing   this process's publishing, or null when it publishes nothing
+     */
+    private int requestAndAwait(final ArchiveOptions.Range range, final Map<String, Object> clientProps,
+            final Topics topics, final Supplier<String> stopped, final LongSupplier bytesFetched,
+            final Publishing publishing, final long startedMillis, final long t0) throws Exception {
+        final PrintWriter out = spec.commandLine().getOut();
+        final PrintWriter err = spec.commandLine().getErr();
+        final List<Long> checkpoints = Checkpoint.range(range.first(), range.last());
+        final long serviceUp = (System.nanoTime() - t0) / 1_000_000;
+        request(clientProps, topics, checkpoints, range.passphrase());
+        try (OutcomeWatcher w = new OutcomeWatcher(clientProps, topics, checkpoints, startedMillis)) {
+            try (Progress progress = quiet ? null : new Progress(err, checkpoints.size())) {
+                final long deadline = timeoutSeconds > 0 ? System.nanoTime() + timeoutSeconds * 1_000_000_000L
+                        : Long.MAX_VALUE;
+                while (!w.done() && System.nanoTime() < deadline) {
+                    final String problem = stopped.get();
+                    if (problem != null) {
+                        err.println("error: " + problem);
+                        return ExitCode.COULD_NOT_RUN;
+                    }
+                    w.poll(Duration.ofMillis(200));
+                    if (progress != null) {
+                        progress.update(w.verifiedCount(), w.failed().size(), bytesFetched.getAsLong());
                     }
                 }
-                final List<Long> verified = checkpoints.stream()
-                        .filter(cp -> w.status(cp) == OutcomeWatcher.Status.VERIFIED).toList();
-                final boolean published = publishing.awaitPublished(verified, err);
-                final long ms = (System.nanoTime() - t0) / 1_000_000;
-                for (final CheckpointFailed f : w.failed().values()) {
-                    out.printf("checkpoint %d (0x%x) FAILED: %s %s%s: %s%n", f.getCheckpoint(), f.getCheckpoint(),
-                            f.getReason(), f.getFile() == null ? "" : f.getFile(),
-                            f.getSource() == null ? "" : " from " + f.getSource(), f.getDetail());
-                }
-                final long ledgers = verified.stream().mapToLong(Checkpoint::ledgerCount).sum();
-                out.printf("%d checkpoints: %d verified, %d failed, %d given up; %d ledgers verified; %.1f MB "
-                        + "fetched; %.2f s (service up after %.2f s)%s%n", checkpoints.size(), w.verifiedCount(),
-                        w.failed().size(), w.pending(), ledgers, svc.metrics().bytesFetched() / 1e6, ms / 1000.0,
-                        brokerReady / 1000.0, publishTo.isEmpty() ? "" : "; published to " + publishTo.size()
-                                + " target(s)" + (published ? "" : " (INCOMPLETE)"));
-                out.flush();
-                if (report != null) {
-                    writeReport(report, checkpoints, w, ledgers, ms, published);
-                }
-                return w.verifiedCount() == checkpoints.size() && published ? ExitCode.OK
-                        : ExitCode.VERIFICATION_FAILED;
             }
+            final List<Long> verified = checkpoints.stream()
+                    .filter(cp -> w.status(cp) == OutcomeWatcher.Status.VERIFIED).toList();
+            final boolean published = publishing == null || publishing.awaitPublished(verified, err);
+            final long ms = (System.nanoTime() - t0) / 1_000_000;
+            for (final CheckpointFailed f : w.failed().values()) {
+                out.printf("checkpoint %d (0x%x) FAILED: %s %s%s: %s%n", f.getCheckpoint(), f.getCheckpoint(),
+                        f.getReason(), f.getFile() == null ? "" : f.getFile(),
+                        f.getSource() == null ? "" : " from " + f.getSource(), f.getDetail());
+            }
+            final long ledgers = verified.stream().mapToLong(Checkpoint::ledgerCount).sum();
+            final long bytes = bytesFetched.getAsLong();
+            out.printf("%d checkpoints: %d verified, %d failed, %d given up; %d ledgers verified; %s; %.2f s "
+                    + "(service up after %.2f s)%s%n", checkpoints.size(), w.verifiedCount(), w.failed().size(),
+                    w.pending(), ledgers, bytes < 0 ? "fetched by the workers" : String.format("%.1f MB fetched",
+                            bytes / 1e6), ms / 1000.0, serviceUp / 1000.0,
+                    publishTo.isEmpty() ? "" : "; published to " + publishTo.size() + " target(s)"
+                            + (published ? "" : " (INCOMPLETE)"));
+            out.flush();
+            if (report != null) {
+                writeReport(report, checkpoints, w, ledgers, ms, published);
+            }
+            return w.verifiedCount() == checkpoints.size() && published ? ExitCode.OK
+                    : ExitCode.VERIFICATION_FAILED;
         }
     }
 
@@ -142,8 +198,9 @@ public final class IngestCommand implements Callable<Integer> {
      * those requests are sent again with a fresh producer (a repeated request is harmless: the gate admits a
      * checkpoint once), so none is silently lost and the command never waits for a checkpoint nobody requested.
      */
-    private void request(final HistoryStreamsService svc, final List<Long> checkpoints, final String passphrase) {
-        final Map<String, Object> p = new HashMap<>(svc.clientProps());
+    private void request(final Map<String, Object> clientProps, final Topics topics, final List<Long> checkpoints,
+            final String passphrase) {
+        final Map<String, Object> p = new HashMap<>(clientProps);
         // Not idempotent: right after topic creation an idempotent producer can hold a batch until the delivery
         // timeout (the transactions-v2 "expected sequence 0" rejection, KAFKA-18202); a duplicate request is
         // harmless (the gate admits a checkpoint once), and a short delivery timeout resends a stuck batch soon.
@@ -156,13 +213,13 @@ public final class IngestCommand implements Callable<Integer> {
             final List<Long> failed = Collections.synchronizedList(new ArrayList<>());
             final AtomicReference<Exception> error = new AtomicReference<>();
             try (KafkaProducer<Long, CheckpointRequest> producer = new KafkaProducer<>(p,
-                    svc.topics().checkpointRequests.keySerde().serializer(),
-                    svc.topics().checkpointRequests.valueSerde().serializer())) {
+                    topics.checkpointRequests.keySerde().serializer(),
+                    topics.checkpointRequests.valueSerde().serializer())) {
                 final Instant now = Instant.now();
                 // what is stored in Kafka names the sources without credentials (see Credentials)
                 final List<String> sources = archive.roots().stream().map(Credentials::strip).toList();
                 for (final long cp : todo) {
-                    producer.send(new ProducerRecord<>(svc.topics().checkpointRequests.name(), cp,
+                    producer.send(new ProducerRecord<>(topics.checkpointRequests.name(), cp,
                             CheckpointRequest.newBuilder().setArchive(sources.get(0))
                                     .setSources(sources).setNetworkPassphrase(passphrase).setCheckpoint(cp)
                                     .setReason(RequestReason.RANGE).setRequestedAt(now).build()), (md, e) -> {
@@ -263,20 +320,22 @@ public final class IngestCommand implements Callable<Integer> {
                     : null;
         }
 
+        /** {@code bytes}: fetched by this process, or -1 when the workers fetch elsewhere (not shown then). */
         void update(final int verified, final int failed, final long bytes) {
             final int done = verified + failed;
             final double secs = (System.nanoTime() - start) / 1e9;
             final double rate = done / Math.max(secs, 1e-3);
+            final String mb = bytes < 0 ? "" : String.format(", %.1f MB", bytes / 1e6);
             if (bar != null) {
                 bar.stepTo(done);
-                bar.setExtraMessage(String.format("%d failed, %.1f MB", failed, bytes / 1e6));
+                bar.setExtraMessage(failed + " failed" + mb);
                 return;
             }
             final long now = System.nanoTime();
             if (now - lastLine > 5_000_000_000L || done == total) {
                 lastLine = now;
-                err.printf("ingest: %d/%d checkpoints (%d verified, %d failed, %d pending), %.1f MB, %.1f cp/s, "
-                        + "ETA %.0f s%n", done, total, verified, failed, total - done, bytes / 1e6, rate,
+                err.printf("ingest: %d/%d checkpoints (%d verified, %d failed, %d pending)%s, %.1f cp/s, "
+                        + "ETA %.0f s%n", done, total, verified, failed, total - done, mb, rate,
                         rate > 0 ? (total - done) / rate : 0.0);
                 err.flush();
             }

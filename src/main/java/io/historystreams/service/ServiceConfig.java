@@ -214,7 +214,7 @@ public final class ServiceConfig {
     /** The configured registry, or by default one kept under the data directory (shared by runs on this host). */
     public String schemaRegistryUrl() {
         final String u = values.get(SCHEMA_REGISTRY_URL);
-        return u == null || u.isBlank() ? dataDir().resolve("schema-registry").toAbsolutePath().toUri().toString() : u;
+        return u == null || u.isBlank() ? dataDir().resolve("schema-registry").toAbsolutePath().normalize().toUri().toString() : u;
     }
 
     public Path blobDir() {

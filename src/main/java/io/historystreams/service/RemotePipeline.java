@@ -1,0 +1,126 @@
+package io.historystreams.service;
+
+import io.historystreams.events.serde.SchemaRegistry;
+import io.historystreams.topology.Topic;
+import io.historystreams.topology.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
+
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
+
+/**
+ * The pipeline as seen by a process that runs none of it ({@code ingest --client}): the topics of the {@code run}
+ * workers of an application on a Kafka cluster. Connecting checks, before anything is requested, what would otherwise
+ * fail late or leave the command waiting for nothing: a cluster to talk to, the workers' topics on it, and a schema
+ * registry the workers can read.
+ */
+public final class RemotePipeline {
+    private static final int ADMIN_TIMEOUT_MS = 30_000;
+
+    private final Map<String, Object> clientProps;
+    private final Topics topics;
+    private final String bootstrap;
+    private final String group;
+    private final int workers;
+
+    private RemotePipeline(final Map<String, Object> clientProps, final Topics topics, final String bootstrap,
+            final String group, final int workers) {
+        this.clientProps = clientProps;
+        this.topics = topics;
+        this.bootstrap = bootstrap;
+        this.group = group;
+        this.workers = workers;
+    }
+
+    /**
+     * Connects to the workers' cluster.
+     *
+     * @throws IllegalArgumentException the settings cannot reach any worker (no cluster given, or a schema registry
+     *                                  directory that no worker uses)
+     * @throws IllegalStateException    the cluster does not answer, or has no topics of this application
+     */
+    public static RemotePipeline connect(final ServiceConfig config) {
+        if (config.embedded()) {
+            throw new IllegalArgumentException("--client needs the workers' Kafka cluster (--bootstrap-servers or "
+                    + "KAFKA_BOOTSTRAP_SERVERS): an embedded broker of its own would have no worker");
+        }
+        final String registry = config.schemaRegistryUrl();
+        if (registry.startsWith("file:") && !Files.isDirectory(Path.of(URI.create(registry)))) {
+            // a fresh directory registry would number the request schema on its own, and the workers would not
+            // find that number in theirs
+            throw new IllegalArgumentException("the schema registry " + registry + " does not exist: with --client, "
+                    + "use the workers' registry (--schema-registry-url, or on the workers' host their --data-dir)");
+        }
+        final String bootstrap = config.get(ServiceConfig.BOOTSTRAP_SERVERS);
+        final Map<String, Object> props = HistoryStreamsService.clientProps(config, bootstrap);
+        final Topics topics = new Topics(config.get(ServiceConfig.TOPIC_PREFIX), SchemaRegistry.forUrl(registry));
+        final String group = config.get(ServiceConfig.APPLICATION_ID);
+        try (Admin admin = Admin.create(props)) {
+            final Set<String> names = admin.listTopics(new ListTopicsOptions().timeoutMs(ADMIN_TIMEOUT_MS)).names()
+                    .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            final List<String> missing = Stream.of(topics.checkpointRequests, topics.checkpointsVerified,
+                    topics.checkpointFailures).map(Topic::name).filter(n -> !names.contains(n)).toList();
+            if (!missing.isEmpty()) {
+                throw new IllegalStateException("no worker of this application has started on " + bootstrap
+                        + " (topic(s) " + String.join(", ", missing) + " missing): start `history-streams run` "
+                        + "with the same --application-id and topic.prefix first");
+            }
+            return new RemotePipeline(props, topics, bootstrap, group, members(admin, group));
+        } catch (final ExecutionException e) {
+            throw new IllegalStateException("cannot reach the Kafka cluster at " + bootstrap + ": " + e.getCause(), e);
+        } catch (final TimeoutException e) {
+            throw new IllegalStateException("the Kafka cluster at " + bootstrap + " did not answer within "
+                    + ADMIN_TIMEOUT_MS / 1000 + " s", e);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while connecting to " + bootstrap, e);
+        }
+    }
+
+    /** Members of the workers' group now; 0 when the group does not exist, -1 when the cluster cannot tell. */
+    private static int members(final Admin admin, final String group) throws InterruptedException {
+        try {
+            return admin.describeConsumerGroups(List.of(group),
+                            new DescribeConsumerGroupsOptions().timeoutMs(ADMIN_TIMEOUT_MS))
+                    .describedGroups().get(group).get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).members().size();
+        } catch (final ExecutionException e) {
+            return e.getCause() instanceof GroupIdNotFoundException ? 0 : -1;
+        } catch (final TimeoutException e) {
+            return -1;
+        }
+    }
+
+    /** Settings for this process's clients of the workers' cluster. */
+    public Map<String, Object> clientProps() {
+        return clientProps;
+    }
+
+    public Topics topics() {
+        return topics;
+    }
+
+    public String bootstrapServers() {
+        return bootstrap;
+    }
+
+    /** The workers' group ({@code application.id}). */
+    public String group() {
+        return group;
+    }
+
+    /** Workers (stream threads) in the group when connecting; 0 none, -1 unknown. */
+    public int workers() {
+        return workers;
+    }
+}

@@ -1,0 +1,134 @@
+package io.historystreams.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.historystreams.cli.Main;
+import io.historystreams.testing.FaultyArchiveServer;
+import io.historystreams.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code ingest --client}: a command that runs no pipeline, against a worker ({@link HistoryStreamsService}, what
+ * {@code run} starts) on a real KRaft broker; and the mistakes it refuses before requesting anything.
+ */
+class IngestClientTest extends WithEmbeddedBroker {
+    @TempDir
+    Path dir;
+
+    /** A {@code run} worker of {@code app} (one stream thread), as {@code run} configures it. */
+    private HistoryStreamsService worker(final String app) throws Exception {
+        final Map<String, String> c = new HashMap<>(Map.of(ServiceConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(),
+                ServiceConfig.APPLICATION_ID, app, ServiceConfig.TOPIC_PREFIX, app + ".",
+                ServiceConfig.HTTP_PORT, "-1", ServiceConfig.SCHEMA_REGISTRY_URL, "mock://" + app,
+                ServiceConfig.STREAM_THREADS, "1", ServiceConfig.DATA_DIR, dir.resolve("worker").toString()));
+        final HistoryStreamsService svc = HistoryStreamsService.start(ServiceConfig.of(c));
+        assertTrue(svc.awaitRunning(Duration.ofSeconds(60)), "worker running");
+        return svc;
+    }
+
+    private record Run(int code, String output) {
+    }
+
+    private Run client(final String app, final String archive, final String... more) {
+        final List<String> a = new ArrayList<>(List.of("ingest", "--client", "--archive", archive,
+                "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app,
+                "-D", "topic.prefix=" + app + ".", "--data-dir", dir.resolve("client").toString(),
+                "--schema-registry-url", "mock://" + app, "--http-port", "-1", "--quiet"));
+        a.addAll(List.of(more));
+        final StringWriter out = new StringWriter();
+        final int code;
+        try (PrintWriter pw = new PrintWriter(out, true)) {
+            code = Main.run(pw, pw, a.toArray(String[]::new));
+        }
+        return new Run(code, out.toString());
+    }
+
+    @Test
+    void theWorkersVerifyWhatTheClientRequestsAndTheClientReportsIt() throws Exception {
+        final String app = "client1";
+        final Path report = dir.resolve("report.json");
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                HistoryStreamsService w = worker(app)) {
+            final Run r = client(app, server.url(), "--from", "1", "--to", "1279", "--report", report.toString(),
+                    "--timeout", "120");
+            assertEquals(0, r.code(), r.output());
+            assertTrue(r.output().contains("20 checkpoints: 20 verified, 0 failed, 0 given up; 1279 ledgers verified; "
+                    + "fetched by the workers"), r.output());
+            assertFalse(r.output().contains("warning"), r.output());
+            // the worker did the work: its fetch counters moved, and nothing was fetched by the client's process
+            assertEquals(20, w.metrics().verifiedCount());
+            assertTrue(w.metrics().bytesFetched() > 0);
+        }
+        final JsonNode s = new ObjectMapper().readTree(report.toFile()).get("summary");
+        assertEquals(20, s.get("verified").asInt());
+        assertTrue(s.get("allVerified").asBoolean());
+    }
+
+    @Test
+    void withoutAWorkerTheClientWarnsAndGivesUpAtItsTimeout() throws Exception {
+        final String app = "client2";
+        worker(app).close(); // the topics exist, nobody processes them
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            final long t0 = System.nanoTime();
+            final String withCredentials = server.url().replace("http://", "http://reader:s3cret@");
+            final Run r = client(app, withCredentials, "--from", "1", "--to", "127", "--timeout", "2");
+            assertEquals(1, r.code(), r.output());
+            assertTrue(r.output().contains("warning: the credentials of " + server.url() + " stay in this process"),
+                    r.output());
+            assertFalse(r.output().contains("s3cret"), r.output());
+            assertTrue(r.output().contains("warning: no worker is in group client2 on " + broker.bootstrapServers()),
+                    r.output());
+            assertTrue(r.output().contains("2 checkpoints: 0 verified, 0 failed, 2 given up"), r.output());
+            assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(60).toNanos(), "gave up at its timeout");
+        }
+    }
+
+    @Test
+    void refusesWhatCannotReachAWorkerBeforeRequestingAnything() throws Exception {
+        final String archive = Fixtures.testnetSmall().toString();
+        // nothing of this application on the cluster
+        Run r = client("client3", archive, "--to", "127");
+        assertEquals(2, r.code(), r.output());
+        assertTrue(r.output().contains("error: no worker of this application has started on "
+                + broker.bootstrapServers() + " (topic(s) client3.checkpoint-requests"), r.output());
+        // publishing belongs to the workers
+        r = client("client3", archive, "--to", "127", "--publish-to", dir.resolve("mirror").toString());
+        assertEquals(2, r.code(), r.output());
+        assertTrue(r.output().contains("error: --publish-to publishes from the pipeline of this process; with "
+                + "--client, give it to the workers (run --publish-to)"), r.output());
+        // no cluster: the embedded broker of the client would have no worker
+        final StringWriter out = new StringWriter();
+        final int code;
+        try (PrintWriter pw = new PrintWriter(out, true)) {
+            code = Main.run(pw, pw, "ingest", "--client", "--archive", archive, "--to", "127", "--data-dir",
+                    dir.resolve("embedded").toString(), "--http-port", "-1", "--quiet");
+        }
+        assertEquals(2, code, out.toString());
+        assertTrue(out.toString().contains("error: --client needs the workers' Kafka cluster"), out.toString());
+        // a directory registry that no worker uses (ids of its own would not be found by the workers)
+        final StringWriter out2 = new StringWriter();
+        final int code2;
+        try (PrintWriter pw = new PrintWriter(out2, true)) {
+            code2 = Main.run(pw, pw, "ingest", "--client", "--archive", archive, "--to", "127", "--bootstrap-servers",
+                    broker.bootstrapServers(), "--data-dir", dir.resolve("fresh").toString(), "--http-port", "-1",
+                    "--quiet");
+        }
+        assertEquals(2, code2, out2.toString());
+        assertTrue(out2.toString().contains("error: the schema registry file://" + dir.resolve("fresh")
+                .resolve("schema-registry").toAbsolutePath()), out2.toString());
+    }
+}
