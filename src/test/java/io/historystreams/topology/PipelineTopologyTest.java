@@ -96,7 +96,7 @@ class PipelineTopologyTest {
         final String source = Fixtures.testnetSmall().toString();
         try (PipelineHarness h = new PipelineHarness(dir, HistoryTopology.Settings.defaults()
                 .withRetries(2, Duration.ofMillis(50)), 1)) {
-            assertEquals(64, h.ctx.fetchesPerProcessor(), "the default");
+            assertEquals(PipelineContext.DEFAULT_FETCHES_PER_PROCESSOR, h.ctx.fetchesPerProcessor(), "the default");
             h.ctx.setFetchesPerProcessor(2);
             final List<Long> cps = Checkpoint.range(1, 40 * 64 - 1);
             for (final long cp : cps) {
