@@ -99,8 +99,7 @@ public final class HistoryStreamsService implements AutoCloseable {
             } else {
                 bootstrap = config.get(ServiceConfig.BOOTSTRAP_SERVERS);
             }
-            final Topics topics = new Topics(config.get(ServiceConfig.TOPIC_PREFIX),
-                    SchemaRegistry.forUrl(config.schemaRegistryUrl()));
+            final Topics topics = topics(config);
             final ServiceMetrics metrics = new ServiceMetrics();
             ctx = new PipelineContext(new LocalBlobStore(config.blobDir()),
                     config.fetchConcurrency(), config.sourceOptions(), config.retryPolicy(),
@@ -317,6 +316,11 @@ public final class HistoryStreamsService implements AutoCloseable {
         }, "preload-rocksdb");
         t.setDaemon(true);
         t.start();
+    }
+
+    /** The pipeline's topics as {@code config} names them (topic prefix) and serializes them (schema registry). */
+    public static Topics topics(final ServiceConfig config) {
+        return new Topics(config.get(ServiceConfig.TOPIC_PREFIX), SchemaRegistry.forUrl(config.schemaRegistryUrl()));
     }
 
     /** Settings every client of this service uses: bootstrap servers plus the pass-through Kafka settings. */

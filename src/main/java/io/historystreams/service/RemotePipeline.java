@@ -1,6 +1,5 @@
 package io.historystreams.service;
 
-import io.historystreams.events.serde.SchemaRegistry;
 import io.historystreams.topology.Topic;
 import io.historystreams.topology.Topics;
 import org.apache.kafka.clients.admin.Admin;
@@ -24,24 +23,14 @@ import java.util.stream.Stream;
  * workers of an application on a Kafka cluster. Connecting checks, before anything is requested, what would otherwise
  * fail late or leave the command waiting for nothing: a cluster to talk to, the workers' topics on it, and a schema
  * registry the workers can read.
+ *
+ * @param clientProps settings for this process's clients of the workers' cluster
+ * @param group       the workers' group ({@code application.id})
+ * @param workers     members of that group when connecting: 0 none, -1 unknown
  */
-public final class RemotePipeline {
+public record RemotePipeline(Map<String, Object> clientProps, Topics topics, String bootstrapServers, String group,
+        int workers) {
     private static final int ADMIN_TIMEOUT_MS = 30_000;
-
-    private final Map<String, Object> clientProps;
-    private final Topics topics;
-    private final String bootstrap;
-    private final String group;
-    private final int workers;
-
-    private RemotePipeline(final Map<String, Object> clientProps, final Topics topics, final String bootstrap,
-            final String group, final int workers) {
-        this.clientProps = clientProps;
-        this.topics = topics;
-        this.bootstrap = bootstrap;
-        this.group = group;
-        this.workers = workers;
-    }
 
     /**
      * Connects to the workers' cluster.
@@ -64,7 +53,7 @@ public final class RemotePipeline {
         }
         final String bootstrap = config.get(ServiceConfig.BOOTSTRAP_SERVERS);
         final Map<String, Object> props = HistoryStreamsService.clientProps(config, bootstrap);
-        final Topics topics = new Topics(config.get(ServiceConfig.TOPIC_PREFIX), SchemaRegistry.forUrl(registry));
+        final Topics topics = HistoryStreamsService.topics(config);
         final String group = config.get(ServiceConfig.APPLICATION_ID);
         try (Admin admin = Admin.create(props)) {
             final Set<String> names = admin.listTopics(new ListTopicsOptions().timeoutMs(ADMIN_TIMEOUT_MS)).names()
@@ -99,28 +88,5 @@ public final class RemotePipeline {
         } catch (final TimeoutException e) {
             return -1;
         }
-    }
-
-    /** Settings for this process's clients of the workers' cluster. */
-    public Map<String, Object> clientProps() {
-        return clientProps;
-    }
-
-    public Topics topics() {
-        return topics;
-    }
-
-    public String bootstrapServers() {
-        return bootstrap;
-    }
-
-    /** The workers' group ({@code application.id}). */
-    public String group() {
-        return group;
-    }
-
-    /** Workers (stream threads) in the group when connecting; 0 none, -1 unknown. */
-    public int workers() {
-        return workers;
     }
 }

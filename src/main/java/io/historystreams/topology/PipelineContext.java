@@ -21,6 +21,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * sources), the blob store, the pool that runs blocking fetches off the stream threads, verification limits.
  */
 public final class PipelineContext implements AutoCloseable {
+    /**
+     * Default of {@link #fetchesPerProcessor()}. Measured on testnet-small from a directory (interleaved, medians): 64
+     * → 256 took a resident {@code run} worker from 2.02 to 1.73 s and 2.31 to 1.91 s for 125 checkpoints (every
+     * pair faster; 512 no faster), a cold {@code ingest} from 3.63 to 3.33 s and 3.62 to 3.49 s after start-up; the
+     * live heap stayed at 63 MB (results are a checkpoint's file facts or a bucket's hash and size).
+     */
+    public static final int DEFAULT_FETCHES_PER_PROCESSOR = 256;
+
     private final BlobStore blobs;
     private final ExecutorService fetchPool;
     private volatile int fetchesPerProcessor;
@@ -108,14 +116,6 @@ public final class PipelineContext implements AutoCloseable {
     public void setKeepBucketFiles(final boolean keep) {
         this.keepBucketFiles = keep;
     }
-
-    /**
-     * Default of {@link #fetchesPerProcessor()}. Measured on testnet-small from a directory (interleaved, medians): 64
-     * → 256 took a resident {@code run} worker from 2.02 to 1.73 s and 2.31 to 1.91 s for 125 checkpoints (every
-     * pair faster; 512 no faster), a cold {@code ingest} from 3.63 to 3.33 s and 3.62 to 3.49 s after start-up; the
-     * live heap stayed at 63 MB (results are a checkpoint's file facts or a bucket's hash and size).
-     */
-    public static final int DEFAULT_FETCHES_PER_PROCESSOR = 256;
 
     public ExecutorService fetchPool() {
         return fetchPool;

@@ -49,10 +49,14 @@ class IngestClientTest extends WithEmbeddedBroker {
                 "-D", "topic.prefix=" + app + ".", "--data-dir", dir.resolve("client").toString(),
                 "--schema-registry-url", "mock://" + app, "--http-port", "-1", "--quiet"));
         a.addAll(List.of(more));
+        return run(a.toArray(String[]::new));
+    }
+
+    private static Run run(final String... args) {
         final StringWriter out = new StringWriter();
         final int code;
         try (PrintWriter pw = new PrintWriter(out, true)) {
-            code = Main.run(pw, pw, a.toArray(String[]::new));
+            code = Main.run(pw, pw, args);
         }
         return new Run(code, out.toString());
     }
@@ -111,24 +115,16 @@ class IngestClientTest extends WithEmbeddedBroker {
         assertTrue(r.output().contains("error: --publish-to publishes from the pipeline of this process; with "
                 + "--client, give it to the workers (run --publish-to)"), r.output());
         // no cluster: the embedded broker of the client would have no worker
-        final StringWriter out = new StringWriter();
-        final int code;
-        try (PrintWriter pw = new PrintWriter(out, true)) {
-            code = Main.run(pw, pw, "ingest", "--client", "--archive", archive, "--to", "127", "--data-dir",
-                    dir.resolve("embedded").toString(), "--http-port", "-1", "--quiet");
-        }
-        assertEquals(2, code, out.toString());
-        assertTrue(out.toString().contains("error: --client needs the workers' Kafka cluster"), out.toString());
+        r = run("ingest", "--client", "--archive", archive, "--to", "127", "--data-dir",
+                dir.resolve("embedded").toString(), "--http-port", "-1", "--quiet");
+        assertEquals(2, r.code(), r.output());
+        assertTrue(r.output().contains("error: --client needs the workers' Kafka cluster"), r.output());
         // a directory registry that no worker uses (ids of its own would not be found by the workers)
-        final StringWriter out2 = new StringWriter();
-        final int code2;
-        try (PrintWriter pw = new PrintWriter(out2, true)) {
-            code2 = Main.run(pw, pw, "ingest", "--client", "--archive", archive, "--to", "127", "--bootstrap-servers",
-                    broker.bootstrapServers(), "--data-dir", dir.resolve("fresh").toString(), "--http-port", "-1",
-                    "--quiet");
-        }
-        assertEquals(2, code2, out2.toString());
-        assertTrue(out2.toString().contains("error: the schema registry file://" + dir.resolve("fresh")
-                .resolve("schema-registry").toAbsolutePath()), out2.toString());
+        r = run("ingest", "--client", "--archive", archive, "--to", "127", "--bootstrap-servers",
+                broker.bootstrapServers(), "--data-dir", dir.resolve("fresh").toString(), "--http-port", "-1",
+                "--quiet");
+        assertEquals(2, r.code(), r.output());
+        assertTrue(r.output().contains("error: the schema registry file://" + dir.resolve("fresh")
+                .resolve("schema-registry").toAbsolutePath()), r.output());
     }
 }
