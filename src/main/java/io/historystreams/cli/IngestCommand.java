@@ -20,6 +20,7 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -49,6 +50,16 @@ import java.util.function.Supplier;
         description = "Request a range of checkpoints and run the pipeline until each is verified or failed. "
                 + "Exit 0: all verified; 1: some failed; 2: could not run.")
 public final class IngestCommand implements Callable<Integer> {
+    /**
+     * Kafka Streams' {@code poll.ms} for the pipeline of this command, unless {@code kafka.poll.ms} is set (Kafka's
+     * default, which {@code run} and {@code tail} keep, is 100 ms). A stream thread waits that long for input before it
+     * punctuates, and punctuations are when finished fetches are handed back; at start-up the state updater's restore
+     * poll and the stream thread's pick-up of the restored tasks wait as long. A batch command exits when its range
+     * is done, so the CPU an idle stream thread spends polling every 10 ms (about a fifth of a core for two threads)
+     * does not last: with 10 ms Streams reached RUNNING 0.68 -> 0.59 s after start-up (4 runs each, JDK 25).
+     */
+    static final int BATCH_POLL_MS = 10;
+
     @Mixin
     ArchiveOptions archive;
 
@@ -126,12 +137,18 @@ public final class IngestCommand implements Callable<Integer> {
                     startedMillis, t0);
         }
         Publishing.check(config, publishTo);
-        try (HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
+        try (HistoryStreamsService svc = HistoryStreamsService.start(batch(config), !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo)) {
             return requestAndAwait(range, svc.clientProps(), svc.topics(),
                     () -> svc.live() ? null : "the pipeline stopped: " + svc.fatalError(),
                     () -> svc.metrics().bytesFetched(), publishing, startedMillis, t0);
         }
+    }
+
+    /** {@code config} for the pipeline of this batch command: {@link #BATCH_POLL_MS} unless the operator chose one. */
+    static ServiceConfig batch(final ServiceConfig config) {
+        final String pollMs = ServiceConfig.KAFKA_PREFIX + StreamsConfig.POLL_MS_CONFIG;
+        return config.get(pollMs) != null ? config : config.with(pollMs, Integer.toString(BATCH_POLL_MS));
     }
 
     /**

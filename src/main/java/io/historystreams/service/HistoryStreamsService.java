@@ -12,6 +12,7 @@ import io.historystreams.topology.Topic;
 import io.historystreams.topology.Topics;
 import io.historystreams.verify.VerificationLimits;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -327,6 +328,9 @@ public final class HistoryStreamsService implements AutoCloseable {
     public static Map<String, Object> clientProps(final ServiceConfig config, final String bootstrap) {
         final Map<String, Object> m = new HashMap<>(config.kafkaClientSettings());
         m.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        if (config.embedded()) {
+            m.putIfAbsent(CommonClientConfigs.RETRY_BACKOFF_MS_CONFIG, Topics.EMBEDDED_RETRY_BACKOFF_MS);
+        }
         return m;
     }
 

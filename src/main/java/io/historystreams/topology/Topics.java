@@ -42,6 +42,16 @@ public final class Topics {
      */
     public static final int PRODUCER_BATCH_BYTES = 64 << 10;
 
+    /**
+     * {@code retry.backoff.ms} of every Kafka client when the broker is the embedded one (Kafka's default is 100 ms,
+     * growing to {@code retry.backoff.max.ms} on repeated failures). A client waits that long after each coordinator
+     * lookup before it sends the request again, and a stream thread's producer met three such waits before its first
+     * commit: its {@code InitProducerId} (the coordinator lookup, then the broker still fetching a block of producer ids
+     * from the controller) and its first offset commit (the group coordinator lookup). Streams reached RUNNING
+     * 0.89 -> 0.68 s after start-up with 10 ms (4 runs each, JDK 25). On a cluster Kafka's default stays.
+     */
+    public static final int EMBEDDED_RETRY_BACKOFF_MS = 10;
+
     /** Largest message (a ledger event inlines its transaction set, which can be several MB on pubnet). */
     public static final int MAX_MESSAGE_BYTES = 16 << 20;
     /**

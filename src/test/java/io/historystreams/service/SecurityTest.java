@@ -186,6 +186,26 @@ class SecurityTest {
     }
 
     @Test
+    void clientsRetryAfter10msWithTheEmbeddedBrokerOnlyUnlessTheOperatorChose() {
+        // embedded (no bootstrap servers): every client the pipeline makes, and the followers
+        final ServiceConfig embedded = ServiceConfig.of(Map.of());
+        assertEquals(10, HistoryStreamsService.clientProps(embedded, "127.0.0.1:1").get("retry.backoff.ms"));
+        final StreamsConfig e = new StreamsConfig(HistoryStreamsService.streamsProps(embedded, "127.0.0.1:1", 1));
+        assertEquals("10", String.valueOf(e.getProducerConfigs("p").get("retry.backoff.ms")));
+        assertEquals("10", String.valueOf(e.getMainConsumerConfigs("g", "c", 0).get("retry.backoff.ms")));
+        assertEquals("10", String.valueOf(e.getRestoreConsumerConfigs("c").get("retry.backoff.ms")));
+        assertEquals("10", String.valueOf(e.getAdminConfigs("a").get("retry.backoff.ms")));
+        // the operator's value wins
+        final ServiceConfig chosen = ServiceConfig.of(Map.of("kafka.retry.backoff.ms", "250"));
+        assertEquals("250", HistoryStreamsService.clientProps(chosen, "127.0.0.1:1").get("retry.backoff.ms"));
+        // on a cluster Kafka's default stays
+        final ServiceConfig cluster = ServiceConfig.of(Map.of(ServiceConfig.BOOTSTRAP_SERVERS, "broker:9092"));
+        assertFalse(HistoryStreamsService.clientProps(cluster, "broker:9092").containsKey("retry.backoff.ms"));
+        assertFalse(new StreamsConfig(HistoryStreamsService.streamsProps(cluster, "broker:9092", 1))
+                .getProducerConfigs("p").containsKey("retry.backoff.ms"));
+    }
+
+    @Test
     void pipelineProducersBatch64KiBUnlessTheOperatorChose() {
         final StreamsConfig dflt = new StreamsConfig(
                 HistoryStreamsService.streamsProps(ServiceConfig.of(Map.of()), "broker:9092", 1));
