@@ -17,6 +17,7 @@ import io.historystreams.service.ServiceConfig;
 import io.historystreams.topology.Topics;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -59,6 +60,14 @@ public final class IngestCommand implements Callable<Integer> {
      * does not last: with 10 ms Streams reached RUNNING 0.68 -> 0.59 s after start-up (4 runs each, JDK 25).
      */
     static final int BATCH_POLL_MS = 10;
+
+    /**
+     * {@code fetch.max.wait.ms} of the stream threads' consumers for the pipeline of this command, unless set (Kafka's
+     * default is 500 ms). A consumer's fetch waits at the broker for that long when there is nothing new, and closing
+     * the consumer waits for it: closing the pipeline at the end of an ingest took 0.93-0.99 s, 0.70-0.78 s with 50 ms
+     * (3 runs each). A consumer with a fetch parked gets new records as soon as they arrive either way.
+     */
+    static final int BATCH_FETCH_MAX_WAIT_MS = 50;
 
     @Mixin
     ArchiveOptions archive;
@@ -145,10 +154,24 @@ public final class IngestCommand implements Callable<Integer> {
         }
     }
 
-    /** {@code config} for the pipeline of this batch command: {@link #BATCH_POLL_MS} unless the operator chose one. */
+    /**
+     * {@code config} for the pipeline of this batch command: {@link #BATCH_POLL_MS} and
+     * {@link #BATCH_FETCH_MAX_WAIT_MS} for the stream threads, unless the operator chose values.
+     */
     static ServiceConfig batch(final ServiceConfig config) {
+        ServiceConfig c = config;
         final String pollMs = ServiceConfig.KAFKA_PREFIX + StreamsConfig.POLL_MS_CONFIG;
-        return config.get(pollMs) != null ? config : config.with(pollMs, Integer.toString(BATCH_POLL_MS));
+        if (c.get(pollMs) == null) {
+            c = c.with(pollMs, Integer.toString(BATCH_POLL_MS));
+        }
+        final String fetchWait = ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG;
+        final String mainFetchWait = ServiceConfig.KAFKA_PREFIX + StreamsConfig.mainConsumerPrefix(fetchWait);
+        if (c.get(ServiceConfig.KAFKA_PREFIX + fetchWait) == null
+                && c.get(ServiceConfig.KAFKA_PREFIX + StreamsConfig.consumerPrefix(fetchWait)) == null
+                && c.get(mainFetchWait) == null) {
+            c = c.with(mainFetchWait, Integer.toString(BATCH_FETCH_MAX_WAIT_MS));
+        }
+        return c;
     }
 
     /**
