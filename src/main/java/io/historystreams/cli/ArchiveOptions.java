@@ -136,11 +136,9 @@ public final class ArchiveOptions {
             c = c.with(io.historystreams.service.ServiceConfig.READ_TIMEOUT_SECONDS,
                     Integer.toString(readTimeoutSeconds));
         }
-        if (c.get(io.historystreams.service.ServiceConfig.FETCH_CONCURRENCY) == null) {
-            // not set anywhere: as many fetches in flight as suits where the archives are
-            c = c.with(io.historystreams.service.ServiceConfig.FETCH_CONCURRENCY,
-                    Integer.toString(concurrency != null ? concurrency : defaultConcurrency(archives)));
-        }
+        // not set anywhere: as many fetches in flight as suits where the archives are
+        c = c.withDefault(io.historystreams.service.ServiceConfig.FETCH_CONCURRENCY,
+                Integer.toString(concurrency != null ? concurrency : defaultConcurrency(archives)));
         if (parsed != null && parsed.hasMatchedOption("--connect-timeout")) {
             c = c.with(io.historystreams.service.ServiceConfig.CONNECT_TIMEOUT_SECONDS,
                     Integer.toString(connectTimeoutSeconds));

@@ -159,19 +159,12 @@ public final class IngestCommand implements Callable<Integer> {
      * {@link #BATCH_FETCH_MAX_WAIT_MS} for the stream threads, unless the operator chose values.
      */
     static ServiceConfig batch(final ServiceConfig config) {
-        ServiceConfig c = config;
-        final String pollMs = ServiceConfig.KAFKA_PREFIX + StreamsConfig.POLL_MS_CONFIG;
-        if (c.get(pollMs) == null) {
-            c = c.with(pollMs, Integer.toString(BATCH_POLL_MS));
-        }
+        final String kafka = ServiceConfig.KAFKA_PREFIX;
         final String fetchWait = ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG;
-        final String mainFetchWait = ServiceConfig.KAFKA_PREFIX + StreamsConfig.mainConsumerPrefix(fetchWait);
-        if (c.get(ServiceConfig.KAFKA_PREFIX + fetchWait) == null
-                && c.get(ServiceConfig.KAFKA_PREFIX + StreamsConfig.consumerPrefix(fetchWait)) == null
-                && c.get(mainFetchWait) == null) {
-            c = c.with(mainFetchWait, Integer.toString(BATCH_FETCH_MAX_WAIT_MS));
-        }
-        return c;
+        return config.withDefault(kafka + StreamsConfig.POLL_MS_CONFIG, Integer.toString(BATCH_POLL_MS))
+                .withDefault(kafka + StreamsConfig.mainConsumerPrefix(fetchWait),
+                        Integer.toString(BATCH_FETCH_MAX_WAIT_MS), kafka + fetchWait,
+                        kafka + StreamsConfig.consumerPrefix(fetchWait));
     }
 
     /**

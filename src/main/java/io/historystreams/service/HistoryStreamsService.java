@@ -346,19 +346,17 @@ public final class HistoryStreamsService implements AutoCloseable {
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, rf);
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, config.getInt(ServiceConfig.COMMIT_INTERVAL_MS));
         p.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), Topics.MAX_MESSAGE_BYTES + 65536);
-        producerDefault(p, ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        clientDefault(p, StreamsConfig.PRODUCER_PREFIX, ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
         p.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
         // a verified checkpoint writes 64 ledger events (~1.2 KB each, 12 MB for testnet-small's 157 checkpoints),
         // which Kafka's 16 KiB default split into many small produce requests that each commit's flush waited for
         // (ingest 4.37 -> 3.64 s, see bench/README.md)
-        producerDefault(p, ProducerConfig.BATCH_SIZE_CONFIG, Topics.PRODUCER_BATCH_BYTES);
+        clientDefault(p, StreamsConfig.PRODUCER_PREFIX, ProducerConfig.BATCH_SIZE_CONFIG, Topics.PRODUCER_BATCH_BYTES);
         // restoring a task's stores ends with a fetch that returns nothing new (an empty changelog, or one read to its
         // end): the broker holds such a fetch for fetch.max.wait.ms (500 ms by default), and the state updater
         // restores tasks in rounds, so a fresh start waited ~1 s before the first record was processed
-        final String restoreWait = StreamsConfig.restoreConsumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG);
-        if (!p.containsKey(restoreWait) && !p.containsKey(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG)) {
-            p.put(restoreWait, Topics.FOLLOW_FETCH_MAX_WAIT_MS);
-        }
+        clientDefault(p, StreamsConfig.RESTORE_CONSUMER_PREFIX, ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                Topics.FOLLOW_FETCH_MAX_WAIT_MS);
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
                 Topics.MAX_MESSAGE_BYTES + 65536);
         p.put(StreamsConfig.topicPrefix("max.message.bytes"), Integer.toString(Topics.MAX_MESSAGE_BYTES));
@@ -366,12 +364,13 @@ public final class HistoryStreamsService implements AutoCloseable {
     }
 
     /**
-     * Sets a default for the pipeline's producers unless the operator chose a value, for every client
-     * ({@code kafka.<key>}) or for producers ({@code kafka.producer.<key>}).
+     * Sets a default for one kind of the pipeline's clients ({@code prefix}: Kafka Streams' {@code producer.},
+     * {@code restore.consumer.}, ...) unless the operator chose a value, for every client ({@code kafka.<key>}) or for
+     * that kind ({@code kafka.<prefix><key>}).
      */
-    private static void producerDefault(final Properties p, final String key, final Object value) {
-        if (!p.containsKey(key) && !p.containsKey(StreamsConfig.producerPrefix(key))) {
-            p.put(StreamsConfig.producerPrefix(key), value);
+    private static void clientDefault(final Properties p, final String prefix, final String key, final Object value) {
+        if (!p.containsKey(key) && !p.containsKey(prefix + key)) {
+            p.put(prefix + key, value);
         }
     }
 

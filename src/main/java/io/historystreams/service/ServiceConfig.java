@@ -238,6 +238,14 @@ public final class ServiceConfig {
         return withPrefix(KAFKA_PREFIX);
     }
 
+    /** This configuration with {@code key} set to {@code value}, unless {@code key} or any of {@code alsoSetBy} is set. */
+    public ServiceConfig withDefault(final String key, final String value, final String... alsoSetBy) {
+        if (values.get(key) != null || java.util.Arrays.stream(alsoSetBy).anyMatch(k -> values.get(k) != null)) {
+            return this;
+        }
+        return with(key, value);
+    }
+
     public ServiceConfig with(final String key, final String value) {
         final Map<String, String> v = new TreeMap<>(values);
         v.put(key, value);
