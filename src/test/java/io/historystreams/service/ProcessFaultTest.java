@@ -1,6 +1,7 @@
 package io.historystreams.service;
 
 import io.historystreams.cli.Main;
+import io.historystreams.testing.FaultyArchiveServer;
 import io.historystreams.testing.Fixtures;
 import io.historystreams.topology.Topics;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -45,9 +46,16 @@ class ProcessFaultTest extends WithEmbeddedBroker {
     @Test
     @Timeout(420)
     void killedEarlyMidRangeAndWhilePublishingThenFinishesExactlyOnce() throws Exception {
+        // every file answered 10 ms late, so that the kills land mid-range whatever the machine's speed
+        try (FaultyArchiveServer archive = FaultyArchiveServer.slowed(Fixtures.testnetSmall(), Duration.ofMillis(10))) {
+            killThreeTimesThenFinish(archive.url());
+        }
+    }
+
+    private void killThreeTimesThenFinish(final String archive) throws Exception {
         final String app = "killed3";
         final Path target = dir.resolve("target");
-        final String[] args = {"ingest", "--archive", Fixtures.testnetSmall().toString(), "--from", "1", "--to",
+        final String[] args = {"ingest", "--archive", archive, "--from", "1", "--to",
             "10047", "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
             "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app).toString(), "--http-port", "-1", "--quiet",
             "--fetch-concurrency", "2", "--publish-to", target.toString(),

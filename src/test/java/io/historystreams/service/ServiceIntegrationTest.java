@@ -265,8 +265,15 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
 
     @Test
     void shouldFinishARangeExactlyOnceAfterTheProcessIsKilled() throws Exception {
+        // every file answered 10 ms late, so that the kill lands mid-range whatever the machine's speed
+        try (FaultyArchiveServer archive = FaultyArchiveServer.slowed(Fixtures.testnetSmall(), Duration.ofMillis(10))) {
+            killThenFinish(archive.url());
+        }
+    }
+
+    private void killThenFinish(final String archive) throws Exception {
         final String app = "killed";
-        final String[] args = {"ingest", "--archive", Fixtures.testnetSmall().toString(), "--bootstrap-servers",
+        final String[] args = {"ingest", "--archive", archive, "--bootstrap-servers",
             broker.bootstrapServers(), "--application-id", app, "-D", "topic.prefix=" + app + ".", "--data-dir",
             dir.resolve(app).toString(), "--http-port", "-1", "--quiet", "--fetch-concurrency", "2"};
         final List<String> cmd = new java.util.ArrayList<>(List.of(

@@ -88,6 +88,17 @@ public final class FaultyArchiveServer implements AutoCloseable {
         return new FaultyArchiveServer(root);
     }
 
+    /**
+     * Serves {@code root} with every answer {@code late}: a run over it lasts seconds however fast the machine, for
+     * tests that act in the middle of one (a fast run once went from under 20 checkpoints to all 157 between two
+     * looks 300 ms apart).
+     */
+    public static FaultyArchiveServer slowed(final Path root, final Duration late) throws IOException {
+        final FaultyArchiveServer s = new FaultyArchiveServer(root);
+        s.onRegex(".*").delay(late).forever();
+        return s;
+    }
+
     public int port() {
         return serverSocket.getLocalPort();
     }
