@@ -12,7 +12,10 @@ import java.util.List;
  *
  *   java -cp target/history-streams.jar <the launcher's JVM options> bench/WarmIngest.java N ingest-arguments...
  *
- * (a single-file source program: Java compiles it in memory; bench/run.sh --only warm runs it).
+ * An argument may name "{run}": it is replaced by the run's number, so that each run has its own directory (the
+ * target of --publish-to, for example).
+ *
+ * (a single-file source program: Java compiles it in memory; bench/run.sh --only warm,warmpub runs it).
  */
 public final class WarmIngest {
     public static void main(final String[] args) throws Exception {
@@ -21,7 +24,10 @@ public final class WarmIngest {
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         final Path base = Files.createTempDirectory("warm-ingest");
         for (int i = 0; i < n; i++) {
-            final List<String> a = new ArrayList<>(List.of(args).subList(1, args.length));
+            final List<String> a = new ArrayList<>();
+            for (final String arg : List.of(args).subList(1, args.length)) {
+                a.add(arg.replace("{run}", Integer.toString(i)));
+            }
             a.addAll(List.of("--data-dir", base.resolve("run-" + i).toString(), "--http-port", "-1", "--quiet"));
             final long cpu = os.getProcessCpuTime();
             final long t = System.nanoTime();

@@ -6,7 +6,8 @@
 #
 #   -n N            repetitions per measurement, medians are reported (default 3; env BENCH_N)
 #   --archive DIR   the archive to serve (default ../shared/fixtures/archives/testnet-small; env BENCH_ARCHIVE)
-#   --only LIST     comma-separated subset of: raw,verify,ingest,publish,warm,service,scale,tail (default: all)
+#   --only LIST     comma-separated subset of: raw,verify,ingest,publish,warm,warmpub,service,scale,tail
+#                   (default: all)
 #   --short N       checkpoints of the short range in the scale case (default 20)
 #   --copies N      archives (/a/, /b/, ...) ingested in sequence into one data dir in the scale case (default 3)
 #   --service-warm N  checkpoints a resident `run` worker verifies before the timed `ingest --client` (default 32)
@@ -20,7 +21,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 hs="$here/bin/history-streams"
 n="${BENCH_N:-3}"
 archive="${BENCH_ARCHIVE:-$here/../shared/fixtures/archives/testnet-small}"
-only="raw,verify,ingest,publish,warm,service,scale,tail"
+only="raw,verify,ingest,publish,warm,warmpub,service,scale,tail"
 short=20
 service_warm=32
 copies=3
@@ -317,23 +318,37 @@ if want scale; then
   done
 fi
 
-if want warm; then
-  # the same ingest N+1 times in one JVM (bench/WarmIngest.java), each with a fresh data dir and broker: the first is
-  # cold, the others show the pipeline once the JIT has compiled it. JVM options as bin/history-streams gives ingest
-  # (its default JIT mode, hashing), without the class-data archive (another class path).
-  log "warm JVM: $((n + 1)) ingests in one JVM (load $(load))"
+# the same ingest N+1 times in one JVM (bench/WarmIngest.java), each with a fresh data dir and broker: the first is
+# cold, the others show the pipeline once the JIT has compiled it. JVM options as bin/history-streams gives ingest
+# (its default JIT mode, hashing), without the class-data archive (another class path). $1: the key (warm, warmpub),
+# then extra ingest arguments ("{run}" is the run's number).
+warm_jvm() {
+  local key="$1"; shift
+  log "warm JVM${1:+ $*}: $((n + 1)) ingests in one JVM (load $(load))"
   . "$here/bin/jit-options"
   jit_options hashing
   java -XX:+UseParallelGC -Xss1m "${jit_opts[@]}" -Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams \
     -cp "$here/target/history-streams.jar" "$here/bench/WarmIngest.java" $((n + 1)) ingest --archive "$url" --from 1 \
-    --to "$last_ledger" --timeout "${BENCH_TIMEOUT:-600}" >"$tmp/warm.out" 2>"$tmp/warm.err" \
-    || { log "warm JVM run failed:"; tail -5 "$tmp/warm.err" "$tmp/warm.out" >&2; exit 1; }
-  [[ "$(grep -c "$full_cps verified, 0 failed, 0 given up" "$tmp/warm.out")" == $((n + 1)) ]] \
-    || { log "warm JVM: not every checkpoint verified:"; cat "$tmp/warm.out" >&2; exit 1; }
+    --to "$last_ledger" --timeout "${BENCH_TIMEOUT:-600}" "$@" >"$tmp/$key.out" 2>"$tmp/$key.err" \
+    || { log "warm JVM run failed:"; tail -5 "$tmp/$key.err" "$tmp/$key.out" >&2; exit 1; }
+  [[ "$(grep -c "$full_cps verified, 0 failed, 0 given up" "$tmp/$key.out")" == $((n + 1)) ]] \
+    || { log "warm JVM: not every checkpoint verified:"; cat "$tmp/$key.out" >&2; exit 1; }
   # after the service was up, runs 2..N+1
-  sed -n 's/.*; \([0-9.]*\) s (service up after \([0-9.]*\) s).*/\1 \2/p' "$tmp/warm.out" | tail -n +2 \
-    | awk '{print $1 - $2}' >"$tmp/warm.s"
-  record warm s "$(median <"$tmp/warm.s")"
+  sed -n 's/.*; \([0-9.]*\) s (service up after \([0-9.]*\) s).*/\1 \2/p' "$tmp/$key.out" | tail -n +2 \
+    | awk '{print $1 - $2}' >"$tmp/$key.s"
+  record "$key" s "$(median <"$tmp/$key.s")"
+}
+
+if want warm; then
+  warm_jvm warm
+fi
+
+if want warmpub; then
+  warm_jvm warmpub --publish-to "$tmp/warm-published-{run}"
+  for ((i = 0; i <= n; i++)); do
+    (cd "$archive" && grep -v '^\.well-known' "$tmp/files-full" | while read -r f; do cmp -s "$f" "$tmp/warm-published-$i/$f" || echo "$f"; done) >"$tmp/warmpub-$i.diff"
+    [[ ! -s "$tmp/warmpub-$i.diff" ]] || { log "warm JVM: published mirror $i differs in $(wc -l <"$tmp/warmpub-$i.diff") files"; exit 1; }
+  done
 fi
 
 if want tail; then
@@ -379,11 +394,11 @@ raw="${R[raw-http,s]:-}"
 echo
 echo "history-streams bench: $(basename "$archive") over $url, $full_cps checkpoints, $(printf %.1f "$full_mb") MB, median of $n (raw: of $(cat "$tmp/raw-http.s" 2>/dev/null | wc -l) samples spread over the run)"
 echo "host: $(nproc) cores, load average at end $(load); $("${HISTORY_STREAMS_JAVA:-java}" -version 2>&1 | head -1)${HISTORY_STREAMS_JAVA:+ (HISTORY_STREAMS_JAVA)}"
-printf '%-34s %8s %8s %7s %7s %8s %10s %8s\n' case seconds "cp/s" "MB/s" "x raw" "up s" "heap MB" "RSS MB"
+printf '%-44s %8s %8s %7s %7s %8s %10s %8s\n' case seconds "cp/s" "MB/s" "x raw" "up s" "heap MB" "RSS MB"
 line() { # label seconds checkpoints MB [up] [heap-after/before] [rss]
   local ratio="-"
   [[ -n "$raw" ]] && ratio="$(printf %.2f "$(echo "$2 / $raw" | bc -l)")"
-  printf '%-34s %8.2f %8.1f %7.1f %7s %8s %10s %8s\n' "$1" "$2" "$(echo "$3 / $2" | bc -l)" "$(echo "$4 / $2" | bc -l)" \
+  printf '%-44s %8.2f %8.1f %7.1f %7s %8s %10s %8s\n' "$1" "$2" "$(echo "$3 / $2" | bc -l)" "$(echo "$4 / $2" | bc -l)" \
     "$ratio" "${5:--}" "${6:--}" "${7:--}"
 }
 heapcell() { echo "$(maxof <"$tmp/$1.heap")/$(maxof <"$tmp/$1.heapb")"; }
@@ -405,6 +420,9 @@ for key in ingest publish short; do
 done
 if [[ -n "${R[warm,s]:-}" ]]; then
   line "ingest, warm JVM (excl. start)" "${R[warm,s]}" "$full_cps" "$full_mb"
+fi
+if [[ -n "${R[warmpub,s]:-}" ]]; then
+  line "ingest --publish-to, warm JVM (excl. start)" "${R[warmpub,s]}" "$full_cps" "$full_mb"
 fi
 if [[ -f "$tmp/service.s" ]]; then
   # against the raw time of the same new bytes, measured in this case
@@ -436,4 +454,5 @@ for key in verify ingest publish short; do
 done
 [[ -f "$tmp/service.s" ]] && echo "resident service ($service_cps checkpoints after $service_warm, ratios to the raw time of their new files): raw runs (s) $(xargs printf '%.2f ' <"$tmp/raw-service.s"); ingest --client runs (s) $(tr '\n' ' ' <"$tmp/service.s"); up: $(tr '\n' ' ' <"$tmp/service.up")"
 [[ -f "$tmp/warm.s" ]] && echo "warm JVM runs 2.. (s, excl. start): $(xargs printf '%.2f ' <"$tmp/warm.s"); $(grep -o 'warm run 0: .*' "$tmp/warm.out")"
+[[ -f "$tmp/warmpub.s" ]] && echo "warm JVM --publish-to runs 2.. (s, excl. start): $(xargs printf '%.2f ' <"$tmp/warmpub.s"); $(grep -o 'warm run 0: .*' "$tmp/warmpub.out")"
 exit 0
