@@ -1,0 +1,229 @@
+package io.historystreams.bench;
+
+import io.historystreams.verify.BucketVerifier;
+import io.historystreams.verify.Hash;
+import io.historystreams.verify.LedgerHeaderVerifier;
+import io.historystreams.verify.ResultSetVerifier;
+import io.historystreams.verify.TransactionSetVerifier;
+import io.historystreams.verify.VerificationException;
+import io.historystreams.verify.VerificationLimits;
+import io.historystreams.verify.XdrRecordStream;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * JMH micro-benchmarks of the verification hot paths on the real files of {@code testnet-small} (bench/jmh.sh runs
+ * them; results in bench/README.md). One operation is a whole file type of the fixture: all its buckets, or all 157
+ * checkpoints' ledger, transactions or results files, read from memory (no I/O). Each verifier is set beside the
+ * floor the JDK gives for the same bytes, so the table says how close to the limit the code is:
+ * <ul>
+ *   <li>buckets: {@link BucketVerifier} (gunzip + SHA-256 of the whole stream) against {@link GZIPInputStream} +
+ *       {@link MessageDigest} with a 64 KiB buffer, and against gunzip alone;</li>
+ *   <li>record framing: {@link XdrRecordStream} walking every record of the transactions files, against gunzip
+ *       alone of the same files;</li>
+ *   <li>header parsing: {@link LedgerHeaderVerifier} (framing, fixed-field parsing, the header hash chain);</li>
+ *   <li>transaction and result sets: their verifiers (framing, entry parsing, the per-ledger set hashes).</li>
+ * </ul>
+ * The {@code compressedBytes} counter is the compressed input per second (divide by 10^6 for MB/s, the unit of
+ * bench/run.sh); every verifier throws on a hash mismatch, so a run also proves the results.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 5, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+@State(Scope.Benchmark)
+public class VerifyHotPaths {
+    private static final VerificationLimits LIMITS = VerificationLimits.defaults();
+
+    /** A gzipped file held in memory. */
+    record GzFile(String name, long checkpoint, Hash bucketHash, byte[] gz) {
+        InputStream open() {
+            return new ByteArrayInputStream(gz);
+        }
+    }
+
+    private List<GzFile> buckets;
+    private List<GzFile> ledgers;
+    private List<GzFile> transactions;
+    private List<GzFile> results;
+
+    /** Counts what one operation read; JMH reports it per second beside the operations. */
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    @State(Scope.Thread)
+    public static class Bytes {
+        public long compressedBytes;
+    }
+
+    @Setup(Level.Trial)
+    public void load() throws IOException {
+        final Path root = io.historystreams.testing.Fixtures.testnetSmall();
+        buckets = load(root.resolve("bucket"), "bucket-");
+        ledgers = load(root.resolve("ledger"), "ledger-");
+        transactions = load(root.resolve("transactions"), "transactions-");
+        results = load(root.resolve("results"), "results-");
+        if (buckets.isEmpty() || ledgers.size() != transactions.size() || ledgers.size() != results.size()) {
+            throw new IllegalStateException("unexpected fixture: " + buckets.size() + " buckets, " + ledgers.size()
+                    + " ledger, " + transactions.size() + " transactions, " + results.size() + " results files");
+        }
+    }
+
+    private static List<GzFile> load(final Path dir, final String prefix) throws IOException {
+        final List<GzFile> out = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (final Path p : files.filter(f -> f.getFileName().toString().startsWith(prefix)
+                    && f.getFileName().toString().endsWith(".xdr.gz")).sorted(Comparator.naturalOrder()).toList()) {
+                final String name = p.getFileName().toString();
+                final String id = name.substring(prefix.length(), name.length() - ".xdr.gz".length());
+                final boolean bucket = prefix.equals("bucket-");
+                out.add(new GzFile(name, bucket ? -1 : Long.parseLong(id, 16), bucket ? Hash.fromHex(id) : null,
+                        Files.readAllBytes(p)));
+            }
+        }
+        return out;
+    }
+
+    private static long sum(final List<GzFile> files) {
+        return files.stream().mapToLong(f -> f.gz().length).sum();
+    }
+
+    @Benchmark
+    public long bucketsVerify(final Bytes bytes) throws IOException, VerificationException {
+        long raw = 0;
+        for (final GzFile f : buckets) {
+            raw += BucketVerifier.verify(f.open(), f.name(), f.bucketHash(), LIMITS).rawBytes();
+        }
+        bytes.compressedBytes += sum(buckets);
+        return raw;
+    }
+
+    /** The JDK floor for the bucket check: gunzip and SHA-256, a 64 KiB buffer, nothing else. */
+    @Benchmark
+    public long bucketsJdkGunzipSha256(final Bytes bytes) throws IOException {
+        final byte[] buf = new byte[64 * 1024];
+        long raw = 0;
+        for (final GzFile f : buckets) {
+            final MessageDigest sha = Hash.sha256();
+            try (InputStream in = new GZIPInputStream(f.open(), 64 * 1024)) {
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    sha.update(buf, 0, n);
+                    raw += n;
+                }
+            }
+            if (!Hash.digest(sha).equals(f.bucketHash())) {
+                throw new IllegalStateException(f.name() + " does not hash to its name");
+            }
+        }
+        bytes.compressedBytes += sum(buckets);
+        return raw;
+    }
+
+    /** Gunzip alone (the share of the bucket check SHA-256 does not take). */
+    @Benchmark
+    public long bucketsJdkGunzipOnly(final Bytes bytes) throws IOException {
+        bytes.compressedBytes += sum(buckets);
+        return gunzipAll(buckets);
+    }
+
+    /** Record framing: every record of the transactions files, nothing parsed. */
+    @Benchmark
+    public long transactionsFraming(final Bytes bytes) throws IOException, VerificationException {
+        long records = 0;
+        for (final GzFile f : transactions) {
+            try (XdrRecordStream s = XdrRecordStream.open(f.open(), f.name(), LIMITS.maxXdrFileRawBytes(),
+                    LIMITS.maxRecordBytes())) {
+                while (s.next()) {
+                    records += s.recordLength();
+                }
+            }
+        }
+        bytes.compressedBytes += sum(transactions);
+        return records;
+    }
+
+    /** Gunzip alone of the transactions files (the floor of their framing). */
+    @Benchmark
+    public long transactionsJdkGunzipOnly(final Bytes bytes) throws IOException {
+        bytes.compressedBytes += sum(transactions);
+        return gunzipAll(transactions);
+    }
+
+    @Benchmark
+    public int transactionsVerify(final Bytes bytes) throws IOException, VerificationException {
+        int sets = 0;
+        for (final GzFile f : transactions) {
+            sets += TransactionSetVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).size();
+        }
+        bytes.compressedBytes += sum(transactions);
+        return sets;
+    }
+
+    @Benchmark
+    public int resultsVerify(final Bytes bytes) throws IOException, VerificationException {
+        int sets = 0;
+        for (final GzFile f : results) {
+            sets += ResultSetVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).size();
+        }
+        bytes.compressedBytes += sum(results);
+        return sets;
+    }
+
+    /** Header parsing: framing, the fixed fields, each header's hash and the chain inside the file. */
+    @Benchmark
+    public int ledgerHeadersVerify(final Bytes bytes) throws IOException, VerificationException {
+        int headers = 0;
+        for (final GzFile f : ledgers) {
+            headers += LedgerHeaderVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).size();
+        }
+        bytes.compressedBytes += sum(ledgers);
+        return headers;
+    }
+
+    /** Gunzip alone of the ledger files (the floor of header parsing). */
+    @Benchmark
+    public long ledgerHeadersJdkGunzipOnly(final Bytes bytes) throws IOException {
+        bytes.compressedBytes += sum(ledgers);
+        return gunzipAll(ledgers);
+    }
+
+    private static long gunzipAll(final List<GzFile> files) {
+        final byte[] buf = new byte[64 * 1024];
+        long raw = 0;
+        for (final GzFile f : files) {
+            try (InputStream in = new GZIPInputStream(f.open(), 64 * 1024)) {
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    raw += n;
+                }
+            } catch (final IOException e) {
+                throw new UncheckedIOException(f.name(), e);
+            }
+        }
+        return raw;
+    }
+}
