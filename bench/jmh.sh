@@ -25,7 +25,11 @@ trap 'rm -f "$result"' EXIT
   -jvmArgsAppend "-Dfixtures.dir=$fixtures ${jit_opts[*]}" -rf json -rff "$result" "${@:-VerifyHotPaths}"
 echo
 echo "JIT mode: $jit; $("$java" -version 2>&1 | head -1)"
-printf '%-28s %10s %10s\n' benchmark "s/op" "MB/s"
+printf '%-28s %10s %10s %8s\n' benchmark "s/op" "MB/s" "error"
 jq -r '.[] | [(.benchmark | sub(".*\\."; "")), (1 / .primaryMetric.score),
-    (.secondaryMetrics.compressedBytes.score / 1000000)] | @tsv' "$result" \
-  | while IFS=$'\t' read -r name sop mbs; do printf '%-28s %10.4f %10.1f\n' "$name" "$sop" "$mbs"; done
+    (.secondaryMetrics.compressedBytes.score / 1000000),
+    (if .primaryMetric.scoreError == "NaN" then "-"
+     else "\(100 * .primaryMetric.scoreError / .primaryMetric.score | round) %" end)]
+    | @tsv' "$result" \
+  | while IFS=$'\t' read -r name sop mbs err; do printf '%-28s %10.4f %10.1f %8s\n' "$name" "$sop" "$mbs" "$err"; done
+echo "error: half JMH's 99.9 % confidence interval, relative to the score (- : too few iterations to tell)"

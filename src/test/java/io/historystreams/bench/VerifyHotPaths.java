@@ -4,6 +4,7 @@ import io.historystreams.verify.BucketVerifier;
 import io.historystreams.verify.Hash;
 import io.historystreams.verify.LedgerHeaderVerifier;
 import io.historystreams.verify.ResultSetVerifier;
+import io.historystreams.verify.ScpVerifier;
 import io.historystreams.verify.TransactionSetVerifier;
 import io.historystreams.verify.VerificationException;
 import io.historystreams.verify.VerificationLimits;
@@ -46,7 +47,8 @@ import java.util.zip.GZIPInputStream;
  *   <li>record framing: {@link XdrRecordStream} walking every record of the transactions files, against gunzip
  *       alone of the same files;</li>
  *   <li>header parsing: {@link LedgerHeaderVerifier} (framing, fixed-field parsing, the header hash chain);</li>
- *   <li>transaction and result sets: their verifiers (framing, entry parsing, the per-ledger set hashes).</li>
+ *   <li>transaction and result sets: their verifiers (framing, entry parsing, the per-ledger set hashes);</li>
+ *   <li>SCP messages: the structural parse of every entry, against gunzip alone.</li>
  * </ul>
  * The {@code compressedBytes} counter is the compressed input per second (divide by 10^6 for MB/s, the unit of
  * bench/run.sh); every verifier throws on a hash mismatch, so a run also proves the results.
@@ -71,6 +73,7 @@ public class VerifyHotPaths {
     private List<GzFile> ledgers;
     private List<GzFile> transactions;
     private List<GzFile> results;
+    private List<GzFile> scp;
 
     /** Counts what one operation read; JMH reports it per second beside the operations. */
     @AuxCounters(AuxCounters.Type.OPERATIONS)
@@ -86,9 +89,12 @@ public class VerifyHotPaths {
         ledgers = load(root.resolve("ledger"), "ledger-");
         transactions = load(root.resolve("transactions"), "transactions-");
         results = load(root.resolve("results"), "results-");
-        if (buckets.isEmpty() || ledgers.size() != transactions.size() || ledgers.size() != results.size()) {
+        scp = load(root.resolve("scp"), "scp-");
+        if (buckets.isEmpty() || ledgers.size() != transactions.size() || ledgers.size() != results.size()
+                || ledgers.size() != scp.size()) {
             throw new IllegalStateException("unexpected fixture: " + buckets.size() + " buckets, " + ledgers.size()
-                    + " ledger, " + transactions.size() + " transactions, " + results.size() + " results files");
+                    + " ledger, " + transactions.size() + " transactions, " + results.size() + " results, "
+                    + scp.size() + " scp files");
         }
     }
 
@@ -209,6 +215,24 @@ public class VerifyHotPaths {
     public long ledgerHeadersJdkGunzipOnly(final Bytes bytes) throws IOException {
         bytes.compressedBytes += sum(ledgers);
         return gunzipAll(ledgers);
+    }
+
+    /** SCP messages: every entry parsed (quorum sets, envelopes), nothing hashed. */
+    @Benchmark
+    public int scpVerify(final Bytes bytes) throws IOException, VerificationException {
+        int entries = 0;
+        for (final GzFile f : scp) {
+            entries += ScpVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).entryCount();
+        }
+        bytes.compressedBytes += sum(scp);
+        return entries;
+    }
+
+    /** Gunzip alone of the SCP files. */
+    @Benchmark
+    public long scpJdkGunzipOnly(final Bytes bytes) throws IOException {
+        bytes.compressedBytes += sum(scp);
+        return gunzipAll(scp);
     }
 
     private static long gunzipAll(final List<GzFile> files) {
