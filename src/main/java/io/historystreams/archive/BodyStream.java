@@ -1,5 +1,6 @@
 package io.historystreams.archive;
 
+import java.io.EOFException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -146,6 +147,13 @@ final class BodyStream extends FilterInputStream {
 
     private FetchException.Transient transportFailure(final IOException e) {
         broken = true;
+        if (declaredLength >= 0 && count < declaredLength
+                && (e instanceof EOFException || "Premature EOF".equals(e.getMessage()))) {
+            // the connection ended before the declared length: JDK 17's HttpURLConnection reports it as the end of the
+            // body (atEnd), later JDKs throw "Premature EOF"; the same message either way
+            return new FetchException.Transient(source, path,
+                    "body cut short: got " + count + " of " + declaredLength + " bytes (" + describe(e) + ")", null, e);
+        }
         return new FetchException.Transient(source, path,
                 "read failed after " + count + (declaredLength >= 0 ? " of " + declaredLength : "") + " bytes: "
                         + describe(e), null, e);

@@ -47,8 +47,10 @@ final class SharedFetches<T> {
     SharedFetches(final int capacity) {
         this.capacity = capacity;
         this.entries = new LinkedHashMap<>(16, 0.75f, true) {
+            // SharedFetches.Entry named in full: in this LinkedHashMap subclass, the javac of JDK 25 (even with
+            // --release 17) takes a bare "Entry" for LinkedHashMap's own Entry<K, V> and the build fails
             @Override
-            protected boolean removeEldestEntry(final Map.Entry<Key, Entry<T>> eldest) {
+            protected boolean removeEldestEntry(final Map.Entry<Key, SharedFetches.Entry<T>> eldest) {
                 return size() > SharedFetches.this.capacity;
             }
         };
