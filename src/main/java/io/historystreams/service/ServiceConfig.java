@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -60,6 +61,14 @@ public final class ServiceConfig {
     }
 
     /**
+     * The launcher's own variables (bin/history-streams): which java, its options, the JIT mode, the class-data
+     * archive. They are not service settings, and their values (JVM options may carry a key store's password) must
+     * not be printed with the settings.
+     */
+    static final Set<String> LAUNCHER_VARIABLES = Set.of("HISTORY_STREAMS_JAVA", "HISTORY_STREAMS_JAVA_OPTS",
+            "HISTORY_STREAMS_EXTRA_JAVA_OPTS", "HISTORY_STREAMS_JIT", "HISTORY_STREAMS_CDS");
+
+    /**
      * Layers the sources. {@code file} may be null; {@code env} is usually {@code System.getenv()};
      * {@code commandLine} holds the settings given as options (null values are ignored).
      */
@@ -74,6 +83,9 @@ public final class ServiceConfig {
             p.stringPropertyNames().forEach(k -> v.put(k, p.getProperty(k).trim()));
         }
         env.forEach((k, val) -> {
+            if (LAUNCHER_VARIABLES.contains(k)) {
+                return; // the JVM's settings, read by bin/history-streams: never a service setting, never printed
+            }
             if (k.startsWith("HISTORY_STREAMS_")) {
                 v.put(envKey(k.substring("HISTORY_STREAMS_".length())), val);
             } else if (k.startsWith("KAFKA_")) {

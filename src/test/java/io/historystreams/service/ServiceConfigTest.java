@@ -66,4 +66,20 @@ class ServiceConfigTest {
         assertFalse(c.toString().contains("s3cret"), c.toString());
         assertTrue(c.kafkaClientSettings().get("sasl.jaas.config").contains("s3cret"), "passed through untouched");
     }
+
+    @Test
+    void theLaunchersVariablesAreNeitherSettingsNorPrinted() throws Exception {
+        final Map<String, String> env = Map.of(
+                "HISTORY_STREAMS_EXTRA_JAVA_OPTS", "-Djavax.net.ssl.keyStorePassword=hunter2",
+                "HISTORY_STREAMS_JAVA_OPTS", "-Xmx1g -Djavax.net.ssl.trustStorePassword=hunter3",
+                "HISTORY_STREAMS_JAVA", "/opt/jdk-25/bin/java", "HISTORY_STREAMS_JIT", "full",
+                "HISTORY_STREAMS_CDS", "off", "HISTORY_STREAMS_APPLICATION_ID", "from-env");
+        final ServiceConfig c = ServiceConfig.load(null, env, Map.of());
+        assertEquals("from-env", c.get(ServiceConfig.APPLICATION_ID), "other variables still apply");
+        for (final String key : new String[] {"extra.java.opts", "java.opts", "java", "jit", "cds"}) {
+            assertEquals(null, c.get(key), key);
+        }
+        assertFalse(c.toString().contains("hunter"), c.toString());
+        assertFalse(c.toString().contains("jdk-25"), c.toString());
+    }
 }
