@@ -56,6 +56,9 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--publish-to", paramLabel = "TARGET", description = "Publish the checkpoints (repeatable).")
     List<String> publishTo = List.of();
 
+    @Option(names = "--quiet", description = "Only the summary line (no line per checkpoint).")
+    boolean quiet;
+
     @Spec
     CommandSpec spec;
 
@@ -101,9 +104,11 @@ public final class ReplayCommand implements Callable<Integer> {
                             .serialize(cpOut, e.getKey()), e.getValue()));
                     final CheckpointVerified v = t.checkpointsVerified.valueSerde().deserializer()
                             .deserialize(cpOut, e.getValue());
-                    out.printf("checkpoint %d (0x%x) ledgers %d..%d last hash %s%n", v.getCheckpoint(),
-                            v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger(),
-                            Hashes.hex(v.getLastLedgerHash()));
+                    if (!quiet) {
+                        out.printf("checkpoint %d (0x%x) ledgers %d..%d last hash %s%n", v.getCheckpoint(),
+                                v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger(),
+                                Hashes.hex(v.getLastLedgerHash()));
+                    }
                 }
                 if (ledgers) {
                     readAll(svc, t.ledgersVerified.name(), r -> {

@@ -104,13 +104,31 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         final String[] replay = {"replay", "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app,
             "-D", "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app).toString(), "--http-port", "-1",
             "--schema-registry-url", "mock://" + app, "--from", "1", "--to", "1280", "--ledgers"};
-        assertEquals(0, Main.run(replay));
+        final java.io.StringWriter said = new java.io.StringWriter();
+        try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
+            assertEquals(0, Main.run(w, w, replay));
+        }
+        final int cpsOfRange = Checkpoint.range(1, 1280).size(); // 21: ledger 1280 is in checkpoint 0x53f
+        assertEquals(cpsOfRange, said.toString().lines().filter(l -> l.startsWith("checkpoint ")).count(),
+                said.toString());
+        assertTrue(said.toString().contains("replayed " + cpsOfRange + " of " + cpsOfRange
+                + " checkpoints and 1280 ledger events"), said.toString());
         final List<ConsumerRecord<Long, byte[]>> cps = TopicReader.readAll(broker.bootstrapServers(),
                 app + ".replay.checkpoints-verified", new LongDeserializer(), new ByteArrayDeserializer());
         assertEquals(Checkpoint.range(1, 1280), cps.stream().map(ConsumerRecord::key).sorted().toList());
         final List<ConsumerRecord<Long, byte[]>> replayedLedgers = TopicReader.readAll(broker.bootstrapServers(),
                 app + ".replay.ledgers-verified", new LongDeserializer(), new ByteArrayDeserializer());
         assertEquals(1280, replayedLedgers.size());
+        // --quiet, as for verify and ingest: the summary line only
+        final java.io.StringWriter quiet = new java.io.StringWriter();
+        try (java.io.PrintWriter w = new java.io.PrintWriter(quiet, true)) {
+            final String[] again = java.util.Arrays.copyOf(replay, replay.length + 1);
+            again[replay.length] = "--quiet";
+            assertEquals(0, Main.run(w, w, again));
+        }
+        assertEquals(List.of("replayed " + cpsOfRange + " of " + cpsOfRange + " checkpoints and 1280 ledger events to "
+                + app + ".replay.checkpoints-verified"),
+                quiet.toString().lines().filter(l -> !l.isBlank()).toList(), quiet.toString());
     }
 
     @Test
