@@ -244,15 +244,19 @@ if want ingest; then
   done
 fi
 
+# check_mirror DIR DIFF: the mirror DIR must hold every file of the range, byte for byte (the differing ones go to DIFF)
+check_mirror() {
+  (cd "$archive" && grep -v '^\.well-known' "$tmp/files-full" | while read -r f; do cmp -s "$f" "$1/$f" || echo "$f"; done) >"$2"
+  [[ ! -s "$2" ]] || { log "published mirror $1 differs in $(wc -l <"$2") files"; exit 1; }
+}
+
 if want publish; then
   log "ingest --publish-to (load $(load))"
   for ((i = 0; i < n; i++)); do
     raw_sample
     rm -rf "$tmp/data-publish-$i" "$tmp/published-$i"; ingest_once "publish-$i" "$tmp/data-publish-$i" "$url" 1 "$last_ledger" --publish-to "$tmp/published-$i"
     collect_ingest publish "publish-$i"
-    # the mirror must hold every file of the range, byte for byte
-    (cd "$archive" && grep -v '^\.well-known' "$tmp/files-full" | while read -r f; do cmp -s "$f" "$tmp/published-$i/$f" || echo "$f"; done) >"$tmp/publish-$i.diff"
-    [[ ! -s "$tmp/publish-$i.diff" ]] || { log "published mirror differs in $(wc -l <"$tmp/publish-$i.diff") files"; exit 1; }
+    check_mirror "$tmp/published-$i" "$tmp/publish-$i.diff"
   done
 fi
 
@@ -346,8 +350,7 @@ fi
 if want warmpub; then
   warm_jvm warmpub --publish-to "$tmp/warm-published-{run}"
   for ((i = 0; i <= n; i++)); do
-    (cd "$archive" && grep -v '^\.well-known' "$tmp/files-full" | while read -r f; do cmp -s "$f" "$tmp/warm-published-$i/$f" || echo "$f"; done) >"$tmp/warmpub-$i.diff"
-    [[ ! -s "$tmp/warmpub-$i.diff" ]] || { log "warm JVM: published mirror $i differs in $(wc -l <"$tmp/warmpub-$i.diff") files"; exit 1; }
+    check_mirror "$tmp/warm-published-$i" "$tmp/warmpub-$i.diff"
   done
 fi
 

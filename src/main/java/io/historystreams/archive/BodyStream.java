@@ -138,22 +138,31 @@ final class BodyStream extends FilterInputStream {
     }
 
     private void atEnd() throws FetchException.Transient {
-        if (declaredLength >= 0 && count < declaredLength) {
-            broken = true;
-            throw new FetchException.Transient(source, path,
-                    "body cut short: got " + count + " of " + declaredLength + " bytes", null, null);
+        if (endedEarly()) {
+            throw cutShort(null);
         }
     }
 
-    private FetchException.Transient transportFailure(final IOException e) {
+    /** Fewer bytes than the declared length so far. */
+    private boolean endedEarly() {
+        return declaredLength >= 0 && count < declaredLength;
+    }
+
+    /**
+     * The connection ended before the declared length. JDK 17's HttpURLConnection reports it as the end of the body
+     * ({@link #atEnd}), later JDKs throw "Premature EOF" ({@code cause}); the same message either way.
+     */
+    private FetchException.Transient cutShort(final IOException cause) {
         broken = true;
-        if (declaredLength >= 0 && count < declaredLength
-                && (e instanceof EOFException || "Premature EOF".equals(e.getMessage()))) {
-            // the connection ended before the declared length: JDK 17's HttpURLConnection reports it as the end of the
-            // body (atEnd), later JDKs throw "Premature EOF"; the same message either way
-            return new FetchException.Transient(source, path,
-                    "body cut short: got " + count + " of " + declaredLength + " bytes (" + describe(e) + ")", null, e);
+        return new FetchException.Transient(source, path, "body cut short: got " + count + " of " + declaredLength
+                + " bytes" + (cause == null ? "" : " (" + describe(cause) + ")"), null, cause);
+    }
+
+    private FetchException.Transient transportFailure(final IOException e) {
+        if (endedEarly() && (e instanceof EOFException || "Premature EOF".equals(e.getMessage()))) {
+            return cutShort(e);
         }
+        broken = true;
         return new FetchException.Transient(source, path,
                 "read failed after " + count + (declaredLength >= 0 ? " of " + declaredLength : "") + " bytes: "
                         + describe(e), null, e);

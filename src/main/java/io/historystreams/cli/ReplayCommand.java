@@ -62,6 +62,10 @@ public final class ReplayCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** A verified checkpoint read from the topic: the record's bytes, re-emitted as they are, and the event. */
+    private record Verified(byte[] bytes, CheckpointVerified event) {
+    }
+
     @Override
     public Integer call() throws Exception {
         final PrintWriter out = spec.commandLine().getOut();
@@ -85,12 +89,12 @@ public final class ReplayCommand implements Callable<Integer> {
                         new TopicSpec(cpOut, partitions, (short) Math.min(3, rf), t.checkpointsVerified.configs()),
                         new TopicSpec(ledgerOut, partitions, (short) Math.min(3, rf), t.ledgersVerified.configs())));
             }
-            final Map<Long, byte[]> checkpoints = new TreeMap<>();
+            final Map<Long, Verified> checkpoints = new TreeMap<>();
             readAll(svc, t.checkpointsVerified.name(), r -> {
                 final CheckpointVerified v = t.checkpointsVerified.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
                 if (wanted.contains(v.getCheckpoint())) {
-                    checkpoints.put(v.getCheckpoint(), r.value());
+                    checkpoints.put(v.getCheckpoint(), new Verified(r.value(), v));
                 }
             });
             final Map<String, Object> p = new HashMap<>(svc.clientProps());
@@ -99,12 +103,11 @@ public final class ReplayCommand implements Callable<Integer> {
             final int[] ledgerCount = {0};
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
                     new ByteArraySerializer())) {
-                for (final Map.Entry<Long, byte[]> e : checkpoints.entrySet()) {
+                for (final Map.Entry<Long, Verified> e : checkpoints.entrySet()) {
                     producer.send(new ProducerRecord<>(cpOut, t.checkpointsVerified.keySerde().serializer()
-                            .serialize(cpOut, e.getKey()), e.getValue()));
-                    final CheckpointVerified v = t.checkpointsVerified.valueSerde().deserializer()
-                            .deserialize(cpOut, e.getValue());
+                            .serialize(cpOut, e.getKey()), e.getValue().bytes()));
                     if (!quiet) {
+                        final CheckpointVerified v = e.getValue().event();
                         out.printf("checkpoint %d (0x%x) ledgers %d..%d last hash %s%n", v.getCheckpoint(),
                                 v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger(),
                                 Hashes.hex(v.getLastLedgerHash()));

@@ -25,7 +25,6 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -74,6 +73,8 @@ public class VerifyHotPaths {
     private List<GzFile> transactions;
     private List<GzFile> results;
     private List<GzFile> scp;
+    /** The JDK floor's read buffer (one benchmark thread). */
+    private final byte[] jdkBuffer = new byte[64 * 1024];
 
     /** Counts what one operation read; JMH reports it per second beside the operations. */
     @AuxCounters(AuxCounters.Type.OPERATIONS)
@@ -113,141 +114,116 @@ public class VerifyHotPaths {
         return out;
     }
 
-    private static long sum(final List<GzFile> files) {
-        return files.stream().mapToLong(f -> f.gz().length).sum();
+    /** What one operation does to one file; returns what it counted (bytes, records, sets). */
+    @FunctionalInterface
+    interface PerFile {
+        long apply(GzFile f) throws IOException, VerificationException;
+    }
+
+    /** One operation: {@code op} over every file of a type; counts their compressed bytes. */
+    private static long each(final List<GzFile> files, final Bytes bytes, final PerFile op)
+            throws IOException, VerificationException {
+        long counted = 0;
+        for (final GzFile f : files) {
+            counted += op.apply(f);
+            bytes.compressedBytes += f.gz().length;
+        }
+        return counted;
+    }
+
+    /** The JDK alone: gunzip through 64 KiB buffers, each block into {@code sha} when not null; the decompressed size. */
+    private long jdkGunzip(final GzFile f, final MessageDigest sha) throws IOException {
+        long raw = 0;
+        try (InputStream in = new GZIPInputStream(f.open(), jdkBuffer.length)) {
+            int n;
+            while ((n = in.read(jdkBuffer)) > 0) {
+                if (sha != null) {
+                    sha.update(jdkBuffer, 0, n);
+                }
+                raw += n;
+            }
+        }
+        return raw;
     }
 
     @Benchmark
     public long bucketsVerify(final Bytes bytes) throws IOException, VerificationException {
-        long raw = 0;
-        for (final GzFile f : buckets) {
-            raw += BucketVerifier.verify(f.open(), f.name(), f.bucketHash(), LIMITS).rawBytes();
-        }
-        bytes.compressedBytes += sum(buckets);
-        return raw;
+        return each(buckets, bytes, f -> BucketVerifier.verify(f.open(), f.name(), f.bucketHash(), LIMITS).rawBytes());
     }
 
     /** The JDK floor for the bucket check: gunzip and SHA-256, a 64 KiB buffer, nothing else. */
     @Benchmark
-    public long bucketsJdkGunzipSha256(final Bytes bytes) throws IOException {
-        final byte[] buf = new byte[64 * 1024];
-        long raw = 0;
-        for (final GzFile f : buckets) {
+    public long bucketsJdkGunzipSha256(final Bytes bytes) throws IOException, VerificationException {
+        return each(buckets, bytes, f -> {
             final MessageDigest sha = Hash.sha256();
-            try (InputStream in = new GZIPInputStream(f.open(), 64 * 1024)) {
-                int n;
-                while ((n = in.read(buf)) > 0) {
-                    sha.update(buf, 0, n);
-                    raw += n;
-                }
-            }
+            final long raw = jdkGunzip(f, sha);
             if (!Hash.digest(sha).equals(f.bucketHash())) {
                 throw new IllegalStateException(f.name() + " does not hash to its name");
             }
-        }
-        bytes.compressedBytes += sum(buckets);
-        return raw;
+            return raw;
+        });
     }
 
     /** Gunzip alone (the share of the bucket check SHA-256 does not take). */
     @Benchmark
-    public long bucketsJdkGunzipOnly(final Bytes bytes) throws IOException {
-        bytes.compressedBytes += sum(buckets);
-        return gunzipAll(buckets);
+    public long bucketsJdkGunzipOnly(final Bytes bytes) throws IOException, VerificationException {
+        return each(buckets, bytes, f -> jdkGunzip(f, null));
     }
 
     /** Record framing: every record of the transactions files, nothing parsed. */
     @Benchmark
     public long transactionsFraming(final Bytes bytes) throws IOException, VerificationException {
-        long records = 0;
-        for (final GzFile f : transactions) {
+        return each(transactions, bytes, f -> {
+            long records = 0;
             try (XdrRecordStream s = XdrRecordStream.open(f.open(), f.name(), LIMITS.maxXdrFileRawBytes(),
                     LIMITS.maxRecordBytes())) {
                 while (s.next()) {
                     records += s.recordLength();
                 }
             }
-        }
-        bytes.compressedBytes += sum(transactions);
-        return records;
+            return records;
+        });
     }
 
     /** Gunzip alone of the transactions files (the floor of their framing). */
     @Benchmark
-    public long transactionsJdkGunzipOnly(final Bytes bytes) throws IOException {
-        bytes.compressedBytes += sum(transactions);
-        return gunzipAll(transactions);
+    public long transactionsJdkGunzipOnly(final Bytes bytes) throws IOException, VerificationException {
+        return each(transactions, bytes, f -> jdkGunzip(f, null));
     }
 
     @Benchmark
-    public int transactionsVerify(final Bytes bytes) throws IOException, VerificationException {
-        int sets = 0;
-        for (final GzFile f : transactions) {
-            sets += TransactionSetVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).size();
-        }
-        bytes.compressedBytes += sum(transactions);
-        return sets;
+    public long transactionsVerify(final Bytes bytes) throws IOException, VerificationException {
+        return each(transactions, bytes,
+                f -> TransactionSetVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).size());
     }
 
     @Benchmark
-    public int resultsVerify(final Bytes bytes) throws IOException, VerificationException {
-        int sets = 0;
-        for (final GzFile f : results) {
-            sets += ResultSetVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).size();
-        }
-        bytes.compressedBytes += sum(results);
-        return sets;
+    public long resultsVerify(final Bytes bytes) throws IOException, VerificationException {
+        return each(results, bytes, f -> ResultSetVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).size());
     }
 
     /** Header parsing: framing, the fixed fields, each header's hash and the chain inside the file. */
     @Benchmark
-    public int ledgerHeadersVerify(final Bytes bytes) throws IOException, VerificationException {
-        int headers = 0;
-        for (final GzFile f : ledgers) {
-            headers += LedgerHeaderVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).size();
-        }
-        bytes.compressedBytes += sum(ledgers);
-        return headers;
+    public long ledgerHeadersVerify(final Bytes bytes) throws IOException, VerificationException {
+        return each(ledgers, bytes,
+                f -> LedgerHeaderVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).size());
     }
 
     /** Gunzip alone of the ledger files (the floor of header parsing). */
     @Benchmark
-    public long ledgerHeadersJdkGunzipOnly(final Bytes bytes) throws IOException {
-        bytes.compressedBytes += sum(ledgers);
-        return gunzipAll(ledgers);
+    public long ledgerHeadersJdkGunzipOnly(final Bytes bytes) throws IOException, VerificationException {
+        return each(ledgers, bytes, f -> jdkGunzip(f, null));
     }
 
     /** SCP messages: every entry parsed (quorum sets, envelopes), nothing hashed. */
     @Benchmark
-    public int scpVerify(final Bytes bytes) throws IOException, VerificationException {
-        int entries = 0;
-        for (final GzFile f : scp) {
-            entries += ScpVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).entryCount();
-        }
-        bytes.compressedBytes += sum(scp);
-        return entries;
+    public long scpVerify(final Bytes bytes) throws IOException, VerificationException {
+        return each(scp, bytes, f -> ScpVerifier.verify(f.open(), f.name(), f.checkpoint(), LIMITS).entryCount());
     }
 
     /** Gunzip alone of the SCP files. */
     @Benchmark
-    public long scpJdkGunzipOnly(final Bytes bytes) throws IOException {
-        bytes.compressedBytes += sum(scp);
-        return gunzipAll(scp);
-    }
-
-    private static long gunzipAll(final List<GzFile> files) {
-        final byte[] buf = new byte[64 * 1024];
-        long raw = 0;
-        for (final GzFile f : files) {
-            try (InputStream in = new GZIPInputStream(f.open(), 64 * 1024)) {
-                int n;
-                while ((n = in.read(buf)) > 0) {
-                    raw += n;
-                }
-            } catch (final IOException e) {
-                throw new UncheckedIOException(f.name(), e);
-            }
-        }
-        return raw;
+    public long scpJdkGunzipOnly(final Bytes bytes) throws IOException, VerificationException {
+        return each(scp, bytes, f -> jdkGunzip(f, null));
     }
 }

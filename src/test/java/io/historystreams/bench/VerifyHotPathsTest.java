@@ -29,9 +29,9 @@ class VerifyHotPathsTest {
         final long gunzipped = b.transactionsJdkGunzipOnly(new VerifyHotPaths.Bytes());
         assertTrue(framed > 0 && framed < gunzipped && gunzipped - framed < gunzipped / 10,
                 "the records are the stream less their 4-byte marks: " + framed + " of " + gunzipped);
-        final int txSets = b.transactionsVerify(new VerifyHotPaths.Bytes());
+        final long txSets = b.transactionsVerify(new VerifyHotPaths.Bytes());
         assertTrue(txSets > 0 && txSets <= 10047, "transaction sets: " + txSets);
-        final int resultSets = b.resultsVerify(new VerifyHotPaths.Bytes());
+        final long resultSets = b.resultsVerify(new VerifyHotPaths.Bytes());
         assertEquals(txSets, resultSets, "a result set for every transaction set");
         assertTrue(b.scpVerify(new VerifyHotPaths.Bytes()) > 0);
         assertTrue(b.scpJdkGunzipOnly(new VerifyHotPaths.Bytes()) > 0);
