@@ -151,8 +151,10 @@ public final class HistoryStreamsService implements AutoCloseable {
             if (port >= 0) {
                 health = HealthServer.start(config.get(ServiceConfig.HTTP_BIND), port,
                         () -> self[0] != null && self[0].live(), () -> self[0] != null && self[0].ready(),
-                        metrics::scrape, () -> self[0] == null ? "STARTING" : self[0].state.name());
-                LOG.info("health and metrics at {}/health/ready and {}/metrics", health.url(), health.url());
+                        metrics::scrape, () -> self[0] == null ? "STARTING" : self[0].state.name(),
+                        topics.registry());
+                LOG.info("health, metrics and event schemas at {}/health/ready, {}/metrics and {}/schemas/ids/<id>",
+                        health.url(), health.url(), health.url());
             }
             final HistoryStreamsService service = new HistoryStreamsService(config, broker, bootstrap, topics, ctx,
                     metrics, streams, health);

@@ -217,7 +217,8 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         assertEquals(range, verified.stream().map(ConsumerRecord::key).sorted().toList(), "each exactly once");
     }
 
-    private static void request(final HistoryStreamsService svc, final List<Long> range) {
+    /** Requests {@code range} of testnet-small (as a directory) from the pipeline of {@code svc}. */
+    static void request(final HistoryStreamsService svc, final List<Long> range) {
         try (KafkaProducer<Long, CheckpointRequest> p = new KafkaProducer<>(svc.clientProps(),
                 svc.topics().checkpointRequests.keySerde().serializer(),
                 svc.topics().checkpointRequests.valueSerde().serializer())) {
