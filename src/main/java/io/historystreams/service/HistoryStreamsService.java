@@ -152,7 +152,7 @@ public final class HistoryStreamsService implements AutoCloseable {
                 health = HealthServer.start(config.get(ServiceConfig.HTTP_BIND), port,
                         () -> self[0] != null && self[0].live(), () -> self[0] != null && self[0].ready(),
                         metrics::scrape, () -> self[0] == null ? "STARTING" : self[0].state.name(),
-                        topics.registry());
+                        schemasToServe(config, topics.registry()));
                 LOG.info("health, metrics and event schemas at {}/health/ready, {}/metrics and {}/schemas/ids/<id>",
                         health.url(), health.url(), health.url());
             }
@@ -197,6 +197,17 @@ public final class HistoryStreamsService implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * The registry whose schemas the operations endpoint serves by id, or null: only one with no server of its own
+     * (the default directory, or {@code mock://}). A registry server is the consumers' to use; its lookups by id,
+     * made with this service's credentials, could return other applications' schemas, and the endpoint asks no
+     * credentials of its own.
+     */
+    static SchemaRegistry schemasToServe(final ServiceConfig config, final SchemaRegistry registry) {
+        final String url = config.schemaRegistryUrl();
+        return url.startsWith("file:") || url.startsWith("mock:") ? registry : null;
     }
 
     /** Stream threads replaced after retriable errors before the service gives up (a broker that never returns). */

@@ -11,6 +11,7 @@ import io.historystreams.archive.RetryPolicy;
 import io.historystreams.archive.SourceOptions;
 import io.historystreams.blob.LocalBlobStore;
 import io.historystreams.cli.Main;
+import io.historystreams.events.serde.SchemaRegistry;
 import io.historystreams.kafka.EmbeddedKafkaBroker;
 import io.historystreams.publish.CheckpointPublisher;
 import io.historystreams.publish.LocalArchiveWriter;
@@ -47,6 +48,8 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -123,6 +126,20 @@ class SecurityTest {
                 () -> "", () -> "RUNNING")) {
             assertTrue(h.url().startsWith("http://127.0.0.1:"), h.url());
             assertTrue(InetAddress.getByName(h.url().replaceAll("http://([^:]+):.*", "$1")).isLoopbackAddress());
+        }
+    }
+
+    @Test
+    void theEndpointServesSchemasOnlyFromARegistryWithoutAServerOfItsOwn() {
+        final SchemaRegistry registry = SchemaRegistry.forUrl("mock://security-test");
+        // the default (a directory under the data dir) and the in-process mock: served
+        assertSame(registry, HistoryStreamsService.schemasToServe(ServiceConfig.of(Map.of()), registry));
+        assertSame(registry, HistoryStreamsService.schemasToServe(ServiceConfig.of(Map.of(
+                ServiceConfig.SCHEMA_REGISTRY_URL, "mock://security-test")), registry));
+        // a registry server, whose lookups by id are made with the service's credentials: never relayed
+        for (final String url : List.of("http://registry:8081", "https://u:p@registry/")) {
+            assertNull(HistoryStreamsService.schemasToServe(ServiceConfig.of(Map.of(
+                    ServiceConfig.SCHEMA_REGISTRY_URL, url)), registry), url);
         }
     }
 
