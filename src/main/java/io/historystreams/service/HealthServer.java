@@ -29,15 +29,15 @@ import java.util.regex.Pattern;
  * single-host default) rather than behind a registry server. Binds to loopback unless configured otherwise.
  */
 public final class HealthServer implements AutoCloseable {
+    private static final Pattern SCHEMA_BY_ID = Pattern.compile("/schemas/ids/([0-9]{1,9})(/schema)?/?");
+    private static final String REGISTRY_JSON = "application/vnd.schemaregistry.v1+json";
+    private static final JsonFactory JSON = new JsonFactory();
+
     private final HttpServer server;
 
     private HealthServer(final HttpServer server) {
         this.server = server;
     }
-
-    private static final Pattern SCHEMA_BY_ID = Pattern.compile("/schemas/ids/([0-9]{1,9})(/schema)?/?");
-    private static final String REGISTRY_JSON = "application/vnd.schemaregistry.v1+json";
-    private static final JsonFactory JSON = new JsonFactory();
 
     public static HealthServer start(final String bind, final int port, final BooleanSupplier live,
             final BooleanSupplier ready, final Supplier<String> metrics, final Supplier<String> state)

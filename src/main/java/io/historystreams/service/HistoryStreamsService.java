@@ -149,12 +149,12 @@ public final class HistoryStreamsService implements AutoCloseable {
             final HistoryStreamsService[] self = new HistoryStreamsService[1];
             final int port = config.getInt(ServiceConfig.HTTP_PORT);
             if (port >= 0) {
+                final SchemaRegistry served = schemasToServe(config, topics.registry());
                 health = HealthServer.start(config.get(ServiceConfig.HTTP_BIND), port,
                         () -> self[0] != null && self[0].live(), () -> self[0] != null && self[0].ready(),
-                        metrics::scrape, () -> self[0] == null ? "STARTING" : self[0].state.name(),
-                        schemasToServe(config, topics.registry()));
-                LOG.info("health, metrics and event schemas at {}/health/ready, {}/metrics and {}/schemas/ids/<id>",
-                        health.url(), health.url(), health.url());
+                        metrics::scrape, () -> self[0] == null ? "STARTING" : self[0].state.name(), served);
+                LOG.info("health and metrics at {}/health/ready and {}/metrics{}", health.url(), health.url(),
+                        served == null ? "" : ", the events' schemas at " + health.url() + "/schemas/ids/<id>");
             }
             final HistoryStreamsService service = new HistoryStreamsService(config, broker, bootstrap, topics, ctx,
                     metrics, streams, health);
