@@ -112,8 +112,10 @@ public final class IngestCommand implements Callable<Integer> {
         final long startedMillis = System.currentTimeMillis();
         final long t0 = System.nanoTime();
         final ArchiveOptions.Range range;
+        final List<String> given;
         try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
             range = archive.resolve(ha, from, to);
+            given = ha.sourceNames();
         } catch (final IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
             return ExitCode.COULD_NOT_RUN;
@@ -140,15 +142,15 @@ public final class IngestCommand implements Callable<Integer> {
             }
             if (remote.workers() == 0) {
                 err.println("warning: no worker is in group " + remote.group() + " on " + remote.bootstrapServers()
-                        + " now: the requests wait until a `run` worker starts");
+                        + " now: checkpoints the topics hold no verdict for wait until a `run` worker starts");
             }
-            return requestAndAwait(range, remote.clientProps(), remote.topics(), () -> null, () -> -1, null,
+            return requestAndAwait(range, given, remote.clientProps(), remote.topics(), () -> null, () -> -1, null,
                     startedMillis, t0);
         }
         Publishing.check(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(batch(config), !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo)) {
-            return requestAndAwait(range, svc.clientProps(), svc.topics(),
+            return requestAndAwait(range, given, svc.clientProps(), svc.topics(),
                     () -> svc.live() ? null : "the pipeline stopped: " + svc.fatalError(),
                     () -> svc.metrics().bytesFetched(), publishing, startedMillis, t0);
         }
@@ -171,11 +173,14 @@ public final class IngestCommand implements Callable<Integer> {
      * Requests the range and follows the outcome topics until every checkpoint has a verdict (or the timeout), then
      * waits for the publishing of this process, if any, prints the summary and writes the report.
      *
+     * @param given        the names of the sources given (credential-free), to tell checkpoints that this data dir
+     *                     verified earlier from another archive: the gate answers those from its store
      * @param stopped      why the pipeline can no longer deliver (null while it can)
      * @param bytesFetched the bytes this process fetched, or -1 when the workers fetch elsewhere
      * @param publishing   this process's publishing, or null when it publishes nothing
      */
-    private int requestAndAwait(final ArchiveOptions.Range range, final Map<String, Object> clientProps,
+    private int requestAndAwait(final ArchiveOptions.Range range, final List<String> given,
+            final Map<String, Object> clientProps,
             final Topics topics, final Supplier<String> stopped, final LongSupplier bytesFetched,
             final Publishing publishing, final long startedMillis, final long t0) throws Exception {
         final PrintWriter out = spec.commandLine().getOut();
@@ -216,11 +221,23 @@ public final class IngestCommand implements Callable<Integer> {
                             bytes / 1e6), ms / 1000.0, serviceUp / 1000.0,
                     publishTo.isEmpty() ? "" : "; published to " + publishTo.size() + " target(s)"
                             + (published ? "" : " (INCOMPLETE)"));
+            // a checkpoint is verified once per pipeline (data dir and topic prefix), from whichever archive asked
+            // first: none of the sources given served these, so this archive's files for them were not read
+            final List<Long> elsewhere = verified.stream()
+                    .filter(cp -> !w.sources(cp).isEmpty() && java.util.Collections.disjoint(w.sources(cp), given))
+                    .toList();
+            if (!elsewhere.isEmpty()) {
+                out.printf("warning: %d of the verified checkpoints (0x%x..0x%x) were verified earlier in this "
+                        + "pipeline from %s, not from %s, whose files for them were not read. A data dir (and topic "
+                        + "prefix) holds one archive's history: verify this archive with another --data-dir.%n",
+                        elsewhere.size(), elsewhere.get(0), elsewhere.get(elsewhere.size() - 1),
+                        String.join(", ", w.sources(elsewhere.get(0))), String.join(", ", given));
+            }
             out.flush();
             if (report != null) {
-                writeReport(report, checkpoints, w, ledgers, ms, published);
+                writeReport(report, checkpoints, w, ledgers, ms, published, elsewhere.size());
             }
-            return w.verifiedCount() == checkpoints.size() && published ? ExitCode.OK
+            return w.verifiedCount() == checkpoints.size() && published && elsewhere.isEmpty() ? ExitCode.OK
                     : ExitCode.VERIFICATION_FAILED;
         }
     }
@@ -278,7 +295,8 @@ public final class IngestCommand implements Callable<Integer> {
     }
 
     private static void writeReport(final Path target, final List<Long> checkpoints, final OutcomeWatcher w,
-            final long ledgers, final long ms, final boolean published) throws java.io.IOException {
+            final long ledgers, final long ms, final boolean published, final int fromAnotherArchive)
+            throws java.io.IOException {
         final Map<Long, CheckpointFailed> failed = w.failed();
         final Path abs = target.toAbsolutePath();
         if (abs.getParent() != null) {
@@ -330,7 +348,9 @@ public final class IngestCommand implements Callable<Integer> {
             g.writeNumberField("ledgersVerified", ledgers);
             g.writeBooleanField("published", published);
             g.writeNumberField("elapsedMillis", ms);
-            g.writeBooleanField("allVerified", w.verifiedCount() == checkpoints.size());
+            // from another archive: verified in this pipeline earlier, none of this archive's files read (see above)
+            g.writeNumberField("verifiedFromAnotherArchive", fromAnotherArchive);
+            g.writeBooleanField("allVerified", w.verifiedCount() == checkpoints.size() && fromAnotherArchive == 0);
             g.writeEndObject();
             g.writeEndObject();
         }

@@ -57,18 +57,28 @@ public final class ServiceOptions {
                     + "-D kafka.security.protocol=SASL_SSL).")
     Map<String, String> settings = new LinkedHashMap<>();
 
-    /** The layered configuration: defaults < --config file < environment < these options. */
+    /**
+     * The layered configuration: defaults < --config file < environment < these options. On the command line, an
+     * option of its own wins over {@code -D} for the same key; an option not given leaves a {@code -D} value alone.
+     */
     public ServiceConfig load() throws IOException {
         final Map<String, String> cli = new HashMap<>(settings);
-        cli.put(ServiceConfig.BOOTSTRAP_SERVERS, bootstrapServers);
-        cli.put(ServiceConfig.DATA_DIR, dataDir == null ? null : dataDir.toString());
-        cli.put(ServiceConfig.APPLICATION_ID, applicationId);
-        cli.put(ServiceConfig.PARTITIONS, partitions == null ? null : partitions.toString());
-        cli.put(ServiceConfig.STREAM_THREADS, streamThreads == null ? null : streamThreads.toString());
-        cli.put(ServiceConfig.FETCH_CONCURRENCY, fetchConcurrency == null ? null : fetchConcurrency.toString());
-        cli.put(ServiceConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl);
-        cli.put(ServiceConfig.HTTP_PORT, httpPort == null ? null : httpPort.toString());
-        cli.put(ServiceConfig.HTTP_BIND, httpBind);
+        given(cli, ServiceConfig.BOOTSTRAP_SERVERS, bootstrapServers);
+        given(cli, ServiceConfig.DATA_DIR, dataDir);
+        given(cli, ServiceConfig.APPLICATION_ID, applicationId);
+        given(cli, ServiceConfig.PARTITIONS, partitions);
+        given(cli, ServiceConfig.STREAM_THREADS, streamThreads);
+        given(cli, ServiceConfig.FETCH_CONCURRENCY, fetchConcurrency);
+        given(cli, ServiceConfig.SCHEMA_REGISTRY_URL, schemaRegistryUrl);
+        given(cli, ServiceConfig.HTTP_PORT, httpPort);
+        given(cli, ServiceConfig.HTTP_BIND, httpBind);
         return ServiceConfig.load(configFile, System.getenv(), cli);
+    }
+
+    /** Sets {@code key} from its option when the option was given (a null would hide the key's -D value). */
+    private static void given(final Map<String, String> cli, final String key, final Object option) {
+        if (option != null) {
+            cli.put(key, option.toString());
+        }
     }
 }

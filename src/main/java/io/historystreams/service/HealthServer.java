@@ -49,7 +49,15 @@ public final class HealthServer implements AutoCloseable {
     public static HealthServer start(final String bind, final int port, final BooleanSupplier live,
             final BooleanSupplier ready, final Supplier<String> metrics, final Supplier<String> state,
             final SchemaRegistry schemas) throws IOException {
-        final HttpServer s = HttpServer.create(new InetSocketAddress(bind, port), 16);
+        final HttpServer s;
+        try {
+            s = HttpServer.create(new InetSocketAddress(bind, port), 16);
+        } catch (final java.net.BindException e) {
+            // the default port (8080) is often taken: say which endpoint and how to move it
+            throw new java.net.BindException("cannot open the health and metrics endpoint on " + bind + ":" + port
+                    + " (" + e.getMessage() + "): choose another port with --http-port or http.port (0: any free "
+                    + "port, -1: no endpoint)");
+        }
         s.createContext("/health/live", ex -> respond(ex, live.getAsBoolean() ? 200 : 503, state.get() + "\n",
                 "text/plain"));
         s.createContext("/health/ready", ex -> respond(ex, ready.getAsBoolean() ? 200 : 503, state.get() + "\n",

@@ -79,6 +79,12 @@ public final class ServiceConfig {
             final Properties p = new Properties();
             try (Reader r = Files.newBufferedReader(file)) {
                 p.load(r);
+            } catch (final java.nio.file.NoSuchFileException e) {
+                throw new IOException("settings file " + file + " (--config) not found", e);
+            } catch (final java.nio.file.AccessDeniedException e) {
+                throw new IOException("settings file " + file + " (--config) cannot be read: permission denied", e);
+            } catch (final IOException | IllegalArgumentException e) {
+                throw new IOException("settings file " + file + " (--config) cannot be read: " + e.getMessage(), e);
             }
             p.stringPropertyNames().forEach(k -> v.put(k, p.getProperty(k).trim()));
         }

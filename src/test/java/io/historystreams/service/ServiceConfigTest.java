@@ -82,4 +82,27 @@ class ServiceConfigTest {
         assertFalse(c.toString().contains("hunter"), c.toString());
         assertFalse(c.toString().contains("jdk-25"), c.toString());
     }
+
+    @Test
+    void aSettingsFileThatCannotBeReadIsNamedWithWhatIsWrong() {
+        final Path missing = dir.resolve("nonexistent.properties");
+        final java.io.IOException e = assertThrows(java.io.IOException.class,
+                () -> ServiceConfig.load(missing, Map.of(), Map.of()));
+        assertEquals("settings file " + missing + " (--config) not found", e.getMessage());
+        final java.io.IOException d = assertThrows(java.io.IOException.class,
+                () -> ServiceConfig.load(dir, Map.of(), Map.of())); // a directory
+        assertTrue(d.getMessage().startsWith("settings file " + dir + " (--config) cannot be read: "), d.getMessage());
+    }
+
+    @Test
+    void aBusyEndpointPortSaysWhichPortAndHowToMoveIt() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getLoopbackAddress())) {
+            final java.net.BindException e = assertThrows(java.net.BindException.class,
+                    () -> HealthServer.start("127.0.0.1", taken.getLocalPort(), () -> true, () -> true, () -> "",
+                            () -> "RUNNING"));
+            assertTrue(e.getMessage().contains("127.0.0.1:" + taken.getLocalPort()), e.getMessage());
+            assertTrue(e.getMessage().contains("--http-port"), e.getMessage());
+        }
+    }
 }

@@ -37,6 +37,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The service against a real in-process KRaft broker: ingest, replay, tail, two instances, a killed process. */
@@ -129,6 +130,36 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         assertEquals(List.of("replayed " + cpsOfRange + " of " + cpsOfRange + " checkpoints and 1280 ledger events to "
                 + app + ".replay.checkpoints-verified"),
                 quiet.toString().lines().filter(l -> !l.isBlank()).toList(), quiet.toString());
+    }
+
+    @Test
+    void aCheckpointVerifiedEarlierFromAnotherArchiveIsNotPassedOffAsThisArchivesVerdict() throws Exception {
+        final String app = "two-archives";
+        final java.util.function.BiFunction<Path, String[], String[]> ingest = (archive, more) -> {
+            final List<String> a = new java.util.ArrayList<>(List.of("ingest"));
+            a.addAll(List.of(serviceArgs(app, "--archive", archive.toString(), "--from", "1", "--to", "127",
+                    "--quiet")));
+            a.addAll(List.of(more));
+            return a.toArray(String[]::new);
+        };
+        assertEquals(0, Main.run(ingest.apply(Fixtures.testnetSmall(), new String[0])));
+        // pubnet's first two checkpoints on the same data dir and topics: the gate answers them from its store
+        final Path report = dir.resolve("pubnet.json");
+        final java.io.StringWriter text = new java.io.StringWriter();
+        final java.io.PrintWriter w = new java.io.PrintWriter(text, true);
+        assertEquals(1, Main.run(w, w, ingest.apply(Fixtures.pubnetGenesis(), new String[] {"--report",
+                report.toString()})), text.toString());
+        assertTrue(text.toString().contains("warning: 2 of the verified checkpoints (0x3f..0x7f) were verified "
+                + "earlier in this pipeline from " + Fixtures.testnetSmall().toAbsolutePath().normalize() + ", not from "
+                + Fixtures.pubnetGenesis().toAbsolutePath().normalize()), text.toString());
+        final JsonNode summary = new ObjectMapper().readTree(report.toFile()).get("summary");
+        assertEquals(2, summary.get("verifiedFromAnotherArchive").asInt());
+        assertFalse(summary.get("allVerified").asBoolean());
+        // the archive that was verified: no warning, exit 0
+        final java.io.StringWriter again = new java.io.StringWriter();
+        final java.io.PrintWriter w2 = new java.io.PrintWriter(again, true);
+        assertEquals(0, Main.run(w2, w2, ingest.apply(Fixtures.testnetSmall(), new String[0])), again.toString());
+        assertFalse(again.toString().contains("warning:"), again.toString());
     }
 
     @Test
