@@ -83,9 +83,16 @@ public final class HistoryArchive implements AutoCloseable {
      * Fetches {@code path} and hands its body to {@code reader}, retrying transient failures with backoff, failing
      * over between sources, and re-downloading content the reader rejected (blaming the source that served it).
      *
-     * @throws VerificationException MISSING_FILE when no source has the file, FETCH_REFUSED when every source refused,
-     *         FETCH_FAILED when transient failures exhausted the attempts (or the thread was interrupted), or the
-     *         reader's own exception (with the serving source set) when no source served acceptable bytes
+     * <p>The sources are mirrors of one archive, so a definitive "not present" (404) from one source is the answer
+     * for the archive when every other source either said the same, refused, or could not be reached: a mirror that
+     * is down must not turn an absent optional file (SCP) into a transport failure. The detail still names the
+     * unreachable sources' last errors.
+     *
+     * @throws VerificationException MISSING_FILE when no source that answered has the file (the others refused or
+     *         exhausted the attempts on transient failures), FETCH_REFUSED when every source refused, FETCH_FAILED
+     *         when transient failures exhausted the attempts and no source answered "not present" (or the thread was
+     *         interrupted), or the reader's own exception (with the serving source set) when no source served
+     *         acceptable bytes
      */
     public <T> Fetched<T> fetch(final String path, final BodyReader<T> reader) throws VerificationException {
         Objects.requireNonNull(reader, "reader");
@@ -94,6 +101,8 @@ public final class HistoryArchive implements AutoCloseable {
         java.util.Arrays.fill(state, State.ACTIVE);
         final int[] contentFailures = new int[n];
         final String[] refusals = new String[n];
+        final String[] transients = new String[n];
+        final int[] transientCounts = new int[n];
         final List<String> blamed = new ArrayList<>(1);
         VerificationException lastBad = null;
         String lastBadSource = null;
@@ -143,6 +152,8 @@ public final class HistoryArchive implements AutoCloseable {
                     // The reader saw a broken transfer and called it bad content: the source is not to blame.
                     transientFailures++;
                     lastTransient = counted.transportFailure.getMessage();
+                    transients[idx] = lastTransient;
+                    transientCounts[idx]++;
                     if (Thread.currentThread().isInterrupted()) {
                         throw interrupted(path, attempts);
                     }
@@ -174,6 +185,8 @@ public final class HistoryArchive implements AutoCloseable {
                 transientFailures++;
                 lastTransient = e instanceof FetchException ? e.getMessage()
                         : name + " " + path + ": " + BodyStream.describe(e);
+                transients[idx] = lastTransient;
+                transientCounts[idx]++;
                 if (transientFailures >= retry.maxAttempts()) {
                     break;
                 }
@@ -186,14 +199,25 @@ public final class HistoryArchive implements AutoCloseable {
             throw annotate(lastBad, path, lastBadSource, blamed,
                     lastTransient == null ? null : "last transfer failure: " + lastTransient);
         }
-        if (transientFailures >= retry.maxAttempts()) {
-            throw new VerificationException(FailureReason.FETCH_FAILED, path,
-                    lastTransient + " after " + attempts + " attempts" + others(state, refusals))
-                    .withSource(String.join(", ", names));
-        }
         boolean anyNotPresent = false;
         for (final State s : state) {
             anyNotPresent |= s == State.NOT_PRESENT;
+        }
+        if (transientFailures >= retry.maxAttempts()) {
+            if (anyNotPresent) {
+                // A mirror that answered "not present" outweighs mirrors that never answered.
+                throw new VerificationException(FailureReason.MISSING_FILE, path,
+                        "not present in " + String.join(", ", namesIn(state, State.NOT_PRESENT))
+                                + "; no answer from " + String.join("; ", unreachable(state, transients,
+                                        transientCounts))
+                                + refusedPart(state, refusals))
+                        .withSource(String.join(", ", namesIn(state, State.NOT_PRESENT)));
+            }
+            // The count is of the transient failures (what fetch.max.attempts bounds), not of every request: a
+            // refusal is not an attempt that failed transiently.
+            throw new VerificationException(FailureReason.FETCH_FAILED, path,
+                    lastTransient + " after " + transientFailures + " attempts" + refusedPart(state, refusals))
+                    .withSource(String.join(", ", names));
         }
         if (anyNotPresent) {
             throw new VerificationException(FailureReason.MISSING_FILE, path,
@@ -271,15 +295,20 @@ public final class HistoryArchive implements AutoCloseable {
         return out;
     }
 
+    /** The last transient error of each source still without an answer, with its count of failed attempts. */
+    private static List<String> unreachable(final State[] state, final String[] transients, final int[] counts) {
+        final List<String> out = new ArrayList<>();
+        for (int i = 0; i < state.length; i++) {
+            if (state[i] == State.ACTIVE && transients[i] != null) {
+                out.add(transients[i] + " after " + counts[i] + (counts[i] == 1 ? " attempt" : " attempts"));
+            }
+        }
+        return out;
+    }
+
     private String refusedPart(final State[] state, final String[] refusals) {
         final List<String> refused = refusalList(state, refusals);
         return refused.isEmpty() ? "" : "; refused: " + String.join("; ", refused);
-    }
-
-    private String others(final State[] state, final String[] refusals) {
-        final List<String> missing = namesIn(state, State.NOT_PRESENT);
-        return (missing.isEmpty() ? "" : "; not present in " + String.join(", ", missing))
-                + refusedPart(state, refusals);
     }
 
     private static void closeQuietly(final ArchiveSource.Body body) {

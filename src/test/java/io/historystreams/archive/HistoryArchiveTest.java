@@ -7,9 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.historystreams.testing.FaultyArchiveServer;
 import io.historystreams.testing.Fixtures;
+import io.historystreams.verify.ArchiveVerifier;
+import io.historystreams.verify.CheckpointOutcome;
 import io.historystreams.verify.FailureReason;
+import io.historystreams.verify.FileOutcome;
 import io.historystreams.verify.VerificationException;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -182,6 +187,120 @@ class HistoryArchiveTest {
             assertTrue(e.getMessage().contains(a.url()) && e.getMessage().contains(b.url()), e.getMessage());
             assertEquals(1, a.requests(scp));
             assertEquals(1, b.requests(scp));
+        }
+    }
+
+    /** An http:// root on a loopback port that refuses connections (bound, then closed). */
+    private static String deadUrl() throws IOException {
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return "http://127.0.0.1:" + probe.getLocalPort() + "/";
+        }
+    }
+
+    @Test
+    void downMirrorDoesNotHideThatTheOtherSourceHasNoSuchFile() throws Exception {
+        // The user trial: a mirror that refuses connections, and a real archive without SCP files (pubnet-genesis).
+        final String dead = deadUrl();
+        final Path genesis = Fixtures.pubnetGenesis();
+        final String scp = ArchivePaths.checkpointFile(FileType.SCP, 63);
+        final String dir = genesis.toAbsolutePath().toString();
+        try (HistoryArchive archive = HistoryArchive.open(List.of(dead, genesis.toString()), OPTS, FAST, recorder)) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> archive.fetch(scp, in -> in.readAllBytes()));
+            assertEquals(FailureReason.MISSING_FILE, e.reason(), e.toString());
+            assertEquals(scp, e.file());
+            assertEquals(dir, e.source());
+            // The detail still names the unreachable mirror, its error, and its attempts (fetch.max.attempts).
+            assertTrue(e.getMessage().startsWith("not present in " + dir + "; no answer from " + dead + " " + scp
+                    + ": "), e.getMessage());
+            assertTrue(e.getMessage().contains("Connection refused"), e.getMessage());
+            assertTrue(e.getMessage().endsWith(" after 6 attempts"), e.getMessage());
+            assertEquals(1, events.stream().filter(ev -> ev.equals("notPresent " + dir)).count(), events.toString());
+        }
+    }
+
+    @Test
+    void downMirrorLeavesAnAbsentScpFileOptionalInVerification() throws Exception {
+        // The same through the verifier (what `verify` runs): the checkpoint verifies, its SCP file absent.
+        final String dead = deadUrl();
+        final Path genesis = Fixtures.pubnetGenesis();
+        final List<CheckpointOutcome> outcomes = new ArrayList<>();
+        try (HistoryArchive archive = HistoryArchive.open(List.of(dead, genesis.toString()), OPTS, FAST, recorder);
+                ArchiveVerifier verifier = new ArchiveVerifier(archive, ArchiveVerifier.Options.defaults(null))) {
+            final ArchiveVerifier.Summary summary = verifier.verify(List.of(63L), outcomes::add);
+            assertTrue(summary.allVerified(), outcomes.toString());
+        }
+        final FileOutcome scp = outcomes.get(0).files().stream().filter(f -> f.type() == FileType.SCP).findFirst()
+                .orElseThrow();
+        assertEquals(FileOutcome.Status.ABSENT, scp.status(), scp.toString());
+    }
+
+    @Test
+    void downMirrorAndA404IsMissingFileForARequiredFileToo() throws Exception {
+        final String dead = deadUrl();
+        final FaultyArchiveServer s = server();
+        s.on(bucket).status(404).forever();
+        try (HistoryArchive archive = HistoryArchive.open(List.of(s.url(), dead), OPTS, FAST.withMaxAttempts(3),
+                recorder)) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> archive.fetch(bucket, TestBuckets.verifier(bucket)));
+            assertEquals(FailureReason.MISSING_FILE, e.reason(), e.toString());
+            assertEquals(s.url(), e.source());
+            assertTrue(e.getMessage().startsWith("not present in " + s.url() + "; no answer from " + dead),
+                    e.getMessage());
+            assertTrue(e.getMessage().endsWith(" after 3 attempts"), e.getMessage());
+            // A definitive 404 is asked once; the unreachable mirror gets all its attempts (a backoff between each).
+            assertEquals(1, s.requests(bucket));
+            assertEquals(2, events.stream().filter(ev -> ev.equals("retry " + dead)).count(), events.toString());
+        }
+    }
+
+    @Test
+    void downMirrorAndA404AndARefusalIsMissingFileNamingAll() throws Exception {
+        final String dead = deadUrl();
+        final FaultyArchiveServer missing = server();
+        final FaultyArchiveServer refusing = server();
+        missing.on(bucket).status(404).forever();
+        refusing.on(bucket).status(403).forever();
+        try (HistoryArchive archive = HistoryArchive.open(List.of(dead, missing.url(), refusing.url()), OPTS, FAST,
+                recorder)) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> archive.fetch(bucket, TestBuckets.verifier(bucket)));
+            assertEquals(FailureReason.MISSING_FILE, e.reason(), e.toString());
+            assertEquals(missing.url(), e.source());
+            assertTrue(e.getMessage().contains(dead) && e.getMessage().contains("HTTP 403"), e.getMessage());
+        }
+    }
+
+    @Test
+    void everySourceUnreachableStaysFetchFailed() throws Exception {
+        final String a = deadUrl();
+        final String b = deadUrl();
+        try (HistoryArchive archive = HistoryArchive.open(List.of(a, b), OPTS, FAST, recorder)) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> archive.fetch(bucket, TestBuckets.verifier(bucket)));
+            assertEquals(FailureReason.FETCH_FAILED, e.reason(), e.toString());
+            assertEquals(a + ", " + b, e.source());
+            assertTrue(e.getMessage().contains("Connection refused") && e.getMessage().endsWith("after 6 attempts"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void attemptsInAFetchFailureCountTheTransientFailuresOnly() throws Exception {
+        // fetch.max.attempts bounds the transient failures; a refusal from another source is not one of them.
+        final FaultyArchiveServer failing = server();
+        final FaultyArchiveServer refusing = server();
+        failing.on(bucket).status(503).forever();
+        refusing.on(bucket).status(403).forever();
+        try (HistoryArchive archive = archive(FAST.withMaxAttempts(4), refusing, failing)) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> archive.fetch(bucket, TestBuckets.verifier(bucket)));
+            assertEquals(FailureReason.FETCH_FAILED, e.reason(), e.toString());
+            assertTrue(e.getMessage().startsWith(failing.url() + " " + bucket + ": HTTP 503"), e.getMessage());
+            assertTrue(e.getMessage().contains(" after 4 attempts; refused: "), e.getMessage());
+            assertEquals(4, failing.requests(bucket));
+            assertEquals(1, refusing.requests(bucket));
         }
     }
 
