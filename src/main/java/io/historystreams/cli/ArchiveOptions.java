@@ -5,6 +5,7 @@ import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.HistoryArchive;
 import io.historystreams.archive.RetryPolicy;
 import io.historystreams.archive.SourceOptions;
+import io.historystreams.verify.FailureReason;
 import io.historystreams.verify.HasVerifier;
 import io.historystreams.verify.HistoryArchiveState;
 import io.historystreams.verify.VerificationException;
@@ -97,21 +98,24 @@ public final class ArchiveOptions {
      * Resolves the range and passphrase: {@code --to} defaults to the archive's current ledger and the passphrase
      * to the one in its root state (when the root state cannot be read and {@code --to} is given, no passphrase is
      * enforced). Throws {@link IllegalArgumentException} (exit code 2, "could not run") for an unreadable root
-     * without {@code --to} or an empty range.
+     * without {@code --to}, for an archive none of whose sources can be reached (with or without {@code --to}: every
+     * file would fail the same way, after its retries), or an empty range.
      */
     public Range resolve(final HistoryArchive ha, final Long from, final Long to) {
         String passphrase = networkPassphrase;
         long last = to == null ? -1 : to;
-        if (to == null || passphrase == null) {
-            try {
-                final HistoryArchiveState root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in,
-                        ArchivePaths.WELL_KNOWN, -1, networkPassphrase, VerificationLimits.defaults())).value();
-                last = to == null ? root.currentLedger() : last;
-                passphrase = passphrase == null ? root.networkPassphrase() : passphrase;
-            } catch (final VerificationException e) {
-                if (to == null) {
-                    throw new IllegalArgumentException("cannot read the archive's root state: " + e, e);
-                }
+        try {
+            final HistoryArchiveState root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in,
+                    ArchivePaths.WELL_KNOWN, -1, networkPassphrase, VerificationLimits.defaults())).value();
+            last = to == null ? root.currentLedger() : last;
+            passphrase = passphrase == null ? root.networkPassphrase() : passphrase;
+        } catch (final VerificationException e) {
+            if (to == null) {
+                throw new IllegalArgumentException("cannot read the archive's root state: " + e, e);
+            }
+            if (e.reason() == FailureReason.FETCH_FAILED || e.reason() == FailureReason.FETCH_REFUSED) {
+                // not an absent or odd root state (tolerated with --to) but no source answering at all
+                throw new IllegalArgumentException("cannot reach the archive: " + e, e);
             }
         }
         final long first = from == null ? 1 : from;

@@ -1,14 +1,41 @@
 package io.historystreams.cli;
 
+import io.historystreams.archive.FetchObserver;
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.testing.Fixtures;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ArchiveOptionsTest {
+    @TempDir
+    Path dir;
+
+    @Command(name = "probe")
+    static final class Probe {
+        @Mixin
+        ArchiveOptions archive;
+    }
+
+    private static ArchiveOptions options(final String... args) {
+        final Probe p = new Probe();
+        new CommandLine(p).parseArgs(args);
+        return p.archive;
+    }
+
     @Test
     void archivesOnThisHostAreCpuBoundAndRemoteOnesLatencyBound() {
         assertTrue(ArchiveOptions.onThisHost("../shared/fixtures/archives/testnet-small"));
@@ -22,5 +49,38 @@ class ArchiveOptionsTest {
         final int cores = Runtime.getRuntime().availableProcessors();
         assertEquals(cores + 1, ArchiveOptions.defaultConcurrency(List.of("/a", "http://127.0.0.1:1/")));
         assertEquals(8, ArchiveOptions.defaultConcurrency(List.of("/a", "https://history.stellar.org/x/")));
+    }
+
+    @Test
+    void anArchiveThatCannotBeReachedCannotRunEvenWithARangeGiven() throws Exception {
+        final int refused;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            refused = s.getLocalPort(); // closed below: connections are refused
+        }
+        final ArchiveOptions o = options("--archive", "http://127.0.0.1:" + refused + "/", "--max-attempts", "1",
+                "--network-passphrase", "Test SDF Network ; September 2015");
+        try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> o.resolve(ha, 1L, 127L));
+            assertTrue(e.getMessage().startsWith("cannot reach the archive: "), e.getMessage());
+        }
+    }
+
+    @Test
+    void withARangeGivenAnArchiveWithoutARootStateStillRuns() throws Exception {
+        // a directory with no .well-known/stellar-history.json: the root state is absent, not unreachable
+        final ArchiveOptions o = options("--archive", dir.toString());
+        try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+            final ArchiveOptions.Range r = o.resolve(ha, 1L, 127L);
+            assertEquals(1, r.first());
+            assertEquals(127, r.last());
+            assertNull(r.passphrase());
+            assertThrows(IllegalArgumentException.class, () -> o.resolve(ha, 1L, null), "no --to: its root is needed");
+        }
+        final ArchiveOptions real = options("--archive", Fixtures.testnetSmall().toString());
+        try (HistoryArchive ha = real.open(FetchObserver.NONE)) {
+            assertEquals(new ArchiveOptions.Range(1, 10047, "Test SDF Network ; September 2015"),
+                    real.resolve(ha, null, null));
+        }
     }
 }
