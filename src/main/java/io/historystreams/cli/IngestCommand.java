@@ -235,7 +235,8 @@ public final class IngestCommand implements Callable<Integer> {
             }
             out.flush();
             if (report != null) {
-                writeReport(report, checkpoints, w, ledgers, ms, published, elsewhere.size());
+                writeReport(report, checkpoints, w, ledgers, ms, publishing == null ? null : published,
+                        elsewhere.size());
             }
             return w.verifiedCount() == checkpoints.size() && published && elsewhere.isEmpty() ? ExitCode.OK
                     : ExitCode.VERIFICATION_FAILED;
@@ -295,8 +296,9 @@ public final class IngestCommand implements Callable<Integer> {
     }
 
     private static void writeReport(final Path target, final List<Long> checkpoints, final OutcomeWatcher w,
-            final long ledgers, final long ms, final boolean published, final int fromAnotherArchive)
+            final long ledgers, final long ms, final Boolean published, final int fromAnotherArchive)
             throws java.io.IOException {
+        final boolean publishing = published != null;
         final Map<Long, CheckpointFailed> failed = w.failed();
         final Path abs = target.toAbsolutePath();
         if (abs.getParent() != null) {
@@ -346,7 +348,9 @@ public final class IngestCommand implements Callable<Integer> {
             g.writeNumberField("failed", failed.size());
             g.writeNumberField("givenUp", w.pending());
             g.writeNumberField("ledgersVerified", ledgers);
-            g.writeBooleanField("published", published);
+            if (publishing) {
+                g.writeBooleanField("published", published); // absent when nothing was to be published
+            }
             g.writeNumberField("elapsedMillis", ms);
             // from another archive: verified in this pipeline earlier, none of this archive's files read (see above)
             g.writeNumberField("verifiedFromAnotherArchive", fromAnotherArchive);
