@@ -268,7 +268,7 @@ public final class IngestCommand implements Callable<Integer> {
                     topics.checkpointRequests.valueSerde().serializer())) {
                 final Instant now = Instant.now();
                 // what is stored in Kafka names the sources without credentials (see Credentials)
-                final List<String> sources = archive.roots().stream().map(Credentials::strip).toList();
+                final List<String> sources = archive.requestSources();
                 for (final long cp : todo) {
                     producer.send(new ProducerRecord<>(topics.checkpointRequests.name(), cp,
                             CheckpointRequest.newBuilder().setArchive(sources.get(0))

@@ -83,4 +83,12 @@ class ArchiveOptionsTest {
                     real.resolve(ha, null, null));
         }
     }
+
+    @Test
+    void requestsNameADirectoryByItsAbsolutePathAndAUrlWithoutItsCredentials() {
+        final ArchiveOptions o = options("--archive", "../shared/fixtures/archives/testnet-small", "--archive",
+                "https://user:secret@archive.example/history/", "--archive", "file:///srv/archive");
+        assertEquals(List.of(Path.of("../shared/fixtures/archives/testnet-small").toAbsolutePath().normalize()
+                .toString(), "https://archive.example/history/", "file:///srv/archive"), o.requestSources());
+    }
 }
