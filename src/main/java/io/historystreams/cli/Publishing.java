@@ -24,6 +24,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongPredicate;
 
 /**
  * The publishing side of a command: one {@link PublishRunner} per target, each with its own consumer group, so a
@@ -45,7 +46,18 @@ final class Publishing implements AutoCloseable {
         }
     }
 
+    /** Publishing of every verified checkpoint the targets' consumer groups have not published yet. */
     static Publishing start(final HistoryStreamsService svc, final List<String> targets) throws Exception {
+        return start(svc, targets, checkpoint -> true);
+    }
+
+    /**
+     * Publishing of only the checkpoints {@code scope} accepts (a bounded job, {@code replay}): the runners read the
+     * whole topic, since they share the targets' consumer groups, but publish nothing else, neither files put ahead
+     * nor a root naming a checkpoint out of scope.
+     */
+    static Publishing start(final HistoryStreamsService svc, final List<String> targets, final LongPredicate scope)
+            throws Exception {
         final Publishing p = new Publishing(svc);
         try {
             for (final String target : targets) {
@@ -54,7 +66,7 @@ final class Publishing implements AutoCloseable {
                 p.writers.add(w);
                 final PublishRunner r = new PublishRunner(svc.config().get(ServiceConfig.APPLICATION_ID),
                         svc.clientProps(), w.name(), new CheckpointPublisher(w, svc.context()), svc.topics(),
-                        PublishRunner.Settings.defaults());
+                        PublishRunner.Settings.defaults(), scope);
                 p.runners.add(r);
                 bindMetrics(svc, w.name(), r);
                 r.start();

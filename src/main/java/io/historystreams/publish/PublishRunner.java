@@ -32,6 +32,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongPredicate;
 
 /**
  * Publishes the verified checkpoints of the {@code checkpoints-verified} topic to one target archive, in its own
@@ -52,6 +53,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * committed about once a second and at the end of each batch (not per checkpoint: a round trip each, which cost
  * more than publishing a checkpoint's files). A crash re-processes the uncommitted records, skipping the files the target
  * already has (at-least-once: a re-processed record may emit a second event, with everything skipped).
+ *
+ * <p>Scope: a runner may be given the checkpoints it is to publish ({@code replay}: those of its range). The others
+ * are read past without being published (nor put ahead), and its offsets are never committed past the first of them
+ * in a partition: the consumer group is the target's, shared with the {@code ingest}, {@code tail} and {@code run}
+ * that publish everything, and those must still find them unpublished.
  */
 public final class PublishRunner implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PublishRunner.class);
@@ -89,6 +95,7 @@ public final class PublishRunner implements AutoCloseable {
     private final Topics topics;
     private final CheckpointPublisher publisher;
     private final Settings settings;
+    private final LongPredicate scope;
     private final Thread thread;
     private final AtomicReference<KafkaConsumer<Long, CheckpointVerified>> consumerRef = new AtomicReference<>();
     private volatile boolean running;
@@ -117,6 +124,20 @@ public final class PublishRunner implements AutoCloseable {
      */
     public PublishRunner(final String applicationId, final Map<String, Object> clientProps, final String targetName,
             final CheckpointPublisher publisher, final Topics topics, final Settings settings) {
+        this(applicationId, clientProps, targetName, publisher, topics, settings, checkpoint -> true);
+    }
+
+    /**
+     * A runner that publishes only the checkpoints {@code scope} accepts: a bounded job (a {@code replay} of a range)
+     * publishes nothing past its range, neither a checkpoint's files nor its {@code history-*.json} nor a root naming
+     * it, although the topic holds more and the runner keeps reading until it is closed.
+     *
+     * @param scope the checkpoints to publish; the runner's offsets never pass the others (see the class comment)
+     */
+    public PublishRunner(final String applicationId, final Map<String, Object> clientProps, final String targetName,
+            final CheckpointPublisher publisher, final Topics topics, final Settings settings,
+            final LongPredicate scope) {
+        this.scope = Objects.requireNonNull(scope, "scope");
         this.targetName = Objects.requireNonNull(targetName, "targetName");
         this.groupId = groupId(applicationId, targetName);
         this.clientProps = Map.copyOf(Objects.requireNonNull(clientProps, "clientProps"));
@@ -288,6 +309,11 @@ public final class PublishRunner implements AutoCloseable {
         private final KafkaProducer<Long, CheckpointPublished> producer;
         /** Set when partitions are revoked while a batch is in progress: the rest of the batch is abandoned. */
         private final Set<TopicPartition> revoked = new HashSet<>();
+        /**
+         * Per partition, the offset of the first record read past because it is out of {@code scope}: commits stop
+         * there, in this batch and every later one, so the other runners of the group still publish it.
+         */
+        private final Map<TopicPartition, Long> outOfScope = new HashMap<>();
         private List<ConsumerRecord<Long, CheckpointVerified>> batch = List.of();
         private final Set<ConsumerRecord<Long, CheckpointVerified>> done = new HashSet<>();
         /** Published, event sent but not yet acknowledged: done once the event is. */
@@ -313,10 +339,20 @@ public final class PublishRunner implements AutoCloseable {
             done.clear();
             sent.clear();
             revoked.clear();
+            final List<ConsumerRecord<Long, CheckpointVerified>> inScope = new ArrayList<>();
+            for (final ConsumerRecord<Long, CheckpointVerified> r : sorted) {
+                if (r.value() != null && !scope.test(r.value().getCheckpoint())) {
+                    // nothing to do here, so not rewound to; not committed past either (see committable)
+                    done.add(r);
+                    outOfScope.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
+                } else {
+                    inScope.add(r);
+                }
+            }
             // the batch's files start going out together; each checkpoint below still waits for its own
-            publisher.prepare(sorted.stream().map(ConsumerRecord::value).toList());
+            publisher.prepare(inScope.stream().map(ConsumerRecord::value).toList());
             try {
-                for (final ConsumerRecord<Long, CheckpointVerified> r : sorted) {
+                for (final ConsumerRecord<Long, CheckpointVerified> r : inScope) {
                     if (!running) {
                         break;
                     }
@@ -468,12 +504,24 @@ public final class PublishRunner implements AutoCloseable {
             return false;
         }
 
-        /** Commits, per partition, the offset of the first record of the batch not yet done. */
+        /**
+         * Commits, per partition, the offset of the first record of the batch not yet done. When
+         * {@link PublishRunner#close} woke the consumer to stop it, the commit meets that wakeup instead of a broker:
+         * it is made again (a wakeup is raised once), so what is done stays done and a stop on purpose is not
+         * reported as a failed commit; a commit that really fails still throws.
+         */
         private void commit() {
             lastCommitNanos = System.nanoTime();
             final Map<TopicPartition, OffsetAndMetadata> offsets = committable();
             if (!offsets.isEmpty()) {
-                consumer.commitSync(offsets);
+                try {
+                    consumer.commitSync(offsets);
+                } catch (final WakeupException e) {
+                    if (running) {
+                        throw e;
+                    }
+                    consumer.commitSync(offsets);
+                }
             }
         }
 
@@ -494,10 +542,13 @@ public final class PublishRunner implements AutoCloseable {
             final Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
             for (final Map.Entry<TopicPartition, Long> e : lastDone.entrySet()) {
                 final Long open = firstOpen.get(e.getKey());
-                if (open == null) {
-                    out.put(e.getKey(), new OffsetAndMetadata(e.getValue() + 1));
-                } else if (open > firstOffset(e.getKey())) {
-                    out.put(e.getKey(), new OffsetAndMetadata(open));
+                long offset = open == null ? e.getValue() + 1 : open;
+                final Long held = outOfScope.get(e.getKey());
+                if (held != null) {
+                    offset = Math.min(offset, held);
+                }
+                if (offset > firstOffset(e.getKey())) {
+                    out.put(e.getKey(), new OffsetAndMetadata(offset));
                 }
             }
             return out;

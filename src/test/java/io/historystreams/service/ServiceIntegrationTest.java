@@ -128,7 +128,7 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
             assertEquals(0, Main.run(w, w, again));
         }
         assertEquals(List.of("replayed " + cpsOfRange + " of " + cpsOfRange + " checkpoints and 1280 ledger events to "
-                + app + ".replay.checkpoints-verified"),
+                + app + ".replay.checkpoints-verified and " + app + ".replay.ledgers-verified"),
                 quiet.toString().lines().filter(l -> !l.isBlank()).toList(), quiet.toString());
     }
 

@@ -1,0 +1,119 @@
+package io.historystreams.service;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.FileType;
+import io.historystreams.cli.Main;
+import io.historystreams.publish.PublishRunner;
+import io.historystreams.testing.Fixtures;
+import io.historystreams.verify.Hash;
+import io.historystreams.verify.HistoryArchiveState;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * {@code replay --publish-to} against a real broker, after a real {@code ingest} of more than the replayed range: the
+ * target gets the range's checkpoints and nothing else (the publish runner reads the whole topic), its root names
+ * the range's last checkpoint, and stopping the runner is not reported as a failed commit.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class ReplayPublishTest extends WithEmbeddedBroker {
+    private static final String APP = "replaypub";
+
+    @TempDir
+    Path dir;
+
+    private String[] command(final String name, final String... more) {
+        final List<String> a = new ArrayList<>(List.of(name, "--bootstrap-servers", broker.bootstrapServers(),
+                "--application-id", APP, "-D", "topic.prefix=" + APP + ".", "--data-dir", dir.resolve("data").toString(),
+                "--http-port", "-1", "--schema-registry-url", "mock://" + APP, "--quiet"));
+        a.addAll(List.of(more));
+        return a.toArray(String[]::new);
+    }
+
+    @Test
+    void replayPublishesExactlyItsRangeAndAWiderReplayStillFindsWhatTheFirstPassedOver() throws Exception {
+        final Path source = Fixtures.testnetSmall();
+        // eleven checkpoints verified (0x3f..0x2bf), none published
+        assertEquals(0, Main.run(command("ingest", "--archive", source.toString(), "--from", "1", "--to", "700")));
+
+        final Path target = dir.resolve("mirror");
+        final Logger runnerLog = (Logger) LoggerFactory.getLogger(PublishRunner.class);
+        final ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        runnerLog.addAppender(logged);
+        try {
+            // 0x7f..0xff: neither the checkpoint before the range (first in the topic's order) nor any after it
+            replay(target, "64", "200");
+            assertEquals(expectedFiles(source, Checkpoint.range(64, 200)), files(target));
+            assertEquals(0xffL, rootLedger(target));
+
+            // the first replay committed nothing past 0x3f, which it read but did not publish: a replay of the whole
+            // range (or an ingest to the same target) still publishes it
+            replay(target, "1", "700");
+            assertEquals(expectedFiles(source, Checkpoint.range(1, 700)), files(target));
+            assertEquals(0x2bfL, rootLedger(target));
+        } finally {
+            runnerLog.detachAppender(logged);
+        }
+        assertEquals(List.of(), logged.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
+                .map(ILoggingEvent::getFormattedMessage).toList(), "a stop on purpose is no failure");
+    }
+
+    private void replay(final Path target, final String from, final String to) {
+        final StringWriter said = new StringWriter();
+        try (PrintWriter w = new PrintWriter(said, true)) {
+            assertEquals(0, Main.run(w, w, command("replay", "--from", from, "--to", to, "--publish-to",
+                    target.toString())), said.toString());
+        }
+    }
+
+    /** The source's files of {@code checkpoints}: their own files, the buckets their HAS names, and the root. */
+    private static Set<String> expectedFiles(final Path source, final List<Long> checkpoints) throws Exception {
+        final Set<String> out = new TreeSet<>();
+        out.add(ArchivePaths.WELL_KNOWN);
+        for (final long cp : checkpoints) {
+            for (final FileType type : FileType.values()) {
+                if (type != FileType.BUCKET && Files.exists(source.resolve(ArchivePaths.checkpointFile(type, cp)))) {
+                    out.add(ArchivePaths.checkpointFile(type, cp));
+                }
+            }
+            final String has = ArchivePaths.has(cp);
+            for (final Hash b : HistoryArchiveState.parse(Files.readAllBytes(source.resolve(has)), has).buckets()) {
+                out.add(ArchivePaths.bucket(b.hex()));
+            }
+        }
+        return out;
+    }
+
+    private static Set<String> files(final Path target) throws Exception {
+        try (var s = Files.walk(target)) {
+            return s.filter(Files::isRegularFile).map(p -> target.relativize(p).toString())
+                    .collect(Collectors.toCollection(TreeSet::new));
+        }
+    }
+
+    private static long rootLedger(final Path target) throws Exception {
+        return HistoryArchiveState.parse(Files.readAllBytes(target.resolve(ArchivePaths.WELL_KNOWN)),
+                ArchivePaths.WELL_KNOWN).currentLedger();
+    }
+}
