@@ -5,6 +5,7 @@ import io.historystreams.archive.HistoryArchive;
 import io.historystreams.service.HistoryStreamsService;
 import io.historystreams.service.ServiceConfig;
 import io.historystreams.service.Tailer;
+import io.historystreams.service.VerdictLog;
 import io.historystreams.verify.VerificationException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -62,7 +63,9 @@ public final class TailCommand implements Callable<Integer> {
                 Publishing publishing = Publishing.start(svc, publishTo);
                 HistoryArchive ha = archive.open(svc.metrics());
                 Tailer tailer = new Tailer(ha, archive.roots(), archive.passphrase(), svc.topics(), svc.clientProps(),
-                        config.get(ServiceConfig.APPLICATION_ID) + "-tailer", from == null ? -1 : from)) {
+                        config.get(ServiceConfig.APPLICATION_ID) + "-tailer", from == null ? -1 : from);
+                // each checkpoint's verdict, as the pipeline commits it (without it only /metrics told)
+                VerdictLog verdicts = VerdictLog.start(svc.clientProps(), svc.topics(), spec.commandLine().getOut())) {
             final long interval = Math.max(50, (long) (intervalSeconds * 1000));
             do {
                 if (!svc.live()) {

@@ -277,6 +277,10 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
             final List<String> sources = List.of(server.url());
             advance(server, archive, 0x3ff);
             final List<Long> requested = new java.util.ArrayList<>();
+            // what tail prints: each verdict as it is committed
+            final java.io.StringWriter said = new java.io.StringWriter();
+            final VerdictLog verdicts = VerdictLog.start(svc.clientProps(), svc.topics(),
+                    new java.io.PrintWriter(said, true));
             try (Tailer t = new Tailer(ha, sources, TESTNET, svc.topics(), svc.clientProps(), app + "-tailer", -1)) {
                 requested.addAll(t.pollOnce());
                 assertEquals(List.of(0x3ffL), requested);
@@ -305,6 +309,14 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                 }
                 assertEquals(requested.size(), w.verifiedCount());
             }
+            final long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (said.toString().lines().count() < requested.size() && System.nanoTime() < end) {
+                Thread.sleep(50);
+            }
+            verdicts.close();
+            assertEquals(requested.stream().map(cp -> String.format("checkpoint %d (0x%x) verified: ledgers %d..%d",
+                    cp, cp, cp - 63, cp)).sorted().toList(), said.toString().lines().sorted().toList(),
+                    said.toString());
         }
     }
 

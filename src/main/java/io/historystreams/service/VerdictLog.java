@@ -1,0 +1,121 @@
+package io.historystreams.service;
+
+import io.historystreams.events.CheckpointFailed;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.topology.Topics;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.LongDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Prints each verdict as the pipeline commits it, from the end of the verdict topics when it starts: one line per
+ * checkpoint verified ({@code checkpoints-verified}) or failed for good ({@code checkpoint-failures}, with the
+ * reason, file, source and detail, as {@code ingest} prints them). What {@code tail} shows of the checkpoints it
+ * requested, which otherwise only {@code /metrics} told. Read committed: a line is a verdict, never one of a
+ * transaction that was aborted.
+ */
+public final class VerdictLog implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(VerdictLog.class);
+
+    private final KafkaConsumer<Long, byte[]> consumer;
+    private final Topics topics;
+    private final PrintWriter out;
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    private VerdictLog(final Map<String, Object> clientProps, final Topics topics, final PrintWriter out) {
+        final Map<String, Object> p = new HashMap<>(clientProps);
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        p.remove(ConsumerConfig.GROUP_ID_CONFIG); // assigned partitions, no group: nothing to commit or rebalance
+        this.consumer = new KafkaConsumer<>(p, new LongDeserializer(), new ByteArrayDeserializer());
+        this.topics = topics;
+        this.out = out;
+        try {
+            final List<TopicPartition> parts = new ArrayList<>();
+            for (final String topic : List.of(topics.checkpointsVerified.name(), topics.checkpointFailures.name())) {
+                for (final PartitionInfo pi : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
+                    parts.add(new TopicPartition(topic, pi.partition()));
+                }
+            }
+            consumer.assign(parts);
+            consumer.seekToEnd(parts); // verdicts from now on
+            parts.forEach(consumer::position);
+        } catch (final RuntimeException e) {
+            consumer.close(Duration.ZERO);
+            throw e;
+        }
+        this.thread = new Thread(this::run, "verdict-log");
+        this.thread.setDaemon(true);
+    }
+
+    /** Starts printing the verdicts committed from now on to {@code out}. */
+    public static VerdictLog start(final Map<String, Object> clientProps, final Topics topics, final PrintWriter out) {
+        final VerdictLog v = new VerdictLog(clientProps, topics, out);
+        v.thread.start();
+        return v;
+    }
+
+    private void run() {
+        final Deserializer<CheckpointVerified> verified = topics.checkpointsVerified.valueSerde().deserializer();
+        final Deserializer<CheckpointFailed> failed = topics.checkpointFailures.valueSerde().deserializer();
+        try {
+            while (running) {
+                for (final ConsumerRecord<Long, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+                    if (r.value() == null) {
+                        continue;
+                    }
+                    try {
+                        if (r.topic().equals(topics.checkpointsVerified.name())) {
+                            final CheckpointVerified v = verified.deserialize(r.topic(), r.value());
+                            out.printf("checkpoint %d (0x%x) verified: ledgers %d..%d%n", v.getCheckpoint(),
+                                    v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger());
+                        } else {
+                            final CheckpointFailed f = failed.deserialize(r.topic(), r.value());
+                            out.printf("checkpoint %d (0x%x) FAILED: %s %s%s: %s%n", f.getCheckpoint(),
+                                    f.getCheckpoint(), f.getReason(), f.getFile() == null ? "" : f.getFile(),
+                                    f.getSource() == null ? "" : " from " + f.getSource(), f.getDetail());
+                        }
+                        out.flush();
+                    } catch (final RuntimeException e) {
+                        LOG.warn("a verdict on {} at offset {} could not be read: {}", r.topic(), r.offset(),
+                                e.toString());
+                    }
+                }
+            }
+        } catch (final WakeupException | InterruptException e) {
+            // closing
+        } catch (final RuntimeException e) {
+            LOG.warn("verdicts are no longer printed: {}", e.toString());
+        } finally {
+            consumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        consumer.wakeup();
+        try {
+            thread.join(10_000);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
