@@ -223,9 +223,10 @@ public final class IngestCommand implements Callable<Integer> {
                             + (published ? "" : " (INCOMPLETE)"));
             // a checkpoint is verified once per pipeline (data dir and topic prefix), from whichever archive asked
             // first: none of the sources given served these, so this archive's files for them were not read
-            final List<Long> elsewhere = verified.stream()
-                    .filter(cp -> !w.sources(cp).isEmpty() && java.util.Collections.disjoint(w.sources(cp), given))
-                    .toList();
+            final List<Long> elsewhere = verified.stream().filter(cp -> {
+                final List<String> served = w.sources(cp);
+                return !served.isEmpty() && Collections.disjoint(served, given);
+            }).toList();
             if (!elsewhere.isEmpty()) {
                 out.printf("warning: %d of the verified checkpoints (0x%x..0x%x) were verified earlier in this "
                         + "pipeline from %s, not from %s, whose files for them were not read. A data dir (and topic "
