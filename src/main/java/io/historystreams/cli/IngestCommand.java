@@ -236,7 +236,7 @@ public final class IngestCommand implements Callable<Integer> {
             }
             out.flush();
             if (report != null) {
-                writeReport(report, checkpoints, w, ledgers, ms, publishing == null ? null : published,
+                writeReport(report, checkpoints, w, ledgers, ms, publishTo.isEmpty() ? null : published,
                         elsewhere.size());
             }
             return w.verifiedCount() == checkpoints.size() && published && elsewhere.isEmpty() ? ExitCode.OK

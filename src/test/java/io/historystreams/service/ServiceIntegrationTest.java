@@ -90,6 +90,7 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         assertEquals(157, r.get("summary").get("verified").asInt());
         assertEquals(10047, r.get("summary").get("ledgersVerified").asLong());
         assertTrue(r.get("summary").get("allVerified").asBoolean());
+        assertFalse(r.get("summary").has("published"), "nothing was to be published: " + r.get("summary"));
         final Topics t = topics(app);
         final List<ConsumerRecord<Long, byte[]>> ledgers = TopicReader.readAll(broker.bootstrapServers(),
                 t.ledgersVerified.name(), new LongDeserializer(), new ByteArrayDeserializer());
