@@ -1,9 +1,12 @@
 package io.historystreams.service;
 
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
@@ -104,7 +107,30 @@ public final class ServiceConfig {
                 v.put(k, val);
             }
         });
-        return new ServiceConfig(v);
+        final ServiceConfig c = new ServiceConfig(v);
+        final List<String> unknown = c.unknownKeys();
+        if (!unknown.isEmpty()) {
+            LoggerFactory.getLogger(ServiceConfig.class).warn("unknown setting(s) {} ignored: is one misspelled? "
+                    + "(the settings are in the README's Configuration; Kafka client settings take kafka.)", unknown);
+        }
+        return c;
+    }
+
+    /** The setting names this service reads: the public String constants above, except the prefixes. */
+    private static final Set<String> KNOWN = java.util.Arrays.stream(ServiceConfig.class.getFields())
+            .filter(f -> java.lang.reflect.Modifier.isStatic(f.getModifiers()) && f.getType() == String.class)
+            .map(f -> {
+                try {
+                    return (String) f.get(null);
+                } catch (final IllegalAccessException e) {
+                    throw new IllegalStateException(e);
+                }
+            }).collect(java.util.stream.Collectors.toUnmodifiableSet());
+
+    /** Settings no part of the service reads (a misspelling is silently ignored otherwise), sorted. */
+    List<String> unknownKeys() {
+        return values.keySet().stream().filter(k -> !KNOWN.contains(k) && !k.startsWith(KAFKA_PREFIX)
+                && !k.startsWith(PUBLISH_PREFIX)).sorted().toList();
     }
 
     public static ServiceConfig of(final Map<String, String> values) {

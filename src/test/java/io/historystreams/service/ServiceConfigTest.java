@@ -105,4 +105,18 @@ class ServiceConfigTest {
             assertTrue(e.getMessage().contains("--http-port"), e.getMessage());
         }
     }
+
+    @Test
+    void aMisspelledSettingIsNamedAsUnknown() throws Exception {
+        final Map<String, String> cli = new HashMap<>();
+        cli.put("num.stream.thread", "3"); // misspelled
+        cli.put("no.such.setting", "1");
+        cli.put(ServiceConfig.COMMIT_INTERVAL_MS, "400");
+        cli.put("kafka.linger.ms", "5");
+        cli.put("publish.fsync", "false");
+        final ServiceConfig c = ServiceConfig.load(null, Map.of("HISTORY_STREAMS_BLOB_KEEP", "all"), cli);
+        assertEquals(java.util.List.of("no.such.setting", "num.stream.thread"), c.unknownKeys());
+        assertEquals(java.util.List.of(), ServiceConfig.load(null, Map.of(), Map.of()).unknownKeys(),
+                "the defaults are all known");
+    }
 }
