@@ -114,6 +114,15 @@ public final class ArchiveOptions {
      * file would fail the same way, after its retries), or an empty range.
      */
     public Range resolve(final HistoryArchive ha, final Long from, final Long to) {
+        return resolve(ha, from, to, true);
+    }
+
+    /**
+     * As {@link #resolve(HistoryArchive, Long, Long)}; with {@code fetchedHere} false (the workers of a cluster fetch,
+     * {@code ingest --client}), an archive this process cannot reach is no reason not to run when {@code --to} is
+     * given: the workers may reach it from where they are.
+     */
+    public Range resolve(final HistoryArchive ha, final Long from, final Long to, final boolean fetchedHere) {
         String passphrase = networkPassphrase;
         long last = to == null ? -1 : to;
         try {
@@ -125,7 +134,8 @@ public final class ArchiveOptions {
             if (to == null) {
                 throw new IllegalArgumentException("cannot read the archive's root state: " + e, e);
             }
-            if (e.reason() == FailureReason.FETCH_FAILED || e.reason() == FailureReason.FETCH_REFUSED) {
+            if (fetchedHere && (e.reason() == FailureReason.FETCH_FAILED
+                    || e.reason() == FailureReason.FETCH_REFUSED)) {
                 // not an absent or odd root state (tolerated with --to) but no source answering at all
                 throw new IllegalArgumentException("cannot reach the archive: " + e, e);
             }

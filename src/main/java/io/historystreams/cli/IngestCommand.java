@@ -114,7 +114,7 @@ public final class IngestCommand implements Callable<Integer> {
         final ArchiveOptions.Range range;
         final List<String> given;
         try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
-            range = archive.resolve(ha, from, to);
+            range = archive.resolve(ha, from, to, !client);
             given = ha.sourceNames();
         } catch (final IllegalArgumentException e) {
             err.println("error: " + e.getMessage());

@@ -63,6 +63,9 @@ class ArchiveOptionsTest {
             final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> o.resolve(ha, 1L, 127L));
             assertTrue(e.getMessage().startsWith("cannot reach the archive: "), e.getMessage());
+            // ingest --client: the workers fetch, and may reach what this process cannot
+            assertEquals(new ArchiveOptions.Range(1, 127, "Test SDF Network ; September 2015"),
+                    o.resolve(ha, 1L, 127L, false));
         }
     }
 
