@@ -14,6 +14,7 @@ import io.historystreams.service.HistoryStreamsService;
 import io.historystreams.service.OutcomeWatcher;
 import io.historystreams.service.RemotePipeline;
 import io.historystreams.service.ServiceConfig;
+import io.historystreams.service.VerdictLog;
 import io.historystreams.topology.Topics;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -209,9 +210,7 @@ public final class IngestCommand implements Callable<Integer> {
             final boolean published = publishing == null || publishing.awaitPublished(verified, err);
             final long ms = (System.nanoTime() - t0) / 1_000_000;
             for (final CheckpointFailed f : w.failed().values()) {
-                out.printf("checkpoint %d (0x%x) FAILED: %s %s%s: %s%n", f.getCheckpoint(), f.getCheckpoint(),
-                        f.getReason(), f.getFile() == null ? "" : f.getFile(),
-                        f.getSource() == null ? "" : " from " + f.getSource(), f.getDetail());
+                out.println(VerdictLog.failedLine(f));
             }
             final long ledgers = verified.stream().mapToLong(Checkpoint::ledgerCount).sum();
             final long bytes = bytesFetched.getAsLong();

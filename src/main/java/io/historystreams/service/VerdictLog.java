@@ -88,9 +88,7 @@ public final class VerdictLog implements AutoCloseable {
                                     v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger());
                         } else {
                             final CheckpointFailed f = failed.deserialize(r.topic(), r.value());
-                            out.printf("checkpoint %d (0x%x) FAILED: %s %s%s: %s%n", f.getCheckpoint(),
-                                    f.getCheckpoint(), f.getReason(), f.getFile() == null ? "" : f.getFile(),
-                                    f.getSource() == null ? "" : " from " + f.getSource(), f.getDetail());
+                            out.println(failedLine(f));
                         }
                         out.flush();
                     } catch (final RuntimeException e) {
@@ -106,6 +104,13 @@ public final class VerdictLog implements AutoCloseable {
         } finally {
             consumer.close(Duration.ofSeconds(5));
         }
+    }
+
+    /** A checkpoint's failure as {@code tail} and {@code ingest} print it: reason, file, source and detail. */
+    public static String failedLine(final CheckpointFailed f) {
+        return String.format("checkpoint %d (0x%x) FAILED: %s %s%s: %s", f.getCheckpoint(), f.getCheckpoint(),
+                f.getReason(), f.getFile() == null ? "" : f.getFile(),
+                f.getSource() == null ? "" : " from " + f.getSource(), f.getDetail());
     }
 
     @Override
