@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * One logical archive served by an ordered list of sources (mirrors of the same network), with retries, backoff and
@@ -24,6 +25,13 @@ public final class HistoryArchive implements AutoCloseable {
     private final FetchObserver observer;
     /** The source that served the last success: the first one tried for the next file. */
     private final AtomicInteger preferred = new AtomicInteger();
+    /**
+     * Per source, its transient failures in a row, across fetches and threads, since it last answered (served, said
+     * "not present", refused or served bad bytes). At {@code fetch.max.attempts} or more the source is taken as down:
+     * once another source has answered a fetch definitively, a down source that fails again is not retried in it (it
+     * still gets one request per fetch, so a mirror that comes back is noticed at once).
+     */
+    private final AtomicIntegerArray failuresInARow;
 
     /** Reads one file's body; throws VerificationException for bad content, IOException for transfer problems. */
     @FunctionalInterface
@@ -41,7 +49,7 @@ public final class HistoryArchive implements AutoCloseable {
         }
     }
 
-    private enum State { ACTIVE, NOT_PRESENT, REFUSED, BLAMED }
+    private enum State { ACTIVE, NOT_PRESENT, REFUSED, BLAMED, DOWN }
 
     public HistoryArchive(final List<ArchiveSource> sources, final RetryPolicy retry, final FetchObserver observer) {
         Objects.requireNonNull(sources, "sources");
@@ -52,6 +60,7 @@ public final class HistoryArchive implements AutoCloseable {
         this.names = this.sources.stream().map(ArchiveSource::name).toList();
         this.retry = retry == null ? RetryPolicy.defaults() : retry;
         this.observer = observer == null ? FetchObserver.NONE : observer;
+        this.failuresInARow = new AtomicIntegerArray(this.sources.size());
     }
 
     /** Opens a source for every root (see {@link ArchiveSources#open}), in order of preference. */
@@ -138,13 +147,16 @@ public final class HistoryArchive implements AutoCloseable {
                 closeQuietly(body);
                 final long bytes = counted.count;
                 preferred.set(idx);
+                failuresInARow.set(idx, 0);
                 observer.success(name, path, bytes, System.nanoTime() - start);
                 return new Fetched<>(value, name, bytes, attempts, blamed);
             } catch (final FetchException.NotPresent e) {
                 state[idx] = State.NOT_PRESENT;
+                failuresInARow.set(idx, 0);
                 observer.notPresent(name, path);
             } catch (final FetchException.Refused e) {
                 state[idx] = State.REFUSED;
+                failuresInARow.set(idx, 0);
                 refusals[idx] = e.getMessage();
                 observer.refused(name, path, e.getMessage());
             } catch (final VerificationException e) {
@@ -157,6 +169,9 @@ public final class HistoryArchive implements AutoCloseable {
                     if (Thread.currentThread().isInterrupted()) {
                         throw interrupted(path, attempts);
                     }
+                    if (givenUpAsDown(idx, state)) {
+                        continue;
+                    }
                     if (transientFailures >= retry.maxAttempts()) {
                         break;
                     }
@@ -164,6 +179,7 @@ public final class HistoryArchive implements AutoCloseable {
                             attempts);
                     continue;
                 }
+                failuresInARow.set(idx, 0);
                 if (!blamed.contains(name)) {
                     blamed.add(name);
                 }
@@ -187,6 +203,9 @@ public final class HistoryArchive implements AutoCloseable {
                         : name + " " + path + ": " + BodyStream.describe(e);
                 transients[idx] = lastTransient;
                 transientCounts[idx]++;
+                if (givenUpAsDown(idx, state)) {
+                    continue;
+                }
                 if (transientFailures >= retry.maxAttempts()) {
                     break;
                 }
@@ -203,27 +222,22 @@ public final class HistoryArchive implements AutoCloseable {
         for (final State s : state) {
             anyNotPresent |= s == State.NOT_PRESENT;
         }
+        if (anyNotPresent) {
+            // A mirror that answered "not present" outweighs mirrors that never answered.
+            final List<String> noAnswer = unreachable(state, transients, transientCounts);
+            final String present = String.join(", ", namesIn(state, State.NOT_PRESENT));
+            throw new VerificationException(FailureReason.MISSING_FILE, path,
+                    (noAnswer.isEmpty() ? "not present in any source: " + present
+                            : "not present in " + present + "; no answer from " + String.join("; ", noAnswer))
+                            + refusedPart(state, refusals))
+                    .withSource(present);
+        }
         if (transientFailures >= retry.maxAttempts()) {
-            if (anyNotPresent) {
-                // A mirror that answered "not present" outweighs mirrors that never answered.
-                throw new VerificationException(FailureReason.MISSING_FILE, path,
-                        "not present in " + String.join(", ", namesIn(state, State.NOT_PRESENT))
-                                + "; no answer from " + String.join("; ", unreachable(state, transients,
-                                        transientCounts))
-                                + refusedPart(state, refusals))
-                        .withSource(String.join(", ", namesIn(state, State.NOT_PRESENT)));
-            }
             // The count is of the transient failures (what fetch.max.attempts bounds), not of every request: a
             // refusal is not an attempt that failed transiently.
             throw new VerificationException(FailureReason.FETCH_FAILED, path,
                     lastTransient + " after " + transientFailures + " attempts" + refusedPart(state, refusals))
                     .withSource(String.join(", ", names));
-        }
-        if (anyNotPresent) {
-            throw new VerificationException(FailureReason.MISSING_FILE, path,
-                    "not present in any source: " + String.join(", ", namesIn(state, State.NOT_PRESENT))
-                            + refusedPart(state, refusals))
-                    .withSource(String.join(", ", namesIn(state, State.NOT_PRESENT)));
         }
         throw new VerificationException(FailureReason.FETCH_REFUSED, path,
                 "refused by every source: " + String.join("; ", refusalList(state, refusals)))
@@ -243,6 +257,25 @@ public final class HistoryArchive implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw interrupted(path, attempts);
         }
+    }
+
+    /**
+     * Counts a transient failure of source {@code idx} in its failures in a row, and gives up on it for this fetch
+     * (state DOWN, no backoff) when it was already down before this request and another source has said the file is
+     * not present: a mirror that is down must not cost every absent optional file a full round of retries.
+     */
+    private boolean givenUpAsDown(final int idx, final State[] state) {
+        final boolean wasDown = failuresInARow.getAndIncrement(idx) >= retry.maxAttempts();
+        if (!wasDown) {
+            return false;
+        }
+        for (final State s : state) {
+            if (s == State.NOT_PRESENT) {
+                state[idx] = State.DOWN;
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Duration retryAfter(final FetchException e) {
@@ -295,12 +328,17 @@ public final class HistoryArchive implements AutoCloseable {
         return out;
     }
 
-    /** The last transient error of each source still without an answer, with its count of failed attempts. */
-    private static List<String> unreachable(final State[] state, final String[] transients, final int[] counts) {
+    /**
+     * The last transient error of each source still without an answer, with its count of failed attempts in this fetch
+     * (and, for a source given up on as down, its failures in a row).
+     */
+    private List<String> unreachable(final State[] state, final String[] transients, final int[] counts) {
         final List<String> out = new ArrayList<>();
         for (int i = 0; i < state.length; i++) {
-            if (state[i] == State.ACTIVE && transients[i] != null) {
-                out.add(transients[i] + " after " + counts[i] + (counts[i] == 1 ? " attempt" : " attempts"));
+            if ((state[i] == State.ACTIVE || state[i] == State.DOWN) && transients[i] != null) {
+                out.add(transients[i] + " after " + counts[i] + (counts[i] == 1 ? " attempt" : " attempts")
+                        + (state[i] == State.DOWN ? " (taken as down: no answer to its last " + failuresInARow.get(i)
+                                + " requests)" : ""));
             }
         }
         return out;

@@ -256,6 +256,53 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void aMirrorTakenAsDownCostsLaterAbsentFilesOneRequestAndIsUsedAgainWhenItAnswers() throws Exception {
+        // An archive without SCP files behind a down mirror: the first absent file establishes that the mirror is
+        // down (a full round of retries); the later ones ask it once, without a backoff.
+        final FaultyArchiveServer missing = server();
+        final FaultyArchiveServer down = server();
+        final List<String> files = TestBuckets.all(root).subList(0, 4);
+        for (final String f : files) {
+            missing.on(f).status(404).forever();
+        }
+        for (final String f : files.subList(0, 3)) {
+            down.on(f).status(503).forever();
+        }
+        try (HistoryArchive archive = HistoryArchive.open(List.of(missing.url(), down.url()), OPTS,
+                FAST.withMaxAttempts(3), recorder)) {
+            final VerificationException first = assertThrows(VerificationException.class,
+                    () -> archive.fetch(files.get(0), TestBuckets.verifier(files.get(0))));
+            assertEquals(FailureReason.MISSING_FILE, first.reason(), first.toString());
+            assertEquals(3, down.requests(files.get(0)));
+            assertEquals(2, events.stream().filter(ev -> ev.equals("retry " + down.url())).count(), events.toString());
+            for (final String f : files.subList(1, 3)) {
+                events.clear();
+                final VerificationException e = assertThrows(VerificationException.class,
+                        () -> archive.fetch(f, TestBuckets.verifier(f)));
+                assertEquals(FailureReason.MISSING_FILE, e.reason(), e.toString());
+                assertEquals(missing.url(), e.source());
+                assertEquals(1, down.requests(f));
+                assertEquals(0, events.stream().filter(ev -> ev.startsWith("retry")).count(), events.toString());
+                assertTrue(e.getMessage().startsWith("not present in " + missing.url() + "; no answer from "
+                        + down.url() + " " + f + ": HTTP 503"), e.getMessage());
+                assertTrue(e.getMessage().contains(" after 1 attempt (taken as down: no answer to its last "),
+                        e.getMessage());
+            }
+            // The mirror is back for the fourth file: its one request is served, and it is no longer down.
+            final String back = files.get(3);
+            final HistoryArchive.Fetched<String> got = archive.fetch(back, TestBuckets.verifier(back));
+            assertEquals(down.url(), got.source());
+            assertEquals(TestBuckets.hashOf(back), got.value());
+            down.clearFaults();
+            down.on(files.get(0)).status(503);
+            final HistoryArchive.Fetched<String> again = archive.fetch(files.get(0),
+                    TestBuckets.verifier(files.get(0)));
+            // Not down any more: a single 503 is retried (and served), not taken as down.
+            assertEquals(down.url(), again.source());
+        }
+    }
+
+    @Test
     void downMirrorAndA404AndARefusalIsMissingFileNamingAll() throws Exception {
         final String dead = deadUrl();
         final FaultyArchiveServer missing = server();
