@@ -16,7 +16,11 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -98,16 +102,34 @@ public final class VerifyCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * A checkpoint's failures on one line. Failures with the same reason, source and detail (an archive's missing
+     * buckets, typically) are named once with all their files, and a detail that only repeats the source is cut to
+     * what it adds.
+     */
     static String failureLine(final CheckpointOutcome o) {
         final StringBuilder b = new StringBuilder();
         b.append(String.format("checkpoint %d (0x%x) %s:", o.checkpoint(), o.checkpoint(), o.status()));
+        final Map<List<String>, List<String>> grouped = new LinkedHashMap<>();
         for (final VerificationException e : o.failures()) {
-            b.append(' ').append(e.reason()).append(' ').append(e.file() == null ? "" : e.file());
-            if (e.source() != null) {
-                b.append(" from ").append(e.source());
+            final String source = e.source();
+            String detail = e.detail();
+            if (source != null && detail != null && detail.endsWith(": " + source)) {
+                detail = detail.substring(0, detail.length() - source.length() - 2);
             }
-            b.append(" (").append(e.detail()).append(");");
+            grouped.computeIfAbsent(Arrays.asList(e.reason().name(), source, detail),
+                    k -> new ArrayList<>()).add(e.file() == null ? "" : e.file());
         }
+        grouped.forEach((key, files) -> {
+            b.append(' ').append(key.get(0)).append(' ').append(String.join(", ", files));
+            if (files.size() > 1) {
+                b.append(" (").append(files.size()).append(" files)");
+            }
+            if (key.get(1) != null) {
+                b.append(" from ").append(key.get(1));
+            }
+            b.append(" (").append(key.get(2)).append(");");
+        });
         return b.toString();
     }
 

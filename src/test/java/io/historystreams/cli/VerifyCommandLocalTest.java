@@ -135,6 +135,13 @@ class VerifyCommandLocalTest {
         for (final String p : missing) {
             assertTrue(r.out.contains(p), () -> p + " not named on stdout: " + r.out);
         }
+        // ... on one line that names the reason, the source and the detail once for the six of them
+        final String line = r.out.lines().filter(l -> l.startsWith("checkpoint 63 (0x3f) INCOMPLETE")).findFirst()
+                .orElseThrow();
+        final String source = archive.toAbsolutePath().toString();
+        assertTrue(line.endsWith(" (6 files) from " + source + " (not present in any source);"), line);
+        assertEquals(1, line.split(java.util.regex.Pattern.quote(source), -1).length - 1, line);
+        assertEquals(1, line.split("MISSING_FILE", -1).length - 1, line);
     }
 
     @Test
