@@ -40,6 +40,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -190,9 +191,9 @@ public final class IngestCommand implements Callable<Integer> {
         final long serviceUp = (System.nanoTime() - t0) / 1_000_000;
         request(clientProps, topics, checkpoints, range.passphrase());
         try (OutcomeWatcher w = new OutcomeWatcher(clientProps, topics, checkpoints, startedMillis)) {
+            final long deadline = timeoutSeconds > 0 ? System.nanoTime() + timeoutSeconds * 1_000_000_000L
+                    : Long.MAX_VALUE;
             try (Progress progress = quiet ? null : new Progress(err, checkpoints.size())) {
-                final long deadline = timeoutSeconds > 0 ? System.nanoTime() + timeoutSeconds * 1_000_000_000L
-                        : Long.MAX_VALUE;
                 while (!w.done() && System.nanoTime() < deadline) {
                     final String problem = stopped.get();
                     if (problem != null) {
@@ -207,7 +208,10 @@ public final class IngestCommand implements Callable<Integer> {
             }
             final List<Long> verified = checkpoints.stream()
                     .filter(cp -> w.status(cp) == OutcomeWatcher.Status.VERIFIED).toList();
-            final boolean published = publishing == null || publishing.awaitPublished(verified, err);
+            final Map<Long, OutcomeWatcher.RecordAt> verifiedAt = new LinkedHashMap<>();
+            verified.forEach(cp -> verifiedAt.put(cp, w.verifiedAt(cp)));
+            final boolean published = publishing == null || publishing.awaitPublished(verifiedAt, err,
+                    timeoutSeconds > 0 ? Duration.ofNanos(Math.max(0, deadline - System.nanoTime())) : null);
             final long ms = (System.nanoTime() - t0) / 1_000_000;
             for (final CheckpointFailed f : w.failed().values()) {
                 out.println(VerdictLog.failedLine(f));

@@ -1,29 +1,26 @@
 package io.historystreams.cli;
 
-import io.historystreams.events.CheckpointPublished;
 import io.historystreams.publish.ArchiveWriter;
 import io.historystreams.publish.ArchiveWriters;
 import io.historystreams.publish.CheckpointPublisher;
 import io.historystreams.publish.PublishRunner;
 import io.historystreams.service.HistoryStreamsService;
+import io.historystreams.service.OutcomeWatcher.RecordAt;
 import io.historystreams.service.ServiceConfig;
-import io.historystreams.topology.Topics;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.LoggerFactory;
 
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.LongPredicate;
 
 /**
@@ -34,6 +31,10 @@ final class Publishing implements AutoCloseable {
     private final HistoryStreamsService svc;
     private final List<PublishRunner> runners = new ArrayList<>();
     private final List<ArchiveWriter> writers = new ArrayList<>();
+    /** The consumer groups of this run only ({@link #startInOwnGroups}), deleted by {@link #close}. */
+    private final List<String> ownGroups = new ArrayList<>();
+    /** How often {@link #awaitPublished} reads the groups' committed offsets (a request to the coordinator each). */
+    private static final long POLL_MILLIS = 50;
 
     private Publishing(final HistoryStreamsService svc) {
         this.svc = svc;
@@ -48,25 +49,42 @@ final class Publishing implements AutoCloseable {
 
     /** Publishing of every verified checkpoint the targets' consumer groups have not published yet. */
     static Publishing start(final HistoryStreamsService svc, final List<String> targets) throws Exception {
-        return start(svc, targets, checkpoint -> true);
+        return start(svc, targets, null);
     }
 
     /**
-     * Publishing of only the checkpoints {@code scope} accepts (a bounded job, {@code replay}): the runners read the
-     * whole topic, since they share the targets' consumer groups, but publish nothing else, neither files put ahead
-     * nor a root naming a checkpoint out of scope.
+     * Publishing of the checkpoints {@code scope} accepts (a bounded job, {@code replay}), each target in a consumer
+     * group of its own for this run, deleted by {@link #close}: the runners read the whole topic and publish the
+     * checkpoints in scope whatever the target's shared group did before (a target emptied since is filled again; the
+     * files a target has are skipped), and nothing else, neither files put ahead nor a root naming a checkpoint out of
+     * scope. The target's shared group is left as it is.
      */
-    static Publishing start(final HistoryStreamsService svc, final List<String> targets, final LongPredicate scope)
-            throws Exception {
+    static Publishing startInOwnGroups(final HistoryStreamsService svc, final List<String> targets,
+            final LongPredicate scope) throws Exception {
+        return start(svc, targets, java.util.Objects.requireNonNull(scope, "scope"));
+    }
+
+    private static Publishing start(final HistoryStreamsService svc, final List<String> targets,
+            final LongPredicate ownGroupScope) throws Exception {
         final Publishing p = new Publishing(svc);
         try {
+            final String app = svc.config().get(ServiceConfig.APPLICATION_ID);
+            final String run = UUID.randomUUID().toString().substring(0, 8);
             for (final String target : targets) {
                 final ArchiveWriter w = ArchiveWriters.open(target, ArchiveWriters.options(target,
                         svc.config().withPrefix(ServiceConfig.PUBLISH_PREFIX)));
                 p.writers.add(w);
-                final PublishRunner r = new PublishRunner(svc.config().get(ServiceConfig.APPLICATION_ID),
-                        svc.clientProps(), w.name(), new CheckpointPublisher(w, svc.context()), svc.topics(),
-                        PublishRunner.Settings.defaults(), scope);
+                final CheckpointPublisher publisher = new CheckpointPublisher(w, svc.context());
+                final PublishRunner r;
+                if (ownGroupScope == null) {
+                    r = new PublishRunner(app, svc.clientProps(), w.name(), publisher, svc.topics(),
+                            PublishRunner.Settings.defaults());
+                } else {
+                    final String group = PublishRunner.groupId(app, w.name()) + "-run-" + run;
+                    p.ownGroups.add(group);
+                    r = PublishRunner.ownGroup(group, svc.clientProps(), w.name(), publisher, svc.topics(),
+                            PublishRunner.Settings.defaults(), ownGroupScope);
+                }
                 p.runners.add(r);
                 bindMetrics(svc, w.name(), r);
                 r.start();
@@ -94,56 +112,67 @@ final class Publishing implements AutoCloseable {
                 .description("Failed publish attempts (retried)").tag("target", target).register(m);
     }
 
-    /** Waits until every given checkpoint is published to every target; false when a runner failed for good. */
-    boolean awaitPublished(final Collection<Long> checkpoints, final PrintWriter err) throws InterruptedException {
-        if (runners.isEmpty() || checkpoints.isEmpty()) {
+    /**
+     * Waits until every given checkpoint is published to every target: until each target's consumer group has
+     * committed past the checkpoint's verified record (its runner commits a record only once the checkpoint is
+     * published and its published event acknowledged). False, with the reason on {@code err}, when a runner failed
+     * for good, the service is closing, or the timeout passed.
+     *
+     * @param records where each checkpoint's verified record is in the {@code checkpoints-verified} topic
+     * @param timeout how long to wait at most; null: until done
+     */
+    boolean awaitPublished(final Map<Long, RecordAt> records, final PrintWriter err, final Duration timeout)
+            throws InterruptedException, ExecutionException {
+        if (runners.isEmpty() || records.isEmpty()) {
             return true;
         }
-        final Topics t = svc.topics();
-        final Map<String, Set<Long>> done = new HashMap<>();
-        for (final ArchiveWriter w : writers) {
-            done.put(w.name(), new HashSet<>());
-        }
-        final Map<String, Object> p = new HashMap<>(svc.clientProps());
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        p.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, Topics.FOLLOW_FETCH_MAX_WAIT_MS);
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            final List<TopicPartition> parts = new ArrayList<>();
-            for (final PartitionInfo pi : c.partitionsFor(t.checkpointsPublished.name(), Duration.ofSeconds(30))) {
-                parts.add(new TopicPartition(pi.topic(), pi.partition()));
-            }
-            c.assign(parts);
-            c.seekToBeginning(parts);
+        final long started = System.nanoTime();
+        final String topic = svc.topics().checkpointsVerified.name();
+        try (Admin admin = Admin.create(svc.clientProps())) {
             long lastLine = System.nanoTime();
             while (true) {
-                for (final ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(300))) {
-                    final CheckpointPublished e = t.checkpointsPublished.valueSerde().deserializer()
-                            .deserialize(r.topic(), r.value());
-                    final Set<Long> s = done.get(e.getTarget());
-                    if (s != null) {
-                        s.add(e.getCheckpoint());
-                    }
-                }
-                if (done.values().stream().allMatch(s -> s.containsAll(checkpoints))) {
-                    return true;
-                }
-                for (final PublishRunner r : runners) {
+                boolean all = true;
+                final List<String> progress = new ArrayList<>();
+                for (int i = 0; i < runners.size(); i++) {
+                    final PublishRunner r = runners.get(i);
                     if (r.fatalError() != null) {
-                        err.println("error: publishing stopped: " + r.fatalError());
+                        err.println("error: publishing to " + writers.get(i).name() + " stopped: " + r.fatalError());
                         return false;
                     }
+                    long published = 0;
+                    if (r.startChecked()) {
+                        final Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(
+                                r.groupId()).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                        for (final RecordAt at : records.values()) {
+                            final OffsetAndMetadata om = committed.get(new TopicPartition(topic, at.partition()));
+                            if (om != null && om.offset() > at.offset()) {
+                                published++;
+                            }
+                        }
+                    }
+                    all &= published == records.size();
+                    progress.add(writers.get(i).name() + ": " + published + "/" + records.size() + " checkpoints");
                 }
-                if (System.nanoTime() - lastLine > 10_000_000_000L) {
-                    lastLine = System.nanoTime();
-                    done.forEach((name, s) -> err.printf("publish: %s: %d/%d checkpoints%n", name,
-                            s.stream().filter(checkpoints::contains).count(), checkpoints.size()));
-                    err.flush();
+                if (all) {
+                    return true;
                 }
                 if (svc.closing()) {
                     return false;
                 }
+                if (timeout != null && System.nanoTime() - started > timeout.toNanos()) {
+                    err.println("error: publishing did not finish in time: " + String.join(", ", progress));
+                    return false;
+                }
+                if (System.nanoTime() - lastLine > 10_000_000_000L) {
+                    lastLine = System.nanoTime();
+                    err.println("publish: " + String.join(", ", progress));
+                    err.flush();
+                }
+                Thread.sleep(POLL_MILLIS);
             }
+        } catch (final TimeoutException e) {
+            err.println("error: the publishing progress could not be read from the cluster: " + e);
+            return false;
         }
     }
 
@@ -151,6 +180,18 @@ final class Publishing implements AutoCloseable {
     public void close() {
         for (final PublishRunner r : runners) {
             r.close();
+        }
+        if (!ownGroups.isEmpty()) {
+            // this run's groups: nothing else uses them (best effort; an empty group expires with its offsets anyway)
+            try (Admin admin = Admin.create(svc.clientProps())) {
+                admin.deleteConsumerGroups(ownGroups).all().get(10, TimeUnit.SECONDS);
+            } catch (final Exception e) {
+                LoggerFactory.getLogger(Publishing.class).debug("deleting the consumer groups {}: {}", ownGroups,
+                        e.toString());
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
         for (final ArchiveWriter w : writers) {
             try {

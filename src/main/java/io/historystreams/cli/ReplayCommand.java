@@ -7,6 +7,7 @@ import io.historystreams.events.LedgerVerified;
 import io.historystreams.kafka.TopicAdmin;
 import io.historystreams.kafka.TopicSpec;
 import io.historystreams.service.HistoryStreamsService;
+import io.historystreams.service.OutcomeWatcher;
 import io.historystreams.service.ServiceConfig;
 import io.historystreams.service.TopicSnapshot;
 import io.historystreams.topology.Topics;
@@ -63,8 +64,11 @@ public final class ReplayCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** A verified checkpoint read from the topic: the record's bytes, re-emitted as they are, and the event. */
-    private record Verified(byte[] bytes, CheckpointVerified event) {
+    /**
+     * A verified checkpoint read from the topic: the record's bytes, re-emitted as they are, the event, and where the
+     * record is (publishing is done once the targets' runners have committed past it).
+     */
+    private record Verified(byte[] bytes, CheckpointVerified event, OutcomeWatcher.RecordAt at) {
     }
 
     @Override
@@ -95,7 +99,8 @@ public final class ReplayCommand implements Callable<Integer> {
                 final CheckpointVerified v = t.checkpointsVerified.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
                 if (wanted.contains(v.getCheckpoint())) {
-                    checkpoints.put(v.getCheckpoint(), new Verified(r.value(), v));
+                    checkpoints.put(v.getCheckpoint(), new Verified(r.value(), v,
+                            new OutcomeWatcher.RecordAt(r.partition(), r.offset())));
                 }
             });
             final Map<String, Object> p = new HashMap<>(svc.clientProps());
@@ -136,10 +141,13 @@ public final class ReplayCommand implements Callable<Integer> {
             out.flush();
             boolean published = true;
             if (!publishTo.isEmpty()) {
-                // only the range: the topic holds every checkpoint ever verified, and the runners read all of it
+                // only the range: the topic holds every checkpoint ever verified, and the runners read all of it; in
+                // groups of this run's own, so the range is published whatever the targets' groups did before
                 final Set<Long> range = Set.copyOf(checkpoints.keySet());
-                try (Publishing publishing = Publishing.start(svc, publishTo, range::contains)) {
-                    published = publishing.awaitPublished(checkpoints.keySet(), err);
+                final Map<Long, OutcomeWatcher.RecordAt> at = new TreeMap<>();
+                checkpoints.forEach((cp, v) -> at.put(cp, v.at()));
+                try (Publishing publishing = Publishing.startInOwnGroups(svc, publishTo, range::contains)) {
+                    published = publishing.awaitPublished(at, err, null);
                 }
                 if (!published) {
                     out.println("publishing INCOMPLETE: a target failed for good (see above)");

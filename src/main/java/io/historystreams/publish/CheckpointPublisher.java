@@ -347,6 +347,11 @@ public final class CheckpointPublisher {
         bytesWritten.addAndGet(hasBytes.length);
     }
 
+    /** Whether the target has a root state at all (none: a new target, or one emptied since it was published to). */
+    public boolean targetHasRootState() throws PublishException {
+        return writer.readRootState().isPresent();
+    }
+
     /** The target root's currentLedger, or -1 when it has none or it cannot be parsed ("nothing yet"). */
     private long rootLedger() throws PublishException {
         final Optional<byte[]> root = writer.readRootState();

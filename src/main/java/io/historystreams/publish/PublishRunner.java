@@ -3,6 +3,7 @@ package io.historystreams.publish;
 import io.historystreams.events.CheckpointPublished;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.topology.Topics;
+import io.historystreams.verify.Hash;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -18,6 +19,7 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -54,10 +56,10 @@ import java.util.function.LongPredicate;
  * more than publishing a checkpoint's files). A crash re-processes the uncommitted records, skipping the files the target
  * already has (at-least-once: a re-processed record may emit a second event, with everything skipped).
  *
- * <p>Scope: a runner may be given the checkpoints it is to publish ({@code replay}: those of its range). The others
- * are read past without being published (nor put ahead), and its offsets are never committed past the first of them
- * in a partition: the consumer group is the target's, shared with the {@code ingest}, {@code tail} and {@code run}
- * that publish everything, and those must still find them unpublished.
+ * <p>Scope: a runner may be given the checkpoints it is to publish. The others are read past without being published
+ * (nor put ahead). In the target's shared consumer group its offsets are never committed past the first of them in a
+ * partition: the {@code ingest}, {@code tail} and {@code run} that publish everything must still find them
+ * unpublished. A runner in a group of its own ({@link #ownGroup}: a {@code replay} of a range) commits past them.
  */
 public final class PublishRunner implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PublishRunner.class);
@@ -96,9 +98,13 @@ public final class PublishRunner implements AutoCloseable {
     private final CheckpointPublisher publisher;
     private final Settings settings;
     private final LongPredicate scope;
+    /** The group is the target's, shared with other jobs: never commit past a record out of scope. */
+    private final boolean sharedGroup;
     private final Thread thread;
     private final AtomicReference<KafkaConsumer<Long, CheckpointVerified>> consumerRef = new AtomicReference<>();
     private volatile boolean running;
+    /** Set once the runner knows where its group starts (see {@link #restartIfTargetEmptied}). */
+    private volatile boolean startChecked;
     private volatile Throwable fatal;
 
     private final AtomicLong checkpointsPublished = new AtomicLong();
@@ -137,9 +143,29 @@ public final class PublishRunner implements AutoCloseable {
     public PublishRunner(final String applicationId, final Map<String, Object> clientProps, final String targetName,
             final CheckpointPublisher publisher, final Topics topics, final Settings settings,
             final LongPredicate scope) {
+        this(groupId(applicationId, Objects.requireNonNull(targetName, "targetName")), true, clientProps, targetName,
+                publisher, topics, settings, scope);
+    }
+
+    /**
+     * A runner in a consumer group of its own ({@code groupId}, which nothing else uses): it reads the topic from the
+     * beginning and publishes what {@code scope} accepts, whatever the target's shared group has published before, and
+     * commits past the rest. The caller deletes the group when the job is done.
+     */
+    public static PublishRunner ownGroup(final String groupId, final Map<String, Object> clientProps,
+            final String targetName, final CheckpointPublisher publisher, final Topics topics, final Settings settings,
+            final LongPredicate scope) {
+        return new PublishRunner(Objects.requireNonNull(groupId, "groupId"), false, clientProps, targetName, publisher,
+                topics, settings, scope);
+    }
+
+    private PublishRunner(final String groupId, final boolean sharedGroup, final Map<String, Object> clientProps,
+            final String targetName, final CheckpointPublisher publisher, final Topics topics, final Settings settings,
+            final LongPredicate scope) {
         this.scope = Objects.requireNonNull(scope, "scope");
         this.targetName = Objects.requireNonNull(targetName, "targetName");
-        this.groupId = groupId(applicationId, targetName);
+        this.groupId = groupId;
+        this.sharedGroup = sharedGroup;
         this.clientProps = Map.copyOf(Objects.requireNonNull(clientProps, "clientProps"));
         this.bootstrapServers = Objects.requireNonNull(
                 (String) this.clientProps.get(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG), "bootstrap.servers");
@@ -150,10 +176,21 @@ public final class PublishRunner implements AutoCloseable {
         this.thread.setDaemon(true);
     }
 
-    /** The consumer group of a target: {@code <application.id>-publish-<sanitized target name>}. */
+    /**
+     * The consumer group of a target: {@code <application.id>-publish-<target name>}. A name that is not a valid group
+     * id as it is (characters other than {@code [A-Za-z0-9._-]}, such as a path's slashes, or over 100 characters) is
+     * sanitized and gets the first 8 hex digits of its SHA-256: two targets must never share a group
+     * ({@code /m/a_b} and {@code /m/a/b}, or two long paths with the same first 100 characters), or one would be
+     * taken as published by the other.
+     */
     public static String groupId(final String applicationId, final String targetName) {
         Objects.requireNonNull(applicationId, "applicationId");
-        return applicationId + "-publish-" + sanitize(targetName);
+        final String s = targetName.replaceAll("[^A-Za-z0-9._-]", "_");
+        if (s.equals(targetName) && s.length() <= 100) {
+            return applicationId + "-publish-" + s;
+        }
+        final String hash = Hash.sha256(targetName.getBytes(StandardCharsets.UTF_8)).hex().substring(0, 8);
+        return applicationId + "-publish-" + (s.length() > 80 ? s.substring(0, 80) : s) + "-" + hash;
     }
 
     /** Keeps {@code [A-Za-z0-9._-]}, replaces anything else with {@code _}, and bounds the length. */
@@ -283,6 +320,10 @@ public final class PublishRunner implements AutoCloseable {
             if (!running) {
                 return;
             }
+            if (sharedGroup) {
+                restartIfTargetEmptied(consumer);
+            }
+            startChecked = true;
             final Loop loop = new Loop(consumer, producer);
             consumer.subscribe(List.of(vt.name()), loop);
             while (running) {
@@ -301,6 +342,61 @@ public final class PublishRunner implements AutoCloseable {
             running = false;
             LOG.info("publish runner for {} stopped after {} checkpoint(s)", targetName, checkpointsPublished.get());
         }
+    }
+
+    /**
+     * A target without a root state whose shared group has committed offsets was emptied or replaced since it was
+     * published to (its root is written with the first checkpoint, before any commit): the group's offsets are moved
+     * back to the beginning, so every verified checkpoint is published to it again, the files it has skipped. Done
+     * before the consumer joins the group, so it takes effect only while no other process is in the group; otherwise
+     * it is logged and left to the operator.
+     */
+    private void restartIfTargetEmptied(final KafkaConsumer<Long, CheckpointVerified> consumer) {
+        final List<TopicPartition> parts = new ArrayList<>();
+        for (final var pi : consumer.partitionsFor(topics.checkpointsVerified.name(), Duration.ofSeconds(30))) {
+            parts.add(new TopicPartition(pi.topic(), pi.partition()));
+        }
+        final Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(Set.copyOf(parts),
+                Duration.ofSeconds(30));
+        final Map<TopicPartition, Long> begin = consumer.beginningOffsets(parts, Duration.ofSeconds(30));
+        final Map<TopicPartition, Long> past = new HashMap<>();
+        committed.forEach((tp, om) -> {
+            if (om != null && om.offset() > begin.getOrDefault(tp, 0L)) {
+                past.put(tp, om.offset());
+            }
+        });
+        if (past.isEmpty()) {
+            return;
+        }
+        try {
+            if (publisher.targetHasRootState()) {
+                return;
+            }
+        } catch (final PublishException e) {
+            LOG.warn("cannot read the root state of {} ({}): publishing continues from group {}'s offsets", targetName,
+                    e.getMessage(), groupId);
+            return;
+        }
+        final Map<TopicPartition, OffsetAndMetadata> back = new HashMap<>();
+        begin.forEach((tp, offset) -> back.put(tp, new OffsetAndMetadata(offset)));
+        try {
+            consumer.commitSync(back, Duration.ofSeconds(30));
+            LOG.warn("{} has no root state, but its consumer group {} had published up to offsets {}: the target was "
+                    + "emptied or replaced, so every verified checkpoint is published to it again (the files it has "
+                    + "are skipped)", targetName, groupId, past);
+        } catch (final WakeupException | InterruptException e) {
+            throw e;
+        } catch (final org.apache.kafka.common.KafkaException e) {
+            LOG.warn("{} has no root state, but its consumer group {} had published up to offsets {}, and its offsets "
+                    + "cannot be moved back while another process is in the group ({}): stop the processes that "
+                    + "publish to it, and run again to publish everything to it", targetName, groupId, past,
+                    e.toString());
+        }
+    }
+
+    /** Whether the runner has checked where its group starts: its group's committed offsets are its own from then. */
+    public boolean startChecked() {
+        return startChecked;
     }
 
     /** The consume-publish-produce-commit loop of one consumer (runner thread only). */
@@ -344,7 +440,9 @@ public final class PublishRunner implements AutoCloseable {
                 if (r.value() != null && !scope.test(r.value().getCheckpoint())) {
                     // nothing to do here, so not rewound to; not committed past either (see committable)
                     done.add(r);
-                    outOfScope.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
+                    if (sharedGroup) {
+                        outOfScope.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
+                    }
                 } else {
                     inScope.add(r);
                 }

@@ -29,6 +29,10 @@ public final class OutcomeWatcher implements AutoCloseable {
     /** A requested checkpoint's state. */
     public enum Status { PENDING, VERIFIED, FAILED }
 
+    /** Where a checkpoint's verified event is in the {@code checkpoints-verified} topic. */
+    public record RecordAt(int partition, long offset) {
+    }
+
     private static final Status[] STATUSES = Status.values();
     private static final ChainLinkStatus[] LINKS = ChainLinkStatus.values();
 
@@ -43,6 +47,9 @@ public final class OutcomeWatcher implements AutoCloseable {
     private final List<List<String>> sourceSets = new ArrayList<>();
     private final Map<List<String>, Integer> sourceSetIds = new HashMap<>();
     private final short[] sourceSet;
+    /** Per wanted checkpoint, the partition and offset of the first verified record read (-1: none yet). */
+    private final int[] verifiedPartition;
+    private final long[] verifiedOffset;
     private int verifiedCount;
 
     public OutcomeWatcher(final Map<String, Object> clientProps, final Topics topics, final Collection<Long> wanted,
@@ -52,6 +59,9 @@ public final class OutcomeWatcher implements AutoCloseable {
         this.status = new byte[this.wanted.length];
         this.link = new byte[this.wanted.length];
         this.sourceSet = new short[this.wanted.length];
+        this.verifiedPartition = new int[this.wanted.length];
+        this.verifiedOffset = new long[this.wanted.length];
+        Arrays.fill(this.verifiedPartition, -1);
         this.since = sinceMillis;
         final Map<String, Object> p = new HashMap<>(clientProps);
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -85,6 +95,8 @@ public final class OutcomeWatcher implements AutoCloseable {
                     }
                     status[i] = (byte) Status.VERIFIED.ordinal();
                     link[i] = (byte) v.getChainLinkedToPrevious().ordinal();
+                    verifiedPartition[i] = r.partition();
+                    verifiedOffset[i] = r.offset();
                     final List<String> sources = v.getFiles().stream().map(f -> f.getSource())
                             .filter(java.util.Objects::nonNull).distinct().sorted().toList();
                     sourceSet[i] = (short) (int) sourceSetIds.computeIfAbsent(sources, k -> {
@@ -103,6 +115,12 @@ public final class OutcomeWatcher implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Where the verified event of a verified checkpoint was read; null for one not verified (or not wanted). */
+    public RecordAt verifiedAt(final long checkpoint) {
+        final int i = Arrays.binarySearch(wanted, checkpoint);
+        return i < 0 || verifiedPartition[i] < 0 ? null : new RecordAt(verifiedPartition[i], verifiedOffset[i]);
     }
 
     public boolean done() {

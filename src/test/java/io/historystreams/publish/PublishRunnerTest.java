@@ -44,6 +44,7 @@ import java.util.stream.Collectors;
 import static io.historystreams.publish.CommandArchiveWriter.shellQuote;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -94,6 +95,18 @@ class PublishRunnerTest {
     }
 
     @Test
+    void twoTargetsNeverShareAConsumerGroup() {
+        // one would be taken as published by the other: the sanitized forms of these pairs are equal
+        assertNotEquals(PublishRunner.groupId(APP, "/m/a_b"), PublishRunner.groupId(APP, "/m/a/b"));
+        final String common = "/srv/" + "x".repeat(120);
+        assertNotEquals(PublishRunner.groupId(APP, common + "/mirror1"), PublishRunner.groupId(APP, common + "/mirror2"));
+        // a name that is a valid group id as it is stays as it is; the others get a hash of the whole name
+        assertEquals(APP + "-publish-mirror.eu-1", PublishRunner.groupId(APP, "mirror.eu-1"));
+        assertEquals(PublishRunner.groupId(APP, "/m/a/b"), PublishRunner.groupId(APP, "/m/a/b"));
+        assertTrue(PublishRunner.groupId(APP, common + "/mirror1").length() < 120 + APP.length());
+    }
+
+    @Test
     void twoTargetsProgressIndependentlyAndEveryCheckpointIsPublishedOnceEach() throws Exception {
         final Path good = dir.resolve("good");
         final Path flaky = Files.createDirectories(dir.resolve("flaky"));
@@ -113,7 +126,8 @@ class PublishRunnerTest {
                      new CheckpointPublisher(goodWriter, v.ctx, dir), topics, settings);
              PublishRunner b = new PublishRunner(APP, broker.bootstrapServers(), "flaky cmd:target",
                      new CheckpointPublisher(flakyWriter, v.ctx, dir), topics, settings)) {
-            assertEquals(APP + "-publish-flaky_cmd_target", b.groupId());
+            assertEquals(APP + "-publish-good", a.groupId());
+            assertTrue(b.groupId().matches(APP + "-publish-flaky_cmd_target-[0-9a-f]{8}"), b.groupId());
             b.start();
             a.start();
             waitFor(() -> a.checkpointsPublished() == COUNT, Duration.ofSeconds(60), "target good finishes");

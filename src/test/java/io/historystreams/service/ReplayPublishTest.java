@@ -72,11 +72,55 @@ class ReplayPublishTest extends WithEmbeddedBroker {
             replay(target, "1", "700");
             assertEquals(expectedFiles(source, Checkpoint.range(1, 700)), files(target));
             assertEquals(0x2bfL, rootLedger(target));
+
+            // the target emptied (a new disk, a mirror rebuilt): a replay publishes its range again, whatever was
+            // published to the target before
+            deleteTree(target);
+            replay(target, "64", "200");
+            assertEquals(expectedFiles(source, Checkpoint.range(64, 200)), files(target));
         } finally {
             runnerLog.detachAppender(logged);
         }
         assertEquals(List.of(), logged.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
                 .map(ILoggingEvent::getFormattedMessage).toList(), "a stop on purpose is no failure");
+    }
+
+    @Test
+    void anIngestToATargetThatWasEmptiedPublishesEverythingToItAgain() throws Exception {
+        final Path source = Fixtures.testnetSmall();
+        final Path target = dir.resolve("mirror");
+        final List<Long> range = Checkpoint.range(1, 300);
+        assertEquals(0, Main.run(command("ingest", "--archive", source.toString(), "--from", "1", "--to", "300",
+                "--publish-to", target.toString())));
+        assertEquals(expectedFiles(source, range), files(target));
+
+        // the same command after the mirror was deleted: the target's group is past every checkpoint, but the
+        // target has no root state, so the group starts again from the beginning (before: exit 0, nothing written)
+        deleteTree(target);
+        final Logger runnerLog = (Logger) LoggerFactory.getLogger(PublishRunner.class);
+        final ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        runnerLog.addAppender(logged);
+        try {
+            assertEquals(0, Main.run(command("ingest", "--archive", source.toString(), "--from", "1", "--to",
+                    "300", "--publish-to", target.toString())));
+        } finally {
+            runnerLog.detachAppender(logged);
+        }
+        assertEquals(expectedFiles(source, range), files(target));
+        assertEquals(0x13fL, rootLedger(target));
+        assertEquals(1, logged.list.stream().filter(e -> e.getLevel() == Level.WARN
+                && e.getFormattedMessage().contains("has no root state")
+                && e.getFormattedMessage().contains("published to it again")).count(),
+                () -> logged.list.stream().map(ILoggingEvent::getFormattedMessage).toList().toString());
+    }
+
+    private static void deleteTree(final Path root) throws Exception {
+        try (var s = Files.walk(root)) {
+            for (final Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 
     private void replay(final Path target, final String from, final String to) {
