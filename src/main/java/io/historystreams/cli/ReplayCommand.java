@@ -107,6 +107,8 @@ public final class ReplayCommand implements Callable<Integer> {
             p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
             p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 65536);
             final int[] ledgerCount = {0};
+            // the ledgers of the replayed checkpoints (within the range) whose events were found, by sequence - from
+            final java.util.BitSet ledgersFound = new java.util.BitSet();
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
                     new ByteArraySerializer())) {
                 for (final Map.Entry<Long, Verified> e : checkpoints.entrySet()) {
@@ -127,6 +129,7 @@ public final class ReplayCommand implements Callable<Integer> {
                                 && checkpoints.containsKey(l.getCheckpoint())) {
                             producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
                             ledgerCount[0]++;
+                            ledgersFound.set(Math.toIntExact(l.getLedgerSeq() - from));
                         }
                     });
                 }
@@ -138,6 +141,30 @@ public final class ReplayCommand implements Callable<Integer> {
                     ledgers ? " and " + ledgerCount[0] + " ledger events" : "", cpOut,
                     ledgers ? " and " + ledgerOut : "",
                     missing.isEmpty() ? "" : "; not verified in the topics: " + missing);
+            boolean ledgersComplete = true;
+            if (ledgers) {
+                long absent = 0;
+                final java.util.List<Long> where = new ArrayList<>();
+                for (final long cp : checkpoints.keySet()) {
+                    long gaps = 0;
+                    for (long seq = Math.max(from, Checkpoint.firstLedger(cp)); seq <= Math.min(to, cp); seq++) {
+                        if (!ledgersFound.get(Math.toIntExact(seq - from))) {
+                            gaps++;
+                        }
+                    }
+                    if (gaps > 0) {
+                        absent += gaps;
+                        where.add(cp);
+                    }
+                }
+                if (absent > 0) {
+                    ledgersComplete = false;
+                    out.printf("warning: %s holds no event for %d ledger(s) of %d replayed checkpoint(s) (0x%x..0x%x): "
+                            + "deleted by the topic's retention (retention.ms), or never written; those ledgers were "
+                            + "not replayed%n", t.ledgersVerified.name(), absent, where.size(), where.get(0),
+                            where.get(where.size() - 1));
+                }
+            }
             out.flush();
             boolean published = true;
             if (!publishTo.isEmpty()) {
@@ -154,7 +181,7 @@ public final class ReplayCommand implements Callable<Integer> {
                     out.flush();
                 }
             }
-            return missing.isEmpty() && published ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
+            return missing.isEmpty() && published && ledgersComplete ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
         }
     }
 

@@ -328,6 +328,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         p.put("num.io.threads", "4");
         p.put("num.recovery.threads.per.data.dir", "1");
         p.put("controlled.shutdown.enable", "true");
+        // The data dir holds an archive's verified history: its events (ledgers-verified above all) and the groups'
+        // committed offsets are kept until the data dir is deleted, not for Kafka's default 7 days (after which a
+        // replay of ledger events found nothing, and an idle Streams application or publish target started over).
+        p.put("log.retention.ms", "-1");
+        p.put("offsets.retention.minutes", Integer.toString(Integer.MAX_VALUE));
         p.putAll(overrides);
         return p;
     }

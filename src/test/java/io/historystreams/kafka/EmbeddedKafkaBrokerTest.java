@@ -161,6 +161,18 @@ final class EmbeddedKafkaBrokerTest {
     }
 
     @Test
+    void eventsAndCommittedOffsetsAreKeptUntilTheDataDirIsDeleted() throws Exception {
+        final Admin admin = closeLater(admin(shared));
+        TopicAdmin.ensureTopics(admin, List.of(TopicSpec.of("kept-events", 1, 1)));
+        final ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, "kept-events");
+        assertEquals("-1", admin.describeConfigs(List.of(topic)).all().get(10, TimeUnit.SECONDS).get(topic)
+                .get(TopicConfig.RETENTION_MS_CONFIG).value());
+        final ConfigResource node = new ConfigResource(ConfigResource.Type.BROKER, "1");
+        final Config broker = admin.describeConfigs(List.of(node)).all().get(10, TimeUnit.SECONDS).get(node);
+        assertEquals(Integer.toString(Integer.MAX_VALUE), broker.get("offsets.retention.minutes").value());
+    }
+
+    @Test
     void impossibleTopicFailsWithClearMessage() {
         final Admin admin = closeLater(admin(shared));
         final TopicAdminException e = assertThrows(TopicAdminException.class,

@@ -131,6 +131,35 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         assertEquals(List.of("replayed " + cpsOfRange + " of " + cpsOfRange + " checkpoints and 1280 ledger events to "
                 + app + ".replay.checkpoints-verified and " + app + ".replay.ledgers-verified"),
                 quiet.toString().lines().filter(l -> !l.isBlank()).toList(), quiet.toString());
+
+        // ledger events the topic no longer holds (retention on a cluster; here deleted): named, and exit 1
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
+                "bootstrap.servers", broker.bootstrapServers()))) {
+            final Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.RecordsToDelete> del =
+                    new java.util.HashMap<>();
+            for (final var pi : admin.describeTopics(List.of(t.ledgersVerified.name())).allTopicNames().get()
+                    .get(t.ledgersVerified.name()).partitions()) {
+                del.put(new org.apache.kafka.common.TopicPartition(t.ledgersVerified.name(), pi.partition()),
+                        org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(100));
+            }
+            admin.deleteRecords(del).all().get();
+        }
+        final java.io.StringWriter gone = new java.io.StringWriter();
+        try (java.io.PrintWriter w = new java.io.PrintWriter(gone, true)) {
+            final String[] again = java.util.Arrays.copyOf(replay, replay.length + 1);
+            again[replay.length] = "--quiet";
+            assertEquals(1, Main.run(w, w, again), gone.toString());
+        }
+        final String warning = gone.toString().lines().filter(l -> l.startsWith("warning: ")).findFirst()
+                .orElseThrow(() -> new AssertionError(gone.toString()));
+        // the ledgers of the range among the deleted records (the first 100 of each partition)
+        final long deleted = ledgers.stream().filter(l -> l.offset() < 100 && l.key() <= 1280).count();
+        assertTrue(deleted > 0);
+        assertTrue(warning.startsWith("warning: " + t.ledgersVerified.name() + " holds no event for " + deleted
+                + " ledger(s) of "), warning);
+        assertTrue(warning.contains("retention.ms"), warning);
+        assertTrue(gone.toString().contains("checkpoints and " + (1280 - deleted) + " ledger events"),
+                gone.toString());
     }
 
     @Test
