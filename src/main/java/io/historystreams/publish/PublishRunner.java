@@ -321,7 +321,12 @@ public final class PublishRunner implements AutoCloseable {
                 return;
             }
             if (sharedGroup) {
-                restartIfTargetEmptied(consumer);
+                try {
+                    restartIfTargetEmptied(consumer);
+                } catch (final org.apache.kafka.common.errors.TimeoutException e) {
+                    LOG.warn("could not read group {}'s offsets to check whether {} was emptied ({}): publishing "
+                            + "continues from them", groupId, targetName, e.toString());
+                }
             }
             startChecked = true;
             final Loop loop = new Loop(consumer, producer);
