@@ -5,6 +5,7 @@ import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.HistoryArchive;
 import io.historystreams.verify.ArchiveVerifier;
 import io.historystreams.verify.CheckpointOutcome;
+import io.historystreams.verify.FailureList;
 import io.historystreams.verify.VerificationException;
 import io.historystreams.verify.VerificationLimits;
 import io.historystreams.verify.VerificationReport;
@@ -17,10 +18,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -102,35 +100,14 @@ public final class VerifyCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * A checkpoint's failures on one line. Failures with the same reason, source and detail (an archive's missing
-     * buckets, typically) are named once with all their files, and a detail that only repeats the source is cut to
-     * what it adds.
-     */
+    /** A checkpoint's failures on one line ({@link FailureList}: files that failed alike are named together). */
     static String failureLine(final CheckpointOutcome o) {
-        final StringBuilder b = new StringBuilder();
-        b.append(String.format("checkpoint %d (0x%x) %s:", o.checkpoint(), o.checkpoint(), o.status()));
-        final Map<List<String>, List<String>> grouped = new LinkedHashMap<>();
+        final List<FailureList.Item> items = new ArrayList<>();
         for (final VerificationException e : o.failures()) {
-            final String source = e.source();
-            String detail = e.detail();
-            if (source != null && detail != null && detail.endsWith(": " + source)) {
-                detail = detail.substring(0, detail.length() - source.length() - 2);
-            }
-            grouped.computeIfAbsent(Arrays.asList(e.reason().name(), source, detail),
-                    k -> new ArrayList<>()).add(e.file() == null ? "" : e.file());
+            items.add(new FailureList.Item(e.reason().name(), e.file(), e.source(), e.detail()));
         }
-        grouped.forEach((key, files) -> {
-            b.append(' ').append(key.get(0)).append(' ').append(String.join(", ", files));
-            if (files.size() > 1) {
-                b.append(" (").append(files.size()).append(" files)");
-            }
-            if (key.get(1) != null) {
-                b.append(" from ").append(key.get(1));
-            }
-            b.append(" (").append(key.get(2)).append(");");
-        });
-        return b.toString();
+        return String.format("checkpoint %d (0x%x) %s: ", o.checkpoint(), o.checkpoint(), o.status())
+                + FailureList.format(items);
     }
 
     /** Periodic progress on stderr (every 2 s at most). */

@@ -3,6 +3,7 @@ package io.historystreams.service;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.topology.Topics;
+import io.historystreams.verify.FailureList;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -22,6 +23,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Prints each verdict as the pipeline commits it, from the end of the verdict topics when it starts: one line per
@@ -106,10 +109,32 @@ public final class VerdictLog implements AutoCloseable {
         }
     }
 
-    /** A checkpoint's failure as {@code tail} and {@code ingest} print it: reason, file, source and detail. */
+    /** One line of a failure event's list: {@code REASON file (source): detail} (see {@code Facts.line}). */
+    private static final Pattern FAILURE = Pattern.compile("(\\S+) (\\S+)(?: \\((.+?)\\))?: (.*)");
+
+    /**
+     * A checkpoint's failure as {@code tail} and {@code ingest} print it: reason, file, source and detail. A failure
+     * of several files lists them, those with the same reason, source and detail once with all their files (an
+     * archive's missing buckets, typically), as {@code verify} does.
+     */
     public static String failedLine(final CheckpointFailed f) {
-        return String.format("checkpoint %d (0x%x) FAILED: %s %s%s: %s", f.getCheckpoint(), f.getCheckpoint(),
-                f.getReason(), f.getFile() == null ? "" : f.getFile(),
+        final String head = String.format("checkpoint %d (0x%x) FAILED: ", f.getCheckpoint(), f.getCheckpoint());
+        final List<String> failures = f.getFailures();
+        if (failures.size() > 1) {
+            final List<FailureList.Item> items = new ArrayList<>(failures.size());
+            for (final String line : failures) {
+                final Matcher m = FAILURE.matcher(line);
+                if (!m.matches()) {
+                    items.clear();
+                    break;
+                }
+                items.add(new FailureList.Item(m.group(1), m.group(2), m.group(3), m.group(4)));
+            }
+            if (!items.isEmpty()) {
+                return head + failures.size() + " files: " + FailureList.format(items);
+            }
+        }
+        return head + String.format("%s %s%s: %s", f.getReason(), f.getFile() == null ? "" : f.getFile(),
                 f.getSource() == null ? "" : " from " + f.getSource(), f.getDetail());
     }
 
