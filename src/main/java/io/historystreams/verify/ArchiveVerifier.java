@@ -61,6 +61,8 @@ public final class ArchiveVerifier implements AutoCloseable {
         final Deque<CompletableFuture<CheckpointOutcome>> inFlight = new ArrayDeque<>();
         int next = 0;
         LedgerHeaderSummary previousLast = null;
+        // why the previous checkpoint's last header is unknown (its ledger file failed), when it is
+        VerificationException anchorFailure = null;
         long previousCheckpoint = -1;
         int verified = 0;
         int incomplete = 0;
@@ -71,14 +73,18 @@ public final class ArchiveVerifier implements AutoCloseable {
         long bytes = 0;
         if (!checkpoints.isEmpty() && checkpoints.get(0) > Checkpoint.FREQUENCY - 1) {
             previousCheckpoint = Checkpoint.previous(checkpoints.get(0));
-            previousLast = lastHeaderOf(previousCheckpoint);
+            try {
+                previousLast = lastHeaderOf(previousCheckpoint);
+            } catch (final VerificationException e) {
+                anchorFailure = e;
+            }
         }
         while (next < checkpoints.size() || !inFlight.isEmpty()) {
             while (next < checkpoints.size() && inFlight.size() < window) {
                 inFlight.add(checkpoint(checkpoints.get(next++)));
             }
             CheckpointOutcome o = inFlight.poll().join();
-            o = link(o, previousCheckpoint, previousLast);
+            o = link(o, previousCheckpoint, previousLast, anchorFailure);
             switch (o.status()) {
                 case VERIFIED -> verified++;
                 case INCOMPLETE -> incomplete++;
@@ -92,6 +98,7 @@ public final class ArchiveVerifier implements AutoCloseable {
             }
             previousCheckpoint = o.checkpoint();
             previousLast = o.facts().lastHeader();
+            anchorFailure = previousLast != null ? null : ledgerFailure(o);
             sink.accept(o);
         }
         int bucketsOk = 0;
@@ -109,9 +116,14 @@ public final class ArchiveVerifier implements AutoCloseable {
                 bucketsBad, bytes);
     }
 
-    /** Applies the cross-checkpoint link once the previous outcome is known. */
+    /**
+     * Applies the cross-checkpoint link once the previous outcome is known. A link that cannot be checked because the
+     * previous checkpoint's ledger file failed ({@code anchorFailure}) is a failure of this checkpoint too, with that
+     * file's reason (MISSING_FILE: incomplete): the chain between checkpoints is one of the checks a verified
+     * checkpoint passed, as in the pipeline's chain check.
+     */
     private static CheckpointOutcome link(final CheckpointOutcome o, final long previousCheckpoint,
-            final LedgerHeaderSummary previousLast) {
+            final LedgerHeaderSummary previousLast, final VerificationException anchorFailure) {
         final LedgerHeaderSummary first = o.facts().firstHeader();
         if (first == null) {
             return o;
@@ -119,8 +131,16 @@ public final class ArchiveVerifier implements AutoCloseable {
         if (first.ledgerSeq() == 1) {
             return withLink(o, CheckpointOutcome.Link.GENESIS, null);
         }
-        if (previousLast == null || previousCheckpoint != Checkpoint.previous(o.checkpoint())) {
+        if (previousCheckpoint != Checkpoint.previous(o.checkpoint())) {
             return withLink(o, CheckpointOutcome.Link.NOT_CHECKED, null);
+        }
+        if (previousLast == null) {
+            final VerificationException why = anchorFailure != null ? anchorFailure
+                    : new VerificationException(FailureReason.INTERNAL_ERROR,
+                            ArchivePaths.checkpointFile(FileType.LEDGER, previousCheckpoint), "no last header");
+            return withLink(o, CheckpointOutcome.Link.NOT_CHECKED, new VerificationException(why.reason(),
+                    why.file(), "the link to the previous checkpoint cannot be checked, its ledger file failed: "
+                            + why.detail()).withSource(why.source()));
         }
         try {
             CheckpointCrossCheck.chainLink(previousLast, List.of(first),
@@ -141,16 +161,23 @@ public final class ArchiveVerifier implements AutoCloseable {
                 List.copyOf(failures), o.facts(), link);
     }
 
-    /** The last header of a checkpoint outside the range, to check the range's first link; null if unavailable. */
-    private LedgerHeaderSummary lastHeaderOf(final long checkpoint) {
+    /** The last header of a checkpoint outside the range, to check the range's first link. */
+    private LedgerHeaderSummary lastHeaderOf(final long checkpoint) throws VerificationException {
         final String path = ArchivePaths.checkpointFile(FileType.LEDGER, checkpoint);
-        try {
-            final List<LedgerHeaderSummary> hs = archive.fetch(path,
-                    in -> LedgerHeaderVerifier.verify(in, path, checkpoint, options.limits())).value();
-            return hs.get(hs.size() - 1);
-        } catch (final VerificationException e) {
-            return null;
+        final List<LedgerHeaderSummary> hs = archive.fetch(path,
+                in -> LedgerHeaderVerifier.verify(in, path, checkpoint, options.limits())).value();
+        return hs.get(hs.size() - 1);
+    }
+
+    /** The failure of a checkpoint's ledger file (the reason its last header is unknown), or null. */
+    private static VerificationException ledgerFailure(final CheckpointOutcome o) {
+        final String path = ArchivePaths.checkpointFile(FileType.LEDGER, o.checkpoint());
+        for (final VerificationException e : o.failures()) {
+            if (path.equals(e.file())) {
+                return e;
+            }
         }
+        return o.failures().isEmpty() ? null : o.failures().get(0);
     }
 
     /** One fetched-and-verified file: its value (null on failure) and outcome. */

@@ -121,6 +121,38 @@ class VerifyCommandCorruptionTest {
     }
 
     @Test
+    void aLinkThatCannotBeCheckedBecauseThePreviousLedgerFileIsCorruptFailsTheCheckpoint() throws Exception {
+        // the range's first checkpoint links to 0x3bf's last header, read from 0x3bf's ledger file: cut short here
+        final String previous = path(FileType.LEDGER, CP - 64);
+        final byte[] whole = fixtureBytes(previous);
+        server.overlay(previous, Arrays.copyOf(whole, whole.length / 2));
+        final VerifyRun r = runOverHttp();
+        final JsonNode c = assertFailure(r, "FAILED", "CORRUPT_GZIP", previous);
+        assertEquals("NOT_CHECKED", c.get("chainLink").asText());
+        assertTrue(failures(c).get(0).get("detail").asText().startsWith(
+                "the link to the previous checkpoint cannot be checked, its ledger file failed: "), c::toString);
+
+        // inside the range the same: 0x3bf fails on its own file, and 0x3ff cannot be linked to it (before, 0x3ff
+        // was VERIFIED with chainLink NOT_CHECKED and `verify` exited 0 for a range starting at 0x3ff)
+        final VerifyRun both = VerifyRun.verify(tmp, "--archive", server.url(), "--from", "900",
+                "--to", "1023", "--network-passphrase", VerifyRun.TESTNET);
+        both.assertExit(ExitCode.VERIFICATION_FAILED);
+        assertEquals("FAILED", both.checkpoint(CP - 64).get("status").asText());
+        assertEquals("FAILED", both.checkpoint(CP).get("status").asText());
+        assertEquals(List.of("CORRUPT_GZIP"), failureReasons(both.checkpoint(CP)));
+        assertEquals(0, both.summary().get("verified").asInt());
+    }
+
+    @Test
+    void aLinkThatCannotBeCheckedBecauseThePreviousLedgerFileIsAbsentLeavesTheCheckpointIncomplete() throws Exception {
+        final String previous = path(FileType.LEDGER, CP - 64);
+        server.on(previous).status(404).forever();
+        final VerifyRun r = runOverHttp();
+        final JsonNode c = assertFailure(r, "INCOMPLETE", "MISSING_FILE", previous);
+        assertEquals("NOT_CHECKED", c.get("chainLink").asText());
+    }
+
+    @Test
     void shouldDetectFlippedByteInBucket() throws Exception {
         final String bucket = bucketsOfCheckpoint().get(2);
         final byte[] raw = VerifyRun.gunzip(fixtureBytes(bucket));
