@@ -40,11 +40,38 @@ final class Publishing implements AutoCloseable {
         this.svc = svc;
     }
 
+    /** {@code publish.give.up.seconds}: how long a command waits for a target that keeps failing (0: for ever). */
+    static final String GIVE_UP_SECONDS = "give.up.seconds";
+    static final long DEFAULT_GIVE_UP_SECONDS = 120;
+
     /** Refuses unknown {@code publish.*} settings before anything is started (the targets are opened by start). */
     static void check(final ServiceConfig config, final List<String> targets) {
         for (final String target : targets) {
-            ArchiveWriters.options(target, config.withPrefix(ServiceConfig.PUBLISH_PREFIX));
+            ArchiveWriters.options(target, writerSettings(config));
         }
+        giveUp(config);
+    }
+
+    /** The {@code publish.*} settings of the writers (all but those of the commands' wait). */
+    private static Map<String, String> writerSettings(final ServiceConfig config) {
+        final Map<String, String> s = new java.util.TreeMap<>(config.withPrefix(ServiceConfig.PUBLISH_PREFIX));
+        s.remove(GIVE_UP_SECONDS);
+        return s;
+    }
+
+    /** {@code publish.give.up.seconds}, or null for "never". */
+    static Duration giveUp(final ServiceConfig config) {
+        final String v = config.withPrefix(ServiceConfig.PUBLISH_PREFIX).get(GIVE_UP_SECONDS);
+        final long seconds;
+        try {
+            seconds = v == null || v.isBlank() ? DEFAULT_GIVE_UP_SECONDS : Long.parseLong(v.trim());
+        } catch (final NumberFormatException e) {
+            throw new IllegalArgumentException("publish." + GIVE_UP_SECONDS + " must be a number of seconds: " + v);
+        }
+        if (seconds < 0) {
+            throw new IllegalArgumentException("publish." + GIVE_UP_SECONDS + " must be 0 (never) or more: " + v);
+        }
+        return seconds == 0 ? null : Duration.ofSeconds(seconds);
     }
 
     /** Publishing of every verified checkpoint the targets' consumer groups have not published yet. */
@@ -72,7 +99,7 @@ final class Publishing implements AutoCloseable {
             final String run = UUID.randomUUID().toString().substring(0, 8);
             for (final String target : targets) {
                 final ArchiveWriter w = ArchiveWriters.open(target, ArchiveWriters.options(target,
-                        svc.config().withPrefix(ServiceConfig.PUBLISH_PREFIX)));
+                        writerSettings(svc.config())));
                 p.writers.add(w);
                 final CheckpointPublisher publisher = new CheckpointPublisher(w, svc.context());
                 final PublishRunner r;
@@ -116,7 +143,8 @@ final class Publishing implements AutoCloseable {
      * Waits until every given checkpoint is published to every target: until each target's consumer group has
      * committed past the checkpoint's verified record (its runner commits a record only once the checkpoint is
      * published and its published event acknowledged). False, with the reason on {@code err}, when a runner failed
-     * for good, the service is closing, or the timeout passed.
+     * for good, a target kept failing for {@code publish.give.up.seconds} without a checkpoint published, the service
+     * is closing, or the timeout passed.
      *
      * @param records where each checkpoint's verified record is in the {@code checkpoints-verified} topic
      * @param timeout how long to wait at most; null: until done
@@ -127,6 +155,7 @@ final class Publishing implements AutoCloseable {
             return true;
         }
         final long started = System.nanoTime();
+        final Duration giveUp = giveUp(svc.config());
         final String topic = svc.topics().checkpointsVerified.name();
         try (Admin admin = Admin.create(svc.clientProps())) {
             long lastLine = System.nanoTime();
@@ -151,6 +180,14 @@ final class Publishing implements AutoCloseable {
                         }
                     }
                     all &= published == records.size();
+                    if (published < records.size() && giveUp != null && r.failingFor().compareTo(giveUp) >= 0) {
+                        err.println("error: publishing to " + writers.get(i).name() + " has failed for "
+                                + r.failingFor().toSeconds() + " s without a checkpoint published (publish."
+                                + GIVE_UP_SECONDS + "=" + giveUp.toSeconds() + "); last: " + r.lastFailure() + ". "
+                                + published + "/" + records.size() + " checkpoints published; the verified ones stay "
+                                + "in the topics: run again once the target is fixed to publish the rest");
+                        return false;
+                    }
                     progress.add(writers.get(i).name() + ": " + published + "/" + records.size() + " checkpoints");
                 }
                 if (all) {

@@ -106,6 +106,9 @@ public final class PublishRunner implements AutoCloseable {
     /** Set once the runner knows where its group starts (see {@link #restartIfTargetEmptied}). */
     private volatile boolean startChecked;
     private volatile Throwable fatal;
+    /** {@code System.nanoTime()} of the first failure since the last success; 0 while nothing fails. */
+    private volatile long failingSinceNanos;
+    private volatile String lastFailure;
 
     private final AtomicLong checkpointsPublished = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
@@ -399,6 +402,25 @@ public final class PublishRunner implements AutoCloseable {
         }
     }
 
+    private void failed(final String what) {
+        failures.incrementAndGet();
+        lastFailure = what;
+        if (failingSinceNanos == 0) {
+            failingSinceNanos = System.nanoTime();
+        }
+    }
+
+    /** How long publishing has failed without a checkpoint published since; zero while it does not fail. */
+    public Duration failingFor() {
+        final long since = failingSinceNanos;
+        return since == 0 ? Duration.ZERO : Duration.ofNanos(System.nanoTime() - since);
+    }
+
+    /** The last failure (what, and why), or null. */
+    public String lastFailure() {
+        return lastFailure;
+    }
+
     /** Whether the runner has checked where its group starts: its group's committed offsets are its own from then. */
     public boolean startChecked() {
         return startChecked;
@@ -500,20 +522,21 @@ public final class PublishRunner implements AutoCloseable {
                             r.value().getCheckpoint(), event))));
                     checkpointsPublished.incrementAndGet();
                     lastCheckpoint.set(r.value().getCheckpoint());
+                    failingSinceNanos = 0;
                     return true;
                 } catch (final PublishException e) {
-                    failures.incrementAndGet();
+                    failed("checkpoint " + r.value().getCheckpoint() + ": " + e.getMessage());
                     final long wait = e.retryable() ? backoff : settings.maxBackoff().toMillis();
-                    LOG.warn("publishing checkpoint {} to {} failed (attempt {}, {}), retrying in {} ms: {}",
-                            r.value().getCheckpoint(), targetName, attempt, e.retryable() ? "retryable"
-                                    : "not retryable: needs attention", wait, e.getMessage());
+                    LOG.warn("publishing checkpoint {} to {} failed (attempt {}, {}), trying again in {} ms: {}",
+                            r.value().getCheckpoint(), targetName, attempt, e.retryable() ? "transient"
+                                    : "needs attention: not a transient error", wait, e.getMessage());
                     backoff = Math.min(settings.maxBackoff().toMillis(), backoff * 2);
                     if (!waitKeepingMembership(wait) || revoked.contains(tp)) {
                         return false;
                     }
                 } catch (final RuntimeException e) {
                     // e.g. an invalid path in the event: not publishable as it is; retried slowly, never skipped
-                    failures.incrementAndGet();
+                    failed("checkpoint " + r.value().getCheckpoint() + ": " + e);
                     LOG.error("publishing checkpoint {} to {} failed unexpectedly, retrying in {}: {}",
                             r.value().getCheckpoint(), targetName, settings.maxBackoff(), e.toString(), e);
                     if (!waitKeepingMembership(settings.maxBackoff().toMillis()) || revoked.contains(tp)) {
@@ -568,7 +591,7 @@ public final class PublishRunner implements AutoCloseable {
                     s.future().get();
                     done.add(s.record());
                 } catch (final ExecutionException e) {
-                    failures.incrementAndGet();
+                    failed("the published event of checkpoint " + s.event().getCheckpoint() + ": " + e.getCause());
                     LOG.warn("producing the published event of checkpoint {} for {} failed{}: {}",
                             s.event().getCheckpoint(), targetName, mayRetry ? ", retrying" : "",
                             e.getCause().toString());
@@ -595,7 +618,7 @@ public final class PublishRunner implements AutoCloseable {
                             s.event())).get();
                     return true;
                 } catch (final ExecutionException e) {
-                    failures.incrementAndGet();
+                    failed("the published event of checkpoint " + s.event().getCheckpoint() + ": " + e.getCause());
                     LOG.warn("producing the published event of checkpoint {} for {} failed again: {}",
                             s.event().getCheckpoint(), targetName, e.getCause().toString());
                     backoff = Math.min(settings.maxBackoff().toMillis(), backoff * 2);

@@ -29,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code replay --publish-to} against a real broker, after a real {@code ingest} of more than the replayed range: the
@@ -113,6 +114,27 @@ class ReplayPublishTest extends WithEmbeddedBroker {
                 && e.getFormattedMessage().contains("has no root state")
                 && e.getFormattedMessage().contains("published to it again")).count(),
                 () -> logged.list.stream().map(ILoggingEvent::getFormattedMessage).toList().toString());
+    }
+
+    @Test
+    void anIngestGivesUpOnATargetThatKeepsFailingInsteadOfWaitingForIt() throws Exception {
+        // a regular file where the target's ledger/ directory must go: every checkpoint fails to publish, for good
+        final Path target = Files.createDirectories(dir.resolve("blocked"));
+        Files.writeString(target.resolve("ledger"), "not a directory");
+        final StringWriter said = new StringWriter();
+        final long start = System.nanoTime();
+        try (PrintWriter w = new PrintWriter(said, true)) {
+            assertEquals(1, Main.run(w, w, command("ingest", "--archive", Fixtures.testnetSmall().toString(), "--from",
+                    "1", "--to", "200", "--publish-to", target.toString(), "-D", "publish.give.up.seconds=3")),
+                    said.toString());
+        }
+        final long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+        assertTrue(seconds < 60, "took " + seconds + " s: " + said);
+        final String out = said.toString();
+        assertTrue(out.contains("error: publishing to " + target + " has failed for "), out);
+        assertTrue(out.contains("(publish.give.up.seconds=3); last: checkpoint "), out);
+        assertTrue(out.contains("0/4 checkpoints published"), out);
+        assertTrue(out.contains("4 checkpoints: 4 verified") && out.contains("(INCOMPLETE)"), out);
     }
 
     private static void deleteTree(final Path root) throws Exception {
