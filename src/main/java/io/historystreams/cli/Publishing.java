@@ -33,6 +33,7 @@ final class Publishing implements AutoCloseable {
     private final List<ArchiveWriter> writers = new ArrayList<>();
     /** The consumer groups of this run only ({@link #startInOwnGroups}), deleted by {@link #close}. */
     private final List<String> ownGroups = new ArrayList<>();
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     /** How often {@link #awaitPublished} reads the groups' committed offsets (a request to the coordinator each). */
     private static final long POLL_MILLIS = 50;
 
@@ -121,6 +122,7 @@ final class Publishing implements AutoCloseable {
             throw e;
         }
         svc.startBlobEviction(p.writers.stream().map(ArchiveWriter::name).collect(java.util.stream.Collectors.toSet()));
+        svc.closeFirst(p);
         return p;
     }
 
@@ -215,6 +217,9 @@ final class Publishing implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return; // closed already, by the service (SIGTERM) or by the command
+        }
         for (final PublishRunner r : runners) {
             r.close();
         }

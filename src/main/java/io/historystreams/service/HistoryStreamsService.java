@@ -56,6 +56,7 @@ public final class HistoryStreamsService implements AutoCloseable {
     private volatile boolean closed;
     private BlobEvictor evictor;
     private final Thread shutdownHook = new Thread(this::close, "history-streams-shutdown");
+    private final List<AutoCloseable> closeFirst = new ArrayList<>();
 
     private HistoryStreamsService(final ServiceConfig config, final EmbeddedKafkaBroker broker,
             final String bootstrapServers, final Topics topics, final PipelineContext context,
@@ -474,6 +475,18 @@ public final class HistoryStreamsService implements AutoCloseable {
                 targets.isEmpty() ? "no target" : targets.size() + " target(s)");
     }
 
+    /**
+     * Has {@code c} closed at the start of {@link #close()}, before the pipeline and the broker (in the reverse order
+     * of registration): clients of the service's broker, such as the publish runners, leave their groups while it still
+     * runs, also when a SIGTERM closes the service under the command. Otherwise their members stayed in the groups for a
+     * session timeout, and the next run on the data dir waited that long (45 s) before publishing.
+     */
+    public void closeFirst(final AutoCloseable c) {
+        synchronized (closeFirst) {
+            closeFirst.add(0, c);
+        }
+    }
+
     /** True once {@link #close()} started (for example on SIGTERM). */
     public boolean closing() {
         return closed;
@@ -495,6 +508,17 @@ public final class HistoryStreamsService implements AutoCloseable {
         }
         final Duration timeout = Duration.ofSeconds(config.getInt(ServiceConfig.SHUTDOWN_TIMEOUT_SECONDS));
         final long t0 = System.nanoTime();
+        final List<AutoCloseable> first;
+        synchronized (closeFirst) {
+            first = List.copyOf(closeFirst);
+        }
+        for (final AutoCloseable c : first) {
+            try {
+                c.close();
+            } catch (final Exception e) {
+                LOG.warn("closing {} failed: {}", c, e.toString());
+            }
+        }
         // leave the consumer group: Streams' members otherwise stay in it until their session times out, and the
         // next run of this application (or the rest of the group) waits that long in its first rebalance; a close
         // during that rebalance waited for it too (30 s when a range needed no work)

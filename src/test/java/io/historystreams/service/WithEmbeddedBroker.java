@@ -9,18 +9,18 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /** Test classes that share one real in-process KRaft broker for all their tests. */
-abstract class WithEmbeddedBroker {
+public abstract class WithEmbeddedBroker {
     @TempDir
-    static Path shared;
-    static EmbeddedKafkaBroker broker;
+    protected static Path shared;
+    protected static EmbeddedKafkaBroker broker;
 
     @BeforeAll
-    static void startBroker() {
+    public static void startBroker() {
         broker = EmbeddedKafkaBroker.start(shared.resolve("broker"), Map.of());
     }
 
     @AfterAll
-    static void stopBroker() {
+    public static void stopBroker() {
         if (broker != null) {
             broker.close();
             broker = null;
