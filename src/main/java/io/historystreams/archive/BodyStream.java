@@ -7,13 +7,21 @@ import java.io.InputStream;
 
 /**
  * A source's body stream: counts bytes, turns every transport IOException into {@link FetchException.Transient},
- * and turns an early end of a body with a declared length into "body cut short" instead of a silent EOF.
+ * and turns an early end of a body with a declared length into "body cut short" instead of a silent EOF. With a
+ * low-speed window, a transfer that averages less than {@link #LOW_SPEED_BYTES_PER_SECOND} over a whole window fails
+ * as a transient failure too: a server that drips a byte every few seconds never trips the read timeout (an idle
+ * timeout), and would hold a fetch for hours.
  */
 final class BodyStream extends FilterInputStream {
     private final String source;
     private final String path;
     private final long declaredLength;
     private final Runnable onAbort;
+    /** Bytes per second below which a whole window is too slow (1 KiB/s: far below any working archive server). */
+    static final long LOW_SPEED_BYTES_PER_SECOND = 1024;
+    private final long windowNanos;
+    private long windowStart;
+    private long countAtWindowStart;
     private long count;
     private boolean broken;
     private boolean closed;
@@ -24,11 +32,40 @@ final class BodyStream extends FilterInputStream {
      */
     BodyStream(final InputStream in, final String source, final String path, final long declaredLength,
             final Runnable onAbort) {
+        this(in, source, path, declaredLength, onAbort, null);
+    }
+
+    /** @param lowSpeedWindow the window of the low-speed check; null: no check (a local file) */
+    BodyStream(final InputStream in, final String source, final String path, final long declaredLength,
+            final Runnable onAbort, final java.time.Duration lowSpeedWindow) {
         super(in);
         this.source = source;
         this.path = path;
         this.declaredLength = declaredLength;
         this.onAbort = onAbort;
+        this.windowNanos = lowSpeedWindow == null ? 0 : lowSpeedWindow.toNanos();
+        this.windowStart = System.nanoTime();
+    }
+
+    /** After a read: fails the transfer when the window that just ended brought too few bytes. */
+    private void checkSpeed() throws FetchException.Transient {
+        if (windowNanos == 0) {
+            return;
+        }
+        final long now = System.nanoTime();
+        final long elapsed = now - windowStart;
+        if (elapsed < windowNanos) {
+            return;
+        }
+        final long got = count - countAtWindowStart;
+        if (got * 1_000_000_000L < LOW_SPEED_BYTES_PER_SECOND * elapsed) {
+            broken = true;
+            throw new FetchException.Transient(source, path, String.format("transfer too slow: %d bytes in %.0f s "
+                    + "(under %d bytes/s) after %d bytes", got, elapsed / 1e9, LOW_SPEED_BYTES_PER_SECOND, count),
+                    null, null);
+        }
+        windowStart = now;
+        countAtWindowStart = count;
     }
 
     @Override
@@ -46,6 +83,7 @@ final class BodyStream extends FilterInputStream {
             return -1;
         }
         count++;
+        checkSpeed();
         return b;
     }
 
@@ -67,6 +105,7 @@ final class BodyStream extends FilterInputStream {
             return -1;
         }
         count += n;
+        checkSpeed();
         return n;
     }
 

@@ -51,6 +51,7 @@ public final class HttpArchiveSource implements ArchiveSource {
     private final String query;
     private final int connectMillis;
     private final int readMillis;
+    private final java.time.Duration lowSpeedWindow;
 
     /**
      * A source for an {@code http://} or {@code https://} root. Userinfo in the URL becomes HTTP Basic credentials
@@ -89,6 +90,9 @@ public final class HttpArchiveSource implements ArchiveSource {
         this.query = uri.getRawQuery();
         this.connectMillis = SourceOptions.millis(options.connectTimeout());
         this.readMillis = SourceOptions.millis(options.readTimeout());
+        // a body that averages under 1 KiB/s over a read timeout (at least 10 s) fails as a stalled one would
+        this.lowSpeedWindow = options.readTimeout().compareTo(java.time.Duration.ofSeconds(10)) < 0
+                ? java.time.Duration.ofSeconds(10) : options.readTimeout();
     }
 
     @Override
@@ -173,7 +177,7 @@ public final class HttpArchiveSource implements ArchiveSource {
             throw openFailure(path, e);
         }
         // A body abandoned half way, or broken, must not go back to the keep-alive cache.
-        return new Body(new BodyStream(in, name, path, declared, conn::disconnect), declared);
+        return new Body(new BodyStream(in, name, path, declared, conn::disconnect, lowSpeedWindow), declared);
     }
 
     private URI redirectTarget(final String path, final URI from, final int status, final String location)

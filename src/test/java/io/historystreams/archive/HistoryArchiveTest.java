@@ -40,10 +40,12 @@ class HistoryArchiveTest {
 
     private final List<FaultyArchiveServer> servers = new ArrayList<>();
     private final List<String> events = Collections.synchronizedList(new ArrayList<>());
+    private final List<String> retryReasons = Collections.synchronizedList(new ArrayList<>());
     private final FetchObserver recorder = new FetchObserver() {
         @Override
         public void retry(final String source, final String path, final String reason, final Duration delay) {
             events.add("retry " + source);
+            retryReasons.add(reason);
         }
 
         @Override
@@ -108,6 +110,26 @@ class HistoryArchiveTest {
             assertEquals(5, s.requests(bucket));
             assertTrue(took.compareTo(Duration.ofMillis(950)) >= 0, "Retry-After: 1 not honoured, took " + took);
             assertEquals(4, events.stream().filter(e -> e.startsWith("retry")).count(), events.toString());
+        }
+    }
+
+    @Test
+    void aBodyThatDripsFailsAsTooSlowInsteadOfHoldingTheFetch() throws Exception {
+        // 200 bytes/s never trips the 2 s read timeout (an idle timeout) and the bucket would take an hour; under
+        // 1 KiB/s over the 10 s window, the transfer fails as transient, and the next attempt is served normally
+        final FaultyArchiveServer s = server();
+        s.on(bucket).trickle(200);
+        try (HistoryArchive archive = archive(FAST, s)) {
+            final long start = System.nanoTime();
+            final HistoryArchive.Fetched<String> got = archive.fetch(bucket, TestBuckets.verifier(bucket));
+            final Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertEquals(TestBuckets.hashOf(bucket), got.value());
+            assertEquals(2, got.attempts());
+            assertTrue(took.compareTo(Duration.ofSeconds(10)) >= 0 && took.compareTo(Duration.ofSeconds(20)) < 0,
+                    "took " + took);
+            assertEquals(1, events.stream().filter(e -> e.startsWith("retry")).count(), events.toString());
+            assertTrue(retryReasons.stream().anyMatch(r -> r.contains("transfer too slow: ")
+                    && r.contains("(under 1024 bytes/s)")), retryReasons.toString());
         }
     }
 
