@@ -16,6 +16,7 @@ import io.historystreams.service.RemotePipeline;
 import io.historystreams.service.ServiceConfig;
 import io.historystreams.service.VerdictLog;
 import io.historystreams.topology.Topics;
+import io.historystreams.verify.VerificationReport;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -121,6 +122,14 @@ public final class IngestCommand implements Callable<Integer> {
         } catch (final IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
             return ExitCode.COULD_NOT_RUN;
+        }
+        if (report != null) {
+            try {
+                VerificationReport.checkWritable(report); // before the work, not after it
+            } catch (final java.io.IOException e) {
+                err.println("error: " + e.getMessage());
+                return ExitCode.COULD_NOT_RUN;
+            }
         }
         final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
         if (client) {
@@ -305,11 +314,8 @@ public final class IngestCommand implements Callable<Integer> {
         final boolean publishing = published != null;
         final Map<Long, CheckpointFailed> failed = w.failed();
         final Path abs = target.toAbsolutePath();
-        if (abs.getParent() != null) {
-            Files.createDirectories(abs.getParent());
-        }
         final Path tmp = abs.resolveSibling(abs.getFileName() + ".partial");
-        try (OutputStream os = Files.newOutputStream(tmp);
+        try (OutputStream os = VerificationReport.openPartial(target);
                 JsonGenerator g = new JsonFactory().createGenerator(os, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
             g.writeStartObject();
             g.writeStringField("command", "ingest");

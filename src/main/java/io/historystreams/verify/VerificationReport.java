@@ -27,15 +27,41 @@ public final class VerificationReport implements AutoCloseable {
         this.json = json;
     }
 
+    /**
+     * Opens the temporary file of a report at {@code target} ({@code <target>.partial}, renamed when the report is
+     * finished), creating its directory. Fails with a message that names the report and the reason (a file system
+     * error's own message is only the path).
+     */
+    public static OutputStream openPartial(final Path target) throws IOException {
+        final Path abs = target.toAbsolutePath();
+        try {
+            if (abs.getParent() != null) {
+                Files.createDirectories(abs.getParent());
+            }
+            return Files.newOutputStream(partialOf(abs));
+        } catch (final IOException e) {
+            throw new IOException("cannot write the report " + target + ": " + (e instanceof java.nio.file
+                    .FileSystemException f ? f.getFile() + ": " + (f.getReason() != null ? f.getReason()
+                    : e.getClass().getSimpleName()) : e.toString()), e);
+        }
+    }
+
+    /** Checks, before any work, that a report can be written at {@code target} (and leaves nothing there). */
+    public static void checkWritable(final Path target) throws IOException {
+        openPartial(target).close();
+        Files.deleteIfExists(partialOf(target.toAbsolutePath()));
+    }
+
+    private static Path partialOf(final Path abs) {
+        return abs.resolveSibling(abs.getFileName() + ".partial");
+    }
+
     /** Starts a report at {@code target} (written to a temporary file and renamed when finished). */
     public static VerificationReport start(final Path target, final String command, final List<String> sources,
             final long from, final long to) throws IOException {
         final Path abs = target.toAbsolutePath();
-        if (abs.getParent() != null) {
-            Files.createDirectories(abs.getParent());
-        }
-        final Path partial = abs.resolveSibling(abs.getFileName() + ".partial");
-        final OutputStream out = Files.newOutputStream(partial);
+        final Path partial = partialOf(abs);
+        final OutputStream out = openPartial(target);
         final JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter();
         g.writeStartObject();
         g.writeStringField("command", command);
