@@ -10,7 +10,10 @@ import io.historystreams.verify.HasVerifier;
 import io.historystreams.verify.HistoryArchiveState;
 import io.historystreams.verify.VerificationException;
 import io.historystreams.verify.VerificationLimits;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.time.Duration;
 import java.util.List;
@@ -38,10 +41,21 @@ public final class ArchiveOptions {
             description = "Attempts per file on transient errors (default: ${DEFAULT-VALUE}).")
     int maxAttempts;
 
+    Integer concurrency;
+
+    /** The command this mixin is part of (for errors in its options). */
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec mixee;
+
     @Option(names = "--concurrency", paramLabel = "N",
             description = "Files in flight at once (default: 8 when a source is remote; cores + 1 for local "
                     + "directories and archives on this host (loopback URLs), where the work is CPU-bound).")
-    Integer concurrency;
+    void concurrency(final int n) {
+        if (n < 1) {
+            throw new CommandLine.ParameterException(mixee.commandLine(), "--concurrency must be at least 1, not " + n);
+        }
+        concurrency = n;
+    }
 
     public List<String> roots() {
         return archives;

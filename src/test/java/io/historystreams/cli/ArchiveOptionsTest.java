@@ -52,6 +52,18 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void aConcurrencyBelowOneIsRefusedWithItsName() {
+        for (final String n : new String[] {"0", "-3"}) {
+            final java.io.StringWriter said = new java.io.StringWriter();
+            try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
+                assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "verify", "--archive",
+                        io.historystreams.testing.Fixtures.pubnetGenesis().toString(), "--concurrency", n));
+            }
+            assertTrue(said.toString().startsWith("--concurrency must be at least 1, not " + n), said.toString());
+        }
+    }
+
+    @Test
     void anArchiveThatCannotBeReachedCannotRunEvenWithARangeGiven() throws Exception {
         final int refused;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
