@@ -117,7 +117,25 @@ public final class ArchiveOptions {
     }
 
     /** The ledgers and network a command works on. */
-    public record Range(long first, long last, String passphrase) {
+    /** @param current the archive's current ledger from its root state, or -1 when that could not be read */
+    public record Range(long first, long last, String passphrase, long current) {
+        public Range(final long first, final long last, final String passphrase) {
+            this(first, last, passphrase, -1);
+        }
+
+        /**
+         * A warning when the range's last checkpoint is past the archive's current ledger (its checkpoints after
+         * that are not published yet, and their files are reported missing), or null.
+         */
+        public String pastCurrent() {
+            final long lastCheckpoint = io.historystreams.archive.Checkpoint.containing(last);
+            if (current < 0 || lastCheckpoint <= current) {
+                return null;
+            }
+            return String.format("warning: the range ends at ledger %d (checkpoint 0x%x), past the archive's current "
+                    + "ledger %d: the checkpoints after 0x%x are not in the archive yet, and their files are reported "
+                    + "missing", last, lastCheckpoint, current, io.historystreams.archive.Checkpoint.containing(current));
+        }
     }
 
     /**
@@ -139,10 +157,12 @@ public final class ArchiveOptions {
     public Range resolve(final HistoryArchive ha, final Long from, final Long to, final boolean fetchedHere) {
         String passphrase = networkPassphrase;
         long last = to == null ? -1 : to;
+        long current = -1;
         try {
             final HistoryArchiveState root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in,
                     ArchivePaths.WELL_KNOWN, -1, networkPassphrase, VerificationLimits.defaults())).value();
             last = to == null ? root.currentLedger() : last;
+            current = root.currentLedger();
             passphrase = passphrase == null ? root.networkPassphrase() : passphrase;
         } catch (final VerificationException e) {
             if (to == null) {
@@ -158,7 +178,7 @@ public final class ArchiveOptions {
         if (first < 0 || last < first) {
             throw new IllegalArgumentException("empty range " + first + ".." + last);
         }
-        return new Range(first, last, passphrase);
+        return new Range(first, last, passphrase, current);
     }
 
     /**

@@ -123,6 +123,9 @@ public final class IngestCommand implements Callable<Integer> {
             err.println("error: " + e.getMessage());
             return ExitCode.COULD_NOT_RUN;
         }
+        if (range.pastCurrent() != null) {
+            err.println(range.pastCurrent());
+        }
         if (report != null) {
             try {
                 VerificationReport.checkWritable(report); // before the work, not after it

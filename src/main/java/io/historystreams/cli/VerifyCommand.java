@@ -59,6 +59,9 @@ public final class VerifyCommand implements Callable<Integer> {
                 err.println("error: " + e.getMessage());
                 return ExitCode.COULD_NOT_RUN;
             }
+            if (range.pastCurrent() != null) {
+                err.println(range.pastCurrent());
+            }
             final long first = range.first();
             final long last = range.last();
             final String passphrase = range.passphrase();

@@ -94,8 +94,14 @@ class ArchiveOptionsTest {
         }
         final ArchiveOptions real = options("--archive", Fixtures.testnetSmall().toString());
         try (HistoryArchive ha = real.open(FetchObserver.NONE)) {
-            assertEquals(new ArchiveOptions.Range(1, 10047, "Test SDF Network ; September 2015"),
+            assertEquals(new ArchiveOptions.Range(1, 10047, "Test SDF Network ; September 2015", 10047),
                     real.resolve(ha, null, null));
+            assertNull(real.resolve(ha, null, null).pastCurrent());
+            assertNull(real.resolve(ha, null, 10047L).pastCurrent());
+            // a range past the archive's current ledger: its last checkpoints will be reported missing, and why
+            assertEquals("warning: the range ends at ledger 10100 (checkpoint 0x277f), past the archive's current "
+                    + "ledger 10047: the checkpoints after 0x273f are not in the archive yet, and their files are "
+                    + "reported missing", real.resolve(ha, null, 10100L).pastCurrent());
         }
     }
 
