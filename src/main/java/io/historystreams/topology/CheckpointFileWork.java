@@ -116,9 +116,16 @@ final class CheckpointFileWork {
                     // the anchor: the previous checkpoint's last header, from its own verified ledger file
                     final long prev = Checkpoint.previous(cp);
                     final String prevPath = ArchivePaths.checkpointFile(FileType.LEDGER, prev);
-                    final FileFetcher.Stored<List<LedgerHeaderSummary>> p = ctx.ledgerFiles().get(r.getSources(),
-                            prevPath, 2, () -> FileFetcher.fetch(ctx, archive, prevPath,
-                                    (in, pp) -> LedgerHeaderVerifier.verify(in, pp, prev, ctx.limits())));
+                    final FileFetcher.Stored<List<LedgerHeaderSummary>> p;
+                    try {
+                        p = ctx.ledgerFiles().get(r.getSources(), prevPath, 2, () -> FileFetcher.fetch(ctx, archive,
+                                prevPath, (in, pp) -> LedgerHeaderVerifier.verify(in, pp, prev, ctx.limits())));
+                    } catch (final VerificationException e) {
+                        // said as verify says it: this checkpoint fails because its predecessor's file did
+                        throw new VerificationException(e.reason(), e.file(), "the link to the previous checkpoint "
+                                + "cannot be checked, its ledger file failed: " + e.detail(), e)
+                                .withSource(e.source());
+                    }
                     final LedgerHeaderSummary last = p.value().get(p.value().size() - 1);
                     b.setPreviousCheckpointLastHash(Hashes.hash32(last.hash().bytes()));
                 }

@@ -164,8 +164,13 @@ class FaultCatalogueTest extends WithEmbeddedBroker {
             final JsonNode missing = assertFailed(r, 0x1bf, "permanent 404", file(FileType.RESULTS, 0x1bf), src,
                     "MISSING_FILE");
             // the successor of the corrupt ledger file anchors its chain on that file: it fails too, naming it
-            assertFailed(r, 0xbf, "successor of a flipped ledger", file(FileType.LEDGER, 0x7f), src,
-                    "HEADER_HASH_MISMATCH", "CORRUPT_GZIP", "MALFORMED_XDR", "BAD_FRAMING", "CHAIN_LINK_BROKEN");
+            final JsonNode successor = assertFailed(r, 0xbf, "successor of a flipped ledger",
+                    file(FileType.LEDGER, 0x7f), src, "HEADER_HASH_MISMATCH", "CORRUPT_GZIP", "MALFORMED_XDR",
+                    "BAD_FRAMING", "CHAIN_LINK_BROKEN");
+            // ... and says that it is the previous checkpoint's file, as verify does
+            assertTrue(successor.get("reason").asText().equals("CHAIN_LINK_BROKEN") || successor.get("detail").asText()
+                    .contains("the link to the previous checkpoint cannot be checked, its ledger file failed: "),
+                    successor::toString);
             for (final long cp : List.of(0x3fL, 0x13fL, 0x1ffL)) {
                 assertVerified(r, cp, "healthy neighbour");
             }
