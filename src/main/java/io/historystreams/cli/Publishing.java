@@ -17,10 +17,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongPredicate;
 
 /**
@@ -28,22 +31,22 @@ import java.util.function.LongPredicate;
  * slow or failing target never holds back another.
  */
 final class Publishing implements AutoCloseable {
+    /** {@code publish.give.up.seconds}: how long a command waits for a target that keeps failing (0: for ever). */
+    static final String GIVE_UP_SECONDS = "give.up.seconds";
+    static final long DEFAULT_GIVE_UP_SECONDS = 120;
+    /** How often {@link #awaitPublished} reads the groups' committed offsets (a request to the coordinator each). */
+    private static final long POLL_MILLIS = 50;
+
     private final HistoryStreamsService svc;
     private final List<PublishRunner> runners = new ArrayList<>();
     private final List<ArchiveWriter> writers = new ArrayList<>();
     /** The consumer groups of this run only ({@link #startInOwnGroups}), deleted by {@link #close}. */
     private final List<String> ownGroups = new ArrayList<>();
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
-    /** How often {@link #awaitPublished} reads the groups' committed offsets (a request to the coordinator each). */
-    private static final long POLL_MILLIS = 50;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private Publishing(final HistoryStreamsService svc) {
         this.svc = svc;
     }
-
-    /** {@code publish.give.up.seconds}: how long a command waits for a target that keeps failing (0: for ever). */
-    static final String GIVE_UP_SECONDS = "give.up.seconds";
-    static final long DEFAULT_GIVE_UP_SECONDS = 120;
 
     /** Refuses unknown {@code publish.*} settings before anything is started (the targets are opened by start). */
     static void check(final ServiceConfig config, final List<String> targets) {
@@ -55,7 +58,7 @@ final class Publishing implements AutoCloseable {
 
     /** The {@code publish.*} settings of the writers (all but those of the commands' wait). */
     private static Map<String, String> writerSettings(final ServiceConfig config) {
-        final Map<String, String> s = new java.util.TreeMap<>(config.withPrefix(ServiceConfig.PUBLISH_PREFIX));
+        final Map<String, String> s = new TreeMap<>(config.withPrefix(ServiceConfig.PUBLISH_PREFIX));
         s.remove(GIVE_UP_SECONDS);
         return s;
     }
@@ -89,7 +92,7 @@ final class Publishing implements AutoCloseable {
      */
     static Publishing startInOwnGroups(final HistoryStreamsService svc, final List<String> targets,
             final LongPredicate scope) throws Exception {
-        return start(svc, targets, java.util.Objects.requireNonNull(scope, "scope"));
+        return start(svc, targets, Objects.requireNonNull(scope, "scope"));
     }
 
     private static Publishing start(final HistoryStreamsService svc, final List<String> targets,
@@ -224,7 +227,7 @@ final class Publishing implements AutoCloseable {
             r.close();
         }
         if (!ownGroups.isEmpty()) {
-            // this run's groups: nothing else uses them (best effort; an empty group expires with its offsets anyway)
+            // this run's groups: nothing else uses them (best effort: a group left behind is empty, and harmless)
             try (Admin admin = Admin.create(svc.clientProps())) {
                 admin.deleteConsumerGroups(ownGroups).all().get(10, TimeUnit.SECONDS);
             } catch (final Exception e) {
