@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -108,7 +109,7 @@ public final class ReplayCommand implements Callable<Integer> {
             p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 65536);
             final int[] ledgerCount = {0};
             // the ledgers of the replayed checkpoints (within the range) whose events were found, by sequence - from
-            final java.util.BitSet ledgersFound = new java.util.BitSet();
+            final BitSet ledgersFound = new BitSet();
             try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
                     new ByteArraySerializer())) {
                 for (final Map.Entry<Long, Verified> e : checkpoints.entrySet()) {
@@ -144,7 +145,7 @@ public final class ReplayCommand implements Callable<Integer> {
             boolean ledgersComplete = true;
             if (ledgers) {
                 long absent = 0;
-                final java.util.List<Long> where = new ArrayList<>();
+                final List<Long> where = new ArrayList<>();
                 for (final long cp : checkpoints.keySet()) {
                     long gaps = 0;
                     for (long seq = Math.max(from, Checkpoint.firstLedger(cp)); seq <= Math.min(to, cp); seq++) {
