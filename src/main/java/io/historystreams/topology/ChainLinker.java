@@ -3,6 +3,7 @@ package io.historystreams.topology;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.CheckpointVerified;
+import io.historystreams.events.FileRef;
 import io.historystreams.events.Hashes;
 import io.historystreams.events.LedgerVerified;
 import io.historystreams.verify.FailureReason;
@@ -105,12 +106,13 @@ final class ChainLinker implements Processor<Long, CheckpointVerified, Long, Obj
 
     private void broken(final CheckpointVerified v, final io.historystreams.events.Hash32 expected,
             final String against, final long ts) {
-        final String ledgerFile = v.getFiles().stream().map(f -> f.getPath()).filter(p -> p.startsWith("ledger/"))
-                .findFirst().orElse(null);
-        final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN, ledgerFile,
-                "ledger " + v.getFirstLedger() + " previousLedgerHash " + Hashes.hex(v.getFirstPreviousLedgerHash())
-                        + " does not match " + against + " (" + (expected == null ? "unknown" : Hashes.hex(expected))
-                        + ")");
+        final FileRef ledgerFile = v.getFiles().stream().filter(f -> f.getPath().startsWith("ledger/")).findFirst()
+                .orElse(null);
+        final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN,
+                ledgerFile == null ? null : ledgerFile.getPath(), "ledger " + v.getFirstLedger()
+                        + " previousLedgerHash " + Hashes.hex(v.getFirstPreviousLedgerHash()) + " does not match "
+                        + against + " (" + (expected == null ? "unknown" : Hashes.hex(expected)) + ")")
+                .withSource(ledgerFile == null ? null : ledgerFile.getSource());
         context.forward(new Record<>(v.getCheckpoint(), Facts.failure(v.getCheckpoint(), v.getArchive(), e, 0,
                 context.currentSystemTimeMs()), ts), failureChild);
         ctx.outcomes().failed(v.getCheckpoint());

@@ -184,9 +184,25 @@ final class CheckpointAssembler implements Processor<Long, Object, Long, Object>
             context.forward(new Record<>(cp + Checkpoint.FREQUENCY, v, timestamp), successorChild);
             context.forward(new Record<>(cp, v, timestamp), chainChild);
         } catch (final VerificationException e) {
+            if (e.source() == null) {
+                e.withSource(sourceOf(a, e.file())); // the cross-file check names a file: say who served it
+            }
             context.forward(new Record<>(cp, Facts.failure(cp, a.getArchive(), e, 0, context.currentSystemTimeMs()),
                     timestamp), failureChild);
         }
+    }
+
+    /** The source that served the checkpoint file {@code path} of the assembly, or null. */
+    private static String sourceOf(final CheckpointAssembly a, final String path) {
+        for (final FileRef f : new FileRef[] {a.getHas() == null ? null : a.getHas().getFile(),
+                a.getLedgers() == null ? null : a.getLedgers().getFile(),
+                a.getTransactions() == null ? null : a.getTransactions().getFile(),
+                a.getResults() == null ? null : a.getResults().getFile()}) {
+            if (f != null && f.getPath().equals(path)) {
+                return f.getSource();
+            }
+        }
+        return null;
     }
 
     /** One failure event for the checkpoint: the first failure's fields, every failure listed. */

@@ -147,7 +147,9 @@ public final class ArchiveVerifier implements AutoCloseable {
                     ArchivePaths.checkpointFile(FileType.LEDGER, o.checkpoint()));
             return withLink(o, CheckpointOutcome.Link.VERIFIED, null);
         } catch (final VerificationException e) {
-            return withLink(o, CheckpointOutcome.Link.BROKEN, e);
+            final String source = o.files().stream().filter(f -> f.type() == FileType.LEDGER).map(FileOutcome::source)
+                    .findFirst().orElse(null);
+            return withLink(o, CheckpointOutcome.Link.BROKEN, e.withSource(source));
         }
     }
 
@@ -272,27 +274,27 @@ public final class ArchiveVerifier implements AutoCloseable {
             try {
                 CheckpointCrossCheck.genesis(headers, ledger.outcome().path());
             } catch (final VerificationException e) {
-                failures.add(e);
+                failures.add(e.withSource(ledger.outcome().source()));
             }
             if (txs.value() != null) {
                 try {
                     CheckpointCrossCheck.transactionSets(headers, txs.value(), null, txs.outcome().path());
                 } catch (final VerificationException e) {
-                    failures.add(e);
+                    failures.add(e.withSource(txs.outcome().source())); // the file the mismatch names
                 }
             }
             if (results.value() != null) {
                 try {
                     CheckpointCrossCheck.resultSets(headers, results.value(), results.outcome().path());
                 } catch (final VerificationException e) {
-                    failures.add(e);
+                    failures.add(e.withSource(results.outcome().source()));
                 }
             }
             if (has.value() != null) {
                 try {
                     CheckpointCrossCheck.bucketList(has.value(), headers, has.outcome().path());
                 } catch (final VerificationException e) {
-                    failures.add(e);
+                    failures.add(e.withSource(has.outcome().source()));
                 }
             }
         }

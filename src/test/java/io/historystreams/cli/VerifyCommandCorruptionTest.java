@@ -224,6 +224,8 @@ class VerifyCommandCorruptionTest {
         final VerifyRun r = runOverHttp();
         final JsonNode c = assertFailure(r, "FAILED", "TX_SET_HASH_MISMATCH", TXS);
         assertEquals(List.of("TX_SET_HASH_MISMATCH"), failureReasons(c));
+        // a cross-file mismatch names the source of the file it names, as every other failure does
+        assertEquals(server.url(), failures(c).get(0).get("source").asText(), c::toString);
     }
 
     @Test
@@ -235,6 +237,7 @@ class VerifyCommandCorruptionTest {
         final VerifyRun r = runOverHttp();
         final JsonNode c = assertFailure(r, "FAILED", "RESULT_SET_HASH_MISMATCH", RESULTS);
         assertEquals(List.of("RESULT_SET_HASH_MISMATCH"), failureReasons(c));
+        assertEquals(server.url(), failures(c).get(0).get("source").asText(), c::toString);
     }
 
     @Test
@@ -260,7 +263,8 @@ class VerifyCommandCorruptionTest {
         // the bucket-list hash no longer matches the header either, so the checkpoint FAILED (not only INCOMPLETE)
         final JsonNode c = assertFailure(r, "FAILED", "MISSING_FILE", missingPath);
         assertTrue(failures(c).stream().anyMatch(f -> f.get("reason").asText().equals("BUCKET_LIST_HASH_MISMATCH")
-                && f.get("file").asText().equals(HAS)), c::toString);
+                && f.get("file").asText().equals(HAS) && f.get("source").asText().equals(server.url())),
+                c::toString);
         assertEquals(2, failureReasons(c).size(), c::toString);
         assertEquals(1, server.requests(missingPath));
         assertEquals(0, server.requests(ArchivePaths.bucket(replaced)));

@@ -255,6 +255,12 @@ class PipelineTopologyTest {
             assertEquals(2, h.failures.size(), () -> h.failures.toString());
             assertEquals(0x83fL, h.failures.get(1).key);
             assertEquals("CHAIN_LINK_BROKEN", h.failures.get(1).value.getReason());
+            // named with the ledger file and the source that served it, as every other failure is
+            final var ledgerRef = h.verified.get(0).value.getFiles().stream()
+                    .filter(f -> f.getPath().startsWith("ledger/")).findFirst().orElseThrow();
+            assertEquals(ledgerRef.getPath(), h.failures.get(1).value.getFile());
+            assertEquals(ledgerRef.getSource(), h.failures.get(1).value.getSource());
+            assertTrue(ledgerRef.getSource() != null && !ledgerRef.getSource().isEmpty(), ledgerRef::toString);
         }
     }
 
