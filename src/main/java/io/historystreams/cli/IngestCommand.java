@@ -7,6 +7,7 @@ import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.Credentials;
 import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.HistoryArchive;
+import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.RequestReason;
@@ -331,7 +332,9 @@ public final class IngestCommand implements Callable<Integer> {
                 if (w.status(cp) == OutcomeWatcher.Status.VERIFIED) {
                     g.writeStringField("status", "VERIFIED");
                     g.writeNumberField("ledgers", Checkpoint.ledgerCount(cp));
-                    g.writeStringField("chainLink", w.link(cp).name());
+                    // verify's words in both reports: the genesis checkpoint links to nothing
+                    g.writeStringField("chainLink", w.link(cp) == ChainLinkStatus.NOT_APPLICABLE ? "GENESIS"
+                            : w.link(cp).name());
                     // the sources that served the verified files (credential-free names)
                     g.writeArrayFieldStart("sources");
                     for (final String src : w.sources(cp)) {

@@ -91,6 +91,10 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         assertEquals(10047, r.get("summary").get("ledgersVerified").asLong());
         assertTrue(r.get("summary").get("allVerified").asBoolean());
         assertFalse(r.get("summary").has("published"), "nothing was to be published: " + r.get("summary"));
+        // the chain link in verify's words: the genesis checkpoint, then linked ones
+        assertEquals("GENESIS", r.get("checkpoints").get(0).get("chainLink").asText(), r.get("checkpoints").get(0)
+                .toString());
+        assertEquals("VERIFIED", r.get("checkpoints").get(1).get("chainLink").asText());
         final Topics t = topics(app);
         final List<ConsumerRecord<Long, byte[]>> ledgers = TopicReader.readAll(broker.bootstrapServers(),
                 t.ledgersVerified.name(), new LongDeserializer(), new ByteArrayDeserializer());
