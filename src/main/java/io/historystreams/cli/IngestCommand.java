@@ -166,7 +166,7 @@ public final class IngestCommand implements Callable<Integer> {
         try (HistoryStreamsService svc = HistoryStreamsService.start(batch(config), !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo)) {
             return requestAndAwait(range, given, svc.clientProps(), svc.topics(),
-                    () -> svc.live() ? null : "the pipeline stopped: " + svc.fatalError(),
+                    () -> svc.live() ? null : "the pipeline stopped: " + svc.fatalReason(),
                     () -> svc.metrics().bytesFetched(), publishing, startedMillis, t0);
         }
     }

@@ -36,7 +36,7 @@ public final class RunCommand implements Callable<Integer> {
                 Publishing publishing = Publishing.start(svc, publishTo)) {
             while (!svc.closing()) {
                 if (!svc.live()) {
-                    err.println("error: the pipeline stopped: " + svc.fatalError());
+                    err.println("error: the pipeline stopped: " + svc.fatalReason());
                     return ExitCode.COULD_NOT_RUN;
                 }
                 Thread.sleep(500);

@@ -69,7 +69,7 @@ public final class TailCommand implements Callable<Integer> {
             final long interval = Math.max(50, (long) (intervalSeconds * 1000));
             do {
                 if (!svc.live()) {
-                    err.println("error: the pipeline stopped: " + svc.fatalError());
+                    err.println("error: the pipeline stopped: " + svc.fatalReason());
                     return ExitCode.COULD_NOT_RUN;
                 }
                 try {

@@ -406,6 +406,28 @@ public final class HistoryStreamsService implements AutoCloseable {
         return fatal.get();
     }
 
+    /**
+     * Why the pipeline stopped, for an operator: Kafka Streams wraps the cause in exceptions whose own text gives
+     * advice that does not apply here ("set the deserialization exception handler appropriately"); a record written
+     * with another schema registry is said as such. Null while the pipeline runs.
+     */
+    public String fatalReason() {
+        final Throwable e = fatal.get();
+        if (e == null) {
+            return null;
+        }
+        Throwable last = e;
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof io.historystreams.events.serde.AvroSerde.RegistryMismatchException) {
+                return "a record was written with another schema registry (" + c.getMessage() + "): every process "
+                        + "of a pipeline must use the same registry (--schema-registry-url; the default is a "
+                        + "directory under each --data-dir)";
+            }
+            last = c;
+        }
+        return last == e ? e.toString() : e + " (cause: " + last + ")";
+    }
+
     /** Active tasks on this instance (how the partitions are split between instances). */
     public int activeTaskCount() {
         return streams.metadataForLocalThreads().stream().mapToInt(t -> t.activeTasks().size()).sum();

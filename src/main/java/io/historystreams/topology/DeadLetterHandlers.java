@@ -127,7 +127,13 @@ public final class DeadLetterHandlers {
         }
     }
 
-    /** Dead-letters records whose key or value cannot be deserialized (garbage, unknown schema id) and skips them. */
+    /**
+     * Dead-letters records whose key or value cannot be deserialized (garbage bytes, a corrupt payload) and skips them.
+     * A record written with another schema registry (an id this process's registry does not know, or knows as another
+     * type) or one whose schema the registry cannot serve now is not skipped: the pipeline stops on it, with an
+     * error that says so, and the record stays on its topic for a process that can read it. Skipping it lost every
+     * request of a process that had its own registry (a second --data-dir on one cluster) without an error.
+     */
     public static final class Deserialization implements DeserializationExceptionHandler {
         private DeadLetters deadLetters;
 
@@ -139,6 +145,20 @@ public final class DeadLetterHandlers {
         @Override
         public Response handleError(final ErrorHandlerContext context, final ConsumerRecord<byte[], byte[]> record,
                 final Exception exception) {
+            for (Throwable c = exception; c != null; c = c.getCause() == c ? null : c.getCause()) {
+                if (c instanceof AvroSerde.RegistryMismatchException) {
+                    LOG.error("a record on {} (partition {}, offset {}) was written with another schema registry: {}. "
+                            + "Every process of a pipeline must use the same registry (--schema-registry-url; the "
+                            + "default is a directory under each --data-dir). The pipeline stops; the record stays "
+                            + "on the topic", record.topic(), record.partition(), record.offset(), c.getMessage());
+                    return Response.fail();
+                }
+                if (c instanceof AvroSerde.RegistryUnavailableException) {
+                    LOG.error("a record on {} (partition {}, offset {}) cannot be read now: {}", record.topic(),
+                            record.partition(), record.offset(), c.getMessage());
+                    return Response.fail();
+                }
+            }
             return deadLetters.of(context, record.key(), record.value(), exception, "undeserializable record")
                     .map(r -> Response.resume(List.of(r))).orElseGet(Response::fail);
         }

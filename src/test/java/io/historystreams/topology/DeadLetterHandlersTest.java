@@ -127,6 +127,42 @@ class DeadLetterHandlersTest {
     }
 
     @Test
+    void aRecordWrittenWithAnotherRegistryStopsThePipelineInsteadOfBeingSkipped() throws Exception {
+        // what a process with its own registry (another --data-dir on one cluster) read: a valid request, framed
+        // with an id that this registry does not know
+        final Topics topics = new Topics("history.", SchemaRegistry.forUrl("mock://dlq-" + UUID.randomUUID()));
+        final Topics other = new Topics("history.", SchemaRegistry.forUrl("mock://other-" + UUID.randomUUID()));
+        other.deadLetters.valueSerde().serializer().serialize("x", DeadLetter.newBuilder().setTopic("t")
+                .setPartition(0).setOffset(0).setProcessor("p").setErrorClass("e").setErrorMessage("m")
+                .setFailedAt(java.time.Instant.EPOCH).build()); // takes id 1 in the other registry: ids now differ
+        final byte[] foreign = other.checkpointRequests.valueSerde().serializer().serialize("history.checkpoint-requests",
+                PipelineHarness.requestFor(dir.toString(), 63, TESTNET));
+        final Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "dlq");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString());
+        DeadLetterHandlers.configure(props, topics);
+        try (PipelineContext ctx = new PipelineContext(new LocalBlobStore(dir.resolve("blobs")), 2,
+                SourceOptions.defaults(), RetryPolicy.defaults(), VerificationLimits.defaults(), FetchObserver.NONE);
+             TopologyTestDriver driver = new TopologyTestDriver(
+                     HistoryTopology.build(topics, HistoryTopology.Settings.defaults(), ctx), props)) {
+            final TestInputTopic<Long, byte[]> raw = driver.createInputTopic(topics.checkpointRequests.name(),
+                    new LongSerializer(), new ByteArraySerializer());
+            final TestOutputTopic<byte[], DeadLetter> deadLetters = driver.createOutputTopic(
+                    topics.deadLetters.name(), topics.deadLetters.keySerde().deserializer(),
+                    topics.deadLetters.valueSerde().deserializer());
+            final Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+                    () -> raw.pipeInput(63L, foreign));
+            boolean named = false;
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                named |= c instanceof io.historystreams.events.serde.AvroSerde.RegistryMismatchException;
+            }
+            assertTrue(named, () -> "stopped on the registry mismatch: " + e);
+            assertTrue(deadLetters.isEmpty(), "not skipped as a dead letter");
+        }
+    }
+
+    @Test
     void shouldDeadLetterProcessingAndProductionErrorsFromTheHandlerContext() {
         final String scope = "dlq-direct-" + UUID.randomUUID();
         final Topics topics = new Topics("history.", SchemaRegistry.forUrl("mock://" + scope));

@@ -31,6 +31,28 @@ import org.apache.kafka.common.serialization.Serializer;
  * @param <T> the generated record class
  */
 public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Serializer<T>, Deserializer<T> {
+    /**
+     * The payload's schema id is unknown to this process's registry, or names a schema of another type there: the
+     * record was written with another registry (the processes of one pipeline do not share theirs), not garbage.
+     * Readers must not skip it as a bad record: every record would be skipped alike.
+     */
+    public static final class RegistryMismatchException extends SerializationException {
+        private static final long serialVersionUID = 1L;
+
+        RegistryMismatchException(final String message, final Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** The registry could not be asked for a writer schema (a registry server down): transient, not the record's fault. */
+    public static final class RegistryUnavailableException extends SerializationException {
+        private static final long serialVersionUID = 1L;
+
+        RegistryUnavailableException(final String message, final Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /** Config key of the registry URL ({@code mock://scope} or {@code http(s)://...}). */
     public static final String SCHEMA_REGISTRY_URL_CONFIG = "schema.registry.url";
     /** Registry used when {@link #SCHEMA_REGISTRY_URL_CONFIG} is not configured. */
@@ -235,18 +257,18 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
         try {
             writerSchema = registry().byId(id);
         } catch (final UnknownSchemaException e) {
-            throw new SerializationException("unknown schema id " + id + " in payload from topic '" + topic + "': "
+            throw new RegistryMismatchException("unknown schema id " + id + " in payload from topic '" + topic + "': "
                     + e.getMessage(), e);
         } catch (final RuntimeException e) {
-            throw new SerializationException("cannot fetch writer schema id " + id + " for topic '" + topic + "': "
-                    + e.getMessage(), e);
+            throw new RegistryUnavailableException("cannot fetch writer schema id " + id + " for topic '" + topic
+                    + "': " + e.getMessage(), e);
         }
         final SchemaCompatibility.SchemaPairCompatibility compatibility =
                 SchemaCompatibility.checkReaderWriterCompatibility(readerSchema, writerSchema);
         if (compatibility.getType() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
-            throw new SerializationException("writer schema id " + id + " (" + writerSchema.getFullName()
+            throw new RegistryMismatchException("writer schema id " + id + " (" + writerSchema.getFullName()
                     + ") from topic '" + topic + "' cannot be read as " + type.getName() + ": "
-                    + compatibility.getResult().getIncompatibilities());
+                    + compatibility.getResult().getIncompatibilities(), null);
         }
         final SpecificDatumReader<T> reader = new SpecificDatumReader<>(writerSchema, readerSchema, model);
         final SpecificDatumReader<T> previous = readersById.putIfAbsent(id, reader);
