@@ -35,7 +35,11 @@ public final class Tailer implements AutoCloseable {
     private final HistoryArchive archive;
     private final List<String> sources;
     private final String archiveId;
-    private final String passphrase;
+    /**
+     * The network's passphrase: given, or else the one in the first root state read that names one, kept from then
+     * on, so a root state or HAS of another network fails (as {@code ingest} and {@code verify} take it).
+     */
+    private String passphrase;
     private final Topics topics;
     private final KafkaProducer<Object, Object> producer;
     private long last;
@@ -84,8 +88,13 @@ public final class Tailer implements AutoCloseable {
 
     /** Polls once: returns the checkpoints requested (empty when the archive has not moved). */
     public List<Long> pollOnce() throws VerificationException {
+        final String expected = passphrase;
         final HistoryArchiveState root = archive.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in,
-                ArchivePaths.WELL_KNOWN, -1, passphrase, VerificationLimits.defaults())).value();
+                ArchivePaths.WELL_KNOWN, -1, expected, VerificationLimits.defaults())).value();
+        if (passphrase == null && root.networkPassphrase() != null) {
+            passphrase = root.networkPassphrase();
+            LOG.info("tailing network \"{}\" (from the archive's root state)", passphrase);
+        }
         final long current = root.currentLedger();
         final long first = last == -2 ? current : last + Checkpoint.FREQUENCY;
         if (current < first) {

@@ -324,18 +324,30 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                 assertEquals(List.of(0x43fL, 0x47fL, 0x4bfL), next);
                 requested.addAll(next);
             }
-            // a restart remembers where it stopped (in Kafka)
+            // a restart remembers where it stopped (in Kafka); without a passphrase given, the root state's is taken
             advance(server, archive, 0x53f);
-            try (Tailer t = new Tailer(ha, sources, TESTNET, svc.topics(), svc.clientProps(), app + "-tailer", -1)) {
+            try (Tailer t = new Tailer(ha, sources, null, svc.topics(), svc.clientProps(), app + "-tailer", -1)) {
                 assertEquals(0x4bfL, t.lastRequested());
                 final List<Long> next = t.pollOnce();
                 assertEquals(List.of(0x4ffL, 0x53fL), next);
                 requested.addAll(next);
+                // ... and kept: a root state of another network now fails (it was not checked at all before)
+                final byte[] has = Files.readAllBytes(archive.resolve(ArchivePaths.has(0x57f)));
+                server.overlay(ArchivePaths.WELL_KNOWN, new String(has, java.nio.charset.StandardCharsets.UTF_8)
+                        .replace(TESTNET, "Public Global Stellar Network ; September 2015")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                final io.historystreams.verify.VerificationException e = org.junit.jupiter.api.Assertions
+                        .assertThrows(io.historystreams.verify.VerificationException.class, t::pollOnce);
+                assertEquals(io.historystreams.verify.FailureReason.WRONG_NETWORK, e.reason(), e.toString());
             }
             final List<ConsumerRecord<Long, byte[]>> reqs = TopicReader.readAll(broker.bootstrapServers(),
                     app + ".checkpoint-requests", new LongDeserializer(), new ByteArrayDeserializer());
             assertEquals(requested, reqs.stream().map(ConsumerRecord::key).sorted().toList(),
                     "every checkpoint requested once, none skipped");
+            for (final ConsumerRecord<Long, byte[]> r : reqs) {
+                assertEquals(TESTNET, svc.topics().checkpointRequests.valueSerde().deserializer()
+                        .deserialize(r.topic(), r.value()).getNetworkPassphrase(), "request " + r.key());
+            }
             try (OutcomeWatcher w = new OutcomeWatcher(svc.clientProps(), svc.topics(), requested, 0)) {
                 final long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
                 while (!w.done() && System.nanoTime() < end) {
