@@ -106,15 +106,26 @@ final class Publishing implements AutoCloseable {
                         writerSettings(svc.config())));
                 p.writers.add(w);
                 final CheckpointPublisher publisher = new CheckpointPublisher(w, svc.context());
+                // on the embedded broker, a killed run's member must not hold the group for 45 s (unless the
+                // operator set the session settings: kafka.*)
+                final Map<String, Object> timeouts = new java.util.HashMap<>();
+                if (svc.config().embedded()) {
+                    HistoryStreamsService.EMBEDDED_GROUP_TIMEOUTS.forEach((k, v) -> {
+                        if (!svc.clientProps().containsKey(k)) {
+                            timeouts.put(k, v);
+                        }
+                    });
+                }
+                final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
+                        .withConsumerOverrides(timeouts);
                 final PublishRunner r;
                 if (ownGroupScope == null) {
-                    r = new PublishRunner(app, svc.clientProps(), w.name(), publisher, svc.topics(),
-                            PublishRunner.Settings.defaults());
+                    r = new PublishRunner(app, svc.clientProps(), w.name(), publisher, svc.topics(), settings);
                 } else {
                     final String group = PublishRunner.groupId(app, w.name()) + "-run-" + run;
                     p.ownGroups.add(group);
-                    r = PublishRunner.ownGroup(group, svc.clientProps(), w.name(), publisher, svc.topics(),
-                            PublishRunner.Settings.defaults(), ownGroupScope);
+                    r = PublishRunner.ownGroup(group, svc.clientProps(), w.name(), publisher, svc.topics(), settings,
+                            ownGroupScope);
                 }
                 p.runners.add(r);
                 bindMetrics(svc, w.name(), r);

@@ -84,6 +84,14 @@ public final class PublishRunner implements AutoCloseable {
                     Duration.ofSeconds(30), 100, Map.of(), Map.of());
         }
 
+        /** These settings with {@code overrides} added to the consumer's. */
+        public Settings withConsumerOverrides(final Map<String, Object> overrides) {
+            final Map<String, Object> c = new HashMap<>(consumerOverrides);
+            c.putAll(overrides);
+            return new Settings(pollTimeout, minBackoff, maxBackoff, closeTimeout, maxPollRecords, c,
+                    producerOverrides);
+        }
+
         public Settings withBackoff(final Duration min, final Duration max) {
             return new Settings(pollTimeout, min, max, closeTimeout, maxPollRecords, consumerOverrides,
                     producerOverrides);

@@ -371,11 +371,24 @@ public final class HistoryStreamsService implements AutoCloseable {
         // restores tasks in rounds, so a fresh start waited ~1 s before the first record was processed
         clientDefault(p, StreamsConfig.RESTORE_CONSUMER_PREFIX, ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
                 Topics.FOLLOW_FETCH_MAX_WAIT_MS);
+        if (config.embedded()) {
+            // one process per data dir (the broker's lock): the members in the group at start are a killed
+            // process's, and the first rebalance waits for their sessions to expire (45 s by default) before it
+            // assigns anything; heartbeats come from the consumers' own threads, not the processing loop
+            EMBEDDED_GROUP_TIMEOUTS.forEach((k, v) -> clientDefault(p, StreamsConfig.MAIN_CONSUMER_PREFIX, k, v));
+        }
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
                 Topics.MAX_MESSAGE_BYTES + 65536);
         p.put(StreamsConfig.topicPrefix("max.message.bytes"), Integer.toString(Topics.MAX_MESSAGE_BYTES));
         return p;
     }
+
+    /**
+     * Group session settings of the consumers that join groups on the embedded broker: a restart after a crash (kill
+     * -9) waited 45 s (Kafka's session timeout) in REBALANCING before any work, 10 s with these.
+     */
+    public static final Map<String, Object> EMBEDDED_GROUP_TIMEOUTS = Map.of(
+            ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000, ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
 
     /**
      * Sets a default for one kind of the pipeline's clients ({@code prefix}: Kafka Streams' {@code producer.},
