@@ -407,9 +407,10 @@ public final class IngestCommand implements Callable<Integer> {
             final long now = System.nanoTime();
             if (now - lastLine > 5_000_000_000L || done == total) {
                 lastLine = now;
-                err.printf("ingest: %d/%d checkpoints (%d verified, %d failed, %d pending)%s, %.1f cp/s, "
-                        + "ETA %.0f s%n", done, total, verified, failed, total - done, mb, rate,
-                        rate > 0 ? (total - done) / rate : 0.0);
+                // no rate and no ETA before the first verdict (not "0.0 cp/s, ETA 0 s")
+                err.printf("ingest: %d/%d checkpoints (%d verified, %d failed, %d pending)%s%s%n", done, total,
+                        verified, failed, total - done, mb, done == 0 ? "" : String.format(", %.1f cp/s, ETA %.0f s",
+                                rate, (total - done) / rate));
                 err.flush();
             }
         }

@@ -3,6 +3,7 @@ package io.historystreams.service;
 import io.historystreams.archive.FetchObserver;
 import io.historystreams.verify.VerificationException;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -25,7 +26,10 @@ public final class ServiceMetrics implements FetchObserver {
         verified = Counter.builder("history_checkpoints_verified").description("Checkpoints verified")
                 .register(registry);
         failed = Counter.builder("history_checkpoints_failed").description("Checkpoints failed").register(registry);
-        registry.gauge("history_fetch_bytes", bytesFetched);
+        // only ever grows: a counter (history_fetch_bytes_total in the Prometheus text), not a gauge
+        FunctionCounter.builder("history_fetch_bytes", bytesFetched, AtomicLong::get)
+                .description("Bytes of archive files fetched (compressed, as transferred)").baseUnit("bytes")
+                .register(registry);
     }
 
     public MeterRegistry registry() {
