@@ -52,6 +52,17 @@ public final class TailCommand implements Callable<Integer> {
         stop.countDown();
     }
 
+    /** A producer fenced by a newer one with its transactional id (said by either exception, or under a wrapper). */
+    public static boolean fenced(final Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof org.apache.kafka.common.errors.ProducerFencedException
+                    || c instanceof org.apache.kafka.common.errors.InvalidProducerEpochException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public Integer call() throws Exception {
         final PrintWriter err = spec.commandLine().getErr();
@@ -77,6 +88,15 @@ public final class TailCommand implements Callable<Integer> {
                 } catch (final VerificationException e) {
                     err.println("tail: cannot read the archive's root state (will retry): " + e);
                     err.flush();
+                } catch (final org.apache.kafka.common.KafkaException e) {
+                    if (!fenced(e)) {
+                        throw e;
+                    }
+                    // the tailer's transactional id is the application's: a second tail took it over
+                    err.println("error: another tail of application " + config.get(ServiceConfig.APPLICATION_ID)
+                            + " started and took over (" + e.getMessage() + "); this one stops. Run one tail per "
+                            + "application id (--application-id) and topic prefix");
+                    return ExitCode.COULD_NOT_RUN;
                 }
             } while (!stop.await(interval, TimeUnit.MILLISECONDS) && !svc.closing());
             return ExitCode.OK;

@@ -339,6 +339,18 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                 final io.historystreams.verify.VerificationException e = org.junit.jupiter.api.Assertions
                         .assertThrows(io.historystreams.verify.VerificationException.class, t::pollOnce);
                 assertEquals(io.historystreams.verify.FailureReason.WRONG_NETWORK, e.reason(), e.toString());
+                advance(server, archive, 0x53f);
+                // a second tailer of the application takes over: the first learns it when it next writes, and tail
+                // says so (it printed the producer's "old epoch" message)
+                try (Tailer second = new Tailer(ha, sources, TESTNET, svc.topics(), svc.clientProps(),
+                        app + "-tailer", -1)) {
+                    advance(server, archive, 0x57f);
+                    final Exception fenced = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+                            t::pollOnce);
+                    assertTrue(io.historystreams.cli.TailCommand.fenced(fenced), fenced::toString);
+                    assertEquals(List.of(0x57fL), second.pollOnce());
+                    requested.add(0x57fL);
+                }
             }
             final List<ConsumerRecord<Long, byte[]>> reqs = TopicReader.readAll(broker.bootstrapServers(),
                     app + ".checkpoint-requests", new LongDeserializer(), new ByteArrayDeserializer());
