@@ -4,6 +4,7 @@ import java.io.EOFException;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Duration;
 
 /**
  * A source's body stream: counts bytes, turns every transport IOException into {@link FetchException.Transient},
@@ -37,7 +38,7 @@ final class BodyStream extends FilterInputStream {
 
     /** @param lowSpeedWindow the window of the low-speed check; null: no check (a local file) */
     BodyStream(final InputStream in, final String source, final String path, final long declaredLength,
-            final Runnable onAbort, final java.time.Duration lowSpeedWindow) {
+            final Runnable onAbort, final Duration lowSpeedWindow) {
         super(in);
         this.source = source;
         this.path = path;

@@ -51,7 +51,7 @@ public final class HttpArchiveSource implements ArchiveSource {
     private final String query;
     private final int connectMillis;
     private final int readMillis;
-    private final java.time.Duration lowSpeedWindow;
+    private final Duration lowSpeedWindow;
 
     /**
      * A source for an {@code http://} or {@code https://} root. Userinfo in the URL becomes HTTP Basic credentials
@@ -91,8 +91,8 @@ public final class HttpArchiveSource implements ArchiveSource {
         this.connectMillis = SourceOptions.millis(options.connectTimeout());
         this.readMillis = SourceOptions.millis(options.readTimeout());
         // a body that averages under 1 KiB/s over a read timeout (at least 10 s) fails as a stalled one would
-        this.lowSpeedWindow = options.readTimeout().compareTo(java.time.Duration.ofSeconds(10)) < 0
-                ? java.time.Duration.ofSeconds(10) : options.readTimeout();
+        this.lowSpeedWindow = options.readTimeout().compareTo(Duration.ofSeconds(10)) < 0
+                ? Duration.ofSeconds(10) : options.readTimeout();
     }
 
     @Override

@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -108,7 +109,7 @@ final class Publishing implements AutoCloseable {
                 final CheckpointPublisher publisher = new CheckpointPublisher(w, svc.context());
                 // on the embedded broker, a killed run's member must not hold the group for 45 s (unless the
                 // operator set the session settings: kafka.*)
-                final Map<String, Object> timeouts = new java.util.HashMap<>();
+                final Map<String, Object> timeouts = new HashMap<>();
                 if (svc.config().embedded()) {
                     HistoryStreamsService.EMBEDDED_GROUP_TIMEOUTS.forEach((k, v) -> {
                         if (!svc.clientProps().containsKey(k)) {
