@@ -173,6 +173,29 @@ final class EmbeddedKafkaBrokerTest {
     }
 
     @Test
+    void topicsWithFewerPartitionsThanAskedAreNamedInOneWarning() throws Exception {
+        final Admin admin = closeLater(admin(shared));
+        final List<String> names = List.of("few-a", "few-b", "few-c");
+        TopicAdmin.ensureTopics(admin, names.stream().map(n -> TopicSpec.of(n, 1, 1)).toList());
+        final ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(TopicAdmin.class);
+        final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
+                new ch.qos.logback.core.read.ListAppender<>();
+        seen.start();
+        log.addAppender(seen);
+        try {
+            TopicAdmin.ensureTopics(admin, names.stream().map(n -> TopicSpec.of(n, 4, 1)).toList());
+        } finally {
+            log.detachAppender(seen);
+        }
+        final List<String> warnings = seen.list.stream()
+                .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+        assertEquals(List.of("3 topic(s) exist with 1 partition(s), fewer than the 4 asked for; left as they are "
+                + "(adding partitions would move keys to other partitions): [few-a, few-b, few-c]"), warnings);
+    }
+
+    @Test
     void impossibleTopicFailsWithClearMessage() {
         final Admin admin = closeLater(admin(shared));
         final TopicAdminException e = assertThrows(TopicAdminException.class,
