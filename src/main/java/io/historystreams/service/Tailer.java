@@ -43,6 +43,8 @@ public final class Tailer implements AutoCloseable {
     private final Topics topics;
     private final KafkaProducer<Object, Object> producer;
     private long last;
+    /** The root state's ledger last warned about for going back (-1: none), so the warning is said once. */
+    private long wentBackTo = -1;
 
     /**
      * @param startLedger where to begin when no state exists for the archive: the checkpoint containing it, or -1
@@ -98,8 +100,15 @@ public final class Tailer implements AutoCloseable {
         final long current = root.currentLedger();
         final long first = last == -2 ? current : last + Checkpoint.FREQUENCY;
         if (current < first) {
+            if (last >= 0 && current < last && current != wentBackTo) {
+                // a mirror restored from an older copy, or another archive behind the same URL: said once per value
+                wentBackTo = current;
+                LOG.warn("{}'s root state went back to ledger {}, before the last checkpoint requested ({}): nothing "
+                        + "is requested until it passes {}", archiveId, current, last, last);
+            }
             return List.of();
         }
+        wentBackTo = -1;
         final List<Long> cps = Checkpoint.range(Math.max(1, first), current);
         final Instant now = Instant.now();
         producer.beginTransaction();
