@@ -196,9 +196,13 @@ public final class ArchiveOptions {
             c = c.with(io.historystreams.service.ServiceConfig.READ_TIMEOUT_SECONDS,
                     Integer.toString(readTimeoutSeconds));
         }
-        // not set anywhere: as many fetches in flight as suits where the archives are
-        c = c.withDefault(io.historystreams.service.ServiceConfig.FETCH_CONCURRENCY,
-                Integer.toString(concurrency != null ? concurrency : defaultConcurrency(archives)));
+        // --concurrency wins, as the other options do; not set anywhere: as suits where the archives are
+        if (concurrency != null) {
+            c = c.with(io.historystreams.service.ServiceConfig.FETCH_CONCURRENCY, Integer.toString(concurrency));
+        } else {
+            c = c.withDefault(io.historystreams.service.ServiceConfig.FETCH_CONCURRENCY,
+                    Integer.toString(defaultConcurrency(archives)));
+        }
         if (parsed != null && parsed.hasMatchedOption("--connect-timeout")) {
             c = c.with(io.historystreams.service.ServiceConfig.CONNECT_TIMEOUT_SECONDS,
                     Integer.toString(connectTimeoutSeconds));
@@ -206,7 +210,17 @@ public final class ArchiveOptions {
         return c;
     }
 
+    /** The archive with this command line's fetch settings (verify: it reads no settings file). */
     public HistoryArchive open(final FetchObserver observer) {
         return HistoryArchive.open(archives, sourceOptions(), retryPolicy(), observer);
+    }
+
+    /**
+     * The archive with the fetch settings of {@code config} (as {@link #applyTo} made it: the command line over
+     * {@code -D}, the environment and the settings file), so what this process fetches itself, such as the root
+     * state, honours the same timeouts and attempts as the pipeline's fetchers.
+     */
+    public HistoryArchive open(final FetchObserver observer, final io.historystreams.service.ServiceConfig config) {
+        return HistoryArchive.open(archives, config.sourceOptions(), config.retryPolicy(), observer);
     }
 }

@@ -117,7 +117,9 @@ public final class IngestCommand implements Callable<Integer> {
         final long t0 = System.nanoTime();
         final ArchiveOptions.Range range;
         final List<String> given;
-        try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
+        // the settings first: the root state is read with their timeouts and attempts, not only the options'
+        final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
+        try (HistoryArchive ha = archive.open(FetchObserver.NONE, config)) {
             range = archive.resolve(ha, from, to, !client);
             given = ha.sourceNames();
         } catch (final IllegalArgumentException e) {
@@ -135,7 +137,6 @@ public final class IngestCommand implements Callable<Integer> {
                 return ExitCode.COULD_NOT_RUN;
             }
         }
-        final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
         if (client) {
             if (!publishTo.isEmpty()) {
                 err.println("error: --publish-to publishes from the pipeline of this process; with --client, give it "

@@ -72,7 +72,7 @@ public final class TailCommand implements Callable<Integer> {
         Publishing.check(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo);
-                HistoryArchive ha = archive.open(svc.metrics());
+                HistoryArchive ha = archive.open(svc.metrics(), config);
                 Tailer tailer = new Tailer(ha, archive.roots(), archive.passphrase(), svc.topics(), svc.clientProps(),
                         config.get(ServiceConfig.APPLICATION_ID) + "-tailer", from == null ? -1 : from);
                 // each checkpoint's verdict, as the pipeline commits it (without it only /metrics told)

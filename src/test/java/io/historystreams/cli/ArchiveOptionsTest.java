@@ -52,6 +52,40 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void theConcurrencyOptionWinsOverTheSettingsFileAsTheOtherOptionsDo() {
+        final Probe p = new Probe();
+        final CommandLine.ParseResult parsed = new CommandLine(p).parseArgs("--archive", "/srv/a", "--concurrency", "1");
+        final io.historystreams.service.ServiceConfig fromFile = io.historystreams.service.ServiceConfig.of(
+                java.util.Map.of(io.historystreams.service.ServiceConfig.FETCH_CONCURRENCY, "5"));
+        assertEquals(1, p.archive.applyTo(fromFile, parsed).fetchConcurrency());
+        // not given: the settings file's value stays, and with none, the default for where the archive is
+        final Probe q = new Probe();
+        final CommandLine.ParseResult none = new CommandLine(q).parseArgs("--archive", "/srv/a");
+        assertEquals(5, q.archive.applyTo(fromFile, none).fetchConcurrency());
+    }
+
+    @Test
+    void ingestReadsTheRootStateWithTheSettingsTimeoutsNotOnlyTheOptions() throws Exception {
+        // a root state that never comes: -D read.timeout.seconds / fetch.max.attempts bound the wait (they were
+        // ignored there: the options' defaults, 6 x 30 s, held ingest and tail)
+        try (io.historystreams.testing.FaultyArchiveServer s = io.historystreams.testing.FaultyArchiveServer.start(
+                Fixtures.testnetSmall())) {
+            s.on(io.historystreams.archive.ArchivePaths.WELL_KNOWN).hang().forever();
+            final java.io.StringWriter said = new java.io.StringWriter();
+            final long start = System.nanoTime();
+            try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
+                assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "ingest", "--archive", s.url(), "--data-dir",
+                        dir.resolve("data").toString(), "--http-port", "-1", "-D", "read.timeout.seconds=1", "-D",
+                        "fetch.max.attempts=1"));
+            }
+            final long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+            assertTrue(seconds < 15, "took " + seconds + " s: " + said);
+            assertTrue(said.toString().contains("cannot read the archive's root state") && said.toString()
+                    .contains("after 1 attempt"), said.toString());
+        }
+    }
+
+    @Test
     void aConcurrencyBelowOneIsRefusedWithItsName() {
         for (final String n : new String[] {"0", "-3"}) {
             final java.io.StringWriter said = new java.io.StringWriter();
