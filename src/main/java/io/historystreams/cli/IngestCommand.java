@@ -51,7 +51,7 @@ import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
 /** {@code ingest}: requests a range, runs the pipeline until every checkpoint is verified or failed, reports. */
-@Command(name = "ingest", mixinStandardHelpOptions = true,
+@Command(name = "ingest", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Request a range of checkpoints and run the pipeline until each is verified or failed. "
                 + "Exit 0: all verified; 1: some failed; 2: could not run.")
 public final class IngestCommand implements Callable<Integer> {

@@ -39,7 +39,7 @@ import java.util.concurrent.Callable;
  * {@code replay}: re-emits verified checkpoints (and optionally their ledger events) of a range from the topics
  * alone, without touching any source archive: to replay topics for downstream consumers, and to targets.
  */
-@Command(name = "replay", mixinStandardHelpOptions = true,
+@Command(name = "replay", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Re-emit the verified checkpoints of a range (and with --ledgers their ledger events) from the "
                 + "topics, without reading any archive: to <prefix>replay.checkpoints-verified / "
                 + "<prefix>replay.ledgers-verified and, with --publish-to, to target archives.")

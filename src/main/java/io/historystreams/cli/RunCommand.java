@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code run}: a worker that processes whatever checkpoint requests arrive, until stopped. */
-@Command(name = "run", mixinStandardHelpOptions = true,
+@Command(name = "run", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Run the pipeline as a worker until stopped (SIGTERM): it processes the requests that "
                 + "ingest, tail or other producers write. Start several with the same --application-id to share "
                 + "the partitions.")

@@ -20,7 +20,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /** {@code tail}: follows an archive's root state and verifies each new checkpoint, until stopped. */
-@Command(name = "tail", mixinStandardHelpOptions = true,
+@Command(name = "tail", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Poll the archive's .well-known/stellar-history.json and request every new checkpoint; runs "
                 + "until stopped (SIGTERM/Ctrl-C). The last requested checkpoint is remembered in Kafka.")
 public final class TailCommand implements Callable<Integer> {

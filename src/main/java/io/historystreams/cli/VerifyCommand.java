@@ -23,7 +23,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** {@code verify}: checks a range of an archive directly, without Kafka. */
-@Command(name = "verify", mixinStandardHelpOptions = true,
+@Command(name = "verify", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Verify every file of a range of checkpoints (no Kafka). Exit 0: all verified; "
                 + "1: a checkpoint failed or is incomplete; 2: could not run.")
 public final class VerifyCommand implements Callable<Integer> {
