@@ -51,6 +51,14 @@ final class Publishing implements AutoCloseable {
 
     /** Refuses unknown {@code publish.*} settings before anything is started (the targets are opened by start). */
     static void check(final ServiceConfig config, final List<String> targets) {
+        // the keys, also when nothing is published this time (a misspelled key passed silently then)
+        try {
+            ArchiveWriters.options("file:///", writerSettings(config));
+        } catch (final IllegalArgumentException e) {
+            final String m = e.getMessage();
+            throw new IllegalArgumentException(m.endsWith(")") ? m.substring(0, m.length() - 1) + ", publish."
+                    + GIVE_UP_SECONDS + ")" : m, e);
+        }
         for (final String target : targets) {
             ArchiveWriters.options(target, writerSettings(config));
         }

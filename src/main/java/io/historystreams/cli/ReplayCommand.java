@@ -90,10 +90,11 @@ public final class ReplayCommand implements Callable<Integer> {
             final String ledgerOut = prefix + "ledgers-verified";
             try (Admin admin = Admin.create(svc.clientProps())) {
                 final int partitions = config.partitions();
-                final short rf = (short) admin.describeCluster().nodes().get().size();
+                // as the pipeline's topics: replication.factor, or min(3, brokers)
+                final short rf = (short) HistoryStreamsService.replicationFactor(config, admin);
                 TopicAdmin.ensureTopics(admin, List.of(
-                        new TopicSpec(cpOut, partitions, (short) Math.min(3, rf), t.checkpointsVerified.configs()),
-                        new TopicSpec(ledgerOut, partitions, (short) Math.min(3, rf), t.ledgersVerified.configs())));
+                        new TopicSpec(cpOut, partitions, rf, t.checkpointsVerified.configs()),
+                        new TopicSpec(ledgerOut, partitions, rf, t.ledgersVerified.configs())));
             }
             final Map<Long, Verified> checkpoints = new TreeMap<>();
             readAll(svc, t.checkpointsVerified.name(), r -> {

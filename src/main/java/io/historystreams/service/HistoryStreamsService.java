@@ -257,7 +257,8 @@ public final class HistoryStreamsService implements AutoCloseable {
         LOG.warn("some topic partitions still have no leader after {}", timeout);
     }
 
-    private static int replicationFactor(final ServiceConfig config, final Admin admin) {
+    /** The replication factor of new topics: {@code replication.factor}, or min(3, brokers). */
+    public static int replicationFactor(final ServiceConfig config, final Admin admin) {
         final String configured = config.get(ServiceConfig.REPLICATION_FACTOR);
         if (configured != null && !configured.isBlank()) {
             return Integer.parseInt(configured.trim());

@@ -85,7 +85,7 @@ public final class Topics {
         this.registry = registry;
         final Serde<Long> cp = Serdes.Long();
         checkpointRequests = event(prefix + "checkpoint-requests", cp, CheckpointRequest.class,
-                "Checkpoints to fetch and verify (from a range, the tailer or a replay)");
+                "Checkpoints to fetch and verify (from ingest's range or the tailer; replay reads the verdicts instead)");
         hasDownloaded = event(prefix + "has-downloaded", cp, HasDownloaded.class,
                 "A checkpoint's HAS, fetched and verified on its own");
         ledgersDownloaded = event(prefix + "ledgers-downloaded", cp, LedgerHeadersDownloaded.class,

@@ -259,7 +259,10 @@ public final class TopologyDocs {
         out.append("Every topic of `io.historystreams.topology.Topics` (prefix `").append(TOPIC_PREFIX)
                 .append("`), in the order of `Topics.all()`. Values are Avro in the Confluent wire format ")
                 .append("(subject `<topic>-value`, see [../schemas/README.md](../schemas/README.md)). Writers and ")
-                .append("readers are derived from `Topology.describe()`.\n\n");
+                .append("readers are derived from `Topology.describe()`. `replay` writes two more, outside the ")
+                .append("topology: `").append(TOPIC_PREFIX).append("replay.checkpoints-verified` and `")
+                .append(TOPIC_PREFIX).append("replay.ledgers-verified`, with the configs of `checkpoints-verified` ")
+                .append("and `ledgers-verified`.\n\n");
         out.append("**Partitions**: configurable (`partitions`), default ").append(Topics.DEFAULT_PARTITIONS)
                 .append(" on a Kafka cluster (`Topics.DEFAULT_PARTITIONS`) and ").append(Topics.EMBEDDED_PARTITIONS)
                 .append(" with the embedded single-node broker")
@@ -276,8 +279,9 @@ public final class TopologyDocs {
                     : "delete (event log)");
             row(out, "configs", topic.configs().isEmpty() ? "-" : new TreeMap<>(topic.configs()).entrySet().stream()
                     .map(e -> "`" + e.getKey() + "=" + e.getValue() + "`").collect(Collectors.joining(", ")));
-            row(out, "partitions", "configurable, default " + Topics.DEFAULT_PARTITIONS + " ("
-                    + Topics.EMBEDDED_PARTITIONS + " embedded)");
+            // the tail state is one record per archive, read whole at a tailer's start: always 1 partition
+            row(out, "partitions", topic == topics.tailState ? "1" : "configurable, default "
+                    + Topics.DEFAULT_PARTITIONS + " (" + Topics.EMBEDDED_PARTITIONS + " embedded)");
             row(out, "written by", writtenBy(graph, topics, topic));
             row(out, "read by", codeList(graph.readers.get(topic.name()), "- (no node of this topology)"));
             row(out, "co-partitioned with", codeList(coPartitioned(graph, topic.name()), "-"));
