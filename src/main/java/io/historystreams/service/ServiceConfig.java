@@ -72,6 +72,14 @@ public final class ServiceConfig {
             "HISTORY_STREAMS_EXTRA_JAVA_OPTS", "HISTORY_STREAMS_JIT", "HISTORY_STREAMS_CDS");
 
     /**
+     * Variables of Kafka's own scripts (kafka-run-class.sh and friends), often set in an operator's shell: the JVM's
+     * options of Kafka's tools, never client settings (KAFKA_OPTS became a client setting "opts").
+     */
+    static final Set<String> KAFKA_SCRIPT_VARIABLES = Set.of("KAFKA_OPTS", "KAFKA_HEAP_OPTS",
+            "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_JMX_OPTS", "KAFKA_LOG4J_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_DEBUG",
+            "KAFKA_HOME", "KAFKA_LOG_DIR", "KAFKA_CLUSTER_ID", "KAFKA_VERSION");
+
+    /**
      * Layers the sources. {@code file} may be null; {@code env} is usually {@code System.getenv()};
      * {@code commandLine} holds the settings given as options (null values are ignored).
      */
@@ -92,7 +100,7 @@ public final class ServiceConfig {
             p.stringPropertyNames().forEach(k -> v.put(k, p.getProperty(k).trim()));
         }
         env.forEach((k, val) -> {
-            if (LAUNCHER_VARIABLES.contains(k)) {
+            if (LAUNCHER_VARIABLES.contains(k) || KAFKA_SCRIPT_VARIABLES.contains(k)) {
                 return; // the JVM's settings, read by bin/history-streams: never a service setting, never printed
             }
             if (k.startsWith("HISTORY_STREAMS_")) {

@@ -84,6 +84,13 @@ class ServiceConfigTest {
     }
 
     @Test
+    void kafkasOwnScriptVariablesAreNotClientSettings() throws Exception {
+        final ServiceConfig c = ServiceConfig.load(null, Map.of("KAFKA_OPTS", "-Dfoo=1", "KAFKA_HEAP_OPTS", "-Xmx1g",
+                "KAFKA_SECURITY_PROTOCOL", "SASL_SSL"), Map.of());
+        assertEquals(Map.of("security.protocol", "SASL_SSL"), c.kafkaClientSettings());
+    }
+
+    @Test
     void aSettingsFileThatCannotBeReadIsNamedWithWhatIsWrong() {
         final Path missing = dir.resolve("nonexistent.properties");
         final java.io.IOException e = assertThrows(java.io.IOException.class,
