@@ -51,13 +51,18 @@ final class Publishing implements AutoCloseable {
 
     /** Refuses unknown {@code publish.*} settings before anything is started (the targets are opened by start). */
     static void check(final ServiceConfig config, final List<String> targets) {
-        // the keys, also when nothing is published this time (a misspelled key passed silently then)
+        // the keys, also when nothing is published this time: an error with targets, a warning without (as for
+        // any unknown setting: a settings file shared with publishing commands is not this command's concern)
         try {
             ArchiveWriters.options("file:///", writerSettings(config));
         } catch (final IllegalArgumentException e) {
             final String m = e.getMessage();
-            throw new IllegalArgumentException(m.endsWith(")") ? m.substring(0, m.length() - 1) + ", publish."
-                    + GIVE_UP_SECONDS + ")" : m, e);
+            final String said = m.endsWith(")") ? m.substring(0, m.length() - 1) + ", publish." + GIVE_UP_SECONDS
+                    + ")" : m;
+            if (!targets.isEmpty()) {
+                throw new IllegalArgumentException(said, e);
+            }
+            LoggerFactory.getLogger(Publishing.class).warn("{}: ignored, nothing is published", said);
         }
         for (final String target : targets) {
             ArchiveWriters.options(target, writerSettings(config));

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,7 +23,23 @@ class PublishingCheckTest {
         final ServiceConfig good = ServiceConfig.load(null, Map.of("HISTORY_STREAMS_PUBLISH_FSYNC", "false",
                 "HISTORY_STREAMS_PUBLISH_RETRIES", "2"), Map.of("publish.timeout.seconds", "9"));
         assertDoesNotThrow(() -> Publishing.check(good, targets));
-        // no target, nothing to check: the settings of a command without --publish-to are not its concern
-        assertDoesNotThrow(() -> Publishing.check(bad, List.of()));
+        // no target: the settings of a command without --publish-to are not its concern, but a misspelled key is
+        // said, as any unknown setting is (it passed silently)
+        final ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(Publishing.class);
+        final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
+                new ch.qos.logback.core.read.ListAppender<>();
+        seen.start();
+        log.addAppender(seen);
+        try {
+            assertDoesNotThrow(() -> Publishing.check(bad, List.of()));
+            assertDoesNotThrow(() -> Publishing.check(good, List.of()));
+        } finally {
+            log.detachAppender(seen);
+        }
+        assertEquals(List.of("unknown publish setting publish.fsynk (known: publish.fsync, publish.retries, "
+                + "publish.retry.delay.ms, publish.retry.max.delay.ms, publish.timeout.seconds, "
+                + "publish.give.up.seconds): ignored, nothing is published"), seen.list.stream()
+                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList());
     }
 }

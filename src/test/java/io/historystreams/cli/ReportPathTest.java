@@ -52,16 +52,6 @@ class ReportPathTest {
     }
 
     @Test
-    void aMisspelledPublishSettingIsRefusedAlsoWithoutATarget() {
-        final Path data = tmp.resolve("data");
-        final Ran ingest = run("ingest", "--archive", Fixtures.pubnetGenesis().toString(), "--data-dir",
-                data.toString(), "--http-port", "-1", "--quiet", "-D", "publish.fsynk=false");
-        assertEquals(ExitCode.COULD_NOT_RUN, ingest.code(), ingest.out());
-        assertTrue(ingest.out().contains("error: unknown publish setting publish.fsynk (known: publish.fsync, ")
-                && ingest.out().contains("publish.give.up.seconds)"), ingest.out());
-    }
-
-    @Test
     void aWritableReportLeavesNoTraceOfTheCheck() throws Exception {
         final Path report = tmp.resolve("sub/dir/report.json");
         final Ran verify = run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet", "--report",
