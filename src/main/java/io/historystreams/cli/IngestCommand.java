@@ -34,9 +34,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.OutputStream;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -318,8 +316,6 @@ public final class IngestCommand implements Callable<Integer> {
             throws java.io.IOException {
         final boolean publishing = published != null;
         final Map<Long, CheckpointFailed> failed = w.failed();
-        final Path abs = target.toAbsolutePath();
-        final Path tmp = abs.resolveSibling(abs.getFileName() + ".partial");
         try (OutputStream os = VerificationReport.openPartial(target);
                 JsonGenerator g = new JsonFactory().createGenerator(os, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
             g.writeStartObject();
@@ -375,7 +371,7 @@ public final class IngestCommand implements Callable<Integer> {
             g.writeEndObject();
             g.writeEndObject();
         }
-        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        VerificationReport.moveIntoPlace(target);
     }
 
     /** A progress bar on a terminal, a line every few seconds otherwise. */

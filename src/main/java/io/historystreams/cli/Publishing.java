@@ -15,7 +15,6 @@ import org.slf4j.LoggerFactory;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -53,16 +52,17 @@ final class Publishing implements AutoCloseable {
     static void check(final ServiceConfig config, final List<String> targets) {
         // the keys, also when nothing is published this time: an error with targets, a warning without (as for
         // any unknown setting: a settings file shared with publishing commands is not this command's concern)
-        try {
-            ArchiveWriters.options("file:///", writerSettings(config));
-        } catch (final IllegalArgumentException e) {
-            final String m = e.getMessage();
-            final String said = m.endsWith(")") ? m.substring(0, m.length() - 1) + ", publish." + GIVE_UP_SECONDS
-                    + ")" : m;
-            if (!targets.isEmpty()) {
-                throw new IllegalArgumentException(said, e);
+        final List<String> known = new ArrayList<>(ArchiveWriters.settingNames());
+        known.add(GIVE_UP_SECONDS);
+        for (final String key : writerSettings(config).keySet()) {
+            if (!known.contains(key)) {
+                final String said = "unknown publish setting publish." + key + " (known: publish."
+                        + String.join(", publish.", known) + ")";
+                if (!targets.isEmpty()) {
+                    throw new IllegalArgumentException(said);
+                }
+                LoggerFactory.getLogger(Publishing.class).warn("{}: ignored, nothing is published", said);
             }
-            LoggerFactory.getLogger(Publishing.class).warn("{}: ignored, nothing is published", said);
         }
         for (final String target : targets) {
             ArchiveWriters.options(target, writerSettings(config));
@@ -120,18 +120,7 @@ final class Publishing implements AutoCloseable {
                         writerSettings(svc.config())));
                 p.writers.add(w);
                 final CheckpointPublisher publisher = new CheckpointPublisher(w, svc.context());
-                // on the embedded broker, a killed run's member must not hold the group for 45 s (unless the
-                // operator set the session settings: kafka.*)
-                final Map<String, Object> timeouts = new HashMap<>();
-                if (svc.config().embedded()) {
-                    HistoryStreamsService.EMBEDDED_GROUP_TIMEOUTS.forEach((k, v) -> {
-                        if (!svc.clientProps().containsKey(k)) {
-                            timeouts.put(k, v);
-                        }
-                    });
-                }
-                final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
-                        .withConsumerOverrides(timeouts);
+                final PublishRunner.Settings settings = PublishRunner.Settings.defaults();
                 final PublishRunner r;
                 if (ownGroupScope == null) {
                     r = new PublishRunner(app, svc.clientProps(), w.name(), publisher, svc.topics(), settings);

@@ -2,6 +2,7 @@ package io.historystreams.cli;
 
 import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.HistoryArchive;
+import io.historystreams.kafka.Causes;
 import io.historystreams.service.HistoryStreamsService;
 import io.historystreams.service.ServiceConfig;
 import io.historystreams.service.Tailer;
@@ -54,13 +55,8 @@ public final class TailCommand implements Callable<Integer> {
 
     /** A producer fenced by a newer one with its transactional id (said by either exception, or under a wrapper). */
     public static boolean fenced(final Throwable e) {
-        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof org.apache.kafka.common.errors.ProducerFencedException
-                    || c instanceof org.apache.kafka.common.errors.InvalidProducerEpochException) {
-                return true;
-            }
-        }
-        return false;
+        return Causes.find(e, org.apache.kafka.common.errors.ProducerFencedException.class,
+                org.apache.kafka.common.errors.InvalidProducerEpochException.class) != null;
     }
 
     @Override

@@ -43,6 +43,11 @@ public final class ArchiveWriters {
     private static final Map<String, String> SETTING_OPTIONS = Map.of("retries", "retries", "retry.delay.ms",
             "retryDelayMs", "retry.max.delay.ms", "retryMaxDelayMs", "fsync", "fsync", "timeout.seconds", "timeout");
 
+    /** The names of the publish settings the writers take (without the {@code publish.} prefix), sorted. */
+    public static java.util.SortedSet<String> settingNames() {
+        return new java.util.TreeSet<>(SETTING_OPTIONS.keySet());
+    }
+
     /**
      * Turns the publish settings ({@code retries}, {@code retry.delay.ms}, {@code retry.max.delay.ms}: every target;
      * {@code fsync}: directory targets; {@code timeout.seconds}: WebDAV and command targets) into the options of

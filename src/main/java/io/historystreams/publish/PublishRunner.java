@@ -84,14 +84,6 @@ public final class PublishRunner implements AutoCloseable {
                     Duration.ofSeconds(30), 100, Map.of(), Map.of());
         }
 
-        /** These settings with {@code overrides} added to the consumer's. */
-        public Settings withConsumerOverrides(final Map<String, Object> overrides) {
-            final Map<String, Object> c = new HashMap<>(consumerOverrides);
-            c.putAll(overrides);
-            return new Settings(pollTimeout, minBackoff, maxBackoff, closeTimeout, maxPollRecords, c,
-                    producerOverrides);
-        }
-
         public Settings withBackoff(final Duration min, final Duration max) {
             return new Settings(pollTimeout, min, max, closeTimeout, maxPollRecords, consumerOverrides,
                     producerOverrides);
@@ -196,7 +188,7 @@ public final class PublishRunner implements AutoCloseable {
      */
     public static String groupId(final String applicationId, final String targetName) {
         Objects.requireNonNull(applicationId, "applicationId");
-        final String s = targetName.replaceAll("[^A-Za-z0-9._-]", "_");
+        final String s = validChars(targetName);
         if (s.equals(targetName) && s.length() <= 100) {
             return applicationId + "-publish-" + s;
         }
@@ -206,8 +198,13 @@ public final class PublishRunner implements AutoCloseable {
 
     /** Keeps {@code [A-Za-z0-9._-]}, replaces anything else with {@code _}, and bounds the length. */
     static String sanitize(final String name) {
-        final String s = name.replaceAll("[^A-Za-z0-9._-]", "_");
+        final String s = validChars(name);
         return s.length() > 100 ? s.substring(0, 100) : s;
+    }
+
+    /** {@code name} with every character but {@code [A-Za-z0-9._-]} replaced by {@code _}. */
+    private static String validChars(final String name) {
+        return name.replaceAll("[^A-Za-z0-9._-]", "_");
     }
 
     public String groupId() {

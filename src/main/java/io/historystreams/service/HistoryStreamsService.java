@@ -1,7 +1,9 @@
 package io.historystreams.service;
 
 import io.historystreams.blob.LocalBlobStore;
+import io.historystreams.events.serde.AvroSerde;
 import io.historystreams.events.serde.SchemaRegistry;
+import io.historystreams.kafka.Causes;
 import io.historystreams.kafka.EmbeddedKafkaBroker;
 import io.historystreams.kafka.TopicAdmin;
 import io.historystreams.kafka.TopicSpec;
@@ -216,17 +218,12 @@ public final class HistoryStreamsService implements AutoCloseable {
 
     /** True when a Kafka error that is transient by nature is the cause (broker restart, timeouts, fencing). */
     static boolean retriable(final Throwable e) {
-        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof org.apache.kafka.common.errors.RetriableException
-                    || c instanceof org.apache.kafka.common.errors.TimeoutException
-                    || c instanceof org.apache.kafka.common.errors.DisconnectException
-                    || c instanceof org.apache.kafka.streams.errors.TaskMigratedException
-                    || c instanceof org.apache.kafka.common.errors.ProducerFencedException
-                    || c instanceof org.apache.kafka.common.errors.InvalidProducerEpochException) {
-                return true;
-            }
-        }
-        return false;
+        return Causes.find(e, org.apache.kafka.common.errors.RetriableException.class,
+                org.apache.kafka.common.errors.TimeoutException.class,
+                org.apache.kafka.common.errors.DisconnectException.class,
+                org.apache.kafka.streams.errors.TaskMigratedException.class,
+                org.apache.kafka.common.errors.ProducerFencedException.class,
+                org.apache.kafka.common.errors.InvalidProducerEpochException.class) != null;
     }
 
     /**
@@ -345,6 +342,8 @@ public final class HistoryStreamsService implements AutoCloseable {
         m.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         if (config.embedded()) {
             m.putIfAbsent(CommonClientConfigs.RETRY_BACKOFF_MS_CONFIG, Topics.EMBEDDED_RETRY_BACKOFF_MS);
+            // for every consumer that joins a group (the stream threads', the publish runners'): see the constant
+            EMBEDDED_GROUP_TIMEOUTS.forEach(m::putIfAbsent);
         }
         return m;
     }
@@ -372,12 +371,6 @@ public final class HistoryStreamsService implements AutoCloseable {
         // restores tasks in rounds, so a fresh start waited ~1 s before the first record was processed
         clientDefault(p, StreamsConfig.RESTORE_CONSUMER_PREFIX, ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
                 Topics.FOLLOW_FETCH_MAX_WAIT_MS);
-        if (config.embedded()) {
-            // one process per data dir (the broker's lock): the members in the group at start are a killed
-            // process's, and the first rebalance waits for their sessions to expire (45 s by default) before it
-            // assigns anything; heartbeats come from the consumers' own threads, not the processing loop
-            EMBEDDED_GROUP_TIMEOUTS.forEach((k, v) -> clientDefault(p, StreamsConfig.MAIN_CONSUMER_PREFIX, k, v));
-        }
         p.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG),
                 Topics.MAX_MESSAGE_BYTES + 65536);
         p.put(StreamsConfig.topicPrefix("max.message.bytes"), Integer.toString(Topics.MAX_MESSAGE_BYTES));
@@ -385,8 +378,10 @@ public final class HistoryStreamsService implements AutoCloseable {
     }
 
     /**
-     * Group session settings of the consumers that join groups on the embedded broker: a restart after a crash (kill
-     * -9) waited 45 s (Kafka's session timeout) in REBALANCING before any work, 10 s with these.
+     * Group session settings of the consumers that join groups on the embedded broker: one process per data dir (the
+     * broker's lock), so the members in a group at start are a killed process's, and the first rebalance waits for
+     * their sessions to expire before it assigns anything: 45 s (Kafka's default) in REBALANCING after a kill -9, 10 s
+     * with these. Heartbeats come from the consumers' own threads, not the processing loop. {@code kafka.*} wins.
      */
     public static final Map<String, Object> EMBEDDED_GROUP_TIMEOUTS = Map.of(
             ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000, ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 2_000);
@@ -430,16 +425,13 @@ public final class HistoryStreamsService implements AutoCloseable {
         if (e == null) {
             return null;
         }
-        Throwable last = e;
-        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof io.historystreams.events.serde.AvroSerde.RegistryMismatchException) {
-                return "a record was written with another schema registry (" + c.getMessage() + "): every process "
-                        + "of a pipeline must use the same registry (--schema-registry-url; the default is a "
-                        + "directory under each --data-dir)";
-            }
-            last = c;
+        final Throwable mismatch = Causes.find(e, AvroSerde.RegistryMismatchException.class);
+        if (mismatch != null) {
+            return "a record was written with another schema registry (" + mismatch.getMessage() + "): "
+                    + AvroSerde.RegistryMismatchException.ADVICE;
         }
-        return last == e ? e.toString() : e + " (cause: " + last + ")";
+        final Throwable root = Causes.root(e);
+        return root == e ? e.toString() : e + " (cause: " + root + ")";
     }
 
     /** Active tasks on this instance (how the partitions are split between instances). */

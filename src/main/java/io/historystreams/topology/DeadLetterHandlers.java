@@ -2,6 +2,7 @@ package io.historystreams.topology;
 
 import io.historystreams.events.DeadLetter;
 import io.historystreams.events.serde.AvroSerde;
+import io.historystreams.kafka.Causes;
 import io.historystreams.events.serde.FileSchemaRegistry;
 import io.historystreams.events.serde.MockSchemaRegistry;
 import io.historystreams.events.serde.RestSchemaRegistry;
@@ -145,19 +146,18 @@ public final class DeadLetterHandlers {
         @Override
         public Response handleError(final ErrorHandlerContext context, final ConsumerRecord<byte[], byte[]> record,
                 final Exception exception) {
-            for (Throwable c = exception; c != null; c = c.getCause() == c ? null : c.getCause()) {
-                if (c instanceof AvroSerde.RegistryMismatchException) {
-                    LOG.error("a record on {} (partition {}, offset {}) was written with another schema registry: {}. "
-                            + "Every process of a pipeline must use the same registry (--schema-registry-url; the "
-                            + "default is a directory under each --data-dir). The pipeline stops; the record stays "
-                            + "on the topic", record.topic(), record.partition(), record.offset(), c.getMessage());
-                    return Response.fail();
-                }
-                if (c instanceof AvroSerde.RegistryUnavailableException) {
-                    LOG.error("a record on {} (partition {}, offset {}) cannot be read now: {}", record.topic(),
-                            record.partition(), record.offset(), c.getMessage());
-                    return Response.fail();
-                }
+            final Throwable registry = Causes.find(exception, AvroSerde.RegistryMismatchException.class,
+                    AvroSerde.RegistryUnavailableException.class);
+            if (registry instanceof AvroSerde.RegistryMismatchException) {
+                LOG.error("a record on {} (partition {}, offset {}) was written with another schema registry: {}. {}. "
+                        + "The pipeline stops; the record stays on the topic", record.topic(), record.partition(),
+                        record.offset(), registry.getMessage(), AvroSerde.RegistryMismatchException.ADVICE);
+                return Response.fail();
+            }
+            if (registry != null) {
+                LOG.error("a record on {} (partition {}, offset {}) cannot be read now: {}", record.topic(),
+                        record.partition(), record.offset(), registry.getMessage());
+                return Response.fail();
             }
             return deadLetters.of(context, record.key(), record.value(), exception, "undeserializable record")
                     .map(r -> Response.resume(List.of(r))).orElseGet(Response::fail);

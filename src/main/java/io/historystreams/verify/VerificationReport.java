@@ -18,12 +18,10 @@ import java.util.List;
 public final class VerificationReport implements AutoCloseable {
     private final JsonGenerator json;
     private final Path target;
-    private final Path partial;
     private boolean finished;
 
-    private VerificationReport(final Path target, final Path partial, final JsonGenerator json) {
+    private VerificationReport(final Path target, final JsonGenerator json) {
         this.target = target;
-        this.partial = partial;
         this.json = json;
     }
 
@@ -52,6 +50,13 @@ public final class VerificationReport implements AutoCloseable {
         Files.deleteIfExists(partialOf(target.toAbsolutePath()));
     }
 
+    /** Moves the finished temporary file of the report at {@code target} into place, atomically. */
+    public static void moveIntoPlace(final Path target) throws IOException {
+        final Path abs = target.toAbsolutePath();
+        Files.move(partialOf(abs), abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
     private static Path partialOf(final Path abs) {
         return abs.resolveSibling(abs.getFileName() + ".partial");
     }
@@ -59,8 +64,6 @@ public final class VerificationReport implements AutoCloseable {
     /** Starts a report at {@code target} (written to a temporary file and renamed when finished). */
     public static VerificationReport start(final Path target, final String command, final List<String> sources,
             final long from, final long to) throws IOException {
-        final Path abs = target.toAbsolutePath();
-        final Path partial = partialOf(abs);
         final OutputStream out = openPartial(target);
         final JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter();
         g.writeStartObject();
@@ -73,7 +76,7 @@ public final class VerificationReport implements AutoCloseable {
         g.writeNumberField("fromLedger", from);
         g.writeNumberField("toLedger", to);
         g.writeArrayFieldStart("checkpoints");
-        return new VerificationReport(abs, partial, g);
+        return new VerificationReport(target.toAbsolutePath(), g);
     }
 
     public synchronized void checkpoint(final CheckpointOutcome o) throws IOException {
@@ -160,8 +163,7 @@ public final class VerificationReport implements AutoCloseable {
         json.writeEndObject();
         json.writeEndObject();
         json.close();
-        Files.move(partial, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        moveIntoPlace(target);
         finished = true;
     }
 

@@ -1,6 +1,7 @@
 package io.historystreams.cli;
 
 import io.historystreams.service.ServiceConfig;
+import io.historystreams.testing.Logs;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -25,21 +26,13 @@ class PublishingCheckTest {
         assertDoesNotThrow(() -> Publishing.check(good, targets));
         // no target: the settings of a command without --publish-to are not its concern, but a misspelled key is
         // said, as any unknown setting is (it passed silently)
-        final ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
-                .getLogger(Publishing.class);
-        final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
-                new ch.qos.logback.core.read.ListAppender<>();
-        seen.start();
-        log.addAppender(seen);
-        try {
+        final var seen = Logs.during(Publishing.class, () -> {
             assertDoesNotThrow(() -> Publishing.check(bad, List.of()));
             assertDoesNotThrow(() -> Publishing.check(good, List.of()));
-        } finally {
-            log.detachAppender(seen);
-        }
+        });
         assertEquals(List.of("unknown publish setting publish.fsynk (known: publish.fsync, publish.retries, "
                 + "publish.retry.delay.ms, publish.retry.max.delay.ms, publish.timeout.seconds, "
-                + "publish.give.up.seconds): ignored, nothing is published"), seen.list.stream()
+                + "publish.give.up.seconds): ignored, nothing is published"), seen.stream()
                 .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList());
     }
 }

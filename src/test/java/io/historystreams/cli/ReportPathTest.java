@@ -1,11 +1,10 @@
 package io.historystreams.cli;
 
+import io.historystreams.testing.Cli;
 import io.historystreams.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -18,33 +17,21 @@ class ReportPathTest {
     @TempDir
     Path tmp;
 
-    private record Ran(int code, String out) {
-    }
-
-    private static Ran run(final String... args) {
-        final StringWriter s = new StringWriter();
-        final int code;
-        try (PrintWriter w = new PrintWriter(s, true)) {
-            code = Main.run(w, w, args);
-        }
-        return new Ran(code, s.toString());
-    }
-
     @Test
     void verifyAndIngestNameTheReportAndWhyItCannotBeWritten() throws Exception {
         final Path file = Files.writeString(tmp.resolve("a-file"), "not a directory");
         final Path report = file.resolve("report.json");
         final String archive = Fixtures.pubnetGenesis().toString();
 
-        final Ran verify = run("verify", "--archive", archive, "--quiet", "--report", report.toString());
+        final Cli.Ran verify = Cli.run("verify", "--archive", archive, "--quiet", "--report", report.toString());
         assertEquals(ExitCode.COULD_NOT_RUN, verify.code(), verify.out());
         assertTrue(verify.out().contains("error: cannot write the report " + report + ": " + file + ": "),
                 verify.out());
 
         // ingest checks before it starts the broker and the pipeline: no data dir is made
         final Path data = tmp.resolve("data");
-        final Ran ingest = run("ingest", "--archive", archive, "--data-dir", data.toString(), "--http-port", "-1",
-                "--quiet", "--report", report.toString());
+        final Cli.Ran ingest = Cli.run("ingest", "--archive", archive, "--data-dir", data.toString(), "--http-port",
+                "-1", "--quiet", "--report", report.toString());
         assertEquals(ExitCode.COULD_NOT_RUN, ingest.code(), ingest.out());
         assertTrue(ingest.out().contains("error: cannot write the report " + report + ": " + file + ": "),
                 ingest.out());
@@ -54,8 +41,8 @@ class ReportPathTest {
     @Test
     void aWritableReportLeavesNoTraceOfTheCheck() throws Exception {
         final Path report = tmp.resolve("sub/dir/report.json");
-        final Ran verify = run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet", "--report",
-                report.toString());
+        final Cli.Ran verify = Cli.run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet",
+                "--report", report.toString());
         assertEquals(ExitCode.OK, verify.code(), verify.out());
         assertTrue(Files.exists(report));
         assertFalse(Files.exists(report.resolveSibling("report.json.partial")));

@@ -1,9 +1,7 @@
 package io.historystreams.cli;
 
+import io.historystreams.testing.Cli;
 import org.junit.jupiter.api.Test;
-
-import java.io.PrintWriter;
-import java.io.StringWriter;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,11 +11,9 @@ class VersionTest {
     @Test
     void everyCommandPrintsTheVersion() {
         for (final String command : new String[] {"verify", "ingest", "replay", "tail", "run"}) {
-            final StringWriter s = new StringWriter();
-            try (PrintWriter w = new PrintWriter(s, true)) {
-                assertEquals(0, Main.run(w, w, command, "--version"));
-            }
-            assertTrue(s.toString().startsWith("history-streams "), command + ": '" + s + "'");
+            final Cli.Ran r = Cli.run(command, "--version");
+            assertEquals(0, r.code(), r.out());
+            assertTrue(r.out().startsWith("history-streams "), command + ": '" + r.out() + "'");
         }
     }
 }

@@ -177,18 +177,8 @@ final class EmbeddedKafkaBrokerTest {
         final Admin admin = closeLater(admin(shared));
         final List<String> names = List.of("few-a", "few-b", "few-c");
         TopicAdmin.ensureTopics(admin, names.stream().map(n -> TopicSpec.of(n, 1, 1)).toList());
-        final ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
-                .getLogger(TopicAdmin.class);
-        final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
-                new ch.qos.logback.core.read.ListAppender<>();
-        seen.start();
-        log.addAppender(seen);
-        try {
-            TopicAdmin.ensureTopics(admin, names.stream().map(n -> TopicSpec.of(n, 4, 1)).toList());
-        } finally {
-            log.detachAppender(seen);
-        }
-        final List<String> warnings = seen.list.stream()
+        final List<String> warnings = io.historystreams.testing.Logs.during(TopicAdmin.class,
+                () -> TopicAdmin.ensureTopics(admin, names.stream().map(n -> TopicSpec.of(n, 4, 1)).toList())).stream()
                 .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
                 .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
         assertEquals(List.of("3 topic(s) exist with 1 partition(s), fewer than the 4 asked for; left as they are "

@@ -2,14 +2,12 @@ package io.historystreams.service;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.historystreams.cli.Main;
+import io.historystreams.testing.Cli;
 import io.historystreams.testing.FaultyArchiveServer;
 import io.historystreams.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,25 +38,13 @@ class IngestClientTest extends WithEmbeddedBroker {
         return svc;
     }
 
-    private record Run(int code, String output) {
-    }
-
-    private Run client(final String app, final String archive, final String... more) {
+    private Cli.Ran client(final String app, final String archive, final String... more) {
         final List<String> a = new ArrayList<>(List.of("ingest", "--client", "--archive", archive,
                 "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app,
                 "-D", "topic.prefix=" + app + ".", "--data-dir", dir.resolve("client").toString(),
                 "--schema-registry-url", "mock://" + app, "--http-port", "-1", "--quiet"));
         a.addAll(List.of(more));
-        return run(a.toArray(String[]::new));
-    }
-
-    private static Run run(final String... args) {
-        final StringWriter out = new StringWriter();
-        final int code;
-        try (PrintWriter pw = new PrintWriter(out, true)) {
-            code = Main.run(pw, pw, args);
-        }
-        return new Run(code, out.toString());
+        return Cli.run(a.toArray(String[]::new));
     }
 
     @Test
@@ -67,12 +53,12 @@ class IngestClientTest extends WithEmbeddedBroker {
         final Path report = dir.resolve("report.json");
         try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
                 HistoryStreamsService w = worker(app)) {
-            final Run r = client(app, server.url(), "--from", "1", "--to", "1279", "--report", report.toString(),
+            final Cli.Ran r = client(app, server.url(), "--from", "1", "--to", "1279", "--report", report.toString(),
                     "--timeout", "120");
-            assertEquals(0, r.code(), r.output());
-            assertTrue(r.output().contains("20 checkpoints: 20 verified, 0 failed, 0 given up; 1279 ledgers verified; "
-                    + "fetched by the workers"), r.output());
-            assertFalse(r.output().contains("warning"), r.output());
+            assertEquals(0, r.code(), r.out());
+            assertTrue(r.out().contains("20 checkpoints: 20 verified, 0 failed, 0 given up; 1279 ledgers verified; "
+                    + "fetched by the workers"), r.out());
+            assertFalse(r.out().contains("warning"), r.out());
             // the worker did the work: its fetch counters moved, and nothing was fetched by the client's process
             assertEquals(20, w.metrics().verifiedCount());
             assertTrue(w.metrics().bytesFetched() > 0);
@@ -89,14 +75,14 @@ class IngestClientTest extends WithEmbeddedBroker {
         try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
             final long t0 = System.nanoTime();
             final String withCredentials = server.url().replace("http://", "http://reader:s3cret@");
-            final Run r = client(app, withCredentials, "--from", "1", "--to", "127", "--timeout", "2");
-            assertEquals(1, r.code(), r.output());
-            assertTrue(r.output().contains("warning: the credentials of " + server.url() + " stay in this process"),
-                    r.output());
-            assertFalse(r.output().contains("s3cret"), r.output());
-            assertTrue(r.output().contains("warning: no worker is in group client2 on " + broker.bootstrapServers()),
-                    r.output());
-            assertTrue(r.output().contains("2 checkpoints: 0 verified, 0 failed, 2 given up"), r.output());
+            final Cli.Ran r = client(app, withCredentials, "--from", "1", "--to", "127", "--timeout", "2");
+            assertEquals(1, r.code(), r.out());
+            assertTrue(r.out().contains("warning: the credentials of " + server.url() + " stay in this process"),
+                    r.out());
+            assertFalse(r.out().contains("s3cret"), r.out());
+            assertTrue(r.out().contains("warning: no worker is in group client2 on " + broker.bootstrapServers()),
+                    r.out());
+            assertTrue(r.out().contains("2 checkpoints: 0 verified, 0 failed, 2 given up"), r.out());
             assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(60).toNanos(), "gave up at its timeout");
         }
     }
@@ -105,26 +91,26 @@ class IngestClientTest extends WithEmbeddedBroker {
     void refusesWhatCannotReachAWorkerBeforeRequestingAnything() throws Exception {
         final String archive = Fixtures.testnetSmall().toString();
         // nothing of this application on the cluster
-        Run r = client("client3", archive, "--to", "127");
-        assertEquals(2, r.code(), r.output());
-        assertTrue(r.output().contains("error: no worker of this application has started on "
-                + broker.bootstrapServers() + " (topic(s) client3.checkpoint-requests"), r.output());
+        Cli.Ran r = client("client3", archive, "--to", "127");
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.out().contains("error: no worker of this application has started on "
+                + broker.bootstrapServers() + " (topic(s) client3.checkpoint-requests"), r.out());
         // publishing belongs to the workers
         r = client("client3", archive, "--to", "127", "--publish-to", dir.resolve("mirror").toString());
-        assertEquals(2, r.code(), r.output());
-        assertTrue(r.output().contains("error: --publish-to publishes from the pipeline of this process; with "
-                + "--client, give it to the workers (run --publish-to)"), r.output());
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.out().contains("error: --publish-to publishes from the pipeline of this process; with "
+                + "--client, give it to the workers (run --publish-to)"), r.out());
         // no cluster: the embedded broker of the client would have no worker
-        r = run("ingest", "--client", "--archive", archive, "--to", "127", "--data-dir",
+        r = Cli.run("ingest", "--client", "--archive", archive, "--to", "127", "--data-dir",
                 dir.resolve("embedded").toString(), "--http-port", "-1", "--quiet");
-        assertEquals(2, r.code(), r.output());
-        assertTrue(r.output().contains("error: --client needs the workers' Kafka cluster"), r.output());
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.out().contains("error: --client needs the workers' Kafka cluster"), r.out());
         // a directory registry that no worker uses (ids of its own would not be found by the workers)
-        r = run("ingest", "--client", "--archive", archive, "--to", "127", "--bootstrap-servers",
+        r = Cli.run("ingest", "--client", "--archive", archive, "--to", "127", "--bootstrap-servers",
                 broker.bootstrapServers(), "--data-dir", dir.resolve("fresh").toString(), "--http-port", "-1",
                 "--quiet");
-        assertEquals(2, r.code(), r.output());
-        assertTrue(r.output().contains("error: the schema registry file://" + dir.resolve("fresh")
-                .resolve("schema-registry").toAbsolutePath()), r.output());
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.out().contains("error: the schema registry file://" + dir.resolve("fresh")
+                .resolve("schema-registry").toAbsolutePath()), r.out());
     }
 }

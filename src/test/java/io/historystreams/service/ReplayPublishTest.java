@@ -1,21 +1,19 @@
 package io.historystreams.service;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FileType;
 import io.historystreams.cli.Main;
 import io.historystreams.publish.PublishRunner;
 import io.historystreams.testing.Fixtures;
+import io.historystreams.testing.Logs;
 import io.historystreams.verify.Hash;
 import io.historystreams.verify.HistoryArchiveState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -58,11 +56,7 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         assertEquals(0, Main.run(command("ingest", "--archive", source.toString(), "--from", "1", "--to", "700")));
 
         final Path target = dir.resolve("mirror");
-        final Logger runnerLog = (Logger) LoggerFactory.getLogger(PublishRunner.class);
-        final ListAppender<ILoggingEvent> logged = new ListAppender<>();
-        logged.start();
-        runnerLog.addAppender(logged);
-        try {
+        final List<ILoggingEvent> logged = Logs.during(PublishRunner.class, () -> {
             // 0x7f..0xff: neither the checkpoint before the range (first in the topic's order) nor any after it
             replay(target, "64", "200");
             assertEquals(expectedFiles(source, Checkpoint.range(64, 200)), files(target));
@@ -79,10 +73,8 @@ class ReplayPublishTest extends WithEmbeddedBroker {
             deleteTree(target);
             replay(target, "64", "200");
             assertEquals(expectedFiles(source, Checkpoint.range(64, 200)), files(target));
-        } finally {
-            runnerLog.detachAppender(logged);
-        }
-        assertEquals(List.of(), logged.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
+        });
+        assertEquals(List.of(), logged.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
                 .map(ILoggingEvent::getFormattedMessage).toList(), "a stop on purpose is no failure");
     }
 
@@ -98,22 +90,15 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         // the same command after the mirror was deleted: the target's group is past every checkpoint, but the
         // target has no root state, so the group starts again from the beginning (before: exit 0, nothing written)
         deleteTree(target);
-        final Logger runnerLog = (Logger) LoggerFactory.getLogger(PublishRunner.class);
-        final ListAppender<ILoggingEvent> logged = new ListAppender<>();
-        logged.start();
-        runnerLog.addAppender(logged);
-        try {
-            assertEquals(0, Main.run(command("ingest", "--archive", source.toString(), "--from", "1", "--to",
-                    "300", "--publish-to", target.toString())));
-        } finally {
-            runnerLog.detachAppender(logged);
-        }
+        final List<ILoggingEvent> logged = Logs.during(PublishRunner.class, () -> assertEquals(0,
+                Main.run(command("ingest", "--archive", source.toString(), "--from", "1", "--to", "300",
+                        "--publish-to", target.toString()))));
         assertEquals(expectedFiles(source, range), files(target));
         assertEquals(0x13fL, rootLedger(target));
-        assertEquals(1, logged.list.stream().filter(e -> e.getLevel() == Level.WARN
+        assertEquals(1, logged.stream().filter(e -> e.getLevel() == Level.WARN
                 && e.getFormattedMessage().contains("has no root state")
                 && e.getFormattedMessage().contains("published to it again")).count(),
-                () -> logged.list.stream().map(ILoggingEvent::getFormattedMessage).toList().toString());
+                () -> logged.stream().map(ILoggingEvent::getFormattedMessage).toList().toString());
     }
 
     @Test

@@ -351,22 +351,14 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                     assertEquals(List.of(0x57fL), second.pollOnce());
                     requested.add(0x57fL);
                     // the root state going back is said once, and requests nothing
-                    final ch.qos.logback.classic.Logger log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
-                            .getLogger(Tailer.class);
-                    final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen =
-                            new ch.qos.logback.core.read.ListAppender<>();
-                    seen.start();
-                    log.addAppender(seen);
-                    try {
+                    final var seen = io.historystreams.testing.Logs.during(Tailer.class, () -> {
                         advance(server, archive, 0x3ff);
                         assertEquals(List.of(), second.pollOnce());
                         assertEquals(List.of(), second.pollOnce());
-                    } finally {
-                        log.detachAppender(seen);
-                    }
-                    assertEquals(1, seen.list.stream().filter(ev -> ev.getLevel() == ch.qos.logback.classic.Level.WARN
+                    });
+                    assertEquals(1, seen.stream().filter(ev -> ev.getLevel() == ch.qos.logback.classic.Level.WARN
                             && ev.getFormattedMessage().contains("root state went back to ledger 1023")).count(),
-                            () -> seen.list.toString());
+                            seen::toString);
                 }
             }
             final List<ConsumerRecord<Long, byte[]>> reqs = TopicReader.readAll(broker.bootstrapServers(),

@@ -37,6 +37,9 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
      * Readers must not skip it as a bad record: every record would be skipped alike.
      */
     public static final class RegistryMismatchException extends SerializationException {
+        /** What to do about it, for the operator. */
+        public static final String ADVICE = "every process of a pipeline must use the same registry "
+                + "(--schema-registry-url; the default is a directory under each --data-dir)";
         private static final long serialVersionUID = 1L;
 
         RegistryMismatchException(final String message, final Throwable cause) {
