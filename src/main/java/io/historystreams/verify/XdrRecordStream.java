@@ -6,7 +6,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.Arrays;
-import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipException;
 
 /**
@@ -47,7 +46,7 @@ public final class XdrRecordStream implements AutoCloseable {
     public static InputStream gunzip(final InputStream compressed, final String file)
             throws IOException, VerificationException {
         try {
-            return new PooledGzipInputStream(compressed);
+            return new StrictGzipInputStream(compressed);
         } catch (final FetchException e) {
             throw e;
         } catch (final EOFException e) {
@@ -180,28 +179,6 @@ public final class XdrRecordStream implements AutoCloseable {
             io = null;
             ioPos = 0;
             ioLim = 0;
-        }
-    }
-
-    /**
-     * {@link GZIPInputStream} reading its compressed input through a pooled buffer instead of a fresh 64 KiB one per
-     * file; the buffer goes back to the pool once the stream closed cleanly.
-     */
-    private static final class PooledGzipInputStream extends GZIPInputStream {
-        private boolean pooled = true;
-
-        PooledGzipInputStream(final InputStream in) throws IOException {
-            super(in, 1); // reads the header from 'in' directly; 'buf' is first used by the first read
-            buf = Buffers.borrow();
-        }
-
-        @Override
-        public void close() throws IOException {
-            super.close();
-            if (pooled) {
-                pooled = false;
-                Buffers.giveBack(buf);
-            }
         }
     }
 }

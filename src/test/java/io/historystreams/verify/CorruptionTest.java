@@ -117,6 +117,54 @@ class CorruptionTest {
     }
 
     @Test
+    void shouldRefuseBytesAfterTheGzipStream() throws Exception {
+        // java.util.zip.GZIPInputStream dropped bytes after a member that do not parse as a gzip header, and read a
+        // second member as if it continued the first: both passed as the fixture's file
+        final byte[] gz = Files.readAllBytes(f.path(FileType.LEDGER, CP));
+        final byte[] garbage = "GARBAGE-AFTER-THE-GZIP-MEMBER".getBytes(StandardCharsets.US_ASCII);
+        final byte[] gzipLike = {0x1f, (byte) 0x8b, 8, 0, 'x', 'y'};
+        final byte[] emptyMember = XdrFiles.gzip(new byte[0]);
+        for (final byte[] tail : List.of(garbage, gzipLike, emptyMember, new byte[] {0})) {
+            final byte[] appended = concat(gz, tail);
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> LedgerHeaderVerifier.verify(in(appended), "ledger/x", CP, LIMITS));
+            assertReason(FailureReason.CORRUPT_GZIP, e);
+            assertTrue(e.detail().contains("trailing bytes after the gzip stream"), e::toString);
+        }
+        final Hash h = someBucket();
+        final byte[] bucket = concat(Files.readAllBytes(f.bucket(h)), garbage);
+        final VerificationException e = assertThrows(VerificationException.class,
+                () -> BucketVerifier.verify(in(bucket), "bucket/x", h, LIMITS));
+        assertReason(FailureReason.CORRUPT_GZIP, e);
+        // the same file as it is passes, and so does the same content with every optional header field gzip has
+        assertEquals(64, LedgerHeaderVerifier.verify(in(gz), "ledger/x", CP, LIMITS).size());
+        final byte[] raw = XdrFiles.gunzip(gz);
+        final byte[] plain = XdrFiles.gzip(raw);
+        final java.io.ByteArrayOutputStream flagged = new java.io.ByteArrayOutputStream();
+        final java.util.zip.CRC32 headerCrc = new java.util.zip.CRC32();
+        final byte[] header = {0x1f, (byte) 0x8b, 8, 2 | 4 | 8 | 16, 0, 0, 0, 0, 0, 3, 3, 0, 'a', 'b', 'c',
+                'n', 'a', 'm', 'e', 0, 'c', 0};
+        headerCrc.update(header);
+        flagged.write(header);
+        flagged.write((int) headerCrc.getValue() & 0xff);
+        flagged.write((int) (headerCrc.getValue() >> 8) & 0xff);
+        flagged.write(plain, 10, plain.length - 10); // the deflate data and trailer of a plain member
+        assertEquals(64, LedgerHeaderVerifier.verify(in(flagged.toByteArray()), "ledger/x", CP, LIMITS).size());
+        final byte[] badHeaderCrc = flagged.toByteArray();
+        badHeaderCrc[header.length] ^= 1;
+        assertReason(FailureReason.CORRUPT_GZIP, assertThrows(VerificationException.class,
+                () -> LedgerHeaderVerifier.verify(in(badHeaderCrc), "ledger/x", CP, LIMITS)));
+        // an empty gzip stream is legal (an SCP file of a checkpoint without messages)
+        assertEquals(0, ScpVerifier.verify(in(emptyMember), "scp/x", CP, LIMITS).entryCount());
+    }
+
+    private static byte[] concat(final byte[] a, final byte[] b) {
+        final byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void shouldRefuseBytesThatAreNotGzip() {
         assertReason(FailureReason.CORRUPT_GZIP, assertThrows(VerificationException.class,
                 () -> LedgerHeaderVerifier.verify(in("<html>404</html>".getBytes(StandardCharsets.UTF_8)), "ledger/x",
@@ -156,6 +204,29 @@ class CorruptionTest {
     // ---- ledger headers
 
     @Test
+    void shouldNameWhatIsWrongWithAMalformedHeaderOrTransactionEntry() throws Exception {
+        // a header cut short (its entry hash made to match): the fields run past its end; said as a negative count
+        final List<byte[]> recs = XdrFiles.records(f.bytes(FileType.LEDGER, CP));
+        final byte[] header = Arrays.copyOfRange(recs.get(0), 32, 32 + 254); // ledgerSeq ends at 256 here
+        final byte[] cut = new byte[32 + header.length + 4];
+        System.arraycopy(Hash.sha256(header).bytes(), 0, cut, 0, 32);
+        System.arraycopy(header, 0, cut, 32, header.length);
+        recs.set(0, cut);
+        final VerificationException h = assertThrows(VerificationException.class,
+                () -> LedgerHeaderVerifier.verify(in(XdrFiles.gzipRecords(recs)), "ledger/x", CP, LIMITS));
+        assertReason(FailureReason.MALFORMED_XDR, h);
+        assertTrue(h.detail().contains("header too short"), h::toString);
+        // a generalized entry (no legacy transactions, ext 1) whose ext says 2: was "stray bytes in an empty legacy set"
+        final List<byte[]> txs = XdrFiles.records(f.bytes(FileType.TRANSACTIONS, CP));
+        assertEquals(1, java.nio.ByteBuffer.wrap(txs.get(0)).getInt(40), "the fixture's entries are generalized");
+        java.nio.ByteBuffer.wrap(txs.get(0)).putInt(40, 2);
+        final VerificationException t = assertThrows(VerificationException.class,
+                () -> TransactionSetVerifier.verify(in(XdrFiles.gzipRecords(txs)), "tx/x", CP, LIMITS));
+        assertReason(FailureReason.MALFORMED_XDR, t);
+        assertTrue(t.detail().contains("unknown TransactionHistoryEntry ext 2"), t::toString);
+    }
+
+    @Test
     void shouldDetectFlippedByteInHeader() throws Exception {
         final List<byte[]> recs = XdrFiles.records(f.bytes(FileType.LEDGER, CP));
         recs.get(10)[32 + 80] ^= 0x01; // inside the header, after the entry hash
@@ -191,6 +262,30 @@ class CorruptionTest {
                 prev.closeTime(), prev.ledgerVersion(), false);
         assertReason(FailureReason.CHAIN_LINK_BROKEN, assertThrows(VerificationException.class,
                 () -> CheckpointCrossCheck.chainLink(forged, headers(CP), "ledger/x")));
+    }
+
+    @Test
+    void shouldRefuseAGenesisLedgerThatHoldsAnything() throws Exception {
+        final FixtureFiles pubnet = new FixtureFiles(Fixtures.pubnetGenesis());
+        final List<LedgerHeaderSummary> hs;
+        try (InputStream s = pubnet.open(FileType.LEDGER, 63)) {
+            hs = LedgerHeaderVerifier.verify(s, "ledger", 63, LIMITS);
+        }
+        CheckpointCrossCheck.genesis(hs, "ledger/x"); // the real genesis passes
+        final LedgerHeaderSummary g = hs.get(0);
+        final Hash some = Hash.sha256(new byte[32]); // the legacy hash of an empty set after an all-zero hash
+        for (final LedgerHeaderSummary forged : List.of(
+                new LedgerHeaderSummary(1, g.hash(), g.previousLedgerHash(), some, g.txSetResultHash(),
+                        g.bucketListHash(), g.closeTime(), g.ledgerVersion(), false),
+                new LedgerHeaderSummary(1, g.hash(), g.previousLedgerHash(), g.txSetHash(), some,
+                        g.bucketListHash(), g.closeTime(), g.ledgerVersion(), false),
+                new LedgerHeaderSummary(1, g.hash(), g.previousLedgerHash(), g.txSetHash(), g.txSetResultHash(),
+                        g.bucketListHash(), g.closeTime(), 1, false))) {
+            final List<LedgerHeaderSummary> withForged = new ArrayList<>(hs);
+            withForged.set(0, forged);
+            assertReason(FailureReason.CHAIN_LINK_BROKEN, assertThrows(VerificationException.class,
+                    () -> CheckpointCrossCheck.genesis(withForged, "ledger/x")));
+        }
     }
 
     private static LedgerHeaderSummary lastOf(final List<LedgerHeaderSummary> hs) {
