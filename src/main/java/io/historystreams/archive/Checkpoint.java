@@ -1,6 +1,5 @@
 package io.historystreams.archive;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -49,18 +48,39 @@ public final class Checkpoint {
         return checkpoint + FREQUENCY;
     }
 
-    /** The checkpoints that contain ledgers {@code from..to} (inclusive), in order. */
+    /**
+     * The checkpoints that contain ledgers {@code from..to} (inclusive), in order: a view computed on access, so a
+     * range of millions of checkpoints takes no memory of its own (read-only).
+     */
     public static List<Long> range(final long from, final long to) {
         if (from > to) {
             throw new IllegalArgumentException("range is empty: from " + from + " > to " + to);
         }
         final long first = containing(Math.max(from, 1));
         final long last = containing(Math.max(to, 1));
-        final List<Long> out = new ArrayList<>((int) Math.min(1 << 20, (last - first) / FREQUENCY + 1));
-        for (long cp = first; cp <= last; cp += FREQUENCY) {
-            out.add(cp);
+        final int size = Math.toIntExact((last - first) / FREQUENCY + 1);
+        return new Range(first, size);
+    }
+
+    private static final class Range extends java.util.AbstractList<Long> implements java.util.RandomAccess {
+        private final long first;
+        private final int size;
+
+        Range(final long first, final int size) {
+            this.first = first;
+            this.size = size;
         }
-        return out;
+
+        @Override
+        public Long get(final int index) {
+            java.util.Objects.checkIndex(index, size);
+            return first + (long) index * FREQUENCY;
+        }
+
+        @Override
+        public int size() {
+            return size;
+        }
     }
 
     /** {@code %08x} of the checkpoint ledger, as used in file names. */

@@ -116,11 +116,27 @@ public final class ArchiveOptions {
         return new RetryPolicy(maxAttempts, d.baseDelay(), d.maxDelay(), d.maxRetryAfter());
     }
 
-    /** The ledgers and network a command works on. */
-    /** @param current the archive's current ledger from its root state, or -1 when that could not be read */
-    public record Range(long first, long last, String passphrase, long current) {
+    /**
+     * The ledgers and network a command works on.
+     *
+     * @param current   the archive's current ledger from its root state, or -1 when that could not be read
+     * @param unchecked a warning that no network passphrase is checked (the root state could not be read), or null
+     */
+    public record Range(long first, long last, String passphrase, long current, String unchecked) {
         public Range(final long first, final long last, final String passphrase) {
-            this(first, last, passphrase, -1);
+            this(first, last, passphrase, -1, null);
+        }
+
+        /** The warnings to print before the work: {@link #pastCurrent()} and {@link #unchecked()}. */
+        public List<String> warnings() {
+            final List<String> out = new java.util.ArrayList<>();
+            if (pastCurrent() != null) {
+                out.add(pastCurrent());
+            }
+            if (unchecked != null) {
+                out.add(unchecked);
+            }
+            return out;
         }
 
         /**
@@ -155,12 +171,19 @@ public final class ArchiveOptions {
      * given: the workers may reach it from where they are.
      */
     public Range resolve(final HistoryArchive ha, final Long from, final Long to, final boolean fetchedHere) {
+        if (from != null && from < 0) {
+            throw new IllegalArgumentException("--from must be a ledger number (0 or more), not " + from);
+        }
         String passphrase = networkPassphrase;
         long last = to == null ? -1 : to;
         long current = -1;
+        String unchecked = null;
         try {
             final HistoryArchiveState root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in,
                     ArchivePaths.WELL_KNOWN, -1, networkPassphrase, VerificationLimits.defaults())).value();
+            if (to == null) {
+                requireRootCheckpoint(ha, root.currentLedger());
+            }
             last = to == null ? root.currentLedger() : last;
             current = root.currentLedger();
             passphrase = passphrase == null ? root.networkPassphrase() : passphrase;
@@ -173,12 +196,36 @@ public final class ArchiveOptions {
                 // not an absent or odd root state (tolerated with --to) but no source answering at all
                 throw new IllegalArgumentException("cannot reach the archive: " + e, e);
             }
+            if (networkPassphrase == null) {
+                unchecked = "warning: cannot read the archive's root state (" + e + "): no network passphrase is "
+                        + "checked; give --network-passphrase to check one";
+            }
         }
         final long first = from == null ? 1 : from;
-        if (first < 0 || last < first) {
+        if (last < first) {
             throw new IllegalArgumentException("empty range " + first + ".." + last);
         }
-        return new Range(first, last, passphrase, current);
+        return new Range(first, last, passphrase, current, unchecked);
+    }
+
+    /**
+     * The root state's checkpoint must have its own state file: the range ends there, and a root that names a ledger
+     * the archive has no checkpoint for (a wrong or hostile root: 4294967295 would be 67 million checkpoints) would
+     * otherwise have every checkpoint up to it reported missing, one by one.
+     */
+    private void requireRootCheckpoint(final HistoryArchive ha, final long current) throws VerificationException {
+        final String path = ArchivePaths.has(current);
+        try {
+            ha.fetch(path, in -> HasVerifier.verify(in, path, current, networkPassphrase,
+                    VerificationLimits.defaults()));
+        } catch (final VerificationException e) {
+            if (e.reason() == FailureReason.MISSING_FILE) {
+                throw new IllegalArgumentException("the archive's root state names ledger " + current + ", but that "
+                        + "checkpoint's state file " + path + " is absent: the root state is wrong or ahead of the "
+                        + "archive's files; give --to", e);
+            }
+            // any other failure of that file is the last checkpoint's to report
+        }
     }
 
     /**

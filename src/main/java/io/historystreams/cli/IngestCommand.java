@@ -124,9 +124,7 @@ public final class IngestCommand implements Callable<Integer> {
             err.println("error: " + e.getMessage());
             return ExitCode.COULD_NOT_RUN;
         }
-        if (range.pastCurrent() != null) {
-            err.println(range.pastCurrent());
-        }
+        range.warnings().forEach(err::println);
         if (report != null) {
             try {
                 VerificationReport.checkWritable(report); // before the work, not after it

@@ -76,7 +76,11 @@ public final class ReplayCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         final PrintWriter out = spec.commandLine().getOut();
         final PrintWriter err = spec.commandLine().getErr();
-        if (to < from || from < 0) {
+        if (from < 0) {
+            err.println("error: --from must be a ledger number (0 or more), not " + from);
+            return ExitCode.COULD_NOT_RUN;
+        }
+        if (to < from) {
             err.println("error: empty range " + from + ".." + to);
             return ExitCode.COULD_NOT_RUN;
         }

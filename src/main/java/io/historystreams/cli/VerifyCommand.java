@@ -59,9 +59,7 @@ public final class VerifyCommand implements Callable<Integer> {
                 err.println("error: " + e.getMessage());
                 return ExitCode.COULD_NOT_RUN;
             }
-            if (range.pastCurrent() != null) {
-                err.println(range.pastCurrent());
-            }
+            range.warnings().forEach(err::println);
             final long first = range.first();
             final long last = range.last();
             final String passphrase = range.passphrase();

@@ -127,7 +127,8 @@ final class CheckpointFileWork {
                                 .withSource(e.source());
                     }
                     final LedgerHeaderSummary last = p.value().get(p.value().size() - 1);
-                    b.setPreviousCheckpointLastHash(Hashes.hash32(last.hash().bytes()));
+                    b.setPreviousCheckpointLastHash(Hashes.hash32(last.hash().bytes()))
+                            .setPreviousCheckpointLastVersion(last.ledgerVersion());
                 }
                 return downloaded(cp, b.build());
             });

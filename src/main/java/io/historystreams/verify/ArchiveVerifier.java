@@ -145,12 +145,20 @@ public final class ArchiveVerifier implements AutoCloseable {
         try {
             CheckpointCrossCheck.chainLink(previousLast, List.of(first),
                     ArchivePaths.checkpointFile(FileType.LEDGER, o.checkpoint()));
-            return withLink(o, CheckpointOutcome.Link.VERIFIED, null);
         } catch (final VerificationException e) {
             final String source = o.files().stream().filter(f -> f.type() == FileType.LEDGER).map(FileOutcome::source)
                     .findFirst().orElse(null);
             return withLink(o, CheckpointOutcome.Link.BROKEN, e.withSource(source));
         }
+        final FileOutcome txs = o.facts().firstEmptySet();
+        if (txs != null) {
+            try {
+                CheckpointCrossCheck.firstEmptySet(previousLast, first, txs.path());
+            } catch (final VerificationException e) {
+                return withLink(o, CheckpointOutcome.Link.VERIFIED, e.withSource(txs.source()));
+            }
+        }
+        return withLink(o, CheckpointOutcome.Link.VERIFIED, null);
     }
 
     private static CheckpointOutcome withLink(final CheckpointOutcome o, final CheckpointOutcome.Link link,
@@ -301,7 +309,9 @@ public final class ArchiveVerifier implements AutoCloseable {
         final CheckpointOutcome.Facts facts = new CheckpointOutcome.Facts(headers == null ? 0 : headers.size(),
                 txs.value() == null ? 0 : txs.value().size(), results.value() == null ? 0 : results.value().size(),
                 bucketOutcomes.size(), scp.value() == null ? 0 : scp.value().entryCount(),
-                headers == null ? null : headers.get(0), headers == null ? null : headers.get(headers.size() - 1));
+                headers == null ? null : headers.get(0), headers == null ? null : headers.get(headers.size() - 1),
+                headers != null && txs.value() != null && CheckpointCrossCheck.firstEmptySetPending(headers,
+                        txs.value()) ? txs.outcome() : null);
         return new CheckpointOutcome(cp, CheckpointOutcome.statusOf(failures), List.copyOf(files),
                 List.copyOf(failures), facts, CheckpointOutcome.Link.NOT_CHECKED);
     }

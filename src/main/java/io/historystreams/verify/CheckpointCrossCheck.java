@@ -24,12 +24,16 @@ public final class CheckpointCrossCheck {
      * Every header's txSetHash against the file's sets; a ledger without an entry must carry the empty set built in
      * the previous ledger's protocol.
      *
-     * @param previousCheckpointLast the last header of the previous checkpoint, or null when not known
+     * @param previousLedgerVersion the protocol of the ledger before the first header (the previous checkpoint's last),
+     *                              or null when not known: then a protocol upgrade in the first ledger without an
+     *                              entry is only checked to carry one of the empty forms up to its new protocol, and
+     *                              the caller completes the check once it knows ({@link #firstEmptySetPending},
+     *                              {@link #firstEmptySet})
      */
     public static void transactionSets(final List<LedgerHeaderSummary> headers, final List<LedgerSetHash> sets,
-            final LedgerHeaderSummary previousCheckpointLast, final String file) throws VerificationException {
+            final Integer previousLedgerVersion, final String file) throws VerificationException {
         final Map<Long, LedgerSetHash> byLedger = index(sets);
-        LedgerHeaderSummary prev = previousCheckpointLast;
+        Integer prevVersion = previousLedgerVersion;
         for (final LedgerHeaderSummary h : headers) {
             final LedgerSetHash set = byLedger.remove(h.ledgerSeq());
             if (set != null) {
@@ -38,12 +42,10 @@ public final class CheckpointCrossCheck {
                             + h.ledgerSeq() + " transaction set hashes to " + set.hash().shortHex()
                             + ", its header says " + h.txSetHash().shortHex());
                 }
-            } else if (!emptySetMatches(h, prev)) {
-                throw new VerificationException(FailureReason.TX_SET_HASH_MISMATCH, file, "ledger " + h.ledgerSeq()
-                        + " has no transaction entry but its header's txSetHash " + h.txSetHash().shortHex()
-                        + " is not the empty set's (an entry is missing)");
+            } else if (!emptySetMatches(h, prevVersion)) {
+                throw emptySetMismatch(h, file);
             }
-            prev = h;
+            prevVersion = h.ledgerVersion();
         }
         if (!byLedger.isEmpty()) {
             throw new VerificationException(FailureReason.WRONG_CHECKPOINT, file,
@@ -51,17 +53,49 @@ public final class CheckpointCrossCheck {
         }
     }
 
-    private static boolean emptySetMatches(final LedgerHeaderSummary h, final LedgerHeaderSummary prev) {
+    private static VerificationException emptySetMismatch(final LedgerHeaderSummary h, final String file) {
+        return new VerificationException(FailureReason.TX_SET_HASH_MISMATCH, file, "ledger " + h.ledgerSeq()
+                + " has no transaction entry but its header's txSetHash " + h.txSetHash().shortHex()
+                + " is not the empty set's (an entry is missing)");
+    }
+
+    /**
+     * True when {@link #transactionSets} could not finish the first ledger's check without the previous ledger's
+     * protocol: the first ledger (not genesis) upgrades the protocol and has no entry.
+     */
+    public static boolean firstEmptySetPending(final List<LedgerHeaderSummary> headers,
+            final List<LedgerSetHash> sets) {
+        final LedgerHeaderSummary first = headers.get(0);
+        return first.ledgerSeq() != 1 && first.versionUpgrade()
+                && sets.stream().noneMatch(s -> s.ledgerSeq() == first.ledgerSeq());
+    }
+
+    /**
+     * The rest of the check {@link #firstEmptySetPending} names: the first ledger's empty set in the form of
+     * {@code previousLast}'s protocol (the set is built before the upgrade in that ledger applies).
+     */
+    public static void firstEmptySet(final LedgerHeaderSummary previousLast, final LedgerHeaderSummary first,
+            final String file) throws VerificationException {
+        if (!emptyTxSetHash(first.previousLedgerHash(), previousLast.ledgerVersion()).equals(first.txSetHash())) {
+            throw new VerificationException(FailureReason.TX_SET_HASH_MISMATCH, file, "ledger " + first.ledgerSeq()
+                    + " has no transaction entry but its header's txSetHash " + first.txSetHash().shortHex()
+                    + " is not the empty set in the form of the previous ledger's protocol "
+                    + previousLast.ledgerVersion());
+        }
+    }
+
+    private static boolean emptySetMatches(final LedgerHeaderSummary h, final Integer prevVersion) {
         if (h.ledgerSeq() == 1) {
             return h.txSetHash().isZero();
         }
-        if (prev != null && prev.ledgerSeq() == h.ledgerSeq() - 1) {
-            return emptyTxSetHash(h.previousLedgerHash(), prev.ledgerVersion()).equals(h.txSetHash());
+        if (prevVersion != null) {
+            return emptyTxSetHash(h.previousLedgerHash(), prevVersion).equals(h.txSetHash());
         }
         if (!h.versionUpgrade()) {
             return emptyTxSetHash(h.previousLedgerHash(), h.ledgerVersion()).equals(h.txSetHash());
         }
-        // an upgrade in the first ledger of a checkpoint whose predecessor is unknown: any earlier protocol's form
+        // an upgrade in the first ledger of a checkpoint whose predecessor is not known yet: any earlier protocol's
+        // form here, the exact one once it is (firstEmptySet)
         for (final int v : new int[] {0, GENERALIZED_TX_SET_PROTOCOL, PARALLEL_SOROBAN_PHASE_PROTOCOL}) {
             if (v <= h.ledgerVersion() && emptyTxSetHash(h.previousLedgerHash(), v).equals(h.txSetHash())) {
                 return true;
@@ -153,13 +187,27 @@ public final class CheckpointCrossCheck {
         }
     }
 
-    /** Genesis (ledger 1) links to nothing: its previousLedgerHash must be all zeros. */
+    /**
+     * Genesis (ledger 1) links to nothing and holds nothing: protocol 0, and an all-zero previousLedgerHash, txSetHash
+     * and txSetResultHash (so a transaction or result entry for it is refused too).
+     */
     public static void genesis(final List<LedgerHeaderSummary> headers, final String file)
             throws VerificationException {
         final LedgerHeaderSummary first = headers.get(0);
-        if (first.ledgerSeq() == 1 && !first.previousLedgerHash().isZero()) {
+        if (first.ledgerSeq() != 1) {
+            return;
+        }
+        if (!first.previousLedgerHash().isZero()) {
             throw new VerificationException(FailureReason.CHAIN_LINK_BROKEN, file,
                     "genesis ledger 1 has a non-zero previousLedgerHash");
+        }
+        if (first.ledgerVersion() != 0) {
+            throw new VerificationException(FailureReason.CHAIN_LINK_BROKEN, file,
+                    "genesis ledger 1 has protocol " + first.ledgerVersion() + ", not 0");
+        }
+        if (!first.txSetHash().isZero() || !first.txSetResultHash().isZero()) {
+            throw new VerificationException(FailureReason.CHAIN_LINK_BROKEN, file, "genesis ledger 1 has a non-zero "
+                    + (first.txSetHash().isZero() ? "txSetResultHash" : "txSetHash") + " (it holds no transactions)");
         }
     }
 

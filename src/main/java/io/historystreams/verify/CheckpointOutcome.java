@@ -17,10 +17,15 @@ public record CheckpointOutcome(long checkpoint, Status status, List<FileOutcome
     /** How the first header's link to the previous checkpoint was established. */
     public enum Link { VERIFIED, GENESIS, NOT_CHECKED, BROKEN }
 
-    /** Counts and the boundary headers, kept for the chain check and the summary (small, whatever the range). */
+    /**
+     * Counts and the boundary headers, kept for the chain check and the summary (small, whatever the range).
+     *
+     * @param firstEmptySet the transaction file (and its source) whose first ledger's empty set waits for the
+     *                      previous ledger's protocol ({@link CheckpointCrossCheck#firstEmptySetPending}), or null
+     */
     public record Facts(int headers, int transactionSets, int resultSets, int buckets, int scpEntries,
-            LedgerHeaderSummary firstHeader, LedgerHeaderSummary lastHeader) {
-        public static final Facts NONE = new Facts(0, 0, 0, 0, 0, null, null);
+            LedgerHeaderSummary firstHeader, LedgerHeaderSummary lastHeader, FileOutcome firstEmptySet) {
+        public static final Facts NONE = new Facts(0, 0, 0, 0, 0, null, null, null);
     }
 
     public static Status statusOf(final List<VerificationException> failures) {

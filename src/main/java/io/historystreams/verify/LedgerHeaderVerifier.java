@@ -126,6 +126,10 @@ public final class LedgerHeaderVerifier {
         final Hash resultHash = r.readHash("txSetResultHash");
         final Hash bucketListHash = r.readHash("bucketListHash");
         final long seq = r.readUnsignedInt("ledgerSeq");
+        if (r.position() > headerEnd) {
+            throw r.malformed("header too short: its fields up to ledgerSeq run " + (r.position() - headerEnd)
+                    + " bytes past its end");
+        }
         if (headerEnd - r.position() < HEADER_TAIL_MIN) {
             throw r.malformed("header ends " + (headerEnd - r.position()) + " bytes after ledgerSeq, at least "
                     + HEADER_TAIL_MIN + " expected");

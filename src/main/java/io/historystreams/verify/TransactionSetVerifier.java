@@ -72,6 +72,9 @@ public final class TransactionSetVerifier {
             r.skip(Hash.SIZE, "GeneralizedTransactionSet.previousLedgerHash");
             return new Entry(new LedgerSetHash(seq, r.sha256(setStart, setEnd), true, -1), setStart, setEnd);
         }
+        if (count == 0 && r.remaining() >= 4 && peekInt(r) != 0) {
+            throw r.malformed("unknown TransactionHistoryEntry ext " + peekInt(r) + " (0: legacy set, 1: generalized)");
+        }
         // ext v0: the legacy set; its txs run up to the record's final ext word
         final int txsStart = r.position();
         final int txsEnd = r.limit() - 4;

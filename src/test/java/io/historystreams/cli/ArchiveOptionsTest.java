@@ -124,11 +124,21 @@ class ArchiveOptionsTest {
             assertEquals(1, r.first());
             assertEquals(127, r.last());
             assertNull(r.passphrase());
+            // said, not silent: nothing tells the network then (a HAS of another network would pass)
+            assertEquals(1, r.warnings().size(), r.warnings()::toString);
+            final String w = r.warnings().get(0);
+            assertTrue(w.startsWith("warning: cannot read the archive's root state (MISSING_FILE "
+                    + ".well-known/stellar-history.json") && w.endsWith("): no network passphrase is checked; "
+                    + "give --network-passphrase to check one"), w);
             assertThrows(IllegalArgumentException.class, () -> o.resolve(ha, 1L, null), "no --to: its root is needed");
+        }
+        final ArchiveOptions given = options("--archive", dir.toString(), "--network-passphrase", "P");
+        try (HistoryArchive ha = given.open(FetchObserver.NONE)) {
+            assertEquals(List.of(), given.resolve(ha, 1L, 127L).warnings());
         }
         final ArchiveOptions real = options("--archive", Fixtures.testnetSmall().toString());
         try (HistoryArchive ha = real.open(FetchObserver.NONE)) {
-            assertEquals(new ArchiveOptions.Range(1, 10047, "Test SDF Network ; September 2015", 10047),
+            assertEquals(new ArchiveOptions.Range(1, 10047, "Test SDF Network ; September 2015", 10047, null),
                     real.resolve(ha, null, null));
             assertNull(real.resolve(ha, null, null).pastCurrent());
             assertNull(real.resolve(ha, null, 10047L).pastCurrent());
@@ -137,6 +147,43 @@ class ArchiveOptionsTest {
                     + "ledger 10047: the checkpoints after 0x273f are not in the archive yet, and their files are "
                     + "reported missing", real.resolve(ha, null, 10100L).pastCurrent());
         }
+    }
+
+    @Test
+    void aRootStateNamingALedgerTheArchiveHasNoCheckpointForIsRefused() throws Exception {
+        // a wrong or hostile root: 4294967295 is a checkpoint ledger, 67 million checkpoints of missing files (and a
+        // list of them that ran out of memory)
+        final Path root = dir.resolve("archive");
+        java.nio.file.Files.createDirectories(root.resolve(".well-known"));
+        final String rootState = java.nio.file.Files.readString(
+                Fixtures.pubnetGenesis().resolve(".well-known/stellar-history.json"));
+        assertTrue(rootState.contains("\"currentLedger\": 127"), rootState);
+        java.nio.file.Files.writeString(root.resolve(".well-known/stellar-history.json"),
+                rootState.replace("\"currentLedger\": 127", "\"currentLedger\": 4294967295"));
+        final ArchiveOptions o = options("--archive", root.toString());
+        try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> o.resolve(ha, null, null));
+            assertEquals("the archive's root state names ledger 4294967295, but that checkpoint's state file "
+                    + "history/ff/ff/ff/history-ffffffff.json is absent: the root state is wrong or ahead of the "
+                    + "archive's files; give --to", e.getMessage());
+        }
+        final ArchiveOptions real = options("--archive", Fixtures.pubnetGenesis().toString());
+        try (HistoryArchive ha = real.open(FetchObserver.NONE)) {
+            assertEquals(127, real.resolve(ha, null, null).last());
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> real.resolve(ha, -3L, null));
+            assertEquals("--from must be a ledger number (0 or more), not -3", e.getMessage());
+        }
+    }
+
+    @Test
+    void aRangeOfMillionsOfCheckpointsTakesNoMemory() {
+        final List<Long> all = io.historystreams.archive.Checkpoint.range(1, 4294967295L);
+        assertEquals(67_108_864, all.size());
+        assertEquals(63L, all.get(0));
+        assertEquals(4294967295L, all.get(all.size() - 1));
+        assertEquals(List.of(63L, 127L, 191L), io.historystreams.archive.Checkpoint.range(0, 130));
     }
 
     @Test

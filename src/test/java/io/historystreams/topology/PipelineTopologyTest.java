@@ -139,6 +139,27 @@ class PipelineTopologyTest {
     }
 
     @Test
+    void shouldCheckTheEmptySetOfAnUpgradeLedgerStartingACheckpointInThePreviousProtocolsForm() throws Exception {
+        // pubnet-genesis re-chained with ledger 64 (the first of 0x7f) upgrading to protocol 20 and carrying the
+        // empty set in protocol 20's form instead of ledger 63's (1); its assembly did not know ledger 63's protocol
+        final io.historystreams.testing.ForgedArchive a = io.historystreams.testing.ForgedArchive
+                .copyOfPubnetGenesis(dir.resolve("archive")).upgrade(64, 20).emptySetIn(64, 20).write();
+        try (PipelineHarness h = new PipelineHarness(dir.resolve("pipeline"))) {
+            final String source = a.root().toString();
+            h.request(source, 63, null);
+            h.request(source, 127, null);
+            assertTrue(h.runUntil(() -> h.verified.size() + h.failures.size() >= 2, Duration.ofSeconds(60)));
+            h.settle(Duration.ofMillis(300), Duration.ofSeconds(10));
+            assertEquals(List.of(63L), h.verified.stream().map(kv -> kv.key).toList());
+            assertEquals(1, h.failures.size());
+            final CheckpointFailed f = h.failures.get(0).value;
+            assertEquals(127, f.getCheckpoint());
+            assertEquals("TX_SET_HASH_MISMATCH", f.getReason());
+            assertTrue(f.getDetail().contains("ledger 64"), f::getDetail);
+        }
+    }
+
+    @Test
     void shouldRetryACheckpointWhoseFileAppearsLater() throws Exception {
         final long cp = 0x3ff;
         final String txPath = ArchivePaths.checkpointFile(FileType.TRANSACTIONS, cp);

@@ -50,7 +50,7 @@ class FileVerifiersFixtureTest {
             try (InputStream in = f.open(FileType.SCP, cp)) {
                 scpEntries += ScpVerifier.verify(in, "scp", cp, LIMITS).entryCount();
             }
-            CheckpointCrossCheck.transactionSets(hs, txs, prevLast, "tx");
+            CheckpointCrossCheck.transactionSets(hs, txs, prevLast == null ? null : prevLast.ledgerVersion(), "tx");
             CheckpointCrossCheck.resultSets(hs, rs, "results");
             CheckpointCrossCheck.bucketList(has, hs, "has");
             if (prevLast != null) {
@@ -102,7 +102,7 @@ class FileVerifiersFixtureTest {
             try (InputStream in = f.open(FileType.RESULTS, cp)) {
                 rs = ResultSetVerifier.verify(in, "results", cp, LIMITS);
             }
-            CheckpointCrossCheck.transactionSets(hs, txs, prevLast, "tx");
+            CheckpointCrossCheck.transactionSets(hs, txs, prevLast == null ? null : prevLast.ledgerVersion(), "tx");
             CheckpointCrossCheck.resultSets(hs, rs, "results");
             CheckpointCrossCheck.bucketList(has, hs, "has");
             if (prevLast == null) {

@@ -1,0 +1,65 @@
+package io.historystreams.cli;
+
+import io.historystreams.testing.ForgedArchive;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static io.historystreams.cli.VerifyRun.failureReasons;
+import static io.historystreams.cli.VerifyRun.failures;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Headers of pubnet-genesis rewritten and re-chained (every hash consistent), so that only the rule under test can
+ * tell: the genesis ledger's protocol, and the empty transaction set of a protocol-upgrade ledger that starts a
+ * checkpoint.
+ */
+class VerifyForgedHeadersTest {
+    @TempDir
+    Path tmp;
+
+    private VerifyRun verify(final String name, final java.util.function.UnaryOperator<ForgedArchive> forge)
+            throws Exception {
+        final ForgedArchive a = forge.apply(ForgedArchive.copyOfPubnetGenesis(tmp.resolve(name)));
+        a.write();
+        return VerifyRun.verify(tmp, "--archive", a.root().toString());
+    }
+
+    @Test
+    void anUpgradeLedgerStartingACheckpointCarriesTheEmptySetOfThePreviousProtocol() throws Exception {
+        for (final int to : new int[] {20, 23}) {
+            // valid: ledger 64, the first of checkpoint 0x7f, upgrades to `to`; with no transactions its set is the
+            // empty one built before the upgrade applies, in ledger 63's protocol (1: the legacy form)
+            final VerifyRun valid = verify("valid-" + to, a -> a.upgrade(64, to));
+            valid.assertExit(0);
+            assertEquals(2, valid.summary().get("verified").asInt(), valid::describe);
+            // wrong: the empty set in the new protocol's form. This passed: checkpoint 0x7f's cross-checks accepted
+            // any form up to the new protocol, not knowing the previous ledger's
+            final VerifyRun wrong = verify("wrong-" + to, a -> a.upgrade(64, to).emptySetIn(64, to));
+            wrong.assertExit(1);
+            assertEquals("VERIFIED", wrong.checkpoint(63).get("status").asText(), wrong::describe);
+            assertEquals(java.util.List.of("TX_SET_HASH_MISMATCH"), failureReasons(wrong.checkpoint(127)),
+                    wrong::describe);
+            final String detail = failures(wrong.checkpoint(127)).get(0).get("detail").asText();
+            assertTrue(detail.contains("ledger 64") && detail.contains("previous ledger's protocol 1"), detail);
+            assertTrue(wrong.out.contains("TX_SET_HASH_MISMATCH"), wrong::describe);
+        }
+        // the same inside a checkpoint was caught before, and still is
+        final VerifyRun inside = verify("inside", a -> a.upgrade(70, 20).emptySetIn(70, 20));
+        inside.assertExit(1);
+        assertEquals(java.util.List.of("TX_SET_HASH_MISMATCH"), failureReasons(inside.checkpoint(127)),
+                inside::describe);
+    }
+
+    @Test
+    void theGenesisLedgerHasProtocolZero() throws Exception {
+        final VerifyRun r = verify("genesis-protocol", a -> a.version(1, 1));
+        r.assertExit(1);
+        assertEquals(java.util.List.of("CHAIN_LINK_BROKEN"), failureReasons(r.checkpoint(63)), r::describe);
+        final String detail = failures(r.checkpoint(63)).get(0).get("detail").asText();
+        assertTrue(detail.contains("genesis ledger 1 has protocol 1, not 0"), detail);
+        assertEquals("VERIFIED", r.checkpoint(127).get("status").asText(), r::describe);
+    }
+}

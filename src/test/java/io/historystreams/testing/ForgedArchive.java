@@ -1,0 +1,147 @@
+package io.historystreams.testing;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.FileType;
+import io.historystreams.verify.CheckpointCrossCheck;
+import io.historystreams.verify.Hash;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * A copy of pubnet-genesis (ledgers 1..127, one transaction in ledger 3) whose headers a test rewrites, re-chained
+ * afterwards so that every check but the one a test aims at still passes: each header's hash, each previousLedgerHash,
+ * the transaction entry's previousLedgerHash, and every txSetHash (the legacy hash of the entry, or the empty set in
+ * the form of the previous ledger's protocol). The HAS files, buckets and results need no change: the bucket-list and
+ * result-set hashes do not depend on the rewritten fields.
+ */
+public final class ForgedArchive {
+    private static final int VERSION = 0;
+    private static final int PREVIOUS_HASH = 4;
+    private static final int TX_SET_HASH = 36;
+    private static final int UPGRADES = 76;
+
+    /** Ledger {@code seq}'s header record ({@code LedgerHeaderHistoryEntry}: hash, header, ext), index seq - 1. */
+    private final List<byte[]> ledgers = new ArrayList<>();
+    /** Transaction entries by ledger. */
+    private final Map<Long, byte[]> transactions = new TreeMap<>();
+    /** Ledgers without an entry whose empty set the test builds in another protocol's form than the rules say. */
+    private final Map<Long, Integer> emptySetProtocols = new TreeMap<>();
+    private final Path root;
+
+    private ForgedArchive(final Path root) throws IOException {
+        this.root = root;
+        for (final long cp : new long[] {63, 127}) {
+            ledgers.addAll(XdrFiles.records(Files.readAllBytes(root.resolve(path(FileType.LEDGER, cp)))));
+            for (final byte[] e : XdrFiles.records(Files.readAllBytes(root.resolve(path(FileType.TRANSACTIONS, cp))))) {
+                transactions.put(ByteBuffer.wrap(e).getInt() & 0xffffffffL, e);
+            }
+        }
+    }
+
+    /** Copies pubnet-genesis to {@code dir}. */
+    public static ForgedArchive copyOfPubnetGenesis(final Path dir) throws IOException {
+        final Path src = Fixtures.pubnetGenesis();
+        try (Stream<Path> files = Files.walk(src)) {
+            for (final Path p : (Iterable<Path>) files::iterator) {
+                final Path to = dir.resolve(src.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(p, to);
+                }
+            }
+        }
+        return new ForgedArchive(dir);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Sets ledger {@code seq}'s protocol version. */
+    public ForgedArchive version(final long seq, final int version) {
+        header(seq).putInt(VERSION, version);
+        return this;
+    }
+
+    /** Ledger {@code seq} upgrades the protocol to {@code version}, and the ledgers after it follow. */
+    public ForgedArchive upgrade(final long seq, final int version) {
+        final byte[] rec = ledgers.get((int) seq - 1);
+        if (ByteBuffer.wrap(rec, 32 + UPGRADES, 4).getInt() != 0) {
+            throw new IllegalStateException("ledger " + seq + " has upgrades already");
+        }
+        // upgrades<6>: one opaque of 8 bytes, LedgerUpgrade { LEDGER_UPGRADE_VERSION (1), newLedgerVersion }
+        final ByteBuffer b = ByteBuffer.allocate(rec.length + 12);
+        b.put(rec, 0, 32 + UPGRADES).putInt(1).putInt(8).putInt(1).putInt(version);
+        b.put(rec, 32 + UPGRADES + 4, rec.length - 32 - UPGRADES - 4);
+        ledgers.set((int) seq - 1, b.array());
+        for (long s = seq; s <= ledgers.size(); s++) {
+            version(s, version);
+        }
+        return this;
+    }
+
+    /** Ledger {@code seq} (without a transaction entry) carries the empty set in {@code protocol}'s form. */
+    public ForgedArchive emptySetIn(final long seq, final int protocol) {
+        emptySetProtocols.put(seq, protocol);
+        return this;
+    }
+
+    /** Re-chains from ledger 2 (genesis keeps its fields as the test set them) and writes the files. */
+    public ForgedArchive write() throws IOException {
+        for (int i = 0; i < ledgers.size(); i++) {
+            final long seq = i + 1;
+            if (seq > 1) {
+                final byte[] prev = java.util.Arrays.copyOf(ledgers.get(i - 1), 32);
+                header(seq).put(PREVIOUS_HASH, prev);
+                final byte[] entry = transactions.get(seq);
+                final Hash set;
+                if (entry != null) {
+                    System.arraycopy(prev, 0, entry, 4, 32);
+                    // legacy: SHA256(previousLedgerHash || the txs after their count), the entry's ext (0) last
+                    final byte[] hashed = new byte[32 + entry.length - 40 - 4];
+                    System.arraycopy(prev, 0, hashed, 0, 32);
+                    System.arraycopy(entry, 40, hashed, 32, entry.length - 44);
+                    set = Hash.sha256(hashed);
+                } else {
+                    set = CheckpointCrossCheck.emptyTxSetHash(Hash.of(prev), emptySetProtocols.getOrDefault(seq,
+                            ByteBuffer.wrap(ledgers.get(i - 1), 32, 4).getInt()));
+                }
+                header(seq).put(TX_SET_HASH, set.bytes());
+            }
+            rehash(i);
+        }
+        for (final long cp : new long[] {63, 127}) {
+            final List<byte[]> part = ledgers.subList(cp == 63 ? 0 : 63, (int) cp);
+            Files.write(root.resolve(path(FileType.LEDGER, cp)), XdrFiles.gzipRecords(part));
+            final List<byte[]> entries = transactions.entrySet().stream()
+                    .filter(e -> e.getKey() > cp - 64 && e.getKey() <= cp).map(Map.Entry::getValue).toList();
+            Files.write(root.resolve(path(FileType.TRANSACTIONS, cp)), XdrFiles.gzipRecords(entries));
+        }
+        return this;
+    }
+
+    /** The header of ledger {@code seq} (without the entry's hash before it), writable in place. */
+    private ByteBuffer header(final long seq) {
+        final byte[] rec = ledgers.get((int) seq - 1);
+        return ByteBuffer.wrap(rec, 32, rec.length - 36).slice();
+    }
+
+    private void rehash(final int i) {
+        final byte[] rec = ledgers.get(i);
+        final byte[] header = java.util.Arrays.copyOfRange(rec, 32, rec.length - 4);
+        System.arraycopy(Hash.sha256(header).bytes(), 0, rec, 0, 32);
+    }
+
+    private static String path(final FileType type, final long cp) {
+        return ArchivePaths.checkpointFile(type, cp);
+    }
+}
