@@ -256,16 +256,24 @@ public final class HistoryStreamsService implements AutoCloseable {
 
     /** The replication factor of new topics: {@code replication.factor}, or min(3, brokers). */
     public static int replicationFactor(final ServiceConfig config, final Admin admin) {
+        return replicationFactor(config, admin, 30_000);
+    }
+
+    /** As {@link #replicationFactor(ServiceConfig, Admin)}, waiting {@code timeoutMs} at most for the cluster. */
+    static int replicationFactor(final ServiceConfig config, final Admin admin, final int timeoutMs) {
         final String configured = config.get(ServiceConfig.REPLICATION_FACTOR);
         if (configured != null && !configured.isBlank()) {
             return Integer.parseInt(configured.trim());
         }
         try {
-            final int brokers = admin.describeCluster().nodes().get(30, TimeUnit.SECONDS).size();
+            final int brokers = admin.describeCluster(new org.apache.kafka.clients.admin.DescribeClusterOptions()
+                    .timeoutMs(timeoutMs)).nodes().get(timeoutMs, TimeUnit.MILLISECONDS).size();
             return Math.max(1, Math.min(3, brokers));
-        } catch (final Exception e) {
-            throw new IllegalStateException("cannot reach the Kafka cluster to size replication: " + e.getMessage(),
-                    e);
+        } catch (final java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            throw RemotePipeline.unreachable(config.get(ServiceConfig.BOOTSTRAP_SERVERS), timeoutMs, e);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reaching the Kafka cluster", e);
         }
     }
 

@@ -32,14 +32,20 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
         int workers) {
     private static final int ADMIN_TIMEOUT_MS = 30_000;
 
+    /** As {@link #connect(ServiceConfig, int)}, waiting 30 s at most for the cluster. */
+    public static RemotePipeline connect(final ServiceConfig config) {
+        return connect(config, ADMIN_TIMEOUT_MS);
+    }
+
     /**
      * Connects to the workers' cluster.
      *
      * @throws IllegalArgumentException the settings cannot reach any worker (no cluster given, or a schema registry
      *                                  directory that no worker uses)
-     * @throws IllegalStateException    the cluster does not answer, or has no topics of this application
+     * @throws IllegalStateException    the cluster does not answer within {@code timeoutMs}, or has no topics of
+     *                                  this application
      */
-    public static RemotePipeline connect(final ServiceConfig config) {
+    static RemotePipeline connect(final ServiceConfig config, final int timeoutMs) {
         if (config.embedded()) {
             throw new IllegalArgumentException("--client needs the workers' Kafka cluster (--bootstrap-servers or "
                     + "KAFKA_BOOTSTRAP_SERVERS): an embedded broker of its own would have no worker");
@@ -56,8 +62,8 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
         final Topics topics = HistoryStreamsService.topics(config);
         final String group = config.get(ServiceConfig.APPLICATION_ID);
         try (Admin admin = Admin.create(props)) {
-            final Set<String> names = admin.listTopics(new ListTopicsOptions().timeoutMs(ADMIN_TIMEOUT_MS)).names()
-                    .get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            final Set<String> names = admin.listTopics(new ListTopicsOptions().timeoutMs(timeoutMs)).names()
+                    .get(timeoutMs, TimeUnit.MILLISECONDS);
             final List<String> missing = Stream.of(topics.checkpointRequests, topics.checkpointsVerified,
                     topics.checkpointFailures).map(Topic::name).filter(n -> !names.contains(n)).toList();
             if (!missing.isEmpty()) {
@@ -66,15 +72,26 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
                         + "with the same --application-id and topic.prefix first");
             }
             return new RemotePipeline(props, topics, bootstrap, group, members(admin, group));
-        } catch (final ExecutionException e) {
-            throw new IllegalStateException("cannot reach the Kafka cluster at " + bootstrap + ": " + e.getCause(), e);
-        } catch (final TimeoutException e) {
-            throw new IllegalStateException("the Kafka cluster at " + bootstrap + " did not answer within "
-                    + ADMIN_TIMEOUT_MS / 1000 + " s", e);
+        } catch (final ExecutionException | TimeoutException e) {
+            throw unreachable(bootstrap, timeoutMs, e);
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while connecting to " + bootstrap, e);
         }
+    }
+
+    /**
+     * What an admin call that failed ({@link ExecutionException}) or timed out ({@link TimeoutException}, or the admin
+     * client's own timeout inside an {@code ExecutionException}) says of the cluster: that it did not answer within
+     * {@code timeoutMs}, or why it cannot be reached.
+     */
+    static IllegalStateException unreachable(final String bootstrap, final int timeoutMs, final Exception e) {
+        final Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+        if (cause instanceof TimeoutException || cause instanceof org.apache.kafka.common.errors.TimeoutException) {
+            return new IllegalStateException("the Kafka cluster at " + bootstrap + " did not answer within "
+                    + Math.max(1, timeoutMs / 1000) + " s", e);
+        }
+        return new IllegalStateException("cannot reach the Kafka cluster at " + bootstrap + ": " + cause, e);
     }
 
     /** Members of the workers' group now; 0 when the group does not exist, -1 when the cluster cannot tell. */

@@ -76,4 +76,32 @@ class RetriedProduceNoiseFilterTest {
         assertEquals(FilterReply.NEUTRAL, filter.decide(event("io.historystreams.service.HistoryStreamsService",
                 "CONCURRENT_TRANSACTIONS", null)));
     }
+
+    @Test
+    void letsAClientsRepeatedConnectionWarningThroughOnceAMinute() {
+        final long[] now = {0};
+        final RetriedProduceNoiseFilter timed = new RetriedProduceNoiseFilter(() -> now[0]);
+        final String admin = "[AdminClient clientId=adminclient-1] Connection to node -1 (/127.0.0.1:1) could not be "
+                + "established. Node may not be available.";
+        final String consumer = "[Consumer clientId=c1, groupId=g] Connection to node -1 (/127.0.0.1:1) could not be "
+                + "established. Node may not be available.";
+        final String bootstrap = "[Producer clientId=p1] Bootstrap broker 127.0.0.1:1 (id: -1 rack: null) disconnected";
+        assertEquals(FilterReply.NEUTRAL, timed.decide(warn(admin)));
+        assertEquals(FilterReply.NEUTRAL, timed.decide(warn(consumer)), "another client's line is its own");
+        assertEquals(FilterReply.NEUTRAL, timed.decide(warn(bootstrap)));
+        now[0] += 1_000_000_000L;
+        assertEquals(FilterReply.DENY, timed.decide(warn(admin)));
+        assertEquals(FilterReply.DENY, timed.decide(warn(consumer)));
+        assertEquals(FilterReply.DENY, timed.decide(warn(bootstrap)));
+        assertEquals(FilterReply.NEUTRAL, timed.decide(warn("[Consumer clientId=c1, groupId=g] Error while fetching "
+                + "metadata with correlation id 7 : {t=UNKNOWN_TOPIC_OR_PARTITION}")), "other warnings pass");
+        now[0] += RetriedProduceNoiseFilter.REPEAT_NANOS;
+        assertEquals(FilterReply.NEUTRAL, timed.decide(warn(admin)), "again after a minute");
+        assertEquals(FilterReply.DENY, timed.decide(warn(admin)));
+    }
+
+    private LoggingEvent warn(final String message) {
+        return new LoggingEvent(getClass().getName(), logging.getLogger("org.apache.kafka.clients.NetworkClient"),
+                Level.WARN, message, null, null);
+    }
 }
