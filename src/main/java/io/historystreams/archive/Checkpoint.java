@@ -81,6 +81,25 @@ public final class Checkpoint {
         public int size() {
             return size;
         }
+
+        @Override
+        public int indexOf(final Object o) {
+            if (!(o instanceof Long c) || c < first || (c - first) % FREQUENCY != 0) {
+                return -1;
+            }
+            final long i = (c - first) / FREQUENCY;
+            return i < size ? (int) i : -1;
+        }
+
+        @Override
+        public int lastIndexOf(final Object o) {
+            return indexOf(o);
+        }
+
+        @Override
+        public boolean contains(final Object o) {
+            return indexOf(o) >= 0;
+        }
     }
 
     /** {@code %08x} of the checkpoint ledger, as used in file names. */

@@ -161,7 +161,7 @@ public final class IngestCommand implements Callable<Integer> {
         }
         Publishing.check(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(batch(config), !publishTo.isEmpty());
-                Publishing publishing = Publishing.start(svc, publishTo)) {
+                Publishing publishing = Publishing.startBounded(svc, publishTo)) {
             return requestAndAwait(range, given, svc.clientProps(), svc.topics(),
                     () -> svc.live() ? null : "the pipeline stopped: " + svc.fatalReason(),
                     () -> svc.metrics().bytesFetched(), publishing, startedMillis, t0);
@@ -220,7 +220,7 @@ public final class IngestCommand implements Callable<Integer> {
                     .filter(cp -> w.status(cp) == OutcomeWatcher.Status.VERIFIED).toList();
             final Map<Long, OutcomeWatcher.RecordAt> verifiedAt = new LinkedHashMap<>();
             verified.forEach(cp -> verifiedAt.put(cp, w.verifiedAt(cp)));
-            final boolean published = publishing == null || publishing.awaitPublished(verifiedAt, err,
+            final boolean published = publishing == null || publishing.awaitPublished(verifiedAt, checkpoints.get(0), err,
                     timeoutSeconds > 0 ? Duration.ofNanos(Math.max(0, deadline - System.nanoTime())) : null);
             final long ms = (System.nanoTime() - t0) / 1_000_000;
             for (final CheckpointFailed f : w.failed().values()) {

@@ -92,9 +92,22 @@ final class Publishing implements AutoCloseable {
         return seconds == 0 ? null : Duration.ofSeconds(seconds);
     }
 
-    /** Publishing of every verified checkpoint the targets' consumer groups have not published yet. */
+    /**
+     * Publishing of every verified checkpoint the targets' consumer groups have not published yet, for a service
+     * ({@code run}, {@code tail}): a target's root state that waits for a missing checkpoint moves on once the runner
+     * has read the topic to its end.
+     */
     static Publishing start(final HistoryStreamsService svc, final List<String> targets) throws Exception {
-        return start(svc, targets, null);
+        return start(svc, targets, null, false);
+    }
+
+    /**
+     * As {@link #start(HistoryStreamsService, List)}, for a job that ends ({@code ingest}): a target's root state that
+     * waits for a missing checkpoint moves on only when {@link #awaitPublished} has seen every checkpoint published
+     * (the missing ones failed), so it never names a checkpoint with one below it still being verified.
+     */
+    static Publishing startBounded(final HistoryStreamsService svc, final List<String> targets) throws Exception {
+        return start(svc, targets, null, true);
     }
 
     /**
@@ -106,11 +119,11 @@ final class Publishing implements AutoCloseable {
      */
     static Publishing startInOwnGroups(final HistoryStreamsService svc, final List<String> targets,
             final LongPredicate scope) throws Exception {
-        return start(svc, targets, Objects.requireNonNull(scope, "scope"));
+        return start(svc, targets, Objects.requireNonNull(scope, "scope"), true);
     }
 
     private static Publishing start(final HistoryStreamsService svc, final List<String> targets,
-            final LongPredicate ownGroupScope) throws Exception {
+            final LongPredicate ownGroupScope, final boolean bounded) throws Exception {
         final Publishing p = new Publishing(svc);
         try {
             final String app = svc.config().get(ServiceConfig.APPLICATION_ID);
@@ -129,6 +142,9 @@ final class Publishing implements AutoCloseable {
                     p.ownGroups.add(group);
                     r = PublishRunner.ownGroup(group, svc.clientProps(), w.name(), publisher, svc.topics(), settings,
                             ownGroupScope);
+                }
+                if (bounded) {
+                    r.releasingRootOnRequestOnly();
                 }
                 p.runners.add(r);
                 bindMetrics(svc, w.name(), r);
@@ -165,10 +181,12 @@ final class Publishing implements AutoCloseable {
      * for good, a target kept failing for {@code publish.give.up.seconds} without a checkpoint published, the service
      * is closing, or the timeout passed.
      *
-     * @param records where each checkpoint's verified record is in the {@code checkpoints-verified} topic
+     * @param records         where each checkpoint's verified record is in the {@code checkpoints-verified} topic
+     * @param firstCheckpoint the first checkpoint of the job's range (what a new target lacks is counted from there)
      * @param timeout how long to wait at most; null: until done
      */
-    boolean awaitPublished(final Map<Long, RecordAt> records, final PrintWriter err, final Duration timeout)
+    boolean awaitPublished(final Map<Long, RecordAt> records, final long firstCheckpoint, final PrintWriter err,
+            final Duration timeout)
             throws InterruptedException, ExecutionException {
         if (runners.isEmpty() || records.isEmpty()) {
             return true;
@@ -210,7 +228,7 @@ final class Publishing implements AutoCloseable {
                     progress.add(writers.get(i).name() + ": " + published + "/" + records.size() + " checkpoints");
                 }
                 if (all) {
-                    return true;
+                    return releaseRoots(firstCheckpoint, err, giveUp, started, timeout);
                 }
                 if (svc.closing()) {
                     return false;
@@ -229,6 +247,51 @@ final class Publishing implements AutoCloseable {
         } catch (final TimeoutException e) {
             err.println("error: the publishing progress could not be read from the cluster: " + e);
             return false;
+        }
+    }
+
+    /**
+     * Every checkpoint is published: each runner moves its target's root state to the highest of them, past any
+     * that failed (a WARN names them), and this waits until it has. False, with the reason on {@code err}, as
+     * {@link #awaitPublished}.
+     */
+    private boolean releaseRoots(final long firstCheckpoint, final PrintWriter err, final Duration giveUp,
+            final long started, final Duration timeout) throws InterruptedException {
+        final long[] tokens = new long[runners.size()];
+        for (int i = 0; i < runners.size(); i++) {
+            tokens[i] = runners.get(i).releaseRoot(firstCheckpoint);
+        }
+        while (true) {
+            boolean all = true;
+            for (int i = 0; i < runners.size(); i++) {
+                final PublishRunner r = runners.get(i);
+                if (r.rootReleased(tokens[i])) {
+                    continue;
+                }
+                all = false;
+                if (r.fatalError() != null) {
+                    err.println("error: publishing to " + writers.get(i).name() + " stopped: " + r.fatalError());
+                    return false;
+                }
+                if (giveUp != null && r.failingFor().compareTo(giveUp) >= 0) {
+                    err.println("error: writing the root state of " + writers.get(i).name() + " has failed for "
+                            + r.failingFor().toSeconds() + " s (publish." + GIVE_UP_SECONDS + "=" + giveUp.toSeconds()
+                            + "); last: " + r.lastFailure() + ". Its checkpoints are published; run again once the "
+                            + "target is fixed to write it");
+                    return false;
+                }
+            }
+            if (all) {
+                return true;
+            }
+            if (svc.closing()) {
+                return false;
+            }
+            if (timeout != null && System.nanoTime() - started > timeout.toNanos()) {
+                err.println("error: publishing did not finish in time: the root state of a target is not written");
+                return false;
+            }
+            Thread.sleep(POLL_MILLIS);
         }
     }
 

@@ -31,7 +31,6 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
@@ -100,94 +99,95 @@ public final class ReplayCommand implements Callable<Integer> {
                         new TopicSpec(cpOut, partitions, rf, t.checkpointsVerified.configs()),
                         new TopicSpec(ledgerOut, partitions, rf, t.ledgersVerified.configs())));
             }
-            final Map<Long, Verified> checkpoints = new TreeMap<>();
-            readAll(svc, t.checkpointsVerified.name(), r -> {
-                final CheckpointVerified v = t.checkpointsVerified.valueSerde().deserializer()
-                        .deserialize(r.topic(), r.value());
-                if (wanted.contains(v.getCheckpoint())) {
-                    checkpoints.put(v.getCheckpoint(), new Verified(r.value(), v,
-                            new OutcomeWatcher.RecordAt(r.partition(), r.offset())));
-                }
-            });
-            final Map<String, Object> p = new HashMap<>(svc.clientProps());
-            p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-            p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 65536);
-            final int[] ledgerCount = {0};
-            // the ledgers of the replayed checkpoints (within the range) whose events were found, by sequence - from
-            final BitSet ledgersFound = new BitSet();
-            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
-                    new ByteArraySerializer())) {
-                for (final Map.Entry<Long, Verified> e : checkpoints.entrySet()) {
-                    producer.send(new ProducerRecord<>(cpOut, t.checkpointsVerified.keySerde().serializer()
-                            .serialize(cpOut, e.getKey()), e.getValue().bytes()));
-                    if (!quiet) {
-                        final CheckpointVerified v = e.getValue().event();
-                        out.printf("checkpoint %d (0x%x) ledgers %d..%d last hash %s%n", v.getCheckpoint(),
-                                v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger(),
-                                Hashes.hex(v.getLastLedgerHash()));
+            // the targets are opened (and a bad one refused) before anything is replayed. Only the range is
+            // published: the topic holds every checkpoint ever verified, and the runners read all of it; in groups of
+            // this run's own, so the range is published whatever the targets' groups did before
+            try (Publishing publishing = publishTo.isEmpty() ? null
+                    : Publishing.startInOwnGroups(svc, publishTo, wanted::contains)) {
+                final Map<Long, Verified> checkpoints = new TreeMap<>();
+                readAll(svc, t.checkpointsVerified.name(), r -> {
+                    final CheckpointVerified v = t.checkpointsVerified.valueSerde().deserializer()
+                            .deserialize(r.topic(), r.value());
+                    if (wanted.contains(v.getCheckpoint())) {
+                        checkpoints.put(v.getCheckpoint(), new Verified(r.value(), v,
+                                new OutcomeWatcher.RecordAt(r.partition(), r.offset())));
                     }
+                });
+                final Map<String, Object> p = new HashMap<>(svc.clientProps());
+                p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+                p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 65536);
+                final int[] ledgerCount = {0};
+                // the ledgers of the replayed checkpoints (within the range) whose events were found, by sequence - from
+                final BitSet ledgersFound = new BitSet();
+                try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
+                        new ByteArraySerializer())) {
+                    for (final Map.Entry<Long, Verified> e : checkpoints.entrySet()) {
+                        producer.send(new ProducerRecord<>(cpOut, t.checkpointsVerified.keySerde().serializer()
+                                .serialize(cpOut, e.getKey()), e.getValue().bytes()));
+                        if (!quiet) {
+                            final CheckpointVerified v = e.getValue().event();
+                            out.printf("checkpoint %d (0x%x) ledgers %d..%d last hash %s%n", v.getCheckpoint(),
+                                    v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger(),
+                                    Hashes.hex(v.getLastLedgerHash()));
+                        }
+                    }
+                    if (ledgers) {
+                        readAll(svc, t.ledgersVerified.name(), r -> {
+                            final LedgerVerified l = t.ledgersVerified.valueSerde().deserializer()
+                                    .deserialize(r.topic(), r.value());
+                            if (l.getLedgerSeq() >= from && l.getLedgerSeq() <= to
+                                    && checkpoints.containsKey(l.getCheckpoint())) {
+                                producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
+                                ledgerCount[0]++;
+                                ledgersFound.set(Math.toIntExact(l.getLedgerSeq() - from));
+                            }
+                        });
+                    }
+                    producer.flush();
                 }
+                final List<Long> missing = new ArrayList<>(wanted);
+                missing.removeAll(checkpoints.keySet());
+                out.printf("replayed %d of %d checkpoints%s to %s%s%s%n", checkpoints.size(), wanted.size(),
+                        ledgers ? " and " + ledgerCount[0] + " ledger events" : "", cpOut,
+                        ledgers ? " and " + ledgerOut : "",
+                        missing.isEmpty() ? "" : "; not verified in the topics: " + missing);
+                boolean ledgersComplete = true;
                 if (ledgers) {
-                    readAll(svc, t.ledgersVerified.name(), r -> {
-                        final LedgerVerified l = t.ledgersVerified.valueSerde().deserializer()
-                                .deserialize(r.topic(), r.value());
-                        if (l.getLedgerSeq() >= from && l.getLedgerSeq() <= to
-                                && checkpoints.containsKey(l.getCheckpoint())) {
-                            producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
-                            ledgerCount[0]++;
-                            ledgersFound.set(Math.toIntExact(l.getLedgerSeq() - from));
+                    long absent = 0;
+                    final List<Long> where = new ArrayList<>();
+                    for (final long cp : checkpoints.keySet()) {
+                        long gaps = 0;
+                        for (long seq = Math.max(from, Checkpoint.firstLedger(cp)); seq <= Math.min(to, cp); seq++) {
+                            if (!ledgersFound.get(Math.toIntExact(seq - from))) {
+                                gaps++;
+                            }
                         }
-                    });
-                }
-                producer.flush();
-            }
-            final List<Long> missing = new ArrayList<>(wanted);
-            missing.removeAll(checkpoints.keySet());
-            out.printf("replayed %d of %d checkpoints%s to %s%s%s%n", checkpoints.size(), wanted.size(),
-                    ledgers ? " and " + ledgerCount[0] + " ledger events" : "", cpOut,
-                    ledgers ? " and " + ledgerOut : "",
-                    missing.isEmpty() ? "" : "; not verified in the topics: " + missing);
-            boolean ledgersComplete = true;
-            if (ledgers) {
-                long absent = 0;
-                final List<Long> where = new ArrayList<>();
-                for (final long cp : checkpoints.keySet()) {
-                    long gaps = 0;
-                    for (long seq = Math.max(from, Checkpoint.firstLedger(cp)); seq <= Math.min(to, cp); seq++) {
-                        if (!ledgersFound.get(Math.toIntExact(seq - from))) {
-                            gaps++;
+                        if (gaps > 0) {
+                            absent += gaps;
+                            where.add(cp);
                         }
                     }
-                    if (gaps > 0) {
-                        absent += gaps;
-                        where.add(cp);
+                    if (absent > 0) {
+                        ledgersComplete = false;
+                        out.printf("warning: %s holds no event for %d ledger(s) of %d replayed checkpoint(s) (0x%x..0x%x): "
+                                + "deleted by the topic's retention (retention.ms), or never written; those ledgers were "
+                                + "not replayed%n", t.ledgersVerified.name(), absent, where.size(), where.get(0),
+                                where.get(where.size() - 1));
                     }
                 }
-                if (absent > 0) {
-                    ledgersComplete = false;
-                    out.printf("warning: %s holds no event for %d ledger(s) of %d replayed checkpoint(s) (0x%x..0x%x): "
-                            + "deleted by the topic's retention (retention.ms), or never written; those ledgers were "
-                            + "not replayed%n", t.ledgersVerified.name(), absent, where.size(), where.get(0),
-                            where.get(where.size() - 1));
+                out.flush();
+                boolean published = true;
+                if (publishing != null) {
+                    final Map<Long, OutcomeWatcher.RecordAt> at = new TreeMap<>();
+                    checkpoints.forEach((cp, v) -> at.put(cp, v.at()));
+                    published = publishing.awaitPublished(at, wanted.get(0), err, null);
+                    if (!published) {
+                        out.println("publishing INCOMPLETE: a target failed for good (see above)");
+                        out.flush();
+                    }
                 }
+                return missing.isEmpty() && published && ledgersComplete ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
             }
-            out.flush();
-            boolean published = true;
-            if (!publishTo.isEmpty()) {
-                // only the range: the topic holds every checkpoint ever verified, and the runners read all of it; in
-                // groups of this run's own, so the range is published whatever the targets' groups did before
-                final Set<Long> range = Set.copyOf(checkpoints.keySet());
-                final Map<Long, OutcomeWatcher.RecordAt> at = new TreeMap<>();
-                checkpoints.forEach((cp, v) -> at.put(cp, v.at()));
-                try (Publishing publishing = Publishing.startInOwnGroups(svc, publishTo, range::contains)) {
-                    published = publishing.awaitPublished(at, err, null);
-                }
-                if (!published) {
-                    out.println("publishing INCOMPLETE: a target failed for good (see above)");
-                    out.flush();
-                }
-            }
-            return missing.isEmpty() && published && ledgersComplete ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
         }
     }
 

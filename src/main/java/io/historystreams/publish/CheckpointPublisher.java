@@ -197,6 +197,7 @@ public final class CheckpointPublisher {
             throw new PublishException(writer.name() + ": checkpoint " + hex(checkpoint) + " lists no HAS file "
                     + hasPath + "; refusing to publish it", false, null);
         }
+        requireSameNetwork(cp);
         final List<String> written = new ArrayList<>();
         final List<String> skipped = new ArrayList<>();
         publishStep(buckets, written, skipped);
@@ -325,15 +326,164 @@ public final class CheckpointPublisher {
         return new Put(path, true);
     }
 
-    /** Writes the checkpoint's HAS as the root state when the target's root names an earlier checkpoint (or none). */
+    /**
+     * Moves the root state as far as the target holds every checkpoint up to it: from the checkpoint after its root
+     * (for a target without one, from the first checkpoint, 63), each checkpoint's {@code history-*.json} must be on
+     * the target (published here, or found there: it is written after the checkpoint's other files). A checkpoint
+     * published above a checkpoint the target lacks waits ({@link #releaseRoot} ends the wait), so the root state, the
+     * commit point of an archive, never names a checkpoint with one missing below it.
+     */
     private void advanceRoot(final long checkpoint, final FileRef has, final List<String> written,
             final List<String> skipped) throws PublishException {
         final long current = rootLedger();
         if (current >= checkpoint) {
+            forgetUpTo(current);
             skipped.add(ArchivePaths.WELL_KNOWN);
             filesSkipped.incrementAndGet();
             return;
         }
+        present(checkpoint, has);
+        long top = current;
+        long c = current < 0 ? io.historystreams.archive.Checkpoint.FREQUENCY - 1
+                : current + io.historystreams.archive.Checkpoint.FREQUENCY;
+        final long highest = rootCandidates.lastKey();
+        for (; c <= highest; c += io.historystreams.archive.Checkpoint.FREQUENCY) {
+            if (!isPresent(c)) {
+                break;
+            }
+            if (rootCandidates.containsKey(c)) {
+                top = c;
+            }
+        }
+        if (top > current) {
+            writeRoot(top);
+            written.add(ArchivePaths.WELL_KNOWN);
+        } else {
+            LOG.debug("{}: checkpoint {} published; the root state stays at {} until checkpoint {} is on the target",
+                    writer.name(), hex(checkpoint), current, hex(c));
+        }
+    }
+
+    /**
+     * Ends the wait of {@link #advanceRoot}: the root state moves to the highest checkpoint published here, even with
+     * checkpoints below it missing from the target (they failed verification, were not requested, or are not verified
+     * yet), which a WARN names. For a caller that knows no more checkpoints are coming (a bounded job that has every
+     * verdict), or that has read everything there is for now (a service caught up with the topic). True when the root
+     * moved.
+     */
+    public boolean releaseRoot() throws PublishException {
+        return releaseRoot(-1);
+    }
+
+    /**
+     * As {@link #releaseRoot()}, for a job whose range starts at checkpoint {@code floor}: a target without a root
+     * state lacks what is missing from there (without a floor, from the lowest checkpoint published here: a mirror
+     * may start mid-archive).
+     */
+    public boolean releaseRoot(final long floor) throws PublishException {
+        if (rootCandidates.isEmpty()) {
+            return false;
+        }
+        final long current = rootLedger();
+        forgetUpTo(current);
+        if (rootCandidates.isEmpty()) {
+            return false;
+        }
+        final long top = rootCandidates.lastKey();
+        final List<Long> missing = new ArrayList<>();
+        int count = 0;
+        final long from = current >= 0 ? current + io.historystreams.archive.Checkpoint.FREQUENCY
+                : floor >= 0 ? floor : presentRuns.firstKey();
+        for (long c = from;
+                c < top; c += io.historystreams.archive.Checkpoint.FREQUENCY) {
+            if (!isPresent(c)) {
+                count++;
+                if (missing.size() < 10) {
+                    missing.add(c);
+                }
+            }
+        }
+        writeRoot(top);
+        if (count > 0) {
+            LOG.warn("{}: the root state moved to checkpoint {} although the target lacks {} checkpoint(s) below it "
+                    + "({}{}): they were not verified here (failed, not requested, or not verified yet), so a reader "
+                    + "of this archive finds them missing", writer.name(), hex(top), count,
+                    String.join(", ", missing.stream().map(CheckpointPublisher::hex).toList()), count > 10 ? ", ..." : "");
+        }
+        return true;
+    }
+
+    /**
+     * Whether checkpoints published here wait for the root state ({@link #releaseRoot} would move it); readable from
+     * any thread.
+     */
+    public boolean rootWaiting() {
+        return rootWaiting;
+    }
+
+    private volatile boolean rootWaiting;
+
+    /**
+     * Checkpoints published here (or found on the target) above its root state, as runs of consecutive checkpoints:
+     * first -> last (publishing thread only). Runs, not checkpoints, so a long wait costs memory per gap, not per
+     * checkpoint.
+     */
+    private final java.util.TreeMap<Long, Long> presentRuns = new java.util.TreeMap<>();
+    /** The HAS of the highest checkpoint published here in each run: where the root state may move. */
+    private final java.util.TreeMap<Long, FileRef> rootCandidates = new java.util.TreeMap<>();
+
+    private void present(final long checkpoint, final FileRef has) {
+        final long step = io.historystreams.archive.Checkpoint.FREQUENCY;
+        long first = checkpoint;
+        long last = checkpoint;
+        final Map.Entry<Long, Long> below = presentRuns.floorEntry(checkpoint);
+        if (below != null && below.getValue() >= checkpoint - step) {
+            first = below.getKey();
+            last = Math.max(last, below.getValue());
+            presentRuns.remove(below.getKey());
+        }
+        final Long above = presentRuns.get(checkpoint + step);
+        if (above != null) {
+            last = Math.max(last, above);
+            presentRuns.remove(checkpoint + step);
+        }
+        presentRuns.put(first, last);
+        if (has != null) {
+            rootCandidates.put(checkpoint, has);
+            rootWaiting = true;
+        }
+        // within one run only its highest candidate can be the root's next position
+        final java.util.NavigableMap<Long, FileRef> inRun = rootCandidates.subMap(first, true, last, true);
+        while (inRun.size() > 1) {
+            inRun.pollFirstEntry();
+        }
+    }
+
+    /** On the target: published here, or its {@code history-*.json} found there (remembered). */
+    private boolean isPresent(final long checkpoint) throws PublishException {
+        final Map.Entry<Long, Long> run = presentRuns.floorEntry(checkpoint);
+        if (run != null && run.getValue() >= checkpoint) {
+            return true;
+        }
+        if (writer.exists(ArchivePaths.has(checkpoint))) {
+            present(checkpoint, null);
+            return true;
+        }
+        return false;
+    }
+
+    /** Forgets what the root state at {@code root} covers. */
+    private void forgetUpTo(final long root) {
+        rootCandidates.headMap(root, true).clear();
+        while (!presentRuns.isEmpty() && presentRuns.firstEntry().getValue() <= root) {
+            presentRuns.pollFirstEntry();
+        }
+        rootWaiting = !rootCandidates.isEmpty();
+    }
+
+    /** Writes {@code checkpoint}'s HAS (a root candidate) as the root state. */
+    private void writeRoot(final long checkpoint) throws PublishException {
+        final FileRef has = rootCandidates.get(checkpoint);
         final byte[] hasBytes = verifiedBytes(has);
         // Checked against the recorded SHA-256 again on the bytes in memory: the staged file may have changed.
         final String actual = Hash.sha256(hasBytes).hex();
@@ -342,9 +492,38 @@ public final class CheckpointPublisher {
             throw mismatch(has.getPath(), expected, actual);
         }
         writer.putRootState(hasBytes);
-        written.add(ArchivePaths.WELL_KNOWN);
         filesWritten.incrementAndGet();
         bytesWritten.addAndGet(hasBytes.length);
+        forgetUpTo(checkpoint);
+    }
+
+    /** Set once the target's root state was found to name the network being published (or none). */
+    private volatile boolean networkChecked;
+
+    /**
+     * Refuses to publish into another network's archive: a target whose root state names another network passphrase
+     * (a wrong directory, or a mirror of another network) would get this network's files next to its own, and a root
+     * naming them. Checked once per publisher: the root only ever moves forward within one network after that.
+     */
+    private void requireSameNetwork(final CheckpointVerified cp) throws PublishException {
+        if (networkChecked || cp.getNetworkPassphrase() == null) {
+            return;
+        }
+        final Optional<byte[]> root = writer.readRootState();
+        if (root.isPresent()) {
+            final String theirs;
+            try {
+                theirs = HistoryArchiveState.parse(root.get(), ArchivePaths.WELL_KNOWN).networkPassphrase();
+            } catch (final VerificationException e) {
+                return; // unparseable: taken as absent where the root is read, and replaced by the next root state
+            }
+            if (theirs != null && !theirs.equals(cp.getNetworkPassphrase())) {
+                throw new PublishException(writer.name() + ": the target holds an archive of another network (its root "
+                        + "state says \"" + theirs + "\"); refusing to publish checkpoints of \""
+                        + cp.getNetworkPassphrase() + "\" into it", false, null);
+            }
+        }
+        networkChecked = true;
     }
 
     /** Whether the target has a root state at all (none: a new target, or one emptied since it was published to). */

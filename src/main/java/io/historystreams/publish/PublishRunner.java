@@ -43,9 +43,10 @@ import java.util.function.LongPredicate;
  *
  * <p>Ordering: each polled batch is published in ascending checkpoint order, one checkpoint at a time (the buckets
  * and data files of the whole batch are put ahead, together: {@link CheckpointPublisher#prepare}); the root
- * state only moves forward, so it ends at the highest checkpoint published so far. A checkpoint verified late (after
- * a higher one was published in an earlier batch) is still published in full, but the root already named the higher
- * one meanwhile: "every checkpoint up to the root is present" holds once the stragglers are in.
+ * state only moves forward, and only as far as the target holds every checkpoint up to it. A checkpoint published
+ * above one the target lacks (verified late, or on a partition read later) leaves the root where it is until the
+ * missing one is in; when it never comes (it failed), the root moves anyway with a WARN: a service's runner once it
+ * has read the topic to its end, a bounded job's when that job has every verdict ({@link #releaseRoot}).
  *
  * <p>A record is retried with backoff until it is published, never skipped (retryable failures back off from
  * {@code minBackoff} to {@code maxBackoff}; others wait {@code maxBackoff} between attempts and count as failures);
@@ -112,6 +113,11 @@ public final class PublishRunner implements AutoCloseable {
 
     private final AtomicLong checkpointsPublished = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    /** Whether a root state waiting for missing checkpoints moves once the topic is read to its end (a service). */
+    private volatile boolean releaseRootWhenCaughtUp = true;
+    /** Requests of {@link #releaseRoot}, and how many of them the runner has carried out. */
+    private final AtomicLong releasesRequested = new AtomicLong();
+    private final AtomicLong releasesDone = new AtomicLong();
     private final AtomicLong lastCheckpoint = new AtomicLong(-1);
 
     /**
@@ -175,6 +181,10 @@ public final class PublishRunner implements AutoCloseable {
         this.publisher = Objects.requireNonNull(publisher, "publisher");
         this.topics = Objects.requireNonNull(topics, "topics");
         this.settings = Objects.requireNonNull(settings, "settings");
+        if (publisher.writer() instanceof RetryingArchiveWriter retrying) {
+            // a target that hangs fails each attempt after a timeout: counted from the first, for the give-up
+            retrying.onFailedAttempt(this::failed);
+        }
         this.thread = new Thread(this::run, "publish-" + sanitize(targetName));
         this.thread.setDaemon(true);
     }
@@ -395,8 +405,9 @@ public final class PublishRunner implements AutoCloseable {
         try {
             consumer.commitSync(back, Duration.ofSeconds(30));
             LOG.warn("{} has no root state, but its consumer group {} had published up to offsets {}: the target was "
-                    + "emptied or replaced, so every verified checkpoint is published to it again (the files it has "
-                    + "are skipped)", targetName, groupId, past);
+                    + "emptied or replaced (or an earlier run stopped before its first root state: a root waits for "
+                    + "the checkpoints below it), so every verified checkpoint is published to it again (the files it "
+                    + "has are skipped)", targetName, groupId, past);
         } catch (final WakeupException | InterruptException e) {
             throw e;
         } catch (final org.apache.kafka.common.KafkaException e) {
@@ -424,6 +435,38 @@ public final class PublishRunner implements AutoCloseable {
     /** The last failure (what, and why), or null. */
     public String lastFailure() {
         return lastFailure;
+    }
+
+    /**
+     * A bounded job ({@code ingest}, {@code replay}) ends the root state's wait itself ({@link #releaseRoot}) once it
+     * has every verdict; without this, a runner moves a waiting root when it has read the topic to its end, which
+     * suits a service (a checkpoint that failed would otherwise hold its target's root for ever). Before
+     * {@link #start}.
+     */
+    public PublishRunner releasingRootOnRequestOnly() {
+        releaseRootWhenCaughtUp = false;
+        return this;
+    }
+
+    /**
+     * Asks the runner to move its target's root state to the highest checkpoint it published, even past checkpoints
+     * the target lacks ({@link CheckpointPublisher#releaseRoot(long)}: from {@code floor}, the first checkpoint of
+     * the job's range); returns a token for {@link #rootReleased}.
+     */
+    public long releaseRoot(final long floor) {
+        releaseFloor = floor;
+        return releasesRequested.incrementAndGet();
+    }
+
+    /** The first checkpoint of the range of the job that asked for {@link #releaseRoot} (-1: none). */
+    private volatile long releaseFloor = -1;
+
+    /**
+     * Whether the runner has carried out the {@link #releaseRoot} request {@code token} (and those before it), or
+     * has nothing to release (once its checkpoints are published, nothing adds to what waits).
+     */
+    public boolean rootReleased(final long token) {
+        return releasesDone.get() >= token || !publisher.rootWaiting();
     }
 
     /** Whether the runner has checked where its group starts: its group's committed offsets are its own from then. */
@@ -457,6 +500,7 @@ public final class PublishRunner implements AutoCloseable {
         void pollAndPublish() {
             final ConsumerRecords<Long, CheckpointVerified> records = consumer.poll(settings.pollTimeout());
             if (records.isEmpty()) {
+                maybeReleaseRoot();
                 return;
             }
             final List<ConsumerRecord<Long, CheckpointVerified>> sorted = new ArrayList<>();
@@ -482,11 +526,14 @@ public final class PublishRunner implements AutoCloseable {
             // the batch's files start going out together; each checkpoint below still waits for its own
             publisher.prepare(inScope.stream().map(ConsumerRecord::value).toList());
             try {
+                boolean whole = true;
                 for (final ConsumerRecord<Long, CheckpointVerified> r : inScope) {
                     if (!running) {
+                        whole = false;
                         break;
                     }
                     if (revoked.contains(new TopicPartition(r.topic(), r.partition()))) {
+                        whole = false;
                         continue; // its new owner re-reads it from the committed offset
                     }
                     if (r.value() == null) {
@@ -494,12 +541,16 @@ public final class PublishRunner implements AutoCloseable {
                         continue;
                     }
                     if (!publishWithRetries(r)) {
+                        whole = false;
                         break;
                     }
                     if (System.nanoTime() - lastCommitNanos >= COMMIT_EVERY_NANOS) {
                         settle(true);
                         commit();
                     }
+                }
+                if (whole && running) {
+                    maybeReleaseRoot(); // before the commit below: a job done at that commit finds its root moved
                 }
             } finally {
                 try {
@@ -513,6 +564,56 @@ public final class PublishRunner implements AutoCloseable {
                 rewindUnfinished();
                 batch = List.of();
                 done.clear();
+            }
+        }
+
+        /**
+         * Moves a root state that waits for missing checkpoints when asked ({@link #releaseRoot}), or for a service
+         * once the topic is read to its end; a failure is retried at the next poll.
+         */
+        private void maybeReleaseRoot() {
+            final long requested = releasesRequested.get();
+            if (!publisher.rootWaiting()) {
+                releasesDone.set(requested);
+                return;
+            }
+            if (requested == releasesDone.get() && !(releaseRootWhenCaughtUp && caughtUp())) {
+                return;
+            }
+            try {
+                publisher.releaseRoot(requested == releasesDone.get() ? -1 : releaseFloor);
+                releasesDone.set(requested);
+                failingSinceNanos = 0;
+            } catch (final PublishException e) {
+                failed("the root state: " + e.getMessage());
+                LOG.warn("moving the root state of {} failed, trying again: {}", targetName, e.getMessage());
+            }
+        }
+
+        /** Whether every assigned partition is read to its end (as last fetched, or asked when not known). */
+        private boolean caughtUp() {
+            final List<TopicPartition> unknown = new ArrayList<>();
+            for (final TopicPartition tp : consumer.assignment()) {
+                final java.util.OptionalLong lag = consumer.currentLag(tp);
+                if (lag.isEmpty()) {
+                    unknown.add(tp);
+                } else if (lag.getAsLong() > 0) {
+                    return false;
+                }
+            }
+            if (unknown.isEmpty()) {
+                return true;
+            }
+            try {
+                for (final Map.Entry<TopicPartition, Long> end : consumer.endOffsets(unknown, Duration.ofSeconds(5))
+                        .entrySet()) {
+                    if (consumer.position(end.getKey(), Duration.ofSeconds(5)) < end.getValue()) {
+                        return false;
+                    }
+                }
+                return true;
+            } catch (final org.apache.kafka.common.errors.TimeoutException e) {
+                return false;
             }
         }
 

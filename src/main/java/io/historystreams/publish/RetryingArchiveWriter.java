@@ -18,6 +18,16 @@ public final class RetryingArchiveWriter implements ArchiveWriter {
 
     private final ArchiveWriter delegate;
     private final RetryPolicy policy;
+    /** Told of every failed attempt, retried or not (what failed, and why); may be called from several threads. */
+    private volatile java.util.function.Consumer<String> failedAttempts = what -> { };
+
+    /**
+     * Tells {@code listener} of every failed attempt as it happens, not only of an operation that failed after all its
+     * attempts: a target that hangs is known to fail after one timeout, not after {@code maxAttempts} of them.
+     */
+    public void onFailedAttempt(final java.util.function.Consumer<String> listener) {
+        this.failedAttempts = Objects.requireNonNull(listener, "listener");
+    }
 
     public RetryingArchiveWriter(final ArchiveWriter delegate, final RetryPolicy policy) {
         this.delegate = Objects.requireNonNull(delegate, "delegate");
@@ -79,6 +89,7 @@ public final class RetryingArchiveWriter implements ArchiveWriter {
             try {
                 return attempt.run();
             } catch (PublishException e) {
+                failedAttempts.accept(what + ": " + e.getMessage());
                 if (!e.retryable()) {
                     throw e;
                 }

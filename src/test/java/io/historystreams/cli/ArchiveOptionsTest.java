@@ -184,6 +184,10 @@ class ArchiveOptionsTest {
         assertEquals(63L, all.get(0));
         assertEquals(4294967295L, all.get(all.size() - 1));
         assertEquals(List.of(63L, 127L, 191L), io.historystreams.archive.Checkpoint.range(0, 130));
+        assertTrue(all.contains(4294967295L) && all.contains(63L));
+        assertFalse(all.contains(64L) || all.contains(-1L) || all.contains(63));
+        assertEquals(2, io.historystreams.archive.Checkpoint.range(0, 130).indexOf(191L));
+        assertEquals(-1, io.historystreams.archive.Checkpoint.range(0, 130).indexOf(255L));
     }
 
     @Test

@@ -424,6 +424,99 @@ class CheckpointPublisherTest {
                 + "/{0};get=cp " + t + "/{0} {1};rename=mv " + t + "/{0} " + t + "/{1}";
     }
 
+    /** The target's root state's currentLedger, or -1 when it has none. */
+    private static long root(final Path target) throws Exception {
+        final Path file = target.resolve(ArchivePaths.WELL_KNOWN);
+        return Files.exists(file) ? io.historystreams.verify.HistoryArchiveState.parse(Files.readAllBytes(file),
+                ArchivePaths.WELL_KNOWN).currentLedger() : -1;
+    }
+
+    @Test
+    void theRootStateNeverNamesACheckpointWithOneMissingBelowIt() throws Exception {
+        // published out of order (a checkpoint verified late, or on a partition read later): the root named the
+        // highest one published while those below it were missing (a reader found 37 missing during an ingest)
+        final List<CheckpointVerified> cps = v.first(4); // 0x3f, 0x7f, 0xbf, 0xff
+        final Path target = tmp.resolve("ordered");
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            assertFalse(p.publish(cps.get(2)).getWritten().contains(ArchivePaths.WELL_KNOWN));
+            assertEquals(-1, root(target), "0xbf waits for 0x3f and 0x7f");
+            assertTrue(p.rootWaiting());
+            p.publish(cps.get(0));
+            assertEquals(0x3f, root(target));
+            final CheckpointPublished filled = p.publish(cps.get(1));
+            assertTrue(filled.getWritten().contains(ArchivePaths.WELL_KNOWN));
+            assertEquals(0xbf, root(target), "0x7f filled the gap: the root takes 0xbf, published before it");
+            assertFalse(p.rootWaiting());
+            p.publish(cps.get(3));
+            assertEquals(0xff, root(target));
+        }
+        assertVerifies(target);
+
+        // a checkpoint that never comes (it failed): the root waits until released, which names the gap
+        final Path gap = tmp.resolve("gap");
+        try (ArchiveWriter w = ArchiveWriters.open(gap.toString(), Map.of("fsync", "false"))) {
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            p.publish(cps.get(0));
+            p.publish(cps.get(2));
+            p.publish(cps.get(3));
+            assertEquals(0x3f, root(gap));
+            final List<ch.qos.logback.classic.spi.ILoggingEvent> logs = io.historystreams.testing.Logs.during(
+                    CheckpointPublisher.class, () -> assertTrue(p.releaseRoot()));
+            assertEquals(0xff, root(gap));
+            assertTrue(logs.stream().anyMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN
+                    && e.getFormattedMessage().contains("lacks 1 checkpoint(s) below it (0000007f)")),
+                    () -> logs.toString());
+            assertFalse(p.releaseRoot(), "nothing waits any more");
+        }
+
+        // a mirror that starts mid-archive: nothing below its first checkpoint is missing for it
+        final Path partial = tmp.resolve("partial");
+        try (ArchiveWriter w = ArchiveWriters.open(partial.toString(), Map.of("fsync", "false"))) {
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            p.publish(cps.get(2));
+            p.publish(cps.get(3));
+            assertEquals(-1, root(partial));
+            final List<ch.qos.logback.classic.spi.ILoggingEvent> logs = io.historystreams.testing.Logs.during(
+                    CheckpointPublisher.class, () -> assertTrue(p.releaseRoot()));
+            assertEquals(0xff, root(partial));
+            assertTrue(logs.stream().noneMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN), logs::toString);
+        }
+
+        // files an earlier run left (its root never written): found on the target, and the root takes them in
+        try (ArchiveWriter w = ArchiveWriters.open(partial.toString(), Map.of("fsync", "false"))) {
+            Files.delete(partial.resolve(ArchivePaths.WELL_KNOWN));
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            p.publish(cps.get(0));
+            assertEquals(0x3f, root(partial), "0x7f is still missing");
+            p.publish(cps.get(1));
+            assertEquals(0x7f, root(partial), "0xbf and 0xff were published, but not here: the root stays at what "
+                    + "this publisher can name");
+        }
+    }
+
+    @Test
+    void anArchiveOfAnotherNetworkIsNotPublishedInto() throws Exception {
+        // a pubnet mirror (or the wrong directory): testnet's files went in next to pubnet's, exit 0 (a root state of
+        // another network's passphrase stands for it here)
+        final Path target = tmp.resolve("pubnet-mirror");
+        Files.createDirectories(target.resolve(".well-known"));
+        final String testnetRoot = Files.readString(v.source.resolve(ArchivePaths.WELL_KNOWN));
+        assertTrue(testnetRoot.contains("Test SDF Network ; September 2015"), testnetRoot);
+        Files.writeString(target.resolve(ArchivePaths.WELL_KNOWN), testnetRoot.replace(
+                "Test SDF Network ; September 2015", "Public Global Stellar Network ; September 2015"));
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final PublishException e = assertThrows(PublishException.class,
+                    () -> new CheckpointPublisher(w, v.ctx, tmp).publish(v.checkpoints.get(0)));
+            assertFalse(e.retryable());
+            assertTrue(e.getMessage().contains("the target holds an archive of another network (its root state says "
+                    + "\"Public Global Stellar Network ; September 2015\")"), e.getMessage());
+        }
+        try (Stream<Path> files = Files.walk(target)) {
+            assertEquals(1, files.filter(Files::isRegularFile).count(), "nothing written next to the root state");
+        }
+    }
+
     static void assertVerifies(final Path target) {
         assertEquals(0, Main.run("verify", "--archive", target.toString(), "--quiet"), "verify " + target);
     }

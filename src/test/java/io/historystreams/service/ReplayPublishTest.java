@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -54,6 +55,15 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         final Path source = Fixtures.testnetSmall();
         // eleven checkpoints verified (0x3f..0x2bf), none published
         assertEquals(0, Main.run(command("ingest", "--archive", source.toString(), "--from", "1", "--to", "700")));
+
+        // a target that cannot be used is refused before anything is replayed (it was after the re-emitting)
+        final StringWriter refused = new StringWriter();
+        try (PrintWriter w = new PrintWriter(refused, true)) {
+            assertEquals(2, Main.run(w, w, command("replay", "--from", "1", "--to", "127", "--publish-to",
+                    "s3://bucket/x")), refused.toString());
+        }
+        assertTrue(refused.toString().contains("unsupported publish target scheme"), refused.toString());
+        assertFalse(refused.toString().contains("replayed"), refused.toString());
 
         final Path target = dir.resolve("mirror");
         final List<ILoggingEvent> logged = Logs.during(PublishRunner.class, () -> {

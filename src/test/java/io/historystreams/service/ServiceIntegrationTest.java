@@ -197,6 +197,31 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
     }
 
     @Test
+    void anIngestMovesTheRootPastAFailedCheckpointOnlyAtTheEndAndSaysSo() throws Exception {
+        // testnet-p24-hot: 0x3f lacks 6 buckets (it fails), 0x7f verifies; the mirror gets 0x7f, and its root state
+        // waits for 0x3f until the ingest has every verdict, then moves with a WARN naming what the mirror lacks
+        final String app = "p24-publish";
+        final Path mirror = dir.resolve("mirror");
+        final List<String> a = new java.util.ArrayList<>(List.of("ingest"));
+        a.addAll(List.of(serviceArgs(app, "--archive", Fixtures.testnetP24Hot().toString(), "--quiet",
+                "--publish-to", mirror.toString(), "-D", "checkpoint.retry.backoff.ms=50")));
+        final java.io.StringWriter text = new java.io.StringWriter();
+        final java.util.List<ch.qos.logback.classic.spi.ILoggingEvent> logs = io.historystreams.testing.Logs.during(
+                io.historystreams.publish.CheckpointPublisher.class, () -> {
+                    try (java.io.PrintWriter w = new java.io.PrintWriter(text, true)) {
+                        assertEquals(1, Main.run(w, w, a.toArray(String[]::new)), text.toString());
+                    }
+                });
+        final Path root = mirror.resolve(".well-known/stellar-history.json");
+        assertTrue(Files.exists(root), text::toString);
+        assertEquals(127, io.historystreams.verify.HistoryArchiveState.parse(Files.readAllBytes(root), "root")
+                .currentLedger());
+        assertTrue(logs.stream().anyMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN
+                && e.getFormattedMessage().contains("lacks 1 checkpoint(s) below it (0000003f)")), logs::toString);
+        assertFalse(Files.exists(mirror.resolve("history/00/00/00/history-0000003f.json")));
+    }
+
+    @Test
     void shouldPublishAByteIdenticalArchiveOnceThenWriteNothingTheSecondTime() throws Exception {
         final String app = "publish1";
         final Path source = Fixtures.testnetSmall();
