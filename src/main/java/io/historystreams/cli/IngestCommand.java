@@ -85,7 +85,7 @@ public final class IngestCommand implements Callable<Integer> {
 
     @Option(names = "--publish-to", paramLabel = "TARGET",
             description = "Publish verified checkpoints to a target archive (directory, http(s):// WebDAV, or "
-                    + "cmd:put=...;mkdir=...). Repeatable.")
+                    + "cmd:put=...;get=...;exists=...;mkdir=...). Repeatable.")
     List<String> publishTo = List.of();
 
     @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")

@@ -64,8 +64,15 @@ final class Publishing implements AutoCloseable {
                 LoggerFactory.getLogger(Publishing.class).warn("{}: ignored, nothing is published", said);
             }
         }
+        final Map<String, String> seen = new java.util.HashMap<>();
         for (final String target : targets) {
             ArchiveWriters.options(target, writerSettings(config));
+            final String before = seen.put(ArchiveWriters.identity(target), target);
+            if (before != null) {
+                // two runners in one consumer group would split the work, each moving the one root state
+                throw new IllegalArgumentException("--publish-to names one target twice: " + before + " and "
+                        + target);
+            }
         }
         giveUp(config);
     }
@@ -221,8 +228,10 @@ final class Publishing implements AutoCloseable {
                         err.println("error: publishing to " + writers.get(i).name() + " has failed for "
                                 + r.failingFor().toSeconds() + " s without a checkpoint published (publish."
                                 + GIVE_UP_SECONDS + "=" + giveUp.toSeconds() + "); last: " + r.lastFailure() + ". "
-                                + published + "/" + records.size() + " checkpoints published; the verified ones stay "
-                                + "in the topics: run again once the target is fixed to publish the rest");
+                                + published + "/" + records.size() + " checkpoints confirmed published ("
+                                + r.checkpointsPublished() + " published by this run, the last maybe not confirmed "
+                                + "yet); the verified ones stay in the topics: run again once the target is fixed to "
+                                + "publish the rest");
                         return false;
                     }
                     progress.add(writers.get(i).name() + ": " + published + "/" + records.size() + " checkpoints");

@@ -8,6 +8,7 @@ import io.historystreams.service.ServiceConfig;
 import io.historystreams.service.Tailer;
 import io.historystreams.service.VerdictLog;
 import io.historystreams.verify.VerificationException;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -31,9 +32,22 @@ public final class TailCommand implements Callable<Integer> {
     @Mixin
     ServiceOptions service;
 
+    double intervalSeconds = 10;
+
+    /** The command this option belongs to (for its error). */
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--interval", defaultValue = "10", paramLabel = "SECONDS",
-            description = "Poll interval (default: ${DEFAULT-VALUE} s).")
-    double intervalSeconds;
+            description = "Poll interval, 0.1 or more (default: ${DEFAULT-VALUE} s).")
+    void interval(final double seconds) {
+        // 0 or less polled about 20 times a second (the loop's floor), not what anyone asks for
+        if (!(seconds >= 0.1)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--interval must be 0.1 s or more, not "
+                    + seconds);
+        }
+        intervalSeconds = seconds;
+    }
 
     @Option(names = "--from", paramLabel = "L",
             description = "On the first run for this archive, start at the checkpoint containing L (default: the "
@@ -43,8 +57,8 @@ public final class TailCommand implements Callable<Integer> {
     @Option(names = "--publish-to", paramLabel = "TARGET", description = "Publish verified checkpoints (repeatable).")
     List<String> publishTo = List.of();
 
-    @Spec
-    CommandSpec spec;
+    private static final java.time.format.DateTimeFormatter CLOCK =
+            java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
 
     private final CountDownLatch stop = new CountDownLatch(1);
 
@@ -73,7 +87,7 @@ public final class TailCommand implements Callable<Integer> {
                         config.get(ServiceConfig.APPLICATION_ID) + "-tailer", from == null ? -1 : from);
                 // each checkpoint's verdict, as the pipeline commits it (without it only /metrics told)
                 VerdictLog verdicts = VerdictLog.start(svc.clientProps(), svc.topics(), spec.commandLine().getOut())) {
-            final long interval = Math.max(50, (long) (intervalSeconds * 1000));
+            final long interval = (long) (intervalSeconds * 1000);
             do {
                 if (!svc.live()) {
                     err.println("error: the pipeline stopped: " + svc.fatalReason());
@@ -82,7 +96,8 @@ public final class TailCommand implements Callable<Integer> {
                 try {
                     tailer.pollOnce();
                 } catch (final VerificationException e) {
-                    err.println("tail: cannot read the archive's root state (will retry): " + e);
+                    err.println(java.time.LocalTime.now().format(CLOCK) // as the log lines around it
+                            + " tail: cannot read the archive's root state (will retry): " + e);
                     err.flush();
                 } catch (final org.apache.kafka.common.KafkaException e) {
                     if (!fenced(e)) {

@@ -23,7 +23,8 @@ import java.util.regex.Pattern;
  * <li>{@code cmd:put=<template>;mkdir=<template>;get=...;exists=...;rename=...;timeout=<seconds>}:
  * {@link CommandArchiveWriter}. A {@code ;} separates settings only when a known key and {@code =} follow it, so
  * templates may contain {@code ;} themselves. The same keys may be given as options instead (target {@code cmd:}),
- * e.g. {@code --publish-to 'cmd:put=cp {0} /srv/a/{1};mkdir=mkdir -p /srv/a/{0}'}.</li>
+ * e.g. {@code --publish-to 'cmd:put=cp {0} /srv/a/{1};mkdir=mkdir -p /srv/a/{0};get=cp /srv/a/{0} {1};exists=test -e
+ * /srv/a/{0}'}; put, get and exists are required.</li>
  * </ul>
  * Options for every kind: {@code retries} (attempts, default 6; 1 disables retrying), {@code retryDelayMs}
  * (default 200), {@code retryMaxDelayMs} (default 30000). Unknown options are refused.
@@ -87,6 +88,30 @@ public final class ArchiveWriters {
         return Kind.LOCAL;
     }
 
+    /**
+     * What {@code target} writes to, so that two spellings of one target compare equal: a directory by its absolute
+     * normalized path (also as a {@code file:} URL), an http(s) URL without credentials and with a lower-case scheme
+     * and host and a final {@code /}, a command target as it is.
+     */
+    public static String identity(final String target) {
+        final String lower = target.toLowerCase(Locale.ROOT);
+        try {
+            return switch (kind(target)) {
+                case COMMAND -> target;
+                case HTTP -> {
+                    final URI u = new URI(target);
+                    final String path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
+                    yield u.getScheme().toLowerCase(Locale.ROOT) + "://" + u.getHost().toLowerCase(Locale.ROOT)
+                            + (u.getPort() < 0 ? "" : ":" + u.getPort()) + (path.endsWith("/") ? path : path + "/");
+                }
+                case LOCAL -> (lower.startsWith("file:") ? Path.of(URI.create(target)) : Path.of(target))
+                        .toAbsolutePath().normalize().toString();
+            };
+        } catch (final URISyntaxException | RuntimeException e) {
+            return target; // refused with its reason when it is opened
+        }
+    }
+
     public static ArchiveWriter open(final String target) throws PublishException {
         return open(target, Map.of());
     }
@@ -131,7 +156,7 @@ public final class ArchiveWriters {
             writer = local;
         } else if (lower.matches("[a-z][a-z0-9+.-]*://.*")) {
             throw new IllegalArgumentException("unsupported publish target scheme in " + target.substring(0,
-                    target.indexOf(':')) + "://...; use a directory, file://, http(s):// or cmd:put=...");
+                    target.indexOf(':')) + "://...; use a directory, file://, http(s):// or cmd:put=...;get=...;exists=...");
         } else {
             final boolean fsync = bool(opts.remove("fsync"), "fsync", true);
             requireNoOthers(opts, target);
@@ -165,6 +190,15 @@ public final class ArchiveWriters {
     private static ArchiveWriter command(final Map<String, String> s) {
         if (s.get("put") == null) {
             throw new IllegalArgumentException("a cmd: target needs a put template, e.g. cmd:put=cp {0} /srv/a/{1}");
+        }
+        // without get, nothing tells where the target's root state stands (found out after every file was put);
+        // without exists, a get that fails for any reason reads as "absent": files rewritten, the root moved back
+        if (s.get("get") == null || s.get("exists") == null) {
+            throw new IllegalArgumentException("a cmd: target needs get and exists templates as well as put: get "
+                    + "reads its root state ({0} remote path, {1} local file, e.g. get=cp /srv/a/{0} {1}), exists tells "
+                    + "a file absent (exit 1) from a command that failed (other codes), e.g. exists=test -e /srv/a/{0}; "
+                    + "missing: " + (s.get("get") == null ? "get" + (s.get("exists") == null ? ", exists" : "")
+                    : "exists"));
         }
         final var templates = new CommandArchiveWriter.Templates(s.get("put"), s.get("mkdir"), s.get("get"),
                 s.get("exists"), s.get("rename"));

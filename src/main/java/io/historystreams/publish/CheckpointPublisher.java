@@ -492,6 +492,7 @@ public final class CheckpointPublisher {
             throw mismatch(has.getPath(), expected, actual);
         }
         writer.putRootState(hasBytes);
+        rootSeen = true;
         filesWritten.incrementAndGet();
         bytesWritten.addAndGet(hasBytes.length);
         forgetUpTo(checkpoint);
@@ -533,6 +534,21 @@ public final class CheckpointPublisher {
 
     /** The target root's currentLedger, or -1 when it has none or it cannot be parsed ("nothing yet"). */
     private long rootLedger() throws PublishException {
+        final long ledger = readRootLedger();
+        if (ledger >= 0) {
+            rootSeen = true;
+        } else if (rootSeen) {
+            // it had one: emptied or replaced under this publisher, and what it knew present is gone
+            rootSeen = false;
+            presentRuns.clear();
+            rootCandidates.clear();
+            rootWaiting = false;
+            targetEmptied = true;
+        }
+        return ledger;
+    }
+
+    private long readRootLedger() throws PublishException {
         final Optional<byte[]> root = writer.readRootState();
         if (root.isEmpty()) {
             return -1;
@@ -544,6 +560,20 @@ public final class CheckpointPublisher {
                     ArchivePaths.WELL_KNOWN, e.getMessage());
             return -1;
         }
+    }
+
+    /** Whether this publisher has seen the target with a root state (publishing thread only). */
+    private boolean rootSeen;
+    private volatile boolean targetEmptied;
+
+    /**
+     * True once after the target, which had a root state, was found without one: emptied or replaced while this
+     * publisher runs. The caller publishes everything to it again ({@link PublishRunner} does).
+     */
+    public boolean takeTargetEmptied() {
+        final boolean e = targetEmptied;
+        targetEmptied = false;
+        return e;
     }
 
     /** The verified bytes of a small file (the HAS), checked against the recorded SHA-256. */
@@ -575,8 +605,20 @@ public final class CheckpointPublisher {
                         + ArchivePaths.quote(ref), false, e);
             }
             if (blob.isPresent()) {
-                check(path, blob.get(), f);
-                return new Staged(blob.get(), false);
+                final String changed = difference(path, blob.get(), f);
+                if (changed == null) {
+                    return new Staged(blob.get(), false);
+                }
+                // changed since it was verified (written in place, e.g. through a mirror's hard link to it): dropped,
+                // and fetched again from its source below, as a missing blob is (it was refused for good)
+                LOG.warn("{}: the stored copy of {} {}; it is deleted and fetched again from its source", writer.name(),
+                        path, changed);
+                try {
+                    Files.deleteIfExists(blob.get());
+                } catch (final IOException e) {
+                    throw new PublishException(writer.name() + ": cannot publish " + path + ": the stored copy "
+                            + changed + ", and deleting it failed: " + e, false, e);
+                }
             }
         }
         final Path tmp;
@@ -594,7 +636,8 @@ public final class CheckpointPublisher {
         } catch (final PublishException e) {
             deleteQuietly(tmp);
             throw e;
-        } catch (final VerificationException e) {
+        } catch (final VerificationException | IllegalArgumentException e) {
+            // (an archive that cannot be opened any more, such as a source directory since deleted, is the latter)
             deleteQuietly(tmp);
             throw new PublishException(writer.name() + ": cannot publish " + path + ": its verified bytes are not "
                     + "in the blob store and re-fetching them failed: " + e.getMessage(), false, e);
@@ -607,6 +650,15 @@ public final class CheckpointPublisher {
 
     /** Refuses a local file whose SHA-256 or size differs from what was recorded when it was verified. */
     private void check(final String path, final Path file, final FileRef f) throws PublishException {
+        final String changed = difference(path, file, f);
+        if (changed != null) {
+            throw new PublishException(writer.name() + ": refusing to publish " + path + ": the stored copy " + changed
+                    + " (corrupt?)", false, null);
+        }
+    }
+
+    /** How a local file differs from what was verified (its SHA-256 or size), or null when it does not. */
+    private String difference(final String path, final Path file, final FileRef f) throws PublishException {
         final MessageDigest sha = Hash.sha256();
         long size = 0;
         try (InputStream in = Files.newInputStream(file)) {
@@ -622,12 +674,12 @@ public final class CheckpointPublisher {
         final String actual = Hash.digest(sha).hex();
         final String expected = Hashes.hex(f.getSha256());
         if (!actual.equals(expected)) {
-            throw mismatch(path, expected, actual);
+            return "has SHA-256 " + actual + " but " + expected + " was verified";
         }
         if (size != f.getSizeBytes()) {
-            throw new PublishException(writer.name() + ": refusing to publish " + path + ": the stored copy has "
-                    + size + " bytes, " + f.getSizeBytes() + " were verified", false, null);
+            return "has " + size + " bytes, " + f.getSizeBytes() + " were verified";
         }
+        return null;
     }
 
     private PublishException mismatch(final String path, final String expected, final String actual) {

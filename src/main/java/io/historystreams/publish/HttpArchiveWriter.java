@@ -191,8 +191,19 @@ public final class HttpArchiveWriter implements ArchiveWriter {
             Thread.currentThread().interrupt();
             throw new PublishException(name + ": " + method + " " + path + " interrupted", false, e);
         } catch (IOException e) {
-            throw new PublishException(name + ": " + method + " " + path + " failed: " + e, true, e);
+            throw new PublishException(name + ": " + method + " " + path + " failed: " + reason(e, request.uri()),
+                    true, e);
         }
+    }
+
+    /** What went wrong, said plainly: the JDK's client says only "java.net.ConnectException" for an unknown host. */
+    static String reason(final IOException e, final URI uri) {
+        if (io.historystreams.kafka.Causes.find(e, java.nio.channels.UnresolvedAddressException.class,
+                java.net.UnknownHostException.class) != null) {
+            return "cannot resolve host " + uri.getHost() + " (" + e.getClass().getSimpleName() + ")";
+        }
+        final Throwable root = io.historystreams.kafka.Causes.root(e);
+        return e.getMessage() == null && root != e ? e + " (" + root + ")" : e.toString();
     }
 
     private void expectSuccess(final String method, final String what, final HttpResponse<?> r)

@@ -17,6 +17,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
@@ -25,8 +26,16 @@ import java.util.regex.Pattern;
  * Every write stays below the root, whatever the path or a symlink inside the root says.
  */
 public final class LocalArchiveWriter implements ArchiveWriter {
-    /** Temporaries this writer creates: hidden, ending in {@code .tmp}; never a valid archive name. */
-    private static final Pattern TEMPORARY = Pattern.compile("\\..+\\.tmp");
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LocalArchiveWriter.class);
+    /**
+     * Temporaries this writer creates ({@code .<archive file name>.<random hex>.tmp}); never a valid archive name, and
+     * nothing else matches: other hidden {@code .tmp} files in the target (an operator's) are not this writer's.
+     */
+    private static final Pattern TEMPORARY = Pattern.compile("\\.((history|ledger|transactions|results|scp)"
+            + "-[0-9a-f]{8}\\.(json|xdr\\.gz)|bucket-[0-9a-f]{64}\\.xdr\\.gz|stellar-history\\.json)\\.[0-9a-f]{1,16}\\.tmp");
+    /** The directories of the archive layout, where this writer's temporaries can be. */
+    private static final List<String> LAYOUT = List.of(".well-known", "history", "ledger", "transactions", "results",
+            "scp", "bucket");
     private static final long MAX_ROOT_STATE = 16L << 20;
 
     private final Path root;
@@ -192,18 +201,28 @@ public final class LocalArchiveWriter implements ArchiveWriter {
     public int cleanStaleTemporaries() throws PublishException {
         final int[] count = {0};
         try {
-            Files.walkFileTree(root, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(final Path file, final BasicFileAttributes attrs) throws IOException {
-                    if (attrs.isRegularFile() && TEMPORARY.matcher(file.getFileName().toString()).matches()) {
-                        Files.deleteIfExists(file);
-                        count[0]++;
-                    }
-                    return FileVisitResult.CONTINUE;
+            for (final String dir : LAYOUT) {
+                final Path top = root.resolve(dir);
+                if (!Files.isDirectory(top, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
                 }
-            });
+                Files.walkFileTree(top, new SimpleFileVisitor<>() {
+                    @Override
+                    public FileVisitResult visitFile(final Path file, final BasicFileAttributes attrs)
+                            throws IOException {
+                        if (attrs.isRegularFile() && TEMPORARY.matcher(file.getFileName().toString()).matches()) {
+                            Files.deleteIfExists(file);
+                            count[0]++;
+                        }
+                        return FileVisitResult.CONTINUE;
+                    }
+                });
+            }
         } catch (IOException e) {
             throw new PublishException(name() + ": cannot clean stale temporaries: " + e, false, e);
+        }
+        if (count[0] > 0) {
+            LOG.info("{}: deleted {} temporary file(s) an interrupted publish left behind", name(), count[0]);
         }
         return count[0];
     }
@@ -223,12 +242,15 @@ public final class LocalArchiveWriter implements ArchiveWriter {
         if (existing == null) {
             throw refused(path, "no existing ancestor");
         }
+        final Path real;
         try {
-            if (!existing.toRealPath().startsWith(root)) {
-                throw refused(path, existing + " leads outside the target root (symlink)");
-            }
+            real = existing.toRealPath();
         } catch (IOException e) {
             throw refused(path, "cannot resolve " + existing + ": " + e);
+        }
+        if (!real.startsWith(root)) {
+            throw refused(path, existing + " leads outside the target root (a symlink: this writer follows none, "
+                    + "so a directory of the archive cannot be a link to another disk)");
         }
         return target;
     }

@@ -565,6 +565,13 @@ public final class PublishRunner implements AutoCloseable {
                 batch = List.of();
                 done.clear();
             }
+            if (publisher.takeTargetEmptied()) {
+                // as at start (restartIfTargetEmptied), but found while running: from the beginning of the topic
+                LOG.warn("{} has no root state any more, although it had one while this runner published to it: "
+                        + "it was emptied or replaced, so every verified checkpoint is published to it again (the "
+                        + "files it has are skipped)", targetName);
+                consumer.seekToBeginning(consumer.assignment());
+            }
         }
 
         /**

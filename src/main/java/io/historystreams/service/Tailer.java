@@ -66,21 +66,36 @@ public final class Tailer implements AutoCloseable {
         this.producer = new KafkaProducer<>(p, (org.apache.kafka.common.serialization.Serializer) new RoutingKeys(),
                 (org.apache.kafka.common.serialization.Serializer) new RoutingValues(topics));
         producer.initTransactions(); // fences an older tailer with the same id
-        final long stored = readState(clientProps);
+        final Map<String, Long> saved = readState(clientProps);
+        final long stored = saved.getOrDefault(archiveId, -1L);
         this.last = stored >= 0 ? stored : startLedger >= 0 ? Checkpoint.containing(startLedger) - Checkpoint.FREQUENCY
                 : -2;
         LOG.info("tailing {}: last requested checkpoint {}", archiveId, stored >= 0 ? stored : "none");
+        if (stored >= 0 && startLedger >= 0) {
+            LOG.info("the start ledger given ({}) is for a first run: this tail continues after its saved position",
+                    startLedger);
+        }
+        saved.remove(archiveId);
+        if (stored < 0 && !saved.isEmpty()) {
+            // the position is kept under the first --archive as typed: another spelling, or another source in
+            // front, starts afresh, and the checkpoints since the saved position would be skipped without a word
+            LOG.warn("no saved position for {}, but for {}: if that is the same archive under another name (the "
+                    + "first --archive, as typed, names the position), give --from with the ledger after its last "
+                    + "checkpoint, or the same first --archive; starting {}", archiveId, saved,
+                    startLedger >= 0 ? "at ledger " + startLedger : "at the archive's current checkpoint");
+        }
     }
 
-    private long readState(final Map<String, Object> clientProps) {
-        final long[] found = {-1};
+    /** The saved positions of every tailed archive (its name -> the last checkpoint requested). */
+    private Map<String, Long> readState(final Map<String, Object> clientProps) {
+        final Map<String, Long> found = new java.util.TreeMap<>();
         TopicSnapshot.read(clientProps, topics.tailState.name(), topics.tailState.keySerde().deserializer(),
                 topics.tailState.valueSerde().deserializer(), Duration.ofMinutes(2), r -> {
-                    if (archiveId.equals(r.key())) {
-                        found[0] = r.value();
+                    if (r.key() != null && r.value() != null) {
+                        found.put(r.key(), r.value());
                     }
                 });
-        return found[0];
+        return found;
     }
 
     /** The last checkpoint requested (from the stored state or this run), or a negative number for none. */

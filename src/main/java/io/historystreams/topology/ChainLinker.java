@@ -115,7 +115,7 @@ final class ChainLinker implements Processor<Long, CheckpointVerified, Long, Obj
                 .withSource(ledgerFile == null ? null : ledgerFile.getSource());
         context.forward(new Record<>(v.getCheckpoint(), Facts.failure(v.getCheckpoint(), v.getArchive(), e, 0,
                 context.currentSystemTimeMs()), ts), failureChild);
-        ctx.outcomes().failed(v.getCheckpoint());
+        // counted by the gate, which publishes it (after any retries), as every failure
     }
 
     /** Emits the verified checkpoint and its ledgers; false (and a failure event) when the ledgers cannot be read. */

@@ -87,7 +87,7 @@ public final class HistoryTopology {
         top.addSource("attempt-failures-source", t.attemptFailures.keySerde().deserializer(),
                 t.attemptFailures.valueSerde().deserializer(), t.attemptFailures.name());
         top.addProcessor(GATE, () -> new RequestGate(STATUS_STORE, INFLIGHT_STORE, RETRY_STORE, FETCHERS,
-                "checkpoint-failures-sink", settings), "checkpoint-requests-source", "verified-outcomes-source",
+                "checkpoint-failures-sink", settings, ctx), "checkpoint-requests-source", "verified-outcomes-source",
                 "attempt-failures-source");
         top.addStateStore(store(STATUS_STORE, Serdes.Long(), Serdes.String()), GATE);
         top.addStateStore(store(INFLIGHT_STORE, Serdes.Long(), t.storeSerde(CheckpointRequest.class)), GATE);

@@ -38,13 +38,16 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
     private final String fetchers;
     private final String failureChild;
     private final HistoryTopology.Settings settings;
+    private final PipelineContext ctx;
     private ProcessorContext<Long, Object> context;
     private KeyValueStore<Long, String> status;
     private KeyValueStore<Long, CheckpointRequest> inflight;
     private KeyValueStore<Long, CheckpointRequest> retries;
 
     RequestGate(final String statusStoreName, final String inflightStoreName, final String retryStoreName,
-            final List<String> fetchers, final String failureChild, final HistoryTopology.Settings settings) {
+            final List<String> fetchers, final String failureChild, final HistoryTopology.Settings settings,
+            final PipelineContext ctx) {
+        this.ctx = ctx;
         this.statusStoreName = statusStoreName;
         this.inflightStoreName = inflightStoreName;
         this.retryStoreName = retryStoreName;
@@ -95,24 +98,45 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
         }
     }
 
-    /** One attempt failed: retry later when that can help and attempts remain, otherwise publish the failure. */
+    /**
+     * One attempt failed: retry later when that can help and attempts remain, otherwise publish the failure. A tailed
+     * archive is live: a checkpoint whose files are missing or cannot be fetched now may be complete later (its
+     * upload lags its root state, a server recovers), and the tail never asks for it again. So its failure is
+     * published once the attempts run out, as any, and the checkpoint is still tried again, every
+     * {@code maxRetryBackoff} at most, until it is verified (its verified verdict follows its failure).
+     */
     private void attemptFailed(final long cp, final CheckpointFailed f, final long timestamp) {
         final CheckpointRequest req = inflight.get(cp);
         final int attempt = req == null ? f.getAttempt() : req.getAttempt();
+        final boolean live = req != null && req.getReason() == RequestReason.TAIL && f.getRetryable();
         if (req != null && f.getRetryable() && attempt + 1 < settings.maxAttempts()) {
-            final long delay = backoff(attempt);
-            final CheckpointRequest again = CheckpointRequest.newBuilder(req).setReason(RequestReason.RETRY)
-                    .setAttempt(attempt + 1)
-                    .setRequestedAt(Instant.ofEpochMilli(context.currentSystemTimeMs() + delay)).build();
-            retries.put(cp, again);
+            final long delay = retryLater(cp, req, attempt, live);
             LOG.info("checkpoint {} attempt {} failed ({} {}): retrying in {} ms", cp, attempt + 1, f.getReason(),
                     f.getFile(), delay);
             return;
         }
         status.put(cp, FAILED);
         inflight.delete(cp);
-        context.forward(new Record<>(cp, CheckpointFailed.newBuilder(f).setAttempt(attempt).build(), timestamp),
-                failureChild);
+        if (req == null || attempt + 1 <= settings.maxAttempts()) {
+            // the attempts ran out (a live checkpoint's later tries fail quietly: its failure was said)
+            context.forward(new Record<>(cp, CheckpointFailed.newBuilder(f).setAttempt(attempt).build(), timestamp),
+                    failureChild);
+            ctx.outcomes().failed(cp);
+        }
+        if (live) {
+            final long delay = retryLater(cp, req, attempt, true);
+            LOG.info("checkpoint {} of a tailed archive failed ({} {}): tried again in {} s, until its files are there",
+                    cp, f.getReason(), f.getFile(), delay / 1000);
+        }
+    }
+
+    /** Schedules the next attempt; returns its delay. A tail's request keeps its reason (see attemptFailed). */
+    private long retryLater(final long cp, final CheckpointRequest req, final int attempt, final boolean live) {
+        final long delay = backoff(attempt);
+        retries.put(cp, CheckpointRequest.newBuilder(req).setReason(live ? RequestReason.TAIL : RequestReason.RETRY)
+                .setAttempt(attempt + 1).setRequestedAt(Instant.ofEpochMilli(context.currentSystemTimeMs() + delay))
+                .build());
+        return delay;
     }
 
     private long backoff(final int attempt) {

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PublishingCheckTest {
     @Test
     void unknownPublishSettingsAreRefusedAndKnownOnesPass() throws Exception {
-        final List<String> targets = List.of("/srv/mirror", "http://127.0.0.1:9/dav/", "cmd:put=cp {0} /srv/{1}");
+        final List<String> targets = List.of("/srv/mirror", "http://127.0.0.1:9/dav/", "cmd:put=cp {0} /srv/{1};get=cp /srv/{0} {1};exists=test -e /srv/{0}");
         final ServiceConfig bad = ServiceConfig.load(null, Map.of("HISTORY_STREAMS_PUBLISH_FSYNK", "false"), Map.of());
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Publishing.check(bad, targets));
@@ -34,5 +34,21 @@ class PublishingCheckTest {
                 + "publish.retry.delay.ms, publish.retry.max.delay.ms, publish.timeout.seconds, "
                 + "publish.give.up.seconds): ignored, nothing is published"), seen.stream()
                 .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList());
+    }
+
+    @Test
+    void oneTargetGivenTwiceIsRefused() throws Exception {
+        // two runners shared its consumer group and the one root state ("published to 2 target(s)")
+        final ServiceConfig none = ServiceConfig.load(null, Map.of(), Map.of());
+        final java.nio.file.Path dir = java.nio.file.Path.of("/srv/mirror");
+        for (final List<String> twice : List.of(List.of("/srv/mirror", "file:///srv/mirror/"),
+                List.of("/srv/mirror", "/srv/./mirror"),
+                List.of("http://user:pw@Mirror.example/a", "http://mirror.example/a/"))) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Publishing.check(none, twice));
+            assertTrue(e.getMessage().startsWith("--publish-to names one target twice"), e.getMessage());
+        }
+        assertDoesNotThrow(() -> Publishing.check(none, List.of(dir.toString(), "/srv/mirror2",
+                "http://mirror.example/a/", "http://mirror.example/b/")));
     }
 }

@@ -27,7 +27,7 @@ class ArchiveWritersTest {
         final String dav = "http://127.0.0.1:9/dav/";
         assertEquals(Map.of("timeout", "7", "retries", "2", "retryDelayMs", "10", "retryMaxDelayMs", "50"),
                 ArchiveWriters.options(dav, SETTINGS));
-        final String cmd = "cmd:put=cp {0} /srv/{1};mkdir=mkdir -p /srv/{0}";
+        final String cmd = "cmd:put=cp {0} /srv/{1};mkdir=mkdir -p /srv/{0};get=cp /srv/{0} {1};exists=test -e /srv/{0}";
         assertEquals("7", ArchiveWriters.options(cmd, SETTINGS).get("timeout"));
         // the target's own timeout wins over the setting for every target
         assertEquals(null, ArchiveWriters.options(cmd + ";timeout=60", SETTINGS).get("timeout"));

@@ -378,26 +378,47 @@ class CheckpointPublisherTest {
     }
 
     @Test
-    void aCorruptBlobIsNeverPublished() throws Exception {
+    void aCorruptBlobIsNeverPublishedButFetchedAgainFromItsSource() throws Exception {
         final CheckpointVerified cp = v.checkpoints.get(2);
         final LocalBlobStore store = copyBlobs(cp, tmp.resolve("blobs"));
         final String ledger = ArchivePaths.checkpointFile(FileType.LEDGER, cp.getCheckpoint());
         final FileRef ref = file(cp, ledger);
         final Path blob = store.file(ref.getBlobRef()).orElseThrow();
-        final byte[] bytes = Files.readAllBytes(blob);
+        final byte[] original = Files.readAllBytes(blob);
+        final byte[] bytes = original.clone();
         bytes[bytes.length / 2] ^= 0x40;
-        Files.write(blob, bytes);
+        Files.write(blob, bytes); // in place, as a tool writing through a mirror's hard link to it would
+        // its source is gone as well: refused, nothing of the checkpoint published
+        final CheckpointVerified sourceGone = CheckpointVerified.newBuilder(cp).setFiles(cp.getFiles().stream()
+                .map(f -> FileRef.newBuilder(f).setSource(tmp.resolve("gone").toString()).build()).toList()).build();
         final Path target = tmp.resolve("corrupt-target");
         try (PipelineContext ctx = context(store);
              ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
             final PublishException e = assertThrows(PublishException.class,
-                    () -> new CheckpointPublisher(w, ctx, tmp).publish(cp));
+                    () -> new CheckpointPublisher(w, ctx, tmp).publish(sourceGone));
             assertFalse(e.retryable());
-            assertTrue(e.getMessage().contains(ledger) && e.getMessage().contains("SHA-256"), e.getMessage());
+            assertTrue(e.getMessage().contains(ledger) && e.getMessage().contains("re-fetching them failed"),
+                    e.getMessage());
         }
         assertFalse(Files.exists(target.resolve(ledger)));
         assertFalse(Files.exists(target.resolve(ArchivePaths.has(cp.getCheckpoint()))));
         assertFalse(Files.exists(target.resolve(ArchivePaths.WELL_KNOWN)));
+        // with its source there, the changed blob is dropped and fetched again (it was refused for good, and the
+        // error said to fix the target)
+        Files.write(blob, bytes);
+        try (PipelineContext ctx = context(store);
+             ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final List<ch.qos.logback.classic.spi.ILoggingEvent> logs = io.historystreams.testing.Logs.during(
+                    CheckpointPublisher.class, () -> {
+                        final CheckpointPublisher p = new CheckpointPublisher(w, ctx, tmp);
+                        p.publish(cp);
+                        assertTrue(p.releaseRoot(), "0xbf alone: its root waited for 0x3f and 0x7f");
+                    });
+            assertTrue(logs.stream().anyMatch(e -> e.getFormattedMessage().contains("the stored copy of " + ledger
+                    + " has SHA-256")), logs::toString);
+        }
+        assertArrayEquals(original, Files.readAllBytes(target.resolve(ledger)));
+        assertTargetIsCopyOfSource(target, List.of(cp));
     }
 
     @Test

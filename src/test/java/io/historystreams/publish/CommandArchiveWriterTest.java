@@ -192,15 +192,26 @@ class CommandArchiveWriterTest {
         final String spec = "cmd:put=cp {0} " + r + "/{1};mkdir=mkdir -p " + r + "/{0} ; true;timeout=60";
         assertEquals(Map.of("put", "cp {0} " + r + "/{1}", "mkdir", "mkdir -p " + r + "/{0} ; true", "timeout", "60"),
                 ArchiveWriters.parseCommandSpec(spec.substring(4)));
-        try (ArchiveWriter w = ArchiveWriters.open(spec, Map.of("retries", "2", "get", "cp " + r + "/{0} {1}"))) {
+        try (ArchiveWriter w = ArchiveWriters.open(spec, Map.of("retries", "2", "get", "cp " + r + "/{0} {1}",
+                "exists", "test -e " + r + "/{0}"))) {
             assertTrue(w instanceof RetryingArchiveWriter rw && rw.delegate() instanceof CommandArchiveWriter);
             w.put(HAS_3F, Files.writeString(tmp.resolve("s"), "x"));
             assertTrue(w.exists(HAS_3F));
         }
         assertEquals("x", Files.readString(target.resolve(HAS_3F)));
-        try (ArchiveWriter w = ArchiveWriters.open("cmd:", Map.of("put", "cp {0} " + r + "/{1}"))) {
+        try (ArchiveWriter w = ArchiveWriters.open("cmd:", Map.of("put", "cp {0} " + r + "/{1}", "get",
+                "cp " + r + "/{0} {1}", "exists", "test -e " + r + "/{0}"))) {
             assertTrue(w.name().startsWith("cmd:cp"));
         }
+        // without get, a target's root state cannot be read (it failed after every file was put); without exists,
+        // a get failing for any reason read as "absent": files rewritten and the root state moved back
+        final IllegalArgumentException noGet = assertThrows(IllegalArgumentException.class,
+                () -> ArchiveWriters.open("cmd:put=cp {0} /x/{1};mkdir=mkdir -p /x/{0}"));
+        assertTrue(noGet.getMessage().endsWith("missing: get, exists"), noGet.getMessage());
+        final IllegalArgumentException noExists = assertThrows(IllegalArgumentException.class,
+                () -> ArchiveWriters.open("cmd:put=cp {0} /x/{1};get=cp /x/{0} {1}"));
+        assertTrue(noExists.getMessage().startsWith("a cmd: target needs get and exists templates")
+                && noExists.getMessage().endsWith("missing: exists"), noExists.getMessage());
         assertThrows(IllegalArgumentException.class, () -> ArchiveWriters.open("cmd:mkdir=mkdir -p /x/{0}"));
         assertThrows(IllegalArgumentException.class, () -> ArchiveWriters.open("cmd:pt=cp {0} /x/{1}"));
     }

@@ -80,6 +80,18 @@ class HttpArchiveWriterTest {
     }
 
     @Test
+    void aHostThatDoesNotResolveIsNamed() throws Exception {
+        // the JDK's client says only "java.net.ConnectException", with no host and no reason
+        try (HttpArchiveWriter w = new HttpArchiveWriter(java.net.URI.create("http://no-such-host.invalid/mirror/"),
+                true, Duration.ofSeconds(5), Duration.ofSeconds(5))) {
+            final PublishException e = org.junit.jupiter.api.Assertions.assertThrows(PublishException.class,
+                    () -> w.exists("history/00/00/00/history-0000003f.json"));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("cannot resolve host "
+                    + "no-such-host.invalid"), e.getMessage());
+        }
+    }
+
+    @Test
     void publishesFixtureCheckpointsToNginxByteIdentical() throws Exception {
         final FixtureSet set = new FixtureSet();
         try (HttpArchiveWriter w = new HttpArchiveWriter(direct())) {

@@ -80,6 +80,8 @@ class LocalArchiveWriterTest {
         try (LocalArchiveWriter w = new LocalArchiveWriter(target)) {
             final PublishException e = assertThrows(PublishException.class, () -> w.put(HAS_3F, src));
             assertTrue(e.getMessage().contains("outside the target root"), e.getMessage());
+            // said once (it was wrapped in itself: "cannot resolve ...: PublishException: ... refused ...")
+            assertEquals(1, e.getMessage().split("refused target path", -1).length - 1, e.getMessage());
             assertFalse(e.retryable());
             assertThrows(PublishException.class,
                     () -> w.put(ArchivePaths.checkpointFile(io.historystreams.archive.FileType.LEDGER, 0x3f), src));
@@ -127,13 +129,22 @@ class LocalArchiveWriterTest {
         final Path target = tmp.resolve("target");
         final Path dir = Files.createDirectories(target.resolve("history/00/00/00"));
         Files.writeString(dir.resolve(".history-0000003f.json.1234abcd.tmp"), "partial");
-        Files.writeString(target.resolve(".well-known.tmp"), "partial");
+        Files.createDirectories(target.resolve(".well-known"));
+        Files.writeString(target.resolve(".well-known/.stellar-history.json.9f0e.tmp"), "partial");
         Files.writeString(dir.resolve("history-0000007f.json"), "kept");
+        // an operator's own hidden .tmp files, in the archive's directories or beside them, are not this writer's
+        // (every hidden .tmp anywhere in the target was deleted, silently)
+        Files.createDirectories(target.resolve("www"));
+        Files.writeString(target.resolve("www/.session.tmp"), "keep");
+        Files.writeString(target.resolve(".operator-notes.tmp"), "keep");
+        Files.writeString(dir.resolve(".notes.tmp"), "keep");
         try (LocalArchiveWriter w = new LocalArchiveWriter(target)) {
             assertFalse(w.exists(HAS_3F));
             assertTrue(w.readRootState().isEmpty());
             assertEquals(2, w.cleanStaleTemporaries());
-            assertEquals(0, countTemporaries(target));
+            assertEquals(3, countTemporaries(target), "the operator's three are left");
+            assertTrue(Files.exists(target.resolve("www/.session.tmp")));
+            assertTrue(Files.exists(dir.resolve(".notes.tmp")));
             assertTrue(w.exists(ArchivePaths.has(0x7f)));
         }
     }

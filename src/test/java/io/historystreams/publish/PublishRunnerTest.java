@@ -1,5 +1,7 @@
 package io.historystreams.publish;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
 import io.historystreams.archive.ArchivePaths;
 import io.historystreams.events.CheckpointPublished;
 import io.historystreams.events.CheckpointVerified;
@@ -201,6 +203,64 @@ class PublishRunnerTest {
     // ---- helpers
 
     /** The target holds exactly the files of the published checkpoints, byte-identical; the root is the newest. */
+    @Test
+    void aTargetEmptiedWhileTheRunnerPublishesGetsEverythingAgain() throws Exception {
+        // a mirror wiped while a tail publishes to it: only the checkpoints after that were written (and a root
+        // naming them), since the target's group had published the rest; the check ran only at the runner's start
+        final Topics own = new Topics("emptied.", topics.registry());
+        try (Admin admin = admin()) {
+            TopicAdmin.ensureTopics(admin, List.of(TopicSpec.compacted(own.checkpointsVerified.name(), 2, 1),
+                    TopicSpec.of(own.checkpointsPublished.name(), 2, 1)));
+        }
+        final Map<String, Object> pc = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all");
+        final Path target = dir.resolve("emptied");
+        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
+                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200));
+        try (KafkaProducer<Long, CheckpointVerified> p = new KafkaProducer<>(pc,
+                own.checkpointsVerified.keySerde().serializer(), own.checkpointsVerified.valueSerde().serializer());
+             ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+             PublishRunner r = new PublishRunner(APP + "-emptied", broker.bootstrapServers(), "emptied",
+                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+            for (final CheckpointVerified cp : v.first(4)) {
+                p.send(new ProducerRecord<>(own.checkpointsVerified.name(), cp.getCheckpoint(), cp)).get();
+            }
+            r.start();
+            waitFor(() -> r.checkpointsPublished() == 4, Duration.ofSeconds(60), "the first four are published");
+            final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(PublishRunner.class, () -> {
+                deleteTree(target);
+                final CheckpointVerified fifth = v.first(5).get(4);
+                p.send(new ProducerRecord<>(own.checkpointsVerified.name(), fifth.getCheckpoint(), fifth)).get();
+                waitFor(() -> Files.exists(target.resolve(ArchivePaths.has(0x3f)))
+                        && rootOf(target) == fifth.getCheckpoint(), Duration.ofSeconds(60),
+                        "everything is published again, and the root names the fifth");
+            });
+            assertTrue(logged.stream().anyMatch(e -> e.getLevel() == Level.WARN
+                    && e.getFormattedMessage().contains("has no root state any more")), logged::toString);
+        }
+        CheckpointPublisherTest.assertVerifies(target);
+    }
+
+    private static long rootOf(final Path target) {
+        try {
+            final Path f = target.resolve(ArchivePaths.WELL_KNOWN);
+            return Files.exists(f) ? io.historystreams.verify.HistoryArchiveState.parse(Files.readAllBytes(f),
+                    "root").currentLedger() : -1;
+        } catch (final Exception e) {
+            return -1;
+        }
+    }
+
+    private static void deleteTree(final Path root) throws Exception {
+        try (var s = Files.walk(root)) {
+            for (final Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                if (!p.equals(root)) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+
     private static void assertTargetIsCopy(final Path target) throws Exception {
         CheckpointPublisherTest.assertTargetIsCopyOfSource(target, published);
         assertArrayEquals(Files.readAllBytes(Fixtures.testnetSmall().resolve(

@@ -128,7 +128,7 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         final String out = said.toString();
         assertTrue(out.contains("error: publishing to " + target + " has failed for "), out);
         assertTrue(out.contains("(publish.give.up.seconds=3); last: checkpoint "), out);
-        assertTrue(out.contains("0/4 checkpoints published"), out);
+        assertTrue(out.contains("0/4 checkpoints confirmed published (0 published by this run"), out);
         assertTrue(out.contains("4 checkpoints: 4 verified") && out.contains("(INCOMPLETE)"), out);
     }
 

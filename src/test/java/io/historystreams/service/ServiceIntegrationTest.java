@@ -353,6 +353,19 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
             advance(server, archive, 0x53f);
             try (Tailer t = new Tailer(ha, sources, null, svc.topics(), svc.clientProps(), app + "-tailer", -1)) {
                 assertEquals(0x4bfL, t.lastRequested());
+                // the same archive under another name starts afresh: said, with the saved position (the checkpoints
+                // since it were skipped without a word)
+                final List<String> otherName = sources.stream().map(x -> x.replace("127.0.0.1", "localhost")).toList();
+                assertTrue(!otherName.equals(sources), otherName::toString);
+                final var warned = io.historystreams.testing.Logs.during(Tailer.class, () -> {
+                    try (Tailer other = new Tailer(ha, otherName, null, svc.topics(), svc.clientProps(),
+                            app + "-other-name", -1)) {
+                        assertTrue(other.lastRequested() < 0);
+                    }
+                });
+                assertTrue(warned.stream().anyMatch(ev -> ev.getLevel() == ch.qos.logback.classic.Level.WARN
+                        && ev.getFormattedMessage().startsWith("no saved position for " + otherName.get(0) + ", but for {"
+                                + sources.get(0) + "=1215}")), warned::toString);
                 final List<Long> next = t.pollOnce();
                 assertEquals(List.of(0x4ffL, 0x53fL), next);
                 requested.addAll(next);

@@ -5,9 +5,11 @@ import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FileType;
 import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.CheckpointFailed;
+import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.Hashes;
 import io.historystreams.events.LedgerVerified;
+import io.historystreams.events.RequestReason;
 import io.historystreams.testing.FaultyArchiveServer;
 import io.historystreams.testing.Fixtures;
 import io.historystreams.verify.Hash;
@@ -173,6 +175,53 @@ class PipelineTopologyTest {
             assertEquals(List.of(), h.failures);
             assertEquals(cp, h.verified.get(0).key);
             assertTrue(server.requests(txPath) >= 3, "fetched again after the 404s");
+        }
+    }
+
+    @Test
+    void shouldKeepTryingATailedCheckpointWhoseFilesComeAfterItsAttemptsRanOut() throws Exception {
+        // a live archive's root state can name a checkpoint before its files are all uploaded: the tail requests it
+        // once, so after its attempts its failure is said (and counted), and it is still tried again until verified
+        // (it was failed for good, a gap of 64 ledgers in the verified stream)
+        final long cp = 0x3ff;
+        final String txPath = ArchivePaths.checkpointFile(FileType.TRANSACTIONS, cp);
+        final java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicInteger verifiedCount = new java.util.concurrent.atomic.AtomicInteger();
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                PipelineHarness h = new PipelineHarness(dir,
+                        HistoryTopology.Settings.defaults().withRetries(2, Duration.ofMillis(50)))) {
+            h.ctx.setOutcomes(new PipelineContext.Outcomes() {
+                @Override
+                public void verified(final long checkpoint) {
+                    verifiedCount.incrementAndGet();
+                }
+
+                @Override
+                public void failed(final long checkpoint) {
+                    failed.incrementAndGet();
+                }
+            });
+            server.on(txPath).status(404).times(4); // two attempts, and two of the tries after them
+            h.requests.pipeInput(cp, CheckpointRequest.newBuilder(PipelineHarness.requestFor(server.url(), cp, TESTNET))
+                    .setReason(RequestReason.TAIL).build());
+            assertTrue(h.runUntil(() -> !h.verified.isEmpty(), Duration.ofSeconds(60)), () -> "failures: " + h.failures);
+            assertEquals(1, h.failures.size(), "the failure is said once, not at every later try");
+            assertEquals("MISSING_FILE", h.failures.get(0).value.getReason());
+            assertEquals(cp, h.verified.get(0).key);
+            assertEquals(1, failed.get(), "counted in history_checkpoints_failed_total (it stayed 0)");
+            assertEquals(1, verifiedCount.get());
+            assertTrue(server.requests(txPath) >= 5);
+        }
+        // a range's request (ingest) is not tried again after its attempts
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                PipelineHarness h = new PipelineHarness(dir.resolve("range"),
+                        HistoryTopology.Settings.defaults().withRetries(2, Duration.ofMillis(50)))) {
+            server.on(txPath).status(404).times(4);
+            h.request(server.url(), cp, TESTNET);
+            assertTrue(h.runUntil(() -> !h.failures.isEmpty(), Duration.ofSeconds(60)));
+            h.settle(Duration.ofMillis(500), Duration.ofSeconds(10));
+            assertEquals(List.of(), h.verified);
+            assertEquals(2, server.requests(txPath));
         }
     }
 
