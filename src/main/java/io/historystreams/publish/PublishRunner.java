@@ -501,6 +501,7 @@ public final class PublishRunner implements AutoCloseable {
             final ConsumerRecords<Long, CheckpointVerified> records = consumer.poll(settings.pollTimeout());
             if (records.isEmpty()) {
                 maybeReleaseRoot();
+                republishIfEmptied();
                 return;
             }
             final List<ConsumerRecord<Long, CheckpointVerified>> sorted = new ArrayList<>();
@@ -525,6 +526,7 @@ public final class PublishRunner implements AutoCloseable {
             }
             // the batch's files start going out together; each checkpoint below still waits for its own
             publisher.prepare(inScope.stream().map(ConsumerRecord::value).toList());
+            boolean emptied = false;
             try {
                 boolean whole = true;
                 for (final ConsumerRecord<Long, CheckpointVerified> r : inScope) {
@@ -549,7 +551,8 @@ public final class PublishRunner implements AutoCloseable {
                         commit();
                     }
                 }
-                if (whole && running) {
+                emptied = publisher.takeTargetEmptied();
+                if (whole && running && !emptied) {
                     maybeReleaseRoot(); // before the commit below: a job done at that commit finds its root moved
                 }
             } finally {
@@ -565,13 +568,29 @@ public final class PublishRunner implements AutoCloseable {
                 batch = List.of();
                 done.clear();
             }
-            if (publisher.takeTargetEmptied()) {
-                // as at start (restartIfTargetEmptied), but found while running: from the beginning of the topic
-                LOG.warn("{} has no root state any more, although it had one while this runner published to it: "
-                        + "it was emptied or replaced, so every verified checkpoint is published to it again (the "
-                        + "files it has are skipped)", targetName);
-                consumer.seekToBeginning(consumer.assignment());
+            if (emptied) {
+                republish();
+            } else {
+                republishIfEmptied();
             }
+        }
+
+        /** Publishes everything again when the publisher found its target emptied (not at a batch's end). */
+        private void republishIfEmptied() {
+            if (publisher.takeTargetEmptied()) {
+                republish();
+            }
+        }
+
+        /**
+         * As at start ({@link #restartIfTargetEmptied}), for a target found emptied while running: from the beginning
+         * of the topic, and no root state written meanwhile (its candidates went with the target's files).
+         */
+        private void republish() {
+            LOG.warn("{} has no root state any more, although it had one while this runner published to it: it was "
+                    + "emptied or replaced, so every verified checkpoint is published to it again (the files it has "
+                    + "are skipped)", targetName);
+            consumer.seekToBeginning(consumer.assignment());
         }
 
         /**

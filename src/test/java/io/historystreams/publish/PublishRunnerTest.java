@@ -226,7 +226,8 @@ class PublishRunnerTest {
                 p.send(new ProducerRecord<>(own.checkpointsVerified.name(), cp.getCheckpoint(), cp)).get();
             }
             r.start();
-            waitFor(() -> r.checkpointsPublished() == 4, Duration.ofSeconds(60), "the first four are published");
+            waitFor(() -> r.checkpointsPublished() == 4 && rootOf(target) == v.first(4).get(3).getCheckpoint(),
+                    Duration.ofSeconds(60), "the first four are published, and the root names the fourth");
             final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(PublishRunner.class, () -> {
                 deleteTree(target);
                 final CheckpointVerified fifth = v.first(5).get(4);
