@@ -421,7 +421,16 @@ public final class CheckpointPublisher {
         return rootWaiting;
     }
 
+    /** How long the root state has waited for a checkpoint below one published here; zero when it does not wait. */
+    public java.time.Duration rootWaitingFor() {
+        final long since = waitingSinceNanos;
+        return rootWaiting && since != 0 ? java.time.Duration.ofNanos(System.nanoTime() - since)
+                : java.time.Duration.ZERO;
+    }
+
     private volatile boolean rootWaiting;
+    /** {@code System.nanoTime()} since when the root state has been waiting (0: it is not). */
+    private volatile long waitingSinceNanos;
 
     /**
      * Checkpoints published here (or found on the target) above its root state, as runs of consecutive checkpoints:
@@ -450,6 +459,9 @@ public final class CheckpointPublisher {
         presentRuns.put(first, last);
         if (has != null) {
             rootCandidates.put(checkpoint, has);
+            if (!rootWaiting) {
+                waitingSinceNanos = System.nanoTime();
+            }
             rootWaiting = true;
         }
         // within one run only its highest candidate can be the root's next position
@@ -496,6 +508,7 @@ public final class CheckpointPublisher {
         filesWritten.incrementAndGet();
         bytesWritten.addAndGet(hasBytes.length);
         forgetUpTo(checkpoint);
+        waitingSinceNanos = System.nanoTime(); // the root moved: what is left waits from now
     }
 
     /** Set once the target's root state was found to name the network being published (or none). */

@@ -46,7 +46,8 @@ import java.util.function.LongPredicate;
  * state only moves forward, and only as far as the target holds every checkpoint up to it. A checkpoint published
  * above one the target lacks (verified late, or on a partition read later) leaves the root where it is until the
  * missing one is in; when it never comes (it failed), the root moves anyway with a WARN: a service's runner once it
- * has read the topic to its end, a bounded job's when that job has every verdict ({@link #releaseRoot}).
+ * has read the topic to its end and the root has waited {@link Settings#releaseAfter}, a bounded job's when that job
+ * has every verdict ({@link #releaseRoot}).
  *
  * <p>A record is retried with backoff until it is published, never skipped (retryable failures back off from
  * {@code minBackoff} to {@code maxBackoff}; others wait {@code maxBackoff} between attempts and count as failures);
@@ -65,11 +66,20 @@ import java.util.function.LongPredicate;
 public final class PublishRunner implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PublishRunner.class);
 
-    /** Tuning; {@link #defaults()} suits production. */
+    /**
+     * Tuning; {@link #defaults()} suits production.
+     *
+     * @param releaseAfter how long a service's runner lets its root state wait for a missing checkpoint once it has
+     *                     read the topic to its end: a checkpoint verified out of order during a catch-up comes
+     *                     within seconds; one that failed may not come at all (a tail tries it again, every 5 minutes
+     *                     at most)
+     */
     public record Settings(Duration pollTimeout, Duration minBackoff, Duration maxBackoff, Duration closeTimeout,
-            int maxPollRecords, Map<String, Object> consumerOverrides, Map<String, Object> producerOverrides) {
+            int maxPollRecords, Map<String, Object> consumerOverrides, Map<String, Object> producerOverrides,
+            Duration releaseAfter) {
         public Settings {
             Objects.requireNonNull(pollTimeout, "pollTimeout");
+            Objects.requireNonNull(releaseAfter, "releaseAfter");
             Objects.requireNonNull(minBackoff, "minBackoff");
             Objects.requireNonNull(maxBackoff, "maxBackoff");
             Objects.requireNonNull(closeTimeout, "closeTimeout");
@@ -82,12 +92,17 @@ public final class PublishRunner implements AutoCloseable {
 
         public static Settings defaults() {
             return new Settings(Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMinutes(1),
-                    Duration.ofSeconds(30), 100, Map.of(), Map.of());
+                    Duration.ofSeconds(30), 100, Map.of(), Map.of(), Duration.ofSeconds(60));
         }
 
         public Settings withBackoff(final Duration min, final Duration max) {
             return new Settings(pollTimeout, min, max, closeTimeout, maxPollRecords, consumerOverrides,
-                    producerOverrides);
+                    producerOverrides, releaseAfter);
+        }
+
+        public Settings withReleaseAfter(final Duration after) {
+            return new Settings(pollTimeout, minBackoff, maxBackoff, closeTimeout, maxPollRecords, consumerOverrides,
+                    producerOverrides, after);
         }
     }
 
@@ -603,7 +618,8 @@ public final class PublishRunner implements AutoCloseable {
                 releasesDone.set(requested);
                 return;
             }
-            if (requested == releasesDone.get() && !(releaseRootWhenCaughtUp && caughtUp())) {
+            if (requested == releasesDone.get() && !(releaseRootWhenCaughtUp
+                    && publisher.rootWaitingFor().compareTo(settings.releaseAfter()) >= 0 && caughtUp())) {
                 return;
             }
             try {

@@ -242,6 +242,44 @@ class PublishRunnerTest {
         CheckpointPublisherTest.assertVerifies(target);
     }
 
+    @Test
+    void aServiceRunnerMovesTheRootPastACheckpointThatNeverComesOnlyAfterWaiting() throws Exception {
+        // 0x7f never verified (it failed): the root waits at 0x3f, then passes it with a WARN once the runner has read
+        // the topic to its end and waited releaseAfter; a checkpoint verified out of order in a catch-up comes sooner
+        final Topics own = new Topics("gap.", topics.registry());
+        try (Admin admin = admin()) {
+            TopicAdmin.ensureTopics(admin, List.of(TopicSpec.compacted(own.checkpointsVerified.name(), 2, 1),
+                    TopicSpec.of(own.checkpointsPublished.name(), 2, 1)));
+        }
+        final Map<String, Object> pc = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all");
+        final Path target = dir.resolve("gap");
+        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
+                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).withReleaseAfter(Duration.ofSeconds(3));
+        final List<CheckpointVerified> four = v.first(4);
+        try (KafkaProducer<Long, CheckpointVerified> p = new KafkaProducer<>(pc,
+                own.checkpointsVerified.keySerde().serializer(), own.checkpointsVerified.valueSerde().serializer());
+             ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+             PublishRunner r = new PublishRunner(APP + "-gap", broker.bootstrapServers(), "gap",
+                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+            for (final CheckpointVerified cp : List.of(four.get(0), four.get(2), four.get(3))) {
+                p.send(new ProducerRecord<>(own.checkpointsVerified.name(), cp.getCheckpoint(), cp)).get();
+            }
+            final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(CheckpointPublisher.class,
+                    () -> {
+                        r.start();
+                        waitFor(() -> r.checkpointsPublished() == 3, Duration.ofSeconds(60), "three published");
+                        final long published = System.nanoTime();
+                        assertEquals(0x3fL, rootOf(target), "0xbf and 0xff wait for 0x7f");
+                        waitFor(() -> rootOf(target) == 0xffL, Duration.ofSeconds(30), "the root passes 0x7f");
+                        assertTrue(System.nanoTime() - published >= Duration.ofSeconds(2).toNanos(),
+                                "not before it waited");
+                    });
+            assertTrue(logged.stream().anyMatch(e -> e.getLevel() == Level.WARN && e.getFormattedMessage()
+                    .contains("lacks 1 checkpoint(s) below it (0000007f)")), logged::toString);
+        }
+    }
+
     private static long rootOf(final Path target) {
         try {
             final Path f = target.resolve(ArchivePaths.WELL_KNOWN);
