@@ -86,7 +86,7 @@ public final class ReplayCommand implements Callable<Integer> {
         final List<Long> wanted = Checkpoint.range(from, to);
         final ServiceConfig config = service.load();
         Publishing.check(config, publishTo);
-        try (HistoryStreamsService svc = HistoryStreamsService.start(config)) {
+        try (HistoryStreamsService svc = HistoryStreamsService.start(config, true, false)) { // no pipeline: reads only
             final Topics t = svc.topics();
             final String prefix = config.get(ServiceConfig.TOPIC_PREFIX) + "replay.";
             final String cpOut = prefix + "checkpoints-verified";

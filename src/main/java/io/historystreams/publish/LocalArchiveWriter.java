@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
 
 /**
  * Writes into a local directory (the default for {@code --publish-to <dir>}): each file goes to a unique hidden
- * temporary ({@code .<name>.<random>.tmp}) in its final directory, is optionally fsynced, then atomically renamed.
+ * temporary ({@code .<name>.<host>-<pid>-<random>.tmp}) in its final directory, is optionally fsynced, then
+ * atomically renamed.
  * Every write stays below the root, whatever the path or a symlink inside the root says.
  */
 public final class LocalArchiveWriter implements ArchiveWriter {
@@ -32,7 +33,13 @@ public final class LocalArchiveWriter implements ArchiveWriter {
      * nothing else matches: other hidden {@code .tmp} files in the target (an operator's) are not this writer's.
      */
     private static final Pattern TEMPORARY = Pattern.compile("\\.((history|ledger|transactions|results|scp)"
-            + "-[0-9a-f]{8}\\.(json|xdr\\.gz)|bucket-[0-9a-f]{64}\\.xdr\\.gz|stellar-history\\.json)\\.[0-9a-f]{1,16}\\.tmp");
+            + "-[0-9a-f]{8}\\.(json|xdr\\.gz)|bucket-[0-9a-f]{64}\\.xdr\\.gz|stellar-history\\.json)\\."
+            + "(?:([0-9a-f]{8})-([0-9]{1,19})-)?[0-9a-f]{1,16}\\.tmp");
+    /** This host, in a temporary's name: 8 hex digits of a hash of its name. */
+    static final String HOST_TAG = hostTag();
+    private static final long PID = ProcessHandle.current().pid();
+    /** How long a temporary must have been untouched to be taken as left behind by an interrupted publish. */
+    static final java.time.Duration STALE_AFTER = java.time.Duration.ofMinutes(10);
     /** The directories of the archive layout, where this writer's temporaries can be. */
     private static final List<String> LAYOUT = List.of(".well-known", "history", "ledger", "transactions", "results",
             "scp", "bucket");
@@ -195,11 +202,13 @@ public final class LocalArchiveWriter implements ArchiveWriter {
     }
 
     /**
-     * Deletes the temporaries a crashed writer left behind ({@code .<name>.<random>.tmp}); returns how many. Assumes
-     * no other writer is publishing to the same directory at the same time.
+     * Deletes the temporaries a crashed writer left behind ({@code .<name>.<host>-<pid>-<random>.tmp}, see
+     * {@link #leftBehind}); returns how many. Those of writers publishing to the same directory now are kept.
      */
     public int cleanStaleTemporaries() throws PublishException {
         final int[] count = {0};
+        // not those of another process publishing to this directory now (workers sharing a mirror)
+        final long now = System.currentTimeMillis();
         try {
             for (final String dir : LAYOUT) {
                 final Path top = root.resolve(dir);
@@ -210,7 +219,9 @@ public final class LocalArchiveWriter implements ArchiveWriter {
                     @Override
                     public FileVisitResult visitFile(final Path file, final BasicFileAttributes attrs)
                             throws IOException {
-                        if (attrs.isRegularFile() && TEMPORARY.matcher(file.getFileName().toString()).matches()) {
+                        final java.util.regex.Matcher name = TEMPORARY.matcher(file.getFileName().toString());
+                        if (attrs.isRegularFile() && name.matches()
+                                && leftBehind(name, attrs.lastModifiedTime().toMillis(), now)) {
                             Files.deleteIfExists(file);
                             count[0]++;
                         }
@@ -267,10 +278,35 @@ public final class LocalArchiveWriter implements ArchiveWriter {
         }
     }
 
-    /** A fresh temporary name beside {@code target} ({@code .<name>.<random>.tmp}). */
+    /** A fresh temporary name beside {@code target} ({@code .<name>.<host>-<pid>-<random>.tmp}). */
     private static Path temporaryName(final Path target) {
-        return target.resolveSibling("." + target.getFileName() + "."
+        return target.resolveSibling("." + target.getFileName() + "." + HOST_TAG + "-" + PID + "-"
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+    }
+
+    private static String hostTag() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (final java.io.IOException e) {
+            host = "localhost";
+        }
+        return String.format("%08x", host.hashCode());
+    }
+
+    /**
+     * Whether a temporary ({@link #TEMPORARY}) was left behind: written by a process of this host that is gone (a
+     * crash: deleted at once), or untouched for {@link #STALE_AFTER} (another host's, or named without the process).
+     * A temporary of a process that runs, here or elsewhere (workers sharing a mirror), is being written.
+     */
+    static boolean leftBehind(final java.util.regex.Matcher name, final long lastModifiedMillis, final long now) {
+        if (name.group(4) != null && name.group(4).equals(HOST_TAG)) {
+            final long pid = Long.parseLong(name.group(5));
+            if (pid != PID && ProcessHandle.of(pid).isEmpty()) {
+                return true;
+            }
+        }
+        return lastModifiedMillis < now - STALE_AFTER.toMillis();
     }
 
     private Path createTemporary(final String path, final Path target) throws PublishException {

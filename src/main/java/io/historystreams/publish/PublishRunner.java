@@ -632,24 +632,30 @@ public final class PublishRunner implements AutoCloseable {
             }
         }
 
-        /** Whether every assigned partition is read to its end (as last fetched, or asked when not known). */
+        /**
+         * Whether the target's group has read the topic to its end: this runner's partitions (its position) and the
+         * others (the group's committed offsets: other workers that publish to the same target, or partitions of a
+         * worker that died, not yet reassigned), so a checkpoint another runner is still publishing is waited for.
+         */
         private boolean caughtUp() {
-            final List<TopicPartition> unknown = new ArrayList<>();
-            for (final TopicPartition tp : consumer.assignment()) {
-                final java.util.OptionalLong lag = consumer.currentLag(tp);
-                if (lag.isEmpty()) {
-                    unknown.add(tp);
-                } else if (lag.getAsLong() > 0) {
-                    return false;
-                }
-            }
-            if (unknown.isEmpty()) {
-                return true;
-            }
             try {
-                for (final Map.Entry<TopicPartition, Long> end : consumer.endOffsets(unknown, Duration.ofSeconds(5))
+                final Set<TopicPartition> all = new HashSet<>();
+                for (final org.apache.kafka.common.PartitionInfo p : consumer.partitionsFor(
+                        topics.checkpointsVerified.name(), Duration.ofSeconds(5))) {
+                    all.add(new TopicPartition(p.topic(), p.partition()));
+                }
+                final Set<TopicPartition> mine = consumer.assignment();
+                final Set<TopicPartition> others = new HashSet<>(all);
+                others.removeAll(mine);
+                final Map<TopicPartition, OffsetAndMetadata> committed = others.isEmpty() ? Map.of()
+                        : consumer.committed(others, Duration.ofSeconds(5));
+                for (final Map.Entry<TopicPartition, Long> end : consumer.endOffsets(all, Duration.ofSeconds(5))
                         .entrySet()) {
-                    if (consumer.position(end.getKey(), Duration.ofSeconds(5)) < end.getValue()) {
+                    final TopicPartition tp = end.getKey();
+                    final OffsetAndMetadata c = committed.get(tp);
+                    final long at = mine.contains(tp) ? consumer.position(tp, Duration.ofSeconds(5))
+                            : c == null ? 0 : c.offset();
+                    if (at < end.getValue()) {
                         return false;
                     }
                 }

@@ -84,6 +84,17 @@ public final class HistoryStreamsService implements AutoCloseable {
      */
     public static HistoryStreamsService start(final ServiceConfig config, final boolean publishing)
             throws IOException {
+        return start(config, publishing, true);
+    }
+
+    /**
+     * As {@link #start(ServiceConfig, boolean)}; without {@code pipeline}, for a command that only reads the topics
+     * and publishes ({@code replay}): the broker (if embedded), the topics, the blob store and the endpoint, but no
+     * Kafka Streams. (A replay that ran the pipeline joined the workers' group, or under another application id
+     * processed every request again and wrote every verified event twice.)
+     */
+    public static HistoryStreamsService start(final ServiceConfig config, final boolean publishing,
+            final boolean pipeline) throws IOException {
         LOG.info("starting with {}", config);
         preloadRocksDb();
         Files.createDirectories(config.dataDir());
@@ -120,13 +131,15 @@ public final class HistoryStreamsService implements AutoCloseable {
                     metrics.checkpointFailed();
                 }
             });
-            final Topology topology = HistoryTopology.build(topics, config.topologySettings(), ctx);
-            // one line at INFO; the whole description (also in topology-docs/) at DEBUG
-            final var description = topology.describe();
-            LOG.info("topology: {} sub-topologies, {} nodes (described in topology-docs/, and at DEBUG)",
-                    description.subtopologies().size(), description.subtopologies().stream()
-                            .mapToLong(st -> st.nodes().size()).sum());
-            LOG.debug("topology:\n{}", description);
+            final Topology topology = pipeline ? HistoryTopology.build(topics, config.topologySettings(), ctx) : null;
+            if (topology != null) {
+                // one line at INFO; the whole description (also in topology-docs/) at DEBUG
+                final var description = topology.describe();
+                LOG.info("topology: {} sub-topologies, {} nodes (described in topology-docs/, and at DEBUG)",
+                        description.subtopologies().size(), description.subtopologies().stream()
+                                .mapToLong(st -> st.nodes().size()).sum());
+                LOG.debug("topology:\n{}", description);
+            }
             final Map<String, Object> admin = clientProps(config, bootstrap);
             final int rf;
             try (Admin a = Admin.create(admin)) {
@@ -137,18 +150,24 @@ public final class HistoryStreamsService implements AutoCloseable {
                 rf = replicationFactor(config, a);
                 final List<TopicSpec> specs = specs(topics, config.partitions(), rf);
                 TopicAdmin.ensureTopics(a, specs);
-                // the state stores' changelogs with them (Kafka Streams would create them during its first
-                // rebalance and poll every 100 ms until each is ready), as many partitions as the pipeline topics have
-                final List<TopicSpec> changelogs = changelogSpecs(topology, config.get(ServiceConfig.APPLICATION_ID),
-                        partitionsOf(a, topics.checkpointRequests.name(), config.partitions()), rf);
-                TopicAdmin.ensureTopics(a, changelogs);
                 final List<TopicSpec> all = new ArrayList<>(specs);
-                all.addAll(changelogs);
+                if (topology != null) {
+                    // the state stores' changelogs with them (Kafka Streams would create them during its first
+                    // rebalance and poll every 100 ms until each is ready), as many partitions as the pipeline
+                    // topics have
+                    final List<TopicSpec> changelogs = changelogSpecs(topology,
+                            config.get(ServiceConfig.APPLICATION_ID),
+                            partitionsOf(a, topics.checkpointRequests.name(), config.partitions()), rf);
+                    TopicAdmin.ensureTopics(a, changelogs);
+                    all.addAll(changelogs);
+                }
                 awaitLeaders(a, all, Duration.ofSeconds(30));
             }
-            final Properties props = streamsProps(config, bootstrap, rf);
-            DeadLetterHandlers.configure(props, topics);
-            streams = new KafkaStreams(topology, props);
+            if (topology != null) {
+                final Properties props = streamsProps(config, bootstrap, rf);
+                DeadLetterHandlers.configure(props, topics);
+                streams = new KafkaStreams(topology, props);
+            }
             final HistoryStreamsService[] self = new HistoryStreamsService[1];
             final int port = config.getInt(ServiceConfig.HTTP_PORT);
             if (port >= 0) {
@@ -162,6 +181,11 @@ public final class HistoryStreamsService implements AutoCloseable {
             final HistoryStreamsService service = new HistoryStreamsService(config, broker, bootstrap, topics, ctx,
                     metrics, streams, health);
             self[0] = service;
+            if (streams == null) {
+                service.state = KafkaStreams.State.RUNNING; // nothing to wait for: ready once the topics are
+                Runtime.getRuntime().addShutdownHook(service.shutdownHook);
+                return service;
+            }
             streams.setStateListener((now, before) -> {
                 service.state = now;
                 LOG.info("streams {} -> {}", before, now);
@@ -181,6 +205,13 @@ public final class HistoryStreamsService implements AutoCloseable {
                 return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
             });
             new KafkaStreamsMetrics(streams).bindTo(metrics.registry());
+            // what is still to do: the consumer lag shows none, since the gate takes requests into its stores at once
+            final KafkaStreams running = streams;
+            io.micrometer.core.instrument.Gauge.builder("history_checkpoints_in_progress",
+                            () -> checkpointsInProgress(running))
+                    .description("Checkpoints admitted and not verified or failed yet, in this process's tasks "
+                            + "(retries waiting included); NaN while the tasks move")
+                    .register(metrics.registry());
             streams.start();
             // SIGTERM closes the pipeline, the endpoint and the broker within the shutdown timeout
             Runtime.getRuntime().addShutdownHook(service.shutdownHook);
@@ -442,9 +473,34 @@ public final class HistoryStreamsService implements AutoCloseable {
         return root == e ? e.toString() : e + " (cause: " + root + ")";
     }
 
+    /**
+     * Checkpoints the gates of this process's tasks have admitted and no verdict ended yet (in flight, or waiting for
+     * a retry), or NaN when the stores cannot be read now (a rebalance).
+     */
+    static double checkpointsInProgress(final KafkaStreams streams) {
+        if (streams.state() != KafkaStreams.State.RUNNING) {
+            return Double.NaN;
+        }
+        try {
+            final java.util.Set<Long> open = new java.util.HashSet<>();
+            for (final String name : List.of(HistoryTopology.INFLIGHT_STORE, HistoryTopology.RETRY_STORE)) {
+                final org.apache.kafka.streams.state.ReadOnlyKeyValueStore<Long, Object> store = streams.store(
+                        org.apache.kafka.streams.StoreQueryParameters.fromNameAndType(name,
+                                org.apache.kafka.streams.state.QueryableStoreTypes.keyValueStore()));
+                try (org.apache.kafka.streams.state.KeyValueIterator<Long, Object> it = store.all()) {
+                    it.forEachRemaining(kv -> open.add(kv.key));
+                }
+            }
+            return open.size();
+        } catch (final org.apache.kafka.streams.errors.InvalidStateStoreException e) {
+            return Double.NaN;
+        }
+    }
+
     /** Active tasks on this instance (how the partitions are split between instances). */
     public int activeTaskCount() {
-        return streams.metadataForLocalThreads().stream().mapToInt(t -> t.activeTasks().size()).sum();
+        return streams == null ? 0 : streams.metadataForLocalThreads().stream().mapToInt(t -> t.activeTasks().size())
+                .sum();
     }
 
     public String bootstrapServers() {
@@ -558,8 +614,9 @@ public final class HistoryStreamsService implements AutoCloseable {
         // leave the consumer group: Streams' members otherwise stay in it until their session times out, and the
         // next run of this application (or the rest of the group) waits that long in its first rebalance; a close
         // during that rebalance waited for it too (30 s when a range needed no work)
-        if (!streams.close(org.apache.kafka.streams.CloseOptions.timeout(timeout).withGroupMembershipOperation(
-                org.apache.kafka.streams.CloseOptions.GroupMembershipOperation.LEAVE_GROUP))) {
+        if (streams != null && !streams.close(org.apache.kafka.streams.CloseOptions.timeout(timeout)
+                .withGroupMembershipOperation(
+                        org.apache.kafka.streams.CloseOptions.GroupMembershipOperation.LEAVE_GROUP))) {
             LOG.warn("streams did not close within {}", timeout);
         }
         if (evictor != null) {

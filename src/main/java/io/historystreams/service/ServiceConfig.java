@@ -304,17 +304,29 @@ public final class ServiceConfig {
         return new ServiceConfig(v);
     }
 
-    /** The settings for a log line: Kafka client settings (which may hold secrets) are left out. */
+    /**
+     * The settings for a log line: Kafka client settings (which may hold secrets) are left out, and so are the values
+     * of unknown settings (a misspelled {@code kafak.sasl.jaas.config} or {@code archive.credential} holds what the
+     * spelled one would: they were printed in clear).
+     */
     @Override
     public String toString() {
         final Map<String, String> shown = new TreeMap<>();
         values.forEach((k, v) -> {
             if (k.equals(ARCHIVE_CREDENTIALS)) {
                 shown.put(k, "***");
-            } else if (!k.startsWith(KAFKA_PREFIX)) {
+            } else if (k.startsWith(KAFKA_PREFIX)) {
+                return;
+            } else if (!KNOWN.contains(k) && !PUBLISH_SHOWN.matcher(k).matches()) {
+                shown.put(k, "(unknown: not shown)");
+            } else {
                 shown.put(k, k.contains("url") ? v.replaceAll("//[^/@]*@", "//***@") : v);
             }
         });
         return shown + " (+" + kafkaClientSettings().size() + " Kafka client settings not shown)";
     }
+
+    /** Publish settings whose values are shown: numbers and switches (timeouts, retries, fsync, give-up). */
+    private static final java.util.regex.Pattern PUBLISH_SHOWN = java.util.regex.Pattern.compile(
+            "publish\\.(fsync|retries|retry\\.delay\\.ms|retry\\.max\\.delay\\.ms|timeout\\.seconds|give\\.up\\.seconds)");
 }

@@ -131,6 +131,23 @@ class LocalArchiveWriterTest {
         Files.writeString(dir.resolve(".history-0000003f.json.1234abcd.tmp"), "partial");
         Files.createDirectories(target.resolve(".well-known"));
         Files.writeString(target.resolve(".well-known/.stellar-history.json.9f0e.tmp"), "partial");
+        final java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.fromMillis(
+                System.currentTimeMillis() - LocalArchiveWriter.STALE_AFTER.toMillis() - 60_000);
+        Files.setLastModifiedTime(dir.resolve(".history-0000003f.json.1234abcd.tmp"), old);
+        Files.setLastModifiedTime(target.resolve(".well-known/.stellar-history.json.9f0e.tmp"), old);
+        // another worker's, being written to now (workers share a mirror): it was deleted under it
+        Files.writeString(dir.resolve(".history-0000007f.json.5678ef.tmp"), "in flight");
+        // one of a process of this host that is gone (kill -9, then a restart at once): deleted however new; one of
+        // a process that runs (this one), or of another host, is kept
+        final Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        final String host = LocalArchiveWriter.HOST_TAG;
+        Files.writeString(dir.resolve(".history-000000bf.json." + host + "-" + gone.pid() + "-9a.tmp"), "crashed");
+        Files.writeString(dir.resolve(".history-000000bf.json." + host + "-" + ProcessHandle.current().pid()
+                + "-9b.tmp"), "in flight");
+        final String otherHost = host.equals("00000000") ? "00000001" : "00000000";
+        Files.writeString(dir.resolve(".history-000000bf.json." + otherHost + "-" + gone.pid() + "-9c.tmp"),
+                "in flight elsewhere");
         Files.writeString(dir.resolve("history-0000007f.json"), "kept");
         // an operator's own hidden .tmp files, in the archive's directories or beside them, are not this writer's
         // (every hidden .tmp anywhere in the target was deleted, silently)
@@ -141,8 +158,10 @@ class LocalArchiveWriterTest {
         try (LocalArchiveWriter w = new LocalArchiveWriter(target)) {
             assertFalse(w.exists(HAS_3F));
             assertTrue(w.readRootState().isEmpty());
-            assertEquals(2, w.cleanStaleTemporaries());
-            assertEquals(3, countTemporaries(target), "the operator's three are left");
+            assertEquals(3, w.cleanStaleTemporaries());
+            assertEquals(6, countTemporaries(target), "the operator's three and the three in flight are left");
+            assertTrue(Files.exists(dir.resolve(".history-0000007f.json.5678ef.tmp")));
+            assertFalse(Files.exists(dir.resolve(".history-000000bf.json." + host + "-" + gone.pid() + "-9a.tmp")));
             assertTrue(Files.exists(target.resolve("www/.session.tmp")));
             assertTrue(Files.exists(dir.resolve(".notes.tmp")));
             assertTrue(w.exists(ArchivePaths.has(0x7f)));
@@ -154,6 +173,8 @@ class LocalArchiveWriterTest {
         final Path target = tmp.resolve("via-factory");
         Files.createDirectories(target.resolve("history/00/00/00"));
         Files.writeString(target.resolve("history/00/00/00/.history-0000003f.json.1.tmp"), "partial");
+        Files.setLastModifiedTime(target.resolve("history/00/00/00/.history-0000003f.json.1.tmp"),
+                java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 3_600_000));
         try (ArchiveWriter w = ArchiveWriters.open(target.toString())) {
             assertTrue(w instanceof RetryingArchiveWriter r && r.delegate() instanceof LocalArchiveWriter);
             assertEquals(0, countTemporaries(target), "stale temporaries cleaned on open");

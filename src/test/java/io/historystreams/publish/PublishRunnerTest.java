@@ -280,6 +280,71 @@ class PublishRunnerTest {
         }
     }
 
+    @Test
+    void theRootWaitsForACheckpointAnotherWorkerOfTheGroupHoldsNotOnlyForItsOwnPartitions() throws Exception {
+        // two workers publish to one target, each with some partitions: one that had read its own to the end took
+        // the topic as read, and moved the root past checkpoints the other was still publishing (or, dead, held)
+        final Topics own = new Topics("shared.", topics.registry());
+        try (Admin admin = admin()) {
+            TopicAdmin.ensureTopics(admin, List.of(TopicSpec.compacted(own.checkpointsVerified.name(), 2, 1),
+                    TopicSpec.of(own.checkpointsPublished.name(), 2, 1)));
+        }
+        final Map<String, Object> pc = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all");
+        final List<CheckpointVerified> six = v.first(6);
+        try (KafkaProducer<Long, CheckpointVerified> p = new KafkaProducer<>(pc,
+                own.checkpointsVerified.keySerde().serializer(), own.checkpointsVerified.valueSerde().serializer())) {
+            for (final CheckpointVerified cp : six) {
+                p.send(new ProducerRecord<>(own.checkpointsVerified.name(), cp.getCheckpoint(), cp)).get();
+            }
+        }
+        final Path target = dir.resolve("shared");
+        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
+                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).withReleaseAfter(Duration.ofSeconds(1));
+        final java.util.concurrent.atomic.AtomicBoolean stalled = new java.util.concurrent.atomic.AtomicBoolean(true);
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+             PublishRunner r = new PublishRunner(APP + "-shared", broker.bootstrapServers(), "shared",
+                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+            // the other worker: in the group first, with both partitions, and it never publishes nor commits
+            final java.util.concurrent.CountDownLatch joined = new java.util.concurrent.CountDownLatch(1);
+            final Thread other = new Thread(() -> {
+                try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(r.consumerProps(),
+                        new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                        new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+                    c.subscribe(List.of(own.checkpointsVerified.name()));
+                    while (stalled.get()) {
+                        c.poll(Duration.ofMillis(100));
+                        if (!c.assignment().isEmpty()) {
+                            joined.countDown();
+                        }
+                    }
+                }
+            });
+            other.start();
+            assertTrue(joined.await(60, TimeUnit.SECONDS), "the other worker joined");
+            final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(CheckpointPublisher.class,
+                    () -> {
+                        r.start();
+                        waitFor(() -> r.checkpointsPublished() > 0, Duration.ofSeconds(60), "a partition of its own");
+                        Thread.sleep(4000); // releaseAfter (1 s) passed, and this runner has read its partition
+                        final long published = r.lastCheckpoint();
+                        final long root = rootOf(target);
+                        assertTrue(root < 0 || Files.exists(target.resolve(ArchivePaths.has(root))), "root " + root);
+                        for (long cp = 63; cp <= root; cp += 64) {
+                            assertTrue(Files.exists(target.resolve(ArchivePaths.has(cp))),
+                                    "root " + root + " names a checkpoint with " + cp + " missing below it");
+                        }
+                        assertTrue(published >= 0);
+                        stalled.set(false); // the other worker leaves: its partition comes here
+                        other.join(30_000);
+                        waitFor(() -> rootOf(target) == six.get(5).getCheckpoint(), Duration.ofSeconds(60),
+                                "everything published, the root names the last");
+                    });
+            assertTrue(logged.stream().noneMatch(e -> e.getLevel() == Level.WARN), logged::toString);
+        }
+        CheckpointPublisherTest.assertVerifies(target);
+    }
+
     private static long rootOf(final Path target) {
         try {
             final Path f = target.resolve(ArchivePaths.WELL_KNOWN);

@@ -126,4 +126,23 @@ class ServiceConfigTest {
         assertEquals(java.util.List.of(), ServiceConfig.load(null, Map.of(), Map.of()).unknownKeys(),
                 "the defaults are all known");
     }
+
+    @Test
+    void theValuesOfUnknownSettingsAreNotPrinted() throws Exception {
+        // a misspelled secret-bearing key holds the secret all the same; "starting with {...}" printed it in clear
+        final Map<String, String> cli = new HashMap<>();
+        cli.put("kafak.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                + "username=\"u\" password=\"SECRETPW1\";");
+        cli.put("archive.credential", "https://user:SECRETPW2@example.com/archive");
+        cli.put("publish.pasword", "SECRETPW3");
+        cli.put("shutdown.timout.seconds", "20");
+        cli.put("publish.retries", "4");
+        cli.put(ServiceConfig.COMMIT_INTERVAL_MS, "400");
+        final String printed = ServiceConfig.load(null, Map.of("HISTORY_STREAMS_ARCHIVE_CREDENTAILS",
+                "https://u:SECRETPW4@example.org/"), cli).toString();
+        assertFalse(printed.contains("SECRETPW"), printed);
+        assertTrue(printed.contains("kafak.sasl.jaas.config=(unknown: not shown)"), printed);
+        assertTrue(printed.contains("shutdown.timout.seconds=(unknown: not shown)"), printed);
+        assertTrue(printed.contains("publish.retries=4") && printed.contains("commit.interval.ms=400"), printed);
+    }
 }

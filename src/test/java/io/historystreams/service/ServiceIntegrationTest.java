@@ -164,6 +164,24 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         assertTrue(warning.contains("retention.ms"), warning);
         assertTrue(gone.toString().contains("checkpoints and " + (1280 - deleted) + " ledger events"),
                 gone.toString());
+        // replay reads the topics and runs no pipeline: under another application id one re-processed every request
+        // (and wrote every verified event again); under the workers' own it joined their group
+        final String[] otherId = replay.clone();
+        otherId[4] = app + "-replay";
+        assertEquals("--application-id", otherId[3]);
+        final int ledgerEvents = TopicReader.readAll(broker.bootstrapServers(), t.ledgersVerified.name(),
+                new LongDeserializer(), new ByteArrayDeserializer()).size();
+        // 1: the ledgers deleted above are still missing
+        assertEquals(1, Main.run(new java.io.PrintWriter(new java.io.StringWriter(), true),
+                new java.io.PrintWriter(new java.io.StringWriter(), true), otherId));
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
+                "bootstrap.servers", broker.bootstrapServers()))) {
+            assertFalse(admin.listGroups().all().get().stream().anyMatch(g -> g.groupId().startsWith(app + "-replay")),
+                    "no group of the replay's application id");
+        }
+        Thread.sleep(2000); // what a pipeline would have verified again meanwhile
+        assertEquals(ledgerEvents, TopicReader.readAll(broker.bootstrapServers(), t.ledgersVerified.name(),
+                new LongDeserializer(), new ByteArrayDeserializer()).size(), "nothing verified again");
     }
 
     @Test
@@ -278,13 +296,28 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
             assertTrue(one.activeTaskCount() > 0 && two.activeTaskCount() > 0,
                     "both instances have tasks: " + one.activeTaskCount() + " / " + two.activeTaskCount());
             request(one, range);
+            // what is still to do (the consumer lag shows none: the gate takes the requests into its stores at once)
+            final java.util.function.ToDoubleFunction<HistoryStreamsService> inProgress = svc -> svc.metrics()
+                    .registry().get("history_checkpoints_in_progress").gauge().value();
+            double most = 0;
             try (OutcomeWatcher w = new OutcomeWatcher(one.clientProps(), one.topics(), range, 0)) {
                 final long end = System.nanoTime() + Duration.ofSeconds(120).toNanos();
                 while (!w.done() && System.nanoTime() < end) {
                     w.poll(Duration.ofMillis(200));
+                    for (final HistoryStreamsService svc : List.of(one, two)) {
+                        final double v = inProgress.applyAsDouble(svc);
+                        most = Double.isNaN(v) ? most : Math.max(most, v);
+                    }
                 }
                 assertEquals(range.size(), w.verifiedCount(), "failed: " + w.failed());
             }
+            assertTrue(most > 0 && most <= range.size(), "checkpoints in progress at most " + most);
+            final long settled = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while ((inProgress.applyAsDouble(one) != 0 || inProgress.applyAsDouble(two) != 0)
+                    && System.nanoTime() < settled) {
+                Thread.sleep(100);
+            }
+            assertEquals(0.0, inProgress.applyAsDouble(one) + inProgress.applyAsDouble(two), "none left");
             // the operations endpoint: readiness from the Streams state, Prometheus metrics (ours and Streams')
             assertEquals("127.0.0.1", one.health().url().replaceAll("http://([^:]+):.*", "$1"));
             final java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
