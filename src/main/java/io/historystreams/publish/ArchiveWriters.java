@@ -168,6 +168,28 @@ public final class ArchiveWriters {
     }
 
     /** Parses {@code put=...;mkdir=...} into its settings (unknown keys refused). */
+    /** A {@code ;} followed at once by a word and {@code =}: a setting, when the word is a known key. */
+    private static final Pattern GLUED = Pattern.compile(";([A-Za-z][A-Za-z.]*)=");
+
+    /** Within two edits (insert, delete, replace, or swap of neighbours) of {@code key}. */
+    static boolean closeTo(final String word, final String key) {
+        final int[][] d = new int[word.length() + 1][key.length() + 1];
+        for (int i = 0; i <= word.length(); i++) {
+            for (int j = 0; j <= key.length(); j++) {
+                if (i == 0 || j == 0) {
+                    d[i][j] = i + j;
+                    continue;
+                }
+                final int same = word.charAt(i - 1) == key.charAt(j - 1) ? 0 : 1;
+                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + same);
+                if (i > 1 && j > 1 && word.charAt(i - 1) == key.charAt(j - 2) && word.charAt(i - 2) == key.charAt(j - 1)) {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[word.length()][key.length()] <= 2;
+    }
+
     static Map<String, String> parseCommandSpec(final String spec) {
         final Map<String, String> out = new LinkedHashMap<>();
         if (spec.isBlank()) {
@@ -179,6 +201,17 @@ public final class ArchiveWriters {
             if (eq < 0 || !COMMAND_KEYS.contains(key)) {
                 throw new IllegalArgumentException("cmd: target settings must start with one of " + COMMAND_KEYS
                         + "=; got " + CommandArchiveWriter.redact(part.length() > 40 ? part.substring(0, 40) + "..." : part));
+            }
+            final java.util.regex.Matcher glued = GLUED.matcher(part.substring(eq + 1));
+            while (glued.find()) {
+                // ';timout=30' is not split off (only known keys are), and became part of the template before it:
+                // 'exists=test -e x;timout=30' always exits 0, and every file was skipped as present
+                final String word = glued.group(1);
+                if (COMMAND_KEYS.stream().anyMatch(k -> closeTo(word.toLowerCase(Locale.ROOT), k))) {
+                    throw new IllegalArgumentException("cmd: target: \";" + word + "=\" in the " + key + " template "
+                            + "looks like a misspelled setting (known: " + COMMAND_KEYS + "); if it belongs to the "
+                            + "command, write \"; " + word + "=\" with a space");
+                }
             }
             if (out.put(key, part.substring(eq + 1)) != null) {
                 throw new IllegalArgumentException("cmd: target sets " + key + " twice");

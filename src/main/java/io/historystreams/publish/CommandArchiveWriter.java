@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -206,6 +207,7 @@ public final class CommandArchiveWriter implements ArchiveWriter {
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(stderr.toFile());
             p = pb.start();
+            running.add(p);
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 kill(p);
                 throw new PublishException(describe(what, template, path) + " timed out after " + timeout
@@ -229,9 +231,26 @@ public final class CommandArchiveWriter implements ArchiveWriter {
             }
             throw new PublishException(describe(what, template, path) + " could not run: " + e, false, e);
         } finally {
+            if (p != null) {
+                running.remove(p);
+            }
             if (stderr != null) {
                 deleteQuietly(stderr);
             }
+        }
+    }
+
+    /** Commands running now (a put of each file in flight). */
+    private final java.util.Set<Process> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * Kills the commands still running: the threads that wait for them are abandoned at exit, and the commands were
+     * left behind (a hanging {@code put} of each file in flight, re-parented to init).
+     */
+    @Override
+    public void close() {
+        for (final Process p : List.copyOf(running)) {
+            kill(p);
         }
     }
 

@@ -69,10 +69,10 @@ public final class PublishRunner implements AutoCloseable {
     /**
      * Tuning; {@link #defaults()} suits production.
      *
-     * @param releaseAfter how long a service's runner lets its root state wait for a missing checkpoint once it has
-     *                     read the topic to its end: a checkpoint verified out of order during a catch-up comes
-     *                     within seconds; one that failed may not come at all (a tail tries it again, every 5 minutes
-     *                     at most)
+     * @param releaseAfter how long a service's runner lets its root state wait for a missing checkpoint once its group
+     *                     has read the topic to its end: a checkpoint verified out of order during a catch-up comes
+     *                     within seconds; one that failed may come later (a tail tries it again, every 5 minutes at
+     *                     most: the default, 6 minutes, waits for one such try) or not at all
      */
     public record Settings(Duration pollTimeout, Duration minBackoff, Duration maxBackoff, Duration closeTimeout,
             int maxPollRecords, Map<String, Object> consumerOverrides, Map<String, Object> producerOverrides,
@@ -92,7 +92,7 @@ public final class PublishRunner implements AutoCloseable {
 
         public static Settings defaults() {
             return new Settings(Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMinutes(1),
-                    Duration.ofSeconds(30), 100, Map.of(), Map.of(), Duration.ofSeconds(60));
+                    Duration.ofSeconds(30), 100, Map.of(), Map.of(), Duration.ofMinutes(6));
         }
 
         public Settings withBackoff(final Duration min, final Duration max) {

@@ -142,7 +142,9 @@ public final class HistoryStreamsService implements AutoCloseable {
             }
             final Map<String, Object> admin = clientProps(config, bootstrap);
             final int rf;
-            try (Admin a = Admin.create(admin)) {
+            final Admin a = Admin.create(admin);
+            boolean reached = false;
+            try {
                 // the group and transaction coordinators' topics are created on first use; ask for them now, while
                 // the pipeline topics are created, instead of when the stream threads first need them
                 a.describeConsumerGroups(List.of(config.get(ServiceConfig.APPLICATION_ID)));
@@ -162,6 +164,11 @@ public final class HistoryStreamsService implements AutoCloseable {
                     all.addAll(changelogs);
                 }
                 awaitLeaders(a, all, Duration.ofSeconds(30));
+                reached = true;
+            } finally {
+                // a cluster that did not answer: the warm-up requests above are still pending, and a plain close
+                // waited for them (the error came 60 s after start, saying "within 30 s")
+                a.close(reached ? Duration.ofSeconds(30) : Duration.ZERO);
             }
             if (topology != null) {
                 final Properties props = streamsProps(config, bootstrap, rf);

@@ -124,19 +124,59 @@ public final class Tailer implements AutoCloseable {
             return List.of();
         }
         wentBackTo = -1;
+        if (!rootCheckpointPresent(current)) {
+            return List.of();
+        }
         final List<Long> cps = Checkpoint.range(Math.max(1, first), current);
         final Instant now = Instant.now();
-        producer.beginTransaction();
-        for (final long cp : cps) {
-            producer.send(new ProducerRecord<>(topics.checkpointRequests.name(), cp, CheckpointRequest.newBuilder()
-                    .setArchive(archiveId).setSources(sources).setNetworkPassphrase(passphrase).setCheckpoint(cp)
-                    .setReason(RequestReason.TAIL).setRequestedAt(now).build()));
+        // in transactions of at most REQUESTS_PER_TRANSACTION, each saving how far it got (a tail from ledger 1 of
+        // pubnet requests about a million checkpoints)
+        for (int from = 0; from < cps.size(); from += REQUESTS_PER_TRANSACTION) {
+            final List<Long> part = cps.subList(from, Math.min(cps.size(), from + REQUESTS_PER_TRANSACTION));
+            producer.beginTransaction();
+            for (final long cp : part) {
+                producer.send(new ProducerRecord<>(topics.checkpointRequests.name(), cp, CheckpointRequest.newBuilder()
+                        .setArchive(archiveId).setSources(sources).setNetworkPassphrase(passphrase).setCheckpoint(cp)
+                        .setReason(RequestReason.TAIL).setRequestedAt(now).build()));
+            }
+            final long upTo = part.get(part.size() - 1);
+            producer.send(new ProducerRecord<>(topics.tailState.name(), archiveId, upTo));
+            producer.commitTransaction();
+            last = upTo;
         }
-        producer.send(new ProducerRecord<>(topics.tailState.name(), archiveId, current));
-        producer.commitTransaction();
-        last = current;
         LOG.info("requested {} new checkpoint(s) up to {}", cps.size(), current);
         return cps;
+    }
+
+    /** Requests written (and the position saved) per transaction. */
+    static final int REQUESTS_PER_TRANSACTION = 10_000;
+
+    /** The root state's ledger last warned about for naming an absent checkpoint (-1: none), said once. */
+    private long absentRoot = -1;
+
+    /**
+     * Whether the checkpoint the root state names has its own state file: a root naming a ledger the archive has no
+     * checkpoint for (wrong, or hostile: 4294967295 would be 67 million requests, and a saved position nothing ever
+     * reaches again) is not followed, and said once. Only a missing file counts: a HAS that fails otherwise is that
+     * checkpoint's verdict to give.
+     */
+    private boolean rootCheckpointPresent(final long current) {
+        final String path = ArchivePaths.has(current);
+        try {
+            archive.fetch(path, in -> HasVerifier.verify(in, path, current, passphrase, VerificationLimits.defaults()));
+        } catch (final VerificationException e) {
+            if (e.reason() == io.historystreams.verify.FailureReason.MISSING_FILE) {
+                if (absentRoot != current) {
+                    absentRoot = current;
+                    LOG.warn("{}'s root state names ledger {}, but that checkpoint's state file {} is absent: nothing "
+                            + "is requested until it is there (a wrong root state, or one published before its "
+                            + "files)", archiveId, current, path);
+                }
+                return false;
+            }
+        }
+        absentRoot = -1;
+        return true;
     }
 
     @Override

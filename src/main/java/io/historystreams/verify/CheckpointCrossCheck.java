@@ -25,10 +25,9 @@ public final class CheckpointCrossCheck {
      * the previous ledger's protocol.
      *
      * @param previousLedgerVersion the protocol of the ledger before the first header (the previous checkpoint's last),
-     *                              or null when not known: then a protocol upgrade in the first ledger without an
-     *                              entry is only checked to carry one of the empty forms up to its new protocol, and
-     *                              the caller completes the check once it knows ({@link #firstEmptySetPending},
-     *                              {@link #firstEmptySet})
+     *                              or null when not known: then the first ledger, without an entry, is only checked
+     *                              to carry one of the empty forms up to its own protocol, and the caller completes
+     *                              the check once it knows ({@link #firstEmptySetPending}, {@link #firstEmptySet})
      */
     public static void transactionSets(final List<LedgerHeaderSummary> headers, final List<LedgerSetHash> sets,
             final Integer previousLedgerVersion, final String file) throws VerificationException {
@@ -61,13 +60,12 @@ public final class CheckpointCrossCheck {
 
     /**
      * True when {@link #transactionSets} could not finish the first ledger's check without the previous ledger's
-     * protocol: the first ledger (not genesis) upgrades the protocol and has no entry.
+     * protocol: the first ledger (not genesis) has no entry.
      */
     public static boolean firstEmptySetPending(final List<LedgerHeaderSummary> headers,
             final List<LedgerSetHash> sets) {
         final LedgerHeaderSummary first = headers.get(0);
-        return first.ledgerSeq() != 1 && first.versionUpgrade()
-                && sets.stream().noneMatch(s -> s.ledgerSeq() == first.ledgerSeq());
+        return first.ledgerSeq() != 1 && sets.stream().noneMatch(s -> s.ledgerSeq() == first.ledgerSeq());
     }
 
     /**
@@ -91,11 +89,9 @@ public final class CheckpointCrossCheck {
         if (prevVersion != null) {
             return emptyTxSetHash(h.previousLedgerHash(), prevVersion).equals(h.txSetHash());
         }
-        if (!h.versionUpgrade()) {
-            return emptyTxSetHash(h.previousLedgerHash(), h.ledgerVersion()).equals(h.txSetHash());
-        }
-        // an upgrade in the first ledger of a checkpoint whose predecessor is not known yet: any earlier protocol's
-        // form here, the exact one once it is (firstEmptySet)
+        // the first ledger of a checkpoint whose predecessor is not known yet: any form up to its own protocol here,
+        // the exact one once the previous ledger's protocol is known (firstEmptySet). Its own protocol is not taken
+        // for the previous one: they differ in an upgrade ledger, and in headers whose protocol changed without one
         for (final int v : new int[] {0, GENERALIZED_TX_SET_PROTOCOL, PARALLEL_SOROBAN_PHASE_PROTOCOL}) {
             if (v <= h.ledgerVersion() && emptyTxSetHash(h.previousLedgerHash(), v).equals(h.txSetHash())) {
                 return true;

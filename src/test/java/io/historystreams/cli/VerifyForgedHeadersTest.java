@@ -46,6 +46,15 @@ class VerifyForgedHeadersTest {
             assertTrue(detail.contains("ledger 64") && detail.contains("previous ledger's protocol 1"), detail);
             assertTrue(wrong.out.contains("TX_SET_HASH_MISMATCH"), wrong::describe);
         }
+        // a protocol that changes at the checkpoint's start without an upgrade entry (forged headers): the previous
+        // ledger's protocol rules all the same (verify took the ledger's own for the first ledger of a range's
+        // checkpoints, the opposite of ingest's verdicts)
+        final VerifyRun previousForm = verify("no-entry-previous", a -> a.versionFrom(64, 20));
+        previousForm.assertExit(0);
+        final VerifyRun ownForm = verify("no-entry-own", a -> a.versionFrom(64, 20).emptySetIn(64, 20));
+        ownForm.assertExit(1);
+        assertEquals(java.util.List.of("TX_SET_HASH_MISMATCH"), failureReasons(ownForm.checkpoint(127)),
+                ownForm::describe);
         // the same inside a checkpoint was caught before, and still is
         final VerifyRun inside = verify("inside", a -> a.upgrade(70, 20).emptySetIn(70, 20));
         inside.assertExit(1);

@@ -215,4 +215,50 @@ class CommandArchiveWriterTest {
         assertThrows(IllegalArgumentException.class, () -> ArchiveWriters.open("cmd:mkdir=mkdir -p /x/{0}"));
         assertThrows(IllegalArgumentException.class, () -> ArchiveWriters.open("cmd:pt=cp {0} /x/{1}"));
     }
+
+    @Test
+    void aMisspelledSettingGluedToATemplateIsRefused() {
+        // ";timout=30" is not a known key, so it was not split off: "exists=test -e x;timout=30" always exits 0, and
+        // every file was skipped as present while the root state moved on
+        final String base = "cmd:put=cp {0} /x/{1};get=cp /x/{0} {1};exists=test -e /x/{0}";
+        for (final String typo : new String[] {";timout=30", ";Timeout=30", ";renmae=mv {0} {1}", ";exist=true"}) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ArchiveWriters.parseCommandSpec((base + typo).substring(4)));
+            assertTrue(e.getMessage().contains("looks like a misspelled setting"), e.getMessage());
+        }
+        // words far from every key, or with a space after the ';', are part of the command
+        assertEquals("test -e /x/{0};FOOBAR=1 true; timout=3",
+                ArchiveWriters.parseCommandSpec((base + ";FOOBAR=1 true; timout=3").substring(4)).get("exists"));
+    }
+
+    @Test
+    void commandsStillRunningAreKilledWhenTheWriterCloses() throws Exception {
+        // the threads that wait for them are abandoned at exit: a hanging put of each file in flight stayed behind
+        final Path target = Files.createDirectories(tmp.resolve("hang"));
+        final String r = CommandArchiveWriter.shellQuote(target.toString());
+        final ArchiveWriter w = ArchiveWriters.open("cmd:put=sleep 987 # {0} {1};get=cp " + r + "/{0} {1};exists=test -e "
+                + r + "/{0}", Map.of("retries", "1"));
+        final Path file = Files.writeString(tmp.resolve("f"), "x");
+        final java.util.concurrent.atomic.AtomicReference<Exception> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        final Thread t = new Thread(() -> {
+            try {
+                w.put(HAS_3F, file);
+            } catch (final Exception e) {
+                failed.set(e);
+            }
+        });
+        t.start();
+        final java.util.function.Supplier<Long> sleeping = () -> ProcessHandle.current().descendants()
+                .filter(p -> p.info().commandLine().orElse("").contains("987")).count();
+        final long deadline = System.nanoTime() + 10_000_000_000L;
+        while (sleeping.get() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(sleeping.get() > 0, "the put runs");
+        w.close();
+        t.join(10_000);
+        assertFalse(t.isAlive());
+        assertEquals(0L, sleeping.get(), "no command left behind");
+        assertTrue(failed.get() instanceof PublishException, String.valueOf(failed.get()));
+    }
 }

@@ -430,6 +430,22 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                     assertEquals(1, seen.stream().filter(ev -> ev.getLevel() == ch.qos.logback.classic.Level.WARN
                             && ev.getFormattedMessage().contains("root state went back to ledger 1023")).count(),
                             seen::toString);
+                    // a root naming a ledger without its checkpoint (4294967295: 67 million requests in one
+                    // transaction, and a saved position nothing reaches again) is not followed, and said once
+                    final String rootOf57f = new String(Files.readAllBytes(archive.resolve(ArchivePaths.has(0x57f))),
+                            java.nio.charset.StandardCharsets.UTF_8);
+                    assertTrue(rootOf57f.contains("\"currentLedger\": 1407"), rootOf57f);
+                    final var hostile = io.historystreams.testing.Logs.during(Tailer.class, () -> {
+                        server.overlay(ArchivePaths.WELL_KNOWN, rootOf57f.replace("\"currentLedger\": 1407",
+                                "\"currentLedger\": 4294967295").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                        assertEquals(List.of(), second.pollOnce());
+                        assertEquals(List.of(), second.pollOnce());
+                    });
+                    assertEquals(1, hostile.stream().filter(ev -> ev.getLevel() == ch.qos.logback.classic.Level.WARN
+                            && ev.getFormattedMessage().contains("root state names ledger 4294967295, but that "
+                                    + "checkpoint's state file history/ff/ff/ff/history-ffffffff.json is absent"))
+                            .count(), hostile::toString);
+                    assertEquals(0x57fL, second.lastRequested(), "nothing saved");
                 }
             }
             final List<ConsumerRecord<Long, byte[]>> reqs = TopicReader.readAll(broker.bootstrapServers(),

@@ -72,6 +72,14 @@ public final class ForgedArchive {
         return this;
     }
 
+    /** Ledgers {@code seq} and after have protocol {@code version}, with no upgrade entry saying so. */
+    public ForgedArchive versionFrom(final long seq, final int version) {
+        for (long s = seq; s <= ledgers.size(); s++) {
+            version(s, version);
+        }
+        return this;
+    }
+
     /** Ledger {@code seq} upgrades the protocol to {@code version}, and the ledgers after it follow. */
     public ForgedArchive upgrade(final long seq, final int version) {
         final byte[] rec = ledgers.get((int) seq - 1);
