@@ -209,22 +209,15 @@ public final class ArchiveOptions {
     }
 
     /**
-     * The root state's checkpoint must have its own state file: the range ends there, and a root that names a ledger
-     * the archive has no checkpoint for (a wrong or hostile root: 4294967295 would be 67 million checkpoints) would
-     * otherwise have every checkpoint up to it reported missing, one by one.
+     * The root state's checkpoint must have its own state file ({@link HasVerifier#rootCheckpointPresent}): the range
+     * ends there, and a root naming a ledger the archive has no checkpoint for would otherwise have every checkpoint up
+     * to it reported missing, one by one.
      */
-    private void requireRootCheckpoint(final HistoryArchive ha, final long current) throws VerificationException {
-        final String path = ArchivePaths.has(current);
-        try {
-            ha.fetch(path, in -> HasVerifier.verify(in, path, current, networkPassphrase,
-                    VerificationLimits.defaults()));
-        } catch (final VerificationException e) {
-            if (e.reason() == FailureReason.MISSING_FILE) {
-                throw new IllegalArgumentException("the archive's root state names ledger " + current + ", but that "
-                        + "checkpoint's state file " + path + " is absent: the root state is wrong or ahead of the "
-                        + "archive's files; give --to", e);
-            }
-            // any other failure of that file is the last checkpoint's to report
+    private void requireRootCheckpoint(final HistoryArchive ha, final long current) {
+        if (!HasVerifier.rootCheckpointPresent(ha, current, networkPassphrase)) {
+            throw new IllegalArgumentException("the archive's root state names ledger " + current + ", but that "
+                    + "checkpoint's state file " + ArchivePaths.has(current) + " is absent: the root state is wrong or "
+                    + "ahead of the archive's files; give --to");
         }
     }
 

@@ -155,28 +155,22 @@ public final class Tailer implements AutoCloseable {
     private long absentRoot = -1;
 
     /**
-     * Whether the checkpoint the root state names has its own state file: a root naming a ledger the archive has no
-     * checkpoint for (wrong, or hostile: 4294967295 would be 67 million requests, and a saved position nothing ever
-     * reaches again) is not followed, and said once. Only a missing file counts: a HAS that fails otherwise is that
-     * checkpoint's verdict to give.
+     * Whether the checkpoint the root state names has its own state file ({@link HasVerifier#rootCheckpointPresent}):
+     * a root naming a ledger the archive has no checkpoint for is not followed (4294967295 was 67 million requests, and
+     * a saved position nothing ever reached again), and said once.
      */
     private boolean rootCheckpointPresent(final long current) {
-        final String path = ArchivePaths.has(current);
-        try {
-            archive.fetch(path, in -> HasVerifier.verify(in, path, current, passphrase, VerificationLimits.defaults()));
-        } catch (final VerificationException e) {
-            if (e.reason() == io.historystreams.verify.FailureReason.MISSING_FILE) {
-                if (absentRoot != current) {
-                    absentRoot = current;
-                    LOG.warn("{}'s root state names ledger {}, but that checkpoint's state file {} is absent: nothing "
-                            + "is requested until it is there (a wrong root state, or one published before its "
-                            + "files)", archiveId, current, path);
-                }
-                return false;
-            }
+        if (HasVerifier.rootCheckpointPresent(archive, current, passphrase)) {
+            absentRoot = -1;
+            return true;
         }
-        absentRoot = -1;
-        return true;
+        if (absentRoot != current) {
+            absentRoot = current;
+            LOG.warn("{}'s root state names ledger {}, but that checkpoint's state file {} is absent: nothing is "
+                    + "requested until it is there (a wrong root state, or one published before its files)",
+                    archiveId, current, ArchivePaths.has(current));
+        }
+        return false;
     }
 
     @Override

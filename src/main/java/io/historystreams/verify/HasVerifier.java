@@ -54,4 +54,20 @@ public final class HasVerifier {
                     + ArchivePaths.quote(has.networkPassphrase()) + " is not the configured " + ArchivePaths.quote(passphrase));
         }
     }
+
+    /**
+     * Whether the checkpoint a root state names has its own state file: false only when no source has it (a root
+     * naming a ledger the archive has no checkpoint for: wrong, or hostile, such as 4294967295, which would be 67
+     * million checkpoints). A state file that fails otherwise counts as there: it is that checkpoint's verdict to give.
+     */
+    public static boolean rootCheckpointPresent(final io.historystreams.archive.HistoryArchive archive,
+            final long checkpoint, final String passphrase) {
+        final String path = ArchivePaths.has(checkpoint);
+        try {
+            archive.fetch(path, in -> verify(in, path, checkpoint, passphrase, VerificationLimits.defaults()));
+            return true;
+        } catch (final VerificationException e) {
+            return e.reason() != FailureReason.MISSING_FILE;
+        }
+    }
 }
