@@ -224,6 +224,14 @@ final class Publishing implements AutoCloseable {
                         }
                     }
                     all &= published == records.size();
+                    if (published < records.size() && r.needsAttention()) {
+                        // waiting would not help: the same failure comes back until someone fixes the target
+                        err.println("error: publishing to " + writers.get(i).name() + " failed in a way retrying "
+                                + "cannot fix: " + r.lastFailure() + ". " + published + "/" + records.size()
+                                + " checkpoints confirmed published; the verified ones stay in the topics: run "
+                                + "again once the target is fixed to publish the rest");
+                        return false;
+                    }
                     if (published < records.size() && giveUp != null && r.failingFor().compareTo(giveUp) >= 0) {
                         err.println("error: publishing to " + writers.get(i).name() + " has failed for "
                                 + r.failingFor().toSeconds() + " s without a checkpoint published (publish."

@@ -90,7 +90,7 @@ public final class ArchiveWriters {
 
     /**
      * What {@code target} writes to, so that two spellings of one target compare equal: a directory by its absolute
-     * normalized path (also as a {@code file:} URL), an http(s) URL without credentials and with a lower-case scheme
+     * normalized path, symlinks resolved when it exists (also as a {@code file:} URL), an http(s) URL without credentials and with a lower-case scheme
      * and host and a final {@code /}, a command target as it is.
      */
     public static String identity(final String target) {
@@ -104,10 +104,13 @@ public final class ArchiveWriters {
                     yield u.getScheme().toLowerCase(Locale.ROOT) + "://" + u.getHost().toLowerCase(Locale.ROOT)
                             + (u.getPort() < 0 ? "" : ":" + u.getPort()) + (path.endsWith("/") ? path : path + "/");
                 }
-                case LOCAL -> (lower.startsWith("file:") ? Path.of(URI.create(target)) : Path.of(target))
-                        .toAbsolutePath().normalize().toString();
+                case LOCAL -> {
+                    final Path p = (lower.startsWith("file:") ? Path.of(URI.create(target)) : Path.of(target))
+                            .toAbsolutePath().normalize();
+                    yield (java.nio.file.Files.exists(p) ? p.toRealPath() : p).toString(); // a symlink to it too
+                }
             };
-        } catch (final URISyntaxException | RuntimeException e) {
+        } catch (final URISyntaxException | java.io.IOException | RuntimeException e) {
             return target; // refused with its reason when it is opened
         }
     }

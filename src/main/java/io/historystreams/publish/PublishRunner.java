@@ -441,6 +441,18 @@ public final class PublishRunner implements AutoCloseable {
         }
     }
 
+    /** Whether the last attempt at a checkpoint failed in a way retrying cannot fix (see {@link #needsAttention()}). */
+    private volatile boolean needsAttention;
+
+    /**
+     * Whether the last attempt at a checkpoint failed in a way retrying cannot fix, until one is published: another
+     * network's archive, a file where a directory must be, bytes that cannot be had ({@link PublishException}
+     * not retryable). A service keeps retrying (slowly: someone may fix the target); a bounded job stops waiting.
+     */
+    public boolean needsAttention() {
+        return needsAttention;
+    }
+
     /** How long publishing has failed without a checkpoint published since; zero while it does not fail. */
     public Duration failingFor() {
         final long since = failingSinceNanos;
@@ -677,9 +689,11 @@ public final class PublishRunner implements AutoCloseable {
                     checkpointsPublished.incrementAndGet();
                     lastCheckpoint.set(r.value().getCheckpoint());
                     failingSinceNanos = 0;
+                    needsAttention = false;
                     return true;
                 } catch (final PublishException e) {
                     failed("checkpoint " + r.value().getCheckpoint() + ": " + e.getMessage());
+                    needsAttention = !e.retryable();
                     final long wait = e.retryable() ? backoff : settings.maxBackoff().toMillis();
                     LOG.warn("publishing checkpoint {} to {} failed (attempt {}, {}), trying again in {} ms: {}",
                             r.value().getCheckpoint(), targetName, attempt, e.retryable() ? "transient"

@@ -48,6 +48,17 @@ class PublishingCheckTest {
                     () -> Publishing.check(none, twice));
             assertTrue(e.getMessage().startsWith("--publish-to names one target twice"), e.getMessage());
         }
+        // a symlink to a directory is that directory
+        final java.nio.file.Path real = java.nio.file.Files.createTempDirectory("mirror-");
+        final java.nio.file.Path link = real.resolveSibling(real.getFileName() + "-link");
+        java.nio.file.Files.createSymbolicLink(link, real);
+        try {
+            assertThrows(IllegalArgumentException.class, () -> Publishing.check(none, List.of(real.toString(),
+                    link.toString())));
+        } finally {
+            java.nio.file.Files.delete(link);
+            java.nio.file.Files.delete(real);
+        }
         assertDoesNotThrow(() -> Publishing.check(none, List.of(dir.toString(), "/srv/mirror2",
                 "http://mirror.example/a/", "http://mirror.example/b/")));
     }

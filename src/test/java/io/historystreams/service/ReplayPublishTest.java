@@ -120,16 +120,31 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         final long start = System.nanoTime();
         try (PrintWriter w = new PrintWriter(said, true)) {
             assertEquals(1, Main.run(w, w, command("ingest", "--archive", Fixtures.testnetSmall().toString(), "--from",
-                    "1", "--to", "200", "--publish-to", target.toString(), "-D", "publish.give.up.seconds=3")),
+                    "1", "--to", "200", "--publish-to", target.toString(), "-D", "publish.give.up.seconds=120")),
                     said.toString());
         }
+        // a failure retrying cannot fix ends the wait at once, not after publish.give.up.seconds (it was retried for
+        // all of them)
         final long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
         assertTrue(seconds < 60, "took " + seconds + " s: " + said);
         final String out = said.toString();
-        assertTrue(out.contains("error: publishing to " + target + " has failed for "), out);
-        // the last failure: a failed attempt of the writer (counted from the first), or the checkpoint's
-        assertTrue(out.contains("(publish.give.up.seconds=3); last: ") && out.contains("Not a directory"), out);
-        assertTrue(out.contains("0/4 checkpoints confirmed published (0 published by this run"), out);
+        assertTrue(out.contains("error: publishing to " + target + " failed in a way retrying cannot fix: "), out);
+        assertTrue(out.contains("Not a directory"), out);
+        assertTrue(out.contains("0/4 checkpoints confirmed published"), out);
+
+        // a failure retrying may fix (a WebDAV server that refuses connections) is waited for give.up.seconds
+        final int refused;
+        try (java.net.ServerSocket sock = new java.net.ServerSocket(0)) {
+            refused = sock.getLocalPort();
+        }
+        final StringWriter down = new StringWriter();
+        try (PrintWriter w = new PrintWriter(down, true)) {
+            assertEquals(1, Main.run(w, w, command("ingest", "--archive", Fixtures.testnetSmall().toString(), "--from",
+                    "1", "--to", "200", "--publish-to", "http://127.0.0.1:" + refused + "/dav/", "-D",
+                    "publish.give.up.seconds=3", "-D", "publish.retries=1")), down.toString());
+        }
+        assertTrue(down.toString().contains("has failed for ") && down.toString().contains(
+                "(publish.give.up.seconds=3); last: "), down.toString());
         assertTrue(out.contains("4 checkpoints: 4 verified") && out.contains("(INCOMPLETE)"), out);
     }
 
