@@ -403,13 +403,14 @@ public final class CheckpointPublisher {
                 }
             }
         }
-        writeRoot(top);
         if (count > 0) {
-            LOG.warn("{}: the root state moved to checkpoint {} although the target lacks {} checkpoint(s) below it "
+            // said before the root names it: whoever reads the root then finds the reason already in the log
+            LOG.warn("{}: the root state moves to checkpoint {} although the target lacks {} checkpoint(s) below it "
                     + "({}{}): they were not verified here (failed, not requested, or not verified yet), so a reader "
                     + "of this archive finds them missing", writer.name(), hex(top), count,
                     String.join(", ", missing.stream().map(CheckpointPublisher::hex).toList()), count > 10 ? ", ..." : "");
         }
+        writeRoot(top);
         return true;
     }
 
