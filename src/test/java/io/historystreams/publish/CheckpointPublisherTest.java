@@ -446,7 +446,7 @@ class CheckpointPublisherTest {
     }
 
     /** The target's root state's currentLedger, or -1 when it has none. */
-    private static long root(final Path target) throws Exception {
+    static long root(final Path target) throws Exception {
         final Path file = target.resolve(ArchivePaths.WELL_KNOWN);
         return Files.exists(file) ? io.historystreams.verify.HistoryArchiveState.parse(Files.readAllBytes(file),
                 ArchivePaths.WELL_KNOWN).currentLedger() : -1;

@@ -78,15 +78,7 @@ class PublishRunnerTest {
         }
         final List<CheckpointVerified> shuffled = new ArrayList<>(published);
         Collections.shuffle(shuffled, new Random(7)); // verification completes out of order
-        final Map<String, Object> pc = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all");
-        try (KafkaProducer<Long, CheckpointVerified> p = new KafkaProducer<>(pc,
-                topics.checkpointsVerified.keySerde().serializer(),
-                topics.checkpointsVerified.valueSerde().serializer())) {
-            for (final CheckpointVerified cp : shuffled) {
-                p.send(new ProducerRecord<>(topics.checkpointsVerified.name(), cp.getCheckpoint(), cp)).get();
-            }
-        }
+        produce(topics, shuffled);
     }
 
     @AfterAll
@@ -200,38 +192,25 @@ class PublishRunnerTest {
         assertTargetIsCopy(target);
     }
 
-    // ---- helpers
-
-    /** The target holds exactly the files of the published checkpoints, byte-identical; the root is the newest. */
     @Test
     void aTargetEmptiedWhileTheRunnerPublishesGetsEverythingAgain() throws Exception {
         // a mirror wiped while a tail publishes to it: only the checkpoints after that were written (and a root
         // naming them), since the target's group had published the rest; the check ran only at the runner's start
-        final Topics own = new Topics("emptied.", topics.registry());
-        try (Admin admin = admin()) {
-            TopicAdmin.ensureTopics(admin, List.of(TopicSpec.compacted(own.checkpointsVerified.name(), 2, 1),
-                    TopicSpec.of(own.checkpointsPublished.name(), 2, 1)));
-        }
-        final Map<String, Object> pc = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all");
+        final Topics own = ownTopics("emptied.");
         final Path target = dir.resolve("emptied");
         final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
                 .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200));
-        try (KafkaProducer<Long, CheckpointVerified> p = new KafkaProducer<>(pc,
-                own.checkpointsVerified.keySerde().serializer(), own.checkpointsVerified.valueSerde().serializer());
-             ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
              PublishRunner r = new PublishRunner(APP + "-emptied", broker.bootstrapServers(), "emptied",
                      new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
-            for (final CheckpointVerified cp : v.first(4)) {
-                p.send(new ProducerRecord<>(own.checkpointsVerified.name(), cp.getCheckpoint(), cp)).get();
-            }
+            produce(own, v.first(4));
             r.start();
             waitFor(() -> r.checkpointsPublished() == 4 && rootOf(target) == v.first(4).get(3).getCheckpoint(),
                     Duration.ofSeconds(60), "the first four are published, and the root names the fourth");
             final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(PublishRunner.class, () -> {
                 deleteTree(target);
                 final CheckpointVerified fifth = v.first(5).get(4);
-                p.send(new ProducerRecord<>(own.checkpointsVerified.name(), fifth.getCheckpoint(), fifth)).get();
+                produce(own, List.of(fifth));
                 waitFor(() -> Files.exists(target.resolve(ArchivePaths.has(0x3f)))
                         && rootOf(target) == fifth.getCheckpoint(), Duration.ofSeconds(60),
                         "everything is published again, and the root names the fifth");
@@ -246,25 +225,15 @@ class PublishRunnerTest {
     void aServiceRunnerMovesTheRootPastACheckpointThatNeverComesOnlyAfterWaiting() throws Exception {
         // 0x7f never verified (it failed): the root waits at 0x3f, then passes it with a WARN once the runner has read
         // the topic to its end and waited releaseAfter; a checkpoint verified out of order in a catch-up comes sooner
-        final Topics own = new Topics("gap.", topics.registry());
-        try (Admin admin = admin()) {
-            TopicAdmin.ensureTopics(admin, List.of(TopicSpec.compacted(own.checkpointsVerified.name(), 2, 1),
-                    TopicSpec.of(own.checkpointsPublished.name(), 2, 1)));
-        }
-        final Map<String, Object> pc = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all");
+        final Topics own = ownTopics("gap.");
         final Path target = dir.resolve("gap");
         final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
                 .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).withReleaseAfter(Duration.ofSeconds(3));
         final List<CheckpointVerified> four = v.first(4);
-        try (KafkaProducer<Long, CheckpointVerified> p = new KafkaProducer<>(pc,
-                own.checkpointsVerified.keySerde().serializer(), own.checkpointsVerified.valueSerde().serializer());
-             ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
              PublishRunner r = new PublishRunner(APP + "-gap", broker.bootstrapServers(), "gap",
                      new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
-            for (final CheckpointVerified cp : List.of(four.get(0), four.get(2), four.get(3))) {
-                p.send(new ProducerRecord<>(own.checkpointsVerified.name(), cp.getCheckpoint(), cp)).get();
-            }
+            produce(own, List.of(four.get(0), four.get(2), four.get(3)));
             final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(CheckpointPublisher.class,
                     () -> {
                         r.start();
@@ -284,20 +253,9 @@ class PublishRunnerTest {
     void theRootWaitsForACheckpointAnotherWorkerOfTheGroupHoldsNotOnlyForItsOwnPartitions() throws Exception {
         // two workers publish to one target, each with some partitions: one that had read its own to the end took
         // the topic as read, and moved the root past checkpoints the other was still publishing (or, dead, held)
-        final Topics own = new Topics("shared.", topics.registry());
-        try (Admin admin = admin()) {
-            TopicAdmin.ensureTopics(admin, List.of(TopicSpec.compacted(own.checkpointsVerified.name(), 2, 1),
-                    TopicSpec.of(own.checkpointsPublished.name(), 2, 1)));
-        }
-        final Map<String, Object> pc = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all");
+        final Topics own = ownTopics("shared.");
         final List<CheckpointVerified> six = v.first(6);
-        try (KafkaProducer<Long, CheckpointVerified> p = new KafkaProducer<>(pc,
-                own.checkpointsVerified.keySerde().serializer(), own.checkpointsVerified.valueSerde().serializer())) {
-            for (final CheckpointVerified cp : six) {
-                p.send(new ProducerRecord<>(own.checkpointsVerified.name(), cp.getCheckpoint(), cp)).get();
-            }
-        }
+        produce(own, six);
         final Path target = dir.resolve("shared");
         final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
                 .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).withReleaseAfter(Duration.ofSeconds(1));
@@ -345,11 +303,34 @@ class PublishRunnerTest {
         CheckpointPublisherTest.assertVerifies(target);
     }
 
+    // ---- helpers
+
+    /** Topics of one test's own ({@code prefix}, 2 partitions), in the records' schema-registry scope. */
+    private static Topics ownTopics(final String prefix) throws Exception {
+        final Topics own = new Topics(prefix, topics.registry());
+        try (Admin admin = admin()) {
+            TopicAdmin.ensureTopics(admin, List.of(TopicSpec.compacted(own.checkpointsVerified.name(), 2, 1),
+                    TopicSpec.of(own.checkpointsPublished.name(), 2, 1)));
+        }
+        return own;
+    }
+
+    /** Writes {@code cps} to {@code t}'s checkpoints-verified topic in that order, each acknowledged. */
+    private static void produce(final Topics t, final List<CheckpointVerified> cps) throws Exception {
+        final Map<String, Object> pc = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true, ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<Long, CheckpointVerified> p = new KafkaProducer<>(pc,
+                t.checkpointsVerified.keySerde().serializer(), t.checkpointsVerified.valueSerde().serializer())) {
+            for (final CheckpointVerified cp : cps) {
+                p.send(new ProducerRecord<>(t.checkpointsVerified.name(), cp.getCheckpoint(), cp)).get();
+            }
+        }
+    }
+
+    /** The target's root state's currentLedger, or -1 while it has none (or a half-written one). */
     private static long rootOf(final Path target) {
         try {
-            final Path f = target.resolve(ArchivePaths.WELL_KNOWN);
-            return Files.exists(f) ? io.historystreams.verify.HistoryArchiveState.parse(Files.readAllBytes(f),
-                    "root").currentLedger() : -1;
+            return CheckpointPublisherTest.root(target);
         } catch (final Exception e) {
             return -1;
         }
@@ -365,6 +346,7 @@ class PublishRunnerTest {
         }
     }
 
+    /** The target holds exactly the files of the published checkpoints, byte-identical; the root is the newest. */
     private static void assertTargetIsCopy(final Path target) throws Exception {
         CheckpointPublisherTest.assertTargetIsCopyOfSource(target, published);
         assertArrayEquals(Files.readAllBytes(Fixtures.testnetSmall().resolve(

@@ -62,13 +62,14 @@ class DeadLetterHandlersTest {
     }
 
     /** A driver's settings, with the handlers of {@code topics} installed. */
-    private Properties props(final Topics topics) {
+    /** The real topology in a test driver, with the dead-letter handlers as the service configures them. */
+    private TopologyTestDriver driver(final Topics topics, final PipelineContext ctx) {
         final Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "dlq");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         props.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString());
         DeadLetterHandlers.configure(props, topics);
-        return props;
+        return new TopologyTestDriver(HistoryTopology.build(topics, HistoryTopology.Settings.defaults(), ctx), props);
     }
 
     /** A pipeline context that gives up on a file at once. */
@@ -93,10 +94,7 @@ class DeadLetterHandlersTest {
     @Test
     void shouldDeadLetterGarbageRequestsAndKeepProcessing() throws Exception {
         final Topics topics = new Topics("history.", SchemaRegistry.forUrl("mock://dlq-" + UUID.randomUUID()));
-        final Properties props = props(topics);
-        try (PipelineContext ctx = context();
-             TopologyTestDriver driver = new TopologyTestDriver(
-                     HistoryTopology.build(topics, HistoryTopology.Settings.defaults(), ctx), props)) {
+        try (PipelineContext ctx = context(); TopologyTestDriver driver = driver(topics, ctx)) {
             final TestInputTopic<Long, byte[]> raw = rawRequests(driver, topics);
             final TestOutputTopic<byte[], DeadLetter> deadLetters = deadLetters(driver, topics);
             final TestOutputTopic<Long, CheckpointFailed> failures = driver.createOutputTopic(
@@ -157,10 +155,7 @@ class DeadLetterHandlersTest {
                 .setFailedAt(java.time.Instant.EPOCH).build()); // takes id 1 in the other registry: ids now differ
         final byte[] foreign = other.checkpointRequests.valueSerde().serializer().serialize("history.checkpoint-requests",
                 PipelineHarness.requestFor(dir.toString(), 63, TESTNET));
-        final Properties props = props(topics);
-        try (PipelineContext ctx = context();
-             TopologyTestDriver driver = new TopologyTestDriver(
-                     HistoryTopology.build(topics, HistoryTopology.Settings.defaults(), ctx), props)) {
+        try (PipelineContext ctx = context(); TopologyTestDriver driver = driver(topics, ctx)) {
             final TestInputTopic<Long, byte[]> raw = rawRequests(driver, topics);
             final TestOutputTopic<byte[], DeadLetter> deadLetters = deadLetters(driver, topics);
             final Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
