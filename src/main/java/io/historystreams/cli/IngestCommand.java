@@ -250,7 +250,7 @@ public final class IngestCommand implements Callable<Integer> {
             out.flush();
             if (report != null) {
                 writeReport(report, checkpoints, w, ledgers, ms, publishTo.isEmpty() ? null : published,
-                        elsewhere.size());
+                        publishing == null ? List.of() : publishing.outcomes(), elsewhere.size());
             }
             return w.verifiedCount() == checkpoints.size() && published && elsewhere.isEmpty() ? ExitCode.OK
                     : ExitCode.VERIFICATION_FAILED;
@@ -310,8 +310,8 @@ public final class IngestCommand implements Callable<Integer> {
     }
 
     private static void writeReport(final Path target, final List<Long> checkpoints, final OutcomeWatcher w,
-            final long ledgers, final long ms, final Boolean published, final int fromAnotherArchive)
-            throws java.io.IOException {
+            final long ledgers, final long ms, final Boolean published, final List<Publishing.TargetOutcome> targets,
+            final int fromAnotherArchive) throws java.io.IOException {
         final boolean publishing = published != null;
         final Map<Long, CheckpointFailed> failed = w.failed();
         try (OutputStream os = VerificationReport.openPartial(target);
@@ -353,6 +353,23 @@ public final class IngestCommand implements Callable<Integer> {
                 g.writeEndObject();
             }
             g.writeEndArray();
+            if (publishing) {
+                // how far each target got: one failing target does not stop the others
+                g.writeArrayFieldStart("targets");
+                for (final Publishing.TargetOutcome t : targets) {
+                    g.writeStartObject();
+                    g.writeStringField("target", t.target());
+                    g.writeBooleanField("complete", t.complete());
+                    g.writeNumberField("checkpointsConfirmed", t.confirmed());
+                    g.writeNumberField("checkpointsToPublish", t.of());
+                    g.writeBooleanField("rootWritten", t.rootWritten());
+                    if (t.error() != null) {
+                        g.writeStringField("error", t.error());
+                    }
+                    g.writeEndObject();
+                }
+                g.writeEndArray();
+            }
             g.writeObjectFieldStart("summary");
             g.writeNumberField("checkpoints", checkpoints.size());
             g.writeNumberField("verified", w.verifiedCount());

@@ -182,11 +182,36 @@ final class Publishing implements AutoCloseable {
     }
 
     /**
+     * What the last {@link #awaitPublished} found for one target.
+     *
+     * @param target      the target's name (credential-free)
+     * @param confirmed   checkpoints of the job confirmed published (its consumer group committed past them)
+     * @param of          checkpoints of the job to publish (those verified)
+     * @param rootWritten whether the target's root state names the last of them (or the highest it holds)
+     * @param error       why this target's publishing is incomplete, or null
+     */
+    record TargetOutcome(String target, long confirmed, long of, boolean rootWritten, String error) {
+        boolean complete() {
+            return error == null && confirmed == of && rootWritten;
+        }
+    }
+
+    /** One entry per target, in {@code --publish-to} order, from the last {@link #awaitPublished}. */
+    private volatile List<TargetOutcome> outcomes = List.of();
+
+    /** What the last {@link #awaitPublished} found for each target (empty before one). */
+    List<TargetOutcome> outcomes() {
+        return outcomes;
+    }
+
+    /**
      * Waits until every given checkpoint is published to every target: until each target's consumer group has
      * committed past the checkpoint's verified record (its runner commits a record only once the checkpoint is
-     * published and its published event acknowledged). False, with the reason on {@code err}, when a runner failed
-     * for good, a target kept failing for {@code publish.give.up.seconds} without a checkpoint published, the service
-     * is closing, or the timeout passed.
+     * published and its published event acknowledged), then until each target's root state has moved. A target
+     * whose runner failed for good, that failed in a way retrying cannot fix, or that kept failing for {@code
+     * publish.give.up.seconds} without a checkpoint published is given up, with the reason on {@code err}; the others
+     * are still waited for (a failing target never holds back another). False when a target was given up, the
+     * service is closing, or the timeout passed; {@link #outcomes} then says how far each target got.
      *
      * @param records         where each checkpoint's verified record is in the {@code checkpoints-verified} topic
      * @param firstCheckpoint the first checkpoint of the job's range (what a new target lacks is counted from there)
@@ -195,11 +220,39 @@ final class Publishing implements AutoCloseable {
     boolean awaitPublished(final Map<Long, RecordAt> records, final long firstCheckpoint, final PrintWriter err,
             final Duration timeout)
             throws InterruptedException, ExecutionException {
-        if (runners.isEmpty() || records.isEmpty()) {
-            return true;
+        final int n = runners.size();
+        final long[] confirmed = new long[n];
+        final boolean[] rootWritten = new boolean[n];
+        final String[] error = new String[n];
+        try {
+            if (runners.isEmpty() || records.isEmpty()) {
+                java.util.Arrays.fill(rootWritten, true);
+                return true;
+            }
+            final long started = System.nanoTime();
+            final Duration giveUp = giveUp(svc.config());
+            if (!awaitConfirmed(records, err, timeout, giveUp, started, confirmed, error)) {
+                return false;
+            }
+            return releaseRoots(firstCheckpoint, err, giveUp, started, timeout, rootWritten, error)
+                    && java.util.Arrays.stream(error).allMatch(Objects::isNull);
+        } finally {
+            final List<TargetOutcome> o = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                o.add(new TargetOutcome(writers.get(i).name(), confirmed[i], records.size(), rootWritten[i],
+                        error[i]));
+            }
+            outcomes = List.copyOf(o);
         }
-        final long started = System.nanoTime();
-        final Duration giveUp = giveUp(svc.config());
+    }
+
+    /**
+     * The first part of {@link #awaitPublished}: until every target not given up has confirmed every record. False
+     * when the service is closing or the timeout passed ({@code error} then names the targets left short).
+     */
+    private boolean awaitConfirmed(final Map<Long, RecordAt> records, final PrintWriter err, final Duration timeout,
+            final Duration giveUp, final long started, final long[] confirmed, final String[] error)
+            throws InterruptedException, ExecutionException {
         final String topic = svc.topics().checkpointsVerified.name();
         try (Admin admin = Admin.create(svc.clientProps())) {
             long lastLine = System.nanoTime();
@@ -207,10 +260,15 @@ final class Publishing implements AutoCloseable {
                 boolean all = true;
                 final List<String> progress = new ArrayList<>();
                 for (int i = 0; i < runners.size(); i++) {
+                    if (error[i] != null) {
+                        continue; // given up
+                    }
                     final PublishRunner r = runners.get(i);
+                    final String name = writers.get(i).name();
                     if (r.fatalError() != null) {
-                        err.println("error: publishing to " + writers.get(i).name() + " stopped: " + r.fatalError());
-                        return false;
+                        error[i] = "publishing to " + name + " stopped: " + r.fatalError();
+                        err.println("error: " + error[i]);
+                        continue;
                     }
                     long published = 0;
                     if (r.startChecked()) {
@@ -223,35 +281,39 @@ final class Publishing implements AutoCloseable {
                             }
                         }
                     }
-                    all &= published == records.size();
+                    confirmed[i] = published;
                     if (published < records.size() && r.needsAttention()) {
                         // waiting would not help: the same failure comes back until someone fixes the target
-                        err.println("error: publishing to " + writers.get(i).name() + " failed in a way retrying "
-                                + "cannot fix: " + r.lastFailure() + ". " + published + "/" + records.size()
+                        error[i] = "publishing to " + name + " failed in a way retrying cannot fix: "
+                                + r.lastFailure();
+                        err.println("error: " + error[i] + ". " + published + "/" + records.size()
                                 + " checkpoints confirmed published; the verified ones stay in the topics: run "
                                 + "again once the target is fixed to publish the rest");
-                        return false;
+                        continue;
                     }
                     if (published < records.size() && giveUp != null && r.failingFor().compareTo(giveUp) >= 0) {
-                        err.println("error: publishing to " + writers.get(i).name() + " has failed for "
-                                + r.failingFor().toSeconds() + " s without a checkpoint published (publish."
-                                + GIVE_UP_SECONDS + "=" + giveUp.toSeconds() + "); last: " + r.lastFailure() + ". "
-                                + published + "/" + records.size() + " checkpoints confirmed published ("
-                                + r.checkpointsPublished() + " published by this run, the last maybe not confirmed "
-                                + "yet); the verified ones stay in the topics: run again once the target is fixed to "
-                                + "publish the rest");
-                        return false;
+                        error[i] = "publishing to " + name + " has failed for " + r.failingFor().toSeconds()
+                                + " s without a checkpoint published (publish." + GIVE_UP_SECONDS + "="
+                                + giveUp.toSeconds() + "); last: " + r.lastFailure();
+                        err.println("error: " + error[i] + ". " + published + "/" + records.size()
+                                + " checkpoints confirmed published (" + r.checkpointsPublished() + " published by "
+                                + "this run, the last maybe not confirmed yet); the verified ones stay in the "
+                                + "topics: run again once the target is fixed to publish the rest");
+                        continue;
                     }
-                    progress.add(writers.get(i).name() + ": " + published + "/" + records.size() + " checkpoints");
+                    all &= published == records.size();
+                    progress.add(name + ": " + published + "/" + records.size() + " checkpoints");
                 }
                 if (all) {
-                    return releaseRoots(firstCheckpoint, err, giveUp, started, timeout);
+                    return true;
                 }
                 if (svc.closing()) {
+                    markShort(confirmed, records.size(), error, "the command stopped before it was published");
                     return false;
                 }
                 if (timeout != null && System.nanoTime() - started > timeout.toNanos()) {
                     err.println("error: publishing did not finish in time: " + String.join(", ", progress));
+                    markShort(confirmed, records.size(), error, "not published in time");
                     return false;
                 }
                 if (System.nanoTime() - lastLine > 10_000_000_000L) {
@@ -263,52 +325,82 @@ final class Publishing implements AutoCloseable {
             }
         } catch (final TimeoutException e) {
             err.println("error: the publishing progress could not be read from the cluster: " + e);
+            markShort(confirmed, records.size(), error, "its progress could not be read from the cluster: " + e);
             return false;
         }
     }
 
+    /** Gives the targets not given up that have not confirmed every record {@code why} as their error. */
+    private static void markShort(final long[] confirmed, final long of, final String[] error, final String why) {
+        for (int i = 0; i < error.length; i++) {
+            if (error[i] == null && confirmed[i] < of) {
+                error[i] = why;
+            }
+        }
+    }
+
     /**
-     * Every checkpoint is published: each runner moves its target's root state to the highest of them, past any
-     * that failed (a WARN names them), and this waits until it has. False, with the reason on {@code err}, as
-     * {@link #awaitPublished}.
+     * Every checkpoint is published: each runner of a target not given up moves its target's root state to the
+     * highest of them, past any that failed (a WARN names them), and this waits until it has. False, with the reason
+     * on {@code err} and in {@code error}, as {@link #awaitPublished}.
      */
     private boolean releaseRoots(final long firstCheckpoint, final PrintWriter err, final Duration giveUp,
-            final long started, final Duration timeout) throws InterruptedException {
+            final long started, final Duration timeout, final boolean[] rootWritten, final String[] error)
+            throws InterruptedException {
         final long[] tokens = new long[runners.size()];
         for (int i = 0; i < runners.size(); i++) {
-            tokens[i] = runners.get(i).releaseRoot(firstCheckpoint);
+            if (error[i] == null) {
+                tokens[i] = runners.get(i).releaseRoot(firstCheckpoint);
+            }
         }
         while (true) {
             boolean all = true;
             for (int i = 0; i < runners.size(); i++) {
                 final PublishRunner r = runners.get(i);
+                if (error[i] != null || rootWritten[i]) {
+                    continue;
+                }
                 if (r.rootReleased(tokens[i])) {
+                    rootWritten[i] = true;
+                    continue;
+                }
+                if (r.fatalError() != null) {
+                    error[i] = "publishing to " + writers.get(i).name() + " stopped: " + r.fatalError();
+                    err.println("error: " + error[i]);
+                    continue;
+                }
+                if (giveUp != null && r.failingFor().compareTo(giveUp) >= 0) {
+                    error[i] = "writing the root state of " + writers.get(i).name() + " has failed for "
+                            + r.failingFor().toSeconds() + " s (publish." + GIVE_UP_SECONDS + "="
+                            + giveUp.toSeconds() + "); last: " + r.lastFailure();
+                    err.println("error: " + error[i] + ". Its checkpoints are published; run again once the "
+                            + "target is fixed to write it");
                     continue;
                 }
                 all = false;
-                if (r.fatalError() != null) {
-                    err.println("error: publishing to " + writers.get(i).name() + " stopped: " + r.fatalError());
-                    return false;
-                }
-                if (giveUp != null && r.failingFor().compareTo(giveUp) >= 0) {
-                    err.println("error: writing the root state of " + writers.get(i).name() + " has failed for "
-                            + r.failingFor().toSeconds() + " s (publish." + GIVE_UP_SECONDS + "=" + giveUp.toSeconds()
-                            + "); last: " + r.lastFailure() + ". Its checkpoints are published; run again once the "
-                            + "target is fixed to write it");
-                    return false;
-                }
             }
             if (all) {
                 return true;
             }
             if (svc.closing()) {
+                markRootless(rootWritten, error, "the command stopped before its root state was written");
                 return false;
             }
             if (timeout != null && System.nanoTime() - started > timeout.toNanos()) {
                 err.println("error: publishing did not finish in time: the root state of a target is not written");
+                markRootless(rootWritten, error, "its root state was not written in time");
                 return false;
             }
             Thread.sleep(POLL_MILLIS);
+        }
+    }
+
+    /** Gives the targets not given up whose root state is not written {@code why} as their error. */
+    private static void markRootless(final boolean[] rootWritten, final String[] error, final String why) {
+        for (int i = 0; i < error.length; i++) {
+            if (error[i] == null && !rootWritten[i]) {
+                error[i] = why;
+            }
         }
     }
 

@@ -116,13 +116,32 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         // a regular file where the target's ledger/ directory must go: every checkpoint fails to publish, for good
         final Path target = Files.createDirectories(dir.resolve("blocked"));
         Files.writeString(target.resolve("ledger"), "not a directory");
+        // next to a target that works: one that fails does not hold it back (the wait used to end at the first
+        // failure, leaving the other without its last checkpoints and its root state)
+        final Path good = dir.resolve("good");
+        final Path report = dir.resolve("report.json");
         final StringWriter said = new StringWriter();
         final long start = System.nanoTime();
         try (PrintWriter w = new PrintWriter(said, true)) {
             assertEquals(1, Main.run(w, w, command("ingest", "--archive", Fixtures.testnetSmall().toString(), "--from",
-                    "1", "--to", "200", "--publish-to", target.toString(), "-D", "publish.give.up.seconds=120")),
-                    said.toString());
+                    "1", "--to", "200", "--publish-to", target.toString(), "--publish-to", good.toString(),
+                    "--report", report.toString(), "-D", "publish.give.up.seconds=120")), said.toString());
         }
+        assertEquals(expectedFiles(Fixtures.testnetSmall(), Checkpoint.range(1, 200)), files(good));
+        assertEquals(0xffL, rootLedger(good));
+        final com.fasterxml.jackson.databind.JsonNode targets = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(report.toFile()).get("targets");
+        assertEquals(2, targets.size(), targets.toString());
+        assertEquals(target.toString(), targets.get(0).get("target").asText(), targets.toString());
+        assertFalse(targets.get(0).get("complete").asBoolean(), targets.toString());
+        assertEquals(0, targets.get(0).get("checkpointsConfirmed").asInt(), targets.toString());
+        assertEquals(4, targets.get(0).get("checkpointsToPublish").asInt(), targets.toString());
+        assertTrue(targets.get(0).get("error").asText().contains("Not a directory"), targets.toString());
+        assertEquals(good.toString(), targets.get(1).get("target").asText(), targets.toString());
+        assertTrue(targets.get(1).get("complete").asBoolean(), targets.toString());
+        assertEquals(4, targets.get(1).get("checkpointsConfirmed").asInt(), targets.toString());
+        assertTrue(targets.get(1).get("rootWritten").asBoolean(), targets.toString());
+        assertFalse(targets.get(1).has("error"), targets.toString());
         // a failure retrying cannot fix ends the wait at once, not after publish.give.up.seconds (it was retried for
         // all of them)
         final long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
