@@ -14,6 +14,13 @@ public final class ArchiveSources {
         }
         final String root = rootOrUrl.strip();
         final String lower = root.toLowerCase(Locale.ROOT);
+        final String noQuery = lower.replaceAll("[?#].*$", "").replaceAll("/+$", "");
+        if (noQuery.endsWith("/" + ArchivePaths.WELL_KNOWN) || noQuery.endsWith("/.well-known")
+                || noQuery.equals(ArchivePaths.WELL_KNOWN) || noQuery.equals(".well-known")) {
+            // every file was looked for under it: each checkpoint "incomplete", with no hint
+            throw new IllegalArgumentException("the archive root is the directory that holds .well-known/, not "
+                    + "the root state file: " + HttpArchiveSource.redact(root));
+        }
         if (lower.startsWith("http://") || lower.startsWith("https://")) {
             return new HttpArchiveSource(root, options == null ? SourceOptions.defaults() : options);
         }

@@ -55,14 +55,14 @@ final class BodyStream extends FilterInputStream {
         }
         final long now = System.nanoTime();
         final long elapsed = now - windowStart;
-        if (elapsed < windowNanos) {
-            return;
+        if (elapsed < windowNanos || count == declaredLength) {
+            return; // within the window, or the whole declared body has come: nothing is left to wait for
         }
         final long got = count - countAtWindowStart;
         if (got * 1_000_000_000L < LOW_SPEED_BYTES_PER_SECOND * elapsed) {
             broken = true;
             throw new FetchException.Transient(source, path, String.format("transfer too slow: %d bytes in %.0f s "
-                    + "(under %d bytes/s) after %d bytes", got, elapsed / 1e9, LOW_SPEED_BYTES_PER_SECOND, count),
+                    + "(under %d bytes/s), %d bytes in all", got, elapsed / 1e9, LOW_SPEED_BYTES_PER_SECOND, count),
                     null, null);
         }
         windowStart = now;

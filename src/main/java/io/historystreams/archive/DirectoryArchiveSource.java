@@ -39,13 +39,43 @@ public final class DirectoryArchiveSource implements ArchiveSource {
     /** A source for a directory path or a {@code file://} URL. */
     public static DirectoryArchiveSource of(final String rootOrFileUrl) {
         if (rootOrFileUrl.regionMatches(true, 0, "file:", 0, 5)) {
-            final URI uri = URI.create(rootOrFileUrl);
-            if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
-                throw new IllegalArgumentException("a file: archive root takes no query or fragment");
-            }
-            return new DirectoryArchiveSource(Path.of(uri));
+            return new DirectoryArchiveSource(fileUrlPath(rootOrFileUrl));
         }
         return new DirectoryArchiveSource(Path.of(rootOrFileUrl));
+    }
+
+    /**
+     * The path of a {@code file:} URL, read as leniently as curl does: {@code file:///p}, {@code file://localhost/p}
+     * (RFC 8089), {@code file:/p} and a relative {@code file:p}; percent escapes decoded, and a space taken as it is.
+     */
+    public static Path fileUrlPath(final String url) {
+        String rest = url.substring(5);
+        if (rest.regionMatches(true, 0, "//localhost/", 0, 12)) {
+            rest = rest.substring(11);
+        } else if (rest.startsWith("///")) {
+            rest = rest.substring(2);
+        } else if (rest.startsWith("//")) {
+            final int slash = rest.indexOf('/', 2);
+            throw new IllegalArgumentException("a file: URL names a directory of this host (file:///path or "
+                    + "file://localhost/path), not of " + ArchivePaths.quote(slash < 0 ? rest.substring(2)
+                            : rest.substring(2, slash)) + ": " + url);
+        }
+        if (rest.indexOf('?') >= 0 || rest.indexOf('#') >= 0) {
+            throw new IllegalArgumentException("a file: archive root takes no query or fragment");
+        }
+        if (rest.isEmpty()) {
+            throw new IllegalArgumentException("a file: URL without a path: " + url);
+        }
+        final String decoded;
+        try {
+            decoded = java.net.URLDecoder.decode(rest.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (final IllegalArgumentException e) {
+            throw new IllegalArgumentException("a file: URL with a bad percent escape: " + url);
+        }
+        if (decoded.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("a file: URL with a NUL: " + ArchivePaths.quote(url));
+        }
+        return Path.of(decoded);
     }
 
     @Override

@@ -236,7 +236,8 @@ public final class HistoryArchive implements AutoCloseable {
             // The count is of the transient failures (what fetch.max.attempts bounds), not of every request: a
             // refusal is not an attempt that failed transiently.
             throw new VerificationException(FailureReason.FETCH_FAILED, path,
-                    lastTransient + " after " + transientFailures + " attempts" + refusedPart(state, refusals))
+                    lastTransient + " after " + transientFailures + (transientFailures == 1 ? " attempt" : " attempts")
+                            + refusedPart(state, refusals))
                     .withSource(String.join(", ", names));
         }
         throw new VerificationException(FailureReason.FETCH_REFUSED, path,

@@ -39,6 +39,18 @@ public final class HttpArchiveSource implements ArchiveSource {
     private static final int MAX_REDIRECTS = 5;
     private static final int MAX_ERROR_BODY = 64 * 1024;
 
+    /** Ends a request whose status line and headers take too long (see {@link #open}). */
+    private static final java.util.concurrent.ScheduledThreadPoolExecutor WATCHDOG =
+            new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
+                final Thread t = new Thread(r, "http-answer-deadline");
+                t.setDaemon(true);
+                return t;
+            });
+
+    static {
+        WATCHDOG.setRemoveOnCancelPolicy(true); // one task per request: cancelled ones go at once
+    }
+
     static {
         if (System.getProperty("http.maxConnections") == null) {
             System.setProperty("http.maxConnections", Integer.toString(MAX_IDLE_CONNECTIONS));
@@ -70,23 +82,31 @@ public final class HttpArchiveSource implements ArchiveSource {
         if (!scheme.equals("http") && !scheme.equals("https")) {
             throw new IllegalArgumentException("not an http(s) URL: " + redact(rootUrl));
         }
-        if (uri.getHost() == null || uri.getHost().isEmpty()) {
+        final String host = Urls.host(uri); // also a host name with an underscore, a password with a raw '@'
+        if (host == null) {
             throw new IllegalArgumentException("archive URL has no host: " + redact(rootUrl));
+        }
+        final String hostAndPort;
+        try {
+            hostAndPort = Urls.hostAndPort(uri);
+        } catch (final IllegalArgumentException e) {
+            throw new IllegalArgumentException("not a valid archive URL: " + redact(rootUrl) + ": " + e.getMessage(),
+                    null);
         }
         String rootPath = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
         if (!rootPath.endsWith("/")) {
             rootPath = rootPath + "/";
         }
         try {
-            this.root = new URI(scheme + "://" + uri.getHost() + (uri.getPort() >= 0 ? ":" + uri.getPort() : "")
-                    + rootPath).normalize();
+            this.root = new URI(scheme + "://" + hostAndPort + rootPath).normalize();
         } catch (final URISyntaxException e) {
             throw new IllegalArgumentException("not a valid archive URL: " + redact(rootUrl), null);
         }
         this.name = root.toString();
-        this.authorization = uri.getRawUserInfo() == null ? null
+        final String userInfo = Urls.rawUserInfo(uri);
+        this.authorization = userInfo == null ? null
                 : "Basic " + Base64.getEncoder().encodeToString(
-                        decodePercent(uri.getRawUserInfo()).getBytes(StandardCharsets.UTF_8));
+                        decodePercent(userInfo).getBytes(StandardCharsets.UTF_8));
         this.query = uri.getRawQuery();
         this.connectMillis = SourceOptions.millis(options.connectTimeout());
         this.readMillis = SourceOptions.millis(options.readTimeout());
@@ -110,11 +130,29 @@ public final class HttpArchiveSource implements ArchiveSource {
         for (int redirects = 0; ; redirects++) {
             final HttpURLConnection conn = connect(path, target);
             final int status;
+            // the read timeout is an idle timeout: a server sending its headers a byte at a time never trips it, so
+            // the status line and headers must come within the connect and read timeouts together
+            final java.util.concurrent.atomic.AtomicBoolean late = new java.util.concurrent.atomic.AtomicBoolean();
+            final java.util.concurrent.ScheduledFuture<?> deadline = WATCHDOG.schedule(() -> {
+                late.set(true);
+                conn.disconnect();
+            }, (long) connectMillis + readMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
             try {
                 status = conn.getResponseCode();
             } catch (final IOException e) {
                 conn.disconnect();
+                if (late.get()) {
+                    throw new FetchException.Transient(name, path, "no complete answer (status line and headers) "
+                            + "within " + (connectMillis + readMillis) / 1000.0 + " s", null, e);
+                }
                 throw openFailure(path, e);
+            } finally {
+                deadline.cancel(false);
+            }
+            if (late.get()) {
+                conn.disconnect();
+                throw new FetchException.Transient(name, path, "no complete answer (status line and headers) "
+                        + "within " + (connectMillis + readMillis) / 1000.0 + " s", null, null);
             }
             if (status == HttpURLConnection.HTTP_OK || status == HttpURLConnection.HTTP_NOT_AUTHORITATIVE) {
                 return body(path, conn);
@@ -129,10 +167,22 @@ public final class HttpArchiveSource implements ArchiveSource {
                 continue;
             }
             final String retryAfter = conn.getHeaderField("Retry-After");
-            final String statusLine = "HTTP " + status + reasonPhrase(conn);
+            // after a redirect, the answer is the other server's: say which, and whether the credentials went there
+            final String statusLine = "HTTP " + status + reasonPhrase(conn) + (redirects == 0 ? ""
+                    : " at " + redact(target.toString()) + " (redirected" + (authorization != null
+                            && !sameOrigin(target, root) ? "; the archive URL's credentials are not sent to another "
+                            + "origin" : "") + ")");
             discard(conn);
             if (status == HttpURLConnection.HTTP_NOT_FOUND || status == HttpURLConnection.HTTP_GONE) {
                 throw new FetchException.NotPresent(name, path, statusLine);
+            }
+            if (status == HttpURLConnection.HTTP_FORBIDDEN && !path.equals(ArchivePaths.WELL_KNOWN)) {
+                // S3 answers 403, not 404, for a key that is not there when the reader may not list the bucket (a
+                // public archive that allows GetObject only): absent, like a 404, so an absent SCP file is no
+                // failure and a file a live archive has not uploaded yet is tried again. A 403 for the root state
+                // stays a refusal (a private archive read without its credentials).
+                throw new FetchException.NotPresent(name, path, statusLine + " (taken as absent: S3 answers 403 for "
+                        + "a missing object when the reader may not list the bucket)");
             }
             if (status >= 500 || status == HttpURLConnection.HTTP_CLIENT_TIMEOUT || status == 429) {
                 final Duration after = parseRetryAfter(retryAfter, Instant.now());
@@ -197,8 +247,14 @@ public final class HttpArchiveSource implements ArchiveSource {
             throw new FetchException.Refused(name, path, "HTTP " + status + " redirect to a non-http(s) URL "
                     + ArchivePaths.quote(redact(to.toString())), null);
         }
-        if (to.getHost() == null) {
+        if (Urls.host(to) == null) {
             throw new FetchException.Refused(name, path, "HTTP " + status + " redirect without a host", null);
+        }
+        try {
+            Urls.port(to);
+        } catch (final IllegalArgumentException e) {
+            throw new FetchException.Refused(name, path, "HTTP " + status + " to an invalid Location "
+                    + ArchivePaths.quote(redact(location)) + ": " + e.getMessage(), null);
         }
         return to;
     }
@@ -207,11 +263,25 @@ public final class HttpArchiveSource implements ArchiveSource {
         if (e instanceof SSLHandshakeException || e instanceof SSLPeerUnverifiedException) {
             return new FetchException.Refused(name, path, "TLS failure: " + BodyStream.describe(e), e);
         }
+        if (e instanceof javax.net.ssl.SSLException && causedBy(e, java.security.GeneralSecurityException.class)) {
+            // the JVM's TLS set-up (a trust store that cannot be read, e.g. without its password): no retry helps
+            return new FetchException.Refused(name, path, "TLS set-up failure (the JVM's trust store?): "
+                    + BodyStream.describe(e), e);
+        }
         if (e instanceof MalformedURLException) {
             return new FetchException.Refused(name, path, "bad URL: " + BodyStream.describe(e), e);
         }
         // Connection refused or reset, timeouts, DNS failures, a server that hung up: another try may work.
         return new FetchException.Transient(name, path, BodyStream.describe(e), null, e);
+    }
+
+    private static boolean causedBy(final Throwable t, final Class<? extends Throwable> type) {
+        for (Throwable c = t.getCause(); c != null && c != t; c = c.getCause()) {
+            if (type.isInstance(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Reads and closes an error or redirect body so the connection can go back to the keep-alive cache. */
@@ -253,13 +323,13 @@ public final class HttpArchiveSource implements ArchiveSource {
     }
 
     private static boolean sameOrigin(final URI a, final URI b) {
-        return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost().equalsIgnoreCase(b.getHost())
+        return a.getScheme().equalsIgnoreCase(b.getScheme()) && Urls.host(a).equalsIgnoreCase(Urls.host(b))
                 && effectivePort(a) == effectivePort(b);
     }
 
     private static int effectivePort(final URI u) {
-        if (u.getPort() >= 0) {
-            return u.getPort();
+        if (Urls.port(u) >= 0) {
+            return Urls.port(u);
         }
         return u.getScheme().equalsIgnoreCase("https") ? 443 : 80;
     }

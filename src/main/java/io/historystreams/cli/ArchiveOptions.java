@@ -100,7 +100,7 @@ public final class ArchiveOptions {
             return true;
         }
         try {
-            final String host = java.net.URI.create(archive).getHost();
+            final String host = io.historystreams.archive.Urls.host(java.net.URI.create(archive));
             return host != null && (host.equals("localhost") || host.startsWith("127.") || host.equals("[::1]"));
         } catch (final IllegalArgumentException e) {
             return false;

@@ -1,5 +1,6 @@
 package io.historystreams.publish;
 
+import io.historystreams.archive.DirectoryArchiveSource;
 import io.historystreams.archive.RetryPolicy;
 
 import java.net.URI;
@@ -101,12 +102,13 @@ public final class ArchiveWriters {
                 case HTTP -> {
                     final URI u = new URI(target);
                     final String path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
-                    yield u.getScheme().toLowerCase(Locale.ROOT) + "://" + u.getHost().toLowerCase(Locale.ROOT)
-                            + (u.getPort() < 0 ? "" : ":" + u.getPort()) + (path.endsWith("/") ? path : path + "/");
+                    yield u.getScheme().toLowerCase(Locale.ROOT) + "://"
+                            + io.historystreams.archive.Urls.hostAndPort(u).toLowerCase(Locale.ROOT)
+                            + (path.endsWith("/") ? path : path + "/");
                 }
                 case LOCAL -> {
-                    final Path p = (lower.startsWith("file:") ? Path.of(URI.create(target)) : Path.of(target))
-                            .toAbsolutePath().normalize();
+                    final Path p = (lower.startsWith("file:") ? DirectoryArchiveSource.fileUrlPath(target)
+                            : Path.of(target)).toAbsolutePath().normalize();
                     yield (java.nio.file.Files.exists(p) ? p.toRealPath() : p).toString(); // a symlink to it too
                 }
             };
@@ -154,7 +156,7 @@ public final class ArchiveWriters {
         } else if (lower.startsWith("file:")) {
             final boolean fsync = bool(opts.remove("fsync"), "fsync", true);
             requireNoOthers(opts, target);
-            final LocalArchiveWriter local = new LocalArchiveWriter(Path.of(URI.create(target)), fsync);
+            final LocalArchiveWriter local = new LocalArchiveWriter(DirectoryArchiveSource.fileUrlPath(target), fsync);
             local.cleanStaleTemporaries();
             writer = local;
         } else if (lower.matches("[a-z][a-z0-9+.-]*://.*")) {

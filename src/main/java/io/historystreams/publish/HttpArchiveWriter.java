@@ -4,6 +4,7 @@ import io.historystreams.archive.ArchivePaths;
 
 import java.io.IOException;
 import java.io.InputStream;
+import io.historystreams.archive.Urls;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.net.http.HttpClient;
@@ -45,7 +46,7 @@ public final class HttpArchiveWriter implements ArchiveWriter {
         if (!scheme.equals("http") && !scheme.equals("https")) {
             throw new IllegalArgumentException("not an http(s) URL: " + redactedScheme(root));
         }
-        if (root.getHost() == null) {
+        if (Urls.host(root) == null) { // a host name with an underscore too
             throw new IllegalArgumentException("URL has no host: " + redactedScheme(root));
         }
         if (root.getRawQuery() != null || root.getRawFragment() != null) {
@@ -55,11 +56,10 @@ public final class HttpArchiveWriter implements ArchiveWriter {
         if (!path.endsWith("/")) {
             path += "/";
         }
-        final String hostPort = (root.getHost().contains(":") ? "[" + root.getHost() + "]" : root.getHost())
-                + (root.getPort() >= 0 ? ":" + root.getPort() : "");
+        final String hostPort = Urls.hostAndPort(root);
         this.base = scheme + "://" + hostPort + path;
         this.name = base;
-        final String userInfo = root.getRawUserInfo();
+        final String userInfo = Urls.rawUserInfo(root);
         if (userInfo != null) {
             final String decoded = URLDecoder.decode(userInfo.replace("+", "%2B"), StandardCharsets.UTF_8);
             this.authorization = "Basic "
@@ -200,7 +200,7 @@ public final class HttpArchiveWriter implements ArchiveWriter {
     static String reason(final IOException e, final URI uri) {
         if (io.historystreams.kafka.Causes.find(e, java.nio.channels.UnresolvedAddressException.class,
                 java.net.UnknownHostException.class) != null) {
-            return "cannot resolve host " + uri.getHost() + " (" + e.getClass().getSimpleName() + ")";
+            return "cannot resolve host " + Urls.host(uri) + " (" + e.getClass().getSimpleName() + ")";
         }
         final Throwable root = io.historystreams.kafka.Causes.root(e);
         return e.getMessage() == null && root != e ? e + " (" + root + ")" : e.toString();
@@ -238,6 +238,6 @@ public final class HttpArchiveWriter implements ArchiveWriter {
     }
 
     private static String redactedScheme(final URI u) {
-        return u.getScheme() + "://" + (u.getHost() == null ? "?" : u.getHost()) + "/...";
+        return u.getScheme() + "://" + (Urls.host(u) == null ? "?" : Urls.host(u)) + "/...";
     }
 }

@@ -69,4 +69,50 @@ class BodyStreamTest {
                 undeclared.getMessage());
         assertEquals("http://archive/", undeclared.source());
     }
+
+    /** {@code chunks} reads of 10 bytes, each but the first after {@code pause}. */
+    private static InputStream slow(final int chunks, final java.time.Duration pause) {
+        return new InputStream() {
+            private int left = chunks;
+
+            @Override
+            public int read() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int read(final byte[] b, final int off, final int len) {
+                if (left == 0) {
+                    return -1;
+                }
+                if (left-- == chunks) {
+                    return Math.min(len, 10);
+                }
+                try {
+                    Thread.sleep(pause.toMillis());
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return Math.min(len, 10);
+            }
+        };
+    }
+
+    @Test
+    void aSlowBodyFailsButNotOnTheReadThatCompletesIt() throws IOException {
+        final java.time.Duration window = java.time.Duration.ofMillis(100);
+        // the read that brings the last declared byte ends the transfer: nothing is left to wait for (it failed
+        // as "too slow" and the whole body was fetched again)
+        try (BodyStream whole = new BodyStream(slow(2, java.time.Duration.ofMillis(150)), "http://archive/", "a.json",
+                20, null, window)) {
+            assertEquals(20, whole.readAllBytes().length);
+        }
+        // the same pace with more to come fails
+        final BodyStream more = new BodyStream(slow(2, java.time.Duration.ofMillis(150)), "http://archive/", "a.json",
+                30, null, window);
+        final FetchException.Transient e = assertThrows(FetchException.Transient.class, more::readAllBytes);
+        assertTrue(e.getMessage().contains("transfer too slow: 20 bytes in 0 s (under 1024 bytes/s), 20 bytes in all"),
+                e.getMessage());
+        more.close();
+    }
 }

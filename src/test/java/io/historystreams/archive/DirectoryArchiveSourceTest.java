@@ -2,6 +2,7 @@ package io.historystreams.archive;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -49,6 +50,36 @@ class DirectoryArchiveSourceTest {
         assertArrayEquals(expected, readAll(viaPath, ArchivePaths.WELL_KNOWN));
         assertThrows(IllegalArgumentException.class, () -> ArchiveSources.open("ftp://example.org/a", null));
         assertThrows(IllegalArgumentException.class, () -> ArchiveSources.open(root.resolve("nope").toString(), null));
+    }
+
+    @Test
+    void fileUrlsAreReadAsCurlReadsThem(@TempDir final Path tmp) throws IOException {
+        final Path spaced = Files.createDirectories(tmp.resolve("with space"));
+        final String real = spaced.toRealPath().toString();
+        // RFC 8089's localhost, a space as typed, an escaped one, file:/p (each was a JDK error: "URI has an
+        // authority component", "Illegal character in path")
+        for (final String url : new String[] {"file://localhost" + real, "file://" + real, "FILE://" + real,
+                "file://" + real.replace(" ", "%20"), "file:" + real}) {
+            assertEquals(spaced.toRealPath(), ((DirectoryArchiveSource) ArchiveSources.open(url, null)).root(), url);
+        }
+        final IllegalArgumentException otherHost = assertThrows(IllegalArgumentException.class,
+                () -> ArchiveSources.open("file://mirror.example" + real, null));
+        assertTrue(otherHost.getMessage().contains("names a directory of this host"), otherHost.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ArchiveSources.open("file://" + real + "?x=1", null));
+    }
+
+    @Test
+    void aRootNamingTheRootStateFileIsRefusedWithTheReason() {
+        // every file was looked for under it, every checkpoint "incomplete" without a hint
+        for (final String root : new String[] {"http://127.0.0.1:1/a/.well-known/stellar-history.json",
+                "https://u:p@h/.well-known/stellar-history.json?sig=x", Fixtures.testnetSmall() + "/.well-known/",
+                Fixtures.testnetSmall() + "/.well-known/stellar-history.json"}) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ArchiveSources.open(root, null));
+            assertTrue(e.getMessage().startsWith("the archive root is the directory that holds .well-known/"),
+                    e.getMessage());
+            assertFalse(e.getMessage().contains("u:p") || e.getMessage().contains("sig="), e.getMessage());
+        }
     }
 
     @ParameterizedTest

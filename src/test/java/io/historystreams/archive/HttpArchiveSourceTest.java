@@ -99,9 +99,89 @@ class HttpArchiveSourceTest {
 
     @Test
     void otherClientErrorsAreRefused() {
-        server.on(bucket).status(403).status(400);
+        server.on(bucket).status(401).status(400);
         assertInstanceOf(FetchException.Refused.class, failure(bucket));
         assertInstanceOf(FetchException.Refused.class, failure(bucket));
+    }
+
+    @Test
+    void forbiddenIsAbsentAsS3SaysItForAMissingObjectExceptForTheRootState() {
+        // S3 without s3:ListBucket answers 403 for a key that is not there: an absent SCP file is no failure then,
+        // and a file not uploaded yet is tried again (it was a refusal, never retried)
+        server.on(bucket).status(403);
+        final FetchException e = assertInstanceOf(FetchException.NotPresent.class, failure(bucket));
+        assertTrue(e.getMessage().contains("HTTP 403") && e.getMessage().contains("taken as absent"), e.getMessage());
+        // a private archive read without its credentials answers 403 for its root state too: refused
+        server.on(ArchivePaths.WELL_KNOWN).status(403);
+        assertInstanceOf(FetchException.Refused.class, failure(ArchivePaths.WELL_KNOWN));
+    }
+
+    @Test
+    void anAnswerAfterARedirectNamesWhereItCameFromAndWhetherTheCredentialsWentThere() throws IOException {
+        try (FaultyArchiveServer other = FaultyArchiveServer.start(root)) {
+            other.on(bucket).status(401);
+            server.on(bucket).status(301, "Location", other.url() + bucket);
+            final HttpArchiveSource withCredentials = new HttpArchiveSource(
+                    "http://archivist:s3cret@127.0.0.1:" + server.port() + "/", SourceOptions.defaults());
+            final FetchException e = assertInstanceOf(FetchException.Refused.class, assertThrows(FetchException.class,
+                    () -> DirectoryArchiveSourceTest.readAll(withCredentials, bucket)));
+            assertTrue(e.getMessage().contains("HTTP 401") && e.getMessage().contains(" at " + other.url() + bucket
+                    + " (redirected; the archive URL's credentials are not sent to another origin)"), e.getMessage());
+            assertFalse(other.lastRequestHeaders().containsKey("authorization"), other.lastRequestHeaders()::toString);
+            assertFalse(e.getMessage().contains("s3cret"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aHostNameWithAnUnderscoreOrAPasswordWithARawAtSignIsReadAsCurlReadsIt() throws IOException {
+        // java.net.URI gives no host for either (a Docker Compose service name; an unescaped '@'), which was
+        // "archive URL has no host"
+        assertEquals("http://history_archive:8080/a/",
+                new HttpArchiveSource("http://history_archive:8080/a", SourceOptions.defaults()).name());
+        final HttpArchiveSource at = new HttpArchiveSource("http://u2:p@ss@127.0.0.1:" + server.port() + "/",
+                SourceOptions.defaults());
+        assertEquals("http://127.0.0.1:" + server.port() + "/", at.name());
+        assertArrayEquals(bucketBytes, DirectoryArchiveSourceTest.readAll(at, bucket));
+        assertEquals("Basic " + java.util.Base64.getEncoder().encodeToString("u2:p@ss".getBytes()),
+                server.lastRequestHeaders().get("authorization"));
+        final IllegalArgumentException badPort = assertThrows(IllegalArgumentException.class,
+                () -> new HttpArchiveSource("http://history_archive:99999/", SourceOptions.defaults()));
+        assertTrue(badPort.getMessage().contains("not a port number"), badPort.getMessage());
+    }
+
+    @Test
+    void headersSentAByteAtATimeEndWithinTheConnectAndReadTimeouts() throws Exception {
+        // the read timeout is an idle timeout: a byte every 200 ms never trips it, and the status line and headers
+        // used to hold the fetch for ever
+        try (java.net.ServerSocket drip = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            final Thread t = new Thread(() -> {
+                try (java.net.Socket s = drip.accept()) {
+                    final java.io.OutputStream out = s.getOutputStream();
+                    out.write("HTTP/1.1 200 OK\r\nX-Slow: ".getBytes());
+                    while (true) {
+                        out.write('a');
+                        out.flush();
+                        Thread.sleep(200);
+                    }
+                } catch (final Exception e) {
+                    // the client hung up
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            final HttpArchiveSource slow = new HttpArchiveSource("http://127.0.0.1:" + drip.getLocalPort() + "/",
+                    SourceOptions.defaults().withConnectTimeout(Duration.ofSeconds(1))
+                            .withReadTimeout(Duration.ofSeconds(1)));
+            final long start = System.nanoTime();
+            final FetchException e = assertInstanceOf(FetchException.Transient.class, assertThrows(FetchException.class,
+                    () -> DirectoryArchiveSourceTest.readAll(slow, bucket)));
+            final Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertTrue(e.getMessage().contains("no complete answer (status line and headers) within 2.0 s"),
+                    e.getMessage());
+            assertTrue(took.compareTo(Duration.ofSeconds(8)) < 0, "took " + took);
+            t.join(5000);
+            assertFalse(t.isAlive(), "the connection was left open");
+        }
     }
 
     @Test

@@ -66,14 +66,14 @@ public final class RestSchemaRegistry implements SchemaRegistry {
         if (!scheme.equals("http") && !scheme.equals("https")) {
             throw new IllegalArgumentException("schema registry URL '" + redact(url) + "' must start with http:// or https://");
         }
-        if (uri.getHost() == null) {
+        if (io.historystreams.archive.Urls.host(uri) == null) { // a host name with an underscore too
             throw new IllegalArgumentException("schema registry URL '" + redact(url) + "' has no host");
         }
         final String path = uri.getRawPath() == null ? "" : uri.getRawPath().replaceAll("/+$", "");
-        this.baseUrl = scheme + "://" + (uri.getHost().contains(":") && !uri.getHost().startsWith("[")
-                ? "[" + uri.getHost() + "]" : uri.getHost())
-                + (uri.getPort() >= 0 ? ":" + uri.getPort() : "") + path;
-        final String credentials = userInfo != null ? userInfo : uri.getUserInfo(); // percent-decoded by URI
+        this.baseUrl = scheme + "://" + io.historystreams.archive.Urls.hostAndPort(uri) + path;
+        final String rawUserInfo = io.historystreams.archive.Urls.rawUserInfo(uri);
+        final String credentials = userInfo != null ? userInfo : rawUserInfo == null ? null
+                : java.net.URLDecoder.decode(rawUserInfo.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
         if (credentials != null && !credentials.contains(":")) {
             throw new IllegalArgumentException("schema registry credentials must have the form user:password");
         }
