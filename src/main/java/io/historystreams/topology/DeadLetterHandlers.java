@@ -78,6 +78,8 @@ public final class DeadLetterHandlers {
      * Streams config map, since Kafka instantiates handlers by class name.
      */
     static final class DeadLetters {
+        /** The largest record value a dead letter carries (the rest of the letter says why it failed). */
+        static final int MAX_VALUE_BYTES = 1 << 20;
         private final String topic;
         private final AvroSerde<DeadLetter> serde;
 
@@ -103,15 +105,18 @@ public final class DeadLetterHandlers {
         /** The dead letter of the record in {@code context}, keyed by its raw key; empty when it cannot be encoded. */
         Optional<ProducerRecord<byte[], byte[]>> of(final ErrorHandlerContext context, final byte[] key,
                 final byte[] value, final Exception error, final String what) {
+            // a value too large to be sent (what failed, maybe) would fail the dead letter too, and stop the pipeline
+            final boolean omitted = value != null && value.length > MAX_VALUE_BYTES;
             final DeadLetter letter = DeadLetter.newBuilder()
                     .setTopic(context.topic() == null ? "" : context.topic())
                     .setPartition(context.partition())
                     .setOffset(context.offset())
                     .setProcessor(context.processorNodeId())
                     .setErrorClass(error.getClass().getName())
-                    .setErrorMessage(error.getMessage())
+                    .setErrorMessage(omitted ? error.getMessage() + " (the record's value, " + value.length
+                            + " bytes, is left out of this dead letter)" : error.getMessage())
                     .setKey(key == null ? null : ByteBuffer.wrap(key))
-                    .setValue(value == null ? null : ByteBuffer.wrap(value))
+                    .setValue(value == null || omitted ? null : ByteBuffer.wrap(value))
                     .setFailedAt(Instant.ofEpochMilli(System.currentTimeMillis()))
                     .build();
             try {

@@ -25,6 +25,13 @@ import java.util.function.Consumer;
  */
 final class LedgerEvents {
     private static final byte[] EMPTY_RESULT_SET = new byte[4];
+    /** Room in a ledger event for what is not a set or the header: hashes, numbers, names, Avro framing. */
+    private static final int EVENT_OVERHEAD_BYTES = 64 * 1024;
+    /**
+     * The most a checkpoint's ledger events may hold together: they are kept until the last is read (a checkpoint
+     * whose files fail half way emits none). Pubnet's largest sets are a few MB: 64 of them fit many times over.
+     */
+    static final long MAX_CHECKPOINT_EVENT_BYTES = 256L << 20;
 
     private LedgerEvents() {
     }
@@ -35,6 +42,7 @@ final class LedgerEvents {
         final FileRef txs = file(cp, "transactions/");
         final FileRef results = file(cp, "results/");
         final int[] count = {0};
+        final long[] total = {0};
         try (InputStream l = StoredFiles.open(ctx, ledger);
                 InputStream t = StoredFiles.open(ctx, txs);
                 InputStream r = StoredFiles.open(ctx, results);
@@ -49,6 +57,7 @@ final class LedgerEvents {
                         try {
                             final byte[] tx = txCursor.at(h.ledgerSeq());
                             final byte[] res = resultCursor.at(h.ledgerSeq());
+                            total[0] += fits(h.ledgerSeq(), len, tx, res, total[0], txs.getPath());
                             sink.accept(LedgerVerified.newBuilder().setLedgerSeq(h.ledgerSeq())
                                     .setCheckpoint(cp.getCheckpoint()).setArchive(cp.getArchive())
                                     .setHash(Hashes.hash32(h.hash().bytes()))
@@ -73,6 +82,30 @@ final class LedgerEvents {
             throw Facts.internal(ledger.getPath(), e);
         }
         return count[0];
+    }
+
+    /**
+     * The size of a ledger event's sets and header, when it fits in a Kafka message of the pipeline's topics and the
+     * checkpoint's events together stay within {@link #MAX_CHECKPOINT_EVENT_BYTES}; else TOO_LARGE. Only a forged
+     * archive gets there: stellar-core floods no transaction set over its 16 MiB overlay message limit, but a set is
+     * verified against its header's hash alone, so an archive can chain headers to a set of any size.
+     */
+    static long fits(final long ledgerSeq, final int headerBytes, final byte[] tx, final byte[] res,
+            final long before, final String path) throws VerificationException {
+        final long size = (long) headerBytes + (tx == null ? 0 : tx.length) + (res == null ? 0 : res.length);
+        if (size + EVENT_OVERHEAD_BYTES > Topics.MAX_MESSAGE_BYTES) {
+            throw new VerificationException(io.historystreams.verify.FailureReason.TOO_LARGE, path, "ledger "
+                    + ledgerSeq + "'s transaction set (" + (tx == null ? 0 : tx.length) + " bytes) and result set ("
+                    + (res == null ? 0 : res.length) + " bytes) are too large for one ledger event (a Kafka message of "
+                    + "at most " + (Topics.MAX_MESSAGE_BYTES >> 20) + " MiB); stellar-core floods no transaction set "
+                    + "over 16 MiB");
+        }
+        if (before + size > MAX_CHECKPOINT_EVENT_BYTES) {
+            throw new VerificationException(io.historystreams.verify.FailureReason.TOO_LARGE, path, "the ledger "
+                    + "events of the checkpoint up to ledger " + ledgerSeq + " hold more than "
+                    + (MAX_CHECKPOINT_EVENT_BYTES >> 20) + " MiB of sets and headers");
+        }
+        return size;
     }
 
     private static FileRef file(final CheckpointVerified cp, final String prefix) throws VerificationException {

@@ -212,6 +212,17 @@ class DeadLetterHandlersTest {
         assertEquals(ProductionExceptionHandler.Result.RESUME, serialization.result());
         assertArrayEquals(key, bytes(decode(topics, serialization.deadLetterQueueRecords()).getKey()),
                 "the dead letter keeps the source key");
+
+        // a value too large to send would fail its dead letter too, which stopped the pipeline: it is left out
+        final byte[] huge = new byte[DeadLetterHandlers.DeadLetters.MAX_VALUE_BYTES + 1];
+        final ProductionExceptionHandler.Response hugeOut = production.handleError(new FixedContext(key, huge),
+                new ProducerRecord<>("history.ledgers-verified", key, huge), new RecordTooLargeException("20 MB"));
+        assertEquals(ProductionExceptionHandler.Result.RESUME, hugeOut.result());
+        final DeadLetter hl = decode(topics, hugeOut.deadLetterQueueRecords());
+        assertEquals(null, hl.getValue());
+        assertEquals("20 MB (the record's value, " + huge.length + " bytes, is left out of this dead letter)",
+                hl.getErrorMessage());
+        assertTrue(hugeOut.deadLetterQueueRecords().get(0).value().length < 4096);
     }
 
     @Test
