@@ -70,8 +70,8 @@ final class Publishing implements AutoCloseable {
             final String before = seen.put(ArchiveWriters.identity(target), target);
             if (before != null) {
                 // two runners in one consumer group would split the work, each moving the one root state
-                throw new IllegalArgumentException("--publish-to names one target twice: " + before + " and "
-                        + target);
+                throw new IllegalArgumentException("--publish-to names one target twice: "
+                        + ArchiveWriters.displayName(before) + " and " + ArchiveWriters.displayName(target));
             }
         }
         giveUp(config);

@@ -31,9 +31,10 @@ import java.util.regex.Pattern;
  * (default 200), {@code retryMaxDelayMs} (default 30000). Unknown options are refused.
  */
 public final class ArchiveWriters {
-    private static final Set<String> COMMAND_KEYS = Set.of("put", "mkdir", "get", "exists", "rename", "timeout");
+    private static final Set<String> COMMAND_KEYS = Set.of("put", "mkdir", "get", "exists", "rename", "timeout",
+            "name");
     private static final Set<String> RETRY_KEYS = Set.of("retries", "retryDelayMs", "retryMaxDelayMs");
-    private static final Pattern CMD_SPLIT = Pattern.compile(";(?=(?:put|mkdir|get|exists|rename|timeout)=)");
+    private static final Pattern CMD_SPLIT = Pattern.compile(";(?=(?:put|mkdir|get|exists|rename|timeout|name)=)");
 
     private ArchiveWriters() {
     }
@@ -46,6 +47,28 @@ public final class ArchiveWriters {
             "retryDelayMs", "retry.max.delay.ms", "retryMaxDelayMs", "fsync", "fsync", "timeout.seconds", "timeout");
 
     /** The names of the publish settings the writers take (without the {@code publish.} prefix), sorted. */
+    /**
+     * The name {@code target}'s writer gives itself, for messages about a target not opened yet: a {@code cmd:}
+     * target's label (never its templates, which can carry secrets), a URL without credentials, a path as given.
+     */
+    public static String displayName(final String target) {
+        try {
+            return switch (kind(target)) {
+                case COMMAND -> {
+                    final Map<String, String> s = parseCommandSpec(target.substring(4));
+                    final String put = s.get("put");
+                    yield put == null ? "cmd:(no put template)" : "cmd:" + (s.get("name") != null ? s.get("name")
+                            : CommandArchiveWriter.defaultLabel(new CommandArchiveWriter.Templates(put, s.get("mkdir"),
+                                    s.get("get"), s.get("exists"), s.get("rename"))));
+                }
+                case HTTP -> CommandArchiveWriter.redact(target);
+                case LOCAL -> target;
+            };
+        } catch (final IllegalArgumentException e) {
+            return target.regionMatches(true, 0, "cmd:", 0, 4) ? "cmd:(…)" : CommandArchiveWriter.redact(target);
+        }
+    }
+
     public static java.util.SortedSet<String> settingNames() {
         return new java.util.TreeSet<>(SETTING_OPTIONS.keySet());
     }
@@ -241,7 +264,7 @@ public final class ArchiveWriters {
         final var templates = new CommandArchiveWriter.Templates(s.get("put"), s.get("mkdir"), s.get("get"),
                 s.get("exists"), s.get("rename"));
         return new CommandArchiveWriter(templates, seconds(s.get("timeout"), "timeout",
-                CommandArchiveWriter.DEFAULT_TIMEOUT));
+                CommandArchiveWriter.DEFAULT_TIMEOUT), s.get("name"));
     }
 
     private static RetryPolicy retryPolicy(final Map<String, String> opts) {

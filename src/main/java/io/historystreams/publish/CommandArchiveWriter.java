@@ -43,6 +43,7 @@ public final class CommandArchiveWriter implements ArchiveWriter {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(5);
     private static final Pattern PLACEHOLDER = Pattern.compile("\\{([0-9])\\}");
     private static final Pattern USERINFO = Pattern.compile("(://)[^/@\\s]+@");
+    private static final Pattern LABEL = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final int STDERR_TAIL = 2000;
     private static final long MAX_ROOT_STATE = 16L << 20;
 
@@ -60,6 +61,7 @@ public final class CommandArchiveWriter implements ArchiveWriter {
 
     private final Templates templates;
     private final Duration timeout;
+    private final String label;
     private final Set<String> madeDirectories = ConcurrentHashMap.newKeySet();
 
     public CommandArchiveWriter(final Templates templates) {
@@ -67,7 +69,21 @@ public final class CommandArchiveWriter implements ArchiveWriter {
     }
 
     public CommandArchiveWriter(final Templates templates, final Duration timeout) {
+        this(templates, timeout, null);
+    }
+
+    /**
+     * @param label the target's name after {@code cmd:} (letters, digits, {@code . _ -}); null: {@link
+     *              #defaultLabel}. Templates carry secrets (keys in variables, tokens in URLs), so a name never
+     *              shows them: it is what logs, metrics, events and the consumer group say
+     */
+    public CommandArchiveWriter(final Templates templates, final Duration timeout, final String label) {
         this.templates = Objects.requireNonNull(templates, "templates");
+        if (label != null && !LABEL.matcher(label).matches()) {
+            throw new IllegalArgumentException("a cmd: target's name must be 1 to 64 letters, digits, '.', '_' or "
+                    + "'-': " + ArchivePaths.quote(label));
+        }
+        this.label = label != null ? label : defaultLabel(templates);
         if (timeout == null || timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("command timeout must be positive: " + timeout);
         }
@@ -76,7 +92,29 @@ public final class CommandArchiveWriter implements ArchiveWriter {
 
     @Override
     public String name() {
-        return "cmd:" + redact(templates.put());
+        return "cmd:" + label;
+    }
+
+    /**
+     * The program the put template runs (its first word that is not a variable assignment, without its directory),
+     * then {@code #} and 8 hex digits of the SHA-256 of the templates: {@code aws#3f2a9b1c}. Two targets with other
+     * templates get other names; nothing of a template's arguments or variables shows.
+     */
+    static String defaultLabel(final Templates t) {
+        String program = "cmd";
+        for (final String word : t.put().trim().split("\\s+")) {
+            if (!word.matches("[A-Za-z_][A-Za-z0-9_]*=.*")) {
+                final String base = word.substring(word.lastIndexOf('/') + 1).replaceAll("[^A-Za-z0-9._-]", "");
+                if (!base.isEmpty()) {
+                    program = base.length() > 32 ? base.substring(0, 32) : base;
+                }
+                break;
+            }
+        }
+        final String all = String.join("\n", t.put(), String.valueOf(t.mkdir()), String.valueOf(t.get()),
+                String.valueOf(t.exists()), String.valueOf(t.rename()));
+        return program + "#" + io.historystreams.verify.Hash.sha256(all.getBytes(StandardCharsets.UTF_8)).hex()
+                .substring(0, 8);
     }
 
     @Override
@@ -264,9 +302,10 @@ public final class CommandArchiveWriter implements ArchiveWriter {
         }
     }
 
-    private static String describe(final String what, final String template, final String path) {
+    private String describe(final String what, final String template, final String path) {
         // path has passed TargetPath.require: layout characters only, bounded length
-        return "command '" + what + "' (template: " + redact(template) + ") for " + path;
+        // not the template: it can carry secrets (see name())
+        return "command '" + what + "' of " + name() + " for " + path;
     }
 
     private static String stderrTail(final Path stderr) {

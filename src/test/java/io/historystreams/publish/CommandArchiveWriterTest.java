@@ -37,7 +37,7 @@ class CommandArchiveWriterTest {
         final FixtureSet set = new FixtureSet();
         final Path target = Files.createDirectories(tmp.resolve("target"));
         try (CommandArchiveWriter w = new CommandArchiveWriter(cp(target, true))) {
-            assertTrue(w.name().startsWith("cmd:cp {0}"), w.name());
+            assertTrue(w.name().matches("cmd:cp#[0-9a-f]{8}"), w.name());
             assertTrue(w.readRootState().isEmpty());
             assertFalse(w.exists(HAS_3F));
             set.publish(w);
@@ -89,14 +89,14 @@ class CommandArchiveWriterTest {
                 CommandArchiveWriter.shellQuote(flaky.toString()) + " {0} " + r + "/{1}",
                 "mkdir -p " + r + "/{0}", null, null, null);
 
-        // without retries the first failure surfaces, naming the template, the exit code and stderr
+        // without retries the first failure surfaces, naming the target (not its template), the exit code and stderr
         final CommandArchiveWriter bare = new CommandArchiveWriter(templates);
         final PublishException e = assertThrows(PublishException.class,
                 () -> bare.put(set.paths.get(0), set.source.resolve(set.paths.get(0))));
         assertTrue(e.retryable());
         assertTrue(e.getMessage().contains("exit code 75"), e.getMessage());
         assertTrue(e.getMessage().contains("flaky-cp: simulated failure 1"), e.getMessage());
-        assertTrue(e.getMessage().contains("{0}") && e.getMessage().contains(set.paths.get(0)), e.getMessage());
+        assertTrue(e.getMessage().contains(bare.name()) && e.getMessage().contains(set.paths.get(0)), e.getMessage());
 
         try (ArchiveWriter w = new RetryingArchiveWriter(bare, FAST)) {
             for (final String p : set.paths) {
@@ -180,9 +180,40 @@ class CommandArchiveWriterTest {
                 () -> new CommandArchiveWriter.Templates("cp {0} /x/{1}", "mkdir -p /x/{1}", null, null, null));
         final var ok = new CommandArchiveWriter.Templates("cp {0} '/my dir'/{1}", null, null, null, null);
         assertEquals("cp '/a b' '/my dir'/'it'\\''s'", CommandArchiveWriter.expand(ok.put(), "/a b", "it's"));
-        assertEquals("cmd:curl -T {0} https://***@example.org/{1}", new CommandArchiveWriter(
-                new CommandArchiveWriter.Templates("curl -T {0} https://user:secret@example.org/{1}", null, null,
-                        null, null)).name());
+        assertTrue(new CommandArchiveWriter(new CommandArchiveWriter.Templates(
+                "curl -T {0} https://user:secret@example.org/{1}", null, null, null, null)).name()
+                .matches("cmd:curl#[0-9a-f]{8}"));
+    }
+
+    @Test
+    void aTargetsNameShowsNothingOfItsTemplates() throws Exception {
+        // a template's variables, tokens and arguments were the target's name: in every log line, in /metrics, in
+        // the published events and in the consumer group's id
+        final String secret = "topsecret123";
+        final String spec = "cmd:put=AWS_SECRET_ACCESS_KEY=" + secret + " /usr/bin/aws s3 cp {0} s3://b/{1}"
+                + ";get=AWS_SECRET_ACCESS_KEY=" + secret + " aws s3 cp s3://b/{0} {1};exists=test -e /x/{0}";
+        final String name = ArchiveWriters.displayName(spec);
+        assertTrue(name.matches("cmd:aws#[0-9a-f]{8}"), name);
+        try (ArchiveWriter w = ArchiveWriters.open(spec)) {
+            assertEquals(name, w.name());
+            final String group = PublishRunner.groupId("history-streams", w.name());
+            assertFalse(group.contains(secret) || group.contains("s3"), group);
+        }
+        // another template, another name; a name given wins
+        assertFalse(name.equals(ArchiveWriters.displayName(spec.replace("s3://b/{1}", "s3://c/{1}"))));
+        try (ArchiveWriter w = ArchiveWriters.open(spec + ";name=s3-mirror")) {
+            assertEquals("cmd:s3-mirror", w.name());
+        }
+        final IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> ArchiveWriters.open(spec + ";name=a b"));
+        assertTrue(bad.getMessage().contains("name must be 1 to 64 letters"), bad.getMessage());
+        // a failing command is named by the target, not by its template
+        final CommandArchiveWriter failing = new CommandArchiveWriter(new CommandArchiveWriter.Templates(
+                "TOKEN=" + secret + " false {0} {1}", null, null, null, null));
+        final Path src = Files.writeString(tmp.resolve("f"), "x");
+        final PublishException e = assertThrows(PublishException.class, () -> failing.put(HAS_3F, src));
+        assertFalse(e.getMessage().contains(secret), e.getMessage());
+        assertTrue(e.getMessage().contains("command 'put' of cmd:false#"), e.getMessage());
     }
 
     @Test
@@ -201,7 +232,7 @@ class CommandArchiveWriterTest {
         assertEquals("x", Files.readString(target.resolve(HAS_3F)));
         try (ArchiveWriter w = ArchiveWriters.open("cmd:", Map.of("put", "cp {0} " + r + "/{1}", "get",
                 "cp " + r + "/{0} {1}", "exists", "test -e " + r + "/{0}"))) {
-            assertTrue(w.name().startsWith("cmd:cp"));
+            assertTrue(w.name().startsWith("cmd:cp#"), w.name());
         }
         // without get, a target's root state cannot be read (it failed after every file was put); without exists,
         // a get failing for any reason read as "absent": files rewritten and the root state moved back
