@@ -49,6 +49,37 @@ public final class ArchivePaths {
         return s;
     }
 
+    /**
+     * A possibly hostile string made safe for a terminal or a log line: C0 and C1 control characters (escape
+     * sequences, CR and LF that would start a forged log line) and DEL as {@code \\uXXXX}; null stays null.
+     */
+    public static String printable(final String s) {
+        if (s == null) {
+            return null;
+        }
+        int i = 0;
+        while (i < s.length() && !control(s.charAt(i))) {
+            i++;
+        }
+        if (i == s.length()) {
+            return s; // the usual case: nothing to escape
+        }
+        final StringBuilder b = new StringBuilder(s.length() + 16).append(s, 0, i);
+        for (; i < s.length(); i++) {
+            final char c = s.charAt(i);
+            if (control(c)) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    private static boolean control(final char c) {
+        return c < 0x20 || c >= 0x7f && c <= 0x9f || c == 0x2028 || c == 0x2029;
+    }
+
     /** Quotes a possibly hostile string for an error message: bounded length, control characters escaped. */
     public static String quote(final String s) {
         if (s == null) {

@@ -29,6 +29,13 @@ import java.util.regex.Pattern;
  * single-host default) rather than behind a registry server. Binds to loopback unless configured otherwise.
  */
 public final class HealthServer implements AutoCloseable {
+    /** Seconds a client may take to send its request before its connection is closed. */
+    static final long MAX_REQUEST_SECONDS = 10;
+    /** Seconds a response may take to be read by its client. */
+    static final long MAX_RESPONSE_SECONDS = 30;
+    /** Requests handled at once. */
+    static final int HANDLER_THREADS = 4;
+
     private static final Pattern SCHEMA_BY_ID = Pattern.compile("/schemas/ids/([0-9]{1,9})(/schema)?/?");
     private static final String REGISTRY_JSON = "application/vnd.schemaregistry.v1+json";
     private static final JsonFactory JSON = new JsonFactory();
@@ -49,6 +56,15 @@ public final class HealthServer implements AutoCloseable {
     public static HealthServer start(final String bind, final int port, final BooleanSupplier live,
             final BooleanSupplier ready, final Supplier<String> metrics, final Supplier<String> state,
             final SchemaRegistry schemas) throws IOException {
+        // a client that sends its request slowly, or never finishes it, holds a handler thread: the JDK's server
+        // closes a connection whose request takes over maxReqTime seconds (no limit by default), and the handlers
+        // are a few, so one stalled probe does not block every other (read once per JVM: set before the first server)
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+            System.setProperty("sun.net.httpserver.maxReqTime", Long.toString(MAX_REQUEST_SECONDS));
+        }
+        if (System.getProperty("sun.net.httpserver.maxRspTime") == null) {
+            System.setProperty("sun.net.httpserver.maxRspTime", Long.toString(MAX_RESPONSE_SECONDS));
+        }
         final HttpServer s;
         try {
             s = HttpServer.create(new InetSocketAddress(bind, port), 16);
@@ -68,8 +84,9 @@ public final class HealthServer implements AutoCloseable {
         }
         s.createContext("/", ex -> respond(ex, 404, "try /health/live, /health/ready, /metrics"
                 + (schemas == null ? "" : " or /schemas/ids/<id>") + "\n", "text/plain"));
-        s.setExecutor(Executors.newSingleThreadExecutor(r -> {
-            final Thread t = new Thread(r, "health-http");
+        final java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        s.setExecutor(Executors.newFixedThreadPool(HANDLER_THREADS, r -> {
+            final Thread t = new Thread(r, "health-http-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         }));

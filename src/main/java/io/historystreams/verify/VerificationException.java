@@ -6,15 +6,16 @@ public class VerificationException extends Exception {
     private final String file;
     private String source;
 
+    /** @param detail what was wrong; control characters in it (from hostile input) are escaped */
     public VerificationException(final FailureReason reason, final String file, final String detail) {
-        super(detail);
+        super(io.historystreams.archive.ArchivePaths.printable(detail));
         this.reason = reason;
         this.file = file;
     }
 
     public VerificationException(final FailureReason reason, final String file, final String detail,
             final Throwable cause) {
-        super(detail, cause);
+        super(io.historystreams.archive.ArchivePaths.printable(detail), cause);
         this.reason = reason;
         this.file = file;
     }

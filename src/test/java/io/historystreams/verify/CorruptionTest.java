@@ -400,6 +400,16 @@ class CorruptionTest {
         Arrays.fill(big, (byte) ' ');
         assertReason(FailureReason.TOO_LARGE, assertThrows(VerificationException.class,
                 () -> HasVerifier.verify(in(big), "history/x", CP, TESTNET, LIMITS)));
+
+        // a repeated key whose name clears the screen and forges a log line: the parser's message quotes it as it
+        // is, and it reached the terminal raw
+        final VerificationException dup = hasFailure("{\"version\": 1, \"\\u001b[2J\\nFAKE INFO all verified"
+                + "\\u001b]0;pwned\\u0007\": 1, \"\\u001b[2J\\nFAKE INFO all verified\\u001b]0;pwned\\u0007\": 2}",
+                TESTNET);
+        assertReason(FailureReason.MALFORMED_JSON, dup);
+        assertTrue(dup.detail().contains("\\u001b[2J\\u000aFAKE INFO all verified\\u001b]0;pwned\\u0007"),
+                dup.detail());
+        assertTrue(dup.detail().chars().noneMatch(c -> c < 0x20), dup.detail());
     }
 
     @Test

@@ -182,8 +182,8 @@ public final class RestSchemaRegistry implements SchemaRegistry {
             return json;
         }
         final int errorCode = json != null && json.has("error_code") ? json.get("error_code").asInt(-1) : -1;
-        final String message = json != null && json.hasNonNull("message") ? json.get("message").asText()
-                : abbreviate(response.body());
+        final String message = io.historystreams.archive.ArchivePaths.printable(abbreviate(
+                json != null && json.hasNonNull("message") ? json.get("message").asText() : response.body()));
         if (lookedUpId >= 0 && status == 404 && errorCode == SCHEMA_NOT_FOUND) {
             throw new UnknownSchemaException(lookedUpId, "unknown schema id " + lookedUpId + " at " + baseUrl
                     + " (HTTP 404, error_code 40403: " + message + ")");
