@@ -117,6 +117,12 @@ public final class ArchiveOptions {
     }
 
     /**
+     * How far past the archive's current ledger {@code --to} may go, in checkpoints (a live archive runs a little
+     * ahead of its root state; a day is about 250 checkpoints, these 10,000 some 40 days): beyond, a typo is taken for what it is.
+     */
+    static final long MAX_CHECKPOINTS_PAST_CURRENT = 10_000;
+
+    /**
      * The ledgers and network a command works on.
      *
      * @param current   the archive's current ledger from its root state, or -1 when that could not be read
@@ -205,6 +211,15 @@ public final class ArchiveOptions {
         if (last < first) {
             throw new IllegalArgumentException("empty range " + first + ".." + last);
         }
+        if (current >= 0 && io.historystreams.archive.Checkpoint.containing(last)
+                - io.historystreams.archive.Checkpoint.containing(current)
+                > MAX_CHECKPOINTS_PAST_CURRENT * (long) io.historystreams.archive.Checkpoint.FREQUENCY) {
+            // a --to with extra digits: millions of checkpoints requested, each reported missing (ingest wrote 67
+            // million requests, 2.3 GB of memory; verify printed a line for each)
+            throw new IllegalArgumentException("--to " + last + " is more than " + MAX_CHECKPOINTS_PAST_CURRENT
+                    + " checkpoints past the archive's current ledger " + current + ": nothing is there yet; give a "
+                    + "--to up to " + current + " (or leave it out)");
+        }
         return new Range(first, last, passphrase, current, unchecked);
     }
 
@@ -236,7 +251,13 @@ public final class ArchiveOptions {
             c = c.with(io.historystreams.service.ServiceConfig.READ_TIMEOUT_SECONDS,
                     Integer.toString(readTimeoutSeconds));
         }
-        // --concurrency wins, as the other options do; not set anywhere: as suits where the archives are
+        // --concurrency wins, as the other options do; not set anywhere: as suits where the archives are. The
+        // service's --fetch-concurrency is the same setting: both given with other numbers is a mistake to say
+        if (concurrency != null && parsed != null && parsed.hasMatchedOption("--fetch-concurrency")
+                && parsed.matchedOptionValue("--fetch-concurrency", concurrency).intValue() != concurrency) {
+            throw new IllegalArgumentException("--concurrency " + concurrency + " and --fetch-concurrency "
+                    + parsed.matchedOptionValue("--fetch-concurrency", concurrency) + " set the same thing: give one");
+        }
         if (concurrency != null) {
             c = c.with(io.historystreams.service.ServiceConfig.FETCH_CONCURRENCY, Integer.toString(concurrency));
         } else {

@@ -111,6 +111,9 @@ public final class IngestCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final PrintWriter err = spec.commandLine().getErr();
+        if (timeoutSeconds < 0) {
+            throw new IllegalArgumentException("--timeout must be 0 (wait) or more seconds, not " + timeoutSeconds);
+        }
         final long startedMillis = System.currentTimeMillis();
         final long t0 = System.nanoTime();
         final ArchiveOptions.Range range;
@@ -163,7 +166,9 @@ public final class IngestCommand implements Callable<Integer> {
         try (HistoryStreamsService svc = HistoryStreamsService.start(batch(config), !publishTo.isEmpty());
                 Publishing publishing = Publishing.startBounded(svc, publishTo)) {
             return requestAndAwait(range, given, svc.clientProps(), svc.topics(),
-                    () -> svc.live() ? null : "the pipeline stopped: " + svc.fatalReason(),
+                    () -> svc.live() ? null : svc.closing() ? "stopped by a signal before every checkpoint had a "
+                            + "verdict; what was verified is kept: run the command again to go on"
+                            : "the pipeline stopped: " + svc.fatalReason(),
                     () -> svc.metrics().bytesFetched(), publishing, startedMillis, t0);
         }
     }
@@ -400,9 +405,23 @@ public final class IngestCommand implements Callable<Integer> {
         Progress(final PrintWriter err, final int total) {
             this.err = err;
             this.total = total;
-            this.bar = System.console() != null
+            this.bar = stderrIsATerminal()
                     ? new ProgressBarBuilder().setTaskName("ingest").setInitialMax(total).setUnit(" cp", 1).build()
                     : null;
+        }
+
+        /**
+         * Whether the bar's stream, stderr, is a terminal: on Linux, what its descriptor links to; elsewhere whether
+         * the JVM has a console (stdin and stdout terminals: {@code 2>log} from a terminal drew the bar into the log).
+         */
+        static boolean stderrIsATerminal() {
+            try {
+                final String target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/2"))
+                        .toString();
+                return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console");
+            } catch (final java.io.IOException | UnsupportedOperationException | SecurityException e) {
+                return System.console() != null;
+            }
         }
 
         /** {@code bytes}: fetched by this process, or -1 when the workers fetch elsewhere (not shown then). */

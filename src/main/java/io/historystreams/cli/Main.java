@@ -10,9 +10,23 @@ import java.io.PrintWriter;
         description = "Verify, ingest and publish Stellar history archives as a verified event stream.",
         subcommands = {VerifyCommand.class, IngestCommand.class, TailCommand.class, ReplayCommand.class, RunCommand.class,
             CommandLine.HelpCommand.class})
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
 
     public static void main(final String[] args) {
+        // the embedded broker ends the process on a fatal error of its own (every log dir failed: a full disk) with
+        // Kafka's code 1, which reads as "a checkpoint failed": say why, and exit as "could not run"
+        org.apache.kafka.common.utils.internals.Exit.setHaltProcedure((code, message) -> {
+            System.err.println("error: the embedded Kafka broker stopped the process"
+                    + (message == null ? "" : ": " + message) + " (is the data dir's disk full? see the log above)");
+            System.err.flush();
+            Runtime.getRuntime().halt(ExitCode.COULD_NOT_RUN);
+        });
+        org.apache.kafka.common.utils.internals.Exit.setExitProcedure((code, message) -> {
+            System.err.println("error: the embedded Kafka broker stopped the process"
+                    + (message == null ? "" : ": " + message) + " (see the log above)");
+            System.err.flush();
+            System.exit(code == 0 ? 0 : ExitCode.COULD_NOT_RUN);
+        });
         System.exit(run(args));
     }
 
@@ -47,17 +61,19 @@ public final class Main implements Runnable {
         return cl.execute(rest);
     }
 
+    /** No command: the usage, and "could not run" (a script that lost its arguments must not read success). */
     @Override
-    public void run() {
+    public Integer call() {
         new CommandLine(this).usage(System.err);
+        return ExitCode.COULD_NOT_RUN;
     }
 
-    /** Reports the version from the jar manifest, or "dev". */
+    /** Reports the version: the jar manifest's, else the Maven build's, else "dev" (a build from an IDE). */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            final String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"history-streams " + (v == null ? "dev" : v)};
+            return new String[] {"history-streams " + io.historystreams.archive.HttpArchiveSource.USER_AGENT
+                    .substring("history-streams/".length())};
         }
     }
 }

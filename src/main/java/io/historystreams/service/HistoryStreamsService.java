@@ -97,7 +97,12 @@ public final class HistoryStreamsService implements AutoCloseable {
             final boolean pipeline) throws IOException {
         LOG.info("starting with {}", config);
         preloadRocksDb();
-        Files.createDirectories(config.dataDir());
+        try {
+            Files.createDirectories(config.dataDir());
+        } catch (final java.nio.file.FileAlreadyExistsException e) {
+            throw new IOException("cannot make the data dir " + config.dataDir() + " (--data-dir): " + e.getFile()
+                    + " is a file, not a directory", e);
+        }
         io.historystreams.archive.Credentials.registerAll(config.get(ServiceConfig.ARCHIVE_CREDENTIALS));
         EmbeddedKafkaBroker broker = null;
         PipelineContext ctx = null;

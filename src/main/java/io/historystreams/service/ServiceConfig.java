@@ -116,6 +116,7 @@ public final class ServiceConfig {
             }
         });
         final ServiceConfig c = new ServiceConfig(v);
+        c.checkRanges();
         final List<String> unknown = c.unknownKeys();
         if (!unknown.isEmpty()) {
             LoggerFactory.getLogger(ServiceConfig.class).warn("unknown setting(s) {} ignored: is one misspelled? "
@@ -251,6 +252,25 @@ public final class ServiceConfig {
         }
         return embedded() ? io.historystreams.topology.Topics.EMBEDDED_PARTITIONS
                 : io.historystreams.topology.Topics.DEFAULT_PARTITIONS;
+    }
+
+    /**
+     * Refuses numbers a run cannot work with, at start rather than when first used (0 stream threads waited for
+     * ever; a negative shutdown timeout failed after the work).
+     */
+    void checkRanges() {
+        atLeast(STREAM_THREADS, 1);
+        atLeast(SHUTDOWN_TIMEOUT_SECONDS, 0);
+        atLeast(COMMIT_INTERVAL_MS, 0);
+        atLeast(FETCH_CONCURRENCY, 1);
+        partitions();
+    }
+
+    private void atLeast(final String key, final long min) {
+        final String s = values.get(key);
+        if (s != null && !s.isBlank() && getLong(key, min) < min) {
+            throw new IllegalArgumentException("setting " + key + " must be at least " + min + ", got " + s.trim());
+        }
     }
 
     /** True when no cluster is configured: the service starts its own embedded broker. */

@@ -36,11 +36,14 @@ public final class VerificationReport implements AutoCloseable {
             if (abs.getParent() != null) {
                 Files.createDirectories(abs.getParent());
             }
-            return Files.newOutputStream(partialOf(abs));
+            if (Files.isDirectory(abs)) {
+                throw new IOException("it is a directory");
+            }
+            final Path partial = partialOf(abs);
+            partial.toFile().deleteOnExit(); // a run stopped by a signal leaves no temporary behind
+            return Files.newOutputStream(partial);
         } catch (final IOException e) {
-            throw new IOException("cannot write the report " + target + ": " + (e instanceof java.nio.file
-                    .FileSystemException f ? f.getFile() + ": " + (f.getReason() != null ? f.getReason()
-                    : e.getClass().getSimpleName()) : e.toString()), e);
+            throw new IOException("cannot write the report " + target + ": " + why(e), e);
         }
     }
 
@@ -53,12 +56,28 @@ public final class VerificationReport implements AutoCloseable {
     /** Moves the finished temporary file of the report at {@code target} into place, atomically. */
     public static void moveIntoPlace(final Path target) throws IOException {
         final Path abs = target.toAbsolutePath();
-        Files.move(partialOf(abs), abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        try {
+            Files.move(partialOf(abs), abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (final IOException e) {
+            throw new IOException("cannot move the report into place at " + target + ": " + why(e), e);
+        }
     }
 
+    /** A file system error's reason (its own message is often the path alone). */
+    private static String why(final IOException e) {
+        if (e instanceof java.nio.file.FileSystemException f && f.getFile() != null) {
+            return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : e.getClass().getSimpleName());
+        }
+        return e.getMessage() != null ? e.getMessage() : e.toString();
+    }
+
+    /**
+     * The temporary file of the report at {@code abs}: this process's own ({@code <name>.<pid>.partial}), so two runs
+     * given one report path (cron runs that overlap) never write into the same file; the last to finish wins whole.
+     */
     private static Path partialOf(final Path abs) {
-        return abs.resolveSibling(abs.getFileName() + ".partial");
+        return abs.resolveSibling(abs.getFileName() + "." + ProcessHandle.current().pid() + ".partial");
     }
 
     /** Starts a report at {@code target} (written to a temporary file and renamed when finished). */

@@ -146,6 +146,12 @@ class ArchiveOptionsTest {
             assertEquals("warning: the range ends at ledger 10100 (checkpoint 0x277f), past the archive's current "
                     + "ledger 10047: the checkpoints after 0x273f are not in the archive yet, and their files are "
                     + "reported missing", real.resolve(ha, null, 10100L).pastCurrent());
+            // a --to with extra digits: 67 million checkpoints requested, each reported missing
+            final IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
+                    () -> real.resolve(ha, null, 4294967295L));
+            assertTrue(typo.getMessage().startsWith("--to 4294967295 is more than 10000 checkpoints past the "
+                    + "archive's current ledger 10047"), typo.getMessage());
+            assertEquals(10047 + 64 * 10_000L, real.resolve(ha, null, 10047 + 64 * 10_000L).last(), "within reach");
         }
     }
 

@@ -45,6 +45,23 @@ class ReportPathTest {
                 "--report", report.toString());
         assertEquals(ExitCode.OK, verify.code(), verify.out());
         assertTrue(Files.exists(report));
-        assertFalse(Files.exists(report.resolveSibling("report.json.partial")));
+        try (var left = Files.list(report.getParent())) {
+            assertEquals(java.util.List.of(report), left.toList(), "only the report");
+        }
+    }
+
+    @Test
+    void aReportPathThatIsADirectoryIsRefusedBeforeTheWork() throws Exception {
+        // it failed after all the work, naming no reason, and left "<dir>.partial" behind
+        final Path dir = Files.createDirectories(tmp.resolve("reports"));
+        final Cli.Ran verify = Cli.run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet",
+                "--report", dir.toString());
+        assertEquals(ExitCode.COULD_NOT_RUN, verify.code(), verify.out());
+        assertTrue(verify.out().contains("error: cannot write the report " + dir + ": it is a directory"),
+                verify.out());
+        assertFalse(verify.out().contains("checkpoints:"), "refused before the work: " + verify.out());
+        try (var left = Files.list(tmp)) {
+            assertEquals(java.util.List.of(dir), left.toList(), "nothing left behind");
+        }
     }
 }

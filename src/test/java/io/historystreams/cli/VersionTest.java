@@ -16,4 +16,11 @@ class VersionTest {
             assertTrue(r.out().startsWith("history-streams "), command + ": '" + r.out() + "'");
         }
     }
+
+    @Test
+    void noCommandIsCouldNotRunNotSuccess() {
+        // a script that lost its arguments read exit 0
+        final Cli.Ran r = Cli.run();
+        assertEquals(2, r.code(), r.out());
+    }
 }

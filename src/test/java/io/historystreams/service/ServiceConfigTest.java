@@ -128,6 +128,20 @@ class ServiceConfigTest {
     }
 
     @Test
+    void numbersARunCannotWorkWithAreRefusedAtStart() throws Exception {
+        // 0 stream threads waited for ever; a negative shutdown timeout failed after all the work
+        for (final String[] bad : new String[][] {{ServiceConfig.STREAM_THREADS, "0"},
+                {ServiceConfig.SHUTDOWN_TIMEOUT_SECONDS, "-5"}, {ServiceConfig.FETCH_CONCURRENCY, "0"},
+                {ServiceConfig.PARTITIONS, "0"}, {ServiceConfig.COMMIT_INTERVAL_MS, "-1"}}) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ServiceConfig.load(null, Map.of(), Map.of(bad[0], bad[1])));
+            assertTrue(e.getMessage().startsWith("setting " + bad[0] + " must be at least "), e.getMessage());
+        }
+        assertEquals(1, ServiceConfig.load(null, Map.of(), Map.of(ServiceConfig.STREAM_THREADS, "1"))
+                .getInt(ServiceConfig.STREAM_THREADS));
+    }
+
+    @Test
     void theValuesOfUnknownSettingsAreNotPrinted() throws Exception {
         // a misspelled secret-bearing key holds the secret all the same; "starting with {...}" printed it in clear
         final Map<String, String> cli = new HashMap<>();
