@@ -22,7 +22,15 @@ public interface ArchiveWriter extends AutoCloseable {
     void put(String path, Path localFile) throws PublishException;
 
     /** The current root state ({@code .well-known/stellar-history.json}), empty when the target has none yet. */
-    Optional<byte[]> readRootState() throws PublishException;
+    default Optional<byte[]> readRootState() throws PublishException {
+        return readSmall(io.historystreams.archive.ArchivePaths.WELL_KNOWN);
+    }
+
+    /**
+     * A small file of the target (a state file: the root state or a checkpoint's {@code history-*.json}, 16 MiB at
+     * most), empty when the target has none.
+     */
+    Optional<byte[]> readSmall(String path) throws PublishException;
 
     /**
      * Replaces the root state atomically. Writers do not compare ledgers: the caller publishes it last and only when

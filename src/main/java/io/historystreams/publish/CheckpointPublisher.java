@@ -203,7 +203,7 @@ public final class CheckpointPublisher {
         publishStep(buckets, written, skipped);
         publishStep(data, written, skipped);
         publishFile(has).addTo(written, skipped);
-        advanceRoot(checkpoint, has, written, skipped);
+        advanceRoot(checkpoint, has, cp.getNetworkPassphrase(), written, skipped);
         final long millis = (System.nanoTime() - started) / 1_000_000;
         if (written.isEmpty()) {
             LOG.debug("{}: checkpoint {} already published ({} file(s) present)", writer.name(), hex(checkpoint),
@@ -333,8 +333,8 @@ public final class CheckpointPublisher {
      * published above a checkpoint the target lacks waits ({@link #releaseRoot} ends the wait), so the root state, the
      * commit point of an archive, never names a checkpoint with one missing below it.
      */
-    private void advanceRoot(final long checkpoint, final FileRef has, final List<String> written,
-            final List<String> skipped) throws PublishException {
+    private void advanceRoot(final long checkpoint, final FileRef has, final String passphrase,
+            final List<String> written, final List<String> skipped) throws PublishException {
         final long current = rootLedger();
         if (current >= checkpoint) {
             forgetUpTo(current);
@@ -355,7 +355,18 @@ public final class CheckpointPublisher {
                 top = c;
             }
         }
-        if (top > current) {
+        // above the highest checkpoint published here, the target may hold more (published by an earlier run whose
+        // root waited for a checkpoint below them, which came only now): the root moves over them too, to the last
+        // of an unbroken run, with that checkpoint's own state file from the target (it stopped at this one)
+        long found = -1;
+        if (top == highest) {
+            for (; isPresent(c); c += io.historystreams.archive.Checkpoint.FREQUENCY) {
+                found = c;
+            }
+        }
+        if (found > top && writeRootFound(found, passphrase)) {
+            written.add(ArchivePaths.WELL_KNOWN);
+        } else if (top > current) {
             writeRoot(top);
             written.add(ArchivePaths.WELL_KNOWN);
         } else {
@@ -492,6 +503,44 @@ public final class CheckpointPublisher {
             presentRuns.pollFirstEntry();
         }
         rootWaiting = !rootCandidates.isEmpty();
+    }
+
+    /**
+     * Writes the state file the target holds for {@code checkpoint} as its root state, when it is one for that
+     * checkpoint (and the network published); false, and nothing written, when it cannot be read or is not.
+     */
+    private boolean writeRootFound(final long checkpoint, final String passphrase) throws PublishException {
+        final String path = ArchivePaths.has(checkpoint);
+        final Optional<byte[]> bytes;
+        try {
+            bytes = writer.readSmall(path);
+        } catch (final PublishException e) {
+            LOG.debug("{}: reading {} for the root state: {}", writer.name(), path, e.toString());
+            return false;
+        }
+        if (bytes.isEmpty()) {
+            return false;
+        }
+        try {
+            final HistoryArchiveState h = HistoryArchiveState.parse(bytes.get(), path);
+            if (h.currentLedger() != checkpoint || passphrase != null && h.networkPassphrase() != null
+                    && !passphrase.equals(h.networkPassphrase())) {
+                LOG.warn("{}: {} on the target is not the state file of checkpoint {} of this network: the root "
+                        + "state does not move over it", writer.name(), path, hex(checkpoint));
+                return false;
+            }
+        } catch (final VerificationException e) {
+            LOG.warn("{}: {} on the target cannot be read as a state file ({}): the root state does not move over "
+                    + "it", writer.name(), path, e.getMessage());
+            return false;
+        }
+        writer.putRootState(bytes.get());
+        rootSeen = true;
+        filesWritten.incrementAndGet();
+        bytesWritten.addAndGet(bytes.get().length);
+        forgetUpTo(checkpoint);
+        waitingSinceNanos = System.nanoTime();
+        return true;
     }
 
     /** Writes {@code checkpoint}'s HAS (a root candidate) as the root state. */

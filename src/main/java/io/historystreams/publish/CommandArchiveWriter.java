@@ -164,8 +164,8 @@ public final class CommandArchiveWriter implements ArchiveWriter {
     }
 
     @Override
-    public Optional<byte[]> readRootState() throws PublishException {
-        final String path = ArchivePaths.WELL_KNOWN;
+    public Optional<byte[]> readSmall(final String path) throws PublishException {
+        TargetPath.require(path);
         if (templates.get() == null) {
             throw new PublishException(name() + ": cannot read " + path + ": no get template configured", false,
                     null);

@@ -109,8 +109,8 @@ public final class HttpArchiveWriter implements ArchiveWriter {
     }
 
     @Override
-    public Optional<byte[]> readRootState() throws PublishException {
-        final String path = ArchivePaths.WELL_KNOWN;
+    public Optional<byte[]> readSmall(final String path) throws PublishException {
+        TargetPath.require(path);
         final HttpResponse<InputStream> r = send(request(path).GET().build(),
                 HttpResponse.BodyHandlers.ofInputStream(), "GET", path);
         try (InputStream in = r.body()) {

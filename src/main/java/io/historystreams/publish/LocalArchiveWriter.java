@@ -161,21 +161,21 @@ public final class LocalArchiveWriter implements ArchiveWriter {
     }
 
     @Override
-    public Optional<byte[]> readRootState() throws PublishException {
-        final Path target = resolve(ArchivePaths.WELL_KNOWN);
+    public Optional<byte[]> readSmall(final String path) throws PublishException {
+        final Path target = resolve(path);
         try {
             if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)) {
                 return Optional.empty();
             }
             if (Files.size(target) > MAX_ROOT_STATE) {
-                throw new PublishException(name() + ": " + ArchivePaths.WELL_KNOWN + " is larger than "
-                        + MAX_ROOT_STATE + " bytes", false, null);
+                throw new PublishException(name() + ": " + path + " is larger than " + MAX_ROOT_STATE + " bytes",
+                        false, null);
             }
             return Optional.of(Files.readAllBytes(target));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
-            throw new PublishException(name() + ": cannot read " + ArchivePaths.WELL_KNOWN + ": " + e, false, e);
+            throw new PublishException(name() + ": cannot read " + path + ": " + e, false, e);
         }
     }
 

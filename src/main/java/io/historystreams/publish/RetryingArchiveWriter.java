@@ -62,8 +62,8 @@ public final class RetryingArchiveWriter implements ArchiveWriter {
     }
 
     @Override
-    public Optional<byte[]> readRootState() throws PublishException {
-        return retry("read root state", delegate::readRootState);
+    public Optional<byte[]> readSmall(final String path) throws PublishException {
+        return retry("read " + path, () -> delegate.readSmall(path));
     }
 
     @Override

@@ -182,8 +182,8 @@ class CheckpointPublisherTest {
         }
 
         @Override
-        public java.util.Optional<byte[]> readRootState() throws PublishException {
-            return delegate.readRootState();
+        public java.util.Optional<byte[]> readSmall(final String path) throws PublishException {
+            return delegate.readSmall(path);
         }
 
         @Override
@@ -510,9 +510,30 @@ class CheckpointPublisherTest {
             final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
             p.publish(cps.get(0));
             assertEquals(0x3f, root(partial), "0x7f is still missing");
+            // 0xbf and 0xff were published, but not here (a run before, whose root waited for the checkpoints below
+            // them): the root moves over them, with 0xff's own state file from the target (it stopped at 0x7f, and
+            // the command that had published everything said so)
             p.publish(cps.get(1));
-            assertEquals(0x7f, root(partial), "0xbf and 0xff were published, but not here: the root stays at what "
-                    + "this publisher can name");
+            assertEquals(0xff, root(partial));
+            assertArrayEquals(Files.readAllBytes(partial.resolve(ArchivePaths.has(0xff))),
+                    Files.readAllBytes(partial.resolve(ArchivePaths.WELL_KNOWN)));
+        }
+        assertVerifies(partial);
+
+        // a state file on the target that is not the checkpoint's own: the root does not move over it
+        final Path odd = tmp.resolve("odd");
+        try (ArchiveWriter w = ArchiveWriters.open(odd.toString(), Map.of("fsync", "false"))) {
+            final CheckpointPublisher first = new CheckpointPublisher(w, v.ctx, tmp);
+            first.publish(cps.get(2));
+            Files.copy(odd.resolve(ArchivePaths.has(0xbf)), odd.resolve(ArchivePaths.has(0xff)).getParent()
+                    .resolve("history-000000ff.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            p.publish(cps.get(0));
+            final List<ch.qos.logback.classic.spi.ILoggingEvent> logs = io.historystreams.testing.Logs.during(
+                    CheckpointPublisher.class, () -> p.publish(cps.get(1)));
+            assertEquals(0x7f, root(odd), "0xbf is not here's, and 0xff's state file names 0xbf");
+            assertTrue(logs.stream().anyMatch(e -> e.getFormattedMessage().contains("history-000000ff.json on the "
+                    + "target is not the state file of checkpoint 000000ff")), logs::toString);
         }
     }
 

@@ -42,7 +42,7 @@ class RetryingArchiveWriterTest {
         }
 
         @Override
-        public Optional<byte[]> readRootState() {
+        public Optional<byte[]> readSmall(final String path) {
             return Optional.empty();
         }
 
