@@ -33,7 +33,15 @@ public final class LocalBlobStore implements BlobStore {
      * Temporaries are named by process and sequence: unique among the processes that share the directory, and
      * cheaper than a random UUID (SecureRandom mixes every draw through SHA-1: ~2 % of a fetch thread's CPU).
      */
-    private static final String TMP_PREFIX = ProcessHandle.current().pid() + "-";
+    private static final long PID = ProcessHandle.current().pid();
+    /** This host, in a temporary's name: 8 hex digits of a hash of its name (a blob store may be shared over NFS). */
+    public static final String HOST_TAG = hostTag();
+    private static final String TMP_PREFIX = HOST_TAG + "-" + PID + "-";
+    /** A temporary: {@code <host>-<pid>-<seq>.part}, or {@code <pid>-<seq>.part} as earlier releases named them. */
+    private static final java.util.regex.Pattern TEMPORARY = java.util.regex.Pattern.compile(
+            "(?:([0-9a-f]{8})-)?([0-9]{1,19})-[0-9]{1,19}\\.part");
+    /** How long a temporary must have been untouched to be taken as left behind by a process of another host. */
+    public static final java.time.Duration STALE_AFTER = java.time.Duration.ofMinutes(10);
     private static final AtomicLong TMP_SEQ = new AtomicLong();
     private final Path root;
     private final AtomicLong size = new AtomicLong();
@@ -43,13 +51,44 @@ public final class LocalBlobStore implements BlobStore {
         for (int i = 0; i < TMP_DIRS; i++) {
             Files.createDirectories(this.root.resolve(TMP).resolve(Integer.toString(i)));
         }
+        // leftovers of a crash; not the temporaries of the other processes that share this store now (deleting them
+        // failed their fetches as "cannot store the verified file")
+        final long now = System.currentTimeMillis();
         try (Stream<Path> s = Files.walk(this.root.resolve(TMP))) {
-            s.filter(Files::isRegularFile).forEach(p -> p.toFile().delete()); // leftovers of a crash
+            s.filter(Files::isRegularFile).filter(p -> leftBehind(p, now)).forEach(p -> p.toFile().delete());
         }
         migrateTwoLevelLayout();
         try (Stream<Path> s = Files.walk(this.root)) {
             size.set(s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum());
         }
+    }
+
+    /**
+     * Whether a temporary was left behind: written by a process of this host that is gone, or untouched for
+     * {@link #STALE_AFTER} (another host's, or not named as a temporary).
+     */
+    static boolean leftBehind(final Path p, final long now) {
+        final java.util.regex.Matcher m = TEMPORARY.matcher(p.getFileName().toString());
+        if (m.matches() && (m.group(1) == null || m.group(1).equals(HOST_TAG))) {
+            final long pid = Long.parseLong(m.group(2));
+            if (pid != PID && ProcessHandle.of(pid).isEmpty()) {
+                return true;
+            }
+            if (pid == PID) {
+                return false;
+            }
+        }
+        return p.toFile().lastModified() < now - STALE_AFTER.toMillis();
+    }
+
+    private static String hostTag() {
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (final IOException e) {
+            host = "localhost";
+        }
+        return String.format("%08x", host.hashCode());
     }
 
     /** Moves blobs of the earlier {@code <root>/aa/bb/<sha256>} layout to {@code <root>/aa/<sha256>}. */

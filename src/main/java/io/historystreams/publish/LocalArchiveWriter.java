@@ -36,7 +36,7 @@ public final class LocalArchiveWriter implements ArchiveWriter {
             + "-[0-9a-f]{8}\\.(json|xdr\\.gz)|bucket-[0-9a-f]{64}\\.xdr\\.gz|stellar-history\\.json)\\."
             + "(?:([0-9a-f]{8})-([0-9]{1,19})-)?[0-9a-f]{1,16}\\.tmp");
     /** This host, in a temporary's name: 8 hex digits of a hash of its name. */
-    static final String HOST_TAG = hostTag();
+    static final String HOST_TAG = io.historystreams.blob.LocalBlobStore.HOST_TAG;
     private static final long PID = ProcessHandle.current().pid();
     /** How long a temporary must have been untouched to be taken as left behind by an interrupted publish. */
     static final java.time.Duration STALE_AFTER = java.time.Duration.ofMinutes(10);
@@ -284,15 +284,6 @@ public final class LocalArchiveWriter implements ArchiveWriter {
                 + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
     }
 
-    private static String hostTag() {
-        String host;
-        try {
-            host = java.net.InetAddress.getLocalHost().getHostName();
-        } catch (final java.io.IOException e) {
-            host = "localhost";
-        }
-        return String.format("%08x", host.hashCode());
-    }
 
     /**
      * Whether a temporary ({@link #TEMPORARY}) was left behind: written by a process of this host that is gone (a

@@ -67,4 +67,32 @@ class LocalBlobStoreTest {
         }
         assertEquals(a.length + b.length, store.sizeBytes());
     }
+
+    @Test
+    void opensWithoutDeletingTheTemporariesOfProcessesThatShareTheStore() throws Exception {
+        // a worker starting on a shared blob dir deleted every temporary: the running workers' fetches failed as
+        // "cannot store the verified file"
+        final Path blobs = dir.resolve("shared");
+        new LocalBlobStore(blobs).close();
+        final Path tmp = blobs.resolve(".tmp").resolve("0");
+        final long dead;
+        final Process p = new ProcessBuilder("true").start();
+        p.waitFor();
+        dead = p.pid();
+        final long alive = ProcessHandle.current().parent().orElseThrow().pid();
+        final String host = LocalBlobStore.HOST_TAG;
+        final Path ofDead = Files.writeString(tmp.resolve(host + "-" + dead + "-1.part"), "x");
+        final Path ofAlive = Files.writeString(tmp.resolve(host + "-" + alive + "-2.part"), "x");
+        final Path ofDeadOldName = Files.writeString(tmp.resolve(dead + "-3.part"), "x");
+        final Path otherHost = Files.writeString(tmp.resolve("0badf00d-" + dead + "-4.part"), "x");
+        final Path otherHostOld = Files.writeString(tmp.resolve("0badf00d-" + dead + "-5.part"), "x");
+        otherHostOld.toFile().setLastModified(System.currentTimeMillis()
+                - LocalBlobStore.STALE_AFTER.toMillis() - 60_000);
+        new LocalBlobStore(blobs).close();
+        assertFalse(Files.exists(ofDead), "a gone process's");
+        assertFalse(Files.exists(ofDeadOldName), "a gone process's, as earlier releases named them");
+        assertTrue(Files.exists(ofAlive), "a running process's");
+        assertTrue(Files.exists(otherHost), "another host's, recent");
+        assertFalse(Files.exists(otherHostOld), "another host's, untouched for 10 minutes");
+    }
 }
