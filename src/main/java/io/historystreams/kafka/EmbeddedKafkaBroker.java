@@ -79,6 +79,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private final int brokerPort;
     private final int controllerPort;
     private final String clusterId;
+    /** Whether this start found storage formatted before (a restart: a crash may have left transactions open). */
+    private volatile boolean restarted;
 
     private final FileChannel lockChannel;
 
@@ -137,6 +139,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 if (existingClusterId == null) {
                     broker.format(configFile);
                 }
+                broker.restarted = existingClusterId != null;
                 try {
                     broker.startServer();
                 } catch (final EmbeddedKafkaException e) {
@@ -181,6 +184,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     /** The KRaft controller listener port (internal; clients never need it). */
     public int controllerPort() {
         return controllerPort;
+    }
+
+    /** Whether this start found the storage formatted by an earlier one (its data dir was used before). */
+    public boolean restarted() {
+        return restarted;
     }
 
     /** The cluster id written when the storage was formatted; unchanged by restarts. */

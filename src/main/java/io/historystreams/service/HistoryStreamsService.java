@@ -169,6 +169,9 @@ public final class HistoryStreamsService implements AutoCloseable {
                     all.addAll(changelogs);
                 }
                 awaitLeaders(a, all, Duration.ofSeconds(30));
+                if (broker != null && broker.restarted()) {
+                    endHangingTransactions(a, config);
+                }
                 reached = true;
             } finally {
                 // a cluster that did not answer: the warm-up requests above are still pending, and a plain close
@@ -258,6 +261,52 @@ public final class HistoryStreamsService implements AutoCloseable {
 
     /** Stream threads replaced after retriable errors before the service gives up (a broker that never returns). */
     static final int MAX_THREAD_REPLACEMENTS = 20;
+
+    /**
+     * Transactions a crash left open for good on the embedded broker ({@link io.historystreams.kafka.HangingTransactions}):
+     * with them the pipeline would never finish restoring, and every command wait for ever. Stops with what was
+     * found and the way out, or, with {@code hanging.transactions=abort}, aborts them and goes on.
+     */
+    private static void endHangingTransactions(final Admin a, final ServiceConfig config) throws IOException {
+        final String policy = config.get(ServiceConfig.HANGING_TRANSACTIONS, "fail").trim();
+        if (!policy.equals("fail") && !policy.equals("abort")) {
+            throw new IllegalArgumentException("setting " + ServiceConfig.HANGING_TRANSACTIONS
+                    + " must be fail or abort, got " + policy);
+        }
+        final List<io.historystreams.kafka.HangingTransactions.Hanging> hanging;
+        try {
+            hanging = io.historystreams.kafka.HangingTransactions.find(a);
+        } catch (final Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            LOG.debug("the check for transactions left open did not complete: {}", e.toString());
+            return;
+        }
+        if (hanging.isEmpty()) {
+            return;
+        }
+        final String what = hanging.size() + " partition(s) of the embedded broker hold a transaction that a crash "
+                + "left open for good (its end marker was never written): " + hanging.stream().limit(10)
+                .map(Object::toString).collect(java.util.stream.Collectors.joining(", "))
+                + (hanging.size() > 10 ? ", ..." : "");
+        if (policy.equals("abort")) {
+            LOG.warn("{}; aborting them ({}=abort)", what, ServiceConfig.HANGING_TRANSACTIONS);
+            try {
+                io.historystreams.kafka.HangingTransactions.abort(a, hanging);
+            } catch (final Exception e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                throw new IOException("cannot abort the transactions left open: " + e, e);
+            }
+            return;
+        }
+        throw new IOException(what + ". Readers of those partitions would wait for ever (the pipeline would not "
+                + "start). Run again with -D " + ServiceConfig.HANGING_TRANSACTIONS + "=abort to end them: the "
+                + "checkpoints in flight at the crash are then verified again, and their events may appear twice "
+                + "to read_committed consumers");
+    }
 
     /** True when a Kafka error that is transient by nature is the cause (broker restart, timeouts, fencing). */
     static boolean retriable(final Throwable e) {

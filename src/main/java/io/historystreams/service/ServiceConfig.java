@@ -43,6 +43,11 @@ public final class ServiceConfig {
     public static final String READ_TIMEOUT_SECONDS = "read.timeout.seconds";
     public static final String ARCHIVE_CREDENTIALS = "archive.credentials";
     public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
+    /**
+     * What to do with transactions a crash left open for good on the embedded broker's partitions ({@code fail}:
+     * stop and say so; {@code abort}: end them and go on, see the README).
+     */
+    public static final String HANGING_TRANSACTIONS = "hanging.transactions";
     public static final String KAFKA_PREFIX = "kafka.";
     /** Settings of every publish target ({@code publish.fsync}, {@code publish.retries}, ...): see ArchiveWriters. */
     public static final String PUBLISH_PREFIX = "publish.";

@@ -1,0 +1,133 @@
+package io.historystreams.kafka;
+
+import org.apache.kafka.clients.admin.AbortTransactionSpec;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListTransactionsOptions;
+import org.apache.kafka.clients.admin.ProducerState;
+import org.apache.kafka.clients.admin.TransactionDescription;
+import org.apache.kafka.clients.admin.TransactionListing;
+import org.apache.kafka.clients.admin.TransactionState;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * Transactions left open on partitions for good: a broker killed while it committed one can, on its restart, mark
+ * the transaction complete without writing its end marker to every partition (seen after {@code kill -9} of a
+ * process with the embedded broker: the coordinator said "complete", 6 of the 22 partitions had no marker). A
+ * read_committed reader of such a partition waits for ever: Kafka Streams never finished restoring, and the command
+ * showed "pending" until stopped. Found as Kafka's own {@code kafka-transactions.sh find-hanging} finds them: a
+ * partition's open transaction whose producer the coordinator no longer has in a transaction with that partition.
+ */
+public final class HangingTransactions {
+    private static final Logger LOG = LoggerFactory.getLogger(HangingTransactions.class);
+
+    private HangingTransactions() {
+    }
+
+    /** One partition's transaction that nothing will end. */
+    public record Hanging(TopicPartition partition, ProducerState producer, String transactionalId,
+            String coordinatorSays) {
+        AbortTransactionSpec abortSpec() {
+            return new AbortTransactionSpec(partition, producer.producerId(), (short) producer.producerEpoch(),
+                    producer.coordinatorEpoch().orElse(-1));
+        }
+
+        @Override
+        public String toString() {
+            return partition + " (producer " + producer.producerId() + " epoch " + producer.producerEpoch()
+                    + (transactionalId == null ? "" : ", " + transactionalId) + ": " + coordinatorSays + ")";
+        }
+    }
+
+    /**
+     * The hanging transactions among {@code open} (partitions' open transactions), given what the coordinators say:
+     * {@code listings} by producer id, {@code descriptions} by transactional id. A transaction the coordinator has in
+     * progress with the partition (ongoing, or its markers being written) is not hanging.
+     */
+    public static List<Hanging> classify(final Map<TopicPartition, List<ProducerState>> open,
+            final Map<Long, TransactionListing> listings, final Map<String, TransactionDescription> descriptions) {
+        final List<Hanging> out = new ArrayList<>();
+        open.forEach((tp, producers) -> {
+            for (final ProducerState p : producers) {
+                if (p.currentTransactionStartOffset().isEmpty()) {
+                    continue;
+                }
+                final TransactionListing l = listings.get(p.producerId());
+                if (l == null) {
+                    out.add(new Hanging(tp, p, null, "no coordinator knows the producer"));
+                    continue;
+                }
+                final TransactionDescription d = descriptions.get(l.transactionalId());
+                if (d == null) {
+                    continue; // not described: nothing is concluded
+                }
+                final boolean inProgress = d.state() == TransactionState.ONGOING
+                        || d.state() == TransactionState.PREPARE_COMMIT || d.state() == TransactionState.PREPARE_ABORT
+                        || d.state() == TransactionState.PREPARE_EPOCH_FENCE;
+                if (inProgress && d.producerId() == p.producerId() && d.topicPartitions().contains(tp)) {
+                    continue;
+                }
+                if (d.producerId() == p.producerId() && d.producerEpoch() < p.producerEpoch()) {
+                    continue; // the coordinator is behind what the partition saw: not concluded
+                }
+                out.add(new Hanging(tp, p, l.transactionalId(), "the coordinator has it " + d.state()
+                        + " at epoch " + d.producerEpoch()
+                        + (d.topicPartitions().contains(tp) ? "" : ", without this partition")));
+            }
+        });
+        return out;
+    }
+
+    /** Finds the hanging transactions on every partition of the cluster (the embedded broker's: all ours). */
+    public static List<Hanging> find(final Admin admin) throws Exception {
+        final Set<String> topics = admin.listTopics(new org.apache.kafka.clients.admin.ListTopicsOptions()
+                .listInternal(true)).names().get(30, TimeUnit.SECONDS);
+        final List<TopicPartition> partitions = new ArrayList<>();
+        admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS).forEach((name, d) ->
+                d.partitions().forEach(p -> partitions.add(new TopicPartition(name, p.partition()))));
+        final Map<TopicPartition, List<ProducerState>> open = new TreeMap<>(
+                java.util.Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+        admin.describeProducers(partitions).all().get(30, TimeUnit.SECONDS).forEach((tp, state) -> {
+            final List<ProducerState> inTxn = state.activeProducers().stream()
+                    .filter(p -> p.currentTransactionStartOffset().isPresent()).toList();
+            if (!inTxn.isEmpty()) {
+                open.put(tp, inTxn);
+            }
+        });
+        if (open.isEmpty()) {
+            return List.of();
+        }
+        final Set<Long> producerIds = open.values().stream().flatMap(Collection::stream)
+                .map(ProducerState::producerId).collect(Collectors.toSet());
+        final Map<Long, TransactionListing> listings = new HashMap<>();
+        for (final TransactionListing l : admin.listTransactions(new ListTransactionsOptions()
+                .filterProducerIds(producerIds)).all().get(30, TimeUnit.SECONDS)) {
+            listings.put(l.producerId(), l);
+        }
+        final Set<String> ids = new HashSet<>();
+        listings.values().forEach(l -> ids.add(l.transactionalId()));
+        final Map<String, TransactionDescription> descriptions = ids.isEmpty() ? Map.of()
+                : admin.describeTransactions(ids).all().get(30, TimeUnit.SECONDS);
+        return classify(open, listings, descriptions);
+    }
+
+    /** Ends {@code hanging} by aborting them on their partitions. */
+    public static void abort(final Admin admin, final List<Hanging> hanging) throws Exception {
+        for (final Hanging h : hanging) {
+            admin.abortTransaction(h.abortSpec()).all().get(30, TimeUnit.SECONDS);
+            LOG.warn("aborted the transaction left open on {}", h);
+        }
+    }
+}
