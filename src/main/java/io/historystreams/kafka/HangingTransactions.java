@@ -90,8 +90,28 @@ public final class HangingTransactions {
         return out;
     }
 
-    /** Finds the hanging transactions on every partition of the cluster (the embedded broker's: all ours). */
+    /**
+     * Finds the hanging transactions on every partition of the cluster (the embedded broker's: all ours): those seen
+     * twice, {@link #SETTLE} apart. A transaction that has just completed can show its partition still open for a
+     * moment after the coordinator says "complete" (its marker is being appended).
+     */
     public static List<Hanging> find(final Admin admin) throws Exception {
+        final List<Hanging> first = look(admin);
+        if (first.isEmpty()) {
+            return first;
+        }
+        Thread.sleep(SETTLE.toMillis());
+        final Set<String> again = new HashSet<>();
+        look(admin).forEach(h -> again.add(h.partition() + "/" + h.producer().producerId() + "/"
+                + h.producer().producerEpoch()));
+        return first.stream().filter(h -> again.contains(h.partition() + "/" + h.producer().producerId() + "/"
+                + h.producer().producerEpoch())).toList();
+    }
+
+    /** How long a transaction seen hanging is given to end before it is taken for one. */
+    static final java.time.Duration SETTLE = java.time.Duration.ofSeconds(3);
+
+    private static List<Hanging> look(final Admin admin) throws Exception {
         final Set<String> topics = admin.listTopics(new org.apache.kafka.clients.admin.ListTopicsOptions()
                 .listInternal(true)).names().get(30, TimeUnit.SECONDS);
         final List<TopicPartition> partitions = new ArrayList<>();

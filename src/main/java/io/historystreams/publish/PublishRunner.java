@@ -384,10 +384,10 @@ public final class PublishRunner implements AutoCloseable {
 
     /**
      * A target without a root state whose shared group has committed offsets was emptied or replaced since it was
-     * published to (its root is written with the first checkpoint, before any commit): the group's offsets are moved
-     * back to the beginning, so every verified checkpoint is published to it again, the files it has skipped. Done
-     * before the consumer joins the group, so it takes effect only while no other process is in the group; otherwise
-     * it is logged and left to the operator.
+     * published to, or an earlier run stopped while its first root state waited for a checkpoint below those it
+     * published: the group's offsets are moved back to the beginning, so every verified checkpoint is published to it
+     * again, the files it has skipped. Done before the consumer joins the group, and only while no other process is
+     * in the group: one that is publishes to the target now (and finds out itself when it is emptied).
      */
     private void restartIfTargetEmptied(final KafkaConsumer<Long, CheckpointVerified> consumer) {
         final List<TopicPartition> parts = new ArrayList<>();
@@ -414,6 +414,24 @@ public final class PublishRunner implements AutoCloseable {
             LOG.warn("cannot read the root state of {} ({}): publishing continues from group {}'s offsets", targetName,
                     e.getMessage(), groupId);
             return;
+        }
+        // another process of the group publishes to the target now: its root may only wait for a checkpoint below
+        // (a new mirror), and were the target emptied, that process finds out itself; it is left to it (moving the
+        // offsets back failed then, with an ERROR from the consumer and a WARN to stop every process)
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(clientProps)) {
+            final int members = admin.describeConsumerGroups(List.of(groupId)).all().get(30, TimeUnit.SECONDS)
+                    .get(groupId).members().size();
+            if (members > 0) {
+                LOG.info("{} has no root state yet, and {} other process(es) of group {} publish to it now: its "
+                        + "root waits for a checkpoint below those published, or they find it emptied; left to them",
+                        targetName, members, groupId);
+                return;
+            }
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        } catch (final Exception e) {
+            LOG.debug("cannot tell the members of group {}: {}", groupId, e.toString());
         }
         final Map<TopicPartition, OffsetAndMetadata> back = new HashMap<>();
         begin.forEach((tp, offset) -> back.put(tp, new OffsetAndMetadata(offset)));
