@@ -330,14 +330,14 @@ class HistoryArchiveTest {
         final FaultyArchiveServer missing = server();
         final FaultyArchiveServer refusing = server();
         missing.on(bucket).status(404).forever();
-        refusing.on(bucket).status(403).forever();
+        refusing.on(bucket).status(400).forever(); // a refusal (a 403 is absent: S3)
         try (HistoryArchive archive = HistoryArchive.open(List.of(dead, missing.url(), refusing.url()), OPTS, FAST,
                 recorder)) {
             final VerificationException e = assertThrows(VerificationException.class,
                     () -> archive.fetch(bucket, TestBuckets.verifier(bucket)));
             assertEquals(FailureReason.MISSING_FILE, e.reason(), e.toString());
             assertEquals(missing.url(), e.source());
-            assertTrue(e.getMessage().contains(dead) && e.getMessage().contains("HTTP 403"), e.getMessage());
+            assertTrue(e.getMessage().contains(dead) && e.getMessage().contains("HTTP 400"), e.getMessage());
         }
     }
 
@@ -361,7 +361,7 @@ class HistoryArchiveTest {
         final FaultyArchiveServer failing = server();
         final FaultyArchiveServer refusing = server();
         failing.on(bucket).status(503).forever();
-        refusing.on(bucket).status(403).forever();
+        refusing.on(bucket).status(400).forever(); // a refusal (a 403 is absent: S3)
         try (HistoryArchive archive = archive(FAST.withMaxAttempts(4), refusing, failing)) {
             final VerificationException e = assertThrows(VerificationException.class,
                     () -> archive.fetch(bucket, TestBuckets.verifier(bucket)));
@@ -406,13 +406,13 @@ class HistoryArchiveTest {
     void everySourceRefusingIsFetchRefused() throws Exception {
         final FaultyArchiveServer a = server();
         final FaultyArchiveServer b = server();
-        a.on(bucket).status(403).forever();
+        a.on(bucket).status(400).forever();
         b.on(bucket).status(401).forever();
         try (HistoryArchive archive = archive(FAST, a, b)) {
             final VerificationException e = assertThrows(VerificationException.class,
                     () -> archive.fetch(bucket, TestBuckets.verifier(bucket)));
             assertEquals(FailureReason.FETCH_REFUSED, e.reason());
-            assertTrue(e.getMessage().contains("HTTP 403") && e.getMessage().contains("HTTP 401"), e.getMessage());
+            assertTrue(e.getMessage().contains("HTTP 400") && e.getMessage().contains("HTTP 401"), e.getMessage());
             assertEquals(1, a.requests(bucket));
             assertEquals(1, b.requests(bucket));
         }
