@@ -49,9 +49,6 @@ public final class HttpArchiveSource implements ArchiveSource {
 
     static {
         WATCHDOG.setRemoveOnCancelPolicy(true); // one task per request: cancelled ones go at once
-    }
-
-    static {
         if (System.getProperty("http.maxConnections") == null) {
             System.setProperty("http.maxConnections", Integer.toString(MAX_IDLE_CONNECTIONS));
         }
@@ -137,23 +134,25 @@ public final class HttpArchiveSource implements ArchiveSource {
                 late.set(true);
                 conn.disconnect();
             }, (long) connectMillis + readMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            IOException failure = null;
+            int code = -1;
             try {
-                status = conn.getResponseCode();
+                code = conn.getResponseCode();
             } catch (final IOException e) {
                 conn.disconnect();
-                if (late.get()) {
-                    throw new FetchException.Transient(name, path, "no complete answer (status line and headers) "
-                            + "within " + (connectMillis + readMillis) / 1000.0 + " s", null, e);
-                }
-                throw openFailure(path, e);
+                failure = e;
             } finally {
                 deadline.cancel(false);
             }
             if (late.get()) {
                 conn.disconnect();
                 throw new FetchException.Transient(name, path, "no complete answer (status line and headers) "
-                        + "within " + (connectMillis + readMillis) / 1000.0 + " s", null, null);
+                        + "within " + (connectMillis + readMillis) / 1000.0 + " s", null, failure);
             }
+            if (failure != null) {
+                throw openFailure(path, failure);
+            }
+            status = code;
             if (status == HttpURLConnection.HTTP_OK || status == HttpURLConnection.HTTP_NOT_AUTHORITATIVE) {
                 return body(path, conn);
             }

@@ -118,7 +118,8 @@ public final class ArchiveOptions {
 
     /**
      * How far past the archive's current ledger {@code --to} may go, in checkpoints (a live archive runs a little
-     * ahead of its root state; a day is about 250 checkpoints, these 10,000 some 40 days): beyond, a typo is taken for what it is.
+     * ahead of its root state; a day is about 250 checkpoints, these 10,000 some 40 days): beyond, a typo is taken
+     * for what it is.
      */
     static final long MAX_CHECKPOINTS_PAST_CURRENT = 10_000;
 
