@@ -274,7 +274,21 @@ public final class ArchiveOptions {
 
     /** The archive with this command line's fetch settings (verify: it reads no settings file). */
     public HistoryArchive open(final FetchObserver observer) {
-        return HistoryArchive.open(archives, sourceOptions(), retryPolicy(), observer);
+        // verify reads no settings, but takes the archive credentials from the environment as ingest does
+        return HistoryArchive.open(withCredentials(System.getenv("HISTORY_STREAMS_ARCHIVE_CREDENTIALS")),
+                sourceOptions(), retryPolicy(), observer);
+    }
+
+    /**
+     * The archives to fetch from: each http(s) one given without credentials gets those of {@code registered} (the
+     * {@code archive.credentials} setting, comma-separated URLs) for the same root, so that a password need not be
+     * on the command line, where {@code ps} shows it to every user of the host.
+     */
+    List<String> withCredentials(final String registered) {
+        io.historystreams.archive.Credentials.registerAll(registered);
+        return archives.stream().map(r -> r.regionMatches(true, 0, "http", 0, 4)
+                ? io.historystreams.archive.Credentials.resolve(io.historystreams.archive.Credentials.strip(r))
+                : r).toList();
     }
 
     /**
@@ -283,6 +297,8 @@ public final class ArchiveOptions {
      * state, honours the same timeouts and attempts as the pipeline's fetchers.
      */
     public HistoryArchive open(final FetchObserver observer, final io.historystreams.service.ServiceConfig config) {
-        return HistoryArchive.open(archives, config.sourceOptions(), config.retryPolicy(), observer);
+        return HistoryArchive.open(withCredentials(config.get(
+                io.historystreams.service.ServiceConfig.ARCHIVE_CREDENTIALS)), config.sourceOptions(),
+                config.retryPolicy(), observer);
     }
 }

@@ -13,6 +13,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -34,6 +35,24 @@ class ArchiveOptionsTest {
         final Probe p = new Probe();
         new CommandLine(p).parseArgs(args);
         return p.archive;
+    }
+
+    @Test
+    void anArchiveGivenWithoutItsPasswordGetsItFromTheArchiveCredentialsSetting() throws Exception {
+        // the password was only taken from the command line, where ps shows it to every user of the host
+        try (io.historystreams.testing.FaultyArchiveServer server = io.historystreams.testing.FaultyArchiveServer
+                .start(Fixtures.testnetSmall())) {
+            final ArchiveOptions o = options("--archive", server.url());
+            final io.historystreams.service.ServiceConfig config = io.historystreams.service.ServiceConfig.of(Map.of(
+                    io.historystreams.service.ServiceConfig.ARCHIVE_CREDENTIALS,
+                    server.url().replace("http://", "http://carol:pa55word@")));
+            try (HistoryArchive ha = o.open(FetchObserver.NONE, config)) {
+                assertEquals(10047, o.resolve(ha, null, null).last());
+            }
+            assertEquals("Basic " + java.util.Base64.getEncoder().encodeToString("carol:pa55word".getBytes()),
+                    server.lastRequestHeaders().get("authorization"));
+            assertEquals(List.of(server.url()), o.requestSources(), "what is stored names no credentials");
+        }
     }
 
     @Test
