@@ -218,8 +218,8 @@ public final class ArchiveOptions {
             // a --to with extra digits: millions of checkpoints requested, each reported missing (ingest wrote 67
             // million requests, 2.3 GB of memory; verify printed a line for each)
             throw new IllegalArgumentException("--to " + last + " is more than " + MAX_CHECKPOINTS_PAST_CURRENT
-                    + " checkpoints past the archive's current ledger " + current + ": nothing is there yet; give a "
-                    + "--to up to " + current + " (or leave it out)");
+                    + " checkpoints past the archive's current ledger " + current + ": nothing is there yet (a typo?); "
+                    + "give a --to near " + current + ", or none to end at it");
         }
         return new Range(first, last, passphrase, current, unchecked);
     }

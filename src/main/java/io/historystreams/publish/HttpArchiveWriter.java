@@ -46,9 +46,10 @@ public final class HttpArchiveWriter implements ArchiveWriter {
         if (!scheme.equals("http") && !scheme.equals("https")) {
             throw new IllegalArgumentException("not an http(s) URL: " + redactedScheme(root));
         }
-        if (Urls.host(root) == null) { // a host name with an underscore too
+        if (Urls.host(root) == null) {
             throw new IllegalArgumentException("URL has no host: " + redactedScheme(root));
         }
+
         if (root.getRawQuery() != null || root.getRawFragment() != null) {
             throw new IllegalArgumentException("a target URL must not have a query or fragment");
         }
@@ -58,6 +59,11 @@ public final class HttpArchiveWriter implements ArchiveWriter {
         }
         final String hostPort = Urls.hostAndPort(root);
         this.base = scheme + "://" + hostPort + path;
+        if (URI.create(base).getHost() == null) {
+            // java.net.http refuses such a URI for every request ("unsupported URI"), retried until given up
+            throw new IllegalArgumentException("Java's HTTP client cannot reach a host name that is not a valid DNS "
+                    + "name (" + Urls.host(root) + ": an underscore?): give its address or another name");
+        }
         this.name = base;
         final String userInfo = Urls.rawUserInfo(root);
         if (userInfo != null) {

@@ -34,7 +34,7 @@ public final class HealthServer implements AutoCloseable {
     /** Seconds a response may take to be read by its client. */
     static final long MAX_RESPONSE_SECONDS = 30;
     /** Requests handled at once. */
-    static final int HANDLER_THREADS = 4;
+    static final int HANDLER_THREADS = 16;
 
     private static final Pattern SCHEMA_BY_ID = Pattern.compile("/schemas/ids/([0-9]{1,9})(/schema)?/?");
     private static final String REGISTRY_JSON = "application/vnd.schemaregistry.v1+json";

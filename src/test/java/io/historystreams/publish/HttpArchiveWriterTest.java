@@ -92,6 +92,20 @@ class HttpArchiveWriterTest {
     }
 
     @Test
+    void aHostNameJavasClientCannotReachIsRefusedAtOnceAndARawAtInAPasswordIsNot() throws Exception {
+        // every request failed as "unsupported URI", retried until publish.give.up.seconds
+        final IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> new HttpArchiveWriter(java.net.URI.create(
+                        "http://dav_host:8080/x/"), true, Duration.ofSeconds(5), Duration.ofSeconds(5)));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("cannot reach a host name that is not a "
+                + "valid DNS name (dav_host: an underscore?)"), e.getMessage());
+        try (HttpArchiveWriter w = new HttpArchiveWriter(java.net.URI.create("http://u:p@ss@127.0.0.1:1/x/"), true,
+                Duration.ofSeconds(5), Duration.ofSeconds(5))) {
+            org.junit.jupiter.api.Assertions.assertEquals("http://127.0.0.1:1/x/", w.name());
+        }
+    }
+
+    @Test
     void publishesFixtureCheckpointsToNginxByteIdentical() throws Exception {
         final FixtureSet set = new FixtureSet();
         try (HttpArchiveWriter w = new HttpArchiveWriter(direct())) {

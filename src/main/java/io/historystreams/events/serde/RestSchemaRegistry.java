@@ -66,11 +66,18 @@ public final class RestSchemaRegistry implements SchemaRegistry {
         if (!scheme.equals("http") && !scheme.equals("https")) {
             throw new IllegalArgumentException("schema registry URL '" + redact(url) + "' must start with http:// or https://");
         }
-        if (io.historystreams.archive.Urls.host(uri) == null) { // a host name with an underscore too
+        if (io.historystreams.archive.Urls.host(uri) == null) {
             throw new IllegalArgumentException("schema registry URL '" + redact(url) + "' has no host");
         }
+
         final String path = uri.getRawPath() == null ? "" : uri.getRawPath().replaceAll("/+$", "");
         this.baseUrl = scheme + "://" + io.historystreams.archive.Urls.hostAndPort(uri) + path;
+        if (URI.create(baseUrl).getHost() == null) {
+            // java.net.http refuses such a URI for every request ("unsupported URI")
+            throw new IllegalArgumentException("schema registry URL '" + redact(url) + "': Java's HTTP client cannot "
+                    + "reach a host name that is not a valid DNS name (" + io.historystreams.archive.Urls.host(uri)
+                    + ": an underscore?): give its address or another name");
+        }
         final String rawUserInfo = io.historystreams.archive.Urls.rawUserInfo(uri);
         final String credentials = userInfo != null ? userInfo : rawUserInfo == null ? null
                 : java.net.URLDecoder.decode(rawUserInfo.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);

@@ -38,6 +38,15 @@ class RestSchemaRegistryTest {
     }
 
     @Test
+    void aHostNameJavasClientCannotReachIsRefusedWithTheReason() {
+        // it failed at the first request as "unsupported URI http://reg_host:19356/subjects/..."
+        final IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> new RestSchemaRegistry("http://reg_host:19356"));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("(reg_host: an underscore?)"),
+                e.getMessage());
+    }
+
+    @Test
     void registerReturnsTheIdAndIsCached() {
         final RestSchemaRegistry client = new RestSchemaRegistry(server.url());
         assertEquals(1, client.register("requests-value", REQUEST));
