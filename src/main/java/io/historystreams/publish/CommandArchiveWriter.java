@@ -128,7 +128,7 @@ public final class CommandArchiveWriter implements ArchiveWriter {
             if (code == 1) {
                 return false;
             }
-            throw new PublishException(describe("exists", templates.exists(), path) + " exited with " + code
+            throw new PublishException(describe("exists", path) + " exited with " + code
                     + " (expected 0 = present or 1 = absent)", true, null);
         }
         if (templates.get() != null) {
@@ -248,12 +248,12 @@ public final class CommandArchiveWriter implements ArchiveWriter {
             running.add(p);
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 kill(p);
-                throw new PublishException(describe(what, template, path) + " timed out after " + timeout
+                throw new PublishException(describe(what, path) + " timed out after " + timeout
                         + " and was killed", true, null);
             }
             final int code = p.exitValue();
             if (code != 0 && !tolerateFailure) {
-                throw new PublishException(describe(what, template, path) + " failed with exit code " + code
+                throw new PublishException(describe(what, path) + " failed with exit code " + code
                         + stderrTail(stderr), true, null);
             }
             return code;
@@ -262,12 +262,12 @@ public final class CommandArchiveWriter implements ArchiveWriter {
             if (p != null) {
                 kill(p);
             }
-            throw new PublishException(describe(what, template, path) + " interrupted", false, e);
+            throw new PublishException(describe(what, path) + " interrupted", false, e);
         } catch (IOException e) {
             if (e instanceof PublishException pe) {
                 throw pe;
             }
-            throw new PublishException(describe(what, template, path) + " could not run: " + e, false, e);
+            throw new PublishException(describe(what, path) + " could not run: " + e, false, e);
         } finally {
             if (p != null) {
                 running.remove(p);
@@ -302,7 +302,7 @@ public final class CommandArchiveWriter implements ArchiveWriter {
         }
     }
 
-    private String describe(final String what, final String template, final String path) {
+    private String describe(final String what, final String path) {
         // path has passed TargetPath.require: layout characters only, bounded length
         // not the template: it can carry secrets (see name())
         return "command '" + what + "' of " + name() + " for " + path;
