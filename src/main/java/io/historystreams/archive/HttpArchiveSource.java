@@ -39,16 +39,37 @@ public final class HttpArchiveSource implements ArchiveSource {
     private static final int MAX_REDIRECTS = 5;
     private static final int MAX_ERROR_BODY = 64 * 1024;
 
-    /** Ends a request whose status line and headers take too long (see {@link #open}). */
-    private static final java.util.concurrent.ScheduledThreadPoolExecutor WATCHDOG =
-            new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
-                final Thread t = new Thread(r, "http-answer-deadline");
-                t.setDaemon(true);
-                return t;
-            });
+    /**
+     * The requests waiting for their status line and headers, with their deadlines (see {@link #open}): a thread
+     * looks every {@value #DEADLINE_TICK_MILLIS} ms and disconnects those past it. (A timer task per request cost a
+     * wake-up of the timer thread per request: a few percent of {@code verify}.)
+     */
+    private static final java.util.Map<HttpURLConnection, Deadline> AWAITING =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private static final long DEADLINE_TICK_MILLIS = 250;
+
+    /** When a request must have its answer, and whether it was ended for missing it. */
+    private record Deadline(long atNanos, java.util.concurrent.atomic.AtomicBoolean late) {
+    }
 
     static {
-        WATCHDOG.setRemoveOnCancelPolicy(true); // one task per request: cancelled ones go at once
+        final Thread sweeper = new Thread(() -> {
+            while (true) {
+                try {
+                    Thread.sleep(DEADLINE_TICK_MILLIS);
+                } catch (final InterruptedException e) {
+                    return;
+                }
+                final long now = System.nanoTime();
+                AWAITING.forEach((conn, d) -> {
+                    if (now - d.atNanos() > 0 && d.late().compareAndSet(false, true)) {
+                        conn.disconnect();
+                    }
+                });
+            }
+        }, "http-answer-deadline");
+        sweeper.setDaemon(true);
+        sweeper.start();
         if (System.getProperty("http.maxConnections") == null) {
             System.setProperty("http.maxConnections", Integer.toString(MAX_IDLE_CONNECTIONS));
         }
@@ -130,10 +151,8 @@ public final class HttpArchiveSource implements ArchiveSource {
             // the read timeout is an idle timeout: a server sending its headers a byte at a time never trips it, so
             // the status line and headers must come within the connect and read timeouts together
             final java.util.concurrent.atomic.AtomicBoolean late = new java.util.concurrent.atomic.AtomicBoolean();
-            final java.util.concurrent.ScheduledFuture<?> deadline = WATCHDOG.schedule(() -> {
-                late.set(true);
-                conn.disconnect();
-            }, (long) connectMillis + readMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            AWAITING.put(conn, new Deadline(System.nanoTime() + ((long) connectMillis + readMillis) * 1_000_000L,
+                    late));
             IOException failure = null;
             int code = -1;
             try {
@@ -142,7 +161,7 @@ public final class HttpArchiveSource implements ArchiveSource {
                 conn.disconnect();
                 failure = e;
             } finally {
-                deadline.cancel(false);
+                AWAITING.remove(conn);
             }
             if (late.get()) {
                 conn.disconnect();
