@@ -281,7 +281,8 @@ public final class HttpArchiveSource implements ArchiveSource {
         if (e instanceof SSLHandshakeException || e instanceof SSLPeerUnverifiedException) {
             return new FetchException.Refused(name, path, "TLS failure: " + BodyStream.describe(e), e);
         }
-        if (e instanceof javax.net.ssl.SSLException && causedBy(e, java.security.GeneralSecurityException.class)) {
+        if (e instanceof javax.net.ssl.SSLException
+                && io.historystreams.kafka.Causes.find(e, java.security.GeneralSecurityException.class) != null) {
             // the JVM's TLS set-up (a trust store that cannot be read, e.g. without its password): no retry helps
             return new FetchException.Refused(name, path, "TLS set-up failure (the JVM's trust store?): "
                     + BodyStream.describe(e), e);
@@ -291,15 +292,6 @@ public final class HttpArchiveSource implements ArchiveSource {
         }
         // Connection refused or reset, timeouts, DNS failures, a server that hung up: another try may work.
         return new FetchException.Transient(name, path, BodyStream.describe(e), null, e);
-    }
-
-    private static boolean causedBy(final Throwable t, final Class<? extends Throwable> type) {
-        for (Throwable c = t.getCause(); c != null && c != t; c = c.getCause()) {
-            if (type.isInstance(c)) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Reads and closes an error or redirect body so the connection can go back to the keep-alive cache. */

@@ -78,6 +78,21 @@ public final class Urls {
         return port >= 0 ? h + ":" + port : h;
     }
 
+    /**
+     * Refuses a base URL ({@code scheme://host[:port]/path}, no credentials) that {@code java.net.http} cannot send
+     * requests to: it takes a server-based authority only, and refuses a host name that is not a valid DNS name (an
+     * underscore) as "unsupported URI" at each request.
+     *
+     * @throws IllegalArgumentException saying so
+     */
+    public static void requireJavaHttpHost(final String base) {
+        final URI u = URI.create(base);
+        if (u.getHost() == null) {
+            throw new IllegalArgumentException("Java's HTTP client cannot reach a host name that is not a valid DNS "
+                    + "name (" + host(u) + ": an underscore?): give its address or another name");
+        }
+    }
+
     private static String hostPort(final URI u) {
         final String a = u.getRawAuthority();
         if (a == null) {

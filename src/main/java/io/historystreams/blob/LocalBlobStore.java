@@ -69,16 +69,27 @@ public final class LocalBlobStore implements BlobStore {
      */
     static boolean leftBehind(final Path p, final long now) {
         final java.util.regex.Matcher m = TEMPORARY.matcher(p.getFileName().toString());
-        if (m.matches() && (m.group(1) == null || m.group(1).equals(HOST_TAG))) {
+        if (m.matches()) {
+            final String host = m.group(1) == null ? HOST_TAG : m.group(1); // earlier names: this host's
             final long pid = Long.parseLong(m.group(2));
-            if (pid != PID && ProcessHandle.of(pid).isEmpty()) {
+            if (goneProcessOfThisHost(host, pid)) {
                 return true;
             }
-            if (pid == PID) {
+            if (host.equals(HOST_TAG) && pid == PID) {
                 return false;
             }
         }
-        return p.toFile().lastModified() < now - STALE_AFTER.toMillis();
+        return stale(p.toFile().lastModified(), now);
+    }
+
+    /** Whether {@code pid} of {@code host} (a {@link #HOST_TAG}) is another process of this host that is gone. */
+    public static boolean goneProcessOfThisHost(final String host, final long pid) {
+        return host.equals(HOST_TAG) && pid != PID && ProcessHandle.of(pid).isEmpty();
+    }
+
+    /** Whether a temporary last modified at {@code lastModifiedMillis} is untouched for {@link #STALE_AFTER}. */
+    public static boolean stale(final long lastModifiedMillis, final long now) {
+        return lastModifiedMillis < now - STALE_AFTER.toMillis();
     }
 
     private static String hostTag() {

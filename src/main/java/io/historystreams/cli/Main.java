@@ -16,18 +16,20 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         // the embedded broker ends the process on a fatal error of its own (every log dir failed: a full disk) with
         // Kafka's code 1, which reads as "a checkpoint failed": say why, and exit as "could not run"
         org.apache.kafka.common.utils.internals.Exit.setHaltProcedure((code, message) -> {
-            System.err.println("error: the embedded Kafka broker stopped the process"
-                    + (message == null ? "" : ": " + message) + " (is the data dir's disk full? see the log above)");
-            System.err.flush();
+            brokerStopped(message, "is the data dir's disk full? see the log above");
             Runtime.getRuntime().halt(ExitCode.COULD_NOT_RUN);
         });
         org.apache.kafka.common.utils.internals.Exit.setExitProcedure((code, message) -> {
-            System.err.println("error: the embedded Kafka broker stopped the process"
-                    + (message == null ? "" : ": " + message) + " (see the log above)");
-            System.err.flush();
+            brokerStopped(message, "see the log above");
             System.exit(code == 0 ? 0 : ExitCode.COULD_NOT_RUN);
         });
         System.exit(run(args));
+    }
+
+    private static void brokerStopped(final String message, final String hint) {
+        System.err.println("error: the embedded Kafka broker stopped the process" + (message == null ? "" : ": "
+                + message) + " (" + hint + ")");
+        System.err.flush();
     }
 
     /** Runs a command line and returns its exit code (no System.exit, for tests). */

@@ -308,12 +308,13 @@ final class Publishing implements AutoCloseable {
                     return true;
                 }
                 if (svc.closing()) {
-                    markShort(confirmed, records.size(), error, "the command stopped before it was published");
+                    markUnfinished(error, i -> confirmed[i] < records.size(),
+                            "the command stopped before it was published");
                     return false;
                 }
                 if (timeout != null && System.nanoTime() - started > timeout.toNanos()) {
                     err.println("error: publishing did not finish in time: " + String.join(", ", progress));
-                    markShort(confirmed, records.size(), error, "not published in time");
+                    markUnfinished(error, i -> confirmed[i] < records.size(), "not published in time");
                     return false;
                 }
                 if (System.nanoTime() - lastLine > 10_000_000_000L) {
@@ -325,15 +326,17 @@ final class Publishing implements AutoCloseable {
             }
         } catch (final TimeoutException e) {
             err.println("error: the publishing progress could not be read from the cluster: " + e);
-            markShort(confirmed, records.size(), error, "its progress could not be read from the cluster: " + e);
+            markUnfinished(error, i -> confirmed[i] < records.size(),
+                    "its progress could not be read from the cluster: " + e);
             return false;
         }
     }
 
-    /** Gives the targets not given up that have not confirmed every record {@code why} as their error. */
-    private static void markShort(final long[] confirmed, final long of, final String[] error, final String why) {
+    /** Gives the targets not given up whose work is {@code unfinished} {@code why} as their error. */
+    private static void markUnfinished(final String[] error, final java.util.function.IntPredicate unfinished,
+            final String why) {
         for (int i = 0; i < error.length; i++) {
-            if (error[i] == null && confirmed[i] < of) {
+            if (error[i] == null && unfinished.test(i)) {
                 error[i] = why;
             }
         }
@@ -383,24 +386,15 @@ final class Publishing implements AutoCloseable {
                 return true;
             }
             if (svc.closing()) {
-                markRootless(rootWritten, error, "the command stopped before its root state was written");
+                markUnfinished(error, i -> !rootWritten[i], "the command stopped before its root state was written");
                 return false;
             }
             if (timeout != null && System.nanoTime() - started > timeout.toNanos()) {
                 err.println("error: publishing did not finish in time: the root state of a target is not written");
-                markRootless(rootWritten, error, "its root state was not written in time");
+                markUnfinished(error, i -> !rootWritten[i], "its root state was not written in time");
                 return false;
             }
             Thread.sleep(POLL_MILLIS);
-        }
-    }
-
-    /** Gives the targets not given up whose root state is not written {@code why} as their error. */
-    private static void markRootless(final boolean[] rootWritten, final String[] error, final String why) {
-        for (int i = 0; i < error.length; i++) {
-            if (error[i] == null && !rootWritten[i]) {
-                error[i] = why;
-            }
         }
     }
 

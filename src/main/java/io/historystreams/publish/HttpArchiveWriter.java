@@ -59,11 +59,7 @@ public final class HttpArchiveWriter implements ArchiveWriter {
         }
         final String hostPort = Urls.hostAndPort(root);
         this.base = scheme + "://" + hostPort + path;
-        if (URI.create(base).getHost() == null) {
-            // java.net.http refuses such a URI for every request ("unsupported URI"), retried until given up
-            throw new IllegalArgumentException("Java's HTTP client cannot reach a host name that is not a valid DNS "
-                    + "name (" + Urls.host(root) + ": an underscore?): give its address or another name");
-        }
+        Urls.requireJavaHttpHost(base); // else each request failed, retried until given up
         this.name = base;
         final String userInfo = Urls.rawUserInfo(root);
         if (userInfo != null) {

@@ -39,7 +39,7 @@ public final class LocalArchiveWriter implements ArchiveWriter {
     static final String HOST_TAG = io.historystreams.blob.LocalBlobStore.HOST_TAG;
     private static final long PID = ProcessHandle.current().pid();
     /** How long a temporary must have been untouched to be taken as left behind by an interrupted publish. */
-    static final java.time.Duration STALE_AFTER = java.time.Duration.ofMinutes(10);
+    static final java.time.Duration STALE_AFTER = io.historystreams.blob.LocalBlobStore.STALE_AFTER;
     /** The directories of the archive layout, where this writer's temporaries can be. */
     private static final List<String> LAYOUT = List.of(".well-known", "history", "ledger", "transactions", "results",
             "scp", "bucket");
@@ -291,13 +291,11 @@ public final class LocalArchiveWriter implements ArchiveWriter {
      * A temporary of a process that runs, here or elsewhere (workers sharing a mirror), is being written.
      */
     static boolean leftBehind(final java.util.regex.Matcher name, final long lastModifiedMillis, final long now) {
-        if (name.group(4) != null && name.group(4).equals(HOST_TAG)) {
-            final long pid = Long.parseLong(name.group(5));
-            if (pid != PID && ProcessHandle.of(pid).isEmpty()) {
-                return true;
-            }
+        if (name.group(4) != null && io.historystreams.blob.LocalBlobStore.goneProcessOfThisHost(name.group(4),
+                Long.parseLong(name.group(5)))) {
+            return true;
         }
-        return lastModifiedMillis < now - STALE_AFTER.toMillis();
+        return io.historystreams.blob.LocalBlobStore.stale(lastModifiedMillis, now);
     }
 
     private Path createTemporary(final String path, final Path target) throws PublishException {

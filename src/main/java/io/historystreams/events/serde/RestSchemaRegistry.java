@@ -72,11 +72,10 @@ public final class RestSchemaRegistry implements SchemaRegistry {
 
         final String path = uri.getRawPath() == null ? "" : uri.getRawPath().replaceAll("/+$", "");
         this.baseUrl = scheme + "://" + io.historystreams.archive.Urls.hostAndPort(uri) + path;
-        if (URI.create(baseUrl).getHost() == null) {
-            // java.net.http refuses such a URI for every request ("unsupported URI")
-            throw new IllegalArgumentException("schema registry URL '" + redact(url) + "': Java's HTTP client cannot "
-                    + "reach a host name that is not a valid DNS name (" + io.historystreams.archive.Urls.host(uri)
-                    + ": an underscore?): give its address or another name");
+        try {
+            io.historystreams.archive.Urls.requireJavaHttpHost(baseUrl);
+        } catch (final IllegalArgumentException e) {
+            throw new IllegalArgumentException("schema registry URL '" + redact(url) + "': " + e.getMessage());
         }
         final String rawUserInfo = io.historystreams.archive.Urls.rawUserInfo(uri);
         final String credentials = userInfo != null ? userInfo : rawUserInfo == null ? null
