@@ -13,6 +13,10 @@ import java.io.PrintWriter;
 public final class Main implements java.util.concurrent.Callable<Integer> {
 
     public static void main(final String[] args) {
+        // the tool speaks English and writes numbers that scripts read: under an Arabic or Thai locale String.format's
+        // %d wrote that script's digits (checkpoint numbers in messages, summaries), a German one wrote "6,97 s", and
+        // a Turkish one lower-cases 'I' to a dotless 'ı' in any library that forgets its locale
+        java.util.Locale.setDefault(java.util.Locale.ROOT);
         // the embedded broker ends the process on a fatal error of its own (every log dir failed: a full disk) with
         // Kafka's code 1, which reads as "a checkpoint failed": say why, and exit as "could not run"
         org.apache.kafka.common.utils.internals.Exit.setHaltProcedure((code, message) -> {

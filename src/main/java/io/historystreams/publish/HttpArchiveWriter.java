@@ -42,7 +42,7 @@ public final class HttpArchiveWriter implements ArchiveWriter {
 
     public HttpArchiveWriter(final URI root, final boolean atomicMove, final Duration connectTimeout,
             final Duration requestTimeout) {
-        final String scheme = root.getScheme() == null ? "" : root.getScheme().toLowerCase();
+        final String scheme = root.getScheme() == null ? "" : root.getScheme().toLowerCase(java.util.Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
             throw new IllegalArgumentException("not an http(s) URL: " + redactedScheme(root));
         }

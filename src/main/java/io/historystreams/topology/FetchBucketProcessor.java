@@ -92,7 +92,8 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
     }
 
     private static String waiterKey(final String hash, final long checkpoint) {
-        return hash + "|" + String.format("%019d", checkpoint);
+        // ASCII digits whatever the default locale (Arabic or Thai locales format %d with their own digits)
+        return hash + "|" + String.format(java.util.Locale.ROOT, "%019d", checkpoint);
     }
 
     @Override
