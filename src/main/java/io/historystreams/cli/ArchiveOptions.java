@@ -134,9 +134,12 @@ public final class ArchiveOptions {
             this(first, last, passphrase, -1, null);
         }
 
-        /** The warnings to print before the work: {@link #pastCurrent()} and {@link #unchecked()}. */
+        /** The warnings to print before the work: {@link #widened()}, {@link #pastCurrent()}, {@link #unchecked()}. */
         public List<String> warnings() {
             final List<String> out = new java.util.ArrayList<>();
+            if (widened() != null) {
+                out.add(widened());
+            }
             if (pastCurrent() != null) {
                 out.add(pastCurrent());
             }
@@ -144,6 +147,21 @@ public final class ArchiveOptions {
                 out.add(unchecked);
             }
             return out;
+        }
+
+        /**
+         * A note when the range does not begin or end at a checkpoint's edge: checkpoints are verified whole, so the
+         * ledgers verified (and their events) are more than those asked for; null when they are the same.
+         */
+        public String widened() {
+            final long firstCheckpoint = io.historystreams.archive.Checkpoint.containing(first);
+            final long lastCheckpoint = io.historystreams.archive.Checkpoint.containing(last);
+            final long from = io.historystreams.archive.Checkpoint.firstLedger(firstCheckpoint);
+            if (from == Math.max(first, 1) && lastCheckpoint == last) { // ledger 0 does not exist
+                return null;
+            }
+            return String.format("note: ledgers %d..%d lie in checkpoints 0x%x..0x%x, which are verified whole: "
+                    + "ledgers %d..%d", first, last, firstCheckpoint, lastCheckpoint, from, lastCheckpoint);
         }
 
         /**

@@ -254,7 +254,7 @@ public final class IngestCommand implements Callable<Integer> {
             }
             out.flush();
             if (report != null) {
-                writeReport(report, checkpoints, w, ledgers, ms, publishTo.isEmpty() ? null : published,
+                writeReport(report, checkpoints, w, startedMillis, ledgers, ms, publishTo.isEmpty() ? null : published,
                         publishing == null ? List.of() : publishing.outcomes(), elsewhere.size());
             }
             return w.verifiedCount() == checkpoints.size() && published && elsewhere.isEmpty() ? ExitCode.OK
@@ -315,14 +315,15 @@ public final class IngestCommand implements Callable<Integer> {
     }
 
     private static void writeReport(final Path target, final List<Long> checkpoints, final OutcomeWatcher w,
-            final long ledgers, final long ms, final Boolean published, final List<Publishing.TargetOutcome> targets,
-            final int fromAnotherArchive) throws java.io.IOException {
+            final long startedMillis, final long ledgers, final long ms, final Boolean published,
+            final List<Publishing.TargetOutcome> targets, final int fromAnotherArchive) throws java.io.IOException {
         final boolean publishing = published != null;
         final Map<Long, CheckpointFailed> failed = w.failed();
         try (OutputStream os = VerificationReport.openPartial(target);
                 JsonGenerator g = new JsonFactory().createGenerator(os, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
             g.writeStartObject();
             g.writeStringField("command", "ingest");
+            g.writeStringField("startedAt", java.time.Instant.ofEpochMilli(startedMillis).toString());
             g.writeArrayFieldStart("checkpoints");
             for (final long cp : checkpoints) {
                 g.writeStartObject();
@@ -385,6 +386,7 @@ public final class IngestCommand implements Callable<Integer> {
                 g.writeBooleanField("published", published); // absent when nothing was to be published
             }
             g.writeNumberField("elapsedMillis", ms);
+            g.writeStringField("finishedAt", java.time.Instant.now().toString());
             // from another archive: verified in this pipeline earlier, none of this archive's files read (see above)
             g.writeNumberField("verifiedFromAnotherArchive", fromAnotherArchive);
             g.writeBooleanField("allVerified", w.verifiedCount() == checkpoints.size() && fromAnotherArchive == 0);

@@ -87,6 +87,7 @@ public final class VerificationReport implements AutoCloseable {
         final JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter();
         g.writeStartObject();
         g.writeStringField("command", command);
+        g.writeStringField("startedAt", java.time.Instant.now().toString());
         g.writeArrayFieldStart("sources");
         for (final String s : sources) {
             g.writeString(s);
@@ -175,6 +176,7 @@ public final class VerificationReport implements AutoCloseable {
         json.writeNumberField("distinctBucketsFailed", s.bucketsFailed());
         json.writeNumberField("bytes", s.bytes());
         json.writeNumberField("elapsedMillis", elapsedMillis);
+        json.writeStringField("finishedAt", java.time.Instant.now().toString());
         json.writeBooleanField("allVerified", s.allVerified() && error == null);
         if (error != null) {
             json.writeStringField("error", error);

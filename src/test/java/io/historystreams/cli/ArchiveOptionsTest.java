@@ -175,6 +175,23 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void aRangeNotOnCheckpointEdgesSaysWhichLedgersAreVerified() {
+        // checkpoints are verified whole: --from 100 --to 200 verifies (and emits events for) ledgers 64..255
+        final ArchiveOptions.Range inside = new ArchiveOptions.Range(100, 200, null);
+        assertEquals("note: ledgers 100..200 lie in checkpoints 0x7f..0xff, which are verified whole: ledgers 64..255",
+                inside.widened());
+        assertEquals(List.of(inside.widened()), inside.warnings());
+        assertEquals("note: ledgers 64..200 lie in checkpoints 0x7f..0xff, which are verified whole: ledgers 64..255",
+                new ArchiveOptions.Range(64, 200, null).widened(), "only the end is off an edge");
+        assertEquals("note: ledgers 2..63 lie in checkpoints 0x3f..0x3f, which are verified whole: ledgers 1..63",
+                new ArchiveOptions.Range(2, 63, null).widened(), "the first checkpoint begins at ledger 1");
+        // on the edges (ledger 0 does not exist: --from 0 is ledger 1's checkpoint): nothing to say
+        assertNull(new ArchiveOptions.Range(1, 10047, null).widened());
+        assertNull(new ArchiveOptions.Range(0, 127, null).widened());
+        assertNull(new ArchiveOptions.Range(64, 127, null).widened());
+    }
+
+    @Test
     void aRootStateNamingALedgerTheArchiveHasNoCheckpointForIsRefused() throws Exception {
         // a wrong or hostile root: 4294967295 is a checkpoint ledger, 67 million checkpoints of missing files (and a
         // list of them that ran out of memory)

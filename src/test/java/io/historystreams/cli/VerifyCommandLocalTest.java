@@ -31,6 +31,7 @@ class VerifyCommandLocalTest {
     /** The counts every complete run over testnet-small must report. */
     static void assertTestnetSmallComplete(final VerifyRun r) {
         r.assertExit(ExitCode.OK);
+        io.historystreams.testing.Reports.assertTimes(r.report());
         final JsonNode s = r.summary();
         assertEquals(157, s.get("checkpoints").asInt(), r::describe);
         assertEquals(157, s.get("verified").asInt());

@@ -90,6 +90,7 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         assertEquals(157, r.get("summary").get("verified").asInt());
         assertEquals(10047, r.get("summary").get("ledgersVerified").asLong());
         assertTrue(r.get("summary").get("allVerified").asBoolean());
+        io.historystreams.testing.Reports.assertTimes(r);
         assertFalse(r.get("summary").has("published"), "nothing was to be published: " + r.get("summary"));
         // the chain link in verify's words: the genesis checkpoint, then linked ones
         assertEquals("GENESIS", r.get("checkpoints").get(0).get("chainLink").asText(), r.get("checkpoints").get(0)
