@@ -25,8 +25,17 @@ public interface ArchiveSource extends AutoCloseable {
     default void close() {
     }
 
-    /** A response body: the stream and its declared length (-1 when unknown). The caller closes it. */
-    record Body(InputStream stream, long declaredLength) implements AutoCloseable {
+    /**
+     * A response body: the stream and its declared length (-1 when unknown). The caller closes it.
+     *
+     * @param note what the source saw that may explain content that fails its checks (an HTTP content encoding that
+     *             is not undone), or null
+     */
+    record Body(InputStream stream, long declaredLength, String note) implements AutoCloseable {
+        public Body(final InputStream stream, final long declaredLength) {
+            this(stream, declaredLength, null);
+        }
+
         @Override
         public void close() throws IOException {
             stream.close();

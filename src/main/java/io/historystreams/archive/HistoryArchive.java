@@ -140,6 +140,10 @@ public final class HistoryArchive implements AutoCloseable {
                 try {
                     counted = new CountingStream(body.stream());
                     value = reader.read(counted);
+                } catch (final VerificationException e) {
+                    closeQuietly(body);
+                    throw body.note() == null ? e : new VerificationException(e.reason(), e.file(),
+                            e.detail() + " (" + body.note() + ")", e);
                 } catch (final Throwable t) {
                     closeQuietly(body);
                     throw t;

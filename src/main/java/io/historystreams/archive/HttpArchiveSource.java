@@ -245,7 +245,23 @@ public final class HttpArchiveSource implements ArchiveSource {
             throw openFailure(path, e);
         }
         // A body abandoned half way, or broken, must not go back to the keep-alive cache.
-        return new Body(new BodyStream(in, name, path, declared, conn::disconnect, lowSpeedWindow), declared);
+        return new Body(new BodyStream(in, name, path, declared, conn::disconnect, lowSpeedWindow), declared,
+                encodingNote(conn.getContentEncoding()));
+    }
+
+    /**
+     * The hint for a body sent with a content encoding, which is not undone (none is asked for, and the archive's
+     * files are read as stored): a JSON file or bucket uploaded with {@code Content-Encoding: gzip} (S3 object
+     * metadata) arrives compressed and fails its checks. Null for none or {@code identity}.
+     */
+    static String encodingNote(final String contentEncoding) {
+        if (contentEncoding == null || contentEncoding.isBlank()
+                || contentEncoding.trim().equalsIgnoreCase("identity")) {
+            return null;
+        }
+        return "the server sent it with Content-Encoding: " + ArchivePaths.printable(contentEncoding.trim())
+                + ", which is not undone: archive files must be served as stored (on S3, the object's "
+                + "Content-Encoding metadata)";
     }
 
     private URI redirectTarget(final String path, final URI from, final int status, final String location)

@@ -134,6 +134,35 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void aFileFailingItsChecksAfterAContentEncodingSaysSo() throws Exception {
+        // a HAS uploaded to S3 gzipped, with Content-Encoding: gzip metadata: no encoding is undone, the JSON parser
+        // sees gzip bytes, and the failure names the header that explains it
+        final byte[] json = java.nio.file.Files.readAllBytes(root.resolve(ArchivePaths.WELL_KNOWN));
+        final java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream out = new java.util.zip.GZIPOutputStream(gz)) {
+            out.write(json);
+        }
+        final FaultyArchiveServer s = server();
+        s.on(ArchivePaths.WELL_KNOWN).body(gz.toByteArray(), "Content-Encoding", "gzip").forever();
+        final io.historystreams.verify.VerificationLimits limits = io.historystreams.verify.VerificationLimits.defaults();
+        try (HistoryArchive archive = archive(FAST, s)) {
+            final VerificationException e = assertThrows(VerificationException.class, () -> archive.fetch(
+                    ArchivePaths.WELL_KNOWN, in -> io.historystreams.verify.HasVerifier.verify(in,
+                            ArchivePaths.WELL_KNOWN, -1, null, limits)));
+            assertEquals(FailureReason.MALFORMED_JSON, e.reason(), e.toString());
+            assertTrue(e.detail().contains("(the server sent it with Content-Encoding: gzip, which is not undone: "
+                    + "archive files must be served as stored (on S3, the object's Content-Encoding metadata))"),
+                    e.detail());
+        }
+        // the usual case: a stored .xdr.gz served with that header is the file as stored, and passes
+        s.on(bucket).body(java.nio.file.Files.readAllBytes(root.resolve(bucket)), "Content-Encoding", "gzip");
+        try (HistoryArchive archive = archive(FAST, s)) {
+            assertEquals(TestBuckets.hashOf(bucket), archive.fetch(bucket, TestBuckets.verifier(bucket)).value());
+            assertEquals(1, s.requests(bucket));
+        }
+    }
+
+    @Test
     void sequentialFetchesReuseOneConnection() throws Exception {
         final FaultyArchiveServer s = server();
         try (HistoryArchive archive = archive(FAST, s)) {

@@ -382,7 +382,7 @@ public final class FaultyArchiveServer implements AutoCloseable {
             socket.close();
             return false;
         }
-        sendHeaders(out, 200, Map.of(), bytes.length, req.keepAlive);
+        sendHeaders(out, 200, fault instanceof Fault.Body b ? b.headers() : Map.of(), bytes.length, req.keepAlive);
         if (req.head) {
             return req.keepAlive;
         }
@@ -710,9 +710,12 @@ public final class FaultyArchiveServer implements AutoCloseable {
             return then(new Fault.FlipByte(offset));
         }
 
-        /** {@code content} instead of the file (also for paths the root does not have). */
-        public Script body(final byte[] content) {
-            return then(new Fault.Body(content.clone()));
+        /**
+         * {@code content} instead of the file (also for paths the root does not have), with the response headers
+         * given as name, value pairs.
+         */
+        public Script body(final byte[] content, final String... headerPairs) {
+            return then(new Fault.Body(content.clone(), Fault.pairs(headerPairs)));
         }
 
         /**
@@ -780,20 +783,24 @@ public final class FaultyArchiveServer implements AutoCloseable {
         record FlipByte(long offset) implements Fault {
         }
 
-        record Body(byte[] content) implements Fault {
+        record Body(byte[] content, Map<String, String> headers) implements Fault {
+            public Body {
+                headers = Map.copyOf(headers);
+            }
+
             @Override
             public String toString() {
-                return "body " + content.length + " bytes";
+                return "body " + content.length + " bytes" + (headers.isEmpty() ? "" : " " + headers);
             }
 
             @Override
             public boolean equals(final Object o) {
-                return o instanceof Body b && Arrays.equals(content, b.content);
+                return o instanceof Body b && Arrays.equals(content, b.content) && headers.equals(b.headers);
             }
 
             @Override
             public int hashCode() {
-                return Arrays.hashCode(content);
+                return Arrays.hashCode(content) * 31 + headers.hashCode();
             }
         }
 
@@ -804,6 +811,10 @@ public final class FaultyArchiveServer implements AutoCloseable {
         }
 
         static Fault status(final int code, final String... headerPairs) {
+            return new Status(code, pairs(headerPairs));
+        }
+
+        static Map<String, String> pairs(final String... headerPairs) {
             if (headerPairs.length % 2 != 0) {
                 throw new IllegalArgumentException("headers come in name/value pairs");
             }
@@ -811,7 +822,7 @@ public final class FaultyArchiveServer implements AutoCloseable {
             for (int i = 0; i < headerPairs.length; i += 2) {
                 h.put(headerPairs[i], headerPairs[i + 1]);
             }
-            return new Status(code, h);
+            return h;
         }
     }
 }
