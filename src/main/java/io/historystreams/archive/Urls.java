@@ -54,7 +54,7 @@ public final class Urls {
         if (p.isEmpty()) {
             return -1;
         }
-        if (p.length() > 5 || !p.chars().allMatch(Character::isDigit) || Integer.parseInt(p) > 65535) {
+        if (p.length() > 5 || !p.chars().allMatch(c -> c >= '0' && c <= '9') || Integer.parseInt(p) > 65535) {
             throw new IllegalArgumentException("not a port number: " + ArchivePaths.quote(p));
         }
         return Integer.parseInt(p);

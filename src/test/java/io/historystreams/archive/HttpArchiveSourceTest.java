@@ -147,6 +147,10 @@ class HttpArchiveSourceTest {
         final IllegalArgumentException badPort = assertThrows(IllegalArgumentException.class,
                 () -> new HttpArchiveSource("http://history_archive:99999/", SourceOptions.defaults()));
         assertTrue(badPort.getMessage().contains("not a port number"), badPort.getMessage());
+        // digits of other scripts are digits to Character.isDigit and Integer.parseInt, not to curl
+        final IllegalArgumentException arabic = assertThrows(IllegalArgumentException.class,
+                () -> new HttpArchiveSource("http://history_archive:\u0668\u0660/", SourceOptions.defaults()));
+        assertTrue(arabic.getMessage().contains("not a port number"), arabic.getMessage());
     }
 
     @Test
