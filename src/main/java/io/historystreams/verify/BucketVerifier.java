@@ -7,8 +7,9 @@ import java.security.MessageDigest;
 
 /**
  * Verifies a bucket while it streams (stellar-core's {@code VerifyBucketWork}): SHA-256 of the whole gunzipped file,
- * record marks included, must equal the hash in its name. Never holds the bucket in memory; the decompressed size is
- * capped.
+ * record marks included, must equal the hash in its name, and the file must be framed as every {@code .xdr.gz} is
+ * ({@link RecordFraming}; a bucket named by its own hash could hold anything else). Never holds the bucket in memory;
+ * the decompressed size is capped.
  */
 public final class BucketVerifier {
     /** A verified bucket's sizes. */
@@ -31,6 +32,7 @@ public final class BucketVerifier {
         final MessageDigest sha = Hash.sha256();
         final long cap = limits.maxBucketRawBytes();
         long raw = 0;
+        final RecordFraming framing = new RecordFraming(file, limits.maxRecordBytes());
         final byte[] buf = Buffers.borrow();
         try (InputStream in = XdrRecordStream.gunzip(gz, file)) {
             int n;
@@ -41,6 +43,7 @@ public final class BucketVerifier {
                             "bucket decompresses past the " + cap + "-byte cap");
                 }
                 sha.update(buf, 0, n);
+                framing.update(buf, 0, n);
                 if (copy != null) {
                     copy.write(buf, 0, n);
                 }
@@ -55,6 +58,7 @@ public final class BucketVerifier {
             throw new VerificationException(FailureReason.BUCKET_HASH_MISMATCH, file,
                     "content hashes to " + actual.hex() + ", its name says " + expected.hex());
         }
+        framing.finish();
         return new BucketSummary(actual, raw);
     }
 }

@@ -63,6 +63,68 @@ class CorruptionTest {
         assertTrue(e.detail().contains(h.hex()));
     }
 
+    /** A bucket of {@code raw} decompressed bytes, verified under its own hash (so only its framing can fail). */
+    private static BucketVerifier.BucketSummary ownHash(final byte[] raw) throws Exception {
+        return BucketVerifier.verify(in(XdrFiles.gzip(raw)), "bucket/x", Hash.sha256(raw), LIMITS);
+    }
+
+    private static byte[] record(final int length) {
+        final byte[] r = new byte[4 + length];
+        java.nio.ByteBuffer.wrap(r).putInt(0x80000000 | length);
+        return r;
+    }
+
+    @Test
+    void shouldDetectABucketNamedByItsOwnHashThatIsNotFramedAsRecords() throws Exception {
+        // the name is the hash of the content, so the hash check passes whatever the content is; the framing rule
+        // of every .xdr.gz file is what remains (a mirror would otherwise carry a bucket stellar-core cannot read)
+        final VerificationException text = assertThrows(VerificationException.class,
+                () -> ownHash("not records at all, just text\n".getBytes(StandardCharsets.US_ASCII)));
+        assertReason(FailureReason.BAD_FRAMING, text);
+        assertTrue(text.detail().contains("record #0 mark 0x6e6f7420 lacks the last-fragment bit"), text::toString);
+        final byte[] two = concat(record(8), record(12));
+        assertEquals(two.length, ownHash(two).rawBytes(), "two whole records");
+        assertEquals(0, ownHash(new byte[0]).rawBytes(), "an empty bucket file is legal");
+        final VerificationException shortEnd = assertThrows(VerificationException.class,
+                () -> ownHash(Arrays.copyOf(two, two.length - 4)));
+        assertReason(FailureReason.BAD_FRAMING, shortEnd);
+        assertTrue(shortEnd.detail().contains("record #1 runs past the end of the stream (4 bytes missing)"),
+                shortEnd::toString);
+        final VerificationException partialMark = assertThrows(VerificationException.class,
+                () -> ownHash(concat(two, new byte[] {(byte) 0x80, 0})));
+        assertReason(FailureReason.BAD_FRAMING, partialMark);
+        assertTrue(partialMark.detail().contains("trailing bytes after record #2 (a partial record mark)"),
+                partialMark::toString);
+        for (final int odd : new int[] {0, 6}) {
+            final VerificationException e = assertThrows(VerificationException.class,
+                    () -> ownHash(concat(record(8), record(odd))));
+            assertReason(FailureReason.MALFORMED_XDR, e);
+            assertTrue(e.detail().contains("record #1 is " + odd + " bytes long"), e::toString);
+        }
+        final VerificationException huge = assertThrows(VerificationException.class,
+                () -> ownHash(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xfc}));
+        assertReason(FailureReason.TOO_LARGE, huge);
+        // damage that breaks the framing of a bucket under its real name is still said as a hash mismatch
+        final Hash h = someBucket();
+        final byte[] raw = XdrFiles.gunzip(Files.readAllBytes(f.bucket(h)));
+        raw[0] ^= (byte) 0x80;
+        assertReason(FailureReason.BUCKET_HASH_MISMATCH, assertThrows(VerificationException.class,
+                () -> BucketVerifier.verify(in(XdrFiles.gzip(raw)), "bucket/x", h, LIMITS)));
+    }
+
+    @Test
+    void aRealBucketReadInTinyPiecesIsFramedWhereverItsMarksAreSplit() throws Exception {
+        final Hash h = someBucket();
+        final byte[] gz = Files.readAllBytes(f.bucket(h));
+        final InputStream drip = new java.io.FilterInputStream(in(gz)) {
+            @Override
+            public int read(final byte[] b, final int off, final int len) throws java.io.IOException {
+                return super.read(b, off, Math.min(len, 3));
+            }
+        };
+        assertEquals(XdrFiles.gunzip(gz).length, BucketVerifier.verify(drip, "bucket/x", h, LIMITS).rawBytes());
+    }
+
     @Test
     void shouldDetectFlippedByteInCompressedBucketAsCorruptGzipOrMismatch() throws Exception {
         final Hash h = someBucket();
