@@ -127,14 +127,15 @@ public final class ArchiveOptions {
      * The ledgers and network a command works on.
      *
      * @param current   the archive's current ledger from its root state, or -1 when that could not be read
-     * @param unchecked a warning that no network passphrase is checked (the root state could not be read), or null
+     * @param rootWarning a warning about the root state, or null: that no network passphrase is checked (the root
+     *                    state could not be read), or that the root differs from its checkpoint's state file
      */
-    public record Range(long first, long last, String passphrase, long current, String unchecked) {
+    public record Range(long first, long last, String passphrase, long current, String rootWarning) {
         public Range(final long first, final long last, final String passphrase) {
             this(first, last, passphrase, -1, null);
         }
 
-        /** The warnings to print before the work: {@link #widened()}, {@link #pastCurrent()}, {@link #unchecked()}. */
+        /** The warnings to print before the work: {@link #widened()}, {@link #pastCurrent()}, {@link #rootWarning()}. */
         public List<String> warnings() {
             final List<String> out = new java.util.ArrayList<>();
             if (widened() != null) {
@@ -143,8 +144,8 @@ public final class ArchiveOptions {
             if (pastCurrent() != null) {
                 out.add(pastCurrent());
             }
-            if (unchecked != null) {
-                out.add(unchecked);
+            if (rootWarning != null) {
+                out.add(rootWarning);
             }
             return out;
         }
@@ -203,12 +204,15 @@ public final class ArchiveOptions {
         long last = to == null ? -1 : to;
         long current = -1;
         String unchecked = null;
+        String rootDiffers = null;
         try {
             final HistoryArchiveState root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in,
                     ArchivePaths.WELL_KNOWN, -1, networkPassphrase, VerificationLimits.defaults())).value();
+            final HasVerifier.RootCheckpoint own = HasVerifier.rootCheckpoint(ha, root.currentLedger());
             if (to == null) {
-                requireRootCheckpoint(ha, root.currentLedger());
+                requireRootCheckpoint(own, root.currentLedger());
             }
+            rootDiffers = compareRoot(root, own.state(), passphrase);
             last = to == null ? root.currentLedger() : last;
             current = root.currentLedger();
             passphrase = passphrase == null ? root.networkPassphrase() : passphrase;
@@ -239,7 +243,34 @@ public final class ArchiveOptions {
                     + " checkpoints past the archive's current ledger " + current + ": nothing is there yet (a typo?); "
                     + "give a --to near " + current + ", or none to end at it");
         }
-        return new Range(first, last, passphrase, current, unchecked);
+        return new Range(first, last, passphrase, current, unchecked == null ? rootDiffers : unchecked);
+    }
+
+    /**
+     * The root state must be a copy of its checkpoint's state file. When the two name different networks and none is
+     * given, the network is unknown: refused (every checkpoint would fail as another network's, the root unnamed).
+     * Other differences are a warning (null when none): the checkpoints' own files are what is verified.
+     */
+    private static String compareRoot(final HistoryArchiveState root, final HistoryArchiveState own,
+            final String given) {
+        if (own == null) {
+            return null; // absent, or failing its own checks: that checkpoint's verdict says so
+        }
+        final List<String> differences = HasVerifier.differences(root, own);
+        if (differences.isEmpty()) {
+            return null;
+        }
+        final String file = ArchivePaths.has(root.currentLedger());
+        if (given == null && root.networkPassphrase() != null && own.networkPassphrase() != null
+                && !root.networkPassphrase().equals(own.networkPassphrase())) {
+            throw new IllegalArgumentException("the archive's root state names the network "
+                    + ArchivePaths.quote(root.networkPassphrase()) + ", its checkpoint's state file " + file + " "
+                    + ArchivePaths.quote(own.networkPassphrase()) + ": the archive contradicts itself; give "
+                    + "--network-passphrase");
+        }
+        return "warning: the archive's root state differs from its checkpoint's state file " + file + " ("
+                + String.join(", ", differences) + "), of which it should be a copy; the checkpoints' own state "
+                + "files are what is verified";
     }
 
     /**
@@ -247,8 +278,8 @@ public final class ArchiveOptions {
      * ends there, and a root naming a ledger the archive has no checkpoint for would otherwise have every checkpoint up
      * to it reported missing, one by one.
      */
-    private void requireRootCheckpoint(final HistoryArchive ha, final long current) {
-        if (!HasVerifier.rootCheckpointPresent(ha, current, networkPassphrase)) {
+    private static void requireRootCheckpoint(final HasVerifier.RootCheckpoint own, final long current) {
+        if (!own.present()) {
             throw new IllegalArgumentException("the archive's root state names ledger " + current + ", but that "
                     + "checkpoint's state file " + ArchivePaths.has(current) + " is absent: the root state is wrong or "
                     + "ahead of the archive's files; give --to");

@@ -51,7 +51,8 @@ public final class HasVerifier {
         }
         if (passphrase != null && has.networkPassphrase() != null && !passphrase.equals(has.networkPassphrase())) {
             throw new VerificationException(FailureReason.WRONG_NETWORK, file, "networkPassphrase "
-                    + ArchivePaths.quote(has.networkPassphrase()) + " is not the configured " + ArchivePaths.quote(passphrase));
+                    + ArchivePaths.quote(has.networkPassphrase()) + " is not the network's " + ArchivePaths.quote(passphrase)
+                    + " (given, or the archive's root state's)");
         }
     }
 
@@ -69,5 +70,48 @@ public final class HasVerifier {
         } catch (final VerificationException e) {
             return e.reason() != FailureReason.MISSING_FILE;
         }
+    }
+
+    /** What {@link #rootCheckpoint} found: the checkpoint's own state file, or why there is none to compare. */
+    public record RootCheckpoint(boolean present, HistoryArchiveState state) {
+    }
+
+    /**
+     * The state file of the checkpoint a root state names, read without a passphrase check, to compare with the root:
+     * {@code present} false when no source has it; {@code state} null when it is there but fails its checks (its
+     * checkpoint's verdict to give).
+     */
+    public static RootCheckpoint rootCheckpoint(final io.historystreams.archive.HistoryArchive archive,
+            final long checkpoint) {
+        final String path = ArchivePaths.has(checkpoint);
+        try {
+            return new RootCheckpoint(true, archive.fetch(path, in -> verify(in, path, checkpoint, null,
+                    VerificationLimits.defaults())).value());
+        } catch (final VerificationException e) {
+            return new RootCheckpoint(e.reason() != FailureReason.MISSING_FILE, null);
+        }
+    }
+
+    /**
+     * How a root state differs from its checkpoint's state file, of which it must be a copy (the server name
+     * aside): the fields that differ, or an empty list.
+     */
+    public static java.util.List<String> differences(final HistoryArchiveState root,
+            final HistoryArchiveState checkpoint) {
+        final java.util.List<String> out = new java.util.ArrayList<>();
+        if (root.version() != checkpoint.version()) {
+            out.add("version " + root.version() + " vs " + checkpoint.version());
+        }
+        if (!java.util.Objects.equals(root.networkPassphrase(), checkpoint.networkPassphrase())) {
+            out.add("networkPassphrase " + ArchivePaths.quote(String.valueOf(root.networkPassphrase())) + " vs "
+                    + ArchivePaths.quote(String.valueOf(checkpoint.networkPassphrase())));
+        }
+        if (!root.liveLevels().equals(checkpoint.liveLevels())) {
+            out.add("currentBuckets");
+        }
+        if (!root.hotLevels().equals(checkpoint.hotLevels())) {
+            out.add("hotArchiveBuckets");
+        }
+        return out;
     }
 }

@@ -220,6 +220,45 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void aRootStateThatIsNotACopyOfItsCheckpointsStateFileIsSaid() throws Exception {
+        // the root must be a copy of the newest checkpoint's state file; a tampered root was never compared with it
+        final Path archive = dir.resolve("contradicting");
+        final String has = "history/00/00/00/history-0000007f.json";
+        java.nio.file.Files.createDirectories(archive.resolve(".well-known"));
+        java.nio.file.Files.createDirectories(archive.resolve(has).getParent());
+        java.nio.file.Files.copy(Fixtures.testnetP24Hot().resolve(has), archive.resolve(has));
+        final String rootState = java.nio.file.Files.readString(
+                Fixtures.testnetP24Hot().resolve(".well-known/stellar-history.json"));
+        final Path rootFile = archive.resolve(".well-known/stellar-history.json");
+        final ArchiveOptions o = options("--archive", archive.toString());
+        try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+            java.nio.file.Files.writeString(rootFile, rootState);
+            assertEquals(List.of(), o.resolve(ha, null, null).warnings(), "a faithful copy");
+            // another network in the root only: every checkpoint failed as "not the configured" network, the root
+            // never named; now the network is unknown, and said so before the work
+            java.nio.file.Files.writeString(rootFile, rootState.replace("Test SDF Network ; September 2015",
+                    "Public Global Stellar Network ; September 2015"));
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> o.resolve(ha, null, null));
+            assertEquals("the archive's root state names the network \"Public Global Stellar Network ; September "
+                    + "2015\", its checkpoint's state file " + has + " \"Test SDF Network ; September 2015\": the "
+                    + "archive contradicts itself; give --network-passphrase", e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> o.resolve(ha, 1L, 127L), "with --to too");
+            // two buckets swapped in the root only: a warning, the checkpoint's own file is what is verified
+            final String first = "79615aa3c218771739fbbc58625298c8d10e6aa798a462e753b50261e1423aff";
+            final String second = "894e1e0bb5440cf11a5d728c2ef70214cc0c4fcba5dd2464d24e63eae33e241f";
+            assertTrue(rootState.contains(first) && rootState.contains(second), rootState);
+            java.nio.file.Files.writeString(rootFile, rootState.replace(first, "X").replace(second, first)
+                    .replace("X", second));
+            final ArchiveOptions.Range r = o.resolve(ha, null, null);
+            assertEquals(127, r.last());
+            assertEquals(List.of("warning: the archive's root state differs from its checkpoint's state file " + has
+                    + " (currentBuckets), of which it should be a copy; the checkpoints' own state files are what "
+                    + "is verified"), r.warnings());
+        }
+    }
+
+    @Test
     void aRangeOfMillionsOfCheckpointsTakesNoMemory() {
         final List<Long> all = io.historystreams.archive.Checkpoint.range(1, 4294967295L);
         assertEquals(67_108_864, all.size());
