@@ -110,7 +110,7 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
         final int attempt = req == null ? f.getAttempt() : req.getAttempt();
         final boolean live = req != null && req.getReason() == RequestReason.TAIL && f.getRetryable();
         if (req != null && f.getRetryable() && attempt + 1 < settings.maxAttempts()) {
-            final long delay = retryLater(cp, req, attempt, live);
+            final long delay = retryLater(cp, withBlamedLast(req, f), attempt, live);
             LOG.info("checkpoint {} attempt {} failed ({} {}): retrying in {} ms", cp, attempt + 1, f.getReason(),
                     f.getFile(), delay);
             return;
@@ -124,10 +124,36 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
             ctx.outcomes().failed(cp);
         }
         if (live) {
-            final long delay = retryLater(cp, req, attempt, true);
+            final long delay = retryLater(cp, withBlamedLast(req, f), attempt, true);
             LOG.info("checkpoint {} of a tailed archive failed ({} {}): tried again in {} s, until its files are there",
                     cp, f.getReason(), f.getFile(), delay / 1000);
         }
+    }
+
+    /**
+     * The request with the source that served the failing file (the failure's {@code source}) moved to the end of its
+     * sources, so the next attempt reads from another first. A file's own checks fail over between sources within one
+     * fetch; a cross-file check (a transaction set against its header) fails only once both files are in, and the
+     * retry is then where another source gets its turn. Unchanged with one source or a source not among them.
+     */
+    private CheckpointRequest withBlamedLast(final CheckpointRequest req, final CheckpointFailed f) {
+        final List<String> sources = req.getSources();
+        if (sources.size() < 2 || f.getSource() == null) {
+            return req;
+        }
+        final List<String> reordered = blamedLast(sources, ctx.archive(sources).sourceNames(), f.getSource());
+        return reordered.equals(sources) ? req : CheckpointRequest.newBuilder(req).setSources(reordered).build();
+    }
+
+    /** {@code sources} with the one whose name ({@code names}, index for index) is {@code blamed} moved last. */
+    static List<String> blamedLast(final List<String> sources, final List<String> names, final String blamed) {
+        final int i = names.indexOf(blamed);
+        if (i < 0 || i >= sources.size()) {
+            return sources;
+        }
+        final List<String> out = new ArrayList<>(sources);
+        out.add(out.remove(i));
+        return out;
     }
 
     /** Schedules the next attempt; returns its delay. A tail's request keeps its reason (see attemptFailed). */

@@ -209,4 +209,34 @@ class FaultCatalogueTest extends WithEmbeddedBroker {
                     + " bad bodies | VERIFIED, source = second | 0 | 0");
         }
     }
+    @Test
+    @Timeout(180)
+    void aFileThatFailsOnlyACrossFileCheckIsTakenFromTheOtherSourceOnRetry() throws Exception {
+        // the first source's transaction file of 0xbf is well formed, but one transaction set in it no longer hashes
+        // to its header's txSetHash: its own checks pass (no failover within the fetch), the join's cross-file check
+        // fails, and the retry reads from the other source first
+        final long last = 0xff;
+        final String txs = file(FileType.TRANSACTIONS, 0xbf);
+        final byte[] raw = io.historystreams.testing.XdrFiles.gunzip(Files.readAllBytes(
+                Fixtures.testnetSmall().resolve(txs)));
+        // the first record: mark, ledgerSeq, legacy set (previousLedgerHash, 0 transactions), ext 1, generalized
+        // set v1, whose previousLedgerHash begins at byte 52
+        raw[54] ^= 0x01;
+        try (FaultyArchiveServer bad = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                FaultyArchiveServer good = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            bad.on(txs).body(io.historystreams.testing.XdrFiles.gzip(raw)).forever();
+            final Map<Long, JsonNode> one = ingest("crossfile-one", last, null, bad.url());
+            assertFailed(one, 0xbf, "a set that fails its header", txs, bad.url(), "TX_SET_HASH_MISMATCH");
+            final Map<Long, JsonNode> r = ingest("crossfile-two", last, null, bad.url(), good.url());
+            for (final long cp : Checkpoint.range(1, last)) {
+                assertVerified(r, cp, "a cross-file mismatch from the first source");
+            }
+            final List<String> sources = new ArrayList<>();
+            r.get(0xbfL).get("sources").forEach(n -> sources.add(n.asText()));
+            assertTrue(sources.contains(good.url()), "0xbf verified from the second source: " + sources);
+            assertTrue(good.requests(txs) >= 1, "the other source's copy was read");
+            TABLE.add("first source's transaction set fails its header (cross-file), second healthy | "
+                    + bad.requests(txs) + " bad bodies | VERIFIED on retry, from the second | 0 | 0");
+        }
+    }
 }
