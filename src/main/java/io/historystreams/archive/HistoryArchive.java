@@ -104,6 +104,16 @@ public final class HistoryArchive implements AutoCloseable {
      *         acceptable bytes
      */
     public <T> Fetched<T> fetch(final String path, final BodyReader<T> reader) throws VerificationException {
+        return fetch(path, reader, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #fetch(String, BodyReader)}, from the sources other than those named in {@code blamedBefore}, which
+     * served a copy found bad by a check made after its fetch (a cross-file check): they are not asked, and are named
+     * among the {@code blamed} of the result.
+     */
+    public <T> Fetched<T> fetch(final String path, final BodyReader<T> reader, final java.util.Set<String> blamedBefore)
+            throws VerificationException {
         Objects.requireNonNull(reader, "reader");
         final int n = sources.size();
         final State[] state = new State[n];
@@ -113,6 +123,12 @@ public final class HistoryArchive implements AutoCloseable {
         final String[] transients = new String[n];
         final int[] transientCounts = new int[n];
         final List<String> blamed = new ArrayList<>(1);
+        for (int i = 0; i < n; i++) {
+            if (blamedBefore.contains(names.get(i))) {
+                state[i] = State.BLAMED;
+                blamed.add(names.get(i));
+            }
+        }
         VerificationException lastBad = null;
         String lastBadSource = null;
         String lastTransient = null;

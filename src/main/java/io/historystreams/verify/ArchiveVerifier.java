@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -201,9 +202,14 @@ public final class ArchiveVerifier implements AutoCloseable {
 
     private <T> CompletableFuture<Result<T>> fetch(final FileType type, final String path, final boolean optional,
             final FileCheck<T> check) {
+        return fetch(type, path, optional, check, Set.of());
+    }
+
+    private <T> CompletableFuture<Result<T>> fetch(final FileType type, final String path, final boolean optional,
+            final FileCheck<T> check, final Set<String> blamedBefore) {
         return CompletableFuture.supplyAsync(() -> {
             try {
-                final HistoryArchive.Fetched<T> f = archive.fetch(path, in -> check.verify(in, path));
+                final HistoryArchive.Fetched<T> f = archive.fetch(path, in -> check.verify(in, path), blamedBefore);
                 return new Result<>(f.value(), FileOutcome.verified(type, path, f.source(), f.bytes(), f.attempts(),
                         f.blamed()));
             } catch (final VerificationException e) {
@@ -227,23 +233,54 @@ public final class ArchiveVerifier implements AutoCloseable {
         });
     }
 
+    /**
+     * A checkpoint's files fetched and verified, and its cross-file checks. A file that passes its own checks but
+     * fails a cross-file check (a transaction set against its header) was not failed over within its fetch: with
+     * more than one source, the checkpoint's files are read again from the others, and that outcome is taken when it
+     * verifies (the source of the first copy blamed), as {@code ingest} retries a checkpoint from another source.
+     */
     private CompletableFuture<CheckpointOutcome> checkpoint(final long cp) {
+        return checkpoint(cp, Set.of()).thenCompose(o -> {
+            final Set<String> suspects = crossFileSuspects(o);
+            if (suspects.isEmpty() || suspects.size() >= archive.sourceNames().size()) {
+                return CompletableFuture.completedFuture(o);
+            }
+            return checkpoint(cp, suspects).thenApply(again -> again.status() == CheckpointOutcome.Status.VERIFIED
+                    ? again : o);
+        });
+    }
+
+    /** The sources that served a file failing a cross-file check of {@code o} (none when there is no such failure). */
+    private Set<String> crossFileSuspects(final CheckpointOutcome o) {
+        final Set<String> out = new java.util.HashSet<>();
+        for (final VerificationException e : o.failures()) {
+            if (CROSS_FILE.contains(e.reason()) && archive.sourceNames().contains(e.source())) {
+                out.add(e.source());
+            }
+        }
+        return out;
+    }
+
+    private static final Set<FailureReason> CROSS_FILE = java.util.EnumSet.of(FailureReason.TX_SET_HASH_MISMATCH,
+            FailureReason.RESULT_SET_HASH_MISMATCH, FailureReason.BUCKET_LIST_HASH_MISMATCH);
+
+    private CompletableFuture<CheckpointOutcome> checkpoint(final long cp, final Set<String> blamedBefore) {
         final VerificationLimits limits = options.limits();
         final String pass = options.networkPassphrase();
         final CompletableFuture<Result<HistoryArchiveState>> has = fetch(FileType.HAS, ArchivePaths.has(cp), false,
-                (in, p) -> HasVerifier.verify(in, p, cp, pass, limits));
+                (in, p) -> HasVerifier.verify(in, p, cp, pass, limits), blamedBefore);
         final CompletableFuture<Result<List<LedgerHeaderSummary>>> ledger = fetch(FileType.LEDGER,
                 ArchivePaths.checkpointFile(FileType.LEDGER, cp), false,
-                (in, p) -> LedgerHeaderVerifier.verify(in, p, cp, limits));
+                (in, p) -> LedgerHeaderVerifier.verify(in, p, cp, limits), blamedBefore);
         final CompletableFuture<Result<List<LedgerSetHash>>> txs = fetch(FileType.TRANSACTIONS,
                 ArchivePaths.checkpointFile(FileType.TRANSACTIONS, cp), false,
-                (in, p) -> TransactionSetVerifier.verify(in, p, cp, limits));
+                (in, p) -> TransactionSetVerifier.verify(in, p, cp, limits), blamedBefore);
         final CompletableFuture<Result<List<LedgerSetHash>>> results = fetch(FileType.RESULTS,
                 ArchivePaths.checkpointFile(FileType.RESULTS, cp), false,
-                (in, p) -> ResultSetVerifier.verify(in, p, cp, limits));
+                (in, p) -> ResultSetVerifier.verify(in, p, cp, limits), blamedBefore);
         final CompletableFuture<Result<ScpVerifier.ScpSummary>> scp = fetch(FileType.SCP,
                 ArchivePaths.checkpointFile(FileType.SCP, cp), true,
-                (in, p) -> ScpVerifier.verify(in, p, cp, limits));
+                (in, p) -> ScpVerifier.verify(in, p, cp, limits), blamedBefore);
         final CompletableFuture<List<FileOutcome>> bucketOutcomes = has.thenCompose(h -> {
             if (h.value() == null) {
                 return CompletableFuture.completedFuture(List.of());

@@ -156,6 +156,33 @@ class VerifyCommandHttpTest {
     }
 
     @Test
+    void aFileFailingOnlyACrossFileCheckIsReadAgainFromTheOtherSource() throws Exception {
+        // the first source's transaction file of 0xbf is well formed, but one set no longer hashes to its header's
+        // txSetHash: its own checks pass (no failover within its fetch), the checkpoint's cross-file check fails
+        final Path fixture = Fixtures.testnetSmall();
+        final String txs = path(FileType.TRANSACTIONS, 0xbf);
+        final byte[] raw = io.historystreams.testing.XdrFiles.gunzip(Files.readAllBytes(fixture.resolve(txs)));
+        raw[54] ^= 0x01; // inside the first generalized set's previousLedgerHash
+        try (FaultyArchiveServer bad = FaultyArchiveServer.start(fixture);
+                FaultyArchiveServer good = FaultyArchiveServer.start(fixture)) {
+            bad.on(txs).body(io.historystreams.testing.XdrFiles.gzip(raw)).forever();
+            final VerifyRun alone = VerifyRun.verify(tmp, "--archive", bad.url(), "--to", "300");
+            alone.assertExit(ExitCode.VERIFICATION_FAILED);
+            assertEquals(List.of("TX_SET_HASH_MISMATCH"), VerifyRun.failureReasons(alone.checkpoint(0xbf)),
+                    alone::describe);
+            final VerifyRun both = VerifyRun.verify(tmp, "--archive", bad.url(), "--archive", good.url(), "--to",
+                    "300");
+            both.assertExit(ExitCode.OK);
+            final JsonNode f = VerifyRun.file(both.checkpoint(0xbf), txs);
+            assertEquals("VERIFIED", f.get("status").asText(), f::toString);
+            assertEquals(good.url(), f.get("source").asText(), f::toString);
+            assertEquals(bad.url(), f.get("blamed").get(0).asText(), f::toString);
+            assertEquals(2, bad.requests(txs), "once alone, once in the first read of the two-source run");
+            assertEquals(1, good.requests(txs));
+        }
+    }
+
+    @Test
     void shouldFailWhenEverySourceServesBadBytesAndNameThemAll() throws Exception {
         final Path fixture = Fixtures.testnetSmall();
         final long cp = 0x3ff;
