@@ -96,7 +96,8 @@ public final class HistoryStreamsService implements AutoCloseable {
     public static HistoryStreamsService start(final ServiceConfig config, final boolean publishing,
             final boolean pipeline) throws IOException {
         LOG.info("starting with {}", config);
-        preloadRocksDb();
+        final java.util.concurrent.CompletableFuture<Void> rocksDb = pipeline ? preloadRocksDb()
+                : java.util.concurrent.CompletableFuture.completedFuture(null);
         try {
             Files.createDirectories(config.dataDir());
         } catch (final java.nio.file.FileAlreadyExistsException e) {
@@ -227,6 +228,7 @@ public final class HistoryStreamsService implements AutoCloseable {
                     .description("Checkpoints admitted and not verified or failed yet, in this process's tasks "
                             + "(retries waiting included); NaN while the tasks move")
                     .register(metrics.registry());
+            awaitRocksDb(rocksDb);
             streams.start();
             // SIGTERM closes the pipeline, the endpoint and the broker within the shutdown timeout
             Runtime.getRuntime().addShutdownHook(service.shutdownHook);
@@ -416,19 +418,49 @@ public final class HistoryStreamsService implements AutoCloseable {
 
     /**
      * Loads RocksDB's native library (extracted from its jar to a temp file, ~150 ms) on a daemon thread while the
-     * broker starts, instead of when the stream threads open their first state store after the rebalance. A failure
-     * is left for Kafka Streams to report when it opens a store.
+     * broker starts, instead of when the stream threads open their first state store after the rebalance.
      */
-    private static void preloadRocksDb() {
+    private static java.util.concurrent.CompletableFuture<Void> preloadRocksDb() {
+        final java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
         final Thread t = new Thread(() -> {
             try {
                 org.rocksdb.RocksDB.loadLibrary();
-            } catch (final Throwable e) { // Streams loads it again and reports the failure
-                LOG.debug("preloading RocksDB's native library failed: {}", e.toString());
+                done.complete(null);
+            } catch (final Throwable e) {
+                done.completeExceptionally(e);
             }
         }, "preload-rocksdb");
         t.setDaemon(true);
         t.start();
+        return done;
+    }
+
+    /**
+     * Waits for the library before the stream threads start (it is loaded by then, unless the machine is very busy).
+     * A library that cannot be loaded stops the start with the reason: left to the stream threads, a failure to map
+     * it (a {@code /tmp} mounted {@code noexec}) left RocksDB's loader marked "loading", and every stream thread
+     * waited for it for ever, with no error.
+     */
+    private static void awaitRocksDb(final java.util.concurrent.CompletableFuture<Void> loading) throws IOException {
+        try {
+            loading.get(120, TimeUnit.SECONDS);
+        } catch (final java.util.concurrent.ExecutionException e) {
+            throw new IOException("cannot load RocksDB's native library, which the pipeline's state stores need ("
+                    + e.getCause() + "): it is extracted to " + rocksDbDir() + " and loaded from there; is that "
+                    + "directory missing, full or mounted noexec? Set ROCKSDB_SHAREDLIB_DIR (or -Djava.io.tmpdir, "
+                    + "through HISTORY_STREAMS_EXTRA_JAVA_OPTS) to a directory it can be loaded from", e.getCause());
+        } catch (final java.util.concurrent.TimeoutException e) {
+            throw new IOException("RocksDB's native library is still loading after 120 s (from " + rocksDbDir()
+                    + "); see ROCKSDB_SHAREDLIB_DIR", e);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while loading RocksDB's native library", e);
+        }
+    }
+
+    private static String rocksDbDir() {
+        final String dir = System.getenv("ROCKSDB_SHAREDLIB_DIR");
+        return dir != null ? dir + " (ROCKSDB_SHAREDLIB_DIR)" : System.getProperty("java.io.tmpdir") + " (java.io.tmpdir)";
     }
 
     /** The pipeline's topics as {@code config} names them (topic prefix) and serializes them (schema registry). */

@@ -1,0 +1,107 @@
+package io.historystreams.cli;
+
+import io.historystreams.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The commands in environments unlike the developer's, each in a JVM of its own: locales whose number formats differ
+ * from English (the JVM takes its default locale from {@code LANG}, or these properties, at start-up), a temporary
+ * directory RocksDB's native library cannot be loaded from.
+ */
+class EnvironmentTest {
+    @TempDir
+    Path tmp;
+
+    /** Runs the command in a JVM of its own with {@code jvmOptions}; returns its exit code and output. */
+    private Run main(final List<String> jvmOptions, final String... args) throws Exception {
+        final Path out = Files.createTempFile(tmp, "out", ".txt");
+        final List<String> cmd = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "did not finish: " + String.join(" ", args));
+        return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+    }
+
+    record Run(int exit, String output) {
+    }
+
+    @Test
+    void aDataDirWrittenUnderOneLocaleIsReadUnderAnother() throws Exception {
+        // Kafka names log segments with the default locale's digits: a data dir made under an Arabic locale and
+        // opened under another had its partitions renamed "-stray" and emptied, and under a Turkish locale the
+        // embedded broker did not start at all ("No enum constant ...GroupType.CLASSİC")
+        final String data = tmp.resolve("data").toString();
+        final Run ingest = main(List.of("-Duser.language=tr", "-Duser.country=TR"), "ingest", "--archive",
+                Fixtures.pubnetGenesis().toString(), "--data-dir", data, "--http-port", "-1", "--quiet");
+        assertEquals(ExitCode.OK, ingest.exit(), ingest.output());
+        final Run replay = main(List.of("-Duser.language=ar", "-Duser.country=EG"), "replay", "--from", "1", "--to",
+                "127", "--data-dir", data, "--http-port", "-1");
+        assertEquals(ExitCode.OK, replay.exit(), replay.output());
+        assertTrue(replay.output().contains("replayed 2 of 2 checkpoints"), replay.output());
+        try (var names = Files.walk(tmp.resolve("data"))) {
+            final List<String> odd = names.map(f -> f.getFileName().toString())
+                    .filter(n -> n.endsWith("-stray") || !n.chars().allMatch(c -> c < 128)).toList();
+            assertEquals(List.of(), odd, "partitions set aside or named in other digits");
+        }
+    }
+
+    private String verifyUnder(final String... localeProperties) throws Exception {
+        final Path out = tmp.resolve("out-" + String.join("-", localeProperties).replaceAll("[^A-Za-z]", "") + ".txt");
+        final List<String> cmd = new java.util.ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(List.of(localeProperties));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "verify", "--archive",
+                Fixtures.testnetP24Hot().toString(), "--quiet"));
+        final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "verify did not finish");
+        final String text = Files.readString(out, StandardCharsets.UTF_8);
+        // checkpoint 0x3f of this fixture is incomplete: one failure line, then the summary
+        assertEquals(ExitCode.VERIFICATION_FAILED, p.exitValue(), text);
+        return text;
+    }
+
+    @Test
+    void numbersAreAsciiAndDecimalPointsDotsUnderAnyLocale() throws Exception {
+        final String english = verifyUnder("-Duser.language=en", "-Duser.country=US");
+        assertTrue(english.contains("checkpoint 63 (0x3f) INCOMPLETE: "), english);
+        for (final String[] locale : List.of(
+                new String[] {"-Duser.language=ar", "-Duser.country=EG"},
+                new String[] {"-Duser.language=th", "-Duser.country=TH", "-Duser.variant=TH"},
+                new String[] {"-Duser.language=de", "-Duser.country=DE"})) {
+            final String text = verifyUnder(locale);
+            assertTrue(text.contains("checkpoint 63 (0x3f) INCOMPLETE: "), String.join(" ", locale) + ": " + text);
+            assertTrue(text.matches("(?s).*\\n2 checkpoints: 1 verified, 1 incomplete, 0 failed; .* MB in "
+                    + "[0-9]+\\.[0-9]{2} s\\n"), String.join(" ", locale) + ": " + text);
+            assertTrue(text.chars().allMatch(c -> c < 128), String.join(" ", locale) + ": not ASCII: " + text);
+        }
+    }
+
+    @Test
+    void aNativeLibraryThatCannotBeLoadedStopsTheStartWithTheReason() throws Exception {
+        // RocksDB extracts its library to java.io.tmpdir: under a noexec /tmp the stream threads waited for it for
+        // ever (its loader stayed "loading"); a missing directory is the same failure, and testable
+        final Run ingest = main(List.of("-Djava.io.tmpdir=" + tmp.resolve("no-such-dir")), "ingest", "--archive",
+                Fixtures.pubnetGenesis().toString(), "--data-dir", tmp.resolve("data").toString(), "--http-port", "-1",
+                "--quiet");
+        assertEquals(ExitCode.COULD_NOT_RUN, ingest.exit(), ingest.output());
+        assertTrue(ingest.output().contains("error: cannot load RocksDB's native library, which the pipeline's state "
+                + "stores need ("), ingest.output());
+        assertTrue(ingest.output().contains("): it is extracted to " + tmp.resolve("no-such-dir")
+                + " (java.io.tmpdir) and loaded from there; is that directory missing, full or mounted noexec? Set "
+                + "ROCKSDB_SHAREDLIB_DIR"), ingest.output());
+    }
+}
