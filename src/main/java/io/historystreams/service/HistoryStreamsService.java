@@ -171,7 +171,7 @@ public final class HistoryStreamsService implements AutoCloseable {
                 }
                 awaitLeaders(a, all, Duration.ofSeconds(30));
                 if (broker != null && broker.restarted()) {
-                    endHangingTransactions(a, config);
+                    endHangingTransactions(a, config, bootstrap);
                 }
                 reached = true;
             } finally {
@@ -266,14 +266,17 @@ public final class HistoryStreamsService implements AutoCloseable {
 
     /**
      * Transactions a crash left open for good on the embedded broker ({@link io.historystreams.kafka.HangingTransactions}):
-     * with them the pipeline would never finish restoring, and every command wait for ever. Stops with what was
-     * found and the way out, or, with {@code hanging.transactions=abort}, aborts them and goes on.
+     * with them the pipeline would never finish restoring, and every command wait for ever. By default
+     * ({@code hanging.transactions=complete}) those whose coordinator's decision is known are ended as it decided
+     * (the end marker it failed to write is written), which loses and repeats nothing; any other stops the start
+     * with what was found and the way out. {@code fail} stops for any; {@code abort} aborts them all and goes on.
      */
-    private static void endHangingTransactions(final Admin a, final ServiceConfig config) throws IOException {
-        final String policy = config.get(ServiceConfig.HANGING_TRANSACTIONS, "fail").trim();
-        if (!policy.equals("fail") && !policy.equals("abort")) {
+    private static void endHangingTransactions(final Admin a, final ServiceConfig config, final String bootstrap)
+            throws IOException {
+        final String policy = config.get(ServiceConfig.HANGING_TRANSACTIONS, "complete").trim();
+        if (!List.of("complete", "fail", "abort").contains(policy)) {
             throw new IllegalArgumentException("setting " + ServiceConfig.HANGING_TRANSACTIONS
-                    + " must be fail or abort, got " + policy);
+                    + " must be complete, fail or abort, got " + policy);
         }
         final List<io.historystreams.kafka.HangingTransactions.Hanging> hanging;
         try {
@@ -292,20 +295,28 @@ public final class HistoryStreamsService implements AutoCloseable {
                 + "left open for good (its end marker was never written): " + hanging.stream().limit(10)
                 .map(Object::toString).collect(java.util.stream.Collectors.joining(", "))
                 + (hanging.size() > 10 ? ", ..." : "");
-        if (policy.equals("abort")) {
-            LOG.warn("{}; aborting them ({}=abort)", what, ServiceConfig.HANGING_TRANSACTIONS);
+        final boolean known = hanging.stream()
+                .allMatch(h -> h.outcome() != io.historystreams.kafka.HangingTransactions.Outcome.UNKNOWN);
+        if (policy.equals("abort") || (policy.equals("complete") && known)) {
+            LOG.warn("{}; {} ({}={})", what, policy.equals("abort") ? "aborting them"
+                    : "ending them as their coordinator did", ServiceConfig.HANGING_TRANSACTIONS, policy);
             try {
-                io.historystreams.kafka.HangingTransactions.abort(a, hanging);
+                if (policy.equals("abort")) {
+                    io.historystreams.kafka.HangingTransactions.abort(a, hanging);
+                } else {
+                    io.historystreams.kafka.HangingTransactions.complete(a, bootstrap, hanging);
+                }
             } catch (final Exception e) {
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
                 }
-                throw new IOException("cannot abort the transactions left open: " + e, e);
+                throw new IOException("cannot end the transactions left open: " + e, e);
             }
             return;
         }
         throw new IOException(what + ". Readers of those partitions would wait for ever (the pipeline would not "
-                + "start). Run again with -D " + ServiceConfig.HANGING_TRANSACTIONS + "=abort to end them: the "
+                + "start)" + (policy.equals("complete") ? ", and how their coordinator ended them is not known" : "")
+                + ". Run again with -D " + ServiceConfig.HANGING_TRANSACTIONS + "=abort to end them: the "
                 + "checkpoints in flight at the crash are then verified again, and their events may appear twice "
                 + "to read_committed consumers");
     }

@@ -93,4 +93,93 @@ class HangingTransactionsTest extends WithEmbeddedBroker {
             assertEquals(List.of(), HangingTransactions.find(a));
         }
     }
+
+    @Test
+    void howTheCoordinatorEndedATransactionIsKnownOnlyForTheSameProducerOneEpochOn() {
+        // a transaction's end bumps its producer's epoch by one: the trial's case was "producer 1 epoch 69, the
+        // coordinator has it CompleteCommit at epoch 70, without this partition"
+        final ProducerState p = open(1, 69);
+        assertEquals(HangingTransactions.Outcome.COMMITTED, HangingTransactions.outcome(p,
+                said(TransactionState.COMPLETE_COMMIT, 1, 70, Set.of())));
+        assertEquals(HangingTransactions.Outcome.COMMITTED, HangingTransactions.outcome(p,
+                said(TransactionState.PREPARE_COMMIT, 1, 70, Set.of())));
+        assertEquals(HangingTransactions.Outcome.ABORTED, HangingTransactions.outcome(p,
+                said(TransactionState.COMPLETE_ABORT, 1, 70, Set.of())));
+        // later transactions came between, another producer, no decision, or no bump: not known
+        for (final TransactionDescription d : List.of(said(TransactionState.COMPLETE_COMMIT, 1, 72, Set.of()),
+                said(TransactionState.COMPLETE_COMMIT, 2, 70, Set.of()), said(TransactionState.EMPTY, 1, 70, Set.of()),
+                said(TransactionState.COMPLETE_COMMIT, 1, 69, Set.of()))) {
+            assertEquals(HangingTransactions.Outcome.UNKNOWN, HangingTransactions.outcome(p, d), d.toString());
+        }
+        final Map<Long, TransactionListing> listing = Map.of(1L, new TransactionListing("app-1", 1L,
+                TransactionState.COMPLETE_COMMIT));
+        assertEquals(HangingTransactions.Outcome.COMMITTED, HangingTransactions.classify(Map.of(TP, List.of(p)),
+                listing, Map.of("app-1", said(TransactionState.COMPLETE_COMMIT, 1, 70, Set.of()))).get(0).outcome());
+        assertEquals(HangingTransactions.Outcome.UNKNOWN, HangingTransactions.classify(Map.of(TP, List.of(open(9, 0))),
+                listing, Map.of()).get(0).outcome(), "no coordinator knows the producer");
+    }
+
+    /** The last stable offset of {@code tp} (where a read_committed reader must stop) and the records it reads. */
+    private long[] committedView(final TopicPartition tp) {
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<String, String> c =
+                new org.apache.kafka.clients.consumer.KafkaConsumer<>(Map.of(
+                        org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        broker.bootstrapServers(),
+                        org.apache.kafka.clients.consumer.ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"),
+                        new org.apache.kafka.common.serialization.StringDeserializer(),
+                        new org.apache.kafka.common.serialization.StringDeserializer())) {
+            c.assign(List.of(tp));
+            c.seekToBeginning(List.of(tp));
+            final long stable = c.endOffsets(List.of(tp)).get(tp);
+            long records = 0;
+            final long deadline = System.nanoTime() + java.time.Duration.ofSeconds(5).toNanos();
+            while (c.position(tp) < stable && System.nanoTime() < deadline) {
+                records += c.poll(java.time.Duration.ofMillis(200)).count();
+            }
+            return new long[] {stable, records};
+        }
+    }
+
+    @Test
+    void aHangingTransactionIsEndedWithTheMarkerItsCoordinatorDecided() throws Exception {
+        // a real open transaction on each of two partitions, ended by the markers the service writes for a hanging
+        // one: commit (a raw WriteTxnMarkers request: the admin client offers abort only) and abort
+        final Map<String, Object> admin = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        try (Admin a = Admin.create(admin)) {
+            a.createTopics(List.of(new NewTopic("ended-test", 2, (short) 1))).all().get(30, TimeUnit.SECONDS);
+            final TopicPartition committed = new TopicPartition("ended-test", 0);
+            final TopicPartition aborted = new TopicPartition("ended-test", 1);
+            try (KafkaProducer<String, String> p = new KafkaProducer<>(Map.of(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(),
+                    ProducerConfig.TRANSACTIONAL_ID_CONFIG, "ended-test-txn"),
+                    new StringSerializer(), new StringSerializer())) {
+                p.initTransactions();
+                p.beginTransaction();
+                p.send(new ProducerRecord<>("ended-test", 0, "k", "to commit")).get(30, TimeUnit.SECONDS);
+                p.send(new ProducerRecord<>("ended-test", 1, "k", "to abort")).get(30, TimeUnit.SECONDS);
+                assertEquals(0, committedView(committed)[0], "open: a read_committed reader stops before it");
+                final Map<TopicPartition, org.apache.kafka.clients.admin.DescribeProducersResult.PartitionProducerState>
+                        states = a.describeProducers(List.of(committed, aborted)).all().get(30, TimeUnit.SECONDS);
+                HangingTransactions.complete(a, broker.bootstrapServers(), List.of(
+                        new HangingTransactions.Hanging(committed, states.get(committed).activeProducers().get(0),
+                                "ended-test-txn", "test", HangingTransactions.Outcome.COMMITTED),
+                        new HangingTransactions.Hanging(aborted, states.get(aborted).activeProducers().get(0),
+                                "ended-test-txn", "test", HangingTransactions.Outcome.ABORTED)));
+                // the record and its marker: readable past both, the committed record seen, the aborted one not
+                assertEquals(2, committedView(committed)[0]);
+                assertEquals(1, committedView(committed)[1]);
+                assertEquals(2, committedView(aborted)[0]);
+                assertEquals(0, committedView(aborted)[1]);
+                assertTrue(a.describeProducers(List.of(committed, aborted)).all().get(30, TimeUnit.SECONDS).values()
+                        .stream().flatMap(s -> s.activeProducers().stream())
+                        .noneMatch(s -> s.currentTransactionStartOffset().isPresent()), "no transaction left open");
+                final IllegalArgumentException unknown = org.junit.jupiter.api.Assertions.assertThrows(
+                        IllegalArgumentException.class, () -> HangingTransactions.complete(a,
+                                broker.bootstrapServers(), List.of(new HangingTransactions.Hanging(committed,
+                                        states.get(committed).activeProducers().get(0), "ended-test-txn", "test",
+                                        HangingTransactions.Outcome.UNKNOWN))));
+                assertTrue(unknown.getMessage().contains("is not known"), unknown.getMessage());
+            }
+        }
+    }
 }
