@@ -107,9 +107,11 @@ public final class Topics {
         ledgersVerified = event(prefix + "ledgers-verified", cp, LedgerVerified.class,
                 "One event per verified ledger with header, transaction set and result set XDR, keyed by ledger");
         checkpointFailures = event(prefix + "checkpoint-failures", cp, CheckpointFailed.class,
-                "Checkpoints that failed verification for good (after retries), with every reason");
+                "Checkpoints that failed verification after their attempts, with every reason (a tailed archive's are "
+                        + "tried again, and may be verified later)");
         attemptFailures = event(prefix + "attempt-failures", cp, CheckpointFailed.class,
-                "A failed attempt at a checkpoint: the gate retries it or publishes it as a checkpoint failure");
+                "A failed attempt at a checkpoint: the gate retries it or publishes it as a checkpoint failure "
+                        + "(attempt is 0 here when written by the join or the chain check; the gate knows it)");
         checkpointsPublished = event(prefix + "checkpoints-published", cp, CheckpointPublished.class,
                 "Checkpoints written to a target archive");
         deadLetters = event(prefix + "dead-letters", Serdes.ByteArray(), DeadLetter.class,
