@@ -20,7 +20,8 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         // the embedded broker ends the process on a fatal error of its own (every log dir failed: a full disk) with
         // Kafka's code 1, which reads as "a checkpoint failed": say why, and exit as "could not run"
         org.apache.kafka.common.utils.internals.Exit.setHaltProcedure((code, message) -> {
-            brokerStopped(message, "is the data dir's disk full? see the log above");
+            brokerStopped(message, "is the data dir's disk full, or the open-file limit (ulimit -n) too low? see "
+                    + "the log above");
             Runtime.getRuntime().halt(ExitCode.COULD_NOT_RUN);
         });
         org.apache.kafka.common.utils.internals.Exit.setExitProcedure((code, message) -> {

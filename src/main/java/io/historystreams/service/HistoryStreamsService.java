@@ -112,6 +112,7 @@ public final class HistoryStreamsService implements AutoCloseable {
         try {
             final String bootstrap;
             if (config.embedded()) {
+                warnOfALowOpenFileLimit();
                 final long t0 = System.nanoTime();
                 broker = EmbeddedKafkaBroker.start(config.dataDir(), Map.of());
                 bootstrap = broker.bootstrapServers();
@@ -424,6 +425,25 @@ public final class HistoryStreamsService implements AutoCloseable {
         } catch (final Exception e) {
             LOG.debug("cannot describe {}: {}", topic, e.toString());
             return fallback;
+        }
+    }
+
+    /** The open-file limit below which the embedded broker is warned of (it used ~370 for testnet-small). */
+    static final long OPEN_FILES_WANTED = 1024;
+
+    /**
+     * Says so when the open-file limit ({@code ulimit -n}) is below {@link #OPEN_FILES_WANTED}: the broker's segments
+     * and RocksDB's files ran out under 256, failing with "Too many open files" at the end of a long message, or
+     * only "Failed to construct kafka producer" under 128.
+     */
+    private static void warnOfALowOpenFileLimit() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.UnixOperatingSystemMXBean os
+                && os.getMaxFileDescriptorCount() < OPEN_FILES_WANTED) {
+            LOG.warn("the open-file limit is {} (ulimit -n): the embedded broker and the state stores use about 400 "
+                    + "for a small archive, more as the data grows; raise it to {} or more (a run that fails with "
+                    + "\"Too many open files\" or a fatal broker fault ran out)", os.getMaxFileDescriptorCount(),
+                    OPEN_FILES_WANTED);
         }
     }
 

@@ -24,9 +24,15 @@ class EnvironmentTest {
 
     /** Runs the command in a JVM of its own with {@code jvmOptions}; returns its exit code and output. */
     private Run main(final List<String> jvmOptions, final String... args) throws Exception {
+        return main(List.of(), jvmOptions, args);
+    }
+
+    /** As {@link #main(List, String...)}, the JVM started by {@code prefix} (a shell setting a limit first). */
+    private Run main(final List<String> prefix, final List<String> jvmOptions, final String... args)
+            throws Exception {
         final Path out = Files.createTempFile(tmp, "out", ".txt");
-        final List<String> cmd = new java.util.ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        final List<String> cmd = new java.util.ArrayList<>(prefix);
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams"));
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
@@ -103,5 +109,17 @@ class EnvironmentTest {
         assertTrue(ingest.output().contains("): it is extracted to " + tmp.resolve("no-such-dir")
                 + " (java.io.tmpdir) and loaded from there; is that directory missing, full or mounted noexec? Set "
                 + "ROCKSDB_SHAREDLIB_DIR"), ingest.output());
+    }
+
+    @Test
+    void aLowOpenFileLimitIsSaid() throws Exception {
+        // under 256 the broker failed with "Too many open files" at the end of a long message, under 128 with only
+        // "Failed to construct kafka producer"; 900 is enough for this archive, and still said
+        final Run ingest = main(List.of("bash", "-c", "ulimit -n 900 && exec \"$0\" \"$@\""), List.of(), "ingest",
+                "--archive", Fixtures.pubnetGenesis().toString(), "--data-dir", tmp.resolve("data").toString(),
+                "--http-port", "-1", "--quiet");
+        assertEquals(ExitCode.OK, ingest.exit(), ingest.output());
+        assertTrue(ingest.output().contains("WARN  [main] i.h.service.HistoryStreamsService - the open-file limit is "
+                + "900 (ulimit -n): the embedded broker and the state stores use about 400"), ingest.output());
     }
 }
