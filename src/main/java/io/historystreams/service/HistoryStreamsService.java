@@ -262,6 +262,9 @@ public final class HistoryStreamsService implements AutoCloseable {
         return url.startsWith("file:") || url.startsWith("mock:") ? registry : null;
     }
 
+    /** How long hanging transactions whose outcome is not known are looked at again before the start stops. */
+    static final Duration UNKNOWN_OUTCOME_WAIT = Duration.ofSeconds(30);
+
     /** Stream threads replaced after retriable errors before the service gives up (a broker that never returns). */
     static final int MAX_THREAD_REPLACEMENTS = 20;
 
@@ -279,14 +282,25 @@ public final class HistoryStreamsService implements AutoCloseable {
             throw new IllegalArgumentException("setting " + ServiceConfig.HANGING_TRANSACTIONS
                     + " must be complete, fail or abort, got " + policy);
         }
-        final List<io.historystreams.kafka.HangingTransactions.Hanging> hanging;
+        List<io.historystreams.kafka.HangingTransactions.Hanging> hanging;
         try {
             hanging = io.historystreams.kafka.HangingTransactions.find(a);
+            // a coordinator that is still loading its transactions after the restart knows no producer yet: what it
+            // decided shows a few seconds later (a trial's start stopped on "no coordinator knows the producer", and
+            // the next run, 6 s later, found every one committed)
+            final long deadline = System.nanoTime() + UNKNOWN_OUTCOME_WAIT.toNanos();
+            while (policy.equals("complete") && !hanging.isEmpty() && hanging.stream().anyMatch(
+                    h -> h.outcome() == io.historystreams.kafka.HangingTransactions.Outcome.UNKNOWN)
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(1000);
+                hanging = io.historystreams.kafka.HangingTransactions.find(a);
+            }
         } catch (final Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            LOG.debug("the check for transactions left open did not complete: {}", e.toString());
+            LOG.warn("the check for transactions a crash left open did not complete ({}): if the pipeline does not "
+                    + "start, stop it and run again", e.toString());
             return;
         }
         if (hanging.isEmpty()) {
