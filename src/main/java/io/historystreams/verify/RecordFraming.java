@@ -48,16 +48,29 @@ final class RecordFraming {
         }
     }
 
-    private VerificationException startRecord() {
+    /**
+     * What is wrong with record {@code record}'s mark (the last-fragment bit missing, a length over {@code maxRecord}),
+     * or null: the checks of every record mark, here and in {@link XdrRecordStream}.
+     */
+    static VerificationException badMark(final int mark, final long record, final String file, final int maxRecord) {
         if ((mark & 0x80000000) == 0) {
             return new VerificationException(FailureReason.BAD_FRAMING, file,
-                    "record #" + records + " mark 0x" + Integer.toHexString(mark) + " lacks the last-fragment bit");
+                    "record #" + record + " mark 0x" + Integer.toHexString(mark) + " lacks the last-fragment bit");
         }
         final int len = mark & 0x7FFFFFFF;
         if (len > maxRecord) {
             return new VerificationException(FailureReason.TOO_LARGE, file,
-                    "record #" + records + " claims " + len + " bytes, over the " + maxRecord + "-byte cap");
+                    "record #" + record + " claims " + len + " bytes, over the " + maxRecord + "-byte cap");
         }
+        return null;
+    }
+
+    private VerificationException startRecord() {
+        final VerificationException bad = badMark(mark, records, file, maxRecord);
+        if (bad != null) {
+            return bad;
+        }
+        final int len = mark & 0x7FFFFFFF;
         if (len == 0 || len % 4 != 0) {
             return new VerificationException(FailureReason.MALFORMED_XDR, file, "record #" + records + " is " + len
                     + " bytes long: XDR values are whole 4-byte units, and a bucket entry is at least one");

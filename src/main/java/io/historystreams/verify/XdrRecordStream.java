@@ -115,15 +115,11 @@ public final class XdrRecordStream implements AutoCloseable {
             }
             mark = (mark << 8) | (io[ioPos++] & 0xff);
         }
-        if ((mark & 0x80000000) == 0) {
-            throw new VerificationException(FailureReason.BAD_FRAMING, file,
-                    "record #" + records + " mark 0x" + Integer.toHexString(mark) + " lacks the last-fragment bit");
+        final VerificationException bad = RecordFraming.badMark(mark, records, file, maxRecord);
+        if (bad != null) {
+            throw bad;
         }
         final int len = mark & 0x7FFFFFFF;
-        if (len > maxRecord) {
-            throw new VerificationException(FailureReason.TOO_LARGE, file,
-                    "record #" + records + " claims " + len + " bytes, over the " + maxRecord + "-byte cap");
-        }
         // grow only as bytes actually arrive, so a hostile length cannot allocate memory by itself
         int got = 0;
         while (got < len) {
