@@ -135,7 +135,7 @@ public final class ArchiveOptions {
             this(first, last, passphrase, -1, null);
         }
 
-        /** The warnings to print before the work: {@link #widened()}, {@link #pastCurrent()}, {@link #rootWarning()}. */
+        /** The notes and warnings to print before the work: {@link #widened()}, {@link #pastCurrent()}, the root's. */
         public List<String> warnings() {
             final List<String> out = new java.util.ArrayList<>();
             if (widened() != null) {

@@ -51,8 +51,8 @@ public final class HasVerifier {
         }
         if (passphrase != null && has.networkPassphrase() != null && !passphrase.equals(has.networkPassphrase())) {
             throw new VerificationException(FailureReason.WRONG_NETWORK, file, "networkPassphrase "
-                    + ArchivePaths.quote(has.networkPassphrase()) + " is not the network's " + ArchivePaths.quote(passphrase)
-                    + " (given, or the archive's root state's)");
+                    + ArchivePaths.quote(has.networkPassphrase()) + " is not the network's "
+                    + ArchivePaths.quote(passphrase) + " (given, or the archive's root state's)");
         }
     }
 

@@ -6,8 +6,8 @@ package io.historystreams.verify;
  * rule {@link XdrRecordStream} applies to the files it parses, for the buckets, which are only hashed). A missing
  * last-fragment bit, a length over the cap or past the end, or a partial mark at the end is {@code BAD_FRAMING}
  * ({@code TOO_LARGE} for the cap); a length that no XDR value has (0, or not a multiple of 4) is
- * {@code MALFORMED_XDR}. The first failure is kept and said by {@link #finish()}, so that a caller can put another check
- * first (a bucket whose content is not what its name says is a hash mismatch, wherever the damage fell).
+ * {@code MALFORMED_XDR}. The first failure is kept and said by {@link #finish()}, so that a caller can put another
+ * check first (a bucket whose content is not what its name says is a hash mismatch, wherever the damage fell).
  */
 final class RecordFraming {
     private final String file;

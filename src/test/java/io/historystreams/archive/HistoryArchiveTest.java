@@ -144,7 +144,8 @@ class HistoryArchiveTest {
         }
         final FaultyArchiveServer s = server();
         s.on(ArchivePaths.WELL_KNOWN).body(gz.toByteArray(), "Content-Encoding", "gzip").forever();
-        final io.historystreams.verify.VerificationLimits limits = io.historystreams.verify.VerificationLimits.defaults();
+        final io.historystreams.verify.VerificationLimits limits =
+                io.historystreams.verify.VerificationLimits.defaults();
         try (HistoryArchive archive = archive(FAST, s)) {
             final VerificationException e = assertThrows(VerificationException.class, () -> archive.fetch(
                     ArchivePaths.WELL_KNOWN, in -> io.historystreams.verify.HasVerifier.verify(in,
