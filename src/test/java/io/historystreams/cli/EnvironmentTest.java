@@ -121,5 +121,8 @@ class EnvironmentTest {
         assertEquals(ExitCode.OK, ingest.exit(), ingest.output());
         assertTrue(ingest.output().contains("WARN  [main] i.h.service.HistoryStreamsService - the open-file limit is "
                 + "900 (ulimit -n): the embedded broker and the state stores use about 400"), ingest.output());
+        // log times say their offset from UTC (logs of hosts in other time zones compare)
+        assertTrue(java.util.regex.Pattern.compile("(?m)^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}"
+                + "(Z|[+-]\\d\\d:\\d\\d) WARN  \\[main\\]").matcher(ingest.output()).find(), ingest.output());
     }
 }
