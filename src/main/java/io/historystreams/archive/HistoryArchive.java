@@ -108,11 +108,11 @@ public final class HistoryArchive implements AutoCloseable {
     }
 
     /**
-     * As {@link #fetch(String, BodyReader)}, from the sources other than those named in {@code blamedBefore}, which
-     * served a copy found bad by a check made after its fetch (a cross-file check): they are not asked, and are named
-     * among the {@code blamed} of the result.
+     * As {@link #fetch(String, BodyReader)}, from the sources other than those named in {@code avoid} (which served a
+     * checkpoint's file found bad by a check made after its fetch, a cross-file check): they are not asked. The caller
+     * blames them where they served the bad copy.
      */
-    public <T> Fetched<T> fetch(final String path, final BodyReader<T> reader, final java.util.Set<String> blamedBefore)
+    public <T> Fetched<T> fetch(final String path, final BodyReader<T> reader, final java.util.Set<String> avoid)
             throws VerificationException {
         Objects.requireNonNull(reader, "reader");
         final int n = sources.size();
@@ -124,9 +124,8 @@ public final class HistoryArchive implements AutoCloseable {
         final int[] transientCounts = new int[n];
         final List<String> blamed = new ArrayList<>(1);
         for (int i = 0; i < n; i++) {
-            if (blamedBefore.contains(names.get(i))) {
+            if (avoid.contains(names.get(i))) {
                 state[i] = State.BLAMED;
-                blamed.add(names.get(i));
             }
         }
         VerificationException lastBad = null;

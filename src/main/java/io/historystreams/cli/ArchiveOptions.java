@@ -228,6 +228,11 @@ public final class ArchiveOptions {
             if (networkPassphrase == null) {
                 unchecked = "warning: cannot read the archive's root state (" + e + "): no network passphrase is "
                         + "checked; give --network-passphrase to check one";
+            } else if (e.reason() != FailureReason.MISSING_FILE && e.reason() != FailureReason.FETCH_FAILED
+                    && e.reason() != FailureReason.FETCH_REFUSED) {
+                // there, but not right (another network's, say): said, though the range given does not need it
+                unchecked = "warning: the archive's root state fails its checks (" + e + "); the range given is "
+                        + "verified without it";
             }
         }
         final long first = from == null ? 1 : from;

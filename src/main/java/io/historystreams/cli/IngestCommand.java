@@ -386,7 +386,7 @@ public final class IngestCommand implements Callable<Integer> {
                 g.writeBooleanField("published", published); // absent when nothing was to be published
             }
             g.writeNumberField("elapsedMillis", ms);
-            g.writeStringField("finishedAt", java.time.Instant.now().toString());
+            g.writeStringField("finishedAt", VerificationReport.now());
             // from another archive: verified in this pipeline earlier, none of this archive's files read (see above)
             g.writeNumberField("verifiedFromAnotherArchive", fromAnotherArchive);
             g.writeBooleanField("allVerified", w.verifiedCount() == checkpoints.size() && fromAnotherArchive == 0);

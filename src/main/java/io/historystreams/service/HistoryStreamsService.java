@@ -277,11 +277,7 @@ public final class HistoryStreamsService implements AutoCloseable {
      */
     private static void endHangingTransactions(final Admin a, final ServiceConfig config, final String bootstrap)
             throws IOException {
-        final String policy = config.get(ServiceConfig.HANGING_TRANSACTIONS, "complete").trim();
-        if (!List.of("complete", "fail", "abort").contains(policy)) {
-            throw new IllegalArgumentException("setting " + ServiceConfig.HANGING_TRANSACTIONS
-                    + " must be complete, fail or abort, got " + policy);
-        }
+        final String policy = config.hangingTransactions();
         List<io.historystreams.kafka.HangingTransactions.Hanging> hanging;
         try {
             hanging = io.historystreams.kafka.HangingTransactions.find(a);

@@ -269,6 +269,17 @@ public final class ServiceConfig {
         atLeast(COMMIT_INTERVAL_MS, 0);
         atLeast(FETCH_CONCURRENCY, 1);
         partitions();
+        hangingTransactions();
+    }
+
+    /** {@code hanging.transactions}: complete (the default), fail or abort; checked at every start, used after a crash. */
+    public String hangingTransactions() {
+        final String v = get(HANGING_TRANSACTIONS, "complete").trim();
+        if (!List.of("complete", "fail", "abort").contains(v)) {
+            throw new IllegalArgumentException("setting " + HANGING_TRANSACTIONS + " must be complete, fail or abort, "
+                    + "got " + v);
+        }
+        return v;
     }
 
     private void atLeast(final String key, final long min) {

@@ -202,16 +202,24 @@ public final class ArchiveVerifier implements AutoCloseable {
 
     private <T> CompletableFuture<Result<T>> fetch(final FileType type, final String path, final boolean optional,
             final FileCheck<T> check) {
-        return fetch(type, path, optional, check, Set.of());
+        return fetch(type, path, optional, check, Map.of());
     }
 
+    /**
+     * @param badCopies per file, the sources whose copy failed a cross-file check: no source among them is asked for
+     *                  any file of the checkpoint, and those of this file are blamed for it
+     */
     private <T> CompletableFuture<Result<T>> fetch(final FileType type, final String path, final boolean optional,
-            final FileCheck<T> check, final Set<String> blamedBefore) {
+            final FileCheck<T> check, final Map<String, Set<String>> badCopies) {
+        final Set<String> avoid = new java.util.HashSet<>();
+        badCopies.values().forEach(avoid::addAll);
         return CompletableFuture.supplyAsync(() -> {
             try {
-                final HistoryArchive.Fetched<T> f = archive.fetch(path, in -> check.verify(in, path), blamedBefore);
+                final HistoryArchive.Fetched<T> f = archive.fetch(path, in -> check.verify(in, path), avoid);
+                final List<String> blamed = new ArrayList<>(badCopies.getOrDefault(path, Set.of()));
+                f.blamed().stream().filter(b -> !blamed.contains(b)).forEach(blamed::add);
                 return new Result<>(f.value(), FileOutcome.verified(type, path, f.source(), f.bytes(), f.attempts(),
-                        f.blamed()));
+                        List.copyOf(blamed)));
             } catch (final VerificationException e) {
                 final VerificationException named = e.withFile(path);
                 if (optional && named.reason() == FailureReason.MISSING_FILE) {
@@ -240,47 +248,58 @@ public final class ArchiveVerifier implements AutoCloseable {
      * verifies (the source of the first copy blamed), as {@code ingest} retries a checkpoint from another source.
      */
     private CompletableFuture<CheckpointOutcome> checkpoint(final long cp) {
-        return checkpoint(cp, Set.of()).thenCompose(o -> {
-            final Set<String> suspects = crossFileSuspects(o);
-            if (suspects.isEmpty() || suspects.size() >= archive.sourceNames().size()) {
-                return CompletableFuture.completedFuture(o);
-            }
-            return checkpoint(cp, suspects).thenApply(again -> again.status() == CheckpointOutcome.Status.VERIFIED
-                    ? again : o);
-        });
+        return checkpoint(cp, Map.of(), null);
     }
 
-    /** The sources that served a file failing a cross-file check of {@code o} (none when there is no such failure). */
-    private Set<String> crossFileSuspects(final CheckpointOutcome o) {
-        final Set<String> out = new java.util.HashSet<>();
-        for (final VerificationException e : o.failures()) {
-            if (CROSS_FILE.contains(e.reason()) && archive.sourceNames().contains(e.source())) {
-                out.add(e.source());
+    /**
+     * One reading of the checkpoint without the sources of {@code badCopies}; while it fails a cross-file check on a
+     * copy from a source not tried yet and some source is left, another reading without that one too (three sources,
+     * the first two serving the same bad copy: the third). The first outcome stands when none verifies.
+     */
+    private CompletableFuture<CheckpointOutcome> checkpoint(final long cp, final Map<String, Set<String>> badCopies,
+            final CheckpointOutcome first) {
+        return checkpoint(cp, badCopies).thenCompose(o -> {
+            final CheckpointOutcome firstOutcome = first == null ? o : first;
+            if (o.status() == CheckpointOutcome.Status.VERIFIED) {
+                return CompletableFuture.completedFuture(o);
             }
-        }
-        return out;
+            final Map<String, Set<String>> more = new java.util.HashMap<>();
+            badCopies.forEach((path, sources) -> more.put(path, new java.util.LinkedHashSet<>(sources)));
+            boolean grew = false;
+            for (final VerificationException e : o.failures()) {
+                if (CROSS_FILE.contains(e.reason()) && e.file() != null && archive.sourceNames().contains(e.source())) {
+                    grew |= more.computeIfAbsent(e.file(), p -> new java.util.LinkedHashSet<>()).add(e.source());
+                }
+            }
+            final Set<String> avoided = new java.util.HashSet<>();
+            more.values().forEach(avoided::addAll);
+            if (!grew || avoided.size() >= archive.sourceNames().size()) {
+                return CompletableFuture.completedFuture(firstOutcome);
+            }
+            return checkpoint(cp, more, firstOutcome);
+        });
     }
 
     private static final Set<FailureReason> CROSS_FILE = java.util.EnumSet.of(FailureReason.TX_SET_HASH_MISMATCH,
             FailureReason.RESULT_SET_HASH_MISMATCH, FailureReason.BUCKET_LIST_HASH_MISMATCH);
 
-    private CompletableFuture<CheckpointOutcome> checkpoint(final long cp, final Set<String> blamedBefore) {
+    private CompletableFuture<CheckpointOutcome> checkpoint(final long cp, final Map<String, Set<String>> badCopies) {
         final VerificationLimits limits = options.limits();
         final String pass = options.networkPassphrase();
         final CompletableFuture<Result<HistoryArchiveState>> has = fetch(FileType.HAS, ArchivePaths.has(cp), false,
-                (in, p) -> HasVerifier.verify(in, p, cp, pass, limits), blamedBefore);
+                (in, p) -> HasVerifier.verify(in, p, cp, pass, limits), badCopies);
         final CompletableFuture<Result<List<LedgerHeaderSummary>>> ledger = fetch(FileType.LEDGER,
                 ArchivePaths.checkpointFile(FileType.LEDGER, cp), false,
-                (in, p) -> LedgerHeaderVerifier.verify(in, p, cp, limits), blamedBefore);
+                (in, p) -> LedgerHeaderVerifier.verify(in, p, cp, limits), badCopies);
         final CompletableFuture<Result<List<LedgerSetHash>>> txs = fetch(FileType.TRANSACTIONS,
                 ArchivePaths.checkpointFile(FileType.TRANSACTIONS, cp), false,
-                (in, p) -> TransactionSetVerifier.verify(in, p, cp, limits), blamedBefore);
+                (in, p) -> TransactionSetVerifier.verify(in, p, cp, limits), badCopies);
         final CompletableFuture<Result<List<LedgerSetHash>>> results = fetch(FileType.RESULTS,
                 ArchivePaths.checkpointFile(FileType.RESULTS, cp), false,
-                (in, p) -> ResultSetVerifier.verify(in, p, cp, limits), blamedBefore);
+                (in, p) -> ResultSetVerifier.verify(in, p, cp, limits), badCopies);
         final CompletableFuture<Result<ScpVerifier.ScpSummary>> scp = fetch(FileType.SCP,
                 ArchivePaths.checkpointFile(FileType.SCP, cp), true,
-                (in, p) -> ScpVerifier.verify(in, p, cp, limits), blamedBefore);
+                (in, p) -> ScpVerifier.verify(in, p, cp, limits), badCopies);
         final CompletableFuture<List<FileOutcome>> bucketOutcomes = has.thenCompose(h -> {
             if (h.value() == null) {
                 return CompletableFuture.completedFuture(List.of());

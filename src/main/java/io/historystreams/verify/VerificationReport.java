@@ -80,6 +80,11 @@ public final class VerificationReport implements AutoCloseable {
         return abs.resolveSibling(abs.getFileName() + "." + ProcessHandle.current().pid() + ".partial");
     }
 
+    /** The time now as reports write it: UTC, ISO-8601, to the millisecond. */
+    public static String now() {
+        return java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString();
+    }
+
     /** Starts a report at {@code target} (written to a temporary file and renamed when finished). */
     public static VerificationReport start(final Path target, final String command, final List<String> sources,
             final long from, final long to) throws IOException {
@@ -87,7 +92,7 @@ public final class VerificationReport implements AutoCloseable {
         final JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter();
         g.writeStartObject();
         g.writeStringField("command", command);
-        g.writeStringField("startedAt", java.time.Instant.now().toString());
+        g.writeStringField("startedAt", now());
         g.writeArrayFieldStart("sources");
         for (final String s : sources) {
             g.writeString(s);
@@ -176,7 +181,7 @@ public final class VerificationReport implements AutoCloseable {
         json.writeNumberField("distinctBucketsFailed", s.bucketsFailed());
         json.writeNumberField("bytes", s.bytes());
         json.writeNumberField("elapsedMillis", elapsedMillis);
-        json.writeStringField("finishedAt", java.time.Instant.now().toString());
+        json.writeStringField("finishedAt", now());
         json.writeBooleanField("allVerified", s.allVerified() && error == null);
         if (error != null) {
             json.writeStringField("error", error);

@@ -244,6 +244,16 @@ class ArchiveOptionsTest {
                     + "2015\", its checkpoint's state file " + has + " \"Test SDF Network ; September 2015\": the "
                     + "archive contradicts itself; give --network-passphrase", e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> o.resolve(ha, 1L, 127L), "with --to too");
+            // with the checkpoints' network given and --to: the root fails its own check, and is said to
+            final ArchiveOptions testnet = options("--archive", archive.toString(), "--network-passphrase",
+                    "Test SDF Network ; September 2015");
+            try (HistoryArchive hb = testnet.open(FetchObserver.NONE)) {
+                final List<String> w = testnet.resolve(hb, 1L, 127L).warnings();
+                assertEquals(1, w.size(), w::toString);
+                assertTrue(w.get(0).startsWith("warning: the archive's root state fails its checks (WRONG_NETWORK "
+                        + ".well-known/stellar-history.json") && w.get(0).endsWith("; the range given is verified "
+                        + "without it"), w.get(0));
+            }
             // two buckets swapped in the root only: a warning, the checkpoint's own file is what is verified
             final String first = "79615aa3c218771739fbbc58625298c8d10e6aa798a462e753b50261e1423aff";
             final String second = "894e1e0bb5440cf11a5d728c2ef70214cc0c4fcba5dd2464d24e63eae33e241f";

@@ -179,6 +179,36 @@ class VerifyCommandHttpTest {
             assertEquals(bad.url(), f.get("blamed").get(0).asText(), f::toString);
             assertEquals(2, bad.requests(txs), "once alone, once in the first read of the two-source run");
             assertEquals(1, good.requests(txs));
+            // only the file whose copy failed is blamed, though every file of the checkpoint was read again
+            for (final JsonNode other : both.checkpoint(0xbf).get("files")) {
+                if (!other.get("path").asText().equals(txs)) {
+                    assertFalse(other.has("blamed"), other::toString);
+                }
+            }
+        }
+    }
+
+    @Test
+    void withThreeSourcesTwoServingTheSameBadCopyTheThirdIsRead() throws Exception {
+        final Path fixture = Fixtures.testnetSmall();
+        final String txs = path(FileType.TRANSACTIONS, 0xbf);
+        final byte[] raw = io.historystreams.testing.XdrFiles.gunzip(Files.readAllBytes(fixture.resolve(txs)));
+        raw[54] ^= 0x01;
+        final byte[] forged = io.historystreams.testing.XdrFiles.gzip(raw);
+        try (FaultyArchiveServer bad1 = FaultyArchiveServer.start(fixture);
+                FaultyArchiveServer bad2 = FaultyArchiveServer.start(fixture);
+                FaultyArchiveServer good = FaultyArchiveServer.start(fixture)) {
+            bad1.on(txs).body(forged).forever();
+            bad2.on(txs).body(forged).forever();
+            final VerifyRun r = VerifyRun.verify(tmp, "--archive", bad1.url(), "--archive", bad2.url(), "--archive",
+                    good.url(), "--to", "300");
+            r.assertExit(ExitCode.OK);
+            final JsonNode f = VerifyRun.file(r.checkpoint(0xbf), txs);
+            assertEquals(good.url(), f.get("source").asText(), f::toString);
+            assertEquals(List.of(bad1.url(), bad2.url()), List.of(f.get("blamed").get(0).asText(),
+                    f.get("blamed").get(1).asText()), f::toString);
+            assertEquals(1, bad1.requests(txs));
+            assertEquals(1, bad2.requests(txs));
         }
     }
 

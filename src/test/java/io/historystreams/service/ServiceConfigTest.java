@@ -139,6 +139,13 @@ class ServiceConfigTest {
         }
         assertEquals(1, ServiceConfig.load(null, Map.of(), Map.of(ServiceConfig.STREAM_THREADS, "1"))
                 .getInt(ServiceConfig.STREAM_THREADS));
+        // used only at a start after a crash: a typo must not wait for that start to be found
+        final IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
+                () -> ServiceConfig.load(null, Map.of(), Map.of(ServiceConfig.HANGING_TRANSACTIONS, "bogus")));
+        assertEquals("setting hanging.transactions must be complete, fail or abort, got bogus", typo.getMessage());
+        assertEquals("complete", ServiceConfig.load(null, Map.of(), Map.of()).hangingTransactions());
+        assertEquals("abort", ServiceConfig.load(null, Map.of(), Map.of(ServiceConfig.HANGING_TRANSACTIONS, " abort"))
+                .hangingTransactions());
     }
 
     @Test

@@ -17,7 +17,10 @@ public final class Reports {
     public static void assertTimes(final JsonNode report) {
         final Instant started = Instant.parse(report.get("startedAt").asText());
         final Instant finished = Instant.parse(report.get("summary").get("finishedAt").asText());
-        assertTrue(report.get("startedAt").asText().endsWith("Z"), "UTC: " + report.get("startedAt"));
+        for (final String t : java.util.List.of(report.get("startedAt").asText(),
+                report.get("summary").get("finishedAt").asText())) {
+            assertTrue(t.matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{3})?Z"), "UTC, to the millisecond: " + t);
+        }
         assertFalse(finished.isBefore(started), started + " .. " + finished);
         assertFalse(finished.isAfter(Instant.now()), "finished in the future: " + finished);
         assertTrue(Duration.between(started, Instant.now()).toMinutes() < 60, "started " + started);
