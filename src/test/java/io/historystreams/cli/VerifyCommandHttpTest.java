@@ -161,11 +161,10 @@ class VerifyCommandHttpTest {
         // txSetHash: its own checks pass (no failover within its fetch), the checkpoint's cross-file check fails
         final Path fixture = Fixtures.testnetSmall();
         final String txs = path(FileType.TRANSACTIONS, 0xbf);
-        final byte[] raw = io.historystreams.testing.XdrFiles.gunzip(Files.readAllBytes(fixture.resolve(txs)));
-        raw[54] ^= 0x01; // inside the first generalized set's previousLedgerHash
+        final byte[] forged = io.historystreams.testing.XdrFiles.transactionsFailingTheirHeader(fixture.resolve(txs));
         try (FaultyArchiveServer bad = FaultyArchiveServer.start(fixture);
                 FaultyArchiveServer good = FaultyArchiveServer.start(fixture)) {
-            bad.on(txs).body(io.historystreams.testing.XdrFiles.gzip(raw)).forever();
+            bad.on(txs).body(forged).forever();
             final VerifyRun alone = VerifyRun.verify(tmp, "--archive", bad.url(), "--to", "300");
             alone.assertExit(ExitCode.VERIFICATION_FAILED);
             assertEquals(List.of("TX_SET_HASH_MISMATCH"), VerifyRun.failureReasons(alone.checkpoint(0xbf)),
@@ -192,9 +191,7 @@ class VerifyCommandHttpTest {
     void withThreeSourcesTwoServingTheSameBadCopyTheThirdIsRead() throws Exception {
         final Path fixture = Fixtures.testnetSmall();
         final String txs = path(FileType.TRANSACTIONS, 0xbf);
-        final byte[] raw = io.historystreams.testing.XdrFiles.gunzip(Files.readAllBytes(fixture.resolve(txs)));
-        raw[54] ^= 0x01;
-        final byte[] forged = io.historystreams.testing.XdrFiles.gzip(raw);
+        final byte[] forged = io.historystreams.testing.XdrFiles.transactionsFailingTheirHeader(fixture.resolve(txs));
         try (FaultyArchiveServer bad1 = FaultyArchiveServer.start(fixture);
                 FaultyArchiveServer bad2 = FaultyArchiveServer.start(fixture);
                 FaultyArchiveServer good = FaultyArchiveServer.start(fixture)) {

@@ -217,14 +217,11 @@ class FaultCatalogueTest extends WithEmbeddedBroker {
         // fails, and the retry reads from the other source first
         final long last = 0xff;
         final String txs = file(FileType.TRANSACTIONS, 0xbf);
-        final byte[] raw = io.historystreams.testing.XdrFiles.gunzip(Files.readAllBytes(
-                Fixtures.testnetSmall().resolve(txs)));
-        // the first record: mark, ledgerSeq, legacy set (previousLedgerHash, 0 transactions), ext 1, generalized
-        // set v1, whose previousLedgerHash begins at byte 52
-        raw[54] ^= 0x01;
+        final byte[] forged = io.historystreams.testing.XdrFiles.transactionsFailingTheirHeader(
+                Fixtures.testnetSmall().resolve(txs));
         try (FaultyArchiveServer bad = FaultyArchiveServer.start(Fixtures.testnetSmall());
                 FaultyArchiveServer good = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
-            bad.on(txs).body(io.historystreams.testing.XdrFiles.gzip(raw)).forever();
+            bad.on(txs).body(forged).forever();
             final Map<Long, JsonNode> one = ingest("crossfile-one", last, null, bad.url());
             assertFailed(one, 0xbf, "a set that fails its header", txs, bad.url(), "TX_SET_HASH_MISMATCH");
             final Map<Long, JsonNode> r = ingest("crossfile-two", last, null, bad.url(), good.url());

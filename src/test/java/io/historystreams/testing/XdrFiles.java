@@ -71,4 +71,16 @@ public final class XdrFiles {
     public static byte[] gzipRecords(final List<byte[]> records) {
         return gzip(frame(records));
     }
+
+    /**
+     * A copy of a generalized transactions file ({@code .xdr.gz}, protocol 20 on) that passes its own checks but whose
+     * first transaction set no longer hashes to its header's {@code txSetHash}: one bit flipped in that set's
+     * previousLedgerHash. The first record is mark, ledgerSeq, a legacy set (previousLedgerHash, 0 transactions),
+     * ext 1, then the generalized set v1, whose previousLedgerHash begins at byte 52.
+     */
+    public static byte[] transactionsFailingTheirHeader(final java.nio.file.Path file) throws java.io.IOException {
+        final byte[] raw = gunzip(java.nio.file.Files.readAllBytes(file));
+        raw[54] ^= 0x01;
+        return gzip(raw);
+    }
 }
