@@ -279,7 +279,7 @@ public final class ArchiveOptions {
     }
 
     /**
-     * The root state's checkpoint must have its own state file ({@link HasVerifier#rootCheckpointPresent}): the range
+     * The root state's checkpoint must have its own state file ({@link HasVerifier#rootCheckpoint}): the range
      * ends there, and a root naming a ledger the archive has no checkpoint for would otherwise have every checkpoint up
      * to it reported missing, one by one.
      */

@@ -116,6 +116,11 @@ public final class HangingTransactions {
         return out;
     }
 
+    /** Whether how each of {@code hanging} ended is known ({@link Hanging#outcome}). */
+    public static boolean allKnown(final List<Hanging> hanging) {
+        return hanging.stream().allMatch(h -> h.outcome() != Outcome.UNKNOWN);
+    }
+
     /**
      * How the coordinator ended the partition's open transaction, when that is certain: the same producer, one epoch
      * on (the end of a transaction bumps its epoch), committing or committed (aborting or aborted). Anything else (an

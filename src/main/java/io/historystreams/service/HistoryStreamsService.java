@@ -285,8 +285,7 @@ public final class HistoryStreamsService implements AutoCloseable {
             // decided shows a few seconds later (a trial's start stopped on "no coordinator knows the producer", and
             // the next run, 6 s later, found every one committed)
             final long deadline = System.nanoTime() + UNKNOWN_OUTCOME_WAIT.toNanos();
-            while (policy.equals("complete") && !hanging.isEmpty() && hanging.stream().anyMatch(
-                    h -> h.outcome() == io.historystreams.kafka.HangingTransactions.Outcome.UNKNOWN)
+            while (policy.equals("complete") && !io.historystreams.kafka.HangingTransactions.allKnown(hanging)
                     && System.nanoTime() < deadline) {
                 Thread.sleep(1000);
                 hanging = io.historystreams.kafka.HangingTransactions.find(a);
@@ -306,9 +305,8 @@ public final class HistoryStreamsService implements AutoCloseable {
                 + "left open for good (its end marker was never written): " + hanging.stream().limit(10)
                 .map(Object::toString).collect(java.util.stream.Collectors.joining(", "))
                 + (hanging.size() > 10 ? ", ..." : "");
-        final boolean known = hanging.stream()
-                .allMatch(h -> h.outcome() != io.historystreams.kafka.HangingTransactions.Outcome.UNKNOWN);
-        if (policy.equals("abort") || (policy.equals("complete") && known)) {
+        if (policy.equals("abort")
+                || (policy.equals("complete") && io.historystreams.kafka.HangingTransactions.allKnown(hanging))) {
             LOG.warn("{}; {} ({}={})", what, policy.equals("abort") ? "aborting them"
                     : "ending them as their coordinator did", ServiceConfig.HANGING_TRANSACTIONS, policy);
             try {
@@ -462,18 +460,8 @@ public final class HistoryStreamsService implements AutoCloseable {
      * broker starts, instead of when the stream threads open their first state store after the rebalance.
      */
     private static java.util.concurrent.CompletableFuture<Void> preloadRocksDb() {
-        final java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
-        final Thread t = new Thread(() -> {
-            try {
-                org.rocksdb.RocksDB.loadLibrary();
-                done.complete(null);
-            } catch (final Throwable e) {
-                done.completeExceptionally(e);
-            }
-        }, "preload-rocksdb");
-        t.setDaemon(true);
-        t.start();
-        return done;
+        // the common pool's threads are daemons: a start that fails before the wait leaves nothing running
+        return java.util.concurrent.CompletableFuture.runAsync(org.rocksdb.RocksDB::loadLibrary);
     }
 
     /**
@@ -501,7 +489,8 @@ public final class HistoryStreamsService implements AutoCloseable {
 
     private static String rocksDbDir() {
         final String dir = System.getenv("ROCKSDB_SHAREDLIB_DIR");
-        return dir != null ? dir + " (ROCKSDB_SHAREDLIB_DIR)" : System.getProperty("java.io.tmpdir") + " (java.io.tmpdir)";
+        return dir != null ? dir + " (ROCKSDB_SHAREDLIB_DIR)"
+                : System.getProperty("java.io.tmpdir") + " (java.io.tmpdir)";
     }
 
     /** The pipeline's topics as {@code config} names them (topic prefix) and serializes them (schema registry). */

@@ -155,12 +155,12 @@ public final class Tailer implements AutoCloseable {
     private long absentRoot = -1;
 
     /**
-     * Whether the checkpoint the root state names has its own state file ({@link HasVerifier#rootCheckpointPresent}):
+     * Whether the checkpoint the root state names has its own state file ({@link HasVerifier#rootCheckpoint}):
      * a root naming a ledger the archive has no checkpoint for is not followed (4294967295 was 67 million requests, and
      * a saved position nothing ever reached again), and said once.
      */
     private boolean rootCheckpointPresent(final long current) {
-        if (HasVerifier.rootCheckpointPresent(archive, current, passphrase)) {
+        if (HasVerifier.rootCheckpoint(archive, current).present()) {
             absentRoot = -1;
             return true;
         }

@@ -57,29 +57,17 @@ public final class HasVerifier {
     }
 
     /**
-     * Whether the checkpoint a root state names has its own state file: false only when no source has it (a root
-     * naming a ledger the archive has no checkpoint for: wrong, or hostile, such as 4294967295, which would be 67
-     * million checkpoints). A state file that fails otherwise counts as there: it is that checkpoint's verdict to give.
+     * What {@link #rootCheckpoint} found. {@code present}: whether the checkpoint a root state names has its own state
+     * file, false only when no source has it (a root naming a ledger the archive has no checkpoint for: wrong, or
+     * hostile, such as 4294967295, which would be 67 million checkpoints); a state file that fails its checks counts as
+     * there, it is that checkpoint's verdict to give. {@code state}: the file, to compare with the root, or null.
      */
-    public static boolean rootCheckpointPresent(final io.historystreams.archive.HistoryArchive archive,
-            final long checkpoint, final String passphrase) {
-        final String path = ArchivePaths.has(checkpoint);
-        try {
-            archive.fetch(path, in -> verify(in, path, checkpoint, passphrase, VerificationLimits.defaults()));
-            return true;
-        } catch (final VerificationException e) {
-            return e.reason() != FailureReason.MISSING_FILE;
-        }
-    }
-
-    /** What {@link #rootCheckpoint} found: the checkpoint's own state file, or why there is none to compare. */
     public record RootCheckpoint(boolean present, HistoryArchiveState state) {
     }
 
     /**
-     * The state file of the checkpoint a root state names, read without a passphrase check, to compare with the root:
-     * {@code present} false when no source has it; {@code state} null when it is there but fails its checks (its
-     * checkpoint's verdict to give).
+     * The state file of the checkpoint a root state names, read without a passphrase check: {@code present} false when
+     * no source has it; {@code state} null when it is there but fails its checks.
      */
     public static RootCheckpoint rootCheckpoint(final io.historystreams.archive.HistoryArchive archive,
             final long checkpoint) {
