@@ -28,7 +28,15 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             brokerStopped(message, "see the log above");
             System.exit(code == 0 ? 0 : ExitCode.COULD_NOT_RUN);
         });
-        System.exit(run(args));
+        final int code = run(args);
+        // System.out swallows write errors (only its flag says): output to a full disk or a closed pipe was lost while
+        // the command exited 0, and a script read a verdict that nobody saw (verify >/dev/full)
+        if (System.out.checkError()) {
+            System.err.println("error: the output could not be written (standard output is closed, or its disk is "
+                    + "full)" + (code == ExitCode.OK ? "" : "; the command's own exit code was " + code));
+            System.exit(ExitCode.COULD_NOT_RUN);
+        }
+        System.exit(code);
     }
 
     private static void brokerStopped(final String message, final String hint) {
@@ -65,7 +73,11 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             return ExitCode.COULD_NOT_RUN;
         });
         cl.getCommandSpec().exitCodeOnInvalidInput(ExitCode.COULD_NOT_RUN);
-        return cl.execute(rest);
+        final int code = cl.execute(rest);
+        // each command line (the subcommands' too) has a writer of its own: flush them all before the exit looks
+        cl.getOut().flush();
+        cl.getSubcommands().values().forEach(c -> c.getOut().flush());
+        return code;
     }
 
     /** No command: the usage, and "could not run" (a script that lost its arguments must not read success). */

@@ -96,8 +96,14 @@ public final class HistoryStreamsService implements AutoCloseable {
     public static HistoryStreamsService start(final ServiceConfig config, final boolean publishing,
             final boolean pipeline) throws IOException {
         LOG.info("starting with {}", config);
-        final java.util.concurrent.CompletableFuture<Void> rocksDb = pipeline ? preloadRocksDb()
-                : java.util.concurrent.CompletableFuture.completedFuture(null);
+        // before anything compresses (150 KB, ~1 ms); RocksDB's (15 MB) on a thread of its own while the broker starts
+        final String lz4 = NativeLibraries.loadLz4(config.dataDir());
+        if (lz4 != null) {
+            LOG.debug("lz4-java will extract its native library to {} itself: the copy in the data dir is not loaded "
+                    + "({})", System.getProperty("java.io.tmpdir"), lz4);
+        }
+        final java.util.concurrent.CompletableFuture<NativeLibraries.Outcome> rocksDb = pipeline
+                ? preloadRocksDb(config.dataDir()) : java.util.concurrent.CompletableFuture.completedFuture(null);
         try {
             Files.createDirectories(config.dataDir());
         } catch (final java.nio.file.FileAlreadyExistsException e) {
@@ -456,12 +462,14 @@ public final class HistoryStreamsService implements AutoCloseable {
     }
 
     /**
-     * Loads RocksDB's native library (extracted from its jar to a temp file, ~150 ms) on a daemon thread while the
-     * broker starts, instead of when the stream threads open their first state store after the rebalance.
+     * Loads RocksDB's native library ({@link NativeLibraries}: from a copy under the data dir, made at the first
+     * start, ~150 ms) on a daemon thread while the broker starts, instead of when the stream threads open their first
+     * state store after the rebalance.
      */
-    private static java.util.concurrent.CompletableFuture<Void> preloadRocksDb() {
+    private static java.util.concurrent.CompletableFuture<NativeLibraries.Outcome> preloadRocksDb(
+            final java.nio.file.Path dataDir) {
         // the common pool's threads are daemons: a start that fails before the wait leaves nothing running
-        return java.util.concurrent.CompletableFuture.runAsync(org.rocksdb.RocksDB::loadLibrary);
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> NativeLibraries.loadRocksDb(dataDir));
     }
 
     /**
@@ -470,12 +478,22 @@ public final class HistoryStreamsService implements AutoCloseable {
      * it (a {@code /tmp} mounted {@code noexec}) left RocksDB's loader marked "loading", and every stream thread
      * waited for it for ever, with no error.
      */
-    private static void awaitRocksDb(final java.util.concurrent.CompletableFuture<Void> loading) throws IOException {
+    private static void awaitRocksDb(final java.util.concurrent.CompletableFuture<NativeLibraries.Outcome> loading)
+            throws IOException {
         try {
-            loading.get(120, TimeUnit.SECONDS);
+            final NativeLibraries.Outcome outcome = loading.get(120, TimeUnit.SECONDS);
+            if (outcome != null && outcome.copyFailure() != null) {
+                LOG.warn("RocksDB's native library is loaded from a temp file in {}, not from a copy in the data dir "
+                        + "({}: {}); a process killed (kill -9) leaves that temp file (15 MB) behind", rocksDbDir(),
+                        outcome.copy(), outcome.copyFailure());
+            }
         } catch (final java.util.concurrent.ExecutionException e) {
-            throw new IOException("cannot load RocksDB's native library, which the pipeline's state stores need ("
-                    + e.getCause() + "): it is extracted to " + rocksDbDir() + " and loaded from there; is that "
+            final String copy = e.getCause() instanceof NativeLibraries.NotLoaded n && n.copyFailure != null
+                    ? "from a copy in the data dir (" + n.copy + ": " + n.copyFailure + "), nor " : "";
+            final String why = e.getCause() instanceof NativeLibraries.NotLoaded ? e.getCause().getMessage()
+                    : String.valueOf(e.getCause());
+            throw new IOException("cannot load RocksDB's native library, which the pipeline's state stores need, "
+                    + copy + "extracted to " + rocksDbDir() + " (" + why + "); is that "
                     + "directory missing, full or mounted noexec? Set ROCKSDB_SHAREDLIB_DIR (or -Djava.io.tmpdir, "
                     + "through HISTORY_STREAMS_EXTRA_JAVA_OPTS) to a directory it can be loaded from", e.getCause());
         } catch (final java.util.concurrent.TimeoutException e) {

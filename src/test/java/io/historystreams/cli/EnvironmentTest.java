@@ -98,17 +98,100 @@ class EnvironmentTest {
 
     @Test
     void aNativeLibraryThatCannotBeLoadedStopsTheStartWithTheReason() throws Exception {
-        // RocksDB extracts its library to java.io.tmpdir: under a noexec /tmp the stream threads waited for it for
-        // ever (its loader stayed "loading"); a missing directory is the same failure, and testable
+        // RocksDB's library is copied to the data dir and loaded from there, else RocksDB extracts it to
+        // java.io.tmpdir: under a noexec /tmp the stream threads waited for it for ever (its loader stayed
+        // "loading"); a data dir whose "native" is a file and a missing temp directory fail both ways, testably
+        final Path data = Files.createDirectories(tmp.resolve("data"));
+        Files.writeString(data.resolve("native"), "not a directory");
         final Run ingest = main(List.of("-Djava.io.tmpdir=" + tmp.resolve("no-such-dir")), "ingest", "--archive",
-                Fixtures.pubnetGenesis().toString(), "--data-dir", tmp.resolve("data").toString(), "--http-port", "-1",
-                "--quiet");
+                Fixtures.pubnetGenesis().toString(), "--data-dir", data.toString(), "--http-port", "-1", "--quiet");
         assertEquals(ExitCode.COULD_NOT_RUN, ingest.exit(), ingest.output());
         assertTrue(ingest.output().contains("error: cannot load RocksDB's native library, which the pipeline's state "
-                + "stores need ("), ingest.output());
-        assertTrue(ingest.output().contains("): it is extracted to " + tmp.resolve("no-such-dir")
-                + " (java.io.tmpdir) and loaded from there; is that directory missing, full or mounted noexec? Set "
+                + "stores need, from a copy in the data dir (" + data.resolve("native") + ": "
+                + "java.nio.file.FileSystemException: " + data.resolve("native") + "/rocksdb-"), ingest.output());
+        assertTrue(ingest.output().contains(": Not a directory), nor extracted to "), ingest.output());
+        assertTrue(ingest.output().contains("), nor extracted to " + tmp.resolve("no-such-dir")
+                + " (java.io.tmpdir) ("), ingest.output());
+        assertTrue(ingest.output().contains("); is that directory missing, full or mounted noexec? Set "
                 + "ROCKSDB_SHAREDLIB_DIR"), ingest.output());
+    }
+
+    @Test
+    void aKilledServiceLeavesNoNativeLibraryInTheTempDirAndARestartReusesItsCopy() throws Exception {
+        // RocksDB extracted its 15 MB library to a new temp file at every start, deleted only at a normal exit, and
+        // lz4-java its 150 KB one: every kill -9 (the OOM killer, a container stop that timed out) left both in
+        // /tmp, 2 GB in a day here
+        final Path jtmp = Files.createDirectories(tmp.resolve("jtmp"));
+        final Path data = tmp.resolve("data");
+        final Path out = tmp.resolve("killed.txt");
+        final List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-Djava.io.tmpdir=" + jtmp,
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "ingest", "--archive",
+                Fixtures.pubnetGenesis().toString(), "--data-dir", data.toString(), "--http-port", "-1");
+        final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            // the library is loaded before the stream threads start
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+            while (!Files.readString(out).contains("streams CREATED -> REBALANCING") && p.isAlive()
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(p.isAlive(), "finished before it could be killed: " + Files.readString(out));
+        } finally {
+            p.destroyForcibly().waitFor();
+        }
+        assertEquals(List.of(), files(jtmp), "left in java.io.tmpdir by the killed process");
+        final List<Path> copies = files(data.resolve("native"));
+        assertEquals(List.of("liblz4-java.so", "librocksdbjnijni-linux64.so"),
+                copies.stream().map(f -> f.getFileName().toString()).toList(), copies.toString());
+        final List<Object> keys = fileKeys(copies);
+        final Run again = main(List.of("-Djava.io.tmpdir=" + jtmp), "ingest", "--archive",
+                Fixtures.pubnetGenesis().toString(), "--data-dir", data.toString(), "--http-port", "-1", "--quiet");
+        assertEquals(ExitCode.OK, again.exit(), again.output());
+        assertTrue(again.output().contains("2 checkpoints: 2 verified"), again.output());
+        assertEquals(copies, files(data.resolve("native")));
+        assertEquals(keys, fileKeys(copies), "the restart reuses the copies");
+        assertEquals(List.of(), files(jtmp));
+    }
+
+    /** The regular files under {@code dir}, sorted by name. */
+    private static List<Path> files(final Path dir) throws java.io.IOException {
+        try (var files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile)
+                    .sorted(java.util.Comparator.comparing(f -> f.getFileName().toString())).toList();
+        }
+    }
+
+    private static List<Object> fileKeys(final List<Path> files) throws java.io.IOException {
+        final List<Object> keys = new java.util.ArrayList<>();
+        for (final Path f : files) {
+            keys.add(Files.readAttributes(f, java.nio.file.attribute.BasicFileAttributes.class).fileKey());
+        }
+        return keys;
+    }
+
+    @Test
+    void outputThatCannotBeWrittenIsAnError() throws Exception {
+        // verify >/dev/full exited 0 with every line of its verdict lost: System.out swallows write errors
+        final Path err = tmp.resolve("err.txt");
+        final Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "verify", "--archive",
+                Fixtures.pubnetGenesis().toString())
+                .redirectOutput(new java.io.File("/dev/full")).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "verify did not finish");
+        final String text = Files.readString(err, StandardCharsets.UTF_8);
+        assertEquals(ExitCode.COULD_NOT_RUN, p.exitValue(), text);
+        assertTrue(text.contains("error: the output could not be written (standard output is closed, or its disk is "
+                + "full)\n"), text);
+        // a failed verdict keeps its code in the message
+        final Process failed = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "verify", "--archive",
+                Fixtures.testnetP24Hot().toString())
+                .redirectOutput(new java.io.File("/dev/full")).redirectError(err.toFile()).start();
+        assertTrue(failed.waitFor(60, TimeUnit.SECONDS), "verify did not finish");
+        final String failedText = Files.readString(err, StandardCharsets.UTF_8);
+        assertEquals(ExitCode.COULD_NOT_RUN, failed.exitValue(), failedText);
+        assertTrue(failedText.contains("full); the command's own exit code was 1"), failedText);
     }
 
     @Test

@@ -1,0 +1,244 @@
+package io.historystreams.service;
+
+import org.rocksdb.RocksDB;
+import org.rocksdb.util.Environment;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.JarURLConnection;
+import java.net.URL;
+import java.net.URLConnection;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Locale;
+import java.util.zip.CRC32;
+
+/**
+ * The native libraries of RocksDB (15 MB; the state stores) and lz4-java (150 KB; Kafka's lz4 compression), kept
+ * under the data dir and loaded from there.
+ *
+ * <p>Left to themselves, both libraries extract their native code from their jar to a new temp file in
+ * {@code java.io.tmpdir} at every start and delete it when the JVM exits normally. A process killed ({@code kill -9},
+ * the OOM killer, a container stop that timed out) left its copies behind: 142 of RocksDB's, 2 GB, in one day's
+ * {@code /tmp} of a machine whose services were killed and restarted. Here each library is copied once to
+ * {@code <data-dir>/native/<name>-<crc>-<size>/} (the jar entry's CRC-32 and size name the copy, so another version
+ * gets its own), checked against that CRC at every start, and loaded from there: a kill leaves nothing, and a restart
+ * reuses the copies. Copies of other versions are removed. When a copy cannot be made or loaded (a data dir mounted
+ * {@code noexec}), the library's own way is taken; for RocksDB also when {@code ROCKSDB_SHAREDLIB_DIR} is set.
+ */
+final class NativeLibraries {
+    /**
+     * What {@link #loadRocksDb} did: {@code copyFailure} says why the library was not loaded from {@code copy} (a path
+     * under the data dir, or the data dir's {@code native} directory when no copy was made); both null when it was, or
+     * when no copy was tried.
+     */
+    record Outcome(Path copy, String copyFailure) {
+    }
+
+    private static boolean rocksDbLoaded;
+
+    private NativeLibraries() {
+    }
+
+    /**
+     * Loads RocksDB's library, from a copy under {@code dataDir} if it can, else in RocksDB's own way; throws
+     * {@link NotLoaded} when neither works. Once loaded, a JVM keeps it: later calls do nothing.
+     */
+    static synchronized Outcome loadRocksDb(final Path dataDir) {
+        if (rocksDbLoaded) {
+            return new Outcome(null, null);
+        }
+        Path copy = dataDir.resolve("native");
+        String failure = null;
+        if (System.getenv("ROCKSDB_SHAREDLIB_DIR") == null) {
+            try {
+                copy = copy(copy, "rocksdb", Environment.getJniLibraryFileName("rocksdb"), rocksDbFileName(),
+                        RocksDB.class);
+                if (copy != null) {
+                    // RocksDB's loader for given directories looks for rocksDbFileName(); when no directory has it,
+                    // it throws and resets its state, so its own way can still be tried
+                    RocksDB.loadLibrary(List.of(copy.getParent().toString()));
+                    rocksDbLoaded = true;
+                    return new Outcome(copy, null);
+                }
+            } catch (final IOException | UnsatisfiedLinkError e) {
+                failure = e.toString();
+            }
+        }
+        try {
+            RocksDB.loadLibrary();
+        } catch (final RuntimeException | Error e) {
+            throw new NotLoaded(copy, failure, e);
+        }
+        rocksDbLoaded = true;
+        return new Outcome(copy, failure);
+    }
+
+    /** Neither the copy nor RocksDB's own way loaded the library. */
+    static final class NotLoaded extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final transient Path copy;
+        final String copyFailure;
+
+        NotLoaded(final Path copy, final String copyFailure, final Throwable cause) {
+            super(cause.toString(), cause);
+            this.copy = copy;
+            this.copyFailure = copyFailure;
+        }
+    }
+
+    /**
+     * The file name RocksDB's loader for given directories ({@code RocksDB.loadLibrary(List)}) looks for: it asks
+     * for the library "rocksdbjni" where its own extraction asks for "rocksdb", so the name has "jni" twice
+     * ({@code librocksdbjnijni-linux64.so}). Computed as that loader computes it.
+     */
+    static String rocksDbFileName() {
+        return Environment.getJniLibraryFileName("rocksdbjni");
+    }
+
+    /**
+     * Loads lz4-java's library from a copy under {@code dataDir}, before Kafka's first lz4 batch would have lz4-java
+     * extract it to a temp file; returns why not, or null when it did (or lz4-java had loaded it already). lz4-java
+     * tries only {@code java.library.path} before extracting, which a running JVM cannot extend: the copy is loaded
+     * here, into the class loader lz4-java's classes share, and lz4-java is told that its library is loaded (its
+     * private flag). Where that cannot be done, lz4-java extracts it as before.
+     */
+    static synchronized String loadLz4(final Path dataDir) {
+        try {
+            final Class<?> nativeClass = Class.forName("net.jpountz.util.Native");
+            if ((Boolean) nativeClass.getMethod("isLoaded").invoke(null)) {
+                return null;
+            }
+            final String os = System.getProperty("os.name", "");
+            final String system = os.contains("Linux") ? "linux/%s/liblz4-java.so"
+                    : os.contains("Mac") ? "darwin/%s/liblz4-java.dylib" : null;
+            if (system == null || nativeClass.getClassLoader() != NativeLibraries.class.getClassLoader()) {
+                return "not on Linux or macOS, or lz4-java is in another class loader";
+            }
+            final String resource = "net/jpountz/util/" + String.format(Locale.ROOT, system,
+                    System.getProperty("os.arch"));
+            final Path copy = copy(dataDir.resolve("native"), "lz4", resource,
+                    resource.substring(resource.lastIndexOf('/') + 1), nativeClass);
+            if (copy == null) {
+                return resource + " is not in a jar";
+            }
+            final var loaded = nativeClass.getDeclaredField("loaded");
+            loaded.setAccessible(true);
+            synchronized (nativeClass) { // lz4-java's load() and isLoaded() are static synchronized
+                System.load(copy.toString());
+                loaded.setBoolean(null, true);
+            }
+            return null;
+        } catch (final ReflectiveOperationException | RuntimeException | IOException | UnsatisfiedLinkError e) {
+            return e.toString();
+        }
+    }
+
+    /**
+     * Makes sure {@code nativeDir/<prefix>-<crc>-<size>/<fileName>} holds the class path's {@code resource} (found
+     * through {@code owner}'s class loader), intact; returns its path (null when the resource is not a jar entry, as
+     * in an IDE's class path).
+     */
+    static Path copy(final Path nativeDir, final String prefix, final String resource, final String fileName,
+            final Class<?> owner) throws IOException {
+        final URL url = owner.getClassLoader().getResource(resource);
+        if (url == null) {
+            return null;
+        }
+        final URLConnection connection = url.openConnection();
+        if (!(connection instanceof JarURLConnection jar)) {
+            return null;
+        }
+        final var entry = jar.getJarEntry();
+        final long crc = entry.getCrc();
+        final long size = entry.getSize();
+        if (crc < 0 || size < 0) {
+            return null;
+        }
+        final String name = String.format(Locale.ROOT, "%s-%08x-%d", prefix, crc, size);
+        final Path dir = nativeDir.resolve(name);
+        final Path lib = dir.resolve(fileName);
+        if (!(Files.isRegularFile(lib) && Files.size(lib) == size && crc(lib) == crc)) {
+            write(url, dir, lib, crc, size);
+        }
+        removeOthers(nativeDir, prefix + "-", name);
+        return lib;
+    }
+
+    /** Writes the library to {@code lib} through a temp file, so that the name only ever holds a whole copy. */
+    private static void write(final URL url, final Path dir, final Path lib, final long crc, final long size)
+            throws IOException {
+        Files.createDirectories(dir);
+        final Path temp = dir.resolve(lib.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        final CRC32 written = new CRC32();
+        try (InputStream in = url.openStream(); OutputStream out = Files.newOutputStream(temp)) {
+            final byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                written.update(buffer, 0, n);
+                out.write(buffer, 0, n);
+            }
+        } catch (final IOException e) {
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+        if (written.getValue() != crc || Files.size(temp) != size) {
+            Files.deleteIfExists(temp);
+            throw new IOException("the copy of " + url + " does not match its jar entry");
+        }
+        Files.move(temp, lib, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * Removes copies of other versions ({@code prefix*} but not {@code keep}), and copies left half written by a
+     * process that is gone. Best effort: what cannot be removed stays.
+     */
+    private static void removeOthers(final Path nativeDir, final String prefix, final String keep) {
+        try (var dirs = Files.list(nativeDir)) {
+            for (final Path d : dirs.toList()) {
+                final String n = d.getFileName().toString();
+                if (!n.startsWith(prefix) || !Files.isDirectory(d)) {
+                    continue;
+                }
+                try (var files = Files.list(d)) {
+                    for (final Path f : files.toList()) {
+                        if (!n.equals(keep) || deadWriter(f.getFileName().toString())) {
+                            Files.deleteIfExists(f);
+                        }
+                    }
+                }
+                if (!n.equals(keep)) {
+                    Files.deleteIfExists(d);
+                }
+            }
+        } catch (final IOException | java.io.UncheckedIOException e) {
+            // left for the next start
+        }
+    }
+
+    /** Whether {@code name} is a temp copy ({@code <lib>.<pid>.tmp}) whose writer is no longer running. */
+    private static boolean deadWriter(final String name) {
+        if (!name.endsWith(".tmp")) {
+            return false;
+        }
+        final String[] parts = name.split("\\.");
+        try {
+            return ProcessHandle.of(Long.parseLong(parts[parts.length - 2])).isEmpty();
+        } catch (final NumberFormatException e) {
+            return false;
+        }
+    }
+
+    private static long crc(final Path file) throws IOException {
+        final CRC32 crc = new CRC32();
+        try (InputStream in = Files.newInputStream(file)) {
+            final byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                crc.update(buffer, 0, n);
+            }
+        }
+        return crc.getValue();
+    }
+}
