@@ -69,7 +69,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         }
         cl.setExitCodeExceptionMapper(e -> ExitCode.COULD_NOT_RUN);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println("error: " + e.getMessage());
+            cmd.getErr().println("error: " + io.historystreams.kafka.Causes.describe(e));
             return ExitCode.COULD_NOT_RUN;
         });
         cl.getCommandSpec().exitCodeOnInvalidInput(ExitCode.COULD_NOT_RUN);

@@ -67,6 +67,8 @@ public final class VerifyCommand implements Callable<Integer> {
             final ArchiveVerifier.Options options = new ArchiveVerifier.Options(passphrase,
                     VerificationLimits.defaults(), archive.concurrency());
             final AtomicInteger done = new AtomicInteger();
+            final java.util.concurrent.atomic.AtomicReference<java.io.IOException> reportFailed =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             final Progress progress = quiet ? null : new Progress(err, checkpoints.size(), done);
             try (ArchiveVerifier verifier = new ArchiveVerifier(ha, options);
                     VerificationReport rep = report == null ? null
@@ -76,11 +78,13 @@ public final class VerifyCommand implements Callable<Integer> {
                     if (o.status() != CheckpointOutcome.Status.VERIFIED) {
                         out.println(failureLine(o));
                     }
-                    if (rep != null) {
+                    // a report that cannot be written (a full disk) does not stop the verification: its verdict is
+                    // still printed, then the report's error
+                    if (rep != null && reportFailed.get() == null) {
                         try {
                             rep.checkpoint(o);
                         } catch (final java.io.IOException e) {
-                            throw new java.io.UncheckedIOException(e);
+                            reportFailed.set(e);
                         }
                     }
                     if (progress != null) {
@@ -88,14 +92,22 @@ public final class VerifyCommand implements Callable<Integer> {
                     }
                 });
                 final long ms = (System.nanoTime() - started) / 1_000_000;
-                if (rep != null) {
-                    rep.finish(s, ms, null);
+                if (rep != null && reportFailed.get() == null) {
+                    try {
+                        rep.finish(s, ms, null);
+                    } catch (final java.io.IOException e) {
+                        reportFailed.set(e);
+                    }
                 }
                 out.printf("%d checkpoints: %d verified, %d incomplete, %d failed; %d headers, %d transaction sets, "
                         + "%d result sets, %d distinct buckets (%d failed); %.1f MB in %.2f s%n", s.checkpoints(),
                         s.verified(), s.incomplete(), s.failed(), s.headers(), s.transactionSets(), s.resultSets(),
                         s.buckets(), s.bucketsFailed(), s.bytes() / 1e6, ms / 1000.0);
                 out.flush();
+                if (reportFailed.get() != null) {
+                    err.println("error: " + reportFailed.get().getMessage());
+                    return ExitCode.COULD_NOT_RUN;
+                }
                 return s.allVerified() ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
             }
         }

@@ -121,7 +121,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         try {
             Files.createDirectories(kafkaDir.resolve(LOG_SUBDIR));
         } catch (final IOException e) {
-            throw new EmbeddedKafkaException("cannot create the embedded broker's data directory " + kafkaDir, e);
+            throw new EmbeddedKafkaException("cannot create the embedded broker's data directory " + kafkaDir + " ("
+                    + Causes.describe(e) + ")", e);
         }
         final FileChannel lockChannel = lockDataDir(kafkaDir);
         try {
@@ -503,7 +504,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                     + " is already in use by another embedded broker in this JVM", e);
         } catch (final IOException e) {
             closeQuietly(channel);
-            throw new EmbeddedKafkaException("cannot lock the embedded Kafka data directory via " + lockFile, e);
+            throw new EmbeddedKafkaException("cannot lock the embedded Kafka data directory via " + lockFile + " ("
+                    + Causes.describe(e) + ")", e);
         } catch (final RuntimeException e) {
             closeQuietly(channel);
             throw e;

@@ -99,8 +99,9 @@ public final class HistoryStreamsService implements AutoCloseable {
         // before anything compresses (150 KB, ~1 ms); RocksDB's (15 MB) on a thread of its own while the broker starts
         final String lz4 = NativeLibraries.loadLz4(config.dataDir());
         if (lz4 != null) {
-            LOG.debug("lz4-java will extract its native library to {} itself: the copy in the data dir is not loaded "
-                    + "({})", System.getProperty("java.io.tmpdir"), lz4);
+            LOG.warn("lz4-java's native library is not loaded from a copy in the data dir ({}): lz4-java extracts it "
+                    + "to a temp file in {} itself, which a process killed (kill -9) leaves behind (150 KB)", lz4,
+                    System.getProperty("java.io.tmpdir"));
         }
         final java.util.concurrent.CompletableFuture<NativeLibraries.Outcome> rocksDb = pipeline
                 ? preloadRocksDb(config.dataDir()) : java.util.concurrent.CompletableFuture.completedFuture(null);
@@ -129,7 +130,28 @@ public final class HistoryStreamsService implements AutoCloseable {
             }
             final Topics topics = topics(config);
             final ServiceMetrics metrics = new ServiceMetrics();
-            ctx = new PipelineContext(new LocalBlobStore(config.blobDir()),
+            final LocalBlobStore blobStore;
+            try {
+                blobStore = new LocalBlobStore(config.blobDir());
+            } catch (final IOException e) {
+                throw new IOException("cannot open the blob store " + config.blobDir() + " (blob.dir): "
+                        + Causes.describe(e), e);
+            }
+            if (pipeline) {
+                // Kafka Streams says only that the directory "doesn't exist and couldn't be created" when it exists
+                // and this user cannot write it
+                final java.nio.file.Path state = config.dataDir().resolve("state");
+                try {
+                    Files.createDirectories(state);
+                } catch (final IOException e) {
+                    throw new IOException("cannot make the state stores' directory " + state + ": "
+                            + Causes.describe(e), e);
+                }
+                if (!Files.isWritable(state)) {
+                    throw new IOException("the state stores' directory " + state + " cannot be written by this user");
+                }
+            }
+            ctx = new PipelineContext(blobStore,
                     config.fetchConcurrency(), config.sourceOptions(), config.retryPolicy(),
                     VerificationLimits.defaults(), metrics);
             ctx.setKeepBucketFiles(config.keepBucketFiles(publishing));
@@ -507,7 +529,7 @@ public final class HistoryStreamsService implements AutoCloseable {
 
     private static String rocksDbDir() {
         final String dir = System.getenv("ROCKSDB_SHAREDLIB_DIR");
-        return dir != null ? dir + " (ROCKSDB_SHAREDLIB_DIR)"
+        return dir != null && !dir.isEmpty() ? dir + " (ROCKSDB_SHAREDLIB_DIR)"
                 : System.getProperty("java.io.tmpdir") + " (java.io.tmpdir)";
     }
 
@@ -609,6 +631,12 @@ public final class HistoryStreamsService implements AutoCloseable {
         if (mismatch != null) {
             return "a record was written with another schema registry (" + mismatch.getMessage() + "): "
                     + AvroSerde.RegistryMismatchException.ADVICE;
+        }
+        final Throwable store = Causes.find(e, io.historystreams.blob.BlobStoreFailure.class);
+        if (store != null) {
+            return store.getMessage() + " (blob store " + config.blobDir()
+                    + "): is its disk full? Nothing verified is lost, and no source is blamed: the same command run "
+                    + "again, with room on that disk, does the checkpoints that were in flight";
         }
         final Throwable root = Causes.root(e);
         return root == e ? e.toString() : e + " (cause: " + root + ")";

@@ -10,6 +10,7 @@ import java.net.JarURLConnection;
 import java.net.URL;
 import java.net.URLConnection;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
@@ -53,7 +54,9 @@ final class NativeLibraries {
         }
         Path copy = dataDir.resolve("native");
         String failure = null;
-        if (System.getenv("ROCKSDB_SHAREDLIB_DIR") == null) {
+        // RocksDB takes an empty value as not set (systemd's "Environment=ROCKSDB_SHAREDLIB_DIR="), and so does this
+        final String sharedLibDir = System.getenv("ROCKSDB_SHAREDLIB_DIR");
+        if (sharedLibDir == null || sharedLibDir.isEmpty()) {
             try {
                 copy = copy(copy, "rocksdb", Environment.getJniLibraryFileName("rocksdb"), rocksDbFileName(),
                         RocksDB.class);
@@ -101,7 +104,8 @@ final class NativeLibraries {
 
     /**
      * Loads lz4-java's library from a copy under {@code dataDir}, before Kafka's first lz4 batch would have lz4-java
-     * extract it to a temp file; returns why not, or null when it did (or lz4-java had loaded it already). lz4-java
+     * extract it to a temp file; returns why not, or null when it did, when lz4-java had loaded it already, or when no
+     * copy is made here (another system, lz4-java's library not in a jar of this class loader). lz4-java
      * tries only {@code java.library.path} before extracting, which a running JVM cannot extend: the copy is loaded
      * here, into the class loader lz4-java's classes share, and lz4-java is told that its library is loaded (its
      * private flag). Where that cannot be done, lz4-java extracts it as before.
@@ -116,14 +120,14 @@ final class NativeLibraries {
             final String system = os.contains("Linux") ? "linux/%s/liblz4-java.so"
                     : os.contains("Mac") ? "darwin/%s/liblz4-java.dylib" : null;
             if (system == null || nativeClass.getClassLoader() != NativeLibraries.class.getClassLoader()) {
-                return "not on Linux or macOS, or lz4-java is in another class loader";
+                return null; // lz4-java's own way
             }
             final String resource = "net/jpountz/util/" + String.format(Locale.ROOT, system,
                     System.getProperty("os.arch"));
             final Path copy = copy(dataDir.resolve("native"), "lz4", resource,
                     resource.substring(resource.lastIndexOf('/') + 1), nativeClass);
             if (copy == null) {
-                return resource + " is not in a jar";
+                return null; // not in a jar: lz4-java's own way
             }
             final var loaded = nativeClass.getDeclaredField("loaded");
             loaded.setAccessible(true);
@@ -141,6 +145,11 @@ final class NativeLibraries {
      * Makes sure {@code nativeDir/<prefix>-<crc>-<size>/<fileName>} holds the class path's {@code resource} (found
      * through {@code owner}'s class loader), intact; returns its path (null when the resource is not a jar entry, as
      * in an IDE's class path).
+     *
+     * <p>What is loaded runs as this process, so a copy is taken only from directories no one else can write: both
+     * directories are made owner-only, and a copy is refused (the caller then falls back) when a directory or the file
+     * is a link, belongs to another user, or may be written by others. The CRC-32 guards against damage (a disk
+     * error, a file cut short), not against someone who could write there.
      */
     static Path copy(final Path nativeDir, final String prefix, final String resource, final String fileName,
             final Class<?> owner) throws IOException {
@@ -161,45 +170,131 @@ final class NativeLibraries {
         final String name = String.format(Locale.ROOT, "%s-%08x-%d", prefix, crc, size);
         final Path dir = nativeDir.resolve(name);
         final Path lib = dir.resolve(fileName);
-        if (!(Files.isRegularFile(lib) && Files.size(lib) == size && crc(lib) == crc)) {
+        privateDirectory(nativeDir);
+        removeOthers(nativeDir, prefix + "-", name);
+        privateDirectory(dir);
+        if (!(Files.isRegularFile(lib, LinkOption.NOFOLLOW_LINKS) && Files.size(lib) == size && crc(lib) == crc)) {
             write(url, dir, lib, crc, size);
         }
-        removeOthers(nativeDir, prefix + "-", name);
+        checkPrivate(lib);
         return lib;
     }
 
-    /** Writes the library to {@code lib} through a temp file, so that the name only ever holds a whole copy. */
-    private static void write(final URL url, final Path dir, final Path lib, final long crc, final long size)
-            throws IOException {
-        Files.createDirectories(dir);
-        final Path temp = dir.resolve(lib.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
-        final CRC32 written = new CRC32();
-        try (InputStream in = url.openStream(); OutputStream out = Files.newOutputStream(temp)) {
-            final byte[] buffer = new byte[1 << 16];
-            for (int n; (n = in.read(buffer)) > 0; ) {
-                written.update(buffer, 0, n);
-                out.write(buffer, 0, n);
+    /** Makes {@code dir} (owner-only when new), and refuses it when it is not private to this user. */
+    private static void privateDirectory(final Path dir) throws IOException {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectories(dir.getParent());
+            try {
+                Files.createDirectory(dir, OWNER_ONLY);
+            } catch (final UnsupportedOperationException e) { // not a POSIX file system
+                Files.createDirectory(dir);
+            } catch (final java.nio.file.FileAlreadyExistsException e) {
+                // made by a process started at the same time
             }
-        } catch (final IOException e) {
-            Files.deleteIfExists(temp);
-            throw e;
         }
-        if (written.getValue() != crc || Files.size(temp) != size) {
-            Files.deleteIfExists(temp);
-            throw new IOException("the copy of " + url + " does not match its jar entry");
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new IOException(dir + " is not a directory");
         }
-        Files.move(temp, lib, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        checkPrivate(dir);
+    }
+
+    private static final java.nio.file.attribute.FileAttribute<?> OWNER_ONLY =
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    private static final java.nio.file.attribute.FileAttribute<?> OWNER_READ_WRITE =
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+
+    /**
+     * Refuses {@code path} when it is a link, belongs to another user, or may be written by its group or others
+     * (on a POSIX file system; elsewhere nothing is checked).
+     */
+    private static void checkPrivate(final Path path) throws IOException {
+        if (Files.isSymbolicLink(path)) {
+            throw new IOException(path + " is a symbolic link: a native library is loaded only from this user's own "
+                    + "files");
+        }
+        final java.nio.file.attribute.PosixFileAttributes attrs;
+        try {
+            attrs = Files.readAttributes(path, java.nio.file.attribute.PosixFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+        } catch (final UnsupportedOperationException e) {
+            return;
+        }
+        final var perms = attrs.permissions();
+        if (perms.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+                || perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE)) {
+            throw new IOException(path + " may be written by others ("
+                    + java.nio.file.attribute.PosixFilePermissions.toString(perms) + "): a native library is loaded "
+                    + "only from files no one else can change");
+        }
+        final Object uid = Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        final long me = currentUid();
+        if (me >= 0 && uid instanceof Integer u && u != me) {
+            throw new IOException(path + " belongs to another user (uid " + u + "): a native library is loaded only "
+                    + "from this user's own files");
+        }
+    }
+
+    /** This process's user id, or -1 when it cannot be told. */
+    private static long currentUid() {
+        try {
+            return new com.sun.security.auth.module.UnixSystem().getUid();
+        } catch (final LinkageError | RuntimeException e) {
+            return -1;
+        }
     }
 
     /**
-     * Removes copies of other versions ({@code prefix*} but not {@code keep}), and copies left half written by a
-     * process that is gone. Best effort: what cannot be removed stays.
+     * Writes the library to {@code lib} through a temp file, so that the name only ever holds a whole copy; the
+     * temp file is removed whatever fails.
+     */
+    private static void write(final URL url, final Path dir, final Path lib, final long crc, final long size)
+            throws IOException {
+        final Path temp = dir.resolve(lib.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
+        boolean moved = false;
+        try {
+            final CRC32 written = new CRC32();
+            try {
+                Files.createFile(temp, OWNER_READ_WRITE);
+            } catch (final UnsupportedOperationException e) { // not a POSIX file system
+                Files.createFile(temp);
+            }
+            try (InputStream in = url.openStream();
+                    OutputStream out = Files.newOutputStream(temp, java.nio.file.StandardOpenOption.WRITE)) {
+                final byte[] buffer = new byte[1 << 16];
+                for (int n; (n = in.read(buffer)) > 0; ) {
+                    written.update(buffer, 0, n);
+                    out.write(buffer, 0, n);
+                }
+            }
+            if (written.getValue() != crc || Files.size(temp) != size) {
+                throw new IOException("the copy of " + url + " does not match its jar entry");
+            }
+            Files.move(temp, lib, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            moved = true;
+        } finally {
+            if (!moved) {
+                Files.deleteIfExists(temp);
+            }
+        }
+    }
+
+    /**
+     * Removes copies of other versions ({@code prefix*} but not {@code keep}; a link of such a name is removed, never
+     * followed), and copies left half written by a process that is gone. Best effort: what cannot be removed stays.
      */
     private static void removeOthers(final Path nativeDir, final String prefix, final String keep) {
         try (var dirs = Files.list(nativeDir)) {
             for (final Path d : dirs.toList()) {
                 final String n = d.getFileName().toString();
-                if (!n.startsWith(prefix) || !Files.isDirectory(d)) {
+                if (!n.startsWith(prefix)) {
+                    continue;
+                }
+                if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+                    if (!n.equals(keep)) {
+                        Files.deleteIfExists(d); // a link or a file: itself, not what it names
+                    }
                     continue;
                 }
                 try (var files = Files.list(d)) {

@@ -1,5 +1,6 @@
 package io.historystreams.topology;
 
+import io.historystreams.blob.BlobStoreFailure;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +29,9 @@ final class AsyncWork<R> {
     private final Queue<R> done = new ConcurrentLinkedQueue<>();
     /** Work that ended without a result (an Error escaped it): frees its place, its pending entry stays. */
     private final AtomicInteger lost = new AtomicInteger();
+    /** A failure of this process (the blob store's disk full) that stops the pipeline at the next drain. */
+    private final java.util.concurrent.atomic.AtomicReference<BlobStoreFailure> stop =
+            new java.util.concurrent.atomic.AtomicReference<>();
     private int outstanding;
     private volatile boolean closed;
 
@@ -68,6 +72,9 @@ final class AsyncWork<R> {
                     if (!closed) {
                         done.add(r);
                     }
+                } catch (final BlobStoreFailure e) {
+                    lost.incrementAndGet();
+                    stop.compareAndSet(null, e);
                 } catch (final Throwable e) { // the work turns failures into results; this is a bug or an Error
                     lost.incrementAndGet();
                     LOG.error("background work ended without a result (left pending until a restart)", e);
@@ -79,7 +86,11 @@ final class AsyncWork<R> {
         }
     }
 
-    /** Hands every finished result to {@code sink} (on the caller's thread). */
+    /**
+     * Hands every finished result to {@code sink} (on the caller's thread); then throws the {@link BlobStoreFailure}
+     * a piece of work ended with, if one did: the stream thread stops, its transaction is aborted, and the pending
+     * entries of the work stay for the next run.
+     */
     int drain(final Consumer<R> sink) {
         int n = 0;
         R r;
@@ -87,6 +98,10 @@ final class AsyncWork<R> {
             outstanding--;
             sink.accept(r);
             n++;
+        }
+        final BlobStoreFailure failure = stop.get();
+        if (failure != null) {
+            throw failure;
         }
         return n;
     }

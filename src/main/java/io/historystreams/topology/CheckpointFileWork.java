@@ -4,6 +4,7 @@ import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FileType;
 import io.historystreams.archive.HistoryArchive;
+import io.historystreams.blob.BlobStoreFailure;
 import io.historystreams.events.BucketRequest;
 import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.HasDownloaded;
@@ -196,6 +197,8 @@ final class CheckpointFileWork {
             return body.run(ctx.archive(r.getSources()));
         } catch (final VerificationException e) {
             return failed(r, e, path, now);
+        } catch (final BlobStoreFailure e) {
+            throw e; // not the checkpoint's failure: it stops the pipeline (AsyncWork)
         } catch (final RuntimeException e) {
             return failed(r, Facts.internal(path, e), path, now);
         }

@@ -169,7 +169,10 @@ public final class DeadLetterHandlers {
         }
     }
 
-    /** Dead-letters the source record of an unexpected processor or punctuator exception and continues. */
+    /**
+     * Dead-letters the source record of an unexpected processor or punctuator exception and continues; a
+     * {@link io.historystreams.blob.BlobStoreFailure} (this process's disk, not the record) stops the pipeline.
+     */
     public static final class Processing implements ProcessingExceptionHandler {
         private DeadLetters deadLetters;
 
@@ -181,6 +184,9 @@ public final class DeadLetterHandlers {
         @Override
         public Response handleError(final ErrorHandlerContext context, final Record<?, ?> record,
                 final Exception exception) {
+            if (Causes.find(exception, io.historystreams.blob.BlobStoreFailure.class) != null) {
+                return Response.fail();
+            }
             return deadLetters.of(context, context.sourceRawKey(), context.sourceRawValue(), exception,
                     "processing failure").map(r -> Response.resume(List.of(r))).orElseGet(Response::fail);
         }

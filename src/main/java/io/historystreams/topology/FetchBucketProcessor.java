@@ -143,6 +143,8 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
                 return new Done(r.getHash(), r, file, null);
             } catch (final VerificationException e) {
                 return new Done(r.getHash(), r, null, e.withFile(path));
+            } catch (final io.historystreams.blob.BlobStoreFailure e) {
+                throw e; // not the bucket's failure: it stops the pipeline (AsyncWork)
             } catch (final RuntimeException e) {
                 return new Done(r.getHash(), r, null, Facts.internal(path, e));
             }

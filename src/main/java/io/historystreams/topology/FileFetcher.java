@@ -2,9 +2,9 @@ package io.historystreams.topology;
 
 import io.historystreams.archive.HistoryArchive;
 import io.historystreams.blob.BlobStore;
+import io.historystreams.blob.BlobStoreFailure;
 import io.historystreams.events.FileRef;
 import io.historystreams.events.Hashes;
-import io.historystreams.verify.FailureReason;
 import io.historystreams.verify.VerificationException;
 
 import java.io.FilterInputStream;
@@ -45,8 +45,17 @@ final class FileFetcher {
             final boolean keep, final Check<T> check) throws VerificationException {
         final BlobStore blobs = ctx.blobs();
         final HistoryArchive.Fetched<Blob<T>> f = archive.fetch(path, in -> {
-            try (BlobStore.Writer w = keep ? blobs.create() : BlobStore.hashOnly()) {
-                final InputStream tee = new Tee(in, w.stream());
+            // the blob store's failures are this process's (a full disk), not the source's: they must not read as a
+            // bad file (the source blamed, the checkpoint failed for good) or a broken transfer (retried, then
+            // FETCH_FAILED), so they leave the fetch as BlobStoreFailure, which stops the pipeline
+            final BlobStore.Writer created;
+            try {
+                created = keep ? blobs.create() : BlobStore.hashOnly();
+            } catch (final IOException e) {
+                throw new BlobStoreFailure("cannot store " + path + " in the blob store", e);
+            }
+            try (BlobStore.Writer w = created) {
+                final InputStream tee = new Tee(in, w.stream(), path);
                 final T value = check.verify(tee, path);
                 tee.transferTo(OutputStream.nullOutputStream()); // whatever the verifier did not need to read
                 final long size = w.size();
@@ -54,8 +63,7 @@ final class FileFetcher {
                 try {
                     ref = w.commit();
                 } catch (final IOException e) {
-                    throw new VerificationException(FailureReason.INTERNAL_ERROR, path,
-                            "cannot store the verified file: " + e.getMessage(), e);
+                    throw new BlobStoreFailure("cannot store the verified file " + path + " in the blob store", e);
                 }
                 return new Blob<>(value, ref, size);
             }
@@ -70,20 +78,29 @@ final class FileFetcher {
     private record Blob<T>(T value, String ref, long size) {
     }
 
-    /** Copies every byte read to a sink; closing it leaves the source open (the archive client closes it). */
+    /**
+     * Copies every byte read to a sink; closing it leaves the source open (the archive client closes it). A sink that
+     * cannot be written throws {@link BlobStoreFailure}, which the archive client does not take for the source's.
+     */
     private static final class Tee extends FilterInputStream {
         private final OutputStream sink;
+        private final String path;
 
-        Tee(final InputStream in, final OutputStream sink) {
+        Tee(final InputStream in, final OutputStream sink, final String path) {
             super(in);
             this.sink = sink;
+            this.path = path;
         }
 
         @Override
         public int read() throws IOException {
             final int b = in.read();
             if (b >= 0) {
-                sink.write(b);
+                try {
+                    sink.write(b);
+                } catch (final IOException e) {
+                    throw new BlobStoreFailure("cannot store " + path + " in the blob store", e);
+                }
             }
             return b;
         }
@@ -92,9 +109,17 @@ final class FileFetcher {
         public int read(final byte[] b, final int off, final int len) throws IOException {
             final int n = in.read(b, off, len);
             if (n > 0) {
-                sink.write(b, off, n);
+                write(b, off, n);
             }
             return n;
+        }
+
+        private void write(final byte[] b, final int off, final int len) {
+            try {
+                sink.write(b, off, len);
+            } catch (final IOException e) {
+                throw new BlobStoreFailure("cannot store " + path + " in the blob store", e);
+            }
         }
 
         @Override

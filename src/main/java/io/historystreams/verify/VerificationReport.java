@@ -41,9 +41,62 @@ public final class VerificationReport implements AutoCloseable {
             }
             final Path partial = partialOf(abs);
             partial.toFile().deleteOnExit(); // a run stopped by a signal leaves no temporary behind
-            return Files.newOutputStream(partial);
+            return new Named(Files.newOutputStream(partial), target);
         } catch (final IOException e) {
             throw new IOException("cannot write the report " + target + ": " + why(e), e);
+        }
+    }
+
+    /**
+     * A report's stream whose write errors name the report: a full disk said only "No space left on device", which
+     * reads as the data dir's.
+     */
+    private static final class Named extends java.io.FilterOutputStream {
+        private final Path target;
+
+        Named(final OutputStream out, final Path target) {
+            super(out);
+            this.target = target;
+        }
+
+        private IOException named(final IOException e) {
+            return new IOException("cannot write the report " + target + ": " + why(e), e);
+        }
+
+        @Override
+        public void write(final int b) throws IOException {
+            try {
+                out.write(b);
+            } catch (final IOException e) {
+                throw named(e);
+            }
+        }
+
+        @Override
+        public void write(final byte[] b, final int off, final int len) throws IOException {
+            try {
+                out.write(b, off, len);
+            } catch (final IOException e) {
+                throw named(e);
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            try {
+                out.flush();
+            } catch (final IOException e) {
+                throw named(e);
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            try {
+                out.close();
+            } catch (final IOException e) {
+                throw named(e);
+            }
         }
     }
 
@@ -193,10 +246,15 @@ public final class VerificationReport implements AutoCloseable {
         finished = true;
     }
 
+    /** Abandons a report not finished (its temporary file is deleted at exit); quietly, as it may be why. */
     @Override
-    public void close() throws IOException {
+    public void close() {
         if (!finished) {
-            json.close();
+            try {
+                json.close();
+            } catch (final IOException e) {
+                // the write that failed was said; the report stays unfinished
+            }
         }
     }
 }

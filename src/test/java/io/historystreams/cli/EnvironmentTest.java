@@ -108,12 +108,32 @@ class EnvironmentTest {
         assertEquals(ExitCode.COULD_NOT_RUN, ingest.exit(), ingest.output());
         assertTrue(ingest.output().contains("error: cannot load RocksDB's native library, which the pipeline's state "
                 + "stores need, from a copy in the data dir (" + data.resolve("native") + ": "
-                + "java.nio.file.FileSystemException: " + data.resolve("native") + "/rocksdb-"), ingest.output());
-        assertTrue(ingest.output().contains(": Not a directory), nor extracted to "), ingest.output());
+                + "java.io.IOException: " + data.resolve("native") + " is not a directory), nor extracted to "),
+                ingest.output());
         assertTrue(ingest.output().contains("), nor extracted to " + tmp.resolve("no-such-dir")
                 + " (java.io.tmpdir) ("), ingest.output());
         assertTrue(ingest.output().contains("); is that directory missing, full or mounted noexec? Set "
                 + "ROCKSDB_SHAREDLIB_DIR"), ingest.output());
+    }
+
+    @Test
+    void aCopyThatCannotBeMadeFallsBackToTheTempDirWithAWarning() throws Exception {
+        // a data dir mounted noexec, or one whose "native" cannot be a directory: the libraries' own way still works
+        final Path jtmp = Files.createDirectories(tmp.resolve("jtmp"));
+        final Path data = Files.createDirectories(tmp.resolve("data"));
+        Files.writeString(data.resolve("native"), "not a directory");
+        final Run ingest = main(List.of("-Djava.io.tmpdir=" + jtmp), "ingest", "--archive",
+                Fixtures.pubnetGenesis().toString(), "--data-dir", data.toString(), "--http-port", "-1", "--quiet");
+        assertEquals(ExitCode.OK, ingest.exit(), ingest.output());
+        assertTrue(ingest.output().contains("WARN  [main] i.h.service.HistoryStreamsService - RocksDB's native library "
+                + "is loaded from a temp file in " + jtmp + " (java.io.tmpdir), not from a copy in the data dir ("
+                + data.resolve("native") + ": java.io.IOException: " + data.resolve("native") + " is not a directory)"),
+                ingest.output());
+        assertTrue(ingest.output().contains("WARN  [main] i.h.service.HistoryStreamsService - lz4-java's native "
+                + "library is not loaded from a copy in the data dir (java.io.IOException: " + data.resolve("native")
+                + " is not a directory): lz4-java extracts it to a temp file in " + jtmp + " itself"), ingest.output());
+        assertTrue(ingest.output().contains("a process killed (kill -9) leaves that temp file (15 MB) behind"),
+                ingest.output());
     }
 
     @Test

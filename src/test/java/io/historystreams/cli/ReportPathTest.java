@@ -39,6 +39,22 @@ class ReportPathTest {
     }
 
     @Test
+    void aReportOnAFullDiskIsNamedAndTheVerdictStillPrinted() throws Exception {
+        // verify said only "error: java.io.IOException: No space left on device", and no summary: the report's
+        // temporary file (this process's own name) is made a link to /dev/full, which refuses every write so
+        final Path report = tmp.resolve("report.json");
+        Files.createSymbolicLink(tmp.resolve("report.json." + ProcessHandle.current().pid() + ".partial"),
+                Path.of("/dev/full"));
+        final Cli.Ran verify = Cli.run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet",
+                "--report", report.toString());
+        assertEquals(ExitCode.COULD_NOT_RUN, verify.code(), verify.out());
+        assertTrue(verify.out().startsWith("2 checkpoints: 2 verified, 0 incomplete, 0 failed; "), verify.out());
+        assertTrue(verify.out().endsWith("error: cannot write the report " + report + ": No space left on device\n"),
+                verify.out());
+        assertFalse(Files.exists(report));
+    }
+
+    @Test
     void aWritableReportLeavesNoTraceOfTheCheck() throws Exception {
         final Path report = tmp.resolve("sub/dir/report.json");
         final Cli.Ran verify = Cli.run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet",

@@ -186,6 +186,35 @@ final class EmbeddedKafkaBrokerTest {
     }
 
     @Test
+    void aDataDirThatCannotBeLockedOrMadeSaysWhy(@TempDir final Path dir) throws Exception {
+        // the messages named the directory or the lock file, and not why ("permission denied", "not a directory")
+        Files.createDirectories(dir.resolve("a/kafka/embedded-broker.lock"));
+        final EmbeddedKafkaException locked = assertThrows(EmbeddedKafkaException.class,
+                () -> EmbeddedKafkaBroker.start(dir.resolve("a"), Map.of()));
+        assertEquals("cannot lock the embedded Kafka data directory via " + dir.resolve("a/kafka/embedded-broker.lock")
+                + " (" + dir.resolve("a/kafka/embedded-broker.lock") + ": Is a directory)", locked.getMessage());
+        Files.createDirectories(dir.resolve("b"));
+        Files.writeString(dir.resolve("b/kafka"), "a file");
+        final EmbeddedKafkaException made = assertThrows(EmbeddedKafkaException.class,
+                () -> EmbeddedKafkaBroker.start(dir.resolve("b"), Map.of()));
+        assertEquals("cannot create the embedded broker's data directory " + dir.resolve("b/kafka") + " ("
+                + dir.resolve("b/kafka/logs") + ": Not a directory)", made.getMessage());
+    }
+
+    @Test
+    void fileSystemErrorsAreDescribedWithTheirReason() {
+        assertEquals("/x/y: permission denied", Causes.describe(new java.nio.file.AccessDeniedException("/x/y")));
+        assertEquals("/x/y: no such file or directory",
+                Causes.describe(new java.nio.file.NoSuchFileException("/x/y")));
+        assertEquals("/x/y -> /x/z: already exists",
+                Causes.describe(new java.nio.file.FileAlreadyExistsException("/x/y", "/x/z", null)));
+        assertEquals("/x/y: No space left on device",
+                Causes.describe(new java.nio.file.FileSystemException("/x/y", null, "No space left on device")));
+        assertEquals("plain", Causes.describe(new java.io.IOException("plain")));
+        assertEquals("IOException", Causes.describe(new java.io.IOException()));
+    }
+
+    @Test
     void impossibleTopicFailsWithClearMessage() {
         final Admin admin = closeLater(admin(shared));
         final TopicAdminException e = assertThrows(TopicAdminException.class,

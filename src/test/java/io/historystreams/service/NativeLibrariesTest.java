@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -92,5 +93,57 @@ class NativeLibrariesTest {
                     names.map(p -> p.getFileName().toString()).sorted().toList());
         }
         assertNotEquals(0, Files.size(lib));
+    }
+
+    @Test
+    void aLinkNamedLikeAnotherVersionIsRemovedNotFollowed() throws Exception {
+        // the old clean-up listed and emptied it: the files of whatever directory it named were deleted
+        final Path victim = Files.createDirectories(tmp.resolve("victim"));
+        Files.writeString(victim.resolve("precious.txt"), "keep me");
+        final Path nativeDir = Files.createDirectories(tmp.resolve("native"));
+        final Path link = Files.createSymbolicLink(nativeDir.resolve("rocksdb-00000000-1"), victim);
+        copy(nativeDir);
+        assertTrue(Files.notExists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS), "the link is removed");
+        assertEquals("keep me", Files.readString(victim.resolve("precious.txt")));
+    }
+
+    @Test
+    void aCopyThatCannotBeMovedIntoPlaceLeavesNoTempFile() throws Exception {
+        // a directory where the library goes: each start left its 15 MB temp copy beside it
+        final Path nativeDir = tmp.resolve("native");
+        final Path lib = copy(nativeDir);
+        Files.delete(lib);
+        Files.createDirectories(lib.resolve("sub"));
+        assertThrows(java.io.IOException.class, () -> copy(nativeDir));
+        try (var names = Files.list(lib.getParent())) {
+            assertEquals(List.of(lib.getFileName().toString()),
+                    names.map(p -> p.getFileName().toString()).toList());
+        }
+    }
+
+    @Test
+    void copiesAreOwnerOnlyAndOnesOthersCanWriteAreRefused() throws Exception {
+        final Path nativeDir = tmp.resolve("native");
+        final Path lib = copy(nativeDir);
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(nativeDir)));
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(lib.getParent())));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(lib)));
+        // what is loaded runs as this process: a copy others may have changed is not loaded (a CRC-32 is easily
+        // forged), whichever of the three they may write
+        for (final Path p : List.of(nativeDir, lib.getParent(), lib)) {
+            final var before = Files.getPosixFilePermissions(p);
+            final var writable = new java.util.HashSet<>(before);
+            writable.add(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE);
+            Files.setPosixFilePermissions(p, writable);
+            final java.io.IOException e = assertThrows(java.io.IOException.class, () -> copy(nativeDir));
+            assertEquals(p + " may be written by others (" + java.nio.file.attribute.PosixFilePermissions.toString(
+                    writable) + "): a native library is loaded only from files no one else can change",
+                    e.getMessage());
+            Files.setPosixFilePermissions(p, before);
+        }
+        assertEquals(lib, copy(nativeDir));
     }
 }
