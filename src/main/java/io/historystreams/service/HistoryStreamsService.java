@@ -185,6 +185,10 @@ public final class HistoryStreamsService implements AutoCloseable {
                 a.describeConsumerGroups(List.of(config.get(ServiceConfig.APPLICATION_ID)));
                 a.describeTransactions(List.of(config.get(ServiceConfig.APPLICATION_ID) + "-warm-up"));
                 rf = replicationFactor(config, a);
+                if (topology != null) {
+                    // before anything is created for a pairing that is refused
+                    PipelineGroups.check(a, config.get(ServiceConfig.APPLICATION_ID), topics.checkpointRequests.name());
+                }
                 final List<TopicSpec> specs = specs(topics, config.partitions(), rf);
                 TopicAdmin.ensureTopics(a, specs);
                 final List<TopicSpec> all = new ArrayList<>(specs);
@@ -365,7 +369,24 @@ public final class HistoryStreamsService implements AutoCloseable {
                 org.apache.kafka.common.errors.DisconnectException.class,
                 org.apache.kafka.streams.errors.TaskMigratedException.class,
                 org.apache.kafka.common.errors.ProducerFencedException.class,
-                org.apache.kafka.common.errors.InvalidProducerEpochException.class) != null;
+                org.apache.kafka.common.errors.InvalidProducerEpochException.class) != null
+                || commitTimedOut(e);
+    }
+
+    /**
+     * A transaction commit that timed out (a broker outage of minutes) leaves the thread's producer refusing every
+     * send until the commit is retried, which Kafka Streams does not do: the next flush failed with "Cannot attempt
+     * operation `send` because the previous call to `commitTransaction` timed out and must be retried", and a trial's
+     * worker stopped while its peers recovered. A new thread (a new producer, fencing the old one) recovers.
+     */
+    static boolean commitTimedOut(final Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof IllegalStateException && c.getMessage() != null
+                    && c.getMessage().contains("timed out and must be retried")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -1,0 +1,103 @@
+package io.historystreams.service;
+
+import io.historystreams.kafka.TopicAdmin;
+import io.historystreams.kafka.TopicSpec;
+import io.historystreams.testing.Cli;
+import io.historystreams.testing.Fixtures;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * One application per topic prefix, and one prefix per application, on a real KRaft broker: a worker with the
+ * application's id and another prefix stalled part of a trial's range for good, and a second application on a prefix
+ * emitted every event twice; both are refused before the pipeline starts.
+ */
+class PipelineGroupsTest extends WithEmbeddedBroker {
+    @TempDir
+    Path dir;
+
+    private static Admin admin() {
+        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()));
+    }
+
+    /** Commits offset 0 of {@code topic} for {@code group}, as a consumer of that group would. */
+    private static void commit(final String group, final String topic) {
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(), ConsumerConfig.GROUP_ID_CONFIG,
+                group), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            c.commitSync(Map.of(new TopicPartition(topic, 0), new OffsetAndMetadata(0)));
+        }
+    }
+
+    @Test
+    void anApplicationOnAnotherPrefixAndASecondApplicationOnAPrefixAreRefused() throws Exception {
+        try (Admin a = admin()) {
+            TopicAdmin.ensureTopics(a, List.of(TopicSpec.of("pa.checkpoint-requests", 1, 1),
+                    TopicSpec.of("pb.checkpoint-requests", 1, 1)));
+            commit("pa", "pa.checkpoint-requests");
+            PipelineGroups.check(a, "pa", "pa.checkpoint-requests"); // its own: fine
+            final IOException other = assertThrows(IOException.class,
+                    () -> PipelineGroups.check(a, "pa", "pb.checkpoint-requests"));
+            assertEquals("the application pa (--application-id) has processed the requests of pa.checkpoint-requests, "
+                    + "not pb.checkpoint-requests: all its workers must use one topic.prefix (a worker with another "
+                    + "one stops part of the others' work, and the application's state stores hold what the other "
+                    + "prefix verified); give this one that prefix, or another --application-id", other.getMessage());
+
+            // a plain consumer of the requests (no state stores) is not a pipeline
+            commit("pc", "pa.checkpoint-requests");
+            PipelineGroups.check(a, "pa", "pa.checkpoint-requests");
+            // a pipeline is
+            TopicAdmin.ensureTopics(a, List.of(TopicSpec.of("pc-checkpoint-status-changelog", 1, 1)));
+            final IOException twice = assertThrows(IOException.class,
+                    () -> PipelineGroups.check(a, "pa", "pa.checkpoint-requests"));
+            assertTrue(twice.getMessage().startsWith("the application pc (--application-id) also processed the "
+                    + "requests of pa.checkpoint-requests: two applications on one topic.prefix verify and emit every "
+                    + "checkpoint and ledger twice. Run this worker with --application-id pc, or give it another "
+                    + "topic.prefix; if that application is gone for good, delete its group "), twice.getMessage());
+        }
+    }
+
+    private Cli.Ran ingest(final String app, final String prefix) {
+        return Cli.run("ingest", "--archive", Fixtures.pubnetGenesis().toString(), "--bootstrap-servers",
+                broker.bootstrapServers(), "--application-id", app, "-D", "topic.prefix=" + prefix, "--data-dir",
+                dir.resolve(app + "-" + prefix).toString(), "--schema-registry-url", "mock://groups", "--http-port",
+                "-1", "--quiet");
+    }
+
+    @Test
+    void theCommandsRefuseAMismatchedWorkerBeforeItStarts() throws Exception {
+        final Cli.Ran first = ingest("g1", "g1.");
+        assertEquals(0, first.code(), first.out());
+        final Cli.Ran prefix = ingest("g1", "g2.");
+        assertEquals(2, prefix.code(), prefix.out());
+        try (Admin a = admin()) {
+            assertTrue(a.listTopics().names().get().stream().noneMatch(t -> t.startsWith("g2.")),
+                    "nothing is created for a refused pairing");
+        }
+        assertTrue(prefix.out().contains("error: the application g1 (--application-id) has processed the requests "
+                + "of g1.checkpoint-requests, not g2.checkpoint-requests"), prefix.out());
+        final Cli.Ran app = ingest("g3", "g1.");
+        assertEquals(2, app.code(), app.out());
+        assertTrue(app.out().contains("error: the application g1 (--application-id) also processed the requests of "
+                + "g1.checkpoint-requests"), app.out());
+        // the right pair still runs
+        final Cli.Ran again = ingest("g1", "g1.");
+        assertEquals(0, again.code(), again.out());
+    }
+}
