@@ -96,13 +96,6 @@ public final class HistoryStreamsService implements AutoCloseable {
     public static HistoryStreamsService start(final ServiceConfig config, final boolean publishing,
             final boolean pipeline) throws IOException {
         LOG.info("starting with {}", config);
-        // before anything compresses (150 KB, ~1 ms); RocksDB's (15 MB) on a thread of its own while the broker starts
-        final String lz4 = NativeLibraries.loadLz4(config.dataDir());
-        if (lz4 != null) {
-            LOG.warn("lz4-java's native library is not loaded from a copy in the data dir ({}): lz4-java extracts it "
-                    + "to a temp file in {} itself, which a process killed (kill -9) leaves behind (150 KB)", lz4,
-                    System.getProperty("java.io.tmpdir"));
-        }
         final java.util.concurrent.CompletableFuture<NativeLibraries.Outcome> rocksDb = pipeline
                 ? preloadRocksDb(config.dataDir()) : java.util.concurrent.CompletableFuture.completedFuture(null);
         try {
@@ -110,6 +103,13 @@ public final class HistoryStreamsService implements AutoCloseable {
         } catch (final java.nio.file.FileAlreadyExistsException e) {
             throw new IOException("cannot make the data dir " + config.dataDir() + " (--data-dir): " + e.getFile()
                     + " is a file, not a directory", e);
+        }
+        // before anything compresses (150 KB, ~1 ms); RocksDB's (15 MB) is loading on a thread of its own
+        final String lz4 = NativeLibraries.loadLz4(config.dataDir());
+        if (lz4 != null) {
+            LOG.warn("lz4-java's native library is not loaded from a copy in the data dir ({}): lz4-java extracts it "
+                    + "to a temp file in {} itself, which a process killed (kill -9) leaves behind (150 KB)", lz4,
+                    System.getProperty("java.io.tmpdir"));
         }
         io.historystreams.archive.Credentials.registerAll(config.get(ServiceConfig.ARCHIVE_CREDENTIALS));
         EmbeddedKafkaBroker broker = null;

@@ -48,7 +48,17 @@ final class NativeLibraries {
      * Loads RocksDB's library, from a copy under {@code dataDir} if it can, else in RocksDB's own way; throws
      * {@link NotLoaded} when neither works. Once loaded, a JVM keeps it: later calls do nothing.
      */
-    static synchronized Outcome loadRocksDb(final Path dataDir) {
+    static Outcome loadRocksDb(final Path dataDir) {
+        synchronized (ROCKSDB_LOCK) {
+            return loadRocksDbOnce(dataDir);
+        }
+    }
+
+    /** One lock per library: lz4-java's small copy is loaded on the main thread while RocksDB's is written. */
+    private static final Object ROCKSDB_LOCK = new Object();
+    private static final Object LZ4_LOCK = new Object();
+
+    private static Outcome loadRocksDbOnce(final Path dataDir) {
         if (rocksDbLoaded) {
             return new Outcome(null, null);
         }
@@ -110,7 +120,13 @@ final class NativeLibraries {
      * here, into the class loader lz4-java's classes share, and lz4-java is told that its library is loaded (its
      * private flag). Where that cannot be done, lz4-java extracts it as before.
      */
-    static synchronized String loadLz4(final Path dataDir) {
+    static String loadLz4(final Path dataDir) {
+        synchronized (LZ4_LOCK) {
+            return loadLz4Once(dataDir);
+        }
+    }
+
+    private static String loadLz4Once(final Path dataDir) {
         try {
             final Class<?> nativeClass = Class.forName("net.jpountz.util.Native");
             if ((Boolean) nativeClass.getMethod("isLoaded").invoke(null)) {

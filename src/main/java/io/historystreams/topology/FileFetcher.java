@@ -99,7 +99,7 @@ final class FileFetcher {
                 try {
                     sink.write(b);
                 } catch (final IOException e) {
-                    throw new BlobStoreFailure("cannot store " + path + " in the blob store", e);
+                    throw failed(e);
                 }
             }
             return b;
@@ -118,8 +118,12 @@ final class FileFetcher {
             try {
                 sink.write(b, off, len);
             } catch (final IOException e) {
-                throw new BlobStoreFailure("cannot store " + path + " in the blob store", e);
+                throw failed(e);
             }
+        }
+
+        private BlobStoreFailure failed(final IOException e) {
+            return new BlobStoreFailure("cannot store " + path + " in the blob store", e);
         }
 
         @Override
