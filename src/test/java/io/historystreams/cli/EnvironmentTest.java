@@ -190,28 +190,28 @@ class EnvironmentTest {
         return keys;
     }
 
-    @Test
-    void outputThatCannotBeWrittenIsAnError() throws Exception {
-        // verify >/dev/full exited 0 with every line of its verdict lost: System.out swallows write errors
+    /** {@code verify} of {@code archive} with its standard output on {@code /dev/full}: its exit code and stderr. */
+    private Run verifyToAFullDisk(final Path archive) throws Exception {
         final Path err = tmp.resolve("err.txt");
         final Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "verify", "--archive",
-                Fixtures.pubnetGenesis().toString())
+                archive.toString())
                 .redirectOutput(new java.io.File("/dev/full")).redirectError(err.toFile()).start();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "verify did not finish");
-        final String text = Files.readString(err, StandardCharsets.UTF_8);
-        assertEquals(ExitCode.COULD_NOT_RUN, p.exitValue(), text);
-        assertTrue(text.contains("error: the output could not be written (standard output is closed, or its disk is "
-                + "full)\n"), text);
+        return new Run(p.exitValue(), Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void outputThatCannotBeWrittenIsAnError() throws Exception {
+        // verify >/dev/full exited 0 with every line of its verdict lost: System.out swallows write errors
+        final Run verified = verifyToAFullDisk(Fixtures.pubnetGenesis());
+        assertEquals(ExitCode.COULD_NOT_RUN, verified.exit(), verified.output());
+        assertTrue(verified.output().contains("error: the output could not be written (standard output is closed, or "
+                + "its disk is full)\n"), verified.output());
         // a failed verdict keeps its code in the message
-        final Process failed = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "verify", "--archive",
-                Fixtures.testnetP24Hot().toString())
-                .redirectOutput(new java.io.File("/dev/full")).redirectError(err.toFile()).start();
-        assertTrue(failed.waitFor(60, TimeUnit.SECONDS), "verify did not finish");
-        final String failedText = Files.readString(err, StandardCharsets.UTF_8);
-        assertEquals(ExitCode.COULD_NOT_RUN, failed.exitValue(), failedText);
-        assertTrue(failedText.contains("full); the command's own exit code was 1"), failedText);
+        final Run failed = verifyToAFullDisk(Fixtures.testnetP24Hot());
+        assertEquals(ExitCode.COULD_NOT_RUN, failed.exit(), failed.output());
+        assertTrue(failed.output().contains("full); the command's own exit code was 1"), failed.output());
     }
 
     @Test
