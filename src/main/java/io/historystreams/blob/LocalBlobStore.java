@@ -128,6 +128,22 @@ public final class LocalBlobStore implements BlobStore {
         return root;
     }
 
+    /**
+     * Throws, naming the directory, when this user cannot write the store (its root or a temporary directory): the
+     * first verified file would fail to be stored, after the work started.
+     */
+    public void checkWritable() throws IOException {
+        final List<Path> dirs = new java.util.ArrayList<>(List.of(root));
+        for (int i = 0; i < TMP_DIRS; i++) {
+            dirs.add(root.resolve(TMP).resolve(Integer.toString(i)));
+        }
+        for (final Path d : dirs) {
+            if (!Files.isWritable(d)) {
+                throw new IOException(d + " cannot be written by this user");
+            }
+        }
+    }
+
     private Path pathOf(final String ref) {
         ArchivePaths.requireHash(ref);
         return root.resolve(ref.substring(0, 2)).resolve(ref);

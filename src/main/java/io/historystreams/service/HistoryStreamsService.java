@@ -133,6 +133,7 @@ public final class HistoryStreamsService implements AutoCloseable {
             final LocalBlobStore blobStore;
             try {
                 blobStore = new LocalBlobStore(config.blobDir());
+                blobStore.checkWritable();
             } catch (final IOException e) {
                 throw new IOException("cannot open the blob store " + config.blobDir() + " (blob.dir): "
                         + Causes.describe(e), e);
@@ -656,8 +657,9 @@ public final class HistoryStreamsService implements AutoCloseable {
         final Throwable store = Causes.find(e, io.historystreams.blob.BlobStoreFailure.class);
         if (store != null) {
             return store.getMessage() + " (blob store " + config.blobDir()
-                    + "): is its disk full? Nothing verified is lost, and no source is blamed: the same command run "
-                    + "again, with room on that disk, does the checkpoints that were in flight";
+                    + "): is its disk full, or not writable by this user? Nothing verified is lost, and no source is "
+                    + "blamed: the same command run again, once the store can be written, does the checkpoints that "
+                    + "were in flight";
         }
         final Throwable root = Causes.root(e);
         return root == e ? e.toString() : e + " (cause: " + root + ")";

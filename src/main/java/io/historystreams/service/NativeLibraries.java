@@ -50,7 +50,8 @@ final class NativeLibraries {
      */
     static Outcome loadRocksDb(final Path dataDir) {
         synchronized (ROCKSDB_LOCK) {
-            return loadRocksDbOnce(dataDir);
+            // System.load takes absolute paths only, and the default data dir is ./data
+            return loadRocksDbOnce(dataDir.toAbsolutePath());
         }
     }
 
@@ -122,7 +123,7 @@ final class NativeLibraries {
      */
     static String loadLz4(final Path dataDir) {
         synchronized (LZ4_LOCK) {
-            return loadLz4Once(dataDir);
+            return loadLz4Once(dataDir.toAbsolutePath());
         }
     }
 
@@ -270,6 +271,8 @@ final class NativeLibraries {
         final Path temp = dir.resolve(lib.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
         boolean moved = false;
         try {
+            // a process killed mid-copy whose pid this one has again (a container's JVM is pid 1 at every start)
+            Files.deleteIfExists(temp);
             final CRC32 written = new CRC32();
             try {
                 Files.createFile(temp, OWNER_READ_WRITE);

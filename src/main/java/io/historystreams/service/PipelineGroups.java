@@ -81,7 +81,7 @@ final class PipelineGroups {
                 throw new IOException("the application" + (sharing.size() == 1 ? " " : "s ") + String.join(", ",
                         sharing) + " (--application-id) also processed the requests of " + requestsTopic + ": two "
                         + "applications on one topic.prefix verify and emit every checkpoint and ledger twice. Run "
-                        + "this worker with --application-id " + String.join(" or ", sharing) + ", or give it another "
+                        + "this command with --application-id " + String.join(" or ", sharing) + ", or give it another "
                         + "topic.prefix; if that application is gone for good, delete its group (kafka-consumer-groups "
                         + "--delete --group " + sharing.iterator().next() + ")");
             }

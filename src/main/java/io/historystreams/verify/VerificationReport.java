@@ -39,6 +39,13 @@ public final class VerificationReport implements AutoCloseable {
             if (Files.isDirectory(abs)) {
                 throw new IOException("it is a directory");
             }
+            // the finished report is renamed into place: a device, a pipe or a link there was replaced by a regular
+            // file (as root, --report /dev/full replaced the machine's /dev/full), and a reader of the pipe got nothing
+            if (Files.exists(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && !Files.isRegularFile(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new IOException("it is not a regular file (a device, a pipe or a link), which the report would "
+                        + "replace; give the path of a file");
+            }
             final Path partial = partialOf(abs);
             partial.toFile().deleteOnExit(); // a run stopped by a signal leaves no temporary behind
             return new Named(Files.newOutputStream(partial), target);

@@ -37,9 +37,9 @@ class BlobStoreFailureTest {
                 stopped.out());
         assertTrue(stopped.out().contains(" in the blob store: " + blobs + "/"), stopped.out());
         assertTrue(stopped.out().contains(": already exists (blob store " + blobs + ")"), stopped.out());
-        assertTrue(stopped.out().contains("(blob store " + blobs + "): is its disk full? Nothing verified is lost, "
-                + "and no source is blamed: the same command run again, with room on that disk, does the checkpoints "
-                + "that were in flight"), stopped.out());
+        assertTrue(stopped.out().contains("(blob store " + blobs + "): is its disk full, or not writable by this "
+                + "user? Nothing verified is lost, and no source is blamed: the same command run again, once the store "
+                + "can be written, does the checkpoints that were in flight"), stopped.out());
         assertFalse(stopped.out().contains("INTERNAL_ERROR"), stopped.out());
         assertFalse(stopped.out().contains("blamed sources"), stopped.out());
 

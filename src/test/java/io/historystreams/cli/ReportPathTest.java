@@ -55,6 +55,30 @@ class ReportPathTest {
     }
 
     @Test
+    void aReportPathThatIsALinkOrAPipeIsRefusedAndLeftAsItIs() throws Exception {
+        // the finished report was renamed over it: as root, --report /dev/full replaced the machine's /dev/full
+        final Path file = Files.writeString(tmp.resolve("elsewhere.json"), "{}");
+        final Path link = Files.createSymbolicLink(tmp.resolve("link.json"), file);
+        final Path fifo = tmp.resolve("fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        for (final Path target : java.util.List.of(link, fifo)) {
+            final Cli.Ran verify = Cli.run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet",
+                    "--report", target.toString());
+            assertEquals(ExitCode.COULD_NOT_RUN, verify.code(), verify.out());
+            assertTrue(verify.out().contains("error: cannot write the report " + target + ": it is not a regular file "
+                    + "(a device, a pipe or a link), which the report would replace; give the path of a file"),
+                    verify.out());
+            final Cli.Ran ingest = Cli.run("ingest", "--archive", Fixtures.pubnetGenesis().toString(), "--data-dir",
+                    tmp.resolve("data").toString(), "--http-port", "-1", "--quiet", "--report", target.toString());
+            assertEquals(ExitCode.COULD_NOT_RUN, ingest.code(), ingest.out());
+            assertTrue(ingest.out().contains("it is not a regular file"), ingest.out());
+        }
+        assertTrue(Files.isSymbolicLink(link));
+        assertEquals("{}", Files.readString(file));
+        assertFalse(Files.isRegularFile(fifo, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
     void aWritableReportLeavesNoTraceOfTheCheck() throws Exception {
         final Path report = tmp.resolve("sub/dir/report.json");
         final Cli.Ran verify = Cli.run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet",

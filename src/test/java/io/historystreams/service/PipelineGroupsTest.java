@@ -68,7 +68,7 @@ class PipelineGroupsTest extends WithEmbeddedBroker {
                     () -> PipelineGroups.check(a, "pa", "pa.checkpoint-requests"));
             assertTrue(twice.getMessage().startsWith("the application pc (--application-id) also processed the "
                     + "requests of pa.checkpoint-requests: two applications on one topic.prefix verify and emit every "
-                    + "checkpoint and ledger twice. Run this worker with --application-id pc, or give it another "
+                    + "checkpoint and ledger twice. Run this command with --application-id pc, or give it another "
                     + "topic.prefix; if that application is gone for good, delete its group "), twice.getMessage());
         }
     }
