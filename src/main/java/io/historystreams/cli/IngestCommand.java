@@ -159,8 +159,10 @@ public final class IngestCommand implements Callable<Integer> {
                 err.println("warning: no worker is in group " + remote.group() + " on " + remote.bootstrapServers()
                         + " now: checkpoints the topics hold no verdict for wait until a `run` worker starts");
             }
-            return requestAndAwait(range, given, remote.clientProps(), remote.topics(), () -> null, () -> -1, null,
-                    startedMillis, t0);
+            try (RemotePipeline.WorkerWatch watch = remote.watchWorkers(Duration.ofSeconds(WORKER_WATCH_SECONDS))) {
+                return requestAndAwait(range, given, remote.clientProps(), remote.topics(), () -> null,
+                        watch::notice, () -> -1, null, startedMillis, t0);
+            }
         }
         Publishing.check(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(batch(config), !publishTo.isEmpty());
@@ -169,8 +171,17 @@ public final class IngestCommand implements Callable<Integer> {
                     () -> svc.live() ? null : svc.closing() ? "stopped by a signal before every checkpoint had a "
                             + "verdict; what was verified is kept: run the command again to go on"
                             : "the pipeline stopped: " + svc.fatalReason(),
-                    () -> svc.metrics().bytesFetched(), publishing, startedMillis, t0);
+                    () -> null, () -> svc.metrics().bytesFetched(), publishing, startedMillis, t0);
         }
+    }
+
+    /** How often {@code ingest --client} looks whether the workers' group emptied while it waits. */
+    public static final int WORKER_WATCH_SECONDS = 10;
+
+    /** Lines to print while waiting. */
+    @FunctionalInterface
+    interface Notices {
+        String next() throws InterruptedException;
     }
 
     /**
@@ -193,12 +204,13 @@ public final class IngestCommand implements Callable<Integer> {
      * @param given        the names of the sources given (credential-free), to tell checkpoints that this data dir
      *                     verified earlier from another archive: the gate answers those from its store
      * @param stopped      why the pipeline can no longer deliver (null while it can)
+     * @param notices      a line to print on stderr now and then (the workers' group emptied), else null
      * @param bytesFetched the bytes this process fetched, or -1 when the workers fetch elsewhere
      * @param publishing   this process's publishing, or null when it publishes nothing
      */
     private int requestAndAwait(final ArchiveOptions.Range range, final List<String> given,
             final Map<String, Object> clientProps,
-            final Topics topics, final Supplier<String> stopped, final LongSupplier bytesFetched,
+            final Topics topics, final Supplier<String> stopped, final Notices notices, final LongSupplier bytesFetched,
             final Publishing publishing, final long startedMillis, final long t0) throws Exception {
         final PrintWriter out = spec.commandLine().getOut();
         final PrintWriter err = spec.commandLine().getErr();
@@ -214,6 +226,14 @@ public final class IngestCommand implements Callable<Integer> {
                     if (problem != null) {
                         err.println("error: " + problem);
                         return ExitCode.COULD_NOT_RUN;
+                    }
+                    final String notice = notices.next();
+                    if (notice != null) {
+                        if (progress != null) {
+                            progress.clearLine();
+                        }
+                        err.println(notice);
+                        err.flush();
                     }
                     w.poll(Duration.ofMillis(200));
                     if (progress != null) {
@@ -445,6 +465,13 @@ public final class IngestCommand implements Callable<Integer> {
                         verified, failed, total - done, mb, done == 0 ? "" : String.format(", %.1f cp/s, ETA %.0f s",
                                 rate, (total - done) / rate));
                 err.flush();
+            }
+        }
+
+        /** Clears the bar's line on a terminal, so that a line printed next does not run into it (redrawn next). */
+        void clearLine() {
+            if (bar != null) {
+                err.print("\r\u001b[K");
             }
         }
 

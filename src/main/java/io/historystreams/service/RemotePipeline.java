@@ -94,12 +94,73 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
         return new IllegalStateException("cannot reach the Kafka cluster at " + bootstrap + ": " + cause, e);
     }
 
+    /**
+     * Watches the workers' group while the client waits, so that it says when the last worker left (a trial's client
+     * only repeated its progress, with a shrinking ETA, while every worker was dead) and when one is back. Call
+     * {@link WorkerWatch#notice()} as often as convenient: it asks the cluster every {@code every} at most.
+     */
+    public WorkerWatch watchWorkers(final java.time.Duration every) {
+        return new WorkerWatch(this, every);
+    }
+
+    /** See {@link #watchWorkers}. */
+    public static final class WorkerWatch implements AutoCloseable {
+        private final RemotePipeline remote;
+        private final long everyNanos;
+        private Admin admin;
+        private long last = System.nanoTime();
+        private int workers;
+
+        WorkerWatch(final RemotePipeline remote, final java.time.Duration every) {
+            this.remote = remote;
+            this.everyNanos = every.toNanos();
+            this.workers = remote.workers();
+        }
+
+        /** A line to print when the group emptied or filled again since the last look, else null. */
+        public String notice() throws InterruptedException {
+            if (System.nanoTime() - last < everyNanos) {
+                return null;
+            }
+            last = System.nanoTime();
+            if (admin == null) {
+                admin = Admin.create(remote.clientProps());
+            }
+            final int now = members(admin, remote.group(), 5_000);
+            if (now < 0) {
+                return null; // the cluster could not say
+            }
+            final int before = workers;
+            workers = now;
+            if (now == 0 && before != 0) {
+                return "warning: no worker is in group " + remote.group() + " now: the checkpoints without a verdict "
+                        + "wait until a `run` worker starts (or rejoins)";
+            }
+            if (now > 0 && before == 0) {
+                return "note: " + now + " worker(s) in group " + remote.group() + " again";
+            }
+            return null;
+        }
+
+        @Override
+        public void close() {
+            if (admin != null) {
+                admin.close(java.time.Duration.ofSeconds(5));
+            }
+        }
+    }
+
     /** Members of the workers' group now; 0 when the group does not exist, -1 when the cluster cannot tell. */
     private static int members(final Admin admin, final String group) throws InterruptedException {
+        return members(admin, group, ADMIN_TIMEOUT_MS);
+    }
+
+    private static int members(final Admin admin, final String group, final int timeoutMs)
+            throws InterruptedException {
         try {
             return admin.describeConsumerGroups(List.of(group),
-                            new DescribeConsumerGroupsOptions().timeoutMs(ADMIN_TIMEOUT_MS))
-                    .describedGroups().get(group).get(ADMIN_TIMEOUT_MS, TimeUnit.MILLISECONDS).members().size();
+                            new DescribeConsumerGroupsOptions().timeoutMs(timeoutMs))
+                    .describedGroups().get(group).get(timeoutMs, TimeUnit.MILLISECONDS).members().size();
         } catch (final ExecutionException e) {
             return e.getCause() instanceof GroupIdNotFoundException ? 0 : -1;
         } catch (final TimeoutException e) {

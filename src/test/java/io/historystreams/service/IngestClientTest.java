@@ -88,6 +88,30 @@ class IngestClientTest extends WithEmbeddedBroker {
     }
 
     @Test
+    void theClientSaysWhenTheLastWorkerLeavesAndWhenOneIsBack() throws Exception {
+        // a trial's client only repeated its progress, with a shrinking ETA, while every worker was dead
+        final String app = "client4";
+        // every file answered 20 ms late: the range takes long enough for the worker to leave in its middle
+        try (FaultyArchiveServer server = FaultyArchiveServer.slowed(Fixtures.testnetSmall(), Duration.ofMillis(20))) {
+            final HistoryStreamsService first = worker(app);
+            final java.util.concurrent.CompletableFuture<Cli.Ran> ran = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> client(app, server.url(), "--from", "1", "--to", "10047", "--timeout", "240"));
+            Thread.sleep(3_000);
+            first.close();
+            Thread.sleep((io.historystreams.cli.IngestCommand.WORKER_WATCH_SECONDS + 5) * 1_000L);
+            try (HistoryStreamsService second = worker(app)) {
+                final Cli.Ran r = ran.get(240, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(0, r.code(), r.out());
+                assertTrue(r.out().contains("warning: no worker is in group client4 now: the checkpoints without a "
+                        + "verdict wait until a `run` worker starts (or rejoins)"), r.out());
+                assertTrue(r.out().contains("note: 1 worker(s) in group client4 again"), r.out());
+                assertTrue(r.out().indexOf("no worker is in group client4 now") < r.out().indexOf("again"), r.out());
+                assertTrue(r.out().contains("157 checkpoints: 157 verified, 0 failed, 0 given up"), r.out());
+            }
+        }
+    }
+
+    @Test
     void refusesWhatCannotReachAWorkerBeforeRequestingAnything() throws Exception {
         final String archive = Fixtures.testnetSmall().toString();
         // nothing of this application on the cluster
