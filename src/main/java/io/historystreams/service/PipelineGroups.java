@@ -51,22 +51,22 @@ final class PipelineGroups {
                         + "application's state stores hold what the other prefix verified); give this one that "
                         + "prefix, or another --application-id");
             }
+            // the other pipelines: groups with a pipeline's state stores (not consumers of the topics, share groups);
+            // only their offsets are asked for, however many groups a shared cluster has
+            final Set<String> topics = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             final Map<String, ListConsumerGroupOffsetsSpec> groups = new HashMap<>();
             for (final GroupListing g : admin.listGroups().all().get(30, TimeUnit.SECONDS)) {
-                if (!g.groupId().equals(appId)) {
+                if (!g.groupId().equals(appId)
+                        && topics.contains(g.groupId() + "-" + HistoryTopology.STATUS_STORE + "-changelog")) {
                     groups.put(g.groupId(), new ListConsumerGroupOffsetsSpec());
                 }
             }
             if (groups.isEmpty()) {
                 return;
             }
-            final Set<String> topics = admin.listTopics().names().get(30, TimeUnit.SECONDS);
             final Set<String> sharing = new TreeSet<>();
             final var offsets = admin.listConsumerGroupOffsets(groups);
             for (final String g : groups.keySet()) {
-                if (!topics.contains(g + "-" + HistoryTopology.STATUS_STORE + "-changelog")) {
-                    continue; // not a pipeline (a consumer of the topics, a share group)
-                }
                 final Map<TopicPartition, ?> committed;
                 try {
                     committed = offsets.partitionsToOffsetAndMetadata(g).get(30, TimeUnit.SECONDS);
