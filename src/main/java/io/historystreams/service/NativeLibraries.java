@@ -63,20 +63,23 @@ final class NativeLibraries {
         if (rocksDbLoaded) {
             return new Outcome(null, null);
         }
-        Path copy = dataDir.resolve("native");
+        final Path nativeDir = dataDir.resolve("native");
+        // what a failure is about: the directory, then the copy once made (null when none is made: not in a jar)
+        Path tried = nativeDir;
         String failure = null;
         // RocksDB takes an empty value as not set (systemd's "Environment=ROCKSDB_SHAREDLIB_DIR="), and so does this
         final String sharedLibDir = System.getenv("ROCKSDB_SHAREDLIB_DIR");
         if (sharedLibDir == null || sharedLibDir.isEmpty()) {
             try {
-                copy = copy(copy, "rocksdb", Environment.getJniLibraryFileName("rocksdb"), rocksDbFileName(),
-                        RocksDB.class);
-                if (copy != null) {
+                final Path lib = copy(nativeDir, "rocksdb", Environment.getJniLibraryFileName("rocksdb"),
+                        rocksDbFileName(), RocksDB.class);
+                tried = lib;
+                if (lib != null) {
                     // RocksDB's loader for given directories looks for rocksDbFileName(); when no directory has it,
                     // it throws and resets its state, so its own way can still be tried
-                    RocksDB.loadLibrary(List.of(copy.getParent().toString()));
+                    RocksDB.loadLibrary(List.of(lib.getParent().toString()));
                     rocksDbLoaded = true;
-                    return new Outcome(copy, null);
+                    return new Outcome(lib, null);
                 }
             } catch (final IOException | UnsatisfiedLinkError e) {
                 failure = e.toString();
@@ -85,10 +88,10 @@ final class NativeLibraries {
         try {
             RocksDB.loadLibrary();
         } catch (final RuntimeException | Error e) {
-            throw new NotLoaded(copy, failure, e);
+            throw new NotLoaded(tried, failure, e);
         }
         rocksDbLoaded = true;
-        return new Outcome(copy, failure);
+        return new Outcome(tried, failure);
     }
 
     /** Neither the copy nor RocksDB's own way loaded the library. */

@@ -50,7 +50,7 @@ public final class VerificationReport implements AutoCloseable {
             partial.toFile().deleteOnExit(); // a run stopped by a signal leaves no temporary behind
             return new Named(Files.newOutputStream(partial), target);
         } catch (final IOException e) {
-            throw new IOException("cannot write the report " + target + ": " + why(e), e);
+            throw cannotWrite(target, e);
         }
     }
 
@@ -66,44 +66,38 @@ public final class VerificationReport implements AutoCloseable {
             this.target = target;
         }
 
-        private IOException named(final IOException e) {
-            return new IOException("cannot write the report " + target + ": " + why(e), e);
+        /** A write to the file. */
+        @FunctionalInterface
+        private interface Write {
+            void run() throws IOException;
+        }
+
+        private void named(final Write write) throws IOException {
+            try {
+                write.run();
+            } catch (final IOException e) {
+                throw cannotWrite(target, e);
+            }
         }
 
         @Override
         public void write(final int b) throws IOException {
-            try {
-                out.write(b);
-            } catch (final IOException e) {
-                throw named(e);
-            }
+            named(() -> out.write(b));
         }
 
         @Override
         public void write(final byte[] b, final int off, final int len) throws IOException {
-            try {
-                out.write(b, off, len);
-            } catch (final IOException e) {
-                throw named(e);
-            }
+            named(() -> out.write(b, off, len));
         }
 
         @Override
         public void flush() throws IOException {
-            try {
-                out.flush();
-            } catch (final IOException e) {
-                throw named(e);
-            }
+            named(out::flush);
         }
 
         @Override
         public void close() throws IOException {
-            try {
-                out.close();
-            } catch (final IOException e) {
-                throw named(e);
-            }
+            named(out::close);
         }
     }
 
@@ -122,6 +116,10 @@ public final class VerificationReport implements AutoCloseable {
         } catch (final IOException e) {
             throw new IOException("cannot move the report into place at " + target + ": " + why(e), e);
         }
+    }
+
+    private static IOException cannotWrite(final Path target, final IOException e) {
+        return new IOException("cannot write the report " + target + ": " + why(e), e);
     }
 
     /** A file system error's reason (its own message is often the path alone). */
