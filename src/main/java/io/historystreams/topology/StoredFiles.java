@@ -16,6 +16,9 @@ import java.util.Optional;
  * checked against the recorded SHA-256 before use.
  */
 public final class StoredFiles {
+    /** Fetches of a blob evicted again before it could be read, before giving up. */
+    private static final int EVICTED_ATTEMPTS = 3;
+
     private StoredFiles() {
     }
 
@@ -30,19 +33,31 @@ public final class StoredFiles {
             throw Facts.internal(file.getPath(), e);
         }
         final String expected = Hashes.hex(file.getSha256());
-        FileFetcher.fetch(ctx, ctx.archive(List.of(file.getSource())), file.getPath(), (in, p) -> {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return Boolean.TRUE;
-        });
-        try {
-            final Optional<InputStream> again = ctx.blobs().open(expected);
-            if (again.isEmpty()) {
+        // fetched again and stored; a blob store kept under its limit may evict it again before it is opened (a
+        // checkpoint that is done already no longer needs it), which is no mismatch: it is fetched again, a few times
+        for (int attempt = 1; ; attempt++) {
+            final FileFetcher.Stored<Boolean> again = FileFetcher.fetch(ctx, ctx.archive(List.of(file.getSource())),
+                    file.getPath(), (in, p) -> {
+                        in.transferTo(java.io.OutputStream.nullOutputStream());
+                        return Boolean.TRUE;
+                    });
+            if (!Hashes.hex(again.file().getSha256()).equals(expected)) {
                 throw new VerificationException(FailureReason.BUCKET_HASH_MISMATCH, file.getPath(),
                         "re-fetched bytes from " + file.getSource() + " do not match the recorded SHA-256 " + expected);
             }
-            return again.get();
-        } catch (final IOException e) {
-            throw Facts.internal(file.getPath(), e);
+            try {
+                final Optional<InputStream> stored = ctx.blobs().open(expected);
+                if (stored.isPresent()) {
+                    return stored.get();
+                }
+            } catch (final IOException e) {
+                throw Facts.internal(file.getPath(), e);
+            }
+            if (attempt == EVICTED_ATTEMPTS) {
+                throw Facts.internal(file.getPath(), new IOException("fetched again " + attempt + " times from "
+                        + file.getSource() + ", and evicted from the blob store each time before it could be read: "
+                        + "raise blob.max.bytes"));
+            }
         }
     }
 }
