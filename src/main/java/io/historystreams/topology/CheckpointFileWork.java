@@ -10,6 +10,7 @@ import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.HasDownloaded;
 import io.historystreams.events.Hashes;
 import io.historystreams.events.LedgerHeadersDownloaded;
+import io.historystreams.events.RequestReason;
 import io.historystreams.events.ResultsDownloaded;
 import io.historystreams.events.ScpDownloaded;
 import io.historystreams.events.TransactionsDownloaded;
@@ -168,7 +169,15 @@ final class CheckpointFileWork {
         };
     }
 
-    FetchFileProcessor.Work scp() {
+    /**
+     * The SCP file, or its absence (SCP files are optional: absent is an outcome, not a failure). A checkpoint of a
+     * tailed archive is verified for good once, so an absence recorded there stays in its events and its mirrors: when
+     * the archive is live ({@link RequestReason#TAIL}) and has the previous checkpoint's SCP file, a "not present" is
+     * more likely a file not there yet or a passing error (a CDN's cached 404) than a checkpoint without SCP messages.
+     * The attempt then fails as a missing file (retryable), and the gate tries the checkpoint again after its backoff;
+     * its last attempt ({@code maxAttempts}) takes the absence as the answer.
+     */
+    FetchFileProcessor.Work scp(final int maxAttempts) {
         return (ctx, r, now) -> {
             final long cp = r.getCheckpoint();
             final String path = ArchivePaths.checkpointFile(FileType.SCP, cp);
@@ -183,12 +192,34 @@ final class CheckpointFileWork {
                     if (e.reason() != FailureReason.MISSING_FILE) {
                         throw e;
                     }
-                    // SCP files are optional: absent is an outcome, not a failure
+                    if (r.getReason() == RequestReason.TAIL && r.getAttempt() + 1 < maxAttempts
+                            && previousHasScp(archive, cp)) {
+                        throw new VerificationException(FailureReason.MISSING_FILE, path, e.detail()
+                                + "; the archive is live and has the previous checkpoint's SCP file, so the checkpoint"
+                                + " is tried again before this one is taken as absent (attempt " + (r.getAttempt() + 1)
+                                + " of " + maxAttempts + ")", e).withSource(e.source());
+                    }
                     return downloaded(cp, ScpDownloaded.newBuilder().setCheckpoint(cp)
                             .setArchive(r.getArchive()).setFile(null).setPresent(false).setEntryCount(0).build());
                 }
             });
         };
+    }
+
+    /**
+     * Whether the archive has the SCP file of the checkpoint before {@code cp} (only asked, not read). A source that
+     * cannot answer counts as having it: asking again is the cautious side.
+     */
+    private static boolean previousHasScp(final HistoryArchive archive, final long cp) {
+        if (cp < 2 * Checkpoint.FREQUENCY - 1) {
+            return false;
+        }
+        try {
+            return archive.fetch(ArchivePaths.checkpointFile(FileType.SCP, cp - Checkpoint.FREQUENCY), in -> true)
+                    .value();
+        } catch (final VerificationException e) {
+            return e.reason() != FailureReason.MISSING_FILE;
+        }
     }
 
     private List<Out> guardedWith(final PipelineContext ctx, final CheckpointRequest r, final String path,

@@ -55,7 +55,7 @@ final class FileFetcher {
                 throw new BlobStoreFailure("cannot store " + path + " in the blob store", e);
             }
             try (BlobStore.Writer w = created) {
-                final InputStream tee = new Tee(in, w.stream(), path);
+                final Tee tee = new Tee(in, w.stream(), path);
                 final T value = check.verify(tee, path);
                 tee.transferTo(OutputStream.nullOutputStream()); // whatever the verifier did not need to read
                 final long size = w.size();
@@ -65,17 +65,36 @@ final class FileFetcher {
                 } catch (final IOException e) {
                     throw new BlobStoreFailure("cannot store the verified file " + path + " in the blob store", e);
                 }
-                return new Blob<>(value, ref, size);
+                return new Blob<>(value, ref, size, rawSize(path, size, tee.lastFour()));
             }
         });
         final Blob<T> b = f.value();
         final FileRef ref = FileRef.newBuilder().setPath(path).setSource(f.source()).setBlobRef(keep ? b.ref() : null)
-                .setSha256(Hashes.hash32(b.ref())).setSizeBytes(b.size()).setRawSizeBytes(-1).build();
+                .setSha256(Hashes.hash32(b.ref())).setSizeBytes(b.size()).setRawSizeBytes(b.rawSize()).build();
         return new Stored<>(b.value(), ref);
     }
 
-    /** A verified file's check result, and the SHA-256 (hex) and size of its bytes. */
-    private record Blob<T>(T value, String ref, long size) {
+    /** A verified file's check result, the SHA-256 (hex) and size of its bytes, and its size decompressed. */
+    private record Blob<T>(T value, String ref, long size, long rawSize) {
+    }
+
+    /**
+     * The size of a verified file after decompression: a state file ({@code .json}) is not compressed; an
+     * {@code .xdr.gz} file's is the gzip trailer's ISIZE (its last four bytes, little-endian), which its verifier
+     * checked against the bytes it inflated. ISIZE is that size modulo 2^32, and the verifiers cap a checkpoint file
+     * at 4 GiB decompressed, so it is exact but for a file of exactly 4 GiB: an ISIZE of 0 counts only for a small
+     * file (an empty gzip stream), otherwise the size is unknown (-1). Buckets have their own count (their verifier's).
+     */
+    static long rawSize(final String path, final long size, final byte[] lastFour) {
+        if (path.endsWith(".json")) {
+            return size;
+        }
+        if (!path.endsWith(".gz") || size < 4) {
+            return -1;
+        }
+        final long isize = (lastFour[0] & 0xffL) | (lastFour[1] & 0xffL) << 8 | (lastFour[2] & 0xffL) << 16
+                | (lastFour[3] & 0xffL) << 24;
+        return isize == 0 && size > 64 ? -1 : isize;
     }
 
     /**
@@ -85,6 +104,8 @@ final class FileFetcher {
     private static final class Tee extends FilterInputStream {
         private final OutputStream sink;
         private final String path;
+        /** The last four bytes read, oldest first (a gzip stream's ISIZE once it is read to its end). */
+        private final byte[] last = new byte[4];
 
         Tee(final InputStream in, final OutputStream sink, final String path) {
             super(in);
@@ -92,10 +113,24 @@ final class FileFetcher {
             this.path = path;
         }
 
+        byte[] lastFour() {
+            return last.clone();
+        }
+
+        private void remember(final byte[] b, final int off, final int len) {
+            if (len >= 4) {
+                System.arraycopy(b, off + len - 4, last, 0, 4);
+            } else {
+                System.arraycopy(last, len, last, 0, 4 - len);
+                System.arraycopy(b, off, last, 4 - len, len);
+            }
+        }
+
         @Override
         public int read() throws IOException {
             final int b = in.read();
             if (b >= 0) {
+                remember(new byte[] {(byte) b}, 0, 1);
                 try {
                     sink.write(b);
                 } catch (final IOException e) {
@@ -109,6 +144,7 @@ final class FileFetcher {
         public int read(final byte[] b, final int off, final int len) throws IOException {
             final int n = in.read(b, off, len);
             if (n > 0) {
+                remember(b, off, n);
                 write(b, off, n);
             }
             return n;

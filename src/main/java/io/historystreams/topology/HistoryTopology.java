@@ -97,11 +97,11 @@ public final class HistoryTopology {
                 t.checkpointFailures.keySerde().serializer(), t.checkpointFailures.valueSerde().serializer(), GATE);
 
         // one fetch-and-verify processor per file type, each with its store of requests in flight
-        addFetcher(top, t, ctx, poll, "has", t.hasDownloaded.name(), true);
-        addFetcher(top, t, ctx, poll, "ledger", t.ledgersDownloaded.name(), false);
-        addFetcher(top, t, ctx, poll, "transactions", t.transactionsDownloaded.name(), false);
-        addFetcher(top, t, ctx, poll, "results", t.resultsDownloaded.name(), false);
-        addFetcher(top, t, ctx, poll, "scp", t.scpDownloaded.name(), false);
+        addFetcher(top, t, ctx, poll, "has", t.hasDownloaded.name(), true, settings.maxAttempts());
+        addFetcher(top, t, ctx, poll, "ledger", t.ledgersDownloaded.name(), false, settings.maxAttempts());
+        addFetcher(top, t, ctx, poll, "transactions", t.transactionsDownloaded.name(), false, settings.maxAttempts());
+        addFetcher(top, t, ctx, poll, "results", t.resultsDownloaded.name(), false, settings.maxAttempts());
+        addFetcher(top, t, ctx, poll, "scp", t.scpDownloaded.name(), false, settings.maxAttempts());
         top.addSink("fetch-failures-sink", t.fileFailures.name(), t.fileFailures.keySerde().serializer(),
                 t.fileFailures.valueSerde().serializer(), "fetch-has", "fetch-ledger", "fetch-transactions",
                 "fetch-results", "fetch-scp");
@@ -153,7 +153,7 @@ public final class HistoryTopology {
     }
 
     private static void addFetcher(final Topology top, final Topics t, final PipelineContext ctx, final Duration poll,
-            final String type, final String downloadedTopic, final boolean has) {
+            final String type, final String downloadedTopic, final boolean has, final int maxAttempts) {
         final String name = "fetch-" + type;
         final String store = "pending-" + type;
         final String sink = type + "-downloaded-sink";
@@ -164,7 +164,7 @@ public final class HistoryTopology {
             case "ledger" -> work.ledger();
             case "transactions" -> work.transactions();
             case "results" -> work.results();
-            default -> work.scp();
+            default -> work.scp(maxAttempts);
         };
         top.addProcessor(name, () -> new FetchFileProcessor(ctx, store, w, poll), GATE);
         top.addStateStore(store(store, Serdes.Long(), t.storeSerde(CheckpointRequest.class)), name);

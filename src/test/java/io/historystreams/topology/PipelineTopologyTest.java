@@ -60,6 +60,21 @@ class PipelineTopologyTest {
                 assertEquals(kv.key, kv.value.getCheckpoint());
                 assertEquals(kv.key == 63 ? ChainLinkStatus.NOT_APPLICABLE : ChainLinkStatus.VERIFIED,
                         kv.value.getChainLinkedToPrevious());
+                if (kv.key % 1024 == 1023) { // every file's sizes, against the fixture's bytes (a sample of them)
+                    for (final io.historystreams.events.FileRef f : kv.value.getFiles()) {
+                        final Path file = Fixtures.testnetSmall().resolve(f.getPath());
+                        assertEquals(Files.size(file), f.getSizeBytes(), f.getPath());
+                        final long raw;
+                        if (f.getPath().endsWith(".gz")) {
+                            try (GZIPInputStream in = new GZIPInputStream(Files.newInputStream(file))) {
+                                raw = in.transferTo(java.io.OutputStream.nullOutputStream());
+                            }
+                        } else {
+                            raw = Files.size(file);
+                        }
+                        assertEquals(raw, f.getRawSizeBytes(), () -> "size decompressed of " + f.getPath());
+                    }
+                }
             }
             assertEquals(10047, h.ledgers.size());
             final Map<Long, LedgerVerified> bySeq = new HashMap<>();
@@ -222,6 +237,57 @@ class PipelineTopologyTest {
             h.settle(Duration.ofMillis(500), Duration.ofSeconds(10));
             assertEquals(List.of(), h.verified);
             assertEquals(2, server.requests(txPath));
+        }
+    }
+
+    @Test
+    void shouldAskATailedArchiveAgainForAnScpFileItsPreviousCheckpointHas() throws Exception {
+        // SCP files are optional, so a 404 is an answer; but a tailed checkpoint is verified for good once, and a
+        // passing 404 (a CDN's cached one, a file not there yet) left its events and mirror without the file for good
+        final long cp = 0x3ff;
+        final String scpPath = ArchivePaths.checkpointFile(FileType.SCP, cp);
+        final HistoryTopology.Settings settings = HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMillis(50));
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                PipelineHarness h = new PipelineHarness(dir.resolve("passing"), settings)) {
+            server.on(scpPath).status(404).times(2);
+            h.requests.pipeInput(cp, CheckpointRequest.newBuilder(PipelineHarness.requestFor(server.url(), cp, TESTNET))
+                    .setReason(RequestReason.TAIL).build());
+            assertTrue(h.runUntil(() -> !h.verified.isEmpty(), Duration.ofSeconds(60)), () -> "failures: " + h.failures);
+            assertEquals(List.of(), h.failures);
+            assertTrue(h.verified.get(0).value.getFiles().stream().anyMatch(f -> f.getPath().equals(scpPath)),
+                    () -> "the SCP file served at the third attempt is among the verified files: "
+                            + h.verified.get(0).value.getFiles().stream().map(f -> f.getPath()).toList());
+            assertEquals(3, server.requests(scpPath));
+        }
+        // a checkpoint of a live archive with no SCP file while its predecessor has one: absent at the last attempt
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                PipelineHarness h = new PipelineHarness(dir.resolve("absent"), settings)) {
+            server.on(scpPath).status(404).forever();
+            h.requests.pipeInput(cp, CheckpointRequest.newBuilder(PipelineHarness.requestFor(server.url(), cp, TESTNET))
+                    .setReason(RequestReason.TAIL).build());
+            assertTrue(h.runUntil(() -> !h.verified.isEmpty(), Duration.ofSeconds(60)), () -> "failures: " + h.failures);
+            assertEquals(List.of(), h.failures, "an absent SCP file is not a failure");
+            assertTrue(h.verified.get(0).value.getFiles().stream().noneMatch(f -> f.getPath().equals(scpPath)));
+            assertEquals(3, server.requests(scpPath));
+        }
+        // an archive without SCP files (early pubnet), tailed: its predecessor has none either, so absent at once
+        final String genesisScp = ArchivePaths.checkpointFile(FileType.SCP, 0x7f);
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.pubnetGenesis());
+                PipelineHarness h = new PipelineHarness(dir.resolve("none"), settings)) {
+            h.requests.pipeInput(0x7fL, CheckpointRequest.newBuilder(
+                    PipelineHarness.requestFor(server.url(), 0x7f, null)).setReason(RequestReason.TAIL).build());
+            assertTrue(h.runUntil(() -> !h.verified.isEmpty() || !h.failures.isEmpty(), Duration.ofSeconds(60)));
+            assertEquals(List.of(), h.failures);
+            assertEquals(1, server.requests(genesisScp));
+        }
+        // a range's request (ingest of history) takes the first answer
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                PipelineHarness h = new PipelineHarness(dir.resolve("range"), settings)) {
+            server.on(scpPath).status(404).times(1);
+            h.request(server.url(), cp, TESTNET);
+            assertTrue(h.runUntil(() -> !h.verified.isEmpty() || !h.failures.isEmpty(), Duration.ofSeconds(60)));
+            assertEquals(List.of(), h.failures);
+            assertEquals(1, server.requests(scpPath));
         }
     }
 
