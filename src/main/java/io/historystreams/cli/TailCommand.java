@@ -57,8 +57,7 @@ public final class TailCommand implements Callable<Integer> {
     @Option(names = "--publish-to", paramLabel = "TARGET", description = "Publish verified checkpoints (repeatable).")
     List<String> publishTo = List.of();
 
-    private static final java.time.format.DateTimeFormatter CLOCK =
-            java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TailCommand.class);
 
     private final CountDownLatch stop = new CountDownLatch(1);
 
@@ -96,9 +95,8 @@ public final class TailCommand implements Callable<Integer> {
                 try {
                     tailer.pollOnce();
                 } catch (final VerificationException e) {
-                    err.println(java.time.LocalTime.now().format(CLOCK) // as the log lines around it
-                            + " tail: cannot read the archive's root state (will retry): " + e);
-                    err.flush();
+                    // a log event (level, date), as the pipeline's own failures are: what alerting on the log sees
+                    LOG.warn("cannot read the archive's root state (tried again at the next poll): {}", e.toString());
                 } catch (final org.apache.kafka.common.KafkaException e) {
                     if (!fenced(e)) {
                         throw e;

@@ -17,8 +17,11 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -47,6 +50,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class CheckpointPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointPublisher.class);
+    private static final FileAttribute<?>[] READABLE = readable();
 
     private final ArchiveWriter writer;
     private final PipelineContext ctx;
@@ -198,11 +202,20 @@ public final class CheckpointPublisher {
                     + hasPath + "; refusing to publish it", false, null);
         }
         requireSameNetwork(cp);
+        final boolean hasThere = writer.exists(hasPath);
+        if (hasThere) {
+            requireSameCheckpoint(cp, hasPath);
+        }
         final List<String> written = new ArrayList<>();
         final List<String> skipped = new ArrayList<>();
         publishStep(buckets, written, skipped);
         publishStep(data, written, skipped);
-        publishFile(has).addTo(written, skipped);
+        if (hasThere) {
+            filesSkipped.incrementAndGet();
+            skipped.add(hasPath);
+        } else {
+            publishFile(has).addTo(written, skipped);
+        }
         advanceRoot(checkpoint, has, cp.getNetworkPassphrase(), written, skipped);
         final long millis = (System.nanoTime() - started) / 1_000_000;
         if (written.isEmpty()) {
@@ -590,6 +603,38 @@ public final class CheckpointPublisher {
         networkChecked = true;
     }
 
+    /**
+     * Refuses to publish a checkpoint next to another archive's state file for it. The files a target has are skipped
+     * unchecked, and a network passphrase does not tell one testnet from the next (a reset keeps it; pubnet's first
+     * state files name none): a mirror of an earlier testnet, or of another network, got this archive's other
+     * checkpoints and a root naming them, a chain broken where the two met. A state file of the same ledger whose
+     * bucket list hashes to the verified one is this archive's, whichever validator wrote it (their bytes differ).
+     * One that cannot be read is left as it is, as before (skipped unchecked: {@code verify} the mirror).
+     */
+    private void requireSameCheckpoint(final CheckpointVerified cp, final String hasPath) throws PublishException {
+        final Optional<byte[]> bytes = writer.readSmall(hasPath);
+        if (bytes.isEmpty()) {
+            return;
+        }
+        final HistoryArchiveState theirs;
+        try {
+            theirs = HistoryArchiveState.parse(bytes.get(), hasPath);
+        } catch (final VerificationException e) {
+            LOG.warn("{}: {} on the target cannot be read as a state file ({}): left as it is", writer.name(), hasPath,
+                    e.getMessage());
+            return;
+        }
+        final String verified = Hashes.hex(cp.getBucketListHash());
+        final String found = theirs.bucketListHash().hex();
+        if (theirs.currentLedger() != cp.getCheckpoint() || !found.equals(verified)) {
+            throw new PublishException(writer.name() + ": the target holds another archive: its " + hasPath
+                    + " is not the verified state of checkpoint " + hex(cp.getCheckpoint()) + " (ledger "
+                    + theirs.currentLedger() + ", bucket list hash " + found.substring(0, 12) + ", verified "
+                    + verified.substring(0, 12) + "): another network, or an earlier generation of this one (a "
+                    + "testnet reset keeps its passphrase); refusing to publish into it", false, null);
+        }
+    }
+
     /** Whether the target has a root state at all (none: a new target, or one emptied since it was published to). */
     public boolean targetHasRootState() throws PublishException {
         return writer.readRootState().isPresent();
@@ -686,7 +731,8 @@ public final class CheckpointPublisher {
         }
         final Path tmp;
         try {
-            tmp = Files.createTempFile(tempDir, "publish-", ".tmp");
+            // readable as the files the writers create are (a directory target may get this very file, linked)
+            tmp = Files.createTempFile(tempDir, "publish-", ".tmp", READABLE);
         } catch (final IOException e) {
             throw new PublishException(writer.name() + ": cannot stage " + path + " in " + tempDir + ": " + e, false, e);
         }
@@ -748,6 +794,14 @@ public final class CheckpointPublisher {
     private PublishException mismatch(final String path, final String expected, final String actual) {
         return new PublishException(writer.name() + ": refusing to publish " + path + ": the stored bytes have SHA-256 "
                 + actual + " but " + expected + " was verified (corrupt blob?)", false, null);
+    }
+
+    /** rw-r--r-- (the umask applies) where the file system has POSIX permissions. */
+    private static FileAttribute<?>[] readable() {
+        return FileSystems.getDefault().supportedFileAttributeViews().contains("posix")
+                ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(
+                        "rw-r--r--"))}
+                : new FileAttribute<?>[0];
     }
 
     private static String hex(final long checkpoint) {

@@ -326,6 +326,9 @@ public final class LocalArchiveWriter implements ArchiveWriter {
             throw new IOException("a directory is in the way of " + path);
         }
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        // rename(2) onto a name that is already a link to the same file (another process published the same blob
+        // there a moment before) does nothing and succeeds: the temporary name would stay
+        deleteQuietly(tmp);
         if (fsync) {
             try (FileChannel dir = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
                 dir.force(true);

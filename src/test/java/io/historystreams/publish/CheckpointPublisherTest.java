@@ -435,6 +435,11 @@ class CheckpointPublisherTest {
         }
         assertTargetIsCopyOfSource(target, List.of(cp));
         assertVerifies(target);
+        // the copy fetched again is readable as the other files are (it was 0600: a web server could not serve it)
+        assertEquals(Files.getPosixFilePermissions(target.resolve(ArchivePaths.WELL_KNOWN)),
+                Files.getPosixFilePermissions(target.resolve(results)));
+        assertEquals(Files.getPosixFilePermissions(target.resolve(ArchivePaths.has(cp.getCheckpoint()))),
+                Files.getPosixFilePermissions(target.resolve(results)));
     }
 
     // ---- helpers
@@ -557,6 +562,42 @@ class CheckpointPublisherTest {
         try (Stream<Path> files = Files.walk(target)) {
             assertEquals(1, files.filter(Files::isRegularFile).count(), "nothing written next to the root state");
         }
+    }
+
+    @Test
+    void anotherArchiveWithTheSamePassphraseIsNotPublishedInto() throws Exception {
+        // a mirror of an earlier testnet (a reset keeps the passphrase) or of pubnet's first ledgers (their state files
+        // name no network): its files were skipped unchecked, the rest written beside them and the root moved over
+        // them, exit 0, and `verify` of the mirror then found the chain broken where the two met
+        final CheckpointVerified first = v.checkpoints.get(0);
+        final String hasPath = ArchivePaths.has(first.getCheckpoint());
+        final Path target = tmp.resolve("genesis-mirror");
+        Files.createDirectories(target.resolve(hasPath).getParent());
+        Files.copy(Fixtures.pubnetGenesis().resolve(hasPath), target.resolve(hasPath));
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final PublishException e = assertThrows(PublishException.class,
+                    () -> new CheckpointPublisher(w, v.ctx, tmp).publish(first));
+            assertFalse(e.retryable());
+            assertTrue(e.getMessage().contains("the target holds another archive: its " + hasPath
+                    + " is not the verified state of checkpoint 0x3f"), e.getMessage());
+        }
+        try (Stream<Path> files = Files.walk(target)) {
+            assertEquals(1, files.filter(Files::isRegularFile).count(), "nothing written next to it");
+        }
+        // the same checkpoint's state written by another validator of this network (its own server string) is this
+        // archive's: kept as it is, and the rest published
+        final Path other = tmp.resolve("other-validator");
+        Files.createDirectories(other.resolve(hasPath).getParent());
+        final String has = Files.readString(v.source.resolve(hasPath));
+        final String rewritten = has.replaceFirst("\"server\": *\"[^\"]*\"", "\"server\": \"another validator\"");
+        assertFalse(rewritten.equals(has), "the fixture's state file names its server");
+        Files.writeString(other.resolve(hasPath), rewritten);
+        try (ArchiveWriter w = ArchiveWriters.open(other.toString(), Map.of("fsync", "false"))) {
+            final CheckpointPublished e = new CheckpointPublisher(w, v.ctx, tmp).publish(first);
+            assertTrue(e.getSkipped().contains(hasPath), () -> "skipped: " + e.getSkipped());
+            assertTrue(e.getWritten().contains(ArchivePaths.WELL_KNOWN));
+        }
+        assertEquals(rewritten, Files.readString(other.resolve(hasPath)));
     }
 
     static void assertVerifies(final Path target) {

@@ -53,6 +53,20 @@ class LocalArchiveWriterTest {
     }
 
     @Test
+    void theSameFilePublishedTwiceAsALinkLeavesNoTemporary() throws Exception {
+        // two processes publishing one blob to one directory: the second renames its link onto a name that is already
+        // a link to the same file, which rename(2) does without removing the temporary name (943 left by two replays)
+        final Path target = tmp.resolve("target");
+        final Path blob = Files.writeString(tmp.resolve("blob"), "bytes");
+        try (LocalArchiveWriter w = new LocalArchiveWriter(target, false)) {
+            w.put(HAS_3F, blob);
+            w.put(HAS_3F, blob);
+        }
+        assertEquals("bytes", Files.readString(target.resolve(HAS_3F)));
+        assertEquals(0, countTemporaries(target));
+    }
+
+    @Test
     void refusesHostilePathsBeforeTouchingTheDisk() throws Exception {
         final Path target = tmp.resolve("target");
         final Path src = Files.writeString(tmp.resolve("src"), "x");
