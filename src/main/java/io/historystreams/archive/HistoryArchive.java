@@ -2,6 +2,9 @@ package io.historystreams.archive;
 
 import io.historystreams.verify.FailureReason;
 import io.historystreams.verify.VerificationException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,6 +22,8 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * failover per file. Thread-safe: any number of threads may call {@link #fetch} at once.
  */
 public final class HistoryArchive implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HistoryArchive.class);
+
     private final List<ArchiveSource> sources;
     private final List<String> names;
     private final RetryPolicy retry;
@@ -203,6 +208,7 @@ public final class HistoryArchive implements AutoCloseable {
                     blamed.add(name);
                 }
                 observer.blamed(name, path, e);
+                LOG.warn("{} served a bad copy of {}: {} {}", name, path, e.reason(), e.detail());
                 lastBad = e;
                 lastBadSource = name;
                 if (!e.reason().retryable()) {
@@ -268,6 +274,8 @@ public final class HistoryArchive implements AutoCloseable {
             final Duration retryAfter, final int attempts) throws VerificationException {
         final Duration delay = retry.delayFor(failures, retryAfter);
         observer.retry(source, path, reason, delay);
+        LOG.info("{} (transient failure {} of {}): fetched again in {} ms", reason, failures, retry.maxAttempts(),
+                delay.toMillis());
         if (delay.isZero() || delay.isNegative()) {
             return;
         }

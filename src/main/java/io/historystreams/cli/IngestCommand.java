@@ -166,6 +166,7 @@ public final class IngestCommand implements Callable<Integer> {
         }
         Publishing.check(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(batch(config), !publishTo.isEmpty());
+                AutoCloseable lastWords = svc.holdShutdown();
                 Publishing publishing = Publishing.startBounded(svc, publishTo)) {
             return requestAndAwait(range, given, svc.clientProps(), svc.topics(),
                     () -> svc.live() ? null : svc.closing() ? "stopped by a signal before every checkpoint had a "
@@ -225,6 +226,15 @@ public final class IngestCommand implements Callable<Integer> {
                     final String problem = stopped.get();
                     if (problem != null) {
                         err.println("error: " + problem);
+                        // what was decided before the stop is kept: said, and written to the report as it stands
+                        final long ms = (System.nanoTime() - t0) / 1_000_000;
+                        out.printf("%d checkpoints: %d verified, %d failed, %d pending (stopped)%n", checkpoints.size(),
+                                w.verifiedCount(), w.failed().size(), w.pending());
+                        out.flush();
+                        if (report != null) {
+                            writeReport(report, checkpoints, w, startedMillis, verifiedLedgers(checkpoints, w), ms,
+                                    null, List.of(), 0, problem);
+                        }
                         return ExitCode.COULD_NOT_RUN;
                     }
                     final String notice = notices.next();
@@ -251,7 +261,7 @@ public final class IngestCommand implements Callable<Integer> {
             for (final CheckpointFailed f : w.failed().values()) {
                 out.println(VerdictLog.failedLine(f));
             }
-            final long ledgers = verified.stream().mapToLong(Checkpoint::ledgerCount).sum();
+            final long ledgers = verifiedLedgers(checkpoints, w);
             final long bytes = bytesFetched.getAsLong();
             out.printf("%d checkpoints: %d verified, %d failed, %d given up; %d ledgers verified; %s; %.2f s "
                     + "(service up after %.2f s)%s%n", checkpoints.size(), w.verifiedCount(), w.failed().size(),
@@ -275,7 +285,7 @@ public final class IngestCommand implements Callable<Integer> {
             out.flush();
             if (report != null) {
                 writeReport(report, checkpoints, w, startedMillis, ledgers, ms, publishTo.isEmpty() ? null : published,
-                        publishing == null ? List.of() : publishing.outcomes(), elsewhere.size());
+                        publishing == null ? List.of() : publishing.outcomes(), elsewhere.size(), null);
             }
             return w.verifiedCount() == checkpoints.size() && published && elsewhere.isEmpty() ? ExitCode.OK
                     : ExitCode.VERIFICATION_FAILED;
@@ -334,9 +344,19 @@ public final class IngestCommand implements Callable<Integer> {
         }
     }
 
+    private static long verifiedLedgers(final List<Long> checkpoints, final OutcomeWatcher w) {
+        return checkpoints.stream().filter(cp -> w.status(cp) == OutcomeWatcher.Status.VERIFIED)
+                .mapToLong(Checkpoint::ledgerCount).sum();
+    }
+
+    /**
+     * The report. {@code error}: why the command stopped before every checkpoint had a verdict (a signal, the
+     * pipeline), or null: the checkpoints without one are then {@code PENDING}, not given up.
+     */
     private static void writeReport(final Path target, final List<Long> checkpoints, final OutcomeWatcher w,
             final long startedMillis, final long ledgers, final long ms, final Boolean published,
-            final List<Publishing.TargetOutcome> targets, final int fromAnotherArchive) throws java.io.IOException {
+            final List<Publishing.TargetOutcome> targets, final int fromAnotherArchive, final String error)
+            throws java.io.IOException {
         final boolean publishing = published != null;
         final Map<Long, CheckpointFailed> failed = w.failed();
         try (OutputStream os = VerificationReport.openPartial(target);
@@ -374,7 +394,7 @@ public final class IngestCommand implements Callable<Integer> {
                     g.writeStringField("detail", f.getDetail());
                     g.writeBooleanField("retryable", f.getRetryable());
                 } else {
-                    g.writeStringField("status", "GIVEN_UP");
+                    g.writeStringField("status", error == null ? "GIVEN_UP" : "PENDING");
                 }
                 g.writeEndObject();
             }
@@ -400,7 +420,11 @@ public final class IngestCommand implements Callable<Integer> {
             g.writeNumberField("checkpoints", checkpoints.size());
             g.writeNumberField("verified", w.verifiedCount());
             g.writeNumberField("failed", failed.size());
-            g.writeNumberField("givenUp", w.pending());
+            g.writeNumberField("givenUp", error == null ? w.pending() : 0);
+            if (error != null) {
+                g.writeNumberField("pending", w.pending());
+                g.writeStringField("error", error);
+            }
             g.writeNumberField("ledgersVerified", ledgers);
             if (publishing) {
                 g.writeBooleanField("published", published); // absent when nothing was to be published

@@ -169,15 +169,19 @@ final class Publishing implements AutoCloseable {
     /** Sink metrics per target, next to the pipeline's in the service's Prometheus registry. */
     private static void bindMetrics(final HistoryStreamsService svc, final String target, final PublishRunner r) {
         final io.micrometer.core.instrument.MeterRegistry m = svc.metrics().registry();
-        io.micrometer.core.instrument.Gauge.builder("history_publish_checkpoints", r, PublishRunner::checkpointsPublished)
+        // counts that only grow: counters (..._total in the Prometheus text), so rate() copes with a restart
+        io.micrometer.core.instrument.FunctionCounter.builder("history_publish_checkpoints", r,
+                        PublishRunner::checkpointsPublished)
                 .description("Checkpoints published to the target").tag("target", target).register(m);
-        io.micrometer.core.instrument.Gauge.builder("history_publish_files_written", r, PublishRunner::filesWritten)
-                .tag("target", target).register(m);
-        io.micrometer.core.instrument.Gauge.builder("history_publish_files_skipped", r, PublishRunner::filesSkipped)
-                .tag("target", target).register(m);
-        io.micrometer.core.instrument.Gauge.builder("history_publish_bytes", r, PublishRunner::bytesWritten)
-                .tag("target", target).register(m);
-        io.micrometer.core.instrument.Gauge.builder("history_publish_failures", r, PublishRunner::failures)
+        io.micrometer.core.instrument.FunctionCounter.builder("history_publish_files_written", r,
+                        PublishRunner::filesWritten)
+                .description("Files written to the target").tag("target", target).register(m);
+        io.micrometer.core.instrument.FunctionCounter.builder("history_publish_files_skipped", r,
+                        PublishRunner::filesSkipped)
+                .description("Files the target already had, not written").tag("target", target).register(m);
+        io.micrometer.core.instrument.FunctionCounter.builder("history_publish_bytes", r, PublishRunner::bytesWritten)
+                .description("Bytes written to the target").baseUnit("bytes").tag("target", target).register(m);
+        io.micrometer.core.instrument.FunctionCounter.builder("history_publish_failures", r, PublishRunner::failures)
                 .description("Failed publish attempts (retried)").tag("target", target).register(m);
     }
 

@@ -86,6 +86,7 @@ public final class TailCommand implements Callable<Integer> {
                         config.get(ServiceConfig.APPLICATION_ID) + "-tailer", from == null ? -1 : from);
                 // each checkpoint's verdict, as the pipeline commits it (without it only /metrics told)
                 VerdictLog verdicts = VerdictLog.start(svc.clientProps(), svc.topics(), spec.commandLine().getOut())) {
+            tailer.bindMetrics(svc.metrics().registry());
             final long interval = (long) (intervalSeconds * 1000);
             do {
                 if (!svc.live()) {

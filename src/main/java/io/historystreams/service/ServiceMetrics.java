@@ -61,7 +61,15 @@ public final class ServiceMetrics implements FetchObserver {
         bytesFetched.addAndGet(bytes);
         Timer.builder("history_fetch_latency").description("Time to fetch and verify a file")
                 .tag("source", source).register(registry).record(Duration.ofNanos(nanos));
-        Counter.builder("history_files_fetched").tag("source", source).register(registry).increment();
+        Counter.builder("history_files_fetched").description("Files fetched and verified").tag("source", source)
+                .register(registry).increment();
+    }
+
+    @Override
+    public void attempt(final String source, final String path) {
+        // there from a source's first fetch, at 0: an alert on its rate then has data before the first retry
+        Counter.builder("history_fetch_retries").description("Fetch attempts retried").tag("source", source)
+                .register(registry);
     }
 
     @Override

@@ -42,7 +42,11 @@ public final class Tailer implements AutoCloseable {
     private String passphrase;
     private final Topics topics;
     private final KafkaProducer<Object, Object> producer;
-    private long last;
+    private volatile long last;
+    /** The archive root state's ledger at the last poll that read it (-1: none yet), for the metrics. */
+    private volatile long rootLedger = -1;
+    /** When a poll last read the root state (epoch ms, 0: never), for the metrics. */
+    private volatile long rootReadAt;
     /** The root state's ledger last warned about for going back (-1: none), so the warning is said once. */
     private long wentBackTo = -1;
 
@@ -98,6 +102,24 @@ public final class Tailer implements AutoCloseable {
         return found;
     }
 
+    /**
+     * Gauges of the tail's progress in {@code registry}: what it saw of the archive and when, and how far it asked. A
+     * tail whose archive cannot be read keeps verifying nothing with its health and every other counter unchanged;
+     * the time since {@code history_tail_root_read_timestamp_seconds} is what says so.
+     */
+    public void bindMetrics(final io.micrometer.core.instrument.MeterRegistry registry) {
+        io.micrometer.core.instrument.Gauge.builder("history_tail_root_ledger", this, t -> t.rootLedger)
+                .description("The archive root state's currentLedger at the last poll that read it (-1: none yet)")
+                .tag("archive", archiveId).register(registry);
+        io.micrometer.core.instrument.Gauge.builder("history_tail_root_read_timestamp_seconds", this,
+                        t -> t.rootReadAt / 1000.0)
+                .description("When a poll last read the archive's root state (Unix time; 0: never)")
+                .tag("archive", archiveId).register(registry);
+        io.micrometer.core.instrument.Gauge.builder("history_tail_requested_checkpoint", this, t -> t.last)
+                .description("The last checkpoint the tail requested (negative: none yet)")
+                .tag("archive", archiveId).register(registry);
+    }
+
     /** The last checkpoint requested (from the stored state or this run), or a negative number for none. */
     public long lastRequested() {
         return last;
@@ -113,6 +135,8 @@ public final class Tailer implements AutoCloseable {
             LOG.info("tailing network \"{}\" (from the archive's root state)", passphrase);
         }
         final long current = root.currentLedger();
+        rootLedger = current;
+        rootReadAt = System.currentTimeMillis();
         final long first = last == -2 ? current : last + Checkpoint.FREQUENCY;
         if (current < first) {
             if (last >= 0 && current < last && current != wentBackTo) {

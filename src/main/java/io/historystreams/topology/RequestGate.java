@@ -119,6 +119,8 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
         inflight.delete(cp);
         if (req == null || attempt + 1 <= settings.maxAttempts()) {
             // the attempts ran out (a live checkpoint's later tries fail quietly: its failure was said)
+            LOG.warn("checkpoint {} failed after {} attempt(s): {} {}: {}", cp, attempt + 1, f.getReason(),
+                    f.getFile(), f.getDetail());
             context.forward(new Record<>(cp, CheckpointFailed.newBuilder(f).setAttempt(attempt).build(), timestamp),
                     failureChild);
             ctx.outcomes().failed(cp);

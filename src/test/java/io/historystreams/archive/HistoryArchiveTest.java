@@ -114,6 +114,32 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void saysInTheLogWhichFileWasFetchedAgainAndWhichSourceServedABadCopy() throws Exception {
+        // the metrics counted retries and blamed sources, but no log line said which file, source or error: an
+        // operator seeing the counters climb could not find out what failed
+        final FaultyArchiveServer bad = server();
+        final FaultyArchiveServer good = server();
+        bad.on(bucket).status(500).flipByte(100);
+        final List<ch.qos.logback.classic.spi.ILoggingEvent> logged = io.historystreams.testing.Logs.during(
+                HistoryArchive.class, () -> {
+                    try (HistoryArchive archive = archive(FAST, bad)) { // the 500, then a bad copy from the same
+                        archive.fetch(bucket, TestBuckets.verifier(bucket));
+                    } catch (final VerificationException expected) {
+                        // the bad copy, every time its content retries allow
+                    }
+                    try (HistoryArchive archive = archive(FAST, bad, good)) {
+                        assertEquals(TestBuckets.hashOf(bucket),
+                                archive.fetch(bucket, TestBuckets.verifier(bucket)).value());
+                    }
+                });
+        final List<String> lines = logged.stream().map(e -> e.getLevel() + " " + e.getFormattedMessage()).toList();
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("INFO " + bad.url() + " " + bucket + ": HTTP 500")
+                && l.contains("(transient failure 1 of 6): fetched again in")), lines::toString);
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("WARN " + bad.url() + " served a bad copy of " + bucket
+                + ": ")), lines::toString);
+    }
+
+    @Test
     void aBodyThatDripsFailsAsTooSlowInsteadOfHoldingTheFetch() throws Exception {
         // 200 bytes/s never trips the 2 s read timeout (an idle timeout) and the bucket would take an hour; under
         // 1 KiB/s over the 10 s window, the transfer fails as transient, and the next attempt is served normally

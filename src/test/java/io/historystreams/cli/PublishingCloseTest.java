@@ -45,6 +45,15 @@ class PublishingCloseTest extends WithEmbeddedBroker {
                 Thread.sleep(100);
             }
             assertEquals(1, members(admin, group), "the runner joined its group");
+            // the target's counts only grow: counters with help lines (they were gauges, four without help)
+            final String text = svc.metrics().scrape();
+            for (final String name : List.of("history_publish_checkpoints_total", "history_publish_files_written_total",
+                    "history_publish_files_skipped_total", "history_publish_bytes_total",
+                    "history_publish_failures_total")) {
+                assertTrue(text.contains("# TYPE " + name + " counter"), () -> name + " in\n" + text);
+                assertTrue(java.util.regex.Pattern.compile("(?m)^# HELP " + name + " \\S").matcher(text).find(),
+                        () -> "help of " + name);
+            }
 
             svc.close(); // what the shutdown hook does on SIGTERM, while the command still holds its publishing
 

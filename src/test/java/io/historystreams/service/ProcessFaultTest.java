@@ -52,6 +52,57 @@ class ProcessFaultTest extends WithEmbeddedBroker {
         }
     }
 
+    @Test
+    @Timeout(180)
+    void aSignalMidRangeStillWritesTheReportOfWhatWasDecided() throws Exception {
+        // SIGTERM (a deploy, a restart) left no report and no summary: the record of what was verified was lost
+        final String app = "signalled";
+        final Path report = dir.resolve("report.json");
+        try (FaultyArchiveServer archive = FaultyArchiveServer.slowed(Fixtures.testnetSmall(), Duration.ofMillis(30))) {
+            final List<String> cmd = new ArrayList<>(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                    "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-cp",
+                    System.getProperty("java.class.path"), Main.class.getName(), "ingest", "--archive", archive.url(),
+                    "--to", "10047", "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
+                    "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app).toString(), "--http-port", "-1",
+                    "--quiet", "--report", report.toString()));
+            final String registry = dir.resolve(app).resolve("schema-registry").toAbsolutePath().toUri().toString();
+            final Topics t = new Topics(app + ".", io.historystreams.events.serde.SchemaRegistry.forUrl(registry));
+            final File out = dir.resolve("out.log").toFile();
+            final Process p = new ProcessBuilder(cmd).redirectOutput(out).redirectError(dir.resolve("err.log").toFile())
+                    .start();
+            final long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            int seen = 0;
+            while (seen < 3 && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                try {
+                    seen = TopicReader.readAll(broker.bootstrapServers(), t.checkpointsVerified.name(),
+                            new LongDeserializer(), new ByteArrayDeserializer()).size();
+                } catch (final RuntimeException e) {
+                    seen = 0;
+                }
+            }
+            assertTrue(p.isAlive(), () -> "still running when signalled: " + read(out));
+            p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(143, p.exitValue(), () -> read(out) + read(dir.resolve("err.log").toFile()));
+        }
+        final String said = read(dir.resolve("out.log").toFile());
+        assertTrue(said.matches("(?s).*157 checkpoints: \\d+ verified, 0 failed, \\d+ pending \\(stopped\\).*"), said);
+        final String json = Files.readString(report);
+        assertTrue(json.contains("\"error\" : \"stopped by a signal before every checkpoint had a verdict"), json);
+        assertTrue(json.contains("\"status\" : \"VERIFIED\"") && json.contains("\"status\" : \"PENDING\""), json);
+        assertTrue(json.contains("\"allVerified\" : false"), json);
+    }
+
+    private static String read(final File f) {
+        try {
+            return Files.readString(f.toPath());
+        } catch (final java.io.IOException e) {
+            return "(" + e + ")";
+        }
+    }
+
     private void killThreeTimesThenFinish(final String archive) throws Exception {
         final String app = "killed3";
         final Path target = dir.resolve("target");

@@ -375,13 +375,22 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
             final VerdictLog verdicts = VerdictLog.start(svc.clientProps(), svc.topics(),
                     new java.io.PrintWriter(said, true));
             try (Tailer t = new Tailer(ha, sources, TESTNET, svc.topics(), svc.clientProps(), app + "-tailer", -1)) {
+                final io.micrometer.core.instrument.MeterRegistry reg =
+                        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+                t.bindMetrics(reg);
+                assertEquals(0.0, reg.get("history_tail_root_read_timestamp_seconds").gauge().value(), "never read");
                 requested.addAll(t.pollOnce());
                 assertEquals(List.of(0x3ffL), requested);
                 assertEquals(List.of(), t.pollOnce(), "nothing new");
                 advance(server, archive, 0x4bf);
+                final long before = System.currentTimeMillis();
                 final List<Long> next = t.pollOnce();
                 assertEquals(List.of(0x43fL, 0x47fL, 0x4bfL), next);
                 requested.addAll(next);
+                // what an operator alerts on when a tail verifies nothing: how far it saw the archive, and when
+                assertEquals(0x4bf, reg.get("history_tail_root_ledger").gauge().value());
+                assertEquals(0x4bf, reg.get("history_tail_requested_checkpoint").gauge().value());
+                assertTrue(reg.get("history_tail_root_read_timestamp_seconds").gauge().value() >= before / 1000.0);
             }
             // a restart remembers where it stopped (in Kafka); without a passphrase given, the root state's is taken
             advance(server, archive, 0x53f);

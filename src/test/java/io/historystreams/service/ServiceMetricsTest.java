@@ -18,4 +18,17 @@ class ServiceMetricsTest {
         assertTrue(text.contains("history_fetch_bytes_total 1234"), text);
         assertEquals(1234, m.bytesFetched());
     }
+
+    @Test
+    void aSourcesRetryCounterIsThereFromItsFirstFetchAtZero() {
+        // it appeared with the first retry only: an alert on its rate had no data until then
+        final ServiceMetrics m = new ServiceMetrics();
+        m.attempt("http://a/", "history/00/00/00/history-0000003f.json");
+        m.success("http://a/", "history/00/00/00/history-0000003f.json", 10, 1_000_000);
+        final String text = m.scrape();
+        assertTrue(text.contains("history_fetch_retries_total{source=\"http://a/\"} 0.0"), text);
+        assertTrue(text.contains("# HELP history_files_fetched_total Files fetched and verified"), text);
+        m.retry("http://a/", "bucket/x", "HTTP 500", java.time.Duration.ofMillis(10));
+        assertTrue(m.scrape().contains("history_fetch_retries_total{source=\"http://a/\"} 1.0"), m.scrape());
+    }
 }
