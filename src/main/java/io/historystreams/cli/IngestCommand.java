@@ -219,7 +219,9 @@ public final class IngestCommand implements Callable<Integer> {
         final long serviceUp = (System.nanoTime() - t0) / 1_000_000;
         request(clientProps, topics, checkpoints, range.passphrase());
         try (OutcomeWatcher w = new OutcomeWatcher(clientProps, topics, checkpoints, startedMillis)) {
-            final long deadline = timeoutSeconds > 0 ? System.nanoTime() + timeoutSeconds * 1_000_000_000L
+            // (a timeout past 292 years overflowed into one already over: everything given up at once)
+            final long deadline = timeoutSeconds > 0 && timeoutSeconds < Long.MAX_VALUE / 4_000_000_000L
+                    ? System.nanoTime() + timeoutSeconds * 1_000_000_000L
                     : Long.MAX_VALUE;
             try (Progress progress = quiet ? null : new Progress(err, checkpoints.size())) {
                 while (!w.done() && System.nanoTime() < deadline) {

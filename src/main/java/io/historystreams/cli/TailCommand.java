@@ -42,17 +42,27 @@ public final class TailCommand implements Callable<Integer> {
             description = "Poll interval, 0.1 or more (default: ${DEFAULT-VALUE} s).")
     void interval(final double seconds) {
         // 0 or less polled about 20 times a second (the loop's floor), not what anyone asks for
-        if (!(seconds >= 0.1)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--interval must be 0.1 s or more, not "
-                    + seconds);
+        // Infinity polled once and never again
+        if (!(seconds >= 0.1) || seconds > 86_400) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--interval must be 0.1 s or more, and a "
+                    + "day at most, not " + seconds);
         }
         intervalSeconds = seconds;
     }
 
+    Long from;
+
     @Option(names = "--from", paramLabel = "L",
             description = "On the first run for this archive, start at the checkpoint containing L (default: the "
                     + "archive's current checkpoint).")
-    Long from;
+    void from(final long ledger) {
+        // a negative one was taken as "not given" without a word (ingest, verify and replay refuse it)
+        if (ledger < 0 || ledger > 0xffffffffL) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--from must be a ledger number, 0 to "
+                    + 0xffffffffL + ", not " + ledger);
+        }
+        from = ledger;
+    }
 
     @Option(names = "--publish-to", paramLabel = "TARGET", description = "Publish verified checkpoints (repeatable).")
     List<String> publishTo = List.of();

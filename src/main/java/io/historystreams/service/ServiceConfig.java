@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -127,6 +128,12 @@ public final class ServiceConfig {
             LoggerFactory.getLogger(ServiceConfig.class).warn("unknown setting(s) {} ignored: is one misspelled? "
                     + "(the settings are in the README's Configuration; Kafka client settings take kafka.)", unknown);
         }
+        final List<String> unknownKafka = c.unknownKafkaKeys();
+        if (!unknownKafka.isEmpty()) {
+            // Kafka says so only at INFO ("supplied but are not used"), which the logging hides
+            LoggerFactory.getLogger(ServiceConfig.class).warn("Kafka setting(s) {} are not settings of Kafka's "
+                    + "clients or Streams, and Kafka ignores them: is one misspelled?", unknownKafka);
+        }
         return c;
     }
 
@@ -145,6 +152,40 @@ public final class ServiceConfig {
     List<String> unknownKeys() {
         return values.keySet().stream().filter(k -> !KNOWN.contains(k) && !k.startsWith(KAFKA_PREFIX)
                 && !k.startsWith(PUBLISH_PREFIX)).sorted().toList();
+    }
+
+    /** Prefixes Kafka Streams and its clients take before a client setting (and topic settings, passed on as they are). */
+    private static final List<String> KAFKA_CLIENT_PREFIXES = List.of("producer.", "consumer.", "main.consumer.",
+            "restore.consumer.", "global.consumer.", "admin.", "topic.");
+
+    /** {@code kafka.*} keys that no Kafka client or Streams knows (a typo such as {@code kafka.compresion.type}). */
+    List<String> unknownKafkaKeys() {
+        final java.util.Set<String> known = new java.util.HashSet<>();
+        known.addAll(org.apache.kafka.streams.StreamsConfig.configDef().names());
+        known.addAll(org.apache.kafka.clients.producer.ProducerConfig.configNames());
+        known.addAll(org.apache.kafka.clients.consumer.ConsumerConfig.configNames());
+        known.addAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
+        final List<String> out = new ArrayList<>();
+        for (final String k : values.keySet()) {
+            if (!k.startsWith(KAFKA_PREFIX)) {
+                continue;
+            }
+            String name = k.substring(KAFKA_PREFIX.length());
+            if (name.startsWith("topic.")) {
+                continue; // topic settings: the broker's to judge
+            }
+            for (final String prefix : KAFKA_CLIENT_PREFIXES) {
+                if (name.startsWith(prefix)) {
+                    name = name.substring(prefix.length());
+                    break;
+                }
+            }
+            if (!known.contains(name)) {
+                out.add(k);
+            }
+        }
+        java.util.Collections.sort(out);
+        return out;
     }
 
     public static ServiceConfig of(final Map<String, String> values) {
@@ -264,6 +305,20 @@ public final class ServiceConfig {
      * ever; a negative shutdown timeout failed after the work).
      */
     void checkRanges() {
+        final String dataDir = values.get(DATA_DIR);
+        if (dataDir == null || dataDir.isBlank()) {
+            // an empty --data-dir or HISTORY_STREAMS_DATA_DIR= put the broker, stores and blobs in the working directory
+            throw new IllegalArgumentException("setting " + DATA_DIR + " (--data-dir, HISTORY_STREAMS_DATA_DIR) is "
+                    + "empty: give a directory (the default is ./data)");
+        }
+        final String kafkaBootstrap = values.get(KAFKA_PREFIX + BOOTSTRAP_SERVERS);
+        if (kafkaBootstrap != null) {
+            // it was overwritten by the embedded broker's address without a word
+            throw new IllegalArgumentException("setting " + KAFKA_PREFIX + BOOTSTRAP_SERVERS + " is not how a cluster "
+                    + "is given: use --bootstrap-servers (or " + BOOTSTRAP_SERVERS + ", KAFKA_BOOTSTRAP_SERVERS)");
+        }
+        atLeast(CHECKPOINT_MAX_ATTEMPTS, 1); // 0: a failing checkpoint never got a verdict
+        atLeast(CHECKPOINT_RETRY_BACKOFF_MS, 0); // negative: the retry failed inside the pipeline
         atLeast(STREAM_THREADS, 1);
         atLeast(SHUTDOWN_TIMEOUT_SECONDS, 0);
         atLeast(COMMIT_INTERVAL_MS, 0);

@@ -105,6 +105,19 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void aTimeoutPastThreeCenturiesWaitsInsteadOfGivingUpAtOnce() throws Exception {
+        // --timeout 9999999999 overflowed into a deadline already past: "0 verified, 2 given up" in 2 s
+        final java.io.StringWriter said = new java.io.StringWriter();
+        try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
+            assertEquals(ExitCode.OK, Main.run(w, w, "ingest", "--archive",
+                    io.historystreams.testing.Fixtures.pubnetGenesis().toString(), "--data-dir",
+                    dir.resolve("data").toString(), "--http-port", "-1", "--quiet", "--timeout", "9999999999"),
+                    said::toString);
+        }
+        assertTrue(said.toString().contains("2 checkpoints: 2 verified, 0 failed, 0 given up"), said.toString());
+    }
+
+    @Test
     void aConcurrencyBelowOneIsRefusedWithItsName() {
         for (final String n : new String[] {"0", "-3"}) {
             final java.io.StringWriter said = new java.io.StringWriter();

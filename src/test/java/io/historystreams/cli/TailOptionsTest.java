@@ -11,10 +11,18 @@ class TailOptionsTest {
     @Test
     void aPollIntervalBelowATenthOfASecondIsRefused() {
         // 0 and -1 were taken, and polled the archive about 20 times a second
-        for (final String interval : new String[] {"0", "-1", "0.05", "NaN"}) {
+        for (final String interval : new String[] {"0", "-1", "0.05", "NaN", "Infinity", "86401"}) {
             final Cli.Ran r = Cli.run("tail", "--archive", "/nonexistent", "--interval", interval);
             assertEquals(2, r.code(), r.out());
             assertTrue(r.out().contains("--interval must be 0.1 s or more"), r.out());
         }
+    }
+
+    @Test
+    void aNegativeStartLedgerIsRefused() {
+        // it was taken as "not given": the tail started at the archive's current checkpoint without a word
+        final Cli.Ran r = Cli.run("tail", "--archive", "/nonexistent", "--from", "-5");
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.out().contains("--from must be a ledger number, 0 to 4294967295, not -5"), r.out());
     }
 }

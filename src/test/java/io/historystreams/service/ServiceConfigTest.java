@@ -132,7 +132,9 @@ class ServiceConfigTest {
         // 0 stream threads waited for ever; a negative shutdown timeout failed after all the work
         for (final String[] bad : new String[][] {{ServiceConfig.STREAM_THREADS, "0"},
                 {ServiceConfig.SHUTDOWN_TIMEOUT_SECONDS, "-5"}, {ServiceConfig.FETCH_CONCURRENCY, "0"},
-                {ServiceConfig.PARTITIONS, "0"}, {ServiceConfig.COMMIT_INTERVAL_MS, "-1"}}) {
+                {ServiceConfig.PARTITIONS, "0"}, {ServiceConfig.COMMIT_INTERVAL_MS, "-1"},
+                // 0 attempts: a failing checkpoint never got a verdict; a negative backoff failed in the pipeline
+                {ServiceConfig.CHECKPOINT_MAX_ATTEMPTS, "0"}, {ServiceConfig.CHECKPOINT_RETRY_BACKOFF_MS, "-1"}}) {
             final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> ServiceConfig.load(null, Map.of(), Map.of(bad[0], bad[1])));
             assertTrue(e.getMessage().startsWith("setting " + bad[0] + " must be at least "), e.getMessage());
@@ -146,6 +148,37 @@ class ServiceConfigTest {
         assertEquals("complete", ServiceConfig.load(null, Map.of(), Map.of()).hangingTransactions());
         assertEquals("abort", ServiceConfig.load(null, Map.of(), Map.of(ServiceConfig.HANGING_TRANSACTIONS, " abort"))
                 .hangingTransactions());
+    }
+
+    @Test
+    void anEmptyDataDirAndABootstrapUnderKafkaAreRefused() throws Exception {
+        // an empty data dir put the broker, the stores and the blobs in the working directory
+        for (final Map<String, String> env : java.util.List.of(Map.of("HISTORY_STREAMS_DATA_DIR", ""),
+                Map.of("HISTORY_STREAMS_DATA_DIR", " "))) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ServiceConfig.load(null, env, Map.of()));
+            assertTrue(e.getMessage().startsWith("setting data.dir (--data-dir, HISTORY_STREAMS_DATA_DIR) is empty"),
+                    e.getMessage());
+        }
+        // kafka.bootstrap.servers was overwritten by the embedded broker's address without a word
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ServiceConfig.load(null, Map.of(), Map.of("kafka.bootstrap.servers", "127.0.0.1:1")));
+        assertTrue(e.getMessage().contains("use --bootstrap-servers"), e.getMessage());
+    }
+
+    @Test
+    void aMisspelledKafkaSettingIsNamed() throws Exception {
+        // Kafka said it only at INFO, which the logging hides
+        final Map<String, String> cli = new HashMap<>();
+        cli.put("kafka.compresion.type", "zstd");
+        cli.put("kafka.producer.lingr.ms", "5");
+        cli.put("kafka.compression.type", "zstd");
+        cli.put("kafka.main.consumer.fetch.max.wait.ms", "50");
+        cli.put("kafka.session.timeout.ms", "6000");
+        cli.put("kafka.poll.ms", "10");
+        cli.put("kafka.topic.segment.bytes", "1048576");
+        final ServiceConfig c = ServiceConfig.load(null, Map.of("KAFKA_SASL_MECHANISM", "PLAIN"), cli);
+        assertEquals(java.util.List.of("kafka.compresion.type", "kafka.producer.lingr.ms"), c.unknownKafkaKeys());
     }
 
     @Test
