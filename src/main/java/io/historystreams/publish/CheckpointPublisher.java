@@ -130,6 +130,13 @@ public final class CheckpointPublisher {
             if (cp == null) {
                 continue;
             }
+            try {
+                // into another network's archive nothing is put ahead: publish() refuses the checkpoint (21 files
+                // were written there before it did)
+                requireSameNetwork(cp);
+            } catch (final PublishException e) {
+                return;
+            }
             final String hasPath = ArchivePaths.has(cp.getCheckpoint());
             for (final FileRef f : cp.getFiles()) {
                 final String p = f.getPath();
