@@ -94,6 +94,14 @@ public final class HistoryArchive implements AutoCloseable {
     }
 
     /**
+     * This archive's sources under another retry policy, e.g. one attempt for a check that must not wait out a source
+     * that is down. It shares the sources: close this archive, not the one returned.
+     */
+    public HistoryArchive withRetryPolicy(final RetryPolicy policy) {
+        return new HistoryArchive(sources, policy, FetchObserver.NONE);
+    }
+
+    /**
      * Fetches {@code path} and hands its body to {@code reader}, retrying transient failures with backoff, failing
      * over between sources, and re-downloading content the reader rejected (blaming the source that served it).
      *

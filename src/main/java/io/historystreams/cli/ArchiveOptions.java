@@ -122,6 +122,8 @@ public final class ArchiveOptions {
      * for what it is.
      */
     static final long MAX_CHECKPOINTS_PAST_CURRENT = 10_000;
+    /** The longest range taken when the archive's root state cannot be read (6.4 million ledgers). */
+    static final long MAX_CHECKPOINTS_UNCHECKED = 100_000;
 
     /**
      * The ledgers and network a command works on.
@@ -239,6 +241,16 @@ public final class ArchiveOptions {
         if (last < first) {
             throw new IllegalArgumentException("empty range " + first + ".." + last);
         }
+        if (current < 0 && io.historystreams.archive.Checkpoint.containing(last)
+                - io.historystreams.archive.Checkpoint.containing(first)
+                >= MAX_CHECKPOINTS_UNCHECKED * (long) io.historystreams.archive.Checkpoint.FREQUENCY) {
+            // the typo guard below needs the root state: without it, --to 4294967295 had verify print a line for
+            // each of 67 million checkpoints, and ingest write a request for each
+            throw new IllegalArgumentException("the archive's root state cannot be read, so --to " + last + " cannot "
+                    + "be checked against the archive, and the range is more than " + MAX_CHECKPOINTS_UNCHECKED
+                    + " checkpoints (a typo?): give a shorter range, or make the root state readable");
+        }
+        checkSourcesAgree(ha);
         if (current >= 0 && io.historystreams.archive.Checkpoint.containing(last)
                 - io.historystreams.archive.Checkpoint.containing(current)
                 > MAX_CHECKPOINTS_PAST_CURRENT * (long) io.historystreams.archive.Checkpoint.FREQUENCY) {
@@ -249,6 +261,63 @@ public final class ArchiveOptions {
                     + "give a --to near " + current + ", or none to end at it");
         }
         return new Range(first, last, passphrase, current, unchecked == null ? rootDiffers : unchecked);
+    }
+
+    /**
+     * Sources are mirrors of one archive: each serves the file the others lack, so sources of two networks (or of two
+     * generations of testnet, which keep the passphrase) had their files verified as one archive's, whichever source
+     * answered first, and reported as verified. Refused when two sources' root states name different networks, or
+     * when their state files of the same checkpoint (the lower of their roots) differ in ledger or bucket list. A source
+     * that cannot answer is left out of this check (its files are checked as they come).
+     */
+    static void checkSourcesAgree(final HistoryArchive archive) {
+        final List<String> names = archive.sourceNames();
+        if (names.size() < 2) {
+            return;
+        }
+        // one attempt each: a mirror that is down must not hold the start for its retries
+        final HistoryArchive ha = archive.withRetryPolicy(archive.retryPolicy().withMaxAttempts(1));
+        final List<HistoryArchiveState> roots = new java.util.ArrayList<>();
+        final List<String> of = new java.util.ArrayList<>();
+        for (final String name : names) {
+            final HistoryArchiveState root = fromOnly(ha, name, ArchivePaths.WELL_KNOWN, -1);
+            if (root != null) {
+                roots.add(root);
+                of.add(name);
+            }
+        }
+        for (int i = 1; i < roots.size(); i++) {
+            final HistoryArchiveState a = roots.get(0);
+            final HistoryArchiveState b = roots.get(i);
+            if (a.networkPassphrase() != null && b.networkPassphrase() != null
+                    && !a.networkPassphrase().equals(b.networkPassphrase())) {
+                throw new IllegalArgumentException("the sources are not mirrors of one archive: " + of.get(0)
+                        + " names the network " + ArchivePaths.quote(a.networkPassphrase()) + ", " + of.get(i) + " "
+                        + ArchivePaths.quote(b.networkPassphrase()) + "; give the sources of one network");
+            }
+            final long cp = Math.min(a.currentLedger(), b.currentLedger());
+            final HistoryArchiveState sa = fromOnly(ha, of.get(0), ArchivePaths.has(cp), cp);
+            final HistoryArchiveState sb = fromOnly(ha, of.get(i), ArchivePaths.has(cp), cp);
+            if (sa != null && sb != null && !sa.bucketListHash().equals(sb.bucketListHash())) {
+                throw new IllegalArgumentException("the sources are not mirrors of one archive: their state files "
+                        + ArchivePaths.has(cp) + " differ (bucket list hash " + sa.bucketListHash().shortHex()
+                        + " at " + of.get(0) + ", " + sb.bucketListHash().shortHex() + " at " + of.get(i)
+                        + "): another network, or another generation of testnet; give the sources of one archive");
+            }
+        }
+    }
+
+    /** The state file {@code path} as source {@code name} serves it, or null when it cannot be had or read. */
+    private static HistoryArchiveState fromOnly(final HistoryArchive ha, final String name, final String path,
+            final long checkpoint) {
+        final java.util.Set<String> others = new java.util.HashSet<>(ha.sourceNames());
+        others.remove(name);
+        try {
+            return ha.fetch(path, in -> HasVerifier.verify(in, path, checkpoint, null, VerificationLimits.defaults()),
+                    others).value();
+        } catch (final VerificationException e) {
+            return null;
+        }
     }
 
     /**

@@ -118,6 +118,41 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void sourcesOfTwoArchivesAreRefusedAndMirrorsOfOneAreNot() throws Exception {
+        // pubnet's first ledgers (their state files name no network) and testnet as two sources of one archive:
+        // each served what the other lacked, and ingest reported 4 of 4 verified from the wrong network
+        final java.io.StringWriter said = new java.io.StringWriter();
+        try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
+            assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "verify", "--archive",
+                    Fixtures.pubnetGenesis().toString(), "--archive", Fixtures.testnetSmall().toString(), "--to",
+                    "255", "--quiet"));
+        }
+        assertTrue(said.toString().contains("the sources are not mirrors of one archive: their state files "
+                + "history/00/00/00/history-0000007f.json differ"), said.toString());
+        // the same archive over HTTP and from its directory: mirrors
+        try (io.historystreams.testing.FaultyArchiveServer s = io.historystreams.testing.FaultyArchiveServer.start(
+                Fixtures.testnetSmall())) {
+            final java.io.StringWriter ok = new java.io.StringWriter();
+            try (java.io.PrintWriter w = new java.io.PrintWriter(ok, true)) {
+                assertEquals(ExitCode.OK, Main.run(w, w, "verify", "--archive", s.url(), "--archive",
+                        Fixtures.testnetSmall().toString(), "--to", "127", "--quiet"), ok::toString);
+            }
+        }
+    }
+
+    @Test
+    void aHugeRangeIsRefusedWhenTheRootStateCannotTellIfItIsATypo() throws Exception {
+        // the guard against --to typos reads the root state: without one, 67 million checkpoints were each reported
+        final java.io.StringWriter said = new java.io.StringWriter();
+        try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
+            assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "verify", "--archive",
+                    java.nio.file.Files.createDirectories(dir.resolve("no-root")).toString(), "--to", "4294967295"));
+        }
+        assertTrue(said.toString().contains("the archive's root state cannot be read, so --to 4294967295 cannot be "
+                + "checked against the archive, and the range is more than 100000 checkpoints"), said.toString());
+    }
+
+    @Test
     void aConcurrencyBelowOneIsRefusedWithItsName() {
         for (final String n : new String[] {"0", "-3"}) {
             final java.io.StringWriter said = new java.io.StringWriter();
