@@ -292,7 +292,7 @@ final class Publishing implements AutoCloseable {
                                 + r.lastFailure();
                         err.println("error: " + error[i] + ". " + published + "/" + records.size()
                                 + " checkpoints confirmed published; the verified ones stay in the topics: run "
-                                + "again once the target is fixed to publish the rest");
+                                + "again once that is fixed to publish the rest");
                         continue;
                     }
                     if (published < records.size() && giveUp != null && r.failingFor().compareTo(giveUp) >= 0) {
@@ -302,7 +302,7 @@ final class Publishing implements AutoCloseable {
                         err.println("error: " + error[i] + ". " + published + "/" + records.size()
                                 + " checkpoints confirmed published (" + r.checkpointsPublished() + " published by "
                                 + "this run, the last maybe not confirmed yet); the verified ones stay in the "
-                                + "topics: run again once the target is fixed to publish the rest");
+                                + "topics: run again once that is fixed to publish the rest");
                         continue;
                     }
                     all &= published == records.size();

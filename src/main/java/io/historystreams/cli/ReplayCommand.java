@@ -85,6 +85,13 @@ public final class ReplayCommand implements Callable<Integer> {
         }
         final List<Long> wanted = Checkpoint.range(from, to);
         final ServiceConfig config = service.load();
+        if (config.embedded() && !java.nio.file.Files.isDirectory(config.dataDir()
+                .resolve(io.historystreams.kafka.EmbeddedKafkaBroker.KAFKA_SUBDIR))) {
+            // a mistyped --data-dir started a fresh broker, and said only that nothing was verified in its topics
+            err.println("error: " + config.dataDir() + " holds no topics to replay (no embedded broker's data in it): "
+                    + "give the --data-dir of the ingest, tail or run whose verified checkpoints to replay");
+            return ExitCode.COULD_NOT_RUN;
+        }
         Publishing.check(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(config, true, false)) { // no pipeline: reads only
             final Topics t = svc.topics();
@@ -181,9 +188,13 @@ public final class ReplayCommand implements Callable<Integer> {
                     checkpoints.forEach((cp, v) -> at.put(cp, v.at()));
                     published = publishing.awaitPublished(at, wanted.get(0), err, null);
                     if (!published) {
-                        out.println("publishing INCOMPLETE: a target failed for good (see above)");
-                        out.flush();
+                        out.println(svc.closing() ? "publishing INCOMPLETE: stopped by a signal; run again to publish "
+                                + "the rest" : "publishing INCOMPLETE: a target failed for good (see above)");
+                    } else {
+                        out.println("published the " + checkpoints.size() + " checkpoint(s) to " + publishTo.size()
+                                + " target(s)");
                     }
+                    out.flush();
                 }
                 return missing.isEmpty() && published && ledgersComplete ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
             }

@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,5 +57,16 @@ class ReplayMissingTest {
         assertEquals(ExitCode.COULD_NOT_RUN, data.code(), data.out());
         assertTrue(data.out().contains("cannot make the data dir " + file + " (--data-dir): " + file
                 + " is a file, not a directory"), data.out());
+    }
+
+    @Test
+    void aDataDirWithNoTopicsIsRefusedInsteadOfStartingAFreshBroker() {
+        // a mistyped --data-dir made a new broker and said "not verified in the topics", exit 1
+        final Path typo = tmp.resolve("dtaa");
+        final Cli.Ran r = Cli.run("replay", "--from", "1", "--to", "127", "--http-port", "-1", "--data-dir",
+                typo.toString());
+        assertEquals(ExitCode.COULD_NOT_RUN, r.code(), r.out());
+        assertTrue(r.out().contains("error: " + typo + " holds no topics to replay"), r.out());
+        assertFalse(Files.exists(typo), "nothing made under the mistyped data dir");
     }
 }

@@ -181,6 +181,9 @@ class ReplayPublishTest extends WithEmbeddedBroker {
             assertEquals(0, Main.run(w, w, command("replay", "--from", from, "--to", to, "--publish-to",
                     target.toString())), said.toString());
         }
+        // its summary said nothing of the publishing that succeeded
+        assertTrue(said.toString().matches("(?s).*published the \\d+ checkpoint\\(s\\) to 1 target\\(s\\).*"),
+                said.toString());
     }
 
     /** The source's files of {@code checkpoints}: their own files, the buckets their HAS names, and the root. */
