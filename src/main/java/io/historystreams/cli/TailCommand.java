@@ -106,6 +106,14 @@ public final class TailCommand implements Callable<Integer> {
                 try {
                     tailer.pollOnce();
                 } catch (final VerificationException e) {
+                    if (e.reason() == io.historystreams.verify.FailureReason.WRONG_NETWORK) {
+                        // not an archive that is down but a setting (or an archive) of another network: every poll
+                        // said the same for ever, and every checkpoint would fail as another network's
+                        err.println("error: the archive's root state names another network than the one tailed: "
+                                + e.getMessage() + ". Give the archive's own --network-passphrase (or none: the root "
+                                + "state's is taken), or the archive of this network");
+                        return ExitCode.COULD_NOT_RUN;
+                    }
                     // a log event (level, date), as the pipeline's own failures are: what alerting on the log sees
                     LOG.warn("cannot read the archive's root state (tried again at the next poll): {}", e.toString());
                 } catch (final org.apache.kafka.common.KafkaException e) {

@@ -25,4 +25,15 @@ class TailOptionsTest {
         assertEquals(2, r.code(), r.out());
         assertTrue(r.out().contains("--from must be a ledger number, 0 to 4294967295, not -5"), r.out());
     }
+
+    @Test
+    void anArchiveOfAnotherNetworkStopsTheTail(@org.junit.jupiter.api.io.TempDir final java.nio.file.Path dir) {
+        // it said "cannot read the archive's root state (will retry): WRONG_NETWORK" at every poll, for ever
+        final Cli.Ran r = Cli.run("tail", "--archive", io.historystreams.testing.Fixtures.testnetSmall().toString(),
+                "--network-passphrase", "Public Global Stellar Network ; September 2015", "--data-dir",
+                dir.resolve("data").toString(), "--http-port", "-1", "--interval", "1");
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.out().contains("error: the archive's root state names another network than the one tailed"),
+                r.out());
+    }
 }
