@@ -317,6 +317,29 @@ public final class ServiceConfig {
             throw new IllegalArgumentException("setting " + KAFKA_PREFIX + BOOTSTRAP_SERVERS + " is not how a cluster "
                     + "is given: use --bootstrap-servers (or " + BOOTSTRAP_SERVERS + ", KAFKA_BOOTSTRAP_SERVERS)");
         }
+        // found at start, not after the broker and the pipeline started (and made a data dir) as before
+        atLeast(FETCH_MAX_ATTEMPTS, 1);
+        atLeast(CONNECT_TIMEOUT_SECONDS, 1);
+        atLeast(READ_TIMEOUT_SECONDS, 1);
+        atLeast(BLOB_MAX_BYTES, 0);
+        atLeast(REPLICATION_FACTOR, 1);
+        keepBucketFiles(false);
+        final String port = values.get(HTTP_PORT);
+        if (port != null && !port.isBlank() && (getLong(HTTP_PORT, -1) < -1 || getLong(HTTP_PORT, -1) > 65_535)) {
+            throw new IllegalArgumentException("setting " + HTTP_PORT + " (--http-port) must be a port, 0 (any free "
+                    + "one) or -1 (off), got " + port.trim());
+        }
+        final String app = values.get(APPLICATION_ID);
+        if (app != null && !app.matches("[A-Za-z0-9._-]+")) {
+            // Kafka Streams names topics and groups after it: "" failed as "Failed to construct kafka consumer"
+            throw new IllegalArgumentException("setting " + APPLICATION_ID + " (--application-id) must be one or more "
+                    + "letters, digits, '.', '_' and '-', got \"" + app + "\"");
+        }
+        final String prefix = values.getOrDefault(TOPIC_PREFIX, "");
+        if (!prefix.matches("[A-Za-z0-9._-]*")) {
+            throw new IllegalArgumentException("setting " + TOPIC_PREFIX + " may hold only letters, digits, '.', '_' "
+                    + "and '-' (Kafka's topic names), got " + prefix);
+        }
         atLeast(CHECKPOINT_MAX_ATTEMPTS, 1); // 0: a failing checkpoint never got a verdict
         atLeast(CHECKPOINT_RETRY_BACKOFF_MS, 0); // negative: the retry failed inside the pipeline
         atLeast(STREAM_THREADS, 1);

@@ -134,7 +134,11 @@ class ServiceConfigTest {
                 {ServiceConfig.SHUTDOWN_TIMEOUT_SECONDS, "-5"}, {ServiceConfig.FETCH_CONCURRENCY, "0"},
                 {ServiceConfig.PARTITIONS, "0"}, {ServiceConfig.COMMIT_INTERVAL_MS, "-1"},
                 // 0 attempts: a failing checkpoint never got a verdict; a negative backoff failed in the pipeline
-                {ServiceConfig.CHECKPOINT_MAX_ATTEMPTS, "0"}, {ServiceConfig.CHECKPOINT_RETRY_BACKOFF_MS, "-1"}}) {
+                {ServiceConfig.CHECKPOINT_MAX_ATTEMPTS, "0"}, {ServiceConfig.CHECKPOINT_RETRY_BACKOFF_MS, "-1"},
+                // refused only after the broker and the pipeline had started, and with the setting unnamed
+                {ServiceConfig.FETCH_MAX_ATTEMPTS, "0"}, {ServiceConfig.CONNECT_TIMEOUT_SECONDS, "0"},
+                {ServiceConfig.READ_TIMEOUT_SECONDS, "0"}, {ServiceConfig.BLOB_MAX_BYTES, "-1"},
+                {ServiceConfig.REPLICATION_FACTOR, "0"}}) {
             final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> ServiceConfig.load(null, Map.of(), Map.of(bad[0], bad[1])));
             assertTrue(e.getMessage().startsWith("setting " + bad[0] + " must be at least "), e.getMessage());
@@ -164,6 +168,22 @@ class ServiceConfigTest {
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ServiceConfig.load(null, Map.of(), Map.of("kafka.bootstrap.servers", "127.0.0.1:1")));
         assertTrue(e.getMessage().contains("use --bootstrap-servers"), e.getMessage());
+    }
+
+    @Test
+    void valuesKafkaOrTheEndpointWouldRefuseLaterAreRefusedAtStart() throws Exception {
+        for (final String[] bad : new String[][] {
+                {ServiceConfig.HTTP_PORT, "70000", "setting http.port (--http-port) must be a port"},
+                {ServiceConfig.HTTP_PORT, "-5", "setting http.port (--http-port) must be a port"},
+                {ServiceConfig.TOPIC_PREFIX, "a/b", "setting topic.prefix may hold only letters"},
+                {ServiceConfig.APPLICATION_ID, "", "setting application.id (--application-id) must be one or more"},
+                {ServiceConfig.BLOB_KEEP, "bogus", "setting blob.keep must be all or auto, got bogus"}}) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ServiceConfig.load(null, Map.of(), Map.of(bad[0], bad[1])));
+            assertTrue(e.getMessage().startsWith(bad[2]), e.getMessage());
+        }
+        assertEquals(-1, ServiceConfig.load(null, Map.of(), Map.of(ServiceConfig.HTTP_PORT, "-1"))
+                .getInt(ServiceConfig.HTTP_PORT));
     }
 
     @Test
