@@ -15,8 +15,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 
 /** Options naming the source archive(s) and how to reach them, shared by the commands that read archives. */
 public final class ArchiveOptions {
@@ -59,6 +61,73 @@ public final class ArchiveOptions {
 
     public List<String> roots() {
         return archives;
+    }
+
+    /**
+     * Refuses a data dir, a blob store or a directory target that is a local source archive or lies inside one (or
+     * holds one): the broker, the stores and the blobs were written into the archive, and a target was the archive
+     * itself, all without a word.
+     */
+    public void requireApart(final io.historystreams.service.ServiceConfig config, final List<String> publishTo) {
+        final List<Path> sources = new java.util.ArrayList<>();
+        for (final String root : archives) {
+            final Path dir = localDirectory(root);
+            if (dir != null) {
+                sources.add(dir);
+            }
+        }
+        if (sources.isEmpty()) {
+            return;
+        }
+        final Map<String, Path> ours = new java.util.LinkedHashMap<>();
+        ours.put("the data dir (--data-dir)", real(config.dataDir()));
+        ours.put("the blob store (blob.dir)", real(config.blobDir()));
+        for (final String t : publishTo) {
+            final Path dir = localDirectory(t);
+            if (dir != null) {
+                ours.put("the target --publish-to " + t, dir);
+            }
+        }
+        for (final Path source : sources) {
+            for (final Map.Entry<String, Path> e : ours.entrySet()) {
+                final Path p = e.getValue();
+                if (p.startsWith(source) || source.startsWith(p) && e.getKey().startsWith("the target")) {
+                    throw new IllegalArgumentException(e.getKey() + " is " + (p.equals(source) ? "" : "inside ")
+                            + "the source archive " + source + ": nothing of this tool is written into an archive it "
+                            + "reads; give another directory");
+                }
+            }
+        }
+    }
+
+    /** The directory a source or target names when it is a local one (a path or {@code file:} URL), else null. */
+    private static Path localDirectory(final String root) {
+        final String lower = root.toLowerCase(java.util.Locale.ROOT);
+        if (lower.startsWith("http:") || lower.startsWith("https:") || lower.startsWith("cmd:")) {
+            return null;
+        }
+        try {
+            return real(lower.startsWith("file:") ? Path.of(java.net.URI.create(root)) : Path.of(root));
+        } catch (final RuntimeException e) {
+            return null; // refused where it is opened, with its own message
+        }
+    }
+
+    /** {@code p} absolute, with the links of its existing part resolved (what is not there yet cannot be a link). */
+    private static Path real(final Path p) {
+        Path abs = p.toAbsolutePath().normalize();
+        Path existing = abs;
+        while (existing != null && !java.nio.file.Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return abs;
+        }
+        try {
+            return existing.toRealPath().resolve(existing.relativize(abs));
+        } catch (final java.io.IOException e) {
+            return abs;
+        }
     }
 
     /**

@@ -165,6 +165,7 @@ public final class IngestCommand implements Callable<Integer> {
             }
         }
         Publishing.check(config, publishTo);
+        archive.requireApart(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(batch(config), !publishTo.isEmpty());
                 AutoCloseable lastWords = svc.holdShutdown();
                 Publishing publishing = Publishing.startBounded(svc, publishTo)) {

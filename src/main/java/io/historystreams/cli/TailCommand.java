@@ -89,6 +89,7 @@ public final class TailCommand implements Callable<Integer> {
         final Thread hook = new Thread(this::stop, "tail-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         Publishing.check(config, publishTo);
+        archive.requireApart(config, publishTo);
         try (HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo);
                 HistoryArchive ha = archive.open(svc.metrics(), config);

@@ -153,6 +153,30 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void nothingOfTheToolGoesIntoASourceArchive() throws Exception {
+        // a data dir or a target inside the archive read (or the archive itself as a target) was written into it
+        final java.nio.file.Path source = java.nio.file.Files.createDirectories(dir.resolve("archive"));
+        for (final String[] extra : new String[][] {
+                {"--data-dir", source.resolve("data").toString()},
+                {"--data-dir", dir.resolve("d1").toString(), "--publish-to", source.toString()},
+                {"--data-dir", dir.resolve("d2").toString(), "--publish-to", source.resolve("mirror").toString()},
+                {"--data-dir", dir.resolve("d3").toString(), "-D", "blob.dir=" + source.resolve("blobs")}}) {
+            final java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("ingest", "--archive",
+                    source.toString(), "--to", "127", "--http-port", "-1", "--quiet"));
+            args.addAll(java.util.List.of(extra));
+            final java.io.StringWriter said = new java.io.StringWriter();
+            try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
+                assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, args.toArray(String[]::new)), said::toString);
+            }
+            assertTrue(said.toString().contains("the source archive " + source.toRealPath()
+                    + ": nothing of this tool is written into an archive it reads"), said.toString());
+            try (java.util.stream.Stream<java.nio.file.Path> in = java.nio.file.Files.list(source)) {
+                assertEquals(0, in.count(), "nothing written into the archive by " + java.util.List.of(extra));
+            }
+        }
+    }
+
+    @Test
     void aConcurrencyBelowOneIsRefusedWithItsName() {
         for (final String n : new String[] {"0", "-3"}) {
             final java.io.StringWriter said = new java.io.StringWriter();
