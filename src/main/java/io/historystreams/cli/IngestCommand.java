@@ -264,6 +264,15 @@ public final class IngestCommand implements Callable<Integer> {
             for (final CheckpointFailed f : w.failed().values()) {
                 out.println(VerdictLog.failedLine(f));
             }
+            // given up at the timeout: said as the failures are, with what its attempts were failing on
+            for (final long cp : checkpoints) {
+                if (w.status(cp) == OutcomeWatcher.Status.PENDING) {
+                    final CheckpointFailed last = w.lastAttemptFailure(cp);
+                    out.printf("checkpoint %d (0x%x) GIVEN UP: no verdict by --timeout%s%n", cp, cp, last == null
+                            ? " (no attempt had failed yet)" : "; its last attempt failed: " + last.getReason() + " "
+                            + (last.getFile() == null ? "" : last.getFile() + " ") + last.getDetail());
+                }
+            }
             final long ledgers = verifiedLedgers(checkpoints, w);
             final long bytes = bytesFetched.getAsLong();
             out.printf("%d checkpoints: %d verified, %d failed, %d given up; %d ledgers verified; %s; %.2f s "
@@ -398,6 +407,20 @@ public final class IngestCommand implements Callable<Integer> {
                     g.writeBooleanField("retryable", f.getRetryable());
                 } else {
                     g.writeStringField("status", error == null ? "GIVEN_UP" : "PENDING");
+                    final CheckpointFailed last = w.lastAttemptFailure(cp);
+                    if (last != null) {
+                        // what its attempts were failing on when the command stopped waiting
+                        g.writeObjectFieldStart("lastAttemptFailure");
+                        g.writeStringField("reason", last.getReason());
+                        if (last.getFile() != null) {
+                            g.writeStringField("file", last.getFile());
+                        }
+                        if (last.getSource() != null) {
+                            g.writeStringField("source", last.getSource());
+                        }
+                        g.writeStringField("detail", last.getDetail());
+                        g.writeEndObject();
+                    }
                 }
                 g.writeEndObject();
             }

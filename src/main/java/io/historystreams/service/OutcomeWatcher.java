@@ -51,6 +51,8 @@ public final class OutcomeWatcher implements AutoCloseable {
     private final int[] verifiedPartition;
     private final long[] verifiedOffset;
     private int verifiedCount;
+    /** Per checkpoint without a verdict, its last failed attempt of this run (removed at its verdict). */
+    private final Map<Long, CheckpointFailed> lastAttempt = new HashMap<>();
 
     public OutcomeWatcher(final Map<String, Object> clientProps, final Topics topics, final Collection<Long> wanted,
             final long sinceMillis) {
@@ -70,7 +72,8 @@ public final class OutcomeWatcher implements AutoCloseable {
         p.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, Topics.FOLLOW_FETCH_MAX_WAIT_MS);
         this.consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         final List<TopicPartition> parts = new ArrayList<>();
-        for (final String t : List.of(topics.checkpointsVerified.name(), topics.checkpointFailures.name())) {
+        for (final String t : List.of(topics.checkpointsVerified.name(), topics.checkpointFailures.name(),
+                topics.attemptFailures.name())) {
             for (final PartitionInfo pi : consumer.partitionsFor(t, Duration.ofSeconds(30))) {
                 parts.add(new TopicPartition(t, pi.partition()));
             }
@@ -94,6 +97,7 @@ public final class OutcomeWatcher implements AutoCloseable {
                         failed.remove(v.getCheckpoint());
                     }
                     status[i] = (byte) Status.VERIFIED.ordinal();
+                    lastAttempt.remove(v.getCheckpoint());
                     link[i] = (byte) v.getChainLinkedToPrevious().ordinal();
                     verifiedPartition[i] = r.partition();
                     verifiedOffset[i] = r.offset();
@@ -105,6 +109,14 @@ public final class OutcomeWatcher implements AutoCloseable {
                     });
                     verifiedCount++;
                 }
+            } else if (r.topic().equals(topics.attemptFailures.name())) {
+                // an attempt that failed and is retried: what a checkpoint given up at the timeout was failing on
+                final CheckpointFailed f = topics.attemptFailures.valueSerde().deserializer()
+                        .deserialize(r.topic(), r.value());
+                final int i = Arrays.binarySearch(wanted, f.getCheckpoint());
+                if (i >= 0 && status[i] == Status.PENDING.ordinal() && f.getFailedAt().toEpochMilli() >= since) {
+                    lastAttempt.put(f.getCheckpoint(), f);
+                }
             } else {
                 final CheckpointFailed f = topics.checkpointFailures.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
@@ -112,6 +124,7 @@ public final class OutcomeWatcher implements AutoCloseable {
                 if (i >= 0 && status[i] != Status.VERIFIED.ordinal() && f.getFailedAt().toEpochMilli() >= since) {
                     status[i] = (byte) Status.FAILED.ordinal();
                     failed.put(f.getCheckpoint(), f);
+                    lastAttempt.remove(f.getCheckpoint());
                 }
             }
         }
@@ -151,6 +164,11 @@ public final class OutcomeWatcher implements AutoCloseable {
     /** The failures of this run, by checkpoint. */
     public Map<Long, CheckpointFailed> failed() {
         return failed;
+    }
+
+    /** The last failed attempt read for a checkpoint still without a verdict, or null (none failed yet). */
+    public CheckpointFailed lastAttemptFailure(final long checkpoint) {
+        return lastAttempt.get(checkpoint);
     }
 
     public int pending() {
