@@ -31,17 +31,36 @@ public final class ArchiveOptions {
             description = "Expected network passphrase (default: the one in the archive's root state, if any).")
     String networkPassphrase;
 
+    int connectTimeoutSeconds = 10;
+    int readTimeoutSeconds = 30;
+    int maxAttempts = 6;
+
+    // each refused with its option's name (the messages were "maxAttempts must be at least 1: 0" and "timeouts must
+    // be positive (zero would mean wait forever): connect PT0S, read PT30S")
     @Option(names = "--connect-timeout", defaultValue = "10", paramLabel = "S",
             description = "Connect timeout in seconds (default: ${DEFAULT-VALUE}).")
-    int connectTimeoutSeconds;
+    void connectTimeout(final int seconds) {
+        connectTimeoutSeconds = atLeastOne("--connect-timeout", seconds);
+    }
 
     @Option(names = "--read-timeout", defaultValue = "30", paramLabel = "S",
             description = "Read (idle) timeout in seconds (default: ${DEFAULT-VALUE}).")
-    int readTimeoutSeconds;
+    void readTimeout(final int seconds) {
+        readTimeoutSeconds = atLeastOne("--read-timeout", seconds);
+    }
 
     @Option(names = "--max-attempts", defaultValue = "6", paramLabel = "N",
             description = "Attempts per file on transient errors (default: ${DEFAULT-VALUE}).")
-    int maxAttempts;
+    void maxAttempts(final int n) {
+        maxAttempts = atLeastOne("--max-attempts", n);
+    }
+
+    private int atLeastOne(final String option, final int n) {
+        if (n < 1) {
+            throw new CommandLine.ParameterException(mixee.commandLine(), option + " must be at least 1, not " + n);
+        }
+        return n;
+    }
 
     Integer concurrency;
 

@@ -186,6 +186,16 @@ class ArchiveOptionsTest {
             }
             assertTrue(said.toString().startsWith("--concurrency must be at least 1, not " + n), said.toString());
         }
+        for (final String option : new String[] {"--max-attempts", "--connect-timeout", "--read-timeout"}) {
+            final java.io.StringWriter said = new java.io.StringWriter();
+            try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
+                assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "verify", "--archive",
+                        io.historystreams.testing.Fixtures.pubnetGenesis().toString(), option, "0"));
+            }
+            assertTrue(said.toString().startsWith(option + " must be at least 1, not 0"), said.toString());
+        }
+        assertEquals(ExitCode.OK, Main.run("verify", "--archive",
+                io.historystreams.testing.Fixtures.pubnetGenesis().toString(), "--quiet", "--max-attempts", "2"));
     }
 
     @Test
