@@ -27,9 +27,18 @@ public final class ArchiveOptions {
                     + "same network (failover; a source that serves a bad file is blamed).")
     List<String> archives;
 
+    String networkPassphrase;
+
     @Option(names = "--network-passphrase", paramLabel = "P",
             description = "Expected network passphrase (default: the one in the archive's root state, if any).")
-    String networkPassphrase;
+    void networkPassphrase(final String p) {
+        if (p.isBlank()) {
+            // "" was taken as a network's name: every checkpoint then failed as another network's
+            throw new CommandLine.ParameterException(mixee.commandLine(), "--network-passphrase is empty: give the "
+                    + "network's passphrase, or leave the option out to take the archive's");
+        }
+        networkPassphrase = p;
+    }
 
     int connectTimeoutSeconds = 10;
     int readTimeoutSeconds = 30;

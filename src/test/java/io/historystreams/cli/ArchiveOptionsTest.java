@@ -196,6 +196,13 @@ class ArchiveOptionsTest {
         }
         assertEquals(ExitCode.OK, Main.run("verify", "--archive",
                 io.historystreams.testing.Fixtures.pubnetGenesis().toString(), "--quiet", "--max-attempts", "2"));
+        // an empty passphrase was taken as a network's name
+        final java.io.StringWriter empty = new java.io.StringWriter();
+        try (java.io.PrintWriter w = new java.io.PrintWriter(empty, true)) {
+            assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "verify", "--archive",
+                    io.historystreams.testing.Fixtures.pubnetGenesis().toString(), "--network-passphrase", ""));
+        }
+        assertTrue(empty.toString().startsWith("--network-passphrase is empty"), empty.toString());
     }
 
     @Test
