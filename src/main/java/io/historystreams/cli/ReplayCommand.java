@@ -189,7 +189,7 @@ public final class ReplayCommand implements Callable<Integer> {
                     published = publishing.awaitPublished(at, wanted.get(0), err, null);
                     if (!published) {
                         out.println(svc.closing() ? "publishing INCOMPLETE: stopped by a signal; run again to publish "
-                                + "the rest" : "publishing INCOMPLETE: a target failed for good (see above)");
+                                + "the rest" : "publishing INCOMPLETE (see above)");
                     } else {
                         out.println("published the " + checkpoints.size() + " checkpoint(s) to " + publishTo.size()
                                 + " target(s)");

@@ -90,6 +90,10 @@ public final class TailCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         Publishing.check(config, publishTo);
         archive.requireApart(config, publishTo);
+        // as ingest and verify do, before anything starts: mirrors of one archive only
+        try (HistoryArchive probe = archive.open(io.historystreams.archive.FetchObserver.NONE, config)) {
+            ArchiveOptions.checkSourcesAgree(probe);
+        }
         try (HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo);
                 HistoryArchive ha = archive.open(svc.metrics(), config);

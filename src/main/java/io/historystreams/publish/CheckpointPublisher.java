@@ -585,29 +585,70 @@ public final class CheckpointPublisher {
     private volatile boolean networkChecked;
 
     /**
-     * Refuses to publish into another network's archive: a target whose root state names another network passphrase
-     * (a wrong directory, or a mirror of another network) would get this network's files next to its own, and a root
-     * naming them. Checked once per publisher: the root only ever moves forward within one network after that.
+     * Refuses to publish into another archive, before anything is written to the target. A target whose root state
+     * names another network passphrase (a wrong directory, or a mirror of another network) would get this network's
+     * files next to its own, and a root naming them. A passphrase does not tell one testnet from the next (a reset keeps
+     * it) nor pubnet's first state files (they name none): so the target's root state is also compared with the source
+     * archive's own state file of that checkpoint, when the source has it (a source that is down, or a target ahead of
+     * it, leaves that to {@link #requireSameCheckpoint}). Checked once per publisher: the root only ever moves forward
+     * within one archive after that.
      */
     private void requireSameNetwork(final CheckpointVerified cp) throws PublishException {
-        if (networkChecked || cp.getNetworkPassphrase() == null) {
+        if (networkChecked) {
             return;
         }
         final Optional<byte[]> root = writer.readRootState();
         if (root.isPresent()) {
-            final String theirs;
+            final HistoryArchiveState theirs;
             try {
-                theirs = HistoryArchiveState.parse(root.get(), ArchivePaths.WELL_KNOWN).networkPassphrase();
+                theirs = HistoryArchiveState.parse(root.get(), ArchivePaths.WELL_KNOWN);
             } catch (final VerificationException e) {
+                networkChecked = true;
                 return; // unparseable: taken as absent where the root is read, and replaced by the next root state
             }
-            if (theirs != null && !theirs.equals(cp.getNetworkPassphrase())) {
+            if (cp.getNetworkPassphrase() != null && theirs.networkPassphrase() != null
+                    && !theirs.networkPassphrase().equals(cp.getNetworkPassphrase())) {
                 throw new PublishException(writer.name() + ": the target holds an archive of another network (its root "
-                        + "state says \"" + theirs + "\"); refusing to publish checkpoints of \""
+                        + "state says \"" + theirs.networkPassphrase() + "\"); refusing to publish checkpoints of \""
                         + cp.getNetworkPassphrase() + "\" into it", false, null);
+            }
+            final String source = sourceOf(cp);
+            final long at = theirs.currentLedger();
+            if (source != null && io.historystreams.archive.Checkpoint.isCheckpoint(at)) {
+                final String path = ArchivePaths.has(at);
+                final HistoryArchiveState ours;
+                try {
+                    // one attempt: a source that is down must not hold the publishing up
+                    final io.historystreams.archive.HistoryArchive a = ctx.archive(List.of(source));
+                    ours = a.withRetryPolicy(a.retryPolicy().withMaxAttempts(1)).fetch(path, in ->
+                            io.historystreams.verify.HasVerifier.verify(in, path, at, null,
+                                    io.historystreams.verify.VerificationLimits.defaults())).value();
+                } catch (final VerificationException | RuntimeException e) {
+                    LOG.debug("{}: the source's {} for the target's root: {}", writer.name(), path, e.toString());
+                    networkChecked = true;
+                    return;
+                }
+                if (!ours.bucketListHash().equals(theirs.bucketListHash())) {
+                    throw new PublishException(writer.name() + ": the target holds another archive: its root state "
+                            + "(checkpoint " + hex(at) + ", bucket list hash " + theirs.bucketListHash().shortHex()
+                            + ") is not " + source + "'s state of that checkpoint (" + ours.bucketListHash().shortHex()
+                            + "): another network, or an earlier generation of this one (a testnet reset keeps its "
+                            + "passphrase); refusing to publish into it", false, null);
+                }
             }
         }
         networkChecked = true;
+    }
+
+    /** The source that served {@code cp}'s state file (its files' source), or null. */
+    private static String sourceOf(final CheckpointVerified cp) {
+        final String hasPath = ArchivePaths.has(cp.getCheckpoint());
+        for (final FileRef f : cp.getFiles()) {
+            if (f.getPath().equals(hasPath)) {
+                return f.getSource();
+            }
+        }
+        return null;
     }
 
     /**
@@ -753,10 +794,13 @@ public final class CheckpointPublisher {
             deleteQuietly(tmp);
             throw e;
         } catch (final VerificationException | IllegalArgumentException e) {
-            // (an archive that cannot be opened any more, such as a source directory since deleted, is the latter)
+            // (an archive that cannot be opened any more, such as a source directory since deleted, is the latter);
+            // a source that is down (transient failures) may be back later: retried, as a target that is down is
             deleteQuietly(tmp);
             throw new PublishException(writer.name() + ": cannot publish " + path + ": its verified bytes are not "
-                    + "in the blob store and re-fetching them failed: " + e.getMessage(), false, e);
+                    + "in the blob store and re-fetching them from the source failed: " + e.getMessage(),
+                    e instanceof VerificationException v && v.reason() == io.historystreams.verify.FailureReason
+                            .FETCH_FAILED, e);
         } catch (final IOException e) {
             deleteQuietly(tmp);
             throw new PublishException(writer.name() + ": cannot publish " + path + ": reading its stored bytes failed: "

@@ -36,4 +36,13 @@ class TailOptionsTest {
         assertTrue(r.out().contains("error: the archive's root state names another network than the one tailed"),
                 r.out());
     }
+
+    @Test
+    void sourcesOfTwoArchivesAreRefusedAsIngestRefusesThem() {
+        // ingest and verify refused them; tail verified and published whichever source answered first
+        final Cli.Ran r = Cli.run("tail", "--archive", io.historystreams.testing.Fixtures.testnetSmall().toString(),
+                "--archive", io.historystreams.testing.Fixtures.testnetP24Hot().toString(), "--http-port", "-1");
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.out().contains("the sources are not mirrors of one archive"), r.out());
+    }
 }

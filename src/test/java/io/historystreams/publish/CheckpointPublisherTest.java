@@ -397,8 +397,24 @@ class CheckpointPublisherTest {
             final PublishException e = assertThrows(PublishException.class,
                     () -> new CheckpointPublisher(w, ctx, tmp).publish(sourceGone));
             assertFalse(e.retryable());
-            assertTrue(e.getMessage().contains(ledger) && e.getMessage().contains("re-fetching them failed"),
-                    e.getMessage());
+            assertTrue(e.getMessage().contains(ledger) && e.getMessage().contains("re-fetching them from the source "
+                    + "failed"), e.getMessage());
+        }
+        // its source is down (connections refused): retried later, as a target that is down is (it was given up at
+        // once, "a failure retrying cannot fix", and the target blamed)
+        final int closed;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = socket.getLocalPort();
+        }
+        final CheckpointVerified sourceDown = CheckpointVerified.newBuilder(cp).setFiles(cp.getFiles().stream()
+                .map(f -> FileRef.newBuilder(f).setSource("http://127.0.0.1:" + closed + "/").build()).toList())
+                .build();
+        try (PipelineContext ctx = context(store);
+             ArchiveWriter w = ArchiveWriters.open(tmp.resolve("down-target").toString(), Map.of("fsync", "false"))) {
+            final PublishException e = assertThrows(PublishException.class,
+                    () -> new CheckpointPublisher(w, ctx, tmp).publish(sourceDown));
+            assertTrue(e.retryable(), e::getMessage);
+            assertTrue(e.getMessage().contains("Connection refused) after 2 attempts"), e.getMessage());
         }
         assertFalse(Files.exists(target.resolve(ledger)));
         assertFalse(Files.exists(target.resolve(ArchivePaths.has(cp.getCheckpoint()))));
@@ -601,6 +617,45 @@ class CheckpointPublisherTest {
             assertTrue(e.getWritten().contains(ArchivePaths.WELL_KNOWN));
         }
         assertEquals(rewritten, Files.readString(other.resolve(hasPath)));
+    }
+
+    @Test
+    void aMirrorOfAnEarlierTestnetGetsNothingEvenWhereTheCheckpointsDoNotMeet() throws Exception {
+        // a copy of testnet-p24-hot (testnet after its December 2025 reset; root 0x7f): the checkpoints put ahead, and
+        // those published before one met its state file, were written into it (510 files in a trial), and a range
+        // above its root was published whole, its root moved over the gap
+        final Path target = tmp.resolve("p24-mirror");
+        copyTree(Fixtures.testnetP24Hot(), target);
+        final long before = countFiles(target);
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            p.prepare(v.checkpoints.subList(2, 6));
+            final PublishException e = assertThrows(PublishException.class, () -> p.publish(v.checkpoints.get(2)));
+            p.forgetPrepared();
+            assertFalse(e.retryable());
+            assertTrue(e.getMessage().contains("the target holds another archive: its root state (checkpoint "
+                    + "0000007f"), e.getMessage());
+        }
+        assertEquals(before, countFiles(target), "nothing written into the other archive");
+    }
+
+    private static void copyTree(final Path from, final Path to) throws Exception {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (final Path p : s.toList()) {
+                final Path dest = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(dest);
+                } else {
+                    Files.copy(p, dest);
+                }
+            }
+        }
+    }
+
+    private static long countFiles(final Path dir) throws Exception {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).count();
+        }
     }
 
     static void assertVerifies(final Path target) {
