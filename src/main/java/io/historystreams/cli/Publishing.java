@@ -64,6 +64,24 @@ final class Publishing implements AutoCloseable {
                 LoggerFactory.getLogger(Publishing.class).warn("{}: ignored, nothing is published", said);
             }
         }
+        // their values too, by the names the user gave, before anything starts (they were refused when a target was
+        // opened, after the broker had started, as "retryDelayMs must be a non-negative integer")
+        final Map<String, String> values = writerSettings(config);
+        for (final Map.Entry<String, String> e : values.entrySet()) {
+            final String v = e.getValue().trim();
+            final String must = switch (e.getKey()) {
+                case "retries", "timeout.seconds" -> v.matches("[0-9]{1,9}") && Integer.parseInt(v) >= 1 ? null
+                        : "a whole number, at least 1";
+                case "retry.delay.ms", "retry.max.delay.ms" -> v.matches("[0-9]{1,9}") ? null
+                        : "a whole number of milliseconds, 0 or more";
+                case "fsync" -> v.equals("true") || v.equals("false") ? null : "true or false";
+                default -> null;
+            };
+            if (must != null) {
+                throw new IllegalArgumentException("setting " + ServiceConfig.PUBLISH_PREFIX + e.getKey() + " must be "
+                        + must + ", got " + e.getValue());
+            }
+        }
         final Map<String, String> seen = new java.util.HashMap<>();
         for (final String target : targets) {
             ArchiveWriters.options(target, writerSettings(config));

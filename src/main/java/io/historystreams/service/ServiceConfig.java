@@ -154,9 +154,9 @@ public final class ServiceConfig {
                 && !k.startsWith(PUBLISH_PREFIX)).sorted().toList();
     }
 
-    /** Prefixes Kafka Streams and its clients take before a client setting (and topic settings, passed on as they are). */
+    /** Prefixes Kafka Streams takes before a client's setting ({@code topic.} settings are the broker's to judge). */
     private static final List<String> KAFKA_CLIENT_PREFIXES = List.of("producer.", "consumer.", "main.consumer.",
-            "restore.consumer.", "global.consumer.", "admin.", "topic.");
+            "restore.consumer.", "global.consumer.", "admin.");
 
     /** {@code kafka.*} keys that no Kafka client or Streams knows (a typo such as {@code kafka.compresion.type}). */
     List<String> unknownKafkaKeys() {

@@ -37,6 +37,19 @@ class PublishingCheckTest {
     }
 
     @Test
+    void publishSettingValuesAreRefusedByTheirNamesBeforeAnythingStarts() throws Exception {
+        // refused only when a target was opened, after the broker had started, by internal names ("retryDelayMs")
+        for (final String[] bad : new String[][] {{"publish.retries", "0", "a whole number, at least 1"},
+                {"publish.retry.delay.ms", "-5", "a whole number of milliseconds, 0 or more"},
+                {"publish.fsync", "maybe", "true or false"}, {"publish.timeout.seconds", "abc", "a whole number"}}) {
+            final ServiceConfig c = ServiceConfig.load(null, Map.of(), Map.of(bad[0], bad[1]));
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Publishing.check(c, List.of("/srv/mirror")));
+            assertTrue(e.getMessage().startsWith("setting " + bad[0] + " must be " + bad[2]), e.getMessage());
+        }
+    }
+
+    @Test
     void oneTargetGivenTwiceIsRefused() throws Exception {
         // two runners shared its consumer group and the one root state ("published to 2 target(s)")
         final ServiceConfig none = ServiceConfig.load(null, Map.of(), Map.of());
