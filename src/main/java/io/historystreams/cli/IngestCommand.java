@@ -356,6 +356,18 @@ public final class IngestCommand implements Callable<Integer> {
         }
     }
 
+    /** A failure's reason, file and source (when known) and detail, as fields of the object being written. */
+    private static void writeFailure(final JsonGenerator g, final CheckpointFailed f) throws java.io.IOException {
+        g.writeStringField("reason", f.getReason());
+        if (f.getFile() != null) {
+            g.writeStringField("file", f.getFile());
+        }
+        if (f.getSource() != null) {
+            g.writeStringField("source", f.getSource());
+        }
+        g.writeStringField("detail", f.getDetail());
+    }
+
     private static long verifiedLedgers(final List<Long> checkpoints, final OutcomeWatcher w) {
         return checkpoints.stream().filter(cp -> w.status(cp) == OutcomeWatcher.Status.VERIFIED)
                 .mapToLong(Checkpoint::ledgerCount).sum();
@@ -396,14 +408,7 @@ public final class IngestCommand implements Callable<Integer> {
                     g.writeEndArray();
                 } else if (f != null) {
                     g.writeStringField("status", "FAILED");
-                    g.writeStringField("reason", f.getReason());
-                    if (f.getFile() != null) {
-                        g.writeStringField("file", f.getFile());
-                    }
-                    if (f.getSource() != null) {
-                        g.writeStringField("source", f.getSource());
-                    }
-                    g.writeStringField("detail", f.getDetail());
+                    writeFailure(g, f);
                     g.writeBooleanField("retryable", f.getRetryable());
                 } else {
                     g.writeStringField("status", error == null ? "GIVEN_UP" : "PENDING");
@@ -411,14 +416,7 @@ public final class IngestCommand implements Callable<Integer> {
                     if (last != null) {
                         // what its attempts were failing on when the command stopped waiting
                         g.writeObjectFieldStart("lastAttemptFailure");
-                        g.writeStringField("reason", last.getReason());
-                        if (last.getFile() != null) {
-                            g.writeStringField("file", last.getFile());
-                        }
-                        if (last.getSource() != null) {
-                            g.writeStringField("source", last.getSource());
-                        }
-                        g.writeStringField("detail", last.getDetail());
+                        writeFailure(g, last);
                         g.writeEndObject();
                     }
                 }

@@ -64,29 +64,6 @@ public final class HistoryStreamsService implements AutoCloseable {
     /** Counted down by the command once its last words are out (see {@link #holdShutdown}); null: nothing to wait for. */
     private volatile java.util.concurrent.CountDownLatch commandDone;
 
-    /**
-     * Makes a signal's shutdown wait, once the service is closed, until the returned handle is closed (10 s at most):
-     * the command then says what was decided before the signal (its summary and report). Without it the JVM halted as
-     * soon as the service was closed, and the command's last words were lost.
-     */
-    public AutoCloseable holdShutdown() {
-        final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        commandDone = done;
-        return done::countDown;
-    }
-
-    private void awaitCommand() {
-        final java.util.concurrent.CountDownLatch done = commandDone;
-        if (done != null) {
-            try {
-                if (!done.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
-                    LOG.warn("the command did not finish within 10 s of the shutdown");
-                }
-            } catch (final InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
     private final List<AutoCloseable> closeFirst = new ArrayList<>();
 
     private HistoryStreamsService(final ServiceConfig config, final EmbeddedKafkaBroker broker,
@@ -803,6 +780,30 @@ public final class HistoryStreamsService implements AutoCloseable {
     /** True once {@link #close()} started (for example on SIGTERM). */
     public boolean closing() {
         return closed;
+    }
+
+    /**
+     * Makes a signal's shutdown wait, once the service is closed, until the returned handle is closed (10 s at most):
+     * the command then says what was decided before the signal (its summary and report). Without it the JVM halted as
+     * soon as the service was closed, and the command's last words were lost.
+     */
+    public AutoCloseable holdShutdown() {
+        final java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        commandDone = done;
+        return done::countDown;
+    }
+
+    private void awaitCommand() {
+        final java.util.concurrent.CountDownLatch done = commandDone;
+        if (done != null) {
+            try {
+                if (!done.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                    LOG.warn("the command did not finish within 10 s of the shutdown");
+                }
+            } catch (final InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** Stops the pipeline, the endpoint and the embedded broker, within the configured shutdown timeout. */

@@ -59,13 +59,10 @@ class ProcessFaultTest extends WithEmbeddedBroker {
         final String app = "signalled";
         final Path report = dir.resolve("report.json");
         try (FaultyArchiveServer archive = FaultyArchiveServer.slowed(Fixtures.testnetSmall(), Duration.ofMillis(30))) {
-            final List<String> cmd = new ArrayList<>(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                    "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-cp",
-                    System.getProperty("java.class.path"), Main.class.getName(), "ingest", "--archive", archive.url(),
-                    "--to", "10047", "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
+            final List<String> cmd = javaMain("ingest", "--archive", archive.url(), "--to", "10047",
+                    "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
                     "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app).toString(), "--http-port", "-1",
-                    "--quiet", "--report", report.toString()));
+                    "--quiet", "--report", report.toString());
             final String registry = dir.resolve(app).resolve("schema-registry").toAbsolutePath().toUri().toString();
             final Topics t = new Topics(app + ".", io.historystreams.events.serde.SchemaRegistry.forUrl(registry));
             final File out = dir.resolve("out.log").toFile();
@@ -95,6 +92,16 @@ class ProcessFaultTest extends WithEmbeddedBroker {
         assertTrue(json.contains("\"allVerified\" : false"), json);
     }
 
+    /** The command line of {@code Main} with {@code args} in a JVM of its own (this test's class path). */
+    private static List<String> javaMain(final String... args) {
+        final List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-cp",
+                System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
     private static String read(final File f) {
         try {
             return Files.readString(f.toPath());
@@ -112,11 +119,7 @@ class ProcessFaultTest extends WithEmbeddedBroker {
             "--fetch-concurrency", "2", "--publish-to", target.toString(),
             // a killed member leaves the group after 6 s instead of 45 s (passed to every Kafka client untouched)
             "-D", "kafka.session.timeout.ms=6000", "-D", "kafka.heartbeat.interval.ms=1500"};
-        final List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(List.of(args));
+        final List<String> cmd = javaMain(args);
         // the default registry of the command: a directory under its data dir
         final String registry = dir.resolve(app).resolve("schema-registry").toAbsolutePath().toUri().toString();
         final Topics t = new Topics(app + ".", io.historystreams.events.serde.SchemaRegistry.forUrl(registry));
