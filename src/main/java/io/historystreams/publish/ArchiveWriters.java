@@ -31,6 +31,16 @@ import java.util.regex.Pattern;
  * (default 200), {@code retryMaxDelayMs} (default 30000). Unknown options are refused.
  */
 public final class ArchiveWriters {
+    /**
+     * rw-r--r-- (the umask applies) where the default file system has POSIX permissions, else nothing: the mode of the
+     * files a target gets, which a web server running as another user must be able to read.
+     */
+    static final java.nio.file.attribute.FileAttribute<?>[] READABLE = java.nio.file.FileSystems.getDefault()
+            .supportedFileAttributeViews().contains("posix")
+            ? new java.nio.file.attribute.FileAttribute<?>[] {java.nio.file.attribute.PosixFilePermissions
+                    .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"))}
+            : new java.nio.file.attribute.FileAttribute<?>[0];
+
     private static final Set<String> COMMAND_KEYS = Set.of("put", "mkdir", "get", "exists", "rename", "timeout",
             "name");
     private static final Set<String> RETRY_KEYS = Set.of("retries", "retryDelayMs", "retryMaxDelayMs");

@@ -17,11 +17,8 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -50,7 +47,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class CheckpointPublisher {
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointPublisher.class);
-    private static final FileAttribute<?>[] READABLE = readable();
 
     private final ArchiveWriter writer;
     private final PipelineContext ctx;
@@ -209,9 +205,10 @@ public final class CheckpointPublisher {
                     + hasPath + "; refusing to publish it", false, null);
         }
         requireSameNetwork(cp);
-        final boolean hasThere = writer.exists(hasPath);
+        final Optional<byte[]> hasOnTarget = writer.readSmall(hasPath);
+        final boolean hasThere = hasOnTarget.isPresent();
         if (hasThere) {
-            requireSameCheckpoint(cp, hasPath);
+            requireSameCheckpoint(cp, hasPath, hasOnTarget.get());
         }
         final List<String> written = new ArrayList<>();
         final List<String> skipped = new ArrayList<>();
@@ -659,14 +656,11 @@ public final class CheckpointPublisher {
      * bucket list hashes to the verified one is this archive's, whichever validator wrote it (their bytes differ).
      * One that cannot be read is left as it is, as before (skipped unchecked: {@code verify} the mirror).
      */
-    private void requireSameCheckpoint(final CheckpointVerified cp, final String hasPath) throws PublishException {
-        final Optional<byte[]> bytes = writer.readSmall(hasPath);
-        if (bytes.isEmpty()) {
-            return;
-        }
+    private void requireSameCheckpoint(final CheckpointVerified cp, final String hasPath, final byte[] bytes)
+            throws PublishException {
         final HistoryArchiveState theirs;
         try {
-            theirs = HistoryArchiveState.parse(bytes.get(), hasPath);
+            theirs = HistoryArchiveState.parse(bytes, hasPath);
         } catch (final VerificationException e) {
             LOG.warn("{}: {} on the target cannot be read as a state file ({}): left as it is", writer.name(), hasPath,
                     e.getMessage());
@@ -780,7 +774,7 @@ public final class CheckpointPublisher {
         final Path tmp;
         try {
             // readable as the files the writers create are (a directory target may get this very file, linked)
-            tmp = Files.createTempFile(tempDir, "publish-", ".tmp", READABLE);
+            tmp = Files.createTempFile(tempDir, "publish-", ".tmp", ArchiveWriters.READABLE);
         } catch (final IOException e) {
             throw new PublishException(writer.name() + ": cannot stage " + path + " in " + tempDir + ": " + e, false, e);
         }
@@ -845,14 +839,6 @@ public final class CheckpointPublisher {
     private PublishException mismatch(final String path, final String expected, final String actual) {
         return new PublishException(writer.name() + ": refusing to publish " + path + ": the stored bytes have SHA-256 "
                 + actual + " but " + expected + " was verified (corrupt blob?)", false, null);
-    }
-
-    /** rw-r--r-- (the umask applies) where the file system has POSIX permissions. */
-    private static FileAttribute<?>[] readable() {
-        return FileSystems.getDefault().supportedFileAttributeViews().contains("posix")
-                ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(
-                        "rw-r--r--"))}
-                : new FileAttribute<?>[0];
     }
 
     private static String hex(final long checkpoint) {

@@ -333,10 +333,7 @@ public final class CommandArchiveWriter implements ArchiveWriter {
     private static Path localTemporary() throws PublishException {
         try {
             // readable by others (the umask applies): a put template that copies modes (cp) made the root 0600
-            return java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix")
-                    ? Files.createTempFile("history-streams-", ".tmp", java.nio.file.attribute.PosixFilePermissions
-                            .asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--")))
-                    : Files.createTempFile("history-streams-", ".tmp");
+            return Files.createTempFile("history-streams-", ".tmp", ArchiveWriters.READABLE);
         } catch (IOException e) {
             throw new PublishException("cannot create a local temporary file: " + e, false, e);
         }

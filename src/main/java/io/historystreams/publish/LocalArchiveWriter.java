@@ -14,7 +14,6 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.List;
@@ -304,7 +303,7 @@ public final class LocalArchiveWriter implements ArchiveWriter {
             for (int i = 0; ; i++) {
                 final Path tmp = temporaryName(target);
                 try {
-                    Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")));
+                    Files.createFile(tmp, ArchiveWriters.READABLE);
                     return tmp;
                 } catch (java.nio.file.FileAlreadyExistsException e) {
                     if (i > 10) {

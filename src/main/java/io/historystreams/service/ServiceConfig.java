@@ -325,7 +325,8 @@ public final class ServiceConfig {
         atLeast(REPLICATION_FACTOR, 1);
         keepBucketFiles(false);
         final String port = values.get(HTTP_PORT);
-        if (port != null && !port.isBlank() && (getLong(HTTP_PORT, -1) < -1 || getLong(HTTP_PORT, -1) > 65_535)) {
+        final long portNumber = getLong(HTTP_PORT, -1);
+        if (port != null && !port.isBlank() && (portNumber < -1 || portNumber > 65_535)) {
             throw new IllegalArgumentException("setting " + HTTP_PORT + " (--http-port) must be a port, 0 (any free "
                     + "one) or -1 (off), got " + port.trim());
         }

@@ -130,7 +130,8 @@ final class FileFetcher {
         public int read() throws IOException {
             final int b = in.read();
             if (b >= 0) {
-                remember(new byte[] {(byte) b}, 0, 1);
+                System.arraycopy(last, 1, last, 0, 3);
+                last[3] = (byte) b;
                 try {
                     sink.write(b);
                 } catch (final IOException e) {

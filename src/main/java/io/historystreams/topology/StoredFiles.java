@@ -24,13 +24,9 @@ public final class StoredFiles {
 
     public static InputStream open(final PipelineContext ctx, final FileRef file) throws VerificationException {
         final String ref = file.getBlobRef() != null ? file.getBlobRef() : Hashes.hex(file.getSha256());
-        try {
-            final Optional<InputStream> local = ctx.blobs().open(ref);
-            if (local.isPresent()) {
-                return local.get();
-            }
-        } catch (final IOException e) {
-            throw Facts.internal(file.getPath(), e);
+        final Optional<InputStream> local = stored(ctx, ref, file);
+        if (local.isPresent()) {
+            return local.get();
         }
         final String expected = Hashes.hex(file.getSha256());
         // fetched again and stored; a blob store kept under its limit may evict it again before it is opened (a
@@ -45,19 +41,25 @@ public final class StoredFiles {
                 throw new VerificationException(FailureReason.BUCKET_HASH_MISMATCH, file.getPath(),
                         "re-fetched bytes from " + file.getSource() + " do not match the recorded SHA-256 " + expected);
             }
-            try {
-                final Optional<InputStream> stored = ctx.blobs().open(expected);
-                if (stored.isPresent()) {
-                    return stored.get();
-                }
-            } catch (final IOException e) {
-                throw Facts.internal(file.getPath(), e);
+            final Optional<InputStream> stored = stored(ctx, expected, file);
+            if (stored.isPresent()) {
+                return stored.get();
             }
             if (attempt == EVICTED_ATTEMPTS) {
                 throw Facts.internal(file.getPath(), new IOException("fetched again " + attempt + " times from "
                         + file.getSource() + ", and evicted from the blob store each time before it could be read: "
                         + "raise blob.max.bytes"));
             }
+        }
+    }
+
+    /** The blob {@code ref} from the blob store, if it holds it; a store that cannot be read is an internal error. */
+    private static Optional<InputStream> stored(final PipelineContext ctx, final String ref, final FileRef file)
+            throws VerificationException {
+        try {
+            return ctx.blobs().open(ref);
+        } catch (final IOException e) {
+            throw Facts.internal(file.getPath(), e);
         }
     }
 }
