@@ -173,12 +173,21 @@ class EnvironmentTest {
                 Fixtures.pubnetGenesis().toString(), "--data-dir", data.toString(), "--http-port", "-1", "--quiet");
         assertEquals(ExitCode.OK, again.exit(), again.output());
         assertFalse(Files.readString(out).contains("WARN"), Files.readString(out));
-        assertFalse(again.output().contains("WARN"), again.output());
+        // the kill can fall while the first rebalance creates the internal topics: a partition directory whose
+        // topic id was not yet written is then renamed "-stray" at the restart, with a WARN of Kafka's own (a CI run
+        // met it). Kafka writes that id before any record, so nothing was in it, and it is no warning of ours
+        assertEquals(List.of(), again.output().lines().filter(l -> l.contains("WARN"))
+                .filter(l -> !STRAY_LOG.matcher(l).find()).toList(), again.output());
         assertTrue(again.output().contains("2 checkpoints: 2 verified"), again.output());
         assertEquals(copies, files(data.resolve("native")));
         assertEquals(keys, fileKeys(copies), "the restart reuses the copies");
         assertEquals(List.of(), files(jtmp));
     }
+
+    /** Kafka's log manager renaming a partition directory its metadata does not know. */
+    private static final java.util.regex.Pattern STRAY_LOG = java.util.regex.Pattern.compile(
+            "WARN  \\[log-recovery-[^]]*] o\\.a\\.k\\.s\\.internals\\.log\\.LogManager - Log in \\S+ marked stray "
+                    + "and renamed to \\S+-stray$");
 
     /** The regular files under {@code dir}, sorted by name. */
     private static List<Path> files(final Path dir) throws java.io.IOException {
