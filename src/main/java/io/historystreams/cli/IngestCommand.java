@@ -173,7 +173,7 @@ public final class IngestCommand implements Callable<Integer> {
                     () -> svc.live() ? null : svc.closing() ? "stopped by a signal before every checkpoint had a "
                             + "verdict; what was verified is kept: run the command again to go on"
                             : "the pipeline stopped: " + svc.fatalReason(),
-                    () -> null, () -> svc.metrics().bytesFetched(), publishing, startedMillis, t0);
+                    verdicts -> null, () -> svc.metrics().bytesFetched(), publishing, startedMillis, t0);
         }
     }
 
@@ -183,7 +183,8 @@ public final class IngestCommand implements Callable<Integer> {
     /** Lines to print while waiting. */
     @FunctionalInterface
     interface Notices {
-        String next() throws InterruptedException;
+        /** A line to print now, else null; {@code verdicts}: how many checkpoints have a verdict so far. */
+        String next(long verdicts) throws InterruptedException;
     }
 
     /**
@@ -240,7 +241,7 @@ public final class IngestCommand implements Callable<Integer> {
                         }
                         return ExitCode.COULD_NOT_RUN;
                     }
-                    final String notice = notices.next();
+                    final String notice = notices.next(w.verifiedCount() + w.failed().size());
                     if (notice != null) {
                         if (progress != null) {
                             progress.clearLine();

@@ -97,7 +97,8 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
     /**
      * Watches the workers' group while the client waits, so that it says when the last worker left (a trial's client
      * only repeated its progress, with a shrinking ETA, while every worker was dead) and when one is back. Call
-     * {@link WorkerWatch#notice()} as often as convenient: it asks the cluster every {@code every} at most.
+     * {@link WorkerWatch#notice} as often as convenient: it asks the cluster every {@code every} at most, and at once
+     * when verdicts arrive while it knows of no worker.
      */
     public WorkerWatch watchWorkers(final java.time.Duration every) {
         return new WorkerWatch(this, every);
@@ -110,6 +111,7 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
         private Admin admin;
         private long last = System.nanoTime();
         private int workers;
+        private long verdicts;
 
         WorkerWatch(final RemotePipeline remote, final java.time.Duration every) {
             this.remote = remote;
@@ -117,9 +119,17 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
             this.workers = remote.workers();
         }
 
-        /** A line to print when the group emptied or filled again since the last look, else null. */
-        public String notice() throws InterruptedException {
-            if (System.nanoTime() - last < everyNanos) {
+        /**
+         * A line to print when the group emptied or filled again since the last look, else null.
+         *
+         * @param verdictsNow how many checkpoints have a verdict so far: a new one while the group was empty means a
+         *                    worker is back, and the look is taken at once (a short rest of a range could end
+         *                    before the next look, without the note)
+         */
+        public String notice(final long verdictsNow) throws InterruptedException {
+            final boolean progressedWithoutWorkers = workers == 0 && verdictsNow > verdicts;
+            verdicts = verdictsNow;
+            if (!progressedWithoutWorkers && System.nanoTime() - last < everyNanos) {
                 return null;
             }
             last = System.nanoTime();

@@ -46,6 +46,8 @@ final class Facts {
         return io.historystreams.events.LedgerSetHash.newBuilder().setLedgerSeq(s.ledgerSeq())
                 .setHash(Hashes.hash32(s.hash().bytes()))
                 .setFormat(transactions ? (s.generalized() ? TxSetFormat.GENERALIZED : TxSetFormat.LEGACY) : null)
+                .setPreviousLedgerHash(transactions && s.previousLedgerHash() != null
+                        ? Hashes.hash32(s.previousLedgerHash().bytes()) : null)
                 .build();
     }
 
@@ -62,7 +64,7 @@ final class Facts {
         final List<LedgerSetHash> out = new ArrayList<>(sets.size());
         for (final io.historystreams.events.LedgerSetHash s : sets) {
             out.add(new LedgerSetHash(s.getLedgerSeq(), hash(s.getHash()), s.getFormat() == TxSetFormat.GENERALIZED,
-                    -1));
+                    -1, s.getPreviousLedgerHash() == null ? null : hash(s.getPreviousLedgerHash())));
         }
         return out;
     }

@@ -151,10 +151,10 @@ public final class ArchiveVerifier implements AutoCloseable {
                     .findFirst().orElse(null);
             return withLink(o, CheckpointOutcome.Link.BROKEN, e.withSource(source));
         }
-        final FileOutcome txs = o.facts().firstEmptySet();
+        final FileOutcome txs = o.facts().firstSetFile();
         if (txs != null) {
             try {
-                CheckpointCrossCheck.firstEmptySet(previousLast, first, txs.path());
+                CheckpointCrossCheck.firstSet(previousLast, first, o.facts().firstSet(), txs.path());
             } catch (final VerificationException e) {
                 return withLink(o, CheckpointOutcome.Link.VERIFIED, e.withSource(txs.source()));
             }
@@ -362,12 +362,13 @@ public final class ArchiveVerifier implements AutoCloseable {
                 }
             }
         }
+        final CheckpointCrossCheck.FirstSet firstSet = headers != null && txs.value() != null
+                ? CheckpointCrossCheck.firstSetPending(headers, txs.value()) : null;
         final CheckpointOutcome.Facts facts = new CheckpointOutcome.Facts(headers == null ? 0 : headers.size(),
                 txs.value() == null ? 0 : txs.value().size(), results.value() == null ? 0 : results.value().size(),
                 bucketOutcomes.size(), scp.value() == null ? 0 : scp.value().entryCount(),
                 headers == null ? null : headers.get(0), headers == null ? null : headers.get(headers.size() - 1),
-                headers != null && txs.value() != null && CheckpointCrossCheck.firstEmptySetPending(headers,
-                        txs.value()) ? txs.outcome() : null);
+                firstSet == null ? null : txs.outcome(), firstSet);
         return new CheckpointOutcome(cp, CheckpointOutcome.statusOf(failures), List.copyOf(files),
                 List.copyOf(failures), facts, CheckpointOutcome.Link.NOT_CHECKED);
     }

@@ -21,13 +21,15 @@ public final class CheckpointCrossCheck {
     }
 
     /**
-     * Every header's txSetHash against the file's sets; a ledger without an entry must carry the empty set built in
-     * the previous ledger's protocol.
+     * Every header's txSetHash against the file's sets; a set must also name its header's previousLedgerHash and
+     * have the form of the previous ledger's protocol (generalized from protocol 20: the set is built before an
+     * upgrade in its ledger applies; stellar-core refuses a set of the other form). A ledger without an entry must
+     * carry the empty set built in the previous ledger's protocol.
      *
      * @param previousLedgerVersion the protocol of the ledger before the first header (the previous checkpoint's last),
-     *                              or null when not known: then the first ledger, without an entry, is only checked
-     *                              to carry one of the empty forms up to its own protocol, and the caller completes
-     *                              the check once it knows ({@link #firstEmptySetPending}, {@link #firstEmptySet})
+     *                              or null when not known: then the first ledger's set (or empty set) is only checked
+     *                              to have a form its own protocol allows, and the caller completes the check once it
+     *                              knows ({@link #firstSetPending}, {@link #firstSet})
      */
     public static void transactionSets(final List<LedgerHeaderSummary> headers, final List<LedgerSetHash> sets,
             final Integer previousLedgerVersion, final String file) throws VerificationException {
@@ -41,6 +43,7 @@ public final class CheckpointCrossCheck {
                             + h.ledgerSeq() + " transaction set hashes to " + set.hash().shortHex()
                             + ", its header says " + h.txSetHash().shortHex());
                 }
+                setFitsHeader(h, set, prevVersion, file);
             } else if (!emptySetMatches(h, prevVersion)) {
                 throw emptySetMismatch(h, file);
             }
@@ -52,28 +55,79 @@ public final class CheckpointCrossCheck {
         }
     }
 
+    /**
+     * A set whose hash matched its header: it names the header's previous ledger, and has the form of the previous
+     * ledger's protocol (when {@code prevVersion} is null, a form {@code h}'s own protocol allows: protocols only
+     * rise, so a generalized set below protocol 20 is wrong whatever came before).
+     */
+    private static void setFitsHeader(final LedgerHeaderSummary h, final LedgerSetHash set, final Integer prevVersion,
+            final String file) throws VerificationException {
+        if (set.previousLedgerHash() != null && !set.previousLedgerHash().equals(h.previousLedgerHash())) {
+            throw new VerificationException(FailureReason.TX_SET_HASH_MISMATCH, file, "ledger " + h.ledgerSeq()
+                    + " transaction set names previous ledger hash " + set.previousLedgerHash().shortHex()
+                    + ", its header's previousLedgerHash is " + h.previousLedgerHash().shortHex());
+        }
+        if (prevVersion != null ? set.generalized() != generalizedIn(prevVersion)
+                : set.generalized() && !generalizedIn(h.ledgerVersion())) {
+            throw formMismatch(h, set.generalized(), prevVersion != null ? prevVersion : h.ledgerVersion(),
+                    prevVersion != null ? "the previous ledger's" : "its own", file);
+        }
+    }
+
+    private static boolean generalizedIn(final int protocol) {
+        return protocol >= GENERALIZED_TX_SET_PROTOCOL;
+    }
+
+    private static VerificationException formMismatch(final LedgerHeaderSummary h, final boolean generalized,
+            final int protocol, final String whose, final String file) {
+        return new VerificationException(FailureReason.TX_SET_HASH_MISMATCH, file, "ledger " + h.ledgerSeq()
+                + " has a " + (generalized ? "generalized" : "legacy") + " transaction set, but " + whose
+                + " protocol " + protocol + " makes " + (generalizedIn(protocol) ? "generalized" : "legacy")
+                + " sets (generalized from protocol " + GENERALIZED_TX_SET_PROTOCOL + ")");
+    }
+
     private static VerificationException emptySetMismatch(final LedgerHeaderSummary h, final String file) {
         return new VerificationException(FailureReason.TX_SET_HASH_MISMATCH, file, "ledger " + h.ledgerSeq()
                 + " has no transaction entry but its header's txSetHash " + h.txSetHash().shortHex()
-                + " is not the empty set's (an entry is missing)");
+                + " is not the empty set's (an entry is missing, or the set has another form)");
     }
 
     /**
-     * True when {@link #transactionSets} could not finish the first ledger's check without the previous ledger's
-     * protocol: the first ledger (not genesis) has no entry.
+     * The first ledger's transaction set, when {@link #transactionSets} could not finish its check without the
+     * previous ledger's protocol.
+     *
+     * @param entry the ledger's entry, or null when it has none (its header must then carry the empty set)
      */
-    public static boolean firstEmptySetPending(final List<LedgerHeaderSummary> headers,
-            final List<LedgerSetHash> sets) {
-        final LedgerHeaderSummary first = headers.get(0);
-        return first.ledgerSeq() != 1 && sets.stream().noneMatch(s -> s.ledgerSeq() == first.ledgerSeq());
+    public record FirstSet(LedgerSetHash entry) {
     }
 
     /**
-     * The rest of the check {@link #firstEmptySetPending} names: the first ledger's empty set in the form of
+     * What {@link #transactionSets} left of the first ledger's check for want of the previous ledger's protocol, else
+     * null (genesis, or an entry whose form its own protocol settles: legacy below protocol 20).
+     */
+    public static FirstSet firstSetPending(final List<LedgerHeaderSummary> headers, final List<LedgerSetHash> sets) {
+        final LedgerHeaderSummary first = headers.get(0);
+        if (first.ledgerSeq() == 1) {
+            return null;
+        }
+        final LedgerSetHash set = sets.stream().filter(s -> s.ledgerSeq() == first.ledgerSeq()).findFirst()
+                .orElse(null);
+        return set == null || generalizedIn(first.ledgerVersion()) ? new FirstSet(set) : null;
+    }
+
+    /**
+     * The rest of the check {@link #firstSetPending} names: the first ledger's set (or empty set) in the form of
      * {@code previousLast}'s protocol (the set is built before the upgrade in that ledger applies).
      */
-    public static void firstEmptySet(final LedgerHeaderSummary previousLast, final LedgerHeaderSummary first,
-            final String file) throws VerificationException {
+    public static void firstSet(final LedgerHeaderSummary previousLast, final LedgerHeaderSummary first,
+            final FirstSet set, final String file) throws VerificationException {
+        if (set.entry() != null) {
+            if (set.entry().generalized() != generalizedIn(previousLast.ledgerVersion())) {
+                throw formMismatch(first, set.entry().generalized(), previousLast.ledgerVersion(),
+                        "the previous ledger's", file);
+            }
+            return;
+        }
         if (!emptyTxSetHash(first.previousLedgerHash(), previousLast.ledgerVersion()).equals(first.txSetHash())) {
             throw new VerificationException(FailureReason.TX_SET_HASH_MISMATCH, file, "ledger " + first.ledgerSeq()
                     + " has no transaction entry but its header's txSetHash " + first.txSetHash().shortHex()

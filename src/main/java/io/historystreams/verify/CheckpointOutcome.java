@@ -20,12 +20,14 @@ public record CheckpointOutcome(long checkpoint, Status status, List<FileOutcome
     /**
      * Counts and the boundary headers, kept for the chain check and the summary (small, whatever the range).
      *
-     * @param firstEmptySet the transaction file (and its source) whose first ledger's empty set waits for the
-     *                      previous ledger's protocol ({@link CheckpointCrossCheck#firstEmptySetPending}), or null
+     * @param firstSetFile the transaction file (and its source) whose first ledger's set waits for the previous
+     *                     ledger's protocol ({@link CheckpointCrossCheck#firstSetPending}), or null
+     * @param firstSet     that set, or null
      */
     public record Facts(int headers, int transactionSets, int resultSets, int buckets, int scpEntries,
-            LedgerHeaderSummary firstHeader, LedgerHeaderSummary lastHeader, FileOutcome firstEmptySet) {
-        public static final Facts NONE = new Facts(0, 0, 0, 0, 0, null, null, null);
+            LedgerHeaderSummary firstHeader, LedgerHeaderSummary lastHeader, FileOutcome firstSetFile,
+            CheckpointCrossCheck.FirstSet firstSet) {
+        public static final Facts NONE = new Facts(0, 0, 0, 0, 0, null, null, null, null);
     }
 
     public static Status statusOf(final List<VerificationException> failures) {

@@ -37,6 +37,11 @@ public enum FailureReason {
     WRONG_LEDGER_SET(true),
     /** Entries are not strictly increasing or lie outside the checkpoint. */
     BAD_ENTRY_ORDER(true),
+    /**
+     * A transaction set does not fit its header: its hash is not the header's txSetHash (or a ledger without an entry
+     * does not carry the empty set), it names another previous ledger, or it has the other form than the previous
+     * ledger's protocol makes.
+     */
     TX_SET_HASH_MISMATCH(true),
     RESULT_SET_HASH_MISMATCH(true),
     /** The HAS bucket-list hash differs from the checkpoint header's bucketListHash. */

@@ -27,7 +27,7 @@ public final class ResultSetVerifier {
         if (ext.readInt("ext") != 0) {
             throw r.malformed("TransactionHistoryResultEntry ext is not 0");
         }
-        return new TransactionSetVerifier.Entry(new LedgerSetHash(seq, r.sha256(setStart, setEnd), false, count),
+        return new TransactionSetVerifier.Entry(new LedgerSetHash(seq, r.sha256(setStart, setEnd), false, count, null),
                 setStart, setEnd);
     }
 

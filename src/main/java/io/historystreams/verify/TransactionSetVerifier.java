@@ -59,7 +59,7 @@ public final class TransactionSetVerifier {
     public static Entry readEntry(final XdrReader r, final MessageDigest sha) throws VerificationException {
         final long seq = r.readUnsignedInt("ledgerSeq");
         final int prevHashAt = r.position();
-        r.skip(Hash.SIZE, "txSet.previousLedgerHash");
+        final Hash previous = r.readHash("txSet.previousLedgerHash");
         final int count = r.readCount(4, "txSet.txs");
         if (count == 0 && r.remaining() >= 4 && peekInt(r) == 1) {
             // ext v1: the GeneralizedTransactionSet is the rest of the record
@@ -69,8 +69,8 @@ public final class TransactionSetVerifier {
             if (r.readInt("GeneralizedTransactionSet version") != 1) {
                 throw r.malformed("GeneralizedTransactionSet version is not 1");
             }
-            r.skip(Hash.SIZE, "GeneralizedTransactionSet.previousLedgerHash");
-            return new Entry(new LedgerSetHash(seq, r.sha256(setStart, setEnd), true, -1), setStart, setEnd);
+            final Hash named = r.readHash("GeneralizedTransactionSet.previousLedgerHash");
+            return new Entry(new LedgerSetHash(seq, r.sha256(setStart, setEnd), true, -1, named), setStart, setEnd);
         }
         if (count == 0 && r.remaining() >= 4 && peekInt(r) != 0) {
             throw r.malformed("unknown TransactionHistoryEntry ext " + peekInt(r) + " (0: legacy set, 1: generalized)");
@@ -95,7 +95,7 @@ public final class TransactionSetVerifier {
         sha.reset();
         r.digest(sha, prevHashAt, prevHashAt + Hash.SIZE);
         r.digest(sha, txsStart, txsEnd);
-        return new Entry(new LedgerSetHash(seq, Hash.digest(sha), false, count), prevHashAt, txsEnd);
+        return new Entry(new LedgerSetHash(seq, Hash.digest(sha), false, count, previous), prevHashAt, txsEnd);
     }
 
     private static int peekInt(final XdrReader r) {

@@ -63,6 +63,49 @@ class VerifyForgedHeadersTest {
     }
 
     @Test
+    void aTransactionSetHasTheFormOfThePreviousLedgersProtocolAndNamesItsHeadersPreviousLedger() throws Exception {
+        // valid: a legacy entry up to the protocol-20 upgrade ledger (its set is built before the upgrade applies),
+        // a generalized one after it, in the middle of a checkpoint and at its first ledger
+        for (final long at : new long[] {100, 64}) {
+            final VerifyRun valid = verify("valid-" + at, a -> a.upgrade(at, 20).emptyEntry(at, false)
+                    .emptyEntry(at + 1, true));
+            valid.assertExit(0);
+            assertEquals(2, valid.summary().get("verified").asInt(), valid::describe);
+        }
+        // wrong forms, each with its header's txSetHash its own hash (a trial's forgeries passed: only ledgers without
+        // an entry had their form checked)
+        assertFormRefused("legacy-in-20", a -> a.versionFrom(90, 20).emptyEntry(100, false), 100,
+                "ledger 100 has a legacy transaction set, but the previous ledger's protocol 20 makes generalized sets");
+        assertFormRefused("generalized-in-1", a -> a.emptyEntry(100, true), 100,
+                "ledger 100 has a generalized transaction set, but the previous ledger's protocol 1 makes legacy sets");
+        // the first ledger of a checkpoint, whose previous ledger's protocol verify learns only from the checkpoint
+        // before: the upgrade ledger's set in the new form, and a legacy set after a protocol-20 ledger
+        assertFormRefused("generalized-at-upgrade", a -> a.upgrade(64, 20).emptyEntry(64, true), 64,
+                "ledger 64 has a generalized transaction set, but the previous ledger's protocol 1 makes legacy sets");
+        assertFormRefused("legacy-after-20", a -> a.upgrade(63, 20).emptyEntry(64, false), 64,
+                "ledger 64 has a legacy transaction set, but the previous ledger's protocol 20 makes generalized sets");
+        // a set naming another previous ledger than its header does (stellar-core refuses it)
+        final io.historystreams.verify.Hash other = io.historystreams.verify.Hash.sha256(new byte[] {5});
+        final VerifyRun named = verify("named", a -> a.emptyEntry(100, false).entryNaming(100, other));
+        named.assertExit(1);
+        assertEquals(java.util.List.of("TX_SET_HASH_MISMATCH"), failureReasons(named.checkpoint(127)),
+                named::describe);
+        final String detail = failures(named.checkpoint(127)).get(0).get("detail").asText();
+        assertTrue(detail.contains("ledger 100 transaction set names previous ledger hash " + other.shortHex()
+                + ", its header's previousLedgerHash is "), detail);
+    }
+
+    private void assertFormRefused(final String name, final java.util.function.UnaryOperator<ForgedArchive> forge,
+            final long ledger, final String expected) throws Exception {
+        final VerifyRun r = verify(name, forge);
+        r.assertExit(1);
+        final long cp = ledger < 64 ? 63 : 127;
+        assertEquals(java.util.List.of("TX_SET_HASH_MISMATCH"), failureReasons(r.checkpoint(cp)), r::describe);
+        final String detail = failures(r.checkpoint(cp)).get(0).get("detail").asText();
+        assertTrue(detail.contains(expected), detail);
+    }
+
+    @Test
     void theGenesisLedgerHasProtocolZero() throws Exception {
         final VerifyRun r = verify("genesis-protocol", a -> a.version(1, 1));
         r.assertExit(1);

@@ -18,8 +18,8 @@ import java.util.stream.Stream;
 /**
  * A copy of pubnet-genesis (ledgers 1..127, one transaction in ledger 3) whose headers a test rewrites, re-chained
  * afterwards so that every check but the one a test aims at still passes: each header's hash, each previousLedgerHash,
- * the transaction entry's previousLedgerHash, and every txSetHash (the legacy hash of the entry, or the empty set in
- * the form of the previous ledger's protocol). The HAS files, buckets and results need no change: the bucket-list and
+ * the transaction entries' previousLedgerHash, and every txSetHash (the hash of the entry, legacy or generalized, or
+ * the empty set in the form of the previous ledger's protocol). The HAS files, buckets and results need no change: the bucket-list and
  * result-set hashes do not depend on the rewritten fields.
  */
 public final class ForgedArchive {
@@ -34,6 +34,8 @@ public final class ForgedArchive {
     private final Map<Long, byte[]> transactions = new TreeMap<>();
     /** Ledgers without an entry whose empty set the test builds in another protocol's form than the rules say. */
     private final Map<Long, Integer> emptySetProtocols = new TreeMap<>();
+    /** Ledgers whose entry names another previous ledger hash than its header's. */
+    private final Map<Long, Hash> namedPrevious = new TreeMap<>();
     private final Path root;
 
     private ForgedArchive(final Path root) throws IOException {
@@ -103,6 +105,28 @@ public final class ForgedArchive {
         return this;
     }
 
+    /**
+     * Ledger {@code seq} gets an entry holding no transaction: a legacy set, or a generalized one in protocol
+     * 20..22's form (two phases, no components).
+     */
+    public ForgedArchive emptyEntry(final long seq, final boolean generalized) {
+        final ByteBuffer b = ByteBuffer.allocate(generalized ? 100 : 44);
+        // ledgerSeq, txSet { previousLedgerHash (filled by write), txs<> 0 }, ext
+        b.putInt((int) seq).put(new byte[32]).putInt(0).putInt(generalized ? 1 : 0);
+        if (generalized) {
+            // GeneralizedTransactionSet v1 { previousLedgerHash (filled by write), phases<2> [v0 {}, v0 {}] }
+            b.putInt(1).put(new byte[32]).putInt(2).putInt(0).putInt(0).putInt(0).putInt(0);
+        }
+        transactions.put(seq, b.array());
+        return this;
+    }
+
+    /** Ledger {@code seq}'s entry names {@code previous} as its previous ledger's hash, whatever its header says. */
+    public ForgedArchive entryNaming(final long seq, final Hash previous) {
+        namedPrevious.put(seq, previous);
+        return this;
+    }
+
     /** Re-chains from ledger 2 (genesis keeps its fields as the test set them) and writes the files. */
     public ForgedArchive write() throws IOException {
         for (int i = 0; i < ledgers.size(); i++) {
@@ -113,12 +137,20 @@ public final class ForgedArchive {
                 final byte[] entry = transactions.get(seq);
                 final Hash set;
                 if (entry != null) {
-                    System.arraycopy(prev, 0, entry, 4, 32);
-                    // legacy: SHA256(previousLedgerHash || the txs after their count), the entry's ext (0) last
-                    final byte[] hashed = new byte[32 + entry.length - 40 - 4];
-                    System.arraycopy(prev, 0, hashed, 0, 32);
-                    System.arraycopy(entry, 40, hashed, 32, entry.length - 44);
-                    set = Hash.sha256(hashed);
+                    final byte[] named = namedPrevious.containsKey(seq) ? namedPrevious.get(seq).bytes() : prev;
+                    System.arraycopy(named, 0, entry, 4, 32);
+                    final ByteBuffer e = ByteBuffer.wrap(entry);
+                    if (e.getInt(36) == 0 && entry.length > 44 && e.getInt(40) == 1) {
+                        // generalized (no legacy txs, ext 1): the hash of the set after the ext word
+                        System.arraycopy(named, 0, entry, 48, 32);
+                        set = Hash.sha256(java.util.Arrays.copyOfRange(entry, 44, entry.length));
+                    } else {
+                        // legacy: SHA256(previousLedgerHash || the txs after their count), the entry's ext (0) last
+                        final byte[] hashed = new byte[32 + entry.length - 40 - 4];
+                        System.arraycopy(named, 0, hashed, 0, 32);
+                        System.arraycopy(entry, 40, hashed, 32, entry.length - 44);
+                        set = Hash.sha256(hashed);
+                    }
                 } else {
                     set = CheckpointCrossCheck.emptyTxSetHash(Hash.of(prev), emptySetProtocols.getOrDefault(seq,
                             ByteBuffer.wrap(ledgers.get(i - 1), 32, 4).getInt()));

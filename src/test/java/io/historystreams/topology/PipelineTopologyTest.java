@@ -177,6 +177,33 @@ class PipelineTopologyTest {
     }
 
     @Test
+    void shouldCheckATransactionSetsFormAndThePreviousLedgerItNames() throws Exception {
+        // pubnet-genesis re-chained: ledger 64 (the first of 0x7f) upgrades to protocol 20 and carries a generalized
+        // set, built after the upgrade instead of before it; checkpoint 0x3f's ledger 10 has a set naming another
+        // previous ledger than its header. Each set's hash is its header's txSetHash
+        final Hash other = Hash.sha256(new byte[] {5});
+        final io.historystreams.testing.ForgedArchive a = io.historystreams.testing.ForgedArchive
+                .copyOfPubnetGenesis(dir.resolve("archive")).upgrade(64, 20).emptyEntry(64, true)
+                .emptyEntry(10, false).entryNaming(10, other).write();
+        try (PipelineHarness h = new PipelineHarness(dir.resolve("pipeline"))) {
+            final String source = a.root().toString();
+            h.request(source, 63, null);
+            h.request(source, 127, null);
+            assertTrue(h.runUntil(() -> h.failures.size() >= 2, Duration.ofSeconds(60)));
+            h.settle(Duration.ofMillis(300), Duration.ofSeconds(10));
+            assertEquals(List.of(), h.verified);
+            final Map<Long, CheckpointFailed> byCheckpoint = new java.util.TreeMap<>();
+            h.failures.forEach(kv -> byCheckpoint.put(kv.value.getCheckpoint(), kv.value));
+            assertEquals("TX_SET_HASH_MISMATCH", byCheckpoint.get(63L).getReason());
+            assertTrue(byCheckpoint.get(63L).getDetail().contains("ledger 10 transaction set names previous ledger "
+                    + "hash " + other.shortHex()), byCheckpoint.get(63L)::getDetail);
+            assertEquals("TX_SET_HASH_MISMATCH", byCheckpoint.get(127L).getReason());
+            assertTrue(byCheckpoint.get(127L).getDetail().contains("ledger 64 has a generalized transaction set, but "
+                    + "the previous ledger's protocol 1 makes legacy sets"), byCheckpoint.get(127L)::getDetail);
+        }
+    }
+
+    @Test
     void shouldRetryACheckpointWhoseFileAppearsLater() throws Exception {
         final long cp = 0x3ff;
         final String txPath = ArchivePaths.checkpointFile(FileType.TRANSACTIONS, cp);
