@@ -86,6 +86,9 @@ public final class ArchiveVerifier implements AutoCloseable {
             }
             CheckpointOutcome o = inFlight.poll().join();
             o = link(o, previousCheckpoint, previousLast, anchorFailure);
+            if (o.link() == CheckpointOutcome.Link.BROKEN) {
+                o = relink(o, previousCheckpoint, previousLast);
+            }
             switch (o.status()) {
                 case VERIFIED -> verified++;
                 case INCOMPLETE -> incomplete++;
@@ -115,6 +118,39 @@ public final class ArchiveVerifier implements AutoCloseable {
         }
         return new Summary(checkpoints.size(), verified, incomplete, failed, headers, txSets, resultSets, bucketsOk,
                 bucketsBad, bytes);
+    }
+
+    /**
+     * A checkpoint whose ledger file does not link to the previous checkpoint's, read again from the other sources
+     * (all its files, as for a cross-file mismatch): with two mirrors whose chains differ, the copy of the source that
+     * links is taken, and the next checkpoint is checked against it. A trial's first mirror served a re-chained
+     * segment: its checkpoints after the break were verified against each other, and the first checkpoint of the
+     * honest mirror after them was failed, blaming the honest mirror. The first outcome stands when no source links.
+     */
+    private CheckpointOutcome relink(final CheckpointOutcome broken, final long previousCheckpoint,
+            final LedgerHeaderSummary previousLast) {
+        final Map<String, Set<String>> avoid = new java.util.HashMap<>();
+        CheckpointOutcome o = broken;
+        while (true) {
+            final VerificationException why = o.failures().stream()
+                    .filter(f -> f.reason() == FailureReason.CHAIN_LINK_BROKEN).findFirst().orElse(null);
+            if (why == null || why.file() == null || !archive.sourceNames().contains(why.source())
+                    || !avoid.computeIfAbsent(why.file(), p -> new java.util.LinkedHashSet<>()).add(why.source())) {
+                return broken;
+            }
+            final Set<String> avoided = new java.util.HashSet<>();
+            avoid.values().forEach(avoided::addAll);
+            if (avoided.size() >= archive.sourceNames().size()) {
+                return broken;
+            }
+            o = link(checkpoint(broken.checkpoint(), avoid, null).join(), previousCheckpoint, previousLast, null);
+            if (o.status() == CheckpointOutcome.Status.VERIFIED) {
+                return o;
+            }
+            if (o.link() != CheckpointOutcome.Link.BROKEN) {
+                return broken;
+            }
+        }
     }
 
     /**

@@ -45,7 +45,7 @@ public final class CheckpointCrossCheck {
                 }
                 setFitsHeader(h, set, prevVersion, file);
             } else if (!emptySetMatches(h, prevVersion)) {
-                throw emptySetMismatch(h, file);
+                throw emptySetMismatch(h, prevVersion, file);
             }
             prevVersion = h.ledgerVersion();
         }
@@ -86,10 +86,14 @@ public final class CheckpointCrossCheck {
                 + " sets (generalized from protocol " + GENERALIZED_TX_SET_PROTOCOL + ")");
     }
 
-    private static VerificationException emptySetMismatch(final LedgerHeaderSummary h, final String file) {
+    private static VerificationException emptySetMismatch(final LedgerHeaderSummary h, final Integer prevVersion,
+            final String file) {
         return new VerificationException(FailureReason.TX_SET_HASH_MISMATCH, file, "ledger " + h.ledgerSeq()
                 + " has no transaction entry but its header's txSetHash " + h.txSetHash().shortHex()
-                + " is not the empty set's (an entry is missing, or the set has another form)");
+                + " is not the empty set" + (h.ledgerSeq() == 1 ? " of genesis (all zeros)"
+                        : prevVersion == null ? " in any form up to its protocol " + h.ledgerVersion()
+                        : " in the form of the previous ledger's protocol " + prevVersion)
+                + " (an entry is missing, or the header names a set of another form)");
     }
 
     /**

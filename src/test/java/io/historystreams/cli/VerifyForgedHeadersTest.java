@@ -60,6 +60,11 @@ class VerifyForgedHeadersTest {
         inside.assertExit(1);
         assertEquals(java.util.List.of("TX_SET_HASH_MISMATCH"), failureReasons(inside.checkpoint(127)),
                 inside::describe);
+        // saying which form was expected (a trial found only "an entry is missing")
+        final String insideDetail = failures(inside.checkpoint(127)).get(0).get("detail").asText();
+        assertTrue(insideDetail.contains("ledger 70 has no transaction entry but its header's txSetHash ")
+                && insideDetail.contains(" is not the empty set in the form of the previous ledger's protocol 1"),
+                insideDetail);
     }
 
     @Test
@@ -93,6 +98,31 @@ class VerifyForgedHeadersTest {
         final String detail = failures(named.checkpoint(127)).get(0).get("detail").asText();
         assertTrue(detail.contains("ledger 100 transaction set names previous ledger hash " + other.shortHex()
                 + ", its header's previousLedgerHash is "), detail);
+    }
+
+    @Test
+    void withTwoMirrorsWhoseChainsDifferTheCopyThatLinksIsTaken() throws Exception {
+        // the first mirror's ledger 63 names another bucket list (its HAS does not match: 0x3f is read from the second
+        // mirror), re-chained: its 0x7f is self-consistent but does not link to the second mirror's 0x3f. verify failed
+        // 0x7f, CHAIN_LINK_BROKEN; a trial's longer range verified the re-chained segment against itself and failed
+        // the honest mirror's next checkpoint
+        final ForgedArchive a = ForgedArchive.copyOfPubnetGenesis(tmp.resolve("rechained"))
+                .bucketListHash(63, io.historystreams.verify.Hash.sha256(new byte[] {7})).write();
+        final String honest = io.historystreams.testing.Fixtures.pubnetGenesis().toString();
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", a.root().toString(), "--archive", honest);
+        r.assertExit(0);
+        assertEquals(2, r.summary().get("verified").asInt(), r::describe);
+        final com.fasterxml.jackson.databind.JsonNode ledger = VerifyRun.file(r.checkpoint(127),
+                VerifyRun.path(io.historystreams.archive.FileType.LEDGER, 127));
+        assertEquals(honest, ledger.get("source").asText(), r::describe);
+        assertEquals(a.root().toString(), ledger.get("blamed").get(0).asText(), r::describe);
+        assertEquals("VERIFIED", r.checkpoint(127).get("chainLink").asText(), r::describe);
+        // alone, the re-chained mirror fails where its bucket list does not match; the link of 0x7f to it holds
+        final VerifyRun alone = VerifyRun.verify(tmp, "--archive", a.root().toString());
+        alone.assertExit(1);
+        assertEquals(java.util.List.of("BUCKET_LIST_HASH_MISMATCH"), failureReasons(alone.checkpoint(63)),
+                alone::describe);
+        assertEquals("VERIFIED", alone.checkpoint(127).get("status").asText(), alone::describe);
     }
 
     private void assertFormRefused(final String name, final java.util.function.UnaryOperator<ForgedArchive> forge,

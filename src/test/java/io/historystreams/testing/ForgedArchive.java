@@ -121,6 +121,27 @@ public final class ForgedArchive {
         return this;
     }
 
+    /** Ledger {@code seq}'s header names {@code hash} as its bucket list's (a HAS that no longer matches it). */
+    public ForgedArchive bucketListHash(final long seq, final Hash hash) {
+        final ByteBuffer h = header(seq);
+        // after scpValue: upgrades<6> (opaque<128> each, padded), its ext (0 basic | 1 signed: NodeID, signature<64>),
+        // then txSetResultHash
+        int at = UPGRADES;
+        final int upgrades = h.getInt(at);
+        at += 4;
+        for (int i = 0; i < upgrades; i++) {
+            at += 4 + ((h.getInt(at) + 3) & ~3);
+        }
+        if (h.getInt(at) == 1) {
+            at += 4 + 36;
+            at += 4 + ((h.getInt(at) + 3) & ~3);
+        } else {
+            at += 4;
+        }
+        h.put(at + 32, hash.bytes());
+        return this;
+    }
+
     /** Ledger {@code seq}'s entry names {@code previous} as its previous ledger's hash, whatever its header says. */
     public ForgedArchive entryNaming(final long seq, final Hash previous) {
         namedPrevious.put(seq, previous);
