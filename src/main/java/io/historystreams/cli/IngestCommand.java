@@ -237,7 +237,7 @@ public final class IngestCommand implements Callable<Integer> {
                         out.flush();
                         if (report != null) {
                             writeReport(report, checkpoints, w, startedMillis, verifiedLedgers(checkpoints, w), ms,
-                                    null, List.of(), 0, problem);
+                                    null, List.of(), 0, problem, range.warnings());
                         }
                         return ExitCode.COULD_NOT_RUN;
                     }
@@ -298,7 +298,8 @@ public final class IngestCommand implements Callable<Integer> {
             out.flush();
             if (report != null) {
                 writeReport(report, checkpoints, w, startedMillis, ledgers, ms, publishTo.isEmpty() ? null : published,
-                        publishing == null ? List.of() : publishing.outcomes(), elsewhere.size(), null);
+                        publishing == null ? List.of() : publishing.outcomes(), elsewhere.size(), null,
+                        range.warnings());
             }
             return w.verifiedCount() == checkpoints.size() && published && elsewhere.isEmpty() ? ExitCode.OK
                     : ExitCode.VERIFICATION_FAILED;
@@ -380,8 +381,8 @@ public final class IngestCommand implements Callable<Integer> {
      */
     private static void writeReport(final Path target, final List<Long> checkpoints, final OutcomeWatcher w,
             final long startedMillis, final long ledgers, final long ms, final Boolean published,
-            final List<Publishing.TargetOutcome> targets, final int fromAnotherArchive, final String error)
-            throws java.io.IOException {
+            final List<Publishing.TargetOutcome> targets, final int fromAnotherArchive, final String error,
+            final List<String> warnings) throws java.io.IOException {
         final boolean publishing = published != null;
         final Map<Long, CheckpointFailed> failed = w.failed();
         try (OutputStream os = VerificationReport.openPartial(target);
@@ -389,6 +390,7 @@ public final class IngestCommand implements Callable<Integer> {
             g.writeStartObject();
             g.writeStringField("command", "ingest");
             g.writeStringField("startedAt", java.time.Instant.ofEpochMilli(startedMillis).toString());
+            VerificationReport.writeWarnings(g, warnings);
             g.writeArrayFieldStart("checkpoints");
             for (final long cp : checkpoints) {
                 g.writeStartObject();

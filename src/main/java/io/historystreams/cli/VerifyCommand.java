@@ -72,7 +72,8 @@ public final class VerifyCommand implements Callable<Integer> {
             final Progress progress = quiet ? null : new Progress(err, checkpoints.size(), done);
             try (ArchiveVerifier verifier = new ArchiveVerifier(ha, options);
                     VerificationReport rep = report == null ? null
-                            : VerificationReport.start(report, "verify", ha.sourceNames(), first, last)) {
+                            : VerificationReport.start(report, "verify", ha.sourceNames(), first, last,
+                                    range.warnings())) {
                 final ArchiveVerifier.Summary s = verifier.verify(checkpoints, o -> {
                     done.incrementAndGet();
                     if (o.status() != CheckpointOutcome.Status.VERIFIED) {

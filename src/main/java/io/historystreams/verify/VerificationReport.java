@@ -143,9 +143,13 @@ public final class VerificationReport implements AutoCloseable {
         return java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString();
     }
 
-    /** Starts a report at {@code target} (written to a temporary file and renamed when finished). */
+    /**
+     * Starts a report at {@code target} (written to a temporary file and renamed when finished).
+     *
+     * @param warnings the warnings printed before the work (about the range or the archive's root state)
+     */
     public static VerificationReport start(final Path target, final String command, final List<String> sources,
-            final long from, final long to) throws IOException {
+            final long from, final long to, final List<String> warnings) throws IOException {
         final OutputStream out = openPartial(target);
         final JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter();
         g.writeStartObject();
@@ -158,9 +162,27 @@ public final class VerificationReport implements AutoCloseable {
         g.writeEndArray();
         g.writeNumberField("fromLedger", from);
         g.writeNumberField("toLedger", to);
+        writeWarnings(g, warnings);
         g.writeArrayFieldStart("checkpoints");
         return new VerificationReport(target.toAbsolutePath(), g);
     }
+
+    /**
+     * The report's {@code warnings} array: the lines of {@code printed} that are warnings, without their
+     * "warning: " (a root state that could not be read leaves the network passphrase unchecked: a report read
+     * alone said only allVerified).
+     */
+    public static void writeWarnings(final JsonGenerator g, final List<String> printed) throws IOException {
+        g.writeArrayFieldStart("warnings");
+        for (final String line : printed) {
+            if (line.startsWith(WARNING)) {
+                g.writeString(line.substring(WARNING.length()));
+            }
+        }
+        g.writeEndArray();
+    }
+
+    private static final String WARNING = "warning: ";
 
     public synchronized void checkpoint(final CheckpointOutcome o) throws IOException {
         json.writeStartObject();

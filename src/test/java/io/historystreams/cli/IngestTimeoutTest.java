@@ -29,8 +29,9 @@ class IngestTimeoutTest {
         try (FaultyArchiveServer s = FaultyArchiveServer.start(Fixtures.pubnetGenesis())) {
             s.on(ledger).status(404).forever();
             try (PrintWriter w = new PrintWriter(said, true)) {
+                // past the archive's current ledger (127): a warning, in the report too
                 assertEquals(ExitCode.VERIFICATION_FAILED, Main.run(w, w, "ingest", "--archive", s.url(), "--to",
-                        "127", "--data-dir", dir.resolve("data").toString(), "--http-port", "-1", "--quiet",
+                        "191", "--data-dir", dir.resolve("data").toString(), "--http-port", "-1", "--quiet",
                         "--timeout", "8", "-D", "checkpoint.max.attempts=1000", "-D",
                         "checkpoint.retry.backoff.ms=100", "--report", report.toString()), said::toString);
             }
@@ -40,5 +41,7 @@ class IngestTimeoutTest {
         final String json = Files.readString(report);
         assertTrue(json.matches("(?s).*\"status\" : \"GIVEN_UP\",\\s*\"lastAttemptFailure\" : \\{\\s*\"reason\" : "
                 + "\"MISSING_FILE\",\\s*\"file\" : \"" + ledger + "\".*"), json);
+        assertTrue(json.matches("(?s).*\"warnings\" : \\[ \"the range ends at ledger 191 \\(checkpoint 0xbf\\), past "
+                + "the archive's current ledger 127.*"), json);
     }
 }

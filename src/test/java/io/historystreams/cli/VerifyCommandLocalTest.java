@@ -64,6 +64,7 @@ class VerifyCommandLocalTest {
         assertTrue(r.out.contains("157 checkpoints: 157 verified, 0 incomplete, 0 failed"), r::describe);
         assertEquals(List.of(Fixtures.testnetSmall().toString()),
                 List.of(r.report().get("sources").get(0).asText()));
+        assertEquals(0, r.report().get("warnings").size(), r::describe);
         // every file (the buckets too) is named with the source that served it
         for (final JsonNode c : r.checkpoints()) {
             for (final JsonNode f : c.get("files")) {
@@ -71,6 +72,19 @@ class VerifyCommandLocalTest {
                 assertEquals(Fixtures.testnetSmall().toString(), f.get("source").asText());
             }
         }
+    }
+
+    @Test
+    void theReportCarriesTheWarningsPrintedBeforeTheWork() throws Exception {
+        // a report read alone said allVerified, or listed missing files, without the warning that explained them
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", Fixtures.pubnetGenesis().toString(), "--from", "100",
+                "--to", "191");
+        r.assertExit(ExitCode.VERIFICATION_FAILED);
+        final String warning = "the range ends at ledger 191 (checkpoint 0xbf), past the archive's current ledger 127";
+        assertTrue(r.err.contains("warning: " + warning), r::describe);
+        final JsonNode warnings = r.report().get("warnings");
+        assertEquals(1, warnings.size(), r::describe); // the widened range's note is not a warning
+        assertTrue(warnings.get(0).asText().startsWith(warning), r::describe);
     }
 
     @Test
