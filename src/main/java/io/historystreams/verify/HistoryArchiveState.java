@@ -62,8 +62,9 @@ public final class HistoryArchiveState {
             throw invalid(file, "currentLedger must be an unsigned 32-bit integer, got " + describe(cl));
         }
         final JsonValue serverNode = root.get("server");
-        if (serverNode != null && !serverNode.isTextual()) {
-            throw invalid(file, "server must be a string");
+        if (serverNode == null || !serverNode.isTextual()) {
+            // stellar-core reads version, server and currentLedger as required fields: it cannot load one without
+            throw invalid(file, serverNode == null ? "no server field" : "server must be a string");
         }
         final JsonValue pass = root.get("networkPassphrase");
         if (pass != null && !pass.isTextual()) {
@@ -86,7 +87,7 @@ public final class HistoryArchiveState {
             }
             hot = List.of();
         }
-        return new HistoryArchiveState(version, serverNode == null ? null : serverNode.textValue(), cl.longValue(),
+        return new HistoryArchiveState(version, serverNode.textValue(), cl.longValue(),
                 pass == null ? null : pass.textValue(), live, hot);
     }
 

@@ -458,6 +458,14 @@ class CorruptionTest {
         assertReason(FailureReason.INVALID_HAS, hasFailure(json.replaceFirst("\"version\": 1", "\"version\": 3"),
                 TESTNET));
         assertReason(FailureReason.INVALID_HAS, hasFailure("[1,2,3]", TESTNET));
+        // without server, which stellar-core requires as it does version and currentLedger (a trial's was accepted)
+        final String noServer = json.replaceFirst("\"server\": *\"[^\"]*\",", "");
+        assertTrue(!noServer.equals(json) && !noServer.contains("\"server\""), noServer);
+        final VerificationException withoutServer = hasFailure(noServer, TESTNET);
+        assertReason(FailureReason.INVALID_HAS, withoutServer);
+        assertTrue(withoutServer.detail().contains("no server field"), withoutServer.detail());
+        assertReason(FailureReason.INVALID_HAS, hasFailure(json.replaceFirst("\"server\": *\"[^\"]*\"",
+                "\"server\": 7"), TESTNET));
         final byte[] big = new byte[LIMITS.maxHasBytes() + 10];
         Arrays.fill(big, (byte) ' ');
         assertReason(FailureReason.TOO_LARGE, assertThrows(VerificationException.class,
