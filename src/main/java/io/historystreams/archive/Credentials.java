@@ -42,6 +42,19 @@ public final class Credentials {
         return name;
     }
 
+    /**
+     * True when {@code root} is an http(s) URL with credentials (user info, or a query such as a token): what
+     * {@link #strip} removes, apart from the trailing slash it adds.
+     */
+    public static boolean carried(final String root) {
+        if (root == null) {
+            return false;
+        }
+        final String r = root.strip();
+        final String lower = r.toLowerCase(Locale.ROOT);
+        return (lower.startsWith("http://") || lower.startsWith("https://")) && !HttpArchiveSource.redact(r).equals(r);
+    }
+
     /** The URL to fetch from for a stored name: the full URL with its credentials when this process knows it. */
     public static String resolve(final String name) {
         if (name == null) {

@@ -150,7 +150,8 @@ public final class IngestCommand implements Callable<Integer> {
                 return ExitCode.COULD_NOT_RUN;
             }
             for (final String root : archive.roots()) {
-                if (!Credentials.strip(root).equals(root)) {
+                // (not strip(root) against root: strip adds a trailing slash, and every URL without one was warned of)
+                if (Credentials.carried(root)) {
                     err.println("warning: the credentials of " + Credentials.strip(root) + " stay in this process: "
                             + "the workers fetch with those of their archive.credentials setting");
                 }

@@ -210,6 +210,11 @@ public final class HistoryStreamsService implements AutoCloseable {
                     all.addAll(changelogs);
                 }
                 awaitLeaders(a, all, Duration.ofSeconds(30));
+                if (broker == null) {
+                    // on a cluster other processes wrote the topics, maybe with another registry
+                    RegistryCheck.check(admin, topics, io.historystreams.archive.Credentials.strip(
+                            config.schemaRegistryUrl()), Duration.ofSeconds(10));
+                }
                 if (broker != null && broker.restarted()) {
                     endHangingTransactions(a, config, bootstrap);
                 }

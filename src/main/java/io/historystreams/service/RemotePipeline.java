@@ -71,6 +71,16 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
                         + " (topic(s) " + String.join(", ", missing) + " missing): start `history-streams run` "
                         + "with the same --application-id and topic.prefix first");
             }
+            try {
+                // the pairing of application id and prefix the workers are held to: a client with another pair
+                // watched a group that did not serve its requests, or none, and never said so
+                PipelineGroups.check(admin, group, topics.checkpointRequests.name());
+                // a client with another registry than the workers' failed later, on the first verdict it read
+                RegistryCheck.check(props, topics, io.historystreams.archive.Credentials.strip(registry),
+                        java.time.Duration.ofMillis(Math.min(timeoutMs, 10_000)));
+            } catch (final java.io.IOException e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
             return new RemotePipeline(props, topics, bootstrap, group, members(admin, group));
         } catch (final ExecutionException | TimeoutException e) {
             throw unreachable(bootstrap, timeoutMs, e);

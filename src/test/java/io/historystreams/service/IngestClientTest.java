@@ -112,6 +112,47 @@ class IngestClientTest extends WithEmbeddedBroker {
     }
 
     @Test
+    void aClientOrWorkerWithAnotherPrefixOrRegistryThanTheApplicationsIsRefused() throws Exception {
+        final String app = "client6";
+        worker("client7").close(); // another application's topics
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.pubnetGenesis());
+                HistoryStreamsService w = worker(app)) {
+            // the application has processed a range: its group's offsets name its requests, its records its registry
+            final Cli.Ran ok = client(app, server.url(), "--to", "127", "--timeout", "60");
+            assertEquals(0, ok.code(), ok.out());
+            // a URL without a trailing slash or credentials: no credentials warning (every such URL had one)
+            assertFalse(ok.out().contains("credentials"), ok.out());
+            // the application's id with another prefix: the client watched a group that did not serve its requests
+            Cli.Ran r = Cli.run("ingest", "--client", "--archive", server.url(), "--bootstrap-servers",
+                    broker.bootstrapServers(), "--application-id", app, "-D", "topic.prefix=client7.",
+                    "--schema-registry-url", "mock://" + app, "--http-port", "-1", "--quiet", "--to", "127",
+                    "--timeout", "20");
+            assertEquals(2, r.code(), r.out());
+            assertTrue(r.out().contains("error: the application client6 (--application-id) has processed the requests "
+                    + "of client6.checkpoint-requests, not client7.checkpoint-requests"), r.out());
+            // another registry than the one that wrote the topics: refused at start, saying which registry to use
+            r = Cli.run("ingest", "--client", "--archive", server.url(), "--bootstrap-servers",
+                    broker.bootstrapServers(), "--application-id", app, "-D", "topic.prefix=" + app + ".",
+                    "--schema-registry-url", "mock://" + app + "-other", "--http-port", "-1", "--quiet", "--to", "127",
+                    "--timeout", "20");
+            assertEquals(2, r.code(), r.out());
+            assertTrue(r.out().contains("error: the schema registry mock://" + app + "-other does not read what this "
+                    + "application's topics hold (client6."), r.out());
+            assertTrue(r.out().contains("every process of a pipeline must use the same registry"), r.out());
+            // a worker likewise, before it takes a task: it wrote its state with its own numbers, which the others
+            // could not read after it died
+            final Map<String, String> c = new HashMap<>(Map.of(ServiceConfig.BOOTSTRAP_SERVERS,
+                    broker.bootstrapServers(), ServiceConfig.APPLICATION_ID, app, ServiceConfig.TOPIC_PREFIX, app + ".",
+                    ServiceConfig.HTTP_PORT, "-1", ServiceConfig.SCHEMA_REGISTRY_URL, "mock://" + app + "-other",
+                    ServiceConfig.DATA_DIR, dir.resolve("worker2").toString()));
+            final java.io.IOException refused = org.junit.jupiter.api.Assertions.assertThrows(
+                    java.io.IOException.class, () -> HistoryStreamsService.start(ServiceConfig.of(c)).close());
+            assertTrue(refused.getMessage().startsWith("the schema registry mock://" + app + "-other does not read "
+                    + "what this application's topics hold"), refused.getMessage());
+        }
+    }
+
+    @Test
     void refusesWhatCannotReachAWorkerBeforeRequestingAnything() throws Exception {
         final String archive = Fixtures.testnetSmall().toString();
         // nothing of this application on the cluster
