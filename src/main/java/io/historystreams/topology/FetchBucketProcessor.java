@@ -11,7 +11,6 @@ import io.historystreams.verify.Hash;
 import io.historystreams.verify.VerificationException;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -53,6 +52,8 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
     private KeyValueStore<String, BucketVerified> verified;
     private KeyValueStore<String, BucketRequest> pending;
     private AsyncWork<Done> async;
+    /** Hands finished fetches back, while any is in flight. */
+    private OnDemandPunctuator drains;
 
     FetchBucketProcessor(final PipelineContext ctx, final String verifiedStoreName, final String pendingStoreName,
             final List<String> verifiedChildren, final String failureChild, final Duration poll) {
@@ -70,7 +71,7 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
         this.verified = context.getStateStore(verifiedStoreName);
         this.pending = context.getStateStore(pendingStoreName);
         this.async = new AsyncWork<>(ctx.fetchPool(), ctx::fetchesPerProcessor);
-        context.schedule(poll, PunctuationType.WALL_CLOCK_TIME, t -> drain());
+        this.drains = new OnDemandPunctuator(context, poll, t -> drain());
         fill();
     }
 
@@ -129,6 +130,7 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
     }
 
     private void submit(final BucketRequest r) {
+        drains.start();
         async.submit(() -> {
             final String path = ArchivePaths.bucket(r.getHash());
             try {
@@ -177,6 +179,9 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
             done.forEach(pending::delete);
         });
         fill();
+        if (inFlight.isEmpty()) {
+            drains.stop();
+        }
     }
 
     /**

@@ -2,7 +2,6 @@ package io.historystreams.topology;
 
 import io.historystreams.events.CheckpointRequest;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -39,6 +38,8 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
     private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, CheckpointRequest> pending;
     private AsyncWork<Done> async;
+    /** Hands finished fetches back, while any is submitted. */
+    private OnDemandPunctuator drains;
     /** Checkpoints whose request is submitted and not yet drained (at most the work's limit). */
     private final Set<Long> submitted = new HashSet<>();
     /** Whether the pending store may hold requests not submitted yet (a scan is only worth it then). */
@@ -56,7 +57,7 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
         this.context = context;
         this.pending = context.getStateStore(storeName);
         this.async = new AsyncWork<>(ctx.fetchPool(), ctx::fetchesPerProcessor);
-        context.schedule(poll, PunctuationType.WALL_CLOCK_TIME, t -> drain());
+        this.drains = new OnDemandPunctuator(context, poll, t -> drain());
         fill();
     }
 
@@ -90,6 +91,7 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
 
     private void submit(final long cp, final CheckpointRequest request) {
         submitted.add(cp);
+        drains.start();
         async.submit(() -> new Done(cp, request, work.run(ctx, request, System.currentTimeMillis())));
     }
 
@@ -108,6 +110,9 @@ final class FetchFileProcessor implements Processor<Long, CheckpointRequest, Obj
             pending.delete(d.checkpoint());
         });
         fill();
+        if (submitted.isEmpty()) {
+            drains.stop();
+        }
     }
 
     @Override

@@ -5,7 +5,6 @@ import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.RequestReason;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -43,6 +42,8 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
     private KeyValueStore<Long, String> status;
     private KeyValueStore<Long, CheckpointRequest> inflight;
     private KeyValueStore<Long, CheckpointRequest> retries;
+    /** Sends the retries that are due, while any waits. */
+    private OnDemandPunctuator retryPunctuator;
 
     RequestGate(final String statusStoreName, final String inflightStoreName, final String retryStoreName,
             final List<String> fetchers, final String failureChild, final HistoryTopology.Settings settings,
@@ -62,7 +63,12 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
         this.status = context.getStateStore(statusStoreName);
         this.inflight = context.getStateStore(inflightStoreName);
         this.retries = context.getStateStore(retryStoreName);
-        context.schedule(Duration.ofMillis(500), PunctuationType.WALL_CLOCK_TIME, this::retryDue);
+        this.retryPunctuator = new OnDemandPunctuator(context, Duration.ofMillis(500), this::retryDue);
+        try (KeyValueIterator<Long, CheckpointRequest> it = retries.all()) {
+            if (it.hasNext()) {
+                retryPunctuator.start(); // retries restored with the store
+            }
+        }
     }
 
     @Override
@@ -161,6 +167,7 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
     /** Schedules the next attempt; returns its delay. A tail's request keeps its reason (see attemptFailed). */
     private long retryLater(final long cp, final CheckpointRequest req, final int attempt, final boolean live) {
         final long delay = backoff(attempt);
+        retryPunctuator.start();
         retries.put(cp, CheckpointRequest.newBuilder(req).setReason(live ? RequestReason.TAIL : RequestReason.RETRY)
                 .setAttempt(attempt + 1).setRequestedAt(Instant.ofEpochMilli(context.currentSystemTimeMs() + delay))
                 .build());
@@ -175,13 +182,19 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
 
     private void retryDue(final long now) {
         final List<KeyValue<Long, CheckpointRequest>> due = new ArrayList<>();
+        boolean waiting = false;
         try (KeyValueIterator<Long, CheckpointRequest> it = retries.all()) {
             while (it.hasNext()) {
                 final KeyValue<Long, CheckpointRequest> kv = it.next();
                 if (kv.value.getRequestedAt().toEpochMilli() <= now) {
                     due.add(kv);
+                } else {
+                    waiting = true;
                 }
             }
+        }
+        if (!waiting) {
+            retryPunctuator.stop();
         }
         for (final KeyValue<Long, CheckpointRequest> kv : due) {
             retries.delete(kv.key);

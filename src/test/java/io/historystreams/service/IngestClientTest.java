@@ -69,6 +69,30 @@ class IngestClientTest extends WithEmbeddedBroker {
     }
 
     @Test
+    void anIdleWorkerCommitsNothing() throws Exception {
+        // its punctuators were always scheduled, and Kafka Streams commits a task after every punctuation: an idle
+        // tail or run committed about 12 transactions a second, 45 MB an hour into Kafka's internal topics (a trial)
+        final String app = "client8";
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.pubnetGenesis());
+                HistoryStreamsService w = worker(app)) {
+            final Cli.Ran r = client(app, server.url(), "--to", "127", "--timeout", "60");
+            assertEquals(0, r.code(), r.out());
+            Thread.sleep(1_500); // the last verdicts' commits
+            final double before = commits(w);
+            Thread.sleep(3_000);
+            final double after = commits(w);
+            assertTrue(before > 0, "the work was committed: " + before);
+            assertEquals(before, after, "commits while idle");
+        }
+    }
+
+    /** The stream threads' commits so far, from the service's metrics. */
+    private static double commits(final HistoryStreamsService w) {
+        return w.metrics().scrape().lines().filter(l -> l.startsWith("kafka_stream_thread_commit_total"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    @Test
     void withoutAWorkerTheClientWarnsAndGivesUpAtItsTimeout() throws Exception {
         final String app = "client2";
         worker(app).close(); // the topics exist, nobody processes them
