@@ -184,6 +184,27 @@ class EnvironmentTest {
         assertEquals(List.of(), files(jtmp));
     }
 
+    @Test
+    void restartsKeepAtMostOneOldRocksDbInfoLogPerStore() throws Exception {
+        // each start rolled every store's LOG to a LOG.old.<time>, and RocksDB keeps 1,000 of them: a trial's data dir
+        // gained about 55 files a run
+        final Path data = tmp.resolve("data");
+        for (int i = 0; i < 3; i++) {
+            final Run r = main(List.of(), "ingest", "--archive", Fixtures.pubnetGenesis().toString(), "--data-dir",
+                    data.toString(), "--http-port", "-1", "--quiet");
+            assertEquals(ExitCode.OK, r.exit(), r.output());
+        }
+        final java.util.Map<Path, Long> old = new java.util.TreeMap<>();
+        try (var files = Files.walk(data.resolve("state"))) {
+            files.filter(f -> f.getFileName().toString().startsWith("LOG.old"))
+                    .forEach(f -> old.merge(f.getParent(), 1L, Long::sum));
+        }
+        try (var stores = Files.walk(data.resolve("state"))) {
+            assertTrue(stores.anyMatch(f -> f.getFileName().toString().equals("LOG")), "RocksDB stores were opened");
+        }
+        assertTrue(old.values().stream().allMatch(n -> n <= 1), old.toString());
+    }
+
     /** Kafka's log manager renaming a partition directory its metadata does not know. */
     private static final java.util.regex.Pattern STRAY_LOG = java.util.regex.Pattern.compile(
             "WARN  \\[log-recovery-[^]]*] o\\.a\\.k\\.s\\.internals\\.log\\.LogManager - Log in \\S+ marked stray "
