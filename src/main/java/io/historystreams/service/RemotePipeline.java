@@ -170,7 +170,13 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
         }
     }
 
-    /** Members of the workers' group now; 0 when the group does not exist, -1 when the cluster cannot tell. */
+    /** The worker (process) a group member's client id names: the id without its stream thread's suffix. */
+    static String worker(final String clientId) {
+        final int thread = clientId.lastIndexOf("-StreamThread-");
+        return thread < 0 ? clientId : clientId.substring(0, thread);
+    }
+
+    /** Workers in the workers' group now; 0 when the group does not exist, -1 when the cluster cannot tell. */
     private static int members(final Admin admin, final String group) throws InterruptedException {
         return members(admin, group, ADMIN_TIMEOUT_MS);
     }
@@ -178,9 +184,12 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
     private static int members(final Admin admin, final String group, final int timeoutMs)
             throws InterruptedException {
         try {
-            return admin.describeConsumerGroups(List.of(group),
+            // a worker's members are its stream threads' consumers ("<client id>-StreamThread-<n>-consumer"): one
+            // worker with two threads was said to be "2 worker(s)"
+            return (int) admin.describeConsumerGroups(List.of(group),
                             new DescribeConsumerGroupsOptions().timeoutMs(timeoutMs))
-                    .describedGroups().get(group).get(timeoutMs, TimeUnit.MILLISECONDS).members().size();
+                    .describedGroups().get(group).get(timeoutMs, TimeUnit.MILLISECONDS).members().stream()
+                    .map(m -> worker(m.clientId())).distinct().count();
         } catch (final ExecutionException e) {
             return e.getCause() instanceof GroupIdNotFoundException ? 0 : -1;
         } catch (final TimeoutException e) {

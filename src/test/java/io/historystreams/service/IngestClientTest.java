@@ -29,10 +29,15 @@ class IngestClientTest extends WithEmbeddedBroker {
 
     /** A {@code run} worker of {@code app} (one stream thread), as {@code run} configures it. */
     private HistoryStreamsService worker(final String app) throws Exception {
+        return worker(app, 1);
+    }
+
+    private HistoryStreamsService worker(final String app, final int threads) throws Exception {
         final Map<String, String> c = new HashMap<>(Map.of(ServiceConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(),
                 ServiceConfig.APPLICATION_ID, app, ServiceConfig.TOPIC_PREFIX, app + ".",
                 ServiceConfig.HTTP_PORT, "-1", ServiceConfig.SCHEMA_REGISTRY_URL, "mock://" + app,
-                ServiceConfig.STREAM_THREADS, "1", ServiceConfig.DATA_DIR, dir.resolve("worker").toString()));
+                ServiceConfig.STREAM_THREADS, Integer.toString(threads), ServiceConfig.DATA_DIR,
+                dir.resolve("worker").toString()));
         final HistoryStreamsService svc = HistoryStreamsService.start(ServiceConfig.of(c));
         assertTrue(svc.awaitRunning(Duration.ofSeconds(60)), "worker running");
         return svc;
@@ -123,7 +128,8 @@ class IngestClientTest extends WithEmbeddedBroker {
             Thread.sleep(3_000);
             first.close();
             Thread.sleep((io.historystreams.cli.IngestCommand.WORKER_WATCH_SECONDS + 5) * 1_000L);
-            try (HistoryStreamsService second = worker(app)) {
+            // two stream threads, one worker (it was said to be "2 worker(s)")
+            try (HistoryStreamsService second = worker(app, 2)) {
                 final Cli.Ran r = ran.get(240, java.util.concurrent.TimeUnit.SECONDS);
                 assertEquals(0, r.code(), r.out());
                 assertTrue(r.out().contains("warning: no worker is in group client4 now: the checkpoints without a "
