@@ -181,6 +181,16 @@ public final class IngestCommand implements Callable<Integer> {
     /** How often {@code ingest --client} looks whether the workers' group emptied while it waits. */
     public static final int WORKER_WATCH_SECONDS = 10;
 
+    private static void notice(final String line, final Progress progress, final PrintWriter err) {
+        if (line != null) {
+            if (progress != null) {
+                progress.clearLine();
+            }
+            err.println(line);
+            err.flush();
+        }
+    }
+
     /** Lines to print while waiting. */
     @FunctionalInterface
     interface Notices {
@@ -242,19 +252,15 @@ public final class IngestCommand implements Callable<Integer> {
                         }
                         return ExitCode.COULD_NOT_RUN;
                     }
-                    final String notice = notices.next(w.verifiedCount() + w.failed().size());
-                    if (notice != null) {
-                        if (progress != null) {
-                            progress.clearLine();
-                        }
-                        err.println(notice);
-                        err.flush();
-                    }
+                    notice(notices.next(w.verifiedCount() + w.failed().size()), progress, err);
                     w.poll(Duration.ofMillis(200));
                     if (progress != null) {
                         progress.update(w.verifiedCount(), w.failed().size(), bytesFetched.getAsLong());
                     }
                 }
+                // the last verdicts may be the first since the workers' group emptied: a worker is back (a trial's
+                // client ended without the note when the rest of its range came in one poll)
+                notice(notices.next(w.verifiedCount() + w.failed().size()), progress, err);
             }
             final List<Long> verified = checkpoints.stream()
                     .filter(cp -> w.status(cp) == OutcomeWatcher.Status.VERIFIED).toList();

@@ -18,6 +18,7 @@ final class OnDemandPunctuator {
     private final Duration interval;
     private final Punctuator punctuator;
     private Cancellable scheduled;
+    private Duration scheduledInterval;
 
     OnDemandPunctuator(final ProcessorContext<?, ?> context, final Duration interval, final Punctuator punctuator) {
         this.context = context;
@@ -25,10 +26,32 @@ final class OnDemandPunctuator {
         this.punctuator = punctuator;
     }
 
-    /** Schedules the punctuator unless it is scheduled. */
+    /** Schedules the punctuator (every {@code interval}) unless it is scheduled. */
     void start() {
         if (scheduled == null) {
-            scheduled = context.schedule(interval, PunctuationType.WALL_CLOCK_TIME, punctuator);
+            schedule(interval);
+        }
+    }
+
+    /**
+     * Makes the next punctuation come within {@code in} (and not before {@code interval}): scheduled anew, every that
+     * long, when it is not scheduled or scheduled less often. For work due at a known time (a retry's backoff).
+     */
+    void within(final Duration in) {
+        final Duration every = in.compareTo(interval) < 0 ? interval : in;
+        if (scheduled == null || scheduledInterval.compareTo(every) > 0) {
+            schedule(every);
+        }
+    }
+
+    /**
+     * Schedules the punctuator anew, first in and then every {@code in} (at least {@code interval}), also from the
+     * punctuator itself: nothing to do before then.
+     */
+    void next(final Duration in) {
+        final Duration every = in.compareTo(interval) < 0 ? interval : in;
+        if (scheduled == null || !scheduledInterval.equals(every)) {
+            schedule(every);
         }
     }
 
@@ -38,5 +61,11 @@ final class OnDemandPunctuator {
             scheduled.cancel();
             scheduled = null;
         }
+    }
+
+    private void schedule(final Duration every) {
+        stop();
+        scheduled = context.schedule(every, PunctuationType.WALL_CLOCK_TIME, punctuator);
+        scheduledInterval = every;
     }
 }

@@ -167,7 +167,9 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
     /** Schedules the next attempt; returns its delay. A tail's request keeps its reason (see attemptFailed). */
     private long retryLater(final long cp, final CheckpointRequest req, final int attempt, final boolean live) {
         final long delay = backoff(attempt);
-        retryPunctuator.start();
+        // due then: no punctuation (and commit) every 500 ms through a wait that grows to minutes (a trial's tail
+        // with a hole committed twice a second for as long as the hole lasted)
+        retryPunctuator.within(Duration.ofMillis(delay));
         retries.put(cp, CheckpointRequest.newBuilder(req).setReason(live ? RequestReason.TAIL : RequestReason.RETRY)
                 .setAttempt(attempt + 1).setRequestedAt(Instant.ofEpochMilli(context.currentSystemTimeMs() + delay))
                 .build());
@@ -182,19 +184,22 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
 
     private void retryDue(final long now) {
         final List<KeyValue<Long, CheckpointRequest>> due = new ArrayList<>();
-        boolean waiting = false;
+        long nextDue = Long.MAX_VALUE;
         try (KeyValueIterator<Long, CheckpointRequest> it = retries.all()) {
             while (it.hasNext()) {
                 final KeyValue<Long, CheckpointRequest> kv = it.next();
-                if (kv.value.getRequestedAt().toEpochMilli() <= now) {
+                final long at = kv.value.getRequestedAt().toEpochMilli();
+                if (at <= now) {
                     due.add(kv);
                 } else {
-                    waiting = true;
+                    nextDue = Math.min(nextDue, at);
                 }
             }
         }
-        if (!waiting) {
+        if (nextDue == Long.MAX_VALUE) {
             retryPunctuator.stop();
+        } else {
+            retryPunctuator.next(Duration.ofMillis(nextDue - now));
         }
         for (final KeyValue<Long, CheckpointRequest> kv : due) {
             retries.delete(kv.key);

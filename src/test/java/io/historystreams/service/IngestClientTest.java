@@ -33,11 +33,17 @@ class IngestClientTest extends WithEmbeddedBroker {
     }
 
     private HistoryStreamsService worker(final String app, final int threads) throws Exception {
+        return worker(app, threads, Map.of());
+    }
+
+    private HistoryStreamsService worker(final String app, final int threads, final Map<String, String> more)
+            throws Exception {
         final Map<String, String> c = new HashMap<>(Map.of(ServiceConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(),
                 ServiceConfig.APPLICATION_ID, app, ServiceConfig.TOPIC_PREFIX, app + ".",
                 ServiceConfig.HTTP_PORT, "-1", ServiceConfig.SCHEMA_REGISTRY_URL, "mock://" + app,
                 ServiceConfig.STREAM_THREADS, Integer.toString(threads), ServiceConfig.DATA_DIR,
                 dir.resolve("worker").toString()));
+        c.putAll(more);
         final HistoryStreamsService svc = HistoryStreamsService.start(ServiceConfig.of(c));
         assertTrue(svc.awaitRunning(Duration.ofSeconds(60)), "worker running");
         return svc;
@@ -88,6 +94,28 @@ class IngestClientTest extends WithEmbeddedBroker {
             final double after = commits(w);
             assertTrue(before > 0, "the work was committed: " + before);
             assertEquals(before, after, "commits while idle");
+        }
+    }
+
+    @Test
+    void aWorkerWaitingToRetryCommitsNothingUntilTheRetryIsDue() throws Exception {
+        // the retry punctuator ran every 500 ms through the whole wait (minutes, for a tailed archive with a hole):
+        // a trial's tail committed twice a second for as long as a checkpoint stayed failed
+        final String app = "client9";
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.pubnetGenesis());
+                HistoryStreamsService w = worker(app, 1, Map.of(ServiceConfig.CHECKPOINT_MAX_ATTEMPTS, "3",
+                        ServiceConfig.CHECKPOINT_RETRY_BACKOFF_MS, "60000"))) {
+            server.on(io.historystreams.archive.ArchivePaths.checkpointFile(io.historystreams.archive.FileType.LEDGER,
+                    0x7f)).status(404).forever();
+            // the first attempt fails; the next is due 30-60 s later
+            final Cli.Ran r = client(app, server.url(), "--to", "127", "--timeout", "6");
+            assertEquals(1, r.code(), r.out());
+            assertTrue(r.out().contains("checkpoint 127 (0x7f) GIVEN UP: no verdict by --timeout; its last attempt "
+                    + "failed: MISSING_FILE"), r.out());
+            Thread.sleep(1_000);
+            final double before = commits(w);
+            Thread.sleep(3_000);
+            assertEquals(before, commits(w), "commits while the retry waits");
         }
     }
 
