@@ -52,7 +52,17 @@ public final class Credentials {
         }
         final String r = root.strip();
         final String lower = r.toLowerCase(Locale.ROOT);
-        return (lower.startsWith("http://") || lower.startsWith("https://")) && !HttpArchiveSource.redact(r).equals(r);
+        if (!lower.startsWith("http://") && !lower.startsWith("https://")) {
+            return false;
+        }
+        try {
+            // an empty user info or query ("http://@host/", "…/archive?") carries nothing
+            final java.net.URI u = new java.net.URI(r);
+            return u.getRawUserInfo() != null && !u.getRawUserInfo().isEmpty()
+                    || u.getRawQuery() != null && !u.getRawQuery().isEmpty();
+        } catch (final java.net.URISyntaxException e) {
+            return !HttpArchiveSource.redact(r).equals(r);
+        }
     }
 
     /** The URL to fetch from for a stored name: the full URL with its credentials when this process knows it. */

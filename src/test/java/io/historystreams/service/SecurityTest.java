@@ -365,6 +365,15 @@ class SecurityTest {
         assertEquals("https://bob:pw%40x@archive.example.org:8443/root?sig=abc", Credentials.resolve(name));
         assertEquals("/some/dir", Credentials.strip("/some/dir"));
         assertEquals("https://plain.example.org/", Credentials.strip("https://plain.example.org/"));
+        // what ingest --client warns of: credentials a URL carries, not a missing trailing slash (every URL without
+        // one was warned of), an empty query or an empty user info
+        assertTrue(Credentials.carried("https://bob:pw@archive.example.org/root"));
+        assertTrue(Credentials.carried("https://archive.example.org/root?sig=abc"));
+        assertTrue(Credentials.carried("HTTPS://bob@archive.example.org/root/"));
+        for (final String plain : new String[] {"https://archive.example.org/root", "http://127.0.0.1:47310/root?",
+                "http://@127.0.0.1:47310/root", "https://archive.example.org/root#frag", "/some/dir", "relative"}) {
+            assertFalse(Credentials.carried(plain), plain);
+        }
         assertEquals(Duration.ofSeconds(3), ServiceConfig.of(Map.of(ServiceConfig.READ_TIMEOUT_SECONDS, "3"))
                 .sourceOptions().readTimeout());
     }
