@@ -102,12 +102,11 @@ class VerifyForgedHeadersTest {
 
     @Test
     void withTwoMirrorsWhoseChainsDifferTheCopyThatLinksIsTaken() throws Exception {
-        // the first mirror's ledger 63 names another bucket list (its HAS does not match: 0x3f is read from the second
-        // mirror), re-chained: its 0x7f is self-consistent but does not link to the second mirror's 0x3f. verify failed
-        // 0x7f, CHAIN_LINK_BROKEN; a trial's longer range verified the re-chained segment against itself and failed
-        // the honest mirror's next checkpoint
+        // the first mirror's 0x7f is self-consistent but does not link to 0x3f (ledger 64 names another previous
+        // ledger, the ledgers after it re-chained): verify failed 0x7f, CHAIN_LINK_BROKEN, blaming that mirror, and a
+        // trial's longer range verified such a segment against itself and failed the honest mirror's next checkpoint
         final ForgedArchive a = ForgedArchive.copyOfPubnetGenesis(tmp.resolve("rechained"))
-                .bucketListHash(63, io.historystreams.verify.Hash.sha256(new byte[] {7})).write();
+                .linkTo(64, io.historystreams.verify.Hash.sha256(new byte[] {7})).write();
         final String honest = io.historystreams.testing.Fixtures.pubnetGenesis().toString();
         final VerifyRun r = VerifyRun.verify(tmp, "--archive", a.root().toString(), "--archive", honest);
         r.assertExit(0);
@@ -117,12 +116,12 @@ class VerifyForgedHeadersTest {
         assertEquals(honest, ledger.get("source").asText(), r::describe);
         assertEquals(a.root().toString(), ledger.get("blamed").get(0).asText(), r::describe);
         assertEquals("VERIFIED", r.checkpoint(127).get("chainLink").asText(), r::describe);
-        // alone, the re-chained mirror fails where its bucket list does not match; the link of 0x7f to it holds
+        // alone, the re-chained mirror fails where its chain breaks
         final VerifyRun alone = VerifyRun.verify(tmp, "--archive", a.root().toString());
         alone.assertExit(1);
-        assertEquals(java.util.List.of("BUCKET_LIST_HASH_MISMATCH"), failureReasons(alone.checkpoint(63)),
+        assertEquals("VERIFIED", alone.checkpoint(63).get("status").asText(), alone::describe);
+        assertEquals(java.util.List.of("CHAIN_LINK_BROKEN"), failureReasons(alone.checkpoint(127)),
                 alone::describe);
-        assertEquals("VERIFIED", alone.checkpoint(127).get("status").asText(), alone::describe);
     }
 
     private void assertFormRefused(final String name, final java.util.function.UnaryOperator<ForgedArchive> forge,

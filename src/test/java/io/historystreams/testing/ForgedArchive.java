@@ -34,6 +34,8 @@ public final class ForgedArchive {
     private final Map<Long, byte[]> transactions = new TreeMap<>();
     /** Ledgers without an entry whose empty set the test builds in another protocol's form than the rules say. */
     private final Map<Long, Integer> emptySetProtocols = new TreeMap<>();
+    /** Ledgers whose header names another previous ledger hash than the ledger before's. */
+    private final Map<Long, Hash> links = new TreeMap<>();
     /** Ledgers whose entry names another previous ledger hash than its header's. */
     private final Map<Long, Hash> namedPrevious = new TreeMap<>();
     private final Path root;
@@ -121,24 +123,12 @@ public final class ForgedArchive {
         return this;
     }
 
-    /** Ledger {@code seq}'s header names {@code hash} as its bucket list's (a HAS that no longer matches it). */
-    public ForgedArchive bucketListHash(final long seq, final Hash hash) {
-        final ByteBuffer h = header(seq);
-        // after scpValue: upgrades<6> (opaque<128> each, padded), its ext (0 basic | 1 signed: NodeID, signature<64>),
-        // then txSetResultHash
-        int at = UPGRADES;
-        final int upgrades = h.getInt(at);
-        at += 4;
-        for (int i = 0; i < upgrades; i++) {
-            at += 4 + ((h.getInt(at) + 3) & ~3);
-        }
-        if (h.getInt(at) == 1) {
-            at += 4 + 36;
-            at += 4 + ((h.getInt(at) + 3) & ~3);
-        } else {
-            at += 4;
-        }
-        h.put(at + 32, hash.bytes());
+    /**
+     * Ledger {@code seq} names {@code previous} as its previous ledger's hash: a chain that breaks there, the ledgers
+     * after it re-chained to it.
+     */
+    public ForgedArchive linkTo(final long seq, final Hash previous) {
+        links.put(seq, previous);
         return this;
     }
 
@@ -153,7 +143,8 @@ public final class ForgedArchive {
         for (int i = 0; i < ledgers.size(); i++) {
             final long seq = i + 1;
             if (seq > 1) {
-                final byte[] prev = java.util.Arrays.copyOf(ledgers.get(i - 1), 32);
+                final byte[] prev = links.containsKey(seq) ? links.get(seq).bytes()
+                        : java.util.Arrays.copyOf(ledgers.get(i - 1), 32);
                 header(seq).put(PREVIOUS_HASH, prev);
                 final byte[] entry = transactions.get(seq);
                 final Hash set;
