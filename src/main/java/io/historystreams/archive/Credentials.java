@@ -26,8 +26,7 @@ public final class Credentials {
             return null;
         }
         final String r = root.strip();
-        final String lower = r.toLowerCase(Locale.ROOT);
-        if (!lower.startsWith("http://") && !lower.startsWith("https://")) {
+        if (!isHttp(r)) {
             return r;
         }
         final String name;
@@ -47,12 +46,8 @@ public final class Credentials {
      * {@link #strip} removes, apart from the trailing slash it adds.
      */
     public static boolean carried(final String root) {
-        if (root == null) {
-            return false;
-        }
-        final String r = root.strip();
-        final String lower = r.toLowerCase(Locale.ROOT);
-        if (!lower.startsWith("http://") && !lower.startsWith("https://")) {
+        final String r = root == null ? null : root.strip();
+        if (r == null || !isHttp(r)) {
             return false;
         }
         try {
@@ -63,6 +58,11 @@ public final class Credentials {
         } catch (final java.net.URISyntaxException e) {
             return !HttpArchiveSource.redact(r).equals(r);
         }
+    }
+
+    private static boolean isHttp(final String root) {
+        final String lower = root.toLowerCase(Locale.ROOT);
+        return lower.startsWith("http://") || lower.startsWith("https://");
     }
 
     /** The URL to fetch from for a stored name: the full URL with its credentials when this process knows it. */

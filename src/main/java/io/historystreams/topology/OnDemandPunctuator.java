@@ -38,7 +38,7 @@ final class OnDemandPunctuator {
      * long, when it is not scheduled or scheduled less often. For work due at a known time (a retry's backoff).
      */
     void within(final Duration in) {
-        final Duration every = in.compareTo(interval) < 0 ? interval : in;
+        final Duration every = atLeastInterval(in);
         if (scheduled == null || scheduledInterval.compareTo(every) > 0) {
             schedule(every);
         }
@@ -49,7 +49,7 @@ final class OnDemandPunctuator {
      * punctuator itself: nothing to do before then.
      */
     void next(final Duration in) {
-        final Duration every = in.compareTo(interval) < 0 ? interval : in;
+        final Duration every = atLeastInterval(in);
         if (scheduled == null || !scheduledInterval.equals(every)) {
             schedule(every);
         }
@@ -61,6 +61,10 @@ final class OnDemandPunctuator {
             scheduled.cancel();
             scheduled = null;
         }
+    }
+
+    private Duration atLeastInterval(final Duration in) {
+        return in.compareTo(interval) < 0 ? interval : in;
     }
 
     private void schedule(final Duration every) {

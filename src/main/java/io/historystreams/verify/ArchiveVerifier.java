@@ -138,9 +138,7 @@ public final class ArchiveVerifier implements AutoCloseable {
                     || !avoid.computeIfAbsent(why.file(), p -> new java.util.LinkedHashSet<>()).add(why.source())) {
                 return broken;
             }
-            final Set<String> avoided = new java.util.HashSet<>();
-            avoid.values().forEach(avoided::addAll);
-            if (avoided.size() >= archive.sourceNames().size()) {
+            if (everySourceAvoided(avoid)) {
                 return broken;
             }
             o = link(checkpoint(broken.checkpoint(), avoid, null).join(), previousCheckpoint, previousLast, null);
@@ -307,13 +305,18 @@ public final class ArchiveVerifier implements AutoCloseable {
                     grew |= more.computeIfAbsent(e.file(), p -> new java.util.LinkedHashSet<>()).add(e.source());
                 }
             }
-            final Set<String> avoided = new java.util.HashSet<>();
-            more.values().forEach(avoided::addAll);
-            if (!grew || avoided.size() >= archive.sourceNames().size()) {
+            if (!grew || everySourceAvoided(more)) {
                 return CompletableFuture.completedFuture(firstOutcome);
             }
             return checkpoint(cp, more, firstOutcome);
         });
+    }
+
+    /** Whether {@code badCopies} leave no source to read a checkpoint from. */
+    private boolean everySourceAvoided(final Map<String, Set<String>> badCopies) {
+        final Set<String> avoided = new java.util.HashSet<>();
+        badCopies.values().forEach(avoided::addAll);
+        return avoided.size() >= archive.sourceNames().size();
     }
 
     private static final Set<FailureReason> CROSS_FILE = java.util.EnumSet.of(FailureReason.TX_SET_HASH_MISMATCH,

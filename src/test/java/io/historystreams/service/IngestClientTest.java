@@ -50,10 +50,16 @@ class IngestClientTest extends WithEmbeddedBroker {
     }
 
     private Cli.Ran client(final String app, final String archive, final String... more) {
+        return clientOf(app, app + ".", "mock://" + app, archive, more);
+    }
+
+    /** A client of {@code app} with a topic prefix and a registry of its own. */
+    private Cli.Ran clientOf(final String app, final String prefix, final String registry, final String archive,
+            final String... more) {
         final List<String> a = new ArrayList<>(List.of("ingest", "--client", "--archive", archive,
                 "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app,
-                "-D", "topic.prefix=" + app + ".", "--data-dir", dir.resolve("client").toString(),
-                "--schema-registry-url", "mock://" + app, "--http-port", "-1", "--quiet"));
+                "-D", "topic.prefix=" + prefix, "--data-dir", dir.resolve("client").toString(),
+                "--schema-registry-url", registry, "--http-port", "-1", "--quiet"));
         a.addAll(List.of(more));
         return Cli.run(a.toArray(String[]::new));
     }
@@ -181,18 +187,12 @@ class IngestClientTest extends WithEmbeddedBroker {
             // a URL without a trailing slash or credentials: no credentials warning (every such URL had one)
             assertFalse(ok.out().contains("credentials"), ok.out());
             // the application's id with another prefix: the client watched a group that did not serve its requests
-            Cli.Ran r = Cli.run("ingest", "--client", "--archive", server.url(), "--bootstrap-servers",
-                    broker.bootstrapServers(), "--application-id", app, "-D", "topic.prefix=client7.",
-                    "--schema-registry-url", "mock://" + app, "--http-port", "-1", "--quiet", "--to", "127",
-                    "--timeout", "20");
+            Cli.Ran r = clientOf(app, "client7.", "mock://" + app, server.url(), "--to", "127", "--timeout", "20");
             assertEquals(2, r.code(), r.out());
             assertTrue(r.out().contains("error: the application client6 (--application-id) has processed the requests "
                     + "of client6.checkpoint-requests, not client7.checkpoint-requests"), r.out());
             // another registry than the one that wrote the topics: refused at start, saying which registry to use
-            r = Cli.run("ingest", "--client", "--archive", server.url(), "--bootstrap-servers",
-                    broker.bootstrapServers(), "--application-id", app, "-D", "topic.prefix=" + app + ".",
-                    "--schema-registry-url", "mock://" + app + "-other", "--http-port", "-1", "--quiet", "--to", "127",
-                    "--timeout", "20");
+            r = clientOf(app, app + ".", "mock://" + app + "-other", server.url(), "--to", "127", "--timeout", "20");
             assertEquals(2, r.code(), r.out());
             assertTrue(r.out().contains("error: the schema registry mock://" + app + "-other does not read what this "
                     + "application's topics hold (client6."), r.out());
