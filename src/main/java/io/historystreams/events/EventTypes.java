@@ -16,6 +16,7 @@ public final class EventTypes {
             ScpDownloaded.class,
             BucketVerified.class,
             CheckpointVerified.class,
+            ChainInput.class,
             CheckpointFailed.class,
             LedgerVerified.class,
             CheckpointPublished.class,

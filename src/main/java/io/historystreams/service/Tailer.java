@@ -43,6 +43,8 @@ public final class Tailer implements AutoCloseable {
     private final Topics topics;
     private final KafkaProducer<Object, Object> producer;
     private volatile long last;
+    /** The first checkpoint this run requested, or -1. */
+    private long firstThisRun = -1;
     /** The archive root state's ledger at the last poll that read it (-1: none yet), for the metrics. */
     private volatile long rootLedger = -1;
     /** When a poll last read the root state (epoch ms, 0: never), for the metrics. */
@@ -161,7 +163,13 @@ public final class Tailer implements AutoCloseable {
             for (final long cp : part) {
                 producer.send(new ProducerRecord<>(topics.checkpointRequests.name(), cp, CheckpointRequest.newBuilder()
                         .setArchive(archiveId).setSources(sources).setNetworkPassphrase(passphrase).setCheckpoint(cp)
-                        .setReason(RequestReason.TAIL).setRequestedAt(now).build()));
+                        .setReason(RequestReason.TAIL).setRequestedAt(now)
+                        // after this run's first checkpoint: its predecessor was asked for in this run (the verdict of
+                        // one asked for by an earlier run, perhaps of an older version, may not be known to the chain)
+                        .setPredecessorRequested(firstThisRun >= 0 && cp > firstThisRun || cp != cps.get(0)).build()));
+            }
+            if (firstThisRun < 0) {
+                firstThisRun = part.get(0);
             }
             final long upTo = part.get(part.size() - 1);
             producer.send(new ProducerRecord<>(topics.tailState.name(), archiveId, upTo));

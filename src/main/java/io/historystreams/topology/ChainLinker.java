@@ -1,11 +1,12 @@
 package io.historystreams.topology;
 
 import io.historystreams.archive.Checkpoint;
+import io.historystreams.events.ChainInput;
 import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.FileRef;
+import io.historystreams.events.Hash32;
 import io.historystreams.events.Hashes;
-import io.historystreams.events.LedgerVerified;
 import io.historystreams.verify.FailureReason;
 import io.historystreams.verify.VerificationException;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -14,98 +15,164 @@ import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
- * The chain check between checkpoints, and the gate to the verified outputs. Every assembled checkpoint arrives
- * twice: keyed by itself, and keyed by its successor (as that one's predecessor). A checkpoint is verified when its
- * first header links to its predecessor's last: the predecessor's assembled record when it came first, otherwise
- * the anchor hash read from the predecessor's own ledger file; a predecessor arriving later is checked again.
- * Verified checkpoints go out with their per-ledger events; broken links go to the failures.
+ * The chain check between checkpoints, keyed by archive: one task sees every assembled checkpoint of an archive, so
+ * a checkpoint is passed only once the copy of its predecessor it links to is the copy that was verified.
+ *
+ * <p>A checkpoint links to its predecessor's verified last ledger when the predecessor is verified here. When the
+ * predecessor's verdict is still coming (its request said so: {@code predecessorRequested}) the checkpoint waits for
+ * it; a predecessor verified later passes its waiting successors on at once, in chain order. Only when no verdict is
+ * coming (the predecessor was not asked for, its attempts ran out, or it was verified before this chain knew it) is
+ * the link checked against the anchor, the last header of the predecessor's own ledger file, and checked again if the
+ * predecessor is verified later. The alternative, passing a checkpoint on its predecessor's ledger file while the
+ * predecessor was being tried again from another source, verified a mirror's forged segment whose first checkpoint
+ * failed (its successor linked to the forged copy, the predecessor was then verified from the honest mirror).
+ *
+ * <p>Passed checkpoints go back to their own partition ({@code chain-verdicts}), where their ledger events are read
+ * from the files stored there; broken links go to the attempt failures, so the gate tries the checkpoint again with
+ * the source that served the ledger file last.
  */
-final class ChainLinker implements Processor<Long, CheckpointVerified, Long, Object> {
-    private final PipelineContext ctx;
-    private final String predecessorsStore;
-    private final String awaitingStore;
-    private final String verifiedChild;
-    private final String ledgersChild;
+final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
+    static final String FAILED = "FAILED";
+    static final String VERIFIED_EARLIER = "VERIFIED_EARLIER";
+
+    private final Stores names;
+    private final String verdictChild;
     private final String failureChild;
     private ProcessorContext<Long, Object> context;
-    private KeyValueStore<Long, CheckpointVerified> predecessors;
-    private KeyValueStore<Long, CheckpointVerified> awaiting;
+    /** The last ledger hash of every checkpoint passed, by {@link #key}: what successors link to. */
+    private KeyValueStore<String, byte[]> lastHashes;
+    /** Checkpoints waiting for their predecessor's verdict. */
+    private KeyValueStore<String, CheckpointVerified> held;
+    /** Checkpoints passed on their anchor: checked again when their predecessor is verified. */
+    private KeyValueStore<String, CheckpointVerified> anchored;
+    /** Checkpoints whose verdict is not coming (FAILED, VERIFIED_EARLIER) while they are not passed here. */
+    private KeyValueStore<String, String> settled;
 
-    ChainLinker(final PipelineContext ctx, final String predecessorsStore, final String awaitingStore,
-            final String verifiedChild, final String ledgersChild, final String failureChild) {
-        this.ctx = ctx;
-        this.predecessorsStore = predecessorsStore;
-        this.awaitingStore = awaitingStore;
-        this.verifiedChild = verifiedChild;
-        this.ledgersChild = ledgersChild;
+    /** The chain check's store names. */
+    record Stores(String lastHashes, String held, String anchored, String settled) {
+    }
+
+    ChainLinker(final Stores names, final String verdictChild, final String failureChild) {
+        this.names = names;
+        this.verdictChild = verdictChild;
         this.failureChild = failureChild;
     }
 
     @Override
     public void init(final ProcessorContext<Long, Object> context) {
         this.context = context;
-        this.predecessors = context.getStateStore(predecessorsStore);
-        this.awaiting = context.getStateStore(awaitingStore);
+        this.lastHashes = context.getStateStore(names.lastHashes());
+        this.held = context.getStateStore(names.held());
+        this.anchored = context.getStateStore(names.anchored());
+        this.settled = context.getStateStore(names.settled());
+    }
+
+    /** A checkpoint of an archive as a store key. */
+    static String key(final String archive, final long checkpoint) {
+        return archive + '\u0000' + checkpoint;
     }
 
     @Override
-    public void process(final Record<Long, CheckpointVerified> record) {
-        final Long key = record.key();
-        final CheckpointVerified v = record.value();
-        if (key == null || v == null) {
+    public void process(final Record<String, ChainInput> record) {
+        final ChainInput in = record.value();
+        if (in == null || in.getArchive() == null) {
             return;
         }
-        if (v.getCheckpoint() == key) {
-            self(key, v, record.timestamp());
-        } else if (v.getCheckpoint() + Checkpoint.FREQUENCY == key) {
-            predecessor(key, v, record.timestamp());
+        if (in.getCandidate() != null) {
+            candidate(in.getArchive(), in.getCandidate(), in.getPredecessorRequested(), record.timestamp());
+        } else if (in.getSettled() != null) {
+            settled(in.getArchive(), in.getCheckpoint(), in.getSettled(), record.timestamp());
         }
     }
 
-    private void self(final long cp, final CheckpointVerified v, final long ts) {
+    private void candidate(final String archive, final CheckpointVerified v, final boolean predecessorRequested,
+            final long ts) {
+        final long cp = v.getCheckpoint();
         if (cp == Checkpoint.FREQUENCY - 1) {
-            publish(v, ChainLinkStatus.NOT_APPLICABLE, ts);
+            pass(archive, v, ChainLinkStatus.NOT_APPLICABLE, ts);
             return;
         }
-        final CheckpointVerified pred = predecessors.get(cp);
-        if (pred != null) {
-            predecessors.delete(cp);
-            if (pred.getLastLedgerHash().equals(v.getFirstPreviousLedgerHash())) {
-                publish(v, ChainLinkStatus.VERIFIED, ts);
+        final long prev = Checkpoint.previous(cp);
+        if (lastHash(archive, prev) == null && predecessorRequested && settled.get(key(archive, prev)) == null) {
+            held.put(key(archive, cp), v);
+            return;
+        }
+        link(archive, v, ts);
+    }
+
+    /** The gate's word that {@code cp} will not be assembled now: a successor waiting for it is checked without. */
+    private void settled(final String archive, final long cp, final String word, final long ts) {
+        if (lastHash(archive, cp) != null) {
+            return; // passed here: successors link to its verified last ledger
+        }
+        settled.put(key(archive, cp), word);
+        final String next = key(archive, cp + Checkpoint.FREQUENCY);
+        final CheckpointVerified waiting = held.get(next);
+        if (waiting != null) {
+            held.delete(next);
+            link(archive, waiting, ts);
+        }
+    }
+
+    /** Checks the link against the predecessor's verified last ledger if passed here, otherwise against the anchor. */
+    private void link(final String archive, final CheckpointVerified v, final long ts) {
+        final Hash32 verified = lastHash(archive, Checkpoint.previous(v.getCheckpoint()));
+        if (verified != null) {
+            if (verified.equals(v.getFirstPreviousLedgerHash())) {
+                pass(archive, v, ChainLinkStatus.VERIFIED, ts);
             } else {
-                broken(v, pred.getLastLedgerHash(), "the previous checkpoint's verified last ledger", ts);
+                broken(v, verified, "the previous checkpoint's verified last ledger", ts);
             }
-            return;
-        }
-        if (v.getPreviousCheckpointLastHash() != null
+        } else if (v.getPreviousCheckpointLastHash() != null
                 && v.getPreviousCheckpointLastHash().equals(v.getFirstPreviousLedgerHash())) {
-            if (publish(v, ChainLinkStatus.VERIFIED, ts)) {
-                awaiting.put(cp, v); // checked again if the predecessor is verified later
-            }
+            anchored.put(key(archive, v.getCheckpoint()), v);
+            pass(archive, v, ChainLinkStatus.VERIFIED, ts);
         } else {
             broken(v, v.getPreviousCheckpointLastHash(), "the previous checkpoint's ledger file", ts);
         }
     }
 
-    private void predecessor(final long cp, final CheckpointVerified pred, final long ts) {
-        final CheckpointVerified self = awaiting.get(cp);
-        if (self == null) {
-            predecessors.put(cp, pred);
-            return;
-        }
-        awaiting.delete(cp);
-        if (!pred.getLastLedgerHash().equals(self.getFirstPreviousLedgerHash())) {
-            broken(self, pred.getLastLedgerHash(), "the previous checkpoint's verified last ledger (which changed "
-                    + "after this checkpoint was verified)", ts);
+    /** Passes {@code first} on, then every successor that waited for it, in chain order. */
+    private void pass(final String archive, final CheckpointVerified first, final ChainLinkStatus status,
+            final long ts) {
+        CheckpointVerified v = first;
+        ChainLinkStatus link = status;
+        while (v != null) {
+            final long cp = v.getCheckpoint();
+            final Hash32 last = v.getLastLedgerHash();
+            lastHashes.put(key(archive, cp), last.bytes());
+            settled.delete(key(archive, cp));
+            context.forward(new Record<>(cp, CheckpointVerified.newBuilder(v).setChainLinkedToPrevious(link)
+                    .setVerifiedAt(Instant.ofEpochMilli(context.currentSystemTimeMs())).build(), ts), verdictChild);
+            final String next = key(archive, cp + Checkpoint.FREQUENCY);
+            final CheckpointVerified onAnchor = anchored.get(next);
+            if (onAnchor != null) {
+                anchored.delete(next);
+                if (!last.equals(onAnchor.getFirstPreviousLedgerHash())) {
+                    broken(onAnchor, last, "the previous checkpoint's verified last ledger (which changed after "
+                            + "this checkpoint was verified)", ts);
+                }
+            }
+            v = held.get(next);
+            if (v != null) {
+                held.delete(next);
+                if (!last.equals(v.getFirstPreviousLedgerHash())) {
+                    broken(v, last, "the previous checkpoint's verified last ledger", ts);
+                    v = null;
+                }
+                link = ChainLinkStatus.VERIFIED;
+            }
         }
     }
 
-    private void broken(final CheckpointVerified v, final io.historystreams.events.Hash32 expected,
-            final String against, final long ts) {
+    private Hash32 lastHash(final String archive, final long cp) {
+        final byte[] b = lastHashes.get(key(archive, cp));
+        return b == null ? null : new Hash32(b);
+    }
+
+    private void broken(final CheckpointVerified v, final Hash32 expected, final String against, final long ts) {
         final FileRef ledgerFile = v.getFiles().stream().filter(f -> f.getPath().startsWith("ledger/")).findFirst()
                 .orElse(null);
         final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN,
@@ -116,25 +183,5 @@ final class ChainLinker implements Processor<Long, CheckpointVerified, Long, Obj
         context.forward(new Record<>(v.getCheckpoint(), Facts.failure(v.getCheckpoint(), v.getArchive(), e, 0,
                 context.currentSystemTimeMs()), ts), failureChild);
         // counted by the gate, which publishes it (after any retries), as every failure
-    }
-
-    /** Emits the verified checkpoint and its ledgers; false (and a failure event) when the ledgers cannot be read. */
-    private boolean publish(final CheckpointVerified candidate, final ChainLinkStatus link, final long ts) {
-        final CheckpointVerified v = CheckpointVerified.newBuilder(candidate).setChainLinkedToPrevious(link)
-                .setVerifiedAt(Instant.ofEpochMilli(context.currentSystemTimeMs())).build();
-        final List<LedgerVerified> ledgers = new ArrayList<>(v.getLedgerCount());
-        try {
-            LedgerEvents.emit(ctx, v, ledgers::add);
-        } catch (final VerificationException e) {
-            context.forward(new Record<>(v.getCheckpoint(), Facts.failure(v.getCheckpoint(), v.getArchive(), e, 0,
-                    context.currentSystemTimeMs()), ts), failureChild);
-            return false;
-        }
-        for (final LedgerVerified l : ledgers) {
-            context.forward(new Record<>(l.getLedgerSeq(), l, ts), ledgersChild);
-        }
-        context.forward(new Record<>(v.getCheckpoint(), v, ts), verifiedChild);
-        ctx.outcomes().verified(v.getCheckpoint());
-        return true;
     }
 }

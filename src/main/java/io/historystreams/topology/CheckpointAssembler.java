@@ -3,7 +3,9 @@ package io.historystreams.topology;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.events.BucketVerified;
 import io.historystreams.events.CheckpointAssembly;
+import io.historystreams.events.ChainInput;
 import io.historystreams.events.CheckpointFailed;
+import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.FileRef;
@@ -36,16 +38,17 @@ import java.util.Set;
  * The join stage: collects the parts of a checkpoint (HAS, headers, transaction and result hashes, SCP outcome,
  * every bucket) as they arrive, in any order. When every part has arrived or failed, either reports the failure
  * (one event naming every failed file) or runs the cross-file checks and sends the assembled checkpoint on to the
- * chain check: to the chain stage of this task as itself, and through the chain-links topic to its successor's
- * partition as that one's predecessor.
+ * chain check, through the chain-inputs topic keyed by archive, with whether its request said the predecessor's
+ * verdict is coming (read from the gate's in-flight requests of this task).
  */
-final class CheckpointAssembler implements Processor<Long, Object, Long, Object> {
+final class CheckpointAssembler implements Processor<Long, Object, Object, Object> {
     private final String storeName;
+    private final String inflightStoreName;
     private final String chainChild;
-    private final String successorChild;
     private final String failureChild;
-    private ProcessorContext<Long, Object> context;
+    private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, CheckpointAssembly> store;
+    private KeyValueStore<Long, CheckpointRequest> inflight;
     /**
      * The assemblies last read or written, as objects: a checkpoint gets a part per bucket (a dozen or more), and
      * reading its assembly back from the store deserialised the whole record (headers, transaction and result hashes,
@@ -61,18 +64,19 @@ final class CheckpointAssembler implements Processor<Long, Object, Long, Object>
     };
     static final int CACHED = 256;
 
-    CheckpointAssembler(final String storeName, final String chainChild, final String successorChild,
+    CheckpointAssembler(final String storeName, final String inflightStoreName, final String chainChild,
             final String failureChild) {
         this.storeName = storeName;
+        this.inflightStoreName = inflightStoreName;
         this.chainChild = chainChild;
-        this.successorChild = successorChild;
         this.failureChild = failureChild;
     }
 
     @Override
-    public void init(final ProcessorContext<Long, Object> context) {
+    public void init(final ProcessorContext<Object, Object> context) {
         this.context = context;
         this.store = context.getStateStore(storeName);
+        this.inflight = context.getStateStore(inflightStoreName);
         recent.clear();
     }
 
@@ -179,10 +183,11 @@ final class CheckpointAssembler implements Processor<Long, Object, Long, Object>
         }
         try {
             final CheckpointVerified v = assemble(a);
-            // to its successor as that one's predecessor (keyed by the successor, so it reaches the successor's
-            // partition), and to itself: the chain check meets them by key
-            context.forward(new Record<>(cp + Checkpoint.FREQUENCY, v, timestamp), successorChild);
-            context.forward(new Record<>(cp, v, timestamp), chainChild);
+            final CheckpointRequest req = inflight.get(cp);
+            context.forward(new Record<>(v.getArchive(), ChainInput.newBuilder().setCheckpoint(cp)
+                    .setArchive(v.getArchive()).setCandidate(v)
+                    .setPredecessorRequested(req != null && req.getPredecessorRequested()).build(), timestamp),
+                    chainChild);
         } catch (final VerificationException e) {
             if (e.source() == null) {
                 e.withSource(sourceOf(a, e.file())); // the cross-file check names a file: say who served it

@@ -22,15 +22,17 @@ import java.util.List;
  * checkpoint-requests, attempt-failures ─▶ request-gate (retries) ─▶ checkpoint-failures;
  * request-gate ─▶ fetch-{has,ledger,transactions,results,scp} ─▶ *-downloaded, assemble-checkpoint
  * fetch-has ─▶ fetch-bucket ─▶ bucket-verified, assemble-checkpoint
- * file-failures ─▶ assemble-checkpoint ─▶ check-chain (self), chain-links (successor)
- * chain-links ─▶ check-chain ─▶ checkpoints-verified, ledgers-verified, attempt-failures
+ * file-failures ─▶ assemble-checkpoint ─▶ chain-inputs (keyed by archive); request-gate ─▶ chain-inputs
+ * chain-inputs ─▶ check-chain ─▶ chain-verdicts, attempt-failures
+ * chain-verdicts ─▶ emit-ledgers ─▶ checkpoints-verified, ledgers-verified, attempt-failures
  * </pre>
  *
- * The whole pipeline is one sub-topology, keyed by checkpoint: the fetchers hand their downloaded events and
- * verified buckets to the join and the join hands an assembled checkpoint to the chain check inside the task (the
- * events still go to their topics for consumers); only a checkpoint's link to its successor (keyed by the successor,
- * possibly on another partition) and failures go through a topic. Under exactly-once every topic hop waits for a
- * transaction commit, so the hops saved are most of the latency. Buckets are content-addressed and shared by many
+ * Two sub-topologies. The pipeline, keyed by checkpoint: the fetchers hand their downloaded events and verified
+ * buckets to the join inside the task (the events still go to their topics for consumers), and the ledger events of a
+ * passed checkpoint are read where its files are stored. The chain check, keyed by archive: it sees an archive's
+ * whole chain, so a checkpoint is passed only after the copy of its predecessor it links to was (see
+ * {@link ChainLinker}). Under exactly-once every topic hop waits for a transaction commit, so hops are kept to the
+ * two the chain check needs and the failures'. Buckets are content-addressed and shared by many
  * checkpoints: each task's bucket fetcher keeps the buckets it verified by hash, and the tasks of one process share
  * their verdicts ({@link BucketVerdicts}), so a bucket is fetched once however many checkpoints and partitions name it.
  */
@@ -49,8 +51,13 @@ public final class HistoryTopology {
      */
     public static final String PENDING_BUCKETS_STORE = "bucket-waiters";
     public static final String CHAIN = "check-chain";
-    public static final String CHAIN_PREDECESSORS_STORE = "chain-predecessors";
-    public static final String CHAIN_AWAITING_STORE = "chain-awaiting";
+    /**
+     * The chain check's stores, keyed by archive and checkpoint. Named apart from the stores of the chain check keyed
+     * by checkpoint ({@code chain-predecessors}, {@code chain-awaiting}), which a data dir of an older version holds.
+     */
+    public static final ChainLinker.Stores CHAIN_STORES = new ChainLinker.Stores("chain-last-hashes",
+            "chain-held", "chain-anchored", "chain-settled");
+    public static final String EMIT_LEDGERS = "emit-ledgers";
     private static final List<String> FETCHERS = List.of("fetch-has", "fetch-ledger", "fetch-transactions",
             "fetch-results", "fetch-scp");
 
@@ -87,14 +94,17 @@ public final class HistoryTopology {
         top.addSource("attempt-failures-source", t.attemptFailures.keySerde().deserializer(),
                 t.attemptFailures.valueSerde().deserializer(), t.attemptFailures.name());
         top.addProcessor(GATE, () -> new RequestGate(STATUS_STORE, INFLIGHT_STORE, RETRY_STORE, FETCHERS,
-                "checkpoint-failures-sink", settings, ctx), "checkpoint-requests-source", "verified-outcomes-source",
-                "attempt-failures-source");
+                "checkpoint-failures-sink", "gate-chain-sink", settings, ctx), "checkpoint-requests-source",
+                "verified-outcomes-source", "attempt-failures-source");
         top.addStateStore(store(STATUS_STORE, Serdes.Long(), Serdes.String()), GATE);
         top.addStateStore(store(INFLIGHT_STORE, Serdes.Long(), t.storeSerde(CheckpointRequest.class)), GATE);
         top.addStateStore(store(RETRY_STORE, Serdes.Long(), t.storeSerde(CheckpointRequest.class)), GATE);
         // only the gate publishes final failures, after the retries
         top.addSink("checkpoint-failures-sink", t.checkpointFailures.name(),
                 t.checkpointFailures.keySerde().serializer(), t.checkpointFailures.valueSerde().serializer(), GATE);
+        // and tells the chain check of a checkpoint whose verdict is not coming (a successor may wait for it)
+        top.addSink("gate-chain-sink", t.chainInputs.name(), t.chainInputs.keySerde().serializer(),
+                t.chainInputs.valueSerde().serializer(), GATE);
 
         // one fetch-and-verify processor per file type, each with its store of requests in flight
         addFetcher(top, t, ctx, poll, "has", t.hasDownloaded.name(), true, settings.maxAttempts());
@@ -125,31 +135,53 @@ public final class HistoryTopology {
         final String[] parts = {
             FETCHERS.get(0), FETCHERS.get(1), FETCHERS.get(2), FETCHERS.get(3), FETCHERS.get(4), FETCH_BUCKET,
             source(top, "file-failures-source", t.fileFailures)};
-        top.addProcessor(ASSEMBLER, () -> new CheckpointAssembler(ASSEMBLY_STORE, CHAIN, "chain-links-sink",
+        top.addProcessor(ASSEMBLER, () -> new CheckpointAssembler(ASSEMBLY_STORE, INFLIGHT_STORE, "chain-inputs-sink",
                 "assembly-failures-sink"), parts);
         top.addStateStore(store(ASSEMBLY_STORE, Serdes.Long(), t.storeSerde(CheckpointAssembly.class)), ASSEMBLER);
-        top.addSink("chain-links-sink", t.chainLinks.name(), t.chainLinks.keySerde().serializer(),
-                t.chainLinks.valueSerde().serializer(), ASSEMBLER);
+        top.connectProcessorAndStateStores(ASSEMBLER, INFLIGHT_STORE); // the request's predecessorRequested
+        top.addSink("chain-inputs-sink", t.chainInputs.name(), t.chainInputs.keySerde().serializer(),
+                t.chainInputs.valueSerde().serializer(), ASSEMBLER);
         top.addSink("assembly-failures-sink", t.attemptFailures.name(), t.attemptFailures.keySerde().serializer(),
                 t.attemptFailures.valueSerde().serializer(), ASSEMBLER);
 
-        // the chain between neighbours gates the verified outputs: a checkpoint from the join, its predecessor
-        // through chain-links
-        top.addSource("chain-links-source", t.chainLinks.keySerde().deserializer(),
-                t.chainLinks.valueSerde().deserializer(), t.chainLinks.name());
-        top.addProcessor(CHAIN, () -> new ChainLinker(ctx, CHAIN_PREDECESSORS_STORE, CHAIN_AWAITING_STORE,
-                "checkpoints-verified-sink", "ledgers-verified-sink", "chain-failures-sink"), ASSEMBLER,
-                "chain-links-source");
-        top.addStateStore(store(CHAIN_PREDECESSORS_STORE, Serdes.Long(), t.storeSerde(CheckpointVerified.class)),
-                CHAIN);
-        top.addStateStore(store(CHAIN_AWAITING_STORE, Serdes.Long(), t.storeSerde(CheckpointVerified.class)), CHAIN);
+        addChainCheck(top, t);
+
+        // a passed checkpoint back in its own task, where its files are: its ledger events, then itself
+        top.addSource("chain-verdicts-source", t.chainVerdicts.keySerde().deserializer(),
+                t.chainVerdicts.valueSerde().deserializer(), t.chainVerdicts.name());
+        top.addProcessor(EMIT_LEDGERS, () -> new LedgerEmitter(ctx, STATUS_STORE, "checkpoints-verified-sink",
+                "ledgers-verified-sink", "emit-failures-sink"), "chain-verdicts-source");
+        // the gate's status: a checkpoint verified already is not emitted twice. Sharing the store also keeps the
+        // emitter in the pipeline's sub-topology, so in the task (and on the worker) that stored the files
+        top.connectProcessorAndStateStores(EMIT_LEDGERS, STATUS_STORE);
         top.addSink("checkpoints-verified-sink", t.checkpointsVerified.name(),
-                t.checkpointsVerified.keySerde().serializer(), t.checkpointsVerified.valueSerde().serializer(), CHAIN);
+                t.checkpointsVerified.keySerde().serializer(), t.checkpointsVerified.valueSerde().serializer(),
+                EMIT_LEDGERS);
         top.addSink("ledgers-verified-sink", t.ledgersVerified.name(), t.ledgersVerified.keySerde().serializer(),
-                t.ledgersVerified.valueSerde().serializer(), CHAIN);
+                t.ledgersVerified.valueSerde().serializer(), EMIT_LEDGERS);
+        top.addSink("emit-failures-sink", t.attemptFailures.name(), t.attemptFailures.keySerde().serializer(),
+                t.attemptFailures.valueSerde().serializer(), EMIT_LEDGERS);
+        return top;
+    }
+
+    /**
+     * The chain check, keyed by archive: passes a checkpoint once the copy of its predecessor it links to was. Its own
+     * sub-topology (from {@code chain-inputs} to {@code chain-verdicts} and the attempt failures).
+     */
+    static void addChainCheck(final Topology top, final Topics t) {
+        top.addSource("chain-inputs-source", t.chainInputs.keySerde().deserializer(),
+                t.chainInputs.valueSerde().deserializer(), t.chainInputs.name());
+        top.addProcessor(CHAIN, () -> new ChainLinker(CHAIN_STORES, "chain-verdicts-sink", "chain-failures-sink"),
+                "chain-inputs-source");
+        top.addStateStore(store(CHAIN_STORES.lastHashes(), Serdes.String(), Serdes.ByteArray()), CHAIN);
+        top.addStateStore(store(CHAIN_STORES.held(), Serdes.String(), t.storeSerde(CheckpointVerified.class)), CHAIN);
+        top.addStateStore(store(CHAIN_STORES.anchored(), Serdes.String(), t.storeSerde(CheckpointVerified.class)),
+                CHAIN);
+        top.addStateStore(store(CHAIN_STORES.settled(), Serdes.String(), Serdes.String()), CHAIN);
+        top.addSink("chain-verdicts-sink", t.chainVerdicts.name(), t.chainVerdicts.keySerde().serializer(),
+                t.chainVerdicts.valueSerde().serializer(), CHAIN);
         top.addSink("chain-failures-sink", t.attemptFailures.name(), t.attemptFailures.keySerde().serializer(),
                 t.attemptFailures.valueSerde().serializer(), CHAIN);
-        return top;
     }
 
     private static void addFetcher(final Topology top, final Topics t, final PipelineContext ctx, final Duration poll,

@@ -1,5 +1,6 @@
 package io.historystreams.topology;
 
+import io.historystreams.events.ChainInput;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.CheckpointVerified;
@@ -25,7 +26,7 @@ import java.util.concurrent.ThreadLocalRandom;
  * all retryable is tried again after a backoff (with jitter, without holding back other checkpoints) until the
  * attempts run out; only then, or for a failure that retrying cannot fix, is the failure published.
  */
-final class RequestGate implements Processor<Long, Object, Long, Object> {
+final class RequestGate implements Processor<Long, Object, Object, Object> {
     static final String VERIFIED = "VERIFIED";
     static final String FAILED = "FAILED";
     static final String IN_PROGRESS = "IN_PROGRESS";
@@ -36,9 +37,10 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
     private final String retryStoreName;
     private final String fetchers;
     private final String failureChild;
+    private final String chainChild;
     private final HistoryTopology.Settings settings;
     private final PipelineContext ctx;
-    private ProcessorContext<Long, Object> context;
+    private ProcessorContext<Object, Object> context;
     private KeyValueStore<Long, String> status;
     private KeyValueStore<Long, CheckpointRequest> inflight;
     private KeyValueStore<Long, CheckpointRequest> retries;
@@ -46,19 +48,20 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
     private OnDemandPunctuator retryPunctuator;
 
     RequestGate(final String statusStoreName, final String inflightStoreName, final String retryStoreName,
-            final List<String> fetchers, final String failureChild, final HistoryTopology.Settings settings,
-            final PipelineContext ctx) {
+            final List<String> fetchers, final String failureChild, final String chainChild,
+            final HistoryTopology.Settings settings, final PipelineContext ctx) {
         this.ctx = ctx;
         this.statusStoreName = statusStoreName;
         this.inflightStoreName = inflightStoreName;
         this.retryStoreName = retryStoreName;
         this.fetchers = String.join(",", fetchers);
         this.failureChild = failureChild;
+        this.chainChild = chainChild;
         this.settings = settings;
     }
 
     @Override
-    public void init(final ProcessorContext<Long, Object> context) {
+    public void init(final ProcessorContext<Object, Object> context) {
         this.context = context;
         this.status = context.getStateStore(statusStoreName);
         this.inflight = context.getStateStore(inflightStoreName);
@@ -92,6 +95,10 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
                 send(cp, req, record.timestamp());
             } else {
                 LOG.debug("checkpoint {} already {}: request from {} ignored", cp, s, req.getReason());
+                if (VERIFIED.equals(s)) {
+                    // a successor asked for with it may wait for its verdict, which came before
+                    settled(cp, req.getArchive(), ChainLinker.VERIFIED_EARLIER, record.timestamp());
+                }
             }
         }
     }
@@ -130,11 +137,20 @@ final class RequestGate implements Processor<Long, Object, Long, Object> {
             context.forward(new Record<>(cp, CheckpointFailed.newBuilder(f).setAttempt(attempt).build(), timestamp),
                     failureChild);
             ctx.outcomes().failed(cp);
+            settled(cp, req == null ? f.getArchive() : req.getArchive(), ChainLinker.FAILED, timestamp);
         }
         if (live) {
             final long delay = retryLater(cp, withBlamedLast(req, f), attempt, true);
             LOG.info("checkpoint {} of a tailed archive failed ({} {}): tried again in {} s, until its files are there",
                     cp, f.getReason(), f.getFile(), delay / 1000);
+        }
+    }
+
+    /** Tells the chain check that no verdict of {@code cp} is coming now (a successor may be waiting for one). */
+    private void settled(final long cp, final String archive, final String word, final long timestamp) {
+        if (archive != null) {
+            context.forward(new Record<>(archive, ChainInput.newBuilder().setCheckpoint(cp).setArchive(archive)
+                    .setSettled(word).build(), timestamp), chainChild);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.historystreams.topology;
 
 import io.historystreams.events.BucketVerified;
+import io.historystreams.events.ChainInput;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointPublished;
 import io.historystreams.events.CheckpointRequest;
@@ -70,7 +71,8 @@ public final class Topics {
     public final Topic<Long, ScpDownloaded> scpDownloaded;
     public final Topic<Long, BucketVerified> bucketVerified;
     public final Topic<Long, CheckpointFailed> fileFailures;
-    public final Topic<Long, CheckpointVerified> chainLinks;
+    public final Topic<String, ChainInput> chainInputs;
+    public final Topic<Long, CheckpointVerified> chainVerdicts;
     public final Topic<Long, CheckpointVerified> checkpointsVerified;
     public final Topic<Long, LedgerVerified> ledgersVerified;
     public final Topic<Long, CheckpointFailed> checkpointFailures;
@@ -100,8 +102,12 @@ public final class Topics {
                 "A bucket verified for a checkpoint that names it (keyed by that checkpoint)");
         fileFailures = event(prefix + "file-failures", cp, CheckpointFailed.class,
                 "A file of a checkpoint failed (after retries): input of the join stage");
-        chainLinks = event(prefix + "chain-links", cp, CheckpointVerified.class,
-                "Assembled checkpoints sent to their successor (checkpoint + 64) for the chain check");
+        chainInputs = event(prefix + "chain-inputs", Serdes.String(), ChainInput.class,
+                "Assembled checkpoints, and the gate's word on checkpoints that will not be assembled, keyed by archive: "
+                        + "the chain check sees an archive's whole chain");
+        chainVerdicts = event(prefix + "chain-verdicts", cp, CheckpointVerified.class,
+                "Checkpoints whose link the chain check verified, back to their own partition, where their ledger "
+                        + "events are read from the stored files");
         checkpointsVerified = state(prefix + "checkpoints-verified", cp, CheckpointVerified.class,
                 "Verified checkpoints (compacted: one record per checkpoint)");
         ledgersVerified = event(prefix + "ledgers-verified", cp, LedgerVerified.class,
@@ -133,7 +139,7 @@ public final class Topics {
     /** Topics joined by checkpoint key: they must share one partition count. */
     public List<Topic<?, ?>> all() {
         return List.of(checkpointRequests, hasDownloaded, ledgersDownloaded, transactionsDownloaded,
-                resultsDownloaded, scpDownloaded, bucketVerified, fileFailures, chainLinks,
+                resultsDownloaded, scpDownloaded, bucketVerified, fileFailures, chainInputs, chainVerdicts,
                 checkpointsVerified, ledgersVerified, checkpointFailures, attemptFailures, checkpointsPublished, deadLetters,
                 tailState);
     }

@@ -73,7 +73,7 @@ public final class SampleEvents {
         m.put("CheckpointRequest/full", CheckpointRequest.newBuilder()
                 .setArchive(ARCHIVE).setSources(List.of(ARCHIVE, "/mnt/mirror/testnet"))
                 .setNetworkPassphrase(PASSPHRASE).setCheckpoint(127L).setReason(RequestReason.RETRY)
-                .setRequestedAt(AT).setAttempt(3).build());
+                .setRequestedAt(AT).setAttempt(3).setPredecessorRequested(true).build());
         m.put("CheckpointRequest/minimal", CheckpointRequest.newBuilder()
                 .setArchive(ARCHIVE).setSources(List.of()).setCheckpoint(63L).setReason(RequestReason.RANGE)
                 .setRequestedAt(AT).build());
@@ -142,6 +142,12 @@ public final class SampleEvents {
                 .setFiles(List.of()).setBuckets(List.of())
                 .setLedgerCount(63).setTransactionSetCount(0).setResultSetCount(0)
                 .setVerifiedAt(AT).build());
+
+        m.put("ChainInput/candidate", ChainInput.newBuilder().setCheckpoint(127L).setArchive(ARCHIVE)
+                .setCandidate((CheckpointVerified) m.get("CheckpointVerified/full")).setPredecessorRequested(true)
+                .build());
+        m.put("ChainInput/settled", ChainInput.newBuilder().setCheckpoint(63L).setArchive(ARCHIVE)
+                .setSettled("FAILED").build());
 
         m.put("CheckpointFailed/full", CheckpointFailed.newBuilder()
                 .setCheckpoint(127L).setArchive(ARCHIVE).setReason("HEADER_HASH_MISMATCH")

@@ -16,7 +16,8 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * A copy of pubnet-genesis (ledgers 1..127, one transaction in ledger 3) whose headers a test rewrites, re-chained
+ * A copy of pubnet-genesis (ledgers 1..127, one transaction in ledger 3), or of the ledger and transactions files of
+ * another archive's first checkpoints, whose headers a test rewrites, re-chained
  * afterwards so that every check but the one a test aims at still passes: each header's hash, each previousLedgerHash,
  * the transaction entries' previousLedgerHash, and every txSetHash (the hash of the entry, legacy or generalized, or
  * the empty set in the form of the previous ledger's protocol). The HAS files, buckets and results need no change: the bucket-list and
@@ -39,12 +40,15 @@ public final class ForgedArchive {
     /** Ledgers whose entry names another previous ledger hash than its header's. */
     private final Map<Long, Hash> namedPrevious = new TreeMap<>();
     private final Path root;
+    private final long[] checkpoints;
 
-    private ForgedArchive(final Path root) throws IOException {
+    /** Reads the ledger and transactions files of {@code checkpoints} (63, 127, ...: from ledger 1) from {@code from}. */
+    private ForgedArchive(final Path from, final Path root, final long[] checkpoints) throws IOException {
         this.root = root;
-        for (final long cp : new long[] {63, 127}) {
-            ledgers.addAll(XdrFiles.records(Files.readAllBytes(root.resolve(path(FileType.LEDGER, cp)))));
-            for (final byte[] e : XdrFiles.records(Files.readAllBytes(root.resolve(path(FileType.TRANSACTIONS, cp))))) {
+        this.checkpoints = checkpoints;
+        for (final long cp : checkpoints) {
+            ledgers.addAll(XdrFiles.records(Files.readAllBytes(from.resolve(path(FileType.LEDGER, cp)))));
+            for (final byte[] e : XdrFiles.records(Files.readAllBytes(from.resolve(path(FileType.TRANSACTIONS, cp))))) {
                 transactions.put(ByteBuffer.wrap(e).getInt() & 0xffffffffL, e);
             }
         }
@@ -63,7 +67,18 @@ public final class ForgedArchive {
                 }
             }
         }
-        return new ForgedArchive(dir);
+        return new ForgedArchive(dir, dir, new long[] {63, 127});
+    }
+
+    /**
+     * A mirror in {@code dir} holding only the ledger and transactions files of {@code source}'s checkpoints 63 to
+     * {@code lastCheckpoint}, as the test rewrites them (see {@link #copyTheRestFrom} for the other files).
+     */
+    public static ForgedArchive ledgersAndTransactionsOf(final Path source, final Path dir, final long lastCheckpoint)
+            throws IOException {
+        final long[] cps = java.util.stream.LongStream.iterate(63, cp -> cp <= lastCheckpoint, cp -> cp + 64)
+                .toArray();
+        return new ForgedArchive(source, dir, cps);
     }
 
     public Path root() {
@@ -171,12 +186,44 @@ public final class ForgedArchive {
             }
             rehash(i);
         }
-        for (final long cp : new long[] {63, 127}) {
-            final List<byte[]> part = ledgers.subList(cp == 63 ? 0 : 63, (int) cp);
+        for (final long cp : checkpoints) {
+            final List<byte[]> part = ledgers.subList(cp == 63 ? 0 : (int) cp - 64, (int) cp);
+            Files.createDirectories(root.resolve(path(FileType.LEDGER, cp)).getParent());
+            Files.createDirectories(root.resolve(path(FileType.TRANSACTIONS, cp)).getParent());
             Files.write(root.resolve(path(FileType.LEDGER, cp)), XdrFiles.gzipRecords(part));
             final List<byte[]> entries = transactions.entrySet().stream()
                     .filter(e -> e.getKey() > cp - 64 && e.getKey() <= cp).map(Map.Entry::getValue).toList();
             Files.write(root.resolve(path(FileType.TRANSACTIONS, cp)), XdrFiles.gzipRecords(entries));
+        }
+        return this;
+    }
+
+    /**
+     * Copies the other files of this mirror's checkpoints from {@code source} (the root state, their HAS, results and
+     * SCP files, and the buckets their HAS files name), so that it is a whole archive for them that differs only where
+     * the test forged it. Copies, not links: an archive directory refuses links that lead out of it.
+     */
+    public ForgedArchive copyTheRestFrom(final Path source) throws IOException {
+        final java.util.Set<String> files = new java.util.TreeSet<>();
+        files.add(ArchivePaths.WELL_KNOWN);
+        for (final long cp : checkpoints) {
+            files.add(ArchivePaths.has(cp));
+            files.add(path(FileType.RESULTS, cp));
+            files.add(path(FileType.SCP, cp));
+            try {
+                for (final Hash b : io.historystreams.verify.HistoryArchiveState.parse(Files.readAllBytes(
+                        source.resolve(ArchivePaths.has(cp))), ArchivePaths.has(cp)).buckets()) {
+                    files.add(ArchivePaths.bucket(b.hex()));
+                }
+            } catch (final io.historystreams.verify.VerificationException e) {
+                throw new IOException(e);
+            }
+        }
+        for (final String f : files) {
+            if (Files.exists(source.resolve(f))) {
+                Files.createDirectories(root.resolve(f).getParent());
+                Files.copy(source.resolve(f), root.resolve(f));
+            }
         }
         return this;
     }

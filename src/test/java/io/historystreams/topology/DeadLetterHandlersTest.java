@@ -208,7 +208,7 @@ class DeadLetterHandlersTest {
 
         final DeadLetterHandlers.Production production = new DeadLetterHandlers.Production();
         production.configure(config);
-        final ProducerRecord<byte[], byte[]> out = new ProducerRecord<>("history.chain-links", key, value);
+        final ProducerRecord<byte[], byte[]> out = new ProducerRecord<>("history.chain-verdicts", key, value);
         assertEquals(ProductionExceptionHandler.Result.RETRY,
                 production.handleError(context, out, new TimeoutException("slow")).result());
         final ProductionExceptionHandler.Response tooLarge = production.handleError(context, out,
@@ -217,7 +217,7 @@ class DeadLetterHandlersTest {
         assertEquals(RecordTooLargeException.class.getName(),
                 decode(topics, tooLarge.deadLetterQueueRecords()).getErrorClass());
         final ProductionExceptionHandler.Response serialization = production.handleSerializationError(context,
-                new ProducerRecord<>("history.chain-links", 63L, "x"), new ClassCastException("not a record"),
+                new ProducerRecord<>("history.chain-verdicts", 63L, "x"), new ClassCastException("not a record"),
                 ProductionExceptionHandler.SerializationExceptionOrigin.VALUE);
         assertEquals(ProductionExceptionHandler.Result.RESUME, serialization.result());
         assertArrayEquals(key, bytes(decode(topics, serialization.deadLetterQueueRecords()).getKey()),

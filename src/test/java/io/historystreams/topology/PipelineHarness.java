@@ -78,6 +78,14 @@ final class PipelineHarness implements AutoCloseable {
                 .setRequestedAt(Instant.now()).build();
     }
 
+    /** A request as ingest makes it for a range: its sources in order, and whether its predecessor is asked for. */
+    void request(final List<String> sources, final long cp, final String passphrase,
+            final boolean predecessorRequested) {
+        requests.pipeInput(cp, CheckpointRequest.newBuilder(requestFor(sources.get(0), cp, passphrase))
+                .setSources(sources).setPredecessorRequested(predecessorRequested).build());
+        maxFetches = Math.max(maxFetches, ctx.fetchesQueuedOrRunning());
+    }
+
     void request(final String source, final long cp, final String passphrase) {
         requests.pipeInput(cp, requestFor(source, cp, passphrase));
         maxFetches = Math.max(maxFetches, ctx.fetchesQueuedOrRunning());

@@ -3,6 +3,7 @@ package io.historystreams.topology;
 import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FileType;
+import io.historystreams.events.ChainInput;
 import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
@@ -11,6 +12,7 @@ import io.historystreams.events.Hashes;
 import io.historystreams.events.LedgerVerified;
 import io.historystreams.events.RequestReason;
 import io.historystreams.testing.FaultyArchiveServer;
+import io.historystreams.testing.ForgedArchive;
 import io.historystreams.testing.Fixtures;
 import io.historystreams.verify.Hash;
 import org.apache.kafka.streams.KeyValue;
@@ -371,9 +373,9 @@ class PipelineTopologyTest {
     }
 
     @Test
-    void shouldStillWriteEveryDownloadedEventAndSendOnlySuccessorLinksThroughTheTopic() throws Exception {
-        // the join and the chain check get their inputs inside the task; the downloaded topics are for consumers and
-        // must still carry one event per file, and chain-links only what has to change partition
+    void shouldStillWriteEveryDownloadedEventAndSendEachCheckpointThroughTheChainOnce() throws Exception {
+        // the join gets its inputs inside the task; the downloaded topics are for consumers and must still carry one
+        // event per file; the chain check gets each assembled checkpoint once, keyed by archive, and passes it back
         final String source = Fixtures.testnetSmall().toString();
         final List<Long> cps = List.of(63L, 127L, 191L);
         try (PipelineHarness h = new PipelineHarness(dir)) {
@@ -389,47 +391,195 @@ class PipelineTopologyTest {
                         .toList();
                 assertEquals(cps, keys, t.name());
             }
-            final List<KeyValue<Long, CheckpointVerified>> links = h.driver.createOutputTopic(
-                    h.topics.chainLinks.name(), h.topics.chainLinks.keySerde().deserializer(),
-                    h.topics.chainLinks.valueSerde().deserializer()).readKeyValuesToList();
-            assertEquals(3, links.size(), "one link per checkpoint, to its successor");
-            for (final KeyValue<Long, CheckpointVerified> kv : links) {
-                assertEquals(kv.value.getCheckpoint() + Checkpoint.FREQUENCY, kv.key);
+            final List<KeyValue<String, ChainInput>> inputs = h.driver.createOutputTopic(
+                    h.topics.chainInputs.name(), h.topics.chainInputs.keySerde().deserializer(),
+                    h.topics.chainInputs.valueSerde().deserializer()).readKeyValuesToList();
+            assertEquals(cps, inputs.stream().map(kv -> kv.value.getCandidate().getCheckpoint()).sorted().toList());
+            for (final KeyValue<String, ChainInput> kv : inputs) {
+                assertEquals(source, kv.key, "keyed by archive");
             }
+            final List<Long> verdicts = h.driver.createOutputTopic(h.topics.chainVerdicts.name(),
+                    h.topics.chainVerdicts.keySerde().deserializer(), h.topics.chainVerdicts.valueSerde()
+                            .deserializer()).readKeyValuesToList().stream().map(kv -> kv.key).sorted().toList();
+            assertEquals(cps, verdicts, "passed once each, keyed by checkpoint");
             assertEquals(List.of(), h.failures);
         }
     }
 
     @Test
-    void shouldReportABrokenLinkWhicheverNeighbourArrivesFirst() throws Exception {
-        try (PipelineHarness h = new PipelineHarness(dir)) {
-            final var in = h.driver.createInputTopic(h.topics.chainLinks.name(),
-                    h.topics.chainLinks.keySerde().serializer(), h.topics.chainLinks.valueSerde().serializer());
+    void shouldVerifyTheHonestChainWhenTheFirstMirrorServesAForgedSegment() throws Exception {
+        // a trial's case: the first mirror serves checkpoints 0xff and after re-chained from a first header that
+        // does not link (its other files are the honest mirror's); the forged 0xff fails and is read again from the
+        // honest mirror, while the forged 0x13f links to the forged 0xff. It was verified, then found broken.
+        final Path forged = dir.resolve("forged");
+        final byte[] elsewhere = new byte[32];
+        java.util.Arrays.fill(elsewhere, (byte) 0x11);
+        ForgedArchive.ledgersAndTransactionsOf(Fixtures.testnetSmall(), forged, 0x1ff).linkTo(192, Hash.of(elsewhere))
+                .write().copyTheRestFrom(Fixtures.testnetSmall());
+        final Path honest = Fixtures.testnetSmall();
+        final List<Long> cps = Checkpoint.range(1, 0x1ff);
+        try (PipelineHarness h = new PipelineHarness(dir.resolve("run"),
+                HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMillis(50)))) {
+            for (final long cp : cps) {
+                h.request(List.of(forged.toString(), honest.toString()), cp, TESTNET, cp != cps.get(0));
+            }
+            assertTrue(h.runUntil(() -> h.verified.size() + h.failures.size() >= cps.size(), Duration.ofSeconds(90)),
+                    () -> h.verified.size() + " verified, failures " + h.failures);
+            h.settle(Duration.ofMillis(500), Duration.ofSeconds(20));
+            // the forged copies were read, and each failed its link to the verified copy before it (they are tried
+            // one after the other: a checkpoint waits for the verdict of its predecessor)
+            final List<CheckpointFailed> attempts = h.driver.createOutputTopic(h.topics.attemptFailures.name(),
+                    h.topics.attemptFailures.keySerde().deserializer(), h.topics.attemptFailures.valueSerde()
+                            .deserializer()).readValuesToList();
+            assertEquals(List.of(0xffL, 0x13fL, 0x17fL, 0x1bfL, 0x1ffL), attempts.stream()
+                    .map(CheckpointFailed::getCheckpoint).sorted().toList(), attempts::toString);
+            for (final CheckpointFailed f : attempts) {
+                assertEquals("CHAIN_LINK_BROKEN", f.getReason());
+                assertEquals(forged.toString(), f.getSource());
+            }
+            assertEquals(List.of(), h.failures);
+            assertEquals(cps, h.verified.stream().map(kv -> kv.key).toList(), "each once, in chain order");
+            for (int i = 1; i < h.verified.size(); i++) {
+                assertEquals(h.verified.get(i - 1).value.getLastLedgerHash(),
+                        h.verified.get(i).value.getFirstPreviousLedgerHash(), "link to " + cps.get(i));
+            }
+            for (final KeyValue<Long, CheckpointVerified> kv : h.verified) {
+                final List<byte[]> headers = io.historystreams.testing.XdrFiles.records(Files.readAllBytes(
+                        honest.resolve(ArchivePaths.checkpointFile(FileType.LEDGER, kv.key))));
+                assertArrayEquals(java.util.Arrays.copyOf(headers.get(headers.size() - 1), 32),
+                        kv.value.getLastLedgerHash().bytes(), "the honest copy of " + kv.key);
+            }
+            assertEquals(64 * cps.size() - 1, h.ledgers.size());
+        }
+    }
+
+    @Test
+    void shouldReportABrokenLinkAgainstTheVerifiedPredecessorOrItsLedgerFile() throws Exception {
+        try (Chain c = new Chain(dir)) {
             // predecessor first: the successor's first header does not link to it
-            final CheckpointVerified a = candidate(0x7f, 1, 2, 2);
-            final CheckpointVerified b = candidate(0xbf, 9, 3, 3);
-            in.pipeInput(0xbfL, a);
-            in.pipeInput(0xbfL, b);
-            h.collect();
-            assertEquals(List.of(), h.verified);
-            assertEquals(1, h.failures.size());
-            assertEquals("CHAIN_LINK_BROKEN", h.failures.get(0).value.getReason());
-            assertEquals(0xbfL, h.failures.get(0).key);
-            // successor first (verified for real, linked by its anchor), then a predecessor whose last hash
-            // differs from the successor's link: reported late, against the successor
-            h.request(Fixtures.testnetSmall().toString(), 0x83f, TESTNET);
-            assertTrue(h.runUntil(() -> h.verified.size() == 1, Duration.ofSeconds(60)));
-            in.pipeInput(0x83fL, candidate(0x7ff, 77, 1, 1));
-            h.collect();
-            assertEquals(2, h.failures.size(), () -> h.failures.toString());
-            assertEquals(0x83fL, h.failures.get(1).key);
-            assertEquals("CHAIN_LINK_BROKEN", h.failures.get(1).value.getReason());
+            c.in(candidate(0x7f, 1, 2, 2), false);
+            c.in(candidate(0xbf, 9, 3, 3), false);
+            assertEquals(List.of(0x7fL), c.passed());
+            assertEquals(List.of(0xbfL), c.broken());
+            // successor first, passed on its predecessor's ledger file (the anchor), then a predecessor whose last
+            // hash differs from the successor's link: reported late, against the successor
+            c.in(candidate(0x13f, 1, 5, 5), false);
+            c.in(candidate(0xff, 77, 6, 6), false);
+            assertEquals(List.of(0x7fL, 0x13fL, 0xffL), c.passed());
+            assertEquals(List.of(0xbfL, 0x13fL), c.broken());
             // named with the ledger file and the source that served it, as every other failure is
-            final var ledgerRef = h.verified.get(0).value.getFiles().stream()
-                    .filter(f -> f.getPath().startsWith("ledger/")).findFirst().orElseThrow();
-            assertEquals(ledgerRef.getPath(), h.failures.get(1).value.getFile());
-            assertEquals(ledgerRef.getSource(), h.failures.get(1).value.getSource());
-            assertTrue(ledgerRef.getSource() != null && !ledgerRef.getSource().isEmpty(), ledgerRef::toString);
+            final CheckpointFailed late = c.brokenLinks.get(1);
+            assertEquals(ArchivePaths.checkpointFile(FileType.LEDGER, 0x13f), late.getFile());
+            assertEquals("mirror-0x13f", late.getSource());
+            assertTrue(late.getDetail().contains("changed after this checkpoint was verified"), late.getDetail());
+        }
+    }
+
+    @Test
+    void shouldPassACheckpointOnlyOnceThePredecessorCopyItLinksToIsVerified() throws Exception {
+        try (Chain c = new Chain(dir)) {
+            // out of order, each asked for with its predecessor: nothing passes before the first, then all in order;
+            // their ledger files' anchors are wrong, so each was checked against its verified predecessor
+            c.in(candidate(0xbf, 3, 2, 99), true);
+            c.in(candidate(0x7f, 2, 1, 99), true);
+            assertEquals(List.of(), c.passed());
+            c.in(candidate(0x3f, 1, 0, 0), false);
+            assertEquals(List.of(0x3fL, 0x7fL, 0xbfL), c.passed());
+            assertEquals(List.of(ChainLinkStatus.NOT_APPLICABLE, ChainLinkStatus.VERIFIED, ChainLinkStatus.VERIFIED),
+                    c.verdicts.stream().map(CheckpointVerified::getChainLinkedToPrevious).toList());
+            assertEquals(List.of(), c.broken());
+
+            // a forged mirror's segment (a trial's case): its first checkpoint does not link, its second links to
+            // the first and to the first's ledger file; the honest copies come later, from the other mirror
+            c.in(candidate(0xff, 50, 40, 3), true);       // forged 0xff: its first header breaks the chain
+            c.in(candidate(0x13f, 51, 50, 50), true);     // forged 0x13f: links to forged 0xff's ledger file
+            assertEquals(List.of(0xffL), c.broken());
+            assertEquals(List.of(0x3fL, 0x7fL, 0xbfL), c.passed(), "the forged successor waits");
+            c.in(candidate(0xff, 4, 3, 3), true);         // honest 0xff
+            assertEquals(List.of(0xffL, 0x13fL), c.broken(), "the forged successor fails against the honest copy");
+            c.in(candidate(0x13f, 5, 4, 4), true);        // honest 0x13f
+            assertEquals(List.of(0x3fL, 0x7fL, 0xbfL, 0xffL, 0x13fL), c.passed());
+            assertEquals(List.of(4, 5), c.verdicts.subList(3, 5).stream()
+                    .map(v -> (int) v.getLastLedgerHash().bytes()[0]).toList(), "only the honest copies pass");
+        }
+    }
+
+    @Test
+    void shouldCheckAWaitingCheckpointAgainstItsLedgerFileWhenNoVerdictOfItsPredecessorIsComing() throws Exception {
+        try (Chain c = new Chain(dir)) {
+            c.in(candidate(0xbf, 3, 2, 2), true);
+            assertEquals(List.of(), c.passed());
+            c.word(0x7f, "FAILED"); // the predecessor's attempts ran out: checked against its ledger file
+            assertEquals(List.of(0xbfL), c.passed());
+            c.in(candidate(0x13f, 7, 6, 6), true);
+            c.word(0xff, "VERIFIED_EARLIER"); // verified before this chain knew it
+            assertEquals(List.of(0xbfL, 0x13fL), c.passed());
+            c.word(0x17f, "FAILED"); // the word first: the successor does not wait
+            c.in(candidate(0x1bf, 9, 8, 8), true);
+            assertEquals(List.of(0xbfL, 0x13fL, 0x1bfL), c.passed());
+            c.in(candidate(0x23f, 9, 8, 1), true);
+            c.word(0x1ff, "FAILED"); // released, and its ledger file does not link either
+            assertEquals(List.of(0x23fL), c.broken());
+            // a predecessor verified after all: its successor on the anchor is checked again (it links)
+            c.in(candidate(0xff, 6, 3, 3), false);
+            assertEquals(List.of(0x23fL), c.broken());
+            assertEquals(List.of(0xbfL, 0x13fL, 0x1bfL, 0xffL), c.passed());
+        }
+    }
+
+    /** The chain check alone (its sub-topology), fed and read: its verdicts and the broken links it reported. */
+    private static final class Chain implements AutoCloseable {
+        final org.apache.kafka.streams.TopologyTestDriver driver;
+        final org.apache.kafka.streams.TestInputTopic<String, ChainInput> in;
+        final org.apache.kafka.streams.TestOutputTopic<Long, CheckpointVerified> out;
+        final org.apache.kafka.streams.TestOutputTopic<Long, CheckpointFailed> failed;
+        final List<CheckpointVerified> verdicts = new java.util.ArrayList<>();
+        final List<CheckpointFailed> brokenLinks = new java.util.ArrayList<>();
+
+        Chain(final Path dir) {
+            final Topics topics = new Topics("history.", io.historystreams.events.serde.SchemaRegistry.forUrl(
+                    "mock://chain-" + java.util.UUID.randomUUID()));
+            final org.apache.kafka.streams.Topology top = new org.apache.kafka.streams.Topology();
+            HistoryTopology.addChainCheck(top, topics);
+            final java.util.Properties props = new java.util.Properties();
+            props.put(org.apache.kafka.streams.StreamsConfig.APPLICATION_ID_CONFIG, "chain");
+            props.put(org.apache.kafka.streams.StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+            props.put(org.apache.kafka.streams.StreamsConfig.STATE_DIR_CONFIG, dir.resolve("chain").toString());
+            driver = new org.apache.kafka.streams.TopologyTestDriver(top, props);
+            in = driver.createInputTopic(topics.chainInputs.name(), topics.chainInputs.keySerde().serializer(),
+                    topics.chainInputs.valueSerde().serializer());
+            out = driver.createOutputTopic(topics.chainVerdicts.name(), topics.chainVerdicts.keySerde().deserializer(),
+                    topics.chainVerdicts.valueSerde().deserializer());
+            failed = driver.createOutputTopic(topics.attemptFailures.name(),
+                    topics.attemptFailures.keySerde().deserializer(), topics.attemptFailures.valueSerde()
+                            .deserializer());
+        }
+
+        @Override
+        public void close() {
+            driver.close();
+        }
+
+        void in(final CheckpointVerified v, final boolean predecessorRequested) {
+            in.pipeInput("a", ChainInput.newBuilder().setArchive("a").setCheckpoint(v.getCheckpoint()).setCandidate(v)
+                    .setPredecessorRequested(predecessorRequested).build());
+        }
+
+        void word(final long cp, final String settled) {
+            in.pipeInput("a", ChainInput.newBuilder().setArchive("a").setCheckpoint(cp).setSettled(settled).build());
+        }
+
+        List<Long> passed() {
+            verdicts.addAll(out.readValuesToList());
+            return verdicts.stream().map(CheckpointVerified::getCheckpoint).toList();
+        }
+
+        List<Long> broken() {
+            for (final CheckpointFailed f : failed.readValuesToList()) {
+                assertEquals("CHAIN_LINK_BROKEN", f.getReason());
+                brokenLinks.add(f);
+            }
+            return brokenLinks.stream().map(CheckpointFailed::getCheckpoint).toList();
         }
     }
 
@@ -437,7 +587,10 @@ class PipelineTopologyTest {
     private static CheckpointVerified candidate(final long cp, final int last, final int firstPrev, final int anchor) {
         return CheckpointVerified.newBuilder().setCheckpoint(cp).setArchive("a").setFirstLedger(cp - 63)
                 .setLastLedger(cp).setLastLedgerHash(h32(last)).setFirstPreviousLedgerHash(h32(firstPrev))
-                .setPreviousCheckpointLastHash(h32(anchor)).setBucketListHash(h32(0)).setFiles(List.of())
+                .setPreviousCheckpointLastHash(h32(anchor)).setBucketListHash(h32(0)).setFiles(List.of(
+                        io.historystreams.events.FileRef.newBuilder().setPath(ArchivePaths.checkpointFile(
+                                FileType.LEDGER, cp)).setSource("mirror-0x" + Long.toHexString(cp))
+                                .setSha256(h32(0)).setSizeBytes(1).setRawSizeBytes(1).build()))
                 .setBuckets(List.of()).setLedgerCount(64).setTransactionSetCount(0).setResultSetCount(0)
                 .setVerifiedAt(java.time.Instant.now()).build();
     }

@@ -64,14 +64,18 @@ class TopologyDocsTest {
         final String mmd = TopologyDocs.renderDefault().get(TopologyDocs.TOPOLOGY_MMD);
         assertTrue(mmd.lines().anyMatch(l -> l.equals("flowchart LR")), mmd);
         for (final String node : new String[] {HistoryTopology.GATE, HistoryTopology.ASSEMBLER,
-            HistoryTopology.FETCH_BUCKET, HistoryTopology.CHAIN, "fetch-has", "fetch-scp"}) {
+            HistoryTopology.FETCH_BUCKET, HistoryTopology.CHAIN, HistoryTopology.EMIT_LEDGERS, "fetch-has",
+            "fetch-scp"}) {
             assertTrue(mmd.contains("[\"" + node + "\"]"), node);
         }
         for (final String store : new String[] {HistoryTopology.STATUS_STORE, HistoryTopology.ASSEMBLY_STORE,
-            HistoryTopology.PENDING_BUCKETS_STORE, HistoryTopology.CHAIN_AWAITING_STORE, "pending-ledger"}) {
+            HistoryTopology.PENDING_BUCKETS_STORE, HistoryTopology.CHAIN_STORES.held(), "pending-ledger"}) {
             assertTrue(mmd.contains("[(\"" + store + "\")]"), store);
         }
-        assertTrue(mmd.contains("p_assemble_checkpoint --> t_history_chain_links"), mmd);
-        assertTrue(mmd.contains("t_history_chain_links --> p_check_chain"), mmd);
+        assertTrue(mmd.contains("p_assemble_checkpoint --> t_history_chain_inputs"), mmd);
+        assertTrue(mmd.contains("p_request_gate --> t_history_chain_inputs"), mmd);
+        assertTrue(mmd.contains("t_history_chain_inputs --> p_check_chain"), mmd);
+        assertTrue(mmd.contains("p_check_chain --> t_history_chain_verdicts"), mmd);
+        assertTrue(mmd.contains("t_history_chain_verdicts --> p_emit_ledgers"), mmd);
     }
 }

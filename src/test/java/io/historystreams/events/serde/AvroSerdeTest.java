@@ -2,6 +2,7 @@ package io.historystreams.events.serde;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -222,18 +223,18 @@ class AvroSerdeTest {
 
     @Test
     void anOlderWriterIsReadWithDefaults() throws IOException {
-        // version 1 of CheckpointRequest: no networkPassphrase, no attempt
+        // version 1 of CheckpointRequest: no networkPassphrase, no attempt, no predecessorRequested
         final Schema current = CheckpointRequest.getClassSchema();
         final ObjectNode v1 = (ObjectNode) JSON.readTree(current.toString());
         final ArrayNode fields = (ArrayNode) v1.get("fields");
         for (int i = fields.size() - 1; i >= 0; i--) {
             final String name = fields.get(i).get("name").asText();
-            if (name.equals("networkPassphrase") || name.equals("attempt")) {
+            if (name.equals("networkPassphrase") || name.equals("attempt") || name.equals("predecessorRequested")) {
                 fields.remove(i);
             }
         }
         final Schema old = new Schema.Parser().parse(v1.toString());
-        assertEquals(current.getFields().size() - 2, old.getFields().size());
+        assertEquals(current.getFields().size() - 3, old.getFields().size());
 
         final GenericRecord record = new GenericData.Record(old);
         record.put("archive", SampleEvents.ARCHIVE);
@@ -251,6 +252,7 @@ class AvroSerdeTest {
         assertEquals(SampleEvents.AT, read.getRequestedAt());
         assertEquals(0, read.getAttempt(), "missing attempt takes its default");
         assertNull(read.getNetworkPassphrase(), "missing passphrase takes its default");
+        assertFalse(read.getPredecessorRequested(), "missing predecessorRequested takes its default");
 
         // the current schema is a BACKWARD-compatible next version of the subject
         final int newId = serde.registry().register("requests-value", current);
@@ -281,12 +283,14 @@ class AvroSerdeTest {
         record.put("reason", new GenericData.EnumSymbol(newer.getField("reason").schema(), "BACKFILL"));
         record.put("requestedAt", SampleEvents.AT.toEpochMilli());
         record.put("attempt", 4);
+        record.put("predecessorRequested", true);
         record.put("priority", 9);
         final byte[] wire = frame(registry.register("requests-value", newer), newer, record);
 
         final CheckpointRequest read = AvroSerde.forClass(CheckpointRequest.class, registry).deserialize("requests", wire);
         assertEquals(255L, read.getCheckpoint());
         assertEquals(4, read.getAttempt());
+        assertTrue(read.getPredecessorRequested());
         assertEquals(SampleEvents.PASSPHRASE, read.getNetworkPassphrase());
         assertEquals(RequestReason.RANGE, read.getReason(), "an unknown symbol reads as the enum default");
     }
@@ -307,6 +311,7 @@ class AvroSerdeTest {
         record.put("reason", new GenericData.EnumSymbol(changed.getField("reason").schema(), "RANGE"));
         record.put("requestedAt", 0L);
         record.put("attempt", 0);
+        record.put("predecessorRequested", false);
         final byte[] wire = frame(registry.register("other-value", changed), changed, record);
         final SerializationException e = assertThrows(SerializationException.class,
                 () -> AvroSerde.forClass(CheckpointRequest.class, registry).deserialize("other", wire));
