@@ -50,6 +50,10 @@ public final class OutcomeWatcher implements AutoCloseable {
     /** Per wanted checkpoint, the partition and offset of the first verified record read (-1: none yet). */
     private final int[] verifiedPartition;
     private final long[] verifiedOffset;
+    /** When each verified checkpoint's verdict was given (epoch ms): a failure given after it revokes it. */
+    private final long[] verifiedAt;
+    /** The latest failure of each checkpoint that had one (epoch ms, any run): a verdict given before it is revoked. */
+    private final Map<Long, Long> lastFailureAt = new HashMap<>();
     private int verifiedCount;
     /** Per checkpoint without a verdict, its last failed attempt of this run (removed at its verdict). */
     private final Map<Long, CheckpointFailed> lastAttempt = new HashMap<>();
@@ -63,6 +67,7 @@ public final class OutcomeWatcher implements AutoCloseable {
         this.sourceSet = new short[this.wanted.length];
         this.verifiedPartition = new int[this.wanted.length];
         this.verifiedOffset = new long[this.wanted.length];
+        this.verifiedAt = new long[this.wanted.length];
         Arrays.fill(this.verifiedPartition, -1);
         this.since = sinceMillis;
         final Map<String, Object> p = new HashMap<>(clientProps);
@@ -92,7 +97,8 @@ public final class OutcomeWatcher implements AutoCloseable {
                 final CheckpointVerified v = topics.checkpointsVerified.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
                 final int i = Arrays.binarySearch(wanted, v.getCheckpoint());
-                if (i >= 0 && status[i] != Status.VERIFIED.ordinal()) {
+                if (i >= 0 && status[i] != Status.VERIFIED.ordinal()
+                        && lastFailureAt.getOrDefault(v.getCheckpoint(), 0L) <= v.getVerifiedAt().toEpochMilli()) {
                     if (status[i] == Status.FAILED.ordinal()) {
                         failed.remove(v.getCheckpoint());
                     }
@@ -101,6 +107,7 @@ public final class OutcomeWatcher implements AutoCloseable {
                     link[i] = (byte) v.getChainLinkedToPrevious().ordinal();
                     verifiedPartition[i] = r.partition();
                     verifiedOffset[i] = r.offset();
+                    verifiedAt[i] = v.getVerifiedAt().toEpochMilli();
                     final List<String> sources = v.getFiles().stream().map(f -> f.getSource())
                             .filter(java.util.Objects::nonNull).distinct().sorted().toList();
                     sourceSet[i] = (short) (int) sourceSetIds.computeIfAbsent(sources, k -> {
@@ -121,7 +128,20 @@ public final class OutcomeWatcher implements AutoCloseable {
                 final CheckpointFailed f = topics.checkpointFailures.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
                 final int i = Arrays.binarySearch(wanted, f.getCheckpoint());
-                if (i >= 0 && status[i] != Status.VERIFIED.ordinal() && f.getFailedAt().toEpochMilli() >= since) {
+                final long at = f.getFailedAt().toEpochMilli();
+                if (i >= 0) {
+                    lastFailureAt.merge(f.getCheckpoint(), at, Math::max);
+                }
+                if (i >= 0 && status[i] == Status.VERIFIED.ordinal() && at > verifiedAt[i]) {
+                    // given after the verdict: the chain check found the checkpoint does not link to its predecessor
+                    // as verified later. Failed now, or (revoked before this run) to be verified again by this run
+                    status[i] = (byte) (at >= since ? Status.FAILED : Status.PENDING).ordinal();
+                    verifiedCount--;
+                    verifiedPartition[i] = -1;
+                    if (at >= since) {
+                        failed.put(f.getCheckpoint(), f);
+                    }
+                } else if (i >= 0 && status[i] != Status.VERIFIED.ordinal() && at >= since) {
                     status[i] = (byte) Status.FAILED.ordinal();
                     failed.put(f.getCheckpoint(), f);
                     lastAttempt.remove(f.getCheckpoint());

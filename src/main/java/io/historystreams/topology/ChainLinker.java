@@ -17,8 +17,11 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import java.time.Instant;
 
 /**
- * The chain check between checkpoints, keyed by archive: one task sees every assembled checkpoint of an archive, so
- * a checkpoint is passed only once the copy of its predecessor it links to is the copy that was verified.
+ * The chain check between checkpoints, in one task: it sees every assembled checkpoint of the pipeline (whose data dir
+ * and topic prefix hold one archive's history, whatever the first source of each request), so a checkpoint is passed
+ * only once the copy of its predecessor it links to is the copy that was verified. Its input topic has one key,
+ * {@link #KEY}: keyed by the request's archive id instead, a predecessor verified under another first source was not
+ * known to its successor (which then waited for good, or trusted a forged mirror's copy of the predecessor's file).
  *
  * <p>A checkpoint links to its predecessor's verified last ledger when the predecessor is verified here. When the
  * predecessor's verdict is still coming (its request said so: {@code predecessorRequested}) the checkpoint waits for
@@ -34,21 +37,29 @@ import java.time.Instant;
  * the source that served the ledger file last.
  */
 final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
+    /** The one key of the chain check's input. */
+    static final String KEY = "chain";
+    /** The gate's words: the attempts ran out (on other files than the ledger file). */
     static final String FAILED = "FAILED";
+    /** The attempts ran out, the ledger file among the failed files: it cannot anchor a successor. */
+    static final String LEDGER_FAILED = "LEDGER_FAILED";
+    /** A request for a checkpoint verified before. */
     static final String VERIFIED_EARLIER = "VERIFIED_EARLIER";
+    /** A checkpoint that had failed for good is asked for again: its verdict is coming. */
+    static final String ADMITTED = "ADMITTED";
 
     private final Stores names;
     private final String verdictChild;
     private final String failureChild;
     private ProcessorContext<Long, Object> context;
-    /** The last ledger hash of every checkpoint passed, by {@link #key}: what successors link to. */
-    private KeyValueStore<String, byte[]> lastHashes;
+    /** The last ledger hash of every checkpoint passed: what successors link to. */
+    private KeyValueStore<Long, byte[]> lastHashes;
     /** Checkpoints waiting for their predecessor's verdict. */
-    private KeyValueStore<String, CheckpointVerified> held;
+    private KeyValueStore<Long, CheckpointVerified> held;
     /** Checkpoints passed on their anchor: checked again when their predecessor is verified. */
-    private KeyValueStore<String, CheckpointVerified> anchored;
-    /** Checkpoints whose verdict is not coming (FAILED, VERIFIED_EARLIER) while they are not passed here. */
-    private KeyValueStore<String, String> settled;
+    private KeyValueStore<Long, CheckpointVerified> anchored;
+    /** Checkpoints whose verdict is not coming (the gate's word) while they are not passed here. */
+    private KeyValueStore<Long, String> settled;
 
     /** The chain check's store names. */
     record Stores(String lastHashes, String held, String anchored, String settled) {
@@ -69,97 +80,103 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         this.settled = context.getStateStore(names.settled());
     }
 
-    /** A checkpoint of an archive as a store key. */
-    static String key(final String archive, final long checkpoint) {
-        return archive + '\u0000' + checkpoint;
-    }
-
     @Override
     public void process(final Record<String, ChainInput> record) {
         final ChainInput in = record.value();
-        if (in == null || in.getArchive() == null) {
+        if (in == null) {
             return;
         }
         if (in.getCandidate() != null) {
-            candidate(in.getArchive(), in.getCandidate(), in.getPredecessorRequested(), record.timestamp());
+            candidate(in.getCandidate(), in.getPredecessorRequested(), record.timestamp());
         } else if (in.getSettled() != null) {
-            settled(in.getArchive(), in.getCheckpoint(), in.getSettled(), record.timestamp());
+            word(in.getCheckpoint(), in.getSettled(), record.timestamp());
         }
     }
 
-    private void candidate(final String archive, final CheckpointVerified v, final boolean predecessorRequested,
-            final long ts) {
+    private void candidate(final CheckpointVerified v, final boolean predecessorRequested, final long ts) {
         final long cp = v.getCheckpoint();
         if (cp == Checkpoint.FREQUENCY - 1) {
-            pass(archive, v, ChainLinkStatus.NOT_APPLICABLE, ts);
+            pass(v, ChainLinkStatus.NOT_APPLICABLE, ts);
             return;
         }
         final long prev = Checkpoint.previous(cp);
-        if (lastHash(archive, prev) == null && predecessorRequested && settled.get(key(archive, prev)) == null) {
-            held.put(key(archive, cp), v);
+        if (lastHash(prev) == null && predecessorRequested && settled.get(prev) == null) {
+            held.put(cp, v);
             return;
         }
-        link(archive, v, ts);
+        link(v, ts);
     }
 
-    /** The gate's word that {@code cp} will not be assembled now: a successor waiting for it is checked without. */
-    private void settled(final String archive, final long cp, final String word, final long ts) {
-        if (lastHash(archive, cp) != null) {
+    /** The gate's word on {@code cp}: its verdict is not coming now (a successor waiting for it is checked without). */
+    private void word(final long cp, final String word, final long ts) {
+        if (ADMITTED.equals(word)) {
+            settled.delete(cp); // asked for again after it failed: successors wait for this attempt's verdict
+            return;
+        }
+        if (lastHash(cp) != null) {
             return; // passed here: successors link to its verified last ledger
         }
-        settled.put(key(archive, cp), word);
-        final String next = key(archive, cp + Checkpoint.FREQUENCY);
+        settled.put(cp, word);
+        final long next = cp + Checkpoint.FREQUENCY;
         final CheckpointVerified waiting = held.get(next);
         if (waiting != null) {
             held.delete(next);
-            link(archive, waiting, ts);
+            link(waiting, ts);
         }
     }
 
-    /** Checks the link against the predecessor's verified last ledger if passed here, otherwise against the anchor. */
-    private void link(final String archive, final CheckpointVerified v, final long ts) {
-        final Hash32 verified = lastHash(archive, Checkpoint.previous(v.getCheckpoint()));
+    /**
+     * Checks the link against the predecessor's verified last ledger if passed here, otherwise against the anchor,
+     * unless the predecessor failed for good on its ledger file (which the anchor is a copy of).
+     */
+    private void link(final CheckpointVerified v, final long ts) {
+        final long prev = Checkpoint.previous(v.getCheckpoint());
+        final Hash32 verified = lastHash(prev);
         if (verified != null) {
             if (verified.equals(v.getFirstPreviousLedgerHash())) {
-                pass(archive, v, ChainLinkStatus.VERIFIED, ts);
+                pass(v, ChainLinkStatus.VERIFIED, ts);
             } else {
-                broken(v, verified, "the previous checkpoint's verified last ledger", ts);
+                broken(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(verified)
+                        + ")", ts);
             }
+        } else if (LEDGER_FAILED.equals(settled.get(prev))) {
+            broken(v, "cannot be checked: the previous checkpoint failed for good on its ledger file", ts);
         } else if (v.getPreviousCheckpointLastHash() != null
                 && v.getPreviousCheckpointLastHash().equals(v.getFirstPreviousLedgerHash())) {
-            anchored.put(key(archive, v.getCheckpoint()), v);
-            pass(archive, v, ChainLinkStatus.VERIFIED, ts);
+            anchored.put(v.getCheckpoint(), v);
+            pass(v, ChainLinkStatus.VERIFIED, ts);
         } else {
-            broken(v, v.getPreviousCheckpointLastHash(), "the previous checkpoint's ledger file", ts);
+            broken(v, "does not match the previous checkpoint's ledger file (" + (v.getPreviousCheckpointLastHash()
+                    == null ? "unknown" : Hashes.hex(v.getPreviousCheckpointLastHash())) + ")", ts);
         }
     }
 
     /** Passes {@code first} on, then every successor that waited for it, in chain order. */
-    private void pass(final String archive, final CheckpointVerified first, final ChainLinkStatus status,
-            final long ts) {
+    private void pass(final CheckpointVerified first, final ChainLinkStatus status, final long ts) {
         CheckpointVerified v = first;
         ChainLinkStatus link = status;
         while (v != null) {
             final long cp = v.getCheckpoint();
             final Hash32 last = v.getLastLedgerHash();
-            lastHashes.put(key(archive, cp), last.bytes());
-            settled.delete(key(archive, cp));
+            lastHashes.put(cp, last.bytes());
+            settled.delete(cp);
             context.forward(new Record<>(cp, CheckpointVerified.newBuilder(v).setChainLinkedToPrevious(link)
                     .setVerifiedAt(Instant.ofEpochMilli(context.currentSystemTimeMs())).build(), ts), verdictChild);
-            final String next = key(archive, cp + Checkpoint.FREQUENCY);
+            final long next = cp + Checkpoint.FREQUENCY;
             final CheckpointVerified onAnchor = anchored.get(next);
             if (onAnchor != null) {
                 anchored.delete(next);
                 if (!last.equals(onAnchor.getFirstPreviousLedgerHash())) {
-                    broken(onAnchor, last, "the previous checkpoint's verified last ledger (which changed after "
-                            + "this checkpoint was verified)", ts);
+                    broken(onAnchor, "does not match the previous checkpoint's verified last ledger ("
+                            + Hashes.hex(last) + "), which changed after this checkpoint was verified", ts);
                 }
             }
             v = held.get(next);
             if (v != null) {
                 held.delete(next);
                 if (!last.equals(v.getFirstPreviousLedgerHash())) {
-                    broken(v, last, "the previous checkpoint's verified last ledger", ts);
+                    broken(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(last)
+                            + ")", ts);
                     v = null;
                 }
                 link = ChainLinkStatus.VERIFIED;
@@ -167,18 +184,18 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         }
     }
 
-    private Hash32 lastHash(final String archive, final long cp) {
-        final byte[] b = lastHashes.get(key(archive, cp));
+    private Hash32 lastHash(final long cp) {
+        final byte[] b = lastHashes.get(cp);
         return b == null ? null : new Hash32(b);
     }
 
-    private void broken(final CheckpointVerified v, final Hash32 expected, final String against, final long ts) {
+    /** A broken link: {@code why} follows "ledger N previousLedgerHash H ". */
+    private void broken(final CheckpointVerified v, final String why, final long ts) {
         final FileRef ledgerFile = v.getFiles().stream().filter(f -> f.getPath().startsWith("ledger/")).findFirst()
                 .orElse(null);
         final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN,
                 ledgerFile == null ? null : ledgerFile.getPath(), "ledger " + v.getFirstLedger()
-                        + " previousLedgerHash " + Hashes.hex(v.getFirstPreviousLedgerHash()) + " does not match "
-                        + against + " (" + (expected == null ? "unknown" : Hashes.hex(expected)) + ")")
+                        + " previousLedgerHash " + Hashes.hex(v.getFirstPreviousLedgerHash()) + " " + why)
                 .withSource(ledgerFile == null ? null : ledgerFile.getSource());
         context.forward(new Record<>(v.getCheckpoint(), Facts.failure(v.getCheckpoint(), v.getArchive(), e, 0,
                 context.currentSystemTimeMs()), ts), failureChild);

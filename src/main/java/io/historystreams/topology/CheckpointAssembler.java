@@ -38,7 +38,7 @@ import java.util.Set;
  * The join stage: collects the parts of a checkpoint (HAS, headers, transaction and result hashes, SCP outcome,
  * every bucket) as they arrive, in any order. When every part has arrived or failed, either reports the failure
  * (one event naming every failed file) or runs the cross-file checks and sends the assembled checkpoint on to the
- * chain check, through the chain-inputs topic keyed by archive, with whether its request said the predecessor's
+ * chain check, through the chain-inputs topic (one key: one task checks the chain), with whether its request said the predecessor's
  * verdict is coming (read from the gate's in-flight requests of this task).
  */
 final class CheckpointAssembler implements Processor<Long, Object, Object, Object> {
@@ -184,7 +184,7 @@ final class CheckpointAssembler implements Processor<Long, Object, Object, Objec
         try {
             final CheckpointVerified v = assemble(a);
             final CheckpointRequest req = inflight.get(cp);
-            context.forward(new Record<>(v.getArchive(), ChainInput.newBuilder().setCheckpoint(cp)
+            context.forward(new Record<>(ChainLinker.KEY, ChainInput.newBuilder().setCheckpoint(cp)
                     .setArchive(v.getArchive()).setCandidate(v)
                     .setPredecessorRequested(req != null && req.getPredecessorRequested()).build(), timestamp),
                     chainChild);

@@ -22,16 +22,15 @@ import java.util.List;
  * checkpoint-requests, attempt-failures ─▶ request-gate (retries) ─▶ checkpoint-failures;
  * request-gate ─▶ fetch-{has,ledger,transactions,results,scp} ─▶ *-downloaded, assemble-checkpoint
  * fetch-has ─▶ fetch-bucket ─▶ bucket-verified, assemble-checkpoint
- * file-failures ─▶ assemble-checkpoint ─▶ chain-inputs (keyed by archive); request-gate ─▶ chain-inputs
+ * file-failures ─▶ assemble-checkpoint ─▶ chain-inputs (one key); request-gate ─▶ chain-inputs
  * chain-inputs ─▶ check-chain ─▶ chain-verdicts, attempt-failures
  * chain-verdicts ─▶ emit-ledgers ─▶ checkpoints-verified, ledgers-verified, attempt-failures
  * </pre>
  *
  * Two sub-topologies. The pipeline, keyed by checkpoint: the fetchers hand their downloaded events and verified
  * buckets to the join inside the task (the events still go to their topics for consumers), and the ledger events of a
- * passed checkpoint are read where its files are stored. The chain check, keyed by archive: it sees an archive's
- * whole chain, so a checkpoint is passed only after the copy of its predecessor it links to was (see
- * {@link ChainLinker}). Under exactly-once every topic hop waits for a transaction commit, so hops are kept to the
+ * passed checkpoint are read where its files are stored. The chain check, in one task: it sees the whole chain, so a
+ * checkpoint is passed only after the copy of its predecessor it links to was (see {@link ChainLinker}). Under exactly-once every topic hop waits for a transaction commit, so hops are kept to the
  * two the chain check needs and the failures'. Buckets are content-addressed and shared by many
  * checkpoints: each task's bucket fetcher keeps the buckets it verified by hash, and the tasks of one process share
  * their verdicts ({@link BucketVerdicts}), so a bucket is fetched once however many checkpoints and partitions name it.
@@ -52,7 +51,7 @@ public final class HistoryTopology {
     public static final String PENDING_BUCKETS_STORE = "bucket-waiters";
     public static final String CHAIN = "check-chain";
     /**
-     * The chain check's stores, keyed by archive and checkpoint. Named apart from the stores of the chain check keyed
+     * The chain check's stores, keyed by checkpoint. Named apart from the stores of the chain check keyed
      * by checkpoint ({@code chain-predecessors}, {@code chain-awaiting}), which a data dir of an older version holds.
      */
     public static final ChainLinker.Stores CHAIN_STORES = new ChainLinker.Stores("chain-last-hashes",
@@ -165,19 +164,18 @@ public final class HistoryTopology {
     }
 
     /**
-     * The chain check, keyed by archive: passes a checkpoint once the copy of its predecessor it links to was. Its own
-     * sub-topology (from {@code chain-inputs} to {@code chain-verdicts} and the attempt failures).
+     * The chain check, in one task (its input has one key): passes a checkpoint once the copy of its predecessor it
+     * links to was. Its own sub-topology (from {@code chain-inputs} to {@code chain-verdicts} and the attempt failures).
      */
     static void addChainCheck(final Topology top, final Topics t) {
         top.addSource("chain-inputs-source", t.chainInputs.keySerde().deserializer(),
                 t.chainInputs.valueSerde().deserializer(), t.chainInputs.name());
         top.addProcessor(CHAIN, () -> new ChainLinker(CHAIN_STORES, "chain-verdicts-sink", "chain-failures-sink"),
                 "chain-inputs-source");
-        top.addStateStore(store(CHAIN_STORES.lastHashes(), Serdes.String(), Serdes.ByteArray()), CHAIN);
-        top.addStateStore(store(CHAIN_STORES.held(), Serdes.String(), t.storeSerde(CheckpointVerified.class)), CHAIN);
-        top.addStateStore(store(CHAIN_STORES.anchored(), Serdes.String(), t.storeSerde(CheckpointVerified.class)),
-                CHAIN);
-        top.addStateStore(store(CHAIN_STORES.settled(), Serdes.String(), Serdes.String()), CHAIN);
+        top.addStateStore(store(CHAIN_STORES.lastHashes(), Serdes.Long(), Serdes.ByteArray()), CHAIN);
+        top.addStateStore(store(CHAIN_STORES.held(), Serdes.Long(), t.storeSerde(CheckpointVerified.class)), CHAIN);
+        top.addStateStore(store(CHAIN_STORES.anchored(), Serdes.Long(), t.storeSerde(CheckpointVerified.class)), CHAIN);
+        top.addStateStore(store(CHAIN_STORES.settled(), Serdes.Long(), Serdes.String()), CHAIN);
         top.addSink("chain-verdicts-sink", t.chainVerdicts.name(), t.chainVerdicts.keySerde().serializer(),
                 t.chainVerdicts.valueSerde().serializer(), CHAIN);
         top.addSink("chain-failures-sink", t.attemptFailures.name(), t.attemptFailures.keySerde().serializer(),

@@ -1,5 +1,7 @@
 package io.historystreams.topology;
 
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.FileType;
 import io.historystreams.events.ChainInput;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
@@ -92,6 +94,10 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
             final long now = context.currentSystemTimeMs();
             if (admit(s, req, now)) {
                 retries.delete(cp);
+                if (FAILED.equals(s)) {
+                    // the chain check keeps its word that this one failed: its successors now wait for this verdict
+                    settled(cp, req.getArchive(), ChainLinker.ADMITTED, record.timestamp());
+                }
                 send(cp, req, record.timestamp());
             } else {
                 LOG.debug("checkpoint {} already {}: request from {} ignored", cp, s, req.getReason());
@@ -137,7 +143,8 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
             context.forward(new Record<>(cp, CheckpointFailed.newBuilder(f).setAttempt(attempt).build(), timestamp),
                     failureChild);
             ctx.outcomes().failed(cp);
-            settled(cp, req == null ? f.getArchive() : req.getArchive(), ChainLinker.FAILED, timestamp);
+            settled(cp, req == null ? f.getArchive() : req.getArchive(),
+                    failedOnLedgerFile(cp, f) ? ChainLinker.LEDGER_FAILED : ChainLinker.FAILED, timestamp);
         }
         if (live) {
             final long delay = retryLater(cp, withBlamedLast(req, f), attempt, true);
@@ -146,12 +153,31 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
         }
     }
 
-    /** Tells the chain check that no verdict of {@code cp} is coming now (a successor may be waiting for one). */
+    /**
+     * Tells the chain check whether a verdict of {@code cp} is coming (a successor may wait for one): not now
+     * ({@code FAILED}, {@code LEDGER_FAILED}, {@code VERIFIED_EARLIER}), or again ({@code ADMITTED}).
+     */
     private void settled(final long cp, final String archive, final String word, final long timestamp) {
-        if (archive != null) {
-            context.forward(new Record<>(archive, ChainInput.newBuilder().setCheckpoint(cp).setArchive(archive)
-                    .setSettled(word).build(), timestamp), chainChild);
+        context.forward(new Record<>(ChainLinker.KEY, ChainInput.newBuilder().setCheckpoint(cp)
+                .setArchive(archive == null ? "" : archive).setSettled(word).build(), timestamp), chainChild);
+    }
+
+    /**
+     * Whether the checkpoint's own ledger file is among the files it failed on (a broken link is named by it; the
+     * predecessor's ledger file, named when the link could not be checked, is not).
+     */
+    static boolean failedOnLedgerFile(final long cp, final CheckpointFailed f) {
+        final String ledger = ArchivePaths.checkpointFile(FileType.LEDGER, cp);
+        if (ledger.equals(f.getFile())) {
+            return true;
         }
+        for (final String line : f.getFailures()) {
+            final String[] words = line.split(" ", 3);
+            if (words.length > 1 && words[1].equals(ledger)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -103,8 +103,8 @@ public final class Topics {
         fileFailures = event(prefix + "file-failures", cp, CheckpointFailed.class,
                 "A file of a checkpoint failed (after retries): input of the join stage");
         chainInputs = event(prefix + "chain-inputs", Serdes.String(), ChainInput.class,
-                "Assembled checkpoints, and the gate's word on checkpoints that will not be assembled, keyed by archive: "
-                        + "the chain check sees an archive's whole chain");
+                "Assembled checkpoints, and the gate's word on whether one is coming, under one key: one task checks "
+                        + "the whole chain");
         chainVerdicts = event(prefix + "chain-verdicts", cp, CheckpointVerified.class,
                 "Checkpoints whose link the chain check verified, back to their own partition, where their ledger "
                         + "events are read from the stored files");

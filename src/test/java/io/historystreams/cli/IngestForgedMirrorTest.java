@@ -9,11 +9,13 @@ import io.historystreams.testing.Fixtures;
 import io.historystreams.testing.ForgedArchive;
 import io.historystreams.testing.XdrFiles;
 import io.historystreams.verify.Hash;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -22,45 +24,119 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code ingest} from two mirrors, the first serving a forged segment (a trial's case): it exited 0 with a chain that
- * did not link, the forged mirror's later checkpoints verified against the forged copy of one the pipeline then took
- * from the honest mirror, and {@code verify} of the published mirror failed.
+ * {@code ingest} from two mirrors, the first serving a forged segment (trials' cases): checkpoints 0xff..0x1ff
+ * re-chained from a first header (ledger 192) that does not link to ledger 191. It exited 0 with a chain that did not
+ * link: the forged mirror's later checkpoints were verified against the forged copy of one the pipeline then took
+ * from the honest mirror (or, after it failed for good, against its forged ledger file), and {@code verify} of the
+ * published mirror failed.
  */
 class IngestForgedMirrorTest {
+    private static final Path HONEST = Fixtures.testnetSmall();
+
     @TempDir
     Path tmp;
+    private Path forged;
+
+    @BeforeEach
+    void forge() throws Exception {
+        forged = tmp.resolve("forged");
+        final byte[] elsewhere = new byte[32];
+        Arrays.fill(elsewhere, (byte) 0x11);
+        ForgedArchive.ledgersAndTransactionsOf(HONEST, forged, 0x1ff).linkTo(192, Hash.of(elsewhere)).write()
+                .copyTheRestFrom(HONEST);
+    }
 
     @Test
     void theChainVerifiedFromTwoMirrorsIsTheHonestOne() throws Exception {
-        final Path forged = tmp.resolve("forged");
-        final byte[] elsewhere = new byte[32];
-        Arrays.fill(elsewhere, (byte) 0x11);
-        // checkpoints 0xff..0x1ff re-chained from a first header (ledger 192) that does not link to ledger 191
-        ForgedArchive.ledgersAndTransactionsOf(Fixtures.testnetSmall(), forged, 0x1ff).linkTo(192, Hash.of(elsewhere))
-                .write().copyTheRestFrom(Fixtures.testnetSmall());
-        final Path honest = Fixtures.testnetSmall();
-        final Path report = tmp.resolve("report.json");
         final Path mirror = tmp.resolve("mirror");
-        final Cli.Ran ingest = Cli.run("ingest", "--archive", forged.toString(), "--archive", honest.toString(),
-                "--from", "1", "--to", "511", "--data-dir", tmp.resolve("data").toString(), "--http-port", "-1",
-                "--quiet", "--report", report.toString(), "--publish-to", mirror.toString(),
-                "-D", "checkpoint.retry.backoff.ms=100");
+        final Cli.Ran ingest = ingest("data", 511, "--archive", forged.toString(), "--archive", HONEST.toString(),
+                "--publish-to", mirror.toString());
         assertEquals(ExitCode.OK, ingest.code(), ingest.out());
-        final JsonNode r = new ObjectMapper().readTree(report.toFile());
-        assertTrue(r.get("summary").get("allVerified").asBoolean(), r::toPrettyString);
-        // the published ledger files of the forged segment are the honest mirror's
-        for (long cp = 0xff; cp <= 0x1ff; cp += 64) {
-            final String path = ArchivePaths.checkpointFile(FileType.LEDGER, cp);
-            final List<byte[]> published = XdrFiles.records(Files.readAllBytes(mirror.resolve(path)));
-            final List<byte[]> expected = XdrFiles.records(Files.readAllBytes(honest.resolve(path)));
-            assertEquals(expected.size(), published.size(), path);
-            for (int i = 0; i < expected.size(); i++) {
-                assertArrayEquals(expected.get(i), published.get(i), path + " header " + i);
+        assertTrue(report("data").get("summary").get("allVerified").asBoolean(), ingest::out);
+        assertHonestAndLinked(mirror, 0x1ff);
+    }
+
+    @Test
+    void aCheckpointThatFailedInAnEarlierRunIsWaitedForWhenAskedForAgain() throws Exception {
+        // the first run, from the forged mirror alone, fails 0xff; the chain check kept that word, and let the
+        // second run's forged successors through on the forged ledger file while 0xff was being verified again
+        final Cli.Ran first = ingest("data", 255, "--archive", forged.toString(), "-D", "checkpoint.max.attempts=1");
+        assertEquals(ExitCode.VERIFICATION_FAILED, first.code(), first.out());
+        final Path mirror = tmp.resolve("mirror");
+        final Cli.Ran second = ingest("data", 383, "--archive", forged.toString(), "--archive", HONEST.toString(),
+                "--publish-to", mirror.toString());
+        assertEquals(ExitCode.OK, second.code(), second.out());
+        assertHonestAndLinked(mirror, 0x17f);
+    }
+
+    @Test
+    void aPredecessorVerifiedInAnEarlierRunFromAnotherFirstSourceIsTheOneLinkedTo() throws Exception {
+        // the chain was kept per first source: 0xff, verified from the honest mirror alone, was unknown to the
+        // second run (first source: the forged mirror), whose 0x13f was checked on the forged copy of 0xff's file
+        final Cli.Ran first = ingest("data", 255, "--archive", HONEST.toString());
+        assertEquals(ExitCode.OK, first.code(), first.out());
+        final Path mirror = tmp.resolve("mirror");
+        final Cli.Ran second = ingest("data", 383, "--archive", forged.toString(), "--archive", HONEST.toString(),
+                "--publish-to", mirror.toString());
+        assertEquals(ExitCode.OK, second.code(), second.out());
+        // the published mirror holds what this run verified: 0xff was verified before and is not published again
+        for (long cp = 0x13f; cp <= 0x17f; cp += 64) {
+            assertHonest(mirror, cp);
+        }
+    }
+
+    @Test
+    void aPredecessorThatFailedOnItsLedgerFileAnchorsNoSuccessor() throws Exception {
+        // one attempt each: the forged 0xff fails its link and is not read from the honest mirror; its successors
+        // were verified against its forged ledger file, the file that had just failed
+        final Path mirror = tmp.resolve("mirror");
+        final Cli.Ran ingest = ingest("data", 383, "--archive", forged.toString(), "--archive", HONEST.toString(),
+                "--publish-to", mirror.toString(), "-D", "checkpoint.max.attempts=1");
+        assertEquals(ExitCode.VERIFICATION_FAILED, ingest.code(), ingest.out());
+        final List<Long> verified = new ArrayList<>();
+        final List<String> failed = new ArrayList<>();
+        for (final JsonNode cp : report("data").get("checkpoints")) {
+            if (cp.get("status").asText().equals("VERIFIED")) {
+                verified.add(cp.get("checkpoint").asLong());
+            } else {
+                failed.add(cp.get("checkpoint").asLong() + " " + cp.get("reason").asText());
             }
         }
-        // and the published mirror is a chain that verify accepts
+        assertEquals(List.of(63L, 127L, 191L), verified);
+        assertEquals(List.of("255 CHAIN_LINK_BROKEN", "319 CHAIN_LINK_BROKEN", "383 CHAIN_LINK_BROKEN"), failed);
+        assertHonestAndLinked(mirror, 0xbf);
+    }
+
+    private Cli.Ran ingest(final String data, final long to, final String... args) {
+        final List<String> all = new ArrayList<>(List.of("ingest", "--from", "1", "--to", Long.toString(to),
+                "--data-dir", tmp.resolve(data).toString(), "--http-port", "-1", "--quiet", "--report",
+                tmp.resolve(data + ".json").toString(), "-D", "checkpoint.retry.backoff.ms=100"));
+        all.addAll(List.of(args));
+        return Cli.run(all.toArray(String[]::new));
+    }
+
+    private JsonNode report(final String data) throws Exception {
+        return new ObjectMapper().readTree(tmp.resolve(data + ".json").toFile());
+    }
+
+    /** The published mirror verifies (its chain links) and holds the honest ledger files of the forged range. */
+    private void assertHonestAndLinked(final Path mirror, final long last) throws Exception {
+        for (long cp = 0xff; cp <= last; cp += 64) {
+            assertHonest(mirror, cp);
+        }
         final Cli.Ran verify = Cli.run("verify", "--archive", mirror.toString(), "--quiet");
         assertEquals(ExitCode.OK, verify.code(), verify.out());
-        assertTrue(verify.out().startsWith("8 checkpoints: 8 verified"), verify.out());
+        final long n = (last + 1) / 64;
+        assertTrue(verify.out().startsWith(n + " checkpoints: " + n + " verified"), verify.out());
+    }
+
+    private static void assertHonest(final Path mirror, final long cp) throws Exception {
+        final String path = ArchivePaths.checkpointFile(FileType.LEDGER, cp);
+        final List<byte[]> published = XdrFiles.records(Files.readAllBytes(mirror.resolve(path)));
+        final List<byte[]> expected = XdrFiles.records(Files.readAllBytes(HONEST.resolve(path)));
+        assertEquals(expected.size(), published.size(), path);
+        for (int i = 0; i < expected.size(); i++) {
+            assertArrayEquals(expected.get(i), published.get(i), path + " header " + i);
+        }
     }
 }

@@ -396,7 +396,7 @@ class PipelineTopologyTest {
                     h.topics.chainInputs.valueSerde().deserializer()).readKeyValuesToList();
             assertEquals(cps, inputs.stream().map(kv -> kv.value.getCandidate().getCheckpoint()).sorted().toList());
             for (final KeyValue<String, ChainInput> kv : inputs) {
-                assertEquals(source, kv.key, "keyed by archive");
+                assertEquals(ChainLinker.KEY, kv.key, "one key: one task checks the chain");
             }
             final List<Long> verdicts = h.driver.createOutputTopic(h.topics.chainVerdicts.name(),
                     h.topics.chainVerdicts.keySerde().deserializer(), h.topics.chainVerdicts.valueSerde()
@@ -524,6 +524,35 @@ class PipelineTopologyTest {
             c.in(candidate(0xff, 6, 3, 3), false);
             assertEquals(List.of(0x23fL), c.broken());
             assertEquals(List.of(0xbfL, 0x13fL, 0x1bfL, 0xffL), c.passed());
+            // a predecessor that failed on its own ledger file anchors nothing (a trial: a forged mirror's copy, whose
+            // link had just failed, anchored the forged successor when the attempts ran out)
+            c.in(candidate(0x2bf, 11, 10, 10), true);
+            c.word(0x27f, "LEDGER_FAILED");
+            assertEquals(List.of(0x23fL, 0x2bfL), c.broken());
+            assertTrue(c.brokenLinks.get(1).getDetail().endsWith("cannot be checked: the previous checkpoint failed "
+                    + "for good on its ledger file"), c.brokenLinks.get(1).getDetail());
+            // a predecessor that failed is asked for again: the word that it failed no longer lets a successor by
+            // (a trial: a failure from an earlier run let the forged successors through)
+            c.word(0x2ff, "FAILED");
+            c.word(0x2ff, "ADMITTED");
+            c.in(candidate(0x33f, 13, 12, 12), true);
+            assertEquals(List.of(0xbfL, 0x13fL, 0x1bfL, 0xffL), c.passed(), "waits for 0x2ff's new verdict");
+            c.word(0x2ff, "FAILED");
+            assertEquals(List.of(0xbfL, 0x13fL, 0x1bfL, 0xffL, 0x33fL), c.passed());
+        }
+    }
+
+    @Test
+    void shouldCheckTheChainWhateverArchiveIdTheRequestsCarried() throws Exception {
+        // one pipeline holds one archive's history; a predecessor verified under another first source is known to its
+        // successor (a trial: the successor waited for good, or trusted a forged mirror's copy of its predecessor)
+        try (Chain c = new Chain(dir)) {
+            c.in(candidate(0x3f, 1, 0, 0), false);
+            c.in(CheckpointVerified.newBuilder(candidate(0xbf, 3, 2, 2)).setArchive("b").build(), true);
+            c.in(CheckpointVerified.newBuilder(candidate(0x7f, 2, 1, 9)).setArchive("b").build(), true);
+            assertEquals(List.of(0x3fL, 0x7fL, 0xbfL), c.passed());
+            c.in(CheckpointVerified.newBuilder(candidate(0xff, 4, 7, 7)).setArchive("c").build(), true);
+            assertEquals(List.of(0xffL), c.broken(), "checked against 0xbf as verified, not its ledger file");
         }
     }
 
@@ -561,12 +590,14 @@ class PipelineTopologyTest {
         }
 
         void in(final CheckpointVerified v, final boolean predecessorRequested) {
-            in.pipeInput("a", ChainInput.newBuilder().setArchive("a").setCheckpoint(v.getCheckpoint()).setCandidate(v)
-                    .setPredecessorRequested(predecessorRequested).build());
+            in.pipeInput(ChainLinker.KEY, ChainInput.newBuilder().setArchive(v.getArchive())
+                    .setCheckpoint(v.getCheckpoint()).setCandidate(v).setPredecessorRequested(predecessorRequested)
+                    .build());
         }
 
         void word(final long cp, final String settled) {
-            in.pipeInput("a", ChainInput.newBuilder().setArchive("a").setCheckpoint(cp).setSettled(settled).build());
+            in.pipeInput(ChainLinker.KEY, ChainInput.newBuilder().setArchive("a").setCheckpoint(cp).setSettled(settled)
+                    .build());
         }
 
         List<Long> passed() {

@@ -1,0 +1,107 @@
+package io.historystreams.service;
+
+import io.historystreams.events.CheckpointFailed;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.events.SampleEvents;
+import io.historystreams.events.serde.SchemaRegistry;
+import io.historystreams.topology.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What a waiting command makes of the verdicts on a real broker. A failure given after a checkpoint's verified event
+ * revokes it (the chain check found later that it does not link to its predecessor as verified): a trial's ingest
+ * reported such a checkpoint VERIFIED and exited 0, whichever of the two it read first.
+ */
+class OutcomeWatcherTest extends WithEmbeddedBroker {
+    @Test
+    void aFailureGivenAfterAVerdictRevokesIt() throws Exception {
+        final Topics topics = new Topics("w.", SchemaRegistry.forUrl("mock://watch-" + UUID.randomUUID()));
+        final Map<String, Object> client = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.bootstrapServers());
+        try (Admin admin = Admin.create(client)) {
+            admin.createTopics(List.of(new NewTopic(topics.checkpointsVerified.name(), 1, (short) 1),
+                    new NewTopic(topics.checkpointFailures.name(), 1, (short) 1),
+                    new NewTopic(topics.attemptFailures.name(), 1, (short) 1))).all().get();
+        }
+        final long t = System.currentTimeMillis();
+        // 0x7f: verified, then revoked in this run; 0xbf: failed, then verified (a tailed checkpoint whose files came
+        // late); 0xff: the revocation written before the verdict it revokes; 0x13f: revoked before this run, so this
+        // run's verdict decides
+        send(client, topics, List.of(verified(0x7f, t), failed(0x7f, t + 1000), failed(0xbf, t - 5000),
+                verified(0xbf, t), failed(0xff, t + 2000), verified(0xff, t), verified(0x13f, t - 10_000),
+                failed(0x13f, t - 5000)));
+        final Map<String, Object> props = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        try (OutcomeWatcher w = new OutcomeWatcher(props, topics, List.of(0x7fL, 0xbfL, 0xffL, 0x13fL), t - 1)) {
+            final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (w.verifiedCount() + w.failed().size() < 3 && System.nanoTime() < deadline) {
+                w.poll(Duration.ofMillis(200));
+            }
+            w.poll(Duration.ofMillis(500));
+            assertEquals(List.of(0x7fL, 0xffL), List.copyOf(w.failed().keySet()));
+            assertEquals(OutcomeWatcher.Status.VERIFIED, w.status(0xbf));
+            assertEquals(OutcomeWatcher.Status.PENDING, w.status(0x13f));
+            assertFalse(w.done());
+            assertTrue(w.failed().get(0x7fL).getDetail().contains("changed after"), w.failed().toString());
+
+            send(client, topics, List.of(verified(0x13f, t + 3000)));
+            final long again = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (!w.done() && System.nanoTime() < again) {
+                w.poll(Duration.ofMillis(200));
+            }
+            assertEquals(OutcomeWatcher.Status.VERIFIED, w.status(0x13f));
+            assertEquals(2, w.verifiedCount());
+        }
+    }
+
+    private static void send(final Map<String, Object> client, final Topics topics, final List<Object> records) {
+        final Map<String, Object> p = new java.util.HashMap<>(client);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        try (KafkaProducer<Long, byte[]> producer = new KafkaProducer<>(p,
+                new org.apache.kafka.common.serialization.LongSerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            for (final Object r : records) {
+                if (r instanceof CheckpointVerified v) {
+                    producer.send(new ProducerRecord<>(topics.checkpointsVerified.name(), v.getCheckpoint(),
+                            topics.checkpointsVerified.valueSerde().serializer().serialize(
+                                    topics.checkpointsVerified.name(), v)));
+                } else {
+                    final CheckpointFailed f = (CheckpointFailed) r;
+                    producer.send(new ProducerRecord<>(topics.checkpointFailures.name(), f.getCheckpoint(),
+                            topics.checkpointFailures.valueSerde().serializer().serialize(
+                                    topics.checkpointFailures.name(), f)));
+                }
+            }
+        }
+    }
+
+    private static CheckpointVerified verified(final long cp, final long at) {
+        return CheckpointVerified.newBuilder((CheckpointVerified) SampleEvents.all().get("CheckpointVerified/full"))
+                .setCheckpoint(cp).setFirstLedger(cp - 63).setLastLedger(cp).setVerifiedAt(Instant.ofEpochMilli(at))
+                .build();
+    }
+
+    private static CheckpointFailed failed(final long cp, final long at) {
+        return CheckpointFailed.newBuilder((CheckpointFailed) SampleEvents.all().get("CheckpointFailed/full"))
+                .setCheckpoint(cp).setReason("CHAIN_LINK_BROKEN").setDetail("ledger " + (cp - 63)
+                        + " previousLedgerHash 00 does not match the previous checkpoint's verified last ledger (11), "
+                        + "which changed after this checkpoint was verified").setFailedAt(Instant.ofEpochMilli(at))
+                .build();
+    }
+}
