@@ -276,9 +276,15 @@ public final class IngestCommand implements Callable<Integer> {
             for (final long cp : checkpoints) {
                 if (w.status(cp) == OutcomeWatcher.Status.PENDING) {
                     final CheckpointFailed last = w.lastAttemptFailure(cp);
-                    out.printf("checkpoint %d (0x%x) GIVEN UP: no verdict by --timeout%s%n", cp, cp, last == null
-                            ? " (no attempt had failed yet)" : "; its last attempt failed: " + last.getReason() + " "
-                            + (last.getFile() == null ? "" : last.getFile() + " ") + last.getDetail());
+                    final long prev = cp - Checkpoint.FREQUENCY;
+                    // the chain check holds a checkpoint until the verdict of a predecessor asked for with it
+                    final boolean waits = last == null && w.status(prev) == OutcomeWatcher.Status.PENDING
+                            && prev >= checkpoints.get(0);
+                    out.printf("checkpoint %d (0x%x) GIVEN UP: no verdict by --timeout%s%n", cp, cp, waits
+                            ? " (it waits for the verdict of checkpoint " + prev + ", asked for with it)"
+                            : last == null ? " (no attempt had failed yet)" : "; its last attempt failed: "
+                            + last.getReason() + " " + (last.getFile() == null ? "" : last.getFile() + " ")
+                            + last.getDetail());
                 }
             }
             final long ledgers = verifiedLedgers(checkpoints, w);

@@ -13,6 +13,8 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
 
@@ -37,6 +39,7 @@ import java.time.Instant;
  * the source that served the ledger file last.
  */
 final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
+    private static final Logger LOG = LoggerFactory.getLogger(ChainLinker.class);
     /** The one key of the chain check's input. */
     static final String KEY = "chain";
     /** The gate's words: the attempts ran out (on other files than the ledger file). */
@@ -121,6 +124,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         final CheckpointVerified waiting = held.get(next);
         if (waiting != null) {
             held.delete(next);
+            LOG.info("checkpoint {} waited for the verdict of checkpoint {}, which is not coming ({}): its link is "
+                    + "checked without it", next, cp, word);
             link(waiting, ts);
         }
     }

@@ -86,6 +86,22 @@ class IngestForgedMirrorTest {
     }
 
     @Test
+    void aRunWithTheMirrorsInAnotherOrderFinishesWhatAnEarlierRunLeftInFlight() throws Exception {
+        // the chain was kept per first source: the second run's successors waited for good for predecessors whose
+        // verdicts came, from the first run's work, under the first run's first source
+        final Cli.Ran first = ingest("data", 383, "--archive", forged.toString(), "--archive", HONEST.toString(),
+                "-D", "checkpoint.retry.backoff.ms=4000", "--timeout", "2");
+        // said of a checkpoint that waits in the chain check (it said "no attempt had failed yet")
+        assertTrue(first.out().contains("checkpoint 319 (0x13f) GIVEN UP: no verdict by --timeout (it waits for the "
+                + "verdict of checkpoint 255, asked for with it)"), first.out());
+        final Path mirror = tmp.resolve("mirror");
+        final Cli.Ran second = ingest("data", 383, "--archive", HONEST.toString(), "--archive", forged.toString(),
+                "--publish-to", mirror.toString(), "--timeout", "60");
+        assertEquals(ExitCode.OK, second.code(), second.out());
+        assertHonestAndLinked(mirror, 0x17f);
+    }
+
+    @Test
     void aPredecessorThatFailedOnItsLedgerFileAnchorsNoSuccessor() throws Exception {
         // one attempt each: the forged 0xff fails its link and is not read from the honest mirror; its successors
         // were verified against its forged ledger file, the file that had just failed
