@@ -345,14 +345,14 @@ public final class IngestCommand implements Callable<Integer> {
                 final Instant now = Instant.now();
                 // what is stored in Kafka names the sources without credentials (see Credentials)
                 final List<String> sources = archive.requestSources();
-                final java.util.Set<Long> asked = new java.util.HashSet<>(checkpoints);
                 for (final long cp : todo) {
-                    // the chain check waits for the predecessor's verdict when it is asked for too
+                    // the chain check waits for the predecessor's verdict when it is asked for too (the range is
+                    // contiguous: every checkpoint after its first)
                     producer.send(new ProducerRecord<>(topics.checkpointRequests.name(), cp,
                             CheckpointRequest.newBuilder().setArchive(sources.get(0))
                                     .setSources(sources).setNetworkPassphrase(passphrase).setCheckpoint(cp)
                                     .setReason(RequestReason.RANGE).setRequestedAt(now)
-                                    .setPredecessorRequested(asked.contains(cp - Checkpoint.FREQUENCY)).build()),
+                                    .setPredecessorRequested(cp > checkpoints.get(0)).build()),
                             (md, e) -> {
                                         if (e != null) {
                                             failed.add(cp);

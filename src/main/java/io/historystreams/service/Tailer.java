@@ -166,7 +166,8 @@ public final class Tailer implements AutoCloseable {
                         .setReason(RequestReason.TAIL).setRequestedAt(now)
                         // after this run's first checkpoint: its predecessor was asked for in this run (the verdict of
                         // one asked for by an earlier run, perhaps of an older version, may not be known to the chain)
-                        .setPredecessorRequested(firstThisRun >= 0 && cp > firstThisRun || cp != cps.get(0)).build()));
+                        .setPredecessorRequested((firstThisRun >= 0 && cp > firstThisRun) || cp != cps.get(0))
+                        .build()));
             }
             if (firstThisRun < 0) {
                 firstThisRun = part.get(0);

@@ -28,15 +28,16 @@ import java.time.Instant;
  * <p>A checkpoint links to its predecessor's verified last ledger when the predecessor is verified here. When the
  * predecessor's verdict is still coming (its request said so: {@code predecessorRequested}) the checkpoint waits for
  * it; a predecessor verified later passes its waiting successors on at once, in chain order. Only when no verdict is
- * coming (the predecessor was not asked for, its attempts ran out, or it was verified before this chain knew it) is
- * the link checked against the anchor, the last header of the predecessor's own ledger file, and checked again if the
- * predecessor is verified later. The alternative, passing a checkpoint on its predecessor's ledger file while the
- * predecessor was being tried again from another source, verified a mirror's forged segment whose first checkpoint
- * failed (its successor linked to the forged copy, the predecessor was then verified from the honest mirror).
+ * coming (the predecessor was not asked for, its attempts ran out, or it was verified before this chain knew it) is the
+ * link checked against the anchor, the last header of the predecessor's own ledger file, and checked again if the
+ * predecessor is verified later; a predecessor that failed on that file anchors nothing. The alternative, passing a
+ * checkpoint on its predecessor's ledger file while the predecessor was being tried again from another source, verified
+ * a mirror's forged segment whose first checkpoint failed (its successor linked to the forged copy, the predecessor was
+ * then verified from the honest mirror).
  *
  * <p>Passed checkpoints go back to their own partition ({@code chain-verdicts}), where their ledger events are read
- * from the files stored there; broken links go to the attempt failures, so the gate tries the checkpoint again with
- * the source that served the ledger file last.
+ * from the files stored there; broken links go to the attempt failures, so the gate tries the checkpoint again with the
+ * source that served the ledger file last.
  */
 final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(ChainLinker.class);

@@ -2,8 +2,8 @@ package io.historystreams.topology;
 
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.events.BucketVerified;
-import io.historystreams.events.CheckpointAssembly;
 import io.historystreams.events.ChainInput;
+import io.historystreams.events.CheckpointAssembly;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.CheckpointVerified;
@@ -35,10 +35,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The join stage: collects the parts of a checkpoint (HAS, headers, transaction and result hashes, SCP outcome,
- * every bucket) as they arrive, in any order. When every part has arrived or failed, either reports the failure
- * (one event naming every failed file) or runs the cross-file checks and sends the assembled checkpoint on to the
- * chain check, through the chain-inputs topic (one key: one task checks the chain), with whether its request said the predecessor's
+ * The join stage: collects the parts of a checkpoint (HAS, headers, transaction and result hashes, SCP outcome, every
+ * bucket) as they arrive, in any order. When every part has arrived or failed, either reports the failure (one event
+ * naming every failed file) or runs the cross-file checks and sends the assembled checkpoint on to the chain check,
+ * through the chain-inputs topic (one key: one task checks the chain), with whether its request said the predecessor's
  * verdict is coming (read from the gate's in-flight requests of this task).
  */
 final class CheckpointAssembler implements Processor<Long, Object, Object, Object> {

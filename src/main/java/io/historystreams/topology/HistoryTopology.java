@@ -30,8 +30,9 @@ import java.util.List;
  * Two sub-topologies. The pipeline, keyed by checkpoint: the fetchers hand their downloaded events and verified
  * buckets to the join inside the task (the events still go to their topics for consumers), and the ledger events of a
  * passed checkpoint are read where its files are stored. The chain check, in one task: it sees the whole chain, so a
- * checkpoint is passed only after the copy of its predecessor it links to was (see {@link ChainLinker}). Under exactly-once every topic hop waits for a transaction commit, so hops are kept to the
- * two the chain check needs and the failures'. Buckets are content-addressed and shared by many
+ * checkpoint is passed only after the copy of its predecessor it links to was (see {@link ChainLinker}). Under
+ * exactly-once every topic hop waits for a transaction commit, so hops are kept to the two the chain check needs and
+ * the failures'. Buckets are content-addressed and shared by many
  * checkpoints: each task's bucket fetcher keeps the buckets it verified by hash, and the tasks of one process share
  * their verdicts ({@link BucketVerdicts}), so a bucket is fetched once however many checkpoints and partitions name it.
  */
@@ -51,8 +52,9 @@ public final class HistoryTopology {
     public static final String PENDING_BUCKETS_STORE = "bucket-waiters";
     public static final String CHAIN = "check-chain";
     /**
-     * The chain check's stores, keyed by checkpoint. Named apart from the stores of the chain check keyed
-     * by checkpoint ({@code chain-predecessors}, {@code chain-awaiting}), which a data dir of an older version holds.
+     * The chain check's stores, keyed by checkpoint. Named apart from the stores of the earlier chain check in the
+     * pipeline's tasks ({@code chain-predecessors}, {@code chain-awaiting}), which a data dir of an older version
+     * holds.
      */
     public static final ChainLinker.Stores CHAIN_STORES = new ChainLinker.Stores("chain-last-hashes",
             "chain-held", "chain-anchored", "chain-settled");
@@ -101,7 +103,7 @@ public final class HistoryTopology {
         // only the gate publishes final failures, after the retries
         top.addSink("checkpoint-failures-sink", t.checkpointFailures.name(),
                 t.checkpointFailures.keySerde().serializer(), t.checkpointFailures.valueSerde().serializer(), GATE);
-        // and tells the chain check of a checkpoint whose verdict is not coming (a successor may wait for it)
+        // and tells the chain check whether a checkpoint's verdict is coming (a successor may wait for it)
         top.addSink("gate-chain-sink", t.chainInputs.name(), t.chainInputs.keySerde().serializer(),
                 t.chainInputs.valueSerde().serializer(), GATE);
 
@@ -165,7 +167,8 @@ public final class HistoryTopology {
 
     /**
      * The chain check, in one task (its input has one key): passes a checkpoint once the copy of its predecessor it
-     * links to was. Its own sub-topology (from {@code chain-inputs} to {@code chain-verdicts} and the attempt failures).
+     * links to was. Its own sub-topology (from {@code chain-inputs} to {@code chain-verdicts} and the attempt
+     * failures).
      */
     static void addChainCheck(final Topology top, final Topics t) {
         top.addSource("chain-inputs-source", t.chainInputs.keySerde().deserializer(),

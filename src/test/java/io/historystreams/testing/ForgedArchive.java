@@ -42,7 +42,7 @@ public final class ForgedArchive {
     private final Path root;
     private final long[] checkpoints;
 
-    /** Reads the ledger and transactions files of {@code checkpoints} (63, 127, ...: from ledger 1) from {@code from}. */
+    /** Reads the ledger and transactions files of {@code checkpoints} (63, 127, ...: from ledger 1) of {@code from}. */
     private ForgedArchive(final Path from, final Path root, final long[] checkpoints) throws IOException {
         this.root = root;
         this.checkpoints = checkpoints;
