@@ -7,6 +7,7 @@ import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.RequestReason;
+import io.historystreams.verify.FailureReason;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -163,21 +164,30 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
     }
 
     /**
-     * Whether the checkpoint's own ledger file is among the files it failed on (a broken link is named by it; the
-     * predecessor's ledger file, named when the link could not be checked, is not).
+     * Whether the checkpoint's own ledger file is among the files it failed on, for what it holds (a broken link is
+     * named by it; the predecessor's ledger file, named when the link could not be checked, is not). A ledger file that
+     * was missing or could not be fetched says nothing against the copy a successor read later: a tailed archive's
+     * hole whose ledger file came after its attempts ran out still anchors its successor.
      */
     static boolean failedOnLedgerFile(final long cp, final CheckpointFailed f) {
         final String ledger = ArchivePaths.checkpointFile(FileType.LEDGER, cp);
-        if (ledger.equals(f.getFile())) {
+        if (ledger.equals(f.getFile()) && content(f.getReason())) {
             return true;
         }
         for (final String line : f.getFailures()) {
             final String[] words = line.split(" ", 3);
-            if (words.length > 1 && words[1].equals(ledger)) {
+            if (words.length > 1 && words[1].equals(ledger) && content(words[0])) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** Whether a failure reason is about what a file holds (not its absence, its transfer or this process). */
+    private static boolean content(final String reason) {
+        return !List.of(FailureReason.MISSING_FILE.name(), FailureReason.FETCH_FAILED.name(),
+                FailureReason.FETCH_REFUSED.name(), FailureReason.INTERNAL_ERROR.name(),
+                FailureReason.DEPENDENCY_FAILED.name()).contains(reason);
     }
 
     /**
