@@ -130,7 +130,18 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
         final int attempt = req == null ? f.getAttempt() : req.getAttempt();
         final boolean live = req != null && req.getReason() == RequestReason.TAIL && f.getRetryable();
         if (req != null && f.getRetryable() && attempt + 1 < settings.maxAttempts()) {
-            final long delay = retryLater(cp, withBlamedLast(req, f), attempt, live);
+            final CheckpointRequest other = withBlamedLast(req, f);
+            if (other != req && content(f.getReason())) {
+                // a source's copy was bad, not the moment: another source's now, without the backoff (a forged
+                // mirror's segment is read again checkpoint after checkpoint, each after its predecessor's verdict)
+                LOG.info("checkpoint {} attempt {} failed ({} {} from {}): trying the next source now", cp,
+                        attempt + 1, f.getReason(), f.getFile(), f.getSource());
+                send(cp, CheckpointRequest.newBuilder(other).setReason(live ? RequestReason.TAIL : RequestReason.RETRY)
+                        .setAttempt(attempt + 1).setRequestedAt(Instant.ofEpochMilli(context.currentSystemTimeMs()))
+                        .build(), timestamp);
+                return;
+            }
+            final long delay = retryLater(cp, other, attempt, live);
             LOG.info("checkpoint {} attempt {} failed ({} {}): retrying in {} ms", cp, attempt + 1, f.getReason(),
                     f.getFile(), delay);
             return;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.FileType;
 import io.historystreams.testing.Cli;
+import io.historystreams.testing.FaultyArchiveServer;
 import io.historystreams.testing.Fixtures;
 import io.historystreams.testing.ForgedArchive;
 import io.historystreams.testing.XdrFiles;
@@ -86,19 +87,25 @@ class IngestForgedMirrorTest {
     }
 
     @Test
-    void aRunWithTheMirrorsInAnotherOrderFinishesWhatAnEarlierRunLeftInFlight() throws Exception {
+    void aRunWithOtherMirrorsFinishesWhatAnEarlierRunLeftInFlight() throws Exception {
         // the chain was kept per first source: the second run's successors waited for good for predecessors whose
-        // verdicts came, from the first run's work, under the first run's first source
-        final Cli.Ran first = ingest("data", 383, "--archive", forged.toString(), "--archive", HONEST.toString(),
-                "-D", "checkpoint.retry.backoff.ms=4000", "--timeout", "2");
-        // said of a checkpoint that waits in the chain check (it said "no attempt had failed yet")
-        assertTrue(first.out().contains("checkpoint 319 (0x13f) GIVEN UP: no verdict by --timeout (it waits for the "
-                + "verdict of checkpoint 255, asked for with it)"), first.out());
-        final Path mirror = tmp.resolve("mirror");
-        final Cli.Ran second = ingest("data", 383, "--archive", HONEST.toString(), "--archive", forged.toString(),
-                "--publish-to", mirror.toString(), "--timeout", "60");
-        assertEquals(ExitCode.OK, second.code(), second.out());
-        assertHonestAndLinked(mirror, 0x17f);
+        // verdicts came, from the first run's work, under the first run's first source. The first run reads 0xff
+        // again from the honest mirror over HTTP, which does not answer for its ledger file until the run gives up
+        try (FaultyArchiveServer http = FaultyArchiveServer.start(HONEST)) {
+            http.on(ArchivePaths.checkpointFile(FileType.LEDGER, 0xff)).hang();
+            final Cli.Ran first = ingest("data", 383, "--archive", forged.toString(), "--archive", http.url(),
+                    "--timeout", "3");
+            // said of a checkpoint that waits in the chain check (it said "no attempt had failed yet")
+            assertTrue(first.out().contains("checkpoint 319 (0x13f) GIVEN UP: no verdict by --timeout (it waits for "
+                    + "the verdict of checkpoint 255, asked for with it)"), first.out());
+            http.clearFaults();
+            final Path mirror = tmp.resolve("mirror");
+            // another first source; the HTTP mirror is among them (the first run's work reads it)
+            final Cli.Ran second = ingest("data", 383, "--archive", HONEST.toString(), "--archive", http.url(),
+                    "--archive", forged.toString(), "--publish-to", mirror.toString(), "--timeout", "60");
+            assertEquals(ExitCode.OK, second.code(), second.out());
+            assertHonestAndLinked(mirror, 0x17f);
+        }
     }
 
     @Test

@@ -418,8 +418,10 @@ class PipelineTopologyTest {
                 .write().copyTheRestFrom(Fixtures.testnetSmall());
         final Path honest = Fixtures.testnetSmall();
         final List<Long> cps = Checkpoint.range(1, 0x1ff);
+        // a backoff of 10 minutes: the next source is read at once after a bad copy (each forged checkpoint waited a
+        // backoff, one after the other)
         try (PipelineHarness h = new PipelineHarness(dir.resolve("run"),
-                HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMillis(50)))) {
+                HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMinutes(10)))) {
             for (final long cp : cps) {
                 h.request(List.of(forged.toString(), honest.toString()), cp, TESTNET, cp != cps.get(0));
             }
