@@ -43,10 +43,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(ChainLinker.class);
     /** The one key of the chain check's input. */
     static final String KEY = "chain";
-    /** The gate's words: the attempts ran out (on other files than the ledger file). */
+    /** The gate's words: the attempts ran out. */
     static final String FAILED = "FAILED";
-    /** The attempts ran out, the ledger file among the failed files: it cannot anchor a successor. */
-    static final String LEDGER_FAILED = "LEDGER_FAILED";
     /** A request for a checkpoint verified before. */
     static final String VERIFIED_EARLIER = "VERIFIED_EARLIER";
     /** A checkpoint that had failed for good is asked for again: its verdict is coming. */
@@ -56,8 +54,13 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private final String verdictChild;
     private final String failureChild;
     private ProcessorContext<Long, Object> context;
-    /** The last ledger hash of every checkpoint passed: what successors link to. */
+    /**
+     * Every checkpoint passed: its last ledger hash (what successors link to), then its first ledger's previous ledger
+     * hash (what it linked to: a successor of a copy revoked later is revoked with it).
+     */
     private KeyValueStore<Long, byte[]> lastHashes;
+    /** The last ledger hashes of the copies of a checkpoint that failed their link (32 bytes each, the latest few). */
+    private KeyValueStore<Long, byte[]> refused;
     /** Checkpoints waiting for their predecessor's verdict. */
     private KeyValueStore<Long, CheckpointVerified> held;
     /** Checkpoints passed on their anchor: checked again when their predecessor is verified. */
@@ -66,7 +69,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private KeyValueStore<Long, String> settled;
 
     /** The chain check's store names. */
-    record Stores(String lastHashes, String held, String anchored, String settled) {
+    record Stores(String lastHashes, String held, String anchored, String settled, String refused) {
     }
 
     ChainLinker(final Stores names, final String verdictChild, final String failureChild) {
@@ -82,6 +85,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         this.held = context.getStateStore(names.held());
         this.anchored = context.getStateStore(names.anchored());
         this.settled = context.getStateStore(names.settled());
+        this.refused = context.getStateStore(names.refused());
     }
 
     @Override
@@ -133,7 +137,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
 
     /**
      * Checks the link against the predecessor's verified last ledger if passed here, otherwise against the anchor,
-     * unless the predecessor failed for good on its ledger file (which the anchor is a copy of).
+     * unless it links to a copy of the predecessor that failed its own link (a forged mirror's, whose ledger file the
+     * anchor then is too).
      */
     private void link(final CheckpointVerified v, final long ts) {
         final long prev = Checkpoint.previous(v.getCheckpoint());
@@ -142,11 +147,11 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             if (verified.equals(v.getFirstPreviousLedgerHash())) {
                 pass(v, ChainLinkStatus.VERIFIED, ts);
             } else {
-                broken(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(verified)
+                refused(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(verified)
                         + ")", ts);
             }
-        } else if (LEDGER_FAILED.equals(settled.get(prev))) {
-            broken(v, "cannot be checked: the previous checkpoint failed for good on its ledger file", ts);
+        } else if (isRefused(prev, v.getFirstPreviousLedgerHash())) {
+            refused(v, "links to a copy of the previous checkpoint that failed its own link", ts);
         } else if (v.getPreviousCheckpointLastHash() != null
                 && v.getPreviousCheckpointLastHash().equals(v.getFirstPreviousLedgerHash())) {
             anchored.put(v.getCheckpoint(), v);
@@ -164,7 +169,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         while (v != null) {
             final long cp = v.getCheckpoint();
             final Hash32 last = v.getLastLedgerHash();
-            lastHashes.put(cp, last.bytes());
+            lastHashes.put(cp, concat(last.bytes(), v.getFirstPreviousLedgerHash().bytes()));
             settled.delete(cp);
             context.forward(new Record<>(cp, CheckpointVerified.newBuilder(v).setChainLinkedToPrevious(link)
                     .setVerifiedAt(Instant.ofEpochMilli(context.currentSystemTimeMs())).build(), ts), verdictChild);
@@ -173,7 +178,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             if (onAnchor != null) {
                 anchored.delete(next);
                 if (!last.equals(onAnchor.getFirstPreviousLedgerHash())) {
-                    broken(onAnchor, "does not match the previous checkpoint's verified last ledger ("
+                    revoke(onAnchor, "does not match the previous checkpoint's verified last ledger ("
                             + Hashes.hex(last) + "), which changed after this checkpoint was verified", ts);
                 }
             }
@@ -181,7 +186,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             if (v != null) {
                 held.delete(next);
                 if (!last.equals(v.getFirstPreviousLedgerHash())) {
-                    broken(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(last)
+                    refused(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(last)
                             + ")", ts);
                     v = null;
                 }
@@ -190,9 +195,78 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         }
     }
 
+    /**
+     * Takes back a checkpoint passed before (on its predecessor's ledger file, which a copy verified later does not
+     * match), and every successor passed since that links to it, in chain order: each gets a failure after its
+     * verified event, and its copy is refused.
+     */
+    private void revoke(final CheckpointVerified v, final String why, final long ts) {
+        refused(v, why, ts);
+        lastHashes.delete(v.getCheckpoint());
+        long cp = v.getCheckpoint();
+        byte[] revokedLast = v.getLastLedgerHash().bytes();
+        while (true) {
+            final long next = cp + Checkpoint.FREQUENCY;
+            final byte[] passed = lastHashes.get(next);
+            if (passed == null || passed.length < 64
+                    || !java.util.Arrays.equals(passed, 32, 64, revokedLast, 0, 32)) {
+                return;
+            }
+            lastHashes.delete(next);
+            refuse(next, java.util.Arrays.copyOf(passed, 32));
+            final String ledger = io.historystreams.archive.ArchivePaths.checkpointFile(
+                    io.historystreams.archive.FileType.LEDGER, next);
+            final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN, ledger,
+                    "ledger " + Checkpoint.firstLedger(next) + " previousLedgerHash " + Hashes.hex(new Hash32(
+                            java.util.Arrays.copyOfRange(passed, 32, 64))) + " links to checkpoint " + cp
+                            + "'s copy, which was found not to link after both were verified");
+            context.forward(new Record<>(next, Facts.failure(next, v.getArchive(), e, 0,
+                    context.currentSystemTimeMs()), ts), failureChild);
+            cp = next;
+            revokedLast = java.util.Arrays.copyOf(passed, 32);
+        }
+    }
+
     private Hash32 lastHash(final long cp) {
         final byte[] b = lastHashes.get(cp);
-        return b == null ? null : new Hash32(b);
+        return b == null ? null : new Hash32(java.util.Arrays.copyOf(b, 32));
+    }
+
+    /** Whether {@code last} is the last ledger hash of a copy of {@code cp} that failed its link. */
+    private boolean isRefused(final long cp, final Hash32 last) {
+        final byte[] r = refused.get(cp);
+        if (r == null || last == null) {
+            return false;
+        }
+        for (int i = 0; i + 32 <= r.length; i += 32) {
+            if (java.util.Arrays.equals(r, i, i + 32, last.bytes(), 0, 32)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Remembers a copy of {@code cp} that failed its link, by its last ledger hash (the latest 8 copies). */
+    private void refuse(final long cp, final byte[] last) {
+        final byte[] r = refused.get(cp);
+        final byte[] kept = r == null ? new byte[0] : java.util.Arrays.copyOfRange(r, Math.max(0, r.length - 7 * 32),
+                r.length);
+        refused.put(cp, concat(kept, last));
+    }
+
+    private static byte[] concat(final byte[] a, final byte[] b) {
+        final byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /**
+     * A copy that does not link to its predecessor as verified (or links to a refused copy of it): broken, and
+     * remembered, so that a successor linking to this copy fails too.
+     */
+    private void refused(final CheckpointVerified v, final String why, final long ts) {
+        refuse(v.getCheckpoint(), v.getLastLedgerHash().bytes());
+        broken(v, why, ts);
     }
 
     /** A broken link: {@code why} follows "ledger N previousLedgerHash H ". */

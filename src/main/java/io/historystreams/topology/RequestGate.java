@@ -1,7 +1,5 @@
 package io.historystreams.topology;
 
-import io.historystreams.archive.ArchivePaths;
-import io.historystreams.archive.FileType;
 import io.historystreams.events.ChainInput;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
@@ -155,8 +153,7 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
             context.forward(new Record<>(cp, CheckpointFailed.newBuilder(f).setAttempt(attempt).build(), timestamp),
                     failureChild);
             ctx.outcomes().failed(cp);
-            settled(cp, req == null ? f.getArchive() : req.getArchive(),
-                    failedOnLedgerFile(cp, f) ? ChainLinker.LEDGER_FAILED : ChainLinker.FAILED, timestamp);
+            settled(cp, req == null ? f.getArchive() : req.getArchive(), ChainLinker.FAILED, timestamp);
         }
         if (live) {
             final long delay = retryLater(cp, withBlamedLast(req, f), attempt, true);
@@ -167,31 +164,11 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
 
     /**
      * Tells the chain check whether a verdict of {@code cp} is coming (a successor may wait for one): not now
-     * ({@code FAILED}, {@code LEDGER_FAILED}, {@code VERIFIED_EARLIER}), or again ({@code ADMITTED}).
+     * ({@code FAILED}, {@code VERIFIED_EARLIER}), or again ({@code ADMITTED}).
      */
     private void settled(final long cp, final String archive, final String word, final long timestamp) {
         context.forward(new Record<>(ChainLinker.KEY, ChainInput.newBuilder().setCheckpoint(cp)
                 .setArchive(archive == null ? "" : archive).setSettled(word).build(), timestamp), chainChild);
-    }
-
-    /**
-     * Whether the checkpoint's own ledger file is among the files it failed on, for what it holds (a broken link is
-     * named by it; the predecessor's ledger file, named when the link could not be checked, is not). A ledger file that
-     * was missing or could not be fetched says nothing against the copy a successor read later: a tailed archive's
-     * hole whose ledger file came after its attempts ran out still anchors its successor.
-     */
-    static boolean failedOnLedgerFile(final long cp, final CheckpointFailed f) {
-        final String ledger = ArchivePaths.checkpointFile(FileType.LEDGER, cp);
-        if (ledger.equals(f.getFile()) && content(f.getReason())) {
-            return true;
-        }
-        for (final String line : f.getFailures()) {
-            final String[] words = line.split(" ", 3);
-            if (words.length > 1 && words[1].equals(ledger) && content(words[0])) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Whether a failure reason is about what a file holds (not its absence, its transfer or this process). */

@@ -130,11 +130,57 @@ class IngestForgedMirrorTest {
         assertHonestAndLinked(mirror, 0xbf);
     }
 
+    @Test
+    void aBackfillTakesBackTheForgedCheckpointsVerifiedBeforeOnTheirPredecessorsFile() throws Exception {
+        // the recent part first, from 0x17f (its predecessor not asked for: checked on the forged mirror's file of
+        // 0x13f), then the whole range: 0x13f is verified from the honest mirror, so 0x17f does not link; 0x1bf and
+        // 0x1ff, verified as linked to 0x17f, stayed verified (a trial: exit 0, "10 verified", forged files)
+        final Cli.Ran recent = ingest("data", 511, "--from", "320", "--archive", forged.toString(), "--archive",
+                HONEST.toString());
+        assertEquals(ExitCode.OK, recent.code(), recent.out());
+        final Cli.Ran whole = ingest("data", 511, "--archive", forged.toString(), "--archive", HONEST.toString());
+        assertEquals(ExitCode.VERIFICATION_FAILED, whole.code(), whole.out());
+        final List<String> failed = new ArrayList<>();
+        for (final JsonNode cp : report("data").get("checkpoints")) {
+            if (!cp.get("status").asText().equals("VERIFIED")) {
+                failed.add(cp.get("checkpoint").asLong() + " " + cp.get("reason").asText());
+            }
+        }
+        assertEquals(List.of("383 CHAIN_LINK_BROKEN", "447 CHAIN_LINK_BROKEN", "511 CHAIN_LINK_BROKEN"), failed,
+                whole::out);
+        // asked for again, they are read from the honest mirror
+        final Cli.Ran again = ingest("data", 511, "--archive", forged.toString(), "--archive", HONEST.toString());
+        assertEquals(ExitCode.OK, again.code(), again.out());
+        final List<String> sources = new ArrayList<>();
+        for (final JsonNode cp : report("data").get("checkpoints")) {
+            if (cp.get("checkpoint").asLong() >= 383) {
+                sources.add(cp.get("checkpoint").asLong() + " " + cp.get("sources"));
+            }
+        }
+        for (final String s : sources) {
+            assertTrue(s.contains(HONEST.toString()), sources::toString);
+        }
+    }
+
+    @Test
+    void aCheckpointThatFailedOnlyBecauseItsPredecessorDidIsVerifiedFromAnHonestSourceLater() throws Exception {
+        // one attempt: the forged 0xff fails its link and its successors fail with it; a later run from the honest
+        // mirror alone failed every checkpoint after 0xbf again, "cannot be checked" (a trial)
+        final Cli.Ran first = ingest("data", 383, "--archive", forged.toString(), "--archive", HONEST.toString(),
+                "-D", "checkpoint.max.attempts=1");
+        assertEquals(ExitCode.VERIFICATION_FAILED, first.code(), first.out());
+        final Cli.Ran later = ingest("data", 511, "--from", "256", "--archive", HONEST.toString());
+        assertEquals(ExitCode.OK, later.code(), later.out());
+    }
+
     private Cli.Ran ingest(final String data, final long to, final String... args) {
-        final List<String> all = new ArrayList<>(List.of("ingest", "--from", "1", "--to", Long.toString(to),
-                "--data-dir", tmp.resolve(data).toString(), "--http-port", "-1", "--quiet", "--report",
+        final List<String> all = new ArrayList<>(List.of("ingest", "--to", Long.toString(to), "--data-dir",
+                tmp.resolve(data).toString(), "--http-port", "-1", "--quiet", "--report",
                 tmp.resolve(data + ".json").toString(), "-D", "checkpoint.retry.backoff.ms=100"));
         all.addAll(List.of(args));
+        if (!all.contains("--from")) {
+            all.addAll(List.of("--from", "1"));
+        }
         return Cli.run(all.toArray(String[]::new));
     }
 

@@ -526,13 +526,6 @@ class PipelineTopologyTest {
             c.in(candidate(0xff, 6, 3, 3), false);
             assertEquals(List.of(0x23fL), c.broken());
             assertEquals(List.of(0xbfL, 0x13fL, 0x1bfL, 0xffL), c.passed());
-            // a predecessor that failed on its own ledger file anchors nothing (a trial: a forged mirror's copy, whose
-            // link had just failed, anchored the forged successor when the attempts ran out)
-            c.in(candidate(0x2bf, 11, 10, 10), true);
-            c.word(0x27f, "LEDGER_FAILED");
-            assertEquals(List.of(0x23fL, 0x2bfL), c.broken());
-            assertTrue(c.brokenLinks.get(1).getDetail().endsWith("cannot be checked: the previous checkpoint failed "
-                    + "for good on its ledger file"), c.brokenLinks.get(1).getDetail());
             // a predecessor that failed is asked for again: the word that it failed no longer lets a successor by
             // (a trial: a failure from an earlier run let the forged successors through)
             c.word(0x2ff, "FAILED");
@@ -541,6 +534,40 @@ class PipelineTopologyTest {
             assertEquals(List.of(0xbfL, 0x13fL, 0x1bfL, 0xffL), c.passed(), "waits for 0x2ff's new verdict");
             c.word(0x2ff, "FAILED");
             assertEquals(List.of(0xbfL, 0x13fL, 0x1bfL, 0xffL, 0x33fL), c.passed());
+        }
+    }
+
+    @Test
+    void shouldFailWhatLinksToARefusedCopyAndTakeBackWhatLinkedToARevokedOne() throws Exception {
+        try (Chain c = new Chain(dir)) {
+            // a copy that failed its link anchors nothing (a trial: a forged mirror's copy, whose link had just
+            // failed, anchored the forged successor when the attempts ran out)
+            c.in(candidate(0x3f, 1, 0, 0), false);
+            c.in(candidate(0x7f, 50, 40, 40), true);
+            c.in(candidate(0xbf, 51, 50, 50), true);
+            assertEquals(List.of(0x7fL), c.broken());
+            c.word(0x7f, "FAILED");
+            assertEquals(List.of(0x7fL, 0xbfL), c.broken());
+            assertTrue(c.brokenLinks.get(1).getDetail().endsWith("links to a copy of the previous checkpoint that "
+                    + "failed its own link"), c.brokenLinks.get(1).getDetail());
+            assertEquals(List.of(0x3fL), c.passed());
+
+            // passed on its predecessor's ledger file, then two more linked to it; the predecessor verified later
+            // does not match: all three are taken back, in chain order (a trial: the two stayed verified, forged)
+            c.in(candidate(0x13f, 60, 59, 59), false);
+            c.in(candidate(0x17f, 61, 60, 60), true);
+            c.in(candidate(0x1bf, 62, 61, 61), true);
+            assertEquals(List.of(0x3fL, 0x13fL, 0x17fL, 0x1bfL), c.passed());
+            c.in(candidate(0xff, 8, 7, 7), false);
+            assertEquals(List.of(0x7fL, 0xbfL, 0x13fL, 0x17fL, 0x1bfL), c.broken());
+            assertTrue(c.brokenLinks.get(3).getDetail().endsWith("links to checkpoint 319's copy, which was found not "
+                    + "to link after both were verified"), c.brokenLinks.get(3).getDetail());
+            assertEquals(ArchivePaths.checkpointFile(FileType.LEDGER, 0x17f), c.brokenLinks.get(3).getFile());
+            // the honest copy passes against 0xff; the taken-back copy of 0x17f does not link to it
+            c.in(candidate(0x13f, 70, 8, 8), true);
+            c.in(candidate(0x17f, 61, 60, 60), true);
+            assertEquals(List.of(0x3fL, 0x13fL, 0x17fL, 0x1bfL, 0xffL, 0x13fL), c.passed());
+            assertEquals(List.of(0x7fL, 0xbfL, 0x13fL, 0x17fL, 0x1bfL, 0x17fL), c.broken());
         }
     }
 
