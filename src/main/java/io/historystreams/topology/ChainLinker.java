@@ -1,6 +1,8 @@
 package io.historystreams.topology;
 
+import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.FileType;
 import io.historystreams.events.ChainInput;
 import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.CheckpointVerified;
@@ -17,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Instant;
+import java.util.Arrays;
 
 /**
  * The chain check between checkpoints, in one task: it sees every assembled checkpoint of the pipeline (whose data dir
@@ -147,11 +150,11 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             if (verified.equals(v.getFirstPreviousLedgerHash())) {
                 pass(v, ChainLinkStatus.VERIFIED, ts);
             } else {
-                refused(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(verified)
+                brokenCopy(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(verified)
                         + ")", ts);
             }
         } else if (isRefused(prev, v.getFirstPreviousLedgerHash())) {
-            refused(v, "links to a copy of the previous checkpoint that failed its own link", ts);
+            brokenCopy(v, "links to a copy of the previous checkpoint that failed its own link", ts);
         } else if (v.getPreviousCheckpointLastHash() != null
                 && v.getPreviousCheckpointLastHash().equals(v.getFirstPreviousLedgerHash())) {
             anchored.put(v.getCheckpoint(), v);
@@ -186,7 +189,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             if (v != null) {
                 held.delete(next);
                 if (!last.equals(v.getFirstPreviousLedgerHash())) {
-                    refused(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(last)
+                    brokenCopy(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(last)
                             + ")", ts);
                     v = null;
                 }
@@ -201,7 +204,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
      * verified event, and its copy is refused.
      */
     private void revoke(final CheckpointVerified v, final String why, final long ts) {
-        refused(v, why, ts);
+        brokenCopy(v, why, ts);
         lastHashes.delete(v.getCheckpoint());
         long cp = v.getCheckpoint();
         byte[] revokedLast = v.getLastLedgerHash().bytes();
@@ -209,27 +212,26 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             final long next = cp + Checkpoint.FREQUENCY;
             final byte[] passed = lastHashes.get(next);
             if (passed == null || passed.length < 64
-                    || !java.util.Arrays.equals(passed, 32, 64, revokedLast, 0, 32)) {
+                    || !Arrays.equals(passed, 32, 64, revokedLast, 0, 32)) {
                 return;
             }
             lastHashes.delete(next);
-            refuse(next, java.util.Arrays.copyOf(passed, 32));
-            final String ledger = io.historystreams.archive.ArchivePaths.checkpointFile(
-                    io.historystreams.archive.FileType.LEDGER, next);
+            refuse(next, Arrays.copyOf(passed, 32));
+            final String ledger = ArchivePaths.checkpointFile(FileType.LEDGER, next);
             final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN, ledger,
                     "ledger " + Checkpoint.firstLedger(next) + " previousLedgerHash " + Hashes.hex(new Hash32(
-                            java.util.Arrays.copyOfRange(passed, 32, 64))) + " links to checkpoint " + cp
+                            Arrays.copyOfRange(passed, 32, 64))) + " links to checkpoint " + cp
                             + "'s copy, which was found not to link after both were verified");
             context.forward(new Record<>(next, Facts.failure(next, v.getArchive(), e, 0,
                     context.currentSystemTimeMs()), ts), failureChild);
             cp = next;
-            revokedLast = java.util.Arrays.copyOf(passed, 32);
+            revokedLast = Arrays.copyOf(passed, 32);
         }
     }
 
     private Hash32 lastHash(final long cp) {
         final byte[] b = lastHashes.get(cp);
-        return b == null ? null : new Hash32(java.util.Arrays.copyOf(b, 32));
+        return b == null ? null : new Hash32(Arrays.copyOf(b, 32));
     }
 
     /** Whether {@code last} is the last ledger hash of a copy of {@code cp} that failed its link. */
@@ -239,7 +241,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             return false;
         }
         for (int i = 0; i + 32 <= r.length; i += 32) {
-            if (java.util.Arrays.equals(r, i, i + 32, last.bytes(), 0, 32)) {
+            if (Arrays.equals(r, i, i + 32, last.bytes(), 0, 32)) {
                 return true;
             }
         }
@@ -249,13 +251,13 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     /** Remembers a copy of {@code cp} that failed its link, by its last ledger hash (the latest 8 copies). */
     private void refuse(final long cp, final byte[] last) {
         final byte[] r = refused.get(cp);
-        final byte[] kept = r == null ? new byte[0] : java.util.Arrays.copyOfRange(r, Math.max(0, r.length - 7 * 32),
+        final byte[] kept = r == null ? new byte[0] : Arrays.copyOfRange(r, Math.max(0, r.length - 7 * 32),
                 r.length);
         refused.put(cp, concat(kept, last));
     }
 
     private static byte[] concat(final byte[] a, final byte[] b) {
-        final byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        final byte[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
@@ -264,7 +266,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
      * A copy that does not link to its predecessor as verified (or links to a refused copy of it): broken, and
      * remembered, so that a successor linking to this copy fails too.
      */
-    private void refused(final CheckpointVerified v, final String why, final long ts) {
+    private void brokenCopy(final CheckpointVerified v, final String why, final long ts) {
         refuse(v.getCheckpoint(), v.getLastLedgerHash().bytes());
         broken(v, why, ts);
     }
