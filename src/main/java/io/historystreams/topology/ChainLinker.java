@@ -217,13 +217,9 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             }
             lastHashes.delete(next);
             refuse(next, Arrays.copyOf(passed, 32));
-            final String ledger = ArchivePaths.checkpointFile(FileType.LEDGER, next);
-            final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN, ledger,
-                    "ledger " + Checkpoint.firstLedger(next) + " previousLedgerHash " + Hashes.hex(new Hash32(
-                            Arrays.copyOfRange(passed, 32, 64))) + " links to checkpoint " + cp
-                            + "'s copy, which was found not to link after both were verified");
-            context.forward(new Record<>(next, Facts.failure(next, v.getArchive(), e, 0,
-                    context.currentSystemTimeMs()), ts), failureChild);
+            linkFailure(next, v.getArchive(), ArchivePaths.checkpointFile(FileType.LEDGER, next), null,
+                    new Hash32(Arrays.copyOfRange(passed, 32, 64)), "links to checkpoint " + cp
+                            + "'s copy, which was found not to link after both were verified", ts);
             cp = next;
             revokedLast = Arrays.copyOf(passed, 32);
         }
@@ -275,12 +271,18 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private void broken(final CheckpointVerified v, final String why, final long ts) {
         final FileRef ledgerFile = v.getFiles().stream().filter(f -> f.getPath().startsWith("ledger/")).findFirst()
                 .orElse(null);
-        final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN,
-                ledgerFile == null ? null : ledgerFile.getPath(), "ledger " + v.getFirstLedger()
-                        + " previousLedgerHash " + Hashes.hex(v.getFirstPreviousLedgerHash()) + " " + why)
-                .withSource(ledgerFile == null ? null : ledgerFile.getSource());
-        context.forward(new Record<>(v.getCheckpoint(), Facts.failure(v.getCheckpoint(), v.getArchive(), e, 0,
-                context.currentSystemTimeMs()), ts), failureChild);
+        linkFailure(v.getCheckpoint(), v.getArchive(), ledgerFile == null ? null : ledgerFile.getPath(),
+                ledgerFile == null ? null : ledgerFile.getSource(), v.getFirstPreviousLedgerHash(), why, ts);
+    }
+
+    /** A {@code CHAIN_LINK_BROKEN} attempt failure of {@code cp}, named by its ledger file (and source, if known). */
+    private void linkFailure(final long cp, final String archive, final String ledgerPath, final String source,
+            final Hash32 firstPrevious, final String why, final long ts) {
+        final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN, ledgerPath,
+                "ledger " + Checkpoint.firstLedger(cp) + " previousLedgerHash " + Hashes.hex(firstPrevious) + " "
+                        + why).withSource(source);
+        context.forward(new Record<>(cp, Facts.failure(cp, archive, e, 0, context.currentSystemTimeMs()), ts),
+                failureChild);
         // counted by the gate, which publishes it (after any retries), as every failure
     }
 }

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -173,10 +174,13 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
 
     /** Whether a failure reason is about what a file holds (not its absence, its transfer or this process). */
     private static boolean content(final String reason) {
-        return !List.of(FailureReason.MISSING_FILE.name(), FailureReason.FETCH_FAILED.name(),
-                FailureReason.FETCH_REFUSED.name(), FailureReason.INTERNAL_ERROR.name(),
-                FailureReason.DEPENDENCY_FAILED.name()).contains(reason);
+        return !NOT_ABOUT_CONTENT.contains(reason);
     }
+
+    /** Failure reasons about a file's absence, its transfer or this process, not what the file holds. */
+    private static final Set<String> NOT_ABOUT_CONTENT = Set.of(FailureReason.MISSING_FILE.name(),
+            FailureReason.FETCH_FAILED.name(), FailureReason.FETCH_REFUSED.name(), FailureReason.INTERNAL_ERROR.name(),
+            FailureReason.DEPENDENCY_FAILED.name());
 
     /**
      * The request with the source that served the failing file (the failure's {@code source}) moved to the end of its
