@@ -135,7 +135,10 @@ class ProcessFaultTest extends WithEmbeddedBroker {
             final int base = verifiedBefore;
             final IntPredicate killAt = switch (round) {
                 case 0 -> v -> v >= 1;
-                case 1 -> v -> v >= Math.min(base + 60, 150);
+                // at most 100 of 157: the sampler (every 200 ms) overshoots, and the chain check passes checkpoints in
+                // bursts (each waits for its predecessor); killed near the end, the next round had nothing left to
+                // publish and finished before it could be killed (a CI run)
+                case 1 -> v -> v >= Math.min(base + 60, 100);
                 default -> v -> false;
             };
             int files = countFiles(target);
