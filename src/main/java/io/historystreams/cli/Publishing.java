@@ -1,5 +1,6 @@
 package io.historystreams.cli;
 
+import io.historystreams.events.CheckpointVerified;
 import io.historystreams.publish.ArchiveWriter;
 import io.historystreams.publish.ArchiveWriters;
 import io.historystreams.publish.CheckpointPublisher;
@@ -24,7 +25,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.LongPredicate;
+import java.util.function.Predicate;
 
 /**
  * The publishing side of a command: one {@link PublishRunner} per target, each with its own consumer group, so a
@@ -143,12 +144,12 @@ final class Publishing implements AutoCloseable {
      * scope. The target's shared group is left as it is.
      */
     static Publishing startInOwnGroups(final HistoryStreamsService svc, final List<String> targets,
-            final LongPredicate scope) throws Exception {
+            final Predicate<CheckpointVerified> scope) throws Exception {
         return start(svc, targets, Objects.requireNonNull(scope, "scope"), true);
     }
 
     private static Publishing start(final HistoryStreamsService svc, final List<String> targets,
-            final LongPredicate ownGroupScope, final boolean bounded) throws Exception {
+            final Predicate<CheckpointVerified> ownGroupScope, final boolean bounded) throws Exception {
         final Publishing p = new Publishing(svc);
         try {
             final String app = svc.config().get(ServiceConfig.APPLICATION_ID);

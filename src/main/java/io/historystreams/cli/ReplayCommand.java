@@ -1,6 +1,7 @@
 package io.historystreams.cli;
 
 import io.historystreams.archive.Checkpoint;
+import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.Hashes;
 import io.historystreams.events.LedgerVerified;
@@ -26,11 +27,14 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
@@ -41,7 +45,8 @@ import java.util.concurrent.Callable;
 @Command(name = "replay", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Re-emit the verified checkpoints of a range (and with --ledgers their ledger events) from the "
                 + "topics, without reading any archive: to <prefix>replay.checkpoints-verified / "
-                + "<prefix>replay.ledgers-verified and, with --publish-to, to target archives.")
+                + "<prefix>replay.ledgers-verified and, with --publish-to, to target archives. A checkpoint taken "
+                + "back after it was verified (a later failure record) is left out and named (exit 1).")
 public final class ReplayCommand implements Callable<Integer> {
     @Mixin
     ServiceOptions service;
@@ -106,20 +111,55 @@ public final class ReplayCommand implements Callable<Integer> {
                         new TopicSpec(cpOut, partitions, rf, t.checkpointsVerified.configs()),
                         new TopicSpec(ledgerOut, partitions, rf, t.ledgersVerified.configs())));
             }
-            // the targets are opened (and a bad one refused) before anything is replayed. Only the range is
-            // published: the topic holds every checkpoint ever verified, and the runners read all of it; in groups of
-            // this run's own, so the range is published whatever the targets' groups did before
-            try (Publishing publishing = publishTo.isEmpty() ? null
-                    : Publishing.startInOwnGroups(svc, publishTo, wanted::contains)) {
-                final Map<Long, Verified> checkpoints = new TreeMap<>();
-                readAll(svc, t.checkpointsVerified.name(), r -> {
-                    final CheckpointVerified v = t.checkpointsVerified.valueSerde().deserializer()
-                            .deserialize(r.topic(), r.value());
-                    if (wanted.contains(v.getCheckpoint())) {
+            // each checkpoint's latest verified record, unless a failure record was given after it (the chain check
+            // found later that it does not link: taken back, see the README)
+            final Map<Long, Verified> checkpoints = new TreeMap<>();
+            final Set<Long> verifiedAgain = new HashSet<>();
+            readAll(svc, t.checkpointsVerified.name(), r -> {
+                if (r.value() == null) {
+                    return;
+                }
+                final CheckpointVerified v = t.checkpointsVerified.valueSerde().deserializer()
+                        .deserialize(r.topic(), r.value());
+                if (wanted.contains(v.getCheckpoint())) {
+                    final Verified before = checkpoints.get(v.getCheckpoint());
+                    if (before != null) {
+                        verifiedAgain.add(v.getCheckpoint());
+                    }
+                    if (before == null || !v.getVerifiedAt().isBefore(before.event().getVerifiedAt())) {
                         checkpoints.put(v.getCheckpoint(), new Verified(r.value(), v,
                                 new OutcomeWatcher.RecordAt(r.partition(), r.offset())));
                     }
-                });
+                }
+            });
+            final Map<Long, Instant> lastFailure = new HashMap<>();
+            readAll(svc, t.checkpointFailures.name(), r -> {
+                if (r.value() == null) {
+                    return;
+                }
+                final CheckpointFailed f = t.checkpointFailures.valueSerde().deserializer()
+                        .deserialize(r.topic(), r.value());
+                if (checkpoints.containsKey(f.getCheckpoint())) {
+                    lastFailure.merge(f.getCheckpoint(), f.getFailedAt(), (a, b) -> a.isAfter(b) ? a : b);
+                }
+            });
+            final List<Long> takenBack = new ArrayList<>();
+            lastFailure.forEach((cp, failedAt) -> {
+                if (failedAt.isAfter(checkpoints.get(cp).event().getVerifiedAt())) {
+                    takenBack.add(cp);
+                }
+            });
+            takenBack.forEach(checkpoints::remove);
+            takenBack.sort(null);
+            verifiedAgain.retainAll(checkpoints.keySet());
+            // Only the range is published: the topic holds every checkpoint ever verified, and the runners read all
+            // of it; in groups of this run's own, so the range is published whatever the targets' groups did before,
+            // and of a checkpoint verified again, the record replayed (not a copy taken back before it)
+            try (Publishing publishing = publishTo.isEmpty() ? null
+                    : Publishing.startInOwnGroups(svc, publishTo, v -> {
+                        final Verified chosen = checkpoints.get(v.getCheckpoint());
+                        return chosen != null && chosen.event().getVerifiedAt().equals(v.getVerifiedAt());
+                    })) {
                 final Map<String, Object> p = new HashMap<>(svc.clientProps());
                 p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
                 p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 65536);
@@ -139,24 +179,44 @@ public final class ReplayCommand implements Callable<Integer> {
                         }
                     }
                     if (ledgers) {
+                        // a checkpoint verified again has the events of each copy, keyed by ledger: the last of a
+                        // ledger's is the replayed copy's (kept until the topic is read: 64 per such checkpoint)
+                        final Map<Long, ConsumerRecord<byte[], byte[]>> latest = new TreeMap<>();
                         readAll(svc, t.ledgersVerified.name(), r -> {
+                            if (r.value() == null) {
+                                return;
+                            }
                             final LedgerVerified l = t.ledgersVerified.valueSerde().deserializer()
                                     .deserialize(r.topic(), r.value());
                             if (l.getLedgerSeq() >= from && l.getLedgerSeq() <= to
                                     && checkpoints.containsKey(l.getCheckpoint())) {
+                                if (verifiedAgain.contains(l.getCheckpoint())) {
+                                    latest.put(l.getLedgerSeq(), r);
+                                    return;
+                                }
                                 producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
                                 ledgerCount[0]++;
                                 ledgersFound.set(Math.toIntExact(l.getLedgerSeq() - from));
                             }
                         });
+                        latest.forEach((seq, r) -> {
+                            producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
+                            ledgerCount[0]++;
+                            ledgersFound.set(Math.toIntExact(seq - from));
+                        });
                     }
                     producer.flush();
                 }
-                final String missing = missing(wanted, checkpoints.keySet());
-                out.printf("replayed %d of %d checkpoints%s to %s%s%s%n", checkpoints.size(), wanted.size(),
+                final Set<Long> notMissing = new HashSet<>(checkpoints.keySet());
+                notMissing.addAll(takenBack);
+                final String missing = missing(wanted, notMissing);
+                out.printf("replayed %d of %d checkpoints%s to %s%s%s%s%n", checkpoints.size(), wanted.size(),
                         ledgers ? " and " + ledgerCount[0] + " ledger events" : "", cpOut,
                         ledgers ? " and " + ledgerOut : "",
-                        missing.isEmpty() ? "" : "; not verified in the topics: " + missing);
+                        missing.isEmpty() ? "" : "; not verified in the topics: " + missing,
+                        takenBack.isEmpty() ? "" : "; taken back after they were verified (a failure record after the "
+                                + "verified one: a copy that does not link to its predecessor as verified later; "
+                                + "ingest them again): " + missing(takenBack, Set.of()));
                 boolean ledgersComplete = true;
                 if (ledgers) {
                     long absent = 0;
@@ -196,7 +256,8 @@ public final class ReplayCommand implements Callable<Integer> {
                     }
                     out.flush();
                 }
-                return missing.isEmpty() && published && ledgersComplete ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
+                return missing.isEmpty() && takenBack.isEmpty() && published && ledgersComplete ? ExitCode.OK
+                        : ExitCode.VERIFICATION_FAILED;
             }
         }
     }

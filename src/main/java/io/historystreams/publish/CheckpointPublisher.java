@@ -34,7 +34,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * checkpoint's ledger/transactions/results/scp files, then its {@code history-<hex>.json}, and last the root
  * {@code .well-known/stellar-history.json}, only when that moves the root forward.
  *
- * <p>Files the target already has are skipped (archives are write-once), so a repeat writes nothing. Every byte
+ * <p>Files the target already has are skipped (archives are write-once), so a repeat writes nothing; except for a
+ * checkpoint verified after another copy of it failed its chain link ({@code otherCopyRefused}): that copy may have been
+ * published before it was taken back, so the checkpoint's state and data files are put over the target's. Every byte
  * published is checked against the SHA-256 recorded in the {@link FileRef} right before the put; a mismatch fails
  * with a non-retryable {@link PublishException} and nothing is written under that path. Not thread-safe for one
  * target: publish one checkpoint at a time per target, in checkpoint order (see {@link PublishRunner}).
@@ -133,6 +135,9 @@ public final class CheckpointPublisher {
             } catch (final PublishException e) {
                 return;
             }
+            if (cp.getOtherCopyRefused()) {
+                continue; // its files are put over what the target has, by publish(), after the checkpoints before it
+            }
             final String hasPath = ArchivePaths.has(cp.getCheckpoint());
             for (final FileRef f : cp.getFiles()) {
                 final String p = f.getPath();
@@ -141,7 +146,7 @@ public final class CheckpointPublisher {
                         || prepared.containsKey(p)) {
                     continue;
                 }
-                prepared.put(p, new Prepared(puts.submit(() -> publishFile(f))));
+                prepared.put(p, new Prepared(puts.submit(() -> publishFile(f, false))));
             }
         }
     }
@@ -212,13 +217,20 @@ public final class CheckpointPublisher {
         }
         final List<String> written = new ArrayList<>();
         final List<String> skipped = new ArrayList<>();
-        publishStep(buckets, written, skipped);
-        publishStep(data, written, skipped);
-        if (hasThere) {
+        // another copy of this checkpoint failed its chain link: the target may hold it (published before it was
+        // taken back), so this checkpoint's own files are put over whatever is there (buckets are named by their hash)
+        final boolean replace = cp.getOtherCopyRefused();
+        if (replace) {
+            LOG.info("{}: checkpoint {} replaces another copy of it that failed its chain link: its files are written "
+                    + "over those the target has", writer.name(), hex(checkpoint));
+        }
+        publishStep(buckets, written, skipped, false);
+        publishStep(data, written, skipped, replace);
+        if (hasThere && !replace) {
             filesSkipped.incrementAndGet();
             skipped.add(hasPath);
         } else {
-            publishFile(has).addTo(written, skipped);
+            publishFile(has, replace).addTo(written, skipped);
         }
         advanceRoot(checkpoint, has, cp.getNetworkPassphrase(), written, skipped);
         final long millis = (System.nanoTime() - started) / 1_000_000;
@@ -237,19 +249,20 @@ public final class CheckpointPublisher {
     /**
      * Publishes {@code files}, {@value #FILES_IN_FLIGHT} at a time, and returns when every one is done; the first
      * failure is thrown once the others have finished (each put is atomic: nothing is left half written). Written and
-     * skipped paths are recorded in the order of {@code files}.
+     * skipped paths are recorded in the order of {@code files}. With {@code replace} every file is put, also over one
+     * the target has (none was put ahead by {@link #prepare}).
      */
-    private void publishStep(final List<FileRef> files, final List<String> written, final List<String> skipped)
-            throws PublishException {
-        if (files.size() <= 1 && files.stream().noneMatch(f -> prepared.containsKey(f.getPath()))) {
+    private void publishStep(final List<FileRef> files, final List<String> written, final List<String> skipped,
+            final boolean replace) throws PublishException {
+        if (files.size() <= 1 && (replace || files.stream().noneMatch(f -> prepared.containsKey(f.getPath())))) {
             for (final FileRef f : files) {
-                publishFile(f).addTo(written, skipped);
+                publishFile(f, replace).addTo(written, skipped);
             }
             return;
         }
         final List<java.util.concurrent.Future<Put>> puts = new ArrayList<>();
         for (final FileRef f : files) {
-            puts.add(takePrepared(f));
+            puts.add(replace ? this.puts.submit(() -> publishFile(f, true)) : takePrepared(f));
         }
         PublishException failed = null;
         RuntimeException broken = null;
@@ -313,7 +326,7 @@ public final class CheckpointPublisher {
                         new PublishException(writer.name() + ": interrupted while publishing", true, null));
             }
         }
-        return this.puts.submit(() -> publishFile(f));
+        return this.puts.submit(() -> publishFile(f, false));
     }
 
     /** One file's outcome: written, or skipped because the target had it. */
@@ -323,15 +336,15 @@ public final class CheckpointPublisher {
         }
     }
 
-    /** Publishes one file unless the target already has it under its final name. */
-    private Put publishFile(final FileRef f) throws PublishException {
+    /** Publishes one file unless the target already has it under its final name (with {@code replace}: also then). */
+    private Put publishFile(final FileRef f, final boolean replace) throws PublishException {
         final String path;
         try {
             path = TargetPath.require(f.getPath());
         } catch (final IllegalArgumentException e) {
             throw new PublishException(writer.name() + ": " + e.getMessage(), false, e);
         }
-        if (writer.exists(path)) {
+        if (!replace && writer.exists(path)) {
             filesSkipped.incrementAndGet();
             return new Put(path, false);
         }

@@ -35,6 +35,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongPredicate;
+import java.util.function.Predicate;
 
 /**
  * Publishes the verified checkpoints of the {@code checkpoints-verified} topic to one target archive, in its own
@@ -113,7 +114,7 @@ public final class PublishRunner implements AutoCloseable {
     private final Topics topics;
     private final CheckpointPublisher publisher;
     private final Settings settings;
-    private final LongPredicate scope;
+    private final Predicate<CheckpointVerified> scope;
     /** The group is the target's, shared with other jobs: never commit past a record out of scope. */
     private final boolean sharedGroup;
     private final Thread thread;
@@ -168,7 +169,7 @@ public final class PublishRunner implements AutoCloseable {
             final CheckpointPublisher publisher, final Topics topics, final Settings settings,
             final LongPredicate scope) {
         this(groupId(applicationId, Objects.requireNonNull(targetName, "targetName")), true, clientProps, targetName,
-                publisher, topics, settings, scope);
+                publisher, topics, settings, ofCheckpoints(scope));
     }
 
     /**
@@ -179,13 +180,29 @@ public final class PublishRunner implements AutoCloseable {
     public static PublishRunner ownGroup(final String groupId, final Map<String, Object> clientProps,
             final String targetName, final CheckpointPublisher publisher, final Topics topics, final Settings settings,
             final LongPredicate scope) {
+        return ownGroup(groupId, clientProps, targetName, publisher, topics, settings, ofCheckpoints(scope));
+    }
+
+    /**
+     * As {@link #ownGroup(String, Map, String, CheckpointPublisher, Topics, Settings, LongPredicate)}, with a scope
+     * that tells the records of one checkpoint apart (a {@code replay} publishes the one it replays, not a copy taken
+     * back before it).
+     */
+    public static PublishRunner ownGroup(final String groupId, final Map<String, Object> clientProps,
+            final String targetName, final CheckpointPublisher publisher, final Topics topics, final Settings settings,
+            final Predicate<CheckpointVerified> scope) {
         return new PublishRunner(Objects.requireNonNull(groupId, "groupId"), false, clientProps, targetName, publisher,
                 topics, settings, scope);
     }
 
+    private static Predicate<CheckpointVerified> ofCheckpoints(final LongPredicate scope) {
+        Objects.requireNonNull(scope, "scope");
+        return v -> scope.test(v.getCheckpoint());
+    }
+
     private PublishRunner(final String groupId, final boolean sharedGroup, final Map<String, Object> clientProps,
             final String targetName, final CheckpointPublisher publisher, final Topics topics, final Settings settings,
-            final LongPredicate scope) {
+            final Predicate<CheckpointVerified> scope) {
         this.scope = Objects.requireNonNull(scope, "scope");
         this.targetName = Objects.requireNonNull(targetName, "targetName");
         this.groupId = groupId;
@@ -559,7 +576,7 @@ public final class PublishRunner implements AutoCloseable {
             revoked.clear();
             final List<ConsumerRecord<Long, CheckpointVerified>> inScope = new ArrayList<>();
             for (final ConsumerRecord<Long, CheckpointVerified> r : sorted) {
-                if (r.value() != null && !scope.test(r.value().getCheckpoint())) {
+                if (r.value() != null && !scope.test(r.value())) {
                     // nothing to do here, so not rewound to; not committed past either (see committable)
                     done.add(r);
                     if (sharedGroup) {

@@ -175,7 +175,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             lastHashes.put(cp, concat(last.bytes(), v.getFirstPreviousLedgerHash().bytes()));
             settled.delete(cp);
             context.forward(new Record<>(cp, CheckpointVerified.newBuilder(v).setChainLinkedToPrevious(link)
-                    .setVerifiedAt(Instant.ofEpochMilli(context.currentSystemTimeMs())).build(), ts), verdictChild);
+                    .setVerifiedAt(Instant.ofEpochMilli(context.currentSystemTimeMs()))
+                    .setOtherCopyRefused(isRefusedOtherThan(cp, last)).build(), ts), verdictChild);
             final long next = cp + Checkpoint.FREQUENCY;
             final CheckpointVerified onAnchor = anchored.get(next);
             if (onAnchor != null) {
@@ -238,6 +239,23 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         }
         for (int i = 0; i + 32 <= r.length; i += 32) {
             if (Arrays.equals(r, i, i + 32, last.bytes(), 0, 32)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether a copy of {@code cp} other than the one whose last ledger hash is {@code last} failed its link: it may
+     * have been verified, published and taken back, so the verdict of this one says to replace it.
+     */
+    private boolean isRefusedOtherThan(final long cp, final Hash32 last) {
+        final byte[] r = refused.get(cp);
+        if (r == null) {
+            return false;
+        }
+        for (int i = 0; i + 32 <= r.length; i += 32) {
+            if (!Arrays.equals(r, i, i + 32, last.bytes(), 0, 32)) {
                 return true;
             }
         }

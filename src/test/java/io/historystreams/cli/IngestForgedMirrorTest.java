@@ -22,6 +22,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -163,6 +164,39 @@ class IngestForgedMirrorTest {
     }
 
     @Test
+    void checkpointsTakenBackAreNotReplayedAndTheirHonestCopiesReplaceThePublishedOnes() throws Exception {
+        // the backfill above, publishing: the recent part's forged copies were published and stayed on the target
+        // when taken back, and replay re-emitted and published them (exit 0; verify of its target failed)
+        final Path mirror = tmp.resolve("mirror");
+        final Cli.Ran recent = ingest("data", 511, "--from", "320", "--archive", forged.toString(), "--archive",
+                HONEST.toString(), "--publish-to", mirror.toString());
+        assertEquals(ExitCode.OK, recent.code(), recent.out());
+        final String ledger17f = ArchivePaths.checkpointFile(FileType.LEDGER, 0x17f);
+        assertArrayEquals(Files.readAllBytes(forged.resolve(ledger17f)), Files.readAllBytes(mirror.resolve(ledger17f)));
+        final Cli.Ran whole = ingest("data", 511, "--archive", forged.toString(), "--archive", HONEST.toString());
+        assertEquals(ExitCode.VERIFICATION_FAILED, whole.code(), whole.out());
+
+        final Path replayed = tmp.resolve("replayed");
+        final Cli.Ran replay = replay("data", 511, replayed);
+        assertEquals(ExitCode.VERIFICATION_FAILED, replay.code(), replay.out());
+        assertTrue(replay.out().contains("replayed 5 of 8 checkpoints and 319 ledger events"), replay.out());
+        assertTrue(replay.out().contains("taken back after they were verified") && replay.out().contains(
+                "ingest them again): 3 (0x17f..0x1ff)"), replay.out());
+        assertFalse(Files.exists(replayed.resolve(ledger17f)), replay::out);
+
+        // verified again from the honest mirror: its files are written over the forged ones the target has
+        final Cli.Ran again = ingest("data", 511, "--archive", forged.toString(), "--archive", HONEST.toString(),
+                "--publish-to", mirror.toString());
+        assertEquals(ExitCode.OK, again.code(), again.out());
+        assertHonestAndLinked(mirror, 0x1ff);
+        // and replayed once, each ledger with the events of the copy verified last (the topic has both copies')
+        final Cli.Ran replayAgain = replay("data", 511, replayed);
+        assertEquals(ExitCode.OK, replayAgain.code(), replayAgain.out());
+        assertTrue(replayAgain.out().contains("replayed 8 of 8 checkpoints and 511 ledger events"), replayAgain.out());
+        assertHonestAndLinked(replayed, 0x1ff);
+    }
+
+    @Test
     void aCheckpointThatFailedOnlyBecauseItsPredecessorDidIsVerifiedFromAnHonestSourceLater() throws Exception {
         // one attempt: the forged 0xff fails its link and its successors fail with it; a later run from the honest
         // mirror alone failed every checkpoint after 0xbf again, "cannot be checked" (a trial)
@@ -182,6 +216,11 @@ class IngestForgedMirrorTest {
             all.addAll(List.of("--from", "1"));
         }
         return Cli.run(all.toArray(String[]::new));
+    }
+
+    private Cli.Ran replay(final String data, final long to, final Path target) {
+        return Cli.run("replay", "--from", "1", "--to", Long.toString(to), "--ledgers", "--quiet", "--data-dir",
+                tmp.resolve(data).toString(), "--http-port", "-1", "--publish-to", target.toString());
     }
 
     private JsonNode report(final String data) throws Exception {

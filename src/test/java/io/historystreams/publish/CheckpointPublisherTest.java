@@ -81,6 +81,39 @@ class CheckpointPublisherTest {
     }
 
     @Test
+    void aCheckpointVerifiedAfterAnotherCopyFailedItsLinkIsWrittenOverTheTargetsFiles() throws Exception {
+        // the target holds another copy's files (published, then taken back when found not to link): a checkpoint
+        // whose verdict says so replaces them; any other checkpoint skips what the target has, as archives are
+        // write-once
+        final Path target = tmp.resolve("target");
+        final CheckpointVerified cp = v.checkpoints.get(3);
+        final String ledger = ArchivePaths.checkpointFile(FileType.LEDGER, cp.getCheckpoint());
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"))) {
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            for (final CheckpointVerified c : v.checkpoints.subList(0, 4)) {
+                p.publish(c);
+            }
+            final byte[] honest = Files.readAllBytes(target.resolve(ledger));
+            final byte[] other = Files.readAllBytes(target.resolve(ArchivePaths.checkpointFile(FileType.LEDGER,
+                    v.checkpoints.get(2).getCheckpoint())));
+            Files.write(target.resolve(ledger), other);
+
+            assertEquals(List.of(), p.publish(cp).getWritten(), "present files are skipped");
+            assertArrayEquals(other, Files.readAllBytes(target.resolve(ledger)));
+
+            final CheckpointPublished replaced = p.publish(CheckpointVerified.newBuilder(cp).setOtherCopyRefused(true)
+                    .build());
+            assertArrayEquals(honest, Files.readAllBytes(target.resolve(ledger)));
+            assertTrue(replaced.getWritten().contains(ledger), replaced.getWritten()::toString);
+            assertTrue(replaced.getWritten().contains(ArchivePaths.has(cp.getCheckpoint())),
+                    replaced.getWritten()::toString);
+            assertTrue(replaced.getWritten().stream().noneMatch(f -> f.startsWith("bucket/")),
+                    "buckets are named by their hash: " + replaced.getWritten());
+            assertVerifies(target);
+        }
+    }
+
+    @Test
     void publishesThroughCommandTemplates() throws Exception {
         final Path target = Files.createDirectories(tmp.resolve("cmd-target"));
         final List<CheckpointVerified> ten = v.first(10);
