@@ -254,6 +254,15 @@ public final class IngestCommand implements Callable<Integer> {
                     }
                     notice(notices.next(w.verifiedCount() + w.failed().size()), progress, err);
                     w.poll(Duration.ofMillis(200));
+                    final List<Long> again = w.takeTakenBack();
+                    if (!again.isEmpty()) {
+                        // verified earlier on the predecessor's ledger file, and found not to link to the copy of
+                        // the predecessor verified now: read again (a successor waits for its predecessor's verdict)
+                        notice("checkpoints taken back: " + ReplayCommand.missing(again, java.util.Set.of())
+                                + ": verified before on their predecessor's ledger file, they do not link to the "
+                                + "predecessor as verified now; asked for again", progress, err);
+                        request(clientProps, topics, again, range.passphrase());
+                    }
                     if (progress != null) {
                         progress.update(w.verifiedCount(), w.failed().size(), bytesFetched.getAsLong());
                     }

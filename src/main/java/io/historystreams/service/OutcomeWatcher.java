@@ -57,6 +57,12 @@ public final class OutcomeWatcher implements AutoCloseable {
     private int verifiedCount;
     /** Per checkpoint without a verdict, its last failed attempt of this run (removed at its verdict). */
     private final Map<Long, CheckpointFailed> lastAttempt = new HashMap<>();
+    /**
+     * Checkpoints taken back in this run and not yet asked for again ({@link #takeTakenBack}); every one taken back
+     * in this run is in {@link #askedAgain}, so each is asked for again once.
+     */
+    private final List<Long> takenBack = new ArrayList<>();
+    private final java.util.Set<Long> askedAgain = new java.util.HashSet<>();
 
     public OutcomeWatcher(final Map<String, Object> clientProps, final Topics topics, final Collection<Long> wanted,
             final long sinceMillis) {
@@ -97,7 +103,11 @@ public final class OutcomeWatcher implements AutoCloseable {
                 final CheckpointVerified v = topics.checkpointsVerified.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
                 final int i = Arrays.binarySearch(wanted, v.getCheckpoint());
-                if (i >= 0 && status[i] != Status.VERIFIED.ordinal()
+                if (i >= 0 && status[i] == Status.FAILED.ordinal()
+                        && lastFailureAt.getOrDefault(v.getCheckpoint(), 0L) > v.getVerifiedAt().toEpochMilli()) {
+                    // its failure of this run, read first, was given after this verdict: it took this one back
+                    takenBackNow(i, v.getCheckpoint());
+                } else if (i >= 0 && status[i] != Status.VERIFIED.ordinal()
                         && lastFailureAt.getOrDefault(v.getCheckpoint(), 0L) <= v.getVerifiedAt().toEpochMilli()) {
                     if (status[i] == Status.FAILED.ordinal()) {
                         failed.remove(v.getCheckpoint());
@@ -140,6 +150,7 @@ public final class OutcomeWatcher implements AutoCloseable {
                     verifiedPartition[i] = -1;
                     if (at >= since) {
                         failed.put(f.getCheckpoint(), f);
+                        takenBackNow(i, f.getCheckpoint());
                     }
                 } else if (i >= 0 && status[i] != Status.VERIFIED.ordinal() && at >= since) {
                     status[i] = (byte) Status.FAILED.ordinal();
@@ -148,6 +159,29 @@ public final class OutcomeWatcher implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * A checkpoint of this run's failed just now by being taken back: pending again, to be asked for again
+     * ({@link #takeTakenBack}), the first time only (a second failure is its verdict).
+     */
+    private void takenBackNow(final int i, final long checkpoint) {
+        if (askedAgain.add(checkpoint)) {
+            status[i] = (byte) Status.PENDING.ordinal();
+            failed.remove(checkpoint);
+            takenBack.add(checkpoint);
+        }
+    }
+
+    /**
+     * The checkpoints taken back in this run since the last call (a verified verdict followed by a failure: the chain
+     * check found later that the copy does not link to its predecessor as verified since), in ascending order. Each
+     * is pending again once: the caller asks for it again, and its next verdict, verified or failed, is its verdict.
+     */
+    public List<Long> takeTakenBack() {
+        final List<Long> out = takenBack.stream().sorted().toList();
+        takenBack.clear();
+        return out;
     }
 
     /** Where the verified event of a verified checkpoint was read; null for one not verified (or not wanted). */
