@@ -230,7 +230,7 @@ public final class IngestCommand implements Callable<Integer> {
         final PrintWriter err = spec.commandLine().getErr();
         final List<Long> checkpoints = Checkpoint.range(range.first(), range.last());
         final long serviceUp = (System.nanoTime() - t0) / 1_000_000;
-        request(clientProps, topics, checkpoints, range.passphrase());
+        request(clientProps, topics, checkpoints, checkpoints.get(0), range.passphrase());
         try (OutcomeWatcher w = new OutcomeWatcher(clientProps, topics, checkpoints, startedMillis)) {
             // (a timeout past 292 years overflowed into one already over: everything given up at once)
             final long deadline = timeoutSeconds > 0 && timeoutSeconds < Long.MAX_VALUE / 4_000_000_000L
@@ -259,9 +259,9 @@ public final class IngestCommand implements Callable<Integer> {
                         // verified earlier on the predecessor's ledger file, and found not to link to the copy of
                         // the predecessor verified now: read again (a successor waits for its predecessor's verdict)
                         notice("checkpoints taken back: " + ReplayCommand.missing(again, java.util.Set.of())
-                                + ": verified before on their predecessor's ledger file, they do not link to the "
-                                + "predecessor as verified now; asked for again", progress, err);
-                        request(clientProps, topics, again, range.passphrase());
+                                + " (a verified copy found not to link, with the checkpoints after it that failed on "
+                                + "their link to it); asked for again", progress, err);
+                        request(clientProps, topics, again, checkpoints.get(0), range.passphrase());
                     }
                     if (progress != null) {
                         progress.update(w.verifiedCount(), w.failed().size(), bytesFetched.getAsLong());
@@ -335,7 +335,7 @@ public final class IngestCommand implements Callable<Integer> {
      * checkpoint once), so none is silently lost and the command never waits for a checkpoint nobody requested.
      */
     private void request(final Map<String, Object> clientProps, final Topics topics, final List<Long> checkpoints,
-            final String passphrase) {
+            final long rangeFirst, final String passphrase) {
         final Map<String, Object> p = new HashMap<>(clientProps);
         // Not idempotent: right after topic creation an idempotent producer can hold a batch until the delivery
         // timeout (the transactions-v2 "expected sequence 0" rejection, KAFKA-18202); a duplicate request is
@@ -356,12 +356,12 @@ public final class IngestCommand implements Callable<Integer> {
                 final List<String> sources = archive.requestSources();
                 for (final long cp : todo) {
                     // the chain check waits for the predecessor's verdict when it is asked for too (the range is
-                    // contiguous: every checkpoint after its first)
+                    // contiguous: every checkpoint after its first; asked for again, it has a verdict or a word)
                     producer.send(new ProducerRecord<>(topics.checkpointRequests.name(), cp,
                             CheckpointRequest.newBuilder().setArchive(sources.get(0))
                                     .setSources(sources).setNetworkPassphrase(passphrase).setCheckpoint(cp)
                                     .setReason(RequestReason.RANGE).setRequestedAt(now)
-                                    .setPredecessorRequested(cp > checkpoints.get(0)).build()),
+                                    .setPredecessorRequested(cp > rangeFirst).build()),
                             (md, e) -> {
                                         if (e != null) {
                                             failed.add(cp);

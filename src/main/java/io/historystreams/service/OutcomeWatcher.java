@@ -1,9 +1,11 @@
 package io.historystreams.service;
 
+import io.historystreams.archive.Checkpoint;
 import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.topology.Topics;
+import io.historystreams.verify.FailureReason;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -156,6 +158,11 @@ public final class OutcomeWatcher implements AutoCloseable {
                     status[i] = (byte) Status.FAILED.ordinal();
                     failed.put(f.getCheckpoint(), f);
                     lastAttempt.remove(f.getCheckpoint());
+                    if (i > 0 && wanted[i - 1] == f.getCheckpoint() - Checkpoint.FREQUENCY
+                            && askedAgain.contains(wanted[i - 1]) && brokenLink(f)) {
+                        // failed on its link to a predecessor taken back in this run: asked for again with it
+                        takenBackNow(i, f.getCheckpoint());
+                    }
                 }
             }
         }
@@ -166,11 +173,26 @@ public final class OutcomeWatcher implements AutoCloseable {
      * ({@link #takeTakenBack}), the first time only (a second failure is its verdict).
      */
     private void takenBackNow(final int i, final long checkpoint) {
-        if (askedAgain.add(checkpoint)) {
-            status[i] = (byte) Status.PENDING.ordinal();
-            failed.remove(checkpoint);
-            takenBack.add(checkpoint);
+        if (!askedAgain.add(checkpoint)) {
+            return;
         }
+        status[i] = (byte) Status.PENDING.ordinal();
+        failed.remove(checkpoint);
+        takenBack.add(checkpoint);
+        // its successors that failed on their link to it (to the copy taken back) are asked for again with it
+        for (int j = i + 1; j < wanted.length && wanted[j] == wanted[j - 1] + Checkpoint.FREQUENCY
+                && status[j] == Status.FAILED.ordinal() && brokenLink(failed.get(wanted[j])); j++) {
+            if (!askedAgain.add(wanted[j])) {
+                break;
+            }
+            status[j] = (byte) Status.PENDING.ordinal();
+            failed.remove(wanted[j]);
+            takenBack.add(wanted[j]);
+        }
+    }
+
+    private static boolean brokenLink(final CheckpointFailed f) {
+        return f != null && FailureReason.CHAIN_LINK_BROKEN.name().equals(f.getReason());
     }
 
     /**

@@ -18,8 +18,11 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The chain check between checkpoints, in one task: it sees every assembled checkpoint of the pipeline (whose data dir
@@ -59,9 +62,22 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private ProcessorContext<Long, Object> context;
     /**
      * Every checkpoint passed: its last ledger hash (what successors link to), then its first ledger's previous ledger
-     * hash (what it linked to: a successor of a copy revoked later is revoked with it).
+     * hash (what it linked to: a successor of a copy revoked later is revoked with it), then the source of its ledger
+     * file (UTF-8; absent in a data dir of an older version).
      */
     private KeyValueStore<Long, byte[]> lastHashes;
+    /**
+     * Checkpoints whose copies failed to link to their predecessor as passed here: the predecessor's last ledger hash
+     * then, and the sources of those copies (UTF-8, one per line). When their attempts run out and a source other than
+     * the one of the predecessor's ledger file served them, the predecessor's copy is the suspect: taken back.
+     */
+    private KeyValueStore<Long, byte[]> disputed;
+    /**
+     * Copies taken back because their successor's copies from other sources did not link to them, each as its last
+     * ledger hash (hex) and the source that served it, one per line (the latest few): read again from that source it
+     * fails at once, so another source's is read; another source's copy with the same hash confirms it.
+     */
+    private KeyValueStore<Long, String> takenBack;
     /** The last ledger hashes of the copies of a checkpoint that failed their link (32 bytes each, the latest few). */
     private KeyValueStore<Long, byte[]> refused;
     /** Checkpoints waiting for their predecessor's verdict. */
@@ -72,7 +88,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private KeyValueStore<Long, String> settled;
 
     /** The chain check's store names. */
-    record Stores(String lastHashes, String held, String anchored, String settled, String refused) {
+    record Stores(String lastHashes, String held, String anchored, String settled, String refused, String disputed,
+            String takenBack) {
     }
 
     ChainLinker(final Stores names, final String verdictChild, final String failureChild) {
@@ -89,6 +106,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         this.anchored = context.getStateStore(names.anchored());
         this.settled = context.getStateStore(names.settled());
         this.refused = context.getStateStore(names.refused());
+        this.disputed = context.getStateStore(names.disputed());
+        this.takenBack = context.getStateStore(names.takenBack());
     }
 
     @Override
@@ -100,14 +119,14 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         if (in.getCandidate() != null) {
             candidate(in.getCandidate(), in.getPredecessorRequested(), record.timestamp());
         } else if (in.getSettled() != null) {
-            word(in.getCheckpoint(), in.getSettled(), record.timestamp());
+            word(in.getCheckpoint(), in.getSettled(), in.getArchive(), record.timestamp());
         }
     }
 
     private void candidate(final CheckpointVerified v, final boolean predecessorRequested, final long ts) {
         final long cp = v.getCheckpoint();
         if (cp == Checkpoint.FREQUENCY - 1) {
-            pass(v, ChainLinkStatus.NOT_APPLICABLE, ts);
+            passUnlessTakenBack(v, ChainLinkStatus.NOT_APPLICABLE, ts);
             return;
         }
         final long prev = Checkpoint.previous(cp);
@@ -119,7 +138,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     }
 
     /** The gate's word on {@code cp}: its verdict is not coming now (a successor waiting for it is checked without). */
-    private void word(final long cp, final String word, final long ts) {
+    private void word(final long cp, final String word, final String archive, final long ts) {
         if (ADMITTED.equals(word)) {
             settled.delete(cp); // asked for again after it failed: successors wait for this attempt's verdict
             return;
@@ -128,6 +147,13 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             return; // passed here: successors link to its verified last ledger
         }
         settled.put(cp, word);
+        final byte[] dispute = disputed.get(cp);
+        if (dispute != null) {
+            disputed.delete(cp);
+            if (FAILED.equals(word)) {
+                suspect(Checkpoint.previous(cp), cp, dispute, archive, ts);
+            }
+        }
         final long next = cp + Checkpoint.FREQUENCY;
         final CheckpointVerified waiting = held.get(next);
         if (waiting != null) {
@@ -148,8 +174,9 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         final Hash32 verified = lastHash(prev);
         if (verified != null) {
             if (verified.equals(v.getFirstPreviousLedgerHash())) {
-                pass(v, ChainLinkStatus.VERIFIED, ts);
+                passUnlessTakenBack(v, ChainLinkStatus.VERIFIED, ts);
             } else {
+                disputes(v, verified);
                 brokenCopy(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(verified)
                         + ")", ts);
             }
@@ -157,12 +184,46 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             brokenCopy(v, "links to a copy of the previous checkpoint that failed its own link", ts);
         } else if (v.getPreviousCheckpointLastHash() != null
                 && v.getPreviousCheckpointLastHash().equals(v.getFirstPreviousLedgerHash())) {
-            anchored.put(v.getCheckpoint(), v);
-            pass(v, ChainLinkStatus.VERIFIED, ts);
+            if (isTakenBack(v)) {
+                takenBackCopy(v, ts);
+            } else {
+                anchored.put(v.getCheckpoint(), v);
+                pass(v, ChainLinkStatus.VERIFIED, ts);
+            }
         } else {
             broken(v, "does not match the previous checkpoint's ledger file (" + (v.getPreviousCheckpointLastHash()
                     == null ? "unknown" : Hashes.hex(v.getPreviousCheckpointLastHash())) + ")", ts);
         }
+    }
+
+    /** Whether {@code v} is a copy taken back before, served again by the same source. */
+    private boolean isTakenBack(final CheckpointVerified v) {
+        final String entries = takenBack.get(v.getCheckpoint());
+        return entries != null && entries.lines().anyMatch((Hashes.hex(v.getLastLedgerHash()) + " "
+                + ledgerSource(v))::equals);
+    }
+
+    /** Passes {@code v} on (see {@link #pass}), unless it is a copy taken back before. */
+    private void passUnlessTakenBack(final CheckpointVerified v, final ChainLinkStatus status, final long ts) {
+        if (isTakenBack(v)) {
+            takenBackCopy(v, ts);
+        } else {
+            pass(v, status, ts);
+        }
+    }
+
+    /**
+     * A copy that links to its predecessor but was refused before: taken back when its successor's copies from other
+     * sources did not link to it (read again, it fails at once, so the next source is read).
+     */
+    private void takenBackCopy(final CheckpointVerified v, final long ts) {
+        final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN,
+                ArchivePaths.checkpointFile(FileType.LEDGER, v.getCheckpoint()), "ledger " + v.getCheckpoint()
+                + " hash " + Hashes.hex(v.getLastLedgerHash()) + " is the last ledger of a copy of this checkpoint "
+                + "taken back before: the copies of its successor from other sources did not link to it")
+                .withSource(ledgerSource(v));
+        context.forward(new Record<>(v.getCheckpoint(), Facts.failure(v.getCheckpoint(), v.getArchive(), e, 0,
+                context.currentSystemTimeMs()), ts), failureChild);
     }
 
     /** Passes {@code first} on, then every successor that waited for it, in chain order. */
@@ -172,8 +233,11 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         while (v != null) {
             final long cp = v.getCheckpoint();
             final Hash32 last = v.getLastLedgerHash();
-            lastHashes.put(cp, concat(last.bytes(), v.getFirstPreviousLedgerHash().bytes()));
+            final String source = ledgerSource(v);
+            lastHashes.put(cp, concat(concat(last.bytes(), v.getFirstPreviousLedgerHash().bytes()),
+                    source == null ? new byte[0] : source.getBytes(StandardCharsets.UTF_8)));
             settled.delete(cp);
+            disputed.delete(cp);
             context.forward(new Record<>(cp, CheckpointVerified.newBuilder(v).setChainLinkedToPrevious(link)
                     .setVerifiedAt(Instant.ofEpochMilli(context.currentSystemTimeMs()))
                     .setOtherCopyRefused(isRefusedOtherThan(cp, last)).build(), ts), verdictChild);
@@ -190,8 +254,12 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             if (v != null) {
                 held.delete(next);
                 if (!last.equals(v.getFirstPreviousLedgerHash())) {
+                    disputes(v, last);
                     brokenCopy(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(last)
                             + ")", ts);
+                    v = null;
+                } else if (isTakenBack(v)) {
+                    takenBackCopy(v, ts);
                     v = null;
                 }
                 link = ChainLinkStatus.VERIFIED;
@@ -207,8 +275,27 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private void revoke(final CheckpointVerified v, final String why, final long ts) {
         brokenCopy(v, why, ts);
         lastHashes.delete(v.getCheckpoint());
-        long cp = v.getCheckpoint();
-        byte[] revokedLast = v.getLastLedgerHash().bytes();
+        revokeSuccessors(v.getCheckpoint(), v.getArchive(), v.getLastLedgerHash().bytes(), ts);
+    }
+
+    /**
+     * Takes back {@code cp}'s copy passed here (last ledger {@code last}), whose successor's copies did not link to
+     * it, and every successor passed since that links to it.
+     */
+    private void revoke(final long cp, final String archive, final String source, final Hash32 last, final String why,
+            final long ts) {
+        final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN,
+                ArchivePaths.checkpointFile(FileType.LEDGER, cp), "ledger " + cp + " hash " + Hashes.hex(last) + " "
+                + why).withSource(source);
+        context.forward(new Record<>(cp, Facts.failure(cp, archive, e, 0, context.currentSystemTimeMs()), ts),
+                failureChild);
+        lastHashes.delete(cp);
+        revokeSuccessors(cp, archive, last.bytes(), ts);
+    }
+
+    private void revokeSuccessors(final long first, final String archive, final byte[] firstLast, final long ts) {
+        long cp = first;
+        byte[] revokedLast = firstLast;
         while (true) {
             final long next = cp + Checkpoint.FREQUENCY;
             final byte[] passed = lastHashes.get(next);
@@ -218,12 +305,77 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             }
             lastHashes.delete(next);
             refuse(next, Arrays.copyOf(passed, 32));
-            linkFailure(next, v.getArchive(), ArchivePaths.checkpointFile(FileType.LEDGER, next), null,
+            linkFailure(next, archive, ArchivePaths.checkpointFile(FileType.LEDGER, next), null,
                     new Hash32(Arrays.copyOfRange(passed, 32, 64)), "links to checkpoint " + cp
                             + "'s copy, which was found not to link after both were verified", ts);
             cp = next;
             revokedLast = Arrays.copyOf(passed, 32);
         }
+    }
+
+    /** The source of a checkpoint's ledger file, or null when its event does not name one. */
+    private static String ledgerSource(final CheckpointVerified v) {
+        for (final FileRef f : v.getFiles()) {
+            if (f.getPath().startsWith("ledger/")) {
+                return f.getSource();
+            }
+        }
+        return null;
+    }
+
+    /** Remembers that {@code v}'s copy does not link to its predecessor's copy passed here (last ledger {@code prev}). */
+    private void disputes(final CheckpointVerified v, final Hash32 prev) {
+        final byte[] d = disputed.get(v.getCheckpoint());
+        final List<String> sources = new ArrayList<>(d == null || !Arrays.equals(d, 0, 32, prev.bytes(), 0, 32)
+                ? List.of() : sourcesOf(d));
+        final String source = ledgerSource(v);
+        if (source != null && !sources.contains(source)) {
+            sources.add(source);
+        }
+        disputed.put(v.getCheckpoint(), concat(prev.bytes(), String.join("\n", sources)
+                .getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** The sources of a dispute's copies. */
+    private static List<String> sourcesOf(final byte[] dispute) {
+        return new String(dispute, 32, dispute.length - 32, StandardCharsets.UTF_8).lines().toList();
+    }
+
+    /**
+     * {@code successor} failed for good, every copy of it not linking to the copy of {@code cp} passed here. When the
+     * source that served that copy's ledger file served such a copy of the successor, and another source served one
+     * too, the source of {@code cp} contradicts itself and another agrees with its successor: {@code cp}'s copy is the
+     * odd one, and is taken back (a mirror's forged checkpoint that links to the honest one before it, and whose honest
+     * successor does not link to it, was verified and the successor failed). Read again from that source the copy
+     * fails at once, so another source's is read: a copy that links both ways passes; the same copy passes too (then
+     * the successor fails again, and {@code cp} with it: every source serves the same break). When one source served
+     * them all, or only other sources served the successor, the successor's failure stands alone.
+     */
+    private void suspect(final long cp, final long successor, final byte[] dispute, final String archive,
+            final long ts) {
+        final byte[] passed = lastHashes.get(cp);
+        if (passed == null || passed.length <= 64 || !Arrays.equals(passed, 0, 32, dispute, 0, 32)) {
+            return; // not passed here (or taken back since), or its source is not known
+        }
+        final String source = new String(passed, 64, passed.length - 64, StandardCharsets.UTF_8);
+        final List<String> others = sourcesOf(dispute);
+        if (!others.contains(source) || others.stream().allMatch(source::equals)) {
+            // one source's copies that do not link: the break is that archive's; or copies from two sources that do
+            // not link: nothing says which is wrong (taken back then, a forged mirror's copies of checkpoints another
+            // source lacks would take the honest copies before them back, one after the other)
+            return;
+        }
+        final Hash32 last = new Hash32(Arrays.copyOf(passed, 32));
+        LOG.warn("checkpoint {}: the copies of checkpoint {} from {} do not link to its copy from {}: that copy is taken "
+                + "back and read again from another source", cp, successor, String.join(", ", others), source);
+        refuse(cp, last.bytes());
+        final String entry = Hashes.hex(last) + " " + source;
+        final String before = takenBack.get(cp);
+        final List<String> entries = new ArrayList<>(before == null ? List.of() : before.lines().toList());
+        entries.add(entry);
+        takenBack.put(cp, String.join("\n", entries.subList(Math.max(0, entries.size() - 8), entries.size())));
+        revoke(cp, archive, source, last, "is not what the copies of checkpoint " + successor + " from "
+                + String.join(", ", others) + " link to: this copy, from " + source + ", is taken back", ts);
     }
 
     private Hash32 lastHash(final long cp) {

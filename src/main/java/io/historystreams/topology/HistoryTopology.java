@@ -57,7 +57,8 @@ public final class HistoryTopology {
      * holds.
      */
     public static final ChainLinker.Stores CHAIN_STORES = new ChainLinker.Stores("chain-last-hashes",
-            "chain-held", "chain-anchored", "chain-settled", "chain-refused");
+            "chain-held", "chain-anchored", "chain-settled", "chain-refused", "chain-disputed",
+            "chain-taken-back");
     public static final String EMIT_LEDGERS = "emit-ledgers";
     private static final List<String> FETCHERS = List.of("fetch-has", "fetch-ledger", "fetch-transactions",
             "fetch-results", "fetch-scp");
@@ -180,6 +181,8 @@ public final class HistoryTopology {
         top.addStateStore(store(CHAIN_STORES.anchored(), Serdes.Long(), t.storeSerde(CheckpointVerified.class)), CHAIN);
         top.addStateStore(store(CHAIN_STORES.settled(), Serdes.Long(), Serdes.String()), CHAIN);
         top.addStateStore(store(CHAIN_STORES.refused(), Serdes.Long(), Serdes.ByteArray()), CHAIN);
+        top.addStateStore(store(CHAIN_STORES.disputed(), Serdes.Long(), Serdes.ByteArray()), CHAIN);
+        top.addStateStore(store(CHAIN_STORES.takenBack(), Serdes.Long(), Serdes.String()), CHAIN);
         top.addSink("chain-verdicts-sink", t.chainVerdicts.name(), t.chainVerdicts.keySerde().serializer(),
                 t.chainVerdicts.valueSerde().serializer(), CHAIN);
         top.addSink("chain-failures-sink", t.attemptFailures.name(), t.attemptFailures.keySerde().serializer(),

@@ -91,6 +91,12 @@ public final class ForgedArchive {
         return this;
     }
 
+    /** Sets ledger {@code seq}'s close time (a field no other file names: the checkpoint stays consistent). */
+    public ForgedArchive closeTime(final long seq, final long closeTime) {
+        header(seq).putLong(TX_SET_HASH + 32, closeTime);
+        return this;
+    }
+
     /** Ledgers {@code seq} and after have protocol {@code version}, with no upgrade entry saying so. */
     public ForgedArchive versionFrom(final long seq, final int version) {
         for (long s = seq; s <= ledgers.size(); s++) {
@@ -204,12 +210,31 @@ public final class ForgedArchive {
      * the test forged it. Copies, not links: an archive directory refuses links that lead out of it.
      */
     public ForgedArchive copyTheRestFrom(final Path source) throws IOException {
+        copy(source, root, checkpoints, false);
+        return this;
+    }
+
+    /**
+     * Copies checkpoints {@code first..last} of {@code source} into the archive directory {@code dir} as they are
+     * (every file of theirs, and the buckets their HAS files name): a mirror honest there.
+     */
+    public static void copyCheckpoints(final Path source, final Path dir, final long first, final long last)
+            throws IOException {
+        copy(source, dir, java.util.stream.LongStream.iterate(first, cp -> cp <= last, cp -> cp + 64).toArray(), true);
+    }
+
+    private static void copy(final Path source, final Path root, final long[] checkpoints,
+            final boolean ledgersAndTransactions) throws IOException {
         final java.util.Set<String> files = new java.util.TreeSet<>();
         files.add(ArchivePaths.WELL_KNOWN);
         for (final long cp : checkpoints) {
             files.add(ArchivePaths.has(cp));
             files.add(path(FileType.RESULTS, cp));
             files.add(path(FileType.SCP, cp));
+            if (ledgersAndTransactions) {
+                files.add(path(FileType.LEDGER, cp));
+                files.add(path(FileType.TRANSACTIONS, cp));
+            }
             try {
                 for (final Hash b : io.historystreams.verify.HistoryArchiveState.parse(Files.readAllBytes(
                         source.resolve(ArchivePaths.has(cp))), ArchivePaths.has(cp)).buckets()) {
@@ -220,12 +245,11 @@ public final class ForgedArchive {
             }
         }
         for (final String f : files) {
-            if (Files.exists(source.resolve(f))) {
+            if (Files.exists(source.resolve(f)) && !Files.exists(root.resolve(f))) {
                 Files.createDirectories(root.resolve(f).getParent());
                 Files.copy(source.resolve(f), root.resolve(f));
             }
         }
-        return this;
     }
 
     /** The header of ledger {@code seq} (without the entry's hash before it), writable in place. */

@@ -31,6 +31,7 @@ import java.util.zip.GZIPInputStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -465,7 +466,7 @@ class PipelineTopologyTest {
             assertEquals(List.of(0xbfL), c.broken());
             // successor first, passed on its predecessor's ledger file (the anchor), then a predecessor whose last
             // hash differs from the successor's link: reported late, against the successor
-            c.in(candidate(0x13f, 1, 5, 5), false);
+            c.in(from(candidate(0x13f, 1, 5, 5), "mirror-0x13f"), false);
             c.in(candidate(0xff, 77, 6, 6), false);
             assertEquals(List.of(0x7fL, 0x13fL, 0xffL), c.passed());
             assertEquals(List.of(0xbfL, 0x13fL), c.broken());
@@ -572,6 +573,55 @@ class PipelineTopologyTest {
     }
 
     @Test
+    void shouldTakeBackACopyWhoseSourceAndAnotherServeASuccessorThatDoesNotLinkToIt() throws Exception {
+        try (Chain c = new Chain(dir)) {
+            // 0x7f from mirror a links to 0x3f, but the copies of 0xbf from a and from b link to another 0x7f (a
+            // trial: a's forged 0x7f was verified, and the honest 0xbf failed, blamed on b too)
+            c.in(from(candidate(0x3f, 1, 0, 0), "a"), false);
+            c.in(from(candidate(0x7f, 2, 1, 1), "a"), true);
+            c.in(from(candidate(0xbf, 3, 9, 9), "a"), true);
+            c.in(from(candidate(0xbf, 3, 9, 9), "b"), true);
+            assertEquals(List.of(0x3fL, 0x7fL), c.passed());
+            assertEquals(List.of(0xbfL, 0xbfL), c.broken());
+            c.word(0xbf, "FAILED");
+            assertEquals(List.of(0xbfL, 0xbfL, 0x7fL), c.broken());
+            assertTrue(c.brokenLinks.get(2).getDetail().contains("is not what the copies of checkpoint 191 from a, b "
+                    + "link to: this copy, from a, is taken back"), c.brokenLinks.get(2).getDetail());
+            assertEquals("a", c.brokenLinks.get(2).getSource());
+            // read again: that copy fails at once; b's passes, saying another copy was refused; then 0xbf's
+            c.word(0x7f, "ADMITTED");
+            c.in(from(candidate(0x7f, 2, 1, 1), "a"), false);
+            assertEquals(0x7fL, c.broken().get(3));
+            assertTrue(c.brokenLinks.get(3).getDetail().contains("taken back before"), c.brokenLinks.get(3).getDetail());
+            c.in(from(candidate(0x7f, 9, 1, 1), "b"), false);
+            c.in(from(candidate(0xbf, 3, 9, 9), "a"), true);
+            assertEquals(List.of(0x3fL, 0x7fL, 0x7fL, 0xbfL), c.passed());
+            assertTrue(c.verdicts.get(2).getOtherCopyRefused(), "0x7f replaces a copy: targets rewrite its files");
+            assertFalse(c.verdicts.get(3).getOtherCopyRefused());
+
+            // copies of 0x13f that do not link to 0xff, from a only (the source of 0xff): the break is a's, and the
+            // failure of 0x13f stands alone
+            c.in(from(candidate(0xff, 4, 3, 3), "a"), true);
+            c.in(from(candidate(0x13f, 5, 7, 7), "a"), true);
+            c.word(0x13f, "FAILED");
+            assertEquals(List.of(0x3fL, 0x7fL, 0x7fL, 0xbfL, 0xffL), c.passed());
+            assertEquals(List.of(0xbfL, 0xbfL, 0x7fL, 0x7fL, 0x13fL), c.broken());
+
+            // from b only: a's 0xff and b's 0x13f do not link, and nothing says which is wrong: it stands alone too
+            c.word(0x13f, "ADMITTED");
+            c.in(from(candidate(0x13f, 5, 7, 7), "b"), true);
+            c.word(0x13f, "FAILED");
+            assertEquals(List.of(0x3fL, 0x7fL, 0x7fL, 0xbfL, 0xffL), c.passed());
+            assertEquals(List.of(0xbfL, 0xbfL, 0x7fL, 0x7fL, 0x13fL, 0x13fL), c.broken());
+        }
+    }
+
+    private static CheckpointVerified from(final CheckpointVerified v, final String source) {
+        return CheckpointVerified.newBuilder(v).setFiles(v.getFiles().stream().map(f -> io.historystreams.events.FileRef
+                .newBuilder(f).setSource(source).build()).toList()).build();
+    }
+
+    @Test
     void shouldCheckTheChainWhateverArchiveIdTheRequestsCarried() throws Exception {
         // one pipeline holds one archive's history; a predecessor verified under another first source is known to its
         // successor (a trial: the successor waited for good, or trusted a forged mirror's copy of its predecessor)
@@ -649,7 +699,7 @@ class PipelineTopologyTest {
                 .setLastLedger(cp).setLastLedgerHash(h32(last)).setFirstPreviousLedgerHash(h32(firstPrev))
                 .setPreviousCheckpointLastHash(h32(anchor)).setBucketListHash(h32(0)).setFiles(List.of(
                         io.historystreams.events.FileRef.newBuilder().setPath(ArchivePaths.checkpointFile(
-                                FileType.LEDGER, cp)).setSource("mirror-0x" + Long.toHexString(cp))
+                                FileType.LEDGER, cp)).setSource("mirror")
                                 .setSha256(h32(0)).setSizeBytes(1).setRawSizeBytes(1).build()))
                 .setBuckets(List.of()).setLedgerCount(64).setTransactionSetCount(0).setResultSetCount(0)
                 .setVerifiedAt(java.time.Instant.now()).build();
