@@ -60,18 +60,12 @@ public final class ArchiveVerifier implements AutoCloseable {
     public Summary verify(final List<Long> checkpoints, final Consumer<CheckpointOutcome> sink) {
         final int window = Math.max(2, options.concurrency());
         final Deque<CompletableFuture<CheckpointOutcome>> inFlight = new ArrayDeque<>();
+        final Tally tally = new Tally();
         int next = 0;
         LedgerHeaderSummary previousLast = null;
         // why the previous checkpoint's last header is unknown (its ledger file failed), when it is
         VerificationException anchorFailure = null;
         long previousCheckpoint = -1;
-        int verified = 0;
-        int incomplete = 0;
-        int failed = 0;
-        long headers = 0;
-        long txSets = 0;
-        long resultSets = 0;
-        long bytes = 0;
         if (!checkpoints.isEmpty() && checkpoints.get(0) > Checkpoint.FREQUENCY - 1) {
             previousCheckpoint = Checkpoint.previous(checkpoints.get(0));
             try {
@@ -80,15 +74,74 @@ public final class ArchiveVerifier implements AutoCloseable {
                 anchorFailure = e;
             }
         }
+        // the previous outcome, delivered once its successor is checked (a copy its successor's copies contradict is
+        // read again from another source), and what it was linked against
+        CheckpointOutcome held = null;
+        Linked heldAgainst = null;
         while (next < checkpoints.size() || !inFlight.isEmpty()) {
             while (next < checkpoints.size() && inFlight.size() < window) {
                 inFlight.add(checkpoint(checkpoints.get(next++)));
             }
-            CheckpointOutcome o = inFlight.poll().join();
-            o = link(o, previousCheckpoint, previousLast, anchorFailure);
+            final CheckpointOutcome read = inFlight.poll().join();
+            final Linked against = new Linked(previousCheckpoint, previousLast, anchorFailure);
+            CheckpointOutcome o = link(read, previousCheckpoint, previousLast, anchorFailure);
             if (o.link() == CheckpointOutcome.Link.BROKEN) {
-                o = relink(o, previousCheckpoint, previousLast);
+                final Set<String> brokenFrom = new java.util.LinkedHashSet<>();
+                o = relink(o, previousCheckpoint, previousLast, brokenFrom);
+                if (o.link() == CheckpointOutcome.Link.BROKEN && held != null
+                        && held.checkpoint() == previousCheckpoint) {
+                    final CheckpointOutcome[] both = otherCopyOfPrevious(held, heldAgainst, read, brokenFrom);
+                    if (both != null) {
+                        held = both[0];
+                        o = both[1];
+                    }
+                }
             }
+            if (held != null) {
+                tally.add(held);
+                sink.accept(held);
+            }
+            held = o;
+            heldAgainst = against;
+            previousCheckpoint = o.checkpoint();
+            previousLast = o.facts().lastHeader();
+            anchorFailure = previousLast != null ? null : ledgerFailure(o);
+        }
+        if (held != null) {
+            tally.add(held);
+            sink.accept(held);
+        }
+        int bucketsOk = 0;
+        int bucketsBad = 0;
+        for (final CompletableFuture<FileOutcome> f : buckets.values()) {
+            final FileOutcome b = f.join();
+            if (b.ok()) {
+                bucketsOk++;
+                tally.bytes += b.bytes();
+            } else {
+                bucketsBad++;
+            }
+        }
+        return new Summary(checkpoints.size(), tally.verified, tally.incomplete, tally.failed, tally.headers,
+                tally.txSets, tally.resultSets, bucketsOk, bucketsBad, tally.bytes);
+    }
+
+    /** What a checkpoint was linked against: the checkpoint before it, its last header, or why that is unknown. */
+    private record Linked(long previousCheckpoint, LedgerHeaderSummary previousLast,
+            VerificationException anchorFailure) {
+    }
+
+    /** Totals of the outcomes delivered. */
+    private static final class Tally {
+        int verified;
+        int incomplete;
+        int failed;
+        long headers;
+        long txSets;
+        long resultSets;
+        long bytes;
+
+        void add(final CheckpointOutcome o) {
             switch (o.status()) {
                 case VERIFIED -> verified++;
                 case INCOMPLETE -> incomplete++;
@@ -100,24 +153,7 @@ public final class ArchiveVerifier implements AutoCloseable {
             for (final FileOutcome f : o.files()) {
                 bytes += f.type() == FileType.BUCKET ? 0 : f.bytes();
             }
-            previousCheckpoint = o.checkpoint();
-            previousLast = o.facts().lastHeader();
-            anchorFailure = previousLast != null ? null : ledgerFailure(o);
-            sink.accept(o);
         }
-        int bucketsOk = 0;
-        int bucketsBad = 0;
-        for (final CompletableFuture<FileOutcome> f : buckets.values()) {
-            final FileOutcome b = f.join();
-            if (b.ok()) {
-                bucketsOk++;
-                bytes += b.bytes();
-            } else {
-                bucketsBad++;
-            }
-        }
-        return new Summary(checkpoints.size(), verified, incomplete, failed, headers, txSets, resultSets, bucketsOk,
-                bucketsBad, bytes);
     }
 
     /**
@@ -125,15 +161,19 @@ public final class ArchiveVerifier implements AutoCloseable {
      * (all its files, as for a cross-file mismatch): with two mirrors whose chains differ, the copy of the source that
      * links is taken, and the next checkpoint is checked against it. A trial's first mirror served a re-chained
      * segment: its checkpoints after the break were verified against each other, and the first checkpoint of the
-     * honest mirror after them was failed, blaming the honest mirror. The first outcome stands when no source links.
+     * honest mirror after them was failed, blaming the honest mirror. The first outcome stands when no source links;
+     * {@code brokenFrom} gets the sources whose copies did not link.
      */
     private CheckpointOutcome relink(final CheckpointOutcome broken, final long previousCheckpoint,
-            final LedgerHeaderSummary previousLast) {
+            final LedgerHeaderSummary previousLast, final Set<String> brokenFrom) {
         final Map<String, Set<String>> avoid = new java.util.HashMap<>();
         CheckpointOutcome o = broken;
         while (true) {
             final VerificationException why = o.failures().stream()
                     .filter(f -> f.reason() == FailureReason.CHAIN_LINK_BROKEN).findFirst().orElse(null);
+            if (why != null && why.source() != null) {
+                brokenFrom.add(why.source());
+            }
             if (why == null || why.file() == null || !archive.sourceNames().contains(why.source())
                     || !avoid.computeIfAbsent(why.file(), p -> new java.util.LinkedHashSet<>()).add(why.source())) {
                 return broken;
@@ -149,6 +189,41 @@ public final class ArchiveVerifier implements AutoCloseable {
                 return broken;
             }
         }
+    }
+
+    /**
+     * A checkpoint none of whose copies links to the previous one, and whose copies from the source of the previous
+     * checkpoint's ledger file and from another did not link: that source contradicts itself, and another agrees with
+     * the successor, so the previous checkpoint is read again without it, as the pipeline's chain check takes such a
+     * copy back (a mirror's forged checkpoint that linked to the one before it was verified, and the honest successor
+     * failed, blamed on every mirror). Returns the other copy of the previous checkpoint and the successor linked to
+     * it, when that copy verifies, links to the checkpoint before it, and the successor (or another copy of it) links
+     * to it; null otherwise (both outcomes stand).
+     */
+    private CheckpointOutcome[] otherCopyOfPrevious(final CheckpointOutcome previous, final Linked previousAgainst,
+            final CheckpointOutcome successor, final Set<String> brokenFrom) {
+        final String path = ArchivePaths.checkpointFile(FileType.LEDGER, previous.checkpoint());
+        final String source = previous.files().stream().filter(f -> f.type() == FileType.LEDGER)
+                .map(FileOutcome::source).findFirst().orElse(null);
+        if (previous.status() != CheckpointOutcome.Status.VERIFIED || source == null || !brokenFrom.contains(source)
+                || brokenFrom.stream().allMatch(source::equals)) {
+            return null;
+        }
+        final Map<String, Set<String>> avoid = Map.of(path, Set.of(source));
+        if (everySourceAvoided(avoid)) {
+            return null;
+        }
+        final CheckpointOutcome other = link(checkpoint(previous.checkpoint(), avoid, null).join(),
+                previousAgainst.previousCheckpoint(), previousAgainst.previousLast(), previousAgainst.anchorFailure());
+        if (other.status() != CheckpointOutcome.Status.VERIFIED || other.facts().lastHeader() == null
+                || other.facts().lastHeader().hash().equals(previous.facts().lastHeader().hash())) {
+            return null;
+        }
+        CheckpointOutcome linked = link(successor, other.checkpoint(), other.facts().lastHeader(), null);
+        if (linked.link() == CheckpointOutcome.Link.BROKEN) {
+            linked = relink(linked, other.checkpoint(), other.facts().lastHeader(), new java.util.HashSet<>());
+        }
+        return linked.link() == CheckpointOutcome.Link.BROKEN ? null : new CheckpointOutcome[] {other, linked};
     }
 
     /**

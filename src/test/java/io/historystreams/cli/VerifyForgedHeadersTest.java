@@ -124,6 +124,31 @@ class VerifyForgedHeadersTest {
                 alone::describe);
     }
 
+    @Test
+    void aCopyThatLinksToTheOneBeforeButNotToTheOneAfterIsReadFromTheMirrorWhoseCopyLinksBothWays() throws Exception {
+        // the first mirror's 0x3f is self-consistent (a close time changed, its ledgers re-chained) and its 0x7f is
+        // the honest one, which does not link to it: verify took the forged 0x3f and failed 0x7f, blaming both
+        // mirrors, as the pipeline did
+        final ForgedArchive a = ForgedArchive.copyOfPubnetGenesis(tmp.resolve("one-forged")).closeTime(50, 1_234_567L)
+                .write();
+        final java.nio.file.Path honest = io.historystreams.testing.Fixtures.pubnetGenesis();
+        ForgedArchive.copyCheckpoints(honest, a.root(), 127, 127);
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", a.root().toString(), "--archive", honest.toString());
+        r.assertExit(0);
+        assertEquals(2, r.summary().get("verified").asInt(), r::describe);
+        final com.fasterxml.jackson.databind.JsonNode ledger = VerifyRun.file(r.checkpoint(63),
+                VerifyRun.path(io.historystreams.archive.FileType.LEDGER, 63));
+        assertEquals(honest.toString(), ledger.get("source").asText(), r::describe);
+        assertEquals(a.root().toString(), ledger.get("blamed").get(0).asText(), r::describe);
+        assertEquals("VERIFIED", r.checkpoint(127).get("chainLink").asText(), r::describe);
+        // alone, the mirror's 0x7f fails (one source: nothing says which side is wrong)
+        final VerifyRun alone = VerifyRun.verify(tmp, "--archive", a.root().toString());
+        alone.assertExit(1);
+        assertEquals("VERIFIED", alone.checkpoint(63).get("status").asText(), alone::describe);
+        assertEquals(java.util.List.of("CHAIN_LINK_BROKEN"), failureReasons(alone.checkpoint(127)),
+                alone::describe);
+    }
+
     private void assertFormRefused(final String name, final java.util.function.UnaryOperator<ForgedArchive> forge,
             final long ledger, final String expected) throws Exception {
         final VerifyRun r = verify(name, forge);

@@ -216,7 +216,7 @@ public final class ForgedArchive {
 
     /**
      * Copies checkpoints {@code first..last} of {@code source} into the archive directory {@code dir} as they are
-     * (every file of theirs, and the buckets their HAS files name): a mirror honest there.
+     * (every file of theirs, and the buckets their HAS files name), over what it has: a mirror honest there.
      */
     public static void copyCheckpoints(final Path source, final Path dir, final long first, final long last)
             throws IOException {
@@ -245,9 +245,10 @@ public final class ForgedArchive {
             }
         }
         for (final String f : files) {
-            if (Files.exists(source.resolve(f)) && !Files.exists(root.resolve(f))) {
+            // the root state once; whole checkpoints over what the directory has
+            if (Files.exists(source.resolve(f)) && (ledgersAndTransactions || !Files.exists(root.resolve(f)))) {
                 Files.createDirectories(root.resolve(f).getParent());
-                Files.copy(source.resolve(f), root.resolve(f));
+                Files.copy(source.resolve(f), root.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
         }
     }
