@@ -5,10 +5,12 @@ import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FileType;
 import io.historystreams.events.ChainInput;
 import io.historystreams.events.ChainLinkStatus;
+import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.FileRef;
 import io.historystreams.events.Hash32;
 import io.historystreams.events.Hashes;
+import io.historystreams.events.RequestReason;
 import io.historystreams.verify.FailureReason;
 import io.historystreams.verify.VerificationException;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -47,6 +49,8 @@ import java.util.List;
  */
 final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(ChainLinker.class);
+    /** The line of a {@code chain-taken-back} value that says to ask for the checkpoint again (tab-separated). */
+    private static final String ASK = "ask";
     /** The one key of the chain check's input. */
     static final String KEY = "chain";
     /** The gate's words: the attempts ran out. */
@@ -59,6 +63,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private final Stores names;
     private final String verdictChild;
     private final String failureChild;
+    private final String requestChild;
     private ProcessorContext<Long, Object> context;
     /**
      * Every checkpoint passed: its last ledger hash (what successors link to), then its first ledger's previous ledger
@@ -75,7 +80,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     /**
      * Copies taken back because their successor's copies from other sources did not link to them, each as its last
      * ledger hash (hex) and the source that served it, one per line (the latest few): read again from that source it
-     * fails at once, so another source's is read; another source's copy with the same hash confirms it.
+     * fails at once, so another source's is read; another source's copy with the same hash confirms it. Until the gate
+     * has the checkpoint as failed, a line {@value #ASK} names the successor and the sources to ask for both from.
      */
     private KeyValueStore<Long, String> takenBack;
     /** The last ledger hashes of the copies of a checkpoint that failed their link (32 bytes each, the latest few). */
@@ -92,10 +98,11 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             String takenBack) {
     }
 
-    ChainLinker(final Stores names, final String verdictChild, final String failureChild) {
+    ChainLinker(final Stores names, final String verdictChild, final String failureChild, final String requestChild) {
         this.names = names;
         this.verdictChild = verdictChild;
         this.failureChild = failureChild;
+        this.requestChild = requestChild;
     }
 
     @Override
@@ -147,6 +154,9 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             return; // passed here: successors link to its verified last ledger
         }
         settled.put(cp, word);
+        if (FAILED.equals(word)) {
+            askAgain(cp, archive, ts);
+        }
         final byte[] dispute = disputed.get(cp);
         if (dispute != null) {
             disputed.delete(cp);
@@ -193,6 +203,32 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         } else {
             broken(v, "does not match the previous checkpoint's ledger file (" + (v.getPreviousCheckpointLastHash()
                     == null ? "unknown" : Hashes.hex(v.getPreviousCheckpointLastHash())) + ")", ts);
+        }
+    }
+
+    /**
+     * The gate has {@code cp} as failed: when that is a copy taken back here, it and its successor are asked for again
+     * (a tail never asks for a checkpoint twice, and its successor's retries would fail on the copy taken back until
+     * then; an {@code ingest} asks for them too, and the gate admits a checkpoint once).
+     */
+    private void askAgain(final long cp, final String archive, final long ts) {
+        final String entries = takenBack.get(cp);
+        final String ask = entries == null ? null
+                : entries.lines().filter(l -> l.startsWith(ASK + "\t")).findFirst().orElse(null);
+        if (ask == null) {
+            return;
+        }
+        takenBack.put(cp, entries.lines().filter(l -> !l.startsWith(ASK + "\t"))
+                .collect(java.util.stream.Collectors.joining("\n")));
+        final String[] fields = ask.split("\t");
+        final long successor = Long.parseLong(fields[1]);
+        final List<String> sources = List.of(fields).subList(2, fields.length);
+        final Instant now = Instant.ofEpochMilli(context.currentSystemTimeMs());
+        LOG.info("checkpoint {}: asked for again, with {}, from {}", cp, successor, String.join(", ", sources));
+        for (final long c : new long[] {cp, successor}) {
+            context.forward(new Record<>(c, CheckpointRequest.newBuilder().setArchive(archive).setSources(sources)
+                    .setCheckpoint(c).setReason(RequestReason.RETRY).setRequestedAt(now)
+                    .setPredecessorRequested(c == successor).build(), ts), requestChild);
         }
     }
 
@@ -369,11 +405,17 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         LOG.warn("checkpoint {}: the copies of checkpoint {} from {} do not link to its copy from {}: that copy is taken "
                 + "back and read again from another source", cp, successor, String.join(", ", others), source);
         refuse(cp, last.bytes());
-        final String entry = Hashes.hex(last) + " " + source;
         final String before = takenBack.get(cp);
-        final List<String> entries = new ArrayList<>(before == null ? List.of() : before.lines().toList());
-        entries.add(entry);
-        takenBack.put(cp, String.join("\n", entries.subList(Math.max(0, entries.size() - 8), entries.size())));
+        final List<String> entries = new ArrayList<>(before == null ? List.of()
+                : before.lines().filter(l -> !l.startsWith(ASK + "\t")).toList());
+        entries.add(Hashes.hex(last) + " " + source);
+        final List<String> kept = new ArrayList<>(entries.subList(Math.max(0, entries.size() - 8), entries.size()));
+        // asked for again, from the sources that agree with the successor first, once the gate has it as failed
+        final List<String> from = new ArrayList<>(others);
+        from.remove(source);
+        from.add(source);
+        kept.add(ASK + "\t" + successor + "\t" + String.join("\t", from));
+        takenBack.put(cp, String.join("\n", kept));
         revoke(cp, archive, source, last, "is not what the copies of checkpoint " + successor + " from "
                 + String.join(", ", others) + " link to: this copy, from " + source + ", is taken back", ts);
     }

@@ -174,8 +174,8 @@ public final class HistoryTopology {
     static void addChainCheck(final Topology top, final Topics t) {
         top.addSource("chain-inputs-source", t.chainInputs.keySerde().deserializer(),
                 t.chainInputs.valueSerde().deserializer(), t.chainInputs.name());
-        top.addProcessor(CHAIN, () -> new ChainLinker(CHAIN_STORES, "chain-verdicts-sink", "chain-failures-sink"),
-                "chain-inputs-source");
+        top.addProcessor(CHAIN, () -> new ChainLinker(CHAIN_STORES, "chain-verdicts-sink", "chain-failures-sink",
+                "chain-requests-sink"), "chain-inputs-source");
         top.addStateStore(store(CHAIN_STORES.lastHashes(), Serdes.Long(), Serdes.ByteArray()), CHAIN);
         top.addStateStore(store(CHAIN_STORES.held(), Serdes.Long(), t.storeSerde(CheckpointVerified.class)), CHAIN);
         top.addStateStore(store(CHAIN_STORES.anchored(), Serdes.Long(), t.storeSerde(CheckpointVerified.class)), CHAIN);
@@ -187,6 +187,8 @@ public final class HistoryTopology {
                 t.chainVerdicts.valueSerde().serializer(), CHAIN);
         top.addSink("chain-failures-sink", t.attemptFailures.name(), t.attemptFailures.keySerde().serializer(),
                 t.attemptFailures.valueSerde().serializer(), CHAIN);
+        top.addSink("chain-requests-sink", t.checkpointRequests.name(), t.checkpointRequests.keySerde().serializer(),
+                t.checkpointRequests.valueSerde().serializer(), CHAIN);
     }
 
     private static void addFetcher(final Topology top, final Topics t, final PipelineContext ctx, final Duration poll,

@@ -457,6 +457,41 @@ class PipelineTopologyTest {
     }
 
     @Test
+    void shouldReadAgainFromAnotherSourceACheckpointWhoseSuccessorsCopiesDoNotLinkToIt() throws Exception {
+        // the first mirror's 0x13f alone is forged (a close time changed, its ledgers re-chained: it links to 0xff,
+        // and the honest 0x17f does not link to it); with nobody asking again (a tail asks once), the chain check
+        // asks for 0x13f and 0x17f itself once the gate has the forged copy as failed
+        final Path one = dir.resolve("one-forged");
+        ForgedArchive.ledgersAndTransactionsOf(Fixtures.testnetSmall(), one, 0x13f).closeTime(0x13f - 5, 1_234_567L)
+                .write().copyTheRestFrom(Fixtures.testnetSmall());
+        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), one, 0x17f, 0x17f);
+        final Path honest = Fixtures.testnetSmall();
+        final List<Long> cps = Checkpoint.range(1, 0x17f);
+        try (PipelineHarness h = new PipelineHarness(dir.resolve("run"),
+                HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMinutes(10)))) {
+            for (final long cp : cps) {
+                h.request(List.of(one.toString(), honest.toString()), cp, TESTNET, cp != cps.get(0));
+            }
+            assertTrue(h.runUntil(() -> h.verified.stream().filter(kv -> kv.key == 0x17f).count() == 1,
+                    Duration.ofSeconds(90)), () -> h.verified.size() + " verified, failures " + h.failures);
+            h.settle(Duration.ofMillis(500), Duration.ofSeconds(20));
+            // 0x13f verified from the forged mirror, 0x17f failed on it, 0x13f taken back; then both verified
+            assertEquals(List.of(0x17fL, 0x13fL), h.failures.stream().map(kv -> kv.key).toList(), h.failures::toString);
+            assertTrue(h.failures.get(1).value.getDetail().contains("is not what the copies of checkpoint 383 from "),
+                    h.failures.get(1).value.getDetail());
+            final List<Long> order = h.verified.stream().map(kv -> kv.key).toList();
+            assertEquals(List.of(0x3fL, 0x7fL, 0xbfL, 0xffL, 0x13fL, 0x13fL, 0x17fL), order);
+            final CheckpointVerified again = h.verified.get(5).value;
+            assertTrue(again.getOtherCopyRefused(), "targets rewrite the files of the copy taken back");
+            final List<byte[]> headers = io.historystreams.testing.XdrFiles.records(Files.readAllBytes(
+                    honest.resolve(ArchivePaths.checkpointFile(FileType.LEDGER, 0x13f))));
+            assertArrayEquals(java.util.Arrays.copyOf(headers.get(headers.size() - 1), 32),
+                    again.getLastLedgerHash().bytes(), "the honest copy");
+            assertEquals(again.getLastLedgerHash(), h.verified.get(6).value.getFirstPreviousLedgerHash());
+        }
+    }
+
+    @Test
     void shouldReportABrokenLinkAgainstTheVerifiedPredecessorOrItsLedgerFile() throws Exception {
         try (Chain c = new Chain(dir)) {
             // predecessor first: the successor's first header does not link to it
@@ -588,6 +623,15 @@ class PipelineTopologyTest {
             assertTrue(c.brokenLinks.get(2).getDetail().contains("is not what the copies of checkpoint 191 from a, b "
                     + "link to: this copy, from a, is taken back"), c.brokenLinks.get(2).getDetail());
             assertEquals("a", c.brokenLinks.get(2).getSource());
+            // once the gate has it as failed, it and 0xbf are asked for again (a tail asks for neither), from b first
+            assertTrue(c.requests.isEmpty());
+            c.word(0x7f, "FAILED");
+            final List<CheckpointRequest> again = c.requests.readValuesToList();
+            assertEquals(List.of(0x7fL, 0xbfL), again.stream().map(CheckpointRequest::getCheckpoint).toList());
+            assertEquals(List.of("b", "a"), again.get(0).getSources());
+            assertEquals(List.of(false, true), again.stream().map(CheckpointRequest::getPredecessorRequested).toList());
+            c.word(0x7f, "FAILED");
+            assertTrue(c.requests.isEmpty(), "asked for once");
             // read again: that copy fails at once; b's passes, saying another copy was refused; then 0xbf's
             c.word(0x7f, "ADMITTED");
             c.in(from(candidate(0x7f, 2, 1, 1), "a"), false);
@@ -641,6 +685,7 @@ class PipelineTopologyTest {
         final org.apache.kafka.streams.TestInputTopic<String, ChainInput> in;
         final org.apache.kafka.streams.TestOutputTopic<Long, CheckpointVerified> out;
         final org.apache.kafka.streams.TestOutputTopic<Long, CheckpointFailed> failed;
+        final org.apache.kafka.streams.TestOutputTopic<Long, CheckpointRequest> requests;
         final List<CheckpointVerified> verdicts = new java.util.ArrayList<>();
         final List<CheckpointFailed> brokenLinks = new java.util.ArrayList<>();
 
@@ -660,6 +705,9 @@ class PipelineTopologyTest {
                     topics.chainVerdicts.valueSerde().deserializer());
             failed = driver.createOutputTopic(topics.attemptFailures.name(),
                     topics.attemptFailures.keySerde().deserializer(), topics.attemptFailures.valueSerde()
+                            .deserializer());
+            requests = driver.createOutputTopic(topics.checkpointRequests.name(),
+                    topics.checkpointRequests.keySerde().deserializer(), topics.checkpointRequests.valueSerde()
                             .deserializer());
         }
 
