@@ -117,6 +117,22 @@ final class NativeLibraries {
     }
 
     /**
+     * As {@link #loadLz4(Path)} for a process without a data dir ({@code ingest --client}): the copy is kept in a
+     * directory of this user's own in the temp dir ({@code history-streams-<uid>}, owner-only), reused by every such
+     * run, where lz4-java would extract a temp file that a killed process leaves behind.
+     */
+    static String loadLz4WithoutDataDir() {
+        final Path dir = Path.of(System.getProperty("java.io.tmpdir"), "history-streams-" + Math.max(0,
+                currentUid()));
+        try {
+            privateDirectory(dir);
+        } catch (final IOException | RuntimeException e) {
+            return e.toString();
+        }
+        return loadLz4(dir);
+    }
+
+    /**
      * Loads lz4-java's library from a copy under {@code dataDir}, before Kafka's first lz4 batch would have lz4-java
      * extract it to a temp file; returns why not, or null when it did, when lz4-java had loaded it already, or when no
      * copy is made here (another system, lz4-java's library not in a jar of this class loader). lz4-java

@@ -6,6 +6,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
+import org.slf4j.LoggerFactory;
 
 import java.net.URI;
 import java.nio.file.Files;
@@ -56,6 +57,12 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
             // find that number in theirs
             throw new IllegalArgumentException("the schema registry " + registry + " does not exist: with --client, "
                     + "use the workers' registry (--schema-registry-url, or on the workers' host their --data-dir)");
+        }
+        final String lz4 = NativeLibraries.loadLz4WithoutDataDir();
+        if (lz4 != null) {
+            LoggerFactory.getLogger(RemotePipeline.class).warn("lz4-java's native library is not loaded from a copy "
+                    + "of this user's ({}): lz4-java extracts it to a temp file itself, which a process killed "
+                    + "(kill -9) leaves behind (150 KB)", lz4);
         }
         final String bootstrap = config.get(ServiceConfig.BOOTSTRAP_SERVERS);
         final Map<String, Object> props = HistoryStreamsService.clientProps(config, bootstrap);

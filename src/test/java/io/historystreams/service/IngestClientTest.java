@@ -86,6 +86,46 @@ class IngestClientTest extends WithEmbeddedBroker {
     }
 
     @Test
+    void aKilledClientLeavesNoNativeLibraryInTheTempDir() throws Exception {
+        // the client runs no pipeline and has no data dir: lz4-java extracted its library to a temp file when the
+        // first verdicts were read, deleted only at a normal exit (the known defect of earlier stops)
+        final String app = "client5";
+        final String registry = dir.resolve("registry").toUri().toString();
+        final Path jtmp = java.nio.file.Files.createDirectories(dir.resolve("jtmp"));
+        final Path out = dir.resolve("client.txt");
+        // every answer 50 ms late: the range takes long enough to be killed in
+        try (FaultyArchiveServer server = FaultyArchiveServer.slowed(Fixtures.testnetSmall(), Duration.ofMillis(50));
+                HistoryStreamsService w = worker(app, 1, Map.of(ServiceConfig.SCHEMA_REGISTRY_URL, registry))) {
+            final List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-Djava.io.tmpdir=" + jtmp,
+                    "-cp", System.getProperty("java.class.path"), io.historystreams.cli.Main.class.getName(),
+                    "ingest", "--client", "--archive", server.url(), "--from", "1", "--to", "10047",
+                    "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
+                    "topic.prefix=" + app + ".", "--schema-registry-url", registry, "--http-port", "-1", "--quiet");
+            final Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(out.toFile()).start();
+            try {
+                // killed once it has read verdicts (the worker's, compressed with lz4)
+                final long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+                while (w.metrics().verifiedCount() < 5 && p.isAlive() && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                Thread.sleep(1500);
+                assertTrue(p.isAlive(), "finished before it could be killed: " + java.nio.file.Files.readString(out));
+            } finally {
+                p.destroyForcibly().waitFor();
+            }
+        }
+        final List<String> left;
+        try (var files = java.nio.file.Files.walk(jtmp)) {
+            left = files.filter(java.nio.file.Files::isRegularFile).map(f -> jtmp.relativize(f).toString()).toList();
+        }
+        assertEquals(1, left.size(), left::toString);
+        assertTrue(left.get(0).matches("history-streams-\\d+/native/lz4-[0-9a-f]{8}-\\d+/liblz4-java\\.so"),
+                left::toString);
+    }
+
+    @Test
     void anIdleWorkerCommitsNothing() throws Exception {
         // its punctuators were always scheduled, and Kafka Streams commits a task after every punctuation: an idle
         // tail or run committed about 12 transactions a second, 45 MB an hour into Kafka's internal topics (a trial)
