@@ -256,8 +256,9 @@ public final class IngestCommand implements Callable<Integer> {
                     w.poll(Duration.ofMillis(200));
                     final List<Long> again = w.takeTakenBack();
                     if (!again.isEmpty()) {
-                        // verified earlier on the predecessor's ledger file, and found not to link to the copy of
-                        // the predecessor verified now: read again (a successor waits for its predecessor's verdict)
+                        // verified copies found not to link (to the predecessor as verified since, or to their
+                        // successor's copies from their own source and another), with the checkpoints after them
+                        // that failed on their link to them: read again (a successor waits for its predecessor)
                         notice("checkpoints taken back: " + ReplayCommand.missing(again, java.util.Set.of())
                                 + " (a verified copy found not to link, with the checkpoints after it that failed on "
                                 + "their link to it); asked for again", progress, err);

@@ -123,7 +123,9 @@ public final class ReplayCommand implements Callable<Integer> {
                         .deserialize(r.topic(), r.value());
                 if (wanted.contains(v.getCheckpoint())) {
                     final Verified before = checkpoints.get(v.getCheckpoint());
-                    if (before != null) {
+                    // verified again: the events of the copy before are in ledgers-verified too (also when the topic,
+                    // compacted, no longer holds its verified record: the verdict says another copy was refused)
+                    if (before != null || v.getOtherCopyRefused()) {
                         verifiedAgain.add(v.getCheckpoint());
                     }
                     if (before == null || !v.getVerifiedAt().isBefore(before.event().getVerifiedAt())) {
@@ -180,8 +182,9 @@ public final class ReplayCommand implements Callable<Integer> {
                     }
                     if (ledgers) {
                         // a checkpoint verified again has the events of each copy, keyed by ledger: the last of a
-                        // ledger's is the replayed copy's (kept until the topic is read: 64 per such checkpoint)
-                        final Map<Long, ConsumerRecord<byte[], byte[]>> latest = new TreeMap<>();
+                        // ledger's is the replayed copy's. Where it is (partition, offset) is kept, and those records
+                        // are sent from a second read of the topic
+                        final Map<Long, Long> latest = new HashMap<>();
                         readAll(svc, t.ledgersVerified.name(), r -> {
                             if (r.value() == null) {
                                 return;
@@ -191,7 +194,7 @@ public final class ReplayCommand implements Callable<Integer> {
                             if (l.getLedgerSeq() >= from && l.getLedgerSeq() <= to
                                     && checkpoints.containsKey(l.getCheckpoint())) {
                                 if (verifiedAgain.contains(l.getCheckpoint())) {
-                                    latest.put(l.getLedgerSeq(), r);
+                                    latest.put(l.getLedgerSeq(), ((long) r.partition() << 48) | r.offset());
                                     return;
                                 }
                                 producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
@@ -199,11 +202,20 @@ public final class ReplayCommand implements Callable<Integer> {
                                 ledgersFound.set(Math.toIntExact(l.getLedgerSeq() - from));
                             }
                         });
-                        latest.forEach((seq, r) -> {
-                            producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
-                            ledgerCount[0]++;
-                            ledgersFound.set(Math.toIntExact(seq - from));
-                        });
+                        if (!latest.isEmpty()) {
+                            readAll(svc, t.ledgersVerified.name(), r -> {
+                                if (r.key() == null || r.key().length != Long.BYTES) {
+                                    return;
+                                }
+                                final long seq = java.nio.ByteBuffer.wrap(r.key()).getLong();
+                                final Long at = latest.get(seq);
+                                if (at != null && at == (((long) r.partition() << 48) | r.offset())) {
+                                    producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
+                                    ledgerCount[0]++;
+                                    ledgersFound.set(Math.toIntExact(seq - from));
+                                }
+                            });
+                        }
                     }
                     producer.flush();
                 }
@@ -215,8 +227,8 @@ public final class ReplayCommand implements Callable<Integer> {
                         ledgers ? " and " + ledgerOut : "",
                         missing.isEmpty() ? "" : "; not verified in the topics: " + missing,
                         takenBack.isEmpty() ? "" : "; taken back after they were verified (a failure record after the "
-                                + "verified one: a copy that does not link to its predecessor as verified later; "
-                                + "ingest them again): " + missing(takenBack, Set.of()));
+                                + "verified one: the copy was found later not to link; ingest them again): "
+                                + missing(takenBack, Set.of()));
                 boolean ledgersComplete = true;
                 if (ledgers) {
                     long absent = 0;

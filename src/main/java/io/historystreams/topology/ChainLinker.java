@@ -73,8 +73,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private KeyValueStore<Long, byte[]> lastHashes;
     /**
      * Checkpoints whose copies failed to link to their predecessor as passed here: the predecessor's last ledger hash
-     * then, and the sources of those copies (UTF-8, one per line). When their attempts run out and a source other than
-     * the one of the predecessor's ledger file served them, the predecessor's copy is the suspect: taken back.
+     * then, and the sources of those copies (UTF-8, one per line). When their attempts run out, and the source of the
+     * predecessor's ledger file and another served them, the predecessor's copy is the suspect: taken back.
      */
     private KeyValueStore<Long, byte[]> disputed;
     /**
