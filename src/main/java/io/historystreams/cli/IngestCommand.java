@@ -178,6 +178,9 @@ public final class IngestCommand implements Callable<Integer> {
         }
     }
 
+    /** How long {@code ingest} waits, once every checkpoint has a verdict, for a take-back that may follow. */
+    private static final Duration TAKE_BACK_GRACE = Duration.ofSeconds(3);
+
     /** How often {@code ingest --client} looks whether the workers' group emptied while it waits. */
     public static final int WORKER_WATCH_SECONDS = 10;
 
@@ -237,7 +240,19 @@ public final class IngestCommand implements Callable<Integer> {
                     ? System.nanoTime() + timeoutSeconds * 1_000_000_000L
                     : Long.MAX_VALUE;
             try (Progress progress = quiet ? null : new Progress(err, checkpoints.size())) {
-                while (!w.done() && System.nanoTime() < deadline) {
+                // once every checkpoint has a verdict, a failed link to a verified predecessor may still take the
+                // predecessor back (a trial: the run ended first, and the forged predecessor stayed published)
+                long takeBackGrace = 0;
+                while (System.nanoTime() < deadline) {
+                    if (!w.done()) {
+                        takeBackGrace = 0;
+                    } else if (!w.mayTakeBack()) {
+                        break;
+                    } else if (takeBackGrace == 0) {
+                        takeBackGrace = System.nanoTime() + TAKE_BACK_GRACE.toNanos();
+                    } else if (System.nanoTime() >= takeBackGrace) {
+                        break;
+                    }
                     final String problem = stopped.get();
                     if (problem != null) {
                         err.println("error: " + problem);
@@ -259,9 +274,9 @@ public final class IngestCommand implements Callable<Integer> {
                         // verified copies found not to link (to the predecessor as verified since, or to their
                         // successor's copies from their own source and another), with the checkpoints after them
                         // that failed on their link to them: read again (a successor waits for its predecessor)
-                        notice("checkpoints taken back: " + ReplayCommand.missing(again, java.util.Set.of())
-                                + " (a verified copy found not to link, with the checkpoints after it that failed on "
-                                + "their link to it); asked for again", progress, err);
+                        notice("asked for again: " + ReplayCommand.missing(again, java.util.Set.of())
+                                + " (a verified copy taken back, found not to link, and the checkpoints after it that "
+                                + "failed on their link to it)", progress, err);
                         request(clientProps, topics, again, checkpoints.get(0), range.passphrase());
                     }
                     if (progress != null) {

@@ -191,6 +191,21 @@ public final class OutcomeWatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether a checkpoint of this run failed on its link to a predecessor verified in it, which is not taken back yet:
+     * the chain check may take the predecessor back right after the failure (its copy the odd one), and the verdict
+     * saying so comes a few commits later.
+     */
+    public boolean mayTakeBack() {
+        for (final Map.Entry<Long, CheckpointFailed> e : failed.entrySet()) {
+            final long prev = e.getKey() - Checkpoint.FREQUENCY;
+            if (brokenLink(e.getValue()) && status(prev) == Status.VERIFIED && !askedAgain.contains(prev)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean brokenLink(final CheckpointFailed f) {
         return f != null && FailureReason.CHAIN_LINK_BROKEN.name().equals(f.getReason());
     }

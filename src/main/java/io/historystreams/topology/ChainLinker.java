@@ -126,7 +126,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         if (in.getCandidate() != null) {
             candidate(in.getCandidate(), in.getPredecessorRequested(), record.timestamp());
         } else if (in.getSettled() != null) {
-            word(in.getCheckpoint(), in.getSettled(), in.getArchive(), record.timestamp());
+            word(in.getCheckpoint(), in.getSettled(), in.getArchive(), in.getSources(), record.timestamp());
         }
     }
 
@@ -145,7 +145,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     }
 
     /** The gate's word on {@code cp}: its verdict is not coming now (a successor waiting for it is checked without). */
-    private void word(final long cp, final String word, final String archive, final long ts) {
+    private void word(final long cp, final String word, final String archive, final List<String> sources,
+            final long ts) {
         if (ADMITTED.equals(word)) {
             settled.delete(cp); // asked for again after it failed: successors wait for this attempt's verdict
             return;
@@ -161,7 +162,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         if (dispute != null) {
             disputed.delete(cp);
             if (FAILED.equals(word)) {
-                suspect(Checkpoint.previous(cp), cp, dispute, archive, ts);
+                suspect(Checkpoint.previous(cp), cp, dispute, archive, sources, ts);
             }
         }
         final long next = cp + Checkpoint.FREQUENCY;
@@ -232,7 +233,10 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         }
     }
 
-    /** Whether {@code v} is a copy taken back before, served again by the same source. */
+    /**
+     * Whether {@code v} is a copy taken back before, served again by the same source. The same copy from another
+     * source is not: it confirms the copy, which then passes (and a later dispute of it stands alone).
+     */
     private boolean isTakenBack(final CheckpointVerified v) {
         final String entries = takenBack.get(v.getCheckpoint());
         return entries != null && entries.lines().anyMatch((Hashes.hex(v.getLastLedgerHash()) + " "
@@ -388,7 +392,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
      * them all, or only other sources served the successor, the successor's failure stands alone.
      */
     private void suspect(final long cp, final long successor, final byte[] dispute, final String archive,
-            final long ts) {
+            final List<String> requested, final long ts) {
         final byte[] passed = lastHashes.get(cp);
         if (passed == null || passed.length <= 64 || !Arrays.equals(passed, 0, 32, dispute, 0, 32)) {
             return; // not passed here (or taken back since), or its source is not known
@@ -402,16 +406,26 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             return;
         }
         final Hash32 last = new Hash32(Arrays.copyOf(passed, 32));
+        final String before = takenBack.get(cp);
+        if (before != null && before.lines().anyMatch(l -> l.startsWith(Hashes.hex(last) + " ")
+                && !l.equals(Hashes.hex(last) + " " + source))) {
+            // this copy was taken back from another source before and passed again from this one: two sources vouch
+            // for it, and the successor's failure stands (two URLs of one archive with a break in it)
+            LOG.info("checkpoint {}: its copy, taken back before, is the one {} serves too: it stands, and the failure "
+                    + "of checkpoint {} stands alone", cp, source, successor);
+            return;
+        }
         LOG.warn("checkpoint {}: the copies of checkpoint {} from {} do not link to its copy from {}: that copy is taken "
                 + "back and read again from another source", cp, successor, String.join(", ", others), source);
         refuse(cp, last.bytes());
-        final String before = takenBack.get(cp);
         final List<String> entries = new ArrayList<>(before == null ? List.of()
                 : before.lines().filter(l -> !l.startsWith(ASK + "\t")).toList());
         entries.add(Hashes.hex(last) + " " + source);
         final List<String> kept = new ArrayList<>(entries.subList(Math.max(0, entries.size() - 8), entries.size()));
-        // asked for again, from the sources that agree with the successor first, once the gate has it as failed
-        final List<String> from = new ArrayList<>(others);
+        // asked for again once the gate has it as failed: from the successor's request's sources (with those whose
+        // copies of the successor did not link, when the request is not known), the one of this copy last
+        final List<String> from = new ArrayList<>(requested);
+        others.stream().filter(o -> !from.contains(o)).forEach(from::add);
         from.remove(source);
         from.add(source);
         kept.add(ASK + "\t" + successor + "\t" + String.join("\t", from));

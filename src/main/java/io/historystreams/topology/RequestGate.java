@@ -154,7 +154,8 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
             context.forward(new Record<>(cp, CheckpointFailed.newBuilder(f).setAttempt(attempt).build(), timestamp),
                     failureChild);
             ctx.outcomes().failed(cp);
-            settled(cp, req == null ? f.getArchive() : req.getArchive(), ChainLinker.FAILED, timestamp);
+            settled(cp, req == null ? f.getArchive() : req.getArchive(), ChainLinker.FAILED,
+                    req == null ? List.of() : req.getSources(), timestamp);
         }
         if (live) {
             final long delay = retryLater(cp, withBlamedLast(req, f), attempt, true);
@@ -168,8 +169,15 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
      * ({@code FAILED}, {@code VERIFIED_EARLIER}), or again ({@code ADMITTED}).
      */
     private void settled(final long cp, final String archive, final String word, final long timestamp) {
+        settled(cp, archive, word, List.of(), timestamp);
+    }
+
+    /** As above, with the sources of the request whose attempts ran out. */
+    private void settled(final long cp, final String archive, final String word, final List<String> sources,
+            final long timestamp) {
         context.forward(new Record<>(ChainLinker.KEY, ChainInput.newBuilder().setCheckpoint(cp)
-                .setArchive(archive == null ? "" : archive).setSettled(word).build(), timestamp), chainChild);
+                .setArchive(archive == null ? "" : archive).setSettled(word).setSources(sources).build(), timestamp),
+                chainChild);
     }
 
     /** Whether a failure reason is about what a file holds (not its absence, its transfer or this process). */

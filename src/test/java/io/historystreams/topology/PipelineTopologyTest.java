@@ -618,7 +618,7 @@ class PipelineTopologyTest {
             c.in(from(candidate(0xbf, 3, 9, 9), "b"), true);
             assertEquals(List.of(0x3fL, 0x7fL), c.passed());
             assertEquals(List.of(0xbfL, 0xbfL), c.broken());
-            c.word(0xbf, "FAILED");
+            c.word(0xbf, "FAILED", List.of("a", "c", "b"));
             assertEquals(List.of(0xbfL, 0xbfL, 0x7fL), c.broken());
             assertTrue(c.brokenLinks.get(2).getDetail().contains("is not what the copies of checkpoint 191 from a, b "
                     + "link to: this copy, from a, is taken back"), c.brokenLinks.get(2).getDetail());
@@ -628,7 +628,7 @@ class PipelineTopologyTest {
             c.word(0x7f, "FAILED");
             final List<CheckpointRequest> again = c.requests.readValuesToList();
             assertEquals(List.of(0x7fL, 0xbfL), again.stream().map(CheckpointRequest::getCheckpoint).toList());
-            assertEquals(List.of("b", "a"), again.get(0).getSources());
+            assertEquals(List.of("c", "b", "a"), again.get(0).getSources(), "the successor's request's sources, a last");
             assertEquals(List.of(false, true), again.stream().map(CheckpointRequest::getPredecessorRequested).toList());
             c.word(0x7f, "FAILED");
             assertTrue(c.requests.isEmpty(), "asked for once");
@@ -723,8 +723,12 @@ class PipelineTopologyTest {
         }
 
         void word(final long cp, final String settled) {
+            word(cp, settled, List.of());
+        }
+
+        void word(final long cp, final String settled, final List<String> sources) {
             in.pipeInput(ChainLinker.KEY, ChainInput.newBuilder().setArchive("a").setCheckpoint(cp).setSettled(settled)
-                    .build());
+                    .setSources(sources).build());
         }
 
         List<Long> passed() {
