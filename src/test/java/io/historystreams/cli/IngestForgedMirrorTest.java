@@ -186,25 +186,13 @@ class IngestForgedMirrorTest {
         ForgedArchive.copyCheckpoints(HONEST, copy, 0x17f, 0x1ff);
         final Cli.Ran same = ingest("same", 511, "--archive", one.toString(), "--archive", copy.toString());
         assertEquals(ExitCode.VERIFICATION_FAILED, same.code(), same.out());
-        final List<String> notVerified = new ArrayList<>();
-        for (final JsonNode cp : report("same").get("checkpoints")) {
-            if (!cp.get("status").asText().equals("VERIFIED")) {
-                notVerified.add(cp.get("checkpoint").asLong() + " " + cp.get("reason").asText());
-            }
-        }
-        assertEquals(List.of("383 CHAIN_LINK_BROKEN", "447 CHAIN_LINK_BROKEN", "511 CHAIN_LINK_BROKEN"), notVerified,
-                same::out);
+        assertEquals(List.of("383 CHAIN_LINK_BROKEN", "447 CHAIN_LINK_BROKEN", "511 CHAIN_LINK_BROKEN"),
+                notVerified("same", "reason"), same::out);
         // the forged mirror alone: the break is that archive's, and 0x17f's failure stands alone
         final Cli.Ran alone = ingest("alone", 511, "--archive", one.toString());
         assertEquals(ExitCode.VERIFICATION_FAILED, alone.code(), alone.out());
-        final List<String> failed = new ArrayList<>();
-        for (final JsonNode cp : report("alone").get("checkpoints")) {
-            if (!cp.get("status").asText().equals("VERIFIED")) {
-                failed.add(cp.get("checkpoint").asLong() + " " + cp.get("reason").asText());
-            }
-        }
-        assertEquals(List.of("383 CHAIN_LINK_BROKEN", "447 CHAIN_LINK_BROKEN", "511 CHAIN_LINK_BROKEN"), failed,
-                alone::out);
+        assertEquals(List.of("383 CHAIN_LINK_BROKEN", "447 CHAIN_LINK_BROKEN", "511 CHAIN_LINK_BROKEN"),
+                notVerified("alone", "reason"), alone::out);
         assertFalse(alone.out().contains("taken back"), alone.out());
     }
 
@@ -217,13 +205,7 @@ class IngestForgedMirrorTest {
         assertEquals(ExitCode.OK, recent.code(), recent.out());
         final Cli.Ran whole = ingest("data", 511, "--archive", forged.toString(), "--archive", partial.toString());
         assertEquals(ExitCode.VERIFICATION_FAILED, whole.code(), whole.out());
-        final List<String> failed = new ArrayList<>();
-        for (final JsonNode cp : report("data").get("checkpoints")) {
-            if (!cp.get("status").asText().equals("VERIFIED")) {
-                failed.add(cp.get("checkpoint").asLong() + " " + cp.get("status").asText());
-            }
-        }
-        assertEquals(List.of("383 FAILED", "447 FAILED", "511 FAILED"), failed, whole::out);
+        assertEquals(List.of("383 FAILED", "447 FAILED", "511 FAILED"), notVerified("data", "status"), whole::out);
         // asked for again once each (their second failure is their verdict: OutcomeWatcherTest)
         assertTrue(whole.out().contains("asked for again: "), whole.out());
     }
@@ -298,6 +280,17 @@ class IngestForgedMirrorTest {
     private Cli.Ran replay(final String data, final long to, final Path target) {
         return Cli.run("replay", "--from", "1", "--to", Long.toString(to), "--ledgers", "--quiet", "--data-dir",
                 tmp.resolve(data).toString(), "--http-port", "-1", "--publish-to", target.toString());
+    }
+
+    /** The checkpoints of {@code data}'s report not verified, each as "checkpoint field" (its status or reason). */
+    private List<String> notVerified(final String data, final String field) throws Exception {
+        final List<String> out = new ArrayList<>();
+        for (final JsonNode cp : report(data).get("checkpoints")) {
+            if (!cp.get("status").asText().equals("VERIFIED")) {
+                out.add(cp.get("checkpoint").asLong() + " " + cp.get(field).asText());
+            }
+        }
+        return out;
     }
 
     private JsonNode report(final String data) throws Exception {
