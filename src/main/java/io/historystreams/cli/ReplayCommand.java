@@ -1,16 +1,15 @@
 package io.historystreams.cli;
 
 import io.historystreams.archive.Checkpoint;
-import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.Hashes;
-import io.historystreams.events.LedgerVerified;
 import io.historystreams.kafka.TopicAdmin;
 import io.historystreams.kafka.TopicSpec;
 import io.historystreams.service.HistoryStreamsService;
 import io.historystreams.service.OutcomeWatcher;
 import io.historystreams.service.ServiceConfig;
 import io.historystreams.service.TopicSnapshot;
+import io.historystreams.topology.Topic;
 import io.historystreams.topology.Topics;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -115,12 +114,7 @@ public final class ReplayCommand implements Callable<Integer> {
             // found later that it does not link: taken back, see the README)
             final Map<Long, Verified> checkpoints = new TreeMap<>();
             final Set<Long> verifiedAgain = new HashSet<>();
-            readAll(svc, t.checkpointsVerified.name(), r -> {
-                if (r.value() == null) {
-                    return;
-                }
-                final CheckpointVerified v = t.checkpointsVerified.valueSerde().deserializer()
-                        .deserialize(r.topic(), r.value());
+            readValues(svc, t.checkpointsVerified, (r, v) -> {
                 if (wanted.contains(v.getCheckpoint())) {
                     final Verified before = checkpoints.get(v.getCheckpoint());
                     // verified again: the events of the copy before are in ledgers-verified too (also when the topic,
@@ -135,12 +129,7 @@ public final class ReplayCommand implements Callable<Integer> {
                 }
             });
             final Map<Long, Instant> lastFailure = new HashMap<>();
-            readAll(svc, t.checkpointFailures.name(), r -> {
-                if (r.value() == null) {
-                    return;
-                }
-                final CheckpointFailed f = t.checkpointFailures.valueSerde().deserializer()
-                        .deserialize(r.topic(), r.value());
+            readValues(svc, t.checkpointFailures, (r, f) -> {
                 if (checkpoints.containsKey(f.getCheckpoint())) {
                     lastFailure.merge(f.getCheckpoint(), f.getFailedAt(), (a, b) -> a.isAfter(b) ? a : b);
                 }
@@ -185,12 +174,7 @@ public final class ReplayCommand implements Callable<Integer> {
                         // ledger's is the replayed copy's. Where it is (partition, offset) is kept, and those records
                         // are sent from a second read of the topic
                         final Map<Long, Long> latest = new HashMap<>();
-                        readAll(svc, t.ledgersVerified.name(), r -> {
-                            if (r.value() == null) {
-                                return;
-                            }
-                            final LedgerVerified l = t.ledgersVerified.valueSerde().deserializer()
-                                    .deserialize(r.topic(), r.value());
+                        readValues(svc, t.ledgersVerified, (r, l) -> {
                             if (l.getLedgerSeq() >= from && l.getLedgerSeq() <= to
                                     && checkpoints.containsKey(l.getCheckpoint())) {
                                 if (verifiedAgain.contains(l.getCheckpoint())) {
@@ -278,6 +262,16 @@ public final class ReplayCommand implements Callable<Integer> {
             final java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> sink) {
         TopicSnapshot.read(svc.clientProps(), topic, new ByteArrayDeserializer(), new ByteArrayDeserializer(),
                 Duration.ofMinutes(10), sink);
+    }
+
+    /** Reads {@code topic} to its end: each record with a value, and that value deserialized. */
+    private static <V> void readValues(final HistoryStreamsService svc, final Topic<Long, V> topic,
+            final java.util.function.BiConsumer<ConsumerRecord<byte[], byte[]>, V> sink) {
+        readAll(svc, topic.name(), r -> {
+            if (r.value() != null) {
+                sink.accept(r, topic.valueSerde().deserializer().deserialize(r.topic(), r.value()));
+            }
+        });
     }
 
     /**

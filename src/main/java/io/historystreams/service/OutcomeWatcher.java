@@ -108,7 +108,7 @@ public final class OutcomeWatcher implements AutoCloseable {
                 if (i >= 0 && status[i] == Status.FAILED.ordinal()
                         && lastFailureAt.getOrDefault(v.getCheckpoint(), 0L) > v.getVerifiedAt().toEpochMilli()) {
                     // its failure of this run, read first, was given after this verdict: it took this one back
-                    takenBackNow(i, v.getCheckpoint());
+                    takenBackNow(i);
                 } else if (i >= 0 && status[i] != Status.VERIFIED.ordinal()
                         && lastFailureAt.getOrDefault(v.getCheckpoint(), 0L) <= v.getVerifiedAt().toEpochMilli()) {
                     if (status[i] == Status.FAILED.ordinal()) {
@@ -152,7 +152,7 @@ public final class OutcomeWatcher implements AutoCloseable {
                     verifiedPartition[i] = -1;
                     if (at >= since) {
                         failed.put(f.getCheckpoint(), f);
-                        takenBackNow(i, f.getCheckpoint());
+                        takenBackNow(i);
                     }
                 } else if (i >= 0 && status[i] != Status.VERIFIED.ordinal() && at >= since) {
                     status[i] = (byte) Status.FAILED.ordinal();
@@ -161,7 +161,7 @@ public final class OutcomeWatcher implements AutoCloseable {
                     if (i > 0 && wanted[i - 1] == f.getCheckpoint() - Checkpoint.FREQUENCY
                             && askedAgain.contains(wanted[i - 1]) && brokenLink(f)) {
                         // failed on its link to a predecessor taken back in this run: asked for again with it
-                        takenBackNow(i, f.getCheckpoint());
+                        takenBackNow(i);
                     }
                 }
             }
@@ -172,23 +172,27 @@ public final class OutcomeWatcher implements AutoCloseable {
      * A checkpoint of this run's failed just now by being taken back: pending again, to be asked for again
      * ({@link #takeTakenBack}), the first time only (a second failure is its verdict).
      */
-    private void takenBackNow(final int i, final long checkpoint) {
-        if (!askedAgain.add(checkpoint)) {
+    private void takenBackNow(final int i) {
+        if (!reopen(i)) {
             return;
         }
-        status[i] = (byte) Status.PENDING.ordinal();
-        failed.remove(checkpoint);
-        takenBack.add(checkpoint);
         // its successors that failed on their link to it (to the copy taken back) are asked for again with it
-        for (int j = i + 1; j < wanted.length && wanted[j] == wanted[j - 1] + Checkpoint.FREQUENCY
-                && status[j] == Status.FAILED.ordinal() && brokenLink(failed.get(wanted[j])); j++) {
-            if (!askedAgain.add(wanted[j])) {
-                break;
-            }
-            status[j] = (byte) Status.PENDING.ordinal();
-            failed.remove(wanted[j]);
-            takenBack.add(wanted[j]);
+        int j = i + 1;
+        while (j < wanted.length && wanted[j] == wanted[j - 1] + Checkpoint.FREQUENCY
+                && status[j] == Status.FAILED.ordinal() && brokenLink(failed.get(wanted[j])) && reopen(j)) {
+            j++;
         }
+    }
+
+    /** Pending again, to be asked for again; false when it was once already. */
+    private boolean reopen(final int i) {
+        if (!askedAgain.add(wanted[i])) {
+            return false;
+        }
+        status[i] = (byte) Status.PENDING.ordinal();
+        failed.remove(wanted[i]);
+        takenBack.add(wanted[i]);
+        return true;
     }
 
     /**

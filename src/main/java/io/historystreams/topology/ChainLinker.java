@@ -257,13 +257,10 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
      * sources did not link to it (read again, it fails at once, so the next source is read).
      */
     private void takenBackCopy(final CheckpointVerified v, final long ts) {
-        final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN,
-                ArchivePaths.checkpointFile(FileType.LEDGER, v.getCheckpoint()), "ledger " + v.getCheckpoint()
-                + " hash " + Hashes.hex(v.getLastLedgerHash()) + " is the last ledger of a copy of this checkpoint "
-                + "taken back before: the copies of its successor from other sources did not link to it")
-                .withSource(ledgerSource(v));
-        context.forward(new Record<>(v.getCheckpoint(), Facts.failure(v.getCheckpoint(), v.getArchive(), e, 0,
-                context.currentSystemTimeMs()), ts), failureChild);
+        chainFailure(v.getCheckpoint(), v.getArchive(), ArchivePaths.checkpointFile(FileType.LEDGER, v.getCheckpoint()),
+                ledgerSource(v), "ledger " + v.getCheckpoint() + " hash " + Hashes.hex(v.getLastLedgerHash())
+                + " is the last ledger of a copy of this checkpoint taken back before: the copies of its successor "
+                + "from other sources did not link to it", ts);
     }
 
     /** Passes {@code first} on, then every successor that waited for it, in chain order. */
@@ -277,7 +274,9 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             lastHashes.put(cp, concat(concat(last.bytes(), v.getFirstPreviousLedgerHash().bytes()),
                     source == null ? new byte[0] : source.getBytes(StandardCharsets.UTF_8)));
             settled.delete(cp);
-            disputed.delete(cp);
+            if (disputed.get(cp) != null) {
+                disputed.delete(cp); // (a delete of every passed checkpoint wrote a changelog tombstone for each)
+            }
             context.forward(new Record<>(cp, CheckpointVerified.newBuilder(v).setChainLinkedToPrevious(link)
                     .setVerifiedAt(Instant.ofEpochMilli(context.currentSystemTimeMs()))
                     .setOtherCopyRefused(isRefusedOtherThan(cp, last)).build(), ts), verdictChild);
@@ -324,11 +323,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
      */
     private void revoke(final long cp, final String archive, final String source, final Hash32 last, final String why,
             final long ts) {
-        final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN,
-                ArchivePaths.checkpointFile(FileType.LEDGER, cp), "ledger " + cp + " hash " + Hashes.hex(last) + " "
-                + why).withSource(source);
-        context.forward(new Record<>(cp, Facts.failure(cp, archive, e, 0, context.currentSystemTimeMs()), ts),
-                failureChild);
+        chainFailure(cp, archive, ArchivePaths.checkpointFile(FileType.LEDGER, cp), source, "ledger " + cp + " hash "
+                + Hashes.hex(last) + " " + why, ts);
         lastHashes.delete(cp);
         revokeSuccessors(cp, archive, last.bytes(), ts);
     }
@@ -441,12 +437,17 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
 
     /** Whether {@code last} is the last ledger hash of a copy of {@code cp} that failed its link. */
     private boolean isRefused(final long cp, final Hash32 last) {
+        return last != null && anyRefused(cp, last, true);
+    }
+
+    /** Whether a refused copy of {@code cp} has {@code last} as its last ledger hash ({@code same}), or another one. */
+    private boolean anyRefused(final long cp, final Hash32 last, final boolean same) {
         final byte[] r = refused.get(cp);
-        if (r == null || last == null) {
+        if (r == null) {
             return false;
         }
         for (int i = 0; i + 32 <= r.length; i += 32) {
-            if (Arrays.equals(r, i, i + 32, last.bytes(), 0, 32)) {
+            if (Arrays.equals(r, i, i + 32, last.bytes(), 0, 32) == same) {
                 return true;
             }
         }
@@ -458,16 +459,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
      * have been verified, published and taken back, so the verdict of this one says to replace it.
      */
     private boolean isRefusedOtherThan(final long cp, final Hash32 last) {
-        final byte[] r = refused.get(cp);
-        if (r == null) {
-            return false;
-        }
-        for (int i = 0; i + 32 <= r.length; i += 32) {
-            if (!Arrays.equals(r, i, i + 32, last.bytes(), 0, 32)) {
-                return true;
-            }
-        }
-        return false;
+        return anyRefused(cp, last, false);
     }
 
     /** Remembers a copy of {@code cp} that failed its link, by its last ledger hash (the latest 8 copies). */
@@ -504,9 +496,15 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     /** A {@code CHAIN_LINK_BROKEN} attempt failure of {@code cp}, named by its ledger file (and source, if known). */
     private void linkFailure(final long cp, final String archive, final String ledgerPath, final String source,
             final Hash32 firstPrevious, final String why, final long ts) {
-        final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN, ledgerPath,
-                "ledger " + Checkpoint.firstLedger(cp) + " previousLedgerHash " + Hashes.hex(firstPrevious) + " "
-                        + why).withSource(source);
+        chainFailure(cp, archive, ledgerPath, source, "ledger " + Checkpoint.firstLedger(cp) + " previousLedgerHash "
+                + Hashes.hex(firstPrevious) + " " + why, ts);
+    }
+
+    /** A {@code CHAIN_LINK_BROKEN} attempt failure of {@code cp}: {@code detail}, named by the file and source. */
+    private void chainFailure(final long cp, final String archive, final String file, final String source,
+            final String detail, final long ts) {
+        final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN, file, detail)
+                .withSource(source);
         context.forward(new Record<>(cp, Facts.failure(cp, archive, e, 0, context.currentSystemTimeMs()), ts),
                 failureChild);
         // counted by the gate, which publishes it (after any retries), as every failure

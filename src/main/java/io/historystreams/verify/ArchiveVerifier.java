@@ -90,10 +90,10 @@ public final class ArchiveVerifier implements AutoCloseable {
                 o = relink(o, previousCheckpoint, previousLast, brokenFrom);
                 if (o.link() == CheckpointOutcome.Link.BROKEN && held != null
                         && held.checkpoint() == previousCheckpoint) {
-                    final CheckpointOutcome[] both = otherCopyOfPrevious(held, heldAgainst, read, brokenFrom);
+                    final Relinked both = otherCopyOfPrevious(held, heldAgainst, read, brokenFrom);
                     if (both != null) {
-                        held = both[0];
-                        o = both[1];
+                        held = both.previous();
+                        o = both.successor();
                     }
                 }
             }
@@ -129,6 +129,10 @@ public final class ArchiveVerifier implements AutoCloseable {
     /** What a checkpoint was linked against: the checkpoint before it, its last header, or why that is unknown. */
     private record Linked(long previousCheckpoint, LedgerHeaderSummary previousLast,
             VerificationException anchorFailure) {
+    }
+
+    /** Another copy of the previous checkpoint, and the successor linked to it. */
+    private record Relinked(CheckpointOutcome previous, CheckpointOutcome successor) {
     }
 
     /** Totals of the outcomes delivered. */
@@ -200,7 +204,7 @@ public final class ArchiveVerifier implements AutoCloseable {
      * it, when that copy verifies, links to the checkpoint before it, and the successor (or another copy of it) links
      * to it; null otherwise (both outcomes stand).
      */
-    private CheckpointOutcome[] otherCopyOfPrevious(final CheckpointOutcome previous, final Linked previousAgainst,
+    private Relinked otherCopyOfPrevious(final CheckpointOutcome previous, final Linked previousAgainst,
             final CheckpointOutcome successor, final Set<String> brokenFrom) {
         final String path = ArchivePaths.checkpointFile(FileType.LEDGER, previous.checkpoint());
         final String source = previous.files().stream().filter(f -> f.type() == FileType.LEDGER)
@@ -223,7 +227,7 @@ public final class ArchiveVerifier implements AutoCloseable {
         if (linked.link() == CheckpointOutcome.Link.BROKEN) {
             linked = relink(linked, other.checkpoint(), other.facts().lastHeader(), new java.util.HashSet<>());
         }
-        return linked.link() == CheckpointOutcome.Link.BROKEN ? null : new CheckpointOutcome[] {other, linked};
+        return linked.link() == CheckpointOutcome.Link.BROKEN ? null : new Relinked(other, linked);
     }
 
     /**
