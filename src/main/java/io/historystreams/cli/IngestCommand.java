@@ -333,14 +333,28 @@ public final class IngestCommand implements Callable<Integer> {
                         elsewhere.size(), elsewhere.get(0), elsewhere.get(elsewhere.size() - 1),
                         String.join(", ", w.sources(elsewhere.get(0))), String.join(", ", given));
             }
+            final List<String> warnings = new ArrayList<>(range.warnings());
+            final List<Long> outside = w.takenBackOutside();
+            if (!outside.isEmpty()) {
+                // a backfill's checkpoint verified now that checkpoints after it, verified by an earlier run, do not
+                // link to (a trial: the honest ones after a mirror's forged checkpoint were taken back, and exit 0)
+                final String line = String.format("warning: %d checkpoint(s) outside the range, verified earlier, were "
+                        + "taken back during this run: %s. They do not link to a checkpoint this run verified, so "
+                        + "their verified events (and published files) no longer hold. Ingest them again (--from %d "
+                        + "--to %d), with a second archive if you have one: a checkpoint whose copies from two "
+                        + "sources do not link to its predecessor's copy takes that copy back.", outside.size(),
+                        ReplayCommand.missing(outside, java.util.Set.of()),
+                        Checkpoint.firstLedger(outside.get(0)), outside.get(outside.size() - 1));
+                out.println(line);
+                warnings.add(line);
+            }
             out.flush();
             if (report != null) {
                 writeReport(report, checkpoints, w, startedMillis, ledgers, ms, publishTo.isEmpty() ? null : published,
-                        publishing == null ? List.of() : publishing.outcomes(), elsewhere.size(), null,
-                        range.warnings());
+                        publishing == null ? List.of() : publishing.outcomes(), elsewhere.size(), null, warnings);
             }
-            return w.verifiedCount() == checkpoints.size() && published && elsewhere.isEmpty() ? ExitCode.OK
-                    : ExitCode.VERIFICATION_FAILED;
+            return w.verifiedCount() == checkpoints.size() && published && elsewhere.isEmpty() && outside.isEmpty()
+                    ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
         }
     }
 

@@ -65,6 +65,14 @@ public final class OutcomeWatcher implements AutoCloseable {
      */
     private final List<Long> takenBack = new ArrayList<>();
     private final java.util.Set<Long> askedAgain = new java.util.HashSet<>();
+    /**
+     * Checkpoints outside the wanted ones whose verdict was taken back in this run and not given again since, with
+     * when (epoch ms): a backfill's checkpoint can take back the checkpoints after its range that an earlier run
+     * verified (they do not link to it), which this run neither asked for nor reports otherwise.
+     */
+    private final Map<Long, Long> takenBackOutside = new TreeMap<>();
+    /** Checkpoints outside the wanted ones with a broken link in this run and no verdict read since (see above). */
+    private final java.util.Set<Long> linkFailedOutside = new java.util.HashSet<>();
 
     public OutcomeWatcher(final Map<String, Object> clientProps, final Topics topics, final Collection<Long> wanted,
             final long sinceMillis) {
@@ -105,7 +113,11 @@ public final class OutcomeWatcher implements AutoCloseable {
                 final CheckpointVerified v = topics.checkpointsVerified.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
                 final int i = Arrays.binarySearch(wanted, v.getCheckpoint());
-                if (i >= 0 && status[i] == Status.FAILED.ordinal()
+                if (i < 0) {
+                    linkFailedOutside.remove(v.getCheckpoint());
+                    takenBackOutside.computeIfPresent(v.getCheckpoint(),
+                            (cp, at) -> at < v.getVerifiedAt().toEpochMilli() ? null : at);
+                } else if (status[i] == Status.FAILED.ordinal()
                         && lastFailureAt.getOrDefault(v.getCheckpoint(), 0L) > v.getVerifiedAt().toEpochMilli()) {
                     // its failure of this run, read first, was given after this verdict: it took this one back
                     takenBackNow(i);
@@ -133,6 +145,9 @@ public final class OutcomeWatcher implements AutoCloseable {
                 final CheckpointFailed f = topics.attemptFailures.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
                 final int i = Arrays.binarySearch(wanted, f.getCheckpoint());
+                if (i < 0 && brokenLink(f) && f.getFailedAt().toEpochMilli() >= since) {
+                    linkFailedOutside.add(f.getCheckpoint());
+                }
                 if (i >= 0 && status[i] == Status.PENDING.ordinal() && f.getFailedAt().toEpochMilli() >= since) {
                     lastAttempt.put(f.getCheckpoint(), f);
                 }
@@ -141,6 +156,12 @@ public final class OutcomeWatcher implements AutoCloseable {
                         .deserialize(r.topic(), r.value());
                 final int i = Arrays.binarySearch(wanted, f.getCheckpoint());
                 final long at = f.getFailedAt().toEpochMilli();
+                if (i < 0 && at >= since) {
+                    linkFailedOutside.remove(f.getCheckpoint());
+                    if (f.getTakesBack()) {
+                        takenBackOutside.merge(f.getCheckpoint(), at, Math::max);
+                    }
+                }
                 if (i >= 0) {
                     lastFailureAt.merge(f.getCheckpoint(), at, Math::max);
                 }
@@ -198,9 +219,14 @@ public final class OutcomeWatcher implements AutoCloseable {
     /**
      * Whether a checkpoint of this run failed on its link to a predecessor verified in it, which is not taken back yet:
      * the chain check may take the predecessor back right after the failure (its copy the odd one), and the verdict
-     * saying so comes a few commits later.
+     * saying so comes a few commits later. Or a checkpoint outside them failed on its link in this run, and its
+     * verdict is not read yet: a checkpoint after the range taken back comes to the outcomes a commit after the last
+     * one of the range verified.
      */
     public boolean mayTakeBack() {
+        if (!linkFailedOutside.isEmpty()) {
+            return true;
+        }
         for (final Map.Entry<Long, CheckpointFailed> e : failed.entrySet()) {
             final long prev = e.getKey() - Checkpoint.FREQUENCY;
             if (brokenLink(e.getValue()) && status(prev) == Status.VERIFIED && !askedAgain.contains(prev)) {
@@ -223,6 +249,14 @@ public final class OutcomeWatcher implements AutoCloseable {
         final List<Long> out = takenBack.stream().sorted().toList();
         takenBack.clear();
         return out;
+    }
+
+    /**
+     * The checkpoints outside the wanted ones whose verified verdict was taken back in this run and not given again,
+     * in ascending order.
+     */
+    public List<Long> takenBackOutside() {
+        return List.copyOf(takenBackOutside.keySet());
     }
 
     /** Where the verified event of a verified checkpoint was read; null for one not verified (or not wanted). */

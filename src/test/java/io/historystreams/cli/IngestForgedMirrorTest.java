@@ -161,10 +161,7 @@ class IngestForgedMirrorTest {
         // a mirror whose 0x13f alone is forged (a close time changed and its ledgers re-chained: it links to 0xff,
         // its last ledger is not the one 0x17f links to): 0x13f was verified and published from it, and 0x17f failed
         // with every source's copy, blamed on the honest mirror too (exit 1)
-        final Path one = tmp.resolve("one-forged");
-        ForgedArchive.ledgersAndTransactionsOf(HONEST, one, 0x13f).closeTime(0x13f - 5, 1_234_567L).write()
-                .copyTheRestFrom(HONEST);
-        ForgedArchive.copyCheckpoints(HONEST, one, 0x17f, 0x1ff);
+        final Path one = oneForged("one-forged");
         final Path mirror = tmp.resolve("mirror");
         final Cli.Ran ingest = ingest("data", 511, "--archive", one.toString(), "--archive", HONEST.toString(),
                 "--publish-to", mirror.toString());
@@ -180,10 +177,7 @@ class IngestForgedMirrorTest {
         assertHonest(last, 0x13f);
         // two sources serving the same copies (two URLs of one archive): 0x13f, taken back and served again by the
         // other, stands, and so does the failure of 0x17f (a trial: both failed)
-        final Path copy = tmp.resolve("one-forged-copy");
-        ForgedArchive.ledgersAndTransactionsOf(HONEST, copy, 0x13f).closeTime(0x13f - 5, 1_234_567L).write()
-                .copyTheRestFrom(HONEST);
-        ForgedArchive.copyCheckpoints(HONEST, copy, 0x17f, 0x1ff);
+        final Path copy = oneForged("one-forged-copy");
         final Cli.Ran same = ingest("same", 511, "--archive", one.toString(), "--archive", copy.toString());
         assertEquals(ExitCode.VERIFICATION_FAILED, same.code(), same.out());
         assertEquals(List.of("383 CHAIN_LINK_BROKEN", "447 CHAIN_LINK_BROKEN", "511 CHAIN_LINK_BROKEN"),
@@ -194,6 +188,39 @@ class IngestForgedMirrorTest {
         assertEquals(List.of("383 CHAIN_LINK_BROKEN", "447 CHAIN_LINK_BROKEN", "511 CHAIN_LINK_BROKEN"),
                 notVerified("alone", "reason"), alone::out);
         assertFalse(alone.out().contains("taken back"), alone.out());
+    }
+
+    @Test
+    void aBackfillThatTakesBackCheckpointsAfterItsRangeSaysSoAndFailsAndTheRunItNamesRepairsThem() throws Exception {
+        // the mirror whose 0x13f alone is forged. The recent part first, from both mirrors: 0x17f is read from the
+        // honest one, on its file of 0x13f. Then the older part: the forged 0x13f links to 0xff and is verified, and
+        // the honest 0x17f..0x1ff, which do not link to it, are taken back (a trial: exit 0, with WARN lines only,
+        // and `verify` of the published mirror failed)
+        final Path one = oneForged("one-forged");
+        final Path mirror = tmp.resolve("mirror");
+        final String[] both = {"--archive", one.toString(), "--archive", HONEST.toString(), "--publish-to",
+                mirror.toString()};
+        final Cli.Ran recent = ingest("data", 511, concat(List.of("--from", "320"), both));
+        assertEquals(ExitCode.OK, recent.code(), recent.out());
+        final Cli.Ran older = ingest("data", 319, both);
+        assertEquals(ExitCode.VERIFICATION_FAILED, older.code(), older.out());
+        assertTrue(older.out().contains("5 checkpoints: 5 verified, 0 failed"), older.out());
+        assertTrue(older.out().contains("warning: 3 checkpoint(s) outside the range, verified earlier, were taken back "
+                + "during this run: 3 (0x17f..0x1ff).") && older.out().contains("(--from 320 --to 511)"), older.out());
+        final JsonNode warnings = report("data").get("warnings");
+        assertEquals(1, warnings.size(), warnings::toString);
+        assertTrue(warnings.get(0).asText().startsWith("3 checkpoint(s) outside the range"), warnings::toString);
+        // the run it names repairs them: 0x17f's copies from both sources do not link to the forged 0x13f, which is
+        // taken back and read from the honest mirror
+        final Cli.Ran again = ingest("data", 511, concat(List.of("--from", "320"), both));
+        assertEquals(ExitCode.OK, again.code(), again.out());
+        assertHonestAndLinked(mirror, 0x1ff);
+    }
+
+    private static String[] concat(final List<String> first, final String... rest) {
+        final List<String> all = new ArrayList<>(first);
+        all.addAll(List.of(rest));
+        return all.toArray(String[]::new);
     }
 
     @Test
@@ -265,6 +292,18 @@ class IngestForgedMirrorTest {
             all.addAll(List.of("--from", "1"));
         }
         return Cli.run(all.toArray(String[]::new));
+    }
+
+    /**
+     * A mirror whose 0x13f alone is forged: a close time changed and its ledgers re-chained, so it links to 0xff and
+     * its last ledger is not the one 0x17f links to.
+     */
+    private Path oneForged(final String name) throws Exception {
+        final Path one = tmp.resolve(name);
+        ForgedArchive.ledgersAndTransactionsOf(HONEST, one, 0x13f).closeTime(0x13f - 5, 1_234_567L).write()
+                .copyTheRestFrom(HONEST);
+        ForgedArchive.copyCheckpoints(HONEST, one, 0x17f, 0x1ff);
+        return one;
     }
 
     /** An honest mirror of 0x3f..0x1ff whose ledger files of 0x17f..0x1ff are missing. */

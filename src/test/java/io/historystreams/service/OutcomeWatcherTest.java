@@ -82,6 +82,50 @@ class OutcomeWatcherTest extends WithEmbeddedBroker {
         }
     }
 
+    @Test
+    void checkpointsOutsideTheRangeTakenBackInThisRunAreNamedUntilVerifiedAgain() throws Exception {
+        // a backfill's checkpoint verified now takes back checkpoints after its range that an earlier run verified
+        // (a trial: its ingest said nothing of them and exited 0)
+        final Topics topics = new Topics("o.", SchemaRegistry.forUrl("mock://watch-" + UUID.randomUUID()));
+        final Map<String, Object> client = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.bootstrapServers());
+        try (Admin admin = Admin.create(client)) {
+            admin.createTopics(List.of(new NewTopic(topics.checkpointsVerified.name(), 1, (short) 1),
+                    new NewTopic(topics.checkpointFailures.name(), 1, (short) 1),
+                    new NewTopic(topics.attemptFailures.name(), 1, (short) 1))).all().get();
+        }
+        final long t = System.currentTimeMillis();
+        // 0x7f wanted and verified; 0xbf taken back in this run; 0xff taken back, then verified again; 0x13f taken
+        // back before this run; 0x17f failed in this run without being taken back (another run's checkpoint); 0x1bf
+        // an attempt failed on its link, its failure still to come
+        send(client, topics, List.of(verified(0x7f, t), verified(0xbf, t - 10_000), takenBack(0xbf, t + 1000),
+                takenBack(0xff, t + 1000), verified(0xff, t + 2000), takenBack(0x13f, t - 5000), failed(0x17f, t + 1000),
+                new Attempt(failed(0x1bf, t + 1000))));
+        final Map<String, Object> props = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        try (OutcomeWatcher w = new OutcomeWatcher(props, topics, List.of(0x7fL), t - 1)) {
+            final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while ((!w.done() || !w.mayTakeBack() || w.takenBackOutside().size() < 1)
+                    && System.nanoTime() < deadline) {
+                w.poll(Duration.ofMillis(200));
+            }
+            w.poll(Duration.ofMillis(500));
+            assertEquals(List.of(0xbfL), w.takenBackOutside());
+            assertTrue(w.done());
+            assertTrue(w.mayTakeBack(), "0x1bf's verdict is still to come");
+            send(client, topics, List.of(failed(0x1bf, t + 2000)));
+            final long again = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (w.mayTakeBack() && System.nanoTime() < again) {
+                w.poll(Duration.ofMillis(200));
+            }
+            assertFalse(w.mayTakeBack());
+            assertEquals(List.of(0xbfL), w.takenBackOutside());
+        }
+    }
+
+    /** A failed attempt (to be retried), as the attempt failures topic holds it. */
+    private record Attempt(CheckpointFailed failure) {
+    }
+
     private static void send(final Map<String, Object> client, final Topics topics, final List<Object> records) {
         final Map<String, Object> p = new java.util.HashMap<>(client);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -93,6 +137,10 @@ class OutcomeWatcherTest extends WithEmbeddedBroker {
                     producer.send(new ProducerRecord<>(topics.checkpointsVerified.name(), v.getCheckpoint(),
                             topics.checkpointsVerified.valueSerde().serializer().serialize(
                                     topics.checkpointsVerified.name(), v)));
+                } else if (r instanceof Attempt a) {
+                    producer.send(new ProducerRecord<>(topics.attemptFailures.name(), a.failure().getCheckpoint(),
+                            topics.attemptFailures.valueSerde().serializer().serialize(
+                                    topics.attemptFailures.name(), a.failure())));
                 } else {
                     final CheckpointFailed f = (CheckpointFailed) r;
                     producer.send(new ProducerRecord<>(topics.checkpointFailures.name(), f.getCheckpoint(),
@@ -107,6 +155,10 @@ class OutcomeWatcherTest extends WithEmbeddedBroker {
         return CheckpointVerified.newBuilder((CheckpointVerified) SampleEvents.all().get("CheckpointVerified/full"))
                 .setCheckpoint(cp).setFirstLedger(cp - 63).setLastLedger(cp).setVerifiedAt(Instant.ofEpochMilli(at))
                 .build();
+    }
+
+    private static CheckpointFailed takenBack(final long cp, final long at) {
+        return CheckpointFailed.newBuilder(failed(cp, at)).setTakesBack(true).build();
     }
 
     private static CheckpointFailed failed(final long cp, final long at) {

@@ -457,6 +457,41 @@ class PipelineTopologyTest {
     }
 
     @Test
+    void shouldFailABreakInTheChainOfOneSourceAndEveryCheckpointAfterItWithoutWaitingABackoffEach() throws Exception {
+        // one archive whose 0xff does not link to 0xbf (its ledgers from 192 on re-chained from another previous
+        // hash), the checkpoints after it linked to that copy; read again, the one source serves the same links (a
+        // trial's single archive with one break took 30 minutes: each checkpoint waited for its predecessor's
+        // verdict, then for its own retries' backoff)
+        final Path broken = dir.resolve("broken");
+        final byte[] elsewhere = new byte[32];
+        java.util.Arrays.fill(elsewhere, (byte) 0x11);
+        ForgedArchive.ledgersAndTransactionsOf(Fixtures.testnetSmall(), broken, 0x1ff).linkTo(192, Hash.of(elsewhere))
+                .write().copyTheRestFrom(Fixtures.testnetSmall());
+        final List<Long> cps = Checkpoint.range(1, 0x1ff);
+        try (PipelineHarness h = new PipelineHarness(dir.resolve("run"),
+                HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMinutes(10)))) {
+            for (final long cp : cps) {
+                h.request(List.of(broken.toString()), cp, TESTNET, cp != cps.get(0));
+            }
+            assertTrue(h.runUntil(() -> h.verified.size() + h.failures.size() >= cps.size(), Duration.ofSeconds(90)),
+                    () -> h.verified.size() + " verified, failures " + h.failures);
+            h.settle(Duration.ofMillis(500), Duration.ofSeconds(20));
+            assertEquals(List.of(0x3fL, 0x7fL, 0xbfL), h.verified.stream().map(kv -> kv.key).toList());
+            assertEquals(List.of(0xffL, 0x13fL, 0x17fL, 0x1bfL, 0x1ffL), h.failures.stream().map(kv -> kv.key)
+                    .toList(), "each once, in chain order");
+            for (final KeyValue<Long, CheckpointFailed> kv : h.failures) {
+                assertEquals("CHAIN_LINK_BROKEN", kv.value.getReason());
+                assertEquals(broken.toString(), kv.value.getSource());
+                assertEquals(0, kv.value.getAttempt(), "failed on its first attempt: " + kv.value);
+                assertTrue(kv.value.getDetail().endsWith(kv.key == 0xff
+                        ? "does not match the previous checkpoint's verified last ledger ("
+                                + Hashes.hex(h.verified.get(2).value.getLastLedgerHash()) + ")"
+                        : "links to a copy of the previous checkpoint that failed its own link"), kv.value::getDetail);
+            }
+        }
+    }
+
+    @Test
     void shouldReadAgainFromAnotherSourceACheckpointWhoseSuccessorsCopiesDoNotLinkToIt() throws Exception {
         // the first mirror's 0x13f alone is forged (a close time changed, its ledgers re-chained: it links to 0xff,
         // and the honest 0x17f does not link to it); with nobody asking again (a tail asks once), the chain check
@@ -479,6 +514,8 @@ class PipelineTopologyTest {
             assertEquals(List.of(0x17fL, 0x13fL), h.failures.stream().map(kv -> kv.key).toList(), h.failures::toString);
             assertTrue(h.failures.get(1).value.getDetail().contains("is not what the copies of checkpoint 383 from "),
                     h.failures.get(1).value.getDetail());
+            assertEquals(List.of(false, true), h.failures.stream().map(kv -> kv.value.getTakesBack()).toList(),
+                    "the failure of 0x13f takes its verdict back");
             final List<Long> order = h.verified.stream().map(kv -> kv.key).toList();
             assertEquals(List.of(0x3fL, 0x7fL, 0xbfL, 0xffL, 0x13fL, 0x13fL, 0x17fL), order);
             final CheckpointVerified again = h.verified.get(5).value;
