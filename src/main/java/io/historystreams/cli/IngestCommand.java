@@ -16,7 +16,9 @@ import io.historystreams.service.OutcomeWatcher;
 import io.historystreams.service.RemotePipeline;
 import io.historystreams.service.ServiceConfig;
 import io.historystreams.service.VerdictLog;
+import io.historystreams.topology.HistoryTopology;
 import io.historystreams.topology.Topics;
+import io.historystreams.verify.FailureReason;
 import io.historystreams.verify.VerificationReport;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -38,6 +40,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -294,9 +297,7 @@ public final class IngestCommand implements Callable<Integer> {
             final boolean published = publishing == null || publishing.awaitPublished(verifiedAt, checkpoints.get(0), err,
                     timeoutSeconds > 0 ? Duration.ofNanos(Math.max(0, deadline - System.nanoTime())) : null);
             final long ms = (System.nanoTime() - t0) / 1_000_000;
-            for (final CheckpointFailed f : w.failed().values()) {
-                out.println(VerdictLog.failedLine(f));
-            }
+            printFailures(out, w.failed().values());
             // given up at the timeout: said as the failures are, with what its attempts were failing on
             for (final long cp : checkpoints) {
                 if (w.status(cp) == OutcomeWatcher.Status.PENDING) {
@@ -435,6 +436,45 @@ public final class IngestCommand implements Callable<Integer> {
      * The report. {@code error}: why the command stopped before every checkpoint had a verdict (a signal, the
      * pipeline), or null: the checkpoints without one are then {@code PENDING}, not given up.
      */
+    /**
+     * One line per failure, except for a run of checkpoints that each failed only because they link to the copy of the
+     * one before, which failed its link: one line for the run (a break in a long range printed a line for every
+     * checkpoint after it; the report lists each).
+     */
+    static void printFailures(final PrintWriter out, final Collection<CheckpointFailed> failures) {
+        final List<CheckpointFailed> run = new ArrayList<>();
+        for (final CheckpointFailed f : failures) {
+            if (!run.isEmpty() && !(followsABreak(f)
+                    && f.getCheckpoint() == run.get(run.size() - 1).getCheckpoint() + Checkpoint.FREQUENCY)) {
+                printRun(out, run);
+            }
+            if (followsABreak(f)) {
+                run.add(f);
+            } else {
+                out.println(VerdictLog.failedLine(f));
+            }
+        }
+        printRun(out, run);
+    }
+
+    private static boolean followsABreak(final CheckpointFailed f) {
+        return FailureReason.CHAIN_LINK_BROKEN.name().equals(f.getReason()) && f.getFailures().size() <= 1
+                && f.getDetail().endsWith(HistoryTopology.LINKS_TO_A_REFUSED_COPY);
+    }
+
+    private static void printRun(final PrintWriter out, final List<CheckpointFailed> run) {
+        if (run.size() < 3) {
+            run.forEach(f -> out.println(VerdictLog.failedLine(f)));
+        } else {
+            final long first = run.get(0).getCheckpoint();
+            final long last = run.get(run.size() - 1).getCheckpoint();
+            out.printf("checkpoints %d..%d (0x%x..0x%x, %d) FAILED: %s: the first ledger of each %s (each is in the "
+                    + "report)%n", first, last, first, last, run.size(), FailureReason.CHAIN_LINK_BROKEN,
+                    HistoryTopology.LINKS_TO_A_REFUSED_COPY);
+        }
+        run.clear();
+    }
+
     private static void writeReport(final Path target, final List<Long> checkpoints, final OutcomeWatcher w,
             final long startedMillis, final long ledgers, final long ms, final Boolean published,
             final List<Publishing.TargetOutcome> targets, final int fromAnotherArchive, final String error,

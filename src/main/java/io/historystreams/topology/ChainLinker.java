@@ -192,7 +192,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
                         + ")", ts);
             }
         } else if (isRefused(prev, v.getFirstPreviousLedgerHash())) {
-            brokenCopy(v, "links to a copy of the previous checkpoint that failed its own link", ts);
+            brokenCopy(v, HistoryTopology.LINKS_TO_A_REFUSED_COPY, ts);
         } else if (v.getPreviousCheckpointLastHash() != null
                 && v.getPreviousCheckpointLastHash().equals(v.getFirstPreviousLedgerHash())) {
             if (isTakenBack(v)) {

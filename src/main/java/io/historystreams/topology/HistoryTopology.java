@@ -52,6 +52,12 @@ public final class HistoryTopology {
     public static final String PENDING_BUCKETS_STORE = "bucket-waiters";
     public static final String CHAIN = "check-chain";
     /**
+     * How the detail of a broken link ends when the checkpoint links to a copy of its predecessor that failed its own
+     * link (a copy that failed anchors nothing: every checkpoint after a break fails with this).
+     */
+    public static final String LINKS_TO_A_REFUSED_COPY = "links to a copy of the previous checkpoint that failed its "
+            + "own link";
+    /**
      * The chain check's stores, keyed by checkpoint. Named apart from the stores of the earlier chain check in the
      * pipeline's tasks ({@code chain-predecessors}, {@code chain-awaiting}), which a data dir of an older version
      * holds.

@@ -59,6 +59,21 @@ class IngestForgedMirrorTest {
     }
 
     @Test
+    void theForgedMirrorAloneFailsItsBreakAndTheCheckpointsAfterItWhichAreSaidInOneLine() throws Exception {
+        // 0xff does not link to 0xbf, and the checkpoints after it link to its copy: they fail with it (a copy that
+        // failed its link anchors nothing), each named in the report, in one line on the output (a break in a long
+        // range printed a line for every checkpoint after it)
+        final Cli.Ran alone = ingest("alone", 511, "--archive", forged.toString());
+        assertEquals(ExitCode.VERIFICATION_FAILED, alone.code(), alone.out());
+        assertEquals(List.of("255 CHAIN_LINK_BROKEN", "319 CHAIN_LINK_BROKEN", "383 CHAIN_LINK_BROKEN",
+                "447 CHAIN_LINK_BROKEN", "511 CHAIN_LINK_BROKEN"), notVerified("alone", "reason"), alone::out);
+        assertTrue(alone.out().contains("checkpoint 255 (0xff) FAILED: CHAIN_LINK_BROKEN "), alone.out());
+        assertTrue(alone.out().contains("checkpoints 319..511 (0x13f..0x1ff, 4) FAILED: CHAIN_LINK_BROKEN: the first "
+                + "ledger of each links to a copy of the previous checkpoint that failed its own link"), alone.out());
+        assertFalse(alone.out().contains("checkpoint 383 (0x17f) FAILED"), alone.out());
+    }
+
+    @Test
     void aCheckpointThatFailedInAnEarlierRunIsWaitedForWhenAskedForAgain() throws Exception {
         // the first run, from the forged mirror alone, fails 0xff; the chain check kept that word, and let the
         // second run's forged successors through on the forged ledger file while 0xff was being verified again
