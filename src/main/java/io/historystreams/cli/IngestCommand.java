@@ -246,13 +246,16 @@ public final class IngestCommand implements Callable<Integer> {
                 // once every checkpoint has a verdict, a failed link to a verified predecessor may still take the
                 // predecessor back (a trial: the run ended first, and the forged predecessor stayed published)
                 long takeBackGrace = 0;
+                int verifiedThen = -1;
                 while (System.nanoTime() < deadline) {
                     if (!w.done()) {
                         takeBackGrace = 0;
                     } else if (!w.mayTakeBack()) {
                         break;
-                    } else if (takeBackGrace == 0) {
+                    } else if (takeBackGrace == 0 || w.verifiedCount() != verifiedThen) {
+                        // from the last verdict that changed the count: a walk back verifies one after the other
                         takeBackGrace = System.nanoTime() + TAKE_BACK_GRACE.toNanos();
+                        verifiedThen = w.verifiedCount();
                     } else if (System.nanoTime() >= takeBackGrace) {
                         break;
                     }

@@ -71,8 +71,12 @@ public final class OutcomeWatcher implements AutoCloseable {
      * verified (they do not link to it), which this run neither asked for nor reports otherwise.
      */
     private final Map<Long, Long> takenBackOutside = new TreeMap<>();
-    /** Checkpoints outside the wanted ones with a broken link in this run and no verdict read since (see above). */
-    private final java.util.Set<Long> linkFailedOutside = new java.util.HashSet<>();
+    /**
+     * Checkpoints outside the wanted ones, or verified ones, with an attempt failed on its link in this run and no
+     * verdict read since: a take-back on its way (the chain check's failure reaches the outcomes a commit later than
+     * the verdict that caused it).
+     */
+    private final java.util.Set<Long> takeBackComing = new java.util.HashSet<>();
 
     public OutcomeWatcher(final Map<String, Object> clientProps, final Topics topics, final Collection<Long> wanted,
             final long sinceMillis) {
@@ -113,8 +117,8 @@ public final class OutcomeWatcher implements AutoCloseable {
                 final CheckpointVerified v = topics.checkpointsVerified.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
                 final int i = Arrays.binarySearch(wanted, v.getCheckpoint());
+                takeBackComing.remove(v.getCheckpoint());
                 if (i < 0) {
-                    linkFailedOutside.remove(v.getCheckpoint());
                     takenBackOutside.computeIfPresent(v.getCheckpoint(),
                             (cp, at) -> at < v.getVerifiedAt().toEpochMilli() ? null : at);
                 } else if (status[i] == Status.FAILED.ordinal()
@@ -145,8 +149,9 @@ public final class OutcomeWatcher implements AutoCloseable {
                 final CheckpointFailed f = topics.attemptFailures.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
                 final int i = Arrays.binarySearch(wanted, f.getCheckpoint());
-                if (i < 0 && brokenLink(f) && f.getFailedAt().toEpochMilli() >= since) {
-                    linkFailedOutside.add(f.getCheckpoint());
+                if ((i < 0 || status[i] == Status.VERIFIED.ordinal()) && brokenLink(f)
+                        && f.getFailedAt().toEpochMilli() >= since) {
+                    takeBackComing.add(f.getCheckpoint());
                 }
                 if (i >= 0 && status[i] == Status.PENDING.ordinal() && f.getFailedAt().toEpochMilli() >= since) {
                     lastAttempt.put(f.getCheckpoint(), f);
@@ -156,8 +161,10 @@ public final class OutcomeWatcher implements AutoCloseable {
                         .deserialize(r.topic(), r.value());
                 final int i = Arrays.binarySearch(wanted, f.getCheckpoint());
                 final long at = f.getFailedAt().toEpochMilli();
+                if (at >= since) {
+                    takeBackComing.remove(f.getCheckpoint());
+                }
                 if (i < 0 && at >= since) {
-                    linkFailedOutside.remove(f.getCheckpoint());
                     if (f.getTakesBack()) {
                         takenBackOutside.merge(f.getCheckpoint(), at, Math::max);
                     }
@@ -219,17 +226,21 @@ public final class OutcomeWatcher implements AutoCloseable {
     /**
      * Whether a checkpoint of this run failed on its link to a predecessor verified in it, which is not taken back yet:
      * the chain check may take the predecessor back right after the failure (its copy the odd one), and the verdict
-     * saying so comes a few commits later. Or a checkpoint outside them failed on its link in this run, and its
-     * verdict is not read yet: a checkpoint after the range taken back comes to the outcomes a commit after the last
-     * one of the range verified.
+     * saying so comes a few commits later. Or a checkpoint verified, or outside them, had an attempt fail on its
+     * link in this run, and its failure is not read yet: taken back when its predecessor was verified, it comes to
+     * the outcomes a commit after that verdict (a backfill's run ended first, with every checkpoint verified). Or a
+     * checkpoint failed on its link to a predecessor verified after that failure.
      */
     public boolean mayTakeBack() {
-        if (!linkFailedOutside.isEmpty()) {
+        if (!takeBackComing.isEmpty()) {
             return true;
         }
         for (final Map.Entry<Long, CheckpointFailed> e : failed.entrySet()) {
             final long prev = e.getKey() - Checkpoint.FREQUENCY;
-            if (brokenLink(e.getValue()) && status(prev) == Status.VERIFIED && !askedAgain.contains(prev)) {
+            if (brokenLink(e.getValue()) && status(prev) == Status.VERIFIED && (!askedAgain.contains(prev)
+                    || verifiedAt[Arrays.binarySearch(wanted, prev)] > e.getValue().getFailedAt().toEpochMilli())) {
+                // (or verified again after this one failed: the chain check asked for it again, and for the failed
+                // checkpoints after it, which are read again; a forged segment is walked back one at a time)
                 return true;
             }
         }

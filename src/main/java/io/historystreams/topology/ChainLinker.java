@@ -51,6 +51,11 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private static final Logger LOG = LoggerFactory.getLogger(ChainLinker.class);
     /** The line of a {@code chain-taken-back} value that says to ask for the checkpoint again (tab-separated). */
     private static final String ASK = "ask";
+    /**
+     * The line of a {@code chain-taken-back} value that says a checkpoint was asked for again after the copy of its
+     * predecessor (last ledger hash, hex) was passed: once per copy.
+     */
+    private static final String AFTER = "after";
     /** The one key of the chain check's input. */
     static final String KEY = "chain";
     /** The gate's words: the attempts ran out. */
@@ -90,7 +95,10 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private KeyValueStore<Long, CheckpointVerified> held;
     /** Checkpoints passed on their anchor: checked again when their predecessor is verified. */
     private KeyValueStore<Long, CheckpointVerified> anchored;
-    /** Checkpoints whose verdict is not coming (the gate's word) while they are not passed here. */
+    /**
+     * Checkpoints whose verdict is not coming (the gate's word) while they are not passed here; after {@value #FAILED},
+     * the sources of the request whose attempts ran out (tab-separated).
+     */
     private KeyValueStore<Long, String> settled;
 
     /** The chain check's store names. */
@@ -154,9 +162,14 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         if (lastHash(cp) != null) {
             return; // passed here: successors link to its verified last ledger
         }
-        settled.put(cp, word);
+        // (a failure with the sources of the request whose attempts ran out: asked for again from them)
+        settled.put(cp, FAILED.equals(word) && !sources.isEmpty() ? word + "\t" + String.join("\t", sources) : word);
         if (FAILED.equals(word)) {
             askAgain(cp, archive, ts);
+            final Hash32 prevLast = lastHash(Checkpoint.previous(cp));
+            if (prevLast != null) {
+                askAfter(cp, prevLast, archive, sources, ts);
+            }
         }
         final byte[] dispute = disputed.get(cp);
         if (dispute != null) {
@@ -224,13 +237,61 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         final String[] fields = ask.split("\t");
         final long successor = Long.parseLong(fields[1]);
         final List<String> sources = List.of(fields).subList(2, fields.length);
-        final Instant now = Instant.ofEpochMilli(context.currentSystemTimeMs());
-        LOG.info("checkpoint {}: asked for again, with {}, from {}", cp, successor, String.join(", ", sources));
-        for (final long c : new long[] {cp, successor}) {
-            context.forward(new Record<>(c, CheckpointRequest.newBuilder().setArchive(archive).setSources(sources)
-                    .setCheckpoint(c).setReason(RequestReason.RETRY).setRequestedAt(now)
-                    .setPredecessorRequested(c == successor).build(), ts), requestChild);
+        // and the checkpoints after the successor that failed for good since: on their link to it, most likely (a
+        // tail asks for none of them again, and one taken back further down would leave them failed)
+        long last = successor;
+        while (failedForGood(last + Checkpoint.FREQUENCY) != null) {
+            last += Checkpoint.FREQUENCY;
         }
+        LOG.info("checkpoint {}: asked for again, with {}, from {}", cp, last == successor ? Long.toString(successor)
+                : successor + ".." + last, String.join(", ", sources));
+        for (long c = cp; c <= last; c += Checkpoint.FREQUENCY) {
+            request(c, archive, sources, c != cp, ts);
+        }
+    }
+
+    /**
+     * {@code cp} failed for good and its predecessor is passed here (last ledger {@code prevLast}): when a copy of each
+     * failed its link here, {@code cp} may have failed on a copy of the predecessor that another replaced since (a
+     * forged segment walked back verifies the honest copies one after the other, and the checkpoints after it that
+     * failed on the forged ones wait for none of them), so it is asked for again, once per copy of the predecessor.
+     */
+    private void askAfter(final long cp, final Hash32 prevLast, final String archive, final List<String> sources,
+            final long ts) {
+        if (sources.isEmpty() || refused.get(cp) == null || refused.get(Checkpoint.previous(cp)) == null) {
+            return;
+        }
+        final String line = AFTER + "\t" + Hashes.hex(prevLast);
+        final String entries = takenBack.get(cp);
+        if (entries != null && entries.lines().anyMatch(line::equals)) {
+            return;
+        }
+        takenBack.put(cp, entries == null ? line : entries + "\n" + line);
+        LOG.info("checkpoint {} failed on its link while another copy of checkpoint {} was verified: asked for again",
+                cp, Checkpoint.previous(cp));
+        request(cp, archive, sources, false, ts);
+    }
+
+    /** Asks for {@code cp} again (to {@code checkpoint-requests}). */
+    private void request(final long cp, final String archive, final List<String> sources,
+            final boolean predecessorRequested, final long ts) {
+        context.forward(new Record<>(cp, CheckpointRequest.newBuilder().setArchive(archive).setSources(sources)
+                .setCheckpoint(cp).setReason(RequestReason.RETRY).setRequestedAt(Instant.ofEpochMilli(
+                        context.currentSystemTimeMs())).setPredecessorRequested(predecessorRequested).build(), ts),
+                requestChild);
+    }
+
+    /**
+     * The sources of the request of {@code cp} whose attempts ran out (empty when not known), or null when the gate's
+     * last word on it is not that it failed.
+     */
+    private List<String> failedForGood(final long cp) {
+        final String word = settled.get(cp);
+        if (word == null || !(word.equals(FAILED) || word.startsWith(FAILED + "\t"))) {
+            return null;
+        }
+        final List<String> fields = List.of(word.split("\t"));
+        return fields.subList(1, fields.size());
     }
 
     /**
@@ -274,6 +335,10 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             lastHashes.put(cp, concat(concat(last.bytes(), v.getFirstPreviousLedgerHash().bytes()),
                     source == null ? new byte[0] : source.getBytes(StandardCharsets.UTF_8)));
             settled.delete(cp);
+            final List<String> failedAfter = failedForGood(cp + Checkpoint.FREQUENCY);
+            if (failedAfter != null) {
+                askAfter(cp + Checkpoint.FREQUENCY, last, v.getArchive(), failedAfter, ts);
+            }
             if (disputed.get(cp) != null) {
                 disputed.delete(cp); // (a delete of every passed checkpoint wrote a changelog tombstone for each)
             }
@@ -394,7 +459,11 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             return; // not passed here (or taken back since), or its source is not known
         }
         final String source = new String(passed, 64, passed.length - 64, StandardCharsets.UTF_8);
-        final List<String> others = sourcesOf(dispute);
+        // with the sources of the successor's copies taken back: each contradicted itself there (its successor's
+        // copies did not link to it), so a copy of this checkpoint from one of them is not believed over another
+        // source's successor (a mirror's forged segment of two or more checkpoints is walked back one at a time)
+        final List<String> others = new ArrayList<>(sourcesOf(dispute));
+        takenBackSources(successor).stream().filter(s -> !others.contains(s)).forEach(others::add);
         if (!others.contains(source) || others.stream().allMatch(source::equals)) {
             // one source's copies that do not link: the break is that archive's; or copies from two sources that do
             // not link: nothing says which is wrong (taken back then, a forged mirror's copies of checkpoints another
@@ -428,6 +497,13 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         takenBack.put(cp, String.join("\n", kept));
         revoke(cp, archive, source, last, "is not what the copies of checkpoint " + successor + " from "
                 + String.join(", ", others) + " link to: this copy, from " + source + ", is taken back", ts);
+    }
+
+    /** The sources whose copies of {@code cp} were taken back here. */
+    private List<String> takenBackSources(final long cp) {
+        final String entries = takenBack.get(cp);
+        return entries == null ? List.of() : entries.lines().filter(l -> !l.startsWith(ASK + "\t") && l.indexOf(' ') > 0)
+                .map(l -> l.substring(l.indexOf(' ') + 1)).distinct().toList();
     }
 
     private Hash32 lastHash(final long cp) {

@@ -206,6 +206,25 @@ class IngestForgedMirrorTest {
     }
 
     @Test
+    void aForgedSegmentLinkingToTheOneBeforeItIsWalkedBackOneCheckpointAtATime() throws Exception {
+        // 0xff and 0x13f forged (a close time in 0xff changed, both re-chained): 0x13f is taken back when the honest
+        // 0x17f does not link to it, then 0xff when the honest 0x13f does not link to it (a trial: the forged 0xff
+        // stayed verified and published, and every checkpoint after it failed)
+        for (final long first : new long[] {0xff, 0x7f}) {
+            // and a segment of four, 0x7f..0x13f: walked back one checkpoint at a time
+            final Path forged = tmp.resolve("forged-from-" + first);
+            ForgedArchive.ledgersAndTransactionsOf(HONEST, forged, 0x13f).closeTime(first - 5, 1_234_567L).write()
+                    .copyTheRestFrom(HONEST);
+            ForgedArchive.copyCheckpoints(HONEST, forged, 0x17f, 0x1ff);
+            final Path mirror = tmp.resolve("mirror-" + first);
+            final Cli.Ran ingest = ingest("data-" + first, 511, "--archive", forged.toString(), "--archive",
+                    HONEST.toString(), "--publish-to", mirror.toString());
+            assertEquals(ExitCode.OK, ingest.code(), ingest.out());
+            assertHonestAndLinked(mirror, 0x1ff);
+        }
+    }
+
+    @Test
     void aBackfillThatTakesBackCheckpointsAfterItsRangeSaysSoAndFailsAndTheRunItNamesRepairsThem() throws Exception {
         // the mirror whose 0x13f alone is forged. The recent part first, from both mirrors: 0x17f is read from the
         // honest one, on its file of 0x13f. Then the older part: the forged 0x13f links to 0xff and is verified, and

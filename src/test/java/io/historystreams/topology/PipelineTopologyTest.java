@@ -529,6 +529,43 @@ class PipelineTopologyTest {
     }
 
     @Test
+    void shouldWalkBackAForgedSegmentOfTwoCheckpointsThatLinksToTheOneBeforeIt() throws Exception {
+        // the first mirror's 0xff and 0x13f are forged (a close time in 0xff changed, both re-chained: 0xff links to
+        // 0xbf, 0x13f to the forged 0xff, and the honest 0x17f to neither). The forged 0x13f is taken back, as above;
+        // read from the honest mirror it does not link to the forged 0xff, whose mirror served the copy of 0x13f
+        // taken back: that mirror contradicts itself there too, so its 0xff is taken back (a trial: the forged 0xff
+        // stayed verified and published, and every checkpoint after it failed)
+        final Path two = dir.resolve("two-forged");
+        ForgedArchive.ledgersAndTransactionsOf(Fixtures.testnetSmall(), two, 0x13f).closeTime(0xff - 5, 1_234_567L)
+                .write().copyTheRestFrom(Fixtures.testnetSmall());
+        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), two, 0x17f, 0x1bf);
+        final Path honest = Fixtures.testnetSmall();
+        final List<Long> cps = Checkpoint.range(1, 0x1bf);
+        try (PipelineHarness h = new PipelineHarness(dir.resolve("run"),
+                HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMinutes(10)))) {
+            for (final long cp : cps) {
+                h.request(List.of(two.toString(), honest.toString()), cp, TESTNET, cp != cps.get(0));
+            }
+            final Map<Long, CheckpointVerified> latest = new HashMap<>();
+            assertTrue(h.runUntil(() -> {
+                h.verified.forEach(kv -> latest.put(kv.key, kv.value));
+                return latest.keySet().containsAll(cps) && latest.get(0xffL).getOtherCopyRefused();
+            }, Duration.ofSeconds(90)), () -> latest.keySet() + " verified, failures " + h.failures);
+            h.settle(Duration.ofMillis(500), Duration.ofSeconds(20));
+            h.verified.forEach(kv -> latest.put(kv.key, kv.value));
+            for (final long cp : cps) {
+                final List<byte[]> headers = io.historystreams.testing.XdrFiles.records(Files.readAllBytes(
+                        honest.resolve(ArchivePaths.checkpointFile(FileType.LEDGER, cp))));
+                assertArrayEquals(java.util.Arrays.copyOf(headers.get(headers.size() - 1), 32),
+                        latest.get(cp).getLastLedgerHash().bytes(), "the honest copy of " + cp + " is the last verdict");
+            }
+            // each taken back once: the forged 0x13f, then the forged 0xff
+            assertEquals(List.of(0x13fL, 0xffL), h.failures.stream().filter(kv -> kv.value.getTakesBack())
+                    .map(kv -> kv.key).toList(), h.failures::toString);
+        }
+    }
+
+    @Test
     void shouldReportABrokenLinkAgainstTheVerifiedPredecessorOrItsLedgerFile() throws Exception {
         try (Chain c = new Chain(dir)) {
             // predecessor first: the successor's first header does not link to it
