@@ -436,10 +436,6 @@ public final class IngestCommand implements Callable<Integer> {
     }
 
     /**
-     * The report. {@code error}: why the command stopped before every checkpoint had a verdict (a signal, the
-     * pipeline), or null: the checkpoints without one are then {@code PENDING}, not given up.
-     */
-    /**
      * One line per failure, except for a run of checkpoints that each failed only because they link to the copy of the
      * one before, which failed its link: one line for the run (a break in a long range printed a line for every
      * checkpoint after it; the report lists each).
@@ -478,6 +474,10 @@ public final class IngestCommand implements Callable<Integer> {
         run.clear();
     }
 
+    /**
+     * The report. {@code error}: why the command stopped before every checkpoint had a verdict (a signal, the
+     * pipeline), or null: the checkpoints without one are then {@code PENDING}, not given up.
+     */
     private static void writeReport(final Path target, final List<Long> checkpoints, final OutcomeWatcher w,
             final long startedMillis, final long ledgers, final long ms, final Boolean published,
             final List<Publishing.TargetOutcome> targets, final int fromAnotherArchive, final String error,

@@ -164,10 +164,8 @@ public final class OutcomeWatcher implements AutoCloseable {
                 if (at >= since) {
                     takeBackComing.remove(f.getCheckpoint());
                 }
-                if (i < 0 && at >= since) {
-                    if (f.getTakesBack()) {
-                        takenBackOutside.merge(f.getCheckpoint(), at, Math::max);
-                    }
+                if (i < 0 && at >= since && f.getTakesBack()) {
+                    takenBackOutside.merge(f.getCheckpoint(), at, Math::max);
                 }
                 if (i >= 0) {
                     lastFailureAt.merge(f.getCheckpoint(), at, Math::max);

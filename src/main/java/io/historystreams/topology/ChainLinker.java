@@ -502,7 +502,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     /** The sources whose copies of {@code cp} were taken back here. */
     private List<String> takenBackSources(final long cp) {
         final String entries = takenBack.get(cp);
-        return entries == null ? List.of() : entries.lines().filter(l -> !l.startsWith(ASK + "\t") && l.indexOf(' ') > 0)
+        return entries == null ? List.of() : entries.lines()
+                .filter(l -> !l.startsWith(ASK + "\t") && l.indexOf(' ') > 0)
                 .map(l -> l.substring(l.indexOf(' ') + 1)).distinct().toList();
     }
 

@@ -32,14 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class OutcomeWatcherTest extends WithEmbeddedBroker {
     @Test
     void aFailureGivenAfterAVerdictRevokesItAndItIsAskedForAgainOnce() throws Exception {
-        final Topics topics = new Topics("w.", SchemaRegistry.forUrl("mock://watch-" + UUID.randomUUID()));
+        final Topics topics = topics("w.");
         final Map<String, Object> client = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                 broker.bootstrapServers());
-        try (Admin admin = Admin.create(client)) {
-            admin.createTopics(List.of(new NewTopic(topics.checkpointsVerified.name(), 1, (short) 1),
-                    new NewTopic(topics.checkpointFailures.name(), 1, (short) 1),
-                    new NewTopic(topics.attemptFailures.name(), 1, (short) 1))).all().get();
-        }
         final long t = System.currentTimeMillis();
         // 0x7f: verified, then revoked in this run; 0xbf: failed, then verified (a tailed checkpoint whose files came
         // late); 0xff: the revocation written before the verdict it revokes; 0x13f: revoked before this run, so this
@@ -86,20 +81,16 @@ class OutcomeWatcherTest extends WithEmbeddedBroker {
     void checkpointsOutsideTheRangeTakenBackInThisRunAreNamedUntilVerifiedAgain() throws Exception {
         // a backfill's checkpoint verified now takes back checkpoints after its range that an earlier run verified
         // (a trial: its ingest said nothing of them and exited 0)
-        final Topics topics = new Topics("o.", SchemaRegistry.forUrl("mock://watch-" + UUID.randomUUID()));
+        final Topics topics = topics("o.");
         final Map<String, Object> client = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                 broker.bootstrapServers());
-        try (Admin admin = Admin.create(client)) {
-            admin.createTopics(List.of(new NewTopic(topics.checkpointsVerified.name(), 1, (short) 1),
-                    new NewTopic(topics.checkpointFailures.name(), 1, (short) 1),
-                    new NewTopic(topics.attemptFailures.name(), 1, (short) 1))).all().get();
-        }
         final long t = System.currentTimeMillis();
         // 0x7f wanted and verified; 0xbf taken back in this run; 0xff taken back, then verified again; 0x13f taken
         // back before this run; 0x17f failed in this run without being taken back (another run's checkpoint); 0x1bf
         // an attempt failed on its link, its failure still to come
         send(client, topics, List.of(verified(0x7f, t), verified(0xbf, t - 10_000), takenBack(0xbf, t + 1000),
-                takenBack(0xff, t + 1000), verified(0xff, t + 2000), takenBack(0x13f, t - 5000), failed(0x17f, t + 1000),
+                takenBack(0xff, t + 1000), verified(0xff, t + 2000), takenBack(0x13f, t - 5000),
+                failed(0x17f, t + 1000),
                 new Attempt(failed(0x1bf, t + 1000))));
         final Map<String, Object> props = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
         try (OutcomeWatcher w = new OutcomeWatcher(props, topics, List.of(0x7fL), t - 1)) {
@@ -120,6 +111,18 @@ class OutcomeWatcherTest extends WithEmbeddedBroker {
             assertFalse(w.mayTakeBack());
             assertEquals(List.of(0xbfL), w.takenBackOutside());
         }
+    }
+
+    /** The outcome topics under {@code prefix}, created with one partition each. */
+    private Topics topics(final String prefix) throws Exception {
+        final Topics topics = new Topics(prefix, SchemaRegistry.forUrl("mock://watch-" + UUID.randomUUID()));
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                broker.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(topics.checkpointsVerified.name(), 1, (short) 1),
+                    new NewTopic(topics.checkpointFailures.name(), 1, (short) 1),
+                    new NewTopic(topics.attemptFailures.name(), 1, (short) 1))).all().get();
+        }
+        return topics;
     }
 
     /** A failed attempt (to be retried), as the attempt failures topic holds it. */

@@ -496,17 +496,9 @@ class PipelineTopologyTest {
         // the first mirror's 0x13f alone is forged (a close time changed, its ledgers re-chained: it links to 0xff,
         // and the honest 0x17f does not link to it); with nobody asking again (a tail asks once), the chain check
         // asks for 0x13f and 0x17f itself once the gate has the forged copy as failed
-        final Path one = dir.resolve("one-forged");
-        ForgedArchive.ledgersAndTransactionsOf(Fixtures.testnetSmall(), one, 0x13f).closeTime(0x13f - 5, 1_234_567L)
-                .write().copyTheRestFrom(Fixtures.testnetSmall());
-        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), one, 0x17f, 0x17f);
-        final Path honest = Fixtures.testnetSmall();
-        final List<Long> cps = Checkpoint.range(1, 0x17f);
-        try (PipelineHarness h = new PipelineHarness(dir.resolve("run"),
-                HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMinutes(10)))) {
-            for (final long cp : cps) {
-                h.request(List.of(one.toString(), honest.toString()), cp, TESTNET, cp != cps.get(0));
-            }
+        final Path one = forgedCloseTime("one-forged", 0x13f - 5, 0x13f, 0x17f);
+        try (PipelineHarness h = askedFor(List.of(one.toString(), Fixtures.testnetSmall().toString()),
+                Checkpoint.range(1, 0x17f))) {
             assertTrue(h.runUntil(() -> h.verified.stream().filter(kv -> kv.key == 0x17f).count() == 1,
                     Duration.ofSeconds(90)), () -> h.verified.size() + " verified, failures " + h.failures);
             h.settle(Duration.ofMillis(500), Duration.ofSeconds(20));
@@ -520,10 +512,7 @@ class PipelineTopologyTest {
             assertEquals(List.of(0x3fL, 0x7fL, 0xbfL, 0xffL, 0x13fL, 0x13fL, 0x17fL), order);
             final CheckpointVerified again = h.verified.get(5).value;
             assertTrue(again.getOtherCopyRefused(), "targets rewrite the files of the copy taken back");
-            final List<byte[]> headers = io.historystreams.testing.XdrFiles.records(Files.readAllBytes(
-                    honest.resolve(ArchivePaths.checkpointFile(FileType.LEDGER, 0x13f))));
-            assertArrayEquals(java.util.Arrays.copyOf(headers.get(headers.size() - 1), 32),
-                    again.getLastLedgerHash().bytes(), "the honest copy");
+            assertArrayEquals(honestLast(0x13f), again.getLastLedgerHash().bytes(), "the honest copy");
             assertEquals(again.getLastLedgerHash(), h.verified.get(6).value.getFirstPreviousLedgerHash());
         }
     }
@@ -535,17 +524,9 @@ class PipelineTopologyTest {
         // read from the honest mirror it does not link to the forged 0xff, whose mirror served the copy of 0x13f
         // taken back: that mirror contradicts itself there too, so its 0xff is taken back (a trial: the forged 0xff
         // stayed verified and published, and every checkpoint after it failed)
-        final Path two = dir.resolve("two-forged");
-        ForgedArchive.ledgersAndTransactionsOf(Fixtures.testnetSmall(), two, 0x13f).closeTime(0xff - 5, 1_234_567L)
-                .write().copyTheRestFrom(Fixtures.testnetSmall());
-        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), two, 0x17f, 0x1bf);
-        final Path honest = Fixtures.testnetSmall();
+        final Path two = forgedCloseTime("two-forged", 0xff - 5, 0x13f, 0x1bf);
         final List<Long> cps = Checkpoint.range(1, 0x1bf);
-        try (PipelineHarness h = new PipelineHarness(dir.resolve("run"),
-                HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMinutes(10)))) {
-            for (final long cp : cps) {
-                h.request(List.of(two.toString(), honest.toString()), cp, TESTNET, cp != cps.get(0));
-            }
+        try (PipelineHarness h = askedFor(List.of(two.toString(), Fixtures.testnetSmall().toString()), cps)) {
             final Map<Long, CheckpointVerified> latest = new HashMap<>();
             assertTrue(h.runUntil(() -> {
                 h.verified.forEach(kv -> latest.put(kv.key, kv.value));
@@ -554,15 +535,46 @@ class PipelineTopologyTest {
             h.settle(Duration.ofMillis(500), Duration.ofSeconds(20));
             h.verified.forEach(kv -> latest.put(kv.key, kv.value));
             for (final long cp : cps) {
-                final List<byte[]> headers = io.historystreams.testing.XdrFiles.records(Files.readAllBytes(
-                        honest.resolve(ArchivePaths.checkpointFile(FileType.LEDGER, cp))));
-                assertArrayEquals(java.util.Arrays.copyOf(headers.get(headers.size() - 1), 32),
-                        latest.get(cp).getLastLedgerHash().bytes(), "the honest copy of " + cp + " is the last verdict");
+                assertArrayEquals(honestLast(cp), latest.get(cp).getLastLedgerHash().bytes(),
+                        "the honest copy of " + cp + " is the verdict");
             }
             // each taken back once: the forged 0x13f, then the forged 0xff
             assertEquals(List.of(0x13fL, 0xffL), h.failures.stream().filter(kv -> kv.value.getTakesBack())
                     .map(kv -> kv.key).toList(), h.failures::toString);
         }
+    }
+
+    /**
+     * A mirror of testnet-small's checkpoints up to {@code last} whose ledger {@code seq} has another close time, its
+     * ledgers re-chained up to {@code forgedTo} (the checkpoints after that are the honest ones).
+     */
+    private Path forgedCloseTime(final String name, final long seq, final long forgedTo, final long last)
+            throws java.io.IOException {
+        final Path mirror = dir.resolve(name);
+        ForgedArchive.ledgersAndTransactionsOf(Fixtures.testnetSmall(), mirror, forgedTo).closeTime(seq, 1_234_567L)
+                .write().copyTheRestFrom(Fixtures.testnetSmall());
+        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), mirror, forgedTo + Checkpoint.FREQUENCY, last);
+        return mirror;
+    }
+
+    /**
+     * A pipeline asked for {@code cps} from {@code sources}, each with its predecessor but the first, with a backoff of
+     * 10 minutes: the next source is read at once after a bad copy, and nothing else is tried again in a test.
+     */
+    private PipelineHarness askedFor(final List<String> sources, final List<Long> cps) throws Exception {
+        final PipelineHarness h = new PipelineHarness(dir.resolve("run"),
+                HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMinutes(10)));
+        for (final long cp : cps) {
+            h.request(sources, cp, TESTNET, cp != cps.get(0));
+        }
+        return h;
+    }
+
+    /** The last ledger hash of testnet-small's checkpoint {@code cp}. */
+    private static byte[] honestLast(final long cp) throws java.io.IOException {
+        final List<byte[]> headers = io.historystreams.testing.XdrFiles.records(Files.readAllBytes(
+                Fixtures.testnetSmall().resolve(ArchivePaths.checkpointFile(FileType.LEDGER, cp))));
+        return java.util.Arrays.copyOf(headers.get(headers.size() - 1), 32);
     }
 
     @Test
