@@ -147,6 +147,11 @@ public final class HistoryArchive implements AutoCloseable {
         int transientFailures = 0;
         int attempts = 0;
         int cursor = Math.floorMod(preferred.get(), n);
+        // whether a source before the one that serves failed (down, refused, bad bytes): that one is preferred from
+        // then on, as is a source earlier in the list that serves. Not a later one after sources that lack the file:
+        // a mirror missing a few files stays first (a trial: a forged mirror that served one file an honest one
+        // lacked then served every file after it, and its copies that did not link were all blamed on it alone)
+        boolean failedOver = false;
         while (true) {
             if (Thread.currentThread().isInterrupted()) {
                 throw interrupted(path, attempts);
@@ -178,7 +183,9 @@ public final class HistoryArchive implements AutoCloseable {
                 }
                 closeQuietly(body);
                 final long bytes = counted.count;
-                preferred.set(idx);
+                if (failedOver || idx < Math.floorMod(preferred.get(), n)) {
+                    preferred.set(idx);
+                }
                 failuresInARow.set(idx, 0);
                 observer.success(name, path, bytes, System.nanoTime() - start);
                 return new Fetched<>(value, name, bytes, attempts, blamed);
@@ -187,11 +194,13 @@ public final class HistoryArchive implements AutoCloseable {
                 failuresInARow.set(idx, 0);
                 observer.notPresent(name, path);
             } catch (final FetchException.Refused e) {
+                failedOver = true;
                 state[idx] = State.REFUSED;
                 failuresInARow.set(idx, 0);
                 refusals[idx] = e.getMessage();
                 observer.refused(name, path, e.getMessage());
             } catch (final VerificationException e) {
+                failedOver = true;
                 if (counted != null && counted.transportFailure != null) {
                     // The reader saw a broken transfer and called it bad content: the source is not to blame.
                     transientFailures++;
@@ -228,6 +237,7 @@ public final class HistoryArchive implements AutoCloseable {
                 }
             } catch (final IOException e) {
                 // Transient from the source, or any other I/O failure while the reader read the body.
+                failedOver = true;
                 if (Thread.currentThread().isInterrupted()) {
                     throw interrupted(path, attempts);
                 }

@@ -215,7 +215,9 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
                 pass(v, ChainLinkStatus.VERIFIED, ts);
             }
         } else {
-            broken(v, "does not match the previous checkpoint's ledger file (" + (v.getPreviousCheckpointLastHash()
+            // refused as any copy that failed its link: a successor linking to it fails too (a trial's archive with
+            // two breaks had the checkpoints after the second verified, on this copy's file)
+            brokenCopy(v, "does not match the previous checkpoint's ledger file (" + (v.getPreviousCheckpointLastHash()
                     == null ? "unknown" : Hashes.hex(v.getPreviousCheckpointLastHash())) + ")", ts);
         }
     }

@@ -130,7 +130,7 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
         final boolean live = req != null && req.getReason() == RequestReason.TAIL && f.getRetryable();
         if (req != null && f.getRetryable() && attempt + 1 < settings.maxAttempts()) {
             final CheckpointRequest other = withBlamedLast(req, f);
-            if (other != req && content(f.getReason())) {
+            if (req.getSources().size() > 1 && content(f.getReason())) {
                 // a source's copy was bad, not the moment: another source's now, without the backoff (a forged
                 // mirror's segment is read again checkpoint after checkpoint, each after its predecessor's verdict)
                 LOG.info("checkpoint {} attempt {} failed ({} {} from {}): trying the next source now", cp,

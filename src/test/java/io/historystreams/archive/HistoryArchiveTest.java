@@ -232,6 +232,21 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void aSourceThatLacksAFileStaysTheOneReadFirst() throws Exception {
+        // a trial: an honest mirror lacked one file, which a forged mirror served; every file after that came from the
+        // forged mirror, and its copies that did not link were blamed on it alone
+        final FaultyArchiveServer partial = server();
+        final FaultyArchiveServer other = server();
+        partial.on(bucket).status(404).forever();
+        try (HistoryArchive archive = archive(FAST, partial, other)) {
+            assertEquals(other.url(), archive.fetch(bucket, TestBuckets.verifier(bucket)).source());
+            final String next = TestBuckets.all(root).get(1);
+            assertEquals(partial.url(), archive.fetch(next, TestBuckets.verifier(next)).source());
+            assertEquals(0, other.requests(next));
+        }
+    }
+
+    @Test
     void bothSourcesBadNamesBoth() throws Exception {
         final FaultyArchiveServer a = server();
         final FaultyArchiveServer b = server();

@@ -492,6 +492,32 @@ class PipelineTopologyTest {
     }
 
     @Test
+    void shouldFailEveryCheckpointAfterABreakAlsoWhenTheNextBreakIsFoundOnItsPredecessorsLedgerFile() throws Exception {
+        // one archive with two breaks: 0xff's last ledger changed (0x13f does not link to it), and 0x13f's last ledger
+        // changed (0x17f does not link to it). 0x17f's link is checked on 0x13f's ledger file (0x13f failed), and
+        // its copy anchored 0x1bf and 0x1ff, which were verified (a trial: verified ledger events past two breaks)
+        final Path broken = dir.resolve("two-breaks");
+        ForgedArchive.ledgersAndTransactionsOf(Fixtures.testnetSmall(), broken, 0x13f).closeTime(255, 1_234_567L)
+                .linkTo(256, Hash.of(honestLast(0xff))).closeTime(319, 1_234_568L).write()
+                .copyTheRestFrom(Fixtures.testnetSmall());
+        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), broken, 0x17f, 0x1ff);
+        final List<Long> cps = Checkpoint.range(1, 0x1ff);
+        try (PipelineHarness h = askedFor(List.of(broken.toString()), cps)) {
+            assertTrue(h.runUntil(() -> h.verified.size() + h.failures.size() >= cps.size(), Duration.ofSeconds(90)),
+                    () -> h.verified.size() + " verified, failures " + h.failures);
+            h.settle(Duration.ofMillis(500), Duration.ofSeconds(20));
+            assertEquals(List.of(0x3fL, 0x7fL, 0xbfL, 0xffL), h.verified.stream().map(kv -> kv.key).toList());
+            assertEquals(List.of(0x13fL, 0x17fL, 0x1bfL, 0x1ffL), h.failures.stream().map(kv -> kv.key).sorted()
+                    .toList(), h.failures::toString);
+            final Map<Long, String> details = new HashMap<>();
+            h.failures.forEach(kv -> details.put(kv.key, kv.value.getDetail()));
+            assertTrue(details.get(0x17fL).contains("does not match the previous checkpoint's ledger file"),
+                    details::toString);
+            assertTrue(details.get(0x1bfL).endsWith(HistoryTopology.LINKS_TO_A_REFUSED_COPY), details::toString);
+        }
+    }
+
+    @Test
     void shouldReadAgainFromAnotherSourceACheckpointWhoseSuccessorsCopiesDoNotLinkToIt() throws Exception {
         // the first mirror's 0x13f alone is forged (a close time changed, its ledgers re-chained: it links to 0xff,
         // and the honest 0x17f does not link to it); with nobody asking again (a tail asks once), the chain check
@@ -575,6 +601,41 @@ class PipelineTopologyTest {
         final List<byte[]> headers = io.historystreams.testing.XdrFiles.records(Files.readAllBytes(
                 Fixtures.testnetSmall().resolve(ArchivePaths.checkpointFile(FileType.LEDGER, cp))));
         return java.util.Arrays.copyOf(headers.get(headers.size() - 1), 32);
+    }
+
+    @Test
+    void shouldTakeBackAForgedSegmentWhenTheHonestMirrorLacksItsFirstCheckpoint() throws Exception {
+        // the honest mirror lacks 0xff's ledger and transactions files, which the forged one serves (0xff and 0x13f
+        // forged). A copy blamed on the last of the sources was tried again after the backoff instead of from the
+        // first source at once, and the forged 0xff stayed verified (a trial: the run ended first)
+        final Path partial = dir.resolve("partial");
+        ForgedArchive.ledgersAndTransactionsOf(Fixtures.testnetSmall(), partial, 0x1bf).write()
+                .copyTheRestFrom(Fixtures.testnetSmall());
+        Files.delete(partial.resolve(ArchivePaths.checkpointFile(FileType.LEDGER, 0xff)));
+        Files.delete(partial.resolve(ArchivePaths.checkpointFile(FileType.TRANSACTIONS, 0xff)));
+        final Path two = forgedCloseTime("two-forged", 0xff - 5, 0x13f, 0x1bf);
+        final List<Long> cps = Checkpoint.range(1, 0x1bf);
+        try (PipelineHarness h = askedFor(List.of(partial.toString(), two.toString()), cps)) {
+            final Map<Long, Object> latest = new HashMap<>();
+            assertTrue(h.runUntil(() -> h.verified.size() + h.failures.size() >= cps.size()
+                    && h.failures.stream().anyMatch(kv -> kv.key == 0xff), Duration.ofSeconds(90)),
+                    () -> h.verified.size() + " verified, failures " + h.failures);
+            h.settle(Duration.ofMillis(1000), Duration.ofSeconds(30));
+            // the last word on each checkpoint, in the order the two outputs were written
+            h.verified.forEach(kv -> latest.put(kv.key, kv.value));
+            for (final KeyValue<Long, CheckpointFailed> kv : h.failures) {
+                if (!(latest.get(kv.key) instanceof CheckpointVerified v)
+                        || v.getVerifiedAt().isBefore(kv.value.getFailedAt())) {
+                    latest.put(kv.key, kv.value);
+                }
+            }
+            for (final long cp : cps) {
+                if (latest.get(cp) instanceof CheckpointVerified v) {
+                    assertArrayEquals(honestLast(cp), v.getLastLedgerHash().bytes(), "the honest copy of " + cp);
+                }
+            }
+            assertTrue(latest.get(0xffL) instanceof CheckpointFailed, () -> "0xff: " + latest.get(0xffL));
+        }
     }
 
     @Test
