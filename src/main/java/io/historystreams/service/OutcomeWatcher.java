@@ -71,6 +71,8 @@ public final class OutcomeWatcher implements AutoCloseable {
      * verified (they do not link to it), which this run neither asked for nor reports otherwise.
      */
     private final Map<Long, Long> takenBackOutside = new TreeMap<>();
+    /** The wanted checkpoints whose verified verdict a failure of this run took back ({@code takesBack}). */
+    private final java.util.Set<Long> takenBackInRange = new java.util.TreeSet<>();
     /**
      * Checkpoints outside the wanted ones, or verified ones, with an attempt failed on its link in this run and no
      * verdict read since: a take-back on its way (the chain check's failure reaches the outcomes a commit later than
@@ -166,6 +168,8 @@ public final class OutcomeWatcher implements AutoCloseable {
                 }
                 if (i < 0 && at >= since && f.getTakesBack()) {
                     takenBackOutside.merge(f.getCheckpoint(), at, Math::max);
+                } else if (at >= since && f.getTakesBack()) {
+                    takenBackInRange.add(f.getCheckpoint());
                 }
                 if (i >= 0) {
                     lastFailureAt.merge(f.getCheckpoint(), at, Math::max);
@@ -266,6 +270,14 @@ public final class OutcomeWatcher implements AutoCloseable {
      */
     public List<Long> takenBackOutside() {
         return List.copyOf(takenBackOutside.keySet());
+    }
+
+    /**
+     * The wanted checkpoints whose verified verdict was taken back in this run and that are not verified again, in
+     * ascending order: a target may hold the files of the copy taken back.
+     */
+    public List<Long> takenBackNotVerifiedAgain() {
+        return takenBackInRange.stream().filter(cp -> status(cp) != Status.VERIFIED).toList();
     }
 
     /** Where the verified event of a verified checkpoint was read; null for one not verified (or not wanted). */
