@@ -56,6 +56,11 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
      * predecessor (last ledger hash, hex) was passed: once per copy.
      */
     private static final String AFTER = "after";
+    /**
+     * The line of a {@code chain-taken-back} value that names a source whose copy of the successor did not link to the
+     * copy taken back (its last ledger hash, hex, then the source): that source's copy, the same, is refused too.
+     */
+    private static final String DISPUTED = "disputed";
     /** The one key of the chain check's input. */
     static final String KEY = "chain";
     /** The gate's words: the attempts ran out. */
@@ -297,13 +302,17 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     }
 
     /**
-     * Whether {@code v} is a copy taken back before, served again by the same source. The same copy from another
-     * source is not: it confirms the copy, which then passes (and a later dispute of it stands alone).
+     * Whether {@code v} is a copy taken back before, served again by the same source or by one whose copy of the
+     * successor did not link to it either (it contradicts itself too: a trial's two identical forged mirrors
+     * confirmed each other's copy, and the honest third was never read). The same copy from another source is not:
+     * it confirms the copy, which then passes (and a later dispute of it stands alone).
      */
     private boolean isTakenBack(final CheckpointVerified v) {
         final String entries = takenBack.get(v.getCheckpoint());
-        return entries != null && entries.lines().anyMatch((Hashes.hex(v.getLastLedgerHash()) + " "
-                + ledgerSource(v))::equals);
+        final String hex = Hashes.hex(v.getLastLedgerHash());
+        final String source = ledgerSource(v);
+        return entries != null && entries.lines().anyMatch(l -> l.equals(hex + " " + source)
+                || l.equals(DISPUTED + "\t" + hex + "\t" + source));
     }
 
     /** Passes {@code v} on (see {@link #pass}), unless it is a copy taken back before. */
@@ -488,7 +497,9 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         final List<String> entries = new ArrayList<>(before == null ? List.of()
                 : before.lines().filter(l -> !l.startsWith(ASK + "\t")).toList());
         entries.add(Hashes.hex(last) + " " + source);
-        final List<String> kept = new ArrayList<>(entries.subList(Math.max(0, entries.size() - 8), entries.size()));
+        sourcesOf(dispute).stream().filter(o -> !o.equals(source))
+                .forEach(o -> entries.add(DISPUTED + "\t" + Hashes.hex(last) + "\t" + o));
+        final List<String> kept = new ArrayList<>(entries.subList(Math.max(0, entries.size() - 32), entries.size()));
         // asked for again once the gate has it as failed: from the successor's request's sources (with those whose
         // copies of the successor did not link, when the request is not known), the one of this copy last
         final List<String> from = new ArrayList<>(requested);
@@ -505,7 +516,8 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private List<String> takenBackSources(final long cp) {
         final String entries = takenBack.get(cp);
         return entries == null ? List.of() : entries.lines()
-                .filter(l -> !l.startsWith(ASK + "\t") && l.indexOf(' ') > 0)
+                .filter(l -> !l.startsWith(ASK + "\t") && !l.startsWith(AFTER + "\t")
+                        && !l.startsWith(DISPUTED + "\t") && l.indexOf(' ') > 0)
                 .map(l -> l.substring(l.indexOf(' ') + 1)).distinct().toList();
     }
 

@@ -190,13 +190,20 @@ class IngestForgedMirrorTest {
                 "--publish-to", last.toString());
         assertEquals(ExitCode.OK, toSuccessor.code(), toSuccessor.out());
         assertHonest(last, 0x13f);
-        // two sources serving the same copies (two URLs of one archive): 0x13f, taken back and served again by the
-        // other, stands, and so does the failure of 0x17f (a trial: both failed)
+        // two sources serving the same copies (two URLs of one archive, or two identical forged mirrors): each
+        // contradicts itself, so neither confirms the other's copy of 0x13f, which fails with 0x17f
         final Path copy = oneForged("one-forged-copy");
         final Cli.Ran same = ingest("same", 511, "--archive", one.toString(), "--archive", copy.toString());
         assertEquals(ExitCode.VERIFICATION_FAILED, same.code(), same.out());
-        assertEquals(List.of("383 CHAIN_LINK_BROKEN", "447 CHAIN_LINK_BROKEN", "511 CHAIN_LINK_BROKEN"),
-                notVerified("same", "reason"), same::out);
+        assertEquals(List.of("319 CHAIN_LINK_BROKEN", "383 CHAIN_LINK_BROKEN", "447 CHAIN_LINK_BROKEN",
+                "511 CHAIN_LINK_BROKEN"), notVerified("same", "reason"), same::out);
+        // and with the honest mirror last, its copy is read (a trial: the two forged mirrors confirmed each other's
+        // copy, which was verified and published, and the honest mirror was never read for it)
+        final Path three = tmp.resolve("three");
+        final Cli.Ran withHonest = ingest("three", 511, "--archive", one.toString(), "--archive", copy.toString(),
+                "--archive", HONEST.toString(), "--publish-to", three.toString());
+        assertEquals(ExitCode.OK, withHonest.code(), withHonest.out());
+        assertHonestAndLinked(three, 0x1ff);
         // the forged mirror alone: the break is that archive's, and 0x17f's failure stands alone
         final Cli.Ran alone = ingest("alone", 511, "--archive", one.toString());
         assertEquals(ExitCode.VERIFICATION_FAILED, alone.code(), alone.out());
