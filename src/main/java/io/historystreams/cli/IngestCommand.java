@@ -342,14 +342,12 @@ public final class IngestCommand implements Callable<Integer> {
             if (!outside.isEmpty()) {
                 // a backfill's checkpoint verified now that checkpoints after it, verified by an earlier run, do not
                 // link to (a trial: the honest ones after a mirror's forged checkpoint were taken back, and exit 0)
-                final String runs = ReplayCommand.missing(outside, java.util.Set.of());
                 final String line = String.format("warning: %d checkpoint(s) outside the range, verified earlier, were "
                         + "taken back during this run: %s. They do not link to a checkpoint this run verified, so "
                         + "their verified events (and published files) no longer hold. Ingest them again (--from %d "
                         + "--to %d), with a second archive if you have one: a checkpoint whose copies from two "
                         + "sources do not link to its predecessor's copy takes that copy back.", outside.size(),
-                        runs.substring(runs.indexOf('(') + 1, runs.length() - 1),
-                        Checkpoint.firstLedger(outside.get(0)), outside.get(outside.size() - 1));
+                        runsOf(outside), Checkpoint.firstLedger(outside.get(0)), outside.get(outside.size() - 1));
                 out.println(line);
                 warnings.add(line);
             }
@@ -357,12 +355,10 @@ public final class IngestCommand implements Callable<Integer> {
             if (!stale.isEmpty()) {
                 // a trial: the forged copies of a segment taken back stayed on the target, with its root state on
                 // them, and the run said nothing of it
-                final String runs = ReplayCommand.missing(stale, java.util.Set.of());
                 final String line = String.format("warning: %d checkpoint(s) were taken back during this run after "
                         + "they were verified, and are not verified again: %s. The target(s) may hold the files of "
                         + "the copies taken back (and a root state naming them) until they are: ingest them again, "
-                        + "with another archive.", stale.size(), runs.substring(runs.indexOf('(') + 1,
-                        runs.length() - 1));
+                        + "with another archive.", stale.size(), runsOf(stale));
                 out.println(line);
                 warnings.add(line);
             }
@@ -447,6 +443,12 @@ public final class IngestCommand implements Callable<Integer> {
     private static long verifiedLedgers(final List<Long> checkpoints, final OutcomeWatcher w) {
         return checkpoints.stream().filter(cp -> w.status(cp) == OutcomeWatcher.Status.VERIFIED)
                 .mapToLong(Checkpoint::ledgerCount).sum();
+    }
+
+    /** The runs of {@code checkpoints} (ascending), as {@code 0x17f..0x3ff, 0x43f}. */
+    private static String runsOf(final List<Long> checkpoints) {
+        final String missing = ReplayCommand.missing(checkpoints, java.util.Set.of());
+        return missing.substring(missing.indexOf('(') + 1, missing.length() - 1);
     }
 
     /**

@@ -90,8 +90,10 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     /**
      * Copies taken back because their successor's copies from other sources did not link to them, each as its last
      * ledger hash (hex) and the source that served it, one per line (the latest few): read again from that source it
-     * fails at once, so another source's is read; another source's copy with the same hash confirms it. Until the gate
-     * has the checkpoint as failed, a line {@value #ASK} names the successor and the sources to ask for both from.
+     * fails at once, so another source's is read; another source's copy with the same hash confirms it, unless a line
+     * {@value #DISPUTED} names that source (its copy of the successor did not link either). Until the gate has the
+     * checkpoint as failed, a line {@value #ASK} names the successor and the sources to ask for both from; a line
+     * {@value #AFTER} names a copy of the predecessor after which the checkpoint was asked for again.
      */
     private KeyValueStore<Long, String> takenBack;
     /** The last ledger hashes of the copies of a checkpoint that failed their link (32 bytes each, the latest few). */
