@@ -517,10 +517,14 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     /** The sources whose copies of {@code cp} were taken back here. */
     private List<String> takenBackSources(final long cp) {
         final String entries = takenBack.get(cp);
-        return entries == null ? List.of() : entries.lines()
-                .filter(l -> !l.startsWith(ASK + "\t") && !l.startsWith(AFTER + "\t")
-                        && !l.startsWith(DISPUTED + "\t") && l.indexOf(' ') > 0)
+        return entries == null ? List.of() : entries.lines().filter(ChainLinker::isCopyLine)
                 .map(l -> l.substring(l.indexOf(' ') + 1)).distinct().toList();
+    }
+
+    /** Whether a {@code chain-taken-back} line names a copy taken back ("hex source"), not another kind of line. */
+    private static boolean isCopyLine(final String line) {
+        return !line.startsWith(ASK + "\t") && !line.startsWith(AFTER + "\t") && !line.startsWith(DISPUTED + "\t")
+                && line.indexOf(' ') > 0;
     }
 
     private Hash32 lastHash(final long cp) {

@@ -33,8 +33,7 @@ class OutcomeWatcherTest extends WithEmbeddedBroker {
     @Test
     void aFailureGivenAfterAVerdictRevokesItAndItIsAskedForAgainOnce() throws Exception {
         final Topics topics = topics("w.");
-        final Map<String, Object> client = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                broker.bootstrapServers());
+        final Map<String, Object> client = client();
         final long t = System.currentTimeMillis();
         // 0x7f: verified, then revoked in this run; 0xbf: failed, then verified (a tailed checkpoint whose files came
         // late); 0xff: the revocation written before the verdict it revokes; 0x13f: revoked before this run, so this
@@ -82,8 +81,7 @@ class OutcomeWatcherTest extends WithEmbeddedBroker {
         // a backfill's checkpoint verified now takes back checkpoints after its range that an earlier run verified
         // (a trial: its ingest said nothing of them and exited 0)
         final Topics topics = topics("o.");
-        final Map<String, Object> client = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                broker.bootstrapServers());
+        final Map<String, Object> client = client();
         final long t = System.currentTimeMillis();
         // 0x7f wanted and verified; 0xbf taken back in this run; 0xff taken back, then verified again; 0x13f taken
         // back before this run; 0x17f failed in this run without being taken back (another run's checkpoint); 0x1bf
@@ -113,11 +111,14 @@ class OutcomeWatcherTest extends WithEmbeddedBroker {
         }
     }
 
+    private Map<String, Object> client() {
+        return Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+    }
+
     /** The outcome topics under {@code prefix}, created with one partition each. */
     private Topics topics(final String prefix) throws Exception {
         final Topics topics = new Topics(prefix, SchemaRegistry.forUrl("mock://watch-" + UUID.randomUUID()));
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                broker.bootstrapServers()))) {
+        try (Admin admin = Admin.create(client())) {
             admin.createTopics(List.of(new NewTopic(topics.checkpointsVerified.name(), 1, (short) 1),
                     new NewTopic(topics.checkpointFailures.name(), 1, (short) 1),
                     new NewTopic(topics.attemptFailures.name(), 1, (short) 1))).all().get();
