@@ -93,9 +93,10 @@ class IngestClientTest extends WithEmbeddedBroker {
         final String registry = dir.resolve("registry").toUri().toString();
         final Path jtmp = java.nio.file.Files.createDirectories(dir.resolve("jtmp"));
         final Path out = dir.resolve("client.txt");
-        // every answer 50 ms late: the range takes long enough to be killed in
-        try (FaultyArchiveServer server = FaultyArchiveServer.slowed(Fixtures.testnetSmall(), Duration.ofMillis(50));
+        // no checkpoint from the 11th on is verified: the range cannot end before the kill
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
                 HistoryStreamsService w = worker(app, 1, Map.of(ServiceConfig.SCHEMA_REGISTRY_URL, registry))) {
+            server.holdCheckpoint(0x2bf);
             final List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-Djava.io.tmpdir=" + jtmp,
                     "-cp", System.getProperty("java.class.path"), io.historystreams.cli.Main.class.getName(),
@@ -194,8 +195,9 @@ class IngestClientTest extends WithEmbeddedBroker {
     void theClientSaysWhenTheLastWorkerLeavesAndWhenOneIsBack() throws Exception {
         // a trial's client only repeated its progress, with a shrinking ETA, while every worker was dead
         final String app = "client4";
-        // every file answered 20 ms late: the range takes long enough for the worker to leave in its middle
-        try (FaultyArchiveServer server = FaultyArchiveServer.slowed(Fixtures.testnetSmall(), Duration.ofMillis(20))) {
+        // no checkpoint from the 33rd on is verified until the second worker is up: the worker leaves mid-range
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            server.holdCheckpoint(0x83f);
             final HistoryStreamsService first = worker(app);
             final java.util.concurrent.CompletableFuture<Cli.Ran> ran = java.util.concurrent.CompletableFuture
                     .supplyAsync(() -> client(app, server.url(), "--from", "1", "--to", "10047", "--timeout", "240"));
@@ -204,6 +206,7 @@ class IngestClientTest extends WithEmbeddedBroker {
             Thread.sleep((io.historystreams.cli.IngestCommand.WORKER_WATCH_SECONDS + 5) * 1_000L);
             // two stream threads, one worker (it was said to be "2 worker(s)")
             try (HistoryStreamsService second = worker(app, 2)) {
+                server.release();
                 final Cli.Ran r = ran.get(240, java.util.concurrent.TimeUnit.SECONDS);
                 assertEquals(0, r.code(), r.out());
                 assertTrue(r.out().contains("warning: no worker is in group client4 now: the checkpoints without a "

@@ -46,9 +46,10 @@ class ProcessFaultTest extends WithEmbeddedBroker {
     @Test
     @Timeout(420)
     void killedEarlyMidRangeAndWhilePublishingThenFinishesExactlyOnce() throws Exception {
-        // every file answered 10 ms late, so that the kills land mid-range whatever the machine's speed
-        try (FaultyArchiveServer archive = FaultyArchiveServer.slowed(Fixtures.testnetSmall(), Duration.ofMillis(10))) {
-            killThreeTimesThenFinish(archive.url());
+        // each run is held at a checkpoint of its own (FaultyArchiveServer.holdCheckpoint), so that the kills land
+        // mid-range whatever the machine's speed
+        try (FaultyArchiveServer archive = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            killThreeTimesThenFinish(archive);
         }
     }
 
@@ -58,7 +59,8 @@ class ProcessFaultTest extends WithEmbeddedBroker {
         // SIGTERM (a deploy, a restart) left no report and no summary: the record of what was verified was lost
         final String app = "signalled";
         final Path report = dir.resolve("report.json");
-        try (FaultyArchiveServer archive = FaultyArchiveServer.slowed(Fixtures.testnetSmall(), Duration.ofMillis(30))) {
+        try (FaultyArchiveServer archive = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            archive.holdCheckpoint(0x2bf); // the 11th: the run cannot end before the signal
             final List<String> cmd = javaMain("ingest", "--archive", archive.url(), "--to", "10047",
                     "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
                     "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app).toString(), "--http-port", "-1",
@@ -110,7 +112,8 @@ class ProcessFaultTest extends WithEmbeddedBroker {
         }
     }
 
-    private void killThreeTimesThenFinish(final String archive) throws Exception {
+    private void killThreeTimesThenFinish(final FaultyArchiveServer server) throws Exception {
+        final String archive = server.url();
         final String app = "killed3";
         final Path target = dir.resolve("target");
         final String[] args = {"ingest", "--archive", archive, "--from", "1", "--to",
@@ -127,17 +130,18 @@ class ProcessFaultTest extends WithEmbeddedBroker {
         // early: as soon as the first checkpoint is verified; middle: 60 more; publishing: the target is growing
         final String[] names = {"early (first checkpoint verified)", "middle (+60 verified)",
             "while publishing (target file count growing)"};
+        // the checkpoint each run is held at: the 21st, the 105th, the 143rd
+        final long[] heldAt = {0x53f, 0x1a3f, 0x23bf};
         int verifiedBefore = 0;
         for (int round = 0; round < 3; round++) {
+            server.holdCheckpoint(heldAt[round]);
             final File log = dir.resolve("run-" + round + ".log").toFile();
             final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
             final long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
             final int base = verifiedBefore;
             final IntPredicate killAt = switch (round) {
                 case 0 -> v -> v >= 1;
-                // at most 100 of 157: the sampler (every 200 ms) overshoots, and the chain check passes checkpoints in
-                // bursts (each waits for its predecessor); killed near the end, the next round had nothing left to
-                // publish and finished before it could be killed (a CI run)
+                // at most 100 of 157, and at most 104 are verified before the hold
                 case 1 -> v -> v >= Math.min(base + 60, 100);
                 default -> v -> false;
             };
@@ -174,6 +178,7 @@ class ProcessFaultTest extends WithEmbeddedBroker {
             verifiedBefore = seen;
         }
         // the last run finishes the range
+        server.release();
         assertEquals(0, Main.run(args.clone()));
         final ExactlyOnce.Counts c = ExactlyOnce.check(broker.bootstrapServers(), app, registry, 1, 10047,
                 target);

@@ -71,6 +71,8 @@ public final class FaultyArchiveServer implements AutoCloseable {
     private volatile Path root;
     private volatile boolean closed;
     private volatile Map<String, String> lastRequestHeaders = Map.of();
+    private volatile String held;
+    private final Object holdLock = new Object();
 
     private FaultyArchiveServer(final Path root) throws IOException {
         this.root = root == null ? null : root.toAbsolutePath().normalize();
@@ -89,14 +91,28 @@ public final class FaultyArchiveServer implements AutoCloseable {
     }
 
     /**
-     * Serves {@code root} with every answer {@code late}: a run over it lasts seconds however fast the machine, for
-     * tests that act in the middle of one (a fast run once went from under 20 checkpoints to all 157 between two
-     * looks 300 ms apart).
+     * Answers no request for {@code path} until {@link #release()}: a run that needs the file stops part-way, however
+     * fast the machine, for tests that act in the middle of one. Only the requests for that file wait.
      */
-    public static FaultyArchiveServer slowed(final Path root, final Duration late) throws IOException {
-        final FaultyArchiveServer s = new FaultyArchiveServer(root);
-        s.onRegex(".*").delay(late).forever();
-        return s;
+    public void hold(final String path) {
+        held = strip(path);
+    }
+
+    /**
+     * Holds the transactions file of {@code checkpoint} ({@link #hold(String)}): no checkpoint from it on is verified
+     * before {@link #release()}, since each links to the one before, while the ones before it are.
+     */
+    public void holdCheckpoint(final long checkpoint) {
+        hold(io.historystreams.archive.ArchivePaths.checkpointFile(io.historystreams.archive.FileType.TRANSACTIONS,
+                checkpoint));
+    }
+
+    /** Answers the file held by {@link #hold(String)}, the requests waiting included. */
+    public void release() {
+        held = null;
+        synchronized (holdLock) {
+            holdLock.notifyAll();
+        }
     }
 
     public int port() {
@@ -303,6 +319,15 @@ public final class FaultyArchiveServer implements AutoCloseable {
         }
     }
 
+    /** Waits while {@code path} is held by {@link #hold(String)}. */
+    private void awaitRelease(final String path) throws InterruptedException {
+        synchronized (holdLock) {
+            while (path.equals(held) && !closed) {
+                holdLock.wait(100);
+            }
+        }
+    }
+
     /** Answers one request; returns whether the connection stays open. */
     private boolean respond(final Socket socket, final OutputStream out, final Request req)
             throws IOException, InterruptedException {
@@ -311,6 +336,7 @@ public final class FaultyArchiveServer implements AutoCloseable {
             sendStatus(out, req, 405, Map.of("Allow", "GET, HEAD"), req.keepAlive);
             return req.keepAlive;
         }
+        awaitRelease(req.path);
         final Fault fault = nextFault(req.path);
         if (fault != null) {
             faultsServed.incrementAndGet();
