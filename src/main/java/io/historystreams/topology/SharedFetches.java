@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.Predicate;
 
 /**
@@ -96,7 +97,7 @@ final class SharedFetches<T> {
         }
         if (existing != null) {
             try {
-                return existing.result.get();
+                return await(existing.result);
             } catch (final InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return fetch.get();
@@ -115,6 +116,37 @@ final class SharedFetches<T> {
             mine.result.completeExceptionally(e);
             throw e;
         }
+    }
+
+    /**
+     * The result of another caller's fetch, once it is reached. On a thread of a fork-join pool (the fetch pool) the
+     * wait is a managed block: the pool runs a spare thread meanwhile, so waiting takes no place of the fetches.
+     */
+    private static <T> T await(final CompletableFuture<T> result) throws InterruptedException, ExecutionException {
+        if (!result.isDone()) {
+            ForkJoinPool.managedBlock(new ForkJoinPool.ManagedBlocker() {
+                @Override
+                public boolean block() {
+                    try {
+                        result.get();
+                    } catch (final InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } catch (final ExecutionException | java.util.concurrent.CancellationException e) {
+                        // read below
+                    }
+                    return true;
+                }
+
+                @Override
+                public boolean isReleasable() {
+                    return result.isDone();
+                }
+            });
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+        }
+        return result.get();
     }
 
     /** Entries held (for tests). */

@@ -8,7 +8,9 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class SharedFetchesTest {
     private static final List<String> SOURCES = List.of("http://a/");
@@ -33,6 +35,44 @@ class SharedFetchesTest {
         }));
         assertEquals(0, shared.size());
         assertEquals("ok", shared.get(SOURCES, "ledger/x", 2, () -> "ok"));
+    }
+
+    @Test
+    void aCallerWaitingForAnotherOnesFetchTakesNoPlaceOfTheFetchPool() throws Exception {
+        // with --fetch-concurrency 2, the waiter for a slow ledger file held the pool's second thread: nothing else was
+        // fetched until that file came (a run stopped at 2 verified checkpoints for minutes)
+        final SharedFetches<String> shared = new SharedFetches<>(8);
+        final java.util.concurrent.ForkJoinPool pool = PipelineContext.fetchPool(2);
+        try {
+            final java.util.concurrent.CountDownLatch fetching = new java.util.concurrent.CountDownLatch(1);
+            final java.util.concurrent.CountDownLatch slowFileComes = new java.util.concurrent.CountDownLatch(1);
+            final AtomicInteger fetches = new AtomicInteger();
+            final java.util.concurrent.Future<String> first = pool.submit(() -> shared.get(SOURCES, "ledger/x", 2,
+                    () -> {
+                        fetches.incrementAndGet();
+                        fetching.countDown();
+                        try {
+                            slowFileComes.await();
+                        } catch (final InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                        return "v";
+                    }));
+            assertTrue(fetching.await(10, java.util.concurrent.TimeUnit.SECONDS));
+            final java.util.concurrent.Future<String> waiter = pool.submit(() -> shared.get(SOURCES, "ledger/x", 2,
+                    () -> "fetched again"));
+            final java.util.concurrent.CountDownLatch other = new java.util.concurrent.CountDownLatch(1);
+            pool.execute(other::countDown);
+            assertTrue(other.await(10, java.util.concurrent.TimeUnit.SECONDS),
+                    "another fetch ran while one thread fetched the slow file and one waited for it");
+            assertFalse(first.isDone() || waiter.isDone());
+            slowFileComes.countDown();
+            assertEquals("v", first.get(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals("v", waiter.get(10, java.util.concurrent.TimeUnit.SECONDS), "the waiter shared the fetch");
+            assertEquals(1, fetches.get());
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     @Test
