@@ -187,6 +187,49 @@ public final class IngestCommand implements Callable<Integer> {
     /** How often {@code ingest --client} looks whether the workers' group emptied while it waits. */
     public static final int WORKER_WATCH_SECONDS = 10;
 
+    /** How often at most {@code ingest} says which checkpoints it asked for again since it last said so. */
+    static final Duration ASKED_AGAIN_EVERY = Duration.ofSeconds(10);
+
+    /**
+     * The checkpoints asked for again, said in one line at most every {@code every}: the first at once, those of a
+     * cascade (a take-back's successors, one after the other) together (a trial's run printed 152 lines, one per
+     * checkpoint).
+     */
+    static final class AskedAgain {
+        private final long everyNanos;
+        private final java.util.TreeSet<Long> unsaid = new java.util.TreeSet<>();
+        private long nextNanos = Long.MIN_VALUE;
+
+        AskedAgain(final Duration every) {
+            this.everyNanos = every.toNanos();
+        }
+
+        void add(final List<Long> checkpoints) {
+            unsaid.addAll(checkpoints);
+        }
+
+        /** The line to print at {@code nowNanos} (System.nanoTime()), or null. */
+        String due(final long nowNanos) {
+            if (unsaid.isEmpty() || (nextNanos != Long.MIN_VALUE && nowNanos - nextNanos < 0)) {
+                return null;
+            }
+            nextNanos = nowNanos + everyNanos;
+            return rest();
+        }
+
+        /** The line naming the checkpoints not said yet, or null. */
+        String rest() {
+            if (unsaid.isEmpty()) {
+                return null;
+            }
+            final String line = "asked for again: " + ReplayCommand.missing(List.copyOf(unsaid), java.util.Set.of())
+                    + " (a verified copy taken back, found not to link, and the checkpoints after it that failed on "
+                    + "their link to it)";
+            unsaid.clear();
+            return line;
+        }
+    }
+
     private static void notice(final String line, final Progress progress, final PrintWriter err) {
         if (line != null) {
             if (progress != null) {
@@ -247,6 +290,7 @@ public final class IngestCommand implements Callable<Integer> {
                 // predecessor back (a trial: the run ended first, and the forged predecessor stayed published)
                 long takeBackGrace = 0;
                 int verifiedThen = -1;
+                final AskedAgain askedAgain = new AskedAgain(ASKED_AGAIN_EVERY);
                 while (System.nanoTime() < deadline) {
                     if (!w.done()) {
                         takeBackGrace = 0;
@@ -280,15 +324,15 @@ public final class IngestCommand implements Callable<Integer> {
                         // verified copies found not to link (to the predecessor as verified since, or to their
                         // successor's copies from their own source and another), with the checkpoints after them
                         // that failed on their link to them: read again (a successor waits for its predecessor)
-                        notice("asked for again: " + ReplayCommand.missing(again, java.util.Set.of())
-                                + " (a verified copy taken back, found not to link, and the checkpoints after it that "
-                                + "failed on their link to it)", progress, err);
                         request(clientProps, topics, again, checkpoints.get(0), range.passphrase());
+                        askedAgain.add(again);
                     }
+                    notice(askedAgain.due(System.nanoTime()), progress, err);
                     if (progress != null) {
                         progress.update(w.verifiedCount(), w.failed().size(), bytesFetched.getAsLong());
                     }
                 }
+                notice(askedAgain.rest(), progress, err);
                 // the last verdicts may be the first since the workers' group emptied: a worker is back (a trial's
                 // client ended without the note when the rest of its range came in one poll)
                 notice(notices.next(w.verifiedCount() + w.failed().size()), progress, err);
