@@ -74,10 +74,10 @@ public final class ArchiveVerifier implements AutoCloseable {
                 anchorFailure = e;
             }
         }
-        // the previous outcome, delivered once its successor is checked (a copy its successor's copies contradict is
-        // read again from another source), and what it was linked against
-        CheckpointOutcome held = null;
-        Linked heldAgainst = null;
+        // the last outcomes, delivered once WALK_BACK successors are checked (a copy its successor's copies contradict
+        // is read again from another source, and so on back through a forged segment), with what each was linked
+        // against
+        final Deque<Held> held = new ArrayDeque<>();
         while (next < checkpoints.size() || !inFlight.isEmpty()) {
             while (next < checkpoints.size() && inFlight.size() < window) {
                 inFlight.add(checkpoint(checkpoints.get(next++)));
@@ -85,31 +85,35 @@ public final class ArchiveVerifier implements AutoCloseable {
             final CheckpointOutcome read = inFlight.poll().join();
             final Linked against = new Linked(previousCheckpoint, previousLast, anchorFailure);
             CheckpointOutcome o = link(read, previousCheckpoint, previousLast, anchorFailure);
+            Linked linkedAgainst = against;
             if (o.link() == CheckpointOutcome.Link.BROKEN) {
                 final Set<String> brokenFrom = new java.util.LinkedHashSet<>();
                 o = relink(o, previousCheckpoint, previousLast, brokenFrom);
-                if (o.link() == CheckpointOutcome.Link.BROKEN && held != null
-                        && held.checkpoint() == previousCheckpoint) {
-                    final Relinked both = otherCopyOfPrevious(held, heldAgainst, read, brokenFrom);
-                    if (both != null) {
-                        held = both.previous();
-                        o = both.successor();
+                if (o.link() == CheckpointOutcome.Link.BROKEN) {
+                    final WalkedBack walked = walkBack(new ArrayList<>(held), read, brokenFrom);
+                    if (walked != null) {
+                        for (int i = 0; i < walked.copies().size(); i++) {
+                            held.pollLast();
+                        }
+                        held.addAll(walked.copies());
+                        o = walked.successor().outcome();
+                        linkedAgainst = walked.successor().against();
                     }
                 }
             }
-            if (held != null) {
-                tally.add(held);
-                sink.accept(held);
+            held.add(new Held(o, linkedAgainst));
+            if (held.size() > WALK_BACK) {
+                final CheckpointOutcome out = held.poll().outcome();
+                tally.add(out);
+                sink.accept(out);
             }
-            held = o;
-            heldAgainst = against;
             previousCheckpoint = o.checkpoint();
             previousLast = o.facts().lastHeader();
             anchorFailure = previousLast != null ? null : ledgerFailure(o);
         }
-        if (held != null) {
-            tally.add(held);
-            sink.accept(held);
+        for (final Held h : held) {
+            tally.add(h.outcome());
+            sink.accept(h.outcome());
         }
         int bucketsOk = 0;
         int bucketsBad = 0;
@@ -131,9 +135,19 @@ public final class ArchiveVerifier implements AutoCloseable {
             VerificationException anchorFailure) {
     }
 
-    /** Another copy of the previous checkpoint, and the successor linked to it. */
-    private record Relinked(CheckpointOutcome previous, CheckpointOutcome successor) {
+    /** An outcome not delivered yet, and what it was linked against. */
+    private record Held(CheckpointOutcome outcome, Linked against) {
     }
+
+    /** Other copies of the checkpoints before a break (oldest first), and the checkpoint after them linked. */
+    private record WalkedBack(List<Held> copies, Held successor) {
+    }
+
+    /**
+     * How many checkpoints before a break {@code verify} reads again at most: the outcomes are delivered that many
+     * checkpoints late. The pipeline's chain check walks back without a bound.
+     */
+    static final int WALK_BACK = 16;
 
     /** Totals of the outcomes delivered. */
     private static final class Tally {
@@ -170,7 +184,15 @@ public final class ArchiveVerifier implements AutoCloseable {
      */
     private CheckpointOutcome relink(final CheckpointOutcome broken, final long previousCheckpoint,
             final LedgerHeaderSummary previousLast, final Set<String> brokenFrom) {
+        return relink(broken, previousCheckpoint, previousLast, brokenFrom, Map.of());
+    }
+
+    /** As above, never reading the copies in {@code avoided} (path to sources) either. */
+    private CheckpointOutcome relink(final CheckpointOutcome broken, final long previousCheckpoint,
+            final LedgerHeaderSummary previousLast, final Set<String> brokenFrom,
+            final Map<String, Set<String>> avoided) {
         final Map<String, Set<String>> avoid = new java.util.HashMap<>();
+        avoided.forEach((path, sources) -> avoid.put(path, new java.util.LinkedHashSet<>(sources)));
         CheckpointOutcome o = broken;
         while (true) {
             final VerificationException why = o.failures().stream()
@@ -200,34 +222,82 @@ public final class ArchiveVerifier implements AutoCloseable {
      * checkpoint's ledger file and from another did not link: that source contradicts itself, and another agrees with
      * the successor, so the previous checkpoint is read again without it, as the pipeline's chain check takes such a
      * copy back (a mirror's forged checkpoint that linked to the one before it was verified, and the honest successor
-     * failed, blamed on every mirror). Returns the other copy of the previous checkpoint and the successor linked to
-     * it, when that copy verifies, links to the checkpoint before it, and the successor (or another copy of it) links
-     * to it; null otherwise (both outcomes stand).
+     * failed, blamed on every mirror). When that other copy does not link to the checkpoint before it either, the
+     * source whose copy is read again counts among those whose copies do not link, and the checkpoint before is read
+     * again the same way: a forged segment is walked back, at most {@code held.size()} checkpoints (a forged mirror's
+     * two checkpoints were verified, and the honest checkpoint after them failed).
+     * <p>
+     * Returns the other copies (oldest first), each verified and linked to the one before it, the oldest to the
+     * checkpoint before the segment, and the successor linked to the newest; null when there are none such (every
+     * outcome stands).
      */
-    private Relinked otherCopyOfPrevious(final CheckpointOutcome previous, final Linked previousAgainst,
-            final CheckpointOutcome successor, final Set<String> brokenFrom) {
-        final String path = ArchivePaths.checkpointFile(FileType.LEDGER, previous.checkpoint());
-        final String source = previous.files().stream().filter(f -> f.type() == FileType.LEDGER)
-                .map(FileOutcome::source).findFirst().orElse(null);
-        if (previous.status() != CheckpointOutcome.Status.VERIFIED || source == null || !brokenFrom.contains(source)
-                || brokenFrom.stream().allMatch(source::equals)) {
-            return null;
+    private WalkedBack walkBack(final List<Held> held, final CheckpointOutcome successor, final Set<String> brokenFrom) {
+        // the other copies read so far, newest first: each did not link to the held copy before it
+        final Deque<CheckpointOutcome> others = new ArrayDeque<>();
+        CheckpointOutcome after = successor;
+        Set<String> from = brokenFrom;
+        for (int i = held.size() - 1; i >= 0; i--) {
+            final CheckpointOutcome previous = held.get(i).outcome();
+            final Linked previousAgainst = held.get(i).against();
+            final String path = ArchivePaths.checkpointFile(FileType.LEDGER, previous.checkpoint());
+            final String source = previous.files().stream().filter(f -> f.type() == FileType.LEDGER)
+                    .map(FileOutcome::source).findFirst().orElse(null);
+            if (previous.checkpoint() != Checkpoint.previous(after.checkpoint())
+                    || previous.status() != CheckpointOutcome.Status.VERIFIED || source == null
+                    || !from.contains(source) || from.stream().allMatch(source::equals)) {
+                return null;
+            }
+            final Map<String, Set<String>> avoid = Map.of(path, Set.of(source));
+            if (everySourceAvoided(avoid)) {
+                return null;
+            }
+            final CheckpointOutcome otherRead = checkpoint(previous.checkpoint(), avoid, null).join();
+            final Set<String> otherBrokenFrom = new java.util.LinkedHashSet<>();
+            CheckpointOutcome other = link(otherRead, previousAgainst.previousCheckpoint(),
+                    previousAgainst.previousLast(), previousAgainst.anchorFailure());
+            if (other.link() == CheckpointOutcome.Link.BROKEN) {
+                other = relink(other, previousAgainst.previousCheckpoint(), previousAgainst.previousLast(),
+                        otherBrokenFrom, avoid);
+            }
+            if (otherRead.status() != CheckpointOutcome.Status.VERIFIED || other.facts().lastHeader() == null
+                    || other.facts().lastHeader().hash().equals(previous.facts().lastHeader().hash())) {
+                return null;
+            }
+            if (other.link() == CheckpointOutcome.Link.BROKEN) {
+                // it does not link to the held copy before it either: the source of this one contradicted itself
+                others.push(otherRead);
+                otherBrokenFrom.add(source);
+                from = otherBrokenFrom;
+                after = otherRead;
+                continue;
+            }
+            if (other.status() != CheckpointOutcome.Status.VERIFIED) {
+                return null;
+            }
+            // the other copy links to the checkpoint before: the copies after it must link on to the successor
+            final List<Held> copies = new ArrayList<>(List.of(new Held(other, previousAgainst)));
+            for (final CheckpointOutcome read : others) {
+                final Held linked = linkOn(read, copies.get(copies.size() - 1).outcome());
+                if (linked.outcome().status() != CheckpointOutcome.Status.VERIFIED) {
+                    return null;
+                }
+                copies.add(linked);
+            }
+            final Held linkedSuccessor = linkOn(successor, copies.get(copies.size() - 1).outcome());
+            return linkedSuccessor.outcome().link() == CheckpointOutcome.Link.BROKEN ? null
+                    : new WalkedBack(copies, linkedSuccessor);
         }
-        final Map<String, Set<String>> avoid = Map.of(path, Set.of(source));
-        if (everySourceAvoided(avoid)) {
-            return null;
+        return null;
+    }
+
+    /** {@code read} linked to {@code previous} (read again from other sources when its copy does not link). */
+    private Held linkOn(final CheckpointOutcome read, final CheckpointOutcome previous) {
+        final Linked against = new Linked(previous.checkpoint(), previous.facts().lastHeader(), null);
+        CheckpointOutcome o = link(read, against.previousCheckpoint(), against.previousLast(), null);
+        if (o.link() == CheckpointOutcome.Link.BROKEN) {
+            o = relink(o, against.previousCheckpoint(), against.previousLast(), new java.util.HashSet<>());
         }
-        final CheckpointOutcome other = link(checkpoint(previous.checkpoint(), avoid, null).join(),
-                previousAgainst.previousCheckpoint(), previousAgainst.previousLast(), previousAgainst.anchorFailure());
-        if (other.status() != CheckpointOutcome.Status.VERIFIED || other.facts().lastHeader() == null
-                || other.facts().lastHeader().hash().equals(previous.facts().lastHeader().hash())) {
-            return null;
-        }
-        CheckpointOutcome linked = link(successor, other.checkpoint(), other.facts().lastHeader(), null);
-        if (linked.link() == CheckpointOutcome.Link.BROKEN) {
-            linked = relink(linked, other.checkpoint(), other.facts().lastHeader(), new java.util.HashSet<>());
-        }
-        return linked.link() == CheckpointOutcome.Link.BROKEN ? null : new Relinked(other, linked);
+        return new Held(o, against);
     }
 
     /**

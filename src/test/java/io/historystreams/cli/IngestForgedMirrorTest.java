@@ -232,6 +232,32 @@ class IngestForgedMirrorTest {
     }
 
     @Test
+    void verifyWalksAForgedSegmentBackAsTheChainCheckDoes() throws Exception {
+        // the segments above, with the forged mirror first: verify re-read only the checkpoint before a break, so it
+        // reported the forged copies before that one verified and failed 0x17f (exit 1)
+        for (final long first : new long[] {0x13f, 0xff, 0x7f}) {
+            final Path forged = tmp.resolve("verify-forged-from-" + first);
+            ForgedArchive.ledgersAndTransactionsOf(HONEST, forged, 0x13f).closeTime(first - 5, 1_234_567L).write()
+                    .copyTheRestFrom(HONEST);
+            ForgedArchive.copyCheckpoints(HONEST, forged, 0x17f, 0x1ff);
+            final VerifyRun r = VerifyRun.verify(tmp, "--to", "511", "--archive", forged.toString(), "--archive",
+                    HONEST.toString());
+            r.assertExit(0);
+            assertEquals(8, r.summary().get("verified").asInt(), r::describe);
+            for (long cp = first; cp <= 0x13f; cp += 64) {
+                final JsonNode ledger = VerifyRun.file(r.checkpoint(cp), VerifyRun.path(FileType.LEDGER, cp));
+                assertEquals(HONEST.toString(), ledger.get("source").asText(), r::describe);
+                assertEquals(forged.toString(), ledger.get("blamed").get(0).asText(), r::describe);
+            }
+            // alone, the forged mirror fails only where its chain breaks
+            final VerifyRun alone = VerifyRun.verify(tmp, "--to", "511", "--archive", forged.toString());
+            alone.assertExit(1);
+            assertEquals(7, alone.summary().get("verified").asInt(), alone::describe);
+            assertEquals("FAILED", alone.checkpoint(0x17f).get("status").asText(), alone::describe);
+        }
+    }
+
+    @Test
     void aBackfillThatTakesBackCheckpointsAfterItsRangeSaysSoAndFailsAndTheRunItNamesRepairsThem() throws Exception {
         // the mirror whose 0x13f alone is forged. The recent part first, from both mirrors: 0x17f is read from the
         // honest one, on its file of 0x13f. Then the older part: the forged 0x13f links to 0xff and is verified, and
