@@ -7,7 +7,7 @@ import org.slf4j.LoggerFactory;
 import java.util.Iterator;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -24,7 +24,7 @@ import java.util.function.Supplier;
 final class AsyncWork<R> {
     private static final Logger LOG = LoggerFactory.getLogger(AsyncWork.class);
 
-    private final ExecutorService pool;
+    private final Executor pool;
     private final IntSupplier limit;
     private final Queue<R> done = new ConcurrentLinkedQueue<>();
     /** Work that ended without a result (an Error escaped it): frees its place, its pending entry stays. */
@@ -36,7 +36,7 @@ final class AsyncWork<R> {
     private volatile boolean closed;
 
     /** {@code limit} is read at every check (it is a setting of the pipeline context). */
-    AsyncWork(final ExecutorService pool, final IntSupplier limit) {
+    AsyncWork(final Executor pool, final IntSupplier limit) {
         this.pool = pool;
         this.limit = limit;
     }

@@ -11,6 +11,7 @@ import io.historystreams.verify.VerificationLimits;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
@@ -32,6 +33,10 @@ public final class PipelineContext implements AutoCloseable {
 
     private final BlobStore blobs;
     private final ExecutorService fetchPool;
+    private final AtomicInteger fetchesQueuedOrRunning = new AtomicInteger();
+    /** {@link #fetchPool}, counting what was handed to it and has not ended (a fork-join pool's counts are estimates). */
+    private final Executor fetches = this::execute;
+
     private volatile int fetchesPerProcessor;
     private final SourceOptions sourceOptions;
     private final RetryPolicy retryPolicy;
@@ -86,6 +91,23 @@ public final class PipelineContext implements AutoCloseable {
         }, null, true);
     }
 
+    /** Hands {@code task} to the pool, counted until it ends. */
+    private void execute(final Runnable task) {
+        fetchesQueuedOrRunning.incrementAndGet();
+        try {
+            fetchPool.execute(() -> {
+                try {
+                    task.run();
+                } finally {
+                    fetchesQueuedOrRunning.decrementAndGet();
+                }
+            });
+        } catch (final RuntimeException e) { // shut down
+            fetchesQueuedOrRunning.decrementAndGet();
+            throw e;
+        }
+    }
+
     /** The archive client for a list of sources (created once, shared by every processor). */
     public HistoryArchive archive(final List<String> sources) {
         if (sources == null || sources.isEmpty()) {
@@ -131,8 +153,9 @@ public final class PipelineContext implements AutoCloseable {
         this.keepBucketFiles = keep;
     }
 
-    public ExecutorService fetchPool() {
-        return fetchPool;
+    /** Runs fetches on the pool, counting them ({@link #fetchesQueuedOrRunning()}). */
+    public Executor fetchPool() {
+        return fetches;
     }
 
     /**
@@ -159,9 +182,7 @@ public final class PipelineContext implements AutoCloseable {
 
     /** Fetches queued in the pool or running now. */
     int fetchesQueuedOrRunning() {
-        final ForkJoinPool p = (ForkJoinPool) fetchPool;
-        return (int) Math.min(Integer.MAX_VALUE, p.getQueuedSubmissionCount() + p.getQueuedTaskCount()
-                + p.getActiveThreadCount());
+        return fetchesQueuedOrRunning.get();
     }
 
     public VerificationLimits limits() {

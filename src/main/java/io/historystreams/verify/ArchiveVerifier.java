@@ -232,7 +232,8 @@ public final class ArchiveVerifier implements AutoCloseable {
      * outcome stands).
      */
     private WalkedBack walkBack(final List<Held> held, final CheckpointOutcome successor, final Set<String> brokenFrom) {
-        // the other copies read so far, newest first: each did not link to the held copy before it
+        // the other copies read so far, oldest first (each pushed in front): each did not link to the held copy
+        // before it
         final Deque<CheckpointOutcome> others = new ArrayDeque<>();
         CheckpointOutcome after = successor;
         Set<String> from = brokenFrom;
