@@ -200,7 +200,6 @@ public final class HistoryArchive implements AutoCloseable {
                 refusals[idx] = e.getMessage();
                 observer.refused(name, path, e.getMessage());
             } catch (final VerificationException e) {
-                failedOver = true;
                 if (counted != null && counted.transportFailure != null) {
                     // The reader saw a broken transfer and called it bad content: the source is not to blame.
                     transientFailures++;
@@ -210,7 +209,9 @@ public final class HistoryArchive implements AutoCloseable {
                     if (Thread.currentThread().isInterrupted()) {
                         throw interrupted(path, attempts);
                     }
-                    if (givenUpAsDown(idx, state)) {
+                    final boolean down = givenUpAsDown(idx, state);
+                    failedOver |= failingInARow(idx);
+                    if (down) {
                         continue;
                     }
                     if (transientFailures >= retry.maxAttempts()) {
@@ -220,6 +221,7 @@ public final class HistoryArchive implements AutoCloseable {
                             attempts);
                     continue;
                 }
+                failedOver = true;
                 failuresInARow.set(idx, 0);
                 if (!blamed.contains(name)) {
                     blamed.add(name);
@@ -237,7 +239,6 @@ public final class HistoryArchive implements AutoCloseable {
                 }
             } catch (final IOException e) {
                 // Transient from the source, or any other I/O failure while the reader read the body.
-                failedOver = true;
                 if (Thread.currentThread().isInterrupted()) {
                     throw interrupted(path, attempts);
                 }
@@ -246,7 +247,9 @@ public final class HistoryArchive implements AutoCloseable {
                         : name + " " + path + ": " + BodyStream.describe(e);
                 transients[idx] = lastTransient;
                 transientCounts[idx]++;
-                if (givenUpAsDown(idx, state)) {
+                final boolean down = givenUpAsDown(idx, state);
+                failedOver |= failingInARow(idx);
+                if (down) {
                     continue;
                 }
                 if (transientFailures >= retry.maxAttempts()) {
@@ -310,6 +313,16 @@ public final class HistoryArchive implements AutoCloseable {
      * (state DOWN, no backoff) when it was already down before this request and another source has said the file is
      * not present: a mirror that is down must not cost every absent optional file a full round of retries.
      */
+    /**
+     * Whether a source whose transfer just failed has failed more than once in a row: only then is another source
+     * preferred over it (the file itself is read from the next source at once either way). One passing error (a 503,
+     * a cut transfer) moved the preference for good, to a source later in the list, which may be one that served worse
+     * copies (a trial: an honest mirror's one 503 while a forged copy was taken back).
+     */
+    private boolean failingInARow(final int idx) {
+        return failuresInARow.get(idx) >= 2;
+    }
+
     private boolean givenUpAsDown(final int idx, final State[] state) {
         final boolean wasDown = failuresInARow.getAndIncrement(idx) >= retry.maxAttempts();
         if (!wasDown) {

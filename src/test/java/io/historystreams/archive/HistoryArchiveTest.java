@@ -247,6 +247,28 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void onePassingErrorOfTheFirstSourceDoesNotMoveTheOneReadFirstTwoInARowDo() throws Exception {
+        // a trial: the honest mirror answered one 503 while a forged copy was being taken back, and every later read
+        // of the checkpoint went to the forged mirror first
+        final FaultyArchiveServer first = server();
+        final FaultyArchiveServer second = server();
+        final List<String> files = TestBuckets.all(root);
+        first.on(files.get(0)).status(503);
+        try (HistoryArchive archive = archive(FAST, first, second)) {
+            assertEquals(second.url(), archive.fetch(files.get(0), TestBuckets.verifier(files.get(0))).source());
+            assertEquals(first.url(), archive.fetch(files.get(1), TestBuckets.verifier(files.get(1))).source());
+            assertEquals(0, second.requests(files.get(1)));
+            // failing again and again (down): the other source is read first from then on
+            first.on(files.get(2)).status(503);
+            first.on(files.get(3)).status(503);
+            assertEquals(second.url(), archive.fetch(files.get(2), TestBuckets.verifier(files.get(2))).source());
+            assertEquals(second.url(), archive.fetch(files.get(3), TestBuckets.verifier(files.get(3))).source());
+            assertEquals(second.url(), archive.fetch(files.get(4), TestBuckets.verifier(files.get(4))).source());
+            assertEquals(0, first.requests(files.get(4)));
+        }
+    }
+
+    @Test
     void bothSourcesBadNamesBoth() throws Exception {
         final FaultyArchiveServer a = server();
         final FaultyArchiveServer b = server();
