@@ -309,13 +309,8 @@ public final class HistoryArchive implements AutoCloseable {
     }
 
     /**
-     * Counts a transient failure of source {@code idx} in its failures in a row, and gives up on it for this fetch
-     * (state DOWN, no backoff) when it was already down before this request and another source has said the file is
-     * not present: a mirror that is down must not cost every absent optional file a full round of retries.
-     */
-    /**
      * Whether a source whose transfer just failed has failed more than once in a row: only then is another source
-     * preferred over it (the file itself is read from the next source at once either way). One passing error (a 503,
+     * preferred over it (the file itself is read from the next source either way). One passing error (a 503,
      * a cut transfer) moved the preference for good, to a source later in the list, which may be one that served worse
      * copies (a trial: an honest mirror's one 503 while a forged copy was taken back).
      */
@@ -323,6 +318,11 @@ public final class HistoryArchive implements AutoCloseable {
         return failuresInARow.get(idx) >= 2;
     }
 
+    /**
+     * Counts a transient failure of source {@code idx} in its failures in a row, and gives up on it for this fetch
+     * (state DOWN, no backoff) when it was already down before this request and another source has said the file is
+     * not present: a mirror that is down must not cost every absent optional file a full round of retries.
+     */
     private boolean givenUpAsDown(final int idx, final State[] state) {
         final boolean wasDown = failuresInARow.getAndIncrement(idx) >= retry.maxAttempts();
         if (!wasDown) {

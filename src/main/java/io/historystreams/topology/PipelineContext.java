@@ -36,7 +36,6 @@ public final class PipelineContext implements AutoCloseable {
     private final AtomicInteger fetchesQueuedOrRunning = new AtomicInteger();
     /** {@link #fetchPool}, counting what was handed to it and has not ended (a fork-join pool's counts are estimates). */
     private final Executor fetches = this::execute;
-
     private volatile int fetchesPerProcessor;
     private final SourceOptions sourceOptions;
     private final RetryPolicy retryPolicy;
@@ -79,7 +78,7 @@ public final class PipelineContext implements AutoCloseable {
      * {@link SharedFetches}) is replaced by a spare for as long as it waits, instead of holding one of the places
      * (with {@code --fetch-concurrency 2}, one slow ledger file held both, and nothing else was fetched until it
      * came: a run stopped at 2 verified checkpoints for minutes). Fetches themselves block in plain reads, which do
-     * not add threads. Tasks are taken in the order submitted (async mode).
+     * not add threads. Async mode: tasks are taken first in, first out.
      */
     static ForkJoinPool fetchPool(final int concurrency) {
         final AtomicInteger n = new AtomicInteger();

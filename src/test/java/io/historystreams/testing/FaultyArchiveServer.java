@@ -92,7 +92,8 @@ public final class FaultyArchiveServer implements AutoCloseable {
 
     /**
      * Answers no request for {@code path} until {@link #release()}: a run that needs the file stops part-way, however
-     * fast the machine, for tests that act in the middle of one. Only the requests for that file wait.
+     * fast the machine, for tests that act in the middle of one. Only the requests for that file wait; a file held
+     * before is answered from then on.
      */
     public void hold(final String path) {
         held = strip(path);
