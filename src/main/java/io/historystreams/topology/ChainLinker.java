@@ -306,15 +306,22 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     /**
      * Whether {@code v} is a copy taken back before, served again by the same source or by one whose copy of the
      * successor did not link to it either (it contradicts itself too: a trial's two identical forged mirrors
-     * confirmed each other's copy, and the honest third was never read). The same copy from another source is not:
-     * it confirms the copy, which then passes (and a later dispute of it stands alone).
+     * confirmed each other's copy, and the honest third was never read), or by one whose own copy of the successor
+     * was taken back (it contradicted itself one checkpoint later: a trial's two identical forged mirrors of a
+     * segment of several checkpoints confirmed each other's copies while the segment was walked back). The same copy
+     * from another source is not: it confirms the copy, which then passes (and a later dispute of it stands alone).
      */
     private boolean isTakenBack(final CheckpointVerified v) {
         final String entries = takenBack.get(v.getCheckpoint());
+        if (entries == null) {
+            return false;
+        }
         final String hex = Hashes.hex(v.getLastLedgerHash());
         final String source = ledgerSource(v);
-        return entries != null && entries.lines().anyMatch(l -> l.equals(hex + " " + source)
-                || l.equals(DISPUTED + "\t" + hex + "\t" + source));
+        return entries.lines().anyMatch(l -> l.equals(hex + " " + source)
+                || l.equals(DISPUTED + "\t" + hex + "\t" + source))
+                || entries.lines().anyMatch(l -> isCopyLine(l) && l.startsWith(hex + " "))
+                        && takenBackSources(v.getCheckpoint() + Checkpoint.FREQUENCY).contains(source);
     }
 
     /** Passes {@code v} on (see {@link #pass}), unless it is a copy taken back before. */
@@ -331,6 +338,15 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
      * sources did not link to it (read again, it fails at once, so the next source is read).
      */
     private void takenBackCopy(final CheckpointVerified v, final long ts) {
+        // served by another source than the one it was taken back from, it is taken back from that one too: that
+        // source cannot confirm the copy before it (isTakenBack), and counts among those whose copies do not link to it
+        // (suspect): a trial's second identical forged mirror confirmed the copy before, and the honest one was never
+        // read for it
+        final String line = Hashes.hex(v.getLastLedgerHash()) + " " + ledgerSource(v);
+        final String entries = takenBack.get(v.getCheckpoint());
+        if (entries != null && entries.lines().noneMatch(line::equals)) {
+            takenBack.put(v.getCheckpoint(), entries + "\n" + line);
+        }
         chainFailure(v.getCheckpoint(), v.getArchive(), ArchivePaths.checkpointFile(FileType.LEDGER, v.getCheckpoint()),
                 ledgerSource(v), "ledger " + v.getCheckpoint() + " hash " + Hashes.hex(v.getLastLedgerHash())
                 + " is the last ledger of a copy of this checkpoint taken back before: the copies of its successor "

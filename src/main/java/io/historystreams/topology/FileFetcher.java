@@ -25,7 +25,11 @@ final class FileFetcher {
     }
 
     /** A verified file: the verifier's result and the reference to its stored bytes. */
-    record Stored<T>(T value, FileRef file) {
+    /**
+     * A verified file: its check's result, its reference, and whether the source read first served it at the first
+     * request ({@code firstTry}; otherwise it came after a failure or a "not present", from a source read later).
+     */
+    record Stored<T>(T value, FileRef file, boolean firstTry) {
     }
 
     private FileFetcher() {
@@ -71,7 +75,7 @@ final class FileFetcher {
         final Blob<T> b = f.value();
         final FileRef ref = FileRef.newBuilder().setPath(path).setSource(f.source()).setBlobRef(keep ? b.ref() : null)
                 .setSha256(Hashes.hash32(b.ref())).setSizeBytes(b.size()).setRawSizeBytes(b.rawSize()).build();
-        return new Stored<>(b.value(), ref);
+        return new Stored<>(b.value(), ref, f.attempts() == 1);
     }
 
     /** A verified file's check result, the SHA-256 (hex) and size of its bytes, and its size decompressed. */

@@ -42,8 +42,14 @@ public final class PipelineContext implements AutoCloseable {
     private final VerificationLimits limits;
     private final FetchObserver observer;
     private final Map<List<String>, HistoryArchive> archives = new ConcurrentHashMap<>();
-    /** Verified ledger files, shared by a checkpoint's ledger work and its successor's chain anchor. */
-    private final SharedFetches<FileFetcher.Stored<List<LedgerHeaderSummary>>> ledgerFiles = new SharedFetches<>(256);
+    /**
+     * Verified ledger files, shared by a checkpoint's ledger work and its successor's chain anchor: those the source
+     * read first served at once only. A copy read from another source after a passing error is not shared (a trial:
+     * a successor's anchor read from a forged mirror after the honest one's 503 was shared with the checkpoint read
+     * again to replace that forged copy, and every attempt took it).
+     */
+    private final SharedFetches<FileFetcher.Stored<List<LedgerHeaderSummary>>> ledgerFiles =
+            new SharedFetches<>(256, FileFetcher.Stored::firstTry);
     /** Buckets verified in this process, shared by the bucket fetchers of every task. */
     private final BucketVerdicts bucketVerdicts = new BucketVerdicts(8192);
     private volatile Outcomes outcomes = Outcomes.NONE;

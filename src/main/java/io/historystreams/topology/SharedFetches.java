@@ -43,10 +43,20 @@ final class SharedFetches<T> {
     static final int UNTIL_EVICTED = Integer.MAX_VALUE;
 
     private final int capacity;
+    private final Predicate<T> shareable;
     private final Map<Key, Entry<T>> entries;
 
     SharedFetches(final int capacity) {
+        this(capacity, v -> true);
+    }
+
+    /**
+     * A result {@code shareable} refuses is handed only to the callers already waiting for it; a later caller fetches
+     * on its own.
+     */
+    SharedFetches(final int capacity, final Predicate<T> shareable) {
         this.capacity = capacity;
+        this.shareable = shareable;
         this.entries = new LinkedHashMap<>(16, 0.75f, true) {
             // SharedFetches.Entry named in full: in this LinkedHashMap subclass, the javac of JDK 25 (even with
             // --release 17) takes a bare "Entry" for LinkedHashMap's own Entry<K, V> and the build fails
@@ -107,6 +117,11 @@ final class SharedFetches<T> {
         }
         try {
             final T value = fetch.get();
+            if (!shareable.test(value)) {
+                synchronized (entries) {
+                    entries.remove(key, mine);
+                }
+            }
             mine.result.complete(value);
             return value;
         } catch (final VerificationException | RuntimeException e) {

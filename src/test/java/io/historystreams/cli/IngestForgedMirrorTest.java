@@ -228,6 +228,18 @@ class IngestForgedMirrorTest {
                     HONEST.toString(), "--publish-to", mirror.toString());
             assertEquals(ExitCode.OK, ingest.code(), ingest.out());
             assertHonestAndLinked(mirror, 0x1ff);
+            // with two identical forged mirrors before the honest one: the second confirmed the first's copy taken
+            // back, though its own copy of the successor had been taken back (a trial: the forged segment stayed
+            // verified and published, and the honest checkpoints after it failed)
+            final Path twin = tmp.resolve("twin-from-" + first);
+            ForgedArchive.ledgersAndTransactionsOf(HONEST, twin, 0x13f).closeTime(first - 5, 1_234_567L).write()
+                    .copyTheRestFrom(HONEST);
+            ForgedArchive.copyCheckpoints(HONEST, twin, 0x17f, 0x1ff);
+            final Path three = tmp.resolve("three-" + first);
+            final Cli.Ran withTwin = ingest("three-" + first, 511, "--archive", forged.toString(), "--archive",
+                    twin.toString(), "--archive", HONEST.toString(), "--publish-to", three.toString());
+            assertEquals(ExitCode.OK, withTwin.code(), withTwin.out());
+            assertHonestAndLinked(three, 0x1ff);
         }
     }
 

@@ -76,6 +76,19 @@ class SharedFetchesTest {
     }
 
     @Test
+    void aResultNotShareableIsFetchedAgainByTheNextCaller() throws Exception {
+        // a ledger file read from a later source after the first one's passing error: the checkpoint read again to
+        // replace a forged copy took the forged mirror's copy its successor had read as its anchor (a trial)
+        final SharedFetches<String> shared = new SharedFetches<>(8, v -> !v.startsWith("fallback"));
+        final AtomicInteger fetches = new AtomicInteger();
+        assertEquals("fallback 1", shared.get(SOURCES, "ledger/x", 2, () -> "fallback " + fetches.incrementAndGet()));
+        assertEquals(0, shared.size());
+        assertEquals("first 2", shared.get(SOURCES, "ledger/x", 2, () -> "first " + fetches.incrementAndGet()));
+        assertEquals("first 2", shared.get(SOURCES, "ledger/x", 2, () -> "first " + fetches.incrementAndGet()));
+        assertEquals(2, fetches.get());
+    }
+
+    @Test
     void shouldKeepAtMostCapacityEntries() throws Exception {
         final SharedFetches<Integer> shared = new SharedFetches<>(4);
         for (int i = 0; i < 100; i++) {
