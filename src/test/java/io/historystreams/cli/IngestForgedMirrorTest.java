@@ -244,6 +244,25 @@ class IngestForgedMirrorTest {
     }
 
     @Test
+    void onePassingErrorOfTheHonestMirrorDoesNotLetTheForgedCopyBack() throws Exception {
+        // the honest mirror over HTTP answered one 503, for its ledger file of 0x13f: read from the forged mirror
+        // instead, that copy was shared with the work reading 0x13f again after the take-back, and the forged mirror
+        // stayed the one read first, so every attempt took the forged copy (a trial: exit 1, 0x13f and the 12
+        // checkpoints after it failed, the forged files published)
+        final Path one = oneForged("one-forged");
+        final Path mirror = tmp.resolve("mirror");
+        try (FaultyArchiveServer forged = FaultyArchiveServer.start(one);
+                FaultyArchiveServer honest = FaultyArchiveServer.start(HONEST)) {
+            honest.on(ArchivePaths.checkpointFile(FileType.LEDGER, 0x13f)).status(503);
+            final Cli.Ran ingest = ingest("data", 511, "--archive", forged.url(), "--archive", honest.url(),
+                    "--publish-to", mirror.toString());
+            assertEquals(1, honest.faultsServed(), "the 503 was served");
+            assertEquals(ExitCode.OK, ingest.code(), ingest.out());
+            assertHonestAndLinked(mirror, 0x1ff);
+        }
+    }
+
+    @Test
     void verifyWalksAForgedSegmentBackAsTheChainCheckDoes() throws Exception {
         // the segments above, with the forged mirror first: verify re-read only the checkpoint before a break, so it
         // reported the forged copies before that one verified and failed 0x17f (exit 1)
