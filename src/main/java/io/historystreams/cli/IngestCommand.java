@@ -395,14 +395,17 @@ public final class IngestCommand implements Callable<Integer> {
                 out.println(line);
                 warnings.add(line);
             }
-            final List<Long> stale = publishTo.isEmpty() ? List.of() : w.takenBackNotVerifiedAgain();
+            // a client's workers may publish (run --publish-to): said to it too (a trial's client said nothing, and
+            // the worker's target held the copy taken back)
+            final List<Long> stale = publishTo.isEmpty() && !client ? List.of() : w.takenBackNotVerifiedAgain();
             if (!stale.isEmpty()) {
                 // a trial: the forged copies of a segment taken back stayed on the target, with its root state on
                 // them, and the run said nothing of it
                 final String line = String.format("warning: %d checkpoint(s) were taken back during this run after "
-                        + "they were verified, and are not verified again: %s. The target(s) may hold the files of "
+                        + "they were verified, and are not verified again: %s. The target(s)%s may hold the files of "
                         + "the copies taken back (and a root state naming them) until they are: ingest them again, "
-                        + "with another archive.", stale.size(), runsOf(stale));
+                        + "with another archive.", stale.size(), runsOf(stale),
+                        client ? " the workers publish to" : "");
                 out.println(line);
                 warnings.add(line);
             }

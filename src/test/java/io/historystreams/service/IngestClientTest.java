@@ -65,6 +65,37 @@ class IngestClientTest extends WithEmbeddedBroker {
     }
 
     @Test
+    void aClientSaysWhatWasTakenBackAndNotVerifiedAgainSinceTheWorkersTargetsMayHoldIt() throws Exception {
+        // as IngestForgedMirrorTest's take-back that fails when asked for again, through a worker: ingest said it when
+        // it published, and a client (whose workers may publish) said nothing (a trial)
+        final String app = "client10";
+        final Path honest = Fixtures.testnetSmall();
+        final Path forged = dir.resolve("forged");
+        final byte[] elsewhere = new byte[32];
+        java.util.Arrays.fill(elsewhere, (byte) 0x11);
+        io.historystreams.testing.ForgedArchive.ledgersAndTransactionsOf(honest, forged, 0x1ff)
+                .linkTo(192, io.historystreams.verify.Hash.of(elsewhere)).write().copyTheRestFrom(honest);
+        final Path partial = dir.resolve("partial");
+        io.historystreams.testing.ForgedArchive.ledgersAndTransactionsOf(honest, partial, 0x1ff).write()
+                .copyTheRestFrom(honest);
+        for (long cp = 0x17f; cp <= 0x1ff; cp += 64) {
+            java.nio.file.Files.delete(partial.resolve(io.historystreams.archive.ArchivePaths.checkpointFile(
+                    io.historystreams.archive.FileType.LEDGER, cp)));
+        }
+        try (HistoryStreamsService w = worker(app, 1, Map.of(ServiceConfig.CHECKPOINT_RETRY_BACKOFF_MS, "100"))) {
+            final Cli.Ran recent = client(app, forged.toString(), "--archive", honest.toString(), "--from", "320",
+                    "--to", "511", "--timeout", "120");
+            assertEquals(0, recent.code(), recent.out());
+            final Cli.Ran whole = client(app, forged.toString(), "--archive", partial.toString(), "--from", "1",
+                    "--to", "511", "--timeout", "120");
+            assertEquals(1, whole.code(), whole.out());
+            assertTrue(whole.out().contains("warning: 3 checkpoint(s) were taken back during this run after they were "
+                    + "verified, and are not verified again: 0x17f..0x1ff. The target(s) the workers publish to may "
+                    + "hold"), whole.out());
+        }
+    }
+
+    @Test
     void theWorkersVerifyWhatTheClientRequestsAndTheClientReportsIt() throws Exception {
         final String app = "client1";
         final Path report = dir.resolve("report.json");
