@@ -208,8 +208,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
                 passUnlessTakenBack(v, ChainLinkStatus.VERIFIED, ts);
             } else {
                 disputes(v, verified);
-                brokenCopy(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(verified)
-                        + ")", ts);
+                brokenCopy(v, notTheVerifiedLast(prev, verified), ts);
             }
         } else if (isRefused(prev, v.getFirstPreviousLedgerHash())) {
             brokenCopy(v, HistoryTopology.LINKS_TO_A_REFUSED_COPY, ts);
@@ -324,6 +323,19 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
                         && takenBackSources(v.getCheckpoint() + Checkpoint.FREQUENCY).contains(source);
     }
 
+    /**
+     * Why a copy whose first ledger does not link to {@code prev}'s verified last ledger fails, naming the source of
+     * that verified copy: a trial's failure named only the honest source of the successor, when the predecessor's copy
+     * was a forged mirror's (which did not serve the successor).
+     */
+    private String notTheVerifiedLast(final long prev, final Hash32 last) {
+        final byte[] b = lastHashes.get(prev);
+        final String source = b == null || b.length <= 64 ? null
+                : new String(b, 64, b.length - 64, StandardCharsets.UTF_8);
+        return "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(last)
+                + (source == null ? "" : ", of its copy from " + source) + ")";
+    }
+
     /** Passes {@code v} on (see {@link #pass}), unless it is a copy taken back before. */
     private void passUnlessTakenBack(final CheckpointVerified v, final ChainLinkStatus status, final long ts) {
         if (isTakenBack(v)) {
@@ -388,8 +400,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
                 held.delete(next);
                 if (!last.equals(v.getFirstPreviousLedgerHash())) {
                     disputes(v, last);
-                    brokenCopy(v, "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(last)
-                            + ")", ts);
+                    brokenCopy(v, notTheVerifiedLast(cp, last), ts);
                     v = null;
                 } else if (isTakenBack(v)) {
                     takenBackCopy(v, ts);

@@ -485,7 +485,8 @@ class PipelineTopologyTest {
                 assertEquals(0, kv.value.getAttempt(), "failed on its first attempt: " + kv.value);
                 assertTrue(kv.value.getDetail().endsWith(kv.key == 0xff
                         ? "does not match the previous checkpoint's verified last ledger ("
-                                + Hashes.hex(h.verified.get(2).value.getLastLedgerHash()) + ")"
+                                + Hashes.hex(h.verified.get(2).value.getLastLedgerHash()) + ", of its copy from "
+                                + broken + ")"
                         : "links to a copy of the previous checkpoint that failed its own link"), kv.value::getDetail);
             }
         }
