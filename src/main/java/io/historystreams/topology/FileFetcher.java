@@ -24,7 +24,6 @@ final class FileFetcher {
         T verify(InputStream in, String path) throws IOException, VerificationException;
     }
 
-    /** A verified file: the verifier's result and the reference to its stored bytes. */
     /**
      * A verified file: its check's result, its reference, and whether the source read first served it at the first
      * request ({@code firstTry}; otherwise it came after a failure or a "not present", from a source read later).

@@ -219,10 +219,7 @@ class IngestForgedMirrorTest {
         // stayed verified and published, and every checkpoint after it failed)
         for (final long first : new long[] {0xff, 0x7f}) {
             // and a segment of four, 0x7f..0x13f: walked back one checkpoint at a time
-            final Path forged = tmp.resolve("forged-from-" + first);
-            ForgedArchive.ledgersAndTransactionsOf(HONEST, forged, 0x13f).closeTime(first - 5, 1_234_567L).write()
-                    .copyTheRestFrom(HONEST);
-            ForgedArchive.copyCheckpoints(HONEST, forged, 0x17f, 0x1ff);
+            final Path forged = forgedSegment("forged-from-" + first, first);
             final Path mirror = tmp.resolve("mirror-" + first);
             final Cli.Ran ingest = ingest("data-" + first, 511, "--archive", forged.toString(), "--archive",
                     HONEST.toString(), "--publish-to", mirror.toString());
@@ -231,10 +228,7 @@ class IngestForgedMirrorTest {
             // with two identical forged mirrors before the honest one: the second confirmed the first's copy taken
             // back, though its own copy of the successor had been taken back (a trial: the forged segment stayed
             // verified and published, and the honest checkpoints after it failed)
-            final Path twin = tmp.resolve("twin-from-" + first);
-            ForgedArchive.ledgersAndTransactionsOf(HONEST, twin, 0x13f).closeTime(first - 5, 1_234_567L).write()
-                    .copyTheRestFrom(HONEST);
-            ForgedArchive.copyCheckpoints(HONEST, twin, 0x17f, 0x1ff);
+            final Path twin = forgedSegment("twin-from-" + first, first);
             final Path three = tmp.resolve("three-" + first);
             final Cli.Ran withTwin = ingest("three-" + first, 511, "--archive", forged.toString(), "--archive",
                     twin.toString(), "--archive", HONEST.toString(), "--publish-to", three.toString());
@@ -267,10 +261,7 @@ class IngestForgedMirrorTest {
         // the segments above, with the forged mirror first: verify re-read only the checkpoint before a break, so it
         // reported the forged copies before that one verified and failed 0x17f (exit 1)
         for (final long first : new long[] {0x13f, 0xff, 0x7f}) {
-            final Path forged = tmp.resolve("verify-forged-from-" + first);
-            ForgedArchive.ledgersAndTransactionsOf(HONEST, forged, 0x13f).closeTime(first - 5, 1_234_567L).write()
-                    .copyTheRestFrom(HONEST);
-            ForgedArchive.copyCheckpoints(HONEST, forged, 0x17f, 0x1ff);
+            final Path forged = forgedSegment("verify-forged-from-" + first, first);
             final VerifyRun r = VerifyRun.verify(tmp, "--to", "511", "--archive", forged.toString(), "--archive",
                     HONEST.toString());
             r.assertExit(0);
@@ -404,11 +395,19 @@ class IngestForgedMirrorTest {
      * its last ledger is not the one 0x17f links to.
      */
     private Path oneForged(final String name) throws Exception {
-        final Path one = tmp.resolve(name);
-        ForgedArchive.ledgersAndTransactionsOf(HONEST, one, 0x13f).closeTime(0x13f - 5, 1_234_567L).write()
+        return forgedSegment(name, 0x13f);
+    }
+
+    /**
+     * A mirror whose checkpoints {@code first}..0x13f are forged (a close time in {@code first} changed, and the
+     * ledgers re-chained from there): the segment links to the checkpoint before it, and 0x17f does not link to it.
+     */
+    private Path forgedSegment(final String name, final long first) throws Exception {
+        final Path forged = tmp.resolve(name);
+        ForgedArchive.ledgersAndTransactionsOf(HONEST, forged, 0x13f).closeTime(first - 5, 1_234_567L).write()
                 .copyTheRestFrom(HONEST);
-        ForgedArchive.copyCheckpoints(HONEST, one, 0x17f, 0x1ff);
-        return one;
+        ForgedArchive.copyCheckpoints(HONEST, forged, 0x17f, 0x1ff);
+        return forged;
     }
 
     /** An honest mirror of 0x3f..0x1ff whose ledger files of 0x17f..0x1ff are missing. */
