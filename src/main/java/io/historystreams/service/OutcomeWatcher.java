@@ -165,11 +165,11 @@ public final class OutcomeWatcher implements AutoCloseable {
                 final long at = f.getFailedAt().toEpochMilli();
                 if (at >= since) {
                     takeBackComing.remove(f.getCheckpoint());
-                }
-                if (i < 0 && at >= since && f.getTakesBack()) {
-                    takenBackOutside.merge(f.getCheckpoint(), at, Math::max);
-                } else if (at >= since && f.getTakesBack()) {
-                    takenBackInRange.add(f.getCheckpoint());
+                    if (f.getTakesBack() && i < 0) {
+                        takenBackOutside.merge(f.getCheckpoint(), at, Math::max);
+                    } else if (f.getTakesBack()) {
+                        takenBackInRange.add(f.getCheckpoint());
+                    }
                 }
                 if (i >= 0) {
                     lastFailureAt.merge(f.getCheckpoint(), at, Math::max);

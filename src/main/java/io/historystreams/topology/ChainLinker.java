@@ -330,8 +330,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
      */
     private String notTheVerifiedLast(final long prev, final Hash32 last) {
         final byte[] b = lastHashes.get(prev);
-        final String source = b == null || b.length <= 64 ? null
-                : new String(b, 64, b.length - 64, StandardCharsets.UTF_8);
+        final String source = b == null || b.length <= 64 ? null : passedSource(b);
         return "does not match the previous checkpoint's verified last ledger (" + Hashes.hex(last)
                 + (source == null ? "" : ", of its copy from " + source) + ")";
     }
@@ -498,7 +497,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         if (passed == null || passed.length <= 64 || !Arrays.equals(passed, 0, 32, dispute, 0, 32)) {
             return; // not passed here (or taken back since), or its source is not known
         }
-        final String source = new String(passed, 64, passed.length - 64, StandardCharsets.UTF_8);
+        final String source = passedSource(passed);
         // with the sources of the successor's copies taken back: each contradicted itself there (its successor's
         // copies did not link to it), so a copy of this checkpoint from one of them is not believed over another
         // source's successor (a mirror's forged segment of two or more checkpoints is walked back one at a time)
@@ -539,6 +538,14 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         takenBack.put(cp, String.join("\n", kept));
         revoke(cp, archive, source, last, "is not what the copies of checkpoint " + successor + " from "
                 + String.join(", ", others) + " link to: this copy, from " + source + ", is taken back", ts);
+    }
+
+    /**
+     * The source of a passed copy, from its {@code chain-last-hashes} value (its last ledger hash, its first ledger's
+     * previous hash, then the source), which must be longer than 64 bytes.
+     */
+    private static String passedSource(final byte[] passed) {
+        return new String(passed, 64, passed.length - 64, StandardCharsets.UTF_8);
     }
 
     /** The sources whose copies of {@code cp} were taken back here. */
