@@ -29,7 +29,9 @@ public final class HistoryArchive implements AutoCloseable {
     private final RetryPolicy retry;
     private final FetchObserver observer;
     /** The source that served the last success: the first one tried for the next file. */
-    private final AtomicInteger preferred = new AtomicInteger();
+    private final AtomicInteger preferred;
+    /** Names of the sources never asked by {@link #fetch(String, BodyReader)} (see {@link #without}). */
+    private final java.util.Set<String> avoided;
     /**
      * Per source, its transient failures in a row, across fetches and threads, since it last answered (served, said
      * "not present", refused or served bad bytes). At {@code fetch.max.attempts} or more the source is taken as down:
@@ -66,6 +68,22 @@ public final class HistoryArchive implements AutoCloseable {
         this.retry = retry == null ? RetryPolicy.defaults() : retry;
         this.observer = observer == null ? FetchObserver.NONE : observer;
         this.failuresInARow = new AtomicIntegerArray(this.sources.size());
+        this.preferred = new AtomicInteger();
+        this.avoided = java.util.Set.of();
+    }
+
+    /**
+     * A view of {@code of} that never asks the sources named in {@code avoided}: it shares the sources' failures in a
+     * row, not the preference (a source skipped here is not one that failed).
+     */
+    private HistoryArchive(final HistoryArchive of, final java.util.Set<String> avoided) {
+        this.sources = of.sources;
+        this.names = of.names;
+        this.retry = of.retry;
+        this.observer = of.observer;
+        this.failuresInARow = of.failuresInARow;
+        this.preferred = new AtomicInteger(of.preferred.get());
+        this.avoided = avoided;
     }
 
     /** Opens a source for every root (see {@link ArchiveSources#open}), in order of preference. */
@@ -87,6 +105,11 @@ public final class HistoryArchive implements AutoCloseable {
     /** The printable names of the sources, in order of preference. */
     public List<String> sourceNames() {
         return names;
+    }
+
+    /** The names of the sources {@link #fetch(String, BodyReader)} may ask, in order of preference. */
+    public List<String> readFrom() {
+        return avoided.isEmpty() ? names : names.stream().filter(n -> !avoided.contains(n)).toList();
     }
 
     public RetryPolicy retryPolicy() {
@@ -117,7 +140,24 @@ public final class HistoryArchive implements AutoCloseable {
      *         acceptable bytes
      */
     public <T> Fetched<T> fetch(final String path, final BodyReader<T> reader) throws VerificationException {
-        return fetch(path, reader, java.util.Set.of());
+        return fetch(path, reader, avoided);
+    }
+
+    /**
+     * This archive without the sources at {@code indexes} (of {@link #sourceNames()}): its {@link #fetch(String,
+     * BodyReader)} never asks them, as if it had them in its {@code avoid}. It shares this archive's sources and their
+     * failures in a row (close this archive, not the one returned). This archive itself when that would leave no
+     * source, or none is named.
+     */
+    public HistoryArchive without(final java.util.Collection<Integer> indexes) {
+        final java.util.Set<String> avoid = new java.util.HashSet<>(avoided);
+        for (final int i : indexes) {
+            if (i >= 0 && i < names.size()) {
+                avoid.add(names.get(i));
+            }
+        }
+        return avoid.equals(avoided) || avoid.containsAll(names) ? this
+                : new HistoryArchive(this, java.util.Set.copyOf(avoid));
     }
 
     /**
@@ -137,7 +177,7 @@ public final class HistoryArchive implements AutoCloseable {
         final int[] transientCounts = new int[n];
         final List<String> blamed = new ArrayList<>(1);
         for (int i = 0; i < n; i++) {
-            if (avoid.contains(names.get(i))) {
+            if (avoid.contains(names.get(i)) || avoided.contains(names.get(i))) {
                 state[i] = State.BLAMED;
             }
         }

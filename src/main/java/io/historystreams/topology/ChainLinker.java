@@ -5,6 +5,7 @@ import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FileType;
 import io.historystreams.events.ChainInput;
 import io.historystreams.events.ChainLinkStatus;
+import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.events.FileRef;
@@ -427,8 +428,12 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
      */
     private void revoke(final long cp, final String archive, final String source, final Hash32 last, final String why,
             final long ts) {
+        // naming the source as the one whose copy is taken back: the gate reads the checkpoint from the others next
+        // (its copy would be refused here; read from it after another source's passing error, a trial's forged copy
+        // stood: the honest mirror's files went on to the forged one, mixed with them they failed at once, and the
+        // attempts ran out)
         chainFailure(cp, archive, ArchivePaths.checkpointFile(FileType.LEDGER, cp), source, "ledger " + cp + " hash "
-                + Hashes.hex(last) + " " + why, ts);
+                + Hashes.hex(last) + " " + why, source, ts);
         lastHashes.delete(cp);
         revokeSuccessors(cp, archive, last.bytes(), ts);
     }
@@ -634,10 +639,16 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     /** A {@code CHAIN_LINK_BROKEN} attempt failure of {@code cp}: {@code detail}, named by the file and source. */
     private void chainFailure(final long cp, final String archive, final String file, final String source,
             final String detail, final long ts) {
+        chainFailure(cp, archive, file, source, detail, null, ts);
+    }
+
+    /** As above, naming the source whose copy is taken back ({@code copyTakenBackFrom}), or null. */
+    private void chainFailure(final long cp, final String archive, final String file, final String source,
+            final String detail, final String takenBackFrom, final long ts) {
         final VerificationException e = new VerificationException(FailureReason.CHAIN_LINK_BROKEN, file, detail)
                 .withSource(source);
-        context.forward(new Record<>(cp, Facts.failure(cp, archive, e, 0, context.currentSystemTimeMs()), ts),
-                failureChild);
+        context.forward(new Record<>(cp, CheckpointFailed.newBuilder(Facts.failure(cp, archive, e, 0,
+                context.currentSystemTimeMs())).setCopyTakenBackFrom(takenBackFrom).build(), ts), failureChild);
         // counted by the gate, which publishes it (after any retries), as every failure
     }
 }

@@ -108,8 +108,8 @@ final class CheckpointFileWork {
             final String path = ArchivePaths.checkpointFile(FileType.LEDGER, cp);
             return guardedWith(ctx, r, path, now, archive -> {
                 // a checkpoint's ledger file is also its successor's anchor: one download serves both
-                final FileFetcher.Stored<List<LedgerHeaderSummary>> s = ctx.ledgerFiles().get(r.getSources(), path,
-                        2, () -> FileFetcher.fetch(ctx, archive, path,
+                final FileFetcher.Stored<List<LedgerHeaderSummary>> s = ctx.ledgerFiles().get(
+                        archive.readFrom(), path, 2, () -> FileFetcher.fetch(ctx, archive, path,
                                 (in, p) -> LedgerHeaderVerifier.verify(in, p, cp, ctx.limits())));
                 final LedgerHeadersDownloaded.Builder b = LedgerHeadersDownloaded.newBuilder().setCheckpoint(cp)
                         .setArchive(r.getArchive()).setFile(s.file()).setHeaders(s.value().stream()
@@ -120,7 +120,9 @@ final class CheckpointFileWork {
                     final String prevPath = ArchivePaths.checkpointFile(FileType.LEDGER, prev);
                     final FileFetcher.Stored<List<LedgerHeaderSummary>> p;
                     try {
-                        p = ctx.ledgerFiles().get(r.getSources(), prevPath, 2, () -> FileFetcher.fetch(ctx, archive,
+                        // from every source of the request (its notFrom is about this checkpoint's copies)
+                        final HistoryArchive all = ctx.archive(r.getSources());
+                        p = ctx.ledgerFiles().get(all.readFrom(), prevPath, 2, () -> FileFetcher.fetch(ctx, all,
                                 prevPath, (in, pp) -> LedgerHeaderVerifier.verify(in, pp, prev, ctx.limits())));
                     } catch (final VerificationException e) {
                         // said as verify says it: this checkpoint fails because its predecessor's file did
@@ -225,7 +227,7 @@ final class CheckpointFileWork {
     private List<Out> guardedWith(final PipelineContext ctx, final CheckpointRequest r, final String path,
             final long now, final Body body) {
         try {
-            return body.run(ctx.archive(r.getSources()));
+            return body.run(ctx.archive(r));
         } catch (final VerificationException e) {
             return failed(r, e, path, now);
         } catch (final BlobStoreFailure e) {

@@ -114,6 +114,22 @@ public final class PipelineContext implements AutoCloseable {
     }
 
     /** The archive client for a list of sources (created once, shared by every processor). */
+    /**
+     * The archive of a request: of its sources, without those its {@code notFrom} names (when another is left). Its
+     * files are read from it; its predecessor's ledger file and its buckets from {@link #archive(List)}.
+     */
+    public HistoryArchive archive(final io.historystreams.events.CheckpointRequest r) {
+        final HistoryArchive all = archive(r.getSources());
+        if (r.getNotFrom().isEmpty()) {
+            return all;
+        }
+        final List<Integer> indexes = new java.util.ArrayList<>();
+        for (final String s : r.getNotFrom()) {
+            indexes.add(r.getSources().indexOf(s));
+        }
+        return all.without(indexes);
+    }
+
     public HistoryArchive archive(final List<String> sources) {
         if (sources == null || sources.isEmpty()) {
             throw new IllegalArgumentException("a request names no source archive");

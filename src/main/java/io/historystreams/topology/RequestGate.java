@@ -94,11 +94,11 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
             final long now = context.currentSystemTimeMs();
             if (admit(s, req, now)) {
                 retries.delete(cp);
-                if (FAILED.equals(s)) {
+                if (isFailed(s)) {
                     // the chain check keeps its word that this one failed: its successors now wait for this verdict
                     settled(cp, req.getArchive(), ChainLinker.ADMITTED, record.timestamp());
                 }
-                send(cp, req, record.timestamp());
+                send(cp, withoutCopyTakenBack(cp, req, s), record.timestamp());
             } else {
                 LOG.debug("checkpoint {} already {}: request from {} ignored", cp, s, req.getReason());
                 if (VERIFIED.equals(s)) {
@@ -130,7 +130,7 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
         final boolean live = req != null && req.getReason() == RequestReason.TAIL && f.getRetryable();
         if (req != null && f.getRetryable() && attempt + 1 < settings.maxAttempts()) {
             final CheckpointRequest other = withBlamedLast(req, f);
-            if (req.getSources().size() > 1 && content(f.getReason())) {
+            if (readFrom(req) > 1 && content(f.getReason())) {
                 // a source's copy was bad, not the moment: another source's now, without the backoff (a forged
                 // mirror's segment is read again checkpoint after checkpoint, each after its predecessor's verdict)
                 LOG.info("checkpoint {} attempt {} failed ({} {} from {}): trying the next source now", cp,
@@ -159,7 +159,12 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
      * single archive with one break took 30 minutes to fail the 150 checkpoints after it, 11 s of backoff each.
      */
     private static boolean onlySourceBreaksTheChain(final CheckpointRequest req, final CheckpointFailed f) {
-        return req.getSources().size() < 2 && FailureReason.CHAIN_LINK_BROKEN.name().equals(f.getReason());
+        return readFrom(req) < 2 && FailureReason.CHAIN_LINK_BROKEN.name().equals(f.getReason());
+    }
+
+    /** How many of a request's sources its files are read from (those its {@code notFrom} does not name). */
+    private static int readFrom(final CheckpointRequest req) {
+        return (int) req.getSources().stream().filter(x -> !req.getNotFrom().contains(x)).count();
     }
 
     /** The attempts ran out, or retrying cannot help: the failure is published (a live checkpoint is tried again). */
@@ -167,7 +172,8 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
             final boolean live, final long timestamp) {
         // a failure of a checkpoint verified here is the chain check's: it takes that verdict back
         final boolean takesBack = req == null && VERIFIED.equals(status.get(cp));
-        status.put(cp, FAILED);
+        status.put(cp, takesBack && f.getCopyTakenBackFrom() != null ? FAILED + "\t" + f.getCopyTakenBackFrom()
+                : FAILED);
         inflight.delete(cp);
         if (req == null || attempt + 1 <= settings.maxAttempts()) {
             // the attempts ran out (a live checkpoint's later tries fail quietly: its failure was said)
@@ -283,8 +289,41 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
         }
     }
 
+    /** Whether a status is failed ({@value #FAILED}, after a copy taken back with its source: see giveUp). */
+    private static boolean isFailed(final String s) {
+        return s != null && (s.equals(FAILED) || s.startsWith(FAILED + "\t"));
+    }
+
+    /**
+     * {@code req} with the source whose copy of {@code cp} the chain check took back (status {@code s}) in its
+     * {@code notFrom}, when it has another: each of its attempts reads the checkpoint's files from the others. That
+     * copy would be refused by the chain check; read from its source still, last, a trial's forged copy stood: the
+     * honest mirror answered two passing errors, its files went on to the forged mirror (mixed with the honest ones,
+     * they failed at once, without a backoff) or the forged mirror became the one read first, and the attempts ran
+     * out. Whichever request for {@code cp} comes first (the chain check's, which asks for it again, or an
+     * {@code ingest}'s, which asks too) is admitted, so it is done here.
+     */
+    private CheckpointRequest withoutCopyTakenBack(final long cp, final CheckpointRequest req, final String s) {
+        if (s == null || !s.startsWith(FAILED + "\t") || req.getSources().size() < 2) {
+            return req;
+        }
+        final String source = s.substring(FAILED.length() + 1);
+        final int i = ctx.archive(req.getSources()).sourceNames().indexOf(source);
+        if (i < 0 || i >= req.getSources().size() || req.getNotFrom().contains(req.getSources().get(i))) {
+            return req;
+        }
+        final List<String> notFrom = new ArrayList<>(req.getNotFrom());
+        notFrom.add(req.getSources().get(i));
+        if (notFrom.containsAll(req.getSources())) {
+            return req;
+        }
+        LOG.info("checkpoint {}: its files are read again from other sources than {}, whose copy was taken back", cp,
+                source);
+        return CheckpointRequest.newBuilder(req).setNotFrom(notFrom).build();
+    }
+
     private boolean admit(final String s, final CheckpointRequest req, final long now) {
-        if (s == null || s.equals(FAILED)) {
+        if (s == null || isFailed(s)) {
             return true;
         }
         if (s.equals(VERIFIED)) {

@@ -1,6 +1,7 @@
 package io.historystreams.archive;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -137,6 +138,28 @@ class HistoryArchiveTest {
                 && l.contains("(transient failure 1 of 6): fetched again in")), lines::toString);
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("WARN " + bad.url() + " served a bad copy of " + bucket
                 + ": ")), lines::toString);
+    }
+
+    @Test
+    void anArchiveWithoutASourceNeverAsksItAndRetriesTheOthersInstead() throws Exception {
+        // a checkpoint read again after the chain check took back the copy the first source served: a passing error
+        // of the second must not send the file to the first (its copy, mixed with the second's files, failed at once)
+        final FaultyArchiveServer first = server();
+        final FaultyArchiveServer second = server();
+        second.on(bucket).status(503).status(503);
+        try (HistoryArchive archive = archive(FAST, first, second)) {
+            final HistoryArchive without = archive.without(List.of(0));
+            assertEquals(List.of(second.url()), without.readFrom());
+            final HistoryArchive.Fetched<String> got = without.fetch(bucket, TestBuckets.verifier(bucket));
+            assertEquals(second.url(), got.source());
+            assertEquals(3, got.attempts());
+            assertEquals(0, first.requests(bucket), "the source left out was not asked");
+            // the archive itself still reads from both, the first first
+            assertEquals(first.url(), archive.fetch(bucket, TestBuckets.verifier(bucket)).source());
+            // leaving out every source (or none) is the archive itself
+            assertSame(archive, archive.without(List.of(0, 1)));
+            assertSame(archive, archive.without(List.of()));
+        }
     }
 
     @Test

@@ -13,6 +13,8 @@ import io.historystreams.verify.Hash;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -253,6 +255,29 @@ class IngestForgedMirrorTest {
             assertEquals(1, honest.faultsServed(), "the 503 was served");
             assertEquals(ExitCode.OK, ingest.code(), ingest.out());
             assertHonestAndLinked(mirror, 0x1ff);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"LEDGER TRANSACTIONS", "TRANSACTIONS", "RESULTS SCP"})
+    void passingErrorsOfTheHonestMirrorWhileAForgedCopyIsReadAgainDoNotLetItBack(final String types)
+            throws Exception {
+        // two passing errors (each file of 0x13f named answers 503 twice) on the honest mirror while the forged copy
+        // taken back was read again (a trial: 6 of 50 runs): the files went on to the forged mirror, whose files mixed
+        // with the honest ones failed at once, or the forged mirror became the one read first; the attempts ran out and
+        // the forged copy stayed published (exit 1)
+        final Path one = oneForged("one-forged");
+        final Path mirror = tmp.resolve("mirror");
+        try (FaultyArchiveServer forged = FaultyArchiveServer.start(one);
+                FaultyArchiveServer honest = FaultyArchiveServer.start(HONEST)) {
+            for (final String type : types.split(" ")) {
+                honest.on(ArchivePaths.checkpointFile(FileType.valueOf(type), 0x13f)).status(503).times(2);
+            }
+            final Cli.Ran ingest = ingest("data", 511, "--archive", forged.url(), "--archive", honest.url(),
+                    "--publish-to", mirror.toString());
+            assertEquals(ExitCode.OK, ingest.code(), ingest.out());
+            assertHonestAndLinked(mirror, 0x1ff);
+            assertEquals(2 * types.split(" ").length, honest.faultsServed(), "every 503 was served");
         }
     }
 

@@ -73,7 +73,7 @@ public final class SampleEvents {
         m.put("CheckpointRequest/full", CheckpointRequest.newBuilder()
                 .setArchive(ARCHIVE).setSources(List.of(ARCHIVE, "/mnt/mirror/testnet"))
                 .setNetworkPassphrase(PASSPHRASE).setCheckpoint(127L).setReason(RequestReason.RETRY)
-                .setRequestedAt(AT).setAttempt(3).setPredecessorRequested(true).build());
+                .setRequestedAt(AT).setAttempt(3).setPredecessorRequested(true).setNotFrom(List.of(ARCHIVE)).build());
         m.put("CheckpointRequest/minimal", CheckpointRequest.newBuilder()
                 .setArchive(ARCHIVE).setSources(List.of()).setCheckpoint(63L).setReason(RequestReason.RANGE)
                 .setRequestedAt(AT).build());
@@ -153,7 +153,7 @@ public final class SampleEvents {
                 .setCheckpoint(127L).setArchive(ARCHIVE).setReason("HEADER_HASH_MISMATCH")
                 .setFile("ledger/00/00/00/ledger-0000007f.xdr.gz").setSource("/mnt/mirror/testnet")
                 .setDetail("header of ledger 100 hashes to ab12..., entry says cd34...").setRetryable(true)
-                .setAttempt(2).setFailedAt(AT).build());
+                .setAttempt(2).setFailedAt(AT).setTakesBack(true).setCopyTakenBackFrom("/mnt/mirror/testnet").build());
         m.put("CheckpointFailed/minimal", CheckpointFailed.newBuilder()
                 .setCheckpoint(127L).setArchive(ARCHIVE).setReason("DEPENDENCY_FAILED")
                 .setDetail("bucket failed").setRetryable(false).setFailedAt(AT).build());

@@ -223,18 +223,19 @@ class AvroSerdeTest {
 
     @Test
     void anOlderWriterIsReadWithDefaults() throws IOException {
-        // version 1 of CheckpointRequest: no networkPassphrase, no attempt, no predecessorRequested
+        // version 1 of CheckpointRequest: no networkPassphrase, no attempt, no predecessorRequested, no notFrom
         final Schema current = CheckpointRequest.getClassSchema();
         final ObjectNode v1 = (ObjectNode) JSON.readTree(current.toString());
         final ArrayNode fields = (ArrayNode) v1.get("fields");
         for (int i = fields.size() - 1; i >= 0; i--) {
             final String name = fields.get(i).get("name").asText();
-            if (name.equals("networkPassphrase") || name.equals("attempt") || name.equals("predecessorRequested")) {
+            if (name.equals("networkPassphrase") || name.equals("attempt") || name.equals("predecessorRequested")
+                    || name.equals("notFrom")) {
                 fields.remove(i);
             }
         }
         final Schema old = new Schema.Parser().parse(v1.toString());
-        assertEquals(current.getFields().size() - 3, old.getFields().size());
+        assertEquals(current.getFields().size() - 4, old.getFields().size());
 
         final GenericRecord record = new GenericData.Record(old);
         record.put("archive", SampleEvents.ARCHIVE);
@@ -253,6 +254,7 @@ class AvroSerdeTest {
         assertEquals(0, read.getAttempt(), "missing attempt takes its default");
         assertNull(read.getNetworkPassphrase(), "missing passphrase takes its default");
         assertFalse(read.getPredecessorRequested(), "missing predecessorRequested takes its default");
+        assertEquals(List.of(), read.getNotFrom(), "missing notFrom takes its default");
 
         // the current schema is a BACKWARD-compatible next version of the subject
         final int newId = serde.registry().register("requests-value", current);
@@ -284,6 +286,7 @@ class AvroSerdeTest {
         record.put("requestedAt", SampleEvents.AT.toEpochMilli());
         record.put("attempt", 4);
         record.put("predecessorRequested", true);
+        record.put("notFrom", List.of("https://b.example/archive"));
         record.put("priority", 9);
         final byte[] wire = frame(registry.register("requests-value", newer), newer, record);
 
@@ -291,6 +294,7 @@ class AvroSerdeTest {
         assertEquals(255L, read.getCheckpoint());
         assertEquals(4, read.getAttempt());
         assertTrue(read.getPredecessorRequested());
+        assertEquals(List.of("https://b.example/archive"), read.getNotFrom());
         assertEquals(SampleEvents.PASSPHRASE, read.getNetworkPassphrase());
         assertEquals(RequestReason.RANGE, read.getReason(), "an unknown symbol reads as the enum default");
     }
@@ -312,6 +316,7 @@ class AvroSerdeTest {
         record.put("requestedAt", 0L);
         record.put("attempt", 0);
         record.put("predecessorRequested", false);
+        record.put("notFrom", List.of());
         final byte[] wire = frame(registry.register("other-value", changed), changed, record);
         final SerializationException e = assertThrows(SerializationException.class,
                 () -> AvroSerde.forClass(CheckpointRequest.class, registry).deserialize("other", wire));
