@@ -282,6 +282,25 @@ class IngestForgedMirrorTest {
     }
 
     @Test
+    void passingErrorsOfTheHonestMirrorAfterTwoIdenticalForgedOnesDoNotLetTheirCopyBack() throws Exception {
+        // as above, with a second forged mirror serving the same copy before the honest one: refused as the copy taken
+        // back, it was read from the honest mirror next, whose passing errors sent its files back to that forged one
+        final Path one = oneForged("one-forged");
+        final Path twin = oneForged("twin-forged");
+        final Path mirror = tmp.resolve("mirror");
+        try (FaultyArchiveServer honest = FaultyArchiveServer.start(HONEST)) {
+            for (final FileType type : List.of(FileType.LEDGER, FileType.TRANSACTIONS)) {
+                honest.on(ArchivePaths.checkpointFile(type, 0x13f)).status(503).times(2);
+            }
+            final Cli.Ran ingest = ingest("data", 511, "--archive", one.toString(), "--archive", twin.toString(),
+                    "--archive", honest.url(), "--publish-to", mirror.toString());
+            assertEquals(ExitCode.OK, ingest.code(), ingest.out());
+            assertHonestAndLinked(mirror, 0x1ff);
+            assertEquals(4, honest.faultsServed(), "every 503 was served");
+        }
+    }
+
+    @Test
     void verifyWalksAForgedSegmentBackAsTheChainCheckDoes() throws Exception {
         // the segments above, with the forged mirror first: verify re-read only the checkpoint before a break, so it
         // reported the forged copies before that one verified and failed 0x17f (exit 1)

@@ -153,7 +153,7 @@ public final class SampleEvents {
                 .setCheckpoint(127L).setArchive(ARCHIVE).setReason("HEADER_HASH_MISMATCH")
                 .setFile("ledger/00/00/00/ledger-0000007f.xdr.gz").setSource("/mnt/mirror/testnet")
                 .setDetail("header of ledger 100 hashes to ab12..., entry says cd34...").setRetryable(true)
-                .setAttempt(2).setFailedAt(AT).setTakesBack(true).setCopyTakenBackFrom("/mnt/mirror/testnet").build());
+                .setAttempt(2).setFailedAt(AT).setCopyTakenBackFrom("/mnt/mirror/testnet").build());
         m.put("CheckpointFailed/minimal", CheckpointFailed.newBuilder()
                 .setCheckpoint(127L).setArchive(ARCHIVE).setReason("DEPENDENCY_FAILED")
                 .setDetail("bucket failed").setRetryable(false).setFailedAt(AT).build());
