@@ -349,13 +349,14 @@ public final class HistoryArchive implements AutoCloseable {
     }
 
     /**
-     * Whether a source whose transfer just failed has failed more than once in a row: only then is another source
-     * preferred over it (the file itself is read from the next source either way). One passing error (a 503,
-     * a cut transfer) moved the preference for good, to a source later in the list, which may be one that served worse
-     * copies (a trial: an honest mirror's one 503 while a forged copy was taken back).
+     * Whether a source whose transfer just failed is down ({@code fetch.max.attempts} failures in a row): only then is
+     * another source preferred over it (the file itself is read from the next source either way). Passing errors (a
+     * 503, a cut transfer) moved the preference for good, to a source later in the list, which may be one that served
+     * worse copies: a trial's honest mirror answered one 503, later two close together, while a forged copy was taken
+     * back, and every later read of the checkpoint went to the forged mirror first.
      */
     private boolean failingInARow(final int idx) {
-        return failuresInARow.get(idx) >= 2;
+        return failuresInARow.get(idx) >= retry.maxAttempts();
     }
 
     /**

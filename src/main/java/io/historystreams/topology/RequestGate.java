@@ -135,7 +135,8 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
                 // mirror's segment is read again checkpoint after checkpoint, each after its predecessor's verdict)
                 LOG.info("checkpoint {} attempt {} failed ({} {} from {}): trying the next source now", cp,
                         attempt + 1, f.getReason(), f.getFile(), f.getSource());
-                send(cp, CheckpointRequest.newBuilder(other).setReason(live ? RequestReason.TAIL : RequestReason.RETRY)
+                send(cp, CheckpointRequest.newBuilder(elsewhere(other, f.getSource()))
+                        .setReason(live ? RequestReason.TAIL : RequestReason.RETRY)
                         .setAttempt(attempt + 1).setRequestedAt(Instant.ofEpochMilli(context.currentSystemTimeMs()))
                         .build(), timestamp);
                 return;
@@ -160,6 +161,23 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
      */
     private static boolean onlySourceBreaksTheChain(final CheckpointRequest req, final CheckpointFailed f) {
         return readFrom(req) < 2 && FailureReason.CHAIN_LINK_BROKEN.name().equals(f.getReason());
+    }
+
+    /**
+     * {@code req} with the source blamed for a bad copy ({@code source}, a name of the archive) in its {@code notFrom},
+     * so that the next attempt reads the checkpoint's files from another source; when that would leave none, with it
+     * alone there. Moved last only, a trial's retries read the forged mirror again and again: the honest one, first
+     * in the list, had answered two passing errors, and the archive of that order then read the forged one first.
+     */
+    private CheckpointRequest elsewhere(final CheckpointRequest req, final String source) {
+        final int i = source == null ? -1 : ctx.archive(req.getSources()).sourceNames().indexOf(source);
+        if (i < 0 || i >= req.getSources().size() || req.getNotFrom().contains(req.getSources().get(i))) {
+            return req;
+        }
+        final List<String> notFrom = new ArrayList<>(req.getNotFrom());
+        notFrom.add(req.getSources().get(i));
+        return CheckpointRequest.newBuilder(req).setNotFrom(notFrom.containsAll(req.getSources())
+                ? List.of(req.getSources().get(i)) : notFrom).build();
     }
 
     /** How many of a request's sources its files are read from (those its {@code notFrom} does not name). */

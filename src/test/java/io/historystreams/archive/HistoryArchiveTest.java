@@ -270,24 +270,29 @@ class HistoryArchiveTest {
     }
 
     @Test
-    void onePassingErrorOfTheFirstSourceDoesNotMoveTheOneReadFirstTwoInARowDo() throws Exception {
-        // a trial: the honest mirror answered one 503 while a forged copy was being taken back, and every later read
-        // of the checkpoint went to the forged mirror first
+    void passingErrorsOfTheFirstSourceDoNotMoveTheOneReadFirstBeingDownDoes() throws Exception {
+        // trials: the honest mirror answered one 503, later two close together, while a forged copy was being taken
+        // back, and every later read of the checkpoint went to the forged mirror first
         final FaultyArchiveServer first = server();
         final FaultyArchiveServer second = server();
         final List<String> files = TestBuckets.all(root);
+        final int down = FAST.maxAttempts();
+        assertTrue(files.size() > down + 2, "enough files: " + files.size());
         first.on(files.get(0)).status(503);
+        first.on(files.get(1)).status(503);
         try (HistoryArchive archive = archive(FAST, first, second)) {
             assertEquals(second.url(), archive.fetch(files.get(0), TestBuckets.verifier(files.get(0))).source());
-            assertEquals(first.url(), archive.fetch(files.get(1), TestBuckets.verifier(files.get(1))).source());
-            assertEquals(0, second.requests(files.get(1)));
+            assertEquals(second.url(), archive.fetch(files.get(1), TestBuckets.verifier(files.get(1))).source());
+            assertEquals(first.url(), archive.fetch(files.get(2), TestBuckets.verifier(files.get(2))).source());
+            assertEquals(0, second.requests(files.get(2)));
             // failing again and again (down): the other source is read first from then on
-            first.on(files.get(2)).status(503);
-            first.on(files.get(3)).status(503);
-            assertEquals(second.url(), archive.fetch(files.get(2), TestBuckets.verifier(files.get(2))).source());
-            assertEquals(second.url(), archive.fetch(files.get(3), TestBuckets.verifier(files.get(3))).source());
-            assertEquals(second.url(), archive.fetch(files.get(4), TestBuckets.verifier(files.get(4))).source());
-            assertEquals(0, first.requests(files.get(4)));
+            for (int i = 3; i < 3 + down; i++) {
+                first.on(files.get(i)).status(503);
+                assertEquals(second.url(), archive.fetch(files.get(i), TestBuckets.verifier(files.get(i))).source());
+            }
+            final String after = files.get(3 + down);
+            assertEquals(second.url(), archive.fetch(after, TestBuckets.verifier(after)).source());
+            assertEquals(0, first.requests(after));
         }
     }
 

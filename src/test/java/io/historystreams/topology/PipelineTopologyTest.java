@@ -605,6 +605,45 @@ class PipelineTopologyTest {
     }
 
     @Test
+    void shouldReadAnotherSourceAfterABadCopyWhicheverSourceTheArchiveOfTheRetrysOrderReadsFirst() throws Exception {
+        // a trial: the honest mirror, first in a retry's order, had answered passing errors in a row, so the archive of
+        // that order read the forged mirror first; every retry after the forged copy of 0x17f failed its link read it
+        // again, only the forged mirror's copies failed, and the forged 0x13f before them stood
+        final Path forged = forgedCloseTime("one-forged", 0x13f - 5, 0x13f, 0x1ff);
+        try (FaultyArchiveServer f = FaultyArchiveServer.start(forged);
+                FaultyArchiveServer honest = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                PipelineHarness h = new PipelineHarness(dir.resolve("run"),
+                        HistoryTopology.Settings.defaults().withRetries(3, Duration.ofMinutes(10)))) {
+            final io.historystreams.archive.HistoryArchive retryOrder = h.ctx.archive(List.of(honest.url(), f.url()));
+            honest.on(ArchivePaths.WELL_KNOWN).status(503).forever();
+            for (int i = 0; i < 3; i++) { // down: the harness's fetches make 3 attempts
+                retryOrder.fetch(ArchivePaths.WELL_KNOWN, java.io.InputStream::readAllBytes);
+            }
+            honest.clearFaults();
+            assertEquals(f.url(), retryOrder.fetch(ArchivePaths.WELL_KNOWN, java.io.InputStream::readAllBytes)
+                    .source(), "the archive of that order reads the forged mirror first");
+            final List<Long> cps = Checkpoint.range(1, 0x1ff);
+            for (final long cp : cps) {
+                h.request(List.of(f.url(), honest.url()), cp, TESTNET, cp != cps.get(0));
+            }
+            final Map<Long, CheckpointVerified> last = new HashMap<>();
+            assertTrue(h.runUntil(() -> {
+                h.verified.forEach(kv -> last.put(kv.key, kv.value));
+                return cps.stream().allMatch(cp -> last.containsKey(cp)
+                        && java.util.Arrays.equals(last.get(cp).getLastLedgerHash().bytes(), honestLastOrNull(cp)));
+            }, Duration.ofSeconds(60)), () -> h.verified.size() + " verified, failures " + h.failures);
+        }
+    }
+
+    private static byte[] honestLastOrNull(final long cp) {
+        try {
+            return honestLast(cp);
+        } catch (final java.io.IOException e) {
+            return null;
+        }
+    }
+
+    @Test
     void shouldTakeBackAForgedSegmentWhenTheHonestMirrorLacksItsFirstCheckpoint() throws Exception {
         // the honest mirror lacks 0xff's ledger and transactions files, which the forged one serves (0xff and 0x13f
         // forged). A copy blamed on the last of the sources was tried again after the backoff instead of from the
