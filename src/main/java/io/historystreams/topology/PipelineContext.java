@@ -113,7 +113,6 @@ public final class PipelineContext implements AutoCloseable {
         }
     }
 
-    /** The archive client for a list of sources (created once, shared by every processor). */
     /**
      * The archive of a request: of its sources, without those its {@code notFrom} names (when another is left). Its
      * files are read from it; its predecessor's ledger file and its buckets from {@link #archive(List)}.
@@ -130,6 +129,7 @@ public final class PipelineContext implements AutoCloseable {
         return all.without(indexes);
     }
 
+    /** The archive client for a list of sources (created once, shared by every processor). */
     public HistoryArchive archive(final List<String> sources) {
         if (sources == null || sources.isEmpty()) {
             throw new IllegalArgumentException("a request names no source archive");

@@ -170,14 +170,23 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
      * in the list, had answered two passing errors, and the archive of that order then read the forged one first.
      */
     private CheckpointRequest elsewhere(final CheckpointRequest req, final String source) {
+        final List<String> notFrom = notFromWith(req, source);
+        return notFrom == null ? req : CheckpointRequest.newBuilder(req).setNotFrom(notFrom.containsAll(
+                req.getSources()) ? List.of(notFrom.get(notFrom.size() - 1)) : notFrom).build();
+    }
+
+    /**
+     * The {@code notFrom} of {@code req} with {@code source} (a name of the archive) added, as the request names it
+     * (last); null when it is not among the request's sources or is in its {@code notFrom} already.
+     */
+    private List<String> notFromWith(final CheckpointRequest req, final String source) {
         final int i = source == null ? -1 : ctx.archive(req.getSources()).sourceNames().indexOf(source);
         if (i < 0 || i >= req.getSources().size() || req.getNotFrom().contains(req.getSources().get(i))) {
-            return req;
+            return null;
         }
         final List<String> notFrom = new ArrayList<>(req.getNotFrom());
         notFrom.add(req.getSources().get(i));
-        return CheckpointRequest.newBuilder(req).setNotFrom(notFrom.containsAll(req.getSources())
-                ? List.of(req.getSources().get(i)) : notFrom).build();
+        return notFrom;
     }
 
     /** How many of a request's sources its files are read from (those its {@code notFrom} does not name). */
@@ -330,16 +339,8 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
      * forged mirror became the one read first, and the attempts ran out.
      */
     private CheckpointRequest notFrom(final long cp, final CheckpointRequest req, final String source) {
-        if (source == null || req.getSources().size() < 2) {
-            return req;
-        }
-        final int i = ctx.archive(req.getSources()).sourceNames().indexOf(source);
-        if (i < 0 || i >= req.getSources().size() || req.getNotFrom().contains(req.getSources().get(i))) {
-            return req;
-        }
-        final List<String> notFrom = new ArrayList<>(req.getNotFrom());
-        notFrom.add(req.getSources().get(i));
-        if (notFrom.containsAll(req.getSources())) {
+        final List<String> notFrom = notFromWith(req, source);
+        if (notFrom == null || notFrom.containsAll(req.getSources())) {
             return req;
         }
         LOG.info("checkpoint {}: its files are read from other sources than {}, whose copy was taken back", cp,
