@@ -359,7 +359,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
         if (entries != null && entries.lines().noneMatch(line::equals)) {
             takenBack.put(v.getCheckpoint(), entries + "\n" + line);
         }
-        // naming its source as one whose copy is taken back: the next attempts read from the others (see revoke)
+        // naming its source as one whose copy is taken back (the retry after this bad copy reads from the others)
         chainFailure(v.getCheckpoint(), v.getArchive(), ArchivePaths.checkpointFile(FileType.LEDGER, v.getCheckpoint()),
                 ledgerSource(v), "ledger " + v.getCheckpoint() + " hash " + Hashes.hex(v.getLastLedgerHash())
                 + " is the last ledger of a copy of this checkpoint taken back before: the copies of its successor "

@@ -129,7 +129,7 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
         final int attempt = req == null ? f.getAttempt() : req.getAttempt();
         final boolean live = req != null && req.getReason() == RequestReason.TAIL && f.getRetryable();
         if (req != null && f.getRetryable() && attempt + 1 < settings.maxAttempts()) {
-            final CheckpointRequest other = notFrom(cp, withBlamedLast(req, f), f.getCopyTakenBackFrom());
+            final CheckpointRequest other = withBlamedLast(req, f);
             if (readFrom(req) > 1 && content(f.getReason())) {
                 // a source's copy was bad, not the moment: another source's now, without the backoff (a forged
                 // mirror's segment is read again checkpoint after checkpoint, each after its predecessor's verdict)
@@ -323,22 +323,15 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
 
     /**
      * {@code req} with the source whose copy of {@code cp} the chain check took back (status {@code s}) in its
-     * {@code notFrom}: each of its attempts reads the checkpoint's files from the others. Whichever request for
-     * {@code cp} comes first (the chain check's, which asks for it again, or an {@code ingest}'s, which asks too) is
-     * admitted, so it is done here.
+     * {@code notFrom}, when it names another source to read from: each of its attempts reads the checkpoint's files
+     * from the others. Whichever request for {@code cp} comes first (the chain check's, which asks for it again, or an
+     * {@code ingest}'s, which asks too) is admitted, so it is done here. Read from that source still, last, a trial's
+     * forged copy stood: the honest mirror answered two passing errors, its files went on to the forged mirror (mixed
+     * with the honest ones, they failed at once, without a backoff) or the forged mirror became the one read first,
+     * and the attempts ran out.
      */
     private CheckpointRequest withoutCopyTakenBack(final long cp, final CheckpointRequest req, final String s) {
-        return s == null || !s.startsWith(FAILED + "\t") ? req : notFrom(cp, req, s.substring(FAILED.length() + 1));
-    }
-
-    /**
-     * {@code req} with {@code source} (a name of the archive, or null) in its {@code notFrom}, when it names another
-     * source to read from. A copy the chain check took back, or refuses as one taken back, would be refused again;
-     * read from its source still, last, a trial's forged copy stood: the honest mirror answered two passing errors, its
-     * files went on to the forged mirror (mixed with the honest ones, they failed at once, without a backoff) or the
-     * forged mirror became the one read first, and the attempts ran out.
-     */
-    private CheckpointRequest notFrom(final long cp, final CheckpointRequest req, final String source) {
+        final String source = s == null || !s.startsWith(FAILED + "\t") ? null : s.substring(FAILED.length() + 1);
         final List<String> notFrom = notFromWith(req, source);
         if (notFrom == null || notFrom.containsAll(req.getSources())) {
             return req;
