@@ -16,6 +16,7 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One logical archive served by an ordered list of sources (mirrors of the same network), with retries, backoff and
@@ -39,6 +40,12 @@ public final class HistoryArchive implements AutoCloseable {
      * still gets one request per fetch, so a mirror that comes back is noticed at once).
      */
     private final AtomicIntegerArray failuresInARow;
+    /**
+     * When ({@link System#nanoTime()}) a source taken as down that is read after the one preferred may be asked first
+     * again ({@code downRecheck} after it went down, or after its last such recheck). Shared with the views of
+     * {@link #without}.
+     */
+    private final AtomicLong recheckDownAt;
 
     /** Reads one file's body; throws VerificationException for bad content, IOException for transfer problems. */
     @FunctionalInterface
@@ -70,6 +77,7 @@ public final class HistoryArchive implements AutoCloseable {
         this.failuresInARow = new AtomicIntegerArray(this.sources.size());
         this.preferred = new AtomicInteger();
         this.avoided = java.util.Set.of();
+        this.recheckDownAt = new AtomicLong(System.nanoTime());
     }
 
     /**
@@ -84,6 +92,7 @@ public final class HistoryArchive implements AutoCloseable {
         this.failuresInARow = of.failuresInARow;
         this.preferred = new AtomicInteger(of.preferred.get());
         this.avoided = avoided;
+        this.recheckDownAt = of.recheckDownAt;
     }
 
     /** Opens a source for every root (see {@link ArchiveSources#open}), in order of preference. */
@@ -187,6 +196,12 @@ public final class HistoryArchive implements AutoCloseable {
         int transientFailures = 0;
         int attempts = 0;
         int cursor = Math.floorMod(preferred.get(), n);
+        // a source taken as down, earlier in the list than the one preferred, asked first once in a while: a mirror
+        // that came back is read first again without waiting for the others to fail
+        final int recheck = downToRecheck(cursor, avoid);
+        if (recheck >= 0) {
+            cursor = recheck;
+        }
         // whether a source before the one that serves failed (down, refused, bad bytes): that one is preferred from
         // then on, as is a source earlier in the list that serves. Not a later one after sources that lack the file:
         // a mirror missing a few files stays first (a trial: a forged mirror that served one file an honest one
@@ -232,6 +247,10 @@ public final class HistoryArchive implements AutoCloseable {
             } catch (final FetchException.NotPresent e) {
                 state[idx] = State.NOT_PRESENT;
                 failuresInARow.set(idx, 0);
+                if (idx == recheck) {
+                    // back: read first again, as before it went down (a source that lacks a file stays first)
+                    preferred.set(idx);
+                }
                 observer.notPresent(name, path);
             } catch (final FetchException.Refused e) {
                 failedOver = true;
@@ -248,6 +267,11 @@ public final class HistoryArchive implements AutoCloseable {
                     transientCounts[idx]++;
                     if (Thread.currentThread().isInterrupted()) {
                         throw interrupted(path, attempts);
+                    }
+                    if (idx == recheck && attempts == 1) {
+                        stillDown(idx, state, path, lastTransient);
+                        transientFailures--;
+                        continue;
                     }
                     final boolean down = givenUpAsDown(idx, state);
                     failedOver |= failingInARow(idx);
@@ -287,6 +311,11 @@ public final class HistoryArchive implements AutoCloseable {
                         : name + " " + path + ": " + BodyStream.describe(e);
                 transients[idx] = lastTransient;
                 transientCounts[idx]++;
+                if (idx == recheck && attempts == 1) {
+                    stillDown(idx, state, path, lastTransient);
+                    transientFailures--;
+                    continue;
+                }
                 final boolean down = givenUpAsDown(idx, state);
                 failedOver |= failingInARow(idx);
                 if (down) {
@@ -360,12 +389,45 @@ public final class HistoryArchive implements AutoCloseable {
     }
 
     /**
+     * The first source before {@code preferredIdx} that is taken as down and not avoided, when it is time to ask it
+     * first again ({@code downRecheck}); -1 otherwise. One fetch at a time gets it: the next recheck is due
+     * {@code downRecheck} later.
+     */
+    private int downToRecheck(final int preferredIdx, final java.util.Set<String> avoid) {
+        for (int i = 0; i < preferredIdx; i++) {
+            if (failuresInARow.get(i) >= retry.maxAttempts() && !avoid.contains(names.get(i))
+                    && !avoided.contains(names.get(i))) {
+                final long now = System.nanoTime();
+                final long due = recheckDownAt.get();
+                return now - due >= 0 && recheckDownAt.compareAndSet(due, now + retry.downRecheck().toNanos()) ? i
+                        : -1;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * A recheck of a source taken as down failed: counted in its failures in a row, and not asked again in this fetch,
+     * which goes on to the one preferred without a backoff (the file itself has not failed).
+     */
+    private void stillDown(final int idx, final State[] state, final String path, final String failure) {
+        failuresInARow.incrementAndGet(idx);
+        state[idx] = State.DOWN;
+        LOG.info("{}, taken as down, still fails ({}): {} read from the other sources", names.get(idx), failure, path);
+    }
+
+    /**
      * Counts a transient failure of source {@code idx} in its failures in a row, and gives up on it for this fetch
      * (state DOWN, no backoff) when it was already down before this request and another source has said the file is
      * not present: a mirror that is down must not cost every absent optional file a full round of retries.
      */
     private boolean givenUpAsDown(final int idx, final State[] state) {
-        final boolean wasDown = failuresInARow.getAndIncrement(idx) >= retry.maxAttempts();
+        final int before = failuresInARow.getAndIncrement(idx);
+        if (before + 1 == retry.maxAttempts()) {
+            // down from now: the first recheck is due downRecheck later
+            recheckDownAt.set(System.nanoTime() + retry.downRecheck().toNanos());
+        }
+        final boolean wasDown = before >= retry.maxAttempts();
         if (!wasDown) {
             return false;
         }

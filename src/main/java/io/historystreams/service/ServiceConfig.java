@@ -40,6 +40,7 @@ public final class ServiceConfig {
     public static final String CHECKPOINT_RETRY_BACKOFF_MS = "checkpoint.retry.backoff.ms";
     public static final String FETCH_MAX_ATTEMPTS = "fetch.max.attempts";
     public static final String FETCH_RETRY_BASE_MS = "fetch.retry.base.ms";
+    public static final String FETCH_DOWN_RECHECK_MS = "fetch.down.recheck.ms";
     public static final String CONNECT_TIMEOUT_SECONDS = "connect.timeout.seconds";
     public static final String READ_TIMEOUT_SECONDS = "read.timeout.seconds";
     public static final String ARCHIVE_CREDENTIALS = "archive.credentials";
@@ -228,14 +229,18 @@ public final class ServiceConfig {
         }
     }
 
-    /** The archive client's per-file retry policy ({@code fetch.max.attempts}, {@code fetch.retry.base.ms}). */
+    /**
+     * The archive client's per-file retry policy ({@code fetch.max.attempts}, {@code fetch.retry.base.ms},
+     * {@code fetch.down.recheck.ms}).
+     */
     public io.historystreams.archive.RetryPolicy retryPolicy() {
         final io.historystreams.archive.RetryPolicy d = io.historystreams.archive.RetryPolicy.defaults();
         final long base = getLong(FETCH_RETRY_BASE_MS, d.baseDelay().toMillis());
         final java.time.Duration baseDelay = java.time.Duration.ofMillis(Math.max(0, base));
         return new io.historystreams.archive.RetryPolicy((int) getLong(FETCH_MAX_ATTEMPTS, d.maxAttempts()),
                 baseDelay, baseDelay.compareTo(d.maxDelay()) > 0 ? baseDelay : d.maxDelay(), d.maxRetryAfter(),
-                d.contentRetries());
+                d.contentRetries(),
+                java.time.Duration.ofMillis(getLong(FETCH_DOWN_RECHECK_MS, d.downRecheck().toMillis())));
     }
 
     /** Transport timeouts of archive sources ({@code connect.timeout.seconds}, {@code read.timeout.seconds}). */
@@ -319,6 +324,7 @@ public final class ServiceConfig {
         }
         // found at start, not after the broker and the pipeline started (and made a data dir) as before
         atLeast(FETCH_MAX_ATTEMPTS, 1);
+        atLeast(FETCH_DOWN_RECHECK_MS, 0);
         atLeast(CONNECT_TIMEOUT_SECONDS, 1);
         atLeast(READ_TIMEOUT_SECONDS, 1);
         atLeast(BLOB_MAX_BYTES, 0);

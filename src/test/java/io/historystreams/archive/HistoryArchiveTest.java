@@ -297,6 +297,70 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void aSourceTakenAsDownIsAskedFirstAgainOnceInAWhileAndReadFirstOnceItAnswers() throws Exception {
+        // an honest mirror that was down stayed after the other source until that one failed
+        final Duration every = Duration.ofMillis(1500);
+        final FaultyArchiveServer first = server();
+        final FaultyArchiveServer second = server();
+        final List<String> files = TestBuckets.all(root);
+        final int down = FAST.maxAttempts();
+        assertTrue(files.size() > down + 6, "enough files: " + files.size());
+        try (HistoryArchive archive = archive(FAST.withDownRecheck(every), first, second)) {
+            for (int i = 0; i < down; i++) {
+                first.on(files.get(i)).status(503);
+                assertEquals(second.url(), archive.fetch(files.get(i), TestBuckets.verifier(files.get(i))).source());
+            }
+            // down: not asked again before the recheck is due
+            final String soon = files.get(down);
+            assertEquals(second.url(), archive.fetch(soon, TestBuckets.verifier(soon)).source());
+            assertEquals(0, first.requests(soon));
+            // due: asked first, still failing; the file goes to the other source without costing an attempt
+            Thread.sleep(every.toMillis() + 100);
+            final String rechecked = files.get(down + 1);
+            first.on(rechecked).status(503).forever();
+            final HistoryArchive.Fetched<?> f = archive.fetch(rechecked, TestBuckets.verifier(rechecked));
+            assertEquals(second.url(), f.source());
+            assertEquals(1, first.requests(rechecked));
+            assertEquals(1, second.requests(rechecked));
+            assertEquals(2, f.attempts());
+            final String after = files.get(down + 2);
+            assertEquals(second.url(), archive.fetch(after, TestBuckets.verifier(after)).source());
+            assertEquals(0, first.requests(after), "the next recheck is due later");
+            // due again, and the source answers: read first from then on
+            Thread.sleep(every.toMillis() + 100);
+            for (int i = down + 3; i < down + 6; i++) {
+                final String file = files.get(i);
+                assertEquals(first.url(), archive.fetch(file, TestBuckets.verifier(file)).source(), file);
+                assertEquals(0, second.requests(file), file);
+            }
+        }
+    }
+
+    @Test
+    void aSourceTakenAsDownThatNowLacksTheFileIsReadFirstAgain() throws Exception {
+        final Duration every = Duration.ofMillis(300);
+        final FaultyArchiveServer first = server();
+        final FaultyArchiveServer second = server();
+        final List<String> files = TestBuckets.all(root);
+        final int down = FAST.maxAttempts();
+        assertTrue(files.size() > down + 3, "enough files: " + files.size());
+        try (HistoryArchive archive = archive(FAST.withDownRecheck(every), first, second)) {
+            for (int i = 0; i < down; i++) {
+                first.on(files.get(i)).status(503);
+                assertEquals(second.url(), archive.fetch(files.get(i), TestBuckets.verifier(files.get(i))).source());
+            }
+            Thread.sleep(every.toMillis() + 100);
+            final String lacking = files.get(down);
+            first.on(lacking).status(404).forever();
+            assertEquals(second.url(), archive.fetch(lacking, TestBuckets.verifier(lacking)).source());
+            assertEquals(1, first.requests(lacking));
+            final String next = files.get(down + 1);
+            assertEquals(first.url(), archive.fetch(next, TestBuckets.verifier(next)).source());
+            assertEquals(0, second.requests(next));
+        }
+    }
+
+    @Test
     void bothSourcesBadNamesBoth() throws Exception {
         final FaultyArchiveServer a = server();
         final FaultyArchiveServer b = server();

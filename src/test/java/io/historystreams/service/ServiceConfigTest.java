@@ -138,13 +138,17 @@ class ServiceConfigTest {
                 // refused only after the broker and the pipeline had started, and with the setting unnamed
                 {ServiceConfig.FETCH_MAX_ATTEMPTS, "0"}, {ServiceConfig.CONNECT_TIMEOUT_SECONDS, "0"},
                 {ServiceConfig.READ_TIMEOUT_SECONDS, "0"}, {ServiceConfig.BLOB_MAX_BYTES, "-1"},
-                {ServiceConfig.REPLICATION_FACTOR, "0"}}) {
+                {ServiceConfig.REPLICATION_FACTOR, "0"}, {ServiceConfig.FETCH_DOWN_RECHECK_MS, "-1"}}) {
             final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> ServiceConfig.load(null, Map.of(), Map.of(bad[0], bad[1])));
             assertTrue(e.getMessage().startsWith("setting " + bad[0] + " must be at least "), e.getMessage());
         }
         assertEquals(1, ServiceConfig.load(null, Map.of(), Map.of(ServiceConfig.STREAM_THREADS, "1"))
                 .getInt(ServiceConfig.STREAM_THREADS));
+        assertEquals(java.time.Duration.ofSeconds(30), ServiceConfig.load(null, Map.of(), Map.of()).retryPolicy()
+                .downRecheck());
+        assertEquals(java.time.Duration.ofMillis(500), ServiceConfig.load(null, Map.of(),
+                Map.of(ServiceConfig.FETCH_DOWN_RECHECK_MS, "500")).retryPolicy().downRecheck());
         // used only at a start after a crash: a typo must not wait for that start to be found
         final IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
                 () -> ServiceConfig.load(null, Map.of(), Map.of(ServiceConfig.HANGING_TRANSACTIONS, "bogus")));
