@@ -313,7 +313,7 @@ public final class IngestCommand implements Callable<Integer> {
                         out.flush();
                         if (report != null) {
                             writeReport(report, checkpoints, w, startedMillis, verifiedLedgers(checkpoints, w), ms,
-                                    null, List.of(), 0, problem, range.warnings());
+                                    null, List.of(), 0, problem, range.warnings(), w.takenBackOutside());
                         }
                         return ExitCode.COULD_NOT_RUN;
                     }
@@ -412,7 +412,8 @@ public final class IngestCommand implements Callable<Integer> {
             out.flush();
             if (report != null) {
                 writeReport(report, checkpoints, w, startedMillis, ledgers, ms, publishTo.isEmpty() ? null : published,
-                        publishing == null ? List.of() : publishing.outcomes(), elsewhere.size(), null, warnings);
+                        publishing == null ? List.of() : publishing.outcomes(), elsewhere.size(), null, warnings,
+                        outside);
             }
             return w.verifiedCount() == checkpoints.size() && published && elsewhere.isEmpty() && outside.isEmpty()
                     ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
@@ -539,12 +540,13 @@ public final class IngestCommand implements Callable<Integer> {
 
     /**
      * The report. {@code error}: why the command stopped before every checkpoint had a verdict (a signal, the
-     * pipeline), or null: the checkpoints without one are then {@code PENDING}, not given up.
+     * pipeline), or null: the checkpoints without one are then {@code PENDING}, not given up. {@code takenBackOutside}:
+     * checkpoints outside the range taken back during the run (as the warning about them names them).
      */
     private static void writeReport(final Path target, final List<Long> checkpoints, final OutcomeWatcher w,
             final long startedMillis, final long ledgers, final long ms, final Boolean published,
             final List<Publishing.TargetOutcome> targets, final int fromAnotherArchive, final String error,
-            final List<String> warnings) throws java.io.IOException {
+            final List<String> warnings, final List<Long> takenBackOutside) throws java.io.IOException {
         final boolean publishing = published != null;
         final Map<Long, CheckpointFailed> failed = w.failed();
         try (OutputStream os = VerificationReport.openPartial(target);
@@ -623,6 +625,13 @@ public final class IngestCommand implements Callable<Integer> {
             // from another archive: verified in this pipeline earlier, none of this archive's files read (see above)
             g.writeNumberField("verifiedFromAnotherArchive", fromAnotherArchive);
             g.writeBooleanField("allVerified", w.verifiedCount() == checkpoints.size() && fromAnotherArchive == 0);
+            // checkpoints outside the range, verified earlier, taken back in this run (they make the exit 1 even with
+            // allVerified, which is about the range): a trial read allVerified true and missed them
+            g.writeArrayFieldStart("takenBackOutsideRange");
+            for (final long cp : takenBackOutside) {
+                g.writeNumber(cp);
+            }
+            g.writeEndArray();
             g.writeEndObject();
             g.writeEndObject();
         }

@@ -204,8 +204,14 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
         inflight.delete(cp);
         if (req == null || attempt + 1 <= settings.maxAttempts()) {
             // the attempts ran out (a live checkpoint's later tries fail quietly: its failure was said)
-            LOG.warn("checkpoint {} failed after {} attempt(s): {} {}: {}", cp, attempt + 1, f.getReason(),
-                    f.getFile(), f.getDetail());
+            if (takesBack) {
+                // not "failed after 1 attempt(s)": the chain check's verdict on a copy verified before
+                LOG.warn("checkpoint {}, verified, is taken back: {} {}: {}", cp, f.getReason(), f.getFile(),
+                        f.getDetail());
+            } else {
+                LOG.warn("checkpoint {} failed after {} attempt(s): {} {}: {}", cp, attempt + 1, f.getReason(),
+                        f.getFile(), f.getDetail());
+            }
             context.forward(new Record<>(cp, CheckpointFailed.newBuilder(f).setAttempt(attempt).setTakesBack(takesBack)
                     .build(), timestamp), failureChild);
             ctx.outcomes().failed(cp);

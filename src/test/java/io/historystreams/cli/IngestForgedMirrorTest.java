@@ -343,10 +343,14 @@ class IngestForgedMirrorTest {
         final JsonNode warnings = report("data").get("warnings");
         assertEquals(1, warnings.size(), warnings::toString);
         assertTrue(warnings.get(0).asText().startsWith("3 checkpoint(s) outside the range"), warnings::toString);
+        final JsonNode summary = report("data").get("summary");
+        assertTrue(summary.get("allVerified").asBoolean(), summary::toString);
+        assertEquals("[383,447,511]", summary.get("takenBackOutsideRange").toString(), summary::toString);
         // the run it names repairs them: 0x17f's copies from both sources do not link to the forged 0x13f, which is
         // taken back and read from the honest mirror
         final Cli.Ran again = ingest("data", 511, concat(List.of("--from", "320"), both));
         assertEquals(ExitCode.OK, again.code(), again.out());
+        assertEquals("[]", report("data").get("summary").get("takenBackOutsideRange").toString());
         assertHonestAndLinked(mirror, 0x1ff);
     }
 
