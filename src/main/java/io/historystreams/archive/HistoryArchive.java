@@ -41,11 +41,14 @@ public final class HistoryArchive implements AutoCloseable {
      */
     private final AtomicIntegerArray failuresInARow;
     /**
-     * When ({@link System#nanoTime()}) a source taken as down that is read after the one preferred may be asked first
-     * again ({@code downRecheck} after it went down, or after its last such recheck). Shared with the views of
-     * {@link #without}.
+     * When ({@link System#nanoTime()}) a source taken as down that is read after the one preferred may be asked again
+     * apart from the fetches ({@code downRecheck} after it went down, or after its last recheck ended); Long.MAX_VALUE
+     * while a recheck runs. Shared with the views of {@link #without}.
      */
     private final AtomicLong recheckDownAt;
+    private volatile boolean closed;
+    /** The archive this is a view of ({@link #without}), or this archive. */
+    private final HistoryArchive root;
 
     /** Reads one file's body; throws VerificationException for bad content, IOException for transfer problems. */
     @FunctionalInterface
@@ -78,6 +81,7 @@ public final class HistoryArchive implements AutoCloseable {
         this.preferred = new AtomicInteger();
         this.avoided = java.util.Set.of();
         this.recheckDownAt = new AtomicLong(System.nanoTime());
+        this.root = this;
     }
 
     /**
@@ -93,6 +97,7 @@ public final class HistoryArchive implements AutoCloseable {
         this.preferred = new AtomicInteger(of.preferred.get());
         this.avoided = avoided;
         this.recheckDownAt = of.recheckDownAt;
+        this.root = of.root;
     }
 
     /** Opens a source for every root (see {@link ArchiveSources#open}), in order of preference. */
@@ -196,12 +201,7 @@ public final class HistoryArchive implements AutoCloseable {
         int transientFailures = 0;
         int attempts = 0;
         int cursor = Math.floorMod(preferred.get(), n);
-        // a source taken as down, earlier in the list than the one preferred, asked first once in a while: a mirror
-        // that came back is read first again without waiting for the others to fail
-        final int recheck = downToRecheck(cursor, avoid);
-        if (recheck >= 0) {
-            cursor = recheck;
-        }
+        recheckDown(cursor, avoid, path);
         // whether a source before the one that serves failed (down, refused, bad bytes): that one is preferred from
         // then on, as is a source earlier in the list that serves. Not a later one after sources that lack the file:
         // a mirror missing a few files stays first (a trial: a forged mirror that served one file an honest one
@@ -247,10 +247,6 @@ public final class HistoryArchive implements AutoCloseable {
             } catch (final FetchException.NotPresent e) {
                 state[idx] = State.NOT_PRESENT;
                 failuresInARow.set(idx, 0);
-                if (idx == recheck) {
-                    // back: read first again, as before it went down (a source that lacks a file stays first)
-                    preferred.set(idx);
-                }
                 observer.notPresent(name, path);
             } catch (final FetchException.Refused e) {
                 failedOver = true;
@@ -267,11 +263,6 @@ public final class HistoryArchive implements AutoCloseable {
                     transientCounts[idx]++;
                     if (Thread.currentThread().isInterrupted()) {
                         throw interrupted(path, attempts);
-                    }
-                    if (idx == recheck && attempts == 1) {
-                        stillDown(idx, state, path, lastTransient);
-                        transientFailures--;
-                        continue;
                     }
                     final boolean down = givenUpAsDown(idx, state);
                     failedOver |= failingInARow(idx);
@@ -311,11 +302,6 @@ public final class HistoryArchive implements AutoCloseable {
                         : name + " " + path + ": " + BodyStream.describe(e);
                 transients[idx] = lastTransient;
                 transientCounts[idx]++;
-                if (idx == recheck && attempts == 1) {
-                    stillDown(idx, state, path, lastTransient);
-                    transientFailures--;
-                    continue;
-                }
                 final boolean down = givenUpAsDown(idx, state);
                 failedOver |= failingInARow(idx);
                 if (down) {
@@ -389,31 +375,71 @@ public final class HistoryArchive implements AutoCloseable {
     }
 
     /**
-     * The first source before {@code preferredIdx} that is taken as down and not avoided, when it is time to ask it
-     * first again ({@code downRecheck}); -1 otherwise. One fetch at a time gets it: the next recheck is due
-     * {@code downRecheck} later.
+     * Rechecks the first source before {@code preferredIdx} that is taken as down (and not avoided) when that is due
+     * ({@code downRecheck} after it went down or after its last recheck ended): on a thread of its own it asks for
+     * {@code path} (the file a fetch is about to read from the one preferred), and once the source answers it is read
+     * first again. The fetch does not wait for it: asked first within the fetch, a source that hangs cost each
+     * recheck a read timeout, and a tail's poll every time (a trial: polls 40-70 s apart instead of 10 s).
      */
-    private int downToRecheck(final int preferredIdx, final java.util.Set<String> avoid) {
+    private void recheckDown(final int preferredIdx, final java.util.Set<String> avoid, final String path) {
         for (int i = 0; i < preferredIdx; i++) {
             if (failuresInARow.get(i) >= retry.maxAttempts() && !avoid.contains(names.get(i))
                     && !avoided.contains(names.get(i))) {
-                final long now = System.nanoTime();
                 final long due = recheckDownAt.get();
-                return now - due >= 0 && recheckDownAt.compareAndSet(due, now + retry.downRecheck().toNanos()) ? i
-                        : -1;
+                if (due != Long.MAX_VALUE && System.nanoTime() - due >= 0
+                        && recheckDownAt.compareAndSet(due, Long.MAX_VALUE)) {
+                    final int idx = i;
+                    final Thread t = new Thread(() -> recheck(idx, path), "recheck-down-source");
+                    t.setDaemon(true);
+                    t.start();
+                }
+                return;
             }
         }
-        return -1;
     }
 
-    /**
-     * A recheck of a source taken as down failed: counted in its failures in a row, and not asked again in this fetch,
-     * which goes on to the one preferred without a backoff (the file itself has not failed).
-     */
-    private void stillDown(final int idx, final State[] state, final String path, final String failure) {
-        failuresInARow.incrementAndGet(idx);
-        state[idx] = State.DOWN;
-        LOG.info("{}, taken as down, still fails ({}): {} read from the other sources", names.get(idx), failure, path);
+    /** The recheck of source {@code idx}, taken as down: see {@link #recheckDown}. */
+    private void recheck(final int idx, final String path) {
+        final String name = names.get(idx);
+        String failure = null;
+        try {
+            closeQuietly(sources.get(idx).open(path));
+        } catch (final FetchException.NotPresent | FetchException.Refused e) {
+            // it answers (a file it lacks, or refuses, is read from the others as before it went down)
+        } catch (final IOException | RuntimeException e) {
+            failure = e instanceof FetchException ? e.getMessage() : name + " " + path + ": " + BodyStream.describe(e);
+        }
+        final long every = retry.downRecheck().toNanos();
+        try {
+            if (root.closed) {
+                return;
+            }
+            if (failure == null) {
+                failuresInARow.set(idx, 0);
+                final int n = sources.size();
+                // in the archive a view was made of as well: no longer down, it would not be rechecked there
+                root.preferred.updateAndGet(p -> Math.floorMod(p, n) > idx ? idx : p);
+                preferred.updateAndGet(p -> Math.floorMod(p, n) > idx ? idx : p);
+                LOG.warn("{}, taken as down, answers again: it is read first again", name);
+            } else {
+                failuresInARow.incrementAndGet(idx);
+                LOG.info("{}, taken as down, still fails ({}): asked again in {} s", name, failure,
+                        retry.downRecheck().toSeconds());
+            }
+        } finally {
+            recheckDownAt.set(System.nanoTime() + every);
+        }
+    }
+
+    /** The names of the sources taken as down ({@code fetch.max.attempts} transient failures in a row), in order. */
+    public List<String> sourcesDown() {
+        final List<String> down = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            if (failuresInARow.get(i) >= retry.maxAttempts()) {
+                down.add(names.get(i));
+            }
+        }
+        return down;
     }
 
     /**
@@ -423,9 +449,12 @@ public final class HistoryArchive implements AutoCloseable {
      */
     private boolean givenUpAsDown(final int idx, final State[] state) {
         final int before = failuresInARow.getAndIncrement(idx);
-        if (before + 1 == retry.maxAttempts()) {
-            // down from now: the first recheck is due downRecheck later
-            recheckDownAt.set(System.nanoTime() + retry.downRecheck().toNanos());
+        if (before + 1 == retry.maxAttempts() && sources.size() > 1) {
+            // down from now: the first recheck is due downRecheck later (unless one runs)
+            final long every = retry.downRecheck().toNanos();
+            recheckDownAt.getAndUpdate(t -> t == Long.MAX_VALUE ? t : System.nanoTime() + every);
+            LOG.warn("{} is taken as down ({} transient failures in a row): it is read after the other sources, and "
+                    + "asked again every {} s", names.get(idx), before + 1, retry.downRecheck().toSeconds());
         }
         final boolean wasDown = before >= retry.maxAttempts();
         if (!wasDown) {
@@ -521,6 +550,7 @@ public final class HistoryArchive implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         for (final ArchiveSource s : sources) {
             try {
                 s.close();

@@ -8,8 +8,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * How hard {@link HistoryArchive} tries one file: at most {@code maxAttempts} transient failures, exponential backoff
  * with full jitter between {@code baseDelay} and {@code maxDelay}, a server's Retry-After honoured up to
  * {@code maxRetryAfter}, and {@code contentRetries} re-downloads from a source that served bad bytes. A source taken as
- * down ({@code maxAttempts} transient failures in a row), and so read after the others, is asked first again once
- * every {@code downRecheck} until it answers (see {@link HistoryArchive}).
+ * down ({@code maxAttempts} transient failures in a row), and so read after the others, is asked again apart from the
+ * fetches {@code downRecheck} after its last recheck ended, until it answers (see {@link HistoryArchive}).
  */
 public record RetryPolicy(int maxAttempts, Duration baseDelay, Duration maxDelay, Duration maxRetryAfter,
         int contentRetries, Duration downRecheck) {
@@ -39,7 +39,7 @@ public record RetryPolicy(int maxAttempts, Duration baseDelay, Duration maxDelay
         }
     }
 
-    /** A policy whose source taken as down is asked first again every 30 s. */
+    /** A policy whose source taken as down is rechecked every 30 s. */
     public RetryPolicy(final int maxAttempts, final Duration baseDelay, final Duration maxDelay,
             final Duration maxRetryAfter, final int contentRetries) {
         this(maxAttempts, baseDelay, maxDelay, maxRetryAfter, contentRetries, DEFAULT_DOWN_RECHECK);
@@ -53,7 +53,7 @@ public record RetryPolicy(int maxAttempts, Duration baseDelay, Duration maxDelay
 
     /**
      * 6 attempts, 200 ms doubling up to 30 s, Retry-After honoured up to 120 s, one content retry, a source taken as
-     * down asked first again every 30 s.
+     * down rechecked every 30 s.
      */
     public static RetryPolicy defaults() {
         return new RetryPolicy(DEFAULT_MAX_ATTEMPTS, DEFAULT_BASE_DELAY, DEFAULT_MAX_DELAY, DEFAULT_MAX_RETRY_AFTER,
