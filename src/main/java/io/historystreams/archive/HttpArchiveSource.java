@@ -48,8 +48,8 @@ public final class HttpArchiveSource implements ArchiveSource {
             new java.util.concurrent.ConcurrentHashMap<>();
     private static final long DEADLINE_TICK_MILLIS = 250;
 
-    /** When a request must have its answer, and whether it was ended for missing it. */
-    private record Deadline(long atNanos, java.util.concurrent.atomic.AtomicBoolean late) {
+    /** When a request must have its answer, whether it was ended for missing it, and the source that made it. */
+    private record Deadline(long atNanos, java.util.concurrent.atomic.AtomicBoolean late, HttpArchiveSource source) {
     }
 
     static {
@@ -152,7 +152,7 @@ public final class HttpArchiveSource implements ArchiveSource {
             // the status line and headers must come within the connect and read timeouts together
             final java.util.concurrent.atomic.AtomicBoolean late = new java.util.concurrent.atomic.AtomicBoolean();
             AWAITING.put(conn, new Deadline(System.nanoTime() + ((long) connectMillis + readMillis) * 1_000_000L,
-                    late));
+                    late, this));
             IOException failure = null;
             int code = -1;
             try {
@@ -433,6 +433,21 @@ public final class HttpArchiveSource implements ArchiveSource {
             // fall through to the placeholder
         }
         return "dev";
+    }
+
+    /**
+     * Disconnects this source's requests still waiting for their answer (status line and headers): neither an interrupt
+     * nor a pool's shutdown ends such a wait (a stop waited 10 s for one, past {@code shutdown.timeout.seconds}). A read
+     * of a body that stalls ends at the read timeout: the JDK's client lets a disconnect wait for it. The source stays
+     * usable.
+     */
+    @Override
+    public void close() {
+        AWAITING.forEach((conn, d) -> {
+            if (d.source() == this) {
+                conn.disconnect();
+            }
+        });
     }
 
     @Override

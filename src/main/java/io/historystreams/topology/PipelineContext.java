@@ -30,6 +30,9 @@ public final class PipelineContext implements AutoCloseable {
      * live heap stayed at 63 MB (results are a checkpoint's file facts or a bucket's hash and size).
      */
     public static final int DEFAULT_FETCHES_PER_PROCESSOR = 256;
+    /** How long {@link #close()} waits for the fetches to end once interrupted. */
+    static final java.time.Duration FETCHES_END_WAIT = java.time.Duration.ofSeconds(2);
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PipelineContext.class);
 
     private final BlobStore blobs;
     private final ExecutorService fetchPool;
@@ -213,12 +216,19 @@ public final class PipelineContext implements AutoCloseable {
     @Override
     public void close() {
         fetchPool.shutdownNow();
+        // the sources disconnect their requests waiting for an answer: neither the interrupt nor the pool's shutdown
+        // ends such a wait, nor a body's read that stalls (a stop waited the 10 s this wait was, past
+        // shutdown.timeout.seconds). Fetches still blocked after that are left to their read timeout: their results
+        // have nowhere to go, and the pool's threads do not keep the process alive.
+        archives.values().forEach(HistoryArchive::close);
         try {
-            fetchPool.awaitTermination(10, TimeUnit.SECONDS);
+            if (!fetchPool.awaitTermination(FETCHES_END_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.info("fetches still waiting for their servers after {} ms are left to their read timeout",
+                        FETCHES_END_WAIT.toMillis());
+            }
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        archives.values().forEach(HistoryArchive::close);
         archives.clear();
     }
 }

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -219,6 +220,48 @@ class HttpArchiveSourceTest {
         assertTrue(took.compareTo(Duration.ofMillis(900)) >= 0, "returned before the timeout: " + took);
         assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "took " + took);
         assertTrue(e.getMessage().toLowerCase().contains("timed out"), e.getMessage());
+    }
+
+    @Test
+    void closeEndsTheRequestsWaitingForTheirAnswer() throws Exception {
+        // a trial: a stop with a request to a server that answered nothing waited 10 s (the fetch pool's
+        // termination), past shutdown.timeout.seconds: neither an interrupt nor the pool's shutdown ends that wait
+        final HttpArchiveSource slow = new HttpArchiveSource(server.url(),
+                SourceOptions.defaults().withReadTimeout(Duration.ofSeconds(60)));
+        server.on(bucket).hang();
+        final java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            final java.util.concurrent.Future<?> answer = pool.submit(() -> DirectoryArchiveSourceTest.readAll(slow,
+                    bucket));
+            assertTrue(waitFor(() -> server.requests(bucket) == 1), "asked");
+            Thread.sleep(200);
+            assertFalse(answer.isDone(), "waits for the server");
+            // another source's close leaves it alone
+            source.close();
+            Thread.sleep(300);
+            assertFalse(answer.isDone(), "another source's close");
+            final long t0 = System.nanoTime();
+            slow.close();
+            final java.util.concurrent.ExecutionException e = assertThrows(
+                    java.util.concurrent.ExecutionException.class, () -> answer.get(5, TimeUnit.SECONDS));
+            assertInstanceOf(FetchException.Transient.class, e.getCause(), e::toString);
+            assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(2).toNanos(), "ended by the close");
+            // the source stays usable
+            assertArrayEquals(bucketBytes, DirectoryArchiveSourceTest.readAll(slow, bucket));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static boolean waitFor(final java.util.function.BooleanSupplier done) throws InterruptedException {
+        final long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!done.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                return false;
+            }
+            Thread.sleep(10);
+        }
+        return true;
     }
 
     @Test

@@ -64,7 +64,7 @@ class ProcessFaultTest extends WithEmbeddedBroker {
             final List<String> cmd = javaMain("ingest", "--archive", archive.url(), "--to", "10047",
                     "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
                     "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app).toString(), "--http-port", "-1",
-                    "--quiet", "--report", report.toString());
+                    "--quiet", "--report", report.toString(), "-D", "shutdown.timeout.seconds=5");
             final String registry = dir.resolve(app).resolve("schema-registry").toAbsolutePath().toUri().toString();
             final Topics t = new Topics(app + ".", io.historystreams.events.serde.SchemaRegistry.forUrl(registry));
             final File out = dir.resolve("out.log").toFile();
@@ -82,9 +82,15 @@ class ProcessFaultTest extends WithEmbeddedBroker {
                 }
             }
             assertTrue(p.isAlive(), () -> "still running when signalled: " + read(out));
+            final long signalled = System.nanoTime();
             p.destroy(); // SIGTERM
             assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+            final long tookMs = (System.nanoTime() - signalled) / 1_000_000;
             assertEquals(143, p.exitValue(), () -> read(out) + read(dir.resolve("err.log").toFile()));
+            // the held file's request waits for its answer: the stop waited 10 s for it (the fetch pool's
+            // termination), past shutdown.timeout.seconds (5 here)
+            assertTrue(tookMs < 9_000, () -> "stopped after " + tookMs + " ms: " + read(dir.resolve("err.log")
+                    .toFile()));
         }
         final String said = read(dir.resolve("out.log").toFile());
         assertTrue(said.matches("(?s).*157 checkpoints: \\d+ verified, 0 failed, \\d+ pending \\(stopped\\).*"), said);
