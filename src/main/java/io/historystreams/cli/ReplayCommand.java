@@ -42,8 +42,8 @@ import java.util.concurrent.Callable;
  * alone, without touching any source archive: to replay topics for downstream consumers, and to targets.
  */
 @Command(name = "replay", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Re-emit the verified checkpoints of a range (and with --ledgers their ledger events) from the "
-                + "topics, without reading any archive: to <prefix>replay.checkpoints-verified / "
+        description = "Re-emit the verified checkpoints of a range, whole (and with --ledgers their ledger events), "
+                + "from the topics, without reading any archive: to <prefix>replay.checkpoints-verified / "
                 + "<prefix>replay.ledgers-verified and, with --publish-to, to target archives. A checkpoint taken "
                 + "back after it was verified (a later failure record) is left out and named (exit 1).")
 public final class ReplayCommand implements Callable<Integer> {
@@ -56,7 +56,7 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--to", required = true, paramLabel = "L", description = "Last ledger.")
     long to;
 
-    @Option(names = "--ledgers", description = "Also re-emit the verified ledger events of the range.")
+    @Option(names = "--ledgers", description = "Also re-emit the verified ledger events of the range's checkpoints.")
     boolean ledgers;
 
     @Option(names = "--publish-to", paramLabel = "TARGET", description = "Publish the checkpoints (repeatable).")
@@ -88,6 +88,15 @@ public final class ReplayCommand implements Callable<Integer> {
             return ExitCode.COULD_NOT_RUN;
         }
         final List<Long> wanted = Checkpoint.range(from, to);
+        // checkpoints are replayed whole, with --ledgers their ledger events too, as ingest emitted them (a trial:
+        // --from 1 --to 1000 replayed checkpoint 0x3ff and the events of ledgers 1..1000 only)
+        final long firstLedger = Checkpoint.firstLedger(wanted.get(0));
+        final long lastLedger = wanted.get(wanted.size() - 1);
+        if (firstLedger != Math.max(from, 1) || lastLedger != to) {
+            err.printf("note: ledgers %d..%d lie in checkpoints 0x%x..0x%x, which are replayed whole: ledgers %d..%d%n",
+                    from, to, wanted.get(0), lastLedger, firstLedger, lastLedger);
+            err.flush();
+        }
         final ServiceConfig config = service.load();
         if (config.embedded() && !java.nio.file.Files.isDirectory(config.dataDir()
                 .resolve(io.historystreams.kafka.EmbeddedKafkaBroker.KAFKA_SUBDIR))) {
@@ -155,7 +164,7 @@ public final class ReplayCommand implements Callable<Integer> {
                 p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
                 p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 65536);
                 final int[] ledgerCount = {0};
-                // the ledgers of the replayed checkpoints (within the range) whose events were found, by sequence - from
+                // the ledgers of the replayed checkpoints whose events were found, by sequence - firstLedger
                 final BitSet ledgersFound = new BitSet();
                 try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
                         new ByteArraySerializer())) {
@@ -175,15 +184,14 @@ public final class ReplayCommand implements Callable<Integer> {
                         // are sent from a second read of the topic
                         final Map<Long, Long> latest = new HashMap<>();
                         readValues(svc, t.ledgersVerified, (r, l) -> {
-                            if (l.getLedgerSeq() >= from && l.getLedgerSeq() <= to
-                                    && checkpoints.containsKey(l.getCheckpoint())) {
+                            if (checkpoints.containsKey(l.getCheckpoint())) {
                                 if (verifiedAgain.contains(l.getCheckpoint())) {
                                     latest.put(l.getLedgerSeq(), ((long) r.partition() << 48) | r.offset());
                                     return;
                                 }
                                 producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
                                 ledgerCount[0]++;
-                                ledgersFound.set(Math.toIntExact(l.getLedgerSeq() - from));
+                                ledgersFound.set(Math.toIntExact(l.getLedgerSeq() - firstLedger));
                             }
                         });
                         if (!latest.isEmpty()) {
@@ -196,7 +204,7 @@ public final class ReplayCommand implements Callable<Integer> {
                                 if (at != null && at == (((long) r.partition() << 48) | r.offset())) {
                                     producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
                                     ledgerCount[0]++;
-                                    ledgersFound.set(Math.toIntExact(seq - from));
+                                    ledgersFound.set(Math.toIntExact(seq - firstLedger));
                                 }
                             });
                         }
@@ -219,8 +227,8 @@ public final class ReplayCommand implements Callable<Integer> {
                     final List<Long> where = new ArrayList<>();
                     for (final long cp : checkpoints.keySet()) {
                         long gaps = 0;
-                        for (long seq = Math.max(from, Checkpoint.firstLedger(cp)); seq <= Math.min(to, cp); seq++) {
-                            if (!ledgersFound.get(Math.toIntExact(seq - from))) {
+                        for (long seq = Checkpoint.firstLedger(cp); seq <= cp; seq++) {
+                            if (!ledgersFound.get(Math.toIntExact(seq - firstLedger))) {
                                 gaps++;
                             }
                         }

@@ -118,14 +118,19 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         final int cpsOfRange = Checkpoint.range(1, 1280).size(); // 21: ledger 1280 is in checkpoint 0x53f
         assertEquals(cpsOfRange, said.toString().lines().filter(l -> l.startsWith("checkpoint ")).count(),
                 said.toString());
+        // whole checkpoints, with their ledger events, as ingest emitted them (the events of ledgers 1..1280 alone
+        // were replayed, with the verdict of checkpoint 0x53f, whose ledgers run to 1343)
+        assertTrue(said.toString().contains("note: ledgers 1..1280 lie in checkpoints 0x3f..0x53f, which are replayed "
+                + "whole: ledgers 1..1343"), said.toString());
         assertTrue(said.toString().contains("replayed " + cpsOfRange + " of " + cpsOfRange
-                + " checkpoints and 1280 ledger events"), said.toString());
+                + " checkpoints and 1343 ledger events"), said.toString());
         final List<ConsumerRecord<Long, byte[]>> cps = TopicReader.readAll(broker.bootstrapServers(),
                 app + ".replay.checkpoints-verified", new LongDeserializer(), new ByteArrayDeserializer());
         assertEquals(Checkpoint.range(1, 1280), cps.stream().map(ConsumerRecord::key).sorted().toList());
         final List<ConsumerRecord<Long, byte[]>> replayedLedgers = TopicReader.readAll(broker.bootstrapServers(),
                 app + ".replay.ledgers-verified", new LongDeserializer(), new ByteArrayDeserializer());
-        assertEquals(1280, replayedLedgers.size());
+        assertEquals(1343, replayedLedgers.size());
+        assertEquals(1343, replayedLedgers.stream().map(ConsumerRecord::key).distinct().count());
         // --quiet, as for verify and ingest: the summary line only
         final java.io.StringWriter quiet = new java.io.StringWriter();
         try (java.io.PrintWriter w = new java.io.PrintWriter(quiet, true)) {
@@ -133,7 +138,8 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
             again[replay.length] = "--quiet";
             assertEquals(0, Main.run(w, w, again));
         }
-        assertEquals(List.of("replayed " + cpsOfRange + " of " + cpsOfRange + " checkpoints and 1280 ledger events to "
+        assertEquals(List.of("note: ledgers 1..1280 lie in checkpoints 0x3f..0x53f, which are replayed whole: ledgers "
+                + "1..1343", "replayed " + cpsOfRange + " of " + cpsOfRange + " checkpoints and 1343 ledger events to "
                 + app + ".replay.checkpoints-verified and " + app + ".replay.ledgers-verified"),
                 quiet.toString().lines().filter(l -> !l.isBlank()).toList(), quiet.toString());
 
@@ -158,12 +164,12 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         final String warning = gone.toString().lines().filter(l -> l.startsWith("warning: ")).findFirst()
                 .orElseThrow(() -> new AssertionError(gone.toString()));
         // the ledgers of the range among the deleted records (the first 100 of each partition)
-        final long deleted = ledgers.stream().filter(l -> l.offset() < 100 && l.key() <= 1280).count();
+        final long deleted = ledgers.stream().filter(l -> l.offset() < 100 && l.key() <= 1343).count();
         assertTrue(deleted > 0);
         assertTrue(warning.startsWith("warning: " + t.ledgersVerified.name() + " holds no event for " + deleted
                 + " ledger(s) of "), warning);
         assertTrue(warning.contains("retention.ms"), warning);
-        assertTrue(gone.toString().contains("checkpoints and " + (1280 - deleted) + " ledger events"),
+        assertTrue(gone.toString().contains("checkpoints and " + (1343 - deleted) + " ledger events"),
                 gone.toString());
         // replay reads the topics and runs no pipeline: under another application id one re-processed every request
         // (and wrote every verified event again); under the workers' own it joined their group
