@@ -142,10 +142,16 @@ public final class Tailer implements AutoCloseable {
         final long first = last == -2 ? current : last + Checkpoint.FREQUENCY;
         if (current < first) {
             if (last >= 0 && current < last && current != wentBackTo) {
-                // a mirror restored from an older copy, or another archive behind the same URL: said once per value
+                // a mirror restored from an older copy, or another archive behind the same URL: a WARN once, then a
+                // line as it catches up (a trial: a WARN at each poll of a restored mirror catching up)
+                if (wentBackTo < 0) {
+                    LOG.warn("{}'s root state went back to ledger {}, before the last checkpoint requested ({}): "
+                            + "nothing is requested until it passes {}", archiveId, current, last, last);
+                } else {
+                    LOG.info("{}'s root state is at ledger {}, still before the last checkpoint requested ({})",
+                            archiveId, current, last);
+                }
                 wentBackTo = current;
-                LOG.warn("{}'s root state went back to ledger {}, before the last checkpoint requested ({}): nothing "
-                        + "is requested until it passes {}", archiveId, current, last, last);
             }
             return List.of();
         }

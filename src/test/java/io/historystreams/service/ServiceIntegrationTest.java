@@ -442,9 +442,17 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                         advance(server, archive, 0x3ff);
                         assertEquals(List.of(), second.pollOnce());
                         assertEquals(List.of(), second.pollOnce());
+                        // catching up, still behind: an INFO line, not a WARN at each poll
+                        advance(server, archive, 0x43f);
+                        assertEquals(List.of(), second.pollOnce());
                     });
                     assertEquals(1, seen.stream().filter(ev -> ev.getLevel() == ch.qos.logback.classic.Level.WARN
                             && ev.getFormattedMessage().contains("root state went back to ledger 1023")).count(),
+                            seen::toString);
+                    assertEquals(1, seen.stream().filter(ev -> ev.getLevel() == ch.qos.logback.classic.Level.WARN)
+                            .count(), seen::toString);
+                    assertTrue(seen.stream().anyMatch(ev -> ev.getLevel() == ch.qos.logback.classic.Level.INFO
+                            && ev.getFormattedMessage().contains("root state is at ledger 1087, still before")),
                             seen::toString);
                     // a root naming a ledger without its checkpoint (4294967295: 67 million requests in one
                     // transaction, and a saved position nothing reaches again) is not followed, and said once
