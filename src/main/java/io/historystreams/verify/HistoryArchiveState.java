@@ -38,6 +38,16 @@ public final class HistoryArchiveState {
         this.hot = hot;
     }
 
+    /**
+     * Jackson's message with its location's source part made plain: "(start marker at [Source: REDACTED
+     * (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 1])" becomes "(start marker at line
+     * 1, column 1)".
+     */
+    static String withoutSource(final String message) {
+        return message == null ? "" : message.replaceAll("\\[Source: [^;\\]]*; line: (\\d+), column: (\\d+)\\]",
+                "line $1, column $2");
+    }
+
     /** Parses and structurally validates a HAS; {@code file} names it in errors. */
     public static HistoryArchiveState parse(final byte[] json, final String file) throws VerificationException {
         final JsonValue root;
@@ -45,7 +55,7 @@ public final class HistoryArchiveState {
             root = JsonValue.parse(json);
         } catch (final JsonProcessingException e) {
             throw new VerificationException(FailureReason.MALFORMED_JSON, file,
-                    "not valid JSON: " + e.getOriginalMessage(), e);
+                    "not valid JSON: " + withoutSource(e.getOriginalMessage()), e);
         } catch (final java.io.IOException e) {
             throw new VerificationException(FailureReason.MALFORMED_JSON, file, "unreadable JSON: " + e, e);
         }

@@ -455,6 +455,10 @@ class CorruptionTest {
         assertReason(FailureReason.HOSTILE_NAME, hasFailure(json.replaceFirst(b.hex(), b.hex().toUpperCase()),
                 TESTNET));
         assertReason(FailureReason.MALFORMED_JSON, hasFailure(json.substring(0, json.length() / 2), TESTNET));
+        final VerificationException cut = hasFailure(json.substring(0, json.trim().lastIndexOf('}')), TESTNET);
+        assertReason(FailureReason.MALFORMED_JSON, cut);
+        // where the document began, without Jackson's "[Source: REDACTED (`StreamReadFeature...` disabled); ...]"
+        assertTrue(cut.detail().endsWith("(start marker at line 1, column 1)"), cut.detail());
         assertReason(FailureReason.INVALID_HAS, hasFailure(json.replaceFirst("\"version\": 1", "\"version\": 3"),
                 TESTNET));
         assertReason(FailureReason.INVALID_HAS, hasFailure("[1,2,3]", TESTNET));
