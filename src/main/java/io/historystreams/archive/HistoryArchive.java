@@ -241,7 +241,9 @@ public final class HistoryArchive implements AutoCloseable {
                 if (failedOver || idx < Math.floorMod(preferred.get(), n)) {
                     preferred.set(idx);
                 }
-                failuresInARow.set(idx, 0);
+                if (failuresInARow.getAndSet(idx, 0) >= retry.maxAttempts() && n > 1) {
+                    LOG.warn("{}, taken as down, answers again", name);
+                }
                 observer.success(name, path, bytes, System.nanoTime() - start);
                 return new Fetched<>(value, name, bytes, attempts, blamed);
             } catch (final FetchException.NotPresent e) {

@@ -342,6 +342,31 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void aSourceTakenAsDownAndAnsweringAgainIsSaidOnceEach() throws Exception {
+        // a trial: nothing said when a source was taken as down or when it answered again
+        final FaultyArchiveServer first = server();
+        final FaultyArchiveServer second = server();
+        final List<String> files = TestBuckets.all(root);
+        final int down = FAST.maxAttempts();
+        try (HistoryArchive archive = archive(FAST.withDownRecheck(Duration.ofHours(1)), first, second)) {
+            final List<String> said = io.historystreams.testing.Logs.during(HistoryArchive.class, () -> {
+                for (int i = 0; i < down + 2; i++) {
+                    first.on(files.get(i)).status(503);
+                    archive.fetch(files.get(i), TestBuckets.verifier(files.get(i)));
+                }
+                // the other source fails: the file is read from the one taken as down, which answers
+                final String file = files.get(down + 2);
+                second.on(file).status(503).forever();
+                assertEquals(first.url(), archive.fetch(file, TestBuckets.verifier(file)).source());
+            }).stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+            assertEquals(List.of(first.url() + " is taken as down (" + down + " transient failures in a row): it is "
+                    + "read after the other sources, and asked again every 3600 s", first.url() + ", taken as down, "
+                    + "answers again"), said);
+        }
+    }
+
+    @Test
     void aSourceTakenAsDownThatNowLacksTheFileIsReadFirstAgain() throws Exception {
         final Duration every = Duration.ofMillis(300);
         final FaultyArchiveServer first = server();
