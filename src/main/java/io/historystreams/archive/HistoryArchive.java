@@ -15,8 +15,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicIntegerArray;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One logical archive served by an ordered list of sources (mirrors of the same network), with retries, backoff and
@@ -34,18 +32,16 @@ public final class HistoryArchive implements AutoCloseable {
     /** Names of the sources never asked by {@link #fetch(String, BodyReader)} (see {@link #without}). */
     private final java.util.Set<String> avoided;
     /**
-     * Per source, its transient failures in a row, across fetches and threads, since it last answered (served, said
-     * "not present", refused or served bad bytes). At {@code fetch.max.attempts} or more the source is taken as down:
-     * once another source has answered a fetch definitively, a down source that fails again is not retried in it (it
-     * still gets one request per fetch, so a mirror that comes back is noticed at once).
+     * Per source, whether it answers ({@link SourceHealth}: shared by every archive of this process that reads it). At
+     * {@link #downAfter} transient failures in a row or more the source is taken as down: a fetch asks the others
+     * first, and it is rechecked apart from the fetches every {@code downRecheck} until it answers; once another
+     * source has answered a fetch definitively, a down source that fails again is not retried in it.
      */
-    private final AtomicIntegerArray failuresInARow;
-    /**
-     * When ({@link System#nanoTime()}) a source taken as down that is read after the one preferred may be asked again
-     * apart from the fetches ({@code downRecheck} after it went down, or after its last recheck ended); Long.MAX_VALUE
-     * while a recheck runs. Shared with the views of {@link #without}.
-     */
-    private final AtomicLong recheckDownAt;
+    private final SourceHealth[] health;
+    /** The transient failures in a row that make a source down ({@code fetch.max.attempts} of the archive opened). */
+    private final int downAfter;
+    /** Whether this archive acquired {@link #health} (and releases it when closed); not a view or a policy's copy. */
+    private final boolean ownsHealth;
     private volatile boolean closed;
     /** The archive this is a view of ({@link #without}), or this archive. */
     private final HistoryArchive root;
@@ -69,6 +65,12 @@ public final class HistoryArchive implements AutoCloseable {
     private enum State { ACTIVE, NOT_PRESENT, REFUSED, BLAMED, DOWN }
 
     public HistoryArchive(final List<ArchiveSource> sources, final RetryPolicy retry, final FetchObserver observer) {
+        this(sources, retry, observer, null, -1);
+    }
+
+    /** {@code health} null: acquired for the sources ({@link #ownsHealth}); otherwise shared with another archive's. */
+    private HistoryArchive(final List<ArchiveSource> sources, final RetryPolicy retry, final FetchObserver observer,
+            final SourceHealth[] health, final int downAfter) {
         Objects.requireNonNull(sources, "sources");
         if (sources.isEmpty()) {
             throw new IllegalArgumentException("an archive needs at least one source");
@@ -77,11 +79,13 @@ public final class HistoryArchive implements AutoCloseable {
         this.names = this.sources.stream().map(ArchiveSource::name).toList();
         this.retry = retry == null ? RetryPolicy.defaults() : retry;
         this.observer = observer == null ? FetchObserver.NONE : observer;
-        this.failuresInARow = new AtomicIntegerArray(this.sources.size());
         this.preferred = new AtomicInteger();
         this.avoided = java.util.Set.of();
-        this.recheckDownAt = new AtomicLong(System.nanoTime());
         this.root = this;
+        this.ownsHealth = health == null;
+        this.downAfter = health == null ? this.retry.maxAttempts() : downAfter;
+        this.health = health != null ? health
+                : this.names.stream().map(SourceHealth::acquire).toArray(SourceHealth[]::new);
     }
 
     /**
@@ -93,10 +97,11 @@ public final class HistoryArchive implements AutoCloseable {
         this.names = of.names;
         this.retry = of.retry;
         this.observer = of.observer;
-        this.failuresInARow = of.failuresInARow;
+        this.health = of.health;
+        this.downAfter = of.downAfter;
+        this.ownsHealth = false;
         this.preferred = new AtomicInteger(of.preferred.get());
         this.avoided = avoided;
-        this.recheckDownAt = of.recheckDownAt;
         this.root = of.root;
     }
 
@@ -135,7 +140,7 @@ public final class HistoryArchive implements AutoCloseable {
      * that is down. It shares the sources: close this archive, not the one returned.
      */
     public HistoryArchive withRetryPolicy(final RetryPolicy policy) {
-        return new HistoryArchive(sources, policy, FetchObserver.NONE);
+        return new HistoryArchive(sources, policy, FetchObserver.NONE, health, downAfter);
     }
 
     /**
@@ -201,9 +206,10 @@ public final class HistoryArchive implements AutoCloseable {
         int transientFailures = 0;
         int attempts = 0;
         int cursor = Math.floorMod(preferred.get(), n);
-        recheckDown(cursor, avoid, path);
-        // whether a source before the one that serves failed (down, refused, bad bytes): that one is preferred from
-        // then on, as is a source earlier in the list that serves. Not a later one after sources that lack the file:
+        recheckDown(avoid, path);
+        // whether a source before the one that serves failed (refused, bad bytes): that one is preferred from then
+        // on, as is a source earlier in the list that serves. Not after a source that is down: it is skipped while it
+        // is (see nextActive), and read first again once it answers. Not a later one after sources that lack the file:
         // a mirror missing a few files stays first (a trial: a forged mirror that served one file an honest one
         // lacked then served every file after it, and its copies that did not link were all blamed on it alone)
         boolean failedOver = false;
@@ -211,7 +217,7 @@ public final class HistoryArchive implements AutoCloseable {
             if (Thread.currentThread().isInterrupted()) {
                 throw interrupted(path, attempts);
             }
-            final int idx = nextActive(state, cursor);
+            final int idx = nextActive(state, cursor, attempts == 0);
             if (idx < 0) {
                 break;
             }
@@ -241,19 +247,19 @@ public final class HistoryArchive implements AutoCloseable {
                 if (failedOver || idx < Math.floorMod(preferred.get(), n)) {
                     preferred.set(idx);
                 }
-                if (failuresInARow.getAndSet(idx, 0) >= retry.maxAttempts() && n > 1) {
+                if (health[idx].failuresInARow.getAndSet(0) >= downAfter && n > 1) {
                     LOG.warn("{}, taken as down, answers again", name);
                 }
                 observer.success(name, path, bytes, System.nanoTime() - start);
                 return new Fetched<>(value, name, bytes, attempts, blamed);
             } catch (final FetchException.NotPresent e) {
                 state[idx] = State.NOT_PRESENT;
-                failuresInARow.set(idx, 0);
+                health[idx].failuresInARow.set(0);
                 observer.notPresent(name, path);
             } catch (final FetchException.Refused e) {
                 failedOver = true;
                 state[idx] = State.REFUSED;
-                failuresInARow.set(idx, 0);
+                health[idx].failuresInARow.set(0);
                 refusals[idx] = e.getMessage();
                 observer.refused(name, path, e.getMessage());
             } catch (final VerificationException e) {
@@ -267,7 +273,6 @@ public final class HistoryArchive implements AutoCloseable {
                         throw interrupted(path, attempts);
                     }
                     final boolean down = givenUpAsDown(idx, state);
-                    failedOver |= failingInARow(idx);
                     if (down) {
                         continue;
                     }
@@ -279,7 +284,7 @@ public final class HistoryArchive implements AutoCloseable {
                     continue;
                 }
                 failedOver = true;
-                failuresInARow.set(idx, 0);
+                health[idx].failuresInARow.set(0);
                 if (!blamed.contains(name)) {
                     blamed.add(name);
                 }
@@ -305,7 +310,6 @@ public final class HistoryArchive implements AutoCloseable {
                 transients[idx] = lastTransient;
                 transientCounts[idx]++;
                 final boolean down = givenUpAsDown(idx, state);
-                failedOver |= failingInARow(idx);
                 if (down) {
                     continue;
                 }
@@ -365,37 +369,29 @@ public final class HistoryArchive implements AutoCloseable {
         }
     }
 
-    /**
-     * Whether a source whose transfer just failed is down ({@code fetch.max.attempts} failures in a row): only then is
-     * another source preferred over it (the file itself is read from the next source either way). Passing errors (a
-     * 503, a cut transfer) moved the preference for good, to a source later in the list, which may be one that served
-     * worse copies: a trial's honest mirror answered one 503, later two close together, while a forged copy was taken
-     * back, and every later read of the checkpoint went to the forged mirror first.
-     */
-    private boolean failingInARow(final int idx) {
-        return failuresInARow.get(idx) >= retry.maxAttempts();
+    /** Whether source {@code idx} is taken as down ({@link #downAfter} transient failures in a row or more). */
+    private boolean isDown(final int idx) {
+        return health[idx].failuresInARow.get() >= downAfter;
     }
 
     /**
-     * Rechecks the first source before {@code preferredIdx} that is taken as down (and not avoided) when that is due
-     * ({@code downRecheck} after it went down or after its last recheck ended): on a thread of its own it asks for
-     * {@code path} (the file a fetch is about to read from the one preferred), and once the source answers it is read
-     * first again. The fetch does not wait for it: asked first within the fetch, a source that hangs cost each
-     * recheck a read timeout, and a tail's poll every time (a trial: polls 40-70 s apart instead of 10 s).
+     * Rechecks each source taken as down (and not avoided) when that is due ({@code downRecheck} after it went down or
+     * after its last recheck ended): on a thread of its own it asks for {@code path} (the file a fetch is about to
+     * read from the others), and once the source answers it is no longer down, and read in its place again. The fetch
+     * does not wait for it: asked first within the fetch, a source that hangs cost each recheck a read timeout, and a
+     * tail's poll every time (a trial: polls 40-70 s apart instead of 10 s).
      */
-    private void recheckDown(final int preferredIdx, final java.util.Set<String> avoid, final String path) {
-        for (int i = 0; i < preferredIdx; i++) {
-            if (failuresInARow.get(i) >= retry.maxAttempts() && !avoid.contains(names.get(i))
-                    && !avoided.contains(names.get(i))) {
-                final long due = recheckDownAt.get();
-                if (due != Long.MAX_VALUE && System.nanoTime() - due >= 0
-                        && recheckDownAt.compareAndSet(due, Long.MAX_VALUE)) {
+    private void recheckDown(final java.util.Set<String> avoid, final String path) {
+        for (int i = 0; i < health.length; i++) {
+            if (isDown(i) && !avoid.contains(names.get(i)) && !avoided.contains(names.get(i))) {
+                final java.util.concurrent.atomic.AtomicLong at = health[i].recheckAt;
+                final long due = at.get();
+                if (due != Long.MAX_VALUE && System.nanoTime() - due >= 0 && at.compareAndSet(due, Long.MAX_VALUE)) {
                     final int idx = i;
                     final Thread t = new Thread(() -> recheck(idx, path), "recheck-down-source");
                     t.setDaemon(true);
                     t.start();
                 }
-                return;
             }
         }
     }
@@ -417,19 +413,16 @@ public final class HistoryArchive implements AutoCloseable {
                 return;
             }
             if (failure == null) {
-                failuresInARow.set(idx, 0);
-                final int n = sources.size();
-                // in the archive a view was made of as well: no longer down, it would not be rechecked there
-                root.preferred.updateAndGet(p -> Math.floorMod(p, n) > idx ? idx : p);
-                preferred.updateAndGet(p -> Math.floorMod(p, n) > idx ? idx : p);
-                LOG.warn("{}, taken as down, answers again: it is read first again", name);
+                if (health[idx].failuresInARow.getAndSet(0) >= downAfter) {
+                    LOG.warn("{}, taken as down, answers again: it is read in its place again", name);
+                }
             } else {
-                failuresInARow.incrementAndGet(idx);
+                health[idx].failuresInARow.incrementAndGet();
                 LOG.info("{}, taken as down, still fails ({}): asked again in {} s", name, failure,
                         retry.downRecheck().toSeconds());
             }
         } finally {
-            recheckDownAt.set(System.nanoTime() + every);
+            health[idx].recheckAt.set(System.nanoTime() + every);
         }
     }
 
@@ -437,7 +430,7 @@ public final class HistoryArchive implements AutoCloseable {
     public List<String> sourcesDown() {
         final List<String> down = new ArrayList<>();
         for (int i = 0; i < names.size(); i++) {
-            if (failuresInARow.get(i) >= retry.maxAttempts()) {
+            if (isDown(i)) {
                 down.add(names.get(i));
             }
         }
@@ -450,15 +443,15 @@ public final class HistoryArchive implements AutoCloseable {
      * not present: a mirror that is down must not cost every absent optional file a full round of retries.
      */
     private boolean givenUpAsDown(final int idx, final State[] state) {
-        final int before = failuresInARow.getAndIncrement(idx);
-        if (before + 1 == retry.maxAttempts() && sources.size() > 1) {
+        final int before = health[idx].failuresInARow.getAndIncrement();
+        if (before + 1 == downAfter && sources.size() > 1) {
             // down from now: the first recheck is due downRecheck later (unless one runs)
             final long every = retry.downRecheck().toNanos();
-            recheckDownAt.getAndUpdate(t -> t == Long.MAX_VALUE ? t : System.nanoTime() + every);
+            health[idx].recheckAt.getAndUpdate(t -> t == Long.MAX_VALUE ? t : System.nanoTime() + every);
             LOG.warn("{} is taken as down ({} transient failures in a row): it is read after the other sources, and "
                     + "asked again every {} s", names.get(idx), before + 1, retry.downRecheck().toSeconds());
         }
-        final boolean wasDown = before >= retry.maxAttempts();
+        final boolean wasDown = before >= downAfter;
         if (!wasDown) {
             return false;
         }
@@ -475,15 +468,26 @@ public final class HistoryArchive implements AutoCloseable {
         return e instanceof FetchException.Transient t ? t.retryAfter() : null;
     }
 
-    private int nextActive(final State[] state, final int from) {
+    /**
+     * The next source to ask from {@code from} on (wrapping), -1 when none can be. The first of a fetch skips those
+     * taken as down while another can be asked (fetches that began while the one that found a source down was still
+     * on it each waited a read timeout there); after a failure, a down source gets its turn as the others do.
+     */
+    private int nextActive(final State[] state, final int from, final boolean first) {
         final int n = state.length;
+        int down = -1;
         for (int i = 0; i < n; i++) {
             final int idx = Math.floorMod(from + i, n);
             if (state[idx] == State.ACTIVE) {
-                return idx;
+                if (!first || !isDown(idx)) {
+                    return idx;
+                }
+                if (down < 0) {
+                    down = idx;
+                }
             }
         }
-        return -1;
+        return down;
     }
 
     private static VerificationException interrupted(final String path, final int attempts) {
@@ -530,7 +534,7 @@ public final class HistoryArchive implements AutoCloseable {
         for (int i = 0; i < state.length; i++) {
             if ((state[i] == State.ACTIVE || state[i] == State.DOWN) && transients[i] != null) {
                 out.add(transients[i] + " after " + counts[i] + (counts[i] == 1 ? " attempt" : " attempts")
-                        + (state[i] == State.DOWN ? " (taken as down: no answer to its last " + failuresInARow.get(i)
+                        + (state[i] == State.DOWN ? " (taken as down: no answer to its last " + health[i].failuresInARow.get()
                                 + " requests)" : ""));
             }
         }
@@ -552,6 +556,9 @@ public final class HistoryArchive implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         for (final ArchiveSource s : sources) {
             try {
@@ -559,6 +566,9 @@ public final class HistoryArchive implements AutoCloseable {
             } catch (final RuntimeException e) {
                 // keep closing the others
             }
+        }
+        if (ownsHealth) {
+            names.forEach(SourceHealth::release);
         }
     }
 

@@ -367,6 +367,68 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void aSourceTakenAsDownIsDownForEveryArchiveOfTheProcessThatReadsItUntilTheyAreClosed() throws Exception {
+        // a trial's tail: its pipeline took a hanging mirror as down, and its polls of the root state (another
+        // archive of the same sources) each waited a read timeout until they had counted six failures of their own
+        final FaultyArchiveServer first = server();
+        final FaultyArchiveServer second = server();
+        final List<String> files = TestBuckets.all(root);
+        final int down = FAST.maxAttempts();
+        final RetryPolicy policy = FAST.withDownRecheck(Duration.ofHours(1));
+        try (HistoryArchive pipeline = archive(policy, first, second);
+                HistoryArchive polls = archive(policy, first, second);
+                HistoryArchive otherOrder = archive(policy, second, first)) {
+            final List<String> said = io.historystreams.testing.Logs.during(HistoryArchive.class, () -> {
+                for (int i = 0; i < down; i++) {
+                    first.on(files.get(i)).status(503);
+                    assertEquals(second.url(), pipeline.fetch(files.get(i), TestBuckets.verifier(files.get(i)))
+                            .source());
+                }
+                final String next = files.get(down);
+                assertEquals(second.url(), polls.fetch(next, TestBuckets.verifier(next)).source());
+                assertEquals(0, first.requests(next), "not asked by the other archive either");
+                assertEquals(List.of(first.url()), polls.sourcesDown());
+                assertEquals(List.of(first.url()), otherOrder.sourcesDown());
+            }).stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+            assertEquals(1, said.size(), said::toString);
+        }
+        // closed: a source of that name later starts afresh
+        try (HistoryArchive later = archive(policy, first, second)) {
+            assertEquals(List.of(), later.sourcesDown());
+            final String file = files.get(down + 1);
+            assertEquals(first.url(), later.fetch(file, TestBuckets.verifier(file)).source());
+        }
+    }
+
+    @Test
+    void eachSourceTakenAsDownIsRecheckedOnItsOwn() throws Exception {
+        // a trial: with two of three mirrors down, only the first was rechecked, and the second, back, got no request
+        final Duration every = Duration.ofMillis(300);
+        final FaultyArchiveServer a = server();
+        final FaultyArchiveServer b = server();
+        final FaultyArchiveServer c = server();
+        final List<String> files = TestBuckets.all(root);
+        final int down = FAST.maxAttempts();
+        try (HistoryArchive archive = archive(FAST.withDownRecheck(every), a, b, c)) {
+            for (int i = 0; i < down; i++) {
+                a.on(files.get(i)).status(503);
+                b.on(files.get(i)).status(503);
+                archive.fetch(files.get(i), TestBuckets.verifier(files.get(i)));
+            }
+            assertEquals(List.of(a.url(), b.url()), archive.sourcesDown());
+            Thread.sleep(every.toMillis() + 100);
+            final String file = files.get(down);
+            a.on(file).status(503).forever();
+            assertEquals(c.url(), archive.fetch(file, TestBuckets.verifier(file)).source());
+            assertTrue(waitFor(() -> archive.sourcesDown().equals(List.of(a.url()))), archive::toString);
+            assertEquals(1, b.requests(file), "b rechecked");
+            final String next = files.get(down + 1);
+            assertEquals(b.url(), archive.fetch(next, TestBuckets.verifier(next)).source());
+        }
+    }
+
+    @Test
     void aSourceTakenAsDownThatNowLacksTheFileIsReadFirstAgain() throws Exception {
         final Duration every = Duration.ofMillis(300);
         final FaultyArchiveServer first = server();
