@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.historystreams.testing.FaultyArchiveServer;
+import io.historystreams.testing.Waits;
 import io.historystreams.testing.Fixtures;
 import io.historystreams.verify.ArchiveVerifier;
 import io.historystreams.verify.CheckpointOutcome;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(60)
 class HistoryArchiveTest {
+    private static final Duration TEN_S = Duration.ofSeconds(10);
     private static final RetryPolicy FAST = new RetryPolicy(6, Duration.ofMillis(2), Duration.ofMillis(20),
             Duration.ofSeconds(5));
     private static final SourceOptions OPTS = SourceOptions.defaults().withReadTimeout(Duration.ofSeconds(2));
@@ -322,7 +324,7 @@ class HistoryArchiveTest {
             final HistoryArchive.Fetched<?> f = archive.fetch(rechecked, TestBuckets.verifier(rechecked));
             assertEquals(second.url(), f.source());
             assertEquals(1, f.attempts());
-            assertTrue(waitFor(() -> first.requests(rechecked) == 1), "rechecked");
+            assertTrue(Waits.until(() -> first.requests(rechecked) == 1, TEN_S), "rechecked");
             final String after = files.get(down + 2);
             assertEquals(second.url(), archive.fetch(after, TestBuckets.verifier(after)).source());
             assertEquals(0, first.requests(after), "the next recheck is due later");
@@ -331,7 +333,7 @@ class HistoryArchiveTest {
             Thread.sleep(every.toMillis() + 100);
             final String answered = files.get(down + 3);
             assertEquals(second.url(), archive.fetch(answered, TestBuckets.verifier(answered)).source());
-            assertTrue(waitFor(() -> archive.sourcesDown().isEmpty()), "answered");
+            assertTrue(Waits.until(() -> archive.sourcesDown().isEmpty(), TEN_S), "answered");
             assertEquals(1, first.requests(answered));
             for (int i = down + 4; i < down + 7; i++) {
                 final String file = files.get(i);
@@ -421,7 +423,7 @@ class HistoryArchiveTest {
             final String file = files.get(down);
             a.on(file).status(503).forever();
             assertEquals(c.url(), archive.fetch(file, TestBuckets.verifier(file)).source());
-            assertTrue(waitFor(() -> archive.sourcesDown().equals(List.of(a.url()))), archive::toString);
+            assertTrue(Waits.until(() -> archive.sourcesDown().equals(List.of(a.url())), TEN_S), archive::toString);
             assertEquals(1, b.requests(file), "b rechecked");
             final String next = files.get(down + 1);
             assertEquals(b.url(), archive.fetch(next, TestBuckets.verifier(next)).source());
@@ -445,7 +447,7 @@ class HistoryArchiveTest {
             final String lacking = files.get(down);
             first.on(lacking).status(404).forever();
             assertEquals(second.url(), archive.fetch(lacking, TestBuckets.verifier(lacking)).source());
-            assertTrue(waitFor(() -> archive.sourcesDown().isEmpty()), "answered");
+            assertTrue(Waits.until(() -> archive.sourcesDown().isEmpty(), TEN_S), "answered");
             final String next = files.get(down + 1);
             assertEquals(first.url(), archive.fetch(next, TestBuckets.verifier(next)).source());
             assertEquals(0, second.requests(next));
@@ -471,7 +473,7 @@ class HistoryArchiveTest {
             Thread.sleep(every.toMillis() + 100);
             final String viaView = files.get(down);
             assertEquals(second.url(), view.fetch(viaView, TestBuckets.verifier(viaView)).source());
-            assertTrue(waitFor(() -> archive.sourcesDown().isEmpty()), "answered");
+            assertTrue(Waits.until(() -> archive.sourcesDown().isEmpty(), TEN_S), "answered");
             final String next = files.get(down + 1);
             assertEquals(first.url(), archive.fetch(next, TestBuckets.verifier(next)).source());
         }
@@ -497,7 +499,7 @@ class HistoryArchiveTest {
             try {
                 final long t0 = System.nanoTime();
                 assertEquals(second.url(), archive.fetch(stalled, TestBuckets.verifier(stalled)).source());
-                assertTrue(waitFor(() -> first.requests(stalled) == 1), "rechecked");
+                assertTrue(Waits.until(() -> first.requests(stalled) == 1, TEN_S), "rechecked");
                 // while the recheck waits, later fetches read the other source and start no other recheck
                 Thread.sleep(every.toMillis() + 100);
                 for (int i = down + 1; i < down + 4; i++) {
@@ -510,17 +512,6 @@ class HistoryArchiveTest {
                 first.release();
             }
         }
-    }
-
-    private static boolean waitFor(final java.util.function.BooleanSupplier done) throws InterruptedException {
-        final long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!done.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
     }
 
     @Test

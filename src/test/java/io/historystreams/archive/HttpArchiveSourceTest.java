@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.historystreams.testing.FaultyArchiveServer;
+import io.historystreams.testing.Waits;
 import io.historystreams.testing.Fixtures;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,6 +26,7 @@ import org.junit.jupiter.api.Timeout;
 
 @Timeout(30)
 class HttpArchiveSourceTest {
+    private static final Duration TEN_S = Duration.ofSeconds(10);
     private Path root;
     private FaultyArchiveServer server;
     private HttpArchiveSource source;
@@ -233,7 +235,7 @@ class HttpArchiveSourceTest {
         try {
             final java.util.concurrent.Future<?> answer = pool.submit(() -> DirectoryArchiveSourceTest.readAll(slow,
                     bucket));
-            assertTrue(waitFor(() -> server.requests(bucket) == 1), "asked");
+            assertTrue(Waits.until(() -> server.requests(bucket) == 1, TEN_S), "asked");
             Thread.sleep(200);
             assertFalse(answer.isDone(), "waits for the server");
             // another source's close leaves it alone
@@ -251,17 +253,6 @@ class HttpArchiveSourceTest {
         } finally {
             pool.shutdownNow();
         }
-    }
-
-    private static boolean waitFor(final java.util.function.BooleanSupplier done) throws InterruptedException {
-        final long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!done.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                return false;
-            }
-            Thread.sleep(10);
-        }
-        return true;
     }
 
     @Test
