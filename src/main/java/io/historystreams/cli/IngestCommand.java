@@ -111,8 +111,25 @@ public final class IngestCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /**
+     * The archive client that read the root state, kept open until the command ends: whether its sources are down is
+     * known to the pipeline's fetches then (closed first, its failures were forgotten, and a hanging mirror cost the
+     * pipeline's first fetches a read timeout each again).
+     */
+    private HistoryArchive rootReader;
+
     @Override
     public Integer call() throws Exception {
+        try {
+            return ingest();
+        } finally {
+            if (rootReader != null) {
+                rootReader.close();
+            }
+        }
+    }
+
+    private Integer ingest() throws Exception {
         final PrintWriter err = spec.commandLine().getErr();
         if (timeoutSeconds < 0) {
             throw new IllegalArgumentException("--timeout must be 0 (wait) or more seconds, not " + timeoutSeconds);
@@ -123,9 +140,10 @@ public final class IngestCommand implements Callable<Integer> {
         final List<String> given;
         // the settings first: the root state is read with their timeouts and attempts, not only the options'
         final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
-        try (HistoryArchive ha = archive.open(FetchObserver.NONE, config)) {
-            range = archive.resolve(ha, from, to, !client);
-            given = ha.sourceNames();
+        try {
+            rootReader = archive.open(FetchObserver.NONE, config);
+            range = archive.resolve(rootReader, from, to, !client);
+            given = rootReader.sourceNames();
         } catch (final IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
             return ExitCode.COULD_NOT_RUN;

@@ -91,10 +91,17 @@ public final class TailCommand implements Callable<Integer> {
         Publishing.check(config, publishTo);
         archive.requireApart(config, publishTo);
         // as ingest and verify do, before anything starts: mirrors of one archive only
-        try (HistoryArchive probe = archive.open(io.historystreams.archive.FetchObserver.NONE, config)) {
+        final HistoryArchive probe = archive.open(io.historystreams.archive.FetchObserver.NONE, config);
+        try {
             ArchiveOptions.checkSourcesAgree(probe);
+        } catch (final Exception | Error e) {
+            probe.close();
+            throw e;
         }
-        try (HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
+        // the probe is kept open while the tail runs: whether its sources are down is known to the pipeline and the
+        // polls then (closed first, its failures were forgotten, and a hanging mirror cost them a read timeout again)
+        try (HistoryArchive keptOpen = probe;
+                HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
                 Publishing publishing = Publishing.start(svc, publishTo);
                 HistoryArchive ha = archive.open(svc.metrics(), config);
                 Tailer tailer = new Tailer(ha, archive.roots(), archive.passphrase(), svc.topics(), svc.clientProps(),
