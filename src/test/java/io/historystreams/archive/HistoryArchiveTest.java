@@ -308,10 +308,7 @@ class HistoryArchiveTest {
         final int down = FAST.maxAttempts();
         assertTrue(files.size() > down + 6, "enough files: " + files.size());
         try (HistoryArchive archive = archive(FAST.withDownRecheck(every), first, second)) {
-            for (int i = 0; i < down; i++) {
-                first.on(files.get(i)).status(503);
-                assertEquals(second.url(), archive.fetch(files.get(i), TestBuckets.verifier(files.get(i))).source());
-            }
+            assertEquals(java.util.Collections.nCopies(down, second.url()), takeDown(archive, first, files));
             assertEquals(List.of(first.url()), archive.sourcesDown());
             // down: not asked again before the recheck is due
             final String soon = files.get(down);
@@ -413,10 +410,7 @@ class HistoryArchiveTest {
         final List<String> files = TestBuckets.all(root);
         final int down = FAST.maxAttempts();
         try (HistoryArchive archive = archive(FAST.withDownRecheck(every), first, second)) {
-            for (int i = 0; i < down; i++) {
-                first.on(files.get(i)).status(503);
-                archive.fetch(files.get(i), TestBuckets.verifier(files.get(i)));
-            }
+            takeDown(archive, first, files);
             Thread.sleep(every.toMillis() + 100);
             final String cut = files.get(down);
             first.on(cut).reset(100).forever();
@@ -463,10 +457,7 @@ class HistoryArchiveTest {
         final int down = FAST.maxAttempts();
         assertTrue(files.size() > down + 3, "enough files: " + files.size());
         try (HistoryArchive archive = archive(FAST.withDownRecheck(every), first, second)) {
-            for (int i = 0; i < down; i++) {
-                first.on(files.get(i)).status(503);
-                assertEquals(second.url(), archive.fetch(files.get(i), TestBuckets.verifier(files.get(i))).source());
-            }
+            assertEquals(java.util.Collections.nCopies(down, second.url()), takeDown(archive, first, files));
             Thread.sleep(every.toMillis() + 100);
             final String lacking = files.get(down);
             first.on(lacking).status(404).forever();
@@ -489,10 +480,7 @@ class HistoryArchiveTest {
         final List<String> files = TestBuckets.all(root);
         final int down = FAST.maxAttempts();
         try (HistoryArchive archive = archive(FAST.withDownRecheck(every), first, second, third)) {
-            for (int i = 0; i < down; i++) {
-                first.on(files.get(i)).status(503);
-                assertEquals(second.url(), archive.fetch(files.get(i), TestBuckets.verifier(files.get(i))).source());
-            }
+            assertEquals(java.util.Collections.nCopies(down, second.url()), takeDown(archive, first, files));
             final HistoryArchive view = archive.without(List.of(2));
             Thread.sleep(every.toMillis() + 100);
             final String viaView = files.get(down);
@@ -513,10 +501,7 @@ class HistoryArchiveTest {
         final List<String> files = TestBuckets.all(root);
         final int down = FAST.maxAttempts();
         try (HistoryArchive archive = archive(FAST.withDownRecheck(every), first, second)) {
-            for (int i = 0; i < down; i++) {
-                first.on(files.get(i)).status(503);
-                archive.fetch(files.get(i), TestBuckets.verifier(files.get(i)));
-            }
+            takeDown(archive, first, files);
             Thread.sleep(every.toMillis() + 100);
             final String stalled = files.get(down);
             first.hold(stalled);
@@ -573,6 +558,20 @@ class HistoryArchiveTest {
             assertEquals(1, a.requests(scp));
             assertEquals(1, b.requests(scp));
         }
+    }
+
+    /**
+     * Makes {@code source} down for {@code archive}: it answers 503 to each of the first {@code fetch.max.attempts}
+     * files, each fetched once; returns the sources that served them.
+     */
+    private static List<String> takeDown(final HistoryArchive archive, final FaultyArchiveServer source,
+            final List<String> files) throws VerificationException {
+        final List<String> served = new ArrayList<>();
+        for (int i = 0; i < archive.retryPolicy().maxAttempts(); i++) {
+            source.on(files.get(i)).status(503);
+            served.add(archive.fetch(files.get(i), TestBuckets.verifier(files.get(i))).source());
+        }
+        return served;
     }
 
     /** An http:// root on a loopback port that refuses connections (bound, then closed). */
