@@ -42,9 +42,8 @@ public final class HistoryArchive implements AutoCloseable {
     private final int downAfter;
     /** Whether this archive acquired {@link #health} (and releases it when closed); not a view or a policy's copy. */
     private final boolean ownsHealth;
-    private volatile boolean closed;
-    /** The archive this is a view of ({@link #without}), or this archive. */
-    private final HistoryArchive root;
+    /** Whether the archive was closed; shared with the views of {@link #without}, whose rechecks then say nothing. */
+    private final java.util.concurrent.atomic.AtomicBoolean closed;
 
     /** Reads one file's body; throws VerificationException for bad content, IOException for transfer problems. */
     @FunctionalInterface
@@ -81,7 +80,7 @@ public final class HistoryArchive implements AutoCloseable {
         this.observer = observer == null ? FetchObserver.NONE : observer;
         this.preferred = new AtomicInteger();
         this.avoided = java.util.Set.of();
-        this.root = this;
+        this.closed = new java.util.concurrent.atomic.AtomicBoolean();
         this.ownsHealth = health == null;
         this.downAfter = health == null ? this.retry.maxAttempts() : downAfter;
         this.health = health != null ? health
@@ -102,7 +101,7 @@ public final class HistoryArchive implements AutoCloseable {
         this.ownsHealth = false;
         this.preferred = new AtomicInteger(of.preferred.get());
         this.avoided = avoided;
-        this.root = of.root;
+        this.closed = of.closed;
     }
 
     /** Opens a source for every root (see {@link ArchiveSources#open}), in order of preference. */
@@ -424,7 +423,7 @@ public final class HistoryArchive implements AutoCloseable {
         }
         final long every = retry.downRecheck().toNanos();
         try {
-            if (root.closed) {
+            if (closed.get()) {
                 return;
             }
             if (failure == null) {
@@ -571,10 +570,9 @@ public final class HistoryArchive implements AutoCloseable {
 
     @Override
     public void close() {
-        if (closed) {
+        if (!closed.compareAndSet(false, true)) {
             return;
         }
-        closed = true;
         for (final ArchiveSource s : sources) {
             try {
                 s.close();
