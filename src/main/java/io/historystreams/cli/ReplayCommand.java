@@ -105,8 +105,18 @@ public final class ReplayCommand implements Callable<Integer> {
                     + "give the --data-dir of the ingest, tail or run whose verified checkpoints to replay");
             return ExitCode.COULD_NOT_RUN;
         }
+        final String registry = config.schemaRegistryUrl();
+        if (!config.embedded() && registry.startsWith("file:")
+                && !java.nio.file.Files.isDirectory(java.nio.file.Path.of(java.net.URI.create(registry)))) {
+            // a fresh directory registry knows none of the ids the events were written with
+            err.println("error: the schema registry " + registry + " does not exist: on a cluster, replay reads the "
+                    + "events with the registry they were written with (--schema-registry-url, or on the workers' "
+                    + "host their --data-dir)");
+            return ExitCode.COULD_NOT_RUN;
+        }
         Publishing.check(config, publishTo);
-        try (HistoryStreamsService svc = HistoryStreamsService.start(config, true, false)) { // no pipeline: reads only
+        // no pipeline: reads only; without a target on a cluster, nothing on disk either
+        try (HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty(), false)) {
             final Topics t = svc.topics();
             final String prefix = config.get(ServiceConfig.TOPIC_PREFIX) + "replay.";
             final String cpOut = prefix + "checkpoints-verified";

@@ -104,14 +104,20 @@ public final class HistoryStreamsService implements AutoCloseable {
         LOG.info("starting with {}", config);
         final java.util.concurrent.CompletableFuture<NativeLibraries.Outcome> rocksDb = pipeline
                 ? preloadRocksDb(config.dataDir()) : java.util.concurrent.CompletableFuture.completedFuture(null);
-        try {
-            Files.createDirectories(config.dataDir());
-        } catch (final java.nio.file.FileAlreadyExistsException e) {
-            throw new IOException("cannot make the data dir " + config.dataDir() + " (--data-dir): " + e.getFile()
-                    + " is a file, not a directory", e);
+        // a command that runs no pipeline and publishes nothing, on a cluster (replay), keeps nothing on disk: a trial's
+        // replay left a ./data (blob store, native libraries) in the directory it was run from
+        final boolean onDisk = pipeline || publishing || config.embedded();
+        if (onDisk) {
+            try {
+                Files.createDirectories(config.dataDir());
+            } catch (final java.nio.file.FileAlreadyExistsException e) {
+                throw new IOException("cannot make the data dir " + config.dataDir() + " (--data-dir): " + e.getFile()
+                        + " is a file, not a directory", e);
+            }
         }
         // before anything compresses (150 KB, ~1 ms); RocksDB's (15 MB) is loading on a thread of its own
-        final String lz4 = NativeLibraries.loadLz4(config.dataDir());
+        final String lz4 = onDisk ? NativeLibraries.loadLz4(config.dataDir())
+                : NativeLibraries.loadLz4WithoutDataDir();
         if (lz4 != null) {
             LOG.warn("lz4-java's native library is not loaded from a copy in the data dir ({}): lz4-java extracts it "
                     + "to a temp file in {} itself, which a process killed (kill -9) leaves behind (150 KB)", lz4,
@@ -136,13 +142,15 @@ public final class HistoryStreamsService implements AutoCloseable {
             }
             final Topics topics = topics(config);
             final ServiceMetrics metrics = new ServiceMetrics();
-            final LocalBlobStore blobStore;
-            try {
-                blobStore = new LocalBlobStore(config.blobDir());
-                blobStore.checkWritable();
-            } catch (final IOException e) {
-                throw new IOException("cannot open the blob store " + config.blobDir() + " (blob.dir): "
-                        + Causes.describe(e), e);
+            LocalBlobStore blobStore = null;
+            if (onDisk) {
+                try {
+                    blobStore = new LocalBlobStore(config.blobDir());
+                    blobStore.checkWritable();
+                } catch (final IOException e) {
+                    throw new IOException("cannot open the blob store " + config.blobDir() + " (blob.dir): "
+                            + Causes.describe(e), e);
+                }
             }
             if (pipeline) {
                 // Kafka Streams says only that the directory "doesn't exist and couldn't be created" when it exists

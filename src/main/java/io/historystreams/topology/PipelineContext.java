@@ -159,6 +159,7 @@ public final class PipelineContext implements AutoCloseable {
         return bucketVerdicts;
     }
 
+    /** The blob store; null in a process that keeps nothing on disk (a {@code replay} on a cluster, to no target). */
     public BlobStore blobs() {
         return blobs;
     }

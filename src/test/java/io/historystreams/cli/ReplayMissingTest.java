@@ -69,4 +69,17 @@ class ReplayMissingTest {
         assertTrue(r.out().contains("error: " + typo + " holds no topics to replay"), r.out());
         assertFalse(Files.exists(typo), "nothing made under the mistyped data dir");
     }
+
+    @Test
+    void onAClusterADirectoryRegistryThatDoesNotExistIsRefusedInsteadOfMade() {
+        // a fresh registry knows none of the ids the events were written with; nothing is made, no cluster asked
+        final Path data = tmp.resolve("elsewhere");
+        final Cli.Ran r = Cli.run("replay", "--from", "1", "--to", "127", "--http-port", "-1", "--bootstrap-servers",
+                "127.0.0.1:1", "--data-dir", data.toString());
+        assertEquals(ExitCode.COULD_NOT_RUN, r.code(), r.out());
+        assertTrue(r.out().contains("error: the schema registry " + data.resolve("schema-registry").toUri()
+                + " does not exist: on a cluster, replay reads the events with the registry they were written with"),
+                r.out());
+        assertFalse(Files.exists(data), "nothing made under the data dir");
+    }
 }

@@ -109,12 +109,14 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
 
         // the archive is gone (server closed): replay re-emits from the topics alone
         final String[] replay = {"replay", "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app,
-            "-D", "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app).toString(), "--http-port", "-1",
-            "--schema-registry-url", "mock://" + app, "--from", "1", "--to", "1280", "--ledgers"};
+            "-D", "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app + "-replay").toString(), "--http-port",
+            "-1", "--schema-registry-url", "mock://" + app, "--from", "1", "--to", "1280", "--ledgers"};
         final java.io.StringWriter said = new java.io.StringWriter();
         try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
             assertEquals(0, Main.run(w, w, replay));
         }
+        // on a cluster, to no target: nothing on disk (a trial's replay left a ./data with a blob store in it)
+        assertFalse(Files.exists(dir.resolve(app + "-replay")), "replay made its --data-dir");
         final int cpsOfRange = Checkpoint.range(1, 1280).size(); // 21: ledger 1280 is in checkpoint 0x53f
         assertEquals(cpsOfRange, said.toString().lines().filter(l -> l.startsWith("checkpoint ")).count(),
                 said.toString());
