@@ -118,13 +118,22 @@ public final class IngestCommand implements Callable<Integer> {
      */
     private HistoryArchive rootReader;
 
+    /** How long the JVM waits, after a signal, for {@code ingest --client}'s summary and report. */
+    static final Duration CLIENT_LAST_WORDS_WAIT = Duration.ofSeconds(10);
+
+    /** What a signal does before the pipeline is up, and to a client. */
+    private SignalWatch signal;
+
     @Override
     public Integer call() throws Exception {
-        try {
-            return ingest();
-        } finally {
-            if (rootReader != null) {
-                rootReader.close();
+        try (SignalWatch watch = new SignalWatch(spec.commandLine().getErr(), CLIENT_LAST_WORDS_WAIT)) {
+            signal = watch;
+            try {
+                return ingest();
+            } finally {
+                if (rootReader != null) {
+                    rootReader.close();
+                }
             }
         }
     }
@@ -181,8 +190,13 @@ public final class IngestCommand implements Callable<Integer> {
                 err.println("warning: no worker is in group " + remote.group() + " on " + remote.bootstrapServers()
                         + " now: checkpoints the topics hold no verdict for wait until a `run` worker starts");
             }
+            signal.follow();
             try (RemotePipeline.WorkerWatch watch = remote.watchWorkers(Duration.ofSeconds(WORKER_WATCH_SECONDS))) {
-                return requestAndAwait(range, given, remote.clientProps(), remote.topics(), () -> null,
+                // a signal ends the wait with what was decided said and written, as a pipeline's stop does (the
+                // client ended with exit 143 and nothing more); the workers go on
+                return requestAndAwait(range, given, remote.clientProps(), remote.topics(),
+                        () -> signal.signalled() ? "stopped by a signal before every checkpoint had a verdict; the "
+                                + "workers go on with the range: run the command again to follow it" : null,
                         watch::notice, () -> -1, null, startedMillis, t0);
             }
         }
@@ -191,6 +205,7 @@ public final class IngestCommand implements Callable<Integer> {
         try (HistoryStreamsService svc = HistoryStreamsService.start(batch(config), !publishTo.isEmpty());
                 AutoCloseable lastWords = svc.holdShutdown();
                 Publishing publishing = Publishing.startBounded(svc, publishTo)) {
+            signal.handOver();
             return requestAndAwait(range, given, svc.clientProps(), svc.topics(),
                     () -> svc.live() ? null : svc.closing() ? "stopped by a signal before every checkpoint had a "
                             + "verdict; what was verified is kept: run the command again to go on"

@@ -100,6 +100,92 @@ class ProcessFaultTest extends WithEmbeddedBroker {
         assertTrue(json.contains("\"allVerified\" : false"), json);
     }
 
+    @Test
+    @Timeout(120)
+    void aSignalBeforeTheRangeIsRequestedIsSaid() throws Exception {
+        // a trial: SIGTERM while ingest still read the root state (a mirror that hangs) ended with exit 143 and
+        // nothing at all on stderr
+        final Path report = dir.resolve("early.json");
+        final Path err = dir.resolve("early.err");
+        try (java.net.ServerSocket hangs = new java.net.ServerSocket(0, 50,
+                java.net.InetAddress.getLoopbackAddress())) {
+            final List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+            final Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(hangs.accept()); // accepted, never answered
+                    }
+                } catch (final java.io.IOException e) {
+                    // closed
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            final Process p = new ProcessBuilder(javaMain("ingest", "--archive", "http://127.0.0.1:"
+                    + hangs.getLocalPort() + "/", "--to", "1000", "--data-dir", dir.resolve("early").toString(),
+                    "--http-port", "-1", "--quiet", "--report", report.toString())).redirectErrorStream(true)
+                    .redirectOutput(err.toFile()).start();
+            final long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (held.isEmpty() && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertTrue(p.isAlive() && !held.isEmpty(), () -> "reading the root state when signalled: "
+                    + read(err.toFile()));
+            p.destroy(); // SIGTERM
+            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(143, p.exitValue(), () -> read(err.toFile()));
+            for (final java.net.Socket s : held) {
+                s.close();
+            }
+        }
+        final String said = read(err.toFile());
+        assertTrue(said.contains("error: stopped by a signal before the range was requested: this run decided nothing "
+                + "and writes no report"), said);
+        assertTrue(!Files.exists(report), "no report of a run that requested nothing");
+    }
+
+    @Test
+    @Timeout(240)
+    void aSignalEndsAClientsWaitWithWhatWasDecidedSaidAndWritten() throws Exception {
+        // ingest --client ended on SIGTERM with exit 143 and no summary, no report
+        final String app = "client-signalled";
+        final Path data = dir.resolve(app);
+        final String[] cluster = {"--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
+            "topic.prefix=" + app + ".", "--data-dir", data.toString(), "--http-port", "-1", "--quiet"};
+        final String archive = Fixtures.testnetSmall().toString();
+        // the topics, and two checkpoints verified, by a pipeline that then ends: no worker is left
+        final List<String> first = new ArrayList<>(List.of("ingest", "--archive", archive, "--to", "127"));
+        first.addAll(List.of(cluster));
+        assertEquals(0, Main.run(first.toArray(String[]::new)));
+        final Path report = dir.resolve("client.json");
+        final Path err = dir.resolve("client.err");
+        final Path out = dir.resolve("client.out");
+        final List<String> client = new ArrayList<>(List.of("ingest", "--client", "--archive", archive, "--to",
+            "1000", "--report", report.toString()));
+        client.addAll(List.of(cluster));
+        final Process p = new ProcessBuilder(javaMain(client.toArray(String[]::new)))
+                .redirectError(err.toFile()).redirectOutput(out.toFile()).start();
+        final long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (!read(err.toFile()).contains("no worker is in group") && p.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        Thread.sleep(1_000); // past the request, into the wait
+        assertTrue(p.isAlive(), () -> "waiting for the workers when signalled: " + read(err.toFile())
+                + read(out.toFile()));
+        p.destroy(); // SIGTERM
+        assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(143, p.exitValue(), () -> read(err.toFile()));
+        final String said = read(out.toFile());
+        assertTrue(said.matches("(?s).*16 checkpoints: \\d+ verified, 0 failed, \\d+ pending \\(stopped\\).*"),
+                said + read(err.toFile()));
+        assertTrue(read(err.toFile()).contains("error: stopped by a signal before every checkpoint had a verdict; the "
+                + "workers go on with the range"), read(err.toFile()));
+        final String json = Files.readString(report);
+        assertTrue(json.contains("\"error\" : \"stopped by a signal before every checkpoint had a verdict"), json);
+        assertTrue(json.contains("\"status\" : \"PENDING\""), json);
+        assertTrue(json.contains("\"allVerified\" : false"), json);
+    }
+
     /** The command line of {@code Main} with {@code args} in a JVM of its own (this test's class path). */
     private static List<String> javaMain(final String... args) {
         final List<String> cmd = new ArrayList<>(List.of(
