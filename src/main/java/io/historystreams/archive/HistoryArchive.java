@@ -456,6 +456,11 @@ public final class HistoryArchive implements AutoCloseable {
      * (state DOWN, no backoff) when it was already down before this request and another source has said the file is
      * not present: a mirror that is down must not cost every absent optional file a full round of retries.
      */
+    /** {@code d} as said in a log line: whole seconds as "30 s", the rest as "250 ms" (not "0 s"). */
+    static String every(final java.time.Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
     private boolean givenUpAsDown(final int idx, final State[] state) {
         final int before = health[idx].failuresInARow.getAndIncrement();
         if (before + 1 == downAfter && sources.size() > 1) {
@@ -463,7 +468,7 @@ public final class HistoryArchive implements AutoCloseable {
             final long every = retry.downRecheck().toNanos();
             health[idx].recheckAt.getAndUpdate(t -> t == Long.MAX_VALUE ? t : System.nanoTime() + every);
             LOG.warn("{} is taken as down ({} transient failures in a row): it is read after the other sources, and "
-                    + "asked again every {} s", names.get(idx), before + 1, retry.downRecheck().toSeconds());
+                    + "asked again every {}", names.get(idx), before + 1, every(retry.downRecheck()));
         }
         final boolean wasDown = before >= downAfter;
         if (!wasDown) {

@@ -366,6 +366,14 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void theRecheckIntervalIsSaidInMillisecondsBelowAWholeSecond() {
+        // a sub-second fetch.down.recheck.ms was said as "asked again every 0 s"
+        assertEquals("250 ms", HistoryArchive.every(Duration.ofMillis(250)));
+        assertEquals("1500 ms", HistoryArchive.every(Duration.ofMillis(1500)));
+        assertEquals("30 s", HistoryArchive.every(Duration.ofSeconds(30)));
+    }
+
+    @Test
     void aSourceTakenAsDownIsDownForEveryArchiveOfTheProcessThatReadsItUntilTheyAreClosed() throws Exception {
         // a trial's tail: its pipeline took a hanging mirror as down, and its polls of the root state (another
         // archive of the same sources) each waited a read timeout until they had counted six failures of their own
