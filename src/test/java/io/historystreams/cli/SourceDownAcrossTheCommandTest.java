@@ -40,4 +40,38 @@ class SourceDownAcrossTheCommandTest {
                 .map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains(" is taken as down ")).toList();
         assertEquals(1, down.size(), down::toString);
     }
+
+    @Test
+    void aSourceDownWhenTailStartsIsDownForItsPipelineAndPollsToo() throws Exception {
+        // the same for tail's probe of the sources (it reads each root state once): a process of its own, since tail
+        // runs until it is signalled
+        final String dead;
+        try (ServerSocket bound = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            dead = "http://127.0.0.1:" + bound.getLocalPort() + "/";
+        }
+        final Path log = tmp.resolve("tail.log");
+        final Process p = new ProcessBuilder(io.historystreams.testing.JavaMain.command("256m", "tail", "--archive",
+                dead, "--archive", Fixtures.testnetSmall().toString(), "--interval", "1", "--data-dir",
+                tmp.resolve("tail").toString(), "--http-port", "-1", "-D", "fetch.max.attempts=1", "-D",
+                "fetch.retry.base.ms=1")).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            final long deadline = System.nanoTime() + java.time.Duration.ofSeconds(120).toNanos();
+            // the archive's last checkpoint verified, and three polls after it (each reads the root state)
+            while (p.isAlive() && System.nanoTime() < deadline && !java.nio.file.Files.readString(log)
+                    .contains("checkpoint 10047 (0x273f) verified")) {
+                Thread.sleep(100);
+            }
+            Thread.sleep(3_000);
+            final String said = java.nio.file.Files.readString(log);
+            org.junit.jupiter.api.Assertions.assertTrue(p.isAlive() && said.contains("checkpoint 10047 (0x273f) "
+                    + "verified"), said);
+            // one attempt per file: the probe's one failure takes the mirror as down; had the probe forgotten it,
+            // the pipeline and the polls would count afresh, say it again, and a poll would fail on the mirror
+            assertEquals(1, said.lines().filter(l -> l.contains(" is taken as down ")).count(), said);
+            org.junit.jupiter.api.Assertions.assertFalse(said.contains("cannot read the archive's root state"), said);
+        } finally {
+            p.destroy();
+            p.waitFor();
+        }
+    }
 }

@@ -188,12 +188,7 @@ class ProcessFaultTest extends WithEmbeddedBroker {
 
     /** The command line of {@code Main} with {@code args} in a JVM of its own (this test's class path). */
     private static List<String> javaMain(final String... args) {
-        final List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(List.of(args));
-        return cmd;
+        return io.historystreams.testing.JavaMain.command("256m", args);
     }
 
     private static String read(final File f) {

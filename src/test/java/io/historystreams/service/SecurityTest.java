@@ -10,7 +10,6 @@ import io.historystreams.archive.HistoryArchive;
 import io.historystreams.archive.RetryPolicy;
 import io.historystreams.archive.SourceOptions;
 import io.historystreams.blob.LocalBlobStore;
-import io.historystreams.cli.Main;
 import io.historystreams.events.serde.SchemaRegistry;
 import io.historystreams.kafka.EmbeddedKafkaBroker;
 import io.historystreams.publish.CheckpointPublisher;
@@ -40,7 +39,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -293,15 +291,12 @@ class SecurityTest {
                 FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
             server.on(ArchivePaths.checkpointFile(FileType.RESULTS, 0xbf)).status(404).forever();
             final String url = server.url().replace("http://", "http://alice:" + secret + "@");
-            final List<String> cmd = new ArrayList<>(List.of(
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                    "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-cp",
-                    System.getProperty("java.class.path"), Main.class.getName(),
+            final List<String> cmd = io.historystreams.testing.JavaMain.command("256m",
                     "ingest", "--archive", url, "--from", "1", "--to", "255",
                     "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
                     "topic.prefix=" + app + ".", "--data-dir", data.toString(), "--http-port", "-1",
                     "--report", report.toString(), "--publish-to", target.toString(), "-D",
-                    "checkpoint.max.attempts=2", "-D", "checkpoint.retry.backoff.ms=200", "--timeout", "120"));
+                    "checkpoint.max.attempts=2", "-D", "checkpoint.retry.backoff.ms=200", "--timeout", "120");
             final File log = dir.resolve("ingest.log").toFile();
             final Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
             assertTrue(p.waitFor(150, TimeUnit.SECONDS), "ingest finished");

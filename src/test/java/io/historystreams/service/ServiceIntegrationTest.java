@@ -10,8 +10,6 @@ import io.historystreams.archive.RetryPolicy;
 import io.historystreams.archive.SourceOptions;
 import io.historystreams.cli.Main;
 import io.historystreams.events.CheckpointRequest;
-import io.historystreams.events.CheckpointVerified;
-import io.historystreams.events.LedgerVerified;
 import io.historystreams.events.RequestReason;
 import io.historystreams.testing.FaultyArchiveServer;
 import io.historystreams.testing.Fixtures;
@@ -524,11 +522,7 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
             dir.resolve(app).toString(), "--http-port", "-1", "--quiet", "--fetch-concurrency", "2",
             // the killed member leaves the group after 6 s instead of 45 s (passed to every Kafka client untouched)
             "-D", "kafka.session.timeout.ms=6000", "-D", "kafka.heartbeat.interval.ms=1500"};
-        final List<String> cmd = new java.util.ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
-                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(List.of(args));
+        final List<String> cmd = io.historystreams.testing.JavaMain.command("512m", args);
         final File log = dir.resolve("first-run.log").toFile();
         final Process first = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log).start();
         final Topics t = topics(app);
