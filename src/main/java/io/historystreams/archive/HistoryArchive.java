@@ -451,16 +451,16 @@ public final class HistoryArchive implements AutoCloseable {
         return down;
     }
 
-    /**
-     * Counts a transient failure of source {@code idx} in its failures in a row, and gives up on it for this fetch
-     * (state DOWN, no backoff) when it was already down before this request and another source has said the file is
-     * not present: a mirror that is down must not cost every absent optional file a full round of retries.
-     */
     /** {@code d} as said in a log line: whole seconds as "30 s", the rest as "250 ms" (not "0 s"). */
     static String every(final java.time.Duration d) {
         return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 
+    /**
+     * Counts a transient failure of source {@code idx} in its failures in a row, and gives up on it for this fetch
+     * (state DOWN, no backoff) when it was already down before this request and another source has said the file is
+     * not present: a mirror that is down must not cost every absent optional file a full round of retries.
+     */
     private boolean givenUpAsDown(final int idx, final State[] state) {
         final int before = health[idx].failuresInARow.getAndIncrement();
         if (before + 1 == downAfter && sources.size() > 1) {

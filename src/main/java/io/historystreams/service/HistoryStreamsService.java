@@ -119,9 +119,9 @@ public final class HistoryStreamsService implements AutoCloseable {
         final String lz4 = onDisk ? NativeLibraries.loadLz4(config.dataDir())
                 : NativeLibraries.loadLz4WithoutDataDir();
         if (lz4 != null) {
-            LOG.warn("lz4-java's native library is not loaded from a copy in the data dir ({}): lz4-java extracts it "
-                    + "to a temp file in {} itself, which a process killed (kill -9) leaves behind (150 KB)", lz4,
-                    System.getProperty("java.io.tmpdir"));
+            LOG.warn("lz4-java's native library is not loaded from a copy {} ({}): lz4-java extracts it to a temp "
+                    + "file in {} itself, which a process killed (kill -9) leaves behind (150 KB)",
+                    onDisk ? "in the data dir" : "of this user's", lz4, System.getProperty("java.io.tmpdir"));
         }
         io.historystreams.archive.Credentials.registerAll(config.get(ServiceConfig.ARCHIVE_CREDENTIALS));
         EmbeddedKafkaBroker broker = null;
