@@ -72,7 +72,7 @@ public final class ReplayCommand implements Callable<Integer> {
      * A verified checkpoint read from the topic: the record's bytes, re-emitted as they are, the event, and where the
      * record is (publishing is done once the targets' runners have committed past it).
      */
-    private record Verified(byte[] bytes, CheckpointVerified event, OutcomeWatcher.RecordAt at) {
+    private record Verified(byte[] bytes, CheckpointVerified event, OutcomeWatcher.RecordAt at, long timestamp) {
     }
 
     @Override
@@ -143,7 +143,7 @@ public final class ReplayCommand implements Callable<Integer> {
                     }
                     if (before == null || !v.getVerifiedAt().isBefore(before.event().getVerifiedAt())) {
                         checkpoints.put(v.getCheckpoint(), new Verified(r.value(), v,
-                                new OutcomeWatcher.RecordAt(r.partition(), r.offset())));
+                                new OutcomeWatcher.RecordAt(r.partition(), r.offset()), r.timestamp()));
                     }
                 }
             });
@@ -179,8 +179,11 @@ public final class ReplayCommand implements Callable<Integer> {
                 try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
                         new ByteArraySerializer())) {
                     for (final Map.Entry<Long, Verified> e : checkpoints.entrySet()) {
-                        producer.send(new ProducerRecord<>(cpOut, t.checkpointsVerified.keySerde().serializer()
-                                .serialize(cpOut, e.getKey()), e.getValue().bytes()));
+                        // with the record's own timestamp, as every replayed record (a trial: the replayed ledgers
+                        // of a checkpoint carried the times they were sent, not the one time they share)
+                        producer.send(new ProducerRecord<>(cpOut, null, e.getValue().timestamp(),
+                                t.checkpointsVerified.keySerde().serializer().serialize(cpOut, e.getKey()),
+                                e.getValue().bytes()));
                         if (!quiet) {
                             final CheckpointVerified v = e.getValue().event();
                             out.printf("checkpoint %d (0x%x) ledgers %d..%d last hash %s%n", v.getCheckpoint(),
@@ -199,7 +202,7 @@ public final class ReplayCommand implements Callable<Integer> {
                                     latest.put(l.getLedgerSeq(), ((long) r.partition() << 48) | r.offset());
                                     return;
                                 }
-                                producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
+                                producer.send(new ProducerRecord<>(ledgerOut, null, r.timestamp(), r.key(), r.value()));
                                 ledgerCount[0]++;
                                 ledgersFound.set(Math.toIntExact(l.getLedgerSeq() - firstLedger));
                             }
@@ -212,7 +215,8 @@ public final class ReplayCommand implements Callable<Integer> {
                                 final long seq = java.nio.ByteBuffer.wrap(r.key()).getLong();
                                 final Long at = latest.get(seq);
                                 if (at != null && at == (((long) r.partition() << 48) | r.offset())) {
-                                    producer.send(new ProducerRecord<>(ledgerOut, r.key(), r.value()));
+                                    producer.send(new ProducerRecord<>(ledgerOut, null, r.timestamp(), r.key(),
+                                            r.value()));
                                     ledgerCount[0]++;
                                     ledgersFound.set(Math.toIntExact(seq - firstLedger));
                                 }

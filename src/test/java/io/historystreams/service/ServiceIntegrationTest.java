@@ -131,6 +131,15 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                 app + ".replay.ledgers-verified", new LongDeserializer(), new ByteArrayDeserializer());
         assertEquals(1343, replayedLedgers.size());
         assertEquals(1343, replayedLedgers.stream().map(ConsumerRecord::key).distinct().count());
+        // each replayed record has its original's timestamp (a trial: the time it was sent), so a checkpoint's
+        // ledgers share one there too
+        final Map<Long, Long> ledgerTimes = new java.util.HashMap<>();
+        ledgers.forEach(l -> ledgerTimes.put(l.key(), l.timestamp()));
+        assertEquals(0, replayedLedgers.stream().filter(l -> l.timestamp() != ledgerTimes.get(l.key())).count());
+        final Map<Long, Long> cpTimes = new java.util.HashMap<>();
+        TopicReader.readAll(broker.bootstrapServers(), t.checkpointsVerified.name(), new LongDeserializer(),
+                new ByteArrayDeserializer()).forEach(c -> cpTimes.put(c.key(), c.timestamp()));
+        assertEquals(0, cps.stream().filter(c -> c.timestamp() != cpTimes.get(c.key())).count());
         // --quiet, as for verify and ingest: the summary line only
         final java.io.StringWriter quiet = new java.io.StringWriter();
         try (java.io.PrintWriter w = new java.io.PrintWriter(quiet, true)) {
