@@ -133,7 +133,7 @@ public final class HistoryStreamsService implements AutoCloseable {
             if (config.embedded()) {
                 warnOfALowOpenFileLimit();
                 final long t0 = System.nanoTime();
-                broker = EmbeddedKafkaBroker.start(config.dataDir(), Map.of());
+                broker = EmbeddedKafkaBroker.start(config.dataDir(), config.embeddedBrokerPorts());
                 bootstrap = broker.bootstrapServers();
                 LOG.info("embedded Kafka broker at {} (data in {}) started in {} ms", bootstrap,
                         broker.kafkaDir(), (System.nanoTime() - t0) / 1_000_000);

@@ -46,6 +46,12 @@ public final class ServiceConfig {
     public static final String ARCHIVE_CREDENTIALS = "archive.credentials";
     public static final String COMMIT_INTERVAL_MS = "commit.interval.ms";
     /**
+     * The embedded broker's client and controller ports (default: free ones, chosen at the data dir's first start and
+     * kept for it; see EmbeddedKafkaBroker). docs/embedded-broker.md named them, but the service did not pass them on.
+     */
+    public static final String EMBEDDED_BROKER_PORT = io.historystreams.kafka.EmbeddedKafkaBroker.BROKER_PORT;
+    public static final String EMBEDDED_CONTROLLER_PORT = io.historystreams.kafka.EmbeddedKafkaBroker.CONTROLLER_PORT;
+    /**
      * What to do with transactions a crash left open for good on the embedded broker's partitions ({@code fail}:
      * stop and say so; {@code abort}: end them and go on, see the README).
      */
@@ -336,6 +342,13 @@ public final class ServiceConfig {
             throw new IllegalArgumentException("setting " + HTTP_PORT + " (--http-port) must be a port, 0 (any free "
                     + "one) or -1 (off), got " + port.trim());
         }
+        for (final String key : List.of(EMBEDDED_BROKER_PORT, EMBEDDED_CONTROLLER_PORT)) {
+            final String v = values.get(key);
+            final long n = getLong(key, 0);
+            if (v != null && !v.isBlank() && (n < 1 || n > 65_535)) {
+                throw new IllegalArgumentException("setting " + key + " must be a port, 1 to 65535, got " + v.trim());
+            }
+        }
         final String app = values.get(APPLICATION_ID);
         if (app != null && !app.matches("[A-Za-z0-9._-]+")) {
             // Kafka Streams names topics and groups after it: "" failed as "Failed to construct kafka consumer"
@@ -378,6 +391,18 @@ public final class ServiceConfig {
     public boolean embedded() {
         final String b = values.get(BOOTSTRAP_SERVERS);
         return b == null || b.isBlank();
+    }
+
+    /** The embedded broker's port settings given, as {@code EmbeddedKafkaBroker.start} takes them. */
+    public Map<String, String> embeddedBrokerPorts() {
+        final Map<String, String> ports = new TreeMap<>();
+        for (final String key : List.of(EMBEDDED_BROKER_PORT, EMBEDDED_CONTROLLER_PORT)) {
+            final String v = values.get(key);
+            if (v != null && !v.isBlank()) {
+                ports.put(key, v.trim());
+            }
+        }
+        return ports;
     }
 
     public Path dataDir() {
