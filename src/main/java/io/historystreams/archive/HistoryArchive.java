@@ -432,12 +432,26 @@ public final class HistoryArchive implements AutoCloseable {
                 }
             } else {
                 health[idx].failuresInARow.incrementAndGet();
-                LOG.info("{}, taken as down, still fails ({}): asked again in {} s", name, failure,
-                        retry.downRecheck().toSeconds());
+                LOG.info("{}, taken as down, still fails ({}): asked again in {}", name, failure,
+                        every(retry.downRecheck()));
             }
         } finally {
             health[idx].recheckAt.set(System.nanoTime() + every);
         }
+    }
+
+    /**
+     * The names of the sources whose last answer, to any archive of this process that reads them, was a transient
+     * failure (one or more in a row: not only those taken as down), in order.
+     */
+    public List<String> sourcesFailing() {
+        final List<String> failing = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            if (health[i].failuresInARow.get() > 0) {
+                failing.add(names.get(i));
+            }
+        }
+        return failing;
     }
 
     /** The names of the sources taken as down ({@code fetch.max.attempts} transient failures in a row), in order. */

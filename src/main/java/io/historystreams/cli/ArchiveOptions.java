@@ -229,9 +229,15 @@ public final class ArchiveOptions {
      * @param rootWarning a warning about the root state, or null: that no network passphrase is checked (the root
      *                    state could not be read), or that the root differs from its checkpoint's state file
      */
-    public record Range(long first, long last, String passphrase, long current, String rootWarning) {
+    public record Range(long first, long last, String passphrase, long current, String rootWarning,
+            List<String> sourceWarnings) {
         public Range(final long first, final long last, final String passphrase) {
             this(first, last, passphrase, -1, null);
+        }
+
+        public Range(final long first, final long last, final String passphrase, final long current,
+                final String rootWarning) {
+            this(first, last, passphrase, current, rootWarning, List.of());
         }
 
         /** The notes and warnings to print before the work: {@link #widened()}, {@link #pastCurrent()}, the root's. */
@@ -246,6 +252,7 @@ public final class ArchiveOptions {
             if (rootWarning != null) {
                 out.add(rootWarning);
             }
+            out.addAll(sourceWarnings);
             return out;
         }
 
@@ -305,9 +312,11 @@ public final class ArchiveOptions {
         String unchecked = null;
         String rootDiffers = null;
         try {
-            final HistoryArchiveState root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in,
-                    ArchivePaths.WELL_KNOWN, -1, networkPassphrase, VerificationLimits.defaults())).value();
-            final HasVerifier.RootCheckpoint own = HasVerifier.rootCheckpoint(ha, root.currentLedger());
+            final HistoryArchive.Fetched<HistoryArchiveState> read = ha.fetch(ArchivePaths.WELL_KNOWN,
+                    in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN, -1, networkPassphrase,
+                            VerificationLimits.defaults()));
+            final HistoryArchiveState root = read.value();
+            final HasVerifier.RootCheckpoint own = rootCheckpoint(ha, read.source(), root.currentLedger());
             if (to == null) {
                 requireRootCheckpoint(own, root.currentLedger());
             }
@@ -347,7 +356,7 @@ public final class ArchiveOptions {
                     + "be checked against the archive, and the range is more than " + MAX_CHECKPOINTS_UNCHECKED
                     + " checkpoints (a typo?): give a shorter range, or make the root state readable");
         }
-        checkSourcesAgree(ha);
+        final List<String> notChecked = checkSourcesAgree(ha);
         if (current >= 0 && io.historystreams.archive.Checkpoint.containing(last)
                 - io.historystreams.archive.Checkpoint.containing(current)
                 > MAX_CHECKPOINTS_PAST_CURRENT * (long) io.historystreams.archive.Checkpoint.FREQUENCY) {
@@ -357,7 +366,25 @@ public final class ArchiveOptions {
                     + " checkpoints past the archive's current ledger " + current + ": nothing is there yet (a typo?); "
                     + "give a --to near " + current + ", or none to end at it");
         }
-        return new Range(first, last, passphrase, current, unchecked == null ? rootDiffers : unchecked);
+        return new Range(first, last, passphrase, current, unchecked == null ? rootDiffers : unchecked, notChecked);
+    }
+
+    /**
+     * The root checkpoint's state file, read first from the source that served the root state (the sources before it
+     * in the read order did not: a mirror that hangs cost a second read timeout here, a trial's start waited 90 s),
+     * then from all of them when that one cannot give it.
+     */
+    private static HasVerifier.RootCheckpoint rootCheckpoint(final HistoryArchive ha, final String servedRoot,
+            final long checkpoint) {
+        final List<String> order = ha.readFrom();
+        final int at = order.indexOf(servedRoot);
+        final List<Integer> before = new java.util.ArrayList<>();
+        for (final String name : order.subList(0, Math.max(at, 0))) {
+            before.add(ha.sourceNames().indexOf(name));
+        }
+        final HistoryArchive first = ha.without(before);
+        final HasVerifier.RootCheckpoint own = HasVerifier.rootCheckpoint(first, checkpoint);
+        return first == ha || own.state() != null ? own : HasVerifier.rootCheckpoint(ha, checkpoint);
     }
 
     /**
@@ -365,43 +392,88 @@ public final class ArchiveOptions {
      * generations of testnet, which keep the passphrase) had their files verified as one archive's, whichever source
      * answered first, and reported as verified. Refused when two sources' root states name different networks, or
      * when their state files of the same checkpoint (the lower of their roots) differ in ledger or bucket list. A source
-     * that cannot answer is left out of this check (its files are checked as they come).
+     * that cannot answer is left out of this check (its files are checked as they come); one whose last answer was a
+     * failure, or that does not answer within {@link #AGREE_WAIT}, is named in a warning, returned.
      */
-    static void checkSourcesAgree(final HistoryArchive archive) {
+    /** How long the mirror check at start waits for the sources' root states. */
+    static final Duration AGREE_WAIT = Duration.ofSeconds(5);
+
+    static List<String> checkSourcesAgree(final HistoryArchive archive) {
         final List<String> names = archive.sourceNames();
         if (names.size() < 2) {
-            return;
+            return List.of();
         }
         // one attempt each: a mirror that is down must not hold the start for its retries
         final HistoryArchive ha = archive.withRetryPolicy(archive.retryPolicy().withMaxAttempts(1));
-        final List<HistoryArchiveState> roots = new java.util.ArrayList<>();
-        final List<String> of = new java.util.ArrayList<>();
-        for (final String name : names) {
-            final HistoryArchiveState root = fromOnly(ha, name, ArchivePaths.WELL_KNOWN, -1);
-            if (root != null) {
-                roots.add(root);
-                of.add(name);
+        final List<String> warnings = new java.util.ArrayList<>();
+        final java.util.Set<String> failing = new java.util.HashSet<>(archive.sourcesFailing());
+        // asked all at once, and waited for AGREE_WAIT at most: a mirror that hangs held every start for a read
+        // timeout here, in silence, also when listed last and never needed (a trial: 30 s at each start)
+        final java.util.concurrent.ExecutorService asking = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            final Thread t = new Thread(r, "sources-agree");
+            t.setDaemon(true);
+            return t;
+        });
+        final Map<String, java.util.concurrent.Future<HistoryArchiveState>> asked = new java.util.LinkedHashMap<>();
+        try {
+            for (final String name : names) {
+                if (failing.contains(name)) {
+                    // its last answer, to the root state's read, was a failure: not asked again here
+                    warnings.add("warning: " + name + " failed to answer just now, so it is not checked to be a mirror "
+                            + "of the other sources; its files are checked as they come");
+                } else {
+                    asked.put(name, asking.submit(() -> fromOnly(ha, name, ArchivePaths.WELL_KNOWN, -1)));
+                }
             }
+            final long deadline = System.nanoTime() + AGREE_WAIT.toNanos();
+            final List<HistoryArchiveState> roots = new java.util.ArrayList<>();
+            final List<String> of = new java.util.ArrayList<>();
+            for (final Map.Entry<String, java.util.concurrent.Future<HistoryArchiveState>> e : asked.entrySet()) {
+                final HistoryArchiveState root;
+                try {
+                    root = e.getValue().get(Math.max(0, deadline - System.nanoTime()),
+                            java.util.concurrent.TimeUnit.NANOSECONDS);
+                } catch (final java.util.concurrent.TimeoutException t) {
+                    warnings.add("warning: " + e.getKey() + " did not answer within " + AGREE_WAIT.toSeconds()
+                            + " s, so it is not checked to be a mirror of the other sources; its files are checked as "
+                            + "they come");
+                    continue;
+                } catch (final java.util.concurrent.ExecutionException | InterruptedException x) {
+                    if (x instanceof InterruptedException) {
+                        Thread.currentThread().interrupt();
+                    }
+                    continue;
+                }
+                if (root != null) {
+                    roots.add(root);
+                    of.add(e.getKey());
+                }
+            }
+            for (int i = 1; i < roots.size(); i++) {
+                final HistoryArchiveState a = roots.get(0);
+                final HistoryArchiveState b = roots.get(i);
+                if (a.networkPassphrase() != null && b.networkPassphrase() != null
+                        && !a.networkPassphrase().equals(b.networkPassphrase())) {
+                    throw new IllegalArgumentException("the sources are not mirrors of one archive: " + of.get(0)
+                            + " names the network " + ArchivePaths.quote(a.networkPassphrase()) + ", " + of.get(i)
+                            + " " + ArchivePaths.quote(b.networkPassphrase()) + "; give the sources of one network");
+                }
+                final long cp = Math.min(a.currentLedger(), b.currentLedger());
+                final HistoryArchiveState sa = fromOnly(ha, of.get(0), ArchivePaths.has(cp), cp);
+                final HistoryArchiveState sb = fromOnly(ha, of.get(i), ArchivePaths.has(cp), cp);
+                if (sa != null && sb != null && !sa.bucketListHash().equals(sb.bucketListHash())) {
+                    throw new IllegalArgumentException("the sources are not mirrors of one archive: their state files "
+                            + ArchivePaths.has(cp) + " differ (bucket list hash " + sa.bucketListHash().shortHex()
+                            + " at " + of.get(0) + ", " + sb.bucketListHash().shortHex() + " at " + of.get(i)
+                            + "): another network, or another generation of testnet; give the sources of one "
+                            + "archive");
+                }
+            }
+        } finally {
+            // a read still waiting ends at its read timeout, on its daemon thread, and counts as the source's failure
+            asking.shutdown();
         }
-        for (int i = 1; i < roots.size(); i++) {
-            final HistoryArchiveState a = roots.get(0);
-            final HistoryArchiveState b = roots.get(i);
-            if (a.networkPassphrase() != null && b.networkPassphrase() != null
-                    && !a.networkPassphrase().equals(b.networkPassphrase())) {
-                throw new IllegalArgumentException("the sources are not mirrors of one archive: " + of.get(0)
-                        + " names the network " + ArchivePaths.quote(a.networkPassphrase()) + ", " + of.get(i) + " "
-                        + ArchivePaths.quote(b.networkPassphrase()) + "; give the sources of one network");
-            }
-            final long cp = Math.min(a.currentLedger(), b.currentLedger());
-            final HistoryArchiveState sa = fromOnly(ha, of.get(0), ArchivePaths.has(cp), cp);
-            final HistoryArchiveState sb = fromOnly(ha, of.get(i), ArchivePaths.has(cp), cp);
-            if (sa != null && sb != null && !sa.bucketListHash().equals(sb.bucketListHash())) {
-                throw new IllegalArgumentException("the sources are not mirrors of one archive: their state files "
-                        + ArchivePaths.has(cp) + " differ (bucket list hash " + sa.bucketListHash().shortHex()
-                        + " at " + of.get(0) + ", " + sb.bucketListHash().shortHex() + " at " + of.get(i)
-                        + "): another network, or another generation of testnet; give the sources of one archive");
-            }
-        }
+        return warnings;
     }
 
     /** The state file {@code path} as source {@code name} serves it, or null when it cannot be had or read. */
