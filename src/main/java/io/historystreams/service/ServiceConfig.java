@@ -342,6 +342,14 @@ public final class ServiceConfig {
             throw new IllegalArgumentException("setting " + HTTP_PORT + " (--http-port) must be a port, 0 (any free "
                     + "one) or -1 (off), got " + port.trim());
         }
+        final String registry = values.get(SCHEMA_REGISTRY_URL);
+        if (registry != null && !registry.isBlank() && !registry.trim().toLowerCase(Locale.ROOT)
+                .matches("(mock://|file://|https?://).*")) {
+            // it was found once the embedded broker had started, after Kafka's own errors of its stop
+            throw new IllegalArgumentException("setting " + SCHEMA_REGISTRY_URL + " (--schema-registry-url) must be "
+                    + "mock://scope, file:///dir, http:// or https://, got '"
+                    + registry.trim().replaceFirst("//[^/@]*@", "//***@") + "'");
+        }
         for (final String key : List.of(EMBEDDED_BROKER_PORT, EMBEDDED_CONTROLLER_PORT)) {
             final String v = values.get(key);
             final long n = getLong(key, 0);

@@ -181,7 +181,12 @@ class ServiceConfigTest {
                 {ServiceConfig.HTTP_PORT, "-5", "setting http.port (--http-port) must be a port"},
                 {ServiceConfig.TOPIC_PREFIX, "a/b", "setting topic.prefix may hold only letters"},
                 {ServiceConfig.APPLICATION_ID, "", "setting application.id (--application-id) must be one or more"},
-                {ServiceConfig.BLOB_KEEP, "bogus", "setting blob.keep must be all or auto, got bogus"}}) {
+                {ServiceConfig.BLOB_KEEP, "bogus", "setting blob.keep must be all or auto, got bogus"},
+                // found once the embedded broker had started, after Kafka's errors of its stop (a trial)
+                {ServiceConfig.SCHEMA_REGISTRY_URL, "ftp://al:s3cret@x/", "setting schema.registry.url "
+                        + "(--schema-registry-url) must be mock://scope, file:///dir, http:// or https://, got "
+                        + "'ftp://***@x/'"},
+                {ServiceConfig.EMBEDDED_BROKER_PORT, "0", "setting embedded.broker.port must be a port, 1 to 65535"}}) {
             final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> ServiceConfig.load(null, Map.of(), Map.of(bad[0], bad[1])));
             assertTrue(e.getMessage().startsWith(bad[2]), e.getMessage());

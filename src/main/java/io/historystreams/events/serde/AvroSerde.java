@@ -3,6 +3,7 @@ package io.historystreams.events.serde;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -45,6 +46,20 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
         RegistryMismatchException(final String message, final Throwable cause) {
             super(message, cause);
         }
+    }
+
+    /**
+     * Avro's incompatibilities, said by type, place and message (their own text holds both schemas whole: a trial's
+     * error line ran to 13,658 characters), the first three.
+     */
+    static String incompatibilities(final List<SchemaCompatibility.Incompatibility> all) {
+        final StringBuilder b = new StringBuilder();
+        for (int i = 0; i < Math.min(3, all.size()); i++) {
+            final SchemaCompatibility.Incompatibility inc = all.get(i);
+            b.append(i == 0 ? "" : "; ").append(inc.getType()).append(" at ").append(inc.getLocation()).append(": ")
+                    .append(inc.getMessage());
+        }
+        return all.size() > 3 ? b + "; " + (all.size() - 3) + " more" : b.toString();
     }
 
     /** The registry could not be asked for a writer schema (a registry server down): transient, not the record's fault. */
@@ -271,7 +286,7 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
         if (compatibility.getType() != SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
             throw new RegistryMismatchException("writer schema id " + id + " (" + writerSchema.getFullName()
                     + ") from topic '" + topic + "' cannot be read as " + type.getName() + ": "
-                    + compatibility.getResult().getIncompatibilities(), null);
+                    + incompatibilities(compatibility.getResult().getIncompatibilities()), null);
         }
         final SpecificDatumReader<T> reader = new SpecificDatumReader<>(writerSchema, readerSchema, model);
         final SpecificDatumReader<T> previous = readersById.putIfAbsent(id, reader);
