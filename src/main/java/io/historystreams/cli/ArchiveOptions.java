@@ -345,7 +345,8 @@ public final class ArchiveOptions {
         }
         final long first = from == null ? 1 : from;
         if (last < first) {
-            throw new IllegalArgumentException("empty range " + first + ".." + last);
+            throw new IllegalArgumentException("empty range " + first + ".." + last + (to == null ? " (--to defaults "
+                    + "to the archive's current ledger, " + last + ")" : ""));
         }
         if (current < 0 && io.historystreams.archive.Checkpoint.containing(last)
                 - io.historystreams.archive.Checkpoint.containing(first)

@@ -409,10 +409,14 @@ public final class IngestCommand implements Callable<Integer> {
             }).toList();
             if (!elsewhere.isEmpty()) {
                 out.printf("warning: %d of the verified checkpoints (0x%x..0x%x) were verified earlier in this "
-                        + "pipeline from %s, not from %s, whose files for them were not read. A data dir (and topic "
-                        + "prefix) holds one archive's history: verify this archive with another --data-dir.%n",
+                        + "pipeline from %s, not from %s, whose files for them were not read. %s%n",
                         elsewhere.size(), elsewhere.get(0), elsewhere.get(elsewhere.size() - 1),
-                        String.join(", ", w.sources(elsewhere.get(0))), String.join(", ", given));
+                        String.join(", ", w.sources(elsewhere.get(0))), String.join(", ", given), client
+                                // a client has no data dir of its own to change
+                                ? "A pipeline (application id and topic prefix) holds one archive's history: verify "
+                                + "this archive with workers of another --application-id and topic.prefix."
+                                : "A data dir (and topic prefix) holds one archive's history: verify this archive "
+                                + "with another --data-dir.");
             }
             final List<String> warnings = new ArrayList<>(range.warnings());
             final List<Long> outside = w.takenBackOutside();

@@ -58,6 +58,10 @@ public final class LocalArchiveWriter implements ArchiveWriter {
         try {
             Files.createDirectories(root);
             this.root = root.toRealPath();
+        } catch (final java.nio.file.FileAlreadyExistsException e) {
+            // said as "FileAlreadyExistsException: <path>" before
+            throw new PublishException("cannot use " + root + " as a target archive: " + e.getFile() + " is a file, "
+                    + "not a directory", false, e);
         } catch (IOException e) {
             throw new PublishException("cannot use " + root + " as a target archive: " + e, false, e);
         }

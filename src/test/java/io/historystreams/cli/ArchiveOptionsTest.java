@@ -264,6 +264,20 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void aFromPastTheCurrentLedgerSaysWhereTheEndCameFrom() throws Exception {
+        // "empty range 10048..10047" did not say that 10047 was the archive's current ledger
+        final ArchiveOptions o = options("--archive", Fixtures.testnetSmall().toString());
+        try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> o.resolve(ha, 10048L, null));
+            assertEquals("empty range 10048..10047 (--to defaults to the archive's current ledger, 10047)",
+                    e.getMessage());
+            assertEquals("empty range 200..100", assertThrows(IllegalArgumentException.class,
+                    () -> o.resolve(ha, 200L, 100L)).getMessage());
+        }
+    }
+
+    @Test
     void withARangeGivenAnArchiveWithoutARootStateStillRuns() throws Exception {
         // a directory with no .well-known/stellar-history.json: the root state is absent, not unreachable
         final ArchiveOptions o = options("--archive", dir.toString());

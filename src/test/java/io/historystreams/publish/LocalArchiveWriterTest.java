@@ -37,6 +37,15 @@ class LocalArchiveWriterTest {
     }
 
     @Test
+    void aTargetThatIsAFileIsSaidSo() throws Exception {
+        // it said "FileAlreadyExistsException: <path>"
+        final Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        final PublishException e = assertThrows(PublishException.class, () -> new LocalArchiveWriter(file));
+        assertEquals("cannot use " + file + " as a target archive: " + file + " is a file, not a directory",
+                e.getMessage());
+    }
+
+    @Test
     void withoutFsyncAndReplacingExisting() throws Exception {
         final Path target = tmp.resolve("target");
         final Path a = Files.writeString(tmp.resolve("a"), "first");
