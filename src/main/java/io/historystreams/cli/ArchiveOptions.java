@@ -230,7 +230,7 @@ public final class ArchiveOptions {
      *                    state could not be read), or that the root differs from its checkpoint's state file
      */
     public record Range(long first, long last, String passphrase, long current, String rootWarning,
-            List<String> sourceWarnings) {
+            List<String> otherWarnings) {
         public Range(final long first, final long last, final String passphrase) {
             this(first, last, passphrase, -1, null);
         }
@@ -252,7 +252,7 @@ public final class ArchiveOptions {
             if (rootWarning != null) {
                 out.add(rootWarning);
             }
-            out.addAll(sourceWarnings);
+            out.addAll(otherWarnings);
             return out;
         }
 
@@ -311,6 +311,7 @@ public final class ArchiveOptions {
         long current = -1;
         String unchecked = null;
         String rootDiffers = null;
+        boolean rootNamesNone = false;
         try {
             final HistoryArchive.Fetched<HistoryArchiveState> read = ha.fetch(ArchivePaths.WELL_KNOWN,
                     in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN, -1, networkPassphrase,
@@ -324,6 +325,7 @@ public final class ArchiveOptions {
             last = to == null ? root.currentLedger() : last;
             current = root.currentLedger();
             passphrase = passphrase == null ? root.networkPassphrase() : passphrase;
+            rootNamesNone = root.networkPassphrase() == null;
         } catch (final VerificationException e) {
             if (to == null) {
                 throw new IllegalArgumentException("cannot read the archive's root state: " + e, e);
@@ -357,7 +359,13 @@ public final class ArchiveOptions {
                     + "be checked against the archive, and the range is more than " + MAX_CHECKPOINTS_UNCHECKED
                     + " checkpoints (a typo?): give a shorter range, or make the root state readable");
         }
-        final List<String> notChecked = checkSourcesAgree(ha);
+        final List<String> others = new java.util.ArrayList<>();
+        if (networkPassphrase != null && rootNamesNone) {
+            // a version-1 state file names no network: nothing was checked against the passphrase given, silently
+            others.add("warning: the archive's root state names no network (an older state file), so "
+                    + "--network-passphrase is not checked against it, nor against the state files that name none");
+        }
+        others.addAll(checkSourcesAgree(ha));
         if (current >= 0 && io.historystreams.archive.Checkpoint.containing(last)
                 - io.historystreams.archive.Checkpoint.containing(current)
                 > MAX_CHECKPOINTS_PAST_CURRENT * (long) io.historystreams.archive.Checkpoint.FREQUENCY) {
@@ -367,7 +375,7 @@ public final class ArchiveOptions {
                     + " checkpoints past the archive's current ledger " + current + ": nothing is there yet (a typo?); "
                     + "give a --to near " + current + ", or none to end at it");
         }
-        return new Range(first, last, passphrase, current, unchecked == null ? rootDiffers : unchecked, notChecked);
+        return new Range(first, last, passphrase, current, unchecked == null ? rootDiffers : unchecked, others);
     }
 
     /**

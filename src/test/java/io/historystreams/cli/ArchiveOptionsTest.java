@@ -278,6 +278,23 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void aPassphraseGivenForAnArchiveThatNamesNoNetworkIsSaidToBeUnchecked() throws Exception {
+        // pubnet's first state files (version 1) name no network: a testnet passphrase passed in silence
+        final ArchiveOptions o = options("--archive", Fixtures.pubnetGenesis().toString(), "--network-passphrase",
+                "Test SDF Network ; September 2015");
+        try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+            assertEquals(List.of("warning: the archive's root state names no network (an older state file), so "
+                    + "--network-passphrase is not checked against it, nor against the state files that name none"),
+                    o.resolve(ha, null, null).warnings());
+        }
+        final ArchiveOptions named = options("--archive", Fixtures.testnetSmall().toString(), "--network-passphrase",
+                "Test SDF Network ; September 2015");
+        try (HistoryArchive ha = named.open(FetchObserver.NONE)) {
+            assertEquals(List.of(), named.resolve(ha, null, null).warnings());
+        }
+    }
+
+    @Test
     void withARangeGivenAnArchiveWithoutARootStateStillRuns() throws Exception {
         // a directory with no .well-known/stellar-history.json: the root state is absent, not unreachable
         final ArchiveOptions o = options("--archive", dir.toString());
