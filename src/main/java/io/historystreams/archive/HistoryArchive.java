@@ -355,8 +355,16 @@ public final class HistoryArchive implements AutoCloseable {
             final Duration retryAfter, final int attempts) throws VerificationException {
         final Duration delay = retry.delayFor(failures, retryAfter);
         observer.retry(source, path, reason, delay);
-        LOG.info("{} (transient failure {} of {}): fetched again in {} ms", reason, failures, retry.maxAttempts(),
-                delay.toMillis());
+        final int idx = names.indexOf(source);
+        if (sources.size() > 1 && idx >= 0) {
+            // the file's count alone read "1 of 6" at every failure of a mirror on its way to being taken as down
+            LOG.info("{} (transient failure {} of {} of this file; {} in a row from this source, taken as down at {}): "
+                    + "fetched again in {} ms", reason, failures, retry.maxAttempts(),
+                    health[idx].failuresInARow.get(), downAfter, delay.toMillis());
+        } else {
+            LOG.info("{} (transient failure {} of {}): fetched again in {} ms", reason, failures, retry.maxAttempts(),
+                    delay.toMillis());
+        }
         if (delay.isZero() || delay.isNegative()) {
             return;
         }

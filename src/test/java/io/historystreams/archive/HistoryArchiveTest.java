@@ -133,11 +133,17 @@ class HistoryArchiveTest {
                     try (HistoryArchive archive = archive(FAST, bad, good)) {
                         assertEquals(TestBuckets.hashOf(bucket),
                                 archive.fetch(bucket, TestBuckets.verifier(bucket)).value());
+                        bad.on(bucket).status(503);
+                        archive.fetch(bucket, TestBuckets.verifier(bucket));
                     }
                 });
         final List<String> lines = logged.stream().map(e -> e.getLevel() + " " + e.getFormattedMessage()).toList();
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("INFO " + bad.url() + " " + bucket + ": HTTP 500")
                 && l.contains("(transient failure 1 of 6): fetched again in")), lines::toString);
+        // with mirrors, the source's own count too (each of its failures read "1 of 6" for its file)
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("INFO " + bad.url() + " " + bucket + ": HTTP 503")
+                && l.contains("(transient failure 1 of 6 of this file; 1 in a row from this source, taken as down "
+                + "at 6): fetched again in")), lines::toString);
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("WARN " + bad.url() + " served a bad copy of " + bucket
                 + ": ")), lines::toString);
     }
