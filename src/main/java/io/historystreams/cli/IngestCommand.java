@@ -610,6 +610,17 @@ public final class IngestCommand implements Callable<Integer> {
                         g.writeString(src);
                     }
                     g.writeEndArray();
+                    final List<CheckpointFailed> refused = w.refusedCopies(cp);
+                    if (!refused.isEmpty()) {
+                        // the copies of earlier attempts that failed a check of what they hold, with their source
+                        g.writeArrayFieldStart("copiesRefused");
+                        for (final CheckpointFailed r : refused) {
+                            g.writeStartObject();
+                            writeFailure(g, r);
+                            g.writeEndObject();
+                        }
+                        g.writeEndArray();
+                    }
                 } else if (f != null) {
                     g.writeStringField("status", "FAILED");
                     writeFailure(g, f);

@@ -59,6 +59,8 @@ public final class OutcomeWatcher implements AutoCloseable {
     private int verifiedCount;
     /** Per checkpoint without a verdict, its last failed attempt of this run (removed at its verdict). */
     private final Map<Long, CheckpointFailed> lastAttempt = new HashMap<>();
+    /** Per checkpoint of the range, the attempts of this run whose copy failed a check of what it holds. */
+    private final Map<Long, List<CheckpointFailed>> refused = new HashMap<>();
     /**
      * Checkpoints taken back in this run and not yet asked for again ({@link #takeTakenBack}); every one taken back
      * in this run is in {@link #askedAgain}, so each is asked for again once.
@@ -157,6 +159,11 @@ public final class OutcomeWatcher implements AutoCloseable {
                 }
                 if (i >= 0 && status[i] == Status.PENDING.ordinal() && f.getFailedAt().toEpochMilli() >= since) {
                     lastAttempt.put(f.getCheckpoint(), f);
+                    if (f.getSource() != null && FailureReason.aboutContent(f.getReason())) {
+                        // a copy refused on what it holds (a forged or damaged mirror's), another then read: named
+                        // in the report, as verify names the sources of bad copies (a trial: only an INFO line said so)
+                        refused.computeIfAbsent(f.getCheckpoint(), k -> new ArrayList<>()).add(f);
+                    }
                 }
             } else {
                 final CheckpointFailed f = topics.checkpointFailures.valueSerde().deserializer()
@@ -314,6 +321,11 @@ public final class OutcomeWatcher implements AutoCloseable {
     /** The failures of this run, by checkpoint. */
     public Map<Long, CheckpointFailed> failed() {
         return failed;
+    }
+
+    /** The attempts of this run at {@code checkpoint} whose copy failed a check of what it holds, in order. */
+    public List<CheckpointFailed> refusedCopies(final long checkpoint) {
+        return refused.getOrDefault(checkpoint, List.of());
     }
 
     /** The last failed attempt read for a checkpoint still without a verdict, or null (none failed yet). */

@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -130,11 +129,13 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
         final boolean live = req != null && req.getReason() == RequestReason.TAIL && f.getRetryable();
         if (req != null && f.getRetryable() && attempt + 1 < settings.maxAttempts()) {
             final CheckpointRequest other = withBlamedLast(req, f);
-            if (readFrom(req) > 1 && content(f.getReason())) {
+            if (readFrom(req) > 1 && FailureReason.aboutContent(f.getReason())) {
                 // a source's copy was bad, not the moment: another source's now, without the backoff (a forged
                 // mirror's segment is read again checkpoint after checkpoint, each after its predecessor's verdict)
-                LOG.info("checkpoint {} attempt {} failed ({} {} from {}): trying the next source now", cp,
-                        attempt + 1, f.getReason(), f.getFile(), f.getSource());
+                // a WARN, as a bad copy within a fetch is: the source is named (a trial: an INFO line alone said so)
+                LOG.warn("checkpoint {} attempt {}: the copy from {} fails its checks ({} {}: {}); its files are read "
+                        + "from the other sources now", cp, attempt + 1, f.getSource(), f.getReason(), f.getFile(),
+                        f.getDetail());
                 send(cp, CheckpointRequest.newBuilder(elsewhere(other, f.getSource()))
                         .setReason(live ? RequestReason.TAIL : RequestReason.RETRY)
                         .setAttempt(attempt + 1).setRequestedAt(Instant.ofEpochMilli(context.currentSystemTimeMs()))
@@ -244,14 +245,6 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
     }
 
     /** Whether a failure reason is about what a file holds (not its absence, its transfer or this process). */
-    private static boolean content(final String reason) {
-        return !NOT_ABOUT_CONTENT.contains(reason);
-    }
-
-    /** Failure reasons about a file's absence, its transfer or this process, not what the file holds. */
-    private static final Set<String> NOT_ABOUT_CONTENT = Set.of(FailureReason.MISSING_FILE.name(),
-            FailureReason.FETCH_FAILED.name(), FailureReason.FETCH_REFUSED.name(), FailureReason.INTERNAL_ERROR.name(),
-            FailureReason.DEPENDENCY_FAILED.name());
 
     /**
      * The request with the source that served the failing file (the failure's {@code source}) moved to the end of its

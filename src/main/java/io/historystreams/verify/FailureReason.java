@@ -63,4 +63,14 @@ public enum FailureReason {
     public boolean retryable() {
         return retryable;
     }
+
+    /**
+     * Whether a failure of this reason (its name, as events carry it) is about what a copy holds: not a file's absence,
+     * its transfer, or this process. An unknown name counts as about content.
+     */
+    public static boolean aboutContent(final String reason) {
+        return !(MISSING_FILE.name().equals(reason) || FETCH_FAILED.name().equals(reason)
+                || FETCH_REFUSED.name().equals(reason) || INTERNAL_ERROR.name().equals(reason)
+                || DEPENDENCY_FAILED.name().equals(reason));
+    }
 }

@@ -20,7 +20,12 @@ public final class Logs {
 
     /** Runs {@code action} and returns the events the logger of {@code source} got meanwhile. */
     public static List<ILoggingEvent> during(final Class<?> source, final Action action) throws Exception {
-        final Logger log = (Logger) LoggerFactory.getLogger(source);
+        return during(source.getName(), action);
+    }
+
+    /** As {@link #during(Class, Action)}, for a logger by name (a class this package cannot see). */
+    public static List<ILoggingEvent> during(final String logger, final Action action) throws Exception {
+        final Logger log = (Logger) LoggerFactory.getLogger(logger);
         final ListAppender<ILoggingEvent> seen = new ListAppender<>();
         seen.start();
         log.addAppender(seen);
