@@ -449,6 +449,14 @@ public final class HistoryArchive implements AutoCloseable {
     }
 
     /**
+     * The transient failures in a row of the source named {@code name}, counted for the whole process (0 while no
+     * archive reads it): it is taken as down at {@code fetch.max.attempts}.
+     */
+    public static int failuresInARowOf(final String name) {
+        return SourceHealth.failuresInARow(name);
+    }
+
+    /**
      * The names of the sources whose last answer, to any archive of this process that reads them, was a transient
      * failure (one or more in a row: not only those taken as down), in order.
      */

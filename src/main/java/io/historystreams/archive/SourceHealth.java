@@ -34,6 +34,14 @@ final class SourceHealth {
         }
     }
 
+    /** The transient failures in a row of the source named {@code name}; 0 while no archive reads it. */
+    static int failuresInARow(final String name) {
+        synchronized (BY_NAME) {
+            final SourceHealth h = BY_NAME.get(name);
+            return h == null ? 0 : h.failuresInARow.get();
+        }
+    }
+
     /** An archive that {@link #acquire}d the health of {@code name} no longer reads it. */
     static void release(final String name) {
         synchronized (BY_NAME) {

@@ -359,10 +359,14 @@ class HistoryArchiveTest {
                     first.on(files.get(i)).status(503);
                     archive.fetch(files.get(i), TestBuckets.verifier(files.get(i)));
                 }
+                // what /metrics shows of it (history_source_failures_in_a_row)
+                assertTrue(HistoryArchive.failuresInARowOf(first.url()) >= down);
+                assertEquals(0, HistoryArchive.failuresInARowOf(second.url()));
                 // the other source fails: the file is read from the one taken as down, which answers
                 final String file = files.get(down + 2);
                 second.on(file).status(503).forever();
                 assertEquals(first.url(), archive.fetch(file, TestBuckets.verifier(file)).source());
+                assertEquals(0, HistoryArchive.failuresInARowOf(first.url()));
             }).stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
                     .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
             assertEquals(List.of(first.url() + " is taken as down (" + down + " transient failures in a row): it is "

@@ -30,5 +30,8 @@ class ServiceMetricsTest {
         assertTrue(text.contains("# HELP history_files_fetched_total Files fetched and verified"), text);
         m.retry("http://a/", "bucket/x", "HTTP 500", java.time.Duration.ofMillis(10));
         assertTrue(m.scrape().contains("history_fetch_retries_total{source=\"http://a/\"} 1.0"), m.scrape());
+        // whether it answers: its failures in a row, 0 while no archive reads it (one that does is in
+        // HistoryArchiveTest)
+        assertTrue(m.scrape().contains("history_source_failures_in_a_row{source=\"http://a/\"} 0.0"), m.scrape());
     }
 }
