@@ -72,11 +72,17 @@ public final class ServiceMetrics implements FetchObserver {
                 .register(registry);
         // whether the source answers: taken as down at fetch.max.attempts (a trial saw nothing of a mirror that was
         // down in the metrics, and a latency maximum of 0.06 s while its fetches hung 30 s each)
-        io.micrometer.core.instrument.Gauge.builder("history_source_failures_in_a_row",
-                        () -> io.historystreams.archive.HistoryArchive.failuresInARowOf(source))
-                .description("Transient failures in a row of the source, for the whole process (taken as down at "
-                        + "fetch.max.attempts; 0 once it answers)").tag("source", source).register(registry);
+        if (gauged.add(source)) {
+            // once: a gauge registered again is refused with a WARN (Micrometer's)
+            io.micrometer.core.instrument.Gauge.builder("history_source_failures_in_a_row",
+                            () -> io.historystreams.archive.HistoryArchive.failuresInARowOf(source))
+                    .description("Transient failures in a row of the source, for the whole process (taken as down at "
+                            + "fetch.max.attempts; 0 once it answers)").tag("source", source).register(registry);
+        }
     }
+
+    /** The sources whose {@code history_source_failures_in_a_row} gauge is registered. */
+    private final java.util.Set<String> gauged = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @Override
     public void retry(final String source, final String path, final String reason, final Duration delay) {
