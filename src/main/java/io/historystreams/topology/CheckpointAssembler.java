@@ -236,9 +236,16 @@ final class CheckpointAssembler implements Processor<Long, Object, Object, Objec
         final String ledgerPath = a.getLedgers().getFile().getPath();
         CheckpointCrossCheck.genesis(headers, ledgerPath);
         // the previous ledger's protocol is null only for the first checkpoint (and in events written before the
-        // field existed, for which the first ledger's empty set is checked as before: one of the forms up to its own)
+        // field existed, for which the first ledger's empty set is checked as before: one of the forms up to its own).
+        // It is the first ledger's previous one only when the first ledger links to it: a copy that does not link
+        // fails the chain check after this, as verify says, not a check of its first transaction set against another
+        // chain's protocol (a trial: ingest said TX_SET_HASH_MISMATCH where verify said CHAIN_LINK_BROKEN)
+        final io.historystreams.events.Hash32 anchor = a.getLedgers().getPreviousCheckpointLastHash();
+        final boolean linked = anchor == null || anchor.equals(io.historystreams.events.Hashes.hash32(
+                headers.get(0).previousLedgerHash().bytes()));
         CheckpointCrossCheck.transactionSets(headers, Facts.sets(a.getTransactions().getEntries()),
-                a.getLedgers().getPreviousCheckpointLastVersion(), a.getTransactions().getFile().getPath());
+                linked ? a.getLedgers().getPreviousCheckpointLastVersion() : null,
+                a.getTransactions().getFile().getPath());
         CheckpointCrossCheck.resultSets(headers, Facts.sets(a.getResults().getEntries()),
                 a.getResults().getFile().getPath());
         CheckpointCrossCheck.bucketList(has, headers, hasEvent.getFile().getPath());

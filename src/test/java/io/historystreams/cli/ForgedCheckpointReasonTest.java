@@ -1,0 +1,55 @@
+package io.historystreams.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.historystreams.testing.Cli;
+import io.historystreams.testing.Fixtures;
+import io.historystreams.testing.ForgedArchive;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * A checkpoint replaced whole by another chain's (a trial: testnet-small's 0x7f replaced by testnet-p24-hot's, every
+ * file of it): verify said CHAIN_LINK_BROKEN on its ledger file, ingest TX_SET_HASH_MISMATCH on its transactions file,
+ * which sent an operator to the wrong file. Both say the first now.
+ */
+class ForgedCheckpointReasonTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    @Timeout(180)
+    void verifyAndIngestGiveTheSameReasonForACheckpointOfAnotherChain() throws Exception {
+        final Path forged = tmp.resolve("forged");
+        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), forged, 0x3f, 0x27f);
+        ForgedArchive.copyCheckpoints(Fixtures.testnetP24Hot(), forged, 0x7f, 0x7f);
+        final Path verifyReport = tmp.resolve("verify.json");
+        final Cli.Ran verify = Cli.run("verify", "--archive", forged.toString(), "--to", "640", "--quiet", "--report",
+                verifyReport.toString());
+        assertEquals(ExitCode.VERIFICATION_FAILED, verify.code(), verify.out());
+        final Path ingestReport = tmp.resolve("ingest.json");
+        final Cli.Ran ingest = Cli.run("ingest", "--archive", forged.toString(), "--to", "640", "--quiet",
+                "--report", ingestReport.toString(), "--data-dir", tmp.resolve("data").toString(), "--http-port", "-1",
+                "-D", "checkpoint.max.attempts=1");
+        assertEquals(ExitCode.VERIFICATION_FAILED, ingest.code(), ingest.out());
+        final JsonNode v = checkpoint(verifyReport, 0x7f);
+        final JsonNode i = checkpoint(ingestReport, 0x7f);
+        assertEquals("CHAIN_LINK_BROKEN", v.get("failures").get(0).get("reason").asText(), v::toString);
+        assertEquals("CHAIN_LINK_BROKEN", i.get("reason").asText(), i::toString);
+        assertEquals("ledger/00/00/00/ledger-0000007f.xdr.gz", i.get("file").asText(), i::toString);
+    }
+
+    private static JsonNode checkpoint(final Path report, final long cp) throws Exception {
+        for (final JsonNode c : new ObjectMapper().readTree(report.toFile()).get("checkpoints")) {
+            if (c.get("checkpoint").asLong() == cp) {
+                return c;
+            }
+        }
+        throw new AssertionError("no checkpoint " + cp + " in " + report);
+    }
+}
