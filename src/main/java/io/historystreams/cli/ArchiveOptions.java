@@ -228,6 +228,8 @@ public final class ArchiveOptions {
      * @param current   the archive's current ledger from its root state, or -1 when that could not be read
      * @param rootWarning a warning about the root state, or null: that no network passphrase is checked (the root
      *                    state could not be read), or that the root differs from its checkpoint's state file
+     * @param otherWarnings the warnings after it: a passphrase given that the root state cannot check, sources left
+     *                    out of the mirror check
      */
     public record Range(long first, long last, String passphrase, long current, String rootWarning,
             List<String> otherWarnings) {
@@ -396,6 +398,9 @@ public final class ArchiveOptions {
         return first == ha || own.state() != null ? own : HasVerifier.rootCheckpoint(ha, checkpoint);
     }
 
+    /** How long the mirror check at start waits for the sources' root states. */
+    static final Duration AGREE_WAIT = Duration.ofSeconds(5);
+
     /**
      * Sources are mirrors of one archive: each serves the file the others lack, so sources of two networks (or of two
      * generations of testnet, which keep the passphrase) had their files verified as one archive's, whichever source
@@ -404,9 +409,6 @@ public final class ArchiveOptions {
      * that cannot answer is left out of this check (its files are checked as they come); one whose last answer was a
      * failure, or that does not answer within {@link #AGREE_WAIT}, is named in a warning, returned.
      */
-    /** How long the mirror check at start waits for the sources' root states. */
-    static final Duration AGREE_WAIT = Duration.ofSeconds(5);
-
     static List<String> checkSourcesAgree(final HistoryArchive archive) {
         final List<String> names = archive.sourceNames();
         if (names.size() < 2) {

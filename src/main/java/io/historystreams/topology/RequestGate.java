@@ -244,8 +244,6 @@ final class RequestGate implements Processor<Long, Object, Object, Object> {
                 chainChild);
     }
 
-    /** Whether a failure reason is about what a file holds (not its absence, its transfer or this process). */
-
     /**
      * The request with the source that served the failing file (the failure's {@code source}) moved to the end of its
      * sources, so the next attempt reads from another first. A file's own checks fail over between sources within one

@@ -228,37 +228,40 @@ class ArchiveOptionsTest {
     void aMirrorThatHangsCostsTheStartOneReadTimeoutAndIsNamed() throws Exception {
         // a trial: a first mirror that hangs held the start for three read timeouts in a row (the root state, the
         // root checkpoint's state file, the mirror check), with nothing said of it
-        try (io.historystreams.testing.FaultyArchiveServer hangs = io.historystreams.testing.FaultyArchiveServer
-                .start(Fixtures.testnetSmall())) {
-            hangs.onPrefix("").hang().forever();
-            final ArchiveOptions o = options("--archive", hangs.url(), "--archive", Fixtures.testnetSmall().toString(),
-                    "--read-timeout", "1");
-            try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
-                final ArchiveOptions.Range r = o.resolve(ha, null, null);
-                assertEquals(10047, r.last());
-                assertEquals(1, hangs.totalRequests(), "the root state only: " + hangs.requestLog());
-                assertTrue(r.warnings().contains("warning: " + hangs.url() + " failed to answer just now, so it is not "
-                        + "checked to be a mirror of the other sources; its files are checked as they come"),
-                        r.warnings()::toString);
-            }
-        }
+        withAMirrorThatHangs(true, 1, (r, hangs) -> {
+            assertEquals(1, hangs.totalRequests(), "the root state only: " + hangs.requestLog());
+            assertTrue(r.warnings().contains("warning: " + hangs.url() + " failed to answer just now, so it is not "
+                    + "checked to be a mirror of the other sources; its files are checked as they come"),
+                    r.warnings()::toString);
+        });
     }
 
     @Test
     @org.junit.jupiter.api.Timeout(60)
     void aMirrorThatHangsListedLastHoldsTheStartForTheMirrorCheckAlone() throws Exception {
         // never needed for the root state, it held every start for a read timeout, in silence
+        withAMirrorThatHangs(false, 20, (r, hangs) -> assertTrue(r.warnings().contains("warning: " + hangs.url()
+                + " did not answer within " + ArchiveOptions.AGREE_WAIT.toSeconds() + " s, so it is not checked to be "
+                + "a mirror of the other sources; its files are checked as they come"), r.warnings()::toString));
+    }
+
+    /**
+     * Resolves testnet-small's range with a mirror that accepts and never answers listed {@code first} or last, with
+     * a read timeout of {@code readTimeout} seconds, and hands the range and the mirror to {@code check}.
+     */
+    private static void withAMirrorThatHangs(final boolean first, final int readTimeout,
+            final java.util.function.BiConsumer<ArchiveOptions.Range, io.historystreams.testing.FaultyArchiveServer>
+                    check) throws Exception {
         try (io.historystreams.testing.FaultyArchiveServer hangs = io.historystreams.testing.FaultyArchiveServer
                 .start(Fixtures.testnetSmall())) {
             hangs.onPrefix("").hang().forever();
-            final ArchiveOptions o = options("--archive", Fixtures.testnetSmall().toString(), "--archive", hangs.url(),
-                    "--read-timeout", "20");
+            final String honest = Fixtures.testnetSmall().toString();
+            final ArchiveOptions o = options("--archive", first ? hangs.url() : honest, "--archive",
+                    first ? honest : hangs.url(), "--read-timeout", Integer.toString(readTimeout));
             try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
                 final ArchiveOptions.Range r = o.resolve(ha, null, null);
                 assertEquals(10047, r.last());
-                assertTrue(r.warnings().contains("warning: " + hangs.url() + " did not answer within "
-                        + ArchiveOptions.AGREE_WAIT.toSeconds() + " s, so it is not checked to be a mirror of the other "
-                        + "sources; its files are checked as they come"), r.warnings()::toString);
+                check.accept(r, hangs);
             }
         }
     }
