@@ -319,7 +319,8 @@ public final class ArchiveOptions {
                     in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN, -1, networkPassphrase,
                             VerificationLimits.defaults()));
             final HistoryArchiveState root = read.value();
-            final HasVerifier.RootCheckpoint own = rootCheckpoint(ha, read.source(), root.currentLedger());
+            final HasVerifier.RootCheckpoint own = HasVerifier.rootCheckpoint(ha, read.source(),
+                    root.currentLedger());
             if (to == null) {
                 requireRootCheckpoint(own, root.currentLedger());
             }
@@ -378,24 +379,6 @@ public final class ArchiveOptions {
                     + "give a --to near " + current + ", or none to end at it");
         }
         return new Range(first, last, passphrase, current, unchecked == null ? rootDiffers : unchecked, others);
-    }
-
-    /**
-     * The root checkpoint's state file, read first from the source that served the root state (the sources before it
-     * in the read order did not: a mirror that hangs cost a second read timeout here, a trial's start waited 90 s),
-     * then from all of them when that one cannot give it.
-     */
-    private static HasVerifier.RootCheckpoint rootCheckpoint(final HistoryArchive ha, final String servedRoot,
-            final long checkpoint) {
-        final List<String> order = ha.readFrom();
-        final int at = order.indexOf(servedRoot);
-        final List<Integer> before = new java.util.ArrayList<>();
-        for (final String name : order.subList(0, Math.max(at, 0))) {
-            before.add(ha.sourceNames().indexOf(name));
-        }
-        final HistoryArchive first = ha.without(before);
-        final HasVerifier.RootCheckpoint own = HasVerifier.rootCheckpoint(first, checkpoint);
-        return first == ha || own.state() != null ? own : HasVerifier.rootCheckpoint(ha, checkpoint);
     }
 
     /** How long the mirror check at start waits for the sources' root states. */

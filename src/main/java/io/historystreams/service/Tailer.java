@@ -130,8 +130,10 @@ public final class Tailer implements AutoCloseable {
     /** Polls once: returns the checkpoints requested (empty when the archive has not moved). */
     public List<Long> pollOnce() throws VerificationException {
         final String expected = passphrase;
-        final HistoryArchiveState root = archive.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in,
-                ArchivePaths.WELL_KNOWN, -1, expected, VerificationLimits.defaults())).value();
+        final io.historystreams.archive.HistoryArchive.Fetched<HistoryArchiveState> read = archive.fetch(
+                ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN, -1, expected,
+                        VerificationLimits.defaults()));
+        final HistoryArchiveState root = read.value();
         if (passphrase == null && root.networkPassphrase() != null) {
             passphrase = root.networkPassphrase();
             LOG.info("tailing network \"{}\" (from the archive's root state)", passphrase);
@@ -156,7 +158,7 @@ public final class Tailer implements AutoCloseable {
             return List.of();
         }
         wentBackTo = -1;
-        if (!rootCheckpointPresent(current)) {
+        if (!rootCheckpointPresent(read.source(), current)) {
             return List.of();
         }
         final List<Long> cps = Checkpoint.range(Math.max(1, first), current);
@@ -198,8 +200,8 @@ public final class Tailer implements AutoCloseable {
      * a root naming a ledger the archive has no checkpoint for is not followed (4294967295 was 67 million requests, and
      * a saved position nothing ever reached again), and said once.
      */
-    private boolean rootCheckpointPresent(final long current) {
-        if (HasVerifier.rootCheckpoint(archive, current).present()) {
+    private boolean rootCheckpointPresent(final String servedRoot, final long current) {
+        if (HasVerifier.rootCheckpoint(archive, servedRoot, current).present()) {
             absentRoot = -1;
             return true;
         }

@@ -81,6 +81,25 @@ public final class HasVerifier {
     }
 
     /**
+     * As {@link #rootCheckpoint(io.historystreams.archive.HistoryArchive, long)}, read first from {@code servedRoot},
+     * the source that served the root state (the sources before it in the read order did not: a mirror that hangs cost
+     * a second read timeout here, at the start of ingest and at each of tail's polls), then from all of them when that
+     * one cannot give it.
+     */
+    public static RootCheckpoint rootCheckpoint(final io.historystreams.archive.HistoryArchive archive,
+            final String servedRoot, final long checkpoint) {
+        final java.util.List<String> order = archive.readFrom();
+        final int at = order.indexOf(servedRoot);
+        final java.util.List<Integer> before = new java.util.ArrayList<>();
+        for (final String name : order.subList(0, Math.max(at, 0))) {
+            before.add(archive.sourceNames().indexOf(name));
+        }
+        final io.historystreams.archive.HistoryArchive first = archive.without(before);
+        final RootCheckpoint own = rootCheckpoint(first, checkpoint);
+        return first == archive || own.state() != null ? own : rootCheckpoint(archive, checkpoint);
+    }
+
+    /**
      * How a root state differs from its checkpoint's state file, of which it must be a copy (the server name
      * aside): the fields that differ, or an empty list.
      */

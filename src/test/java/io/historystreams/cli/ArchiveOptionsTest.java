@@ -245,6 +245,24 @@ class ArchiveOptionsTest {
                 + "a mirror of the other sources; its files are checked as they come"), r.warnings()::toString));
     }
 
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void theRootCheckpointsStateFileIsReadFirstFromTheSourceThatServedTheRootState() throws Exception {
+        // tail's polls read the root state, then its checkpoint's state file: each from a first mirror that hangs, a
+        // read timeout each (a trial's tail asked for its first checkpoint 73 s after it started)
+        try (io.historystreams.testing.FaultyArchiveServer hangs = io.historystreams.testing.FaultyArchiveServer
+                .start(Fixtures.testnetSmall())) {
+            hangs.onPrefix("").hang().forever();
+            final ArchiveOptions o = options("--archive", hangs.url(), "--archive", Fixtures.testnetSmall().toString(),
+                    "--read-timeout", "20");
+            try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+                assertTrue(io.historystreams.verify.HasVerifier.rootCheckpoint(ha, ha.sourceNames().get(1), 10047)
+                        .present());
+                assertEquals(0, hangs.totalRequests(), hangs.requestLog()::toString);
+            }
+        }
+    }
+
     /**
      * Resolves testnet-small's range with a mirror that accepts and never answers listed {@code first} or last, with
      * a read timeout of {@code readTimeout} seconds, and hands the range and the mirror to {@code check}.
