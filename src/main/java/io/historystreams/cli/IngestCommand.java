@@ -196,7 +196,7 @@ public final class IngestCommand implements Callable<Integer> {
                 // client ended with exit 143 and nothing more); the workers go on
                 return requestAndAwait(range, given, remote.clientProps(), remote.topics(),
                         () -> signal.signalled() ? "stopped by a signal before every checkpoint had a verdict; the "
-                                + "workers go on with the range: run the command again to follow it" : null,
+                                + "range stays requested, for the workers: run the command again to follow it" : null,
                         watch::notice, () -> -1, null, startedMillis, t0);
             }
         }

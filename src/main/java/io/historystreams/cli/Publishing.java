@@ -86,7 +86,14 @@ final class Publishing implements AutoCloseable {
         final Map<String, String> seen = new java.util.HashMap<>();
         for (final String target : targets) {
             ArchiveWriters.options(target, writerSettings(config));
-            final String before = seen.put(ArchiveWriters.identity(target), target);
+            final String id = ArchiveWriters.identity(target);
+            final java.nio.file.Path local = id.startsWith("/") ? java.nio.file.Path.of(id) : null;
+            if (local != null && java.nio.file.Files.exists(local) && !java.nio.file.Files.isDirectory(local)) {
+                // said when the target was opened, after the broker had started and a data dir had been made
+                throw new IllegalArgumentException("cannot use " + ArchiveWriters.displayName(target) + " as a target "
+                        + "archive: " + id + " is a file, not a directory");
+            }
+            final String before = seen.put(id, target);
             if (before != null) {
                 // two runners in one consumer group would split the work, each moving the one root state
                 throw new IllegalArgumentException("--publish-to names one target twice: "

@@ -50,6 +50,20 @@ class PublishingCheckTest {
     }
 
     @Test
+    void aTargetThatIsAFileIsRefusedBeforeAnythingStarts(@org.junit.jupiter.api.io.TempDir final java.nio.file.Path tmp)
+            throws Exception {
+        // refused when the target was opened, after a data dir was made and the broker had started (a trial)
+        final java.nio.file.Path file = java.nio.file.Files.writeString(tmp.resolve("a-file"), "x");
+        final ServiceConfig none = ServiceConfig.load(null, Map.of(), Map.of());
+        for (final String target : List.of(file.toString(), file.toUri().toString())) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Publishing.check(none, List.of(target)));
+            assertTrue(e.getMessage().endsWith(file.toRealPath() + " is a file, not a directory"), e.getMessage());
+        }
+        assertDoesNotThrow(() -> Publishing.check(none, List.of(tmp.resolve("new-mirror").toString())));
+    }
+
+    @Test
     void oneTargetGivenTwiceIsRefused() throws Exception {
         // two runners shared its consumer group and the one root state ("published to 2 target(s)")
         final ServiceConfig none = ServiceConfig.load(null, Map.of(), Map.of());

@@ -179,7 +179,7 @@ class ProcessFaultTest extends WithEmbeddedBroker {
         assertTrue(said.matches("(?s).*16 checkpoints: \\d+ verified, 0 failed, \\d+ pending \\(stopped\\).*"),
                 said + read(err.toFile()));
         assertTrue(read(err.toFile()).contains("error: stopped by a signal before every checkpoint had a verdict; the "
-                + "workers go on with the range"), read(err.toFile()));
+                + "range stays requested, for the workers"), read(err.toFile()));
         final String json = Files.readString(report);
         assertTrue(json.contains("\"error\" : \"stopped by a signal before every checkpoint had a verdict"), json);
         assertTrue(json.contains("\"status\" : \"PENDING\""), json);
