@@ -693,6 +693,7 @@ public final class IngestCommand implements Callable<Integer> {
         private final ProgressBar bar;
         private final long start = System.nanoTime();
         private long lastLine;
+        private int lastDone = -1;
 
         Progress(final PrintWriter err, final int total) {
             this.err = err;
@@ -728,8 +729,10 @@ public final class IngestCommand implements Callable<Integer> {
                 return;
             }
             final long now = System.nanoTime();
-            if (now - lastLine > 5_000_000_000L || done == total) {
+            // all done: said once (it was said at every poll, 5 a second, while ingest waited for a take-back)
+            if (now - lastLine > 5_000_000_000L || done == total && lastDone != done) {
                 lastLine = now;
+                lastDone = done;
                 // no rate and no ETA before the first verdict (not "0.0 cp/s, ETA 0 s")
                 err.printf("ingest: %d/%d checkpoints (%d verified, %d failed, %d pending)%s%s%n", done, total,
                         verified, failed, total - done, mb, done == 0 ? "" : String.format(", %.1f cp/s, ETA %.0f s",
