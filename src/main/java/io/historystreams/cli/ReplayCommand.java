@@ -105,13 +105,11 @@ public final class ReplayCommand implements Callable<Integer> {
                     + "give the --data-dir of the ingest, tail or run whose verified checkpoints to replay");
             return ExitCode.COULD_NOT_RUN;
         }
-        final String registry = config.schemaRegistryUrl();
-        if (!config.embedded() && registry.startsWith("file:")
-                && !java.nio.file.Files.isDirectory(java.nio.file.Path.of(java.net.URI.create(registry)))) {
+        if (!config.embedded() && config.directoryRegistryMissing()) {
             // a fresh directory registry knows none of the ids the events were written with
-            err.println("error: the schema registry " + registry + " does not exist: on a cluster, replay reads the "
-                    + "events with the registry they were written with (--schema-registry-url, or on the workers' "
-                    + "host their --data-dir)");
+            err.println("error: the schema registry " + config.schemaRegistryUrl() + " does not exist: on a cluster, "
+                    + "replay reads the events with the registry they were written with (--schema-registry-url, or on "
+                    + "the workers' host their --data-dir)");
             return ExitCode.COULD_NOT_RUN;
         }
         Publishing.check(config, publishTo);

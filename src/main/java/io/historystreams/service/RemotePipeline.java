@@ -8,9 +8,6 @@ import org.apache.kafka.clients.admin.ListTopicsOptions;
 import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.slf4j.LoggerFactory;
 
-import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -52,7 +49,7 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
                     + "KAFKA_BOOTSTRAP_SERVERS): an embedded broker of its own would have no worker");
         }
         final String registry = config.schemaRegistryUrl();
-        if (registry.startsWith("file:") && !Files.isDirectory(Path.of(URI.create(registry)))) {
+        if (config.directoryRegistryMissing()) {
             // a fresh directory registry would number the request schema on its own, and the workers would not
             // find that number in theirs
             throw new IllegalArgumentException("the schema registry " + registry + " does not exist: with --client, "

@@ -423,6 +423,15 @@ public final class ServiceConfig {
         return u == null || u.isBlank() ? dataDir().resolve("schema-registry").toAbsolutePath().normalize().toUri().toString() : u;
     }
 
+    /**
+     * Whether the registry is a directory that does not exist: a process that reads what others wrote (a client, a
+     * replay on a cluster) would make it afresh, knowing none of the ids their events were written with.
+     */
+    public boolean directoryRegistryMissing() {
+        final String registry = schemaRegistryUrl();
+        return registry.startsWith("file:") && !Files.isDirectory(Path.of(java.net.URI.create(registry)));
+    }
+
     public Path blobDir() {
         final String b = values.get(BLOB_DIR);
         return b == null || b.isBlank() ? dataDir().resolve("blobs") : Path.of(b);
