@@ -122,12 +122,9 @@ public final class VerificationReport implements AutoCloseable {
         return new IOException("cannot write the report " + target + ": " + why(e), e);
     }
 
-    /** A file system error's reason (its own message is often the path alone). */
+    /** A file system error's reason in words (its own message is often the path alone). */
     private static String why(final IOException e) {
-        if (e instanceof java.nio.file.FileSystemException f && f.getFile() != null) {
-            return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : e.getClass().getSimpleName());
-        }
-        return e.getMessage() != null ? e.getMessage() : e.toString();
+        return io.historystreams.kafka.Causes.describe(e);
     }
 
     /**

@@ -39,6 +39,17 @@ class ReportPathTest {
     }
 
     @Test
+    void aDirectoryThatCannotBeMadeIsSaidInWords() {
+        // /proc takes no new directory: the reason was the exception's class ("/proc/...: NoSuchFileException")
+        final Path report = Path.of("/proc/history-streams-no-such-dir/report.json");
+        final Cli.Ran verify = Cli.run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet",
+                "--report", report.toString());
+        assertEquals(ExitCode.COULD_NOT_RUN, verify.code(), verify.out());
+        assertTrue(verify.out().contains("error: cannot write the report " + report + ": " + report.getParent()
+                + ": no such file or directory\n"), verify.out());
+    }
+
+    @Test
     void aReportOnAFullDiskIsNamedAndTheVerdictStillPrinted() throws Exception {
         // verify said only "error: java.io.IOException: No space left on device", and no summary: the report's
         // temporary file (this process's own name) is made a link to /dev/full, which refuses every write so
