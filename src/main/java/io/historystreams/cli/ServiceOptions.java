@@ -6,8 +6,10 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** Options of the commands that run the pipeline: where Kafka is, where data lives, how the service is sized. */
@@ -55,14 +57,31 @@ public final class ServiceOptions {
     @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE",
             description = "Any setting; kafka.<client setting> is passed to every Kafka client (e.g. "
                     + "-D kafka.security.protocol=SASL_SSL).")
-    Map<String, String> settings = new LinkedHashMap<>();
+    List<String> settings = new ArrayList<>();
+
+    /**
+     * The {@code -D} settings, split at their first '=' (a value may hold more). Parsed here, not by picocli, whose
+     * message for a setting without one read "Value for option option '--set' (KEY=VALUE) should be ...".
+     */
+    Map<String, String> settings() {
+        final Map<String, String> out = new LinkedHashMap<>();
+        for (final String s : settings) {
+            final int eq = s.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("-D " + s + ": a setting is KEY=VALUE (for example -D "
+                        + ServiceConfig.FETCH_CONCURRENCY + "=4)" + (eq == 0 ? ", and its key is empty" : ""));
+            }
+            out.put(s.substring(0, eq), s.substring(eq + 1));
+        }
+        return out;
+    }
 
     /**
      * The layered configuration: defaults < --config file < environment < these options. On the command line, an
      * option of its own wins over {@code -D} for the same key; an option not given leaves a {@code -D} value alone.
      */
     public ServiceConfig load() throws IOException {
-        final Map<String, String> cli = new HashMap<>(settings);
+        final Map<String, String> cli = new HashMap<>(settings());
         given(cli, ServiceConfig.BOOTSTRAP_SERVERS, bootstrapServers);
         given(cli, ServiceConfig.DATA_DIR, dataDir);
         given(cli, ServiceConfig.APPLICATION_ID, applicationId);

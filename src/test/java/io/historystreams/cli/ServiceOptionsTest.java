@@ -2,11 +2,14 @@ package io.historystreams.cli;
 
 import io.historystreams.service.ServiceConfig;
 import org.junit.jupiter.api.Test;
+import io.historystreams.testing.Cli;
+import io.historystreams.testing.Fixtures;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The command line's layer of the configuration: {@code -D key=value} and the options of their own. */
 class ServiceOptionsTest {
@@ -49,5 +52,20 @@ class ServiceOptionsTest {
         assertEquals("2", none.get(ServiceConfig.STREAM_THREADS));
         assertEquals("./data", none.get(ServiceConfig.DATA_DIR));
         assertEquals("8080", none.get(ServiceConfig.HTTP_PORT));
+    }
+
+    @Test
+    void aSettingIsSplitAtItsFirstEqualsSignAndOneWithoutIsRefusedInWords() throws Exception {
+        final Probe p = new Probe();
+        new CommandLine(p).parseArgs("-D", "kafka.sasl.jaas.config=a=b", "-D", "empty=");
+        assertEquals(java.util.Map.of("kafka.sasl.jaas.config", "a=b", "empty", ""), p.service.settings());
+
+        // picocli's own message read "Value for option option '--set' (KEY=VALUE) should be in KEY=VALUE format"
+        final Cli.Ran ran = Cli.run("ingest", "--archive", Fixtures.pubnetGenesis().toString(), "-D", "noequals");
+        assertEquals(ExitCode.COULD_NOT_RUN, ran.code(), ran.out());
+        assertEquals("error: -D noequals: a setting is KEY=VALUE (for example -D fetch.concurrency=4)\n", ran.out());
+        final Cli.Ran emptyKey = Cli.run("ingest", "--archive", Fixtures.pubnetGenesis().toString(), "-D", "=4");
+        assertTrue(emptyKey.out().startsWith("error: -D =4: a setting is KEY=VALUE"), emptyKey.out());
+        assertTrue(emptyKey.out().contains("its key is empty"), emptyKey.out());
     }
 }
