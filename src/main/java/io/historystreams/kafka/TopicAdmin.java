@@ -85,6 +85,17 @@ public final class TopicAdmin {
      *                             brokers); the message names the topics and the step that failed
      */
     public static Result ensureTopics(final Admin admin, final Collection<TopicSpec> specs, final Duration timeout) {
+        return ensureTopics(admin, specs, timeout, true);
+    }
+
+    /**
+     * {@link #ensureTopics(Admin, Collection, Duration)}, for a process that partitions its work by these topics
+     * ({@code partitionedHere}) or not: one that only reads or writes them (a replay, a client requesting checkpoints)
+     * is told of existing topics with fewer partitions than asked at INFO, not WARN (a replay on a cluster warned of
+     * the pipeline topics the workers had made, which it does not process).
+     */
+    public static Result ensureTopics(final Admin admin, final Collection<TopicSpec> specs, final Duration timeout,
+            final boolean partitionedHere) {
         final Map<String, TopicSpec> byName = byName(specs);
         if (byName.isEmpty()) {
             return new Result(Set.of(), Set.of(), Set.of());
@@ -136,7 +147,7 @@ public final class TopicAdmin {
         final Map<String, TopicDescription> descriptions = describeUntilVisible(admin, byName.keySet(), deadline);
         final Set<String> reconfigured = new TreeSet<>();
         if (!existing.isEmpty()) {
-            checkPartitions(existing, byName, descriptions);
+            checkPartitions(existing, byName, descriptions, partitionedHere);
             reconfigured.addAll(reconcileConfigs(admin, existing, byName, deadline));
         }
         return new Result(created, existing, reconfigured);
@@ -195,7 +206,7 @@ public final class TopicAdmin {
     }
 
     private static void checkPartitions(final Set<String> existing, final Map<String, TopicSpec> byName,
-            final Map<String, TopicDescription> descriptions) {
+            final Map<String, TopicDescription> descriptions, final boolean partitionedHere) {
         // one line per (found, asked) pair, not one per topic: a run on topics an embedded worker made logged 29
         final Map<List<Integer>, Set<String>> fewer = new TreeMap<>(Comparator.comparing((List<Integer> k) -> k.get(0))
                 .thenComparing(k -> k.get(1)));
@@ -215,9 +226,16 @@ public final class TopicAdmin {
                         spec.replicationFactor());
             }
         }
-        fewer.forEach((k, names) -> LOG.warn("{} topic(s) exist with {} partition(s), fewer than the {} asked for; left "
-                + "as they are (adding partitions would move keys to other partitions): {}", names.size(), k.get(0),
-                k.get(1), names));
+        fewer.forEach((k, names) -> {
+            final String line = "{} topic(s) exist with {} partition(s), fewer than the {} asked for; left as they are "
+                    + "(adding partitions would move keys to other partitions): {}";
+            if (partitionedHere) {
+                LOG.warn(line, names.size(), k.get(0), k.get(1), names);
+            } else {
+                LOG.info(line + " (this process partitions no work by them)", names.size(), k.get(0), k.get(1),
+                        names);
+            }
+        });
     }
 
     private static Set<String> reconcileConfigs(final Admin admin, final Set<String> existing,

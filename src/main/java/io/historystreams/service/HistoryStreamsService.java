@@ -205,7 +205,8 @@ public final class HistoryStreamsService implements AutoCloseable {
                     PipelineGroups.check(a, config.get(ServiceConfig.APPLICATION_ID), topics.checkpointRequests.name());
                 }
                 final List<TopicSpec> specs = specs(topics, config.partitions(), rf);
-                TopicAdmin.ensureTopics(a, specs);
+                // (their partition counts are a concern of the pipeline's, not of a replay's or a client's)
+                TopicAdmin.ensureTopics(a, specs, TopicAdmin.DEFAULT_TIMEOUT, topology != null);
                 final List<TopicSpec> all = new ArrayList<>(specs);
                 if (topology != null) {
                     // the state stores' changelogs with them (Kafka Streams would create them during its first

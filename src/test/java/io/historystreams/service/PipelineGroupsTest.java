@@ -100,4 +100,28 @@ class PipelineGroupsTest extends WithEmbeddedBroker {
         final Cli.Ran again = ingest("g1", "g1.");
         assertEquals(0, again.code(), again.out());
     }
+
+    @Test
+    void aReplayIsNotWarnedOfThePipelineTopicsPartitionsWhichItDoesNotPartitionWorkBy() throws Exception {
+        // the workers made the topics with 1 partition; a replay with the cluster's default (6) warned that they have
+        // fewer than it asked for, though it only reads them
+        final Cli.Ran ingest = Cli.run("ingest", "--archive", Fixtures.pubnetGenesis().toString(),
+                "--bootstrap-servers", broker.bootstrapServers(), "--application-id", "fp", "-D", "topic.prefix=fp.",
+                "--partitions", "1", "--data-dir", dir.resolve("fp").toString(), "--schema-registry-url",
+                "mock://groups", "--http-port", "-1", "--quiet");
+        assertEquals(0, ingest.code(), ingest.out());
+        final Cli.Ran[] replay = new Cli.Ran[1];
+        final List<ch.qos.logback.classic.spi.ILoggingEvent> logged = io.historystreams.testing.Logs.during(
+                TopicAdmin.class, () -> replay[0] = Cli.run("replay", "--from", "1", "--to", "127",
+                        "--bootstrap-servers", broker.bootstrapServers(), "--application-id", "fp", "-D",
+                        "topic.prefix=fp.", "--schema-registry-url", "mock://groups", "--http-port", "-1",
+                        "--quiet"));
+        assertEquals(0, replay[0].code(), replay[0].out());
+        assertEquals(List.of(), logged.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList());
+        assertTrue(logged.stream().anyMatch(e -> e.getFormattedMessage().contains(
+                "exist with 1 partition(s), fewer than the 6 asked for; left as they are (adding partitions would "
+                + "move keys to other partitions): [fp.") && e.getFormattedMessage().endsWith(
+                "] (this process partitions no work by them)")), () -> logged.toString());
+    }
 }
