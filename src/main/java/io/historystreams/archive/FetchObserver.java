@@ -35,4 +35,12 @@ public interface FetchObserver {
     /** The source refused the request for good (403, TLS failure, hostile path...). */
     default void refused(final String source, final String path, final String reason) {
     }
+
+    /**
+     * An attempt failed after {@code nanos} (open to failure), before its {@link #retry}, {@link #blamed},
+     * {@link #notPresent} or {@link #refused}: {@code outcome} is {@code transient}, {@code bad_content},
+     * {@code not_present} or {@code refused}.
+     */
+    default void failedAttempt(final String source, final String path, final String outcome, final long nanos) {
+    }
 }

@@ -252,17 +252,22 @@ public final class HistoryArchive implements AutoCloseable {
                 observer.success(name, path, bytes, System.nanoTime() - start);
                 return new Fetched<>(value, name, bytes, attempts, blamed);
             } catch (final FetchException.NotPresent e) {
+                observer.failedAttempt(name, path, "not_present", System.nanoTime() - start);
                 state[idx] = State.NOT_PRESENT;
                 health[idx].failuresInARow.set(0);
                 observer.notPresent(name, path);
             } catch (final FetchException.Refused e) {
+                observer.failedAttempt(name, path, "refused", System.nanoTime() - start);
                 failedOver = true;
                 state[idx] = State.REFUSED;
                 health[idx].failuresInARow.set(0);
                 refusals[idx] = e.getMessage();
                 observer.refused(name, path, e.getMessage());
             } catch (final VerificationException e) {
-                if (counted != null && counted.transportFailure != null) {
+                final boolean transportFailed = counted != null && counted.transportFailure != null;
+                observer.failedAttempt(name, path, transportFailed ? "transient" : "bad_content",
+                        System.nanoTime() - start);
+                if (transportFailed) {
                     // The reader saw a broken transfer and called it bad content: the source is not to blame.
                     transientFailures++;
                     lastTransient = counted.transportFailure.getMessage();
@@ -300,6 +305,7 @@ public final class HistoryArchive implements AutoCloseable {
                 }
             } catch (final IOException e) {
                 // Transient from the source, or any other I/O failure while the reader read the body.
+                observer.failedAttempt(name, path, "transient", System.nanoTime() - start);
                 if (Thread.currentThread().isInterrupted()) {
                     throw interrupted(path, attempts);
                 }

@@ -65,7 +65,16 @@ class HistoryArchiveTest {
         public void success(final String source, final String path, final long bytes, final long nanos) {
             events.add("success " + source + " " + bytes);
         }
+
+        @Override
+        public void failedAttempt(final String source, final String path, final String outcome, final long nanos) {
+            failedAttempts.add(outcome + " " + source);
+            failedNanos.add(nanos);
+        }
     };
+    /** "outcome source" of each attempt that failed, and how long it took, in order. */
+    private final List<String> failedAttempts = Collections.synchronizedList(new ArrayList<>());
+    private final List<Long> failedNanos = Collections.synchronizedList(new ArrayList<>());
     private Path root;
     private String bucket;
 
@@ -113,6 +122,9 @@ class HistoryArchiveTest {
             assertEquals(5, s.requests(bucket));
             assertTrue(took.compareTo(Duration.ofMillis(950)) >= 0, "Retry-After: 1 not honoured, took " + took);
             assertEquals(4, events.stream().filter(e -> e.startsWith("retry")).count(), events.toString());
+            // each failed attempt is timed too (only the files verified were)
+            assertEquals(java.util.Collections.nCopies(4, "transient " + s.url()), failedAttempts);
+            assertTrue(failedNanos.stream().allMatch(n -> n > 0 && n < took.toNanos()), failedNanos.toString());
         }
     }
 
@@ -256,6 +268,7 @@ class HistoryArchiveTest {
             assertEquals(List.of(bad.url()), got.blamed());
             assertEquals(2, got.attempts());
             assertTrue(events.stream().anyMatch(e -> e.startsWith("blamed " + bad.url())), events.toString());
+            assertEquals(List.of("bad_content " + bad.url()), failedAttempts);
             // The good source is now preferred: the next file goes there first.
             final String other = TestBuckets.all(root).get(1);
             assertEquals(good.url(), archive.fetch(other, TestBuckets.verifier(other)).source());
@@ -618,6 +631,9 @@ class HistoryArchiveTest {
             assertTrue(e.getMessage().contains("Connection refused"), e.getMessage());
             assertTrue(e.getMessage().endsWith(" after 6 attempts"), e.getMessage());
             assertEquals(1, events.stream().filter(ev -> ev.equals("notPresent " + dir)).count(), events.toString());
+            assertTrue(failedAttempts.contains("not_present " + dir), failedAttempts.toString());
+            assertEquals(6, failedAttempts.stream().filter(("transient " + dead)::equals).count(),
+                    failedAttempts.toString());
         }
     }
 

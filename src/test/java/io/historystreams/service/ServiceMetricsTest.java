@@ -52,4 +52,20 @@ class ServiceMetricsTest {
         // HistoryArchiveTest)
         assertTrue(m.scrape().contains("history_source_failures_in_a_row{source=\"http://a/\"} 0.0"), m.scrape());
     }
+
+    @Test
+    void failedAttemptsAreTimedApartFromTheFilesVerified() {
+        // a mirror whose fetches hung until the read timeout showed a latency maximum of 0.06 s: only files verified
+        // were timed
+        final ServiceMetrics m = new ServiceMetrics();
+        m.success("http://a/", "bucket/x", 10, 60_000_000L);
+        m.failedAttempt("http://b/", "bucket/x", "transient", 30_000_000_000L);
+        final String text = m.scrape();
+        assertTrue(text.contains("history_fetch_failed_latency_seconds_max{outcome=\"transient\",source=\"http://b/\"} 30.0"),
+                text);
+        assertTrue(text.contains("history_fetch_failed_latency_seconds_count{outcome=\"transient\",source=\"http://b/\"} 1"),
+                text);
+        assertTrue(text.contains("history_fetch_latency_seconds_max{source=\"http://a/\"} 0.06"), text);
+        assertTrue(!text.contains("history_fetch_latency_seconds_count{source=\"http://b/\"}"), text);
+    }
 }
