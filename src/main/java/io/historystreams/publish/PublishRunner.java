@@ -730,9 +730,16 @@ public final class PublishRunner implements AutoCloseable {
                     failed("checkpoint " + r.value().getCheckpoint() + ": " + e.getMessage());
                     needsAttention = !e.retryable();
                     final long wait = e.retryable() ? backoff : settings.maxBackoff().toMillis();
-                    LOG.warn("publishing checkpoint {} to {} failed (attempt {}, {}), trying again in {} ms: {}",
-                            r.value().getCheckpoint(), targetName, attempt, e.retryable() ? "transient"
-                                    : "needs attention: not a transient error", wait, e.getMessage());
+                    if (e.retryable()) {
+                        LOG.warn("publishing checkpoint {} to {} failed (attempt {}, transient), trying again in {} ms: "
+                                + "{}", r.value().getCheckpoint(), targetName, attempt, wait, e.getMessage());
+                    } else {
+                        // (ingest and replay stop waiting for this target at once: "trying again in 60000 ms" read
+                        // as a promise, right before their "failed in a way retrying cannot fix")
+                        LOG.warn("publishing checkpoint {} to {} failed (attempt {}, needs attention: not a transient "
+                                + "error); a service tries again every {} s until it is fixed: {}",
+                                r.value().getCheckpoint(), targetName, attempt, wait / 1000, e.getMessage());
+                    }
                     backoff = Math.min(settings.maxBackoff().toMillis(), backoff * 2);
                     if (!waitKeepingMembership(wait) || revoked.contains(tp)) {
                         return false;

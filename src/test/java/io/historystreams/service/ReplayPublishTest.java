@@ -122,11 +122,21 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         final Path report = dir.resolve("report.json");
         final StringWriter said = new StringWriter();
         final long start = System.nanoTime();
+        final List<String> warned;
         try (PrintWriter w = new PrintWriter(said, true)) {
-            assertEquals(1, Main.run(w, w, command("ingest", "--archive", Fixtures.testnetSmall().toString(), "--from",
-                    "1", "--to", "200", "--publish-to", target.toString(), "--publish-to", good.toString(),
-                    "--report", report.toString(), "-D", "publish.give.up.seconds=120")), said.toString());
+            warned = io.historystreams.testing.Logs.during(io.historystreams.publish.PublishRunner.class,
+                    () -> assertEquals(1, Main.run(w, w, command("ingest", "--archive",
+                            Fixtures.testnetSmall().toString(), "--from", "1", "--to", "200", "--publish-to",
+                            target.toString(), "--publish-to", good.toString(), "--report", report.toString(), "-D",
+                            "publish.give.up.seconds=120")), said.toString()))
+                    .stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
         }
+        // the runner's line does not promise a retry the command will not wait for ("trying again in 60000 ms")
+        assertTrue(warned.stream().anyMatch(l -> l.matches("(?s)publishing checkpoint \\d+ to " + java.util.regex.Pattern
+                .quote(target.toString()) + " failed \\(attempt 1, needs attention: not a transient error\\); a "
+                + "service tries again every 60 s until it is fixed: .*")), warned.toString());
+        assertTrue(warned.stream().noneMatch(l -> l.contains("trying again in")), warned.toString());
         assertEquals(expectedFiles(Fixtures.testnetSmall(), Checkpoint.range(1, 200)), files(good));
         assertEquals(0xffL, rootLedger(good));
         final com.fasterxml.jackson.databind.JsonNode targets = new com.fasterxml.jackson.databind.ObjectMapper()
