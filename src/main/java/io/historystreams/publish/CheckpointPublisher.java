@@ -455,6 +455,40 @@ public final class CheckpointPublisher {
         return true;
     }
 
+    /** Whether the target was found with a root state (publishing thread; false before the first publish). */
+    public boolean rootSeen() {
+        return rootSeen;
+    }
+
+    /**
+     * For a target without a root state (a new mirror, which may start mid-archive), whose root waits for the
+     * archive's first checkpoint: the root state starts at the lowest checkpoint published here instead, and moves to
+     * the end of the unbroken run from there (over checkpoints found on the target too). For a service whose group
+     * has read the verified topic to its end: verdicts pass in chain order, so no checkpoint below that one is still
+     * coming. A gap above it waits as before ({@link #releaseRoot}). True when the root state was written.
+     */
+    public boolean startRootAtLowestPublished() throws PublishException {
+        if (rootSeen || presentRuns.isEmpty() || rootCandidates.isEmpty() || rootLedger() >= 0) {
+            return false;
+        }
+        final long step = io.historystreams.archive.Checkpoint.FREQUENCY;
+        final long first = presentRuns.firstKey();
+        long last = presentRuns.firstEntry().getValue();
+        final long highest = rootCandidates.lastKey();
+        while (last < highest && isPresent(last + step)) {
+            last = presentRuns.floorEntry(last + step).getValue();
+        }
+        final java.util.NavigableMap<Long, FileRef> inRun = rootCandidates.subMap(first, true, last, true);
+        if (inRun.isEmpty()) {
+            return false;
+        }
+        LOG.info("{} has no root state yet: a mirror that starts at checkpoint {}, the lowest published here (the "
+                + "verified checkpoints are read to their end: none below it is coming); its root state names "
+                + "checkpoint {}", writer.name(), hex(first), hex(inRun.lastKey()));
+        writeRoot(inRun.lastKey());
+        return true;
+    }
+
     /**
      * Whether checkpoints published here wait for the root state ({@link #releaseRoot} would move it); readable from
      * any thread.

@@ -250,6 +250,38 @@ class PublishRunnerTest {
     }
 
     @Test
+    void aServiceStartsTheRootOfANewMirrorAtTheLowestCheckpointItPublishedOnceItHasReadEverything() throws Exception {
+        // a tail --from mid-archive publishing to a new mirror: its root waited releaseAfter (6 minutes) for the
+        // archive's first checkpoint, which the range does not hold (a trial: every checkpoint published in 2 s, no
+        // root state for 6 minutes); a gap above the lowest still waits
+        final Topics own = ownTopics("mid.");
+        final Path target = dir.resolve("mid");
+        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
+                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).withReleaseAfter(Duration.ofMinutes(10));
+        final List<CheckpointVerified> six = v.first(6);
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+             PublishRunner r = new PublishRunner(APP + "-mid", broker.bootstrapServers(), "mid",
+                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+            // 0xbf, 0xff, 0x17f: the mirror starts at 0xbf, and 0x13f is not verified (yet)
+            produce(own, List.of(six.get(3), six.get(5), six.get(2)));
+            final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(CheckpointPublisher.class,
+                    () -> {
+                        r.start();
+                        waitFor(() -> r.checkpointsPublished() == 3, Duration.ofSeconds(60), "three published");
+                        waitFor(() -> rootOf(target) == 0xffL, Duration.ofSeconds(30), "the root at 0xff");
+                        produce(own, List.of(six.get(4)));
+                        waitFor(() -> rootOf(target) == 0x17fL, Duration.ofSeconds(30), "the root at 0x17f");
+                    });
+            assertTrue(logged.stream().noneMatch(e -> e.getLevel() == Level.WARN), logged::toString);
+            assertTrue(logged.stream().anyMatch(e -> e.getFormattedMessage().endsWith(
+                    "has no root state yet: a mirror that starts at checkpoint 000000bf, the lowest published here "
+                    + "(the verified checkpoints are read to their end: none below it is coming); its root state "
+                    + "names checkpoint 000000ff")), logged::toString);
+        }
+        assertFalse(Files.exists(target.resolve(ArchivePaths.has(0x7f))));
+    }
+
+    @Test
     void theRootWaitsForACheckpointAnotherWorkerOfTheGroupHoldsNotOnlyForItsOwnPartitions() throws Exception {
         // two workers publish to one target, each with some partitions: one that had read its own to the end took
         // the topic as read, and moved the root past checkpoints the other was still publishing (or, dead, held)
