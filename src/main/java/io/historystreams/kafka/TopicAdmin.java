@@ -89,10 +89,10 @@ public final class TopicAdmin {
     }
 
     /**
-     * {@link #ensureTopics(Admin, Collection, Duration)}, for a process that partitions its work by these topics
-     * ({@code partitionedHere}) or not: one that only reads or writes them (a replay, a client requesting checkpoints)
-     * is told of existing topics with fewer partitions than asked at INFO, not WARN (a replay on a cluster warned of
-     * the pipeline topics the workers had made, which it does not process).
+     * {@link #ensureTopics(Admin, Collection, Duration)}, warned of existing topics with fewer partitions than asked
+     * ({@code partitionedHere}) or told at INFO: a process that only reads or writes them (a replay, a client
+     * requesting checkpoints), or that asked for no count (a worker joining with the default), need not be warned (a
+     * replay on a cluster warned of the pipeline topics the workers had made, which it does not process).
      */
     public static Result ensureTopics(final Admin admin, final Collection<TopicSpec> specs, final Duration timeout,
             final boolean partitionedHere) {
@@ -232,8 +232,8 @@ public final class TopicAdmin {
             if (partitionedHere) {
                 LOG.warn(line, names.size(), k.get(0), k.get(1), names);
             } else {
-                LOG.info(line + " (this process partitions no work by them)", names.size(), k.get(0), k.get(1),
-                        names);
+                LOG.info(line + " (not a count this process needs: it runs no pipeline, or asked for none)",
+                        names.size(), k.get(0), k.get(1), names);
             }
         });
     }

@@ -205,8 +205,10 @@ public final class HistoryStreamsService implements AutoCloseable {
                     PipelineGroups.check(a, config.get(ServiceConfig.APPLICATION_ID), topics.checkpointRequests.name());
                 }
                 final List<TopicSpec> specs = specs(topics, config.partitions(), rf);
-                // (their partition counts are a concern of the pipeline's, not of a replay's or a client's)
-                TopicAdmin.ensureTopics(a, specs, TopicAdmin.DEFAULT_TIMEOUT, topology != null);
+                // their partition counts are a concern of the pipeline's, not of a replay's or a client's; and of one
+                // that asked for a count: a worker joining with the default found the topics another worker made
+                TopicAdmin.ensureTopics(a, specs, TopicAdmin.DEFAULT_TIMEOUT,
+                        topology != null && config.partitionsGiven());
                 final List<TopicSpec> all = new ArrayList<>(specs);
                 if (topology != null) {
                     // the state stores' changelogs with them (Kafka Streams would create them during its first

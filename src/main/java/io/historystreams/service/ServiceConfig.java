@@ -298,6 +298,12 @@ public final class ServiceConfig {
      * and {@link io.historystreams.topology.Topics#EMBEDDED_PARTITIONS} on the embedded single-node broker, where one process does all the work with
      * its stream threads and every partition costs broker files, tasks and state stores at start-up.
      */
+    /** Whether {@code partitions} was given (config file, environment or command line), not the default. */
+    public boolean partitionsGiven() {
+        final String s = values.get(PARTITIONS);
+        return s != null && !s.isBlank();
+    }
+
     public int partitions() {
         final String s = values.get(PARTITIONS);
         if (s != null && !s.isBlank()) {

@@ -102,7 +102,7 @@ class PipelineGroupsTest extends WithEmbeddedBroker {
     }
 
     @Test
-    void aReplayIsNotWarnedOfThePipelineTopicsPartitionsWhichItDoesNotPartitionWorkBy() throws Exception {
+    void aReplayOrAWorkerThatAskedForNoCountIsNotWarnedOfThePipelineTopicsPartitions() throws Exception {
         // the workers made the topics with 1 partition; a replay with the cluster's default (6) warned that they have
         // fewer than it asked for, though it only reads them
         final Cli.Ran ingest = Cli.run("ingest", "--archive", Fixtures.pubnetGenesis().toString(),
@@ -122,6 +122,28 @@ class PipelineGroupsTest extends WithEmbeddedBroker {
         assertTrue(logged.stream().anyMatch(e -> e.getFormattedMessage().contains(
                 "exist with 1 partition(s), fewer than the 6 asked for; left as they are (adding partitions would "
                 + "move keys to other partitions): [fp.") && e.getFormattedMessage().endsWith(
-                "] (this process partitions no work by them)")), () -> logged.toString());
+                "] (not a count this process needs: it runs no pipeline, or asked for none)")), () -> logged.toString());
+
+        // a worker that asks for no count takes the topics as they are; one that asks for another is warned
+        final List<String> warned = new java.util.ArrayList<>();
+        for (final String partitions : new String[] {null, "4"}) {
+            final List<String> args = new java.util.ArrayList<>(List.of("ingest", "--archive",
+                    Fixtures.pubnetGenesis().toString(), "--bootstrap-servers", broker.bootstrapServers(),
+                    "--application-id", "fp", "-D", "topic.prefix=fp.", "--data-dir",
+                    dir.resolve("fp-" + partitions).toString(), "--schema-registry-url", "mock://groups",
+                    "--http-port", "-1", "--quiet"));
+            if (partitions != null) {
+                args.addAll(List.of("--partitions", partitions));
+            }
+            final Cli.Ran[] again = new Cli.Ran[1];
+            io.historystreams.testing.Logs.during(TopicAdmin.class,
+                    () -> again[0] = Cli.run(args.toArray(String[]::new))).stream()
+                    .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                    .forEach(e -> warned.add(partitions + ": " + e.getFormattedMessage()));
+            assertEquals(0, again[0].code(), again[0].out());
+        }
+        assertEquals(1, warned.size(), warned::toString);
+        assertTrue(warned.get(0).startsWith("4: 16 topic(s) exist with 1 partition(s), fewer than the 4 asked for; "),
+                warned::toString);
     }
 }
