@@ -298,6 +298,15 @@ public final class ServiceConfig {
      * and {@link io.historystreams.topology.Topics#EMBEDDED_PARTITIONS} on the embedded single-node broker, where one process does all the work with
      * its stream threads and every partition costs broker files, tasks and state stores at start-up.
      */
+    /**
+     * Whether {@code schema.registry.url} was given, not the data dir's default: with the embedded broker, one that is
+     * not the registry the data dir's topics were written with must be refused before any work.
+     */
+    public boolean schemaRegistryGiven() {
+        final String u = values.get(SCHEMA_REGISTRY_URL);
+        return u != null && !u.isBlank();
+    }
+
     /** Whether {@code partitions} was given (config file, environment or command line), not the default. */
     public boolean partitionsGiven() {
         final String s = values.get(PARTITIONS);

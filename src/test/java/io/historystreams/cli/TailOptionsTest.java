@@ -45,4 +45,27 @@ class TailOptionsTest {
         assertEquals(2, r.code(), r.out());
         assertTrue(r.out().contains("the sources are not mirrors of one archive"), r.out());
     }
+
+    @Test
+    void aRegistryOtherThanTheDataDirsIsRefusedBeforeAnyWork(@org.junit.jupiter.api.io.TempDir final java.nio.file.Path dir)
+            throws Exception {
+        // ingest and replay refused it (reading the verdicts); tail started, and stopped only when its first
+        // checkpoint met a stored entry that registry could not read, having registered its schemas under other ids
+        final String data = dir.resolve("data").toString();
+        final Cli.Ran ingest = Cli.run("ingest", "--archive", io.historystreams.testing.Fixtures.pubnetGenesis()
+                .toString(), "--data-dir", data, "--http-port", "-1", "--quiet");
+        assertEquals(0, ingest.code(), ingest.out());
+        final String other = dir.resolve("other-registry").toUri().toString();
+        final Cli.Ran tail = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(90), () -> Cli.run("tail", "--archive",
+                        io.historystreams.testing.Fixtures.pubnetGenesis().toString(), "--data-dir", data,
+                        "--schema-registry-url", other, "--http-port", "-1", "--interval", "1"));
+        assertEquals(2, tail.code(), tail.out());
+        assertTrue(tail.out().contains("error: the schema registry " + other + " does not read what this "
+                + "application's topics hold ("), tail.out());
+        // and the data dir's own registry still serves: nothing was verified twice or lost
+        final Cli.Ran again = Cli.run("ingest", "--archive", io.historystreams.testing.Fixtures.pubnetGenesis()
+                .toString(), "--data-dir", data, "--http-port", "-1", "--quiet");
+        assertEquals(0, again.code(), again.out());
+    }
 }
