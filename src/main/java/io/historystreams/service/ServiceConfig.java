@@ -293,12 +293,6 @@ public final class ServiceConfig {
     }
 
     /**
-     * Partitions of the pipeline topics: {@code partitions} when set; otherwise
-     * {@link io.historystreams.topology.Topics#DEFAULT_PARTITIONS} on a Kafka cluster (room for several instances)
-     * and {@link io.historystreams.topology.Topics#EMBEDDED_PARTITIONS} on the embedded single-node broker, where one process does all the work with
-     * its stream threads and every partition costs broker files, tasks and state stores at start-up.
-     */
-    /**
      * Whether {@code schema.registry.url} was given, not the data dir's default: with the embedded broker, one that is
      * not the registry the data dir's topics were written with must be refused before any work.
      */
@@ -313,6 +307,12 @@ public final class ServiceConfig {
         return s != null && !s.isBlank();
     }
 
+    /**
+     * Partitions of the pipeline topics: {@code partitions} when set; otherwise
+     * {@link io.historystreams.topology.Topics#DEFAULT_PARTITIONS} on a Kafka cluster (room for several instances)
+     * and {@link io.historystreams.topology.Topics#EMBEDDED_PARTITIONS} on the embedded single-node broker, where one process does all the work with
+     * its stream threads and every partition costs broker files, tasks and state stores at start-up.
+     */
     public int partitions() {
         final String s = values.get(PARTITIONS);
         if (s != null && !s.isBlank()) {
