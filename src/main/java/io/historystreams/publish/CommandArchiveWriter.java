@@ -195,10 +195,14 @@ public final class CommandArchiveWriter implements ArchiveWriter {
     public void putRootState(final byte[] json) throws PublishException {
         final Path tmp = localTemporary();
         try {
-            Files.write(tmp, json);
+            try {
+                Files.write(tmp, json);
+            } catch (IOException e) {
+                throw new PublishException(name() + ": cannot stage " + ArchivePaths.WELL_KNOWN + ": " + e, false, e);
+            }
+            // its put's own failure as it is: a put that failed once was taken as one retrying cannot fix, and the
+            // target was given up (a trial: a flaky put, 1 in 4, ended every run after a few checkpoints)
             put(ArchivePaths.WELL_KNOWN, tmp);
-        } catch (IOException e) {
-            throw new PublishException(name() + ": cannot stage " + ArchivePaths.WELL_KNOWN + ": " + e, false, e);
         } finally {
             deleteQuietly(tmp);
         }

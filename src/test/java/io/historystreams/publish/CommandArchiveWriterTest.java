@@ -97,6 +97,10 @@ class CommandArchiveWriterTest {
         assertTrue(e.getMessage().contains("exit code 75"), e.getMessage());
         assertTrue(e.getMessage().contains("flaky-cp: simulated failure 1"), e.getMessage());
         assertTrue(e.getMessage().contains(bare.name()) && e.getMessage().contains(set.paths.get(0)), e.getMessage());
+        // the root state's put too (it was "cannot stage", taken as one retrying cannot fix, and the target given up)
+        final PublishException root = assertThrows(PublishException.class, () -> bare.putRootState(set.rootState()));
+        assertTrue(root.retryable(), root.getMessage());
+        assertTrue(root.getMessage().contains("exit code 75"), root.getMessage());
 
         try (ArchiveWriter w = new RetryingArchiveWriter(bare, FAST)) {
             for (final String p : set.paths) {
