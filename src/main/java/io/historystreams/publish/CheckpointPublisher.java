@@ -431,6 +431,21 @@ public final class CheckpointPublisher {
             return false;
         }
         final long top = rootCandidates.lastKey();
+        if (current >= 0 && floor >= 0) {
+            // below the job's range, what the target lacks is not the job's to publish, nor a checkpoint that failed
+            // in it: the root state does not pass it (a trial: ingest 1..3000, then 6000..10047 into one mirror, and
+            // its root named 10047 over 46 checkpoints it lacked, exit 0)
+            final long step = io.historystreams.archive.Checkpoint.FREQUENCY;
+            for (long c = current + step; c < floor; c += step) {
+                if (!isPresent(c)) {
+                    LOG.warn("{}: the root state stays at checkpoint {}: the target lacks checkpoint {} below this "
+                            + "run's range (from {}), which the run did not publish; publishing the checkpoints "
+                            + "between them (ingest or replay with --publish-to) lets it move on to {}", writer.name(),
+                            hex(current), hex(c), hex(floor), hex(top));
+                    return false;
+                }
+            }
+        }
         final List<Long> missing = new ArrayList<>();
         int count = 0;
         final long from = current >= 0 ? current + io.historystreams.archive.Checkpoint.FREQUENCY

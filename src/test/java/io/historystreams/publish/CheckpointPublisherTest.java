@@ -545,6 +545,29 @@ class CheckpointPublisherTest {
             assertFalse(p.releaseRoot(), "nothing waits any more");
         }
 
+        // a job whose range starts above what the target holds: the root does not pass the checkpoints between, which
+        // were not the job's to publish (a trial: the root named 10047 over 46 checkpoints the mirror lacked, exit 0)
+        final Path below = tmp.resolve("below");
+        try (ArchiveWriter w = ArchiveWriters.open(below.toString(), Map.of("fsync", "false"))) {
+            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+            p.publish(cps.get(0));
+            p.publish(cps.get(2));
+            p.publish(cps.get(3));
+            assertEquals(0x3f, root(below));
+            final List<ch.qos.logback.classic.spi.ILoggingEvent> logs = io.historystreams.testing.Logs.during(
+                    CheckpointPublisher.class, () -> assertFalse(p.releaseRoot(0xbf)));
+            assertEquals(0x3f, root(below));
+            assertTrue(logs.stream().anyMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN
+                    && e.getFormattedMessage().endsWith(": the root state stays at checkpoint 0000003f: the target "
+                    + "lacks checkpoint 0000007f below this run's range (from 000000bf), which the run did not "
+                    + "publish; publishing the checkpoints between them (ingest or replay with --publish-to) lets it "
+                    + "move on to 000000ff")), () -> logs.toString());
+            // once they are published it does
+            p.publish(cps.get(1));
+            assertEquals(0xff, root(below));
+        }
+        assertVerifies(below);
+
         // a mirror that starts mid-archive: nothing below its first checkpoint is missing for it
         final Path partial = tmp.resolve("partial");
         try (ArchiveWriter w = ArchiveWriters.open(partial.toString(), Map.of("fsync", "false"))) {
