@@ -499,6 +499,24 @@ class CheckpointPublisherTest {
                 + "/{0};get=cp " + t + "/{0} {1};rename=mv " + t + "/{0} " + t + "/{1}";
     }
 
+    /** A publisher of {@code cps} (0x3f..0xff) to {@code w} but 0x7f, which never comes: the root waits at 0x3f. */
+    private CheckpointPublisher publishedWithout0x7f(final ArchiveWriter w, final Path target,
+            final List<CheckpointVerified> cps) throws Exception {
+        final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
+        p.publish(cps.get(0));
+        p.publish(cps.get(2));
+        p.publish(cps.get(3));
+        assertEquals(0x3f, root(target));
+        return p;
+    }
+
+    /** The WARN lines of the publisher while {@code action} runs. */
+    private static List<String> warned(final io.historystreams.testing.Logs.Action action) throws Exception {
+        return io.historystreams.testing.Logs.during(CheckpointPublisher.class, action).stream()
+                .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+    }
+
     /** The target's root state's currentLedger, or -1 when it has none. */
     static long root(final Path target) throws Exception {
         final Path file = target.resolve(ArchivePaths.WELL_KNOWN);
@@ -531,17 +549,11 @@ class CheckpointPublisherTest {
         // a checkpoint that never comes (it failed): the root waits until released, which names the gap
         final Path gap = tmp.resolve("gap");
         try (ArchiveWriter w = ArchiveWriters.open(gap.toString(), Map.of("fsync", "false"))) {
-            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
-            p.publish(cps.get(0));
-            p.publish(cps.get(2));
-            p.publish(cps.get(3));
-            assertEquals(0x3f, root(gap));
-            final List<ch.qos.logback.classic.spi.ILoggingEvent> logs = io.historystreams.testing.Logs.during(
-                    CheckpointPublisher.class, () -> assertTrue(p.releaseRoot()));
+            final CheckpointPublisher p = publishedWithout0x7f(w, gap, cps);
+            final List<String> warned = warned(() -> assertTrue(p.releaseRoot()));
             assertEquals(0xff, root(gap));
-            assertTrue(logs.stream().anyMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN
-                    && e.getFormattedMessage().contains("lacks 1 checkpoint(s) below it (0000007f)")),
-                    () -> logs.toString());
+            assertTrue(warned.stream().anyMatch(l -> l.contains("lacks 1 checkpoint(s) below it (0000007f)")),
+                    warned::toString);
             assertFalse(p.releaseRoot(), "nothing waits any more");
         }
 
@@ -549,19 +561,13 @@ class CheckpointPublisherTest {
         // were not the job's to publish (a trial: the root named 10047 over 46 checkpoints the mirror lacked, exit 0)
         final Path below = tmp.resolve("below");
         try (ArchiveWriter w = ArchiveWriters.open(below.toString(), Map.of("fsync", "false"))) {
-            final CheckpointPublisher p = new CheckpointPublisher(w, v.ctx, tmp);
-            p.publish(cps.get(0));
-            p.publish(cps.get(2));
-            p.publish(cps.get(3));
+            final CheckpointPublisher p = publishedWithout0x7f(w, below, cps);
+            final List<String> warned = warned(() -> assertFalse(p.releaseRoot(0xbf)));
             assertEquals(0x3f, root(below));
-            final List<ch.qos.logback.classic.spi.ILoggingEvent> logs = io.historystreams.testing.Logs.during(
-                    CheckpointPublisher.class, () -> assertFalse(p.releaseRoot(0xbf)));
-            assertEquals(0x3f, root(below));
-            assertTrue(logs.stream().anyMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN
-                    && e.getFormattedMessage().endsWith(": the root state stays at checkpoint 0000003f: the target "
-                    + "lacks checkpoint 0000007f below this run's range (from 000000bf), which the run did not "
+            assertTrue(warned.stream().anyMatch(l -> l.endsWith(": the root state stays at checkpoint 0000003f: the "
+                    + "target lacks checkpoint 0000007f below this run's range (from 000000bf), which the run did not "
                     + "publish; publishing the checkpoints between them (ingest or replay with --publish-to) lets it "
-                    + "move on to 000000ff")), () -> logs.toString());
+                    + "move on to 000000ff")), warned::toString);
             // once they are published it does
             p.publish(cps.get(1));
             assertEquals(0xff, root(below));

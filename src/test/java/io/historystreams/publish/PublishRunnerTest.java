@@ -227,12 +227,9 @@ class PublishRunnerTest {
         // the topic to its end and waited releaseAfter; a checkpoint verified out of order in a catch-up comes sooner
         final Topics own = ownTopics("gap.");
         final Path target = dir.resolve("gap");
-        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
-                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).withReleaseAfter(Duration.ofSeconds(3));
         final List<CheckpointVerified> four = v.first(4);
         try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
-             PublishRunner r = new PublishRunner(APP + "-gap", broker.bootstrapServers(), "gap",
-                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+             PublishRunner r = serviceRunner("gap", w, own, Duration.ofSeconds(3))) {
             produce(own, List.of(four.get(0), four.get(2), four.get(3)));
             final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(CheckpointPublisher.class,
                     () -> {
@@ -256,12 +253,9 @@ class PublishRunnerTest {
         // root state for 6 minutes); a gap above the lowest still waits
         final Topics own = ownTopics("mid.");
         final Path target = dir.resolve("mid");
-        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
-                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).withReleaseAfter(Duration.ofMinutes(10));
         final List<CheckpointVerified> six = v.first(6);
         try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
-             PublishRunner r = new PublishRunner(APP + "-mid", broker.bootstrapServers(), "mid",
-                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+             PublishRunner r = serviceRunner("mid", w, own, Duration.ofMinutes(10))) {
             // 0xbf, 0xff, 0x17f: the mirror starts at 0xbf, and 0x13f is not verified (yet)
             produce(own, List.of(six.get(3), six.get(5), six.get(2)));
             final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(CheckpointPublisher.class,
@@ -289,12 +283,9 @@ class PublishRunnerTest {
         final List<CheckpointVerified> six = v.first(6);
         produce(own, six);
         final Path target = dir.resolve("shared");
-        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
-                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).withReleaseAfter(Duration.ofSeconds(1));
         final java.util.concurrent.atomic.AtomicBoolean stalled = new java.util.concurrent.atomic.AtomicBoolean(true);
         try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
-             PublishRunner r = new PublishRunner(APP + "-shared", broker.bootstrapServers(), "shared",
-                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+             PublishRunner r = serviceRunner("shared", w, own, Duration.ofSeconds(1))) {
             // the other worker: in the group first, with both partitions, and it never publishes nor commits
             final java.util.concurrent.CountDownLatch joined = new java.util.concurrent.CountDownLatch(1);
             final Thread other = new Thread(() -> {
@@ -336,6 +327,14 @@ class PublishRunnerTest {
     }
 
     // ---- helpers
+
+    /** A service's runner (its root released after {@code releaseAfter}) publishing {@code own}'s topic to {@code w}. */
+    private static PublishRunner serviceRunner(final String name, final ArchiveWriter w, final Topics own,
+            final Duration releaseAfter) {
+        return new PublishRunner(APP + "-" + name, broker.bootstrapServers(), name,
+                new CheckpointPublisher(w, v.ctx, dir), own, PublishRunner.Settings.defaults()
+                        .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200)).withReleaseAfter(releaseAfter));
+    }
 
     /** Topics of one test's own ({@code prefix}, 2 partitions), in the records' schema-registry scope. */
     private static Topics ownTopics(final String prefix) throws Exception {
