@@ -394,6 +394,14 @@ final class Publishing implements AutoCloseable {
                     continue;
                 }
                 if (r.rootReleased(tokens[i])) {
+                    final String held = r.rootHeld();
+                    if (held != null) {
+                        // its checkpoints are published, but a reader of the target does not see them (a trial's
+                        // root named them over checkpoints missing below the range, exit 0)
+                        error[i] = writers.get(i).name() + ": " + held;
+                        err.println("error: " + error[i]);
+                        continue;
+                    }
                     rootWritten[i] = true;
                     continue;
                 }

@@ -438,14 +438,16 @@ public final class CheckpointPublisher {
             final long step = io.historystreams.archive.Checkpoint.FREQUENCY;
             for (long c = current + step; c < floor; c += step) {
                 if (!isPresent(c)) {
-                    LOG.warn("{}: the root state stays at checkpoint {}: the target lacks checkpoint {} below this "
-                            + "run's range (from {}), which the run did not publish; publishing the checkpoints "
-                            + "between them (ingest or replay with --publish-to) lets it move on to {}", writer.name(),
-                            hex(current), hex(c), hex(floor), hex(top));
+                    rootHeld = "the root state stays at checkpoint " + hex(current) + ": the target lacks checkpoint "
+                            + hex(c) + " below this run's range (from " + hex(floor) + "), which the run did not "
+                            + "publish; publishing the checkpoints between them (ingest or replay with --publish-to) "
+                            + "lets it move on to " + hex(top);
+                    LOG.warn("{}: {}", writer.name(), rootHeld);
                     return false;
                 }
             }
         }
+        rootHeld = null;
         final List<Long> missing = new ArrayList<>();
         int count = 0;
         final long from = current >= 0 ? current + io.historystreams.archive.Checkpoint.FREQUENCY
@@ -469,6 +471,13 @@ public final class CheckpointPublisher {
         writeRoot(top);
         return true;
     }
+
+    /** Why the last {@link #releaseRoot(long)} left the root state where it was, or null (readable from any thread). */
+    public String rootHeld() {
+        return rootHeld;
+    }
+
+    private volatile String rootHeld;
 
     /** Whether the target was found with a root state (publishing thread; false before the first publish). */
     public boolean rootSeen() {

@@ -531,6 +531,14 @@ public final class PublishRunner implements AutoCloseable {
         return releasesDone.get() >= token || !publisher.rootWaiting();
     }
 
+    /**
+     * Why the root state stayed where it was at the last {@link #releaseRoot} carried out (the target lacks a
+     * checkpoint below the job's range), or null.
+     */
+    public String rootHeld() {
+        return publisher.rootHeld();
+    }
+
     /** Whether the runner has checked where its group starts: its group's committed offsets are its own from then. */
     public boolean startChecked() {
         return startChecked;

@@ -43,9 +43,14 @@ class ReplayPublishTest extends WithEmbeddedBroker {
     Path dir;
 
     private String[] command(final String name, final String... more) {
+        return commandOf(APP, name, more);
+    }
+
+    /** A command of application {@code app}, on topics of its own (the tests' verified checkpoints do not mix). */
+    private String[] commandOf(final String app, final String name, final String... more) {
         final List<String> a = new ArrayList<>(List.of(name, "--bootstrap-servers", broker.bootstrapServers(),
-                "--application-id", APP, "-D", "topic.prefix=" + APP + ".", "--data-dir", dir.resolve("data").toString(),
-                "--http-port", "-1", "--schema-registry-url", "mock://" + APP, "--quiet"));
+                "--application-id", app, "-D", "topic.prefix=" + app + ".", "--data-dir", dir.resolve("data").toString(),
+                "--http-port", "-1", "--schema-registry-url", "mock://" + app, "--quiet"));
         a.addAll(List.of(more));
         return a.toArray(String[]::new);
     }
@@ -86,6 +91,37 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         });
         assertEquals(List.of(), logged.stream().filter(e -> e.getLevel().isGreaterOrEqual(Level.WARN))
                 .map(ILoggingEvent::getFormattedMessage).toList(), "a stop on purpose is no failure");
+    }
+
+    @Test
+    void anIngestAboveWhatAMirrorHoldsLeavesItsRootStateAndSaysWhy() throws Exception {
+        // a trial: ingest 1..3000, then 6000..10047, into one mirror: its root named 10047 over the 46 checkpoints it
+        // lacked, with exit 0 and a report that said complete
+        final Path source = Fixtures.testnetSmall();
+        final Path target = dir.resolve("above");
+        assertEquals(0, Main.run(commandOf("above", "ingest", "--archive", source.toString(), "--from", "1", "--to", "200",
+                "--publish-to", target.toString())));
+        assertEquals(0xffL, rootLedger(target));
+        final Path report = dir.resolve("above.json");
+        final StringWriter said = new StringWriter();
+        try (PrintWriter w = new PrintWriter(said, true)) {
+            assertEquals(1, Main.run(w, w, commandOf("above", "ingest", "--archive", source.toString(), "--from", "500", "--to",
+                    "700", "--publish-to", target.toString(), "--report", report.toString())), said.toString());
+        }
+        assertEquals(0xffL, rootLedger(target), "0x13f..0x1bf are not on the target");
+        assertTrue(said.toString().contains("error: " + target + ": the root state stays at checkpoint 000000ff: the "
+                + "target lacks checkpoint 0000013f below this run's range (from 000001ff), which the run did not "
+                + "publish"), said.toString());
+        final com.fasterxml.jackson.databind.JsonNode t = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(report.toFile()).get("targets").get(0);
+        assertFalse(t.get("complete").asBoolean(), t.toString());
+        assertFalse(t.get("rootWritten").asBoolean(), t.toString());
+        assertEquals(4, t.get("checkpointsConfirmed").asInt(), t.toString());
+        // the checkpoints between published, the root moves over everything
+        assertEquals(0, Main.run(commandOf("above", "ingest", "--archive", source.toString(), "--from", "1", "--to", "700",
+                "--publish-to", target.toString())));
+        assertEquals(0x2bfL, rootLedger(target));
+        assertEquals(expectedFiles(source, Checkpoint.range(1, 700)), files(target));
     }
 
     @Test
