@@ -422,6 +422,7 @@ public final class CheckpointPublisher {
      * may start mid-archive).
      */
     public boolean releaseRoot(final long floor) throws PublishException {
+        rootHeld = null;
         if (rootCandidates.isEmpty()) {
             return false;
         }
@@ -447,7 +448,6 @@ public final class CheckpointPublisher {
                 }
             }
         }
-        rootHeld = null;
         final List<Long> missing = new ArrayList<>();
         int count = 0;
         final long from = current >= 0 ? current + io.historystreams.archive.Checkpoint.FREQUENCY
