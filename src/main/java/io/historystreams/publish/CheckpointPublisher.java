@@ -492,7 +492,7 @@ public final class CheckpointPublisher {
      * coming. A gap above it waits as before ({@link #releaseRoot}). True when the root state was written.
      */
     public boolean startRootAtLowestPublished() throws PublishException {
-        if (rootSeen || presentRuns.isEmpty() || rootCandidates.isEmpty() || rootLedger() >= 0) {
+        if (rootSeen || presentRuns.isEmpty() || rootCandidates.isEmpty()) {
             return false;
         }
         final long step = io.historystreams.archive.Checkpoint.FREQUENCY;
@@ -503,7 +503,8 @@ public final class CheckpointPublisher {
             last = presentRuns.floorEntry(last + step).getValue();
         }
         final java.util.NavigableMap<Long, FileRef> inRun = rootCandidates.subMap(first, true, last, true);
-        if (inRun.isEmpty()) {
+        // the target is read only when there is a root state to write
+        if (inRun.isEmpty() || rootLedger() >= 0) {
             return false;
         }
         LOG.info("{} has no root state yet: a mirror that starts at checkpoint {}, the lowest published here (the "

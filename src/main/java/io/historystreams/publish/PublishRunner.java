@@ -673,24 +673,28 @@ public final class PublishRunner implements AutoCloseable {
                 releasesDone.set(requested);
                 return;
             }
-            if (requested == releasesDone.get() && releaseRootWhenCaughtUp && !publisher.rootSeen() && caughtUp()) {
-                // a new mirror of a service (tail --from, run): its root waited releaseAfter (6 minutes) for the
-                // archive's first checkpoint, which its range does not hold (a trial's tail: every checkpoint
-                // published in 2 s, the mirror had no root state for 6 minutes)
-                try {
-                    if (publisher.startRootAtLowestPublished()) {
-                        return;
-                    }
-                } catch (final PublishException e) {
-                    failed("the root state: " + e.getMessage());
-                    LOG.warn("writing the first root state of {} failed, trying again: {}", targetName,
-                            e.getMessage());
+            if (requested == releasesDone.get()) {
+                // no job asked: a service's runner decides, once it has read the topic to its end (asked once here)
+                final boolean newMirror = !publisher.rootSeen();
+                final boolean waited = publisher.rootWaitingFor().compareTo(settings.releaseAfter()) >= 0;
+                if (!releaseRootWhenCaughtUp || !(newMirror || waited) || !caughtUp()) {
                     return;
                 }
-            }
-            if (requested == releasesDone.get() && !(releaseRootWhenCaughtUp
-                    && publisher.rootWaitingFor().compareTo(settings.releaseAfter()) >= 0 && caughtUp())) {
-                return;
+                if (newMirror) {
+                    // a new mirror of a service (tail --from, run): its root waited releaseAfter (6 minutes) for the
+                    // archive's first checkpoint, which its range does not hold (a trial's tail: every checkpoint
+                    // published in 2 s, the mirror had no root state for 6 minutes)
+                    try {
+                        if (publisher.startRootAtLowestPublished() || !waited) {
+                            return;
+                        }
+                    } catch (final PublishException e) {
+                        failed("the root state: " + e.getMessage());
+                        LOG.warn("writing the first root state of {} failed, trying again: {}", targetName,
+                                e.getMessage());
+                        return;
+                    }
+                }
             }
             try {
                 publisher.releaseRoot(requested == releasesDone.get() ? -1 : releaseFloor);

@@ -297,14 +297,18 @@ public final class ServiceConfig {
      * not the registry the data dir's topics were written with must be refused before any work.
      */
     public boolean schemaRegistryGiven() {
-        final String u = values.get(SCHEMA_REGISTRY_URL);
-        return u != null && !u.isBlank();
+        return given(SCHEMA_REGISTRY_URL);
     }
 
     /** Whether {@code partitions} was given (config file, environment or command line), not the default. */
     public boolean partitionsGiven() {
-        final String s = values.get(PARTITIONS);
-        return s != null && !s.isBlank();
+        return given(PARTITIONS);
+    }
+
+    /** Whether {@code key} has a value that is not blank. */
+    private boolean given(final String key) {
+        final String v = values.get(key);
+        return v != null && !v.isBlank();
     }
 
     /**
