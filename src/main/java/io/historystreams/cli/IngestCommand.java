@@ -18,6 +18,7 @@ import io.historystreams.service.ServiceConfig;
 import io.historystreams.service.VerdictLog;
 import io.historystreams.topology.HistoryTopology;
 import io.historystreams.topology.Topics;
+import io.historystreams.verify.ArchiveStart;
 import io.historystreams.verify.FailureReason;
 import io.historystreams.verify.VerificationReport;
 import me.tongfei.progressbar.ProgressBar;
@@ -418,6 +419,9 @@ public final class IngestCommand implements Callable<Integer> {
                                 : "A data dir (and topic prefix) holds one archive's history: verify this archive "
                                 + "with another --data-dir.");
             }
+            // the first checkpoint of an archive that starts mid-history, not linked (chainLink ARCHIVE_START)
+            verified.stream().filter(cp -> w.link(cp) == ChainLinkStatus.ARCHIVE_START).forEach(cp ->
+                    out.println("note: " + ArchiveStart.describe(cp, Checkpoint.previous(cp))));
             final List<String> warnings = new ArrayList<>(range.warnings());
             final List<Long> outside = w.takenBackOutside();
             if (!outside.isEmpty()) {

@@ -1,10 +1,14 @@
 package io.historystreams.cli;
 
+import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FetchObserver;
+import io.historystreams.archive.FileType;
 import io.historystreams.archive.HistoryArchive;
+import io.historystreams.verify.ArchiveStart;
 import io.historystreams.verify.ArchiveVerifier;
 import io.historystreams.verify.CheckpointOutcome;
+import io.historystreams.verify.FailureReason;
 import io.historystreams.verify.FailureList;
 import io.historystreams.verify.VerificationException;
 import io.historystreams.verify.VerificationLimits;
@@ -19,6 +23,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -70,14 +75,19 @@ public final class VerifyCommand implements Callable<Integer> {
             final java.util.concurrent.atomic.AtomicReference<java.io.IOException> reportFailed =
                     new java.util.concurrent.atomic.AtomicReference<>();
             final Progress progress = quiet ? null : new Progress(err, checkpoints.size(), done);
+            final LeadingAbsent leading = new LeadingAbsent();
             try (ArchiveVerifier verifier = new ArchiveVerifier(ha, options);
                     VerificationReport rep = report == null ? null
                             : VerificationReport.start(report, "verify", ha.sourceNames(), first, last,
                                     range.warnings())) {
                 final ArchiveVerifier.Summary s = verifier.verify(checkpoints, o -> {
                     done.incrementAndGet();
+                    leading.add(o);
                     if (o.status() != CheckpointOutcome.Status.VERIFIED) {
                         out.println(failureLine(o));
+                    } else if (o.link() == CheckpointOutcome.Link.ARCHIVE_START) {
+                        out.println("note: " + ArchiveStart.describe(o.checkpoint(),
+                                Checkpoint.previous(o.checkpoint())));
                     }
                     // a report that cannot be written (a full disk) does not stop the verification: its verdict is
                     // still printed, then the report's error
@@ -104,12 +114,49 @@ public final class VerifyCommand implements Callable<Integer> {
                         + "%d result sets, %d distinct buckets (%d failed); %.1f MB in %.2f s%n", s.checkpoints(),
                         s.verified(), s.incomplete(), s.failed(), s.headers(), s.transactionSets(), s.resultSets(),
                         s.buckets(), s.bucketsFailed(), s.bytes() / 1e6, ms / 1000.0);
+                if (leading.count > 0 && leading.next >= 0) {
+                    out.printf("note: the archive holds nothing of checkpoints %d..%d, the first %d of the range: it "
+                            + "may start at %d (0x%x), and --from %d verifies it from there%n", checkpoints.get(0),
+                            leading.last, leading.count, leading.next, leading.next,
+                            Checkpoint.firstLedger(leading.next));
+                }
                 out.flush();
                 if (reportFailed.get() != null) {
                     err.println("error: " + reportFailed.get().getMessage());
                     return ExitCode.COULD_NOT_RUN;
                 }
                 return s.allVerified() ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
+            }
+        }
+    }
+
+    /**
+     * The checkpoints at the start of the range the archive holds nothing of (neither state file nor ledger file),
+     * and the first after them: a mirror or validator's archive that starts mid-history, verified from the start.
+     */
+    private static final class LeadingAbsent {
+        int count;
+        long last = -1;
+        long next = -1;
+
+        void add(final CheckpointOutcome o) {
+            if (next >= 0) {
+                return;
+            }
+            final Set<String> missing = new java.util.HashSet<>();
+            for (final VerificationException e : o.failures()) {
+                if (e.reason() != FailureReason.MISSING_FILE) {
+                    next = o.checkpoint();
+                    return;
+                }
+                missing.add(e.file());
+            }
+            if (missing.contains(ArchivePaths.has(o.checkpoint()))
+                    && missing.contains(ArchivePaths.checkpointFile(FileType.LEDGER, o.checkpoint()))) {
+                count++;
+                last = o.checkpoint();
+            } else {
+                next = o.checkpoint();
             }
         }
     }

@@ -213,19 +213,22 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             }
         } else if (isRefused(prev, v.getFirstPreviousLedgerHash())) {
             brokenCopy(v, HistoryTopology.LINKS_TO_A_REFUSED_COPY, ts);
-        } else if (v.getPreviousCheckpointLastHash() != null
-                && v.getPreviousCheckpointLastHash().equals(v.getFirstPreviousLedgerHash())) {
+        } else if (v.getPreviousCheckpointLastHash() == null
+                || v.getPreviousCheckpointLastHash().equals(v.getFirstPreviousLedgerHash())) {
+            // no anchor: the archive starts at this checkpoint (its ledger work found nothing of the predecessor,
+            // which was not asked for), and the link is not checked unless the predecessor is verified later
             if (isTakenBack(v)) {
                 takenBackCopy(v, ts);
             } else {
                 anchored.put(v.getCheckpoint(), v);
-                pass(v, ChainLinkStatus.VERIFIED, ts);
+                pass(v, v.getPreviousCheckpointLastHash() == null ? ChainLinkStatus.ARCHIVE_START
+                        : ChainLinkStatus.VERIFIED, ts);
             }
         } else {
             // refused as any copy that failed its link: a successor linking to it fails too (a trial's archive with
             // two breaks had the checkpoints after the second verified, on this copy's file)
-            brokenCopy(v, "does not match the previous checkpoint's ledger file (" + (v.getPreviousCheckpointLastHash()
-                    == null ? "unknown" : Hashes.hex(v.getPreviousCheckpointLastHash())) + ")", ts);
+            brokenCopy(v, "does not match the previous checkpoint's ledger file ("
+                    + Hashes.hex(v.getPreviousCheckpointLastHash()) + ")", ts);
         }
     }
 

@@ -14,6 +14,7 @@ import io.historystreams.events.RequestReason;
 import io.historystreams.events.ResultsDownloaded;
 import io.historystreams.events.ScpDownloaded;
 import io.historystreams.events.TransactionsDownloaded;
+import io.historystreams.verify.ArchiveStart;
 import io.historystreams.verify.FailureReason;
 import io.historystreams.verify.Hash;
 import io.historystreams.verify.HasVerifier;
@@ -25,6 +26,8 @@ import io.historystreams.verify.ResultSetVerifier;
 import io.historystreams.verify.ScpVerifier;
 import io.historystreams.verify.TransactionSetVerifier;
 import io.historystreams.verify.VerificationException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -37,6 +40,7 @@ import java.util.List;
  * the source and the reason.
  */
 final class CheckpointFileWork {
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointFileWork.class);
     private final Names names;
 
     /**
@@ -119,12 +123,18 @@ final class CheckpointFileWork {
                     final long prev = Checkpoint.previous(cp);
                     final String prevPath = ArchivePaths.checkpointFile(FileType.LEDGER, prev);
                     final FileFetcher.Stored<List<LedgerHeaderSummary>> p;
+                    // from every source of the request (its notFrom is about this checkpoint's copies)
+                    final HistoryArchive all = ctx.archive(r.getSources());
                     try {
-                        // from every source of the request (its notFrom is about this checkpoint's copies)
-                        final HistoryArchive all = ctx.archive(r.getSources());
                         p = ctx.ledgerFiles().get(all.readFrom(), prevPath, 2, () -> FileFetcher.fetch(ctx, all,
                                 prevPath, (in, pp) -> LedgerHeaderVerifier.verify(in, pp, prev, ctx.limits())));
                     } catch (final VerificationException e) {
+                        if (e.reason() == FailureReason.MISSING_FILE && !r.getPredecessorRequested()
+                                && ArchiveStart.holdsNoStateOf(all, prev)) {
+                            // the archive starts here: no anchor, the chain check passes it as ARCHIVE_START
+                            LOG.info(ArchiveStart.describe(cp, prev));
+                            return downloaded(cp, b.build());
+                        }
                         // said as verify says it: this checkpoint fails because its predecessor's file did
                         throw new VerificationException(e.reason(), e.file(), "the link to the previous checkpoint "
                                 + "cannot be checked, its ledger file failed: " + e.detail(), e)

@@ -66,12 +66,16 @@ public final class ArchiveVerifier implements AutoCloseable {
         // why the previous checkpoint's last header is unknown (its ledger file failed), when it is
         VerificationException anchorFailure = null;
         long previousCheckpoint = -1;
+        // the range's first checkpoint is the archive's first (it holds nothing of the one before)
+        boolean archiveStart = false;
         if (!checkpoints.isEmpty() && checkpoints.get(0) > Checkpoint.FREQUENCY - 1) {
             previousCheckpoint = Checkpoint.previous(checkpoints.get(0));
             try {
                 previousLast = lastHeaderOf(previousCheckpoint);
             } catch (final VerificationException e) {
-                anchorFailure = e;
+                archiveStart = e.reason() == FailureReason.MISSING_FILE
+                        && ArchiveStart.holdsNoStateOf(archive, previousCheckpoint);
+                anchorFailure = archiveStart ? null : e;
             }
         }
         // the last outcomes, delivered once WALK_BACK successors are checked (a copy its successor's copies contradict
@@ -83,8 +87,9 @@ public final class ArchiveVerifier implements AutoCloseable {
                 inFlight.add(checkpoint(checkpoints.get(next++)));
             }
             final CheckpointOutcome read = inFlight.poll().join();
-            final Linked against = new Linked(previousCheckpoint, previousLast, anchorFailure);
-            CheckpointOutcome o = link(read, previousCheckpoint, previousLast, anchorFailure);
+            final Linked against = new Linked(previousCheckpoint, previousLast, anchorFailure, archiveStart);
+            archiveStart = false;
+            CheckpointOutcome o = link(read, against);
             Linked linkedAgainst = against;
             if (o.link() == CheckpointOutcome.Link.BROKEN) {
                 final Set<String> brokenFrom = new java.util.LinkedHashSet<>();
@@ -130,9 +135,15 @@ public final class ArchiveVerifier implements AutoCloseable {
                 tally.txSets, tally.resultSets, bucketsOk, bucketsBad, tally.bytes);
     }
 
-    /** What a checkpoint was linked against: the checkpoint before it, its last header, or why that is unknown. */
+    /**
+     * What a checkpoint was linked against: the checkpoint before it, its last header, or why that is unknown
+     * ({@code anchorFailure}, or {@code archiveStart}: the archive holds nothing of it, {@link ArchiveStart}).
+     */
     private record Linked(long previousCheckpoint, LedgerHeaderSummary previousLast,
-            VerificationException anchorFailure) {
+            VerificationException anchorFailure, boolean archiveStart) {
+        Linked(final long previousCheckpoint, final LedgerHeaderSummary previousLast) {
+            this(previousCheckpoint, previousLast, null, false);
+        }
     }
 
     /** An outcome not delivered yet, and what it was linked against. */
@@ -207,7 +218,7 @@ public final class ArchiveVerifier implements AutoCloseable {
             if (everySourceAvoided(avoid)) {
                 return broken;
             }
-            o = link(checkpoint(broken.checkpoint(), avoid, null).join(), previousCheckpoint, previousLast, null);
+            o = link(checkpoint(broken.checkpoint(), avoid, null).join(), new Linked(previousCheckpoint, previousLast));
             if (o.status() == CheckpointOutcome.Status.VERIFIED) {
                 return o;
             }
@@ -254,8 +265,7 @@ public final class ArchiveVerifier implements AutoCloseable {
             }
             final CheckpointOutcome otherRead = checkpoint(previous.checkpoint(), avoid, null).join();
             final Set<String> otherBrokenFrom = new java.util.LinkedHashSet<>();
-            CheckpointOutcome other = link(otherRead, previousAgainst.previousCheckpoint(),
-                    previousAgainst.previousLast(), previousAgainst.anchorFailure());
+            CheckpointOutcome other = link(otherRead, previousAgainst);
             if (other.link() == CheckpointOutcome.Link.BROKEN) {
                 other = relink(other, previousAgainst.previousCheckpoint(), previousAgainst.previousLast(),
                         otherBrokenFrom, avoid);
@@ -293,8 +303,8 @@ public final class ArchiveVerifier implements AutoCloseable {
 
     /** {@code read} linked to {@code previous} (read again from other sources when its copy does not link). */
     private Held linkOn(final CheckpointOutcome read, final CheckpointOutcome previous) {
-        final Linked against = new Linked(previous.checkpoint(), previous.facts().lastHeader(), null);
-        CheckpointOutcome o = link(read, against.previousCheckpoint(), against.previousLast(), null);
+        final Linked against = new Linked(previous.checkpoint(), previous.facts().lastHeader());
+        CheckpointOutcome o = link(read, against);
         if (o.link() == CheckpointOutcome.Link.BROKEN) {
             o = relink(o, against.previousCheckpoint(), against.previousLast(), new java.util.HashSet<>());
         }
@@ -305,10 +315,13 @@ public final class ArchiveVerifier implements AutoCloseable {
      * Applies the cross-checkpoint link once the previous outcome is known. A link that cannot be checked because the
      * previous checkpoint's ledger file failed ({@code anchorFailure}) is a failure of this checkpoint too, with that
      * file's reason (MISSING_FILE: incomplete): the chain between checkpoints is one of the checks a verified
-     * checkpoint passed, as in the pipeline's chain check.
+     * checkpoint passed, as in the pipeline's chain check. The first checkpoint of an archive that starts mid-history
+     * is not linked ({@link CheckpointOutcome.Link#ARCHIVE_START}).
      */
-    private static CheckpointOutcome link(final CheckpointOutcome o, final long previousCheckpoint,
-            final LedgerHeaderSummary previousLast, final VerificationException anchorFailure) {
+    private static CheckpointOutcome link(final CheckpointOutcome o, final Linked against) {
+        final long previousCheckpoint = against.previousCheckpoint();
+        final LedgerHeaderSummary previousLast = against.previousLast();
+        final VerificationException anchorFailure = against.anchorFailure();
         final LedgerHeaderSummary first = o.facts().firstHeader();
         if (first == null) {
             return o;
@@ -318,6 +331,9 @@ public final class ArchiveVerifier implements AutoCloseable {
         }
         if (previousCheckpoint != Checkpoint.previous(o.checkpoint())) {
             return withLink(o, CheckpointOutcome.Link.NOT_CHECKED, null);
+        }
+        if (previousLast == null && against.archiveStart()) {
+            return withLink(o, CheckpointOutcome.Link.ARCHIVE_START, null);
         }
         if (previousLast == null) {
             final VerificationException why = anchorFailure != null ? anchorFailure

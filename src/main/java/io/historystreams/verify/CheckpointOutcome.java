@@ -14,8 +14,12 @@ public record CheckpointOutcome(long checkpoint, Status status, List<FileOutcome
     /** Overall state of a checkpoint. */
     public enum Status { VERIFIED, INCOMPLETE, FAILED }
 
-    /** How the first header's link to the previous checkpoint was established. */
-    public enum Link { VERIFIED, GENESIS, NOT_CHECKED, BROKEN }
+    /**
+     * How the first header's link to the previous checkpoint was established: checked, none (genesis), not checked (a
+     * checkpoint not read in order, or one whose predecessor's ledger file failed: with that failure), broken, or none
+     * because the archive starts at this checkpoint ({@link ArchiveStart}).
+     */
+    public enum Link { VERIFIED, GENESIS, NOT_CHECKED, BROKEN, ARCHIVE_START }
 
     /**
      * Counts and the boundary headers, kept for the chain check and the summary (small, whatever the range).

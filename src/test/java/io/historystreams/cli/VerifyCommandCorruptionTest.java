@@ -145,11 +145,45 @@ class VerifyCommandCorruptionTest {
 
     @Test
     void aLinkThatCannotBeCheckedBecauseThePreviousLedgerFileIsAbsentLeavesTheCheckpointIncomplete() throws Exception {
+        // the archive holds the previous checkpoint's state file: damaged, not an archive that starts at 0x3ff
         final String previous = path(FileType.LEDGER, CP - 64);
         server.on(previous).status(404).forever();
         final VerifyRun r = runOverHttp();
         final JsonNode c = assertFailure(r, "INCOMPLETE", "MISSING_FILE", previous);
         assertEquals("NOT_CHECKED", c.get("chainLink").asText());
+        assertFalse(r.out.contains("note: "), r::describe);
+    }
+
+    /**
+     * An archive that starts mid-history (a validator's that caught up there, a mirror made by {@code tail --from}):
+     * nothing of the checkpoint before its first is there, and its first checkpoint is verified with its link not
+     * checked. Before, it was INCOMPLETE for the previous checkpoint's ledger file, exit 1.
+     */
+    @Test
+    void aRangeStartingWhereTheArchiveStartsIsVerifiedWithTheFirstLinkNotChecked() throws Exception {
+        server.onRegex(".*" + String.format("-%08x", CP - 64) + "\\..*").status(404).forever();
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", server.url(), "--from", "1000", "--to", "1087",
+                "--network-passphrase", VerifyRun.TESTNET);
+        r.assertExit(ExitCode.OK);
+        assertEquals("ARCHIVE_START", r.checkpoint(CP).get("chainLink").asText());
+        assertEquals("VERIFIED", r.checkpoint(CP).get("status").asText());
+        assertEquals("VERIFIED", r.checkpoint(CP + 64).get("chainLink").asText());
+        assertTrue(r.summary().get("allVerified").asBoolean(), r::describe);
+        assertTrue(r.out.contains("note: checkpoint 1023 (0x3ff): the archive holds no checkpoint 959 (0x3bf), "
+                + "neither its state file nor its ledger file: it starts at 1023, and the link to 959 is not checked"),
+                r::describe);
+        assertTrue(server.requests(ArchivePaths.has(CP - 64)) > 0, "the state file was asked for");
+
+        // a range from before the archive's start: those checkpoints are missing, and so the first's link; the note
+        // says where the archive may start
+        final VerifyRun before = VerifyRun.verify(tmp, "--archive", server.url(), "--from", "900", "--to", "1087",
+                "--network-passphrase", VerifyRun.TESTNET);
+        before.assertExit(ExitCode.VERIFICATION_FAILED);
+        assertEquals("INCOMPLETE", before.checkpoint(CP).get("status").asText());
+        assertEquals("NOT_CHECKED", before.checkpoint(CP).get("chainLink").asText());
+        assertTrue(before.out.contains("note: the archive holds nothing of checkpoints 959..959, the first 1 of the "
+                + "range: it may start at 1023 (0x3ff), and --from 960 verifies it from there"), before::describe);
+        assertFalse(r.out.contains("holds nothing of"), r::describe);
     }
 
     @Test

@@ -124,6 +124,45 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         assertEquals(expectedFiles(source, Checkpoint.range(1, 700)), files(target));
     }
 
+    /**
+     * A mirror made from mid-history ({@code ingest --from} or {@code tail --from} with {@code --publish-to}) holds
+     * nothing of the checkpoint before its first: {@code verify} and {@code ingest} of it from there verify it, its
+     * first link not checked (ARCHIVE_START). Before, both failed that first checkpoint on the absent ledger file of
+     * its predecessor, exit 1 (a trial).
+     */
+    @Test
+    void aMirrorMadeFromMidHistoryIsVerifiedAndIngestedFromItsStart() throws Exception {
+        final Path target = dir.resolve("mid");
+        assertEquals(0, Main.run(commandOf("mid", "ingest", "--archive", Fixtures.testnetSmall().toString(), "--from",
+                "4000", "--to", "4300", "--publish-to", target.toString())));
+        assertEquals(0x10ffL, rootLedger(target));
+        assertFalse(Files.exists(target.resolve(ArchivePaths.checkpointFile(FileType.LEDGER, 0xf7f))));
+
+        final StringWriter verified = new StringWriter();
+        try (PrintWriter w = new PrintWriter(verified, true)) {
+            assertEquals(0, Main.run(w, w, "verify", "--archive", target.toString(), "--from", "4000", "--quiet"),
+                    verified.toString());
+        }
+        assertTrue(verified.toString().contains("note: checkpoint 4031 (0xfbf): the archive holds no checkpoint 3967 "
+                + "(0xf7f)"), verified.toString());
+        assertTrue(verified.toString().contains("6 checkpoints: 6 verified"), verified.toString());
+
+        final Path report = dir.resolve("mid.json");
+        final StringWriter ingested = new StringWriter();
+        try (PrintWriter w = new PrintWriter(ingested, true)) {
+            assertEquals(0, Main.run(w, w, commandOf("midcopy", "ingest", "--archive", target.toString(), "--from",
+                    "4000", "--report", report.toString())), ingested.toString());
+        }
+        final com.fasterxml.jackson.databind.JsonNode r = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(report.toFile());
+        assertTrue(r.get("summary").get("allVerified").asBoolean(), r::toString);
+        final List<String> links = new ArrayList<>();
+        r.get("checkpoints").forEach(c -> links.add(c.get("chainLink").asText()));
+        assertEquals(List.of("ARCHIVE_START", "VERIFIED", "VERIFIED", "VERIFIED", "VERIFIED", "VERIFIED"), links);
+        assertTrue(ingested.toString().contains("note: checkpoint 4031 (0xfbf): the archive holds no checkpoint 3967"),
+                ingested.toString());
+    }
+
     @Test
     void anIngestToATargetThatWasEmptiedPublishesEverythingToItAgain() throws Exception {
         final Path source = Fixtures.testnetSmall();

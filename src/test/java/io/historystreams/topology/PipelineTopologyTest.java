@@ -685,6 +685,73 @@ class PipelineTopologyTest {
         }
     }
 
+    /**
+     * An archive that starts mid-history holds nothing of the checkpoint before its first: that first checkpoint,
+     * asked for without its predecessor, is verified with its link not checked (ARCHIVE_START), and the next links to
+     * it. Before, it failed on the predecessor's absent ledger file, and so did every checkpoint after it.
+     */
+    @Test
+    void shouldVerifyTheFirstCheckpointOfAnArchiveThatStartsMidHistoryWithItsLinkNotChecked() throws Exception {
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                PipelineHarness h = new PipelineHarness(dir,
+                        HistoryTopology.Settings.defaults().withRetries(2, Duration.ofMillis(50)))) {
+            server.onRegex(".*-000003bf\\..*").status(404).forever();
+            h.request(List.of(server.url()), 0x3ff, TESTNET, false);
+            h.request(List.of(server.url()), 0x43f, TESTNET, true);
+            assertTrue(h.runUntil(() -> h.verified.size() + h.failures.size() >= 2, Duration.ofSeconds(60)),
+                    () -> h.verified + " " + h.failures);
+            assertEquals(List.of(), h.failures);
+            final Map<Long, ChainLinkStatus> links = new HashMap<>();
+            h.verified.forEach(kv -> links.put(kv.key, kv.value.getChainLinkedToPrevious()));
+            assertEquals(Map.of(0x3ffL, ChainLinkStatus.ARCHIVE_START, 0x43fL, ChainLinkStatus.VERIFIED), links);
+            assertTrue(server.requests(ArchivePaths.has(0x3bf)) > 0, "the predecessor's state file was asked for");
+        }
+    }
+
+    /**
+     * The predecessor's state file there, its ledger file not: a damaged archive, not one that starts there; and a
+     * checkpoint whose predecessor was asked for too fails with it, as before.
+     */
+    @Test
+    void shouldFailAFirstCheckpointWhosePredecessorsLedgerFileAloneIsAbsentOrWasAskedFor() throws Exception {
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                PipelineHarness h = new PipelineHarness(dir,
+                        HistoryTopology.Settings.defaults().withRetries(2, Duration.ofMillis(50)))) {
+            server.on(ArchivePaths.checkpointFile(FileType.LEDGER, 0x3bf)).status(404).forever();
+            server.onRegex(".*-0000047f\\..*").status(404).forever();
+            h.request(List.of(server.url()), 0x3ff, TESTNET, false);
+            h.request(List.of(server.url()), 0x47f, TESTNET, true);
+            h.request(List.of(server.url()), 0x4bf, TESTNET, true);
+            assertTrue(h.runUntil(() -> h.failures.stream().map(kv -> kv.key).distinct().count() >= 3,
+                    Duration.ofSeconds(60)), () -> h.verified + " " + h.failures);
+            assertEquals(List.of(), h.verified);
+            for (final KeyValue<Long, CheckpointFailed> kv : h.failures) {
+                if (kv.key != 0x47f) {
+                    assertTrue(kv.value.getDetail().contains("MISSING_FILE " + ArchivePaths.checkpointFile(
+                            FileType.LEDGER, kv.key - 64) + " (" + server.url() + "): the link to the previous "
+                            + "checkpoint cannot be checked, its ledger file failed: "), kv.value::getDetail);
+                }
+            }
+        }
+    }
+
+    /** A checkpoint passed as its archive's start is checked again when its predecessor is verified after all. */
+    @Test
+    void shouldCheckAnArchiveStartAgainWhenItsPredecessorIsVerifiedLater() throws Exception {
+        try (Chain c = new Chain(dir)) {
+            final CheckpointVerified start = CheckpointVerified.newBuilder(candidate(0xbf, 9, 3, 0))
+                    .setPreviousCheckpointLastHash(null).build();
+            c.in(start, false);
+            assertEquals(List.of(0xbfL), c.passed());
+            assertEquals(ChainLinkStatus.ARCHIVE_START, c.verdicts.get(0).getChainLinkedToPrevious());
+            c.in(candidate(0x7f, 4, 2, 2), false); // its last ledger is not the one 0xbf names
+            assertEquals(List.of(0xbfL, 0x7fL), c.passed());
+            assertEquals(List.of(0xbfL), c.broken());
+            assertTrue(c.brokenLinks.get(0).getDetail().contains("changed after this checkpoint was verified"),
+                    c.brokenLinks.get(0)::getDetail);
+        }
+    }
+
     @Test
     void shouldReportABrokenLinkAgainstTheVerifiedPredecessorOrItsLedgerFile() throws Exception {
         try (Chain c = new Chain(dir)) {
