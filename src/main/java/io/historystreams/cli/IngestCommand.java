@@ -420,8 +420,8 @@ public final class IngestCommand implements Callable<Integer> {
                                 + "with another --data-dir.");
             }
             // the first checkpoint of an archive that starts mid-history, not linked (chainLink ARCHIVE_START)
-            verified.stream().filter(cp -> w.link(cp) == ChainLinkStatus.ARCHIVE_START).forEach(cp ->
-                    out.println("note: " + ArchiveStart.describe(cp, Checkpoint.previous(cp))));
+            verified.stream().filter(cp -> linkOf(w, cp) == ChainLinkStatus.ARCHIVE_START).forEach(cp ->
+                    out.println("note: " + ArchiveStart.describeVerdict(cp, Checkpoint.previous(cp))));
             final List<String> warnings = new ArrayList<>(range.warnings());
             final List<Long> outside = w.takenBackOutside();
             if (!outside.isEmpty()) {
@@ -606,8 +606,8 @@ public final class IngestCommand implements Callable<Integer> {
                     g.writeStringField("status", "VERIFIED");
                     g.writeNumberField("ledgers", Checkpoint.ledgerCount(cp));
                     // verify's words in both reports: the genesis checkpoint links to nothing
-                    g.writeStringField("chainLink", w.link(cp) == ChainLinkStatus.NOT_APPLICABLE ? "GENESIS"
-                            : w.link(cp).name());
+                    g.writeStringField("chainLink", linkOf(w, cp) == ChainLinkStatus.NOT_APPLICABLE ? "GENESIS"
+                            : linkOf(w, cp).name());
                     // the sources that served the verified files (credential-free names)
                     g.writeArrayFieldStart("sources");
                     for (final String src : w.sources(cp)) {
@@ -758,5 +758,18 @@ public final class IngestCommand implements Callable<Integer> {
                 bar.close();
             }
         }
+    }
+
+    /**
+     * A verified checkpoint's link as the reports say it. One verified as its archive's start ({@code ARCHIVE_START})
+     * whose predecessor this range has verified since was checked against it then (the chain check takes back one that
+     * does not link), so VERIFIED; its verified event, written before, keeps ARCHIVE_START (a trial: the note said the
+     * archive held no predecessor the same run had just verified).
+     */
+    private static ChainLinkStatus linkOf(final OutcomeWatcher w, final long cp) {
+        final ChainLinkStatus link = w.link(cp);
+        return link == ChainLinkStatus.ARCHIVE_START
+                && w.status(Checkpoint.previous(cp)) == OutcomeWatcher.Status.VERIFIED ? ChainLinkStatus.VERIFIED
+                : link;
     }
 }

@@ -129,8 +129,7 @@ final class CheckpointFileWork {
                         p = ctx.ledgerFiles().get(all.readFrom(), prevPath, 2, () -> FileFetcher.fetch(ctx, all,
                                 prevPath, (in, pp) -> LedgerHeaderVerifier.verify(in, pp, prev, ctx.limits())));
                     } catch (final VerificationException e) {
-                        if (e.reason() == FailureReason.MISSING_FILE && !r.getPredecessorRequested()
-                                && ArchiveStart.holdsNoStateOf(all, prev)) {
+                        if (!r.getPredecessorRequested() && ArchiveStart.holdsNothingOf(all, prev, e)) {
                             // the archive starts here: no anchor, the chain check passes it as ARCHIVE_START
                             LOG.info(ArchiveStart.describe(cp, prev));
                             return downloaded(cp, b.build());

@@ -73,8 +73,7 @@ public final class ArchiveVerifier implements AutoCloseable {
             try {
                 previousLast = lastHeaderOf(previousCheckpoint);
             } catch (final VerificationException e) {
-                archiveStart = e.reason() == FailureReason.MISSING_FILE
-                        && ArchiveStart.holdsNoStateOf(archive, previousCheckpoint);
+                archiveStart = ArchiveStart.holdsNothingOf(archive, previousCheckpoint, e);
                 anchorFailure = archiveStart ? null : e;
             }
         }

@@ -186,6 +186,25 @@ class VerifyCommandCorruptionTest {
         assertFalse(r.out.contains("holds nothing of"), r::describe);
     }
 
+    /**
+     * Two sources, one down for the checkpoint before the range: it may hold it, so the range's first checkpoint is
+     * not the archive's start (a trial: it was verified as ARCHIVE_START, exit 0, "the archive holds no checkpoint").
+     */
+    @Test
+    void aSourceThatDoesNotAnswerMayHoldThePreviousCheckpoint() throws Exception {
+        final String previous = ".*" + String.format("-%08x", CP - 64) + "\\..*";
+        server.onRegex(previous).status(404).forever();
+        try (FaultyArchiveServer down = FaultyArchiveServer.start(fixture)) {
+            down.onRegex(previous).status(503).forever();
+            final VerifyRun r = VerifyRun.verify(tmp, "--archive", down.url(), "--archive", server.url(), "--from",
+                    "1000", "--to", "1023", "--network-passphrase", VerifyRun.TESTNET, "--max-attempts", "2");
+            r.assertExit(ExitCode.VERIFICATION_FAILED);
+            assertEquals("NOT_CHECKED", r.checkpoint(CP).get("chainLink").asText(), r::describe);
+            assertFalse(r.out.contains("note: "), r::describe);
+            assertTrue(r.out.contains("no answer from " + down.url()), r::describe);
+        }
+    }
+
     @Test
     void shouldDetectFlippedByteInBucket() throws Exception {
         final String bucket = bucketsOfCheckpoint().get(2);

@@ -159,8 +159,25 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         final List<String> links = new ArrayList<>();
         r.get("checkpoints").forEach(c -> links.add(c.get("chainLink").asText()));
         assertEquals(List.of("ARCHIVE_START", "VERIFIED", "VERIFIED", "VERIFIED", "VERIFIED", "VERIFIED"), links);
-        assertTrue(ingested.toString().contains("note: checkpoint 4031 (0xfbf): the archive holds no checkpoint 3967"),
+        assertTrue(ingested.toString().contains("note: checkpoint 4031 (0xfbf) is verified as the archive's start: "
+                + "when it was verified, no source held checkpoint 3967 (0xf7f), and its link to it is not checked"),
                 ingested.toString());
+
+        // the checkpoint before, verified later from the whole archive: the link is checked then, and the report says
+        // so (a trial: the note still said no source held it)
+        final Path later = dir.resolve("mid-later.json");
+        final StringWriter backfilled = new StringWriter();
+        try (PrintWriter w = new PrintWriter(backfilled, true)) {
+            assertEquals(0, Main.run(w, w, commandOf("midcopy", "ingest", "--archive",
+                    Fixtures.testnetSmall().toString(), "--archive", target.toString(), "--from", "3900", "--to",
+                    "4031", "--report",
+                    later.toString())), backfilled.toString());
+        }
+        final List<String> linked = new ArrayList<>();
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(later.toFile()).get("checkpoints")
+                .forEach(c -> linked.add(c.get("checkpoint").asText() + " " + c.get("chainLink").asText()));
+        assertEquals(List.of("3903 VERIFIED", "3967 VERIFIED", "4031 VERIFIED"), linked);
+        assertFalse(backfilled.toString().contains("note: checkpoint"), backfilled.toString());
     }
 
     @Test

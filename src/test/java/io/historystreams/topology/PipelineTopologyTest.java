@@ -708,6 +708,24 @@ class PipelineTopologyTest {
         }
     }
 
+    /** A source that does not answer may hold the predecessor: the first checkpoint is not passed as the start. */
+    @Test
+    void shouldNotTakeACheckpointAsTheArchivesStartWhileASourceThatMayHoldItsPredecessorIsDown() throws Exception {
+        try (FaultyArchiveServer down = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                FaultyArchiveServer later = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                PipelineHarness h = new PipelineHarness(dir,
+                        HistoryTopology.Settings.defaults().withRetries(2, Duration.ofMillis(50)))) {
+            down.onRegex(".*-000003bf\\..*").status(503).forever();
+            later.onRegex(".*-000003bf\\..*").status(404).forever();
+            h.request(List.of(down.url(), later.url()), 0x3ff, TESTNET, false);
+            assertTrue(h.runUntil(() -> !h.verified.isEmpty() || !h.failures.isEmpty(), Duration.ofSeconds(90)),
+                    () -> h.verified + " " + h.failures);
+            assertEquals(List.of(), h.verified);
+            assertTrue(h.failures.get(0).value.getDetail().contains("no answer from " + down.url()),
+                    h.failures.get(0).value::getDetail);
+        }
+    }
+
     /**
      * The predecessor's state file there, its ledger file not: a damaged archive, not one that starts there; and a
      * checkpoint whose predecessor was asked for too fails with it, as before.
