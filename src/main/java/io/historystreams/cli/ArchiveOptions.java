@@ -242,6 +242,13 @@ public final class ArchiveOptions {
             this(first, last, passphrase, current, rootWarning, List.of());
         }
 
+        /** This range with one more warning. */
+        public Range withWarning(final String warning) {
+            final List<String> more = new java.util.ArrayList<>(otherWarnings);
+            more.add(warning);
+            return new Range(first, last, passphrase, current, rootWarning, List.copyOf(more));
+        }
+
         /** The notes and warnings to print before the work: {@link #widened()}, {@link #pastCurrent()}, the root's. */
         public List<String> warnings() {
             final List<String> out = new java.util.ArrayList<>();

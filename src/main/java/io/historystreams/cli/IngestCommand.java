@@ -146,18 +146,24 @@ public final class IngestCommand implements Callable<Integer> {
         }
         final long startedMillis = System.currentTimeMillis();
         final long t0 = System.nanoTime();
-        final ArchiveOptions.Range range;
+        final ArchiveOptions.Range resolved;
         final List<String> given;
         // the settings first: the root state is read with their timeouts and attempts, not only the options'
         final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
         try {
             rootReader = archive.open(FetchObserver.NONE, config);
-            range = archive.resolve(rootReader, from, to, !client);
+            resolved = archive.resolve(rootReader, from, to, !client);
             given = rootReader.sourceNames();
         } catch (final IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
             return ExitCode.COULD_NOT_RUN;
         }
+        // a range from below the archive's start: its first checkpoint is asked for without its predecessor
+        archiveStart = ArchiveStart.startWithin(rootReader, Checkpoint.containing(Math.max(1, resolved.first())),
+                Checkpoint.containing(resolved.last()));
+        final ArchiveOptions.Range range = archiveStart < 0 ? resolved : resolved.withWarning("warning: "
+                + ArchiveStart.rangeStartWarning(Checkpoint.containing(Math.max(1, resolved.first())), archiveStart,
+                        "of the range"));
         range.warnings().forEach(err::println);
         if (report != null) {
             try {
@@ -375,7 +381,9 @@ public final class IngestCommand implements Callable<Integer> {
                     .filter(cp -> w.status(cp) == OutcomeWatcher.Status.VERIFIED).toList();
             final Map<Long, OutcomeWatcher.RecordAt> verifiedAt = new LinkedHashMap<>();
             verified.forEach(cp -> verifiedAt.put(cp, w.verifiedAt(cp)));
-            final boolean published = publishing == null || publishing.awaitPublished(verifiedAt, checkpoints.get(0), err,
+            // a target new to this range starts at the archive's start (the checkpoints below it are not there)
+            final long publishFrom = archiveStart >= 0 ? archiveStart : checkpoints.get(0);
+            final boolean published = publishing == null || publishing.awaitPublished(verifiedAt, publishFrom, err,
                     timeoutSeconds > 0 ? Duration.ofNanos(Math.max(0, deadline - System.nanoTime())) : null);
             final long ms = (System.nanoTime() - t0) / 1_000_000;
             printFailures(out, w.failed().values());
@@ -467,6 +475,9 @@ public final class IngestCommand implements Callable<Integer> {
      * those requests are sent again with a fresh producer (a repeated request is harmless: the gate admits a
      * checkpoint once), so none is silently lost and the command never waits for a checkpoint nobody requested.
      */
+    /** Where the archive starts in the range when that is after its first checkpoint ({@link ArchiveStart}), or -1. */
+    private long archiveStart = -1;
+
     private void request(final Map<String, Object> clientProps, final Topics topics, final List<Long> checkpoints,
             final long rangeFirst, final String passphrase) {
         final Map<String, Object> p = new HashMap<>(clientProps);
@@ -494,7 +505,7 @@ public final class IngestCommand implements Callable<Integer> {
                             CheckpointRequest.newBuilder().setArchive(sources.get(0))
                                     .setSources(sources).setNetworkPassphrase(passphrase).setCheckpoint(cp)
                                     .setReason(RequestReason.RANGE).setRequestedAt(now)
-                                    .setPredecessorRequested(cp > rangeFirst).build()),
+                                    .setPredecessorRequested(cp > rangeFirst && cp != archiveStart).build()),
                             (md, e) -> {
                                         if (e != null) {
                                             failed.add(cp);

@@ -6,6 +6,7 @@ import io.historystreams.archive.HistoryArchive;
 import io.historystreams.events.CheckpointRequest;
 import io.historystreams.events.RequestReason;
 import io.historystreams.topology.Topics;
+import io.historystreams.verify.ArchiveStart;
 import io.historystreams.verify.HasVerifier;
 import io.historystreams.verify.HistoryArchiveState;
 import io.historystreams.verify.VerificationException;
@@ -45,6 +46,13 @@ public final class Tailer implements AutoCloseable {
     private volatile long last;
     /** The first checkpoint this run requested, or -1. */
     private long firstThisRun = -1;
+    /** Whether this is the archive's first tail, from the ledger given: its start is checked at the first poll. */
+    private final boolean fromGiven;
+    /**
+     * The archive's start, when the ledger given is below it ({@link ArchiveStart#startWithin}): asked for without its
+     * predecessor, so it is verified as the archive's start; -1 otherwise.
+     */
+    private long archiveStart = -1;
     /** The archive root state's ledger at the last poll that read it (-1: none yet), for the metrics. */
     private volatile long rootLedger = -1;
     /** When a poll last read the root state (epoch ms, 0: never), for the metrics. */
@@ -76,6 +84,7 @@ public final class Tailer implements AutoCloseable {
         final long stored = saved.getOrDefault(archiveId, -1L);
         this.last = stored >= 0 ? stored : startLedger >= 0 ? Checkpoint.containing(startLedger) - Checkpoint.FREQUENCY
                 : -2;
+        this.fromGiven = stored < 0 && startLedger >= 0;
         LOG.info("tailing {}: last requested checkpoint {}", archiveId, stored >= 0 ? stored : "none");
         if (stored >= 0 && startLedger >= 0) {
             LOG.info("the start ledger given ({}) is for a first run: this tail continues after its saved position",
@@ -162,6 +171,12 @@ public final class Tailer implements AutoCloseable {
             return List.of();
         }
         final List<Long> cps = Checkpoint.range(Math.max(1, first), current);
+        if (firstThisRun < 0 && fromGiven) {
+            archiveStart = ArchiveStart.startWithin(archive, cps.get(0), cps.get(cps.size() - 1));
+            if (archiveStart >= 0) {
+                LOG.warn(ArchiveStart.rangeStartWarning(cps.get(0), archiveStart, "asked for (--from)"));
+            }
+        }
         final Instant now = Instant.now();
         // in transactions of at most REQUESTS_PER_TRANSACTION, each saving how far it got (a tail from ledger 1 of
         // pubnet requests about a million checkpoints)
@@ -174,7 +189,8 @@ public final class Tailer implements AutoCloseable {
                         .setReason(RequestReason.TAIL).setRequestedAt(now)
                         // after this run's first checkpoint: its predecessor was asked for in this run (the verdict of
                         // one asked for by an earlier run, perhaps of an older version, may not be known to the chain)
-                        .setPredecessorRequested((firstThisRun >= 0 && cp > firstThisRun) || cp != cps.get(0))
+                        .setPredecessorRequested(((firstThisRun >= 0 && cp > firstThisRun) || cp != cps.get(0))
+                                && cp != archiveStart)
                         .build()));
             }
             if (firstThisRun < 0) {

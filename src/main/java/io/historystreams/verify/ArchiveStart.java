@@ -1,6 +1,7 @@
 package io.historystreams.verify;
 
 import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.HistoryArchive;
 
 import java.io.OutputStream;
@@ -37,6 +38,56 @@ public final class ArchiveStart {
         } catch (final VerificationException e) {
             return everySourceSaidAbsent(archive, e);
         }
+    }
+
+    /**
+     * Where an archive starts within a range whose first checkpoint it does not hold: the lowest checkpoint of {@code
+     * first..last} whose state file a source holds, found by bisection (exact for an archive that holds every
+     * checkpoint from its start; stellar-core publishes so), when every source answered that it has no state file of
+     * {@code first}; -1 when one holds it, the answer is not known (a source down), or none of the range is held. A
+     * range from below an archive's start asks for checkpoints that fail as missing, and for its first checkpoint's
+     * predecessor: asked for without it, that checkpoint is verified as the archive's start (a trial: {@code tail
+     * --from} below it failed the archive's first checkpoint for good, and said nothing of where the archive starts).
+     */
+    public static long startWithin(final HistoryArchive archive, final long first, final long last) {
+        if (first >= last || held(archive, first) != Boolean.FALSE || held(archive, last) != Boolean.TRUE) {
+            return -1;
+        }
+        long absent = first;
+        long present = last;
+        while (present - absent > Checkpoint.FREQUENCY) {
+            final long mid = absent + (present - absent) / 2 / Checkpoint.FREQUENCY
+                    * Checkpoint.FREQUENCY;
+            final Boolean h = held(archive, mid);
+            if (h == null) {
+                return -1;
+            }
+            if (h) {
+                present = mid;
+            } else {
+                absent = mid;
+            }
+        }
+        return present;
+    }
+
+    /** Whether a source holds the state file of {@code checkpoint}: null when that is not known. */
+    private static Boolean held(final HistoryArchive archive, final long checkpoint) {
+        try {
+            archive.fetch(ArchivePaths.has(checkpoint), in -> in.transferTo(OutputStream.nullOutputStream()));
+            return Boolean.TRUE;
+        } catch (final VerificationException e) {
+            return everySourceSaidAbsent(archive, e) ? Boolean.FALSE : null;
+        }
+    }
+
+    /** The warning that says so (without "warning: "). */
+    public static String rangeStartWarning(final long first, final long start, final String what) {
+        return String.format("the archive holds no checkpoint %d (0x%x), the first %s: it starts at %d "
+                + "(0x%x), the lowest checkpoint of the range whose state file it holds. The checkpoints below it fail "
+                + "as missing, and it is verified as the archive's start (its link to the checkpoint before is not "
+                + "checked); --from %d starts there", first, first, what, start, start,
+                Checkpoint.firstLedger(start));
     }
 
     /** Whether {@code e} says that every source of {@code archive} answered "not present" (its source names them). */

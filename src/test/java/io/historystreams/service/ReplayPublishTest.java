@@ -180,6 +180,47 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         assertFalse(backfilled.toString().contains("note: checkpoint"), backfilled.toString());
     }
 
+    /**
+     * A range from below an archive's start: the checkpoints it lacks fail, the archive's first checkpoint is verified
+     * as its start (asked for without its predecessor), and a new mirror starts there. Before, that checkpoint failed
+     * too, as its predecessor was asked for, and nothing said where the archive starts (a trial's tail retried it for
+     * good).
+     */
+    @Test
+    void anIngestFromBelowAnArchivesStartSaysWhereItStartsAndVerifiesItsFirstCheckpoint() throws Exception {
+        final Path mid = dir.resolve("start");
+        assertEquals(0, Main.run(commandOf("start", "ingest", "--archive", Fixtures.testnetSmall().toString(),
+                "--from", "4000", "--to", "4300", "--publish-to", mid.toString())));
+        final Path copy = dir.resolve("start-copy");
+        final Path report = dir.resolve("start.json");
+        final StringWriter said = new StringWriter();
+        try (PrintWriter w = new PrintWriter(said, true)) {
+            assertEquals(1, Main.run(w, w, commandOf("startbelow", "ingest", "--archive", mid.toString(), "--from",
+                    "3800", "--to", "4300", "--publish-to", copy.toString(), "--report", report.toString(), "-D",
+                    "checkpoint.max.attempts=1")), said.toString());
+        }
+        assertTrue(said.toString().contains("warning: the archive holds no checkpoint 3839 (0xeff), the first of the "
+                + "range: it starts at 4031 (0xfbf), the lowest checkpoint of the range whose state file it holds. The "
+                + "checkpoints below it fail as missing, and it is verified as the archive's start (its link to the "
+                + "checkpoint before is not checked); --from 3968 starts there"), said.toString());
+        final com.fasterxml.jackson.databind.JsonNode r = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(report.toFile());
+        final List<String> outcomes = new ArrayList<>();
+        r.get("checkpoints").forEach(c -> outcomes.add(c.get("checkpoint").asText() + " " + c.get("status").asText()
+                + (c.has("chainLink") ? " " + c.get("chainLink").asText() : "")));
+        assertEquals(List.of("3839 FAILED", "3903 FAILED", "3967 FAILED", "4031 VERIFIED ARCHIVE_START",
+                "4095 VERIFIED VERIFIED", "4159 VERIFIED VERIFIED", "4223 VERIFIED VERIFIED", "4287 VERIFIED VERIFIED",
+                "4351 VERIFIED VERIFIED"), outcomes);
+        // the new mirror starts at the archive's start, and is whole from there
+        assertTrue(r.get("targets").get(0).get("complete").asBoolean(), r.get("targets").toString());
+        assertEquals(0x10ffL, rootLedger(copy));
+        final StringWriter verified = new StringWriter();
+        try (PrintWriter w = new PrintWriter(verified, true)) {
+            assertEquals(0, Main.run(w, w, "verify", "--archive", copy.toString(), "--from", "3968", "--quiet"),
+                    verified.toString());
+        }
+    }
+
     @Test
     void anIngestToATargetThatWasEmptiedPublishesEverythingToItAgain() throws Exception {
         final Path source = Fixtures.testnetSmall();

@@ -375,11 +375,7 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         final String app = "tail1";
         final Path archive = Fixtures.testnetSmall();
         try (FaultyArchiveServer server = FaultyArchiveServer.start(archive);
-                HistoryStreamsService svc = HistoryStreamsService.start(ServiceConfig.of(Map.of(
-                        ServiceConfig.BOOTSTRAP_SERVERS, broker.bootstrapServers(), ServiceConfig.APPLICATION_ID, app,
-                        ServiceConfig.TOPIC_PREFIX, app + ".", ServiceConfig.HTTP_PORT, "-1",
-                        ServiceConfig.SCHEMA_REGISTRY_URL, "mock://" + app,
-                        ServiceConfig.DATA_DIR, dir.resolve(app).toString())));
+                HistoryStreamsService svc = tailService(app, Map.of());
                 HistoryArchive ha = HistoryArchive.open(List.of(server.url()), SourceOptions.defaults(),
                         RetryPolicy.defaults(), FetchObserver.NONE)) {
             final List<String> sources = List.of(server.url());
@@ -505,6 +501,57 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                     cp, cp, cp - 63, cp)).sorted().toList(), said.toString().lines().sorted().toList(),
                     said.toString());
         }
+    }
+
+    /**
+     * A tail from below the start of an archive that starts mid-history: said at its first poll, and the archive's
+     * first checkpoint is verified as its start. Before, it failed as its predecessor was asked for, and was tried
+     * again for good (a trial).
+     */
+    @Test
+    void aTailFromBelowAnArchivesStartVerifiesItsFirstCheckpoint() throws Exception {
+        final String app = "tailstart";
+        final Path archive = Fixtures.testnetSmall();
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(archive);
+                HistoryStreamsService svc = tailService(app, Map.of(ServiceConfig.CHECKPOINT_MAX_ATTEMPTS, "1"));
+                HistoryArchive ha = HistoryArchive.open(List.of(server.url()), SourceOptions.defaults(),
+                        RetryPolicy.defaults(), FetchObserver.NONE)) {
+            // the archive starts at 0x43f: nothing of 0x3bf and 0x3ff
+            server.onRegex(".*-000003(bf|ff)\\..*").status(404).forever();
+            advance(server, archive, 0x4bf);
+            final List<Long> requested = new java.util.ArrayList<>();
+            final var warned = io.historystreams.testing.Logs.during(Tailer.class, () -> {
+                try (Tailer t = new Tailer(ha, List.of(server.url()), TESTNET, svc.topics(), svc.clientProps(),
+                        app + "-tailer", 900)) {
+                    requested.addAll(t.pollOnce());
+                }
+            });
+            assertEquals(List.of(0x3bfL, 0x3ffL, 0x43fL, 0x47fL, 0x4bfL), requested);
+            assertTrue(warned.stream().anyMatch(ev -> ev.getLevel() == ch.qos.logback.classic.Level.WARN
+                    && ev.getFormattedMessage().startsWith("the archive holds no checkpoint 959 (0x3bf), the first "
+                            + "asked for (--from): it starts at 1087 (0x43f)")), warned::toString);
+            try (OutcomeWatcher w = new OutcomeWatcher(svc.clientProps(), svc.topics(), requested, 0)) {
+                final long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+                while (!w.done() && System.nanoTime() < end) {
+                    w.poll(Duration.ofMillis(200));
+                }
+                assertEquals(3, w.verifiedCount(), () -> w.failed().toString());
+                assertEquals(Set.of(0x3bfL, 0x3ffL), w.failed().keySet());
+                assertEquals(io.historystreams.events.ChainLinkStatus.ARCHIVE_START, w.link(0x43f));
+                assertEquals(io.historystreams.events.ChainLinkStatus.VERIFIED, w.link(0x47f));
+            }
+        }
+    }
+
+    /** A service of application {@code app} on topics and a data dir of its own, with {@code more} settings. */
+    private HistoryStreamsService tailService(final String app, final Map<String, String> more)
+            throws java.io.IOException {
+        final Map<String, String> settings = new HashMap<>(Map.of(ServiceConfig.BOOTSTRAP_SERVERS,
+                broker.bootstrapServers(), ServiceConfig.APPLICATION_ID, app, ServiceConfig.TOPIC_PREFIX, app + ".",
+                ServiceConfig.HTTP_PORT, "-1", ServiceConfig.SCHEMA_REGISTRY_URL, "mock://" + app,
+                ServiceConfig.DATA_DIR, dir.resolve(app).toString()));
+        settings.putAll(more);
+        return HistoryStreamsService.start(ServiceConfig.of(settings));
     }
 
     private static void advance(final FaultyArchiveServer server, final Path archive, final long cp)
