@@ -92,7 +92,7 @@ public final class ArchiveStart {
 
     /** Whether {@code e} says that every source of {@code archive} answered "not present" (its source names them). */
     private static boolean everySourceSaidAbsent(final HistoryArchive archive, final VerificationException e) {
-        return e.reason() == FailureReason.MISSING_FILE && e.source() != null
+        return e != null && e.reason() == FailureReason.MISSING_FILE && e.source() != null
                 && Set.of(e.source().split(", ")).containsAll(archive.sourceNames());
     }
 

@@ -68,6 +68,9 @@ public final class ArchiveVerifier implements AutoCloseable {
         long previousCheckpoint = -1;
         // the range's first checkpoint is the archive's first (it holds nothing of the one before)
         boolean archiveStart = false;
+        // or a later one, when the range starts below the archive's start (as ingest and tail take it): looked for
+        // once the range's first checkpoint is found without its state file
+        long startWithin = -1;
         if (!checkpoints.isEmpty() && checkpoints.get(0) > Checkpoint.FREQUENCY - 1) {
             previousCheckpoint = Checkpoint.previous(checkpoints.get(0));
             try {
@@ -86,7 +89,14 @@ public final class ArchiveVerifier implements AutoCloseable {
                 inFlight.add(checkpoint(checkpoints.get(next++)));
             }
             final CheckpointOutcome read = inFlight.poll().join();
-            final Linked against = new Linked(previousCheckpoint, previousLast, anchorFailure, archiveStart);
+            if (read.checkpoint() == checkpoints.get(0) && read.failures().stream().anyMatch(f -> f.reason()
+                    == FailureReason.MISSING_FILE && ArchivePaths.has(read.checkpoint()).equals(f.file()))) {
+                startWithin = ArchiveStart.startWithin(archive, checkpoints.get(0),
+                        checkpoints.get(checkpoints.size() - 1));
+            }
+            final Linked against = new Linked(previousCheckpoint, previousLast, anchorFailure,
+                    archiveStart || read.checkpoint() == startWithin && previousLast == null
+                            && ArchiveStart.holdsNothingOf(archive, previousCheckpoint, anchorFailure));
             archiveStart = false;
             CheckpointOutcome o = link(read, against);
             Linked linkedAgainst = against;

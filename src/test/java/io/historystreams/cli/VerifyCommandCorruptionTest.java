@@ -174,13 +174,15 @@ class VerifyCommandCorruptionTest {
                 r::describe);
         assertTrue(server.requests(ArchivePaths.has(CP - 64)) > 0, "the state file was asked for");
 
-        // a range from before the archive's start: those checkpoints are missing, and so the first's link; the note
-        // says where the archive may start
+        // a range from before the archive's start: those checkpoints are missing, the archive's first is its start
+        // still (as ingest and tail take it; it was INCOMPLETE, its link not checked), and the note says where the
+        // archive may start
         final VerifyRun before = VerifyRun.verify(tmp, "--archive", server.url(), "--from", "900", "--to", "1087",
                 "--network-passphrase", VerifyRun.TESTNET);
         before.assertExit(ExitCode.VERIFICATION_FAILED);
-        assertEquals("INCOMPLETE", before.checkpoint(CP).get("status").asText());
-        assertEquals("NOT_CHECKED", before.checkpoint(CP).get("chainLink").asText());
+        assertEquals("INCOMPLETE", before.checkpoint(CP - 64).get("status").asText());
+        assertEquals("VERIFIED", before.checkpoint(CP).get("status").asText());
+        assertEquals("ARCHIVE_START", before.checkpoint(CP).get("chainLink").asText());
         assertTrue(before.out.contains("note: the archive holds nothing of checkpoints 959..959, the first 1 of the "
                 + "range: it may start at 1023 (0x3ff), and --from 960 verifies it from there"), before::describe);
         assertFalse(r.out.contains("holds nothing of"), r::describe);
