@@ -469,15 +469,15 @@ public final class IngestCommand implements Callable<Integer> {
         }
     }
 
+    /** Where the archive starts in the range when that is after its first checkpoint ({@link ArchiveStart}), or -1. */
+    private long archiveStart = -1;
+
     /**
      * Writes one request per checkpoint and waits for every acknowledgement. A send can fail for good right after the
      * topics were created (the idempotent producer gives up a batch on an out-of-order sequence or a leader change);
      * those requests are sent again with a fresh producer (a repeated request is harmless: the gate admits a
      * checkpoint once), so none is silently lost and the command never waits for a checkpoint nobody requested.
      */
-    /** Where the archive starts in the range when that is after its first checkpoint ({@link ArchiveStart}), or -1. */
-    private long archiveStart = -1;
-
     private void request(final Map<String, Object> clientProps, final Topics topics, final List<Long> checkpoints,
             final long rangeFirst, final String passphrase) {
         final Map<String, Object> p = new HashMap<>(clientProps);

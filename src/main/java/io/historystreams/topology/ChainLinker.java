@@ -215,8 +215,9 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             brokenCopy(v, HistoryTopology.LINKS_TO_A_REFUSED_COPY, ts);
         } else if (v.getPreviousCheckpointLastHash() == null
                 || v.getPreviousCheckpointLastHash().equals(v.getFirstPreviousLedgerHash())) {
-            // no anchor: the archive starts at this checkpoint (its ledger work found nothing of the predecessor,
-            // which was not asked for), and the link is not checked unless the predecessor is verified later
+            // no anchor: the archive starts at this checkpoint (its ledger work found nothing of the predecessor in
+            // any source, and its request did not wait for it), and the link is not checked unless the predecessor is
+            // verified later
             if (isTakenBack(v)) {
                 takenBackCopy(v, ts);
             } else {

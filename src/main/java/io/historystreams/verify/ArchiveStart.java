@@ -11,11 +11,12 @@ import java.util.Set;
  * Whether an archive starts at a checkpoint: a validator's archive, or a mirror, may start mid-history (stellar-core
  * publishes from the ledger it caught up to; {@code tail --from} and {@code ingest --from} with {@code --publish-to}
  * make such mirrors). Its first checkpoint links to a checkpoint the archive does not hold: the link is not checked
- * ({@code ARCHIVE_START}) rather than the checkpoint failed. Asked only of a range's first checkpoint (a checkpoint of
- * the range whose predecessor failed fails too), and only when every source answered that it has neither the
- * predecessor's ledger file nor its state file: an archive that holds the state file but not the ledger file is
- * damaged, and one source down may hold both; the checkpoint then fails as before. The link is to a file of the same sources, so checking it adds no trust that
- * skipping it takes away.
+ * ({@code ARCHIVE_START}) rather than the checkpoint failed. Asked only of a range's first checkpoint, or of the
+ * archive's start within a range from below it ({@link #startWithin}): a checkpoint of the range whose predecessor
+ * failed fails too. And only when every source answered that it has neither the predecessor's ledger file nor its
+ * state file: an archive that holds the state file but not the ledger file is damaged, and a source that does not
+ * answer may hold both; the checkpoint then fails as before. The link is to a file of the same sources, so checking
+ * it adds no trust that skipping it takes away.
  */
 public final class ArchiveStart {
     private ArchiveStart() {
@@ -56,8 +57,7 @@ public final class ArchiveStart {
         long absent = first;
         long present = last;
         while (present - absent > Checkpoint.FREQUENCY) {
-            final long mid = absent + (present - absent) / 2 / Checkpoint.FREQUENCY
-                    * Checkpoint.FREQUENCY;
+            final long mid = absent + (present - absent) / 2 / Checkpoint.FREQUENCY * Checkpoint.FREQUENCY;
             final Boolean h = held(archive, mid);
             if (h == null) {
                 return -1;
