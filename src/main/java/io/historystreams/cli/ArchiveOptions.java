@@ -448,6 +448,11 @@ public final class ArchiveOptions {
                 if (root != null) {
                     roots.add(root);
                     of.add(e.getKey());
+                } else {
+                    // (a source not running, listed after the one that served the root state, was left out of the
+                    // check in silence: a trial)
+                    warnings.add("warning: " + e.getKey() + " failed to answer just now, so it is not checked to be a "
+                            + "mirror of the other sources; its files are checked as they come");
                 }
             }
             for (int i = 1; i < roots.size(); i++) {

@@ -224,6 +224,23 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void aMirrorNotRunningListedLastIsNamedInAWarning() throws Exception {
+        // it was left out of the mirror check in silence (a trial); listed first, it was named
+        final int refused;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            refused = s.getLocalPort(); // closed below: connections are refused
+        }
+        final String down = "http://127.0.0.1:" + refused + "/";
+        final ArchiveOptions o = options("--archive", io.historystreams.testing.Fixtures.testnetSmall().toString(),
+                "--archive", down, "--max-attempts", "1");
+        try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+            final ArchiveOptions.Range r = o.resolve(ha, 1L, 127L);
+            assertTrue(r.warnings().contains("warning: " + down + " failed to answer just now, so it is not checked to "
+                    + "be a mirror of the other sources; its files are checked as they come"), r.warnings()::toString);
+        }
+    }
+
+    @Test
     @org.junit.jupiter.api.Timeout(60)
     void aMirrorThatHangsCostsTheStartOneReadTimeoutAndIsNamed() throws Exception {
         // a trial: a first mirror that hangs held the start for three read timeouts in a row (the root state, the
