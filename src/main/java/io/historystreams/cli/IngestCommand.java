@@ -427,9 +427,12 @@ public final class IngestCommand implements Callable<Integer> {
                                 : "A data dir (and topic prefix) holds one archive's history: verify this archive "
                                 + "with another --data-dir.");
             }
-            // the first checkpoint of an archive that starts mid-history, not linked (chainLink ARCHIVE_START)
-            verified.stream().filter(cp -> linkOf(w, cp) == ChainLinkStatus.ARCHIVE_START).forEach(cp ->
-                    out.println("note: " + ArchiveStart.describeVerdict(cp, Checkpoint.previous(cp))));
+            // the first checkpoint of an archive that starts mid-history, not linked (chainLink ARCHIVE_START), said by
+            // the run that verified it (a later one, whose range does not hold the predecessor, cannot tell whether
+            // it was verified since: a trial's note said no source held a predecessor backfilled in between)
+            verified.stream().filter(cp -> linkOf(w, cp) == ChainLinkStatus.ARCHIVE_START && w.verifiedThisRun(cp))
+                    .forEach(cp -> out.println("note: "
+                            + ArchiveStart.describeVerdict(cp, Checkpoint.previous(cp))));
             final List<String> warnings = new ArrayList<>(range.warnings());
             final List<Long> outside = w.takenBackOutside();
             if (!outside.isEmpty()) {

@@ -302,6 +302,12 @@ public final class OutcomeWatcher implements AutoCloseable {
         return i < 0 ? Status.PENDING : STATUSES[status[i]];
     }
 
+    /** Whether a checkpoint's verdict, verified, was given in this run (since the watcher's start time). */
+    public boolean verifiedThisRun(final long checkpoint) {
+        final int i = Arrays.binarySearch(wanted, checkpoint);
+        return i >= 0 && status[i] == Status.VERIFIED.ordinal() && verifiedAt[i] >= since;
+    }
+
     /** How a verified checkpoint's link to its predecessor was established. */
     public ChainLinkStatus link(final long checkpoint) {
         final int i = Arrays.binarySearch(wanted, checkpoint);

@@ -46,13 +46,11 @@ public final class Tailer implements AutoCloseable {
     private volatile long last;
     /** The first checkpoint this run requested, or -1. */
     private long firstThisRun = -1;
-    /** Whether this is the archive's first tail, from the ledger given: its start is checked at the first poll. */
-    private final boolean fromGiven;
     /**
-     * The archive's start, when the ledger given is below it ({@link ArchiveStart#startWithin}): asked for without its
-     * predecessor, so it is verified as the archive's start; -1 otherwise.
+     * Whether this is the archive's first tail, from the ledger given: the first poll checks that the archive holds
+     * it, and starts at the archive's start when it is below it ({@link ArchiveStart#startWithin}).
      */
-    private long archiveStart = -1;
+    private final boolean fromGiven;
     /** The archive root state's ledger at the last poll that read it (-1: none yet), for the metrics. */
     private volatile long rootLedger = -1;
     /** When a poll last read the root state (epoch ms, 0: never), for the metrics. */
@@ -170,11 +168,14 @@ public final class Tailer implements AutoCloseable {
         if (!rootCheckpointPresent(read.source(), current)) {
             return List.of();
         }
-        final List<Long> cps = Checkpoint.range(Math.max(1, first), current);
+        List<Long> cps = Checkpoint.range(Math.max(1, first), current);
         if (firstThisRun < 0 && fromGiven) {
-            archiveStart = ArchiveStart.startWithin(archive, cps.get(0), cps.get(cps.size() - 1));
-            if (archiveStart >= 0) {
-                LOG.warn(ArchiveStart.rangeStartWarning(cps.get(0), archiveStart, "asked for (--from)"));
+            // below the archive's start: the checkpoints there are not in the archive, and a tail would ask for them
+            // again every 5 minutes for good (a trial), so it starts at the archive's start
+            final long start = ArchiveStart.startWithin(archive, cps.get(0), cps.get(cps.size() - 1));
+            if (start >= 0) {
+                LOG.warn(ArchiveStart.tailStartWarning(cps.get(0), start));
+                cps = Checkpoint.range(Checkpoint.firstLedger(start), current);
             }
         }
         final Instant now = Instant.now();
@@ -189,8 +190,7 @@ public final class Tailer implements AutoCloseable {
                         .setReason(RequestReason.TAIL).setRequestedAt(now)
                         // after this run's first checkpoint: its predecessor was asked for in this run (the verdict of
                         // one asked for by an earlier run, perhaps of an older version, may not be known to the chain)
-                        .setPredecessorRequested(((firstThisRun >= 0 && cp > firstThisRun) || cp != cps.get(0))
-                                && cp != archiveStart)
+                        .setPredecessorRequested((firstThisRun >= 0 && cp > firstThisRun) || cp != cps.get(0))
                         .build()));
             }
             if (firstThisRun < 0) {

@@ -81,13 +81,22 @@ public final class ArchiveStart {
         }
     }
 
-    /** The warning that says so (without "warning: "). */
+    /** The warning that says so (without "warning: "), for a range whose checkpoints below the start are asked for. */
     public static String rangeStartWarning(final long first, final long start, final String what) {
-        return String.format("the archive holds no checkpoint %d (0x%x), the first %s: it starts at %d "
-                + "(0x%x), the lowest checkpoint of the range whose state file it holds. The checkpoints below it fail "
-                + "as missing, and it is verified as the archive's start (its link to the checkpoint before is not "
-                + "checked); --from %d starts there", first, first, what, start, start,
-                Checkpoint.firstLedger(start));
+        return startsAt(first, start, what) + ". The checkpoints below it fail as missing, and it is verified as the "
+                + "archive's start (its link to the checkpoint before is not checked); --from "
+                + Checkpoint.firstLedger(start) + " starts there";
+    }
+
+    /** The warning that says so (without "warning: "), for a tail, which starts there. */
+    public static String tailStartWarning(final long first, final long start) {
+        return startsAt(first, start, "asked for (--from)") + ". The tail starts there, and it is verified as the "
+                + "archive's start (its link to the checkpoint before is not checked)";
+    }
+
+    private static String startsAt(final long first, final long start, final String what) {
+        return String.format("the archive holds no checkpoint %d (0x%x), the first %s: it starts at %d (0x%x), the "
+                + "lowest checkpoint of the range whose state file it holds", first, first, what, start, start);
     }
 
     /** Whether {@code e} says that every source of {@code archive} answered "not present" (its source names them). */
