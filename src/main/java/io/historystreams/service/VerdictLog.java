@@ -1,5 +1,6 @@
 package io.historystreams.service;
 
+import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointVerified;
 import io.historystreams.topology.Topics;
@@ -87,8 +88,11 @@ public final class VerdictLog implements AutoCloseable {
                     try {
                         if (r.topic().equals(topics.checkpointsVerified.name())) {
                             final CheckpointVerified v = verified.deserialize(r.topic(), r.value());
-                            out.printf("checkpoint %d (0x%x) verified: ledgers %d..%d%n", v.getCheckpoint(),
-                                    v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger());
+                            out.printf("checkpoint %d (0x%x) verified: ledgers %d..%d%s%n", v.getCheckpoint(),
+                                    v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger(),
+                                    v.getChainLinkedToPrevious() == ChainLinkStatus.ARCHIVE_START
+                                            ? " (the archive's start: no source holds the checkpoint before, and the "
+                                            + "link to it is not checked)" : "");
                         } else {
                             final CheckpointFailed f = failed.deserialize(r.topic(), r.value());
                             out.println(failedLine(f));

@@ -520,6 +520,10 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
             server.onRegex(".*-000003(bf|ff)\\..*").status(404).forever();
             advance(server, archive, 0x4bf);
             final List<Long> requested = new java.util.ArrayList<>();
+            // what tail prints: each verdict as it is committed
+            final java.io.StringWriter said = new java.io.StringWriter();
+            final VerdictLog verdicts = VerdictLog.start(svc.clientProps(), svc.topics(),
+                    new java.io.PrintWriter(said, true));
             final var warned = io.historystreams.testing.Logs.during(Tailer.class, () -> {
                 try (Tailer t = new Tailer(ha, List.of(server.url()), TESTNET, svc.topics(), svc.clientProps(),
                         app + "-tailer", 900)) {
@@ -543,6 +547,16 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
                 assertEquals(io.historystreams.events.ChainLinkStatus.ARCHIVE_START, w.link(0x43f));
                 assertEquals(io.historystreams.events.ChainLinkStatus.VERIFIED, w.link(0x47f));
             }
+            final long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (said.toString().lines().count() < 3 && System.nanoTime() < end) {
+                Thread.sleep(50);
+            }
+            verdicts.close();
+            // the verdict line says it too (it said nothing of it: a trial)
+            assertTrue(said.toString().contains("checkpoint 1087 (0x43f) verified: ledgers 1024..1087 (the archive's "
+                    + "start: no source holds the checkpoint before, and the link to it is not checked)"), said::toString);
+            assertTrue(said.toString().contains("checkpoint 1151 (0x47f) verified: ledgers 1088..1151\n"),
+                    said::toString);
         }
     }
 
