@@ -115,9 +115,10 @@ public final class VerifyCommand implements Callable<Integer> {
                         s.verified(), s.incomplete(), s.failed(), s.headers(), s.transactionSets(), s.resultSets(),
                         s.buckets(), s.bucketsFailed(), s.bytes() / 1e6, ms / 1000.0);
                 if (leading.count > 0 && leading.next >= 0) {
-                    out.printf("note: the archive holds nothing of checkpoints %d..%d, the first %d of the range: it "
-                            + "may start at %d (0x%x), and --from %d verifies it from there%n", checkpoints.get(0),
-                            leading.last, leading.count, leading.next, leading.next,
+                    out.printf("note: the archive holds nothing of %s: it may start at %d (0x%x), and --from %d "
+                            + "verifies it from there%n", leading.count == 1 ? "checkpoint " + leading.last
+                            + ", the first of the range" : "checkpoints " + checkpoints.get(0) + ".." + leading.last
+                            + ", the first " + leading.count + " of the range", leading.next, leading.next,
                             Checkpoint.firstLedger(leading.next));
                 }
                 out.flush();

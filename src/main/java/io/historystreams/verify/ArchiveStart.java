@@ -5,6 +5,7 @@ import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.HistoryArchive;
 
 import java.io.OutputStream;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -51,7 +52,21 @@ public final class ArchiveStart {
      * --from} below it failed the archive's first checkpoint for good, and said nothing of where the archive starts).
      */
     public static long startWithin(final HistoryArchive archive, final long first, final long last) {
-        if (first >= last || held(archive, first) != Boolean.FALSE || held(archive, last) != Boolean.TRUE) {
+        if (first >= last) {
+            return -1;
+        }
+        // asked first of the sources whose last answer was not a failure: one that hangs held the start of every
+        // ingest for a read timeout more (a trial); only when none of them holds it are all asked
+        final List<String> names = archive.sourceNames();
+        final List<Integer> failing = new java.util.ArrayList<>();
+        for (final String name : archive.sourcesFailing()) {
+            failing.add(names.indexOf(name));
+        }
+        if (!failing.isEmpty() && failing.size() < names.size()
+                && held(archive.without(failing), first) == Boolean.TRUE) {
+            return -1;
+        }
+        if (held(archive, first) != Boolean.FALSE || held(archive, last) != Boolean.TRUE) {
             return -1;
         }
         long absent = first;

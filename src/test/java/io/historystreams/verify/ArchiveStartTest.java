@@ -1,0 +1,87 @@
+package io.historystreams.verify;
+
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.FetchObserver;
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.archive.RetryPolicy;
+import io.historystreams.archive.SourceOptions;
+import io.historystreams.testing.FaultyArchiveServer;
+import io.historystreams.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** Where an archive starts, against the real fixture served over loopback HTTP. */
+class ArchiveStartTest {
+
+    @Test
+    void theStartWithinARangeIsFoundByBisection() throws Exception {
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                HistoryArchive ha = HistoryArchive.open(List.of(server.url()), SourceOptions.defaults(),
+                        RetryPolicy.defaults(), FetchObserver.NONE)) {
+            // the archive holds no state file below 0x13ff
+            server.onRegex(".*/history-0000(0[0-9a-f]{3}|1[0-2][0-9a-f]{2}|13[0-9ab][0-9a-f])\\.json").status(404)
+                    .forever();
+            assertEquals(0x13ffL, ArchiveStart.startWithin(ha, 0x3f, 0x273f));
+            assertEquals(-1L, ArchiveStart.startWithin(ha, 0x13ff, 0x273f), "the range starts where the archive does");
+            assertEquals(-1L, ArchiveStart.startWithin(ha, 0x3f, 0x7f), "none of the range is held");
+        }
+    }
+
+    /**
+     * A first source that hangs, whose last answer (to the root state) was a read timeout, is not asked when the
+     * others hold the range's first checkpoint: it held the start of every ingest for a read timeout more (a trial).
+     */
+    @Test
+    @Timeout(60)
+    void aSourceThatJustFailedIsNotAskedWhenAnotherHoldsTheRangesFirstCheckpoint() throws Exception {
+        try (FaultyArchiveServer hangs = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                HistoryArchive ha = HistoryArchive.open(List.of(hangs.url(), Fixtures.testnetSmall().toString()),
+                        SourceOptions.defaults().withReadTimeout(Duration.ofSeconds(2)), RetryPolicy.defaults(),
+                        FetchObserver.NONE)) {
+            hangs.onPrefix("").hang().forever();
+            ha.fetch(ArchivePaths.WELL_KNOWN, in -> in.transferTo(OutputStream.nullOutputStream())); // fails over
+            assertEquals(List.of(hangs.url()), ha.sourcesFailing());
+            final int before = hangs.totalRequests();
+            assertEquals(-1L, ArchiveStart.startWithin(ha, 0x26bf, 0x273f));
+            assertEquals(before, hangs.totalRequests(), hangs.requestLog()::toString);
+        }
+    }
+
+    @Test
+    void aCheckpointIsTheArchivesStartOnlyWhenEverySourceSaysItHoldsNothingOfTheOneBefore() throws Exception {
+        try (FaultyArchiveServer lacks = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                FaultyArchiveServer fails = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            lacks.onRegex(".*-000003bf\\..*").status(404).forever();
+            fails.onRegex(".*-000003bf\\..*").status(503).forever();
+            final String ledger = ArchivePaths.checkpointFile(io.historystreams.archive.FileType.LEDGER, 0x3bf);
+            try (HistoryArchive one = HistoryArchive.open(List.of(lacks.url()), SourceOptions.defaults(),
+                    RetryPolicy.defaults(), FetchObserver.NONE);
+                    HistoryArchive two = HistoryArchive.open(List.of(lacks.url(), fails.url()),
+                            SourceOptions.defaults(), RetryPolicy.defaults().withMaxAttempts(2), FetchObserver.NONE)) {
+                final VerificationException alone = assertThrows(VerificationException.class,
+                        () -> one.fetch(ledger, in -> in.transferTo(OutputStream.nullOutputStream())));
+                assertEquals(true, ArchiveStart.holdsNothingOf(one, 0x3bf, alone));
+                final VerificationException withOther = assertThrows(VerificationException.class,
+                        () -> two.fetch(ledger, in -> in.transferTo(OutputStream.nullOutputStream())));
+                assertEquals(FailureReason.MISSING_FILE, withOther.reason(), withOther::toString);
+                assertEquals(false, ArchiveStart.holdsNothingOf(two, 0x3bf, withOther), "the other may hold it");
+            }
+            // the state file there, the ledger file not: damaged, not a start
+            lacks.clearFaults();
+            lacks.on(ledger).status(404).forever();
+            try (HistoryArchive one = HistoryArchive.open(List.of(lacks.url()), SourceOptions.defaults(),
+                    RetryPolicy.defaults(), FetchObserver.NONE)) {
+                final VerificationException e = assertThrows(VerificationException.class,
+                        () -> one.fetch(ledger, in -> in.transferTo(OutputStream.nullOutputStream())));
+                assertEquals(false, ArchiveStart.holdsNothingOf(one, 0x3bf, e));
+            }
+        }
+    }
+}
