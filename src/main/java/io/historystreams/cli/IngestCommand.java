@@ -158,12 +158,16 @@ public final class IngestCommand implements Callable<Integer> {
             err.println("error: " + e.getMessage());
             return ExitCode.COULD_NOT_RUN;
         }
-        // a range from below the archive's start: its first checkpoint is asked for without its predecessor
-        archiveStart = ArchiveStart.startWithin(rootReader, Checkpoint.containing(Math.max(1, resolved.first())),
-                Checkpoint.containing(resolved.last()));
-        final ArchiveOptions.Range range = archiveStart < 0 ? resolved : resolved.withWarning("warning: "
-                + ArchiveStart.rangeStartWarning(Checkpoint.containing(Math.max(1, resolved.first())), archiveStart,
-                        "of the range"));
+        // a range from below the archive's start: its first checkpoint is asked for without its predecessor (looked
+        // for up to the archive's current checkpoint: a range it holds nothing of is said too)
+        final long firstCp = Checkpoint.containing(Math.max(1, resolved.first()));
+        final long lastCp = Checkpoint.containing(resolved.last());
+        final long start = ArchiveStart.startWithin(rootReader, firstCp, resolved.current() < 0 ? lastCp
+                : Math.max(lastCp, Checkpoint.containing(resolved.current())));
+        archiveStart = start <= lastCp ? start : -1;
+        final ArchiveOptions.Range range = start < 0 ? resolved : resolved.withWarning("warning: "
+                + (start <= lastCp ? ArchiveStart.rangeStartWarning(firstCp, start, "of the range")
+                        : ArchiveStart.startsAfterWarning(firstCp, lastCp, start)));
         range.warnings().forEach(err::println);
         if (report != null) {
             try {

@@ -114,7 +114,16 @@ public final class VerifyCommand implements Callable<Integer> {
                         + "%d result sets, %d distinct buckets (%d failed); %.1f MB in %.2f s%n", s.checkpoints(),
                         s.verified(), s.incomplete(), s.failed(), s.headers(), s.transactionSets(), s.resultSets(),
                         s.buckets(), s.bucketsFailed(), s.bytes() / 1e6, ms / 1000.0);
-                if (leading.count > 0 && leading.next >= 0) {
+                if (leading.count == checkpoints.size() && range.current() >= 0
+                        && Checkpoint.containing(range.current()) > checkpoints.get(checkpoints.size() - 1)) {
+                    // none of the range is there: the archive may start after it
+                    final long start = ArchiveStart.startWithin(ha, checkpoints.get(0),
+                            Checkpoint.containing(range.current()));
+                    if (start >= 0) {
+                        out.println("note: " + ArchiveStart.startsAfterWarning(checkpoints.get(0),
+                                checkpoints.get(checkpoints.size() - 1), start));
+                    }
+                } else if (leading.count > 0 && leading.next >= 0) {
                     out.printf("note: the archive holds nothing of %s: it may start at %d (0x%x), and --from %d "
                             + "verifies it from there%n", leading.count == 1 ? "checkpoint " + leading.last
                             + ", the first of the range" : "checkpoints " + checkpoints.get(0) + ".." + leading.last

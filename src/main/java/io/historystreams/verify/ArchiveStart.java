@@ -103,6 +103,13 @@ public final class ArchiveStart {
                 + Checkpoint.firstLedger(start) + " starts there";
     }
 
+    /** The warning that says so (without "warning: "), for a range the archive holds nothing of: it starts after it. */
+    public static String startsAfterWarning(final long first, final long last, final long start) {
+        return String.format("the archive holds none of the range (checkpoints %d..%d, 0x%x..0x%x): it starts at %d "
+                + "(0x%x), the lowest checkpoint up to its current ledger whose state file it holds; --from %d starts "
+                + "there", first, last, first, last, start, start, Checkpoint.firstLedger(start));
+    }
+
     /** The warning that says so (without "warning: "), for a tail, which starts there. */
     public static String tailStartWarning(final long first, final long start) {
         return startsAt(first, start, "asked for (--from)") + ". The tail starts there, and it is verified as the "

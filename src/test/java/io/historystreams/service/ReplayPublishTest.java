@@ -228,6 +228,23 @@ class ReplayPublishTest extends WithEmbeddedBroker {
             assertEquals(0, Main.run(w, w, "verify", "--archive", copy.toString(), "--from", "3968", "--quiet"),
                     verified.toString());
         }
+
+        // a range the archive holds nothing of: said too, with where the archive starts (nothing was: a trial)
+        final String after = "the archive holds none of the range (checkpoints 3839..3967, 0xeff..0xf7f): it starts "
+                + "at 4031 (0xfbf), the lowest checkpoint up to its current ledger whose state file it holds; --from "
+                + "3968 starts there";
+        final StringWriter none = new StringWriter();
+        try (PrintWriter w = new PrintWriter(none, true)) {
+            assertEquals(1, Main.run(w, w, commandOf("startbelow", "ingest", "--archive", mid.toString(), "--from",
+                    "3800", "--to", "3967", "-D", "checkpoint.max.attempts=1")), none.toString());
+        }
+        assertTrue(none.toString().contains("warning: " + after), none.toString());
+        final StringWriter noneVerified = new StringWriter();
+        try (PrintWriter w = new PrintWriter(noneVerified, true)) {
+            assertEquals(1, Main.run(w, w, "verify", "--archive", mid.toString(), "--from", "3800", "--to", "3967",
+                    "--quiet"), noneVerified.toString());
+        }
+        assertTrue(noneVerified.toString().contains("note: " + after), noneVerified.toString());
     }
 
     @Test
