@@ -31,15 +31,7 @@ public final class ArchiveStart {
      */
     public static boolean holdsNothingOf(final HistoryArchive archive, final long previous,
             final VerificationException ledgerFailure) {
-        if (!everySourceSaidAbsent(archive, ledgerFailure)) {
-            return false;
-        }
-        try {
-            archive.fetch(ArchivePaths.has(previous), in -> in.transferTo(OutputStream.nullOutputStream()));
-            return false;
-        } catch (final VerificationException e) {
-            return everySourceSaidAbsent(archive, e);
-        }
+        return everySourceSaidAbsent(archive, ledgerFailure) && held(archive, previous) == Boolean.FALSE;
     }
 
     /**
