@@ -249,6 +249,14 @@ public final class ArchiveOptions {
             return new Range(first, last, passphrase, current, rootWarning, List.copyOf(more));
         }
 
+        /** This range from the first ledger of {@code checkpoint} on, with {@code note} that says why. */
+        public Range from(final long checkpoint, final String note) {
+            final List<String> more = new java.util.ArrayList<>(otherWarnings);
+            more.add(note);
+            return new Range(io.historystreams.archive.Checkpoint.firstLedger(checkpoint), last, passphrase, current,
+                    rootWarning, List.copyOf(more));
+        }
+
         /** The notes and warnings to print before the work: {@link #widened()}, {@link #pastCurrent()}, the root's. */
         public List<String> warnings() {
             final List<String> out = new java.util.ArrayList<>();

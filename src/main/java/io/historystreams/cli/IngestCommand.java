@@ -81,7 +81,8 @@ public final class IngestCommand implements Callable<Integer> {
     @Mixin
     ServiceOptions service;
 
-    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1).")
+    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1, or the archive's start when it starts "
+            + "later: a validator's archive, a mirror made --from a ledger).")
     Long from;
 
     @Option(names = "--to", paramLabel = "L", description = "Last ledger (default: the archive's current ledger).")
@@ -165,8 +166,10 @@ public final class IngestCommand implements Callable<Integer> {
         final long start = ArchiveStart.startWithin(rootReader, firstCp, resolved.current() < 0 ? lastCp
                 : Math.max(lastCp, Checkpoint.containing(resolved.current())));
         archiveStart = start <= lastCp ? start : -1;
-        final ArchiveOptions.Range range = start < 0 ? resolved : resolved.withWarning("warning: "
-                + (start <= lastCp ? ArchiveStart.rangeStartWarning(firstCp, start, "of the range")
+        final ArchiveOptions.Range range = start < 0 ? resolved
+                : from == null && start <= lastCp ? resolved.from(start, ArchiveStart.startNote(firstCp, start))
+                : resolved.withWarning("warning: " + (start <= lastCp
+                        ? ArchiveStart.rangeStartWarning(firstCp, start, "of the range")
                         : ArchiveStart.startsAfterWarning(firstCp, lastCp, start)));
         range.warnings().forEach(err::println);
         if (report != null) {
@@ -412,8 +415,8 @@ public final class IngestCommand implements Callable<Integer> {
                     + "(service up after %.2f s)%s%n", checkpoints.size(), w.verifiedCount(), w.failed().size(),
                     w.pending(), ledgers, bytes < 0 ? "fetched by the workers" : String.format("%.1f MB fetched",
                             bytes / 1e6), ms / 1000.0, serviceUp / 1000.0,
-                    publishTo.isEmpty() ? "" : "; published to " + publishTo.size() + " target(s)"
-                            + (published ? "" : " (INCOMPLETE)"));
+                    publishTo.isEmpty() ? "" : verified.isEmpty() ? "; nothing to publish"
+                            : "; published to " + publishTo.size() + " target(s)" + (published ? "" : " (INCOMPLETE)"));
             // a checkpoint is verified once per pipeline (data dir and topic prefix), from whichever archive asked
             // first: none of the sources given served these, so this archive's files for them were not read
             final List<Long> elsewhere = verified.stream().filter(cp -> {
@@ -442,12 +445,20 @@ public final class IngestCommand implements Callable<Integer> {
             if (!outside.isEmpty()) {
                 // a backfill's checkpoint verified now that checkpoints after it, verified by an earlier run, do not
                 // link to (a trial: the honest ones after a mirror's forged checkpoint were taken back, and exit 0)
+                // naming the source of the predecessor's copy: its copy is taken back only when that source serves
+                // the successor too (a trial: the run named, from two other sources, failed every checkpoint again)
+                final long before = Checkpoint.previous(outside.get(0));
+                final List<String> served = w.sources(before);
                 final String line = String.format("warning: %d checkpoint(s) outside the range, verified earlier, were "
                         + "taken back during this run: %s. They do not link to a checkpoint this run verified, so "
                         + "their verified events (and published files) no longer hold. Ingest them again (--from %d "
-                        + "--to %d), with a second archive if you have one: a checkpoint whose copies from two "
-                        + "sources do not link to its predecessor's copy takes that copy back.", outside.size(),
-                        runsOf(outside), Checkpoint.firstLedger(outside.get(0)), outside.get(outside.size() - 1));
+                        + "--to %d), %s: a checkpoint whose copies from two sources, one of them the source of its "
+                        + "predecessor's copy, do not link to that copy takes it back%s.", outside.size(), runsOf(outside),
+                        Checkpoint.firstLedger(outside.get(0)), outside.get(outside.size() - 1), served.isEmpty()
+                                ? "with a second archive if you have one"
+                                : String.format("with --archive %s, which served checkpoint %d (0x%x), and a second "
+                                        + "archive", String.join(" --archive ", served), before, before),
+                        served.isEmpty() ? "" : " (from other sources only, they fail against it)");
                 out.println(line);
                 warnings.add(line);
             }
@@ -467,7 +478,8 @@ public final class IngestCommand implements Callable<Integer> {
             }
             out.flush();
             if (report != null) {
-                writeReport(report, checkpoints, w, startedMillis, ledgers, ms, publishTo.isEmpty() ? null : published,
+                writeReport(report, checkpoints, w, startedMillis, ledgers, ms, publishTo.isEmpty() ? null
+                        : published && !verified.isEmpty(),
                         publishing == null ? List.of() : publishing.outcomes(), elsewhere.size(), null, warnings,
                         outside);
             }

@@ -35,7 +35,8 @@ public final class VerifyCommand implements Callable<Integer> {
     @Mixin
     ArchiveOptions archive;
 
-    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1).")
+    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1, or the archive's start when it starts "
+            + "later: a validator's archive, a mirror made --from a ledger).")
     Long from;
 
     @Option(names = "--to", paramLabel = "L",
@@ -57,13 +58,20 @@ public final class VerifyCommand implements Callable<Integer> {
         final PrintWriter err = spec.commandLine().getErr();
         final long started = System.nanoTime();
         try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
-            final ArchiveOptions.Range range;
+            final ArchiveOptions.Range resolved;
             try {
-                range = archive.resolve(ha, from, to);
+                resolved = archive.resolve(ha, from, to);
             } catch (final IllegalArgumentException e) {
                 err.println("error: " + e.getMessage());
                 return ExitCode.COULD_NOT_RUN;
             }
+            // no --from: from the archive's start, when it starts mid-history (a validator's archive had every
+            // checkpoint before it asked for, each failing as missing)
+            final long firstCp = Checkpoint.containing(Math.max(1, resolved.first()));
+            final long start = from != null ? -1
+                    : ArchiveStart.startWithin(ha, firstCp, Checkpoint.containing(resolved.last()));
+            final ArchiveOptions.Range range = start > firstCp
+                    ? resolved.from(start, ArchiveStart.startNote(firstCp, start)) : resolved;
             range.warnings().forEach(err::println);
             final long first = range.first();
             final long last = range.last();
@@ -117,11 +125,11 @@ public final class VerifyCommand implements Callable<Integer> {
                 if (leading.count == checkpoints.size() && range.current() >= 0
                         && Checkpoint.containing(range.current()) > checkpoints.get(checkpoints.size() - 1)) {
                     // none of the range is there: the archive may start after it
-                    final long start = ArchiveStart.startWithin(ha, checkpoints.get(0),
+                    final long after = ArchiveStart.startWithin(ha, checkpoints.get(0),
                             Checkpoint.containing(range.current()));
-                    if (start >= 0) {
+                    if (after >= 0) {
                         out.println("note: " + ArchiveStart.startsAfterWarning(checkpoints.get(0),
-                                checkpoints.get(checkpoints.size() - 1), start));
+                                checkpoints.get(checkpoints.size() - 1), after));
                     }
                 } else if (leading.count > 0 && leading.next >= 0) {
                     out.printf("note: the archive holds nothing of %s: it may start at %d (0x%x), and --from %d "

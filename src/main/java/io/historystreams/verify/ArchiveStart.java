@@ -95,6 +95,17 @@ public final class ArchiveStart {
                 + Checkpoint.firstLedger(start) + " starts there";
     }
 
+    /**
+     * The note that says so (with "note: "), for a range whose first ledger was not given (--from): it starts at the
+     * archive's start. Asked for from ledger 1, a validator's archive that starts mid-history had every checkpoint
+     * before its start asked for, each failing as missing: hours, for pubnet.
+     */
+    public static String startNote(final long first, final long start) {
+        return "note: " + startsAt(first, start, "of the range (no --from)") + ". The range starts there, and it is "
+                + "verified as the archive's start (its link to the checkpoint before is not checked); --from "
+                + Checkpoint.firstLedger(first) + " asks for the checkpoints below it, which fail as missing";
+    }
+
     /** The warning that says so (without "warning: "), for a range the archive holds nothing of: it starts after it. */
     public static String startsAfterWarning(final long first, final long last, final long start) {
         return String.format("the archive holds none of the range (checkpoints %d..%d, 0x%x..0x%x): it starts at %d "

@@ -165,21 +165,25 @@ public final class VerificationReport implements AutoCloseable {
     }
 
     /**
-     * The report's {@code warnings} array: the lines of {@code printed} that are warnings, without their
-     * "warning: " (a root state that could not be read leaves the network passphrase unchecked: a report read
-     * alone said only allVerified).
+     * The report's {@code warnings} and {@code notes} arrays: the lines of {@code printed} that are warnings, and
+     * those that are notes, without their "warning: " or "note: " (a root state that could not be read leaves the
+     * network passphrase unchecked: a report read alone said only allVerified; a range with no --from that starts at
+     * the archive's start said so only on the terminal).
      */
     public static void writeWarnings(final JsonGenerator g, final List<String> printed) throws IOException {
-        g.writeArrayFieldStart("warnings");
-        for (final String line : printed) {
-            if (line.startsWith(WARNING)) {
-                g.writeString(line.substring(WARNING.length()));
+        for (final String prefix : List.of(WARNING, NOTE)) {
+            g.writeArrayFieldStart(prefix.equals(WARNING) ? "warnings" : "notes");
+            for (final String line : printed) {
+                if (line.startsWith(prefix)) {
+                    g.writeString(line.substring(prefix.length()));
+                }
             }
+            g.writeEndArray();
         }
-        g.writeEndArray();
     }
 
     private static final String WARNING = "warning: ";
+    private static final String NOTE = "note: ";
 
     public synchronized void checkpoint(final CheckpointOutcome o) throws IOException {
         json.writeStartObject();

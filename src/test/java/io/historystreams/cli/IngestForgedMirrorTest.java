@@ -354,7 +354,8 @@ class IngestForgedMirrorTest {
         assertEquals(ExitCode.VERIFICATION_FAILED, older.code(), older.out());
         assertTrue(older.out().contains("5 checkpoints: 5 verified, 0 failed"), older.out());
         assertTrue(older.out().contains("warning: 3 checkpoint(s) outside the range, verified earlier, were taken back "
-                + "during this run: 0x17f..0x1ff.") && older.out().contains("(--from 320 --to 511)"), older.out());
+                + "during this run: 0x17f..0x1ff.") && older.out().contains("(--from 320 --to 511), with --archive "
+                + one + ", which served checkpoint 319 (0x13f), and a second archive"), older.out());
         final JsonNode warnings = report("data").get("warnings");
         assertEquals(1, warnings.size(), warnings::toString);
         assertTrue(warnings.get(0).asText().startsWith("3 checkpoint(s) outside the range"), warnings::toString);

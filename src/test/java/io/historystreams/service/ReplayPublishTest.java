@@ -234,17 +234,69 @@ class ReplayPublishTest extends WithEmbeddedBroker {
                 + "at 4031 (0xfbf), the lowest checkpoint up to its current ledger whose state file it holds; --from "
                 + "3968 starts there";
         final StringWriter none = new StringWriter();
+        final Path empty = dir.resolve("start-empty");
+        final Path emptyReport = dir.resolve("start-empty.json");
         try (PrintWriter w = new PrintWriter(none, true)) {
             assertEquals(1, Main.run(w, w, commandOf("startbelow", "ingest", "--archive", mid.toString(), "--from",
-                    "3800", "--to", "3967", "-D", "checkpoint.max.attempts=1")), none.toString());
+                    "3800", "--to", "3967", "-D", "checkpoint.max.attempts=1", "--publish-to", empty.toString(),
+                    "--report", emptyReport.toString())), none.toString());
         }
         assertTrue(none.toString().contains("warning: " + after), none.toString());
+        // nothing to publish, and the new target is not reported complete (a trial: complete, its root "written")
+        assertTrue(none.toString().contains("0 verified, 3 failed, 0 given up; 0 ledgers verified")
+                && none.toString().contains("; nothing to publish"), none.toString());
+        final com.fasterxml.jackson.databind.JsonNode target = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(emptyReport.toFile()).get("targets").get(0);
+        assertFalse(target.get("complete").asBoolean(), target::toString);
+        assertFalse(target.get("rootWritten").asBoolean(), target::toString);
+        assertEquals("no checkpoint of the range was verified: nothing was published to it",
+                target.get("error").asText(), target::toString);
+        assertFalse(Files.exists(empty.resolve(ArchivePaths.WELL_KNOWN)));
         final StringWriter noneVerified = new StringWriter();
         try (PrintWriter w = new PrintWriter(noneVerified, true)) {
             assertEquals(1, Main.run(w, w, "verify", "--archive", mid.toString(), "--from", "3800", "--to", "3967",
                     "--quiet"), noneVerified.toString());
         }
         assertTrue(noneVerified.toString().contains("note: " + after), noneVerified.toString());
+    }
+
+    /**
+     * With no {@code --from}, {@code ingest} and {@code verify} of an archive that starts mid-history (a validator's
+     * own archive) start at its start. Before, they asked for every checkpoint from ledger 1, each failing as missing,
+     * three attempts each for {@code ingest}: hours, for pubnet, for an exit 1.
+     */
+    @Test
+    void withNoFromAnArchiveThatStartsMidHistoryIsTakenFromItsStart() throws Exception {
+        final Path mid = dir.resolve("validator");
+        assertEquals(0, Main.run(commandOf("validator", "ingest", "--archive", Fixtures.testnetSmall().toString(),
+                "--from", "4000", "--to", "4300", "--publish-to", mid.toString())));
+        final String note = "note: the archive holds no checkpoint 63 (0x3f), the first of the range (no --from): it "
+                + "starts at 4031 (0xfbf), the lowest checkpoint of the range whose state file it holds. The range "
+                + "starts there, and it is verified as the archive's start (its link to the checkpoint before is not "
+                + "checked); --from 1 asks for the checkpoints below it, which fail as missing";
+        final Path report = dir.resolve("validator.json");
+        final StringWriter said = new StringWriter();
+        try (PrintWriter w = new PrintWriter(said, true)) {
+            assertEquals(0, Main.run(w, w, commandOf("fromvalidator", "ingest", "--archive", mid.toString(),
+                    "--report", report.toString())), said.toString());
+        }
+        assertTrue(said.toString().contains(note), said.toString());
+        final com.fasterxml.jackson.databind.JsonNode r = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(report.toFile());
+        final List<String> outcomes = new ArrayList<>();
+        r.get("checkpoints").forEach(c -> outcomes.add(c.get("checkpoint").asText() + " " + c.get("chainLink")
+                .asText()));
+        assertEquals(List.of("4031 ARCHIVE_START", "4095 VERIFIED", "4159 VERIFIED", "4223 VERIFIED", "4287 VERIFIED",
+                "4351 VERIFIED"), outcomes);
+        assertEquals(note.substring("note: ".length()), r.get("notes").get(0).asText(), r::toString);
+        assertEquals(0, r.get("warnings").size(), r::toString);
+
+        final StringWriter verified = new StringWriter();
+        try (PrintWriter w = new PrintWriter(verified, true)) {
+            assertEquals(0, Main.run(w, w, "verify", "--archive", mid.toString(), "--quiet"), verified.toString());
+        }
+        assertTrue(verified.toString().contains(note), verified.toString());
+        assertTrue(verified.toString().contains("6 checkpoints: 6 verified"), verified.toString());
     }
 
     @Test
