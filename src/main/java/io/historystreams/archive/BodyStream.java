@@ -63,7 +63,7 @@ final class BodyStream extends FilterInputStream {
             broken = true;
             throw new FetchException.Transient(source, path, String.format("transfer too slow: %d bytes in %.0f s "
                     + "(under %d bytes/s), %d bytes in all", got, elapsed / 1e9, LOW_SPEED_BYTES_PER_SECOND, count),
-                    null, null);
+                    null, null, true);
         }
         windowStart = now;
         countAtWindowStart = count;

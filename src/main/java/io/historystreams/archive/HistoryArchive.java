@@ -276,7 +276,7 @@ public final class HistoryArchive implements AutoCloseable {
                     if (Thread.currentThread().isInterrupted()) {
                         throw interrupted(path, attempts);
                     }
-                    final boolean down = givenUpAsDown(idx, state);
+                    final boolean down = givenUpAsDown(idx, state, FetchException.timedOut(counted.transportFailure));
                     if (down) {
                         continue;
                     }
@@ -314,7 +314,7 @@ public final class HistoryArchive implements AutoCloseable {
                         : name + " " + path + ": " + BodyStream.describe(e);
                 transients[idx] = lastTransient;
                 transientCounts[idx]++;
-                final boolean down = givenUpAsDown(idx, state);
+                final boolean down = givenUpAsDown(idx, state, FetchException.timedOut(e));
                 if (down) {
                     continue;
                 }
@@ -364,9 +364,10 @@ public final class HistoryArchive implements AutoCloseable {
         final int idx = names.indexOf(source);
         if (sources.size() > 1 && idx >= 0) {
             // the file's count alone read "1 of 6" at every failure of a mirror on its way to being taken as down
-            LOG.info("{} (transient failure {} of {} of this file; {} in a row from this source, taken as down at {}): "
-                    + "fetched again in {} ms", reason, failures, retry.maxAttempts(),
-                    health[idx].failuresInARow.get(), downAfter, delay.toMillis());
+            final int inARow = health[idx].failuresInARow.get();
+            LOG.info("{} (transient failure {} of {} of this file; {}): fetched again in {} ms", reason, failures,
+                    retry.maxAttempts(), inARow >= downAfter ? "this source is taken as down"
+                            : inARow + " in a row from this source, taken as down at " + downAfter, delay.toMillis());
         } else {
             LOG.info("{} (transient failure {} of {}): fetched again in {} ms", reason, failures, retry.maxAttempts(),
                     delay.toMillis());
@@ -497,14 +498,21 @@ public final class HistoryArchive implements AutoCloseable {
      * (state DOWN, no backoff) when it was already down before this request and another source has said the file is
      * not present: a mirror that is down must not cost every absent optional file a full round of retries.
      */
-    private boolean givenUpAsDown(final int idx, final State[] state) {
-        final int before = health[idx].failuresInARow.getAndIncrement();
-        if (before + 1 == downAfter && sources.size() > 1) {
+    private boolean givenUpAsDown(final int idx, final State[] state, final boolean waited) {
+        // an attempt that waited out a timeout takes its source as down at once when there are others: each such
+        // attempt costs the wait (a trial: a hanging first mirror held verify's start for four read timeouts, and a
+        // tail's every file for one, before six failures in a row took it as down); a recheck soon finds it back
+        final boolean many = sources.size() > 1;
+        final int before = waited && many
+                ? health[idx].failuresInARow.getAndUpdate(v -> Math.max(v + 1, downAfter))
+                : health[idx].failuresInARow.getAndIncrement();
+        if (before < downAfter && (waited || before + 1 == downAfter) && many) {
             // down from now: the first recheck is due downRecheck later (unless one runs)
             final long every = retry.downRecheck().toNanos();
             health[idx].recheckAt.getAndUpdate(t -> t == Long.MAX_VALUE ? t : System.nanoTime() + every);
-            LOG.warn("{} is taken as down ({} transient failures in a row): it is read after the other sources, and "
-                    + "asked again every {}", names.get(idx), before + 1, every(retry.downRecheck()));
+            LOG.warn("{} is taken as down ({}): it is read after the other sources, and asked again every {}",
+                    names.get(idx), waited ? "it did not answer in time: each request to it waits out a timeout"
+                            : before + 1 + " transient failures in a row", every(retry.downRecheck()));
         }
         final boolean wasDown = before >= downAfter;
         if (!wasDown) {

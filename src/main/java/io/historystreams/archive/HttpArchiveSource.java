@@ -166,7 +166,7 @@ public final class HttpArchiveSource implements ArchiveSource {
             if (late.get()) {
                 conn.disconnect();
                 throw new FetchException.Transient(name, path, "no complete answer (status line and headers) "
-                        + "within " + (connectMillis + readMillis) / 1000.0 + " s", null, failure);
+                        + "within " + (connectMillis + readMillis) / 1000.0 + " s", null, failure, true);
             }
             if (failure != null) {
                 throw openFailure(path, failure);

@@ -389,6 +389,33 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void aSourceThatDoesNotAnswerInTimeIsTakenAsDownAtOnce() throws Exception {
+        // each attempt at a source that hangs waits out the read timeout: a trial's verify with a hanging first
+        // mirror waited four of them at its start, and a tail one per file, before six in a row took it as down
+        final FaultyArchiveServer first = server();
+        final FaultyArchiveServer second = server();
+        final List<String> files = TestBuckets.all(root).subList(0, 4);
+        files.forEach(f -> first.on(f).hang().forever());
+        try (HistoryArchive archive = archive(FAST.withDownRecheck(Duration.ofHours(1)), first, second)) {
+            final List<String> said = io.historystreams.testing.Logs.during(HistoryArchive.class, () -> {
+                final HistoryArchive.Fetched<?> f = archive.fetch(files.get(0), TestBuckets.verifier(files.get(0)));
+                assertEquals(second.url(), f.source());
+                assertEquals(2, f.attempts());
+                assertEquals(List.of(first.url()), archive.sourcesDown());
+                for (final String file : files.subList(1, files.size())) {
+                    final HistoryArchive.Fetched<?> g = archive.fetch(file, TestBuckets.verifier(file));
+                    assertEquals(second.url(), g.source(), file);
+                    assertEquals(1, g.attempts(), file);
+                    assertEquals(0, first.requests(file), file);
+                }
+            }).stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+            assertEquals(List.of(first.url() + " is taken as down (it did not answer in time: each request to it waits "
+                    + "out a timeout): it is read after the other sources, and asked again every 3600 s"), said);
+        }
+    }
+
+    @Test
     void theRecheckIntervalIsSaidInMillisecondsBelowAWholeSecond() {
         // a sub-second fetch.down.recheck.ms was said as "asked again every 0 s"
         assertEquals("250 ms", HistoryArchive.every(Duration.ofMillis(250)));
