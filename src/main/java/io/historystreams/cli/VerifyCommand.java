@@ -111,9 +111,28 @@ public final class VerifyCommand implements Callable<Integer> {
                     }
                 });
                 final long ms = (System.nanoTime() - started) / 1_000_000;
+                // where the archive starts, for a range that begins below it: said after the summary, and in the
+                // report's (a report read alone did not say it)
+                final List<String> notes = new ArrayList<>();
+                if (leading.count == checkpoints.size() && range.current() >= 0
+                        && Checkpoint.containing(range.current()) > checkpoints.get(checkpoints.size() - 1)) {
+                    // none of the range is there: the archive may start after it
+                    final long after = ArchiveStart.startWithin(ha, checkpoints.get(0),
+                            Checkpoint.containing(range.current()));
+                    if (after >= 0) {
+                        notes.add(ArchiveStart.startsAfterWarning(checkpoints.get(0),
+                                checkpoints.get(checkpoints.size() - 1), after));
+                    }
+                } else if (leading.count > 0 && leading.next >= 0) {
+                    notes.add(String.format("the archive holds nothing of %s: it may start at %d (0x%x), and --from %d "
+                            + "verifies it from there", leading.count == 1 ? "checkpoint " + leading.last
+                            + ", the first of the range" : "checkpoints " + checkpoints.get(0) + ".." + leading.last
+                            + ", the first " + leading.count + " of the range", leading.next, leading.next,
+                            Checkpoint.firstLedger(leading.next)));
+                }
                 if (rep != null && reportFailed.get() == null) {
                     try {
-                        rep.finish(s, ms, null);
+                        rep.finish(s, ms, null, notes);
                     } catch (final java.io.IOException e) {
                         reportFailed.set(e);
                     }
@@ -122,22 +141,7 @@ public final class VerifyCommand implements Callable<Integer> {
                         + "%d result sets, %d distinct buckets (%d failed); %.1f MB in %.2f s%n", s.checkpoints(),
                         s.verified(), s.incomplete(), s.failed(), s.headers(), s.transactionSets(), s.resultSets(),
                         s.buckets(), s.bucketsFailed(), s.bytes() / 1e6, ms / 1000.0);
-                if (leading.count == checkpoints.size() && range.current() >= 0
-                        && Checkpoint.containing(range.current()) > checkpoints.get(checkpoints.size() - 1)) {
-                    // none of the range is there: the archive may start after it
-                    final long after = ArchiveStart.startWithin(ha, checkpoints.get(0),
-                            Checkpoint.containing(range.current()));
-                    if (after >= 0) {
-                        out.println("note: " + ArchiveStart.startsAfterWarning(checkpoints.get(0),
-                                checkpoints.get(checkpoints.size() - 1), after));
-                    }
-                } else if (leading.count > 0 && leading.next >= 0) {
-                    out.printf("note: the archive holds nothing of %s: it may start at %d (0x%x), and --from %d "
-                            + "verifies it from there%n", leading.count == 1 ? "checkpoint " + leading.last
-                            + ", the first of the range" : "checkpoints " + checkpoints.get(0) + ".." + leading.last
-                            + ", the first " + leading.count + " of the range", leading.next, leading.next,
-                            Checkpoint.firstLedger(leading.next));
-                }
+                notes.forEach(n -> out.println("note: " + n));
                 out.flush();
                 if (reportFailed.get() != null) {
                     err.println("error: " + reportFailed.get().getMessage());

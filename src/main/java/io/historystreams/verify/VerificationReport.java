@@ -246,9 +246,14 @@ public final class VerificationReport implements AutoCloseable {
         g.writeEndObject();
     }
 
-    /** Closes the checkpoint list, writes the summary and moves the report to its final name. */
-    public synchronized void finish(final ArchiveVerifier.Summary s, final long elapsedMillis, final String error)
-            throws IOException {
+    /**
+     * Closes the checkpoint list, writes the summary and moves the report to its final name.
+     *
+     * @param notes the notes printed after the work, without their "note: " (where the archive starts, for a range
+     *              that begins below it), in the summary's {@code notes}
+     */
+    public synchronized void finish(final ArchiveVerifier.Summary s, final long elapsedMillis, final String error,
+            final List<String> notes) throws IOException {
         json.writeEndArray();
         json.writeObjectFieldStart("summary");
         json.writeNumberField("checkpoints", s.checkpoints());
@@ -267,6 +272,11 @@ public final class VerificationReport implements AutoCloseable {
         if (error != null) {
             json.writeStringField("error", error);
         }
+        json.writeArrayFieldStart("notes");
+        for (final String note : notes) {
+            json.writeString(note);
+        }
+        json.writeEndArray();
         json.writeEndObject();
         json.writeEndObject();
         json.close();

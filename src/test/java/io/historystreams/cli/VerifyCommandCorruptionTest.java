@@ -185,7 +185,11 @@ class VerifyCommandCorruptionTest {
         assertEquals("ARCHIVE_START", before.checkpoint(CP).get("chainLink").asText());
         assertTrue(before.out.contains("note: the archive holds nothing of checkpoint 959, the first of the range: it "
                 + "may start at 1023 (0x3ff), and --from 960 verifies it from there"), before::describe);
+        // and in the report (a report read alone did not say it)
+        assertEquals("[\"the archive holds nothing of checkpoint 959, the first of the range: it may start at 1023 "
+                + "(0x3ff), and --from 960 verifies it from there\"]", before.summary().get("notes").toString());
         assertFalse(r.out.contains("holds nothing of"), r::describe);
+        assertEquals(0, r.summary().get("notes").size(), r::describe);
     }
 
     /**
