@@ -129,7 +129,7 @@ public final class ReplayCommand implements Callable<Integer> {
             }
             // each checkpoint's latest verified record, unless a failure record was given after it (the chain check
             // found later that it does not link: taken back, see the README)
-            final Map<Long, Verified> checkpoints = new TreeMap<>();
+            final TreeMap<Long, Verified> checkpoints = new TreeMap<>();
             final Set<Long> verifiedAgain = new HashSet<>();
             readValues(svc, t.checkpointsVerified, (r, v) -> {
                 if (wanted.contains(v.getCheckpoint())) {
@@ -262,7 +262,12 @@ public final class ReplayCommand implements Callable<Integer> {
                 if (publishing != null) {
                     final Map<Long, OutcomeWatcher.RecordAt> at = new TreeMap<>();
                     checkpoints.forEach((cp, v) -> at.put(cp, v.at()));
-                    published = publishing.awaitPublished(at, wanted.get(0), err, null);
+                    // a range from below the archive's start: a target new to it starts there, as ingest's does
+                    // (a trial: replay warned that the target lacked the checkpoints below it, which ingest did not)
+                    final Map.Entry<Long, Verified> first = checkpoints.firstEntry();
+                    final long floor = first != null && first.getValue().event().getChainLinkedToPrevious()
+                            == io.historystreams.events.ChainLinkStatus.ARCHIVE_START ? first.getKey() : wanted.get(0);
+                    published = publishing.awaitPublished(at, floor, err, null);
                     if (!published) {
                         out.println(svc.closing() ? "publishing INCOMPLETE: stopped by a signal; run again to publish "
                                 + "the rest" : "publishing INCOMPLETE (see above)");

@@ -228,6 +228,16 @@ class ReplayPublishTest extends WithEmbeddedBroker {
             assertEquals(0, Main.run(w, w, "verify", "--archive", copy.toString(), "--from", "3968", "--quiet"),
                     verified.toString());
         }
+        // replayed to a new target, the same range starts it at the archive's start too (a trial: replay warned that
+        // the target lacked the checkpoints below it, and its root state moved over them)
+        final Path replayed = dir.resolve("start-replayed");
+        final List<ILoggingEvent> replayLog = Logs.during(io.historystreams.publish.CheckpointPublisher.class,
+                () -> assertEquals(1, Main.run(commandOf("startbelow", "replay", "--from", "3800", "--to", "4300",
+                        "--publish-to", replayed.toString()))));
+        assertEquals(files(copy), files(replayed));
+        assertEquals(0x10ffL, rootLedger(replayed));
+        assertTrue(replayLog.stream().noneMatch(e -> e.getLevel() == Level.WARN), () -> replayLog.stream()
+                .map(ILoggingEvent::getFormattedMessage).toList().toString());
 
         // a range the archive holds nothing of: said too, with where the archive starts (nothing was: a trial)
         final String after = "the archive holds none of the range (checkpoints 3839..3967, 0xeff..0xf7f): it starts "
