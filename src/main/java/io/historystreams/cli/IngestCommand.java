@@ -81,8 +81,8 @@ public final class IngestCommand implements Callable<Integer> {
     @Mixin
     ServiceOptions service;
 
-    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1, or the archive's start when it starts "
-            + "later: a validator's archive, a mirror made --from a ledger).")
+    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1, or the archive's start "
+            + "when it starts later: a validator's archive, a mirror made --from a ledger).")
     Long from;
 
     @Option(names = "--to", paramLabel = "L", description = "Last ledger (default: the archive's current ledger).")
@@ -444,8 +444,8 @@ public final class IngestCommand implements Callable<Integer> {
             final List<Long> outside = w.takenBackOutside();
             if (!outside.isEmpty()) {
                 // a backfill's checkpoint verified now that checkpoints after it, verified by an earlier run, do not
-                // link to (a trial: the honest ones after a mirror's forged checkpoint were taken back, and exit 0)
-                // naming the source of the predecessor's copy: its copy is taken back only when that source serves
+                // link to (a trial: the honest ones after a mirror's forged checkpoint were taken back, and exit 0).
+                // The source of the predecessor's copy is named: its copy is taken back only when that source serves
                 // the successor too (a trial: the run named, from two other sources, failed every checkpoint again)
                 final long before = Checkpoint.previous(outside.get(0));
                 final List<String> served = w.sources(before);
@@ -453,8 +453,9 @@ public final class IngestCommand implements Callable<Integer> {
                         + "taken back during this run: %s. They do not link to a checkpoint this run verified, so "
                         + "their verified events (and published files) no longer hold. Ingest them again (--from %d "
                         + "--to %d), %s: a checkpoint whose copies from two sources, one of them the source of its "
-                        + "predecessor's copy, do not link to that copy takes it back%s.", outside.size(), runsOf(outside),
-                        Checkpoint.firstLedger(outside.get(0)), outside.get(outside.size() - 1), served.isEmpty()
+                        + "predecessor's copy, do not link to that copy takes it back%s.", outside.size(),
+                        runsOf(outside), Checkpoint.firstLedger(outside.get(0)), outside.get(outside.size() - 1),
+                        served.isEmpty()
                                 ? "with a second archive if you have one"
                                 : String.format("with --archive %s, which served checkpoint %d (0x%x), and a second "
                                         + "archive", String.join(" --archive ", served), before, before),

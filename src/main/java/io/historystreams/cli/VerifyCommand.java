@@ -35,8 +35,8 @@ public final class VerifyCommand implements Callable<Integer> {
     @Mixin
     ArchiveOptions archive;
 
-    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1, or the archive's start when it starts "
-            + "later: a validator's archive, a mirror made --from a ledger).")
+    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1, or the archive's start "
+            + "when it starts later: a validator's archive, a mirror made --from a ledger).")
     Long from;
 
     @Option(names = "--to", paramLabel = "L",
