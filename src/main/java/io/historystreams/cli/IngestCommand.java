@@ -390,7 +390,8 @@ public final class IngestCommand implements Callable<Integer> {
             verified.forEach(cp -> verifiedAt.put(cp, w.verifiedAt(cp)));
             // a target new to this range starts at the archive's start (the checkpoints below it are not there)
             final long publishFrom = archiveStart >= 0 ? archiveStart : checkpoints.get(0);
-            final boolean published = publishing == null || publishing.awaitPublished(verifiedAt, publishFrom, err,
+            final boolean published = publishing == null || publishing.awaitPublished(verifiedAt, publishFrom,
+                    verifiedAt.isEmpty() ? w.lastVerified() : Map.of(), err,
                     timeoutSeconds > 0 ? Duration.ofNanos(Math.max(0, deadline - System.nanoTime())) : null);
             final long ms = (System.nanoTime() - t0) / 1_000_000;
             printFailures(out, w.failed().values());
@@ -415,8 +416,10 @@ public final class IngestCommand implements Callable<Integer> {
                     + "(service up after %.2f s)%s%n", checkpoints.size(), w.verifiedCount(), w.failed().size(),
                     w.pending(), ledgers, bytes < 0 ? "fetched by the workers" : String.format("%.1f MB fetched",
                             bytes / 1e6), ms / 1000.0, serviceUp / 1000.0,
-                    publishTo.isEmpty() ? "" : verified.isEmpty() ? "; nothing to publish"
-                            : "; published to " + publishTo.size() + " target(s)" + (published ? "" : " (INCOMPLETE)"));
+                    publishTo.isEmpty() ? "" : publishing.nothingPublished() ? "; nothing to publish"
+                            : (verified.isEmpty() ? "; none of the range verified; what this data dir verified before "
+                                    + "published" : "; published") + " to " + publishTo.size() + " target(s)"
+                                    + (published ? "" : " (INCOMPLETE)"));
             // a checkpoint is verified once per pipeline (data dir and topic prefix), from whichever archive asked
             // first: none of the sources given served these, so this archive's files for them were not read
             final List<Long> elsewhere = verified.stream().filter(cp -> {
@@ -479,8 +482,7 @@ public final class IngestCommand implements Callable<Integer> {
             }
             out.flush();
             if (report != null) {
-                writeReport(report, checkpoints, w, startedMillis, ledgers, ms, publishTo.isEmpty() ? null
-                        : published && !verified.isEmpty(),
+                writeReport(report, checkpoints, w, startedMillis, ledgers, ms, publishTo.isEmpty() ? null : published,
                         publishing == null ? List.of() : publishing.outcomes(), elsewhere.size(), null, warnings,
                         outside);
             }

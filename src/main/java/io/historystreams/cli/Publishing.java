@@ -226,6 +226,14 @@ final class Publishing implements AutoCloseable {
         }
     }
 
+    /** The error of every target when nothing was verified, in the range or before it: nothing was published. */
+    static final String NOTHING_PUBLISHED = "no checkpoint of the range was verified: nothing was published to it";
+
+    /** Whether the last {@link #awaitPublished} had nothing to publish to any target. */
+    boolean nothingPublished() {
+        return !outcomes.isEmpty() && outcomes.stream().allMatch(o -> NOTHING_PUBLISHED.equals(o.error()));
+    }
+
     /** One entry per target, in {@code --publish-to} order, from the last {@link #awaitPublished}. */
     private volatile List<TargetOutcome> outcomes = List.of();
 
@@ -245,34 +253,38 @@ final class Publishing implements AutoCloseable {
      *
      * @param records         where each checkpoint's verified record is in the {@code checkpoints-verified} topic
      * @param firstCheckpoint the first checkpoint of the job's range (what a new target lacks is counted from there)
+     * @param earlier         with no record (none of the range verified), the last verified record of each partition:
+     *                        a target new to the data dir is given everything verified there, waited for as the
+     *                        range's would be, its root state written over it (a trial: published without one)
      * @param timeout how long to wait at most; null: until done
      */
-    boolean awaitPublished(final Map<Long, RecordAt> records, final long firstCheckpoint, final PrintWriter err,
-            final Duration timeout)
+    boolean awaitPublished(final Map<Long, RecordAt> records, final long firstCheckpoint,
+            final Map<Long, RecordAt> earlier, final PrintWriter err, final Duration timeout)
             throws InterruptedException, ExecutionException {
         final int n = runners.size();
         final long[] confirmed = new long[n];
         final boolean[] rootWritten = new boolean[n];
         final String[] error = new String[n];
         try {
-            if (records.isEmpty()) {
-                // nothing verified, nothing to publish: not a failure of the targets, but none is complete (a trial:
-                // a new target the range gave nothing to was reported complete, its root state written)
-                java.util.Arrays.fill(error, "no checkpoint of the range was verified: nothing was published to it");
-                return true;
-            }
-            final long started = System.nanoTime();
-            final Duration giveUp = giveUp(svc.config());
-            if (!awaitConfirmed(records, err, timeout, giveUp, started, confirmed, error)) {
+            if (records.isEmpty() && earlier.isEmpty()) {
+                // nothing verified, nothing to publish: none is complete (a trial: a new target the range gave
+                // nothing to was reported complete, its root state written)
+                java.util.Arrays.fill(error, NOTHING_PUBLISHED);
                 return false;
             }
-            return releaseRoots(firstCheckpoint, err, giveUp, started, timeout, rootWritten, error)
-                    && java.util.Arrays.stream(error).allMatch(Objects::isNull);
+            final Map<Long, RecordAt> awaited = records.isEmpty() ? earlier : records;
+            final long started = System.nanoTime();
+            final Duration giveUp = giveUp(svc.config());
+            if (!awaitConfirmed(awaited, err, timeout, giveUp, started, confirmed, error)) {
+                return false;
+            }
+            return releaseRoots(records.isEmpty() ? -1 : firstCheckpoint, err, giveUp, started, timeout, rootWritten,
+                    error) && java.util.Arrays.stream(error).allMatch(Objects::isNull);
         } finally {
             final List<TargetOutcome> o = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                o.add(new TargetOutcome(writers.get(i).name(), confirmed[i], records.size(), rootWritten[i],
-                        error[i]));
+                o.add(new TargetOutcome(writers.get(i).name(), records.isEmpty() ? 0 : confirmed[i], records.size(),
+                        rootWritten[i], error[i]));
             }
             outcomes = List.copyOf(o);
         }

@@ -267,7 +267,7 @@ public final class ReplayCommand implements Callable<Integer> {
                     final Map.Entry<Long, Verified> first = checkpoints.firstEntry();
                     final long floor = first != null && first.getValue().event().getChainLinkedToPrevious()
                             == io.historystreams.events.ChainLinkStatus.ARCHIVE_START ? first.getKey() : wanted.get(0);
-                    published = publishing.awaitPublished(at, floor, err, null);
+                    published = publishing.awaitPublished(at, floor, Map.of(), err, null);
                     if (!published) {
                         out.println(svc.closing() ? "publishing INCOMPLETE: stopped by a signal; run again to publish "
                                 + "the rest" : "publishing INCOMPLETE (see above)");

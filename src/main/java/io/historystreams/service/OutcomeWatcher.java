@@ -81,6 +81,8 @@ public final class OutcomeWatcher implements AutoCloseable {
      * the verdict that caused it).
      */
     private final java.util.Set<Long> takeBackComing = new java.util.HashSet<>();
+    /** Per partition of the verified topic, the checkpoint and offset of the last event read ({@link #lastVerified}). */
+    private final Map<Integer, long[]> lastVerified = new HashMap<>();
 
     public OutcomeWatcher(final Map<String, Object> clientProps, final Topics topics, final Collection<Long> wanted,
             final long sinceMillis) {
@@ -120,6 +122,7 @@ public final class OutcomeWatcher implements AutoCloseable {
             if (r.topic().equals(topics.checkpointsVerified.name())) {
                 final CheckpointVerified v = topics.checkpointsVerified.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
+                lastVerified.put(r.partition(), new long[] {v.getCheckpoint(), r.offset()});
                 final int i = Arrays.binarySearch(wanted, v.getCheckpoint());
                 takeBackComing.remove(v.getCheckpoint());
                 if (i < 0) {
@@ -285,6 +288,16 @@ public final class OutcomeWatcher implements AutoCloseable {
      */
     public List<Long> takenBackNotVerifiedAgain() {
         return takenBackInRange.stream().filter(cp -> status(cp) != Status.VERIFIED).toList();
+    }
+
+    /**
+     * The last verified event read of each partition, by its checkpoint: what a target new to the data dir is given
+     * (everything verified there), for a range with none verified to wait for.
+     */
+    public Map<Long, RecordAt> lastVerified() {
+        final Map<Long, RecordAt> out = new java.util.TreeMap<>();
+        lastVerified.forEach((partition, at) -> out.put(at[0], new RecordAt(partition, at[1])));
+        return out;
     }
 
     /** Where the verified event of a verified checkpoint was read; null for one not verified (or not wanted). */

@@ -243,25 +243,46 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         final String after = "the archive holds none of the range (checkpoints 3839..3967, 0xeff..0xf7f): it starts "
                 + "at 4031 (0xfbf), the lowest checkpoint up to its current ledger whose state file it holds; --from "
                 + "3968 starts there";
+        // on a pipeline that verified nothing: nothing to publish, and the new target is not reported complete (a
+        // trial: complete, its root "written")
         final StringWriter none = new StringWriter();
         final Path empty = dir.resolve("start-empty");
         final Path emptyReport = dir.resolve("start-empty.json");
         try (PrintWriter w = new PrintWriter(none, true)) {
-            assertEquals(1, Main.run(w, w, commandOf("startbelow", "ingest", "--archive", mid.toString(), "--from",
+            assertEquals(1, Main.run(w, w, commandOf("startnone", "ingest", "--archive", mid.toString(), "--from",
                     "3800", "--to", "3967", "-D", "checkpoint.max.attempts=1", "--publish-to", empty.toString(),
                     "--report", emptyReport.toString())), none.toString());
         }
         assertTrue(none.toString().contains("warning: " + after), none.toString());
-        // nothing to publish, and the new target is not reported complete (a trial: complete, its root "written")
         assertTrue(none.toString().contains("0 verified, 3 failed, 0 given up; 0 ledgers verified")
                 && none.toString().contains("; nothing to publish"), none.toString());
-        final com.fasterxml.jackson.databind.JsonNode target = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(emptyReport.toFile()).get("targets").get(0);
+        final com.fasterxml.jackson.databind.JsonNode emptyJson = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(emptyReport.toFile());
+        final com.fasterxml.jackson.databind.JsonNode target = emptyJson.get("targets").get(0);
         assertFalse(target.get("complete").asBoolean(), target::toString);
         assertFalse(target.get("rootWritten").asBoolean(), target::toString);
         assertEquals("no checkpoint of the range was verified: nothing was published to it",
                 target.get("error").asText(), target::toString);
+        assertFalse(emptyJson.get("summary").get("published").asBoolean(), emptyJson::toString);
         assertFalse(Files.exists(empty.resolve(ArchivePaths.WELL_KNOWN)));
+        // on the pipeline that verified the archive from its start: a new target gets what it verified, and its root
+        // state (a trial: published without a root state, and the run said nothing was)
+        final StringWriter before = new StringWriter();
+        final Path earlier = dir.resolve("start-earlier");
+        final Path earlierReport = dir.resolve("start-earlier.json");
+        try (PrintWriter w = new PrintWriter(before, true)) {
+            assertEquals(1, Main.run(w, w, commandOf("startbelow", "ingest", "--archive", mid.toString(), "--from",
+                    "3800", "--to", "3967", "-D", "checkpoint.max.attempts=1", "--publish-to", earlier.toString(),
+                    "--report", earlierReport.toString())), before.toString());
+        }
+        assertTrue(before.toString().contains("; none of the range verified; what this data dir verified before "
+                + "published to 1 target(s)"), before.toString());
+        assertEquals(files(copy), files(earlier));
+        assertEquals(0x10ffL, rootLedger(earlier));
+        final com.fasterxml.jackson.databind.JsonNode earlierTarget = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(earlierReport.toFile()).get("targets").get(0);
+        assertTrue(earlierTarget.get("complete").asBoolean(), earlierTarget::toString);
+        assertTrue(earlierTarget.get("rootWritten").asBoolean(), earlierTarget::toString);
         final StringWriter noneVerified = new StringWriter();
         try (PrintWriter w = new PrintWriter(noneVerified, true)) {
             assertEquals(1, Main.run(w, w, "verify", "--archive", mid.toString(), "--from", "3800", "--to", "3967",
