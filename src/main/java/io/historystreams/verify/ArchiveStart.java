@@ -36,12 +36,16 @@ public final class ArchiveStart {
 
     /**
      * Where an archive starts within a range whose first checkpoint it does not hold: the lowest checkpoint of {@code
-     * first..last} whose state file a source holds, found by bisection (exact for an archive that holds every
-     * checkpoint from its start; stellar-core publishes so), when every source answered that it has no state file of
-     * {@code first}; -1 when one holds it, the answer is not known (a source down), or none of the range is held. A
-     * range from below an archive's start asks for checkpoints that fail as missing, and for its first checkpoint's
-     * predecessor: asked for without it, that checkpoint is verified as the archive's start (a trial: {@code tail
-     * --from} below it failed the archive's first checkpoint for good, and said nothing of where the archive starts).
+     * first..last} whose state file a source holds, found by bisection, when every source answered that it has no
+     * state file of {@code first}; -1 when one holds it, the answer is not known (a source down), or none of the range
+     * is held. A range from below an archive's start asks for checkpoints that fail as missing, and for its first
+     * checkpoint's predecessor: asked for without it, that checkpoint is verified as the archive's start (a trial:
+     * {@code tail --from} below it failed the archive's first checkpoint for good, and said nothing of where the
+     * archive starts). Bisection is exact for an archive that holds every checkpoint from its start (stellar-core
+     * publishes so); one with a gap (a validator offline for a while, files lost) may lead it to the gap's end, so
+     * below what it found checkpoints are probed at doubling distances (2, 4, 8... checkpoints down), and one held
+     * there starts the search again below it (a trial: a gap of one checkpoint was taken for the start, and the
+     * archive's checkpoints below it were never read, exit 0). A gap then fails as missing, as it should.
      */
     public static long startWithin(final HistoryArchive archive, final long first, final long last) {
         if (first >= last) {
@@ -61,21 +65,37 @@ public final class ArchiveStart {
         if (held(archive, first) != Boolean.FALSE || held(archive, last) != Boolean.TRUE) {
             return -1;
         }
-        long absent = first;
         long present = last;
-        while (present - absent > Checkpoint.FREQUENCY) {
-            final long mid = absent + (present - absent) / 2 / Checkpoint.FREQUENCY * Checkpoint.FREQUENCY;
-            final Boolean h = held(archive, mid);
-            if (h == null) {
-                return -1;
+        while (true) {
+            long absent = first;
+            while (present - absent > Checkpoint.FREQUENCY) {
+                final long mid = absent + (present - absent) / 2 / Checkpoint.FREQUENCY * Checkpoint.FREQUENCY;
+                final Boolean h = held(archive, mid);
+                if (h == null) {
+                    return -1;
+                }
+                if (h) {
+                    present = mid;
+                } else {
+                    absent = mid;
+                }
             }
-            if (h) {
-                present = mid;
-            } else {
-                absent = mid;
+            long below = -1;
+            for (long down = 2 * Checkpoint.FREQUENCY; present - down > first; down *= 2) {
+                final Boolean h = held(archive, present - down);
+                if (h == null) {
+                    return -1;
+                }
+                if (h) {
+                    below = present - down;
+                    break;
+                }
             }
+            if (below < 0) {
+                return present;
+            }
+            present = below;
         }
-        return present;
     }
 
     /** Whether a source holds the state file of {@code checkpoint}: null when that is not known. */

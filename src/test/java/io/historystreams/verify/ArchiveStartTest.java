@@ -35,6 +35,39 @@ class ArchiveStartTest {
     }
 
     /**
+     * An archive with a gap: bisection may land in it and take its end for the archive's start; the checkpoints
+     * probed below find the held ones, and the search goes on below them (a trial: one checkpoint missing, and the
+     * archive's checkpoints below it were never read, exit 0).
+     */
+    @Test
+    void aGapIsNotTakenForTheArchivesStart() throws Exception {
+        // held from 0x3ff but for 0x13bf, where the bisection's first probe lands
+        assertEquals(0x3ffL, startOfArchiveHolding(0x3ff, List.of(0x13bfL)));
+        // held from 0x17ff but for twelve checkpoints 0x1bff..0x1ebf (a validator offline for a while)
+        final List<Long> gap = new java.util.ArrayList<>();
+        for (long cp = 0x1bff; cp <= 0x1ebf; cp += 64) {
+            gap.add(cp);
+        }
+        assertEquals(0x17ffL, startOfArchiveHolding(0x17ff, gap));
+    }
+
+    /** {@link ArchiveStart#startWithin} the fixture served without the state files below {@code from}, nor gap's. */
+    private static long startOfArchiveHolding(final long from, final List<Long> gap) throws Exception {
+        final StringBuilder absent = new StringBuilder();
+        for (long cp = 0x3f; cp <= 0x273f; cp += 64) {
+            if (cp < from || gap.contains(cp)) {
+                absent.append(absent.length() == 0 ? "" : "|").append(String.format("%08x", cp));
+            }
+        }
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                HistoryArchive ha = HistoryArchive.open(List.of(server.url()), SourceOptions.defaults(),
+                        RetryPolicy.defaults(), FetchObserver.NONE)) {
+            server.onRegex(".*/history-(" + absent + ")\\.json").status(404).forever();
+            return ArchiveStart.startWithin(ha, 0x3f, 0x273f);
+        }
+    }
+
+    /**
      * A first source that hangs, whose last answer (to the root state) was a read timeout, is not asked when the
      * others hold the range's first checkpoint: it held the start of every ingest for a read timeout more (a trial).
      */
