@@ -266,6 +266,9 @@ final class Publishing implements AutoCloseable {
         final boolean[] rootWritten = new boolean[n];
         final String[] error = new String[n];
         try {
+            if (runners.isEmpty()) {
+                return true;
+            }
             if (records.isEmpty() && earlier.isEmpty()) {
                 // nothing verified, nothing to publish: none is complete (a trial: a new target the range gave
                 // nothing to was reported complete, its root state written)
