@@ -77,32 +77,12 @@ public final class VerdictLog implements AutoCloseable {
     }
 
     private void run() {
-        final Deserializer<CheckpointVerified> verified = topics.checkpointsVerified.valueSerde().deserializer();
-        final Deserializer<CheckpointFailed> failed = topics.checkpointFailures.valueSerde().deserializer();
         try {
             while (running) {
-                for (final ConsumerRecord<Long, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-                    if (r.value() == null) {
-                        continue;
-                    }
-                    try {
-                        if (r.topic().equals(topics.checkpointsVerified.name())) {
-                            final CheckpointVerified v = verified.deserialize(r.topic(), r.value());
-                            out.printf("checkpoint %d (0x%x) verified: ledgers %d..%d%s%n", v.getCheckpoint(),
-                                    v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger(),
-                                    v.getChainLinkedToPrevious() == ChainLinkStatus.ARCHIVE_START
-                                            ? " (the archive's start: no source holds the checkpoint before, and the "
-                                            + "link to it is not checked)" : "");
-                        } else {
-                            final CheckpointFailed f = failed.deserialize(r.topic(), r.value());
-                            out.println(failedLine(f));
-                        }
-                        out.flush();
-                    } catch (final RuntimeException e) {
-                        LOG.warn("a verdict on {} at offset {} could not be read: {}", r.topic(), r.offset(),
-                                e.toString());
-                    }
+                for (final String line : lines(consumer.poll(Duration.ofMillis(500)), topics)) {
+                    out.println(line);
                 }
+                out.flush();
             }
         } catch (final WakeupException | InterruptException e) {
             // closing
@@ -111,6 +91,39 @@ public final class VerdictLog implements AutoCloseable {
         } finally {
             consumer.close(Duration.ofSeconds(5));
         }
+    }
+
+    /**
+     * The lines of the verdicts read together, in chain order: the partitions' verdicts came in the order each was
+     * read (a trial's tail printed 4223 before 4095 and 4159). Of one checkpoint, in the order read (a verdict, then
+     * the failure that took it back).
+     */
+    static List<String> lines(final Iterable<ConsumerRecord<Long, byte[]>> records, final Topics topics) {
+        final Deserializer<CheckpointVerified> verified = topics.checkpointsVerified.valueSerde().deserializer();
+        final Deserializer<CheckpointFailed> failed = topics.checkpointFailures.valueSerde().deserializer();
+        final List<Map.Entry<Long, String>> out = new ArrayList<>();
+        for (final ConsumerRecord<Long, byte[]> r : records) {
+            if (r.value() == null) {
+                continue;
+            }
+            try {
+                if (r.topic().equals(topics.checkpointsVerified.name())) {
+                    final CheckpointVerified v = verified.deserialize(r.topic(), r.value());
+                    out.add(Map.entry(v.getCheckpoint(), String.format("checkpoint %d (0x%x) verified: ledgers "
+                            + "%d..%d%s", v.getCheckpoint(), v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger(),
+                            v.getChainLinkedToPrevious() == ChainLinkStatus.ARCHIVE_START
+                                    ? " (the archive's start: no source holds the checkpoint before, and the link to "
+                                    + "it is not checked)" : "")));
+                } else {
+                    final CheckpointFailed f = failed.deserialize(r.topic(), r.value());
+                    out.add(Map.entry(f.getCheckpoint(), failedLine(f)));
+                }
+            } catch (final RuntimeException e) {
+                LOG.warn("a verdict on {} at offset {} could not be read: {}", r.topic(), r.offset(), e.toString());
+            }
+        }
+        out.sort(Map.Entry.comparingByKey()); // stable
+        return out.stream().map(Map.Entry::getValue).toList();
     }
 
     /** One line of a failure event's list: {@code REASON file (source): detail} (see {@code Facts.line}). */

@@ -1,6 +1,11 @@
 package io.historystreams.service;
 
+import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.CheckpointFailed;
+import io.historystreams.events.CheckpointVerified;
+import io.historystreams.events.serde.SchemaRegistry;
+import io.historystreams.topology.Topics;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -36,5 +41,46 @@ class VerdictLogTest {
                 VerdictLog.failedLine(failed("gone", List.of(one))));
         assertEquals("checkpoint 63 (0x3f) FAILED: MISSING_FILE bucket/39/a.xdr.gz from " + SRC + ": both",
                 VerdictLog.failedLine(failed("both", List.of(one, "something else"))));
+    }
+
+    @Test
+    void verdictsReadTogetherArePrintedInChainOrder() {
+        // a trial's tail printed 4223 before 4095 and 4159: each partition's verdicts came in the order read
+        final Topics topics = new Topics("history.", SchemaRegistry.forUrl("mock://verdict-log-" + System.nanoTime()));
+        final List<ConsumerRecord<Long, byte[]>> read = List.of(verified(topics, 4223, ChainLinkStatus.VERIFIED),
+                failedRecord(topics, 4159), verified(topics, 4095, ChainLinkStatus.ARCHIVE_START),
+                verified(topics, 4287, ChainLinkStatus.VERIFIED), failedRecord(topics, 4287));
+        final List<String> lines = VerdictLog.lines(read, topics);
+        assertEquals(5, lines.size(), lines::toString);
+        assertEquals("checkpoint 4095 (0xfff) verified: ledgers 4032..4095 (the archive's start: no source holds the "
+                + "checkpoint before, and the link to it is not checked)", lines.get(0));
+        assertEquals("checkpoint 4159 (0x103f) FAILED: MISSING_FILE bucket/39/a.xdr.gz from " + SRC + ": gone",
+                lines.get(1));
+        assertEquals("checkpoint 4223 (0x107f) verified: ledgers 4160..4223", lines.get(2));
+        // of one checkpoint, in the order read: its verdict, then the failure that took it back
+        assertEquals("checkpoint 4287 (0x10bf) verified: ledgers 4224..4287", lines.get(3));
+        assertEquals("checkpoint 4287 (0x10bf) FAILED: MISSING_FILE bucket/39/a.xdr.gz from " + SRC + ": gone",
+                lines.get(4));
+    }
+
+    private static ConsumerRecord<Long, byte[]> verified(final Topics topics, final long cp,
+            final ChainLinkStatus link) {
+        final byte[] h = new byte[32];
+        final CheckpointVerified v = CheckpointVerified.newBuilder().setCheckpoint(cp).setArchive(SRC)
+                .setFirstLedger(cp - 63).setLastLedger(cp).setLastLedgerHash(new io.historystreams.events.Hash32(h))
+                .setFirstPreviousLedgerHash(new io.historystreams.events.Hash32(h))
+                .setBucketListHash(new io.historystreams.events.Hash32(h)).setFiles(List.of()).setBuckets(List.of())
+                .setLedgerCount(64).setTransactionSetCount(0).setResultSetCount(0).setChainLinkedToPrevious(link)
+                .setVerifiedAt(Instant.EPOCH).build();
+        final String topic = topics.checkpointsVerified.name();
+        return new ConsumerRecord<>(topic, 0, cp, cp, topics.checkpointsVerified.valueSerde().serializer()
+                .serialize(topic, v));
+    }
+
+    private static ConsumerRecord<Long, byte[]> failedRecord(final Topics topics, final long cp) {
+        final CheckpointFailed f = CheckpointFailed.newBuilder(failed("gone", List.of())).setCheckpoint(cp).build();
+        final String topic = topics.checkpointFailures.name();
+        return new ConsumerRecord<>(topic, 1, cp, cp, topics.checkpointFailures.valueSerde().serializer()
+                .serialize(topic, f));
     }
 }
