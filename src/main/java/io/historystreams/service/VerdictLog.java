@@ -77,28 +77,76 @@ public final class VerdictLog implements AutoCloseable {
     }
 
     private void run() {
+        final InChainOrder held = new InChainOrder(HOLD);
         try {
             while (running) {
-                for (final String line : lines(consumer.poll(Duration.ofMillis(500)), topics)) {
-                    out.println(line);
-                }
-                out.flush();
+                held.add(lines(consumer.poll(Duration.ofMillis(500)), topics), System.nanoTime());
+                print(held.due(System.nanoTime()));
             }
         } catch (final WakeupException | InterruptException e) {
             // closing
         } catch (final RuntimeException e) {
             LOG.warn("verdicts are no longer printed: {}", e.toString());
         } finally {
+            print(held.due(Long.MAX_VALUE));
             consumer.close(Duration.ofSeconds(5));
         }
     }
 
+    private void print(final List<String> lines) {
+        if (!lines.isEmpty()) {
+            lines.forEach(out::println);
+            out.flush();
+        }
+    }
+
+    /** How long a verdict read is held for the verdicts of lower checkpoints read soon after it. */
+    static final Duration HOLD = Duration.ofSeconds(1);
+
     /**
-     * The lines of the verdicts read together, in chain order: the partitions' verdicts came in the order each was
-     * read (a trial's tail printed 4223 before 4095 and 4159). Of one checkpoint, in the order read (a verdict, then
-     * the failure that took it back).
+     * Verdicts printed in chain order: each partition's came in the order read (a trial's tail printed 9343, 9535,
+     * 9663, then 9023). One read is held for {@link #HOLD}; when it is due, it is printed with every verdict held of a
+     * checkpoint up to its own, lowest first. Of one checkpoint, in the order read (a verdict, then the failure that
+     * took it back).
      */
-    static List<String> lines(final Iterable<ConsumerRecord<Long, byte[]>> records, final Topics topics) {
+    static final class InChainOrder {
+        private record Held(long checkpoint, long seq, long readNanos, String line) {
+        }
+
+        private final long holdNanos;
+        private final java.util.TreeSet<Held> held = new java.util.TreeSet<>(
+                java.util.Comparator.comparingLong(Held::checkpoint).thenComparingLong(Held::seq));
+        private long seq;
+
+        InChainOrder(final Duration hold) {
+            this.holdNanos = hold.toNanos();
+        }
+
+        void add(final List<Map.Entry<Long, String>> lines, final long nowNanos) {
+            for (final Map.Entry<Long, String> l : lines) {
+                held.add(new Held(l.getKey(), seq++, nowNanos, l.getValue()));
+            }
+        }
+
+        /** The lines due at {@code nowNanos} (Long.MAX_VALUE: all), in chain order. */
+        List<String> due(final long nowNanos) {
+            long upTo = Long.MIN_VALUE;
+            for (final Held h : held) {
+                if (nowNanos == Long.MAX_VALUE || nowNanos - h.readNanos() >= holdNanos) {
+                    upTo = Math.max(upTo, h.checkpoint());
+                }
+            }
+            final List<String> out = new ArrayList<>();
+            while (!held.isEmpty() && held.first().checkpoint() <= upTo) {
+                out.add(held.pollFirst().line());
+            }
+            return out;
+        }
+    }
+
+    /** The verdicts of {@code records}, each as its checkpoint and its line, in the order read. */
+    static List<Map.Entry<Long, String>> lines(final Iterable<ConsumerRecord<Long, byte[]>> records,
+            final Topics topics) {
         final Deserializer<CheckpointVerified> verified = topics.checkpointsVerified.valueSerde().deserializer();
         final Deserializer<CheckpointFailed> failed = topics.checkpointFailures.valueSerde().deserializer();
         final List<Map.Entry<Long, String>> out = new ArrayList<>();
@@ -122,8 +170,7 @@ public final class VerdictLog implements AutoCloseable {
                 LOG.warn("a verdict on {} at offset {} could not be read: {}", r.topic(), r.offset(), e.toString());
             }
         }
-        out.sort(Map.Entry.comparingByKey()); // stable
-        return out.stream().map(Map.Entry::getValue).toList();
+        return out;
     }
 
     /** One line of a failure event's list: {@code REASON file (source): detail} (see {@code Facts.line}). */

@@ -50,7 +50,16 @@ class VerdictLogTest {
         final List<ConsumerRecord<Long, byte[]>> read = List.of(verified(topics, 4223, ChainLinkStatus.VERIFIED),
                 failedRecord(topics, 4159), verified(topics, 4095, ChainLinkStatus.ARCHIVE_START),
                 verified(topics, 4287, ChainLinkStatus.VERIFIED), failedRecord(topics, 4287));
-        final List<String> lines = VerdictLog.lines(read, topics);
+        // read in two polls, the second half a hold later: held together, printed in chain order
+        final VerdictLog.InChainOrder held = new VerdictLog.InChainOrder(java.time.Duration.ofSeconds(1));
+        final long t0 = 1_000_000_000L;
+        held.add(VerdictLog.lines(read.subList(0, 2), topics), t0);
+        assertEquals(List.of(), held.due(t0 + 500_000_000L), "held");
+        held.add(VerdictLog.lines(read.subList(2, read.size()), topics), t0 + 500_000_000L);
+        final List<String> lines = new java.util.ArrayList<>(held.due(t0 + 1_000_000_000L));
+        // due: 4223 (read first), with all held up to it; 4287, read later, waits for its own hold
+        assertEquals(3, lines.size(), lines::toString);
+        lines.addAll(held.due(t0 + 1_500_000_000L));
         assertEquals(5, lines.size(), lines::toString);
         assertEquals("checkpoint 4095 (0xfff) verified: ledgers 4032..4095 (the archive's start: no source holds the "
                 + "checkpoint before, and the link to it is not checked)", lines.get(0));
