@@ -245,17 +245,12 @@ class ReplayPublishTest extends WithEmbeddedBroker {
                 + "3968 starts there";
         // on a pipeline that verified nothing: nothing to publish, and the new target is not reported complete (a
         // trial: complete, its root "written")
-        final StringWriter none = new StringWriter();
         final Path empty = dir.resolve("start-empty");
         final Path emptyReport = dir.resolve("start-empty.json");
-        try (PrintWriter w = new PrintWriter(none, true)) {
-            assertEquals(1, Main.run(w, w, commandOf("startnone", "ingest", "--archive", mid.toString(), "--from",
-                    "3800", "--to", "3967", "-D", "checkpoint.max.attempts=1", "--publish-to", empty.toString(),
-                    "--report", emptyReport.toString())), none.toString());
-        }
-        assertTrue(none.toString().contains("warning: " + after), none.toString());
-        assertTrue(none.toString().contains("0 verified, 3 failed, 0 given up; 0 ledgers verified")
-                && none.toString().contains("; nothing to publish"), none.toString());
+        final String none = ingestBelowTheStart("startnone", mid, empty, emptyReport);
+        assertTrue(none.contains("warning: " + after), none);
+        assertTrue(none.contains("0 verified, 3 failed, 0 given up; 0 ledgers verified")
+                && none.contains("; nothing to publish"), none);
         final com.fasterxml.jackson.databind.JsonNode emptyJson = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(emptyReport.toFile());
         final com.fasterxml.jackson.databind.JsonNode target = emptyJson.get("targets").get(0);
@@ -267,16 +262,11 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         assertFalse(Files.exists(empty.resolve(ArchivePaths.WELL_KNOWN)));
         // on the pipeline that verified the archive from its start: a new target gets what it verified, and its root
         // state (a trial: published without a root state, and the run said nothing was)
-        final StringWriter before = new StringWriter();
         final Path earlier = dir.resolve("start-earlier");
         final Path earlierReport = dir.resolve("start-earlier.json");
-        try (PrintWriter w = new PrintWriter(before, true)) {
-            assertEquals(1, Main.run(w, w, commandOf("startbelow", "ingest", "--archive", mid.toString(), "--from",
-                    "3800", "--to", "3967", "-D", "checkpoint.max.attempts=1", "--publish-to", earlier.toString(),
-                    "--report", earlierReport.toString())), before.toString());
-        }
-        assertTrue(before.toString().contains("; none of the range verified; what this data dir verified before "
-                + "published to 1 target(s)"), before.toString());
+        final String before = ingestBelowTheStart("startbelow", mid, earlier, earlierReport);
+        assertTrue(before.contains("; none of the range verified; what this data dir verified before published to 1 "
+                + "target(s)"), before);
         assertEquals(files(copy), files(earlier));
         assertEquals(0x10ffL, rootLedger(earlier));
         final com.fasterxml.jackson.databind.JsonNode earlierTarget = new com.fasterxml.jackson.databind.ObjectMapper()
@@ -328,6 +318,17 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         }
         assertTrue(verified.toString().contains(note), verified.toString());
         assertTrue(verified.toString().contains("6 checkpoints: 6 verified"), verified.toString());
+    }
+
+    /** {@code ingest} of checkpoints 3839..3967 of {@code archive}, which starts after them, in pipeline {@code app}. */
+    private String ingestBelowTheStart(final String app, final Path archive, final Path target, final Path report) {
+        final StringWriter said = new StringWriter();
+        try (PrintWriter w = new PrintWriter(said, true)) {
+            assertEquals(1, Main.run(w, w, commandOf(app, "ingest", "--archive", archive.toString(), "--from", "3800",
+                    "--to", "3967", "-D", "checkpoint.max.attempts=1", "--publish-to", target.toString(), "--report",
+                    report.toString())), said.toString());
+        }
+        return said.toString();
     }
 
     @Test
