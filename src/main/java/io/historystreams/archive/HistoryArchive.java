@@ -246,6 +246,7 @@ public final class HistoryArchive implements AutoCloseable {
                 if (failedOver || idx < Math.floorMod(preferred.get(), n)) {
                     preferred.set(idx);
                 }
+                health[idx].failedPath = null;
                 if (health[idx].failuresInARow.getAndSet(0) >= downAfter && n > 1) {
                     LOG.warn("{}, taken as down, answers again", name);
                 }
@@ -276,7 +277,9 @@ public final class HistoryArchive implements AutoCloseable {
                     if (Thread.currentThread().isInterrupted()) {
                         throw interrupted(path, attempts);
                     }
-                    final boolean down = givenUpAsDown(idx, state, FetchException.timedOut(counted.transportFailure));
+                    final boolean waited = FetchException.timedOut(counted.transportFailure);
+                    health[idx].failedPath = waited ? path : null;
+                    final boolean down = givenUpAsDown(idx, state, waited);
                     if (down) {
                         continue;
                     }
@@ -314,7 +317,9 @@ public final class HistoryArchive implements AutoCloseable {
                         : name + " " + path + ": " + BodyStream.describe(e);
                 transients[idx] = lastTransient;
                 transientCounts[idx]++;
-                final boolean down = givenUpAsDown(idx, state, FetchException.timedOut(e));
+                final boolean waited = FetchException.timedOut(e);
+                health[idx].failedPath = waited ? path : null;
+                final boolean down = givenUpAsDown(idx, state, waited);
                 if (down) {
                     continue;
                 }
@@ -390,8 +395,9 @@ public final class HistoryArchive implements AutoCloseable {
 
     /**
      * Rechecks each source taken as down (and not avoided) when that is due ({@code downRecheck} after it went down or
-     * after its last recheck ended): on a thread of its own it asks for {@code path} (the file a fetch is about to
-     * read from the others), and once the source answers it is no longer down, and read in its place again. The fetch
+     * after its last recheck ended): on a thread of its own it asks for the file it last failed on (or {@code path},
+     * the file a fetch is about to read from the others), and once the source answers it is no longer down, and read
+     * in its place again. The fetch
      * does not wait for it: asked first within the fetch, a source that hangs cost each recheck a read timeout, and a
      * tail's poll every time (a trial: polls 40-70 s apart instead of 10 s).
      */
@@ -402,7 +408,10 @@ public final class HistoryArchive implements AutoCloseable {
                 final long due = at.get();
                 if (due != Long.MAX_VALUE && System.nanoTime() - due >= 0 && at.compareAndSet(due, Long.MAX_VALUE)) {
                     final int idx = i;
-                    final Thread t = new Thread(() -> recheck(idx, path), "recheck-down-source");
+                    // the file it last failed on: another that it serves says nothing of that one (a trial)
+                    final String failed = health[i].failedPath;
+                    final String asked = failed != null ? failed : path;
+                    final Thread t = new Thread(() -> recheck(idx, asked), "recheck-down-source");
                     t.setDaemon(true);
                     t.start();
                 }
@@ -442,6 +451,7 @@ public final class HistoryArchive implements AutoCloseable {
                 return;
             }
             if (failure == null) {
+                health[idx].failedPath = null;
                 if (health[idx].failuresInARow.getAndSet(0) >= downAfter) {
                     LOG.warn("{}, taken as down, answers again: it is read in its place again", name);
                 }

@@ -416,6 +416,28 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void aRecheckAsksForTheFileTheSourceFailedOn() throws Exception {
+        // a mirror that hangs on buckets only was found back by each recheck of an idle tail, which asked for the
+        // root state it serves, and cost every checkpoint after a read timeout (a trial)
+        final FaultyArchiveServer first = server();
+        final FaultyArchiveServer second = server();
+        final List<String> files = TestBuckets.all(root);
+        final String hangs = files.get(0);
+        first.on(hangs).hang().forever();
+        try (HistoryArchive archive = archive(FAST.withDownRecheck(Duration.ofMillis(100)), first, second)) {
+            assertEquals(second.url(), archive.fetch(hangs, TestBuckets.verifier(hangs)).source());
+            assertEquals(List.of(first.url()), archive.sourcesDown());
+            Thread.sleep(200); // a recheck is due
+            final String next = files.get(1);
+            assertEquals(second.url(), archive.fetch(next, TestBuckets.verifier(next)).source());
+            assertTrue(Waits.until(() -> first.requests(hangs) == 2, TEN_S), "the recheck asked for the file it hung on");
+            assertEquals(0, first.requests(next));
+            Thread.sleep(OPTS.readTimeout().toMillis() + 500); // the recheck hung too
+            assertEquals(List.of(first.url()), archive.sourcesDown(), "still down");
+        }
+    }
+
+    @Test
     void theRecheckIntervalIsSaidInMillisecondsBelowAWholeSecond() {
         // a sub-second fetch.down.recheck.ms was said as "asked again every 0 s"
         assertEquals("250 ms", HistoryArchive.every(Duration.ofMillis(250)));
