@@ -294,7 +294,8 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         final String note = "note: the archive holds no checkpoint 63 (0x3f), the first of the range (no --from): it "
                 + "starts at 4031 (0xfbf), the lowest checkpoint of the range whose state file it holds. The range "
                 + "starts there, and it is verified as the archive's start (its link to the checkpoint before is not "
-                + "checked); --from 1 asks for the checkpoints below it, which fail as missing";
+                + "checked); --from 1 asks for every checkpoint below it (those the archive lacks fail as missing: "
+                + "checkpoints held below a gap that the probes missed would be verified there)";
         final Path report = dir.resolve("validator.json");
         final StringWriter said = new StringWriter();
         try (PrintWriter w = new PrintWriter(said, true)) {

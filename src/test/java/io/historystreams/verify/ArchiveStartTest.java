@@ -16,6 +16,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Where an archive starts, against the real fixture served over loopback HTTP. */
 class ArchiveStartTest {
@@ -49,6 +50,30 @@ class ArchiveStartTest {
             gap.add(cp);
         }
         assertEquals(0x17ffL, startOfArchiveHolding(0x17ff, gap));
+        // held from 0x53f but for 71 checkpoints 0xa3f..0x1bbf: doubling distances from 0x1bff all land in the gap
+        final List<Long> long71 = new java.util.ArrayList<>();
+        for (long cp = 0xa3f; cp <= 0x1bbf; cp += 64) {
+            long71.add(cp);
+        }
+        assertEquals(71, long71.size());
+        assertEquals(0x53fL, startOfArchiveHolding(0x53f, long71));
+    }
+
+    @Test
+    void theProbesBelowAStartAreAtDoublingDistancesAndEvenlySpacedHighestFirst() {
+        final List<Long> probes = ArchiveStart.probesBelow(0x3f, 0x1bff);
+        assertEquals(0x1bffL - 128, probes.get(0));
+        assertEquals(0x1bffL - 256, probes.get(1));
+        // no two probes further apart than a 33rd of the range (rounded up to a checkpoint), nor the lowest from it
+        final long most = ((0x1bffL - 0x3f) / 64 / 33 + 1) * 64;
+        for (int i = 1; i < probes.size(); i++) {
+            assertEquals(63, probes.get(i) % 64, probes::toString);
+            assertTrue(probes.get(i) < probes.get(i - 1), probes::toString);
+            assertTrue(probes.get(i - 1) - probes.get(i) <= most, probes::toString);
+        }
+        assertTrue(probes.get(probes.size() - 1) > 0x3f, probes::toString);
+        assertTrue(probes.get(probes.size() - 1) - 0x3f <= most, probes::toString);
+        assertEquals(List.of(), ArchiveStart.probesBelow(0x3f, 0xbf), "nothing between");
     }
 
     /** {@link ArchiveStart#startWithin} the fixture served without the state files below {@code from}, nor gap's. */
