@@ -268,7 +268,10 @@ public final class ReplayCommand implements Callable<Integer> {
                     final long floor = first != null && first.getValue().event().getChainLinkedToPrevious()
                             == io.historystreams.events.ChainLinkStatus.ARCHIVE_START ? first.getKey() : wanted.get(0);
                     published = publishing.awaitPublished(at, floor, Map.of(), err, null);
-                    if (!published) {
+                    if (publishing.nothingPublished()) {
+                        // not "INCOMPLETE (see above)" with nothing above (a trial)
+                        out.println("nothing to publish: no checkpoint of the range is verified in the topics");
+                    } else if (!published) {
                         out.println(svc.closing() ? "publishing INCOMPLETE: stopped by a signal; run again to publish "
                                 + "the rest" : "publishing INCOMPLETE (see above)");
                     } else {

@@ -260,6 +260,14 @@ class ReplayPublishTest extends WithEmbeddedBroker {
                 target.get("error").asText(), target::toString);
         assertFalse(emptyJson.get("summary").get("published").asBoolean(), emptyJson::toString);
         assertFalse(Files.exists(empty.resolve(ArchivePaths.WELL_KNOWN)));
+        // so does a replay of it (a trial: "publishing INCOMPLETE (see above)", with nothing above)
+        final StringWriter replayedNone = new StringWriter();
+        try (PrintWriter w = new PrintWriter(replayedNone, true)) {
+            assertEquals(1, Main.run(w, w, commandOf("startnone", "replay", "--from", "3800", "--to", "3967",
+                    "--publish-to", empty.toString())), replayedNone.toString());
+        }
+        assertTrue(replayedNone.toString().contains("nothing to publish: no checkpoint of the range is verified in the "
+                + "topics") && !replayedNone.toString().contains("INCOMPLETE"), replayedNone.toString());
         // on the pipeline that verified the archive from its start: a new target gets what it verified, and its root
         // state (a trial: published without a root state, and the run said nothing was)
         final Path earlier = dir.resolve("start-earlier");
