@@ -688,6 +688,9 @@ public final class IngestCommand implements Callable<Integer> {
                     if (t.error() != null) {
                         g.writeStringField("error", t.error());
                     }
+                    if (t.lacks() != null) {
+                        g.writeStringField("lacks", t.lacks());
+                    }
                     g.writeEndObject();
                 }
                 g.writeEndArray();

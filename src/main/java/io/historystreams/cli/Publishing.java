@@ -219,8 +219,9 @@ final class Publishing implements AutoCloseable {
      * @param of          checkpoints of the job to publish (those verified)
      * @param rootWritten whether the target's root state names the last of them (or the highest it holds)
      * @param error       why this target's publishing is incomplete, or null
+     * @param lacks       what the target lacks below the root state written, or null
      */
-    record TargetOutcome(String target, long confirmed, long of, boolean rootWritten, String error) {
+    record TargetOutcome(String target, long confirmed, long of, boolean rootWritten, String error, String lacks) {
         boolean complete() {
             return error == null && confirmed == of && rootWritten;
         }
@@ -265,6 +266,7 @@ final class Publishing implements AutoCloseable {
         final long[] confirmed = new long[n];
         final boolean[] rootWritten = new boolean[n];
         final String[] error = new String[n];
+        final String[] lacks = new String[n];
         try {
             if (runners.isEmpty()) {
                 return true;
@@ -282,12 +284,12 @@ final class Publishing implements AutoCloseable {
                 return false;
             }
             return releaseRoots(records.isEmpty() ? -1 : firstCheckpoint, err, giveUp, started, timeout, rootWritten,
-                    error) && java.util.Arrays.stream(error).allMatch(Objects::isNull);
+                    error, lacks) && java.util.Arrays.stream(error).allMatch(Objects::isNull);
         } finally {
             final List<TargetOutcome> o = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 o.add(new TargetOutcome(writers.get(i).name(), records.isEmpty() ? 0 : confirmed[i], records.size(),
-                        rootWritten[i], error[i]));
+                        rootWritten[i], error[i], lacks[i]));
             }
             outcomes = List.copyOf(o);
         }
@@ -395,8 +397,8 @@ final class Publishing implements AutoCloseable {
      * on {@code err} and in {@code error}, as {@link #awaitPublished}.
      */
     private boolean releaseRoots(final long firstCheckpoint, final PrintWriter err, final Duration giveUp,
-            final long started, final Duration timeout, final boolean[] rootWritten, final String[] error)
-            throws InterruptedException {
+            final long started, final Duration timeout, final boolean[] rootWritten, final String[] error,
+            final String[] lacks) throws InterruptedException {
         final long[] tokens = new long[runners.size()];
         for (int i = 0; i < runners.size(); i++) {
             if (error[i] == null) {
@@ -420,6 +422,7 @@ final class Publishing implements AutoCloseable {
                         continue;
                     }
                     rootWritten[i] = true;
+                    lacks[i] = r.rootPassed();
                     continue;
                 }
                 if (r.fatalError() != null) {

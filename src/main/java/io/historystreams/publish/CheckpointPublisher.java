@@ -423,6 +423,7 @@ public final class CheckpointPublisher {
      */
     public boolean releaseRoot(final long floor) throws PublishException {
         rootHeld = null;
+        rootPassed = null;
         if (rootCandidates.isEmpty()) {
             return false;
         }
@@ -463,10 +464,11 @@ public final class CheckpointPublisher {
         }
         if (count > 0) {
             // said before the root names it: whoever reads the root then finds the reason already in the log
-            LOG.warn("{}: the root state moves to checkpoint {} although the target lacks {} checkpoint(s) below it "
-                    + "({}{}): they were not verified here (failed, not requested, or not verified yet), so a reader "
-                    + "of this archive finds them missing", writer.name(), hex(top), count,
+            rootPassed = String.format("the root state moves to checkpoint %s although the target lacks %d "
+                    + "checkpoint(s) below it (%s%s): they were not verified here (failed, not requested, or not "
+                    + "verified yet), so a reader of this archive finds them missing", hex(top), count,
                     String.join(", ", missing.stream().map(CheckpointPublisher::hex).toList()), count > 10 ? ", ..." : "");
+            LOG.warn("{}: {}", writer.name(), rootPassed);
         }
         writeRoot(top);
         return true;
@@ -478,6 +480,17 @@ public final class CheckpointPublisher {
     }
 
     private volatile String rootHeld;
+
+    /**
+     * What the target lacks below the root state the last {@link #releaseRoot(long)} wrote, or null: said in the
+     * report too (a trial's new target, given what the data dir verified before, had a root over four checkpoints it
+     * lacked, and the report said complete only).
+     */
+    public String rootPassed() {
+        return rootPassed;
+    }
+
+    private volatile String rootPassed;
 
     /** Whether the target was found with a root state (publishing thread; false before the first publish). */
     public boolean rootSeen() {

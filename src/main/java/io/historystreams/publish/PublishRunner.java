@@ -539,6 +539,11 @@ public final class PublishRunner implements AutoCloseable {
         return publisher.rootHeld();
     }
 
+    /** What the target lacks below the root state the last {@link #releaseRoot} carried out wrote, or null. */
+    public String rootPassed() {
+        return publisher.rootPassed();
+    }
+
     /** Whether the runner has checked where its group starts: its group's committed offsets are its own from then. */
     public boolean startChecked() {
         return startChecked;

@@ -554,7 +554,9 @@ class CheckpointPublisherTest {
             assertEquals(0xff, root(gap));
             assertTrue(warned.stream().anyMatch(l -> l.contains("lacks 1 checkpoint(s) below it (0000007f)")),
                     warned::toString);
+            assertTrue(p.rootPassed().contains("lacks 1 checkpoint(s) below it (0000007f)"), p.rootPassed());
             assertFalse(p.releaseRoot(), "nothing waits any more");
+            assertEquals(null, p.rootPassed(), "said of the root state last written");
         }
 
         // a job whose range starts above what the target holds: the root does not pass the checkpoints between, which

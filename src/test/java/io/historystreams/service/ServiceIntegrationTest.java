@@ -237,8 +237,10 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         final String app = "p24-publish";
         final Path mirror = dir.resolve("mirror");
         final List<String> a = new java.util.ArrayList<>(List.of("ingest"));
+        final Path report = dir.resolve("p24-report.json");
         a.addAll(List.of(serviceArgs(app, "--archive", Fixtures.testnetP24Hot().toString(), "--quiet",
-                "--publish-to", mirror.toString(), "-D", "checkpoint.retry.backoff.ms=50")));
+                "--publish-to", mirror.toString(), "-D", "checkpoint.retry.backoff.ms=50", "--report",
+                report.toString())));
         final java.io.StringWriter text = new java.io.StringWriter();
         final java.util.List<ch.qos.logback.classic.spi.ILoggingEvent> logs = io.historystreams.testing.Logs.during(
                 io.historystreams.publish.CheckpointPublisher.class, () -> {
@@ -253,6 +255,12 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         assertTrue(logs.stream().anyMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN
                 && e.getFormattedMessage().contains("lacks 1 checkpoint(s) below it (0000003f)")), logs::toString);
         assertFalse(Files.exists(mirror.resolve("history/00/00/00/history-0000003f.json")));
+        // and the report says so (a trial: it said complete only)
+        final com.fasterxml.jackson.databind.JsonNode target = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(report.toFile()).get("targets").get(0);
+        assertTrue(target.get("complete").asBoolean(), target::toString);
+        assertTrue(target.get("lacks").asText().startsWith("the root state moves to checkpoint 0000007f although the "
+                + "target lacks 1 checkpoint(s) below it (0000003f)"), target::toString);
     }
 
     @Test
