@@ -395,11 +395,11 @@ public final class HistoryArchive implements AutoCloseable {
 
     /**
      * Rechecks each source taken as down (and not avoided) when that is due ({@code downRecheck} after it went down or
-     * after its last recheck ended): on a thread of its own it asks for the file it last failed on (or {@code path},
-     * the file a fetch is about to read from the others), and once the source answers it is no longer down, and read
-     * in its place again. The fetch
-     * does not wait for it: asked first within the fetch, a source that hangs cost each recheck a read timeout, and a
-     * tail's poll every time (a trial: polls 40-70 s apart instead of 10 s).
+     * after its last recheck ended): on a thread of its own it asks for the file it did not answer in time ({@link
+     * SourceHealth#failedPath}), or else {@code path} (the file a fetch is about to read from the others), and once the
+     * source answers it is no longer down, and read in its place again. The fetch does not wait for it: asked first
+     * within the fetch, a source that hangs cost each recheck a read timeout, and a tail's poll every time (a trial:
+     * polls 40-70 s apart instead of 10 s).
      */
     private void recheckDown(final java.util.Set<String> avoid, final String path) {
         for (int i = 0; i < health.length; i++) {
@@ -408,7 +408,7 @@ public final class HistoryArchive implements AutoCloseable {
                 final long due = at.get();
                 if (due != Long.MAX_VALUE && System.nanoTime() - due >= 0 && at.compareAndSet(due, Long.MAX_VALUE)) {
                     final int idx = i;
-                    // the file it last failed on: another that it serves says nothing of that one (a trial)
+                    // the file it did not answer in time: another that it serves says nothing of that one (a trial)
                     final String failed = health[i].failedPath;
                     final String asked = failed != null ? failed : path;
                     final Thread t = new Thread(() -> recheck(idx, asked), "recheck-down-source");

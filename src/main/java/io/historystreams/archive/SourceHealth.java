@@ -22,9 +22,9 @@ final class SourceHealth {
     final AtomicLong recheckAt = new AtomicLong(System.nanoTime());
     /**
      * The file of its last transient failure when that waited out a timeout, asked for by its rechecks once it is
-     * down; null otherwise, and once it answers. A
-     * mirror that hangs on buckets only was found back by each recheck of an idle tail (which asked for the root
-     * state it serves), and cost every checkpoint after a read timeout (a trial).
+     * down; null otherwise, and once it answers. A mirror that hangs on buckets only was found back by each recheck of
+     * an idle tail (which asked for the root state it serves), and cost every checkpoint after a read timeout (a
+     * trial).
      */
     volatile String failedPath;
     private int users;
