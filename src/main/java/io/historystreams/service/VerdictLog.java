@@ -101,13 +101,14 @@ public final class VerdictLog implements AutoCloseable {
     }
 
     /** How long a verdict read is held for the verdicts of lower checkpoints read soon after it. */
-    static final Duration HOLD = Duration.ofSeconds(1);
+    static final Duration HOLD = Duration.ofSeconds(2);
 
     /**
      * Verdicts printed in chain order: each partition's came in the order read (a trial's tail printed 9343, 9535,
      * 9663, then 9023). One read is held for {@link #HOLD}; when it is due, it is printed with every verdict held of a
      * checkpoint up to its own, lowest first. Of one checkpoint, in the order read (a verdict, then the failure that
-     * took it back).
+     * took it back). A verdict read more than the hold after a higher one's still comes after it (a trial at load 10,
+     * with a hold of 1 s: one to three in the first twenty lines of a catch-up).
      */
     static final class InChainOrder {
         private record Held(long checkpoint, long seq, long readNanos, String line) {

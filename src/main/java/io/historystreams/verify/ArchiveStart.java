@@ -151,11 +151,16 @@ public final class ArchiveStart {
                 + "as missing: checkpoints held below a gap that the probes missed would be verified there)";
     }
 
-    /** The warning that says so (without "warning: "), for a range the archive holds nothing of: it starts after it. */
+    /**
+     * The warning that says so (without "warning: "), for a range the archive holds nothing of, with the first
+     * checkpoint after it that it holds: its start, or the end of a gap (a trial's range in a gap was told the
+     * archive started after it, which held checkpoints below it).
+     */
     public static String startsAfterWarning(final long first, final long last, final long start) {
-        return String.format("the archive holds none of the range (checkpoints %d..%d, 0x%x..0x%x): it starts at %d "
-                + "(0x%x), the lowest checkpoint up to its current ledger whose state file it holds; --from %d starts "
-                + "there", first, last, first, last, start, start, Checkpoint.firstLedger(start));
+        return String.format("the archive holds none of the range (checkpoints %d..%d, 0x%x..0x%x): the first "
+                + "checkpoint after it whose state file it holds, up to its current ledger, is %d (0x%x) (its start, or "
+                + "the end of a gap); --from %d starts there", first, last, first, last, start, start,
+                Checkpoint.firstLedger(start));
     }
 
     /** The warning that says so (without "warning: "), for a tail, which starts there. */

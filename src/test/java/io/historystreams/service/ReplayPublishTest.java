@@ -240,9 +240,9 @@ class ReplayPublishTest extends WithEmbeddedBroker {
                 .map(ILoggingEvent::getFormattedMessage).toList().toString());
 
         // a range the archive holds nothing of: said too, with where the archive starts (nothing was: a trial)
-        final String after = "the archive holds none of the range (checkpoints 3839..3967, 0xeff..0xf7f): it starts "
-                + "at 4031 (0xfbf), the lowest checkpoint up to its current ledger whose state file it holds; --from "
-                + "3968 starts there";
+        final String after = "the archive holds none of the range (checkpoints 3839..3967, 0xeff..0xf7f): the first "
+                + "checkpoint after it whose state file it holds, up to its current ledger, is 4031 (0xfbf) (its start, "
+                + "or the end of a gap); --from 3968 starts there";
         // on a pipeline that verified nothing: nothing to publish, and the new target is not reported complete (a
         // trial: complete, its root "written")
         final Path empty = dir.resolve("start-empty");
