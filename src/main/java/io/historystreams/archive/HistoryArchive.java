@@ -277,9 +277,7 @@ public final class HistoryArchive implements AutoCloseable {
                     if (Thread.currentThread().isInterrupted()) {
                         throw interrupted(path, attempts);
                     }
-                    final boolean waited = FetchException.timedOut(counted.transportFailure);
-                    health[idx].failedPath = waited ? path : null;
-                    final boolean down = givenUpAsDown(idx, state, waited);
+                    final boolean down = givenUpAsDown(idx, state, counted.transportFailure, path);
                     if (down) {
                         continue;
                     }
@@ -317,9 +315,7 @@ public final class HistoryArchive implements AutoCloseable {
                         : name + " " + path + ": " + BodyStream.describe(e);
                 transients[idx] = lastTransient;
                 transientCounts[idx]++;
-                final boolean waited = FetchException.timedOut(e);
-                health[idx].failedPath = waited ? path : null;
-                final boolean down = givenUpAsDown(idx, state, waited);
+                final boolean down = givenUpAsDown(idx, state, e, path);
                 if (down) {
                     continue;
                 }
@@ -508,7 +504,9 @@ public final class HistoryArchive implements AutoCloseable {
      * (state DOWN, no backoff) when it was already down before this request and another source has said the file is
      * not present: a mirror that is down must not cost every absent optional file a full round of retries.
      */
-    private boolean givenUpAsDown(final int idx, final State[] state, final boolean waited) {
+    private boolean givenUpAsDown(final int idx, final State[] state, final IOException failure, final String path) {
+        final boolean waited = FetchException.timedOut(failure);
+        health[idx].failedPath = waited ? path : null; // what its rechecks ask for
         // an attempt that waited out a timeout takes its source as down at once when there are others: each such
         // attempt costs the wait (a trial: a hanging first mirror held verify's start for four read timeouts, and a
         // tail's every file for one, before six failures in a row took it as down); a recheck soon finds it back

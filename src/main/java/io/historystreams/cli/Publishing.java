@@ -228,12 +228,15 @@ final class Publishing implements AutoCloseable {
     }
 
     /** The error of every target when nothing was verified, in the range or before it: nothing was published. */
-    static final String NOTHING_PUBLISHED = "no checkpoint of the range was verified: nothing was published to it";
+    private static final String NOTHING_PUBLISHED =
+            "no checkpoint of the range was verified: nothing was published to it";
 
     /** Whether the last {@link #awaitPublished} had nothing to publish to any target. */
     boolean nothingPublished() {
-        return !outcomes.isEmpty() && outcomes.stream().allMatch(o -> NOTHING_PUBLISHED.equals(o.error()));
+        return nothingPublished;
     }
+
+    private volatile boolean nothingPublished;
 
     /** One entry per target, in {@code --publish-to} order, from the last {@link #awaitPublished}. */
     private volatile List<TargetOutcome> outcomes = List.of();
@@ -267,11 +270,12 @@ final class Publishing implements AutoCloseable {
         final boolean[] rootWritten = new boolean[n];
         final String[] error = new String[n];
         final String[] lacks = new String[n];
+        nothingPublished = !runners.isEmpty() && records.isEmpty() && earlier.isEmpty();
         try {
             if (runners.isEmpty()) {
                 return true;
             }
-            if (records.isEmpty() && earlier.isEmpty()) {
+            if (nothingPublished) {
                 // nothing verified, nothing to publish: none is complete (a trial: a new target the range gave
                 // nothing to was reported complete, its root state written)
                 java.util.Arrays.fill(error, NOTHING_PUBLISHED);
