@@ -56,6 +56,8 @@ public final class OutcomeWatcher implements AutoCloseable {
     private final long[] verifiedAt;
     /** The latest failure of each checkpoint that had one (epoch ms, any run): a verdict given before it is revoked. */
     private final Map<Long, Long> lastFailureAt = new HashMap<>();
+    /** Per checkpoint of the range, when each of its failures of this run was given (epoch ms). */
+    private final Map<Long, List<Long>> failuresThisRun = new HashMap<>();
     private int verifiedCount;
     /** Per checkpoint without a verdict, its last failed attempt of this run (removed at its verdict). */
     private final Map<Long, CheckpointFailed> lastAttempt = new HashMap<>();
@@ -183,6 +185,9 @@ public final class OutcomeWatcher implements AutoCloseable {
                 }
                 if (i >= 0) {
                     lastFailureAt.merge(f.getCheckpoint(), at, Math::max);
+                    if (at >= since) {
+                        failuresThisRun.computeIfAbsent(f.getCheckpoint(), k -> new ArrayList<>()).add(at);
+                    }
                 }
                 if (i >= 0 && status[i] == Status.VERIFIED.ordinal() && at > verifiedAt[i]) {
                     // given after the verdict: the chain check found the checkpoint does not link to its predecessor
@@ -241,7 +246,8 @@ public final class OutcomeWatcher implements AutoCloseable {
      * saying so comes a few commits later. Or a checkpoint verified, or outside them, had an attempt fail on its
      * link in this run, and its failure is not read yet: taken back when its predecessor was verified, it comes to
      * the outcomes a commit after that verdict (a backfill's run ended first, with every checkpoint verified). Or a
-     * checkpoint failed on its link to a predecessor verified after that failure.
+     * checkpoint failed on its link to a predecessor taken back and verified again in this run, at most once since
+     * that verdict: the chain check asks for it again once per copy of the predecessor (see below).
      */
     public boolean mayTakeBack() {
         if (!takeBackComing.isEmpty()) {
@@ -250,13 +256,21 @@ public final class OutcomeWatcher implements AutoCloseable {
         for (final Map.Entry<Long, CheckpointFailed> e : failed.entrySet()) {
             final long prev = e.getKey() - Checkpoint.FREQUENCY;
             if (brokenLink(e.getValue()) && status(prev) == Status.VERIFIED && (!askedAgain.contains(prev)
-                    || verifiedAt[Arrays.binarySearch(wanted, prev)] > e.getValue().getFailedAt().toEpochMilli())) {
-                // (or verified again after this one failed: the chain check asked for it again, and for the failed
-                // checkpoints after it, which are read again; a forged segment is walked back one at a time)
+                    || failuresSince(e.getKey(), verifiedAt[Arrays.binarySearch(wanted, prev)]) < 2)) {
+                // verified again after this one failed: the chain check asks for it again, and for the failed
+                // checkpoints after it, which are read again (a forged segment is walked back one at a time). Or
+                // failed once since: its attempts may have run out on that predecessor's copy taken back, the last
+                // one on a source whose copy does not link to the new one, and the chain check then asks for it again
+                // (a run of a forged segment with three sources ended first, and reported the honest one FAILED)
                 return true;
             }
         }
         return false;
+    }
+
+    /** How many failures of {@code checkpoint} this run gave after {@code at} (epoch ms). */
+    private int failuresSince(final long checkpoint, final long at) {
+        return (int) failuresThisRun.getOrDefault(checkpoint, List.of()).stream().filter(t -> t > at).count();
     }
 
     private static boolean brokenLink(final CheckpointFailed f) {

@@ -111,6 +111,44 @@ class OutcomeWatcherTest extends WithEmbeddedBroker {
         }
     }
 
+    @Test
+    void aCheckpointFailedOnceSinceItsPredecessorWasVerifiedAgainMayStillBeAskedForAgain() throws Exception {
+        // 0xbf verified, taken back, then verified again (another copy); 0xff failed on its link before that, then
+        // once after it: its attempts ran out on the copy taken back, and the chain check asks for it again once more
+        // (a trial's run ended at that failure, and reported FAILED a checkpoint verified a second later)
+        final Topics topics = topics("a.");
+        final Map<String, Object> client = client();
+        final long t = System.currentTimeMillis();
+        send(client, topics, List.of(verified(0xbf, t), takenBack(0xbf, t + 1000), failed(0xff, t + 1100)));
+        final Map<String, Object> props = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        try (OutcomeWatcher w = new OutcomeWatcher(props, topics, List.of(0xbfL, 0xffL), t - 1)) {
+            final List<Long> takenBack = new java.util.ArrayList<>();
+            final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (takenBack.size() < 2 && System.nanoTime() < deadline) {
+                w.poll(Duration.ofMillis(200));
+                takenBack.addAll(w.takeTakenBack());
+            }
+            assertEquals(List.of(0xbfL, 0xffL), takenBack);
+            send(client, topics, List.of(verified(0xbf, t + 2000), failed(0xff, t + 3000)));
+            final long again = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (!w.done() && System.nanoTime() < again) {
+                w.poll(Duration.ofMillis(200));
+            }
+            assertTrue(w.done());
+            assertEquals(List.of(0xffL), List.copyOf(w.failed().keySet()));
+            assertTrue(w.mayTakeBack(), "0xff failed once since 0xbf was verified again: it may be asked for again");
+            // its second failure since is its verdict
+            send(client, topics, List.of(failed(0xff, t + 4000)));
+            final long last = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (w.mayTakeBack() && System.nanoTime() < last) {
+                w.poll(Duration.ofMillis(200));
+            }
+            assertFalse(w.mayTakeBack());
+            assertEquals(OutcomeWatcher.Status.FAILED, w.status(0xff));
+            assertEquals(OutcomeWatcher.Status.VERIFIED, w.status(0xbf));
+        }
+    }
+
     private Map<String, Object> client() {
         return Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
     }
