@@ -46,6 +46,8 @@ public final class LocalArchiveWriter implements ArchiveWriter {
 
     private final Path root;
     private final boolean fsync;
+    /** Whether this writer created {@link #root}: left empty, it is removed at {@link #close}. */
+    private final boolean created;
     /** Whether publishing by hard link is still worth trying (false after the file system refused one). */
     private volatile boolean linking = true;
 
@@ -56,6 +58,7 @@ public final class LocalArchiveWriter implements ArchiveWriter {
 
     public LocalArchiveWriter(final Path root, final boolean fsync) throws PublishException {
         try {
+            this.created = !Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             Files.createDirectories(root);
             this.root = root.toRealPath();
         } catch (final java.nio.file.FileAlreadyExistsException e) {
@@ -71,6 +74,21 @@ public final class LocalArchiveWriter implements ArchiveWriter {
     @Override
     public String name() {
         return root.toString();
+    }
+
+    /**
+     * Removes the target's directory when this writer created it and nothing was written to it (a trial's run with
+     * nothing to publish left an empty directory behind, which looked like a target begun).
+     */
+    @Override
+    public void close() {
+        if (created) {
+            try {
+                Files.deleteIfExists(root);
+            } catch (final IOException e) {
+                // not empty (published to, here or by another writer of it), or not ours to remove: kept
+            }
+        }
     }
 
     /** The resolved (real) root directory. */

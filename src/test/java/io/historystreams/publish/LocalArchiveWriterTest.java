@@ -37,6 +37,24 @@ class LocalArchiveWriterTest {
     }
 
     @Test
+    void aDirectoryItCreatedIsRemovedAtCloseWhenNothingWasWrittenToIt() throws Exception {
+        // a run with nothing to publish left an empty directory behind (a trial)
+        final Path unused = tmp.resolve("unused");
+        new LocalArchiveWriter(unused, false).close();
+        assertFalse(Files.exists(unused));
+        // written to: kept
+        final Path used = tmp.resolve("used");
+        try (LocalArchiveWriter w = new LocalArchiveWriter(used, false)) {
+            w.put("history/00/00/00/history-0000003f.json", Files.writeString(tmp.resolve("has"), "{}"));
+        }
+        assertTrue(Files.isRegularFile(used.resolve("history/00/00/00/history-0000003f.json")));
+        // there before, empty: not this writer's to remove
+        final Path before = Files.createDirectory(tmp.resolve("before"));
+        new LocalArchiveWriter(before, false).close();
+        assertTrue(Files.isDirectory(before));
+    }
+
+    @Test
     void aTargetThatIsAFileIsSaidSo() throws Exception {
         // it said "FileAlreadyExistsException: <path>"
         final Path file = Files.writeString(tmp.resolve("a-file"), "x");
@@ -87,9 +105,8 @@ class LocalArchiveWriterTest {
             }
         }
         assertFalse(Files.exists(tmp.resolve("escaped.json")));
-        try (Stream<Path> s = Files.list(target)) {
-            assertEquals(0, s.count(), "nothing written below the root");
-        }
+        // nothing written below the root: the directory the writer created, left empty, is removed at its close
+        assertFalse(Files.exists(target), "nothing written below the root");
     }
 
     @Test

@@ -259,7 +259,7 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         assertEquals("no checkpoint of the range was verified: nothing was published to it",
                 target.get("error").asText(), target::toString);
         assertFalse(emptyJson.get("summary").get("published").asBoolean(), emptyJson::toString);
-        assertFalse(Files.exists(empty.resolve(ArchivePaths.WELL_KNOWN)));
+        assertFalse(Files.exists(empty), "an empty target directory is not left behind");
         // so does a replay of it (a trial: "publishing INCOMPLETE (see above)", with nothing above)
         final StringWriter replayedNone = new StringWriter();
         try (PrintWriter w = new PrintWriter(replayedNone, true)) {
@@ -268,6 +268,7 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         }
         assertTrue(replayedNone.toString().contains("nothing to publish: no checkpoint of the range is verified in the "
                 + "topics") && !replayedNone.toString().contains("INCOMPLETE"), replayedNone.toString());
+        assertFalse(Files.exists(empty), "an empty target directory is not left behind");
         // on the pipeline that verified the archive from its start: a new target gets what it verified, and its root
         // state (a trial: published without a root state, and the run said nothing was)
         final Path earlier = dir.resolve("start-earlier");
