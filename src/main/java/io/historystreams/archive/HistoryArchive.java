@@ -162,6 +162,87 @@ public final class HistoryArchive implements AutoCloseable {
     }
 
     /**
+     * As {@link #fetch(String, BodyReader)}, for a small file a command reads once at its start (the root state): when
+     * the source read first has not answered within {@code hedgeAfter} and others can be read, they are asked too, and
+     * the first answer is taken. When one of them answers first, the source read first is taken as down (it did not
+     * answer in time), as one that waited out a timeout is: the reads after it go to the others at once. A first
+     * mirror that hung held every command's start for a read timeout (a trial: 31.7 s for {@code verify} with the
+     * default 30 s), spent on the root state before anything else.
+     */
+    public <T> Fetched<T> fetchHedged(final String path, final BodyReader<T> reader, final Duration hedgeAfter)
+            throws VerificationException {
+        final int n = sources.size();
+        final State[] probe = new State[n];
+        for (int i = 0; i < n; i++) {
+            probe[i] = avoided.contains(names.get(i)) ? State.BLAMED : State.ACTIVE;
+        }
+        final int first = nextActive(probe, Math.floorMod(preferred.get(), n), true);
+        if (first < 0 || readFrom().size() < 2) {
+            return fetch(path, reader);
+        }
+        final java.util.concurrent.ExecutorService asking = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            final Thread t = new Thread(r, "hedged-read");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            final java.util.concurrent.CompletionService<Fetched<T>> done =
+                    new java.util.concurrent.ExecutorCompletionService<>(asking);
+            final java.util.concurrent.Future<Fetched<T>> fromFirst = done.submit(() -> fetch(path, reader));
+            java.util.concurrent.Future<Fetched<T>> next = done.poll(hedgeAfter.toNanos(),
+                    java.util.concurrent.TimeUnit.NANOSECONDS);
+            if (next != null) {
+                return result(next);
+            }
+            final String slow = names.get(first);
+            done.submit(() -> fetch(path, reader, java.util.Set.of(slow)));
+            next = done.take();
+            if (next == fromFirst) {
+                return result(next); // (it answered after all, or failed over itself: its answer stands)
+            }
+            try {
+                final Fetched<T> other = result(next);
+                tookTooLong(first, path, hedgeAfter, other.source());
+                return other;
+            } catch (final VerificationException e) {
+                return result(done.take()); // the others could not serve it: the first source's answer, when it comes
+            }
+        } catch (final InterruptedException e) {
+            throw interrupted(path, 0);
+        } finally {
+            asking.shutdownNow();
+        }
+    }
+
+    private static <T> Fetched<T> result(final java.util.concurrent.Future<Fetched<T>> f)
+            throws VerificationException, InterruptedException {
+        try {
+            return f.get();
+        } catch (final java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof VerificationException v) {
+                throw v;
+            }
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** Source {@code idx} did not answer {@code path} within {@code waited}, and {@code other} did: taken as down. */
+    private void tookTooLong(final int idx, final String path, final Duration waited, final String other) {
+        health[idx].failedPath = path; // what its rechecks ask for
+        final int before = health[idx].failuresInARow.getAndUpdate(v -> Math.max(v + 1, downAfter));
+        if (before < downAfter) {
+            final long every = retry.downRecheck().toNanos();
+            health[idx].recheckAt.getAndUpdate(t -> t == Long.MAX_VALUE ? t : System.nanoTime() + every);
+            LOG.warn("{} is taken as down (it did not answer {} within {}, and {} did): it is read after the other "
+                    + "sources, and asked again every {}", names.get(idx), path, every(waited), other,
+                    every(retry.downRecheck()));
+        }
+    }
+
+    /**
      * This archive without the sources at {@code indexes} (of {@link #sourceNames()}): its {@link #fetch(String,
      * BodyReader)} never asks them, as if it had them in its {@code avoid}. It shares this archive's sources and their
      * failures in a row (close this archive, not the one returned). This archive itself when that would leave no

@@ -255,6 +255,22 @@ class ArchiveOptionsTest {
 
     @Test
     @org.junit.jupiter.api.Timeout(60)
+    void aFirstMirrorThatHangsHoldsTheStartForTheMirrorCheckAloneNotForAReadTimeout() throws Exception {
+        // the root state was read from it first, and the start waited out the read timeout (a trial: 31.7 s with the
+        // default 30 s); the others are asked after the mirror check's wait, and it is taken as down
+        final long start = System.nanoTime();
+        withAMirrorThatHangs(true, 40, (r, hangs) -> {
+            final long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
+            assertTrue(seconds < 20, seconds + " s");
+            assertEquals(1, hangs.totalRequests(), "the root state only: " + hangs.requestLog());
+            assertTrue(r.warnings().contains("warning: " + hangs.url() + " failed to answer just now, so it is not "
+                    + "checked to be a mirror of the other sources; its files are checked as they come"),
+                    r.warnings()::toString);
+        }, ha -> assertEquals(List.of(ha.sourceNames().get(0)), ha.sourcesDown()));
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
     void aMirrorThatHangsListedLastHoldsTheStartForTheMirrorCheckAlone() throws Exception {
         // never needed for the root state, it held every start for a read timeout, in silence
         withAMirrorThatHangs(false, 20, (r, hangs) -> assertTrue(r.warnings().contains("warning: " + hangs.url()
@@ -287,6 +303,13 @@ class ArchiveOptionsTest {
     private static void withAMirrorThatHangs(final boolean first, final int readTimeout,
             final java.util.function.BiConsumer<ArchiveOptions.Range, io.historystreams.testing.FaultyArchiveServer>
                     check) throws Exception {
+        withAMirrorThatHangs(first, readTimeout, check, ha -> { });
+    }
+
+    /** As above, then hands the archive to {@code after}. */
+    private static void withAMirrorThatHangs(final boolean first, final int readTimeout,
+            final java.util.function.BiConsumer<ArchiveOptions.Range, io.historystreams.testing.FaultyArchiveServer>
+                    check, final java.util.function.Consumer<HistoryArchive> after) throws Exception {
         try (io.historystreams.testing.FaultyArchiveServer hangs = io.historystreams.testing.FaultyArchiveServer
                 .start(Fixtures.testnetSmall())) {
             hangs.onPrefix("").hang().forever();
@@ -297,6 +320,7 @@ class ArchiveOptionsTest {
                 final ArchiveOptions.Range r = o.resolve(ha, null, null);
                 assertEquals(10047, r.last());
                 check.accept(r, hangs);
+                after.accept(ha);
             }
         }
     }
