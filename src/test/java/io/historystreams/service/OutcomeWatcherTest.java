@@ -92,20 +92,13 @@ class OutcomeWatcherTest extends WithEmbeddedBroker {
                 new Attempt(failed(0x1bf, t + 1000))));
         final Map<String, Object> props = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
         try (OutcomeWatcher w = new OutcomeWatcher(props, topics, List.of(0x7fL), t - 1)) {
-            final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while ((!w.done() || !w.mayTakeBack() || w.takenBackOutside().size() < 1)
-                    && System.nanoTime() < deadline) {
-                w.poll(Duration.ofMillis(200));
-            }
+            pollWhile(w, () -> !w.done() || !w.mayTakeBack() || w.takenBackOutside().size() < 1);
             w.poll(Duration.ofMillis(500));
             assertEquals(List.of(0xbfL), w.takenBackOutside());
             assertTrue(w.done());
             assertTrue(w.mayTakeBack(), "0x1bf's verdict is still to come");
             send(client, topics, List.of(failed(0x1bf, t + 2000)));
-            final long again = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (w.mayTakeBack() && System.nanoTime() < again) {
-                w.poll(Duration.ofMillis(200));
-            }
+            pollWhile(w, w::mayTakeBack);
             assertFalse(w.mayTakeBack());
             assertEquals(List.of(0xbfL), w.takenBackOutside());
         }
@@ -130,22 +123,24 @@ class OutcomeWatcherTest extends WithEmbeddedBroker {
             }
             assertEquals(List.of(0xbfL, 0xffL), takenBack);
             send(client, topics, List.of(verified(0xbf, t + 2000), failed(0xff, t + 3000)));
-            final long again = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (!w.done() && System.nanoTime() < again) {
-                w.poll(Duration.ofMillis(200));
-            }
+            pollWhile(w, () -> !w.done());
             assertTrue(w.done());
             assertEquals(List.of(0xffL), List.copyOf(w.failed().keySet()));
             assertTrue(w.mayTakeBack(), "0xff failed once since 0xbf was verified again: it may be asked for again");
             // its second failure since is its verdict
             send(client, topics, List.of(failed(0xff, t + 4000)));
-            final long last = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (w.mayTakeBack() && System.nanoTime() < last) {
-                w.poll(Duration.ofMillis(200));
-            }
+            pollWhile(w, w::mayTakeBack);
             assertFalse(w.mayTakeBack());
             assertEquals(OutcomeWatcher.Status.FAILED, w.status(0xff));
             assertEquals(OutcomeWatcher.Status.VERIFIED, w.status(0xbf));
+        }
+    }
+
+    /** Polls {@code w} while {@code condition} holds, for 20 s at most. */
+    private static void pollWhile(final OutcomeWatcher w, final java.util.function.BooleanSupplier condition) {
+        final long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (condition.getAsBoolean() && System.nanoTime() < deadline) {
+            w.poll(Duration.ofMillis(200));
         }
     }
 
