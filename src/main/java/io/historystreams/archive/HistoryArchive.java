@@ -161,13 +161,16 @@ public final class HistoryArchive implements AutoCloseable {
         return fetch(path, reader, avoided);
     }
 
+    /** How long {@link #fetchHedged} waits for the source read first before it asks the others too. */
+    public static final Duration HEDGE_AFTER = Duration.ofSeconds(5);
+
     /**
-     * As {@link #fetch(String, BodyReader)}, for a small file a command reads once at its start (the root state): when
-     * the source read first has not answered within {@code hedgeAfter} and others can be read, they are asked too, and
-     * the first answer is taken. When one of them answers first, the source read first is taken as down (it did not
-     * answer in time), as one that waited out a timeout is: the reads after it go to the others at once. A first
-     * mirror that hung held every command's start for a read timeout (a trial: 31.7 s for {@code verify} with the
-     * default 30 s), spent on the root state before anything else.
+     * As {@link #fetch(String, BodyReader)}, for a small file read at a command's start or by a poll (the root
+     * state): when the source read first has not answered within {@code hedgeAfter} and others can be read, they are
+     * asked too, and the first answer is taken. When one of them answers first, the source read first is taken as down
+     * (it did not answer in time), as one that waited out a timeout is: the reads after it go to the others at once. A
+     * first mirror that hung held every command's start for a read timeout (a trial: 31.7 s for {@code verify} with
+     * the default 30 s), spent on the root state before anything else.
      */
     public <T> Fetched<T> fetchHedged(final String path, final BodyReader<T> reader, final Duration hedgeAfter)
             throws VerificationException {

@@ -330,11 +330,11 @@ public final class ArchiveOptions {
         String rootDiffers = null;
         boolean rootNamesNone = false;
         try {
-            // the other sources asked too when the first has not answered within AGREE_WAIT, as long as the mirror
-            // check below waits for them (a first mirror that hung held every start for a read timeout here)
+            // the other sources asked too when the first has not answered within 5 s, as long as the mirror check
+            // below waits for them (a first mirror that hung held every start for a read timeout here)
             final HistoryArchive.Fetched<HistoryArchiveState> read = ha.fetchHedged(ArchivePaths.WELL_KNOWN,
                     in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN, -1, networkPassphrase,
-                            VerificationLimits.defaults()), AGREE_WAIT);
+                            VerificationLimits.defaults()), HistoryArchive.HEDGE_AFTER);
             final HistoryArchiveState root = read.value();
             final HasVerifier.RootCheckpoint own = HasVerifier.rootCheckpoint(ha, read.source(),
                     root.currentLedger());

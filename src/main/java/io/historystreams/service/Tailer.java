@@ -137,9 +137,11 @@ public final class Tailer implements AutoCloseable {
     /** Polls once: returns the checkpoints requested (empty when the archive has not moved). */
     public List<Long> pollOnce() throws VerificationException {
         final String expected = passphrase;
-        final io.historystreams.archive.HistoryArchive.Fetched<HistoryArchiveState> read = archive.fetch(
+        // the other sources asked too when the one read first does not answer within 5 s (a first mirror that hung
+        // held tail's first poll for a read timeout)
+        final io.historystreams.archive.HistoryArchive.Fetched<HistoryArchiveState> read = archive.fetchHedged(
                 ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN, -1, expected,
-                        VerificationLimits.defaults()));
+                        VerificationLimits.defaults()), io.historystreams.archive.HistoryArchive.HEDGE_AFTER);
         final HistoryArchiveState root = read.value();
         if (passphrase == null && root.networkPassphrase() != null) {
             passphrase = root.networkPassphrase();

@@ -74,4 +74,34 @@ class SourceDownAcrossTheCommandTest {
             p.waitFor();
         }
     }
+
+    @Test
+    void aFirstMirrorThatHangsHoldsTailsFirstPollForSecondsNotAReadTimeout() throws Exception {
+        // its first poll of the root state waited out the read timeout on the mirror (a trial: 30 s before the first
+        // checkpoint was asked for); here a read timeout of 90 s
+        try (io.historystreams.testing.FaultyArchiveServer hangs = io.historystreams.testing.FaultyArchiveServer
+                .start(Fixtures.testnetSmall())) {
+            hangs.onPrefix("").hang().forever();
+            final Path log = tmp.resolve("tail.log");
+            final long start = System.nanoTime();
+            final Process p = new ProcessBuilder(io.historystreams.testing.JavaMain.command("256m", "tail", "--archive",
+                    hangs.url(), "--archive", Fixtures.testnetSmall().toString(), "--from", "9900", "--interval", "1",
+                    "--data-dir", tmp.resolve("tail").toString(), "--http-port", "-1", "--read-timeout", "90"))
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            try {
+                final long deadline = start + java.time.Duration.ofSeconds(80).toNanos();
+                while (p.isAlive() && System.nanoTime() < deadline && !java.nio.file.Files.readString(log)
+                        .contains("checkpoint 10047 (0x273f) verified")) {
+                    Thread.sleep(100);
+                }
+                final String said = java.nio.file.Files.readString(log);
+                org.junit.jupiter.api.Assertions.assertTrue(p.isAlive() && said.contains("checkpoint 10047 (0x273f) "
+                        + "verified"), said);
+                assertEquals(1, said.lines().filter(l -> l.contains(" is taken as down ")).count(), said);
+            } finally {
+                p.destroy();
+                p.waitFor();
+            }
+        }
+    }
 }
