@@ -235,6 +235,7 @@ public final class HistoryArchive implements AutoCloseable {
     /** Source {@code idx} did not answer {@code path} within {@code waited}, and {@code other} did: taken as down. */
     private void tookTooLong(final int idx, final String path, final Duration waited, final String other) {
         health[idx].failedPath = path; // what its rechecks ask for
+        health[idx].slowAfterNanos = waited.toNanos(); // and how soon it must answer them
         final int before = health[idx].failuresInARow.getAndUpdate(v -> Math.max(v + 1, downAfter));
         if (before < downAfter) {
             final long every = retry.downRecheck().toNanos();
@@ -330,9 +331,14 @@ public final class HistoryArchive implements AutoCloseable {
                 if (failedOver || idx < Math.floorMod(preferred.get(), n)) {
                     preferred.set(idx);
                 }
-                health[idx].failedPath = null;
-                if (health[idx].failuresInARow.getAndSet(0) >= downAfter && n > 1) {
-                    LOG.warn("{}, taken as down, answers again", name);
+                if (!Thread.currentThread().isInterrupted()) {
+                    // (not when interrupted: a hedged read another source answered first, see fetchHedged, whose
+                    // late answer found the source taken as down for it back at once)
+                    health[idx].failedPath = null;
+                    health[idx].slowAfterNanos = 0;
+                    if (health[idx].failuresInARow.getAndSet(0) >= downAfter && n > 1) {
+                        LOG.warn("{}, taken as down, answers again", name);
+                    }
                 }
                 observer.success(name, path, bytes, System.nanoTime() - start);
                 return new Fetched<>(value, name, bytes, attempts, blamed);
@@ -506,6 +512,7 @@ public final class HistoryArchive implements AutoCloseable {
     private void recheck(final int idx, final String path) {
         final String name = names.get(idx);
         String failure = null;
+        final long started = System.nanoTime();
         try {
             final ArchiveSource.Body body = sources.get(idx).open(path);
             try {
@@ -525,6 +532,15 @@ public final class HistoryArchive implements AutoCloseable {
         } catch (final IOException | RuntimeException e) {
             failure = e instanceof FetchException ? e.getMessage() : name + " " + path + ": " + BodyStream.describe(e);
         }
+        final long slowAfter = health[idx].slowAfterNanos;
+        final long took = System.nanoTime() - started;
+        if (failure == null && slowAfter > 0 && took > slowAfter) {
+            // taken as down for not answering in time while another did: an answer as slow leaves it down (a mirror
+            // answering its root state in 7 s was found back by each recheck, and down again at the next poll: a WARN
+            // pair and a poll held 5 s every 40 s, for as long as tail ran)
+            failure = name + " " + path + ": answered in " + every(Duration.ofMillis(took / 1_000_000))
+                    + ", not within " + every(Duration.ofNanos(slowAfter));
+        }
         final long every = retry.downRecheck().toNanos();
         try {
             if (closed.get()) {
@@ -532,6 +548,7 @@ public final class HistoryArchive implements AutoCloseable {
             }
             if (failure == null) {
                 health[idx].failedPath = null;
+                health[idx].slowAfterNanos = 0;
                 if (health[idx].failuresInARow.getAndSet(0) >= downAfter) {
                     LOG.warn("{}, taken as down, answers again: it is read in its place again", name);
                 }

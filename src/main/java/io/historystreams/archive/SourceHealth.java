@@ -27,6 +27,11 @@ final class SourceHealth {
      * trial).
      */
     volatile String failedPath;
+    /**
+     * When it was taken as down for not answering within a hedged read's wait while another source did, that wait
+     * (ns): a recheck answered later than that leaves it down. 0 otherwise, and once it answers in time.
+     */
+    volatile long slowAfterNanos;
     private int users;
 
     private SourceHealth() {

@@ -438,6 +438,33 @@ class HistoryArchiveTest {
     }
 
     @Test
+    void aSourceTakenAsDownByAHedgedReadIsFoundBackOnlyWhenItAnswersInTime() throws Exception {
+        // a mirror answering its root state in 7 s was taken as down by tail's hedged poll, found back by each
+        // recheck (which waits out the read timeout), and taken as down again at the next poll (trial 83)
+        final FaultyArchiveServer first = server();
+        final FaultyArchiveServer second = server();
+        final List<String> files = TestBuckets.all(root);
+        final String slow = files.get(0);
+        first.on(slow).delay(Duration.ofMillis(1500)).forever();
+        try (HistoryArchive archive = archive(FAST.withDownRecheck(Duration.ofMillis(100)), first, second)) {
+            assertEquals(second.url(), archive.fetchHedged(slow, TestBuckets.verifier(slow), Duration.ofMillis(300))
+                    .source());
+            assertEquals(List.of(first.url()), archive.sourcesDown());
+            Thread.sleep(200); // a recheck is due: it asks for the file, answered in 1.5 s again
+            final String next = files.get(1);
+            assertEquals(second.url(), archive.fetch(next, TestBuckets.verifier(next)).source());
+            assertTrue(Waits.until(() -> first.requests(slow) == 2, TEN_S), "the recheck asked for the slow file");
+            Thread.sleep(2_000); // its answer came, too late
+            assertEquals(List.of(first.url()), archive.sourcesDown(), "still down");
+            // answering in time again: found back by the next recheck
+            first.clearFaults();
+            final String third = files.get(2);
+            assertEquals(second.url(), archive.fetch(third, TestBuckets.verifier(third)).source());
+            assertTrue(Waits.until(() -> archive.sourcesDown().isEmpty(), TEN_S), archive.sourcesDown()::toString);
+        }
+    }
+
+    @Test
     void theRecheckIntervalIsSaidInMillisecondsBelowAWholeSecond() {
         // a sub-second fetch.down.recheck.ms was said as "asked again every 0 s"
         assertEquals("250 ms", HistoryArchive.every(Duration.ofMillis(250)));
