@@ -232,6 +232,18 @@ public final class HistoryArchive implements AutoCloseable {
         }
     }
 
+    /**
+     * The source named {@code name} did not answer {@code path} within {@code waited}, and {@code other} did: taken as
+     * down, as by {@link #fetchHedged} (the mirror check at start asks every source at once). Nothing when it is not
+     * one of this archive's.
+     */
+    public void tookTooLong(final String name, final String path, final Duration waited, final String other) {
+        final int idx = names.indexOf(name);
+        if (idx >= 0 && sources.size() > 1) {
+            tookTooLong(idx, path, waited, other);
+        }
+    }
+
     /** Source {@code idx} did not answer {@code path} within {@code waited}, and {@code other} did: taken as down. */
     private void tookTooLong(final int idx, final String path, final Duration waited, final String other) {
         health[idx].failedPath = path; // what its rechecks ask for

@@ -437,6 +437,7 @@ public final class ArchiveOptions {
                 }
             }
             final long deadline = System.nanoTime() + AGREE_WAIT.toNanos();
+            final List<String> slow = new java.util.ArrayList<>();
             final List<HistoryArchiveState> roots = new java.util.ArrayList<>();
             final List<String> of = new java.util.ArrayList<>();
             for (final Map.Entry<String, java.util.concurrent.Future<HistoryArchiveState>> e : asked.entrySet()) {
@@ -448,6 +449,9 @@ public final class ArchiveOptions {
                     warnings.add("warning: " + e.getKey() + " did not answer within " + AGREE_WAIT.toSeconds()
                             + " s, so it is not checked to be a mirror of the other sources; its files are checked as "
                             + "they come");
+                    if (of.isEmpty()) {
+                        slow.add(e.getKey());
+                    }
                     continue;
                 } catch (final java.util.concurrent.ExecutionException | InterruptedException x) {
                     if (x instanceof InterruptedException) {
@@ -458,6 +462,10 @@ public final class ArchiveOptions {
                 if (root != null) {
                     roots.add(root);
                     of.add(e.getKey());
+                    // listed before it, and not answering within the wait: taken as down, as a hedged read of the
+                    // root state takes it (tail's first poll waited 5 s more on a first mirror that hung: trial 83)
+                    slow.forEach(n -> archive.tookTooLong(n, ArchivePaths.WELL_KNOWN, AGREE_WAIT, e.getKey()));
+                    slow.clear();
                 } else {
                     // (a source not running, listed after the one that served the root state, was left out of the
                     // check in silence: a trial)

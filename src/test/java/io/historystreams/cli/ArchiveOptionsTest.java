@@ -275,7 +275,27 @@ class ArchiveOptionsTest {
         // never needed for the root state, it held every start for a read timeout, in silence
         withAMirrorThatHangs(false, 20, (r, hangs) -> assertTrue(r.warnings().contains("warning: " + hangs.url()
                 + " did not answer within " + ArchiveOptions.AGREE_WAIT.toSeconds() + " s, so it is not checked to be "
-                + "a mirror of the other sources; its files are checked as they come"), r.warnings()::toString));
+                + "a mirror of the other sources; its files are checked as they come"), r.warnings()::toString),
+                // listed after one that answered: not taken as down (it is read only when the others fail)
+                ha -> assertEquals(List.of(), ha.sourcesDown()));
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void theMirrorCheckTakesAsDownAFirstMirrorThatDoesNotAnswerWhileAnotherDoes() throws Exception {
+        // tail checks the mirrors before its first poll, which then waited 5 s more on a first mirror that hung
+        // (trial 83: 10 s at the start)
+        try (io.historystreams.testing.FaultyArchiveServer hangs = io.historystreams.testing.FaultyArchiveServer
+                .start(Fixtures.testnetSmall())) {
+            hangs.onPrefix("").hang().forever();
+            final ArchiveOptions o = options("--archive", hangs.url(), "--archive", Fixtures.testnetSmall().toString(),
+                    "--read-timeout", "40");
+            try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+                final List<String> warnings = ArchiveOptions.checkSourcesAgree(ha);
+                assertEquals(1, warnings.size(), warnings::toString);
+                assertEquals(List.of(ha.sourceNames().get(0)), ha.sourcesDown());
+            }
+        }
     }
 
     @Test
