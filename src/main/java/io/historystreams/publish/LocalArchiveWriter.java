@@ -46,8 +46,13 @@ public final class LocalArchiveWriter implements ArchiveWriter {
 
     private final Path root;
     private final boolean fsync;
-    /** Whether this writer created {@link #root}: left empty, it is removed at {@link #close}. */
-    private final boolean created;
+    /**
+     * The directory this writer created, the highest of those missing when it began ({@link #root} or an ancestor of
+     * it), absolute; null when root was there. Left empty, it is removed at {@link #close}, down to root.
+     */
+    private final Path created;
+    /** Root as given, absolute: the directories from it up to {@link #created} are removed at {@link #close}. */
+    private final Path given;
     /** Whether publishing by hard link is still worth trying (false after the file system refused one). */
     private volatile boolean linking = true;
 
@@ -58,7 +63,13 @@ public final class LocalArchiveWriter implements ArchiveWriter {
 
     public LocalArchiveWriter(final Path root, final boolean fsync) throws PublishException {
         try {
-            this.created = !Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            this.given = root.toAbsolutePath().normalize();
+            Path top = null;
+            for (Path p = given; p != null && !Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                    p = p.getParent()) {
+                top = p;
+            }
+            this.created = top;
             Files.createDirectories(root);
             this.root = root.toRealPath();
         } catch (final java.nio.file.FileAlreadyExistsException e) {
@@ -77,16 +88,17 @@ public final class LocalArchiveWriter implements ArchiveWriter {
     }
 
     /**
-     * Removes the target's directory when this writer created it and nothing was written to it (a trial's run with
-     * nothing to publish left an empty directory behind, which looked like a target begun).
+     * Removes the target's directory when this writer created it and nothing was written to it, with the parents it
+     * created for it (a trial's run with nothing to publish left an empty directory behind, which looked like a target
+     * begun; a nested one left its parents).
      */
     @Override
     public void close() {
-        if (created) {
+        for (Path p = given; created != null && p != null && p.startsWith(created); p = p.getParent()) {
             try {
-                Files.deleteIfExists(root);
+                Files.deleteIfExists(p);
             } catch (final IOException e) {
-                // not empty (published to, here or by another writer of it), or not ours to remove: kept
+                return; // not empty (published to, here or by another writer of it), or not ours to remove: kept
             }
         }
     }

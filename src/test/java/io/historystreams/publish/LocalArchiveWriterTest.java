@@ -52,6 +52,10 @@ class LocalArchiveWriterTest {
         final Path before = Files.createDirectory(tmp.resolve("before"));
         new LocalArchiveWriter(before, false).close();
         assertTrue(Files.isDirectory(before));
+        // nested: the parents it created go too, those there before stay (trial 83: the parents were left)
+        new LocalArchiveWriter(before.resolve("a/b/c"), false).close();
+        assertFalse(Files.exists(before.resolve("a")));
+        assertTrue(Files.isDirectory(before));
     }
 
     @Test
