@@ -285,17 +285,11 @@ class ArchiveOptionsTest {
     void theMirrorCheckTakesAsDownAFirstMirrorThatDoesNotAnswerWhileAnotherDoes() throws Exception {
         // tail checks the mirrors before its first poll, which then waited 5 s more on a first mirror that hung
         // (trial 83: 10 s at the start)
-        try (io.historystreams.testing.FaultyArchiveServer hangs = io.historystreams.testing.FaultyArchiveServer
-                .start(Fixtures.testnetSmall())) {
-            hangs.onPrefix("").hang().forever();
-            final ArchiveOptions o = options("--archive", hangs.url(), "--archive", Fixtures.testnetSmall().toString(),
-                    "--read-timeout", "40");
-            try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
-                final List<String> warnings = ArchiveOptions.checkSourcesAgree(ha);
-                assertEquals(1, warnings.size(), warnings::toString);
-                assertEquals(List.of(ha.sourceNames().get(0)), ha.sourcesDown());
-            }
-        }
+        withAFirstMirrorThatHangs(40, (ha, hangs) -> {
+            final List<String> warnings = ArchiveOptions.checkSourcesAgree(ha);
+            assertEquals(1, warnings.size(), warnings::toString);
+            assertEquals(List.of(ha.sourceNames().get(0)), ha.sourcesDown());
+        });
     }
 
     @Test
@@ -303,17 +297,29 @@ class ArchiveOptionsTest {
     void theRootCheckpointsStateFileIsReadFirstFromTheSourceThatServedTheRootState() throws Exception {
         // tail's polls read the root state, then its checkpoint's state file: each from a first mirror that hangs, a
         // read timeout each (a trial's tail asked for its first checkpoint 73 s after it started)
+        withAFirstMirrorThatHangs(20, (ha, hangs) -> {
+            assertTrue(io.historystreams.verify.HasVerifier.rootCheckpoint(ha, ha.sourceNames().get(1), 10047)
+                    .present());
+            assertEquals(0, hangs.totalRequests(), hangs.requestLog()::toString);
+        });
+    }
+
+    /** Opens testnet-small behind a first mirror that accepts and never answers, read timeout {@code readTimeout} s. */
+    private static void withAFirstMirrorThatHangs(final int readTimeout, final HangingCheck check) throws Exception {
         try (io.historystreams.testing.FaultyArchiveServer hangs = io.historystreams.testing.FaultyArchiveServer
                 .start(Fixtures.testnetSmall())) {
             hangs.onPrefix("").hang().forever();
             final ArchiveOptions o = options("--archive", hangs.url(), "--archive", Fixtures.testnetSmall().toString(),
-                    "--read-timeout", "20");
+                    "--read-timeout", Integer.toString(readTimeout));
             try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
-                assertTrue(io.historystreams.verify.HasVerifier.rootCheckpoint(ha, ha.sourceNames().get(1), 10047)
-                        .present());
-                assertEquals(0, hangs.totalRequests(), hangs.requestLog()::toString);
+                check.accept(ha, hangs);
             }
         }
+    }
+
+    @FunctionalInterface
+    private interface HangingCheck {
+        void accept(HistoryArchive ha, io.historystreams.testing.FaultyArchiveServer hangs) throws Exception;
     }
 
     /**
