@@ -248,14 +248,8 @@ public final class HistoryArchive implements AutoCloseable {
     private void tookTooLong(final int idx, final String path, final Duration waited, final String other) {
         health[idx].failedPath = path; // what its rechecks ask for
         health[idx].slowAfterNanos = waited.toNanos(); // and how soon it must answer them
-        final int before = health[idx].failuresInARow.getAndUpdate(v -> Math.max(v + 1, downAfter));
-        if (before < downAfter) {
-            final long every = retry.downRecheck().toNanos();
-            health[idx].recheckAt.getAndUpdate(t -> t == Long.MAX_VALUE ? t : System.nanoTime() + every);
-            LOG.warn("{} is taken as down (it did not answer {} within {}, and {} did): it is read after the other "
-                    + "sources, and asked again every {}", names.get(idx), path, every(waited), other,
-                    every(retry.downRecheck()));
-        }
+        countFailure(idx, true, inARow -> "it did not answer " + path + " within " + every(waited) + ", and " + other
+                + " did");
     }
 
     /**
@@ -623,18 +617,9 @@ public final class HistoryArchive implements AutoCloseable {
         // an attempt that waited out a timeout takes its source as down at once when there are others: each such
         // attempt costs the wait (a trial: a hanging first mirror held verify's start for four read timeouts, and a
         // tail's every file for one, before six failures in a row took it as down); a recheck soon finds it back
-        final boolean many = sources.size() > 1;
-        final int before = waited && many
-                ? health[idx].failuresInARow.getAndUpdate(v -> Math.max(v + 1, downAfter))
-                : health[idx].failuresInARow.getAndIncrement();
-        if (before < downAfter && (waited || before + 1 == downAfter) && many) {
-            // down from now: the first recheck is due downRecheck later (unless one runs)
-            final long every = retry.downRecheck().toNanos();
-            health[idx].recheckAt.getAndUpdate(t -> t == Long.MAX_VALUE ? t : System.nanoTime() + every);
-            LOG.warn("{} is taken as down ({}): it is read after the other sources, and asked again every {}",
-                    names.get(idx), waited ? "it did not answer in time: each request to it waits out a timeout"
-                            : before + 1 + " transient failures in a row", every(retry.downRecheck()));
-        }
+        final int before = countFailure(idx, waited, inARow -> waited
+                ? "it did not answer in time: each request to it waits out a timeout"
+                : inARow + " transient failures in a row");
         final boolean wasDown = before >= downAfter;
         if (!wasDown) {
             return false;
@@ -646,6 +631,26 @@ public final class HistoryArchive implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /**
+     * Counts a transient failure of source {@code idx} in its failures in a row, or as many as take it as down at once
+     * ({@code atOnce}) when there are other sources; when that takes it as down, its first recheck is due a {@code
+     * fetch.down.recheck.ms} later (unless one runs) and a WARN says why ({@code why}, of the failures in a row).
+     * Returns its failures in a row before.
+     */
+    private int countFailure(final int idx, final boolean atOnce, final java.util.function.IntFunction<String> why) {
+        final boolean many = sources.size() > 1;
+        final int before = atOnce && many
+                ? health[idx].failuresInARow.getAndUpdate(v -> Math.max(v + 1, downAfter))
+                : health[idx].failuresInARow.getAndIncrement();
+        if (before < downAfter && (atOnce || before + 1 == downAfter) && many) {
+            final long every = retry.downRecheck().toNanos();
+            health[idx].recheckAt.getAndUpdate(t -> t == Long.MAX_VALUE ? t : System.nanoTime() + every);
+            LOG.warn("{} is taken as down ({}): it is read after the other sources, and asked again every {}",
+                    names.get(idx), why.apply(before + 1), every(retry.downRecheck()));
+        }
+        return before;
     }
 
     private static Duration retryAfter(final FetchException e) {

@@ -419,49 +419,64 @@ class HistoryArchiveTest {
     void aRecheckAsksForTheFileTheSourceFailedOn() throws Exception {
         // a mirror that hangs on buckets only was found back by each recheck of an idle tail, which asked for the
         // root state it serves, and cost every checkpoint after a read timeout (a trial)
-        final FaultyArchiveServer first = server();
-        final FaultyArchiveServer second = server();
-        final List<String> files = TestBuckets.all(root);
-        final String hangs = files.get(0);
-        first.on(hangs).hang().forever();
-        try (HistoryArchive archive = archive(FAST.withDownRecheck(Duration.ofMillis(100)), first, second)) {
-            assertEquals(second.url(), archive.fetch(hangs, TestBuckets.verifier(hangs)).source());
-            assertEquals(List.of(first.url()), archive.sourcesDown());
-            Thread.sleep(200); // a recheck is due
-            final String next = files.get(1);
-            assertEquals(second.url(), archive.fetch(next, TestBuckets.verifier(next)).source());
-            assertTrue(Waits.until(() -> first.requests(hangs) == 2, TEN_S), "the recheck asked for the file it hung on");
-            assertEquals(0, first.requests(next));
-            Thread.sleep(OPTS.readTimeout().toMillis() + 500); // the recheck hung too
-            assertEquals(List.of(first.url()), archive.sourcesDown(), "still down");
-        }
+        downThenRechecked(script -> script.hang().forever(), (archive, file) -> archive.fetch(file,
+                TestBuckets.verifier(file)), (archive, first, second, files) -> {
+                    assertEquals(0, first.requests(files.get(1)));
+                    Thread.sleep(OPTS.readTimeout().toMillis() + 500); // the recheck hung too
+                    assertEquals(List.of(first.url()), archive.sourcesDown(), "still down");
+                });
     }
 
     @Test
     void aSourceTakenAsDownByAHedgedReadIsFoundBackOnlyWhenItAnswersInTime() throws Exception {
         // a mirror answering its root state in 7 s was taken as down by tail's hedged poll, found back by each
         // recheck (which waits out the read timeout), and taken as down again at the next poll (trial 83)
+        downThenRechecked(script -> script.delay(Duration.ofMillis(1500)).forever(),
+                (archive, file) -> archive.fetchHedged(file, TestBuckets.verifier(file), Duration.ofMillis(300)),
+                (archive, first, second, files) -> {
+                    Thread.sleep(2_000); // the recheck's answer came, too late
+                    assertEquals(List.of(first.url()), archive.sourcesDown(), "still down");
+                    // answering in time again: found back by the next recheck
+                    first.clearFaults();
+                    final String third = files.get(2);
+                    assertEquals(second.url(), archive.fetch(third, TestBuckets.verifier(third)).source());
+                    assertTrue(Waits.until(() -> archive.sourcesDown().isEmpty(), TEN_S),
+                            archive.sourcesDown()::toString);
+                });
+    }
+
+    /**
+     * Two servers of the test archive, the first with {@code fault} on the first bucket file, read with a recheck
+     * every 100 ms: {@code takeDown} reads that file (from the second, the first taken as down); once a recheck is due
+     * the next file is read (from the second), and the recheck asks the first for the faulted file. Then {@code after}.
+     */
+    private void downThenRechecked(final java.util.function.Consumer<FaultyArchiveServer.Script> fault,
+            final Read takeDown, final AfterRecheck after) throws Exception {
         final FaultyArchiveServer first = server();
         final FaultyArchiveServer second = server();
         final List<String> files = TestBuckets.all(root);
-        final String slow = files.get(0);
-        first.on(slow).delay(Duration.ofMillis(1500)).forever();
+        final String faulted = files.get(0);
+        fault.accept(first.on(faulted));
         try (HistoryArchive archive = archive(FAST.withDownRecheck(Duration.ofMillis(100)), first, second)) {
-            assertEquals(second.url(), archive.fetchHedged(slow, TestBuckets.verifier(slow), Duration.ofMillis(300))
-                    .source());
+            assertEquals(second.url(), takeDown.read(archive, faulted).source());
             assertEquals(List.of(first.url()), archive.sourcesDown());
-            Thread.sleep(200); // a recheck is due: it asks for the file, answered in 1.5 s again
+            Thread.sleep(200); // a recheck is due
             final String next = files.get(1);
             assertEquals(second.url(), archive.fetch(next, TestBuckets.verifier(next)).source());
-            assertTrue(Waits.until(() -> first.requests(slow) == 2, TEN_S), "the recheck asked for the slow file");
-            Thread.sleep(2_000); // its answer came, too late
-            assertEquals(List.of(first.url()), archive.sourcesDown(), "still down");
-            // answering in time again: found back by the next recheck
-            first.clearFaults();
-            final String third = files.get(2);
-            assertEquals(second.url(), archive.fetch(third, TestBuckets.verifier(third)).source());
-            assertTrue(Waits.until(() -> archive.sourcesDown().isEmpty(), TEN_S), archive.sourcesDown()::toString);
+            assertTrue(Waits.until(() -> first.requests(faulted) == 2, TEN_S), "the recheck asked for the file");
+            after.check(archive, first, second, files);
         }
+    }
+
+    @FunctionalInterface
+    private interface Read {
+        HistoryArchive.Fetched<?> read(HistoryArchive archive, String file) throws Exception;
+    }
+
+    @FunctionalInterface
+    private interface AfterRecheck {
+        void check(HistoryArchive archive, FaultyArchiveServer first, FaultyArchiveServer second, List<String> files)
+                throws Exception;
     }
 
     @Test
