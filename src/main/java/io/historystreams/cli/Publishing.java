@@ -271,6 +271,9 @@ final class Publishing implements AutoCloseable {
         final String[] error = new String[n];
         final String[] lacks = new String[n];
         nothingPublished = !runners.isEmpty() && records.isEmpty() && earlier.isEmpty();
+        // with none of the range verified, the verified events of the data dir (a trial: a new target given them
+        // was reported complete with 0 of 0 checkpoints confirmed)
+        final long toPublish = events(records.isEmpty() ? earlier : records);
         try {
             if (runners.isEmpty()) {
                 return true;
@@ -292,8 +295,8 @@ final class Publishing implements AutoCloseable {
         } finally {
             final List<TargetOutcome> o = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                o.add(new TargetOutcome(writers.get(i).name(), records.isEmpty() ? 0 : confirmed[i], records.size(),
-                        rootWritten[i], error[i], lacks[i]));
+                o.add(new TargetOutcome(writers.get(i).name(), confirmed[i], toPublish, rootWritten[i], error[i],
+                        lacks[i]));
             }
             outcomes = List.copyOf(o);
         }
@@ -307,10 +310,11 @@ final class Publishing implements AutoCloseable {
             final Duration giveUp, final long started, final long[] confirmed, final String[] error)
             throws InterruptedException, ExecutionException {
         final String topic = svc.topics().checkpointsVerified.name();
+        final long all = events(records);
         try (Admin admin = Admin.create(svc.clientProps())) {
             long lastLine = System.nanoTime();
             while (true) {
-                boolean all = true;
+                boolean done = true;
                 final List<String> progress = new ArrayList<>();
                 for (int i = 0; i < runners.size(); i++) {
                     if (error[i] != null) {
@@ -330,44 +334,44 @@ final class Publishing implements AutoCloseable {
                         for (final RecordAt at : records.values()) {
                             final OffsetAndMetadata om = committed.get(new TopicPartition(topic, at.partition()));
                             if (om != null && om.offset() > at.offset()) {
-                                published++;
+                                published += at.events();
                             }
                         }
                     }
                     confirmed[i] = published;
-                    if (published < records.size() && r.needsAttention()) {
+                    if (published < all && r.needsAttention()) {
                         // waiting would not help: the same failure comes back until someone fixes the target
                         error[i] = "publishing to " + name + " failed in a way retrying cannot fix: "
                                 + r.lastFailure();
-                        err.println("error: " + error[i] + ". " + published + "/" + records.size()
+                        err.println("error: " + error[i] + ". " + published + "/" + all
                                 + " checkpoints confirmed published; the verified ones stay in the topics: run "
                                 + "again once that is fixed to publish the rest");
                         continue;
                     }
-                    if (published < records.size() && giveUp != null && r.failingFor().compareTo(giveUp) >= 0) {
+                    if (published < all && giveUp != null && r.failingFor().compareTo(giveUp) >= 0) {
                         error[i] = "publishing to " + name + " has failed for " + r.failingFor().toSeconds()
                                 + " s without a checkpoint published (publish." + GIVE_UP_SECONDS + "="
                                 + giveUp.toSeconds() + "); last: " + r.lastFailure();
-                        err.println("error: " + error[i] + ". " + published + "/" + records.size()
+                        err.println("error: " + error[i] + ". " + published + "/" + all
                                 + " checkpoints confirmed published (" + r.checkpointsPublished() + " published by "
                                 + "this run, the last maybe not confirmed yet); the verified ones stay in the "
                                 + "topics: run again once that is fixed to publish the rest");
                         continue;
                     }
-                    all &= published == records.size();
-                    progress.add(name + ": " + published + "/" + records.size() + " checkpoints");
+                    done &= published == all;
+                    progress.add(name + ": " + published + "/" + all + " checkpoints");
                 }
-                if (all) {
+                if (done) {
                     return true;
                 }
                 if (svc.closing()) {
-                    markUnfinished(error, i -> confirmed[i] < records.size(),
+                    markUnfinished(error, i -> confirmed[i] < all,
                             "the command stopped before it was published");
                     return false;
                 }
                 if (timeout != null && System.nanoTime() - started > timeout.toNanos()) {
                     err.println("error: publishing did not finish in time: " + String.join(", ", progress));
-                    markUnfinished(error, i -> confirmed[i] < records.size(), "not published in time");
+                    markUnfinished(error, i -> confirmed[i] < all, "not published in time");
                     return false;
                 }
                 if (System.nanoTime() - lastLine > 10_000_000_000L) {
@@ -379,10 +383,15 @@ final class Publishing implements AutoCloseable {
             }
         } catch (final TimeoutException e) {
             err.println("error: the publishing progress could not be read from the cluster: " + e);
-            markUnfinished(error, i -> confirmed[i] < records.size(),
+            markUnfinished(error, i -> confirmed[i] < all,
                     "its progress could not be read from the cluster: " + e);
             return false;
         }
+    }
+
+    /** How many verified events {@code records} stand for. */
+    private static long events(final Map<Long, RecordAt> records) {
+        return records.values().stream().mapToLong(RecordAt::events).sum();
     }
 
     /** Gives the targets not given up whose work is {@code unfinished} {@code why} as their error. */

@@ -31,8 +31,16 @@ public final class OutcomeWatcher implements AutoCloseable {
     /** A requested checkpoint's state. */
     public enum Status { PENDING, VERIFIED, FAILED }
 
-    /** Where a checkpoint's verified event is in the {@code checkpoints-verified} topic. */
-    public record RecordAt(int partition, long offset) {
+    /**
+     * Where a checkpoint's verified event is in the {@code checkpoints-verified} topic.
+     *
+     * @param events how many verified events this one stands for: 1, or for the last one read of a partition
+     *               ({@link #lastVerified}) every verified event read there up to it
+     */
+    public record RecordAt(int partition, long offset, long events) {
+        public RecordAt(final int partition, final long offset) {
+            this(partition, offset, 1);
+        }
     }
 
     private static final Status[] STATUSES = Status.values();
@@ -83,7 +91,10 @@ public final class OutcomeWatcher implements AutoCloseable {
      * the verdict that caused it).
      */
     private final java.util.Set<Long> takeBackComing = new java.util.HashSet<>();
-    /** Per partition of the verified topic, the checkpoint and offset of the last event read ({@link #lastVerified}). */
+    /**
+     * Per partition of the verified topic, the checkpoint and offset of the last event read, and how many were read
+     * there ({@link #lastVerified}).
+     */
     private final Map<Integer, long[]> lastVerified = new HashMap<>();
 
     public OutcomeWatcher(final Map<String, Object> clientProps, final Topics topics, final Collection<Long> wanted,
@@ -124,7 +135,10 @@ public final class OutcomeWatcher implements AutoCloseable {
             if (r.topic().equals(topics.checkpointsVerified.name())) {
                 final CheckpointVerified v = topics.checkpointsVerified.valueSerde().deserializer()
                         .deserialize(r.topic(), r.value());
-                lastVerified.put(r.partition(), new long[] {v.getCheckpoint(), r.offset()});
+                final long[] last = lastVerified.computeIfAbsent(r.partition(), p -> new long[3]);
+                last[0] = v.getCheckpoint();
+                last[1] = r.offset();
+                last[2]++;
                 final int i = Arrays.binarySearch(wanted, v.getCheckpoint());
                 takeBackComing.remove(v.getCheckpoint());
                 if (i < 0) {
@@ -305,12 +319,13 @@ public final class OutcomeWatcher implements AutoCloseable {
     }
 
     /**
-     * The last verified event read of each partition, by its checkpoint: what a target new to the data dir is given
-     * (everything verified there), for a range with none verified to wait for.
+     * The last verified event read of each partition, by its checkpoint, with the number of verified events read there:
+     * what a target new to the data dir is given (everything verified there), for a range with none verified to wait
+     * for.
      */
     public Map<Long, RecordAt> lastVerified() {
         final Map<Long, RecordAt> out = new java.util.TreeMap<>();
-        lastVerified.forEach((partition, at) -> out.put(at[0], new RecordAt(partition, at[1])));
+        lastVerified.forEach((partition, at) -> out.put(at[0], new RecordAt(partition, at[1], at[2])));
         return out;
     }
 

@@ -282,6 +282,9 @@ class ReplayPublishTest extends WithEmbeddedBroker {
                 .readTree(earlierReport.toFile()).get("targets").get(0);
         assertTrue(earlierTarget.get("complete").asBoolean(), earlierTarget::toString);
         assertTrue(earlierTarget.get("rootWritten").asBoolean(), earlierTarget::toString);
+        // counted in what it was given: the six verified (a trial: complete with 0 of 0 checkpoints confirmed)
+        assertEquals(6, earlierTarget.get("checkpointsToPublish").asInt(), earlierTarget::toString);
+        assertEquals(6, earlierTarget.get("checkpointsConfirmed").asInt(), earlierTarget::toString);
         final StringWriter noneVerified = new StringWriter();
         try (PrintWriter w = new PrintWriter(noneVerified, true)) {
             assertEquals(1, Main.run(w, w, "verify", "--archive", mid.toString(), "--from", "3800", "--to", "3967",
