@@ -244,6 +244,16 @@ public final class HistoryArchive implements AutoCloseable {
         }
     }
 
+    /**
+     * How long the source named {@code name} was waited for when it was taken as down for not answering in time while
+     * another source did ({@link #tookTooLong}, a hedged read); null when it was not, or has answered in time since.
+     */
+    public Duration downForNotAnsweringWithin(final String name) {
+        final int idx = names.indexOf(name);
+        final long waited = idx < 0 ? 0 : health[idx].slowAfterNanos;
+        return waited > 0 ? Duration.ofNanos(waited) : null;
+    }
+
     /** Source {@code idx} did not answer {@code path} within {@code waited}, and {@code other} did: taken as down. */
     private void tookTooLong(final int idx, final String path, final Duration waited, final String other) {
         health[idx].failedPath = path; // what its rechecks ask for

@@ -429,9 +429,12 @@ public final class ArchiveOptions {
         try {
             for (final String name : names) {
                 if (failing.contains(name)) {
-                    // its last answer, to the root state's read, was a failure: not asked again here
-                    warnings.add("warning: " + name + " failed to answer just now, so it is not checked to be a mirror "
-                            + "of the other sources; its files are checked as they come");
+                    // its last answer, to the root state's read, was a failure: not asked again here (said as a
+                    // source that does not answer the check in time is: a trial read two words for one thing)
+                    final Duration waited = archive.downForNotAnsweringWithin(name);
+                    warnings.add("warning: " + name + (waited == null ? " failed to answer just now"
+                            : " did not answer within " + waited.toSeconds() + " s") + ", so it is not checked to be "
+                            + "a mirror of the other sources; its files are checked as they come");
                 } else {
                     asked.put(name, asking.submit(() -> fromOnly(ha, name, ArchivePaths.WELL_KNOWN, -1)));
                 }
