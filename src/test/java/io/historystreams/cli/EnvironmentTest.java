@@ -1,6 +1,7 @@
 package io.historystreams.cli;
 
 import io.historystreams.testing.Fixtures;
+import io.historystreams.testing.JavaMain;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,8 +34,8 @@ class EnvironmentTest {
             throws Exception {
         final Path out = Files.createTempFile(tmp, "out", ".txt");
         final List<String> cmd = new java.util.ArrayList<>(prefix);
-        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams"));
+        cmd.addAll(JavaMain.java());
+        cmd.add("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams");
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
@@ -68,8 +69,7 @@ class EnvironmentTest {
 
     private String verifyUnder(final String... localeProperties) throws Exception {
         final Path out = tmp.resolve("out-" + String.join("-", localeProperties).replaceAll("[^A-Za-z]", "") + ".txt");
-        final List<String> cmd = new java.util.ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        final List<String> cmd = new java.util.ArrayList<>(JavaMain.java());
         cmd.addAll(List.of(localeProperties));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "verify", "--archive",
                 Fixtures.testnetP24Hot().toString(), "--quiet"));
@@ -147,10 +147,10 @@ class EnvironmentTest {
         final Path out = tmp.resolve("killed.txt");
         // a relative data dir, as the default ./data is (System.load refused the copies' relative paths: a trial
         // found them written at every start and never loaded)
-        final List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-Djava.io.tmpdir=" + jtmp,
+        final List<String> cmd = new java.util.ArrayList<>(JavaMain.java());
+        cmd.addAll(List.of("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-Djava.io.tmpdir=" + jtmp,
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "ingest", "--archive",
-                Fixtures.pubnetGenesis().toString(), "--data-dir", "data", "--http-port", "-1");
+                Fixtures.pubnetGenesis().toString(), "--data-dir", "data", "--http-port", "-1"));
         final Process p = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectErrorStream(true)
                 .redirectOutput(out.toFile()).start();
         try {
@@ -229,10 +229,10 @@ class EnvironmentTest {
     /** {@code verify} of {@code archive} with its standard output on {@code /dev/full}: its exit code and stderr. */
     private Run verifyToAFullDisk(final Path archive) throws Exception {
         final Path err = tmp.resolve("err.txt");
-        final Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "verify", "--archive",
-                archive.toString())
-                .redirectOutput(new java.io.File("/dev/full")).redirectError(err.toFile()).start();
+        final List<String> cmd = new java.util.ArrayList<>(JavaMain.java());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "verify", "--archive",
+                archive.toString()));
+        final Process p = new ProcessBuilder(cmd).redirectOutput(new java.io.File("/dev/full")).redirectError(err.toFile()).start();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "verify did not finish");
         return new Run(p.exitValue(), Files.readString(err, StandardCharsets.UTF_8));
     }

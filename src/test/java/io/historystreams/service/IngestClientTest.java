@@ -128,12 +128,12 @@ class IngestClientTest extends WithEmbeddedBroker {
         try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
                 HistoryStreamsService w = worker(app, 1, Map.of(ServiceConfig.SCHEMA_REGISTRY_URL, registry))) {
             server.holdCheckpoint(0x2bf);
-            final List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-Djava.io.tmpdir=" + jtmp,
+            final List<String> cmd = new java.util.ArrayList<>(io.historystreams.testing.JavaMain.java());
+            cmd.addAll(List.of("-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.historystreams", "-Djava.io.tmpdir=" + jtmp,
                     "-cp", System.getProperty("java.class.path"), io.historystreams.cli.Main.class.getName(),
                     "ingest", "--client", "--archive", server.url(), "--from", "1", "--to", "10047",
                     "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
-                    "topic.prefix=" + app + ".", "--schema-registry-url", registry, "--http-port", "-1", "--quiet");
+                    "topic.prefix=" + app + ".", "--schema-registry-url", registry, "--http-port", "-1", "--quiet"));
             final Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
                     .redirectOutput(out.toFile()).start();
             try {
