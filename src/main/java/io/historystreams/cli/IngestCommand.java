@@ -444,6 +444,10 @@ public final class IngestCommand implements Callable<Integer> {
                     .forEach(cp -> out.println("note: "
                             + ArchiveStart.describeVerdict(cp, Checkpoint.previous(cp))));
             final List<String> warnings = new ArrayList<>(range.warnings());
+            for (final String line : badCopies(verified.stream().flatMap(cp -> w.blamedFiles(cp).stream()).toList())) {
+                out.println(line);
+                warnings.add(line);
+            }
             final List<Long> outside = w.takenBackOutside();
             if (!outside.isEmpty()) {
                 // a backfill's checkpoint verified now that checkpoints after it, verified by an earlier run, do not
@@ -567,6 +571,26 @@ public final class IngestCommand implements Callable<Integer> {
                 .mapToLong(Checkpoint::ledgerCount).sum();
     }
 
+    /**
+     * One warning per source that served bad copies of files of verified checkpoints, each then read from another
+     * source: the checkpoints verified, so nothing failed, and only this names the damaged source on the terminal (a
+     * trial: exit 0, a WARN in the log the only trace).
+     */
+    static List<String> badCopies(final List<OutcomeWatcher.BlamedFile> files) {
+        final Map<String, java.util.TreeSet<String>> bySource = new java.util.TreeMap<>();
+        for (final OutcomeWatcher.BlamedFile f : files) {
+            for (final String src : f.sources()) {
+                bySource.computeIfAbsent(src, k -> new java.util.TreeSet<>()).add(f.path());
+            }
+        }
+        final List<String> lines = new ArrayList<>();
+        bySource.forEach((src, paths) -> lines.add(String.format("warning: %s served a bad copy of %d file(s), each "
+                + "then read from another source: %s%s. That source is damaged or forged: repair it, or leave it "
+                + "out (the report's `blamed` names the checkpoints)", src, paths.size(),
+                String.join(", ", paths.stream().limit(3).toList()), paths.size() > 3 ? ", ..." : "")));
+        return lines;
+    }
+
     /** The runs of {@code checkpoints} (ascending), as {@code 0x17f..0x3ff, 0x43f}. */
     private static String runsOf(final List<Long> checkpoints) {
         final String missing = ReplayCommand.missing(checkpoints, java.util.Set.of());
@@ -647,6 +671,22 @@ public final class IngestCommand implements Callable<Integer> {
                         g.writeString(src);
                     }
                     g.writeEndArray();
+                    final List<OutcomeWatcher.BlamedFile> blamed = w.blamedFiles(cp);
+                    if (!blamed.isEmpty()) {
+                        // the files read after other sources served bad copies of them (verify's `blamed`)
+                        g.writeArrayFieldStart("blamed");
+                        for (final OutcomeWatcher.BlamedFile b : blamed) {
+                            g.writeStartObject();
+                            g.writeStringField("file", b.path());
+                            g.writeArrayFieldStart("sources");
+                            for (final String src : b.sources()) {
+                                g.writeString(src);
+                            }
+                            g.writeEndArray();
+                            g.writeEndObject();
+                        }
+                        g.writeEndArray();
+                    }
                     final List<CheckpointFailed> refused = w.refusedCopies(cp);
                     if (!refused.isEmpty()) {
                         // the copies of earlier attempts that failed a check of what they hold, with their source

@@ -91,6 +91,8 @@ public final class OutcomeWatcher implements AutoCloseable {
      * the verdict that caused it).
      */
     private final java.util.Set<Long> takeBackComing = new java.util.HashSet<>();
+    /** The files of verified wanted checkpoints read after bad copies ({@link #blamedFiles}), by checkpoint. */
+    private final Map<Long, List<BlamedFile>> blamedFiles = new HashMap<>();
     /**
      * Per partition of the verified topic, the checkpoint and offset of the last event read, and how many were read
      * there ({@link #lastVerified}).
@@ -165,6 +167,13 @@ public final class OutcomeWatcher implements AutoCloseable {
                         sourceSets.add(k);
                         return sourceSets.size() - 1;
                     });
+                    final List<BlamedFile> blamed = v.getFiles().stream().filter(f -> !f.getBlamed().isEmpty())
+                            .map(f -> new BlamedFile(f.getPath(), List.copyOf(f.getBlamed()))).toList();
+                    if (blamed.isEmpty()) {
+                        blamedFiles.remove(v.getCheckpoint());
+                    } else {
+                        blamedFiles.put(v.getCheckpoint(), blamed);
+                    }
                     verifiedCount++;
                 }
             } else if (r.topic().equals(topics.attemptFailures.name())) {
@@ -369,6 +378,19 @@ public final class OutcomeWatcher implements AutoCloseable {
     /** The failures of this run, by checkpoint. */
     public Map<Long, CheckpointFailed> failed() {
         return failed;
+    }
+
+    /** A file of a verified checkpoint, read after {@code sources} served bad copies of it (its fetch's failover). */
+    public record BlamedFile(String path, List<String> sources) {
+    }
+
+    /**
+     * The files of a verified checkpoint that were read after other sources served bad copies of them: its attempt
+     * did not fail (another source's copy verified), so only this says that a source is damaged (a trial: exit 0, and
+     * neither the report nor the terminal named the source, where {@code verify}'s report does).
+     */
+    public List<BlamedFile> blamedFiles(final long checkpoint) {
+        return status(checkpoint) == Status.VERIFIED ? blamedFiles.getOrDefault(checkpoint, List.of()) : List.of();
     }
 
     /** The attempts of this run at {@code checkpoint} whose copy failed a check of what it holds, in order. */

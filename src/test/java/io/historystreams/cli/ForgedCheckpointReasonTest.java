@@ -44,6 +44,33 @@ class ForgedCheckpointReasonTest {
         assertEquals("ledger/00/00/00/ledger-0000007f.xdr.gz", i.get("file").asText(), i::toString);
     }
 
+    @Test
+    @Timeout(180)
+    void ingestNamesASourceThatServedABadCopyAnotherSourceReplaced() throws Exception {
+        // a trial: a mirror's damaged ledger file was read from the next source, exit 0, and nothing but a WARN in
+        // the log named the damaged mirror (verify's report names it in `blamed`)
+        final Path damaged = tmp.resolve("damaged");
+        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), damaged, 0x3f, 0xbf);
+        final String ledger = "ledger/00/00/00/ledger-0000007f.xdr.gz";
+        java.nio.file.Files.write(damaged.resolve(ledger), new byte[] {1, 2, 3, 4});
+        final Path report = tmp.resolve("ingest.json");
+        final Cli.Ran ingest = Cli.run("ingest", "--archive", damaged.toString(), "--archive",
+                Fixtures.testnetSmall().toString(), "--to", "191", "--quiet", "--report", report.toString(),
+                "--data-dir", tmp.resolve("data").toString(), "--http-port", "-1");
+        assertEquals(ExitCode.OK, ingest.code(), ingest.out());
+        final String warning = "warning: " + damaged + " served a bad copy of 1 file(s), each then read from another "
+                + "source: " + ledger + ". That source is damaged or forged: repair it, or leave it out (the report's "
+                + "`blamed` names the checkpoints)";
+        org.junit.jupiter.api.Assertions.assertTrue(ingest.out().contains(warning), ingest.out());
+        final JsonNode c = checkpoint(report, 0x7f);
+        assertEquals("[{\"file\":\"" + ledger + "\",\"sources\":[\"" + damaged + "\"]}]",
+                c.get("blamed").toString(), c::toString);
+        assertEquals(Fixtures.testnetSmall().toString(), c.get("sources").get(1).asText(), c::toString);
+        org.junit.jupiter.api.Assertions.assertFalse(checkpoint(report, 0x3f).has("blamed"), "its copy was good");
+        assertEquals(warning.substring("warning: ".length()),
+                new ObjectMapper().readTree(report.toFile()).get("warnings").get(0).asText());
+    }
+
     private static JsonNode checkpoint(final Path report, final long cp) throws Exception {
         for (final JsonNode c : new ObjectMapper().readTree(report.toFile()).get("checkpoints")) {
             if (c.get("checkpoint").asLong() == cp) {
