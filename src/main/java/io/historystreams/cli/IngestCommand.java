@@ -448,6 +448,11 @@ public final class IngestCommand implements Callable<Integer> {
                 out.println(line);
                 warnings.add(line);
             }
+            final String scp = withoutScp(verified, w::verifiedWithoutScp);
+            if (scp != null) {
+                out.println(scp);
+                warnings.add(scp);
+            }
             final List<Long> outside = w.takenBackOutside();
             if (!outside.isEmpty()) {
                 // a backfill's checkpoint verified now that checkpoints after it, verified by an earlier run, do not
@@ -569,6 +574,24 @@ public final class IngestCommand implements Callable<Integer> {
     private static long verifiedLedgers(final List<Long> checkpoints, final OutcomeWatcher w) {
         return checkpoints.stream().filter(cp -> w.status(cp) == OutcomeWatcher.Status.VERIFIED)
                 .mapToLong(Checkpoint::ledgerCount).sum();
+    }
+
+    /**
+     * A note on the checkpoints verified without their SCP file (optional: no source had it) when others of the range
+     * have theirs, so the archive keeps SCP files and these may be lost or not there yet; null otherwise (an archive
+     * without any, as the oldest are). A verified checkpoint is not fetched again in its data dir (a trial: a deleted
+     * SCP file left out of the events and the mirror for good, and nothing said so).
+     */
+    static String withoutScp(final List<Long> verified, final java.util.function.LongPredicate withoutScp) {
+        final List<Long> without = verified.stream().filter(withoutScp::test).toList();
+        if (without.isEmpty() || without.size() == verified.size()) {
+            return null;
+        }
+        return String.format("note: %d verified checkpoint(s) have no SCP file in any source, though the other %d of the "
+                + "range have theirs: %s. SCP files are optional, so they are verified without one (their events and "
+                + "mirrors lack it); if the archive should have them, repair it: this data dir does not fetch a "
+                + "verified checkpoint again, a new --data-dir does", without.size(), verified.size() - without.size(),
+                runsOf(without));
     }
 
     /**

@@ -91,6 +91,8 @@ public final class OutcomeWatcher implements AutoCloseable {
      * the verdict that caused it).
      */
     private final java.util.Set<Long> takeBackComing = new java.util.HashSet<>();
+    /** The wanted checkpoints (by index) verified without an SCP file ({@link #verifiedWithoutScp}). */
+    private final java.util.BitSet scpAbsent = new java.util.BitSet();
     /** The files of verified wanted checkpoints read after bad copies ({@link #blamedFiles}), by checkpoint. */
     private final Map<Long, List<BlamedFile>> blamedFiles = new HashMap<>();
     /**
@@ -167,6 +169,8 @@ public final class OutcomeWatcher implements AutoCloseable {
                         sourceSets.add(k);
                         return sourceSets.size() - 1;
                     });
+                    // (the checkpoint's files: HAS, ledger, transactions, results, its SCP file when present, buckets)
+                    scpAbsent.set(i, v.getFiles().stream().noneMatch(f -> f.getPath().startsWith("scp/")));
                     final List<BlamedFile> blamed = v.getFiles().stream().filter(f -> !f.getBlamed().isEmpty())
                             .map(f -> new BlamedFile(f.getPath(), List.copyOf(f.getBlamed()))).toList();
                     if (blamed.isEmpty()) {
@@ -378,6 +382,12 @@ public final class OutcomeWatcher implements AutoCloseable {
     /** The failures of this run, by checkpoint. */
     public Map<Long, CheckpointFailed> failed() {
         return failed;
+    }
+
+    /** Whether a verified wanted checkpoint was verified without an SCP file (no source had it: it is optional). */
+    public boolean verifiedWithoutScp(final long checkpoint) {
+        final int i = Arrays.binarySearch(wanted, checkpoint);
+        return i >= 0 && status[i] == Status.VERIFIED.ordinal() && scpAbsent.get(i);
     }
 
     /** A file of a verified checkpoint, read after {@code sources} served bad copies of it (its fetch's failover). */
