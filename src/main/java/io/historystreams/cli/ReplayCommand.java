@@ -120,12 +120,16 @@ public final class ReplayCommand implements Callable<Integer> {
             final String cpOut = prefix + "checkpoints-verified";
             final String ledgerOut = prefix + "ledgers-verified";
             try (Admin admin = Admin.create(svc.clientProps())) {
+                // as many partitions as the topics replayed, so that a replayed record lands on its original's
+                // partition number (a trial: a replay on a cluster made 6 for topics of 2, from --partitions' default)
                 final int partitions = config.partitions();
                 // as the pipeline's topics: replication.factor, or min(3, brokers)
                 final short rf = (short) HistoryStreamsService.replicationFactor(config, admin);
                 TopicAdmin.ensureTopics(admin, List.of(
-                        new TopicSpec(cpOut, partitions, rf, t.checkpointsVerified.configs()),
-                        new TopicSpec(ledgerOut, partitions, rf, t.ledgersVerified.configs())));
+                        new TopicSpec(cpOut, partitionsOf(admin, t.checkpointsVerified.name(), partitions), rf,
+                                t.checkpointsVerified.configs()),
+                        new TopicSpec(ledgerOut, partitionsOf(admin, t.ledgersVerified.name(), partitions), rf,
+                                t.ledgersVerified.configs())));
             }
             // each checkpoint's latest verified record, unless a failure record was given after it (the chain check
             // found later that it does not link: taken back, see the README)
@@ -300,6 +304,19 @@ public final class ReplayCommand implements Callable<Integer> {
                 sink.accept(r, topic.valueSerde().deserializer().deserialize(r.topic(), r.value()));
             }
         });
+    }
+
+    /** The partitions of {@code topic}, or {@code otherwise} when it does not exist (or cannot be described). */
+    static int partitionsOf(final Admin admin, final String topic, final int otherwise) {
+        try {
+            return admin.describeTopics(List.of(topic)).allTopicNames().get(30, java.util.concurrent.TimeUnit.SECONDS)
+                    .get(topic).partitions().size();
+        } catch (final java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return otherwise;
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return otherwise;
+        }
     }
 
     /**
