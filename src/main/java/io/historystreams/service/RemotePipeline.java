@@ -126,6 +126,8 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
         private long last = System.nanoTime();
         private int workers;
         private long verdicts;
+        /** The looks in a row the cluster did not answer. */
+        private int unanswered;
 
         WorkerWatch(final RemotePipeline remote, final java.time.Duration every) {
             this.remote = remote;
@@ -152,10 +154,27 @@ public record RemotePipeline(Map<String, Object> clientProps, Topics topics, Str
             }
             final int now = members(admin, remote.group(), 5_000);
             if (now < 0) {
-                return null; // the cluster could not say
+                // the cluster could not say: said after two looks in a row, and then its workers are taken as gone
+                // (a trial: a `run` with its embedded broker stopped, and its client said nothing for minutes)
+                if (++unanswered != 2) {
+                    return null;
+                }
+                workers = 0;
+                return "warning: the Kafka cluster at " + remote.bootstrapServers() + " does not answer: the "
+                        + "checkpoints without a verdict wait until it does and a `run` worker is in group "
+                        + remote.group() + " (a `run` that embeds its broker takes the cluster with it when it stops)";
             }
+            final boolean back = unanswered >= 2;
+            unanswered = 0;
             final int before = workers;
             workers = now;
+            if (back) {
+                return now > 0 ? "note: the Kafka cluster at " + remote.bootstrapServers() + " answers again, with "
+                        + now + " worker(s) in group " + remote.group()
+                        : "note: the Kafka cluster at " + remote.bootstrapServers() + " answers again; no worker is in "
+                        + "group " + remote.group() + ": the checkpoints without a verdict wait until a `run` worker "
+                        + "starts (or rejoins)";
+            }
             if (now == 0 && before != 0) {
                 return "warning: no worker is in group " + remote.group() + " now: the checkpoints without a verdict "
                         + "wait until a `run` worker starts (or rejoins)";
