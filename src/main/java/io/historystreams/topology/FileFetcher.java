@@ -74,7 +74,7 @@ final class FileFetcher {
         final Blob<T> b = f.value();
         final FileRef ref = FileRef.newBuilder().setPath(path).setSource(f.source()).setBlobRef(keep ? b.ref() : null)
                 .setSha256(Hashes.hash32(b.ref())).setSizeBytes(b.size()).setRawSizeBytes(b.rawSize())
-                .setBlamed(f.blamed()).build();
+                .setBlamed(ctx.blamedFor(path, f.blamed())).build();
         return new Stored<>(b.value(), ref, f.attempts() == 1);
     }
 

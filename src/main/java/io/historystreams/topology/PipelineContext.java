@@ -55,6 +55,13 @@ public final class PipelineContext implements AutoCloseable {
             new SharedFetches<>(256, FileFetcher.Stored::firstTry);
     /** Buckets verified in this process, shared by the bucket fetchers of every task. */
     private final BucketVerdicts bucketVerdicts = new BucketVerdicts(8192);
+    /** The sources that served bad copies of a file, by path, for the last 1,024 paths ({@link #blamedFor}). */
+    private final Map<String, List<String>> blamed = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(final Map.Entry<String, List<String>> eldest) {
+            return size() > 1024;
+        }
+    };
     private volatile Outcomes outcomes = Outcomes.NONE;
     private volatile boolean keepBucketFiles = true;
 
@@ -76,7 +83,47 @@ public final class PipelineContext implements AutoCloseable {
         this.sourceOptions = sourceOptions;
         this.retryPolicy = retryPolicy;
         this.limits = limits;
-        this.observer = observer;
+        this.observer = new FetchObserver() {
+            // each bad copy is kept at once, before the source is read after the others (blamedFor)
+            @Override
+            public void attempt(final String source, final String path) {
+                observer.attempt(source, path);
+            }
+
+            @Override
+            public void retry(final String source, final String path, final String reason,
+                    final java.time.Duration delay) {
+                observer.retry(source, path, reason, delay);
+            }
+
+            @Override
+            public void success(final String source, final String path, final long bytes, final long nanos) {
+                observer.success(source, path, bytes, nanos);
+            }
+
+            @Override
+            public void blamed(final String source, final String path,
+                    final io.historystreams.verify.VerificationException e) {
+                blamedFor(path, List.of(source));
+                observer.blamed(source, path, e);
+            }
+
+            @Override
+            public void notPresent(final String source, final String path) {
+                observer.notPresent(source, path);
+            }
+
+            @Override
+            public void refused(final String source, final String path, final String reason) {
+                observer.refused(source, path, reason);
+            }
+
+            @Override
+            public void failedAttempt(final String source, final String path, final String outcome,
+                    final long nanos) {
+                observer.failedAttempt(source, path, outcome, nanos);
+            }
+        };
         this.fetchesPerProcessor = Math.max(DEFAULT_FETCHES_PER_PROCESSOR, 4 * fetchConcurrency);
         this.fetchPool = fetchPool(fetchConcurrency);
     }
@@ -158,6 +205,27 @@ public final class PipelineContext implements AutoCloseable {
     BucketVerdicts bucketVerdicts() {
         return bucketVerdicts;
     }
+
+    /**
+     * The sources that served bad copies of the file {@code path} before a good one was read in this process: those
+     * of this fetch ({@code now}) and those of an earlier fetch of the same path, kept for the last 1,024 paths. A
+     * source that served a bad copy is read after the others from then on, so a second fetch of a file (a ledger
+     * file, for its checkpoint and as its successor's anchor) read the good copy first and its event named no source
+     * (the report's {@code blamed} depended on which fetch came first).
+     */
+    List<String> blamedFor(final String path, final List<String> now) {
+        synchronized (blamed) {
+            final List<String> before = blamed.get(path);
+            if (now.isEmpty()) {
+                return before == null ? List.of() : before;
+            }
+            final List<String> all = new java.util.ArrayList<>(before == null ? List.of() : before);
+            now.stream().filter(s -> !all.contains(s)).forEach(all::add);
+            blamed.put(path, List.copyOf(all));
+            return List.copyOf(all);
+        }
+    }
+
 
     /** The blob store; null in a process that keeps nothing on disk (a {@code replay} on a cluster, to no target). */
     public BlobStore blobs() {
