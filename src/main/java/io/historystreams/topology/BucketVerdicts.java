@@ -32,6 +32,56 @@ final class BucketVerdicts {
         return FileRef.newBuilder(shared.get(List.of(), hash, SharedFetches.UNTIL_EVICTED, usable, fetch)).build();
     }
 
+    /**
+     * How long a bucket that failed its checks from some sources answers the requests of other checkpoints, for the
+     * same attempt or an earlier one, without a fetch.
+     */
+    static final long FAILED_FOR_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+
+    private record FailureKey(String hash, List<String> sources) {
+    }
+
+    private record Failed(VerificationException e, int attempt, long atNanos) {
+    }
+
+    /** Buckets whose every copy from the key's sources failed a check of their bytes, the latest 256. */
+    private final java.util.Map<FailureKey, Failed> failed = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(final java.util.Map.Entry<FailureKey, Failed> eldest) {
+            return size() > 256;
+        }
+    };
+
+    /**
+     * The failure of bucket {@code hash} from {@code sources} reached by a fetch in the last {@link #FAILED_FOR_NANOS}
+     * for a checkpoint request's attempt {@code attempt} or a later one, or null: a bad bucket named by many
+     * checkpoints was fetched again for each of them (a trial: 91 downloads of one bucket in one ingest; buckets are
+     * gigabytes on pubnet). A later attempt fetches again, so each checkpoint's retries still read the sources anew.
+     */
+    VerificationException failedBefore(final String hash, final List<String> sources, final int attempt) {
+        final Failed f;
+        synchronized (failed) {
+            f = failed.get(new FailureKey(hash, sources));
+        }
+        if (f == null || f.attempt() < attempt || System.nanoTime() - f.atNanos() > FAILED_FOR_NANOS) {
+            return null;
+        }
+        return new VerificationException(f.e().reason(), f.e().file(), f.e().detail() + " (the verdict of a fetch "
+                + "of it for another checkpoint " + java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(
+                        System.nanoTime() - f.atNanos()) + " s ago: not fetched again)").withSource(f.e().source());
+    }
+
+    /** A fetch of bucket {@code hash} from {@code sources} for {@code attempt} failed with {@code e}. */
+    void failed(final String hash, final List<String> sources, final int attempt, final VerificationException e) {
+        if (!io.historystreams.verify.FailureReason.aboutContent(e.reason().name())) {
+            return; // absent, or not fetched: not the bytes' verdict
+        }
+        synchronized (failed) {
+            failed.merge(new FailureKey(hash, List.copyOf(sources)), new Failed(e, attempt, System.nanoTime()),
+                    (old, now) -> old.attempt() > now.attempt() ? old : now);
+        }
+    }
+
     /** Verdicts held, reached or in flight (for tests). */
     int size() {
         return shared.size();

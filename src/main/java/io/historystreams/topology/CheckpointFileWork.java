@@ -99,7 +99,7 @@ final class CheckpointFileWork {
                 for (final String b : buckets) {
                     out.add(new Out(names.buckets(), b, BucketRequest.newBuilder().setHash(b).setCheckpoint(cp)
                             .setArchive(r.getArchive()).setSources(r.getSources())
-                            .setRequestedAt(Instant.ofEpochMilli(now)).build()));
+                            .setRequestedAt(Instant.ofEpochMilli(now)).setAttempt(r.getAttempt()).build()));
                 }
                 return out;
             });

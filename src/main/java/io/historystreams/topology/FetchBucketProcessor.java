@@ -133,6 +133,11 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
         drains.start();
         async.submit(() -> {
             final String path = ArchivePaths.bucket(r.getHash());
+            final VerificationException before = ctx.bucketVerdicts().failedBefore(r.getHash(), r.getSources(),
+                    r.getAttempt());
+            if (before != null) {
+                return new Done(r.getHash(), r, null, before.withFile(path));
+            }
             try {
                 final Hash expected = Hash.fromHex(r.getHash());
                 final FileRef file = ctx.bucketVerdicts().get(r.getHash(), this::usable, () -> {
@@ -144,6 +149,7 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
                 });
                 return new Done(r.getHash(), r, file, null);
             } catch (final VerificationException e) {
+                ctx.bucketVerdicts().failed(r.getHash(), r.getSources(), r.getAttempt(), e.withFile(path));
                 return new Done(r.getHash(), r, null, e.withFile(path));
             } catch (final io.historystreams.blob.BlobStoreFailure e) {
                 throw e; // not the bucket's failure: it stops the pipeline (AsyncWork)

@@ -98,6 +98,32 @@ class ForgedCheckpointReasonTest {
         org.junit.jupiter.api.Assertions.assertFalse(genesis.out().contains("SCP"), genesis.out());
     }
 
+    @Test
+    @Timeout(180)
+    void aBadBucketNamedByManyCheckpointsIsFetchedOncePerAttemptNotOncePerCheckpoint() throws Exception {
+        // a trial: a truncated bucket named by 72 checkpoints was downloaded 91 times by one ingest (buckets are
+        // gigabytes on pubnet); here one named by the 18 checkpoints 0x1bf..0x5ff
+        final Path damaged = tmp.resolve("damaged");
+        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), damaged, 0x3f, 0x5ff);
+        final String hash = "584d09889fd8ee37a8570bdef34ab34901952ac93b645acf9b7dd88dca47d96a";
+        final Path bucket = damaged.resolve(io.historystreams.archive.ArchivePaths.bucket(hash));
+        final byte[] whole = java.nio.file.Files.readAllBytes(bucket);
+        java.nio.file.Files.write(bucket, java.util.Arrays.copyOf(whole, whole.length / 2));
+        try (io.historystreams.testing.FaultyArchiveServer server =
+                io.historystreams.testing.FaultyArchiveServer.start(damaged)) {
+            final Cli.Ran ingest = Cli.run("ingest", "--archive", server.url(), "--to", "1535", "--quiet",
+                    "--data-dir", tmp.resolve("data").toString(), "--http-port", "-1", "-D",
+                    "checkpoint.retry.backoff.ms=100");
+            assertEquals(ExitCode.VERIFICATION_FAILED, ingest.code(), ingest.out());
+            org.junit.jupiter.api.Assertions.assertTrue(ingest.out().contains("18 failed"), ingest.out());
+            final long gets = server.requestLog().stream().filter(l -> l.contains(hash)).count();
+            // three attempts, each reading the bad copy twice (a second read rules out a broken transfer), and
+            // at most as many again where the two tasks fetched it at the same moment
+            org.junit.jupiter.api.Assertions.assertTrue(gets <= 12, gets + " fetches: " + server.requestLog()
+                    .stream().filter(l -> l.contains(hash)).toList());
+        }
+    }
+
     private static JsonNode checkpoint(final Path report, final long cp) throws Exception {
         for (final JsonNode c : new ObjectMapper().readTree(report.toFile()).get("checkpoints")) {
             if (c.get("checkpoint").asLong() == cp) {
