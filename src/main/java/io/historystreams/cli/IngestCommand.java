@@ -419,7 +419,12 @@ public final class IngestCommand implements Callable<Integer> {
                     publishTo.isEmpty() ? "" : publishing.nothingPublished() ? "; nothing to publish"
                             : (verified.isEmpty() ? "; none of the range verified; what this data dir verified before "
                                     + "published" : "; published") + " to " + publishTo.size() + " target(s)"
-                                    + (published ? "" : " (INCOMPLETE)"));
+                                    + (published ? "" : " (INCOMPLETE)")
+                                    // complete, with the root state past the checkpoints that failed: a mirror with
+                                    // holes (a trial read "published" as whole)
+                                    + (publishing.outcomes().stream().anyMatch(t -> t.lacks() != null)
+                                            ? ", lacking the checkpoints that failed (the WARN above, `lacks` in the "
+                                            + "report)" : ""));
             // a checkpoint is verified once per pipeline (data dir and topic prefix), from whichever archive asked
             // first: none of the sources given served these, so this archive's files for them were not read
             final List<Long> elsewhere = verified.stream().filter(cp -> {

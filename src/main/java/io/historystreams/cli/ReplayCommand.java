@@ -276,8 +276,11 @@ public final class ReplayCommand implements Callable<Integer> {
                         // not "INCOMPLETE (see above)" with nothing above (a trial)
                         out.println("nothing to publish: no checkpoint of the range is verified in the topics");
                     } else if (!published) {
+                        // each target's reason on this stream too (a trial: "see above", with the reason on stderr)
                         out.println(svc.closing() ? "publishing INCOMPLETE: stopped by a signal; run again to publish "
-                                + "the rest" : "publishing INCOMPLETE (see above)");
+                                + "the rest" : "publishing INCOMPLETE: " + String.join("; ", publishing.outcomes()
+                                        .stream().filter(o -> o.error() != null)
+                                        .map(o -> o.target() + ": " + o.error()).toList()));
                     } else {
                         out.println("published the " + checkpoints.size() + " checkpoint(s) to " + publishTo.size()
                                 + " target(s)");

@@ -769,7 +769,8 @@ public final class PublishRunner implements AutoCloseable {
                         // (ingest and replay stop waiting for this target at once: "trying again in 60000 ms" read
                         // as a promise, right before their "failed in a way retrying cannot fix")
                         LOG.warn("publishing checkpoint {} to {} failed (attempt {}, needs attention: not a transient "
-                                + "error); a service tries again every {} s until it is fixed: {}",
+                                + "error); `run` and `tail` try again every {} s until it is fixed, `ingest` and "
+                                + "`replay` stop waiting for this target: {}",
                                 r.value().getCheckpoint(), targetName, attempt, wait / 1000, e.getMessage());
                     }
                     backoff = Math.min(settings.maxBackoff().toMillis(), backoff * 2);

@@ -433,6 +433,25 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         assertTrue(out.contains("4 checkpoints: 4 verified") && out.contains("(INCOMPLETE)"), out);
     }
 
+    @Test
+    void aReplayToATargetItCannotWriteSaysWhyOnItsSummaryLine() throws Exception {
+        // a trial: "publishing INCOMPLETE (see above)", with the reason on the other stream
+        assertEquals(0, Main.run(commandOf("replaybad", "ingest", "--archive", Fixtures.pubnetGenesis().toString())));
+        final Path target = dir.resolve("blocked");
+        Files.createDirectories(target);
+        Files.writeString(target.resolve("history"), "a file where the target's history/ directory must be");
+        final StringWriter said = new StringWriter();
+        final StringWriter out = new StringWriter();
+        try (PrintWriter o = new PrintWriter(out, true); PrintWriter e = new PrintWriter(said, true)) {
+            assertEquals(1, Main.run(o, e, commandOf("replaybad", "replay", "--from", "1", "--to", "127",
+                    "--publish-to", target.toString())), out + "\n" + said);
+        }
+        final String line = out.toString().lines().filter(l -> l.startsWith("publishing INCOMPLETE")).findFirst()
+                .orElseThrow(() -> new AssertionError(out.toString()));
+        assertTrue(line.startsWith("publishing INCOMPLETE: " + target + ": publishing to " + target + " failed in a "
+                + "way retrying cannot fix: "), line);
+    }
+
     private static void deleteTree(final Path root) throws Exception {
         try (var s = Files.walk(root)) {
             for (final Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
