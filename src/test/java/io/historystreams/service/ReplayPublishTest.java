@@ -390,8 +390,9 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         }
         // the runner's line does not promise a retry the command will not wait for ("trying again in 60000 ms")
         assertTrue(warned.stream().anyMatch(l -> l.matches("(?s)publishing checkpoint \\d+ to " + java.util.regex.Pattern
-                .quote(target.toString()) + " failed \\(attempt 1, needs attention: not a transient error\\); a "
-                + "service tries again every 60 s until it is fixed: .*")), warned.toString());
+                .quote(target.toString()) + " failed \\(attempt 1, needs attention: not a transient error\\); `run` "
+                + "and `tail` try again every 60 s until it is fixed, `ingest` and `replay` stop waiting for this "
+                + "target: .*")), warned.toString());
         assertTrue(warned.stream().noneMatch(l -> l.contains("trying again in")), warned.toString());
         assertEquals(expectedFiles(Fixtures.testnetSmall(), Checkpoint.range(1, 200)), files(good));
         assertEquals(0xffL, rootLedger(good));
