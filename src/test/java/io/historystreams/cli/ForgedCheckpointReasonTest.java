@@ -9,14 +9,17 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * A checkpoint replaced whole by another chain's (a trial: testnet-small's 0x7f replaced by testnet-p24-hot's, every
- * file of it): verify said CHAIN_LINK_BROKEN on its ledger file, ingest TX_SET_HASH_MISMATCH on its transactions file,
- * which sent an operator to the wrong file. Both say the first now.
+ * What is said of damaged and forged copies. A checkpoint replaced whole by another chain's (a trial: testnet-small's
+ * 0x7f replaced by testnet-p24-hot's, every file of it): verify said CHAIN_LINK_BROKEN on its ledger file, ingest
+ * TX_SET_HASH_MISMATCH on its transactions file, which sent an operator to the wrong file; both say the first now. And
+ * from a trial with damaged copies: a source whose bad copy another source's replaced, SCP files missing from an
+ * archive that has the others, a bad bucket named by many checkpoints.
  */
 class ForgedCheckpointReasonTest {
     @TempDir
@@ -33,9 +36,8 @@ class ForgedCheckpointReasonTest {
                 verifyReport.toString());
         assertEquals(ExitCode.VERIFICATION_FAILED, verify.code(), verify.out());
         final Path ingestReport = tmp.resolve("ingest.json");
-        final Cli.Ran ingest = Cli.run("ingest", "--archive", forged.toString(), "--to", "640", "--quiet",
-                "--report", ingestReport.toString(), "--data-dir", tmp.resolve("data").toString(), "--http-port", "-1",
-                "-D", "checkpoint.max.attempts=1");
+        final Cli.Ran ingest = ingest("data", "--archive", forged.toString(), "--to", "640", "--report",
+                ingestReport.toString(), "-D", "checkpoint.max.attempts=1");
         assertEquals(ExitCode.VERIFICATION_FAILED, ingest.code(), ingest.out());
         final JsonNode v = checkpoint(verifyReport, 0x7f);
         final JsonNode i = checkpoint(ingestReport, 0x7f);
@@ -49,14 +51,12 @@ class ForgedCheckpointReasonTest {
     void ingestNamesASourceThatServedABadCopyAnotherSourceReplaced() throws Exception {
         // a trial: a mirror's damaged ledger file was read from the next source, exit 0, and nothing but a WARN in
         // the log named the damaged mirror (verify's report names it in `blamed`)
-        final Path damaged = tmp.resolve("damaged");
-        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), damaged, 0x3f, 0xbf);
+        final Path damaged = copyOfTestnetSmall(0xbf);
         final String ledger = "ledger/00/00/00/ledger-0000007f.xdr.gz";
-        java.nio.file.Files.write(damaged.resolve(ledger), new byte[] {1, 2, 3, 4});
+        Files.write(damaged.resolve(ledger), new byte[] {1, 2, 3, 4});
         final Path report = tmp.resolve("ingest.json");
-        final Cli.Ran ingest = Cli.run("ingest", "--archive", damaged.toString(), "--archive",
-                Fixtures.testnetSmall().toString(), "--to", "191", "--quiet", "--report", report.toString(),
-                "--data-dir", tmp.resolve("data").toString(), "--http-port", "-1");
+        final Cli.Ran ingest = ingest("data", "--archive", damaged.toString(), "--archive",
+                Fixtures.testnetSmall().toString(), "--to", "191", "--report", report.toString());
         assertEquals(ExitCode.OK, ingest.code(), ingest.out());
         final String warning = "warning: " + damaged + " served a bad copy of 1 file(s), each then read from another "
                 + "source: " + ledger + ". That source is damaged or forged: repair it, or leave it out (the report's "
@@ -76,13 +76,12 @@ class ForgedCheckpointReasonTest {
     void ingestSaysWhichCheckpointsLackAnScpFileTheOthersHave() throws Exception {
         // a trial: an SCP file deleted from a copy was left out of the events and the mirror for good, exit 0, and
         // nothing said so (an absent SCP file is not a failure: the oldest archives have none)
-        final Path lacking = tmp.resolve("lacking");
-        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), lacking, 0x3f, 0xff);
-        java.nio.file.Files.delete(lacking.resolve("scp/00/00/00/scp-0000007f.xdr.gz"));
-        java.nio.file.Files.delete(lacking.resolve("scp/00/00/00/scp-000000bf.xdr.gz"));
+        final Path lacking = copyOfTestnetSmall(0xff);
+        Files.delete(lacking.resolve("scp/00/00/00/scp-0000007f.xdr.gz"));
+        Files.delete(lacking.resolve("scp/00/00/00/scp-000000bf.xdr.gz"));
         final Path report = tmp.resolve("ingest.json");
-        final Cli.Ran ingest = Cli.run("ingest", "--archive", lacking.toString(), "--to", "255", "--quiet",
-                "--report", report.toString(), "--data-dir", tmp.resolve("data").toString(), "--http-port", "-1");
+        final Cli.Ran ingest = ingest("data", "--archive", lacking.toString(), "--to", "255", "--report",
+                report.toString());
         assertEquals(ExitCode.OK, ingest.code(), ingest.out());
         final String note = "note: 2 verified checkpoint(s) have no SCP file in any source, though the other 2 of the "
                 + "range have theirs: 0x7f..0xbf. SCP files are optional, so they are verified without one (their "
@@ -92,8 +91,7 @@ class ForgedCheckpointReasonTest {
         assertEquals("[\"" + note.substring("note: ".length()) + "\"]",
                 new ObjectMapper().readTree(report.toFile()).get("notes").toString());
         // an archive without any SCP file (the oldest): nothing to say
-        final Cli.Ran genesis = Cli.run("ingest", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet",
-                "--data-dir", tmp.resolve("genesis").toString(), "--http-port", "-1");
+        final Cli.Ran genesis = ingest("genesis", "--archive", Fixtures.pubnetGenesis().toString());
         assertEquals(ExitCode.OK, genesis.code(), genesis.out());
         org.junit.jupiter.api.Assertions.assertFalse(genesis.out().contains("SCP"), genesis.out());
     }
@@ -103,16 +101,14 @@ class ForgedCheckpointReasonTest {
     void aBadBucketNamedByManyCheckpointsIsFetchedOncePerAttemptNotOncePerCheckpoint() throws Exception {
         // a trial: a truncated bucket named by 72 checkpoints was downloaded 91 times by one ingest (buckets are
         // gigabytes on pubnet); here one named by the 18 checkpoints 0x1bf..0x5ff
-        final Path damaged = tmp.resolve("damaged");
-        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), damaged, 0x3f, 0x5ff);
+        final Path damaged = copyOfTestnetSmall(0x5ff);
         final String hash = "584d09889fd8ee37a8570bdef34ab34901952ac93b645acf9b7dd88dca47d96a";
         final Path bucket = damaged.resolve(io.historystreams.archive.ArchivePaths.bucket(hash));
-        final byte[] whole = java.nio.file.Files.readAllBytes(bucket);
-        java.nio.file.Files.write(bucket, java.util.Arrays.copyOf(whole, whole.length / 2));
+        final byte[] whole = Files.readAllBytes(bucket);
+        Files.write(bucket, java.util.Arrays.copyOf(whole, whole.length / 2));
         try (io.historystreams.testing.FaultyArchiveServer server =
                 io.historystreams.testing.FaultyArchiveServer.start(damaged)) {
-            final Cli.Ran ingest = Cli.run("ingest", "--archive", server.url(), "--to", "1535", "--quiet",
-                    "--data-dir", tmp.resolve("data").toString(), "--http-port", "-1", "-D",
+            final Cli.Ran ingest = ingest("data", "--archive", server.url(), "--to", "1535", "-D",
                     "checkpoint.retry.backoff.ms=100");
             assertEquals(ExitCode.VERIFICATION_FAILED, ingest.code(), ingest.out());
             org.junit.jupiter.api.Assertions.assertTrue(ingest.out().contains("18 failed"), ingest.out());
@@ -122,6 +118,21 @@ class ForgedCheckpointReasonTest {
             org.junit.jupiter.api.Assertions.assertTrue(gets <= 12, gets + " fetches: " + server.requestLog()
                     .stream().filter(l -> l.contains(hash)).toList());
         }
+    }
+
+    /** {@code ingest args} with the data dir {@code data} (under the test's directory), quiet, no HTTP endpoint. */
+    private Cli.Ran ingest(final String data, final String... args) {
+        final java.util.List<String> all = new java.util.ArrayList<>(java.util.List.of("ingest", "--quiet",
+                "--data-dir", tmp.resolve(data).toString(), "--http-port", "-1"));
+        all.addAll(java.util.List.of(args));
+        return Cli.run(all.toArray(String[]::new));
+    }
+
+    /** A copy of testnet-small's checkpoints 0x3f..{@code last}, to damage. */
+    private Path copyOfTestnetSmall(final long last) throws java.io.IOException {
+        final Path copy = tmp.resolve("copy");
+        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), copy, 0x3f, last);
+        return copy;
     }
 
     private static JsonNode checkpoint(final Path report, final long cp) throws Exception {
