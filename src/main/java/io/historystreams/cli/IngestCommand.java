@@ -449,7 +449,9 @@ public final class IngestCommand implements Callable<Integer> {
                     .forEach(cp -> out.println("note: "
                             + ArchiveStart.describeVerdict(cp, Checkpoint.previous(cp))));
             final List<String> warnings = new ArrayList<>(range.warnings());
-            for (final String line : badCopies(verified.stream().flatMap(cp -> w.blamedFiles(cp).stream()).toList())) {
+            // (the bad copies of this run's verdicts: a source repaired since an earlier run is not named again)
+            for (final String line : badCopies(verified.stream().filter(w::verifiedThisRun)
+                    .flatMap(cp -> w.blamedFiles(cp).stream()).toList())) {
                 out.println(line);
                 warnings.add(line);
             }

@@ -69,6 +69,11 @@ class ForgedCheckpointReasonTest {
         org.junit.jupiter.api.Assertions.assertFalse(checkpoint(report, 0x3f).has("blamed"), "its copy was good");
         assertEquals(warning.substring("warning: ".length()),
                 new ObjectMapper().readTree(report.toFile()).get("warnings").get(0).asText());
+        // the next run of the range on this data dir verifies nothing again: not said again
+        final Cli.Ran again = ingest("data", "--archive", damaged.toString(), "--archive",
+                Fixtures.testnetSmall().toString(), "--to", "191");
+        assertEquals(ExitCode.OK, again.code(), again.out());
+        org.junit.jupiter.api.Assertions.assertFalse(again.out().contains("served a bad copy"), again.out());
     }
 
     @Test
