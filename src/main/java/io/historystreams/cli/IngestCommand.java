@@ -455,7 +455,9 @@ public final class IngestCommand implements Callable<Integer> {
                 out.println(line);
                 warnings.add(line);
             }
-            final String scp = withoutScp(verified, w::verifiedWithoutScp);
+            final String scp = withoutScp(verified, w::verifiedWithoutScp, " (their events and mirrors lack it); if "
+                    + "the archive should have them, repair it: this data dir does not fetch a verified checkpoint "
+                    + "again, a new --data-dir does");
             if (scp != null) {
                 out.println(scp);
                 warnings.add(scp);
@@ -589,16 +591,15 @@ public final class IngestCommand implements Callable<Integer> {
      * without any, as the oldest are). A verified checkpoint is not fetched again in its data dir (a trial: a deleted
      * SCP file left out of the events and the mirror for good, and nothing said so).
      */
-    static String withoutScp(final List<Long> verified, final java.util.function.LongPredicate withoutScp) {
+    static String withoutScp(final List<Long> verified, final java.util.function.LongPredicate withoutScp,
+            final String afterRepair) {
         final List<Long> without = verified.stream().filter(withoutScp::test).toList();
         if (without.isEmpty() || without.size() == verified.size()) {
             return null;
         }
         return String.format("note: %d verified checkpoint(s) have no SCP file in any source, though the other %d of the "
-                + "range have theirs: %s. SCP files are optional, so they are verified without one (their events and "
-                + "mirrors lack it); if the archive should have them, repair it: this data dir does not fetch a "
-                + "verified checkpoint again, a new --data-dir does", without.size(), verified.size() - without.size(),
-                runsOf(without));
+                + "range have theirs: %s. SCP files are optional, so they are verified without one%s", without.size(),
+                verified.size() - without.size(), runsOf(without), afterRepair);
     }
 
     /**

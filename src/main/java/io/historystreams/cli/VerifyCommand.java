@@ -84,6 +84,12 @@ public final class VerifyCommand implements Callable<Integer> {
                     new java.util.concurrent.atomic.AtomicReference<>();
             final Progress progress = quiet ? null : new Progress(err, checkpoints.size(), done);
             final LeadingAbsent leading = new LeadingAbsent();
+            // said after the summary, as ingest says them: the verified checkpoints, those without an SCP file, and
+            // the files another source's copy replaced (a trial: only the report and a log WARN said so)
+            final List<Long> verified = java.util.Collections.synchronizedList(new ArrayList<>());
+            final java.util.Set<Long> withoutScp = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            final List<io.historystreams.service.OutcomeWatcher.BlamedFile> replaced =
+                    java.util.Collections.synchronizedList(new ArrayList<>());
             try (ArchiveVerifier verifier = new ArchiveVerifier(ha, options);
                     VerificationReport rep = report == null ? null
                             : VerificationReport.start(report, "verify", ha.sourceNames(), first, last,
@@ -91,6 +97,19 @@ public final class VerifyCommand implements Callable<Integer> {
                 final ArchiveVerifier.Summary s = verifier.verify(checkpoints, o -> {
                     done.incrementAndGet();
                     leading.add(o);
+                    if (o.status() == CheckpointOutcome.Status.VERIFIED) {
+                        verified.add(o.checkpoint());
+                        for (final io.historystreams.verify.FileOutcome f : o.files()) {
+                            if (f.type() == io.historystreams.archive.FileType.SCP
+                                    && f.status() == io.historystreams.verify.FileOutcome.Status.ABSENT) {
+                                withoutScp.add(o.checkpoint());
+                            }
+                            if (!f.blamed().isEmpty()) {
+                                replaced.add(new io.historystreams.service.OutcomeWatcher.BlamedFile(f.path(),
+                                        f.blamed()));
+                            }
+                        }
+                    }
                     if (o.status() != CheckpointOutcome.Status.VERIFIED) {
                         out.println(failureLine(o));
                     } else if (o.link() == CheckpointOutcome.Link.ARCHIVE_START) {
@@ -130,6 +149,11 @@ public final class VerifyCommand implements Callable<Integer> {
                             + ", the first " + leading.count + " of the range", leading.next, leading.next,
                             Checkpoint.firstLedger(leading.next)));
                 }
+                final String scp = IngestCommand.withoutScp(verified.stream().sorted().toList(), withoutScp::contains,
+                        "; if the archive should have them, repair it");
+                if (scp != null) {
+                    notes.add(scp.substring("note: ".length()));
+                }
                 if (rep != null && reportFailed.get() == null) {
                     try {
                         rep.finish(s, ms, null, notes);
@@ -142,6 +166,7 @@ public final class VerifyCommand implements Callable<Integer> {
                         s.verified(), s.incomplete(), s.failed(), s.headers(), s.transactionSets(), s.resultSets(),
                         s.buckets(), s.bucketsFailed(), s.bytes() / 1e6, ms / 1000.0);
                 notes.forEach(n -> out.println("note: " + n));
+                IngestCommand.badCopies(replaced).forEach(out::println);
                 out.flush();
                 if (reportFailed.get() != null) {
                     err.println("error: " + reportFailed.get().getMessage());

@@ -69,6 +69,11 @@ class ForgedCheckpointReasonTest {
         org.junit.jupiter.api.Assertions.assertFalse(checkpoint(report, 0x3f).has("blamed"), "its copy was good");
         assertEquals(warning.substring("warning: ".length()),
                 new ObjectMapper().readTree(report.toFile()).get("warnings").get(0).asText());
+        // verify says it too (its report names the file's blamed sources)
+        final Cli.Ran verify = Cli.run("verify", "--archive", damaged.toString(), "--archive",
+                Fixtures.testnetSmall().toString(), "--to", "191", "--quiet");
+        assertEquals(ExitCode.OK, verify.code(), verify.out());
+        org.junit.jupiter.api.Assertions.assertTrue(verify.out().contains(warning), verify.out());
         // the next run of the range on this data dir verifies nothing again: not said again
         final Cli.Ran again = ingest("data", "--archive", damaged.toString(), "--archive",
                 Fixtures.testnetSmall().toString(), "--to", "191");
@@ -95,10 +100,24 @@ class ForgedCheckpointReasonTest {
         org.junit.jupiter.api.Assertions.assertTrue(ingest.out().contains(note), ingest.out());
         assertEquals("[\"" + note.substring("note: ".length()) + "\"]",
                 new ObjectMapper().readTree(report.toFile()).get("notes").toString());
+        // verify says it too, with what it can say of a repair
+        final Path verifyReport = tmp.resolve("verify.json");
+        final Cli.Ran verify = Cli.run("verify", "--archive", lacking.toString(), "--to", "255", "--quiet",
+                "--report", verifyReport.toString());
+        assertEquals(ExitCode.OK, verify.code(), verify.out());
+        final String verifyNote = "note: 2 verified checkpoint(s) have no SCP file in any source, though the other 2 "
+                + "of the range have theirs: 0x7f..0xbf. SCP files are optional, so they are verified without one; if "
+                + "the archive should have them, repair it";
+        org.junit.jupiter.api.Assertions.assertTrue(verify.out().contains(verifyNote), verify.out());
+        assertEquals("[\"" + verifyNote.substring("note: ".length()) + "\"]",
+                new ObjectMapper().readTree(verifyReport.toFile()).get("summary").get("notes").toString());
         // an archive without any SCP file (the oldest): nothing to say
         final Cli.Ran genesis = ingest("genesis", "--archive", Fixtures.pubnetGenesis().toString());
         assertEquals(ExitCode.OK, genesis.code(), genesis.out());
         org.junit.jupiter.api.Assertions.assertFalse(genesis.out().contains("SCP"), genesis.out());
+        final Cli.Ran verifyGenesis = Cli.run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet");
+        assertEquals(ExitCode.OK, verifyGenesis.code(), verifyGenesis.out());
+        org.junit.jupiter.api.Assertions.assertFalse(verifyGenesis.out().contains("SCP"), verifyGenesis.out());
     }
 
     @Test
