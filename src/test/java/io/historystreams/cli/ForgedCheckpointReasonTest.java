@@ -57,11 +57,10 @@ class ForgedCheckpointReasonTest {
         final Path report = tmp.resolve("ingest.json");
         final Cli.Ran ingest = ingest("data", "--archive", damaged.toString(), "--archive",
                 Fixtures.testnetSmall().toString(), "--to", "191", "--report", report.toString());
-        assertEquals(ExitCode.OK, ingest.code(), ingest.out());
         final String warning = "warning: " + damaged + " served a bad copy of 1 file(s), each then read from another "
                 + "source: " + ledger + ". That source is damaged or forged: repair it, or leave it out (the report's "
                 + "`blamed` names the checkpoints)";
-        org.junit.jupiter.api.Assertions.assertTrue(ingest.out().contains(warning), ingest.out());
+        assertOkSaying(ingest, warning);
         final JsonNode c = checkpoint(report, 0x7f);
         assertEquals("[{\"file\":\"" + ledger + "\",\"sources\":[\"" + damaged + "\"]}]",
                 c.get("blamed").toString(), c::toString);
@@ -72,13 +71,11 @@ class ForgedCheckpointReasonTest {
         // verify says it too (its report names the file's blamed sources)
         final Cli.Ran verify = Cli.run("verify", "--archive", damaged.toString(), "--archive",
                 Fixtures.testnetSmall().toString(), "--to", "191", "--quiet");
-        assertEquals(ExitCode.OK, verify.code(), verify.out());
-        org.junit.jupiter.api.Assertions.assertTrue(verify.out().contains(warning), verify.out());
+        assertOkSaying(verify, warning);
         // the next run of the range on this data dir verifies nothing again: not said again
         final Cli.Ran again = ingest("data", "--archive", damaged.toString(), "--archive",
                 Fixtures.testnetSmall().toString(), "--to", "191");
-        assertEquals(ExitCode.OK, again.code(), again.out());
-        org.junit.jupiter.api.Assertions.assertFalse(again.out().contains("served a bad copy"), again.out());
+        assertOkWithout(again, "served a bad copy");
     }
 
     @Test
@@ -92,32 +89,26 @@ class ForgedCheckpointReasonTest {
         final Path report = tmp.resolve("ingest.json");
         final Cli.Ran ingest = ingest("data", "--archive", lacking.toString(), "--to", "255", "--report",
                 report.toString());
-        assertEquals(ExitCode.OK, ingest.code(), ingest.out());
         final String note = "note: 2 verified checkpoint(s) have no SCP file in any source, though the other 2 of the "
                 + "range have theirs: 0x7f..0xbf. SCP files are optional, so they are verified without one (their "
                 + "events and mirrors lack it); if the archive should have them, repair it: this data dir does not "
                 + "fetch a verified checkpoint again, a new --data-dir does";
-        org.junit.jupiter.api.Assertions.assertTrue(ingest.out().contains(note), ingest.out());
+        assertOkSaying(ingest, note);
         assertEquals("[\"" + note.substring("note: ".length()) + "\"]",
                 new ObjectMapper().readTree(report.toFile()).get("notes").toString());
         // verify says it too, with what it can say of a repair
         final Path verifyReport = tmp.resolve("verify.json");
         final Cli.Ran verify = Cli.run("verify", "--archive", lacking.toString(), "--to", "255", "--quiet",
                 "--report", verifyReport.toString());
-        assertEquals(ExitCode.OK, verify.code(), verify.out());
         final String verifyNote = "note: 2 verified checkpoint(s) have no SCP file in any source, though the other 2 "
                 + "of the range have theirs: 0x7f..0xbf. SCP files are optional, so they are verified without one; if "
                 + "the archive should have them, repair it";
-        org.junit.jupiter.api.Assertions.assertTrue(verify.out().contains(verifyNote), verify.out());
+        assertOkSaying(verify, verifyNote);
         assertEquals("[\"" + verifyNote.substring("note: ".length()) + "\"]",
                 new ObjectMapper().readTree(verifyReport.toFile()).get("summary").get("notes").toString());
         // an archive without any SCP file (the oldest): nothing to say
-        final Cli.Ran genesis = ingest("genesis", "--archive", Fixtures.pubnetGenesis().toString());
-        assertEquals(ExitCode.OK, genesis.code(), genesis.out());
-        org.junit.jupiter.api.Assertions.assertFalse(genesis.out().contains("SCP"), genesis.out());
-        final Cli.Ran verifyGenesis = Cli.run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet");
-        assertEquals(ExitCode.OK, verifyGenesis.code(), verifyGenesis.out());
-        org.junit.jupiter.api.Assertions.assertFalse(verifyGenesis.out().contains("SCP"), verifyGenesis.out());
+        assertOkWithout(ingest("genesis", "--archive", Fixtures.pubnetGenesis().toString()), "SCP");
+        assertOkWithout(Cli.run("verify", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet"), "SCP");
     }
 
     @Test
@@ -142,6 +133,18 @@ class ForgedCheckpointReasonTest {
             org.junit.jupiter.api.Assertions.assertTrue(gets <= 12, gets + " fetches: " + server.requestLog()
                     .stream().filter(l -> l.contains(hash)).toList());
         }
+    }
+
+    /** {@code r} exited 0 and said {@code text}. */
+    private static void assertOkSaying(final Cli.Ran r, final String text) {
+        assertEquals(ExitCode.OK, r.code(), r.out());
+        org.junit.jupiter.api.Assertions.assertTrue(r.out().contains(text), r.out());
+    }
+
+    /** {@code r} exited 0 and did not say {@code text}. */
+    private static void assertOkWithout(final Cli.Ran r, final String text) {
+        assertEquals(ExitCode.OK, r.code(), r.out());
+        org.junit.jupiter.api.Assertions.assertFalse(r.out().contains(text), r.out());
     }
 
     /** {@code ingest args} with the data dir {@code data} (under the test's directory), quiet, no HTTP endpoint. */
