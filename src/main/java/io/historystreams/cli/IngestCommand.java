@@ -756,6 +756,10 @@ public final class IngestCommand implements Callable<Integer> {
                     g.writeNumberField("checkpointsConfirmed", t.confirmed());
                     g.writeNumberField("checkpointsToPublish", t.of());
                     g.writeBooleanField("rootWritten", t.rootWritten());
+                    if (t.rootLedger() >= 0) {
+                        // what the target holds, whatever became of the wait (a given-up target's root may have moved)
+                        g.writeNumberField("rootLedger", t.rootLedger());
+                    }
                     if (t.error() != null) {
                         g.writeStringField("error", t.error());
                     }

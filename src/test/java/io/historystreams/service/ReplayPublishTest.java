@@ -409,6 +409,10 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         assertEquals(4, targets.get(1).get("checkpointsConfirmed").asInt(), targets.toString());
         assertTrue(targets.get(1).get("rootWritten").asBoolean(), targets.toString());
         assertFalse(targets.get(1).has("error"), targets.toString());
+        // what each target's root state names at the end (a trial: a given-up target's root had moved, which
+        // rootWritten false did not say); the blocked one has none
+        assertEquals(0xff, targets.get(1).get("rootLedger").asLong(), targets.toString());
+        assertFalse(targets.get(0).has("rootLedger"), targets.toString());
         // a failure retrying cannot fix ends the wait at once, not after publish.give.up.seconds (it was retried for
         // all of them)
         final long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);

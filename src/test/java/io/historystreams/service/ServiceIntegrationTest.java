@@ -269,6 +269,7 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         final com.fasterxml.jackson.databind.JsonNode target = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(report.toFile()).get("targets").get(0);
         assertTrue(target.get("complete").asBoolean(), target::toString);
+        assertEquals(127, target.get("rootLedger").asLong(), target::toString);
         assertTrue(target.get("lacks").asText().startsWith("the root state moves to checkpoint 0000007f although the "
                 + "target lacks 1 checkpoint(s) below it (0000003f)"), target::toString);
     }
