@@ -71,7 +71,7 @@ public final class FaultyArchiveServer implements AutoCloseable {
     private volatile Path root;
     private volatile boolean closed;
     private volatile Map<String, String> lastRequestHeaders = Map.of();
-    private volatile String held;
+    private final java.util.Set<String> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final Object holdLock = new Object();
 
     private FaultyArchiveServer(final Path root) throws IOException {
@@ -96,7 +96,10 @@ public final class FaultyArchiveServer implements AutoCloseable {
      * before is answered from then on.
      */
     public void hold(final String path) {
-        held = strip(path);
+        synchronized (holdLock) {
+            held.clear();
+            held.add(strip(path));
+        }
     }
 
     /**
@@ -104,14 +107,40 @@ public final class FaultyArchiveServer implements AutoCloseable {
      * before {@link #release()}, since each links to the one before, while the ones before it are.
      */
     public void holdCheckpoint(final long checkpoint) {
-        hold(io.historystreams.archive.ArchivePaths.checkpointFile(io.historystreams.archive.FileType.TRANSACTIONS,
-                checkpoint));
+        hold(transactionsOf(checkpoint));
     }
 
-    /** Answers the file held by {@link #hold(String)}, the requests waiting included. */
-    public void release() {
-        held = null;
+    /**
+     * Holds the transactions file of each of {@code checkpoints} until {@link #releaseCheckpoint} of it: a test that
+     * stops runs part-way several times holds each run's stop from the start (a run may fetch files of checkpoints far
+     * ahead of those it verifies, and a file fetched once is not asked for again).
+     */
+    public void holdCheckpoints(final long... checkpoints) {
         synchronized (holdLock) {
+            held.clear();
+            for (final long cp : checkpoints) {
+                held.add(strip(transactionsOf(cp)));
+            }
+        }
+    }
+
+    /** Answers the transactions file of {@code checkpoint}, held by {@link #holdCheckpoints}. */
+    public void releaseCheckpoint(final long checkpoint) {
+        synchronized (holdLock) {
+            held.remove(strip(transactionsOf(checkpoint)));
+            holdLock.notifyAll();
+        }
+    }
+
+    private static String transactionsOf(final long checkpoint) {
+        return io.historystreams.archive.ArchivePaths.checkpointFile(io.historystreams.archive.FileType.TRANSACTIONS,
+                checkpoint);
+    }
+
+    /** Answers every file held by {@link #hold(String)}, the requests waiting included. */
+    public void release() {
+        synchronized (holdLock) {
+            held.clear();
             holdLock.notifyAll();
         }
     }
@@ -323,7 +352,7 @@ public final class FaultyArchiveServer implements AutoCloseable {
     /** Waits while {@code path} is held by {@link #hold(String)}. */
     private void awaitRelease(final String path) throws InterruptedException {
         synchronized (holdLock) {
-            while (path.equals(held) && !closed) {
+            while (held.contains(path) && !closed) {
                 holdLock.wait(100);
             }
         }
