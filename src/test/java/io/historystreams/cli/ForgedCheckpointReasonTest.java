@@ -64,7 +64,9 @@ class ForgedCheckpointReasonTest {
         final JsonNode c = checkpoint(report, 0x7f);
         assertEquals("[{\"file\":\"" + ledger + "\",\"sources\":[\"" + damaged + "\"]}]",
                 c.get("blamed").toString(), c::toString);
-        assertEquals(Fixtures.testnetSmall().toString(), c.get("sources").get(1).asText(), c::toString);
+        // the other source served it (and, when the damaged one was read after it from then on, maybe all its files)
+        org.junit.jupiter.api.Assertions.assertTrue(c.get("sources").toString().contains("\"" + Fixtures.testnetSmall()
+                + "\""), c::toString);
         org.junit.jupiter.api.Assertions.assertFalse(checkpoint(report, 0x3f).has("blamed"), "its copy was good");
         assertEquals(warning.substring("warning: ".length()),
                 new ObjectMapper().readTree(report.toFile()).get("warnings").get(0).asText());
