@@ -126,9 +126,11 @@ public final class ReplayCommand implements Callable<Integer> {
                 // as the pipeline's topics: replication.factor, or min(3, brokers)
                 final short rf = (short) HistoryStreamsService.replicationFactor(config, admin);
                 TopicAdmin.ensureTopics(admin, List.of(
-                        new TopicSpec(cpOut, partitionsOf(admin, t.checkpointsVerified.name(), partitions), rf,
+                        new TopicSpec(cpOut, HistoryStreamsService.partitionsOf(admin,
+                                t.checkpointsVerified.name(), partitions), rf,
                                 t.checkpointsVerified.configs()),
-                        new TopicSpec(ledgerOut, partitionsOf(admin, t.ledgersVerified.name(), partitions), rf,
+                        new TopicSpec(ledgerOut, HistoryStreamsService.partitionsOf(admin,
+                                t.ledgersVerified.name(), partitions), rf,
                                 t.ledgersVerified.configs())));
             }
             // each checkpoint's latest verified record, unless a failure record was given after it (the chain check
@@ -307,19 +309,6 @@ public final class ReplayCommand implements Callable<Integer> {
                 sink.accept(r, topic.valueSerde().deserializer().deserialize(r.topic(), r.value()));
             }
         });
-    }
-
-    /** The partitions of {@code topic}, or {@code otherwise} when it does not exist (or cannot be described). */
-    static int partitionsOf(final Admin admin, final String topic, final int otherwise) {
-        try {
-            return admin.describeTopics(List.of(topic)).allTopicNames().get(30, java.util.concurrent.TimeUnit.SECONDS)
-                    .get(topic).partitions().size();
-        } catch (final java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            return otherwise;
-        } catch (final InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return otherwise;
-        }
     }
 
     /**

@@ -500,7 +500,7 @@ public final class HistoryStreamsService implements AutoCloseable {
     }
 
     /** Partitions of an existing topic (topics created by an earlier run keep theirs), or {@code fallback}. */
-    private static int partitionsOf(final Admin admin, final String topic, final int fallback) {
+    public static int partitionsOf(final Admin admin, final String topic, final int fallback) {
         try {
             return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
                     .partitions().size();

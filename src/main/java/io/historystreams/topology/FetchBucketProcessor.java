@@ -149,8 +149,9 @@ final class FetchBucketProcessor implements Processor<String, BucketRequest, Obj
                 });
                 return new Done(r.getHash(), r, file, null);
             } catch (final VerificationException e) {
-                ctx.bucketVerdicts().failed(r.getHash(), r.getSources(), r.getAttempt(), e.withFile(path));
-                return new Done(r.getHash(), r, null, e.withFile(path));
+                final VerificationException failure = e.withFile(path);
+                ctx.bucketVerdicts().failed(r.getHash(), r.getSources(), r.getAttempt(), failure);
+                return new Done(r.getHash(), r, null, failure);
             } catch (final io.historystreams.blob.BlobStoreFailure e) {
                 throw e; // not the bucket's failure: it stops the pipeline (AsyncWork)
             } catch (final RuntimeException e) {

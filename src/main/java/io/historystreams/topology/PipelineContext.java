@@ -83,47 +83,14 @@ public final class PipelineContext implements AutoCloseable {
         this.sourceOptions = sourceOptions;
         this.retryPolicy = retryPolicy;
         this.limits = limits;
+        // each bad copy is kept at once, before the source is read after the others (blamedFor)
         this.observer = new FetchObserver() {
-            // each bad copy is kept at once, before the source is read after the others (blamedFor)
-            @Override
-            public void attempt(final String source, final String path) {
-                observer.attempt(source, path);
-            }
-
-            @Override
-            public void retry(final String source, final String path, final String reason,
-                    final java.time.Duration delay) {
-                observer.retry(source, path, reason, delay);
-            }
-
-            @Override
-            public void success(final String source, final String path, final long bytes, final long nanos) {
-                observer.success(source, path, bytes, nanos);
-            }
-
             @Override
             public void blamed(final String source, final String path,
                     final io.historystreams.verify.VerificationException e) {
                 blamedFor(path, List.of(source));
-                observer.blamed(source, path, e);
             }
-
-            @Override
-            public void notPresent(final String source, final String path) {
-                observer.notPresent(source, path);
-            }
-
-            @Override
-            public void refused(final String source, final String path, final String reason) {
-                observer.refused(source, path, reason);
-            }
-
-            @Override
-            public void failedAttempt(final String source, final String path, final String outcome,
-                    final long nanos) {
-                observer.failedAttempt(source, path, outcome, nanos);
-            }
-        };
+        }.andThen(observer);
         this.fetchesPerProcessor = Math.max(DEFAULT_FETCHES_PER_PROCESSOR, 4 * fetchConcurrency);
         this.fetchPool = fetchPool(fetchConcurrency);
     }
