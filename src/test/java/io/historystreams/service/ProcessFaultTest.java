@@ -206,7 +206,8 @@ class ProcessFaultTest extends WithEmbeddedBroker {
         final String[] args = {"ingest", "--archive", archive, "--from", "1", "--to",
             "10047", "--bootstrap-servers", broker.bootstrapServers(), "--application-id", app, "-D",
             "topic.prefix=" + app + ".", "--data-dir", dir.resolve(app).toString(), "--http-port", "-1", "--quiet",
-            "--fetch-concurrency", "2", "--publish-to", target.toString(),
+            // 4: up to two fetches wait on the files held below for as long as they are held
+            "--fetch-concurrency", "4", "--publish-to", target.toString(),
             // a killed member leaves the group after 6 s instead of 45 s (passed to every Kafka client untouched)
             "-D", "kafka.session.timeout.ms=6000", "-D", "kafka.heartbeat.interval.ms=1500"};
         final List<String> cmd = javaMain(args);
