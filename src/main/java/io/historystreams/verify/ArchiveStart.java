@@ -36,8 +36,8 @@ public final class ArchiveStart {
 
     /**
      * Where an archive starts within a range whose first checkpoint it does not hold: the lowest checkpoint of {@code
-     * first..last} whose state file a source holds, found by bisection, when every source answered that it has no
-     * state file of {@code first}; -1 when one holds it, the answer is not known (a source down), or none of the range
+     * first..last} of which a source holds the state file or the ledger file, found by bisection, when every source
+     * answered that it has neither of {@code first}; -1 when one holds either, the answer is not known (a source down), or none of the range
      * is held. A range from below an archive's start asks for checkpoints that fail as missing, and for its first
      * checkpoint's predecessor: asked for without it, that checkpoint is verified as the archive's start (a trial:
      * {@code tail --from} below it failed the archive's first checkpoint for good, and said nothing of where the
@@ -60,10 +60,10 @@ public final class ArchiveStart {
             failing.add(names.indexOf(name));
         }
         if (!failing.isEmpty() && failing.size() < names.size()
-                && held(archive.without(failing), first) == Boolean.TRUE) {
+                && heldAny(archive.without(failing), first) == Boolean.TRUE) {
             return -1;
         }
-        if (held(archive, first) != Boolean.FALSE || held(archive, last) != Boolean.TRUE) {
+        if (heldAny(archive, first) != Boolean.FALSE || heldAny(archive, last) != Boolean.TRUE) {
             return -1;
         }
         long present = last;
@@ -71,7 +71,7 @@ public final class ArchiveStart {
             long absent = first;
             while (present - absent > Checkpoint.FREQUENCY) {
                 final long mid = absent + (present - absent) / 2 / Checkpoint.FREQUENCY * Checkpoint.FREQUENCY;
-                final Boolean h = held(archive, mid);
+                final Boolean h = heldAny(archive, mid);
                 if (h == null) {
                     return -1;
                 }
@@ -83,7 +83,7 @@ public final class ArchiveStart {
             }
             long below = -1;
             for (final long probe : probesBelow(first, present)) {
-                final Boolean h = held(archive, probe);
+                final Boolean h = heldAny(archive, probe);
                 if (h == null) {
                     return -1;
                 }
@@ -124,8 +124,25 @@ public final class ArchiveStart {
 
     /** Whether a source holds the state file of {@code checkpoint}: null when that is not known. */
     private static Boolean held(final HistoryArchive archive, final long checkpoint) {
+        return holds(archive, ArchivePaths.has(checkpoint));
+    }
+
+    /**
+     * Whether a source holds anything of {@code checkpoint}: its state file or, when no source has that, its ledger
+     * file; null when that is not known. An archive that holds a checkpoint's ledger file but not its state file is
+     * damaged there, not starting later (a trial: the first checkpoint's state file deleted, and {@code verify} with
+     * no {@code --from} passed the archive as one starting at the second, exit 0).
+     */
+    private static Boolean heldAny(final HistoryArchive archive, final long checkpoint) {
+        final Boolean state = held(archive, checkpoint);
+        return state == Boolean.FALSE
+                ? holds(archive, ArchivePaths.checkpointFile(io.historystreams.archive.FileType.LEDGER, checkpoint))
+                : state;
+    }
+
+    private static Boolean holds(final HistoryArchive archive, final String path) {
         try {
-            archive.fetch(ArchivePaths.has(checkpoint), in -> in.transferTo(OutputStream.nullOutputStream()));
+            archive.fetch(path, in -> in.transferTo(OutputStream.nullOutputStream()));
             return Boolean.TRUE;
         } catch (final VerificationException e) {
             return everySourceSaidAbsent(archive, e) ? Boolean.FALSE : null;
@@ -171,7 +188,8 @@ public final class ArchiveStart {
 
     private static String startsAt(final long first, final long start, final String what) {
         return String.format("the archive holds no checkpoint %d (0x%x), the first %s: it starts at %d (0x%x), the "
-                + "lowest checkpoint of the range whose state file it holds", first, first, what, start, start);
+                + "lowest checkpoint of the range of which it holds the state file or the ledger file", first, first, what,
+                start, start);
     }
 
     /** Whether {@code e} says that every source of {@code archive} answered "not present" (its source names them). */

@@ -193,6 +193,25 @@ class VerifyCommandCorruptionTest {
     }
 
     /**
+     * With no {@code --from}, an archive whose first checkpoint's state file is gone but whose ledger file is there is
+     * damaged there: the checkpoint fails as missing. It was taken for an archive starting at the second checkpoint,
+     * verified with a note, exit 0 (a trial).
+     */
+    @Test
+    void aFirstCheckpointWithoutItsStateFileIsMissingNotBeforeTheArchivesStart() throws Exception {
+        server.on(ArchivePaths.has(0x3f)).status(404).forever();
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", server.url(), "--to", "255", "--network-passphrase",
+                VerifyRun.TESTNET);
+        r.assertExit(ExitCode.VERIFICATION_FAILED);
+        assertEquals(List.of(0x3fL, 0x7fL, 0xbfL, 0xffL), r.checkpointNumbers(), r::describe);
+        assertEquals("INCOMPLETE", r.checkpoint(0x3f).get("status").asText(), r::describe);
+        assertTrue(failures(r.checkpoint(0x3f)).stream().anyMatch(f -> f.get("reason").asText().equals("MISSING_FILE")
+                && f.get("file").asText().equals(ArchivePaths.has(0x3f))), r::describe);
+        assertFalse(r.out.contains("it starts at"), r::describe);
+        assertFalse(r.err.contains("it starts at"), r::describe);
+    }
+
+    /**
      * Two sources, one down for the checkpoint before the range: it may hold it, so the range's first checkpoint is
      * not the archive's start (a trial: it was verified as ARCHIVE_START, exit 0, "the archive holds no checkpoint").
      */

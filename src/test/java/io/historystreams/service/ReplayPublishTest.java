@@ -209,8 +209,8 @@ class ReplayPublishTest extends WithEmbeddedBroker {
                     "checkpoint.max.attempts=1")), said.toString());
         }
         assertTrue(said.toString().contains("warning: the archive holds no checkpoint 3839 (0xeff), the first of the "
-                + "range: it starts at 4031 (0xfbf), the lowest checkpoint of the range whose state file it holds. The "
-                + "checkpoints below it fail as missing, and it is verified as the archive's start (its link to the "
+                + "range: it starts at 4031 (0xfbf), the lowest checkpoint of the range of which it holds the state file "
+                + "or the ledger file. The checkpoints below it fail as missing, and it is verified as the archive's start (its link to the "
                 + "checkpoint before is not checked); --from 3968 starts there"), said.toString());
         final com.fasterxml.jackson.databind.JsonNode r = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(report.toFile());
@@ -304,8 +304,8 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         assertEquals(0, Main.run(commandOf("validator", "ingest", "--archive", Fixtures.testnetSmall().toString(),
                 "--from", "4000", "--to", "4300", "--publish-to", mid.toString())));
         final String note = "note: the archive holds no checkpoint 63 (0x3f), the first of the range (no --from): it "
-                + "starts at 4031 (0xfbf), the lowest checkpoint of the range whose state file it holds. The range "
-                + "starts there, and it is verified as the archive's start (its link to the checkpoint before is not "
+                + "starts at 4031 (0xfbf), the lowest checkpoint of the range of which it holds the state file or the "
+                + "ledger file. The range starts there, and it is verified as the archive's start (its link to the checkpoint before is not "
                 + "checked); --from 1 asks for every checkpoint below it (those the archive lacks fail as missing: "
                 + "checkpoints held below a gap that the probes missed would be verified there)";
         final Path report = dir.resolve("validator.json");

@@ -554,8 +554,8 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
             assertEquals(List.of(0x43fL, 0x47fL, 0x4bfL), requested);
             assertTrue(warned.stream().anyMatch(ev -> ev.getLevel() == ch.qos.logback.classic.Level.WARN
                     && ev.getFormattedMessage().equals("the archive holds no checkpoint 959 (0x3bf), the first asked "
-                            + "for (--from): it starts at 1087 (0x43f), the lowest checkpoint of the range whose state "
-                            + "file it holds. The tail starts there, and it is verified as the archive's start (its "
+                            + "for (--from): it starts at 1087 (0x43f), the lowest checkpoint of the range of which it "
+                            + "holds the state file or the ledger file. The tail starts there, and it is verified as the archive's start (its "
                             + "link to the checkpoint before is not checked)")), warned::toString);
             try (OutcomeWatcher w = new OutcomeWatcher(svc.clientProps(), svc.topics(), requested, 0)) {
                 final long end = System.nanoTime() + Duration.ofSeconds(90).toNanos();

@@ -26,12 +26,43 @@ class ArchiveStartTest {
         try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
                 HistoryArchive ha = HistoryArchive.open(List.of(server.url()), SourceOptions.defaults(),
                         RetryPolicy.defaults(), FetchObserver.NONE)) {
-            // the archive holds no state file below 0x13ff
-            server.onRegex(".*/history-0000(0[0-9a-f]{3}|1[0-2][0-9a-f]{2}|13[0-9ab][0-9a-f])\\.json").status(404)
-                    .forever();
+            // the archive holds no file below 0x13ff
+            server.onRegex(".*-0000(0[0-9a-f]{3}|1[0-2][0-9a-f]{2}|13[0-9ab][0-9a-f])\\..*").status(404).forever();
             assertEquals(0x13ffL, ArchiveStart.startWithin(ha, 0x3f, 0x273f));
             assertEquals(-1L, ArchiveStart.startWithin(ha, 0x13ff, 0x273f), "the range starts where the archive does");
             assertEquals(-1L, ArchiveStart.startWithin(ha, 0x3f, 0x7f), "none of the range is held");
+        }
+    }
+
+    /**
+     * A checkpoint whose state file is gone but whose ledger file is there is damaged, not before the archive's start
+     * (a trial: the first checkpoint's state file deleted, and {@code verify} with no {@code --from} passed the archive
+     * as one starting at the second, exit 0; three state files and the third ledger file deleted, as one starting at
+     * the fourth).
+     */
+    @Test
+    void aCheckpointWithItsLedgerFileButNotItsStateFileIsNotBeforeTheStart() throws Exception {
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                HistoryArchive ha = HistoryArchive.open(List.of(server.url()), SourceOptions.defaults(),
+                        RetryPolicy.defaults(), FetchObserver.NONE)) {
+            server.on(ArchivePaths.has(0x3f)).status(404).forever();
+            assertEquals(-1L, ArchiveStart.startWithin(ha, 0x3f, 0x273f));
+            server.on(ArchivePaths.has(0x7f)).status(404).forever();
+            server.on(ArchivePaths.has(0xbf)).status(404).forever();
+            server.on(ArchivePaths.checkpointFile(io.historystreams.archive.FileType.LEDGER, 0xbf)).status(404)
+                    .forever();
+            assertEquals(-1L, ArchiveStart.startWithin(ha, 0x3f, 0x273f));
+            // with the first three's ledger files gone as well, nothing of them is held: the archive starts at 0xff
+            server.on(ArchivePaths.checkpointFile(io.historystreams.archive.FileType.LEDGER, 0x3f)).status(404)
+                    .forever();
+            server.on(ArchivePaths.checkpointFile(io.historystreams.archive.FileType.LEDGER, 0x7f)).status(404)
+                    .forever();
+            assertEquals(0xffL, ArchiveStart.startWithin(ha, 0x3f, 0x273f));
+            // and a checkpoint the bisection lands on is held when its ledger file is (0x13bf: the first probe)
+            server.clearFaults();
+            server.onRegex(".*-0000(0[0-9a-f]{3}|1[0-2][0-9a-f]{2}|13[0-9a][0-9a-f])\\..*").status(404).forever();
+            server.on(ArchivePaths.has(0x13bf)).status(404).forever();
+            assertEquals(0x13bfL, ArchiveStart.startWithin(ha, 0x3f, 0x273f));
         }
     }
 
@@ -76,7 +107,7 @@ class ArchiveStartTest {
         assertEquals(List.of(), ArchiveStart.probesBelow(0x3f, 0xbf), "nothing between");
     }
 
-    /** {@link ArchiveStart#startWithin} the fixture served without the state files below {@code from}, nor gap's. */
+    /** {@link ArchiveStart#startWithin} the fixture served without the files below {@code from}, nor gap's. */
     private static long startOfArchiveHolding(final long from, final List<Long> gap) throws Exception {
         final StringBuilder absent = new StringBuilder();
         for (long cp = 0x3f; cp <= 0x273f; cp += 64) {
@@ -87,7 +118,7 @@ class ArchiveStartTest {
         try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall());
                 HistoryArchive ha = HistoryArchive.open(List.of(server.url()), SourceOptions.defaults(),
                         RetryPolicy.defaults(), FetchObserver.NONE)) {
-            server.onRegex(".*/history-(" + absent + ")\\.json").status(404).forever();
+            server.onRegex(".*-(" + absent + ")\\..*").status(404).forever();
             return ArchiveStart.startWithin(ha, 0x3f, 0x273f);
         }
     }
