@@ -328,6 +328,7 @@ public final class ArchiveOptions {
         long current = -1;
         String unchecked = null;
         String rootDiffers = null;
+        String rootAhead = null;
         boolean rootNamesNone = false;
         try {
             // the other sources asked too when the first has not answered within 5 s, as long as the mirror check
@@ -338,9 +339,7 @@ public final class ArchiveOptions {
             final HistoryArchiveState root = read.value();
             final HasVerifier.RootCheckpoint own = HasVerifier.rootCheckpoint(ha, read.source(),
                     root.currentLedger());
-            if (to == null) {
-                requireRootCheckpoint(own, root.currentLedger());
-            }
+            rootAhead = own.present() ? null : rootAhead(ha, from, to, root.currentLedger());
             rootDiffers = compareRoot(root, own.state(), passphrase);
             last = to == null ? root.currentLedger() : last;
             current = root.currentLedger();
@@ -384,6 +383,9 @@ public final class ArchiveOptions {
             // a version-1 state file names no network: nothing was checked against the passphrase given, silently
             others.add("warning: the archive's root state names no network (an older state file), so "
                     + "--network-passphrase is not checked against it, nor against the state files that name none");
+        }
+        if (rootAhead != null) {
+            others.add(rootAhead);
         }
         others.addAll(checkSourcesAgree(ha));
         if (current >= 0 && io.historystreams.archive.Checkpoint.containing(last)
@@ -544,16 +546,42 @@ public final class ArchiveOptions {
     }
 
     /**
-     * The root state's checkpoint must have its own state file ({@link HasVerifier#rootCheckpoint}): the range
-     * ends there, and a root naming a ledger the archive has no checkpoint for would otherwise have every checkpoint up
-     * to it reported missing, one by one.
+     * The warning for a root state whose checkpoint has no state file ({@link HasVerifier#rootCheckpoint}): the archive
+     * is damaged (stellar-core writes the root last, and cannot catch up to it from there). With {@code --to}, the
+     * range given is verified, with this warning. Without it, the range ends at the root as always, so the checkpoints
+     * between the archive's last and the root fail as missing, exit 1 (a trial: it was a "could not run", exit 2, with
+     * no report; with {@code --to}, not said at all). Refused (exit 2) when the archive's last checkpoint is not
+     * known, or more than {@link #MAX_CHECKPOINTS_PAST_CURRENT} checkpoints below the root (a hostile or broken root,
+     * such as 4294967295: 67 million checkpoints reported missing one by one).
      */
-    private static void requireRootCheckpoint(final HasVerifier.RootCheckpoint own, final long current) {
-        if (!own.present()) {
-            throw new IllegalArgumentException("the archive's root state names ledger " + current + ", but that "
-                    + "checkpoint's state file " + ArchivePaths.has(current) + " is absent: the root state is wrong or "
-                    + "ahead of the archive's files; give --to");
+    private static String rootAhead(final HistoryArchive ha, final Long from, final Long to, final long current) {
+        final long rootCp = io.historystreams.archive.Checkpoint.containing(current);
+        final String absent = "the archive's root state names ledger " + current + ", but that checkpoint's state file "
+                + ArchivePaths.has(rootCp) + " is absent: the root state is wrong or ahead of the archive's files";
+        if (to != null) {
+            return "warning: " + absent + " (stellar-core cannot catch up to it from this archive); the range given "
+                    + "is verified";
         }
+        final long floor = io.historystreams.archive.Checkpoint.containing(Math.max(1, from == null ? 1 : from));
+        final Long held = io.historystreams.verify.ArchiveStart.highestHeldBelow(ha, floor, rootCp);
+        if (held == null) {
+            throw new IllegalArgumentException(absent + ", and where the archive's files end cannot be told (a source "
+                    + "does not answer); give --to");
+        }
+        if (held < 0) {
+            throw new IllegalArgumentException(absent + ", and no checkpoint from " + floor + " up to it has its "
+                    + "state file either; give --to");
+        }
+        final String last = String.format("%d (0x%x)", held, held);
+        if (rootCp - held > MAX_CHECKPOINTS_PAST_CURRENT * (long) io.historystreams.archive.Checkpoint.FREQUENCY) {
+            throw new IllegalArgumentException(absent + ": the highest checkpoint below it whose state file the "
+                    + "archive holds is " + last + ", more than " + MAX_CHECKPOINTS_PAST_CURRENT + " checkpoints "
+                    + "before it; give --to");
+        }
+        return "warning: " + absent + " (stellar-core cannot catch up to it from this archive): the highest "
+                + "checkpoint below it whose state file the archive holds is " + last + ". The range ends at the "
+                + "root state's ledger, so the checkpoints after " + held + " fail as missing; --to " + held
+                + " ends it there";
     }
 
     /**

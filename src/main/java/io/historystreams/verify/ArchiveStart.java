@@ -99,6 +99,47 @@ public final class ArchiveStart {
         }
     }
 
+    /**
+     * The highest checkpoint from {@code floor} up to below {@code checkpoint} whose state file a source holds: asked
+     * for 1, 2, 4... checkpoints down, then by bisection between the lowest absent and the held one found (exact for
+     * an archive whose files end at one checkpoint, as an archive whose root state got ahead of its files does); -1
+     * when none of them is held, null when that is not known (a source down).
+     */
+    public static Long highestHeldBelow(final HistoryArchive archive, final long floor, final long checkpoint) {
+        long absent = checkpoint;
+        long found = -1;
+        for (long down = Checkpoint.FREQUENCY; found < 0; down *= 2) {
+            final long probe = Math.max(floor, checkpoint - down);
+            if (probe >= absent) {
+                return -1L;
+            }
+            final Boolean h = held(archive, probe);
+            if (h == null) {
+                return null;
+            }
+            if (h) {
+                found = probe;
+            } else if (probe == floor) {
+                return -1L;
+            } else {
+                absent = probe;
+            }
+        }
+        while (absent - found > Checkpoint.FREQUENCY) {
+            final long mid = found + (absent - found) / 2 / Checkpoint.FREQUENCY * Checkpoint.FREQUENCY;
+            final Boolean h = held(archive, mid);
+            if (h == null) {
+                return null;
+            }
+            if (h) {
+                found = mid;
+            } else {
+                absent = mid;
+            }
+        }
+        return found;
+    }
+
     /** How many checkpoints evenly spaced below a start found are probed, besides those at doubling distances. */
     static final int EVEN_PROBES = 32;
 

@@ -457,7 +457,8 @@ class ArchiveOptionsTest {
                     () -> o.resolve(ha, null, null));
             assertEquals("the archive's root state names ledger 4294967295, but that checkpoint's state file "
                     + "history/ff/ff/ff/history-ffffffff.json is absent: the root state is wrong or ahead of the "
-                    + "archive's files; give --to", e.getMessage());
+                    + "archive's files, and no checkpoint from 63 up to it has its state file either; give --to",
+                    e.getMessage());
         }
         final ArchiveOptions real = options("--archive", Fixtures.pubnetGenesis().toString());
         try (HistoryArchive ha = real.open(FetchObserver.NONE)) {
@@ -465,6 +466,51 @@ class ArchiveOptionsTest {
             final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> real.resolve(ha, -3L, null));
             assertEquals("--from must be a ledger number (0 or more), not -3", e.getMessage());
+        }
+    }
+
+    /**
+     * A root state ahead of the archive's files: the range ends at the root as always, its checkpoints the archive
+     * lacks fail as missing (exit 1, in the report), and a warning names the archive's last checkpoint. It was a
+     * "could not run" (exit 2, no report), and with {@code --to} not said at all (a trial).
+     */
+    @Test
+    void aRootStateAheadOfTheArchivesFilesIsSaidAndItsCheckpointsAreMissing() throws Exception {
+        final Path root = dir.resolve("ahead");
+        io.historystreams.testing.ForgedArchive.copyOfPubnetGenesis(root);
+        final Path wellKnown = root.resolve(".well-known/stellar-history.json");
+        final String rootState = java.nio.file.Files.readString(wellKnown);
+        java.nio.file.Files.writeString(wellKnown, rootState.replace("\"currentLedger\": 127",
+                "\"currentLedger\": 319"));
+        final ArchiveOptions o = options("--archive", root.toString());
+        try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+            final ArchiveOptions.Range r = o.resolve(ha, null, null);
+            assertEquals(319, r.last());
+            assertEquals(List.of("warning: the archive's root state names ledger 319, but that checkpoint's state file "
+                    + "history/00/00/01/history-0000013f.json is absent: the root state is wrong or ahead of the "
+                    + "archive's files (stellar-core cannot catch up to it from this archive): the highest checkpoint "
+                    + "below it whose state file the archive holds is 127 (0x7f). The range ends at the root state's "
+                    + "ledger, so the checkpoints after 127 fail as missing; --to 127 ends it there"), r.warnings());
+            assertEquals(319, o.resolve(ha, 64L, null).last(), "from a --from too");
+            // with --to: the range given, and the warning
+            final ArchiveOptions.Range given = o.resolve(ha, null, 127L);
+            assertEquals(127, given.last());
+            assertEquals(List.of("warning: the archive's root state names ledger 319, but that checkpoint's state "
+                    + "file history/00/00/01/history-0000013f.json is absent: the root state is wrong or ahead of the "
+                    + "archive's files (stellar-core cannot catch up to it from this archive); the range given is "
+                    + "verified"), given.warnings());
+        }
+        // far ahead of the last checkpoint held: refused, naming it
+        final long far = 127 + 10_001L * 64;
+        java.nio.file.Files.writeString(wellKnown, rootState.replace("\"currentLedger\": 127",
+                "\"currentLedger\": " + far));
+        try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> o.resolve(ha, null, null));
+            assertEquals("the archive's root state names ledger " + far + ", but that checkpoint's state file "
+                    + io.historystreams.archive.ArchivePaths.has(far) + " is absent: the root state is wrong or ahead "
+                    + "of the archive's files: the highest checkpoint below it whose state file the archive holds is "
+                    + "127 (0x7f), more than 10000 checkpoints before it; give --to", e.getMessage());
         }
     }
 

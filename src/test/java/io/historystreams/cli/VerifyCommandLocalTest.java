@@ -87,6 +87,30 @@ class VerifyCommandLocalTest {
         assertTrue(warnings.get(0).asText().startsWith(warning), r::describe);
     }
 
+    /**
+     * A root state ahead of the archive's files, with no {@code --to}: a damaged archive (exit 1, the checkpoints it
+     * lacks in the report, the warning with them), not a command that could not run (exit 2, no report: a trial).
+     */
+    @Test
+    void aRootStateAheadOfTheFilesFailsTheCheckpointsTheArchiveLacks() throws Exception {
+        final Path archive = tmp.resolve("ahead");
+        io.historystreams.testing.ForgedArchive.copyOfPubnetGenesis(archive);
+        final Path wellKnown = archive.resolve(ArchivePaths.WELL_KNOWN);
+        Files.writeString(wellKnown, Files.readString(wellKnown).replace("\"currentLedger\": 127",
+                "\"currentLedger\": 191"));
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", archive.toString());
+        r.assertExit(ExitCode.VERIFICATION_FAILED);
+        assertEquals(List.of(0x3fL, 0x7fL, 0xbfL), r.checkpointNumbers(), r::describe);
+        assertEquals("VERIFIED", r.checkpoint(0x7f).get("status").asText(), r::describe);
+        assertEquals("INCOMPLETE", r.checkpoint(0xbf).get("status").asText(), r::describe);
+        assertTrue(failureReasons(r.checkpoint(0xbf)).contains("MISSING_FILE"), r::describe);
+        final String warning = "warning: the archive's root state names ledger 191, but that checkpoint's state file "
+                + "history/00/00/00/history-000000bf.json is absent";
+        assertTrue(r.err.contains(warning), r::describe);
+        assertTrue(r.report().get("warnings").get(0).asText().startsWith(warning.substring("warning: ".length())),
+                r::describe);
+    }
+
     @Test
     void shouldVerifyPubnetGenesisWithoutScpFiles() throws Exception {
         final VerifyRun r = VerifyRun.verify(tmp, "--archive", Fixtures.pubnetGenesis().toUri().toString());
