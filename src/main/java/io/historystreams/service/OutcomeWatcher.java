@@ -130,6 +130,50 @@ public final class OutcomeWatcher implements AutoCloseable {
         consumer.seekToBeginning(parts);
     }
 
+    /**
+     * The first verified event of each partition of the {@code checkpoints-verified} topic (the pipeline's earliest
+     * verdicts: a sample of the archive whose history it holds), read within {@code max}; then the watcher reads from
+     * the beginning again, as before. Empty for a pipeline that verified nothing yet (nothing is read then).
+     */
+    public List<CheckpointVerified> firstVerified(final Duration max) {
+        final java.util.Set<TopicPartition> all = consumer.assignment();
+        final List<TopicPartition> verified = all.stream()
+                .filter(tp -> tp.topic().equals(topics.checkpointsVerified.name())).toList();
+        final Map<TopicPartition, Long> end = consumer.endOffsets(verified, Duration.ofSeconds(30));
+        final java.util.Set<TopicPartition> left = new java.util.HashSet<>();
+        for (final TopicPartition tp : verified) {
+            if (end.getOrDefault(tp, 0L) > consumer.position(tp, Duration.ofSeconds(30))) {
+                left.add(tp);
+            }
+        }
+        final List<CheckpointVerified> out = new ArrayList<>();
+        if (left.isEmpty()) {
+            return out;
+        }
+        final java.util.Set<TopicPartition> others = new java.util.HashSet<>(all);
+        others.removeAll(left);
+        consumer.pause(others);
+        try {
+            final long deadline = System.nanoTime() + max.toNanos();
+            while (!left.isEmpty() && System.nanoTime() < deadline) {
+                for (final ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                    final TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+                    if (r.value() != null && left.remove(tp)) {
+                        out.add(topics.checkpointsVerified.valueSerde().deserializer().deserialize(r.topic(),
+                                r.value()));
+                        consumer.pause(List.of(tp));
+                    }
+                }
+                // (a partition whose events were all aborted has none to give)
+                left.removeIf(tp -> consumer.position(tp) >= end.get(tp));
+            }
+        } finally {
+            consumer.resume(all);
+            consumer.seekToBeginning(all);
+        }
+        return out;
+    }
+
     /** Reads what has arrived (waiting at most {@code wait}). */
     public void poll(final Duration wait) {
         for (final ConsumerRecord<byte[], byte[]> r : consumer.poll(wait)) {
