@@ -484,7 +484,7 @@ public final class IngestCommand implements Callable<Integer> {
             // a target new to this range starts at the archive's start (the checkpoints below it are not there)
             final long publishFrom = archiveStart >= 0 ? archiveStart : checkpoints.get(0);
             final boolean published = publishing == null || publishing.awaitPublished(verifiedAt, publishFrom,
-                    verifiedAt.isEmpty() ? w.lastVerified() : Map.of(), err,
+                    w.lastVerified(), err,
                     timeoutSeconds > 0 ? Duration.ofNanos(Math.max(0, deadline - System.nanoTime())) : null);
             final long ms = (System.nanoTime() - t0) / 1_000_000;
             printFailures(out, w.failed().values());
@@ -516,8 +516,8 @@ public final class IngestCommand implements Callable<Integer> {
                                     // complete, with the root state past the checkpoints that failed: a mirror with
                                     // holes (a trial read "published" as whole)
                                     + (publishing.outcomes().stream().anyMatch(t -> t.lacks() != null)
-                                            ? ", lacking the checkpoints that failed (the WARN above, `lacks` in the "
-                                            + "report)" : ""));
+                                            ? ", lacking checkpoints below its root state (failed, or not "
+                                            + "verified here: the WARN above, `lacks` in the report)" : ""));
             // a checkpoint is verified once per pipeline (data dir and topic prefix), from whichever archive asked
             // first: none of the sources given served these, so this archive's files for them were not read
             final List<Long> elsewhere = verified.stream().filter(cp -> {

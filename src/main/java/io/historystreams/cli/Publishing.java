@@ -261,9 +261,11 @@ final class Publishing implements AutoCloseable {
      *
      * @param records         where each checkpoint's verified record is in the {@code checkpoints-verified} topic
      * @param firstCheckpoint the first checkpoint of the job's range (what a new target lacks is counted from there)
-     * @param earlier         with no record (none of the range verified), the last verified record of each partition:
-     *                        a target new to the data dir is given everything verified there, waited for as the
-     *                        range's would be, its root state written over it (a trial: published without one)
+     * @param earlier         the last verified record of each partition: a target new to the data dir (or emptied
+     *                        since) is given everything verified there, waited for as the range's is, its root state
+     *                        written over it (trials: published without one; with some of the range verified, the
+     *                        command ended while the rest was published, which the README promises, and a new mirror
+     *                        got 35 of 157 checkpoints, as timing had it)
      * @param timeout how long to wait at most; null: until done
      */
     boolean awaitPublished(final Map<Long, RecordAt> records, final long firstCheckpoint,
@@ -275,9 +277,16 @@ final class Publishing implements AutoCloseable {
         final String[] error = new String[n];
         final String[] lacks = new String[n];
         nothingPublished = !runners.isEmpty() && records.isEmpty() && earlier.isEmpty();
-        // with none of the range verified, the verified events of the data dir (a trial: a new target given them
-        // was reported complete with 0 of 0 checkpoints confirmed)
-        final long toPublish = events(records.isEmpty() ? earlier : records);
+        // a target given everything: the range's records and, past them, the last of each partition
+        final Map<Long, RecordAt> everything = withEarlier(records, earlier);
+        // (with none of the range verified, the verified events of the data dir: a trial's new target given them was
+        // reported complete with 0 of 0 checkpoints confirmed)
+        final long[] toPublish = new long[n];
+        final boolean[] given = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            given[i] = records.isEmpty();
+            toPublish[i] = events(given[i] ? everything : records);
+        }
         try {
             if (runners.isEmpty()) {
                 return true;
@@ -288,18 +297,18 @@ final class Publishing implements AutoCloseable {
                 java.util.Arrays.fill(error, NOTHING_PUBLISHED);
                 return false;
             }
-            final Map<Long, RecordAt> awaited = records.isEmpty() ? earlier : records;
             final long started = System.nanoTime();
             final Duration giveUp = giveUp(svc.config());
-            if (!awaitConfirmed(awaited, err, timeout, giveUp, started, confirmed, error)) {
+            if (!awaitConfirmed(records, everything, err, timeout, giveUp, started, confirmed, toPublish, given,
+                    error)) {
                 return false;
             }
-            return releaseRoots(records.isEmpty() ? -1 : firstCheckpoint, err, giveUp, started, timeout, rootWritten,
+            return releaseRoots(i -> given[i] ? -1 : firstCheckpoint, err, giveUp, started, timeout, rootWritten,
                     error, lacks) && java.util.Arrays.stream(error).allMatch(Objects::isNull);
         } finally {
             final List<TargetOutcome> o = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                o.add(new TargetOutcome(writers.get(i).name(), confirmed[i], toPublish, rootWritten[i], error[i],
+                o.add(new TargetOutcome(writers.get(i).name(), confirmed[i], toPublish[i], rootWritten[i], error[i],
                         lacks[i], rootLedgerOf(writers.get(i))));
             }
             outcomes = List.copyOf(o);
@@ -307,14 +316,35 @@ final class Publishing implements AutoCloseable {
     }
 
     /**
-     * The first part of {@link #awaitPublished}: until every target not given up has confirmed every record. False
-     * when the service is closing or the timeout passed ({@code error} then names the targets left short).
+     * {@code records} and, of each partition of {@code last} (its last verified record, standing for every event read
+     * there) whose record is past the range's records there, that record, standing for the events after them.
      */
-    private boolean awaitConfirmed(final Map<Long, RecordAt> records, final PrintWriter err, final Duration timeout,
-            final Duration giveUp, final long started, final long[] confirmed, final String[] error)
+    static Map<Long, RecordAt> withEarlier(final Map<Long, RecordAt> records, final Map<Long, RecordAt> last) {
+        final Map<Long, RecordAt> out = new java.util.LinkedHashMap<>(records);
+        for (final Map.Entry<Long, RecordAt> e : last.entrySet()) {
+            final RecordAt at = e.getValue();
+            final long inRange = records.values().stream().filter(r -> r.partition() == at.partition()).count();
+            final long highest = records.values().stream().filter(r -> r.partition() == at.partition())
+                    .mapToLong(RecordAt::offset).max().orElse(-1);
+            if (at.offset() > highest && !out.containsKey(e.getKey())) {
+                out.put(e.getKey(), new RecordAt(at.partition(), at.offset(), Math.max(1, at.events() - inRange)));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The first part of {@link #awaitPublished}: until every target not given up has confirmed every record it is to
+     * publish: {@code records}, or {@code everything} for a target whose group starts at the beginning (new, or
+     * emptied since: {@link PublishRunner#fromBeginning}), known once its runner has checked; {@code given} and
+     * {@code toPublish} say so per target. False when the service is closing or the timeout passed ({@code error} then
+     * names the targets left short).
+     */
+    private boolean awaitConfirmed(final Map<Long, RecordAt> records, final Map<Long, RecordAt> everything,
+            final PrintWriter err, final Duration timeout, final Duration giveUp, final long started,
+            final long[] confirmed, final long[] toPublish, final boolean[] given, final String[] error)
             throws InterruptedException, ExecutionException {
         final String topic = svc.topics().checkpointsVerified.name();
-        final long all = events(records);
         try (Admin admin = Admin.create(svc.clientProps())) {
             long lastLine = System.nanoTime();
             while (true) {
@@ -332,10 +362,15 @@ final class Publishing implements AutoCloseable {
                         continue;
                     }
                     long published = 0;
+                    if (r.startChecked() && r.fromBeginning() && !given[i]) {
+                        given[i] = true;
+                        toPublish[i] = events(everything);
+                    }
+                    final long all = toPublish[i];
                     if (r.startChecked()) {
                         final Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(
                                 r.groupId()).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
-                        for (final RecordAt at : records.values()) {
+                        for (final RecordAt at : (given[i] ? everything : records).values()) {
                             final OffsetAndMetadata om = committed.get(new TopicPartition(topic, at.partition()));
                             if (om != null && om.offset() > at.offset()) {
                                 published += at.events();
@@ -369,13 +404,13 @@ final class Publishing implements AutoCloseable {
                     return true;
                 }
                 if (svc.closing()) {
-                    markUnfinished(error, i -> confirmed[i] < all,
+                    markUnfinished(error, i -> confirmed[i] < toPublish[i],
                             "the command stopped before it was published");
                     return false;
                 }
                 if (timeout != null && System.nanoTime() - started > timeout.toNanos()) {
                     err.println("error: publishing did not finish in time: " + String.join(", ", progress));
-                    markUnfinished(error, i -> confirmed[i] < all, "not published in time");
+                    markUnfinished(error, i -> confirmed[i] < toPublish[i], "not published in time");
                     return false;
                 }
                 if (System.nanoTime() - lastLine > 10_000_000_000L) {
@@ -387,7 +422,7 @@ final class Publishing implements AutoCloseable {
             }
         } catch (final TimeoutException e) {
             err.println("error: the publishing progress could not be read from the cluster: " + e);
-            markUnfinished(error, i -> confirmed[i] < all,
+            markUnfinished(error, i -> confirmed[i] < toPublish[i],
                     "its progress could not be read from the cluster: " + e);
             return false;
         }
@@ -437,13 +472,13 @@ final class Publishing implements AutoCloseable {
      * highest of them, past any that failed (a WARN names them), and this waits until it has. False, with the reason
      * on {@code err} and in {@code error}, as {@link #awaitPublished}.
      */
-    private boolean releaseRoots(final long firstCheckpoint, final PrintWriter err, final Duration giveUp,
-            final long started, final Duration timeout, final boolean[] rootWritten, final String[] error,
-            final String[] lacks) throws InterruptedException {
+    private boolean releaseRoots(final java.util.function.IntToLongFunction firstCheckpoint, final PrintWriter err,
+            final Duration giveUp, final long started, final Duration timeout, final boolean[] rootWritten,
+            final String[] error, final String[] lacks) throws InterruptedException {
         final long[] tokens = new long[runners.size()];
         for (int i = 0; i < runners.size(); i++) {
             if (error[i] == null) {
-                tokens[i] = runners.get(i).releaseRoot(firstCheckpoint);
+                tokens[i] = runners.get(i).releaseRoot(firstCheckpoint.applyAsLong(i));
             }
         }
         while (true) {

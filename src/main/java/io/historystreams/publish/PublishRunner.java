@@ -122,6 +122,8 @@ public final class PublishRunner implements AutoCloseable {
     private volatile boolean running;
     /** Set once the runner knows where its group starts (see {@link #restartIfTargetEmptied}). */
     private volatile boolean startChecked;
+    /** Whether the group starts at the beginning of the topic: new to the target, or moved back (set before start). */
+    private volatile boolean fromBeginning;
     private volatile Throwable fatal;
     /** {@code System.nanoTime()} of the first failure since the last success; 0 while nothing fails. */
     private volatile long failingSinceNanos;
@@ -421,6 +423,7 @@ public final class PublishRunner implements AutoCloseable {
             }
         });
         if (past.isEmpty()) {
+            fromBeginning = true;
             return;
         }
         try {
@@ -454,6 +457,7 @@ public final class PublishRunner implements AutoCloseable {
         begin.forEach((tp, offset) -> back.put(tp, new OffsetAndMetadata(offset)));
         try {
             consumer.commitSync(back, Duration.ofSeconds(30));
+            fromBeginning = true;
             LOG.warn("{} has no root state, but its consumer group {} had published up to offsets {}: the target was "
                     + "emptied or replaced (or an earlier run stopped before its first root state: a root waits for "
                     + "the checkpoints below it), so every verified checkpoint is published to it again (the files it "
@@ -547,6 +551,14 @@ public final class PublishRunner implements AutoCloseable {
     /** Whether the runner has checked where its group starts: its group's committed offsets are its own from then. */
     public boolean startChecked() {
         return startChecked;
+    }
+
+    /**
+     * Whether its group publishes from the beginning of the topic (known once {@link #startChecked}): a target new to
+     * the pipeline, or one emptied since, is given every verified checkpoint, not only a job's range.
+     */
+    public boolean fromBeginning() {
+        return fromBeginning;
     }
 
     /** The consume-publish-produce-commit loop of one consumer (runner thread only). */

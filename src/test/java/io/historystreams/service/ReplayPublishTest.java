@@ -93,6 +93,41 @@ class ReplayPublishTest extends WithEmbeddedBroker {
                 .map(ILoggingEvent::getFormattedMessage).toList(), "a stop on purpose is no failure");
     }
 
+    /**
+     * A target new to a data dir gets everything verified there, and the command waits for all of it, not only its
+     * range (a trial: an ingest of 2 checkpoints to a new mirror, on a data dir that verified 157, ended with its range
+     * published; the mirror got 33 or 35 checkpoints, as timing had it, and the report's rootLedger was stale).
+     */
+    @Test
+    void aNewTargetGetsEverythingTheDataDirVerifiedBeforeTheCommandEnds() throws Exception {
+        final Path source = Fixtures.testnetSmall();
+        assertEquals(0, Main.run(commandOf("newtarget", "ingest", "--archive", source.toString(), "--from", "1",
+                "--to", "1023")));
+        final Path target = dir.resolve("new-mirror");
+        final Path report = dir.resolve("new-mirror.json");
+        final StringWriter said = new StringWriter();
+        try (PrintWriter w = new PrintWriter(said, true)) {
+            assertEquals(0, Main.run(w, w, commandOf("newtarget", "ingest", "--archive", source.toString(), "--from",
+                    "1", "--to", "100", "--publish-to", target.toString(), "--report", report.toString())),
+                    said.toString());
+        }
+        assertEquals(expectedFiles(source, Checkpoint.range(1, 1023)), files(target));
+        assertEquals(0x3ffL, rootLedger(target));
+        com.fasterxml.jackson.databind.JsonNode t = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(report.toFile()).get("targets").get(0);
+        assertTrue(t.get("complete").asBoolean(), t::toString);
+        assertEquals(16, t.get("checkpointsToPublish").asInt(), t::toString);
+        assertEquals(16, t.get("checkpointsConfirmed").asInt(), t::toString);
+        assertEquals(0x3ff, t.get("rootLedger").asInt(), t::toString);
+        // the same target again: no longer new, its range is what it is to publish
+        assertEquals(0, Main.run(commandOf("newtarget", "ingest", "--archive", source.toString(), "--from", "1",
+                "--to", "100", "--publish-to", target.toString(), "--report", report.toString())));
+        t = new com.fasterxml.jackson.databind.ObjectMapper().readTree(report.toFile()).get("targets").get(0);
+        assertTrue(t.get("complete").asBoolean(), t::toString);
+        assertEquals(2, t.get("checkpointsToPublish").asInt(), t::toString);
+        assertEquals(0x3ff, t.get("rootLedger").asInt(), t::toString);
+    }
+
     @Test
     void anIngestAboveWhatAMirrorHoldsLeavesItsRootStateAndSaysWhy() throws Exception {
         // a trial: ingest 1..3000, then 6000..10047, into one mirror: its root named 10047 over the 46 checkpoints it
