@@ -149,6 +149,7 @@ public final class VerifyCommand implements Callable<Integer> {
                             + ", the first " + leading.count + " of the range", leading.next, leading.next,
                             Checkpoint.firstLedger(leading.next)));
                 }
+                final List<String> badCopies = IngestCommand.badCopies(replaced);
                 final String scp = IngestCommand.withoutScp(verified.stream().sorted().toList(), withoutScp::contains,
                         "; if the archive should have them, repair it");
                 if (scp != null) {
@@ -156,7 +157,8 @@ public final class VerifyCommand implements Callable<Integer> {
                 }
                 if (rep != null && reportFailed.get() == null) {
                     try {
-                        rep.finish(s, ms, null, notes);
+                        rep.finish(s, ms, null, notes, badCopies.stream()
+                                .map(w -> w.substring("warning: ".length())).toList());
                     } catch (final java.io.IOException e) {
                         reportFailed.set(e);
                     }
@@ -166,7 +168,7 @@ public final class VerifyCommand implements Callable<Integer> {
                         s.verified(), s.incomplete(), s.failed(), s.headers(), s.transactionSets(), s.resultSets(),
                         s.buckets(), s.bucketsFailed(), s.bytes() / 1e6, ms / 1000.0);
                 notes.forEach(n -> out.println("note: " + n));
-                IngestCommand.badCopies(replaced).forEach(out::println);
+                badCopies.forEach(out::println);
                 out.flush();
                 if (reportFailed.get() != null) {
                     err.println("error: " + reportFailed.get().getMessage());

@@ -249,11 +249,14 @@ public final class VerificationReport implements AutoCloseable {
     /**
      * Closes the checkpoint list, writes the summary and moves the report to its final name.
      *
-     * @param notes the notes printed after the work, without their "note: " (where the archive starts, for a range
-     *              that begins below it), in the summary's {@code notes}
+     * @param notes    the notes printed after the work, without their "note: " (where the archive starts, for a
+     *                 range that begins below it), in the summary's {@code notes}
+     * @param warnings the warnings printed after the work, without their "warning: " (a source that served bad
+     *                 copies), in the summary's {@code warnings} (the report's own were written before the work: a
+     *                 trial's script found the bad copies only in {@code ingest}'s report)
      */
     public synchronized void finish(final ArchiveVerifier.Summary s, final long elapsedMillis, final String error,
-            final List<String> notes) throws IOException {
+            final List<String> notes, final List<String> warnings) throws IOException {
         json.writeEndArray();
         json.writeObjectFieldStart("summary");
         json.writeNumberField("checkpoints", s.checkpoints());
@@ -275,6 +278,11 @@ public final class VerificationReport implements AutoCloseable {
         json.writeArrayFieldStart("notes");
         for (final String note : notes) {
             json.writeString(note);
+        }
+        json.writeEndArray();
+        json.writeArrayFieldStart("warnings");
+        for (final String warning : warnings) {
+            json.writeString(warning);
         }
         json.writeEndArray();
         json.writeEndObject();

@@ -70,10 +70,14 @@ class ForgedCheckpointReasonTest {
         org.junit.jupiter.api.Assertions.assertFalse(checkpoint(report, 0x3f).has("blamed"), "its copy was good");
         assertEquals(warning.substring("warning: ".length()),
                 new ObjectMapper().readTree(report.toFile()).get("warnings").get(0).asText());
-        // verify says it too (its report names the file's blamed sources)
+        // verify says it too (its report names the file's blamed sources), in its report's summary too (a trial's
+        // script found it only in ingest's)
+        final Path verifyReport = tmp.resolve("verify-blamed.json");
         final Cli.Ran verify = Cli.run("verify", "--archive", damaged.toString(), "--archive",
-                Fixtures.testnetSmall().toString(), "--to", "191", "--quiet");
+                Fixtures.testnetSmall().toString(), "--to", "191", "--quiet", "--report", verifyReport.toString());
         assertOkSaying(verify, warning);
+        assertEquals("[\"" + warning.substring("warning: ".length()) + "\"]",
+                new ObjectMapper().readTree(verifyReport.toFile()).get("summary").get("warnings").toString());
         // the next run of the range on this data dir verifies nothing again: not said again
         final Cli.Ran again = ingest("data", "--archive", damaged.toString(), "--archive",
                 Fixtures.testnetSmall().toString(), "--to", "191");
