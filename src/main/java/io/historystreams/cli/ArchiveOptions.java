@@ -79,7 +79,8 @@ public final class ArchiveOptions {
 
     @Option(names = "--concurrency", paramLabel = "N",
             description = "Files in flight at once (default: 8 when a source is remote; cores + 1 for local "
-                    + "directories and archives on this host (loopback URLs), where the work is CPU-bound).")
+                    + "directories and archives on this host (loopback URLs), where the work is CPU-bound); in "
+                    + "ingest, the same setting as --fetch-concurrency: give one.")
     void concurrency(final int n) {
         if (n < 1) {
             throw new CommandLine.ParameterException(mixee.commandLine(), "--concurrency must be at least 1, not " + n);

@@ -39,7 +39,8 @@ public final class ServiceOptions {
     Integer streamThreads;
 
     @Option(names = "--fetch-concurrency", paramLabel = "N",
-            description = "Files fetched at once (default: cores + 1 when the archives are on this host, 8 when remote).")
+            description = "Files fetched at once (default: cores + 1 when the archives are on this host, 8 when "
+                    + "remote); in ingest, the same setting as --concurrency: give one.")
     Integer fetchConcurrency;
 
     @Option(names = "--schema-registry-url", paramLabel = "URL",
