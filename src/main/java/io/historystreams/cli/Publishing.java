@@ -151,12 +151,19 @@ final class Publishing implements AutoCloseable {
      * scope. The target's shared group is left as it is.
      */
     static Publishing startInOwnGroups(final HistoryStreamsService svc, final List<String> targets,
-            final Predicate<CheckpointVerified> scope) throws Exception {
-        return start(svc, targets, Objects.requireNonNull(scope, "scope"), true);
+            final Predicate<CheckpointVerified> scope, final boolean rewrite) throws Exception {
+        return start(svc, targets, Objects.requireNonNull(scope, "scope"), true, rewrite);
     }
 
     private static Publishing start(final HistoryStreamsService svc, final List<String> targets,
             final Predicate<CheckpointVerified> ownGroupScope, final boolean bounded) throws Exception {
+        return start(svc, targets, ownGroupScope, bounded, false);
+    }
+
+    /** With {@code rewrite}, every file is put over what the target has ({@link CheckpointPublisher#rewriting}). */
+    private static Publishing start(final HistoryStreamsService svc, final List<String> targets,
+            final Predicate<CheckpointVerified> ownGroupScope, final boolean bounded, final boolean rewrite)
+            throws Exception {
         final Publishing p = new Publishing(svc);
         try {
             final String app = svc.config().get(ServiceConfig.APPLICATION_ID);
@@ -166,6 +173,9 @@ final class Publishing implements AutoCloseable {
                         writerSettings(svc.config())));
                 p.writers.add(w);
                 final CheckpointPublisher publisher = new CheckpointPublisher(w, svc.context());
+                if (rewrite) {
+                    publisher.rewriting();
+                }
                 final PublishRunner.Settings settings = PublishRunner.Settings.defaults();
                 final PublishRunner r;
                 if (ownGroupScope == null) {

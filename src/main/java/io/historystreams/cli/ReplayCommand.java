@@ -62,6 +62,10 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--publish-to", paramLabel = "TARGET", description = "Publish the checkpoints (repeatable).")
     List<String> publishTo = List.of();
 
+    @Option(names = "--rewrite", description = "With --publish-to: put every file of the range over what the target "
+            + "has (a damaged mirror: files it has are otherwise skipped unchecked).")
+    boolean rewrite;
+
     @Option(names = "--quiet", description = "Only the summary line (no line per checkpoint).")
     boolean quiet;
 
@@ -110,6 +114,10 @@ public final class ReplayCommand implements Callable<Integer> {
             err.println("error: the schema registry " + config.schemaRegistryUrl() + " does not exist: on a cluster, "
                     + "replay reads the events with the registry they were written with (--schema-registry-url, or on "
                     + "the workers' host their --data-dir)");
+            return ExitCode.COULD_NOT_RUN;
+        }
+        if (rewrite && publishTo.isEmpty()) {
+            err.println("error: --rewrite puts the files over those of the --publish-to targets: give one");
             return ExitCode.COULD_NOT_RUN;
         }
         Publishing.check(config, publishTo);
@@ -173,7 +181,7 @@ public final class ReplayCommand implements Callable<Integer> {
                     : Publishing.startInOwnGroups(svc, publishTo, v -> {
                         final Verified chosen = checkpoints.get(v.getCheckpoint());
                         return chosen != null && chosen.event().getVerifiedAt().equals(v.getVerifiedAt());
-                    })) {
+                    }, rewrite)) {
                 final Map<String, Object> p = new HashMap<>(svc.clientProps());
                 p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
                 p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_MESSAGE_BYTES + 65536);

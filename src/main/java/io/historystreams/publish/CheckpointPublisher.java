@@ -99,6 +99,22 @@ public final class CheckpointPublisher {
         return writer;
     }
 
+    /** Whether every file is put over what the target has ({@link #rewriting}). */
+    private volatile boolean rewrite;
+    /** The buckets put over the target's by this publisher, rewriting (each once). */
+    private final java.util.Set<String> rewrittenBuckets = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * Puts every file over what the target has, and a checkpoint's state file over one that differs from it, instead
+     * of skipping the files the target has unchecked: a damaged mirror repaired from verified bytes ({@code replay
+     * --rewrite}; a trial found no way to, short of deleting what {@code verify} named). The root state still only
+     * moves forward. Before the first publish.
+     */
+    public CheckpointPublisher rewriting() {
+        rewrite = true;
+        return this;
+    }
+
     /** Files written so far (root state included). */
     public long filesWritten() {
         return filesWritten.get();
@@ -212,7 +228,7 @@ public final class CheckpointPublisher {
         requireSameNetwork(cp);
         final Optional<byte[]> hasOnTarget = writer.readSmall(hasPath);
         final boolean hasThere = hasOnTarget.isPresent();
-        if (hasThere) {
+        if (hasThere && !rewrite) {
             requireSameCheckpoint(cp, hasPath, hasOnTarget.get());
         }
         final List<String> written = new ArrayList<>();
@@ -226,7 +242,7 @@ public final class CheckpointPublisher {
         }
         publishStep(buckets, written, skipped, false);
         publishStep(data, written, skipped, replace);
-        if (hasThere && !replace) {
+        if (hasThere && !replace && !rewrite) {
             filesSkipped.incrementAndGet();
             skipped.add(hasPath);
         } else {
@@ -344,12 +360,17 @@ public final class CheckpointPublisher {
         } catch (final IllegalArgumentException e) {
             throw new PublishException(writer.name() + ": " + e.getMessage(), false, e);
         }
-        if (!replace && writer.exists(path)) {
+        // rewriting, a bucket (named by many checkpoints) is put once per publisher
+        final boolean firstRewrite = rewrite && (!path.startsWith("bucket/") || rewrittenBuckets.add(path));
+        if (!replace && !firstRewrite && writer.exists(path)) {
             filesSkipped.incrementAndGet();
             return new Put(path, false);
         }
         try (Staged staged = stage(f)) {
             writer.put(path, staged.file);
+        } catch (final PublishException | RuntimeException e) {
+            rewrittenBuckets.remove(path); // put again at the next attempt
+            throw e;
         }
         filesWritten.incrementAndGet();
         bytesWritten.addAndGet(f.getSizeBytes());
@@ -758,7 +779,8 @@ public final class CheckpointPublisher {
                     + " is not the verified state of checkpoint " + hex(cp.getCheckpoint()) + " (ledger "
                     + theirs.currentLedger() + ", bucket list hash " + found.substring(0, 12) + ", verified "
                     + verified.substring(0, 12) + "): another network, or an earlier generation of this one (a "
-                    + "testnet reset keeps its passphrase); refusing to publish into it", false, null);
+                    + "testnet reset keeps its passphrase), or that file is damaged; refusing to publish into it "
+                    + "(`replay --rewrite` puts the verified files over what a damaged mirror has)", false, null);
         }
     }
 

@@ -128,6 +128,63 @@ class ReplayPublishTest extends WithEmbeddedBroker {
         assertEquals(0x3ff, t.get("rootLedger").asInt(), t::toString);
     }
 
+    /**
+     * A damaged mirror is repaired from verified bytes by {@code replay --rewrite}: the files it has are otherwise
+     * skipped unchecked, and a damaged state file was refused as another archive's (a trial found no way to repair a
+     * mirror short of deleting what {@code verify} named).
+     */
+    @Test
+    void replayRewriteRepairsADamagedMirror() throws Exception {
+        final Path source = Fixtures.testnetSmall();
+        final Path target = dir.resolve("damaged");
+        assertEquals(0, Main.run(commandOf("rewrite", "ingest", "--archive", source.toString(), "--from", "1", "--to",
+                "255", "--publish-to", target.toString())));
+        final String has = ArchivePaths.has(0x7f);
+        final String ledger = ArchivePaths.checkpointFile(FileType.LEDGER, 0xbf);
+        final String bucket = ArchivePaths.bucket(HistoryArchiveState.parse(Files.readAllBytes(source.resolve(has)),
+                has).buckets().iterator().next().hex());
+        // replaced, not written in place: the mirror's files may be hard links to the data dir's verified copies
+        for (final String f : List.of(ledger, bucket)) {
+            Files.delete(target.resolve(f));
+            Files.write(target.resolve(f), new byte[] {1, 2, 3});
+        }
+        final String otherBucket = "0".repeat(64);
+        final String damagedHas = Files.readString(source.resolve(has)).replaceFirst("\"curr\": \"[0-9a-f]{64}\"",
+                "\"curr\": \"" + otherBucket + "\"");
+        assertFalse(damagedHas.equals(Files.readString(source.resolve(has))), "the state file is changed");
+        Files.delete(target.resolve(has));
+        Files.writeString(target.resolve(has), damagedHas);
+
+        final StringWriter refused = new StringWriter();
+        try (PrintWriter w = new PrintWriter(refused, true)) {
+            assertEquals(1, Main.run(w, w, commandOf("rewrite", "replay", "--from", "1", "--to", "255",
+                    "--publish-to", target.toString(), "-D", "publish.give.up.seconds=5")), refused.toString());
+        }
+        assertTrue(refused.toString().contains("or that file is damaged; refusing to publish into it (`replay "
+                + "--rewrite` puts the verified files over what a damaged mirror has)"), refused.toString());
+
+        final StringWriter said = new StringWriter();
+        try (PrintWriter w = new PrintWriter(said, true)) {
+            assertEquals(0, Main.run(w, w, commandOf("rewrite", "replay", "--from", "1", "--to", "255",
+                    "--publish-to", target.toString(), "--rewrite")), said.toString());
+        }
+        assertEquals(expectedFiles(source, Checkpoint.range(1, 255)), files(target));
+        for (final String f : files(target)) {
+            if (!f.equals(ArchivePaths.WELL_KNOWN)) {
+                assertTrue(java.util.Arrays.equals(Files.readAllBytes(source.resolve(f)),
+                        Files.readAllBytes(target.resolve(f))), f);
+            }
+        }
+        // --rewrite without a target: refused
+        final StringWriter alone = new StringWriter();
+        try (PrintWriter w = new PrintWriter(alone, true)) {
+            assertEquals(2, Main.run(w, w, commandOf("rewrite", "replay", "--from", "1", "--to", "255",
+                    "--rewrite")), alone.toString());
+        }
+        assertTrue(alone.toString().contains("error: --rewrite puts the files over those of the --publish-to targets"),
+                alone.toString());
+    }
+
     @Test
     void anIngestAboveWhatAMirrorHoldsLeavesItsRootStateAndSaysWhy() throws Exception {
         // a trial: ingest 1..3000, then 6000..10047, into one mirror: its root named 10047 over the 46 checkpoints it
