@@ -211,7 +211,8 @@ public final class IngestCommand implements Callable<Integer> {
                 err.println("warning: no worker is in group " + remote.group() + " on " + remote.bootstrapServers()
                         + " now: checkpoints the topics hold no verdict for wait until a `run` worker starts");
             }
-            final String other = otherArchive(remote.clientProps(), remote.topics(), range, true);
+            final String other = otherArchive(rootReader, remote.clientProps(), remote.topics(), range.passphrase(),
+                    range.current(), true);
             if (other != null) {
                 err.println("error: " + other);
                 return ExitCode.COULD_NOT_RUN;
@@ -231,7 +232,8 @@ public final class IngestCommand implements Callable<Integer> {
         try (HistoryStreamsService svc = HistoryStreamsService.start(batch(config), !publishTo.isEmpty());
                 AutoCloseable lastWords = svc.holdShutdown()) {
             // before anything is published: a new target is given what the data dir verified before
-            final String other = otherArchive(svc.clientProps(), svc.topics(), range, false);
+            final String other = otherArchive(rootReader, svc.clientProps(), svc.topics(), range.passphrase(),
+                    range.current(), false);
             if (other != null) {
                 err.println("error: " + other);
                 return ExitCode.COULD_NOT_RUN;
@@ -264,8 +266,8 @@ public final class IngestCommand implements Callable<Integer> {
      * archive's state files of the same checkpoints. Refused only when every state file compared differs (a forged
      * copy's verdict, taken back since, differs alone); state files the archive does not hold compare nothing.
      */
-    private String otherArchive(final Map<String, Object> clientProps, final Topics topics,
-            final ArchiveOptions.Range range, final boolean cluster) {
+    static String otherArchive(final HistoryArchive archive, final Map<String, Object> clientProps,
+            final Topics topics, final String passphrase, final long current, final boolean cluster) {
         final List<CheckpointVerified> samples;
         try (OutcomeWatcher w = new OutcomeWatcher(clientProps, topics, List.of(), 0)) {
             samples = new java.util.ArrayList<>(w.firstVerified(SAMPLE_WAIT));
@@ -276,43 +278,55 @@ public final class IngestCommand implements Callable<Integer> {
                 : "a data dir (and topic prefix) holds one archive's history: give this archive another --data-dir";
         for (final CheckpointVerified v : samples) {
             final String network = v.getNetworkPassphrase() == null ? null : v.getNetworkPassphrase().toString();
-            if (network != null && range.passphrase() != null && !network.equals(range.passphrase())) {
+            if (network != null && passphrase != null && !network.equals(passphrase)) {
                 return String.format("this %s verified checkpoint %d (0x%x) of the network %s (from %s), and the "
                         + "archive given is of the network %s; %s", cluster ? "pipeline" : "data dir",
                         v.getCheckpoint(), v.getCheckpoint(), ArchivePaths.quote(network), String.join(", ",
-                                sourcesOf(v)), ArchivePaths.quote(range.passphrase()), remedy);
+                                sourcesOf(v)), ArchivePaths.quote(passphrase), remedy);
             }
         }
         String first = null;
         int compared = 0;
         for (final CheckpointVerified v : samples) {
-            if (compared == SAMPLES_COMPARED || range.current() >= 0
-                    && v.getCheckpoint() > Checkpoint.containing(range.current())) {
+            if (compared == SAMPLES_COMPARED || current >= 0 && v.getCheckpoint() > Checkpoint.containing(current)) {
                 break;
             }
             final String path = ArchivePaths.has(v.getCheckpoint());
             final HistoryArchiveState has;
             try {
-                has = rootReader.fetch(path, in -> HasVerifier.verify(in, path, v.getCheckpoint(), null,
+                has = archive.fetch(path, in -> HasVerifier.verify(in, path, v.getCheckpoint(), null,
                         VerificationLimits.defaults())).value();
             } catch (final VerificationException e) {
                 continue; // not held, or not readable now: compares nothing
             }
             compared++;
             final String verified = Hashes.hex(v.getBucketListHash());
-            final String archive = has.bucketListHash().hex();
-            if (verified.equals(archive)) {
+            final String theirs = has.bucketListHash().hex();
+            if (verified.equals(theirs)) {
                 return null;
             }
             if (first == null) {
                 first = String.format("this %s verified checkpoint %d (0x%x) from %s, whose bucket list hash was %s; "
                         + "the archive given has %s for it (%s): another network, or another generation of testnet "
                         + "(reset since); %s", cluster ? "pipeline" : "data dir", v.getCheckpoint(), v.getCheckpoint(),
-                        String.join(", ", sourcesOf(v)), verified.substring(0, 12), archive.substring(0, 12), path,
+                        String.join(", ", sourcesOf(v)), verified.substring(0, 12), theirs.substring(0, 12), path,
                         remedy);
             }
         }
         return first;
+    }
+
+    /**
+     * {@code svc} once {@link #otherArchive} found nothing (for a resource list: {@code tail}); an
+     * {@link IllegalArgumentException} with what it found otherwise (exit 2).
+     */
+    static HistoryStreamsService requireOneArchive(final HistoryStreamsService svc, final HistoryArchive archive,
+            final String passphrase) {
+        final String other = otherArchive(archive, svc.clientProps(), svc.topics(), passphrase, -1, false);
+        if (other != null) {
+            throw new IllegalArgumentException(other);
+        }
+        return svc;
     }
 
     /** The sources that served a verified checkpoint's files. */

@@ -102,7 +102,10 @@ public final class TailCommand implements Callable<Integer> {
         // polls then (closed first, its failures were forgotten, and a hanging mirror cost them a read timeout again)
         try (HistoryArchive keptOpen = probe;
                 HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
-                Publishing publishing = Publishing.start(svc, publishTo);
+                // before anything is published or requested: the pipeline holds this archive's history (a testnet
+                // reset on the same URL had a tail's verdicts of the earlier generation stand for the new one's)
+                Publishing publishing = Publishing.start(IngestCommand.requireOneArchive(svc, probe,
+                        archive.passphrase()), publishTo);
                 HistoryArchive ha = archive.open(svc.metrics(), config);
                 Tailer tailer = new Tailer(ha, archive.roots(), archive.passphrase(), svc.topics(), svc.clientProps(),
                         config.get(ServiceConfig.APPLICATION_ID) + "-tailer", from == null ? -1 : from);

@@ -31,10 +31,16 @@ class IngestOtherArchiveTest extends WithEmbeddedBroker {
     Path dir;
 
     private Cli.Ran ingest(final String... more) {
-        final List<String> a = new ArrayList<>(List.of("ingest", "--bootstrap-servers", broker.bootstrapServers(),
+        return command("ingest", more);
+    }
+
+    private Cli.Ran command(final String name, final String... more) {
+        final List<String> a = new ArrayList<>(List.of(name, "--bootstrap-servers", broker.bootstrapServers(),
                 "--application-id", APP, "-D", "topic.prefix=" + APP + ".", "--data-dir",
-                dir.resolve("data").toString(), "--http-port", "-1", "--schema-registry-url", "mock://" + APP,
-                "--quiet"));
+                dir.resolve("data").toString(), "--http-port", "-1", "--schema-registry-url", "mock://" + APP));
+        if (!name.equals("tail")) {
+            a.add("--quiet");
+        }
         a.addAll(List.of(more));
         return Cli.run(a.toArray(String[]::new));
     }
@@ -71,6 +77,12 @@ class IngestOtherArchiveTest extends WithEmbeddedBroker {
         final Cli.Ran reset = ingest("--archive", Fixtures.testnetP24Hot().toString());
         assertEquals(2, reset.code(), reset.out());
         assertTrue(reset.out().contains("error: this data dir verified checkpoint 63 (0x3f)"), reset.out());
+        // and a tail of it, at its start
+        final Cli.Ran tail = command("tail", "--archive", Fixtures.testnetP24Hot().toString(), "--publish-to",
+                mirror.toString());
+        assertEquals(2, tail.code(), tail.out());
+        assertTrue(tail.out().contains("error: this data dir verified checkpoint 63 (0x3f)"), tail.out());
+        assertFalse(Files.exists(mirror.resolve(".well-known")), "nothing published");
 
         // the same archive from another source (a mirror of it): compared equal, not refused; the checkpoints it
         // did not serve are said (exit 1), as before
