@@ -487,7 +487,8 @@ public final class CheckpointPublisher {
             // said before the root names it: whoever reads the root then finds the reason already in the log
             rootPassed = String.format("the root state moves to checkpoint %s although the target lacks %d "
                     + "checkpoint(s) below it (%s%s): they were not verified here (failed, not requested, or not "
-                    + "verified yet), so a reader of this archive finds them missing", hex(top), count,
+                    + "verified yet), or the target lost them since they were published to it (`replay "
+                    + "--publish-to` puts them back), so a reader of this archive finds them missing", hex(top), count,
                     String.join(", ", missing.stream().map(CheckpointPublisher::hex).toList()), count > 10 ? ", ..." : "");
             LOG.warn("{}: {}", writer.name(), rootPassed);
         }
@@ -786,7 +787,9 @@ public final class CheckpointPublisher {
 
     /** Whether the target has a root state at all (none: a new target, or one emptied since it was published to). */
     public boolean targetHasRootState() throws PublishException {
-        return writer.readRootState().isPresent();
+        // read as publishing reads it: seen now, the target found without one later was emptied under this publisher
+        // (a trial: a tail's mirror replaced before the tail's first publish became a mirror of one checkpoint)
+        return rootLedger() >= 0;
     }
 
     /** The target root's currentLedger, or -1 when it has none or it cannot be parsed ("nothing yet"). */

@@ -426,8 +426,11 @@ public final class PublishRunner implements AutoCloseable {
             fromBeginning = true;
             return;
         }
+        final String lost;
         try {
-            if (publisher.targetHasRootState()) {
+            final boolean hasRoot = publisher.targetHasRootState();
+            lost = hasRoot ? lostSincePublished(consumer, past, begin) : null;
+            if (hasRoot && lost == null) {
                 return;
             }
         } catch (final PublishException e) {
@@ -441,6 +444,12 @@ public final class PublishRunner implements AutoCloseable {
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(clientProps)) {
             final int members = admin.describeConsumerGroups(List.of(groupId)).all().get(30, TimeUnit.SECONDS)
                     .get(groupId).members().size();
+            if (members > 0 && lost != null) {
+                LOG.warn("{} lacks {}, which its consumer group {} published to it before, and {} other process(es) "
+                        + "of the group publish to it now: stop them and run again to publish everything to it again, "
+                        + "or `replay --publish-to` it", targetName, lost, groupId, members);
+                return;
+            }
             if (members > 0) {
                 LOG.info("{} has no root state yet, and {} other process(es) of group {} publish to it now: its "
                         + "root waits for a checkpoint below those published, or they find it emptied; left to them",
@@ -458,10 +467,16 @@ public final class PublishRunner implements AutoCloseable {
         try {
             consumer.commitSync(back, Duration.ofSeconds(30));
             fromBeginning = true;
-            LOG.warn("{} has no root state, but its consumer group {} had published up to offsets {}: the target was "
-                    + "emptied or replaced (or an earlier run stopped before its first root state: a root waits for "
-                    + "the checkpoints below it), so every verified checkpoint is published to it again (the files it "
-                    + "has are skipped)", targetName, groupId, past);
+            if (lost != null) {
+                LOG.warn("{} lacks {}, which its consumer group {} published to it before (up to offsets {}): the "
+                        + "target was restored from an older copy, or lost files, so every verified checkpoint is "
+                        + "published to it again (the files it has are skipped)", targetName, lost, groupId, past);
+            } else {
+                LOG.warn("{} has no root state, but its consumer group {} had published up to offsets {}: the target "
+                        + "was emptied or replaced (or an earlier run stopped before its first root state: a root "
+                        + "waits for the checkpoints below it), so every verified checkpoint is published to it again "
+                        + "(the files it has are skipped)", targetName, groupId, past);
+            }
         } catch (final WakeupException | InterruptException e) {
             throw e;
         } catch (final org.apache.kafka.common.KafkaException e) {
@@ -546,6 +561,47 @@ public final class PublishRunner implements AutoCloseable {
     /** What the target lacks below the root state the last {@link #releaseRoot} carried out wrote, or null. */
     public String rootPassed() {
         return publisher.rootPassed();
+    }
+
+    /** How many records before a committed offset {@link #lostSincePublished} reads, for the last one published. */
+    private static final int LAST_PUBLISHED_LOOKBACK = 16;
+
+    /**
+     * A state file the target lacks of a checkpoint its group published (the last record before the group's committed
+     * offset of each partition: committed only once published), or null when it has each (or none can be read
+     * within a few seconds). A target restored from an older copy has a root state, so only this finds it: a trial's
+     * mirror, restored to an older backup under a tail, was never filled in, and 6 minutes later its root passed the
+     * 30 checkpoints it lacked, "not verified here".
+     */
+    private String lostSincePublished(final KafkaConsumer<Long, CheckpointVerified> consumer,
+            final Map<TopicPartition, Long> committed, final Map<TopicPartition, Long> begin)
+            throws PublishException {
+        try {
+            for (final Map.Entry<TopicPartition, Long> e : committed.entrySet()) {
+                final TopicPartition tp = e.getKey();
+                final long end = e.getValue();
+                consumer.assign(List.of(tp));
+                consumer.seek(tp, Math.max(begin.getOrDefault(tp, 0L), end - LAST_PUBLISHED_LOOKBACK));
+                CheckpointVerified last = null;
+                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (consumer.position(tp) < end && System.nanoTime() < deadline) {
+                    for (final ConsumerRecord<Long, CheckpointVerified> r : consumer.poll(Duration.ofMillis(200))) {
+                        if (r.offset() < end && r.value() != null) {
+                            last = r.value();
+                        }
+                    }
+                }
+                if (last != null) {
+                    final String has = io.historystreams.archive.ArchivePaths.has(last.getCheckpoint());
+                    if (!publisher.writer().exists(has)) {
+                        return has;
+                    }
+                }
+            }
+            return null;
+        } finally {
+            consumer.unsubscribe(); // unassigned: the runner subscribes next
+        }
     }
 
     /** Whether the runner has checked where its group starts: its group's committed offsets are its own from then. */

@@ -221,6 +221,99 @@ class PublishRunnerTest {
         CheckpointPublisherTest.assertVerifies(target);
     }
 
+    /**
+     * A target emptied after the runner started and before it published anything: found emptied, as one emptied
+     * after the runner's first publish is (a trial: a tail's mirror replaced before its first publish became a mirror
+     * starting at the next checkpoint, everything below lost, no warning).
+     */
+    @Test
+    void aTargetEmptiedBeforeTheRunnersFirstPublishGetsEverythingAgain() throws Exception {
+        final Topics own = ownTopics("emptiedearly.");
+        final Path target = dir.resolve("emptiedearly");
+        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
+                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200));
+        final String app = APP + "-emptiedearly";
+        produce(own, v.first(4));
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+             PublishRunner r = new PublishRunner(app, broker.bootstrapServers(), "emptiedearly",
+                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+            r.start();
+            waitFor(() -> committed(r.groupId(), own) == 4 && rootOf(target) == 0xffL, Duration.ofSeconds(60),
+                    "the first four are published");
+        }
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+             PublishRunner r = new PublishRunner(app, broker.bootstrapServers(), "emptiedearly",
+                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+            r.start();
+            waitFor(r::startChecked, Duration.ofSeconds(60), "the second runner checked where its group starts");
+            Thread.sleep(500); // polling, with nothing to publish
+            final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(CheckpointPublisher.class, () -> {
+                deleteTree(target);
+                produce(own, List.of(v.first(5).get(4)));
+                waitFor(() -> Files.exists(target.resolve(ArchivePaths.has(0x3f))) && rootOf(target) == 0x13fL,
+                        Duration.ofSeconds(60), "everything is published again, and the root names the fifth");
+            });
+            assertFalse(logged.stream().anyMatch(e -> e.getFormattedMessage().contains("a mirror that starts at")),
+                    logged::toString);
+        }
+        CheckpointPublisherTest.assertVerifies(target);
+    }
+
+    /**
+     * A target restored from an older copy (its root state and files of earlier checkpoints only) under a runner whose
+     * group published more: found at start by the last checkpoint its group published, which the target lacks, and
+     * everything is published to it again (a trial: never filled in, and the root later passed the checkpoints it
+     * lacked, "not verified here").
+     */
+    @Test
+    void aTargetRestoredFromAnOlderCopyGetsWhatItLostAgain() throws Exception {
+        final Topics own = ownTopics("restored.");
+        final Path target = dir.resolve("restored");
+        final Path older = dir.resolve("restored-older");
+        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
+                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200));
+        final String app = APP + "-restored";
+        produce(own, v.first(2));
+        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+             PublishRunner r = new PublishRunner(app, broker.bootstrapServers(), "restored",
+                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+            r.start();
+            waitFor(() -> committed(r.groupId(), own) == 2 && rootOf(target) == 0x7fL, Duration.ofSeconds(60),
+                    "two published: the backup");
+            copyTree(target, older);
+            produce(own, v.first(6).subList(2, 6));
+            waitFor(() -> committed(r.groupId(), own) == 6 && rootOf(target) == 0x17fL, Duration.ofSeconds(60),
+                    "six published");
+        }
+        deleteTree(target);
+        copyTree(older, target);
+        final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(PublishRunner.class, () -> {
+            try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+                 PublishRunner r = new PublishRunner(app, broker.bootstrapServers(), "restored",
+                         new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+                r.start();
+                waitFor(() -> rootOf(target) == 0x17fL, Duration.ofSeconds(60), "the root names the sixth again");
+            }
+        });
+        assertTrue(logged.stream().anyMatch(e -> e.getLevel() == Level.WARN && e.getFormattedMessage().contains(
+                "restored lacks history/") && e.getFormattedMessage().contains(", which its consumer group "
+                + "publish-test-restored-publish-restored published to it before")), logged::toString);
+        CheckpointPublisherTest.assertVerifies(target);
+    }
+
+    private static void copyTree(final Path from, final Path to) throws Exception {
+        try (var s = Files.walk(from)) {
+            for (final Path p : s.toList()) {
+                final Path dest = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(dest);
+                } else {
+                    Files.copy(p, dest);
+                }
+            }
+        }
+    }
+
     @Test
     void aServiceRunnerMovesTheRootPastACheckpointThatNeverComesOnlyAfterWaiting() throws Exception {
         // 0x7f never verified (it failed): the root waits at 0x3f, then passes it with a WARN once the runner has read
@@ -414,11 +507,16 @@ class PublishRunnerTest {
 
     /** Sum of the committed offsets of a group on the checkpoints-verified topic. */
     private static long committed(final String group) {
+        return committed(group, topics);
+    }
+
+    /** Sum of the committed offsets of a group on {@code t}'s checkpoints-verified topic. */
+    private static long committed(final String group, final Topics t) {
         try (Admin admin = admin()) {
             final Map<TopicPartition, OffsetAndMetadata> offsets =
                     admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
             return offsets.entrySet().stream()
-                    .filter(e -> e.getKey().topic().equals(topics.checkpointsVerified.name()) && e.getValue() != null)
+                    .filter(e -> e.getKey().topic().equals(t.checkpointsVerified.name()) && e.getValue() != null)
                     .mapToLong(e -> e.getValue().offset()).sum();
         } catch (final Exception e) {
             throw new IllegalStateException(e);
