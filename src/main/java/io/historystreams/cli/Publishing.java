@@ -35,6 +35,8 @@ final class Publishing implements AutoCloseable {
     /** {@code publish.give.up.seconds}: how long a command waits for a target that keeps failing (0: for ever). */
     static final String GIVE_UP_SECONDS = "give.up.seconds";
     static final long DEFAULT_GIVE_UP_SECONDS = 120;
+    /** How long a service's root state waits for a missing checkpoint ({@link PublishRunner.Settings#releaseAfter}). */
+    static final String ROOT_WAIT_SECONDS = "root.wait.seconds";
     /** How often {@link #awaitPublished} reads the groups' committed offsets (a request to the coordinator each). */
     private static final long POLL_MILLIS = 50;
 
@@ -55,6 +57,7 @@ final class Publishing implements AutoCloseable {
         // any unknown setting: a settings file shared with publishing commands is not this command's concern)
         final List<String> known = new ArrayList<>(ArchiveWriters.settingNames());
         known.add(GIVE_UP_SECONDS);
+        known.add(ROOT_WAIT_SECONDS);
         for (final String key : writerSettings(config).keySet()) {
             if (!known.contains(key)) {
                 final String said = "unknown publish setting publish." + key + " (known: publish."
@@ -101,14 +104,42 @@ final class Publishing implements AutoCloseable {
             }
         }
         giveUp(config);
+        rootWait(config);
     }
 
-    /** The {@code publish.*} settings of the writers (all but those of the commands' wait). */
+    /** The {@code publish.*} settings of the writers (all but those of the commands' and the runners' waits). */
     private static Map<String, String> writerSettings(final ServiceConfig config) {
         final Map<String, String> s = new TreeMap<>(config.withPrefix(ServiceConfig.PUBLISH_PREFIX));
         s.remove(GIVE_UP_SECONDS);
+        s.remove(ROOT_WAIT_SECONDS);
         return s;
     }
+
+    /**
+     * {@code publish.root.wait.seconds}: how long a service's root state waits for a checkpoint the target lacks
+     * before it moves past it (default {@link PublishRunner.Settings#defaults()}'s, 6 minutes; 0: for ever, the root
+     * never names a checkpoint with one missing below it: a trial's operator wanted a mirror whose root is always
+     * complete below it).
+     */
+    static Duration rootWait(final ServiceConfig config) {
+        final String v = config.withPrefix(ServiceConfig.PUBLISH_PREFIX).get(ROOT_WAIT_SECONDS);
+        if (v == null || v.isBlank()) {
+            return PublishRunner.Settings.defaults().releaseAfter();
+        }
+        final long seconds;
+        try {
+            seconds = Long.parseLong(v.trim());
+        } catch (final NumberFormatException e) {
+            throw new IllegalArgumentException("publish." + ROOT_WAIT_SECONDS + " must be a number of seconds: " + v);
+        }
+        if (seconds < 0) {
+            throw new IllegalArgumentException("publish." + ROOT_WAIT_SECONDS + " must be 0 (for ever) or more: " + v);
+        }
+        return seconds == 0 ? FOREVER : Duration.ofSeconds(seconds);
+    }
+
+    /** A wait that never ends (100 years: no overflow in the runner's arithmetic). */
+    private static final Duration FOREVER = Duration.ofDays(36_500);
 
     /** {@code publish.give.up.seconds}, or null for "never". */
     static Duration giveUp(final ServiceConfig config) {
@@ -176,7 +207,8 @@ final class Publishing implements AutoCloseable {
                 if (rewrite) {
                     publisher.rewriting();
                 }
-                final PublishRunner.Settings settings = PublishRunner.Settings.defaults();
+                final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
+                        .withReleaseAfter(rootWait(svc.config()));
                 final PublishRunner r;
                 if (ownGroupScope == null) {
                     r = new PublishRunner(app, svc.clientProps(), w.name(), publisher, svc.topics(), settings);

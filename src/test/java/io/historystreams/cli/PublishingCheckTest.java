@@ -32,8 +32,23 @@ class PublishingCheckTest {
         });
         assertEquals(List.of("unknown publish setting publish.fsynk (known: publish.fsync, publish.retries, "
                 + "publish.retry.delay.ms, publish.retry.max.delay.ms, publish.timeout.seconds, "
-                + "publish.give.up.seconds): ignored, nothing is published"), seen.stream()
+                + "publish.give.up.seconds, publish.root.wait.seconds): ignored, nothing is published"), seen.stream()
                 .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList());
+    }
+
+    @Test
+    void theRootStatesWaitForAMissingCheckpointIsASetting() throws Exception {
+        // a trial's operator wanted a mirror whose root never names a checkpoint with one missing below it
+        assertEquals(java.time.Duration.ofMinutes(6),
+                Publishing.rootWait(ServiceConfig.load(null, Map.of(), Map.of())));
+        assertEquals(java.time.Duration.ofSeconds(30), Publishing.rootWait(ServiceConfig.load(null, Map.of(),
+                Map.of("publish.root.wait.seconds", "30"))));
+        assertTrue(Publishing.rootWait(ServiceConfig.load(null, Map.of(), Map.of("publish.root.wait.seconds", "0")))
+                .toDays() > 365 * 50, "0: for ever");
+        final ServiceConfig bad = ServiceConfig.load(null, Map.of(), Map.of("publish.root.wait.seconds", "-1"));
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Publishing.check(bad, List.of("/srv/mirror")));
+        assertEquals("publish.root.wait.seconds must be 0 (for ever) or more: -1", e.getMessage());
     }
 
     @Test
