@@ -251,6 +251,10 @@ final class Publishing implements AutoCloseable {
                 .description("Bytes written to the target").baseUnit("bytes").tag("target", target).register(m);
         io.micrometer.core.instrument.FunctionCounter.builder("history_publish_failures", r, PublishRunner::failures)
                 .description("Failed publish attempts (retried)").tag("target", target).register(m);
+        // what the mirror's readers see, next to history_tail_root_ledger: a mirror lagging, or cut down
+        io.micrometer.core.instrument.Gauge.builder("history_publish_root_ledger", r, PublishRunner::rootLedger)
+                .description("Ledger the target's root state names, as last read or written (-1: none yet)")
+                .tag("target", target).register(m);
     }
 
     /**

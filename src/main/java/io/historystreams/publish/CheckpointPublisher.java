@@ -679,6 +679,7 @@ public final class CheckpointPublisher {
         }
         writer.putRootState(hasBytes);
         rootSeen = true;
+        lastRootLedger = checkpoint;
         filesWritten.incrementAndGet();
         bytesWritten.addAndGet(hasBytes.length);
         forgetUpTo(checkpoint);
@@ -795,6 +796,7 @@ public final class CheckpointPublisher {
     /** The target root's currentLedger, or -1 when it has none or it cannot be parsed ("nothing yet"). */
     private long rootLedger() throws PublishException {
         final long ledger = readRootLedger();
+        lastRootLedger = ledger;
         if (ledger >= 0) {
             rootSeen = true;
         } else if (rootSeen) {
@@ -820,6 +822,18 @@ public final class CheckpointPublisher {
                     ArchivePaths.WELL_KNOWN, e.getMessage());
             return -1;
         }
+    }
+
+    /** The ledger the target's root state named when last read or written here; -1: none, or not read yet. */
+    private volatile long lastRootLedger = -1;
+
+    /**
+     * The ledger the target's root state named when this publisher last read or wrote it, -1 when it had none (or
+     * before the first read): for a gauge, read without I/O (a trial's operator had no metric that showed a mirror
+     * lagging, or cut down).
+     */
+    public long lastRootLedger() {
+        return lastRootLedger;
     }
 
     /** Whether this publisher has seen the target with a root state (publishing thread only). */

@@ -604,6 +604,11 @@ public final class PublishRunner implements AutoCloseable {
         }
     }
 
+    /** The ledger the target's root state named when last read or written, -1 when none (no I/O). */
+    public long rootLedger() {
+        return publisher.lastRootLedger();
+    }
+
     /** Whether the runner has checked where its group starts: its group's committed offsets are its own from then. */
     public boolean startChecked() {
         return startChecked;

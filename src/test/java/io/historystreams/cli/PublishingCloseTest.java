@@ -54,6 +54,10 @@ class PublishingCloseTest extends WithEmbeddedBroker {
                 assertTrue(java.util.regex.Pattern.compile("(?m)^# HELP " + name + " \\S").matcher(text).find(),
                         () -> "help of " + name);
             }
+            // and where the target's root state is (a new mirror: none yet)
+            assertTrue(text.contains("# TYPE history_publish_root_ledger gauge"), text);
+            assertTrue(java.util.regex.Pattern.compile("(?m)^history_publish_root_ledger\\{target=\"[^\"]+\"} -1\\.0$")
+                    .matcher(text).find(), text);
 
             svc.close(); // what the shutdown hook does on SIGTERM, while the command still holds its publishing
 

@@ -293,6 +293,7 @@ class PublishRunnerTest {
                          new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
                 r.start();
                 waitFor(() -> rootOf(target) == 0x17fL, Duration.ofSeconds(60), "the root names the sixth again");
+                waitFor(() -> r.rootLedger() == 0x17fL, Duration.ofSeconds(10), "the gauge's value says so");
             }
         });
         assertTrue(logged.stream().anyMatch(e -> e.getLevel() == Level.WARN && e.getFormattedMessage().contains(
