@@ -286,6 +286,13 @@ public final class LocalArchiveWriter implements ArchiveWriter {
         if (existing == null) {
             throw refused(path, "no existing ancestor");
         }
+        if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+            // not a symlink leading out (the deepest existing ancestor is then above the root): the directory is gone.
+            // Not made again here: an unmounted disk's mount point would be filled on the wrong disk (a trial: said
+            // as a symlink leading outside the root)
+            throw new PublishException(name() + ": the target directory does not exist any more (removed, replaced "
+                    + "or unmounted?): publishing goes on once it is there again (create or mount it)", true, null);
+        }
         final Path real;
         try {
             real = existing.toRealPath();

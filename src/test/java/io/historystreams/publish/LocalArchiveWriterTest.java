@@ -59,6 +59,25 @@ class LocalArchiveWriterTest {
     }
 
     @Test
+    void aTargetDirectoryGoneWhileWritingIsSaidSoAndWrittenAgainOnceBack() throws Exception {
+        // a trial: "leads outside the target root (a symlink ...)" for a directory moved away
+        final Path target = tmp.resolve("gone");
+        final Path has = Files.writeString(tmp.resolve("has"), "{}");
+        try (LocalArchiveWriter w = new LocalArchiveWriter(target, false)) {
+            w.put(HAS_3F, has);
+            Files.move(target, tmp.resolve("moved-away"));
+            final PublishException e = assertThrows(PublishException.class, () -> w.put(HAS_3F, has));
+            assertEquals(target + ": the target directory does not exist any more (removed, replaced or unmounted?): "
+                    + "publishing goes on once it is there again (create or mount it)", e.getMessage());
+            assertTrue(e.retryable());
+            assertFalse(Files.exists(target), "not made again: an unmounted disk's mount point is not the disk");
+            Files.createDirectory(target);
+            w.put(HAS_3F, has);
+            assertTrue(w.exists(HAS_3F));
+        }
+    }
+
+    @Test
     void aTargetThatIsAFileIsSaidSo() throws Exception {
         // it said "FileAlreadyExistsException: <path>"
         final Path file = Files.writeString(tmp.resolve("a-file"), "x");
