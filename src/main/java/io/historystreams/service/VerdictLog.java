@@ -159,10 +159,14 @@ public final class VerdictLog implements AutoCloseable {
                 if (r.topic().equals(topics.checkpointsVerified.name())) {
                     final CheckpointVerified v = verified.deserialize(r.topic(), r.value());
                     out.add(Map.entry(v.getCheckpoint(), String.format("checkpoint %d (0x%x) verified: ledgers "
-                            + "%d..%d%s", v.getCheckpoint(), v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger(),
+                            + "%d..%d%s%s", v.getCheckpoint(), v.getCheckpoint(), v.getFirstLedger(), v.getLastLedger(),
                             v.getChainLinkedToPrevious() == ChainLinkStatus.ARCHIVE_START
                                     ? " (the archive's start: no source holds the checkpoint before, and the link to "
-                                    + "it is not checked)" : "")));
+                                    + "it is not checked)" : "",
+                            // (optional, and not fetched again once verified: a trial's SCP file that came late was
+                            // left out of the mirror for good, and only ingest and verify said so)
+                            v.getFiles().stream().anyMatch(f -> f.getPath().toString().startsWith("scp/")) ? ""
+                                    : " (without an SCP file: no source had it; it is not fetched again)")));
                 } else {
                     final CheckpointFailed f = failed.deserialize(r.topic(), r.value());
                     out.add(Map.entry(f.getCheckpoint(), failedLine(f)));

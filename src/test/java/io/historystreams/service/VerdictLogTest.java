@@ -65,7 +65,9 @@ class VerdictLogTest {
                 + "checkpoint before, and the link to it is not checked)", lines.get(0));
         assertEquals("checkpoint 4159 (0x103f) FAILED: MISSING_FILE bucket/39/a.xdr.gz from " + SRC + ": gone",
                 lines.get(1));
-        assertEquals("checkpoint 4223 (0x107f) verified: ledgers 4160..4223", lines.get(2));
+        // (its SCP file absent from every source: said, since it is not fetched again)
+        assertEquals("checkpoint 4223 (0x107f) verified: ledgers 4160..4223 (without an SCP file: no source had it; "
+                + "it is not fetched again)", lines.get(2));
         // of one checkpoint, in the order read: its verdict, then the failure that took it back
         assertEquals("checkpoint 4287 (0x10bf) verified: ledgers 4224..4287", lines.get(3));
         assertEquals("checkpoint 4287 (0x10bf) FAILED: MISSING_FILE bucket/39/a.xdr.gz from " + SRC + ": gone",
@@ -78,7 +80,10 @@ class VerdictLogTest {
         final CheckpointVerified v = CheckpointVerified.newBuilder().setCheckpoint(cp).setArchive(SRC)
                 .setFirstLedger(cp - 63).setLastLedger(cp).setLastLedgerHash(new io.historystreams.events.Hash32(h))
                 .setFirstPreviousLedgerHash(new io.historystreams.events.Hash32(h))
-                .setBucketListHash(new io.historystreams.events.Hash32(h)).setFiles(List.of()).setBuckets(List.of())
+                .setBucketListHash(new io.historystreams.events.Hash32(h)).setFiles(cp == 4223 ? List.of()
+                        : List.of(io.historystreams.events.SampleEvents.fileRef(
+                                io.historystreams.archive.ArchivePaths.checkpointFile(
+                                        io.historystreams.archive.FileType.SCP, cp), true))).setBuckets(List.of())
                 .setLedgerCount(64).setTransactionSetCount(0).setResultSetCount(0).setChainLinkedToPrevious(link)
                 .setVerifiedAt(Instant.EPOCH).build();
         final String topic = topics.checkpointsVerified.name();
