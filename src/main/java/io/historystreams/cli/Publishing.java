@@ -349,7 +349,9 @@ final class Publishing implements AutoCloseable {
                     error)) {
                 return false;
             }
-            return releaseRoots(i -> given[i] ? -1 : firstCheckpoint, err, giveUp, started, timeout, rootWritten,
+            // (what a target lacks is counted from the range's first checkpoint, also for one given more: a failed
+            // first checkpoint is a hole of the range)
+            return releaseRoots(records.isEmpty() ? -1 : firstCheckpoint, err, giveUp, started, timeout, rootWritten,
                     error, lacks) && java.util.Arrays.stream(error).allMatch(Objects::isNull);
         } finally {
             final List<TargetOutcome> o = new ArrayList<>();
@@ -518,13 +520,13 @@ final class Publishing implements AutoCloseable {
      * highest of them, past any that failed (a WARN names them), and this waits until it has. False, with the reason
      * on {@code err} and in {@code error}, as {@link #awaitPublished}.
      */
-    private boolean releaseRoots(final java.util.function.IntToLongFunction firstCheckpoint, final PrintWriter err,
-            final Duration giveUp, final long started, final Duration timeout, final boolean[] rootWritten,
-            final String[] error, final String[] lacks) throws InterruptedException {
+    private boolean releaseRoots(final long firstCheckpoint, final PrintWriter err, final Duration giveUp,
+            final long started, final Duration timeout, final boolean[] rootWritten, final String[] error,
+            final String[] lacks) throws InterruptedException {
         final long[] tokens = new long[runners.size()];
         for (int i = 0; i < runners.size(); i++) {
             if (error[i] == null) {
-                tokens[i] = runners.get(i).releaseRoot(firstCheckpoint.applyAsLong(i));
+                tokens[i] = runners.get(i).releaseRoot(firstCheckpoint);
             }
         }
         while (true) {

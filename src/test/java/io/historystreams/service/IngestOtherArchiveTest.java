@@ -87,8 +87,13 @@ class IngestOtherArchiveTest extends WithEmbeddedBroker {
         // the same archive from another source (a mirror of it): compared equal, not refused; the checkpoints it
         // did not serve are said (exit 1), as before
         try (FaultyArchiveServer server = FaultyArchiveServer.start(testnet)) {
-            final Cli.Ran same = ingest("--archive", server.url(), "--to", "255");
+            final Path report = dir.resolve("same.json");
+            final Cli.Ran same = ingest("--archive", server.url(), "--to", "255", "--report", report.toString());
             assertEquals(1, same.code(), same.out());
+            final com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(report.toFile()).get("summary");
+            assertEquals(3, summary.get("verifiedFromAnotherArchive").asInt(), summary::toString);
+            assertFalse(summary.get("allVerified").asBoolean(), summary::toString);
             assertTrue(same.out().contains("4 checkpoints: 4 verified"), same.out());
             assertTrue(same.out().contains("warning: 3 of the verified checkpoints (0x3f..0xbf) were verified earlier "
                     + "in this pipeline from " + testnet), same.out());
