@@ -703,7 +703,7 @@ class CheckpointPublisherTest {
         assertEquals(before, countFiles(target), "nothing written into the other archive");
     }
 
-    private static void copyTree(final Path from, final Path to) throws Exception {
+    static void copyTree(final Path from, final Path to) throws Exception {
         try (Stream<Path> s = Files.walk(from)) {
             for (final Path p : s.toList()) {
                 final Path dest = to.resolve(from.relativize(p).toString());

@@ -230,20 +230,14 @@ class PublishRunnerTest {
     void aTargetEmptiedBeforeTheRunnersFirstPublishGetsEverythingAgain() throws Exception {
         final Topics own = ownTopics("emptiedearly.");
         final Path target = dir.resolve("emptiedearly");
-        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
-                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200));
         final String app = APP + "-emptiedearly";
         produce(own, v.first(4));
-        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
-             PublishRunner r = new PublishRunner(app, broker.bootstrapServers(), "emptiedearly",
-                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+        try (ArchiveWriter w = writer(target); PublishRunner r = runner(app, "emptiedearly", w, own)) {
             r.start();
             waitFor(() -> committed(r.groupId(), own) == 4 && rootOf(target) == 0xffL, Duration.ofSeconds(60),
                     "the first four are published");
         }
-        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
-             PublishRunner r = new PublishRunner(app, broker.bootstrapServers(), "emptiedearly",
-                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+        try (ArchiveWriter w = writer(target); PublishRunner r = runner(app, "emptiedearly", w, own)) {
             r.start();
             waitFor(r::startChecked, Duration.ofSeconds(60), "the second runner checked where its group starts");
             Thread.sleep(500); // polling, with nothing to publish
@@ -270,27 +264,21 @@ class PublishRunnerTest {
         final Topics own = ownTopics("restored.");
         final Path target = dir.resolve("restored");
         final Path older = dir.resolve("restored-older");
-        final PublishRunner.Settings settings = PublishRunner.Settings.defaults()
-                .withBackoff(Duration.ofMillis(20), Duration.ofMillis(200));
         final String app = APP + "-restored";
         produce(own, v.first(2));
-        try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
-             PublishRunner r = new PublishRunner(app, broker.bootstrapServers(), "restored",
-                     new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+        try (ArchiveWriter w = writer(target); PublishRunner r = runner(app, "restored", w, own)) {
             r.start();
             waitFor(() -> committed(r.groupId(), own) == 2 && rootOf(target) == 0x7fL, Duration.ofSeconds(60),
                     "two published: the backup");
-            copyTree(target, older);
+            CheckpointPublisherTest.copyTree(target, older);
             produce(own, v.first(6).subList(2, 6));
             waitFor(() -> committed(r.groupId(), own) == 6 && rootOf(target) == 0x17fL, Duration.ofSeconds(60),
                     "six published");
         }
         deleteTree(target);
-        copyTree(older, target);
+        CheckpointPublisherTest.copyTree(older, target);
         final List<ILoggingEvent> logged = io.historystreams.testing.Logs.during(PublishRunner.class, () -> {
-            try (ArchiveWriter w = ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
-                 PublishRunner r = new PublishRunner(app, broker.bootstrapServers(), "restored",
-                         new CheckpointPublisher(w, v.ctx, dir), own, settings)) {
+            try (ArchiveWriter w = writer(target); PublishRunner r = runner(app, "restored", w, own)) {
                 r.start();
                 waitFor(() -> rootOf(target) == 0x17fL, Duration.ofSeconds(60), "the root names the sixth again");
                 waitFor(() -> r.rootLedger() == 0x17fL, Duration.ofSeconds(10), "the gauge's value says so");
@@ -302,17 +290,15 @@ class PublishRunnerTest {
         CheckpointPublisherTest.assertVerifies(target);
     }
 
-    private static void copyTree(final Path from, final Path to) throws Exception {
-        try (var s = Files.walk(from)) {
-            for (final Path p : s.toList()) {
-                final Path dest = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(dest);
-                } else {
-                    Files.copy(p, dest);
-                }
-            }
-        }
+    /** A writer of {@code target}, without fsync. */
+    private static ArchiveWriter writer(final Path target) throws PublishException {
+        return ArchiveWriters.open(target.toString(), Map.of("fsync", "false"));
+    }
+
+    /** A runner of application {@code app} publishing {@code own}'s verified checkpoints to {@code w}. */
+    private static PublishRunner runner(final String app, final String name, final ArchiveWriter w, final Topics own) {
+        return new PublishRunner(app, broker.bootstrapServers(), name, new CheckpointPublisher(w, v.ctx, dir), own,
+                PublishRunner.Settings.defaults().withBackoff(Duration.ofMillis(20), Duration.ofMillis(200)));
     }
 
     @Test
