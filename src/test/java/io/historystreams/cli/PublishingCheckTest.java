@@ -37,6 +37,26 @@ class PublishingCheckTest {
     }
 
     @Test
+    void aTargetGivenEverythingWaitsForTheLastRecordOfEachPartitionPastTheRange() {
+        final Map<Long, io.historystreams.service.OutcomeWatcher.RecordAt> range = Map.of(
+                63L, new io.historystreams.service.OutcomeWatcher.RecordAt(0, 5),
+                127L, new io.historystreams.service.OutcomeWatcher.RecordAt(1, 3));
+        final Map<Long, io.historystreams.service.OutcomeWatcher.RecordAt> last = Map.of(
+                // 63 verified again after a take-back: the last of partition 0, 7 events there, 1 of them the range's
+                63L, new io.historystreams.service.OutcomeWatcher.RecordAt(0, 9, 7),
+                // partition 1's last is the range's own record: nothing more
+                500L, new io.historystreams.service.OutcomeWatcher.RecordAt(1, 3, 4),
+                // partition 2 holds none of the range
+                700L, new io.historystreams.service.OutcomeWatcher.RecordAt(2, 4, 5));
+        final var all = Publishing.withEarlier(range, last);
+        assertEquals(4, all.size(), all::toString);
+        assertEquals(java.util.Set.of(new io.historystreams.service.OutcomeWatcher.RecordAt(0, 5),
+                new io.historystreams.service.OutcomeWatcher.RecordAt(1, 3),
+                new io.historystreams.service.OutcomeWatcher.RecordAt(0, 9, 6),
+                new io.historystreams.service.OutcomeWatcher.RecordAt(2, 4, 5)), java.util.Set.copyOf(all.values()));
+    }
+
+    @Test
     void theRootStatesWaitForAMissingCheckpointIsASetting() throws Exception {
         // a trial's operator wanted a mirror whose root never names a checkpoint with one missing below it
         assertEquals(java.time.Duration.ofMinutes(6),
