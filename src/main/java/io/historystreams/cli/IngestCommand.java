@@ -3,7 +3,6 @@ package io.historystreams.cli;
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.Credentials;
 import io.historystreams.archive.FetchObserver;
@@ -11,8 +10,6 @@ import io.historystreams.archive.HistoryArchive;
 import io.historystreams.events.ChainLinkStatus;
 import io.historystreams.events.CheckpointFailed;
 import io.historystreams.events.CheckpointRequest;
-import io.historystreams.events.CheckpointVerified;
-import io.historystreams.events.Hashes;
 import io.historystreams.events.RequestReason;
 import io.historystreams.service.HistoryStreamsService;
 import io.historystreams.service.OutcomeWatcher;
@@ -23,10 +20,6 @@ import io.historystreams.topology.HistoryTopology;
 import io.historystreams.topology.Topics;
 import io.historystreams.verify.ArchiveStart;
 import io.historystreams.verify.FailureReason;
-import io.historystreams.verify.HasVerifier;
-import io.historystreams.verify.HistoryArchiveState;
-import io.historystreams.verify.VerificationException;
-import io.historystreams.verify.VerificationLimits;
 import io.historystreams.verify.VerificationReport;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -211,7 +204,7 @@ public final class IngestCommand implements Callable<Integer> {
                 err.println("warning: no worker is in group " + remote.group() + " on " + remote.bootstrapServers()
                         + " now: checkpoints the topics hold no verdict for wait until a `run` worker starts");
             }
-            final String other = otherArchive(rootReader, remote.clientProps(), remote.topics(), range.passphrase(),
+            final String other = PipelineArchive.other(rootReader, remote.clientProps(), remote.topics(), range.passphrase(),
                     range.current(), true);
             if (other != null) {
                 err.println("error: " + other);
@@ -232,7 +225,7 @@ public final class IngestCommand implements Callable<Integer> {
         try (HistoryStreamsService svc = HistoryStreamsService.start(batch(config), !publishTo.isEmpty());
                 AutoCloseable lastWords = svc.holdShutdown()) {
             // before anything is published: a new target is given what the data dir verified before
-            final String other = otherArchive(rootReader, svc.clientProps(), svc.topics(), range.passphrase(),
+            final String other = PipelineArchive.other(rootReader, svc.clientProps(), svc.topics(), range.passphrase(),
                     range.current(), false);
             if (other != null) {
                 err.println("error: " + other);
@@ -247,92 +240,6 @@ public final class IngestCommand implements Callable<Integer> {
                         verdicts -> null, () -> svc.metrics().bytesFetched(), publishing, startedMillis, t0);
             }
         }
-    }
-
-    /** How long the check of the pipeline's earliest verdicts against the archive ({@link #otherArchive}) reads. */
-    private static final Duration SAMPLE_WAIT = Duration.ofSeconds(5);
-
-    /** How many of the pipeline's earliest verdicts {@link #otherArchive} compares with the archive's state files. */
-    private static final int SAMPLES_COMPARED = 3;
-
-    /**
-     * Why the pipeline (a data dir and topic prefix, or a cluster's application id and prefix) holds another
-     * archive's history than the one given, or null when nothing says so. A checkpoint verified before is not read
-     * again (the gate answers it from its store), so another network's or another testnet generation's verdicts were
-     * reported as this archive's, and published to a new target (a trial: a pubnet archive's ingest on a testnet data
-     * dir said "2 verified" and gave a new mirror 33 testnet checkpoints; a testnet reset on the same URL would not
-     * even be warned of). Compared: the network of the pipeline's earliest verdicts (the first of each partition) and
-     * the archive's, when both name one; and the bucket list hash of up to {@link #SAMPLES_COMPARED} of them with the
-     * archive's state files of the same checkpoints. Refused only when every state file compared differs (a forged
-     * copy's verdict, taken back since, differs alone); state files the archive does not hold compare nothing.
-     */
-    static String otherArchive(final HistoryArchive archive, final Map<String, Object> clientProps,
-            final Topics topics, final String passphrase, final long current, final boolean cluster) {
-        final List<CheckpointVerified> samples;
-        try (OutcomeWatcher w = new OutcomeWatcher(clientProps, topics, List.of(), 0)) {
-            samples = new java.util.ArrayList<>(w.firstVerified(SAMPLE_WAIT));
-        }
-        samples.sort(java.util.Comparator.comparingLong(CheckpointVerified::getCheckpoint));
-        final String remedy = cluster ? "a pipeline (application id and topic prefix) holds one archive's history: "
-                + "verify this archive with workers of another --application-id and topic.prefix"
-                : "a data dir (and topic prefix) holds one archive's history: give this archive another --data-dir";
-        for (final CheckpointVerified v : samples) {
-            final String network = v.getNetworkPassphrase() == null ? null : v.getNetworkPassphrase().toString();
-            if (network != null && passphrase != null && !network.equals(passphrase)) {
-                return String.format("this %s verified checkpoint %d (0x%x) of the network %s (from %s), and the "
-                        + "archive given is of the network %s; %s", cluster ? "pipeline" : "data dir",
-                        v.getCheckpoint(), v.getCheckpoint(), ArchivePaths.quote(network), String.join(", ",
-                                sourcesOf(v)), ArchivePaths.quote(passphrase), remedy);
-            }
-        }
-        String first = null;
-        int compared = 0;
-        for (final CheckpointVerified v : samples) {
-            if (compared == SAMPLES_COMPARED || current >= 0 && v.getCheckpoint() > Checkpoint.containing(current)) {
-                break;
-            }
-            final String path = ArchivePaths.has(v.getCheckpoint());
-            final HistoryArchiveState has;
-            try {
-                has = archive.fetch(path, in -> HasVerifier.verify(in, path, v.getCheckpoint(), null,
-                        VerificationLimits.defaults())).value();
-            } catch (final VerificationException e) {
-                continue; // not held, or not readable now: compares nothing
-            }
-            compared++;
-            final String verified = Hashes.hex(v.getBucketListHash());
-            final String theirs = has.bucketListHash().hex();
-            if (verified.equals(theirs)) {
-                return null;
-            }
-            if (first == null) {
-                first = String.format("this %s verified checkpoint %d (0x%x) from %s, whose bucket list hash was %s; "
-                        + "the archive given has %s for it (%s): another network, or another generation of testnet "
-                        + "(reset since); %s", cluster ? "pipeline" : "data dir", v.getCheckpoint(), v.getCheckpoint(),
-                        String.join(", ", sourcesOf(v)), verified.substring(0, 12), theirs.substring(0, 12), path,
-                        remedy);
-            }
-        }
-        return first;
-    }
-
-    /**
-     * {@code svc} once {@link #otherArchive} found nothing (for a resource list: {@code tail}); an
-     * {@link IllegalArgumentException} with what it found otherwise (exit 2).
-     */
-    static HistoryStreamsService requireOneArchive(final HistoryStreamsService svc, final HistoryArchive archive,
-            final String passphrase) {
-        final String other = otherArchive(archive, svc.clientProps(), svc.topics(), passphrase, -1, false);
-        if (other != null) {
-            throw new IllegalArgumentException(other);
-        }
-        return svc;
-    }
-
-    /** The sources that served a verified checkpoint's files. */
-    private static List<String> sourcesOf(final CheckpointVerified v) {
-        return v.getFiles().stream().map(f -> f.getSource()).filter(java.util.Objects::nonNull).map(Object::toString)
-                .distinct().sorted().toList();
     }
 
     /** How long {@code ingest} waits, once every checkpoint has a verdict, for a take-back that may follow. */

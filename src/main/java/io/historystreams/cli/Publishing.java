@@ -162,7 +162,7 @@ final class Publishing implements AutoCloseable {
      * has read the topic to its end.
      */
     static Publishing start(final HistoryStreamsService svc, final List<String> targets) throws Exception {
-        return start(svc, targets, null, false);
+        return start(svc, targets, null, false, false);
     }
 
     /**
@@ -171,7 +171,7 @@ final class Publishing implements AutoCloseable {
      * (the missing ones failed), so it never names a checkpoint with one below it still being verified.
      */
     static Publishing startBounded(final HistoryStreamsService svc, final List<String> targets) throws Exception {
-        return start(svc, targets, null, true);
+        return start(svc, targets, null, true, false);
     }
 
     /**
@@ -184,11 +184,6 @@ final class Publishing implements AutoCloseable {
     static Publishing startInOwnGroups(final HistoryStreamsService svc, final List<String> targets,
             final Predicate<CheckpointVerified> scope, final boolean rewrite) throws Exception {
         return start(svc, targets, Objects.requireNonNull(scope, "scope"), true, rewrite);
-    }
-
-    private static Publishing start(final HistoryStreamsService svc, final List<String> targets,
-            final Predicate<CheckpointVerified> ownGroupScope, final boolean bounded) throws Exception {
-        return start(svc, targets, ownGroupScope, bounded, false);
     }
 
     /** With {@code rewrite}, every file is put over what the target has ({@link CheckpointPublisher#rewriting}). */

@@ -104,7 +104,7 @@ public final class TailCommand implements Callable<Integer> {
                 HistoryStreamsService svc = HistoryStreamsService.start(config, !publishTo.isEmpty());
                 // before anything is published or requested: the pipeline holds this archive's history (a testnet
                 // reset on the same URL had a tail's verdicts of the earlier generation stand for the new one's)
-                Publishing publishing = Publishing.start(IngestCommand.requireOneArchive(svc, probe,
+                Publishing publishing = Publishing.start(PipelineArchive.require(svc, probe,
                         archive.passphrase()), publishTo);
                 HistoryArchive ha = archive.open(svc.metrics(), config);
                 Tailer tailer = new Tailer(ha, archive.roots(), archive.passphrase(), svc.topics(), svc.clientProps(),

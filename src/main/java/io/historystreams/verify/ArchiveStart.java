@@ -68,19 +68,11 @@ public final class ArchiveStart {
         }
         long present = last;
         while (true) {
-            long absent = first;
-            while (present - absent > Checkpoint.FREQUENCY) {
-                final long mid = absent + (present - absent) / 2 / Checkpoint.FREQUENCY * Checkpoint.FREQUENCY;
-                final Boolean h = heldAny(archive, mid);
-                if (h == null) {
-                    return -1;
-                }
-                if (h) {
-                    present = mid;
-                } else {
-                    absent = mid;
-                }
+            final long[] edge = bisect(first, present, cp -> heldAny(archive, cp));
+            if (edge == null) {
+                return -1;
             }
+            present = edge[1];
             long below = -1;
             for (final long probe : probesBelow(first, present)) {
                 final Boolean h = heldAny(archive, probe);
@@ -125,19 +117,31 @@ public final class ArchiveStart {
                 absent = probe;
             }
         }
-        while (absent - found > Checkpoint.FREQUENCY) {
-            final long mid = found + (absent - found) / 2 / Checkpoint.FREQUENCY * Checkpoint.FREQUENCY;
-            final Boolean h = held(archive, mid);
+        final long[] edge = bisect(absent, found, cp -> held(archive, cp));
+        return edge == null ? null : edge[1];
+    }
+
+    /**
+     * Narrows a checkpoint no source holds ({@code absent}) and one a source holds ({@code present}), below or above
+     * it, to adjacent checkpoints by bisection: {absent, present}; null when an answer is not known (a source down).
+     */
+    private static long[] bisect(final long absent, final long present,
+            final java.util.function.LongFunction<Boolean> held) {
+        long a = absent;
+        long p = present;
+        while (Math.abs(p - a) > Checkpoint.FREQUENCY) {
+            final long mid = Math.min(a, p) + Math.abs(p - a) / 2 / Checkpoint.FREQUENCY * Checkpoint.FREQUENCY;
+            final Boolean h = held.apply(mid);
             if (h == null) {
                 return null;
             }
             if (h) {
-                found = mid;
+                p = mid;
             } else {
-                absent = mid;
+                a = mid;
             }
         }
-        return found;
+        return new long[] {a, p};
     }
 
     /** How many checkpoints evenly spaced below a start found are probed, besides those at doubling distances. */
