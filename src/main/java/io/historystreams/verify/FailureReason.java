@@ -13,6 +13,10 @@ public enum FailureReason {
     FETCH_REFUSED(false),
     /** A hash or name in the input is not 64 lowercase hex characters and is refused before it becomes a path. */
     HOSTILE_NAME(false),
+    /**
+     * The file is not sound gzip: not gzip at all, cut short, inflate fails, or its CRC or length does not match. Also
+     * when the damaged data decoded before inflate noticed failed an XDR check first: the detail names that check.
+     */
     CORRUPT_GZIP(true),
     /** The file decompresses past the configured cap (a gzip bomb or an absurd file). */
     TOO_LARGE(true),

@@ -38,41 +38,37 @@ public final class LedgerHeaderVerifier {
         final int expected = Checkpoint.ledgerCount(checkpoint);
         final List<LedgerHeaderSummary> headers = new ArrayList<>(expected);
         final MessageDigest sha = Hash.sha256();
-        try (XdrRecordStream records = XdrRecordStream.open(gz, file, limits.maxXdrFileRawBytes(),
-                limits.maxRecordBytes())) {
-            while (records.next()) {
-                if (headers.size() == expected) {
-                    throw new VerificationException(FailureReason.WRONG_LEDGER_SET, file,
-                            "more than the " + expected + " headers of checkpoint " + checkpoint);
-                }
-                final XdrReader r = records.record();
-                final LedgerHeaderSummary h = parse(r, sha);
-                final LedgerHeaderSummary prev = headers.isEmpty() ? null : headers.get(headers.size() - 1);
-                if (prev == null) {
-                    if (h.ledgerSeq() != first) {
-                        throw new VerificationException(
-                                Checkpoint.containing(Math.max(1, h.ledgerSeq())) == checkpoint
-                                        ? FailureReason.WRONG_LEDGER_SET : FailureReason.WRONG_CHECKPOINT,
-                                file, "first header is ledger " + h.ledgerSeq() + ", checkpoint " + checkpoint
-                                        + " starts at " + first);
-                    }
-                } else {
-                    if (h.ledgerSeq() != prev.ledgerSeq() + 1) {
-                        throw new VerificationException(FailureReason.HEADER_CHAIN_BROKEN, file,
-                                "ledger " + h.ledgerSeq() + " follows ledger " + prev.ledgerSeq());
-                    }
-                    if (!h.previousLedgerHash().equals(prev.hash())) {
-                        throw new VerificationException(FailureReason.HEADER_CHAIN_BROKEN, file,
-                                "ledger " + h.ledgerSeq() + " previousLedgerHash " + h.previousLedgerHash().shortHex()
-                                        + " is not ledger " + prev.ledgerSeq() + "'s hash " + prev.hash().shortHex());
-                    }
-                }
-                if (sink != null) {
-                    sink.accept(h, r.buffer(), r.start() + Hash.SIZE, r.limit() - r.start() - Hash.SIZE - 4);
-                }
-                headers.add(h);
+        XdrRecordStream.forEach(gz, file, limits, r -> {
+            if (headers.size() == expected) {
+                throw new VerificationException(FailureReason.WRONG_LEDGER_SET, file,
+                        "more than the " + expected + " headers of checkpoint " + checkpoint);
             }
-        }
+            final LedgerHeaderSummary h = parse(r, sha);
+            final LedgerHeaderSummary prev = headers.isEmpty() ? null : headers.get(headers.size() - 1);
+            if (prev == null) {
+                if (h.ledgerSeq() != first) {
+                    throw new VerificationException(
+                            Checkpoint.containing(Math.max(1, h.ledgerSeq())) == checkpoint
+                                    ? FailureReason.WRONG_LEDGER_SET : FailureReason.WRONG_CHECKPOINT,
+                            file, "first header is ledger " + h.ledgerSeq() + ", checkpoint " + checkpoint
+                                    + " starts at " + first);
+                }
+            } else {
+                if (h.ledgerSeq() != prev.ledgerSeq() + 1) {
+                    throw new VerificationException(FailureReason.HEADER_CHAIN_BROKEN, file,
+                            "ledger " + h.ledgerSeq() + " follows ledger " + prev.ledgerSeq());
+                }
+                if (!h.previousLedgerHash().equals(prev.hash())) {
+                    throw new VerificationException(FailureReason.HEADER_CHAIN_BROKEN, file,
+                            "ledger " + h.ledgerSeq() + " previousLedgerHash " + h.previousLedgerHash().shortHex()
+                                    + " is not ledger " + prev.ledgerSeq() + "'s hash " + prev.hash().shortHex());
+                }
+            }
+            if (sink != null) {
+                sink.accept(h, r.buffer(), r.start() + Hash.SIZE, r.limit() - r.start() - Hash.SIZE - 4);
+            }
+            headers.add(h);
+        });
         if (headers.size() != expected) {
             throw new VerificationException(FailureReason.WRONG_LEDGER_SET, file, "holds " + headers.size()
                     + " headers, checkpoint " + checkpoint + " has " + expected + " (ledgers " + first + ".."

@@ -41,18 +41,14 @@ public final class ResultSetVerifier {
             throws IOException, VerificationException {
         final List<LedgerSetHash> out = new ArrayList<>();
         final EntryOrder order = new EntryOrder(file, checkpoint);
-        try (XdrRecordStream records = XdrRecordStream.open(gz, file, limits.maxXdrFileRawBytes(),
-                limits.maxRecordBytes())) {
-            while (records.next()) {
-                final XdrReader r = records.record();
-                final TransactionSetVerifier.Entry e = readEntry(r);
-                order.accept(e.set().ledgerSeq());
-                if (sink != null) {
-                    sink.accept(e.set(), r.buffer(), e.start(), e.end() - e.start());
-                }
-                out.add(e.set());
+        XdrRecordStream.forEach(gz, file, limits, r -> {
+            final TransactionSetVerifier.Entry e = readEntry(r);
+            order.accept(e.set().ledgerSeq());
+            if (sink != null) {
+                sink.accept(e.set(), r.buffer(), e.start(), e.end() - e.start());
             }
-        }
+            out.add(e.set());
+        });
         return out;
     }
 }

@@ -24,35 +24,30 @@ public final class ScpVerifier {
     public static ScpSummary verify(final InputStream gz, final String file, final long checkpoint,
             final VerificationLimits limits) throws IOException, VerificationException {
         final long first = Checkpoint.firstLedger(checkpoint);
-        int entries = 0;
-        int envelopes = 0;
-        try (XdrRecordStream records = XdrRecordStream.open(gz, file, limits.maxXdrFileRawBytes(),
-                limits.maxRecordBytes())) {
-            while (records.next()) {
-                final XdrReader r = records.record();
-                final int v = r.readInt("SCPHistoryEntry version");
-                if (v != 0) {
-                    throw r.malformed("unknown SCPHistoryEntry version " + v);
-                }
-                final int qsets = r.readCount(8, "quorumSets");
-                for (int i = 0; i < qsets; i++) {
-                    skipQuorumSet(r, 0);
-                }
-                final long seq = r.readUnsignedInt("ledgerMessages.ledgerSeq");
-                if (seq < first || seq > checkpoint) {
-                    throw new VerificationException(FailureReason.WRONG_CHECKPOINT, file, "SCP entry for ledger "
-                            + seq + " lies outside checkpoint " + checkpoint + " (" + first + ".." + checkpoint + ")");
-                }
-                final int n = r.readCount(4, "ledgerMessages.messages");
-                for (int i = 0; i < n; i++) {
-                    skipEnvelope(r);
-                }
-                r.expectEnd("SCPHistoryEntry");
-                entries++;
-                envelopes += n;
+        final int[] counts = new int[2]; // entries, envelopes
+        XdrRecordStream.forEach(gz, file, limits, r -> {
+            final int v = r.readInt("SCPHistoryEntry version");
+            if (v != 0) {
+                throw r.malformed("unknown SCPHistoryEntry version " + v);
             }
-        }
-        return new ScpSummary(entries, envelopes);
+            final int qsets = r.readCount(8, "quorumSets");
+            for (int i = 0; i < qsets; i++) {
+                skipQuorumSet(r, 0);
+            }
+            final long seq = r.readUnsignedInt("ledgerMessages.ledgerSeq");
+            if (seq < first || seq > checkpoint) {
+                throw new VerificationException(FailureReason.WRONG_CHECKPOINT, file, "SCP entry for ledger "
+                        + seq + " lies outside checkpoint " + checkpoint + " (" + first + ".." + checkpoint + ")");
+            }
+            final int n = r.readCount(4, "ledgerMessages.messages");
+            for (int i = 0; i < n; i++) {
+                skipEnvelope(r);
+            }
+            r.expectEnd("SCPHistoryEntry");
+            counts[0]++;
+            counts[1] += n;
+        });
+        return new ScpSummary(counts[0], counts[1]);
     }
 
     private static void skipQuorumSet(final XdrReader r, final int depth) throws VerificationException {

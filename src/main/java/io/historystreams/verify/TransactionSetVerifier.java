@@ -33,18 +33,14 @@ public final class TransactionSetVerifier {
         final List<LedgerSetHash> out = new ArrayList<>();
         final EntryOrder order = new EntryOrder(file, checkpoint);
         final MessageDigest sha = Hash.sha256();
-        try (XdrRecordStream records = XdrRecordStream.open(gz, file, limits.maxXdrFileRawBytes(),
-                limits.maxRecordBytes())) {
-            while (records.next()) {
-                final XdrReader r = records.record();
-                final Entry e = readEntry(r, sha);
-                order.accept(e.set().ledgerSeq());
-                if (sink != null) {
-                    sink.accept(e.set(), r.buffer(), e.start(), e.end() - e.start());
-                }
-                out.add(e.set());
+        XdrRecordStream.forEach(gz, file, limits, r -> {
+            final Entry e = readEntry(r, sha);
+            order.accept(e.set().ledgerSeq());
+            if (sink != null) {
+                sink.accept(e.set(), r.buffer(), e.start(), e.end() - e.start());
             }
-        }
+            out.add(e.set());
+        });
         return out;
     }
 

@@ -42,6 +42,59 @@ public final class XdrRecordStream implements AutoCloseable {
                 maxRecordBytes);
     }
 
+    /** What {@link #forEach} does with each record. */
+    @FunctionalInterface
+    public interface RecordBody {
+        void accept(XdrReader record) throws VerificationException;
+    }
+
+    /**
+     * Reads every record of a gzipped file through {@code body}. A failure met on the way (by the framing or by the
+     * body) is {@link #explain explained} before the stream closes: damaged deflate data often decodes to garbage for a
+     * while before inflate notices, and then the damage is the gzip stream's, not the XDR's.
+     */
+    public static void forEach(final InputStream compressed, final String file, final VerificationLimits limits,
+            final RecordBody body) throws IOException, VerificationException {
+        try (XdrRecordStream records = open(compressed, file, limits.maxXdrFileRawBytes(), limits.maxRecordBytes())) {
+            try {
+                while (records.next()) {
+                    body.accept(records.record());
+                }
+            } catch (final VerificationException e) {
+                throw records.explain(e);
+            }
+        }
+    }
+
+    /**
+     * What a failure met while reading the records means: when the rest of the stream is not sound gzip (inflate
+     * fails, it ends early, or its CRC does not match), that {@link FailureReason#CORRUPT_GZIP}, with the failure it
+     * caused named; otherwise {@code e} itself. Reads the rest of the stream, within the decompressed-size cap; a
+     * transport failure or the cap on the way leaves {@code e} as it is.
+     */
+    public VerificationException explain(final VerificationException e) {
+        if (e.reason() == FailureReason.CORRUPT_GZIP || io == null) {
+            return e;
+        }
+        try {
+            while (available() > 0) {
+                ioPos = ioLim;
+            }
+        } catch (final EOFException | ZipException gz) {
+            final VerificationException corrupt;
+            try {
+                corrupt = translate(gz, file);
+            } catch (final IOException notGzip) {
+                return e;
+            }
+            return new VerificationException(FailureReason.CORRUPT_GZIP, file, corrupt.getMessage()
+                    + "; the damaged data read as XDR before that: " + e.reason() + " " + e.getMessage(), gz);
+        } catch (final IOException other) {
+            return e;
+        }
+        return e;
+    }
+
     /** Starts gunzipping; a stream that is not gzip at all fails here with {@link FailureReason#CORRUPT_GZIP}. */
     public static InputStream gunzip(final InputStream compressed, final String file)
             throws IOException, VerificationException {

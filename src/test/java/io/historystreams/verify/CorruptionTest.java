@@ -426,6 +426,41 @@ class CorruptionTest {
                 () -> ScpVerifier.verify(in(XdrFiles.gzipRecords(recs)), "scp/x", CP, LIMITS)));
     }
 
+    /** Verifies a record file of {@link #CP} of the given type from {@code gz}. */
+    private static void verifyRecords(final FileType type, final byte[] gz) throws Exception {
+        final String file = type.name().toLowerCase(java.util.Locale.ROOT) + "/x";
+        switch (type) {
+            case LEDGER -> LedgerHeaderVerifier.verify(in(gz), file, CP, LIMITS);
+            case TRANSACTIONS -> TransactionSetVerifier.verify(in(gz), file, CP, LIMITS);
+            case RESULTS -> ResultSetVerifier.verify(in(gz), file, CP, LIMITS);
+            case SCP -> ScpVerifier.verify(in(gz), file, CP, LIMITS);
+            default -> throw new IllegalArgumentException(type.name());
+        }
+    }
+
+    @Test
+    void aBlockZeroedInsideTheDeflateDataOfARecordFileIsCorruptGzipWhateverTheXdrReadBeforeIt() throws Exception {
+        // damaged deflate data decodes to garbage for a while before inflate (or the CRC) notices: the XDR checks
+        // fail first, yet the file's damage is its gzip stream's
+        int xdrFirst = 0;
+        for (final FileType type : List.of(FileType.LEDGER, FileType.TRANSACTIONS, FileType.RESULTS, FileType.SCP)) {
+            final byte[] gz = f.bytes(type, CP);
+            verifyRecords(type, gz);
+            for (int step = 1; step < 8; step++) {
+                final byte[] bad = gz.clone();
+                final int at = 10 + (bad.length - 18) * step / 8;
+                Arrays.fill(bad, at, Math.min(at + 16, bad.length - 8), (byte) 0);
+                final VerificationException e = assertThrows(VerificationException.class,
+                        () -> verifyRecords(type, bad), () -> type + " zeroed at " + at + " passed");
+                assertReason(FailureReason.CORRUPT_GZIP, e);
+                if (e.detail().contains("read as XDR before that")) {
+                    xdrFirst++;
+                }
+            }
+        }
+        assertTrue(xdrFirst > 0, "no damage reached the XDR checks before inflate noticed: the case is not covered");
+    }
+
     // ---- HAS
 
     private String hasJson() throws Exception {
