@@ -232,6 +232,31 @@ public final class ArchiveOptions {
      * @param otherWarnings the warnings after it: a passphrase given that the root state cannot check, sources left
      *                    out of the mirror check
      */
+    /**
+     * A {@code --from} past the archive's current ledger, with no {@code --to}: nothing new to do yet, not a mistake
+     * (a cron job that verifies from where it last stopped, before the archive moved on). Said, exit 0.
+     */
+    public static final class NothingToDo extends IllegalArgumentException {
+        private final long from;
+        private final long current;
+
+        NothingToDo(final long from, final long current) {
+            super(String.format("nothing to do: --from %d is past the archive's current ledger %d (checkpoint 0x%x, "
+                    + "its last); nothing was fetched", from, current,
+                    io.historystreams.archive.Checkpoint.containing(current)));
+            this.from = from;
+            this.current = current;
+        }
+
+        public long from() {
+            return from;
+        }
+
+        public long current() {
+            return current;
+        }
+    }
+
     public record Range(long first, long last, String passphrase, long current, String rootWarning,
             List<String> otherWarnings) {
         public Range(final long first, final long last, final String passphrase) {
@@ -367,8 +392,10 @@ public final class ArchiveOptions {
         }
         final long first = from == null ? 1 : from;
         if (last < first) {
-            throw new IllegalArgumentException("empty range " + first + ".." + last + (to == null ? " (--to defaults "
-                    + "to the archive's current ledger, " + last + ")" : ""));
+            if (to == null && current >= 0) {
+                throw new NothingToDo(first, current);
+            }
+            throw new IllegalArgumentException("empty range " + first + ".." + last);
         }
         if (current < 0 && io.historystreams.archive.Checkpoint.containing(last)
                 - io.historystreams.archive.Checkpoint.containing(first)

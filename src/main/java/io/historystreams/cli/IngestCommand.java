@@ -155,6 +155,9 @@ public final class IngestCommand implements Callable<Integer> {
             rootReader = archive.open(FetchObserver.NONE, config);
             resolved = archive.resolve(rootReader, from, to, !client);
             given = rootReader.sourceNames();
+        } catch (final ArchiveOptions.NothingToDo e) {
+            return VerifyCommand.nothingToDo(e, "ingest", rootReader.sourceNames(), report,
+                    spec.commandLine().getOut(), err);
         } catch (final IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
             return ExitCode.COULD_NOT_RUN;

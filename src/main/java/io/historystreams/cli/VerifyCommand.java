@@ -52,6 +52,22 @@ public final class VerifyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** Says there is nothing to do (on the summary's stream) and writes the report of it, if one is asked for. */
+    static int nothingToDo(final ArchiveOptions.NothingToDo e, final String command, final List<String> sources,
+            final Path report, final PrintWriter out, final PrintWriter err) {
+        out.println("0 checkpoints: " + e.getMessage());
+        out.flush();
+        if (report != null) {
+            try {
+                VerificationReport.writeNothingToDo(report, command, sources, e.from(), e.current(), e.getMessage());
+            } catch (final java.io.IOException io) {
+                err.println("error: " + io.getMessage());
+                return ExitCode.COULD_NOT_RUN;
+            }
+        }
+        return ExitCode.OK;
+    }
+
     @Override
     public Integer call() throws Exception {
         final PrintWriter out = spec.commandLine().getOut();
@@ -61,6 +77,8 @@ public final class VerifyCommand implements Callable<Integer> {
             final ArchiveOptions.Range resolved;
             try {
                 resolved = archive.resolve(ha, from, to);
+            } catch (final ArchiveOptions.NothingToDo e) {
+                return nothingToDo(e, "verify", ha.sourceNames(), report, out, err);
             } catch (final IllegalArgumentException e) {
                 err.println("error: " + e.getMessage());
                 return ExitCode.COULD_NOT_RUN;

@@ -165,6 +165,19 @@ public final class VerificationReport implements AutoCloseable {
     }
 
     /**
+     * The report of a command that had nothing to do ({@code --from} past the archive's current ledger, with no
+     * {@code --to}): no checkpoint, all verified, {@code note} in its notes, so that a report left by an earlier run
+     * is not read as this one's.
+     */
+    public static void writeNothingToDo(final Path target, final String command, final List<String> sources,
+            final long from, final long current, final String note) throws IOException {
+        final VerificationReport rep = start(target, command, sources, from, current, List.of(NOTE + note));
+        try (rep) {
+            rep.finish(new ArchiveVerifier.Summary(0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 0, null, List.of(note), List.of());
+        }
+    }
+
+    /**
      * The report's {@code warnings} and {@code notes} arrays: the lines of {@code printed} that are warnings, and
      * those that are notes, without their "warning: " or "note: " (a root state that could not be read leaves the
      * network passphrase unchecked: a report read alone said only allVerified; a range with no --from that starts at

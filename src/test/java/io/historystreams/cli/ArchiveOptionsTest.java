@@ -353,14 +353,17 @@ class ArchiveOptionsTest {
     }
 
     @Test
-    void aFromPastTheCurrentLedgerSaysWhereTheEndCameFrom() throws Exception {
-        // "empty range 10048..10047" did not say that 10047 was the archive's current ledger
+    void aFromPastTheCurrentLedgerWithNoToIsNothingToDoAndSaysWhereTheEndCameFrom() throws Exception {
+        // "empty range 10048..10047" did not say that 10047 was the archive's current ledger; then a cron job that
+        // verifies from where it stopped was exit 2 until the archive moved on
         final ArchiveOptions o = options("--archive", Fixtures.testnetSmall().toString());
         try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
-            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            final ArchiveOptions.NothingToDo e = assertThrows(ArchiveOptions.NothingToDo.class,
                     () -> o.resolve(ha, 10048L, null));
-            assertEquals("empty range 10048..10047 (--to defaults to the archive's current ledger, 10047)",
-                    e.getMessage());
+            assertEquals("nothing to do: --from 10048 is past the archive's current ledger 10047 (checkpoint 0x273f, "
+                    + "its last); nothing was fetched", e.getMessage());
+            assertEquals(10047, e.current());
+            // a --to given below --from is a mistake, not nothing to do
             assertEquals("empty range 200..100", assertThrows(IllegalArgumentException.class,
                     () -> o.resolve(ha, 200L, 100L)).getMessage());
         }

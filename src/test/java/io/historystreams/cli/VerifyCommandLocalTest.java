@@ -75,6 +75,34 @@ class VerifyCommandLocalTest {
     }
 
     @Test
+    void aFromPastTheArchivesEndWithNoToIsNothingToDoWithAReportThatSaysSo() throws Exception {
+        // a cron job verifying from where it stopped got exit 2 ("empty range") until the archive moved on, and a
+        // report from its last run was left in place to be read as this one's
+        final VerifyRun r = VerifyRun.verify(tmp, "--archive", Fixtures.testnetSmall().toString(), "--from", "10048");
+        r.assertExit(ExitCode.OK);
+        assertTrue(r.out.startsWith("0 checkpoints: nothing to do: --from 10048 is past the archive's current ledger "
+                + "10047"), r::describe);
+        assertEquals(0, r.report().get("checkpoints").size());
+        assertEquals(0, r.report().get("summary").get("checkpoints").asInt());
+        assertTrue(r.report().get("summary").get("allVerified").asBoolean());
+        assertTrue(r.report().get("notes").get(0).asText().startsWith("nothing to do: --from 10048"),
+                () -> r.report().toString());
+        // with --to below --from it is still a mistake
+        VerifyRun.verify(tmp, "--archive", Fixtures.testnetSmall().toString(), "--from", "10048", "--to", "100")
+                .assertExit(ExitCode.COULD_NOT_RUN);
+        // ingest the same, before it starts anything
+        final Path data = tmp.resolve("data");
+        final Path report = tmp.resolve("ingest-report.json");
+        final io.historystreams.testing.Cli.Ran ingest = io.historystreams.testing.Cli.run("ingest", "--archive",
+                Fixtures.testnetSmall().toString(), "--from", "10048",
+                "--data-dir", data.toString(), "--http-port", "-1", "--quiet", "--report", report.toString());
+        assertEquals(ExitCode.OK, ingest.code(), ingest.out());
+        assertTrue(ingest.out().contains("0 checkpoints: nothing to do: --from 10048"), ingest.out());
+        assertEquals("ingest", VerifyRun.JSON.readTree(report.toFile()).get("command").asText());
+        assertFalse(java.nio.file.Files.exists(data), "nothing was started");
+    }
+
+    @Test
     void theReportCarriesTheWarningsPrintedBeforeTheWork() throws Exception {
         // a report read alone said allVerified, or listed missing files, without the warning that explained them
         final VerifyRun r = VerifyRun.verify(tmp, "--archive", Fixtures.pubnetGenesis().toString(), "--from", "100",
