@@ -173,12 +173,12 @@ public final class HistoryStreamsService implements AutoCloseable {
             ctx.setOutcomes(new PipelineContext.Outcomes() {
                 @Override
                 public void verified(final long checkpoint) {
-                    metrics.checkpointVerified();
+                    metrics.checkpointVerified(checkpoint);
                 }
 
                 @Override
                 public void failed(final long checkpoint) {
-                    metrics.checkpointFailed();
+                    metrics.checkpointFailed(checkpoint);
                 }
             });
             final Topology topology = pipeline ? HistoryTopology.build(topics, config.topologySettings(), ctx) : null;

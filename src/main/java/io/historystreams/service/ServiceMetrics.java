@@ -21,11 +21,17 @@ public final class ServiceMetrics implements FetchObserver {
     private final Counter verified;
     private final Counter failed;
     private final AtomicLong bytesFetched = new AtomicLong();
+    /** The checkpoints whose last verdict here is a failure (one verified since is not). */
+    private final java.util.Set<Long> failing = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public ServiceMetrics() {
         verified = Counter.builder("history_checkpoints_verified").description("Checkpoints verified")
                 .register(registry);
         failed = Counter.builder("history_checkpoints_failed").description("Checkpoints failed").register(registry);
+        // the counter counts failures later healed too (a tail's retries, another source): an operator asked
+        // what is failing now
+        io.micrometer.core.instrument.Gauge.builder("history_checkpoints_failing", failing, java.util.Set::size)
+                .description("Checkpoints whose last verdict in this process is a failure").register(registry);
         // only ever grows: a counter (history_fetch_bytes_total in the Prometheus text), not a gauge
         FunctionCounter.builder("history_fetch_bytes", bytesFetched, AtomicLong::get)
                 .description("Bytes of archive files fetched (compressed, as transferred)").baseUnit("bytes")
@@ -40,12 +46,14 @@ public final class ServiceMetrics implements FetchObserver {
         return registry.scrape();
     }
 
-    public void checkpointVerified() {
+    public void checkpointVerified(final long checkpoint) {
         verified.increment();
+        failing.remove(checkpoint);
     }
 
-    public void checkpointFailed() {
+    public void checkpointFailed(final long checkpoint) {
         failed.increment();
+        failing.add(checkpoint);
     }
 
     public double verifiedCount() {

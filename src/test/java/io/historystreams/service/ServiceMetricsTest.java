@@ -54,6 +54,23 @@ class ServiceMetricsTest {
     }
 
     @Test
+    void aCheckpointFailingNowIsAGaugeThatAVerdictOfVerifiedLowers() {
+        // history_checkpoints_failed_total counted failures a retry healed later: an operator could not tell what
+        // is failing now
+        final ServiceMetrics m = new ServiceMetrics();
+        m.checkpointFailed(0x3f);
+        m.checkpointFailed(0x7f);
+        m.checkpointFailed(0x7f);
+        assertTrue(m.scrape().contains("history_checkpoints_failing 2.0"), m.scrape());
+        m.checkpointVerified(0x7f);
+        m.checkpointVerified(0xbf);
+        final String text = m.scrape();
+        assertTrue(text.contains("history_checkpoints_failing 1.0"), text);
+        assertTrue(text.contains("history_checkpoints_failed_total 3.0"), text);
+        assertTrue(text.contains("history_checkpoints_verified_total 2.0"), text);
+    }
+
+    @Test
     void failedAttemptsAreTimedApartFromTheFilesVerified() {
         // a mirror whose fetches hung until the read timeout showed a latency maximum of 0.06 s: only files verified
         // were timed
