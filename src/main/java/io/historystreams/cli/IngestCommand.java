@@ -684,6 +684,32 @@ public final class IngestCommand implements Callable<Integer> {
         run.clear();
     }
 
+    /** A report's {@code targets}: how far each target got (one failing target does not stop the others). */
+    static void writeTargets(final JsonGenerator g, final List<Publishing.TargetOutcome> targets)
+            throws java.io.IOException {
+        g.writeArrayFieldStart("targets");
+        for (final Publishing.TargetOutcome t : targets) {
+            g.writeStartObject();
+            g.writeStringField("target", t.target());
+            g.writeBooleanField("complete", t.complete());
+            g.writeNumberField("checkpointsConfirmed", t.confirmed());
+            g.writeNumberField("checkpointsToPublish", t.of());
+            g.writeBooleanField("rootWritten", t.rootWritten());
+            if (t.rootLedger() >= 0) {
+                // what the target holds, whatever became of the wait (a given-up target's root may have moved)
+                g.writeNumberField("rootLedger", t.rootLedger());
+            }
+            if (t.error() != null) {
+                g.writeStringField("error", t.error());
+            }
+            if (t.lacks() != null) {
+                g.writeStringField("lacks", t.lacks());
+            }
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
     /**
      * The report. {@code error}: why the command stopped before every checkpoint had a verdict (a signal, the
      * pipeline), or null: the checkpoints without one are then {@code PENDING}, not given up. {@code takenBackOutside}:
@@ -764,28 +790,7 @@ public final class IngestCommand implements Callable<Integer> {
             }
             g.writeEndArray();
             if (publishing) {
-                // how far each target got: one failing target does not stop the others
-                g.writeArrayFieldStart("targets");
-                for (final Publishing.TargetOutcome t : targets) {
-                    g.writeStartObject();
-                    g.writeStringField("target", t.target());
-                    g.writeBooleanField("complete", t.complete());
-                    g.writeNumberField("checkpointsConfirmed", t.confirmed());
-                    g.writeNumberField("checkpointsToPublish", t.of());
-                    g.writeBooleanField("rootWritten", t.rootWritten());
-                    if (t.rootLedger() >= 0) {
-                        // what the target holds, whatever became of the wait (a given-up target's root may have moved)
-                        g.writeNumberField("rootLedger", t.rootLedger());
-                    }
-                    if (t.error() != null) {
-                        g.writeStringField("error", t.error());
-                    }
-                    if (t.lacks() != null) {
-                        g.writeStringField("lacks", t.lacks());
-                    }
-                    g.writeEndObject();
-                }
-                g.writeEndArray();
+                writeTargets(g, targets);
             }
             g.writeObjectFieldStart("summary");
             g.writeNumberField("checkpoints", checkpoints.size());

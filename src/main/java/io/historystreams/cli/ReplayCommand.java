@@ -69,6 +69,9 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "Only the summary line (no line per checkpoint).")
     boolean quiet;
 
+    @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
+    java.nio.file.Path report;
+
     @Spec
     CommandSpec spec;
 
@@ -90,6 +93,15 @@ public final class ReplayCommand implements Callable<Integer> {
         if (to < from) {
             err.println("error: empty range " + from + ".." + to);
             return ExitCode.COULD_NOT_RUN;
+        }
+        final long startedMillis = System.currentTimeMillis();
+        if (report != null) {
+            try {
+                io.historystreams.verify.VerificationReport.checkWritable(report); // before the work, not after it
+            } catch (final java.io.IOException e) {
+                err.println("error: " + e.getMessage());
+                return ExitCode.COULD_NOT_RUN;
+            }
         }
         final List<Long> wanted = Checkpoint.range(from, to);
         // checkpoints are replayed whole, with --ledgers their ledger events too, as ingest emitted them (a trial:
@@ -248,6 +260,8 @@ public final class ReplayCommand implements Callable<Integer> {
                                 + "verified one: the copy was found later not to link; ingest them again): "
                                 + missing(takenBack, Set.of()));
                 boolean ledgersComplete = true;
+                // the ledgers without an event, by checkpoint (for the report)
+                final Map<Long, Long> ledgerGaps = new TreeMap<>();
                 if (ledgers) {
                     long absent = 0;
                     final List<Long> where = new ArrayList<>();
@@ -259,6 +273,7 @@ public final class ReplayCommand implements Callable<Integer> {
                             }
                         }
                         if (gaps > 0) {
+                            ledgerGaps.put(cp, gaps);
                             absent += gaps;
                             where.add(cp);
                         }
@@ -297,10 +312,88 @@ public final class ReplayCommand implements Callable<Integer> {
                     }
                     out.flush();
                 }
-                return missing.isEmpty() && takenBack.isEmpty() && published && ledgersComplete ? ExitCode.OK
-                        : ExitCode.VERIFICATION_FAILED;
+                final boolean all = missing.isEmpty() && takenBack.isEmpty() && published && ledgersComplete;
+                if (report != null) {
+                    try {
+                        writeReport(wanted, checkpoints, takenBack, ledgers ? ledgerCount[0] : -1, ledgerGaps,
+                                publishing == null ? null : publishing.outcomes(), published, all, startedMillis,
+                                cpOut, ledgers ? ledgerOut : null);
+                    } catch (final java.io.IOException e) {
+                        err.println("error: " + e.getMessage());
+                        return ExitCode.COULD_NOT_RUN;
+                    }
+                }
+                return all ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
             }
         }
+    }
+
+    /**
+     * The report: each checkpoint of the range {@code REPLAYED} (with its last ledger's hash, when it was verified,
+     * and with {@code --ledgers} the ledgers without an event), {@code TAKEN_BACK} or {@code NOT_VERIFIED}; the
+     * targets as {@code ingest}'s report has them; a summary. {@code ledgerEvents} is -1 without {@code --ledgers}.
+     */
+    private void writeReport(final List<Long> wanted, final Map<Long, Verified> replayed, final List<Long> takenBack,
+            final int ledgerEvents, final Map<Long, Long> ledgerGaps, final List<Publishing.TargetOutcome> targets,
+            final boolean published, final boolean all, final long startedMillis, final String cpOut,
+            final String ledgerOut) throws java.io.IOException {
+        final Set<Long> back = new HashSet<>(takenBack);
+        try (java.io.OutputStream os = io.historystreams.verify.VerificationReport.openPartial(report);
+                com.fasterxml.jackson.core.JsonGenerator g = new com.fasterxml.jackson.core.JsonFactory()
+                        .createGenerator(os, com.fasterxml.jackson.core.JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
+            g.writeStartObject();
+            g.writeStringField("command", "replay");
+            g.writeStringField("startedAt", Instant.ofEpochMilli(startedMillis).toString());
+            g.writeNumberField("fromLedger", from);
+            g.writeNumberField("toLedger", to);
+            g.writeArrayFieldStart("topics");
+            g.writeString(cpOut);
+            if (ledgerOut != null) {
+                g.writeString(ledgerOut);
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("checkpoints");
+            for (final long cp : wanted) {
+                g.writeStartObject();
+                g.writeNumberField("checkpoint", cp);
+                g.writeStringField("hex", String.format("0x%x", cp));
+                final Verified v = replayed.get(cp);
+                if (v != null) {
+                    g.writeStringField("status", "REPLAYED");
+                    g.writeStringField("lastLedgerHash", Hashes.hex(v.event().getLastLedgerHash()));
+                    g.writeStringField("verifiedAt", v.event().getVerifiedAt().toString());
+                    if (ledgerGaps.containsKey(cp)) {
+                        g.writeNumberField("ledgerEventsMissing", ledgerGaps.get(cp));
+                    }
+                } else {
+                    g.writeStringField("status", back.contains(cp) ? "TAKEN_BACK" : "NOT_VERIFIED");
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            if (targets != null) {
+                IngestCommand.writeTargets(g, targets);
+            }
+            g.writeObjectFieldStart("summary");
+            g.writeNumberField("checkpoints", wanted.size());
+            g.writeNumberField("replayed", replayed.size());
+            g.writeNumberField("takenBack", takenBack.size());
+            g.writeNumberField("notVerified", wanted.size() - replayed.size() - takenBack.size());
+            if (ledgerEvents >= 0) {
+                g.writeNumberField("ledgerEvents", ledgerEvents);
+                g.writeNumberField("ledgerEventsMissing", ledgerGaps.values().stream().mapToLong(Long::longValue)
+                        .sum());
+            }
+            if (targets != null) {
+                g.writeBooleanField("published", published);
+            }
+            g.writeNumberField("elapsedMillis", System.currentTimeMillis() - startedMillis);
+            g.writeStringField("finishedAt", io.historystreams.verify.VerificationReport.now());
+            g.writeBooleanField("allReplayed", all);
+            g.writeEndObject();
+            g.writeEndObject();
+        }
+        io.historystreams.verify.VerificationReport.moveIntoPlace(report);
     }
 
     private static void readAll(final HistoryStreamsService svc, final String topic,

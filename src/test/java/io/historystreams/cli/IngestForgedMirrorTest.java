@@ -419,6 +419,17 @@ class IngestForgedMirrorTest {
         assertTrue(replay.out().contains("taken back after they were verified") && replay.out().contains(
                 "ingest them again): 3 (0x17f..0x1ff)"), replay.out());
         assertFalse(Files.exists(replayed.resolve(ledger17f)), replay::out);
+        // and its report says so, checkpoint by checkpoint (replay had no --report: a trial's script parsed stdout)
+        final JsonNode rep = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(tmp.resolve("replay-report.json").toFile());
+        final List<String> statuses = new ArrayList<>();
+        rep.get("checkpoints").forEach(c -> statuses.add(c.get("hex").asText() + " " + c.get("status").asText()));
+        assertEquals(List.of("0x3f REPLAYED", "0x7f REPLAYED", "0xbf REPLAYED", "0xff REPLAYED", "0x13f REPLAYED",
+                "0x17f TAKEN_BACK", "0x1bf TAKEN_BACK", "0x1ff TAKEN_BACK"), statuses);
+        assertEquals(319, rep.get("summary").get("ledgerEvents").asInt(), rep::toString);
+        assertEquals(3, rep.get("summary").get("takenBack").asInt(), rep::toString);
+        assertFalse(rep.get("summary").get("allReplayed").asBoolean(), rep::toString);
+        assertEquals(5, rep.get("targets").get(0).get("checkpointsConfirmed").asInt(), rep::toString);
 
         // verified again from the honest mirror: its files are written over the forged ones the target has
         final Cli.Ran again = ingest("data", 511, "--archive", forged.toString(), "--archive", HONEST.toString(),
@@ -429,6 +440,10 @@ class IngestForgedMirrorTest {
         final Cli.Ran replayAgain = replay("data", 511, replayed);
         assertEquals(ExitCode.OK, replayAgain.code(), replayAgain.out());
         assertTrue(replayAgain.out().contains("replayed 8 of 8 checkpoints and 511 ledger events"), replayAgain.out());
+        final JsonNode repAgain = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(tmp.resolve("replay-report.json").toFile());
+        assertTrue(repAgain.get("summary").get("allReplayed").asBoolean(), repAgain::toString);
+        assertEquals(8, repAgain.get("summary").get("replayed").asInt(), repAgain::toString);
         assertHonestAndLinked(replayed, 0x1ff);
     }
 
@@ -486,7 +501,8 @@ class IngestForgedMirrorTest {
 
     private Cli.Ran replay(final String data, final long to, final Path target) {
         return Cli.run("replay", "--from", "1", "--to", Long.toString(to), "--ledgers", "--quiet", "--data-dir",
-                tmp.resolve(data).toString(), "--http-port", "-1", "--publish-to", target.toString());
+                tmp.resolve(data).toString(), "--http-port", "-1", "--publish-to", target.toString(), "--report",
+                tmp.resolve("replay-report.json").toString());
     }
 
     /** The checkpoints of {@code data}'s report not verified, each as "checkpoint field" (its status or reason). */
