@@ -21,6 +21,20 @@ public interface ArchiveSource extends AutoCloseable {
      */
     Body open(String path) throws FetchException;
 
+    /**
+     * Whether the source has the file, without its content where the source can (an HTTP {@code HEAD}): a body whose
+     * stream is empty, with the declared length. Throws as {@link #open} does.
+     */
+    default Body head(final String path) throws FetchException {
+        final Body body = open(path);
+        try {
+            body.close();
+        } catch (final IOException e) {
+            // nothing was read: a failure to close it says nothing of the file
+        }
+        return new Body(InputStream.nullInputStream(), body.declaredLength());
+    }
+
     @Override
     default void close() {
     }

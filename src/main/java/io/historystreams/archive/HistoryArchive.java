@@ -286,6 +286,20 @@ public final class HistoryArchive implements AutoCloseable {
      */
     public <T> Fetched<T> fetch(final String path, final BodyReader<T> reader, final java.util.Set<String> avoid)
             throws VerificationException {
+        return fetch(path, reader, avoid, false);
+    }
+
+    /**
+     * Whether a source has the file, without reading it ({@link ArchiveSource#head}: an HTTP {@code HEAD}), with the
+     * retries and failover of {@link #fetch(String, BodyReader)}: the source that has it, or MISSING_FILE when every
+     * source answered that it does not (FETCH_FAILED, FETCH_REFUSED as a fetch).
+     */
+    public Fetched<Boolean> exists(final String path) throws VerificationException {
+        return fetch(path, in -> true, avoided, true);
+    }
+
+    private <T> Fetched<T> fetch(final String path, final BodyReader<T> reader, final java.util.Set<String> avoid,
+            final boolean head) throws VerificationException {
         Objects.requireNonNull(reader, "reader");
         final int n = sources.size();
         final State[] state = new State[n];
@@ -329,7 +343,7 @@ public final class HistoryArchive implements AutoCloseable {
             final long start = System.nanoTime();
             CountingStream counted = null;
             try {
-                final ArchiveSource.Body body = source.open(path);
+                final ArchiveSource.Body body = head ? source.head(path) : source.open(path);
                 final T value;
                 try {
                     counted = new CountingStream(body.stream());

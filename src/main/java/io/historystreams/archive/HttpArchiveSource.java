@@ -140,13 +140,23 @@ public final class HttpArchiveSource implements ArchiveSource {
 
     @Override
     public Body open(final String path) throws FetchException {
+        return request(path, false);
+    }
+
+    /** A {@code HEAD} request: what {@link #open} would answer, without the body (the connection is kept alive). */
+    @Override
+    public Body head(final String path) throws FetchException {
+        return request(path, true);
+    }
+
+    private Body request(final String path, final boolean head) throws FetchException {
         RelativePath.require(name, path);
         URI target = root.resolve(path);
         if (query != null) {
             target = URI.create(target + "?" + query);
         }
         for (int redirects = 0; ; redirects++) {
-            final HttpURLConnection conn = connect(path, target);
+            final HttpURLConnection conn = connect(path, target, head);
             final int status;
             // the read timeout is an idle timeout: a server sending its headers a byte at a time never trips it, so
             // the status line and headers must come within the connect and read timeouts together
@@ -173,6 +183,11 @@ public final class HttpArchiveSource implements ArchiveSource {
             }
             status = code;
             if (status == HttpURLConnection.HTTP_OK || status == HttpURLConnection.HTTP_NOT_AUTHORITATIVE) {
+                if (head) {
+                    final long declared = conn.getContentLengthLong();
+                    discard(conn);
+                    return new Body(InputStream.nullInputStream(), declared);
+                }
                 return body(path, conn);
             }
             if (isRedirect(status)) {
@@ -211,7 +226,8 @@ public final class HttpArchiveSource implements ArchiveSource {
         }
     }
 
-    private HttpURLConnection connect(final String path, final URI target) throws FetchException {
+    private HttpURLConnection connect(final String path, final URI target, final boolean head)
+            throws FetchException {
         final HttpURLConnection conn;
         try {
             conn = (HttpURLConnection) toUrl(target).openConnection();
@@ -228,7 +244,7 @@ public final class HttpArchiveSource implements ArchiveSource {
             conn.setRequestProperty("Authorization", authorization);
         }
         try {
-            conn.setRequestMethod("GET");
+            conn.setRequestMethod(head ? "HEAD" : "GET");
         } catch (final ProtocolException e) {
             throw new IllegalStateException(e);
         }

@@ -63,6 +63,7 @@ public final class FaultyArchiveServer implements AutoCloseable {
     private final Map<String, byte[]> overlays = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> requestCounts = new ConcurrentHashMap<>();
     private final AtomicInteger totalRequests = new AtomicInteger();
+    private final Map<String, AtomicInteger> getCounts = new ConcurrentHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
     private final AtomicInteger faultsServed = new AtomicInteger();
     private final AtomicLong threadIds = new AtomicLong();
@@ -201,6 +202,13 @@ public final class FaultyArchiveServer implements AutoCloseable {
         return c == null ? 0 : c.get();
     }
 
+    /** The paths asked for with a request that is not a {@code HEAD} (a GET: the body sent), and how often. */
+    public Map<String, Integer> bodiesRequested() {
+        final Map<String, Integer> out = new java.util.TreeMap<>();
+        getCounts.forEach((path, n) -> out.put(path, n.get()));
+        return out;
+    }
+
     public int totalRequests() {
         return totalRequests.get();
     }
@@ -334,6 +342,9 @@ public final class FaultyArchiveServer implements AutoCloseable {
                 totalRequests.incrementAndGet();
                 lastRequestHeaders = req.headers;
                 requestCounts.computeIfAbsent(req.path, k -> new AtomicInteger()).incrementAndGet();
+                if (!req.head) {
+                    getCounts.computeIfAbsent(req.path, k -> new AtomicInteger()).incrementAndGet();
+                }
                 final boolean keepAlive = respond(socket, out, req);
                 out.flush();
                 if (!keepAlive) {

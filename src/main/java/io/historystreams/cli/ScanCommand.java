@@ -1,0 +1,311 @@
+package io.historystreams.cli;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.Checkpoint;
+import io.historystreams.archive.FetchObserver;
+import io.historystreams.archive.FileType;
+import io.historystreams.archive.HistoryArchive;
+import io.historystreams.verify.ArchiveStart;
+import io.historystreams.verify.FailureList;
+import io.historystreams.verify.FailureReason;
+import io.historystreams.verify.Hash;
+import io.historystreams.verify.HasVerifier;
+import io.historystreams.verify.HistoryArchiveState;
+import io.historystreams.verify.VerificationException;
+import io.historystreams.verify.VerificationLimits;
+import io.historystreams.verify.VerificationReport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * {@code scan}: whether every file of a range is in the archive, without reading them: each checkpoint's state file is
+ * read (it names the buckets), every other file is asked for with an HTTP {@code HEAD} (a directory: looked up), each
+ * bucket once. Finds the files an archive lacks in minutes where {@code verify} reads terabytes; finds no damage.
+ */
+@Command(name = "scan", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Check that every file of a range of checkpoints is in the archive, without reading them (HTTP "
+                + "HEAD; the state files are read, for the buckets they name): missing files, found fast, not damaged "
+                + "ones (verify reads the files). Exit 0: every file there; 1: some missing, or a state file that "
+                + "cannot be read; 2: could not run.")
+public final class ScanCommand implements java.util.concurrent.Callable<Integer> {
+    /** Checkpoints in flight at once, per fetch slot: enough to keep the slots busy, few enough to stay small. */
+    private static final int WINDOW_PER_SLOT = 4;
+
+    @Mixin
+    ArchiveOptions archive;
+
+    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1, or the archive's start "
+            + "when it starts later).")
+    Long from;
+
+    @Option(names = "--to", paramLabel = "L",
+            description = "Last ledger (default: the archive's current ledger from .well-known).")
+    Long to;
+
+    @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
+    Path report;
+
+    @Option(names = "--quiet", description = "No progress lines.")
+    boolean quiet;
+
+    @Spec
+    CommandSpec spec;
+
+    /** One checkpoint's scan: what is missing or could not be read, and whether it has an SCP file. */
+    record Scanned(long checkpoint, List<VerificationException> problems, boolean withoutScp, int buckets) {
+        boolean complete() {
+            return problems.isEmpty();
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        final PrintWriter out = spec.commandLine().getOut();
+        final PrintWriter err = spec.commandLine().getErr();
+        final long started = System.nanoTime();
+        final long startedMillis = System.currentTimeMillis();
+        try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
+            final ArchiveOptions.Range resolved;
+            try {
+                resolved = archive.resolve(ha, from, to);
+            } catch (final ArchiveOptions.NothingToDo e) {
+                return VerifyCommand.nothingToDo(e, "scan", ha.sourceNames(), report, out, err);
+            } catch (final IllegalArgumentException e) {
+                err.println("error: " + e.getMessage());
+                return ExitCode.COULD_NOT_RUN;
+            }
+            if (report != null) {
+                try {
+                    VerificationReport.checkWritable(report);
+                } catch (final IOException e) {
+                    err.println("error: " + e.getMessage());
+                    return ExitCode.COULD_NOT_RUN;
+                }
+            }
+            final long firstCp = Checkpoint.containing(Math.max(1, resolved.first()));
+            final long start = from != null ? -1
+                    : ArchiveStart.startWithin(ha, firstCp, Checkpoint.containing(resolved.last()));
+            final ArchiveOptions.Range range = start > firstCp
+                    ? resolved.from(start, ArchiveStart.startNote(firstCp, start)) : resolved;
+            range.warnings().forEach(err::println);
+            err.flush();
+            final List<Long> checkpoints = Checkpoint.range(range.first(), range.last());
+            final Map<Hash, CompletableFuture<VerificationException>> buckets = new ConcurrentHashMap<>();
+            final ExecutorService pool = Executors.newFixedThreadPool(archive.concurrency(), r -> {
+                final Thread t = new Thread(r, "scan");
+                t.setDaemon(true);
+                return t;
+            });
+            int complete = 0;
+            int withProblems = 0;
+            int withoutScp = 0;
+            long filesMissing = 0;
+            long lastProgress = System.nanoTime();
+            try (OutputStream os = report == null ? null : VerificationReport.openPartial(report);
+                    JsonGenerator g = os == null ? null
+                            : new JsonFactory().createGenerator(os, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
+                if (g != null) {
+                    g.writeStartObject();
+                    g.writeStringField("command", "scan");
+                    g.writeStringField("startedAt", java.time.Instant.ofEpochMilli(startedMillis).toString());
+                    g.writeArrayFieldStart("sources");
+                    for (final String s : ha.sourceNames()) {
+                        g.writeString(s);
+                    }
+                    g.writeEndArray();
+                    g.writeNumberField("fromLedger", range.first());
+                    g.writeNumberField("toLedger", range.last());
+                    VerificationReport.writeWarnings(g, range.warnings());
+                    g.writeArrayFieldStart("checkpoints");
+                }
+                // in checkpoint order, a window in flight: memory does not grow with the range
+                final Deque<CompletableFuture<Scanned>> inFlight = new ArrayDeque<>();
+                final int window = Math.max(1, archive.concurrency() * WINDOW_PER_SLOT);
+                int next = 0;
+                int done = 0;
+                while (done < checkpoints.size()) {
+                    while (next < checkpoints.size() && inFlight.size() < window) {
+                        final long cp = checkpoints.get(next++);
+                        inFlight.add(CompletableFuture.supplyAsync(() -> scan(ha, cp, range.passphrase(), buckets,
+                                pool), pool).thenCompose(s -> s));
+                    }
+                    final Scanned s = inFlight.poll().join();
+                    done++;
+                    if (s.complete()) {
+                        complete++;
+                    } else {
+                        withProblems++;
+                        filesMissing += s.problems().stream()
+                                .filter(e -> e.reason() == FailureReason.MISSING_FILE).count();
+                        out.println(line(s));
+                    }
+                    if (s.withoutScp()) {
+                        withoutScp++;
+                    }
+                    if (g != null) {
+                        writeCheckpoint(g, s);
+                    }
+                    if (!quiet && System.nanoTime() - lastProgress > 2_000_000_000L) {
+                        lastProgress = System.nanoTime();
+                        err.printf("scanned %d of %d checkpoints%n", done, checkpoints.size());
+                        err.flush();
+                    }
+                }
+                int bucketsMissing = 0;
+                for (final CompletableFuture<VerificationException> b : buckets.values()) {
+                    if (b.join() != null) {
+                        bucketsMissing++;
+                    }
+                }
+                final long ms = (System.nanoTime() - started) / 1_000_000;
+                final String withoutScpNote = withoutScp == 0 ? null : withoutScp + " checkpoint(s) without an SCP "
+                        + "file (optional: stellar-core writes none when it does not publish SCP messages)";
+                out.printf("%d checkpoints scanned: %d complete, %d with files missing or unreadable (%d files "
+                        + "missing); %d distinct buckets, %d missing; %.2f s%n", checkpoints.size(), complete,
+                        withProblems, filesMissing, buckets.size(), bucketsMissing, ms / 1000.0);
+                if (withoutScpNote != null) {
+                    out.println("note: " + withoutScpNote);
+                }
+                out.println("note: existence only: no file but the state files was read, so damaged files are not "
+                        + "found here; verify reads and checks them");
+                out.flush();
+                if (g != null) {
+                    g.writeEndArray();
+                    g.writeObjectFieldStart("summary");
+                    g.writeNumberField("checkpoints", checkpoints.size());
+                    g.writeNumberField("complete", complete);
+                    g.writeNumberField("incomplete", withProblems);
+                    g.writeNumberField("filesMissing", filesMissing);
+                    g.writeNumberField("withoutScp", withoutScp);
+                    g.writeNumberField("distinctBuckets", buckets.size());
+                    g.writeNumberField("distinctBucketsMissing", bucketsMissing);
+                    g.writeNumberField("elapsedMillis", ms);
+                    g.writeStringField("finishedAt", VerificationReport.now());
+                    g.writeBooleanField("allPresent", withProblems == 0);
+                    g.writeEndObject();
+                    g.writeEndObject();
+                }
+            } catch (final IOException e) {
+                err.println("error: " + e.getMessage());
+                return ExitCode.COULD_NOT_RUN;
+            } finally {
+                pool.shutdownNow();
+            }
+            if (report != null) {
+                try {
+                    VerificationReport.moveIntoPlace(report);
+                } catch (final IOException e) {
+                    err.println("error: " + e.getMessage());
+                    return ExitCode.COULD_NOT_RUN;
+                }
+            }
+            return withProblems == 0 ? ExitCode.OK : ExitCode.VERIFICATION_FAILED;
+        }
+    }
+
+    /**
+     * Scans one checkpoint (on a pool thread): reads its state file, asks for its other files, and for the buckets it
+     * names that no checkpoint asked for yet (on the pool; the others' answers are shared).
+     */
+    private static CompletableFuture<Scanned> scan(final HistoryArchive ha, final long cp, final String passphrase,
+            final Map<Hash, CompletableFuture<VerificationException>> buckets, final ExecutorService pool) {
+        final List<VerificationException> problems = new ArrayList<>();
+        final HistoryArchiveState has;
+        try {
+            has = ha.fetch(ArchivePaths.has(cp), in -> HasVerifier.verify(in, ArchivePaths.has(cp), cp, passphrase,
+                    VerificationLimits.defaults())).value();
+        } catch (final VerificationException e) {
+            problems.add(e.withFile(ArchivePaths.has(cp)));
+            return CompletableFuture.completedFuture(new Scanned(cp, problems, false, 0));
+        }
+        for (final FileType type : List.of(FileType.LEDGER, FileType.TRANSACTIONS, FileType.RESULTS)) {
+            final VerificationException e = exists(ha, ArchivePaths.checkpointFile(type, cp));
+            if (e != null) {
+                problems.add(e);
+            }
+        }
+        final VerificationException scp = exists(ha, ArchivePaths.checkpointFile(FileType.SCP, cp));
+        final boolean withoutScp = scp != null && scp.reason() == FailureReason.MISSING_FILE;
+        if (scp != null && !withoutScp) {
+            problems.add(scp);
+        }
+        final List<CompletableFuture<VerificationException>> named = new ArrayList<>();
+        for (final Hash b : has.buckets()) {
+            named.add(buckets.computeIfAbsent(b, h -> CompletableFuture.supplyAsync(
+                    () -> exists(ha, ArchivePaths.bucket(h.hex())), pool)));
+        }
+        return CompletableFuture.allOf(named.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            for (final CompletableFuture<VerificationException> f : named) {
+                if (f.join() != null) {
+                    problems.add(f.join());
+                }
+            }
+            return new Scanned(cp, problems, withoutScp, named.size());
+        });
+    }
+
+    /** Null when a source has {@code path}; otherwise why not (MISSING_FILE when every source said it has not). */
+    private static VerificationException exists(final HistoryArchive ha, final String path) {
+        try {
+            ha.exists(path);
+            return null;
+        } catch (final VerificationException e) {
+            return e.withFile(path);
+        }
+    }
+
+    static String line(final Scanned s) {
+        final List<FailureList.Item> items = new ArrayList<>();
+        for (final VerificationException e : s.problems()) {
+            items.add(new FailureList.Item(e.reason().name(), e.file(), e.source(), e.detail()));
+        }
+        return String.format("checkpoint %d (0x%x) INCOMPLETE: ", s.checkpoint(), s.checkpoint())
+                + FailureList.format(items);
+    }
+
+    private static void writeCheckpoint(final JsonGenerator g, final Scanned s) throws IOException {
+        g.writeStartObject();
+        g.writeNumberField("checkpoint", s.checkpoint());
+        g.writeStringField("hex", String.format("0x%x", s.checkpoint()));
+        g.writeStringField("status", s.complete() ? "COMPLETE" : "INCOMPLETE");
+        g.writeNumberField("buckets", s.buckets());
+        if (s.withoutScp()) {
+            g.writeBooleanField("withoutScp", true);
+        }
+        if (!s.complete()) {
+            g.writeArrayFieldStart("problems");
+            for (final VerificationException e : s.problems()) {
+                g.writeStartObject();
+                g.writeStringField("reason", e.reason().name());
+                g.writeStringField("file", e.file());
+                if (e.source() != null) {
+                    g.writeStringField("source", e.source());
+                }
+                g.writeStringField("detail", e.detail());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        }
+        g.writeEndObject();
+    }
+}

@@ -1,0 +1,110 @@
+package io.historystreams.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.historystreams.archive.ArchivePaths;
+import io.historystreams.archive.FileType;
+import io.historystreams.testing.Cli;
+import io.historystreams.testing.FaultyArchiveServer;
+import io.historystreams.testing.Fixtures;
+import io.historystreams.testing.ForgedArchive;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code scan}: every file of a range looked for without reading it (HTTP HEAD), each bucket once; the state files
+ * read for the buckets they name. Real archives over a real loopback server.
+ */
+class ScanCommandTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aCompleteArchiveIsScannedWithHeadRequestsAndNoBodyButTheStateFiles() throws Exception {
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            // a source that fails twice on a bucket and once answers 429 on a ledger file is asked again
+            final String bucket = "/" + firstBucketOf(Fixtures.testnetSmall(), 0x273f);
+            server.on(bucket).status(500).times(2);
+            server.on("/" + ArchivePaths.checkpointFile(FileType.LEDGER, 0x13f)).status(429).times(1);
+            final Path report = tmp.resolve("scan.json");
+            final Cli.Ran r = Cli.run("scan", "--archive", server.url(), "--quiet", "--report", report.toString());
+            assertEquals(ExitCode.OK, r.code(), r.out());
+            assertTrue(r.out().contains("157 checkpoints scanned: 157 complete, 0 with files missing or unreadable (0 "
+                    + "files missing); 1169 distinct buckets, 0 missing"), r.out());
+            assertTrue(server.requests(bucket) >= 3, "the bucket's HEAD was tried again");
+            // bodies: the root state and the 157 state files, nothing else
+            final Map<String, Integer> bodies = server.bodiesRequested();
+            final List<String> others = new ArrayList<>();
+            bodies.keySet().stream().filter(p -> !p.contains("history/") && !p.contains(".well-known/"))
+                    .forEach(others::add);
+            assertEquals(List.of(), others, "files read whole: " + others);
+            final JsonNode rep = new ObjectMapper().readTree(report.toFile());
+            assertTrue(rep.get("summary").get("allPresent").asBoolean(), rep::toString);
+            assertEquals(157, rep.get("checkpoints").size());
+            assertEquals(1169, rep.get("summary").get("distinctBuckets").asInt());
+        }
+    }
+
+    @Test
+    void missingBucketsAndFilesAreNamedPerCheckpointAndAnotherSourceFillsIn() throws Exception {
+        // testnet-p24-hot's 0x3f names six live buckets the archive lacks
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetP24Hot())) {
+            final Path report = tmp.resolve("p24.json");
+            final Cli.Ran r = Cli.run("scan", "--archive", server.url(), "--quiet", "--report", report.toString());
+            assertEquals(ExitCode.VERIFICATION_FAILED, r.code(), r.out());
+            assertTrue(r.out().contains("checkpoint 63 (0x3f) INCOMPLETE: MISSING_FILE bucket/"), r.out());
+            assertTrue(r.out().contains("(6 files)"), r.out());
+            assertFalse(r.out().contains("checkpoint 127 (0x7f) INCOMPLETE"), r.out());
+            assertTrue(r.out().contains("2 checkpoints scanned: 1 complete, 1 with files missing or unreadable (6 files "
+                    + "missing); 14 distinct buckets, 6 missing"), r.out());
+            final JsonNode rep = new ObjectMapper().readTree(report.toFile());
+            assertEquals("INCOMPLETE", rep.get("checkpoints").get(0).get("status").asText());
+            assertEquals(6, rep.get("checkpoints").get(0).get("problems").size());
+            assertEquals("COMPLETE", rep.get("checkpoints").get(1).get("status").asText());
+            assertFalse(rep.get("summary").get("allPresent").asBoolean());
+        }
+        // a copy without a ledger file and a transactions file: named; with the whole archive as a second source,
+        // complete
+        final Path copy = tmp.resolve("copy");
+        ForgedArchive.copyOfPubnetGenesis(copy);
+        final String ledger = ArchivePaths.checkpointFile(FileType.LEDGER, 0x7f);
+        final String txs = ArchivePaths.checkpointFile(FileType.TRANSACTIONS, 0x3f);
+        Files.delete(copy.resolve(ledger));
+        Files.delete(copy.resolve(txs));
+        final Cli.Ran lacking = Cli.run("scan", "--archive", copy.toString(), "--quiet");
+        assertEquals(ExitCode.VERIFICATION_FAILED, lacking.code(), lacking.out());
+        assertTrue(lacking.out().contains("checkpoint 63 (0x3f) INCOMPLETE: MISSING_FILE " + txs), lacking.out());
+        assertTrue(lacking.out().contains("checkpoint 127 (0x7f) INCOMPLETE: MISSING_FILE " + ledger), lacking.out());
+        assertTrue(lacking.out().contains("note: 2 checkpoint(s) without an SCP file"), lacking.out());
+        final Cli.Ran filled = Cli.run("scan", "--archive", copy.toString(), "--archive",
+                Fixtures.pubnetGenesis().toString(), "--quiet");
+        assertEquals(ExitCode.OK, filled.code(), filled.out());
+    }
+
+    @Test
+    void aStateFileThatIsNotJsonIsNamedWithItsReason() throws Exception {
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.pubnetGenesis())) {
+            server.overlay("/" + ArchivePaths.has(0x3f), "{not json".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            final Cli.Ran r = Cli.run("scan", "--archive", server.url(), "--quiet", "--to", "127");
+            assertEquals(ExitCode.VERIFICATION_FAILED, r.code(), r.out());
+            assertTrue(r.out().contains("checkpoint 63 (0x3f) INCOMPLETE: MALFORMED_JSON " + ArchivePaths.has(0x3f)),
+                    r.out());
+        }
+    }
+
+    private static String firstBucketOf(final Path archive, final long checkpoint) throws Exception {
+        final io.historystreams.verify.HistoryArchiveState has = io.historystreams.verify.HistoryArchiveState.parse(
+                Files.readAllBytes(archive.resolve(ArchivePaths.has(checkpoint))), ArchivePaths.has(checkpoint));
+        return ArchivePaths.bucket(has.buckets().iterator().next().hex());
+    }
+}
