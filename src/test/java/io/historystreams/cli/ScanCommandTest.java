@@ -65,8 +65,8 @@ class ScanCommandTest {
             assertTrue(r.out().contains("checkpoint 63 (0x3f) INCOMPLETE: MISSING_FILE bucket/"), r.out());
             assertTrue(r.out().contains("(6 files)"), r.out());
             assertFalse(r.out().contains("checkpoint 127 (0x7f) INCOMPLETE"), r.out());
-            assertTrue(r.out().contains("2 checkpoints scanned: 1 complete, 1 with files missing or unreadable (6 files "
-                    + "missing); 14 distinct buckets, 6 missing"), r.out());
+            assertTrue(r.out().contains("2 checkpoints scanned: 1 complete, 1 with files missing or unreadable "
+                    + "(6 files missing); 14 distinct buckets, 6 missing"), r.out());
             final JsonNode rep = new ObjectMapper().readTree(report.toFile());
             assertEquals("INCOMPLETE", rep.get("checkpoints").get(0).get("status").asText());
             assertEquals(6, rep.get("checkpoints").get(0).get("problems").size());
