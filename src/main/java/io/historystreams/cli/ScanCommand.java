@@ -8,7 +8,6 @@ import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.FileType;
 import io.historystreams.archive.HistoryArchive;
-import io.historystreams.verify.ArchiveStart;
 import io.historystreams.verify.FailureList;
 import io.historystreams.verify.FailureReason;
 import io.historystreams.verify.Hash;
@@ -20,7 +19,6 @@ import io.historystreams.verify.VerificationReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
@@ -54,19 +52,8 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
     @Mixin
     ArchiveOptions archive;
 
-    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1, or the archive's start "
-            + "when it starts later).")
-    Long from;
-
-    @Option(names = "--to", paramLabel = "L",
-            description = "Last ledger (default: the archive's current ledger from .well-known).")
-    Long to;
-
-    @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
-    Path report;
-
-    @Option(names = "--quiet", description = "No progress lines.")
-    boolean quiet;
+    @Mixin
+    RangeOptions opts;
 
     @Spec
     CommandSpec spec;
@@ -85,9 +72,10 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
         final long started = System.nanoTime();
         final long startedMillis = System.currentTimeMillis();
         try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
-            final ArchiveOptions.Range resolved;
+            final Path report = opts.report;
+            final ArchiveOptions.Range range;
             try {
-                resolved = archive.resolve(ha, from, to);
+                range = opts.resolve(archive, ha);
             } catch (final ArchiveOptions.NothingToDo e) {
                 return VerifyCommand.nothingToDo(e, "scan", ha.sourceNames(), report, out, err);
             } catch (final IllegalArgumentException e) {
@@ -102,11 +90,6 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                     return ExitCode.COULD_NOT_RUN;
                 }
             }
-            final long firstCp = Checkpoint.containing(Math.max(1, resolved.first()));
-            final long start = from != null ? -1
-                    : ArchiveStart.startWithin(ha, firstCp, Checkpoint.containing(resolved.last()));
-            final ArchiveOptions.Range range = start > firstCp
-                    ? resolved.from(start, ArchiveStart.startNote(firstCp, start)) : resolved;
             range.warnings().forEach(err::println);
             err.flush();
             final List<Long> checkpoints = Checkpoint.range(range.first(), range.last());
@@ -165,7 +148,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                     if (g != null) {
                         writeCheckpoint(g, s);
                     }
-                    if (!quiet && System.nanoTime() - lastProgress > 2_000_000_000L) {
+                    if (!opts.quiet && System.nanoTime() - lastProgress > 2_000_000_000L) {
                         lastProgress = System.nanoTime();
                         err.printf("scanned %d of %d checkpoints%n", done, checkpoints.size());
                         err.flush();

@@ -15,7 +15,6 @@ import io.historystreams.verify.VerificationLimits;
 import io.historystreams.verify.VerificationReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -35,19 +34,8 @@ public final class VerifyCommand implements Callable<Integer> {
     @Mixin
     ArchiveOptions archive;
 
-    @Option(names = "--from", paramLabel = "L", description = "First ledger (default 1, or the archive's start "
-            + "when it starts later: a validator's archive, a mirror made --from a ledger).")
-    Long from;
-
-    @Option(names = "--to", paramLabel = "L",
-            description = "Last ledger (default: the archive's current ledger from .well-known).")
-    Long to;
-
-    @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
-    Path report;
-
-    @Option(names = "--quiet", description = "No progress lines.")
-    boolean quiet;
+    @Mixin
+    RangeOptions opts;
 
     @Spec
     CommandSpec spec;
@@ -74,22 +62,15 @@ public final class VerifyCommand implements Callable<Integer> {
         final PrintWriter err = spec.commandLine().getErr();
         final long started = System.nanoTime();
         try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
-            final ArchiveOptions.Range resolved;
+            final ArchiveOptions.Range range;
             try {
-                resolved = archive.resolve(ha, from, to);
+                range = opts.resolve(archive, ha);
             } catch (final ArchiveOptions.NothingToDo e) {
-                return nothingToDo(e, "verify", ha.sourceNames(), report, out, err);
+                return nothingToDo(e, "verify", ha.sourceNames(), opts.report, out, err);
             } catch (final IllegalArgumentException e) {
                 err.println("error: " + e.getMessage());
                 return ExitCode.COULD_NOT_RUN;
             }
-            // no --from: from the archive's start, when it starts mid-history (a validator's archive had every
-            // checkpoint before it asked for, each failing as missing)
-            final long firstCp = Checkpoint.containing(Math.max(1, resolved.first()));
-            final long start = from != null ? -1
-                    : ArchiveStart.startWithin(ha, firstCp, Checkpoint.containing(resolved.last()));
-            final ArchiveOptions.Range range = start > firstCp
-                    ? resolved.from(start, ArchiveStart.startNote(firstCp, start)) : resolved;
             range.warnings().forEach(err::println);
             final long first = range.first();
             final long last = range.last();
@@ -100,7 +81,7 @@ public final class VerifyCommand implements Callable<Integer> {
             final AtomicInteger done = new AtomicInteger();
             final java.util.concurrent.atomic.AtomicReference<java.io.IOException> reportFailed =
                     new java.util.concurrent.atomic.AtomicReference<>();
-            final Progress progress = quiet ? null : new Progress(err, checkpoints.size(), done);
+            final Progress progress = opts.quiet ? null : new Progress(err, checkpoints.size(), done);
             final LeadingAbsent leading = new LeadingAbsent();
             // said after the summary, as ingest says them: the verified checkpoints, those without an SCP file, and
             // the files another source's copy replaced (a trial: only the report and a log WARN said so)
@@ -109,8 +90,8 @@ public final class VerifyCommand implements Callable<Integer> {
             final List<io.historystreams.service.OutcomeWatcher.BlamedFile> replaced =
                     java.util.Collections.synchronizedList(new ArrayList<>());
             try (ArchiveVerifier verifier = new ArchiveVerifier(ha, options);
-                    VerificationReport rep = report == null ? null
-                            : VerificationReport.start(report, "verify", ha.sourceNames(), first, last,
+                    VerificationReport rep = opts.report == null ? null
+                            : VerificationReport.start(opts.report, "verify", ha.sourceNames(), first, last,
                                     range.warnings())) {
                 final ArchiveVerifier.Summary s = verifier.verify(checkpoints, o -> {
                     done.incrementAndGet();
