@@ -130,7 +130,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                     while (next < checkpoints.size() && inFlight.size() < window) {
                         final long cp = checkpoints.get(next++);
                         inFlight.add(CompletableFuture.supplyAsync(() -> scan(ha, cp, range.passphrase(), buckets,
-                                pool), pool).thenCompose(s -> s));
+                                pool), pool).thenCompose(s -> s).exceptionally(t -> internalError(cp, t)));
                     }
                     final Scanned s = inFlight.poll().join();
                     done++;
@@ -245,6 +245,14 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
             }
             return new Scanned(cp, problems, withoutScp, named.size());
         });
+    }
+
+    /** A checkpoint whose scan failed for a reason of this process (a bug, the environment): said, not a crash. */
+    private static Scanned internalError(final long cp, final Throwable t) {
+        final Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null
+                ? t.getCause() : t;
+        return new Scanned(cp, List.of(new VerificationException(FailureReason.INTERNAL_ERROR,
+                ArchivePaths.has(cp), String.valueOf(cause))), false, 0);
     }
 
     /** Null when a source has {@code path}; otherwise why not (MISSING_FILE when every source said it has not). */
