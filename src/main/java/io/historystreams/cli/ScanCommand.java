@@ -156,7 +156,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                 }
                 int bucketsMissing = 0;
                 for (final CompletableFuture<VerificationException> b : buckets.values()) {
-                    if (b.join() != null) {
+                    if (b.handle((missing, failed) -> missing != null || failed != null).join()) {
                         bucketsMissing++;
                     }
                 }
