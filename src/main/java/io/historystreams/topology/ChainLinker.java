@@ -218,7 +218,10 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             // no anchor: the archive starts at this checkpoint (its ledger work found nothing of the predecessor in
             // any source, and its request did not wait for it), and the link is not checked unless the predecessor is
             // verified later
-            if (isTakenBack(v)) {
+            final String anchorBroken = anchorBroken(v);
+            if (anchorBroken != null) {
+                brokenCopy(v, anchorBroken, ts);
+            } else if (isTakenBack(v)) {
                 takenBackCopy(v, ts);
             } else {
                 anchored.put(v.getCheckpoint(), v);
@@ -230,6 +233,64 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             // two breaks had the checkpoints after the second verified, on this copy's file)
             brokenCopy(v, "does not match the previous checkpoint's ledger file ("
                     + Hashes.hex(v.getPreviousCheckpointLastHash()) + ")", ts);
+        }
+    }
+
+    /**
+     * Why the anchor of {@code v} (its predecessor's ledger file, read while the predecessor itself is not passed here:
+     * it failed, or was not asked for) cannot vouch for it, or null: the anchor's first ledger does not link to the
+     * checkpoint before it as passed here, or links to a copy of it that failed its own link. A predecessor that failed
+     * on another file (a missing results file) hid a break in its ledger file's link: its successor, passed on the
+     * anchor, and every checkpoint after it were verified, forged predecessor and all (a trial).
+     */
+    private String anchorBroken(final CheckpointVerified v) {
+        final long prev = Checkpoint.previous(v.getCheckpoint());
+        final Hash32 anchorLink = v.getPreviousCheckpointFirstPreviousHash();
+        if (anchorLink == null || v.getPreviousCheckpointLastHash() == null || prev <= Checkpoint.FREQUENCY - 1) {
+            return null;
+        }
+        final long before = Checkpoint.previous(prev);
+        final Hash32 passed = lastHash(before);
+        if (passed != null && !passed.equals(anchorLink)) {
+            return "links to checkpoint " + prev + "'s ledger file (" + Hashes.hex(v.getPreviousCheckpointLastHash())
+                    + "), which does not link to checkpoint " + before + "'s verified last ledger ("
+                    + Hashes.hex(passed) + "; it has " + Hashes.hex(anchorLink) + "): checkpoint " + prev
+                    + " itself was not verified";
+        }
+        if (passed == null && isRefused(before, anchorLink)) {
+            return "links to checkpoint " + prev + "'s ledger file, which links to a copy of checkpoint " + before
+                    + " that failed its own link";
+        }
+        return null;
+    }
+
+    /**
+     * {@code cp}'s copy with last ledger {@code last} failed its link, or was passed here (then {@code broken} is
+     * false): a successor passed on the anchor of the checkpoint after {@code cp} (whose ledger file links to {@code
+     * cp}) that the anchor no longer vouches for is taken back, with the checkpoints passed since that link to it. So
+     * is one passed on {@code cp}'s own ledger file when that copy failed its link: the anchor was believed while
+     * {@code cp} had failed on another file, then {@code cp}, its file put back, failed its link (a trial).
+     */
+    private void recheckAnchored(final long cp, final Hash32 last, final boolean broken, final long ts) {
+        final long next = cp + Checkpoint.FREQUENCY;
+        if (broken) {
+            final CheckpointVerified onThis = anchored.get(next);
+            if (onThis != null && last.equals(onThis.getFirstPreviousLedgerHash()) && lastHash(next) != null) {
+                anchored.delete(next);
+                revoke(onThis, "links to checkpoint " + cp + "'s ledger file, whose copy was found later not to "
+                        + "link to the checkpoint before it", ts);
+            }
+        }
+        final long after = next + Checkpoint.FREQUENCY;
+        final CheckpointVerified onNext = anchored.get(after);
+        final Hash32 anchorLink = onNext == null ? null : onNext.getPreviousCheckpointFirstPreviousHash();
+        if (anchorLink != null && lastHash(next) == null && lastHash(after) != null
+                && broken == last.equals(anchorLink)) {
+            anchored.delete(after);
+            revoke(onNext, broken ? "links to checkpoint " + next + "'s ledger file, which links to a copy of "
+                    + "checkpoint " + cp + " found later not to link" : "links to checkpoint " + next
+                    + "'s ledger file, which does not link to checkpoint " + cp + "'s last ledger as verified later ("
+                    + Hashes.hex(last) + ")", ts);
         }
     }
 
@@ -388,6 +449,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
             if (disputed.get(cp) != null) {
                 disputed.delete(cp); // (a delete of every passed checkpoint wrote a changelog tombstone for each)
             }
+            recheckAnchored(cp, last, false, ts);
             context.forward(new Record<>(cp, CheckpointVerified.newBuilder(v).setChainLinkedToPrevious(link)
                     .setVerifiedAt(Instant.ofEpochMilli(context.currentSystemTimeMs()))
                     .setOtherCopyRefused(isRefusedOtherThan(cp, last)).build(), ts), verdictChild);
@@ -624,6 +686,7 @@ final class ChainLinker implements Processor<String, ChainInput, Long, Object> {
     private void brokenCopy(final CheckpointVerified v, final String why, final long ts) {
         refuse(v.getCheckpoint(), v.getLastLedgerHash().bytes());
         broken(v, why, ts);
+        recheckAnchored(v.getCheckpoint(), v.getLastLedgerHash(), true, ts);
     }
 
     /** A broken link: {@code why} follows "ledger N previousLedgerHash H ". */

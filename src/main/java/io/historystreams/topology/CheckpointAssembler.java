@@ -270,6 +270,7 @@ final class CheckpointAssembler implements Processor<Long, Object, Object, Objec
                 .setResultSetCount(a.getResults().getEntries().size())
                 .setChainLinkedToPrevious(ChainLinkStatus.PENDING)
                 .setPreviousCheckpointLastHash(a.getLedgers().getPreviousCheckpointLastHash())
+                .setPreviousCheckpointFirstPreviousHash(a.getLedgers().getPreviousCheckpointFirstPreviousHash())
                 .setVerifiedAt(Instant.ofEpochMilli(context.currentSystemTimeMs())).build();
     }
 }

@@ -140,8 +140,12 @@ final class CheckpointFileWork {
                                 .withSource(e.source());
                     }
                     final LedgerHeaderSummary last = p.value().get(p.value().size() - 1);
+                    // and its own link, to the checkpoint before it: an anchor from a checkpoint that failed is
+                    // believed only when it links to what was verified before it
                     b.setPreviousCheckpointLastHash(Hashes.hash32(last.hash().bytes()))
-                            .setPreviousCheckpointLastVersion(last.ledgerVersion());
+                            .setPreviousCheckpointLastVersion(last.ledgerVersion())
+                            .setPreviousCheckpointFirstPreviousHash(Hashes.hash32(
+                                    p.value().get(0).previousLedgerHash().bytes()));
                 }
                 return downloaded(cp, b.build());
             });

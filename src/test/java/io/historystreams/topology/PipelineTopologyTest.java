@@ -519,6 +519,33 @@ class PipelineTopologyTest {
     }
 
     @Test
+    void aBreakBeforeACheckpointThatFailsOnAnotherFileFailsEveryCheckpointAfterIt() throws Exception {
+        // a trial: 0xff's last header forged (0x13f's ledger file links to the honest one), and 0x13f's results file
+        // missing. 0x13f failed MISSING_FILE; 0x17f, passed on 0x13f's ledger file, and every checkpoint after it were
+        // verified: the break was never said
+        final Path broken = dir.resolve("break-then-missing");
+        ForgedArchive.ledgersAndTransactionsOf(Fixtures.testnetSmall(), broken, 0x13f).closeTime(255, 1_234_567L)
+                .linkTo(256, Hash.of(honestLast(0xff))).write().copyTheRestFrom(Fixtures.testnetSmall());
+        ForgedArchive.copyCheckpoints(Fixtures.testnetSmall(), broken, 0x17f, 0x1ff);
+        Files.delete(broken.resolve(ArchivePaths.checkpointFile(FileType.RESULTS, 0x13f)));
+        final List<Long> cps = Checkpoint.range(1, 0x1ff);
+        try (PipelineHarness h = new PipelineHarness(dir.resolve("run"),
+                HistoryTopology.Settings.defaults().withRetries(2, Duration.ofMillis(50)))) {
+            for (final long cp : cps) {
+                h.request(List.of(broken.toString()), cp, TESTNET, cp != cps.get(0));
+            }
+            assertTrue(h.runUntil(() -> h.verified.size() + h.failures.size() >= cps.size(), Duration.ofSeconds(90)),
+                    () -> h.verified.size() + " verified, failures " + h.failures);
+            h.settle(Duration.ofMillis(500), Duration.ofSeconds(20));
+            assertEquals(List.of(0x3fL, 0x7fL, 0xbfL, 0xffL), h.verified.stream().map(kv -> kv.key).toList());
+            final Map<Long, String> reasons = new java.util.TreeMap<>();
+            h.failures.forEach(kv -> reasons.put(kv.key, kv.value.getReason()));
+            assertEquals(Map.of(0x13fL, "MISSING_FILE", 0x17fL, "CHAIN_LINK_BROKEN", 0x1bfL, "CHAIN_LINK_BROKEN",
+                    0x1ffL, "CHAIN_LINK_BROKEN"), reasons, h.failures::toString);
+        }
+    }
+
+    @Test
     void shouldReadAgainFromAnotherSourceACheckpointWhoseSuccessorsCopiesDoNotLinkToIt() throws Exception {
         // the first mirror's 0x13f alone is forged (a close time changed, its ledgers re-chained: it links to 0xff,
         // and the honest 0x17f does not link to it); with nobody asking again (a tail asks once), the chain check
@@ -887,6 +914,71 @@ class PipelineTopologyTest {
     }
 
     @Test
+    void anAnchorFromACheckpointThatFailedOnAnotherFileVouchesOnlyWhenItLinksToWhatWasVerifiedBeforeIt()
+            throws Exception {
+        // a trial: 0x27f's last header forged, 0x2bf's results file missing. 0x2bf failed MISSING_FILE, 0x2ff was
+        // passed on 0x2bf's ledger file, which does not link to the forged copy verified: the break was never said,
+        // and every checkpoint after it was verified. Here 0x7f is the forged copy (last 9; the honest last is 2)
+        try (Chain c = new Chain(dir)) {
+            c.in(candidate(0x3f, 1, 0, 0), false);
+            c.in(candidate(0x7f, 9, 1, 1), true);
+            c.word(0xbf, "FAILED"); // on another file: no candidate
+            c.in(candidate(0xff, 4, 3, 3, 2), true);
+            assertEquals(List.of(0xffL), c.broken());
+            assertTrue(c.brokenLinks.get(0).getDetail().endsWith("links to checkpoint 191's ledger file ("
+                    + Hashes.hex(h32(3)) + "), which does not link to checkpoint 127's verified last ledger ("
+                    + Hashes.hex(h32(9)) + "; it has " + Hashes.hex(h32(2)) + "): checkpoint 191 itself was not "
+                    + "verified"), c.brokenLinks.get(0).getDetail());
+            // and the break fails every checkpoint after it
+            c.in(candidate(0x13f, 5, 4, 4, 3), true);
+            c.word(0xff, "FAILED");
+            assertEquals(List.of(0xffL, 0x13fL), c.broken());
+            assertEquals(List.of(0x3fL, 0x7fL), c.passed());
+        }
+    }
+
+    @Test
+    void aCheckpointPassedOnAnAnchorIsTakenBackWhenWhatIsVerifiedBeforeTheAnchorDoesNotLinkToIt() throws Exception {
+        // the same archive asked for from 0xff first: nothing before the failed 0xbf was known, so 0xff passed on its
+        // anchor; 0x7f's copy verified later (forged, last 9) is not what the anchor links to (2)
+        try (Chain c = new Chain(dir)) {
+            c.word(0xbf, "FAILED");
+            c.in(candidate(0xff, 4, 3, 3, 2), true);
+            c.in(candidate(0x13f, 5, 4, 4, 3), true);
+            assertEquals(List.of(0xffL, 0x13fL), c.passed());
+            c.in(candidate(0x3f, 1, 0, 0), false);
+            c.in(candidate(0x7f, 9, 1, 1), true);
+            assertEquals(List.of(0xffL, 0x13fL), c.broken(), "taken back, in chain order");
+            assertTrue(c.brokenLinks.get(0).getDetail().endsWith("links to checkpoint 191's ledger file, which does "
+                    + "not link to checkpoint 127's last ledger as verified later (" + Hashes.hex(h32(9)) + ")"),
+                    c.brokenLinks.get(0).getDetail());
+        }
+        // 0x7f's copy failing its own link, with the anchor's first ledger linking to it: taken back too
+        try (Chain c = new Chain(dir.resolve("refused"))) {
+            c.word(0xbf, "FAILED");
+            c.in(candidate(0xff, 4, 3, 3, 2), true);
+            c.in(candidate(0x3f, 1, 0, 0), false);
+            c.in(candidate(0x7f, 2, 7, 7), true); // does not link to 0x3f's last (1)
+            assertEquals(List.of(0x7fL, 0xffL), c.broken());
+            assertTrue(c.brokenLinks.get(1).getDetail().endsWith("links to checkpoint 191's ledger file, which links "
+                    + "to a copy of checkpoint 127 found later not to link"), c.brokenLinks.get(1).getDetail());
+        }
+        // an event of an older build, without the anchor's link: taken back once the predecessor's own copy fails
+        try (Chain c = new Chain(dir.resolve("older"))) {
+            c.in(candidate(0x3f, 1, 0, 0), false);
+            c.in(candidate(0x7f, 9, 1, 1), true);
+            c.word(0xbf, "FAILED");
+            c.in(candidate(0xff, 4, 3, 3), true);
+            assertEquals(List.of(0x3fL, 0x7fL, 0xffL), c.passed());
+            c.word(0xbf, "ADMITTED");
+            c.in(candidate(0xbf, 3, 2, 2), true); // its file put back: it does not link to 0x7f's copy
+            assertEquals(List.of(0xbfL, 0xffL), c.broken());
+            assertTrue(c.brokenLinks.get(1).getDetail().endsWith("links to checkpoint 191's ledger file, whose copy "
+                    + "was found later not to link to the checkpoint before it"), c.brokenLinks.get(1).getDetail());
+        }
+    }
+
+    @Test
     void shouldTakeBackACopyWhoseSourceAndAnotherServeASuccessorThatDoesNotLinkToIt() throws Exception {
         try (Chain c = new Chain(dir)) {
             // 0x7f from mirror a links to 0x3f, but the copies of 0xbf from a and from b link to another 0x7f (a
@@ -1026,7 +1118,14 @@ class PipelineTopologyTest {
 
     /** A synthetic assembled checkpoint whose blob files do not exist: enough for the chain stage's decisions. */
     private static CheckpointVerified candidate(final long cp, final int last, final int firstPrev, final int anchor) {
-        return CheckpointVerified.newBuilder().setCheckpoint(cp).setArchive("a").setFirstLedger(cp - 63)
+        return CheckpointVerified.newBuilder(candidate(cp, last, firstPrev, anchor, 0))
+                .setPreviousCheckpointFirstPreviousHash(null).build();
+    }
+
+    /** With {@code anchorLink}: the first previous ledger hash of the predecessor's ledger file, the anchor's link. */
+    private static CheckpointVerified candidate(final long cp, final int last, final int firstPrev, final int anchor,
+            final int anchorLink) {
+        return CheckpointVerified.newBuilder().setPreviousCheckpointFirstPreviousHash(h32(anchorLink)).setCheckpoint(cp).setArchive("a").setFirstLedger(cp - 63)
                 .setLastLedger(cp).setLastLedgerHash(h32(last)).setFirstPreviousLedgerHash(h32(firstPrev))
                 .setPreviousCheckpointLastHash(h32(anchor)).setBucketListHash(h32(0)).setFiles(List.of(
                         io.historystreams.events.FileRef.newBuilder().setPath(ArchivePaths.checkpointFile(
