@@ -935,6 +935,18 @@ class PipelineTopologyTest {
             assertEquals(List.of(0xffL, 0x13fL), c.broken());
             assertEquals(List.of(0x3fL, 0x7fL), c.passed());
         }
+        // the cascade of a break goes on past a checkpoint that failed on another file: its anchor links to a copy
+        // that failed its link (a trial: 0x47f failed MISSING_FILE, and 0x4bf on were verified)
+        try (Chain c = new Chain(dir.resolve("cascade"))) {
+            c.in(candidate(0x3f, 1, 0, 0), false);
+            c.in(candidate(0x7f, 2, 7, 7), true);
+            c.word(0x7f, "FAILED");
+            c.word(0xbf, "FAILED"); // on another file
+            c.in(candidate(0xff, 4, 3, 3, 2), true);
+            assertEquals(List.of(0x7fL, 0xffL), c.broken());
+            assertTrue(c.brokenLinks.get(1).getDetail().endsWith("links to checkpoint 191's ledger file, which links "
+                    + "to a copy of checkpoint 127 that failed its own link"), c.brokenLinks.get(1).getDetail());
+        }
     }
 
     @Test
