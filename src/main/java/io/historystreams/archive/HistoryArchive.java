@@ -295,7 +295,12 @@ public final class HistoryArchive implements AutoCloseable {
      * source answered that it does not (FETCH_FAILED, FETCH_REFUSED as a fetch).
      */
     public Fetched<Boolean> exists(final String path) throws VerificationException {
-        return fetch(path, in -> true, avoided, true);
+        return exists(path, avoided);
+    }
+
+    /** As {@link #exists(String)}, from the sources other than those named in {@code avoid}. */
+    public Fetched<Boolean> exists(final String path, final java.util.Set<String> avoid) throws VerificationException {
+        return fetch(path, in -> true, avoid, true);
     }
 
     private <T> Fetched<T> fetch(final String path, final BodyReader<T> reader, final java.util.Set<String> avoid,

@@ -8,8 +8,8 @@ import java.io.PrintWriter;
 /** Entry point: {@code history-streams <command>}. */
 @Command(name = "history-streams", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Verify, ingest and publish Stellar history archives as a verified event stream.",
-        subcommands = {VerifyCommand.class, ScanCommand.class, IngestCommand.class, TailCommand.class,
-            ReplayCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {VerifyCommand.class, ScanCommand.class, StatusCommand.class, IngestCommand.class,
+            TailCommand.class, ReplayCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
 
     public static void main(final String[] args) {

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class VersionTest {
     @Test
     void everyCommandPrintsTheVersion() {
-        for (final String command : new String[] {"verify", "scan", "ingest", "replay", "tail", "run"}) {
+        for (final String command : new String[] {"verify", "scan", "status", "ingest", "replay", "tail", "run"}) {
             final Cli.Ran r = Cli.run(command, "--version");
             assertEquals(0, r.code(), r.out());
             assertTrue(r.out().startsWith("history-streams "), command + ": '" + r.out() + "'");
