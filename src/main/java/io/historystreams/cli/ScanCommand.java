@@ -93,7 +93,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
             range.warnings().forEach(err::println);
             err.flush();
             final List<Long> checkpoints = Checkpoint.range(range.first(), range.last());
-            final Map<Hash, CompletableFuture<VerificationException>> buckets = new ConcurrentHashMap<>();
+            final BucketLookups buckets = new BucketLookups();
             final ExecutorService pool = Executors.newFixedThreadPool(archive.concurrency(), r -> {
                 final Thread t = new Thread(r, "scan");
                 t.setDaemon(true);
@@ -154,18 +154,13 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                         err.flush();
                     }
                 }
-                int bucketsMissing = 0;
-                for (final CompletableFuture<VerificationException> b : buckets.values()) {
-                    if (b.handle((missing, failed) -> missing != null || failed != null).join()) {
-                        bucketsMissing++;
-                    }
-                }
+                final int bucketsMissing = buckets.missing();
                 final long ms = (System.nanoTime() - started) / 1_000_000;
                 final String withoutScpNote = withoutScp == 0 ? null : withoutScp + " checkpoint(s) without an SCP "
                         + "file (optional: stellar-core writes none when it does not publish SCP messages)";
                 out.printf("%d checkpoints scanned: %d complete, %d with files missing or unreadable (%d files "
                         + "missing); %d distinct buckets, %d missing; %.2f s%n", checkpoints.size(), complete,
-                        withProblems, filesMissing, buckets.size(), bucketsMissing, ms / 1000.0);
+                        withProblems, filesMissing, buckets.lookedUp(), bucketsMissing, ms / 1000.0);
                 if (withoutScpNote != null) {
                     out.println("note: " + withoutScpNote);
                 }
@@ -180,7 +175,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                     g.writeNumberField("incomplete", withProblems);
                     g.writeNumberField("filesMissing", filesMissing);
                     g.writeNumberField("withoutScp", withoutScp);
-                    g.writeNumberField("distinctBuckets", buckets.size());
+                    g.writeNumberField("distinctBuckets", buckets.lookedUp());
                     g.writeNumberField("distinctBucketsMissing", bucketsMissing);
                     g.writeNumberField("elapsedMillis", ms);
                     g.writeStringField("finishedAt", VerificationReport.now());
@@ -211,7 +206,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
      * names that no checkpoint asked for yet (on the pool; the others' answers are shared).
      */
     private static CompletableFuture<Scanned> scan(final HistoryArchive ha, final long cp, final String passphrase,
-            final Map<Hash, CompletableFuture<VerificationException>> buckets, final ExecutorService pool) {
+            final BucketLookups buckets, final ExecutorService pool) {
         final List<VerificationException> problems = new ArrayList<>();
         final HistoryArchiveState has;
         try {
@@ -234,7 +229,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
         }
         final List<CompletableFuture<VerificationException>> named = new ArrayList<>();
         for (final Hash b : has.buckets()) {
-            named.add(buckets.computeIfAbsent(b, h -> CompletableFuture.supplyAsync(
+            named.add(buckets.lookUp(b, h -> CompletableFuture.supplyAsync(
                     () -> exists(ha, ArchivePaths.bucket(h.hex())), pool)));
         }
         return CompletableFuture.allOf(named.toArray(CompletableFuture[]::new)).thenApply(v -> {
@@ -245,6 +240,49 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
             }
             return new Scanned(cp, problems, withoutScp, named.size());
         });
+    }
+
+    /**
+     * The buckets asked for, each once while the checkpoints scanned name it: the answers of the latest {@value #KEPT}
+     * kept (a bucket stays in the bucket list of many checkpoints in a row; pubnet's history names millions, too many
+     * to keep every answer), the distinct buckets asked for and those missing counted.
+     */
+    static final class BucketLookups {
+        static final int KEPT = 1 << 16;
+        private final Map<Hash, CompletableFuture<VerificationException>> kept =
+                new java.util.LinkedHashMap<>(1024, 0.75f, true) {
+                    @Override
+                    protected boolean removeEldestEntry(
+                            final Map.Entry<Hash, CompletableFuture<VerificationException>> e) {
+                        return size() > KEPT;
+                    }
+                };
+        private final java.util.Set<Hash> missing = ConcurrentHashMap.newKeySet();
+        private long lookedUp;
+
+        synchronized CompletableFuture<VerificationException> lookUp(final Hash hash,
+                final java.util.function.Function<Hash, CompletableFuture<VerificationException>> ask) {
+            CompletableFuture<VerificationException> f = kept.get(hash);
+            if (f == null) {
+                f = ask.apply(hash).whenComplete((e, t) -> {
+                    if (e != null || t != null) {
+                        missing.add(hash);
+                    }
+                });
+                kept.put(hash, f);
+                lookedUp++;
+            }
+            return f;
+        }
+
+        /** Bucket look-ups made (the distinct buckets, unless one was named again after its answer was dropped). */
+        synchronized long lookedUp() {
+            return lookedUp;
+        }
+
+        int missing() {
+            return missing.size();
+        }
     }
 
     /** A checkpoint whose scan failed for a reason of this process (a bug, the environment): said, not a crash. */
