@@ -102,6 +102,32 @@ class ScanCommandTest {
         }
     }
 
+    @Test
+    void theBucketAnswersKeptAreBoundedAndTheRecentOnesAreNotAskedAgain() {
+        final ScanCommand.BucketLookups lookups = new ScanCommand.BucketLookups();
+        final java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.function.Function<io.historystreams.verify.Hash,
+                java.util.concurrent.CompletableFuture<io.historystreams.verify.VerificationException>> ask = h -> {
+                    asked.incrementAndGet();
+                    return java.util.concurrent.CompletableFuture.completedFuture(null);
+                };
+        for (int i = 0; i <= ScanCommand.BucketLookups.KEPT; i++) {
+            lookups.lookUp(hash(i), ask);
+            lookups.lookUp(hash(i), ask); // named again by the next checkpoint: kept
+        }
+        assertEquals(ScanCommand.BucketLookups.KEPT + 1, asked.get());
+        lookups.lookUp(hash(ScanCommand.BucketLookups.KEPT), ask); // the latest: kept
+        lookups.lookUp(hash(0), ask); // the eldest: dropped, asked again
+        assertEquals(ScanCommand.BucketLookups.KEPT + 2, asked.get());
+        assertEquals(0, lookups.missing());
+    }
+
+    private static io.historystreams.verify.Hash hash(final int i) {
+        final byte[] b = new byte[32];
+        java.nio.ByteBuffer.wrap(b).putInt(i);
+        return io.historystreams.verify.Hash.of(b);
+    }
+
     private static String firstBucketOf(final Path archive, final long checkpoint) throws Exception {
         final io.historystreams.verify.HistoryArchiveState has = io.historystreams.verify.HistoryArchiveState.parse(
                 Files.readAllBytes(archive.resolve(ArchivePaths.has(checkpoint))), ArchivePaths.has(checkpoint));
