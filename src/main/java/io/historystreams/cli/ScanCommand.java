@@ -29,7 +29,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -243,41 +242,27 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
     }
 
     /**
-     * The buckets asked for, each once while the checkpoints scanned name it: the answers of the latest {@value #KEPT}
-     * kept (a bucket stays in the bucket list of many checkpoints in a row; pubnet's history names millions, too many
-     * to keep every answer), the distinct buckets asked for and those missing counted.
+     * The buckets asked for, each once while the checkpoints scanned name it (the answers of the latest {@value #KEPT}
+     * kept), and those missing.
      */
     static final class BucketLookups {
         static final int KEPT = 1 << 16;
-        private final Map<Hash, CompletableFuture<VerificationException>> kept =
-                new java.util.LinkedHashMap<>(1024, 0.75f, true) {
-                    @Override
-                    protected boolean removeEldestEntry(
-                            final Map.Entry<Hash, CompletableFuture<VerificationException>> e) {
-                        return size() > KEPT;
-                    }
-                };
+        private final io.historystreams.verify.RecentFutures<Hash, VerificationException> kept =
+                new io.historystreams.verify.RecentFutures<>(KEPT);
         private final java.util.Set<Hash> missing = ConcurrentHashMap.newKeySet();
-        private long lookedUp;
 
-        synchronized CompletableFuture<VerificationException> lookUp(final Hash hash,
+        CompletableFuture<VerificationException> lookUp(final Hash hash,
                 final java.util.function.Function<Hash, CompletableFuture<VerificationException>> ask) {
-            CompletableFuture<VerificationException> f = kept.get(hash);
-            if (f == null) {
-                f = ask.apply(hash).whenComplete((e, t) -> {
-                    if (e != null || t != null) {
-                        missing.add(hash);
-                    }
-                });
-                kept.put(hash, f);
-                lookedUp++;
-            }
-            return f;
+            return kept.get(hash, h -> ask.apply(h).whenComplete((e, t) -> {
+                if (e != null || t != null) {
+                    missing.add(h);
+                }
+            }));
         }
 
         /** Bucket look-ups made (the distinct buckets, unless one was named again after its answer was dropped). */
-        synchronized long lookedUp() {
-            return lookedUp;
+        long lookedUp() {
+            return kept.started();
         }
 
         int missing() {

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -43,7 +42,12 @@ public final class ArchiveVerifier implements AutoCloseable {
     private final HistoryArchive archive;
     private final Options options;
     private final ExecutorService pool;
-    private final Map<Hash, CompletableFuture<FileOutcome>> buckets = new ConcurrentHashMap<>();
+    /** The buckets verified, each once while the checkpoints name it (the latest {@value #BUCKETS_KEPT} kept). */
+    private final RecentFutures<Hash, FileOutcome> buckets = new RecentFutures<>(BUCKETS_KEPT);
+    static final int BUCKETS_KEPT = 1 << 16;
+    private final java.util.concurrent.atomic.AtomicInteger bucketsOk = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger bucketsBad = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLong bucketBytes = new java.util.concurrent.atomic.AtomicLong();
 
     public ArchiveVerifier(final HistoryArchive archive, final Options options) {
         this.archive = archive;
@@ -129,19 +133,8 @@ public final class ArchiveVerifier implements AutoCloseable {
             tally.add(h.outcome());
             sink.accept(h.outcome());
         }
-        int bucketsOk = 0;
-        int bucketsBad = 0;
-        for (final CompletableFuture<FileOutcome> f : buckets.values()) {
-            final FileOutcome b = f.join();
-            if (b.ok()) {
-                bucketsOk++;
-                tally.bytes += b.bytes();
-            } else {
-                bucketsBad++;
-            }
-        }
         return new Summary(checkpoints.size(), tally.verified, tally.incomplete, tally.failed, tally.headers,
-                tally.txSets, tally.resultSets, bucketsOk, bucketsBad, tally.bytes);
+                tally.txSets, tally.resultSets, bucketsOk.get(), bucketsBad.get(), tally.bytes + bucketBytes.get());
     }
 
     /**
@@ -443,10 +436,18 @@ public final class ArchiveVerifier implements AutoCloseable {
     }
 
     private CompletableFuture<FileOutcome> bucket(final Hash hash) {
-        return buckets.computeIfAbsent(hash, h -> {
+        return buckets.get(hash, h -> {
             final String path = ArchivePaths.bucket(h.hex());
             return fetch(FileType.BUCKET, path, false,
-                    (in, p) -> BucketVerifier.verify(in, p, h, options.limits())).thenApply(Result::outcome);
+                    (in, p) -> BucketVerifier.verify(in, p, h, options.limits())).thenApply(Result::outcome)
+                    .whenComplete((b, t) -> {
+                        if (b != null && b.ok()) {
+                            bucketsOk.incrementAndGet();
+                            bucketBytes.addAndGet(b.bytes());
+                        } else {
+                            bucketsBad.incrementAndGet();
+                        }
+                    });
         });
     }
 
