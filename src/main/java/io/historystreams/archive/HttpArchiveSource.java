@@ -143,12 +143,27 @@ public final class HttpArchiveSource implements ArchiveSource {
         return request(path, false);
     }
 
-    /** A {@code HEAD} request: what {@link #open} would answer, without the body (the connection is kept alive). */
+    /**
+     * A {@code HEAD} request: what {@link #open} would answer, without the body (the connection is kept alive). A
+     * server that does not allow {@code HEAD} (405, 501) is asked with {@code GET}s from then on, their bodies left
+     * unread (a trial's server refused every {@code HEAD}: every file scanned was "refused").
+     */
     @Override
     public Body head(final String path) throws FetchException {
-        return request(path, true);
+        if (!headRefused) {
+            final Body body = request(path, true);
+            if (body != null) {
+                return body;
+            }
+            headRefused = true;
+        }
+        return ArchiveSource.super.head(path);
     }
 
+    /** Whether the server answered a {@code HEAD} with 405 or 501. */
+    private volatile boolean headRefused;
+
+    /** One request; a {@code HEAD} that the server does not allow (405, 501) returns null. */
     private Body request(final String path, final boolean head) throws FetchException {
         RelativePath.require(name, path);
         URI target = root.resolve(path);
@@ -198,6 +213,11 @@ public final class HttpArchiveSource implements ArchiveSource {
                 }
                 target = redirectTarget(path, target, status, location);
                 continue;
+            }
+            if (head && (status == HttpURLConnection.HTTP_BAD_METHOD
+                    || status == HttpURLConnection.HTTP_NOT_IMPLEMENTED)) {
+                discard(conn);
+                return null;
             }
             final String retryAfter = conn.getHeaderField("Retry-After");
             // after a redirect, the answer is the other server's: say which, and whether the credentials went there

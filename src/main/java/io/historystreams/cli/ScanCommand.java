@@ -102,6 +102,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
             int withProblems = 0;
             int withoutScp = 0;
             long filesMissing = 0;
+            long filesUnreadable = 0;
             long lastProgress = System.nanoTime();
             try (OutputStream os = report == null ? null : VerificationReport.openPartial(report);
                     JsonGenerator g = os == null ? null
@@ -137,8 +138,10 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                         complete++;
                     } else {
                         withProblems++;
-                        filesMissing += s.problems().stream()
+                        final long absent = s.problems().stream()
                                 .filter(e -> e.reason() == FailureReason.MISSING_FILE).count();
+                        filesMissing += absent;
+                        filesUnreadable += s.problems().size() - absent;
                         out.println(line(s));
                     }
                     if (s.withoutScp()) {
@@ -157,9 +160,10 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                 final long ms = (System.nanoTime() - started) / 1_000_000;
                 final String withoutScpNote = withoutScp == 0 ? null : withoutScp + " checkpoint(s) without an SCP "
                         + "file (optional: stellar-core writes none when it does not publish SCP messages)";
-                out.printf("%d checkpoints scanned: %d complete, %d with files missing or unreadable (%d files "
-                        + "missing); %d distinct buckets, %d missing; %.2f s%n", checkpoints.size(), complete,
-                        withProblems, filesMissing, buckets.lookedUp(), bucketsMissing, ms / 1000.0);
+                out.printf("%d checkpoints scanned: %d complete, %d incomplete (%d files missing, %d unreadable); %d "
+                        + "distinct buckets, %d missing, %d unreadable; %.2f s%n", checkpoints.size(), complete,
+                        withProblems, filesMissing, filesUnreadable, buckets.lookedUp(), bucketsMissing,
+                        buckets.unreadable(), ms / 1000.0);
                 if (withoutScpNote != null) {
                     out.println("note: " + withoutScpNote);
                 }
@@ -173,9 +177,11 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                     g.writeNumberField("complete", complete);
                     g.writeNumberField("incomplete", withProblems);
                     g.writeNumberField("filesMissing", filesMissing);
+                    g.writeNumberField("filesUnreadable", filesUnreadable);
                     g.writeNumberField("withoutScp", withoutScp);
                     g.writeNumberField("distinctBuckets", buckets.lookedUp());
                     g.writeNumberField("distinctBucketsMissing", bucketsMissing);
+                    g.writeNumberField("distinctBucketsUnreadable", buckets.unreadable());
                     g.writeNumberField("elapsedMillis", ms);
                     g.writeStringField("finishedAt", VerificationReport.now());
                     g.writeBooleanField("allPresent", withProblems == 0);
@@ -207,13 +213,14 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
     private static CompletableFuture<Scanned> scan(final HistoryArchive ha, final long cp, final String passphrase,
             final BucketLookups buckets, final ExecutorService pool) {
         final List<VerificationException> problems = new ArrayList<>();
-        final HistoryArchiveState has;
+        HistoryArchiveState has = null;
         try {
             has = ha.fetch(ArchivePaths.has(cp), in -> HasVerifier.verify(in, ArchivePaths.has(cp), cp, passphrase,
                     VerificationLimits.defaults())).value();
         } catch (final VerificationException e) {
+            // its other files are still looked for (a trial's mirror lacked the ledger file too, said a run later);
+            // the buckets it names are not known
             problems.add(e.withFile(ArchivePaths.has(cp)));
-            return CompletableFuture.completedFuture(new Scanned(cp, problems, false, 0));
         }
         for (final FileType type : List.of(FileType.LEDGER, FileType.TRANSACTIONS, FileType.RESULTS)) {
             final VerificationException e = exists(ha, ArchivePaths.checkpointFile(type, cp));
@@ -227,7 +234,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
             problems.add(scp);
         }
         final List<CompletableFuture<VerificationException>> named = new ArrayList<>();
-        for (final Hash b : has.buckets()) {
+        for (final Hash b : has == null ? java.util.Set.<Hash>of() : has.buckets()) {
             named.add(buckets.lookUp(b, h -> CompletableFuture.supplyAsync(
                     () -> exists(ha, ArchivePaths.bucket(h.hex())), pool)));
         }
@@ -250,12 +257,15 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
         private final io.historystreams.verify.RecentFutures<Hash, VerificationException> kept =
                 new io.historystreams.verify.RecentFutures<>(KEPT);
         private final java.util.Set<Hash> missing = ConcurrentHashMap.newKeySet();
+        private final java.util.Set<Hash> unreadable = ConcurrentHashMap.newKeySet();
 
         CompletableFuture<VerificationException> lookUp(final Hash hash,
                 final java.util.function.Function<Hash, CompletableFuture<VerificationException>> ask) {
             return kept.get(hash, h -> ask.apply(h).whenComplete((e, t) -> {
-                if (e != null || t != null) {
+                if (e != null && e.reason() == FailureReason.MISSING_FILE) {
                     missing.add(h);
+                } else if (e != null || t != null) {
+                    unreadable.add(h); // the server failing, not the file absent (a trial read them as missing)
                 }
             }));
         }
@@ -267,6 +277,10 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
 
         int missing() {
             return missing.size();
+        }
+
+        int unreadable() {
+            return unreadable.size();
         }
     }
 

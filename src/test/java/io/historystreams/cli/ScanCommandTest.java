@@ -39,8 +39,8 @@ class ScanCommandTest {
             final Path report = tmp.resolve("scan.json");
             final Cli.Ran r = Cli.run("scan", "--archive", server.url(), "--quiet", "--report", report.toString());
             assertEquals(ExitCode.OK, r.code(), r.out());
-            assertTrue(r.out().contains("157 checkpoints scanned: 157 complete, 0 with files missing or unreadable (0 "
-                    + "files missing); 1169 distinct buckets, 0 missing"), r.out());
+            assertTrue(r.out().contains("157 checkpoints scanned: 157 complete, 0 incomplete (0 files missing, 0 "
+                    + "unreadable); 1169 distinct buckets, 0 missing, 0 unreadable"), r.out());
             assertTrue(server.requests(bucket) >= 3, "the bucket's HEAD was tried again");
             // bodies: the root state and the 157 state files, nothing else
             final Map<String, Integer> bodies = server.bodiesRequested();
@@ -65,8 +65,8 @@ class ScanCommandTest {
             assertTrue(r.out().contains("checkpoint 63 (0x3f) INCOMPLETE: MISSING_FILE bucket/"), r.out());
             assertTrue(r.out().contains("(6 files)"), r.out());
             assertFalse(r.out().contains("checkpoint 127 (0x7f) INCOMPLETE"), r.out());
-            assertTrue(r.out().contains("2 checkpoints scanned: 1 complete, 1 with files missing or unreadable "
-                    + "(6 files missing); 14 distinct buckets, 6 missing"), r.out());
+            assertTrue(r.out().contains("2 checkpoints scanned: 1 complete, 1 incomplete (6 files missing, 0 "
+                    + "unreadable); 14 distinct buckets, 6 missing, 0 unreadable"), r.out());
             final JsonNode rep = new ObjectMapper().readTree(report.toFile());
             assertEquals("INCOMPLETE", rep.get("checkpoints").get(0).get("status").asText());
             assertEquals(6, rep.get("checkpoints").get(0).get("problems").size());
@@ -89,6 +89,41 @@ class ScanCommandTest {
         final Cli.Ran filled = Cli.run("scan", "--archive", copy.toString(), "--archive",
                 Fixtures.pubnetGenesis().toString(), "--quiet");
         assertEquals(ExitCode.OK, filled.code(), filled.out());
+    }
+
+    @Test
+    void theOtherFilesOfACheckpointWithoutItsStateFileAreLookedForAndAFailingServerIsNotAMissingFile()
+            throws Exception {
+        // a trial: the state file and the ledger file of a checkpoint gone, scan named the state file only
+        final Path copy = tmp.resolve("copy");
+        ForgedArchive.copyOfPubnetGenesis(copy);
+        Files.delete(copy.resolve(ArchivePaths.has(0x7f)));
+        Files.delete(copy.resolve(ArchivePaths.checkpointFile(FileType.LEDGER, 0x7f)));
+        final Cli.Ran r = Cli.run("scan", "--archive", copy.toString(), "--quiet", "--to", "127");
+        assertEquals(ExitCode.VERIFICATION_FAILED, r.code(), r.out());
+        assertTrue(r.out().contains("checkpoint 127 (0x7f) INCOMPLETE: MISSING_FILE " + ArchivePaths.has(0x7f) + ", "
+                + ArchivePaths.checkpointFile(FileType.LEDGER, 0x7f) + " (2 files)"), r.out());
+        // a bucket the server fails on is unreadable, not missing (a trial's script read a 500 as an absent file)
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.pubnetGenesis())) {
+            final String bucket = firstBucketOf(Fixtures.pubnetGenesis(), 0x7f);
+            server.on("/" + bucket).status(500).forever();
+            final Cli.Ran failing = Cli.run("scan", "--archive", server.url(), "--quiet", "--max-attempts", "1");
+            assertEquals(ExitCode.VERIFICATION_FAILED, failing.code(), failing.out());
+            assertTrue(failing.out().contains("2 incomplete (0 files missing, 2 unreadable); 1 distinct buckets, 0 "
+                    + "missing, 1 unreadable"), failing.out());
+            assertTrue(failing.out().contains("FETCH_FAILED " + bucket), failing.out());
+        }
+    }
+
+    @Test
+    void aServerThatRefusesHeadIsAskedWithGets() throws Exception {
+        // a trial's server answered 405 to HEAD: every file scanned was FETCH_REFUSED
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.pubnetGenesis())) {
+            server.refuseHead();
+            final Cli.Ran r = Cli.run("scan", "--archive", server.url(), "--quiet");
+            assertEquals(ExitCode.OK, r.code(), r.out());
+            assertTrue(r.out().contains("2 checkpoints scanned: 2 complete"), r.out());
+        }
     }
 
     @Test

@@ -191,6 +191,13 @@ public final class FaultyArchiveServer implements AutoCloseable {
         return addRule("regex " + regex, s -> pattern.matcher(s).matches());
     }
 
+    private volatile boolean refuseHead;
+
+    /** Answers every {@code HEAD} with 405 from now on, as some servers do. */
+    public void refuseHead() {
+        refuseHead = true;
+    }
+
     /** Forgets every scripted fault (counters are kept). */
     public void clearFaults() {
         rules.clear();
@@ -372,7 +379,7 @@ public final class FaultyArchiveServer implements AutoCloseable {
     /** Answers one request; returns whether the connection stays open. */
     private boolean respond(final Socket socket, final OutputStream out, final Request req)
             throws IOException, InterruptedException {
-        if (!req.method.equals("GET") && !req.method.equals("HEAD")) {
+        if (!req.method.equals("GET") && !(req.method.equals("HEAD") && !refuseHead)) {
             log(req, "405");
             sendStatus(out, req, 405, Map.of("Allow", "GET, HEAD"), req.keepAlive);
             return req.keepAlive;
