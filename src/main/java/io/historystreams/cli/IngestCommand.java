@@ -147,17 +147,29 @@ public final class IngestCommand implements Callable<Integer> {
         }
         final long startedMillis = System.currentTimeMillis();
         final long t0 = System.nanoTime();
-        final ArchiveOptions.Range resolved;
+        ArchiveOptions.Range resolved;
         final List<String> given;
         // the settings first: the root state is read with their timeouts and attempts, not only the options'
         final ServiceConfig config = archive.applyTo(service.load(), spec.commandLine().getParseResult());
         try {
             rootReader = archive.open(FetchObserver.NONE, config);
-            resolved = archive.resolve(rootReader, from, to, !client);
             given = rootReader.sourceNames();
-        } catch (final ArchiveOptions.NothingToDo e) {
-            return VerifyCommand.nothingToDo(e, "ingest", rootReader.sourceNames(), report,
-                    spec.commandLine().getOut(), err);
+            try {
+                resolved = archive.resolve(rootReader, from, to, !client);
+            } catch (final ArchiveOptions.NothingToDo e) {
+                if (publishTo.isEmpty() || client) {
+                    return VerifyCommand.nothingToDo(e, "ingest", given, report, spec.commandLine().getOut(), err,
+                            VerifyCommand.zeros("verified", "failed", "givenUp", "ledgersVerified",
+                                    "verifiedFromAnotherArchive", "allVerified", "takenBackOutsideRange"));
+                }
+                // nothing new to verify, but the targets are brought up to date: one emptied since is given
+                // everything again (a trial's cron job left an emptied mirror empty until the archive moved on)
+                final long last = Checkpoint.containing(e.current());
+                resolved = archive.resolve(rootReader, Checkpoint.firstLedger(last), null, true)
+                        .withWarning(String.format("note: nothing new: --from %d is past the archive's current "
+                                + "ledger %d; with --publish-to, its last checkpoint (0x%x) is the range, so that the "
+                                + "targets are brought up to date", e.from(), e.current(), last));
+            }
         } catch (final IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
             return ExitCode.COULD_NOT_RUN;

@@ -374,6 +374,12 @@ final class Publishing implements AutoCloseable {
                 // under a key of its own, as only the values are waited for)
                 out.put(out.containsKey(e.getKey()) ? Long.MIN_VALUE + at.partition() : e.getKey(),
                         new RecordAt(at.partition(), at.offset(), Math.max(1, at.events() - inRange)));
+            } else if (at.events() > inRange) {
+                // the partition's last record is one of the range's: the checkpoints verified there before the range
+                // are waited for with it, under a key of their own (a trial's emptied target was given all 157
+                // checkpoints, and the report counted 81: the other partition's last was the range's one record)
+                out.put(Long.MIN_VALUE + at.partition(), new RecordAt(at.partition(), at.offset(),
+                        at.events() - inRange));
             }
         }
         return out;

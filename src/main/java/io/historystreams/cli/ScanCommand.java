@@ -76,7 +76,9 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
             try {
                 range = opts.resolve(archive, ha);
             } catch (final ArchiveOptions.NothingToDo e) {
-                return VerifyCommand.nothingToDo(e, "scan", ha.sourceNames(), report, out, err);
+                return VerifyCommand.nothingToDo(e, "scan", ha.sourceNames(), report, out, err, VerifyCommand.zeros(
+                        "complete", "incomplete", "filesMissing", "filesUnreadable", "withoutScp", "distinctBuckets",
+                        "distinctBucketsMissing", "distinctBucketsUnreadable", "allPresent"));
             } catch (final IllegalArgumentException e) {
                 err.println("error: " + e.getMessage());
                 return ExitCode.COULD_NOT_RUN;

@@ -40,14 +40,28 @@ public final class VerifyCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /**
+     * A summary's fields with nothing counted: 0 for each, true for the one that says all is well ({@code all…}),
+     * empty for lists ({@code notes}, {@code warnings}, {@code takenBackOutsideRange}).
+     */
+    static java.util.Map<String, Object> zeros(final String... fields) {
+        final java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        for (final String f : fields) {
+            m.put(f, f.startsWith("all") ? (Object) Boolean.TRUE : f.equals("notes") || f.equals("warnings")
+                    || f.equals("takenBackOutsideRange") ? List.of() : (Object) 0);
+        }
+        return m;
+    }
+
     /** Says there is nothing to do (on the summary's stream) and writes the report of it, if one is asked for. */
     static int nothingToDo(final ArchiveOptions.NothingToDo e, final String command, final List<String> sources,
-            final Path report, final PrintWriter out, final PrintWriter err) {
+            final Path report, final PrintWriter out, final PrintWriter err, final java.util.Map<String, Object> summary) {
         out.println("0 checkpoints: " + e.getMessage());
         out.flush();
         if (report != null) {
             try {
-                VerificationReport.writeNothingToDo(report, command, sources, e.from(), e.current(), e.getMessage());
+                VerificationReport.writeNothingToDo(report, command, sources, e.from(), e.current(), e.getMessage(),
+                        summary);
             } catch (final java.io.IOException io) {
                 err.println("error: " + io.getMessage());
                 return ExitCode.COULD_NOT_RUN;
@@ -66,7 +80,10 @@ public final class VerifyCommand implements Callable<Integer> {
             try {
                 range = opts.resolve(archive, ha);
             } catch (final ArchiveOptions.NothingToDo e) {
-                return nothingToDo(e, "verify", ha.sourceNames(), opts.report, out, err);
+                return nothingToDo(e, "verify", ha.sourceNames(), opts.report, out, err, zeros("verified",
+                        "incomplete", "failed", "ledgerHeaders", "transactionSets", "resultSets",
+                        "distinctBucketsVerified", "distinctBucketsFailed", "bytes", "allVerified", "notes",
+                        "warnings"));
             } catch (final IllegalArgumentException e) {
                 err.println("error: " + e.getMessage());
                 return ExitCode.COULD_NOT_RUN;

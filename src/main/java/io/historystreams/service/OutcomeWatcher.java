@@ -34,8 +34,8 @@ public final class OutcomeWatcher implements AutoCloseable {
     /**
      * Where a checkpoint's verified event is in the {@code checkpoints-verified} topic.
      *
-     * @param events how many verified events this one stands for: 1, or for the last one read of a partition
-     *               ({@link #lastVerified}) every verified event read there up to it
+     * @param events how many verified checkpoints this one stands for: 1, or for the last one read of a partition
+     *               ({@link #lastVerified}) every checkpoint verified there up to it
      */
     public record RecordAt(int partition, long offset, long events) {
         public RecordAt(final int partition, final long offset) {
@@ -96,10 +96,15 @@ public final class OutcomeWatcher implements AutoCloseable {
     /** The files of verified wanted checkpoints read after bad copies ({@link #blamedFiles}), by checkpoint. */
     private final Map<Long, List<BlamedFile>> blamedFiles = new HashMap<>();
     /**
-     * Per partition of the verified topic, the checkpoint and offset of the last event read, and how many were read
-     * there ({@link #lastVerified}).
+     * Per partition of the verified topic, the checkpoint and offset of the last event read, and how many checkpoints
+     * were verified there ({@link #lastVerified}).
      */
     private final Map<Integer, long[]> lastVerified = new HashMap<>();
+    /**
+     * Per partition, the checkpoints verified there (bit {@code checkpoint / 64}): a checkpoint verified twice (again
+     * after a take-back, or by another run) counts once (a trial's report counted records).
+     */
+    private final Map<Integer, java.util.BitSet> verifiedIn = new HashMap<>();
 
     public OutcomeWatcher(final Map<String, Object> clientProps, final Topics topics, final Collection<Long> wanted,
             final long sinceMillis) {
@@ -186,7 +191,12 @@ public final class OutcomeWatcher implements AutoCloseable {
                 final long[] last = lastVerified.computeIfAbsent(r.partition(), p -> new long[3]);
                 last[0] = v.getCheckpoint();
                 last[1] = r.offset();
-                last[2]++;
+                final java.util.BitSet seen = verifiedIn.computeIfAbsent(r.partition(), p -> new java.util.BitSet());
+                final int bit = (int) (v.getCheckpoint() / io.historystreams.archive.Checkpoint.FREQUENCY);
+                if (!seen.get(bit)) {
+                    seen.set(bit);
+                    last[2]++;
+                }
                 final int i = Arrays.binarySearch(wanted, v.getCheckpoint());
                 takeBackComing.remove(v.getCheckpoint());
                 if (i < 0) {

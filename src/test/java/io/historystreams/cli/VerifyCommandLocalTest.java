@@ -85,6 +85,7 @@ class VerifyCommandLocalTest {
         assertEquals(0, r.report().get("checkpoints").size());
         assertEquals(0, r.report().get("summary").get("checkpoints").asInt());
         assertTrue(r.report().get("summary").get("allVerified").asBoolean());
+        assertEquals(0, r.report().get("summary").get("distinctBucketsVerified").asInt());
         assertTrue(r.report().get("notes").get(0).asText().startsWith("nothing to do: --from 10048"),
                 () -> r.report().toString());
         // with --to below --from it is still a mistake
@@ -98,7 +99,19 @@ class VerifyCommandLocalTest {
                 "--data-dir", data.toString(), "--http-port", "-1", "--quiet", "--report", report.toString());
         assertEquals(ExitCode.OK, ingest.code(), ingest.out());
         assertTrue(ingest.out().contains("0 checkpoints: nothing to do: --from 10048"), ingest.out());
-        assertEquals("ingest", VerifyRun.JSON.readTree(report.toFile()).get("command").asText());
+        final com.fasterxml.jackson.databind.JsonNode ingested = VerifyRun.JSON.readTree(report.toFile());
+        assertEquals("ingest", ingested.get("command").asText());
+        // each command's own summary (a trial's script read scan's allPresent from a report in verify's shape)
+        assertEquals(0, ingested.get("summary").get("givenUp").asInt(), ingested::toString);
+        assertTrue(ingested.get("summary").get("allVerified").asBoolean(), ingested::toString);
+        assertEquals(1, ingested.get("notes").size(), ingested::toString);
+        final Path scanned = tmp.resolve("scan-report.json");
+        final io.historystreams.testing.Cli.Ran scan = io.historystreams.testing.Cli.run("scan", "--archive",
+                Fixtures.testnetSmall().toString(), "--from", "10048", "--quiet", "--report", scanned.toString());
+        assertEquals(ExitCode.OK, scan.code(), scan.out());
+        final com.fasterxml.jackson.databind.JsonNode s = VerifyRun.JSON.readTree(scanned.toFile());
+        assertTrue(s.get("summary").get("allPresent").asBoolean(), s::toString);
+        assertEquals(0, s.get("summary").get("filesMissing").asInt(), s::toString);
         assertFalse(java.nio.file.Files.exists(data), "nothing was started");
     }
 

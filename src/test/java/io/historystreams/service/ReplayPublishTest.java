@@ -460,6 +460,34 @@ class ReplayPublishTest extends WithEmbeddedBroker {
     }
 
     @Test
+    void anIngestWithNothingNewStillBringsAnEmptiedTargetUpToDateAndCountsWhatItGaveIt() throws Exception {
+        // a trial's cron job: an emptied mirror stayed empty while --from was past the archive's end ("nothing to
+        // do", exit 0), and one refilled by a range of one checkpoint was reported 81 of 81 for 157 published
+        final Path source = Fixtures.testnetSmall();
+        final Path target = dir.resolve("cron-mirror");
+        assertEquals(0, Main.run(commandOf("cron", "ingest", "--archive", source.toString(), "--from", "9000",
+                "--publish-to", target.toString())));
+        final List<Long> range = Checkpoint.range(8960, 10047);
+        assertEquals(expectedFiles(source, range), files(target));
+        deleteTree(target);
+        final Path report = dir.resolve("cron.json");
+        final StringWriter said = new StringWriter();
+        try (PrintWriter w = new PrintWriter(said, true)) {
+            assertEquals(0, Main.run(w, w, commandOf("cron", "ingest", "--archive", source.toString(), "--from",
+                    "10048", "--publish-to", target.toString(), "--report", report.toString())), said.toString());
+        }
+        assertTrue(said.toString().contains("note: nothing new: --from 10048 is past the archive's current ledger "
+                + "10047; with --publish-to, its last checkpoint (0x273f) is the range"), said.toString());
+        assertEquals(expectedFiles(source, range), files(target));
+        assertEquals(0x273fL, rootLedger(target));
+        final com.fasterxml.jackson.databind.JsonNode t = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(report.toFile()).get("targets").get(0);
+        assertEquals(range.size(), t.get("checkpointsToPublish").asInt(), t::toString);
+        assertEquals(range.size(), t.get("checkpointsConfirmed").asInt(), t::toString);
+        assertTrue(t.get("complete").asBoolean(), t::toString);
+    }
+
+    @Test
     void anIngestGivesUpOnATargetThatKeepsFailingInsteadOfWaitingForIt() throws Exception {
         // a regular file where the target's ledger/ directory must go: every checkpoint fails to publish, for good
         final Path target = Files.createDirectories(dir.resolve("blocked"));
