@@ -738,6 +738,12 @@ public final class IngestCommand implements Callable<Integer> {
             g.writeStartObject();
             g.writeStringField("command", "ingest");
             g.writeStringField("startedAt", java.time.Instant.ofEpochMilli(startedMillis).toString());
+            if (!checkpoints.isEmpty()) {
+                // the ledgers of the checkpoints ingested, whole (a trial's cron script took its next --from from
+                // verify's report: ingest's had none)
+                g.writeNumberField("fromLedger", Checkpoint.firstLedger(checkpoints.get(0)));
+                g.writeNumberField("toLedger", checkpoints.get(checkpoints.size() - 1));
+            }
             VerificationReport.writeWarnings(g, warnings);
             g.writeArrayFieldStart("checkpoints");
             for (final long cp : checkpoints) {

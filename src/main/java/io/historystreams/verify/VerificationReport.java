@@ -32,6 +32,10 @@ public final class VerificationReport implements AutoCloseable {
      * error's own message is only the path).
      */
     public static OutputStream openPartial(final Path target) throws IOException {
+        if (target.toString().isBlank()) {
+            // (an empty path is the working directory: "cannot write the report : it is a directory", a trial)
+            throw new IOException("cannot write the report: no path given (--report with an empty value)");
+        }
         final Path abs = target.toAbsolutePath();
         try {
             if (abs.getParent() != null) {

@@ -114,5 +114,11 @@ class ReportPathTest {
         try (var left = Files.list(tmp)) {
             assertEquals(java.util.List.of(dir), left.toList(), "nothing left behind");
         }
+        // an empty path said so ("cannot write the report : it is a directory", a trial)
+        final Cli.Ran empty = Cli.run("scan", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet", "--report",
+                "");
+        assertEquals(ExitCode.COULD_NOT_RUN, empty.code(), empty.out());
+        assertTrue(empty.out().contains("error: cannot write the report: no path given (--report with an empty value)"),
+                empty.out());
     }
 }

@@ -480,8 +480,11 @@ class ReplayPublishTest extends WithEmbeddedBroker {
                 + "10047; with --publish-to, its last checkpoint (0x273f) is the range"), said.toString());
         assertEquals(expectedFiles(source, range), files(target));
         assertEquals(0x273fL, rootLedger(target));
-        final com.fasterxml.jackson.databind.JsonNode t = new com.fasterxml.jackson.databind.ObjectMapper()
-                .readTree(report.toFile()).get("targets").get(0);
+        final com.fasterxml.jackson.databind.JsonNode rep = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(report.toFile());
+        assertEquals(9984, rep.get("fromLedger").asLong(), rep::toString);
+        assertEquals(10047, rep.get("toLedger").asLong(), rep::toString);
+        final com.fasterxml.jackson.databind.JsonNode t = rep.get("targets").get(0);
         assertEquals(range.size(), t.get("checkpointsToPublish").asInt(), t::toString);
         assertEquals(range.size(), t.get("checkpointsConfirmed").asInt(), t::toString);
         assertTrue(t.get("complete").asBoolean(), t::toString);
