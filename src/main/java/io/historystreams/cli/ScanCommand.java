@@ -110,18 +110,8 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                     JsonGenerator g = os == null ? null
                             : new JsonFactory().createGenerator(os, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
                 if (g != null) {
-                    g.writeStartObject();
-                    g.writeStringField("command", "scan");
-                    g.writeStringField("startedAt", java.time.Instant.ofEpochMilli(startedMillis).toString());
-                    g.writeArrayFieldStart("sources");
-                    for (final String s : ha.sourceNames()) {
-                        g.writeString(s);
-                    }
-                    g.writeEndArray();
-                    g.writeNumberField("fromLedger", range.first());
-                    g.writeNumberField("toLedger", range.last());
-                    VerificationReport.writeWarnings(g, range.warnings());
-                    g.writeArrayFieldStart("checkpoints");
+                    VerificationReport.writeHead(g, "scan", java.time.Instant.ofEpochMilli(startedMillis).toString(),
+                            ha.sourceNames(), range.first(), range.last(), range.warnings());
                 }
                 // in checkpoint order, a window in flight: memory does not grow with the range
                 final Deque<CompletableFuture<Scanned>> inFlight = new ArrayDeque<>();

@@ -154,9 +154,21 @@ public final class VerificationReport implements AutoCloseable {
             final long from, final long to, final List<String> warnings) throws IOException {
         final OutputStream out = openPartial(target);
         final JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter();
+        writeHead(g, command, now(), sources, from, to, warnings);
+        return new VerificationReport(target.toAbsolutePath(), g);
+    }
+
+    /**
+     * The start of a report of {@code verify} or {@code scan}: the object opened, {@code command}, {@code startedAt},
+     * {@code sources}, {@code fromLedger}/{@code toLedger}, the warnings and notes printed before the work, and the
+     * {@code checkpoints} array opened.
+     */
+    public static void writeHead(final JsonGenerator g, final String command, final String startedAt,
+            final List<String> sources, final long from, final long to, final List<String> printed)
+            throws IOException {
         g.writeStartObject();
         g.writeStringField("command", command);
-        g.writeStringField("startedAt", now());
+        g.writeStringField("startedAt", startedAt);
         g.writeArrayFieldStart("sources");
         for (final String s : sources) {
             g.writeString(s);
@@ -164,9 +176,8 @@ public final class VerificationReport implements AutoCloseable {
         g.writeEndArray();
         g.writeNumberField("fromLedger", from);
         g.writeNumberField("toLedger", to);
-        writeWarnings(g, warnings);
+        writeWarnings(g, printed);
         g.writeArrayFieldStart("checkpoints");
-        return new VerificationReport(target.toAbsolutePath(), g);
     }
 
     /**
@@ -180,18 +191,7 @@ public final class VerificationReport implements AutoCloseable {
         // the command's own summary, its counts at 0 (a trial's script read scan's allPresent, absent from verify's)
         try (OutputStream out = openPartial(target);
                 JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
-            g.writeStartObject();
-            g.writeStringField("command", command);
-            g.writeStringField("startedAt", now());
-            g.writeArrayFieldStart("sources");
-            for (final String s : sources) {
-                g.writeString(s);
-            }
-            g.writeEndArray();
-            g.writeNumberField("fromLedger", from);
-            g.writeNumberField("toLedger", current);
-            writeWarnings(g, List.of(NOTE + note));
-            g.writeArrayFieldStart("checkpoints");
+            writeHead(g, command, now(), sources, from, current, List.of(NOTE + note));
             g.writeEndArray();
             g.writeObjectFieldStart("summary");
             g.writeNumberField("checkpoints", 0);
