@@ -365,6 +365,11 @@ public final class ArchiveOptions {
             final HistoryArchiveState root = read.value();
             final HasVerifier.RootCheckpoint own = HasVerifier.rootCheckpoint(ha, read.source(),
                     root.currentLedger());
+            if (to == null && from != null && from > root.currentLedger()) {
+                // nothing to do, whatever the files below the root hold (a trial: a root ahead of its state file
+                // refused the cron job's --from past it, exit 2, "from 20031 up to" 10047)
+                throw new NothingToDo(from, root.currentLedger());
+            }
             rootAhead = own.present() ? null : rootAhead(ha, from, to, root.currentLedger());
             rootDiffers = compareRoot(root, own.state(), passphrase);
             last = to == null ? root.currentLedger() : last;

@@ -131,7 +131,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                     } else {
                         withProblems++;
                         final long absent = s.problems().stream()
-                                .filter(e -> e.reason() == FailureReason.MISSING_FILE).count();
+                                .filter(HistoryArchive::absentFromEverySource).count();
                         filesMissing += absent;
                         filesUnreadable += s.problems().size() - absent;
                         out.println(line(s));
@@ -221,8 +221,9 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
             }
         }
         final VerificationException scp = exists(ha, ArchivePaths.checkpointFile(FileType.SCP, cp));
-        final boolean withoutScp = scp != null && scp.reason() == FailureReason.MISSING_FILE;
-        if (scp != null && !withoutScp) {
+        // (a checkpoint whose state file is not there either is not one "without an SCP file": it is not there)
+        final boolean withoutScp = scp != null && HistoryArchive.absentFromEverySource(scp) && has != null;
+        if (scp != null && !HistoryArchive.absentFromEverySource(scp)) {
             problems.add(scp);
         }
         final List<CompletableFuture<VerificationException>> named = new ArrayList<>();
@@ -254,7 +255,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
         CompletableFuture<VerificationException> lookUp(final Hash hash,
                 final java.util.function.Function<Hash, CompletableFuture<VerificationException>> ask) {
             return kept.get(hash, h -> ask.apply(h).whenComplete((e, t) -> {
-                if (e != null && e.reason() == FailureReason.MISSING_FILE) {
+                if (e != null && HistoryArchive.absentFromEverySource(e)) {
                     missing.add(h);
                 } else if (e != null || t != null) {
                     unreadable.add(h); // the server failing, not the file absent (a trial read them as missing)

@@ -46,16 +46,19 @@ public final class StatusCommand implements Callable<Integer> {
         try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
             final List<String> names = ha.sourceNames();
             final Map<String, HistoryArchiveState> roots = new LinkedHashMap<>();
+            // one attempt each: a mirror that hangs cost every retry's read timeout (3 minutes, a trial)
+            final HistoryArchive once = ha.withRetryPolicy(ha.retryPolicy().withMaxAttempts(1));
             boolean bad = false;
             for (final String name : names) {
                 final Set<String> others = new HashSet<>(names);
                 others.remove(name);
                 final HistoryArchiveState root;
                 try {
-                    root = ha.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN,
+                    root = once.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN,
                             -1, archive.networkPassphrase, VerificationLimits.defaults()), others).value();
                 } catch (final VerificationException e) {
-                    out.println(name + ": cannot read its root state: " + e.reason() + " " + e.detail());
+                    out.println(name + ": cannot read its root state: " + e.reason() + " " + ArchivePaths.WELL_KNOWN
+                            + ": " + e.detail());
                     bad = true;
                     continue;
                 }
@@ -63,7 +66,7 @@ public final class StatusCommand implements Callable<Integer> {
                 final long cp = Checkpoint.containing(Math.max(1, root.currentLedger()));
                 String own;
                 try {
-                    ha.exists(ArchivePaths.has(cp), others);
+                    once.exists(ArchivePaths.has(cp), others);
                     own = "its state file is there";
                 } catch (final VerificationException e) {
                     own = e.reason() == FailureReason.MISSING_FILE ? "its state file " + ArchivePaths.has(cp)
@@ -80,15 +83,17 @@ public final class StatusCommand implements Callable<Integer> {
             }
             final TreeSet<Long> ledgers = new TreeSet<>();
             roots.values().forEach(r -> ledgers.add(r.currentLedger()));
+            boolean oneArchive = true;
             try {
                 // the start's check that the sources are mirrors of one archive: one network, and the same state
                 // file for the checkpoint of the lower root
                 ArchiveOptions.checkSourcesAgree(ha).forEach(out::println);
             } catch (final IllegalArgumentException e) {
                 out.println("warning: " + e.getMessage());
+                oneArchive = false;
                 bad = true;
             }
-            if (!bad && ledgers.size() > 1) {
+            if (oneArchive && ledgers.size() > 1) {
                 out.printf("note: the sources' roots are %d checkpoint(s) apart (ledgers %d..%d): a mirror behind the "
                         + "others%n", (Checkpoint.containing(ledgers.last()) - Checkpoint.containing(ledgers.first()))
                         / Checkpoint.FREQUENCY, ledgers.first(), ledgers.last());

@@ -56,10 +56,10 @@ public final class VerifyCommand implements Callable<Integer> {
     /** Says there is nothing to do (on the summary's stream) and writes the report of it, if one is asked for. */
     static int nothingToDo(final ArchiveOptions.NothingToDo e, final String command, final List<String> sources,
             final Path report, final PrintWriter out, final PrintWriter err, final java.util.Map<String, Object> summary) {
-        out.println("0 checkpoints: " + e.getMessage());
-        out.flush();
         if (report != null) {
             try {
+                // first: a report that cannot be written is refused before anything is said done (a trial read
+                // "nothing to do" and then the refusal, exit 2)
                 VerificationReport.writeNothingToDo(report, command, sources, e.from(), e.current(), e.getMessage(),
                         summary);
             } catch (final java.io.IOException io) {
@@ -67,6 +67,8 @@ public final class VerifyCommand implements Callable<Integer> {
                 return ExitCode.COULD_NOT_RUN;
             }
         }
+        out.println("0 checkpoints: " + e.getMessage());
+        out.flush();
         return ExitCode.OK;
     }
 

@@ -370,6 +370,26 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void aFromPastARootStateAheadOfItsFilesIsNothingToDoToo() throws Exception {
+        // a trial: the root uploaded before its state file refused the cron job's --from past it, exit 2 ("no
+        // checkpoint from 20031 up to it has its state file")
+        final java.nio.file.Path copy = java.nio.file.Files.createTempDirectory("ahead");
+        try {
+            io.historystreams.testing.ForgedArchive.copyOfPubnetGenesis(copy);
+            java.nio.file.Files.delete(copy.resolve(io.historystreams.archive.ArchivePaths.has(0x7f)));
+            final ArchiveOptions o = options("--archive", copy.toString());
+            try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+                assertEquals(127, assertThrows(ArchiveOptions.NothingToDo.class, () -> o.resolve(ha, 200L, null))
+                        .current());
+            }
+        } finally {
+            try (var paths = java.nio.file.Files.walk(copy)) {
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @Test
     void aPassphraseGivenForAnArchiveThatNamesNoNetworkIsSaidToBeUnchecked() throws Exception {
         // pubnet's first state files (version 1) name no network: a testnet passphrase passed in silence
         final ArchiveOptions o = options("--archive", Fixtures.pubnetGenesis().toString(), "--network-passphrase",

@@ -120,5 +120,10 @@ class ReportPathTest {
         assertEquals(ExitCode.COULD_NOT_RUN, empty.code(), empty.out());
         assertTrue(empty.out().contains("error: cannot write the report: no path given (--report with an empty value)"),
                 empty.out());
+        // with nothing to do, the refusal is all that is said (it followed "0 checkpoints: nothing to do", a trial)
+        final Cli.Ran nothing = Cli.run("scan", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet",
+                "--from", "200", "--report", dir.toString());
+        assertEquals(ExitCode.COULD_NOT_RUN, nothing.code(), nothing.out());
+        assertFalse(nothing.out().contains("nothing to do"), nothing.out());
     }
 }

@@ -116,6 +116,33 @@ class ScanCommandTest {
     }
 
     @Test
+    void aFileOneSourceLacksAndAnotherFailsOnIsUnreadableNotMissing() throws Exception {
+        // a trial: the failing source has the file; "missing" told a script it was lost
+        final Path lacking = tmp.resolve("lacking");
+        ForgedArchive.copyOfPubnetGenesis(lacking);
+        final String ledger = ArchivePaths.checkpointFile(FileType.LEDGER, 0x7f);
+        Files.delete(lacking.resolve(ledger));
+        try (FaultyArchiveServer failing = FaultyArchiveServer.start(Fixtures.pubnetGenesis())) {
+            failing.on("/" + ledger).status(500).forever();
+            final Cli.Ran r = Cli.run("scan", "--archive", lacking.toString(), "--archive", failing.url(), "--quiet",
+                    "--max-attempts", "1");
+            assertEquals(ExitCode.VERIFICATION_FAILED, r.code(), r.out());
+            assertTrue(r.out().contains("1 incomplete (0 files missing, 1 unreadable)"), r.out());
+        }
+    }
+
+    @Test
+    void aCheckpointThatIsNotThereIsNotOneWithoutAnScpFile() throws Exception {
+        // a trial: a range past the archive's end counted its checkpoints "without an SCP file"
+        final Path report = tmp.resolve("past.json");
+        final Cli.Ran r = Cli.run("scan", "--archive", Fixtures.testnetSmall().toString(), "--quiet", "--from",
+                "10048", "--to", "10100", "--report", report.toString());
+        assertEquals(ExitCode.VERIFICATION_FAILED, r.code(), r.out());
+        assertFalse(r.out().contains("without an SCP file"), r.out());
+        assertEquals(0, new ObjectMapper().readTree(report.toFile()).get("summary").get("withoutScp").asInt());
+    }
+
+    @Test
     void aServerThatRefusesHeadIsAskedWithGets() throws Exception {
         // a trial's server answered 405 to HEAD: every file scanned was FETCH_REFUSED
         try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.pubnetGenesis())) {

@@ -39,6 +39,41 @@ class StatusCommandTest {
         }
     }
 
+    /** testnet-small with its root state one checkpoint behind (its state file of 0x26ff as the root). */
+    private Path lagging() throws Exception {
+        final Path lag = tmp.resolve("lagging");
+        copyTree(Fixtures.testnetSmall(), lag);
+        Files.copy(lag.resolve(ArchivePaths.has(0x26ff)), lag.resolve(ArchivePaths.WELL_KNOWN),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        return lag;
+    }
+
+    private static void copyTree(final Path from, final Path to) throws Exception {
+        try (var paths = Files.walk(from)) {
+            for (final Path p : (Iterable<Path>) paths::iterator) {
+                final Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.createLink(t, p);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aHangingMirrorIsAskedOnce() throws Exception {
+        // a trial: status waited out every retry's read timeout on a mirror that hangs (3 minutes)
+        try (FaultyArchiveServer hangs = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            hangs.onPrefix("").hang().forever();
+            final Cli.Ran r = Cli.run("status", "--archive", Fixtures.testnetSmall().toString(), "--archive",
+                    hangs.url(), "--read-timeout", "1");
+            assertEquals(ExitCode.VERIFICATION_FAILED, r.code(), r.out());
+            assertTrue(r.out().contains(hangs.url() + ": cannot read its root state: FETCH_FAILED"), r.out());
+            assertTrue(r.out().contains("after 1 attempt"), r.out());
+        }
+    }
+
     @Test
     void aRootAheadOfTheFilesAndSourcesOfTwoArchivesAreSaid() throws Exception {
         final Path copy = tmp.resolve("copy");
@@ -50,6 +85,16 @@ class StatusCommandTest {
                 + "file)"), ahead.out());
         assertTrue(ahead.out().contains("its state file " + ArchivePaths.has(0x7f) + " is MISSING (the root is ahead "
                 + "of the files)"), ahead.out());
+
+        // how far apart two roots are is said also when a third source cannot be read (a trial)
+        Files.createDirectories(tmp.resolve("none"));
+        final Cli.Ran apart = Cli.run("status", "--archive", Fixtures.testnetSmall().toString(), "--archive",
+                tmp.resolve("none").toString(), "--archive", lagging().toString());
+        assertEquals(ExitCode.VERIFICATION_FAILED, apart.code(), apart.out());
+        assertTrue(apart.out().contains(tmp.resolve("none") + ": cannot read its root state: MISSING_FILE "
+                + ArchivePaths.WELL_KNOWN), apart.out());
+        assertTrue(apart.out().contains("note: the sources' roots are 1 checkpoint(s) apart (ledgers 9983..10047)"),
+                apart.out());
 
         final Cli.Ran two = Cli.run("status", "--archive", Fixtures.testnetSmall().toString(), "--archive",
                 Fixtures.pubnetGenesis().toString());
