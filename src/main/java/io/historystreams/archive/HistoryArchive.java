@@ -464,11 +464,13 @@ public final class HistoryArchive implements AutoCloseable {
             // A mirror that answered "not present" outweighs mirrors that never answered.
             final List<String> noAnswer = unreachable(state, transients, transientCounts);
             final String present = String.join(", ", namesIn(state, State.NOT_PRESENT));
-            throw new VerificationException(FailureReason.MISSING_FILE, path,
-                    (noAnswer.isEmpty() ? NOT_PRESENT_ANYWHERE + present
+            final String refused = refusedPart(state, refusals);
+            final VerificationException missing = new VerificationException(FailureReason.MISSING_FILE, path,
+                    (noAnswer.isEmpty() ? "not present in any source: " + present
                             : "not present in " + present + "; no answer from " + String.join("; ", noAnswer))
-                            + refusedPart(state, refusals))
+                            + refused)
                     .withSource(present);
+            throw noAnswer.isEmpty() && refused.isEmpty() ? missing.absentEverywhere() : missing;
         }
         if (transientFailures >= retry.maxAttempts()) {
             // The count is of the transient failures (what fetch.max.attempts bounds), not of every request: a
@@ -759,22 +761,9 @@ public final class HistoryArchive implements AutoCloseable {
         return out;
     }
 
-    /**
-     * Whether {@code e} says every source answered that it does not have the file: MISSING_FILE is also given when
-     * one source said so and the others failed or refused, since a mirror that answered outweighs mirrors that did not
-     * (a retry's choice), but a file that a failing source may hold is not known to be missing.
-     */
-    public static boolean absentFromEverySource(final VerificationException e) {
-        return e.reason() == FailureReason.MISSING_FILE && e.detail() != null
-                && e.detail().startsWith(NOT_PRESENT_ANYWHERE) && !e.detail().contains(REFUSED_PART);
-    }
-
-    private static final String NOT_PRESENT_ANYWHERE = "not present in any source: ";
-    private static final String REFUSED_PART = "; refused: ";
-
     private String refusedPart(final State[] state, final String[] refusals) {
         final List<String> refused = refusalList(state, refusals);
-        return refused.isEmpty() ? "" : REFUSED_PART + String.join("; ", refused);
+        return refused.isEmpty() ? "" : "; refused: " + String.join("; ", refused);
     }
 
     private static void closeQuietly(final ArchiveSource.Body body) {

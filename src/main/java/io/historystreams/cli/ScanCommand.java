@@ -131,7 +131,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                     } else {
                         withProblems++;
                         final long absent = s.problems().stream()
-                                .filter(HistoryArchive::absentFromEverySource).count();
+                                .filter(VerificationException::absentFromEverySource).count();
                         filesMissing += absent;
                         filesUnreadable += s.problems().size() - absent;
                         out.println(line(s));
@@ -222,8 +222,8 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
         }
         final VerificationException scp = exists(ha, ArchivePaths.checkpointFile(FileType.SCP, cp));
         // (a checkpoint whose state file is not there either is not one "without an SCP file": it is not there)
-        final boolean withoutScp = scp != null && HistoryArchive.absentFromEverySource(scp) && has != null;
-        if (scp != null && !HistoryArchive.absentFromEverySource(scp)) {
+        final boolean withoutScp = scp != null && scp.absentFromEverySource() && has != null;
+        if (scp != null && !scp.absentFromEverySource()) {
             problems.add(scp);
         }
         final List<CompletableFuture<VerificationException>> named = new ArrayList<>();
@@ -255,7 +255,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
         CompletableFuture<VerificationException> lookUp(final Hash hash,
                 final java.util.function.Function<Hash, CompletableFuture<VerificationException>> ask) {
             return kept.get(hash, h -> ask.apply(h).whenComplete((e, t) -> {
-                if (e != null && HistoryArchive.absentFromEverySource(e)) {
+                if (e != null && e.absentFromEverySource()) {
                     missing.add(h);
                 } else if (e != null || t != null) {
                     unreadable.add(h); // the server failing, not the file absent (a trial read them as missing)
@@ -296,12 +296,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
     }
 
     static String line(final Scanned s) {
-        final List<FailureList.Item> items = new ArrayList<>();
-        for (final VerificationException e : s.problems()) {
-            items.add(new FailureList.Item(e.reason().name(), e.file(), e.source(), e.detail()));
-        }
-        return String.format("checkpoint %d (0x%x) INCOMPLETE: ", s.checkpoint(), s.checkpoint())
-                + FailureList.format(items);
+        return FailureList.line(s.checkpoint(), "INCOMPLETE", s.problems());
     }
 
     private static void writeCheckpoint(final JsonGenerator g, final Scanned s) throws IOException {

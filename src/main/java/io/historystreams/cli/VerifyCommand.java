@@ -230,12 +230,7 @@ public final class VerifyCommand implements Callable<Integer> {
 
     /** A checkpoint's failures on one line ({@link FailureList}: files that failed alike are named together). */
     static String failureLine(final CheckpointOutcome o) {
-        final List<FailureList.Item> items = new ArrayList<>();
-        for (final VerificationException e : o.failures()) {
-            items.add(new FailureList.Item(e.reason().name(), e.file(), e.source(), e.detail()));
-        }
-        return String.format("checkpoint %d (0x%x) %s: ", o.checkpoint(), o.checkpoint(), o.status())
-                + FailureList.format(items);
+        return FailureList.line(o.checkpoint(), o.status().name(), o.failures());
     }
 
     /** Periodic progress on stderr (every 2 s at most). */

@@ -19,6 +19,15 @@ public final class FailureList {
     private FailureList() {
     }
 
+    /** A checkpoint's failures as {@code verify} and {@code scan} print them: "checkpoint N (0xN) STATUS: ", a list. */
+    public static String line(final long checkpoint, final String status, final List<VerificationException> failures) {
+        final List<Item> items = new ArrayList<>();
+        for (final VerificationException e : failures) {
+            items.add(new Item(e.reason().name(), e.file(), e.source(), e.detail()));
+        }
+        return String.format("checkpoint %d (0x%x) %s: ", checkpoint, checkpoint, status) + format(items);
+    }
+
     /** {@code REASON file[, file…][ (n files)][ from source] (detail);} for each group, separated by spaces. */
     public static String format(final List<Item> items) {
         final Map<List<String>, List<String>> grouped = new LinkedHashMap<>();

@@ -5,6 +5,7 @@ public class VerificationException extends Exception {
     private final FailureReason reason;
     private final String file;
     private String source;
+    private boolean absentEverywhere;
 
     /** @param detail what was wrong; control characters in it (from hostile input) are escaped */
     public VerificationException(final FailureReason reason, final String file, final String detail) {
@@ -44,6 +45,21 @@ public class VerificationException extends Exception {
         return getMessage();
     }
 
+    /**
+     * Whether every source answered that it does not have the file. MISSING_FILE is also given when one source said
+     * so and the others failed or refused (a mirror that answered outweighs those that did not, for a retry), but a
+     * file that a failing source may hold is not known to be missing ({@code scan} counts it unreadable).
+     */
+    public boolean absentFromEverySource() {
+        return absentEverywhere;
+    }
+
+    /** Marks a MISSING_FILE that every source answered; returns this. */
+    public VerificationException absentEverywhere() {
+        this.absentEverywhere = true;
+        return this;
+    }
+
     /** Same failure with the file path filled in (verifiers working on a bare stream do not know it). */
     public VerificationException withFile(final String path) {
         if (file != null) {
@@ -51,6 +67,7 @@ public class VerificationException extends Exception {
         }
         final VerificationException e = new VerificationException(reason, path, getMessage(), getCause());
         e.source = source;
+        e.absentEverywhere = absentEverywhere;
         e.setStackTrace(getStackTrace());
         return e;
     }
