@@ -257,6 +257,16 @@ public final class ArchiveOptions {
         }
     }
 
+    /**
+     * No source of the archive answered its root state (FETCH_FAILED: every retry of every source failed), so the
+     * run cannot start: exit {@link ExitCode#ARCHIVE_UNREACHABLE}, worth trying again later.
+     */
+    public static final class Unreachable extends IllegalArgumentException {
+        Unreachable(final String message, final VerificationException cause) {
+            super(message, cause);
+        }
+    }
+
     public record Range(long first, long last, String passphrase, long current, String rootWarning,
             List<String> otherWarnings) {
         public Range(final long first, final long last, final String passphrase) {
@@ -285,9 +295,14 @@ public final class ArchiveOptions {
 
         /** The notes and warnings to print before the work: {@link #widened()}, {@link #pastCurrent()}, the root's. */
         public List<String> warnings() {
+            return warnings("verified");
+        }
+
+        /** As {@link #warnings()}, with what is done to checkpoints whole ("verified", "scanned") in the note. */
+        public List<String> warnings(final String done) {
             final List<String> out = new java.util.ArrayList<>();
-            if (widened() != null) {
-                out.add(widened());
+            if (widened(done) != null) {
+                out.add(widened(done));
             }
             if (pastCurrent() != null) {
                 out.add(pastCurrent());
@@ -304,14 +319,19 @@ public final class ArchiveOptions {
          * ledgers verified (and their events) are more than those asked for; null when they are the same.
          */
         public String widened() {
+            return widened("verified");
+        }
+
+        /** As {@link #widened()}, with what is done to checkpoints whole ("verified", "scanned"). */
+        public String widened(final String done) {
             final long firstCheckpoint = io.historystreams.archive.Checkpoint.containing(first);
             final long lastCheckpoint = io.historystreams.archive.Checkpoint.containing(last);
             final long from = io.historystreams.archive.Checkpoint.firstLedger(firstCheckpoint);
             if (from == Math.max(first, 1) && lastCheckpoint == last) { // ledger 0 does not exist
                 return null;
             }
-            return String.format("note: ledgers %d..%d lie in checkpoints 0x%x..0x%x, which are verified whole: "
-                    + "ledgers %d..%d", first, last, firstCheckpoint, lastCheckpoint, from, lastCheckpoint);
+            return String.format("note: ledgers %d..%d lie in checkpoints 0x%x..0x%x, which are %s whole: "
+                    + "ledgers %d..%d", first, last, firstCheckpoint, lastCheckpoint, done, from, lastCheckpoint);
         }
 
         /**
@@ -349,6 +369,10 @@ public final class ArchiveOptions {
         if (from != null && from < 0) {
             throw new IllegalArgumentException("--from must be a ledger number (0 or more), not " + from);
         }
+        if (to != null && to < (from == null ? 1 : from)) {
+            // refused before the archive is asked: an archive down must not turn a mistake into "try again later"
+            throw new IllegalArgumentException("empty range " + (from == null ? 1 : from) + ".." + to);
+        }
         String passphrase = networkPassphrase;
         long last = to == null ? -1 : to;
         long current = -1;
@@ -356,15 +380,40 @@ public final class ArchiveOptions {
         String rootDiffers = null;
         String rootAhead = null;
         boolean rootNamesNone = false;
+        HistoryArchive.Fetched<HistoryArchiveState> read = null;
+        VerificationException unread = null;
         try {
             // the other sources asked too when the first has not answered within 5 s, as long as the mirror check
             // below waits for them (a first mirror that hung held every start for a read timeout here)
-            final HistoryArchive.Fetched<HistoryArchiveState> read = ha.fetchHedged(ArchivePaths.WELL_KNOWN,
-                    in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN, -1, networkPassphrase,
-                            VerificationLimits.defaults()), HistoryArchive.HEDGE_AFTER);
-            final HistoryArchiveState root = read.value();
-            final HasVerifier.RootCheckpoint own = HasVerifier.rootCheckpoint(ha, read.source(),
-                    root.currentLedger());
+            read = ha.fetchHedged(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN, -1,
+                    networkPassphrase, VerificationLimits.defaults()), HistoryArchive.HEDGE_AFTER);
+        } catch (final VerificationException e) {
+            unread = e;
+        }
+        // after the read above, which marks the sources that failed it: those are not asked again
+        final SourcesAgree agree = sourcesAgree(ha);
+        String ahead = null;
+        try {
+            if (unread != null) {
+                throw unread;
+            }
+            HistoryArchiveState root = read.value();
+            String rootSource = read.source();
+            if (to == null) {
+                // the range ends at the root of the source furthest on: a lagging first mirror had every command
+                // without --to end where it stood, "nothing to do" while another source had more (a trial)
+                for (final Map.Entry<String, HistoryArchiveState> e : agree.roots().entrySet()) {
+                    if (e.getValue().currentLedger() > root.currentLedger()) {
+                        ahead = String.format("note: the range ends at ledger %d, the current ledger of %s's root "
+                                + "state; %s's is at ledger %d, so its files past that are read from the other "
+                                + "sources", e.getValue().currentLedger(), e.getKey(), rootSource,
+                                root.currentLedger());
+                        root = e.getValue();
+                        rootSource = e.getKey();
+                    }
+                }
+            }
+            final HasVerifier.RootCheckpoint own = HasVerifier.rootCheckpoint(ha, rootSource, root.currentLedger());
             if (to == null && from != null && from > root.currentLedger()) {
                 // nothing to do, whatever the files below the root hold (a trial: a root ahead of its state file
                 // refused the cron job's --from past it, exit 2, "from 20031 up to" 10047)
@@ -378,11 +427,16 @@ public final class ArchiveOptions {
             rootNamesNone = root.networkPassphrase() == null;
         } catch (final VerificationException e) {
             if (to == null) {
-                throw new IllegalArgumentException("cannot read the archive's root state: " + e, e);
+                final String said = "cannot read the archive's root state: " + e;
+                throw e.reason() == FailureReason.FETCH_FAILED ? new Unreachable(said, e)
+                        : new IllegalArgumentException(said, e);
             }
             if (fetchedHere && (e.reason() == FailureReason.FETCH_FAILED
                     || e.reason() == FailureReason.FETCH_REFUSED)) {
                 // not an absent or odd root state (tolerated with --to) but no source answering at all
+                if (e.reason() == FailureReason.FETCH_FAILED) {
+                    throw new Unreachable("cannot reach the archive: " + e, e);
+                }
                 throw new IllegalArgumentException("cannot reach the archive: " + e, e);
             }
             if (networkPassphrase == null) {
@@ -420,7 +474,10 @@ public final class ArchiveOptions {
         if (rootAhead != null) {
             others.add(rootAhead);
         }
-        others.addAll(checkSourcesAgree(ha));
+        if (ahead != null) {
+            others.add(ahead);
+        }
+        others.addAll(agree.warnings());
         if (current >= 0 && io.historystreams.archive.Checkpoint.containing(last)
                 - io.historystreams.archive.Checkpoint.containing(current)
                 > MAX_CHECKPOINTS_PAST_CURRENT * (long) io.historystreams.archive.Checkpoint.FREQUENCY) {
@@ -445,9 +502,21 @@ public final class ArchiveOptions {
      * failure, or that does not answer within {@link #AGREE_WAIT}, is named in a warning, returned.
      */
     static List<String> checkSourcesAgree(final HistoryArchive archive) {
+        return sourcesAgree(archive).warnings();
+    }
+
+    /**
+     * What the mirror check found: its warnings, and the root states it read (by source, in the sources' order; none
+     * with a single source, which is not checked).
+     */
+    record SourcesAgree(List<String> warnings, Map<String, HistoryArchiveState> roots) {
+    }
+
+    /** {@link #checkSourcesAgree(HistoryArchive)}, with the root states read. */
+    static SourcesAgree sourcesAgree(final HistoryArchive archive) {
         final List<String> names = archive.sourceNames();
         if (names.size() < 2) {
-            return List.of();
+            return new SourcesAgree(List.of(), Map.of());
         }
         // one attempt each: a mirror that is down must not hold the start for its retries
         final HistoryArchive ha = archive.withRetryPolicy(archive.retryPolicy().withMaxAttempts(1));
@@ -531,11 +600,15 @@ public final class ArchiveOptions {
                             + "archive");
                 }
             }
+            final Map<String, HistoryArchiveState> read = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < roots.size(); i++) {
+                read.put(of.get(i), roots.get(i));
+            }
+            return new SourcesAgree(List.copyOf(warnings), java.util.Collections.unmodifiableMap(read));
         } finally {
             // a read still waiting ends at its read timeout, on its daemon thread, and counts as the source's failure
             asking.shutdown();
         }
-        return warnings;
     }
 
     /** The state file {@code path} as source {@code name} serves it, or null when it cannot be had or read. */

@@ -8,6 +8,16 @@ public final class ExitCode {
     public static final int VERIFICATION_FAILED = 1;
     /** The run could not be carried out: bad arguments, unreachable archive, broker trouble. */
     public static final int COULD_NOT_RUN = 2;
+    /**
+     * The run could not start because no source of the archive answered (connections refused, timeouts, 5xx or 429
+     * after every retry): nothing was verified, and a later run may succeed (a cron job tells it from bad arguments).
+     */
+    public static final int ARCHIVE_UNREACHABLE = 3;
+
+    /** The exit code of a run refused before its work: {@link #ARCHIVE_UNREACHABLE} or {@link #COULD_NOT_RUN}. */
+    static int couldNotRun(final IllegalArgumentException e) {
+        return e instanceof ArchiveOptions.Unreachable ? ARCHIVE_UNREACHABLE : COULD_NOT_RUN;
+    }
 
     private ExitCode() {
     }

@@ -172,7 +172,7 @@ public final class IngestCommand implements Callable<Integer> {
             }
         } catch (final IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
-            return ExitCode.COULD_NOT_RUN;
+            return ExitCode.couldNotRun(e);
         }
         // a range from below the archive's start: its first checkpoint is asked for without its predecessor (looked
         // for up to the archive's current checkpoint: a range it holds nothing of is said too)

@@ -73,6 +73,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             return ExitCode.COULD_NOT_RUN;
         });
         cl.getCommandSpec().exitCodeOnInvalidInput(ExitCode.COULD_NOT_RUN);
+        cl.setExecutionStrategy(QuietLogs.strategy());
         final int code = cl.execute(rest);
         // each command line (the subcommands' too) has a writer of its own: flush them all before the exit looks
         cl.getOut().flush();

@@ -81,7 +81,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                         "distinctBucketsMissing", "distinctBucketsUnreadable", "allPresent"));
             } catch (final IllegalArgumentException e) {
                 err.println("error: " + e.getMessage());
-                return ExitCode.COULD_NOT_RUN;
+                return ExitCode.couldNotRun(e);
             }
             if (report != null) {
                 try {
@@ -91,7 +91,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                     return ExitCode.COULD_NOT_RUN;
                 }
             }
-            range.warnings().forEach(err::println);
+            range.warnings("scanned").forEach(err::println);
             err.flush();
             final List<Long> checkpoints = Checkpoint.range(range.first(), range.last());
             final BucketLookups buckets = new BucketLookups();
@@ -111,7 +111,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                             : new JsonFactory().createGenerator(os, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
                 if (g != null) {
                     VerificationReport.writeHead(g, "scan", java.time.Instant.ofEpochMilli(startedMillis).toString(),
-                            ha.sourceNames(), range.first(), range.last(), range.warnings());
+                            ha.sourceNames(), range.first(), range.last(), range.warnings("scanned"));
                 }
                 // in checkpoint order, a window in flight: memory does not grow with the range
                 final Deque<CompletableFuture<Scanned>> inFlight = new ArrayDeque<>();

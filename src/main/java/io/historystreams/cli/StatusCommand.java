@@ -76,7 +76,8 @@ public final class StatusCommand implements Callable<Integer> {
                 }
                 out.printf("%s: current ledger %d (checkpoint 0x%x), %s, server %s, state file version %d, %d buckets"
                         + " named; %s%n", name, root.currentLedger(), cp, root.networkPassphrase() == null
-                                ? "no network named (a version-1 state file)"
+                                ? "no network named (a version-1 state file" + (archive.networkPassphrase == null
+                                        ? ")" : ", so --network-passphrase is not checked against it)")
                                 : "network \"" + root.networkPassphrase() + "\"",
                         root.server() == null ? "not named" : "\"" + root.server() + "\"", root.version(),
                         root.buckets().size(), own);

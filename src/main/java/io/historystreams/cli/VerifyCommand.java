@@ -88,7 +88,7 @@ public final class VerifyCommand implements Callable<Integer> {
                         "warnings"));
             } catch (final IllegalArgumentException e) {
                 err.println("error: " + e.getMessage());
-                return ExitCode.COULD_NOT_RUN;
+                return ExitCode.couldNotRun(e);
             }
             range.warnings().forEach(err::println);
             final long first = range.first();

@@ -93,7 +93,7 @@ class ArchiveOptionsTest {
             final java.io.StringWriter said = new java.io.StringWriter();
             final long start = System.nanoTime();
             try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
-                assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "ingest", "--archive", s.url(), "--data-dir",
+                assertEquals(ExitCode.ARCHIVE_UNREACHABLE, Main.run(w, w, "ingest", "--archive", s.url(), "--data-dir",
                         dir.resolve("data").toString(), "--http-port", "-1", "-D", "read.timeout.seconds=1", "-D",
                         "fetch.max.attempts=1"));
             }
@@ -386,6 +386,33 @@ class ArchiveOptionsTest {
             try (var paths = java.nio.file.Files.walk(copy)) {
                 paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
+        }
+    }
+
+    @Test
+    void withoutToTheRangeEndsAtTheRootOfTheSourceFurthestOn() throws Exception {
+        // a trial: a lagging first mirror ended every range without --to where it stood ("nothing to do" for a cron
+        // job's --from past it) while the second source had more
+        final Path lagging = dir.resolve("lagging");
+        io.historystreams.testing.ForgedArchive.copyOfPubnetGenesis(lagging);
+        java.nio.file.Files.copy(lagging.resolve(io.historystreams.archive.ArchivePaths.has(0x3f)),
+                lagging.resolve(io.historystreams.archive.ArchivePaths.WELL_KNOWN),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        final ArchiveOptions o = options("--archive", lagging.toString(), "--archive",
+                Fixtures.pubnetGenesis().toString());
+        try (HistoryArchive ha = o.open(FetchObserver.NONE)) {
+            final String second = ha.sourceNames().get(1);
+            final ArchiveOptions.Range r = o.resolve(ha, null, null);
+            assertEquals(127, r.last());
+            assertEquals(127, r.current());
+            assertEquals(List.of("note: the range ends at ledger 127, the current ledger of " + second + "'s root "
+                    + "state; " + ha.sourceNames().get(0) + "'s is at ledger 63, so its files past that are read from "
+                    + "the other sources"), r.warnings());
+            assertEquals(127, o.resolve(ha, 100L, null).last(), "a --from past the lagging root is not nothing to do");
+            assertEquals(127, assertThrows(ArchiveOptions.NothingToDo.class, () -> o.resolve(ha, 128L, null))
+                    .current());
+            // with --to given, the range given, and no note
+            assertEquals(List.of(), o.resolve(ha, null, 63L).warnings());
         }
     }
 

@@ -143,6 +143,20 @@ class ScanCommandTest {
     }
 
     @Test
+    void aRangeWidenedToWholeCheckpointsSaysTheyAreScannedNotVerified() throws Exception {
+        // a trial: scan printed "which are verified whole" of a range it only looked up
+        final Path report = tmp.resolve("widened.json");
+        final Cli.Ran r = Cli.run("scan", "--archive", Fixtures.pubnetGenesis().toString(), "--quiet", "--from", "10",
+                "--to", "100", "--report", report.toString());
+        assertEquals(ExitCode.OK, r.code(), r.out());
+        assertTrue(r.out().contains("note: ledgers 10..100 lie in checkpoints 0x3f..0x7f, which are scanned whole: "
+                + "ledgers 1..127"), r.out());
+        assertFalse(r.out().contains("verified whole"), r.out());
+        assertEquals("ledgers 10..100 lie in checkpoints 0x3f..0x7f, which are scanned whole: ledgers 1..127",
+                new ObjectMapper().readTree(report.toFile()).get("notes").get(0).asText());
+    }
+
+    @Test
     void aServerThatRefusesHeadIsAskedWithGets() throws Exception {
         // a trial's server answered 405 to HEAD: every file scanned was FETCH_REFUSED
         try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.pubnetGenesis())) {

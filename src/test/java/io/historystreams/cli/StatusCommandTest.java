@@ -86,6 +86,12 @@ class StatusCommandTest {
         assertTrue(ahead.out().contains("its state file " + ArchivePaths.has(0x7f) + " is MISSING (the root is ahead "
                 + "of the files)"), ahead.out());
 
+        // a passphrase given that such a root cannot check is said (a trial: nothing said)
+        final Cli.Ran named = Cli.run("status", "--archive", Fixtures.pubnetGenesis().toString(),
+                "--network-passphrase", "Test SDF Network ; September 2015");
+        assertTrue(named.out().contains("no network named (a version-1 state file, so --network-passphrase is not "
+                + "checked against it)"), named.out());
+
         // how far apart two roots are is said also when a third source cannot be read (a trial)
         Files.createDirectories(tmp.resolve("none"));
         final Cli.Ran apart = Cli.run("status", "--archive", Fixtures.testnetSmall().toString(), "--archive",

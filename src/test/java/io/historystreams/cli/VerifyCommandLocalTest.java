@@ -245,15 +245,29 @@ class VerifyCommandLocalTest {
     }
 
     @Test
-    void shouldExitTwoWhenTheArchiveIsUnreachable() throws Exception {
+    void shouldExitThreeWhenTheArchiveIsUnreachable() throws Exception {
+        // a cron job could not tell an archive down for a while (run again later) from bad arguments: both exit 2
         final long start = System.nanoTime();
         final VerifyRun r = VerifyRun.verify(tmp, "--archive", "http://127.0.0.1:1/", "--max-attempts", "2",
                 "--connect-timeout", "2");
-        r.assertExit(ExitCode.COULD_NOT_RUN);
+        r.assertExit(ExitCode.ARCHIVE_UNREACHABLE);
         assertTrue(r.err.contains("cannot read the archive's root state"), r::describe);
         assertTrue(r.err.contains("127.0.0.1:1"), r::describe);
         assertTrue(r.err.contains(ArchivePaths.WELL_KNOWN), r::describe);
         assertTrue(System.nanoTime() - start < 30_000_000_000L);
+        // with a range given too
+        final VerifyRun given = VerifyRun.verify(tmp, "--archive", "http://127.0.0.1:1/", "--max-attempts", "1",
+                "--to", "127");
+        given.assertExit(ExitCode.ARCHIVE_UNREACHABLE);
+        assertTrue(given.err.contains("cannot reach the archive"), given::describe);
+        try (java.io.PrintWriter w = new java.io.PrintWriter(new java.io.StringWriter(), true)) {
+            assertEquals(ExitCode.ARCHIVE_UNREACHABLE, Main.run(w, w, "scan", "--archive", "http://127.0.0.1:1/",
+                    "--max-attempts", "1"), "scan");
+        }
+        // an archive that answers without a root state, and bad arguments: could not run
+        VerifyRun.verify(tmp, "--archive", tmp.resolve("no-archive-here").toString()).assertExit(ExitCode.COULD_NOT_RUN);
+        VerifyRun.verify(tmp, "--archive", "http://127.0.0.1:1/", "--to", "1", "--from", "64")
+                .assertExit(ExitCode.COULD_NOT_RUN);
     }
 
     @Test
