@@ -265,7 +265,8 @@ class VerifyCommandLocalTest {
                     "--max-attempts", "1"), "scan");
         }
         // an archive that answers without a root state, and bad arguments: could not run
-        VerifyRun.verify(tmp, "--archive", tmp.resolve("no-archive-here").toString()).assertExit(ExitCode.COULD_NOT_RUN);
+        VerifyRun.verify(tmp, "--archive", tmp.resolve("no-archive-here").toString())
+                .assertExit(ExitCode.COULD_NOT_RUN);
         VerifyRun.verify(tmp, "--archive", "http://127.0.0.1:1/", "--to", "1", "--from", "64")
                 .assertExit(ExitCode.COULD_NOT_RUN);
     }
