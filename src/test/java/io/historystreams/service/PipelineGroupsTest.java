@@ -114,8 +114,7 @@ class PipelineGroupsTest extends WithEmbeddedBroker {
         final List<ch.qos.logback.classic.spi.ILoggingEvent> logged = io.historystreams.testing.Logs.during(
                 TopicAdmin.class, () -> replay[0] = Cli.run("replay", "--from", "1", "--to", "127",
                         "--bootstrap-servers", broker.bootstrapServers(), "--application-id", "fp", "-D",
-                        "topic.prefix=fp.", "--schema-registry-url", "mock://groups", "--http-port", "-1",
-                        "--quiet"));
+                        "topic.prefix=fp.", "--schema-registry-url", "mock://groups", "--http-port", "-1"));
         assertEquals(0, replay[0].code(), replay[0].out());
         assertEquals(List.of(), logged.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
                 .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList());
