@@ -24,7 +24,7 @@ import java.util.Map;
 public final class ArchiveOptions {
     @Option(names = "--archive", required = true, paramLabel = "<url|dir>",
             description = "Archive root: http(s):// or file:// URL, or a directory. Repeat for more sources of the "
-                    + "same network (failover; a source that serves a bad file is blamed).")
+                    + "same archive (mirrors: a file one source lacks or fails on is read from the others).")
     List<String> archives;
 
     String networkPassphrase;
@@ -79,8 +79,8 @@ public final class ArchiveOptions {
 
     @Option(names = "--concurrency", paramLabel = "N",
             description = "Files in flight at once (default: 8 when a source is remote; cores + 1 for local "
-                    + "directories and archives on this host (loopback URLs), where the work is CPU-bound); in "
-                    + "ingest, the same setting as --fetch-concurrency: give one.")
+                    + "directories and archives on this host (loopback URLs), where the work is CPU-bound); where a "
+                    + "command also has --fetch-concurrency, it is the same setting: give one.")
     void concurrency(final int n) {
         if (n < 1) {
             throw new CommandLine.ParameterException(mixee.commandLine(), "--concurrency must be at least 1, not " + n);

@@ -55,7 +55,7 @@ import java.util.function.Supplier;
 /** {@code ingest}: requests a range, runs the pipeline until every checkpoint is verified or failed, reports. */
 @Command(name = "ingest", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Request a range of checkpoints and run the pipeline until each is verified or failed. "
-                + "Exit 0: all verified; 1: some failed; 2: could not run.")
+                + "Exit 0: all verified; 1: some failed; 2: could not run; 3: the archive could not be reached.")
 public final class IngestCommand implements Callable<Integer> {
     /**
      * Kafka Streams' {@code poll.ms} for the pipeline of this command, unless {@code kafka.poll.ms} is set (Kafka's

@@ -8,6 +8,9 @@ import java.io.PrintWriter;
 /** Entry point: {@code history-streams <command>}. */
 @Command(name = "history-streams", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Verify, ingest and publish Stellar history archives as a verified event stream.",
+        footer = {"", "Exit codes: 0 all requested checkpoints verified; 1 some failed or are incomplete; 2 could not "
+            + "run (bad arguments, broker trouble); 3 the archive could not be reached (verify, scan, status, "
+            + "ingest); 143/130 after SIGTERM/Ctrl-C (run, tail). See README.md."},
         subcommands = {VerifyCommand.class, ScanCommand.class, StatusCommand.class, IngestCommand.class,
             TailCommand.class, ReplayCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {

@@ -43,7 +43,7 @@ import java.util.concurrent.Executors;
         description = "Check that every file of a range of checkpoints is in the archive, without reading them (HTTP "
                 + "HEAD; the state files are read, for the buckets they name): missing files, found fast, not damaged "
                 + "ones (verify reads the files). Exit 0: every file there; 1: some missing, or a state file that "
-                + "cannot be read; 2: could not run.")
+                + "cannot be read; 2: could not run; 3: the archive could not be reached.")
 public final class ScanCommand implements java.util.concurrent.Callable<Integer> {
     /** Checkpoints in flight at once, per fetch slot: enough to keep the slots busy, few enough to stay small. */
     private static final int WINDOW_PER_SLOT = 4;

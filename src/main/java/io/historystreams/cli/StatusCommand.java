@@ -32,7 +32,7 @@ import java.util.concurrent.Callable;
                 + "checkpoint, network, server and state-file version, and whether that checkpoint's state file is "
                 + "there. Exit 0: every source read, one network, each root's state file there; 1: a source could "
                 + "not be read, the sources name different networks, or a root names a checkpoint whose state file "
-                + "is missing; 2: could not run.")
+                + "is missing; 2: could not run; 3: no source answered (connections refused, timeouts, 5xx).")
 public final class StatusCommand implements Callable<Integer> {
     @Mixin
     ArchiveOptions archive;
@@ -49,6 +49,7 @@ public final class StatusCommand implements Callable<Integer> {
             // one attempt each: a mirror that hangs cost every retry's read timeout (3 minutes, a trial)
             final HistoryArchive once = ha.withRetryPolicy(ha.retryPolicy().withMaxAttempts(1));
             boolean bad = false;
+            int unreachable = 0;
             for (final String name : names) {
                 final Set<String> others = new HashSet<>(names);
                 others.remove(name);
@@ -60,6 +61,9 @@ public final class StatusCommand implements Callable<Integer> {
                     out.println(name + ": cannot read its root state: " + e.reason() + " " + ArchivePaths.WELL_KNOWN
                             + ": " + e.detail());
                     bad = true;
+                    if (e.reason() == FailureReason.FETCH_FAILED) {
+                        unreachable++;
+                    }
                     continue;
                 }
                 roots.put(name, root);
@@ -95,11 +99,18 @@ public final class StatusCommand implements Callable<Integer> {
                 bad = true;
             }
             if (oneArchive && ledgers.size() > 1) {
-                out.printf("note: the sources' roots are %d checkpoint(s) apart (ledgers %d..%d): a mirror behind the "
-                        + "others%n", (Checkpoint.containing(ledgers.last()) - Checkpoint.containing(ledgers.first()))
-                        / Checkpoint.FREQUENCY, ledgers.first(), ledgers.last());
+                // named (a trial: "a mirror behind the others", which?)
+                final List<String> behind = roots.entrySet().stream()
+                        .filter(e -> e.getValue().currentLedger() < ledgers.last()).map(Map.Entry::getKey).toList();
+                out.printf("note: the sources' roots are %d checkpoint(s) apart (ledgers %d..%d): behind the others: "
+                        + "%s%n", (Checkpoint.containing(ledgers.last()) - Checkpoint.containing(ledgers.first()))
+                        / Checkpoint.FREQUENCY, ledgers.first(), ledgers.last(), String.join(", ", behind));
             }
             out.flush();
+            if (unreachable == names.size()) {
+                // no source answered: an outage, not a damaged archive (a cron job tells them apart, as verify's)
+                return ExitCode.ARCHIVE_UNREACHABLE;
+            }
             return bad ? ExitCode.VERIFICATION_FAILED : ExitCode.OK;
         }
     }

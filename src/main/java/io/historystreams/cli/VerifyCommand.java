@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** {@code verify}: checks a range of an archive directly, without Kafka. */
 @Command(name = "verify", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Verify every file of a range of checkpoints (no Kafka). Exit 0: all verified; "
-                + "1: a checkpoint failed or is incomplete; 2: could not run.")
+                + "1: a checkpoint failed or is incomplete; 2: could not run; 3: the archive could not be reached.")
 public final class VerifyCommand implements Callable<Integer> {
     @Mixin
     ArchiveOptions archive;
@@ -84,7 +84,7 @@ public final class VerifyCommand implements Callable<Integer> {
             } catch (final ArchiveOptions.NothingToDo e) {
                 return nothingToDo(e, "verify", ha.sourceNames(), opts.report, out, err, zeros("verified",
                         "incomplete", "failed", "ledgerHeaders", "transactionSets", "resultSets",
-                        "distinctBucketsVerified", "distinctBucketsFailed", "bytes", "allVerified", "notes",
+                        "distinctBucketsVerified", "distinctBucketsFailed", "distinctBucketsMissing", "bytes", "allVerified", "notes",
                         "warnings"));
             } catch (final IllegalArgumentException e) {
                 err.println("error: " + e.getMessage());
@@ -182,9 +182,10 @@ public final class VerifyCommand implements Callable<Integer> {
                     }
                 }
                 out.printf("%d checkpoints: %d verified, %d incomplete, %d failed; %d headers, %d transaction sets, "
-                        + "%d result sets, %d distinct buckets (%d failed); %.1f MB in %.2f s%n", s.checkpoints(),
-                        s.verified(), s.incomplete(), s.failed(), s.headers(), s.transactionSets(), s.resultSets(),
-                        s.buckets(), s.bucketsFailed(), s.bytes() / 1e6, ms / 1000.0);
+                        + "%d result sets, %d distinct buckets (%d failed, %d missing); %.1f MB in %.2f s%n",
+                        s.checkpoints(), s.verified(), s.incomplete(), s.failed(), s.headers(), s.transactionSets(),
+                        s.resultSets(), s.buckets(), s.bucketsFailed(), s.bucketsMissing(), s.bytes() / 1e6,
+                        ms / 1000.0);
                 notes.forEach(n -> out.println("note: " + n));
                 badCopies.forEach(out::println);
                 out.flush();

@@ -885,8 +885,10 @@ public final class CheckpointPublisher {
                 }
                 // changed since it was verified (written in place, e.g. through a mirror's hard link to it): dropped,
                 // and fetched again from its source below, as a missing blob is (it was refused for good)
-                LOG.warn("{}: the stored copy of {} {}; it is deleted and fetched again from its source", writer.name(),
-                        path, changed);
+                // (a trial read "the stored copy ... is deleted" as a file of the mirror deleted)
+                LOG.warn("{}: the verified copy of {} in the blob store {}; that copy is deleted and the file fetched "
+                        + "again from its source (a hard link of it in a mirror changed in place?)", writer.name(), path,
+                        changed);
                 try {
                     Files.deleteIfExists(blob.get());
                 } catch (final IOException e) {

@@ -33,7 +33,7 @@ public final class ArchiveVerifier implements AutoCloseable {
 
     /** Totals of a run. */
     public record Summary(int checkpoints, int verified, int incomplete, int failed, long headers,
-            long transactionSets, long resultSets, int buckets, int bucketsFailed, long bytes) {
+            long transactionSets, long resultSets, int buckets, int bucketsFailed, int bucketsMissing, long bytes) {
         public boolean allVerified() {
             return checkpoints == verified;
         }
@@ -47,6 +47,9 @@ public final class ArchiveVerifier implements AutoCloseable {
     static final int BUCKETS_KEPT = 1 << 16;
     private final java.util.concurrent.atomic.AtomicInteger bucketsOk = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger bucketsBad = new java.util.concurrent.atomic.AtomicInteger();
+    /** Buckets no source has: counted apart from the failed ones (a trial read a deleted bucket as "1 failed"). */
+    private final java.util.concurrent.atomic.AtomicInteger bucketsMissing =
+            new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicLong bucketBytes = new java.util.concurrent.atomic.AtomicLong();
 
     public ArchiveVerifier(final HistoryArchive archive, final Options options) {
@@ -134,7 +137,8 @@ public final class ArchiveVerifier implements AutoCloseable {
             sink.accept(h.outcome());
         }
         return new Summary(checkpoints.size(), tally.verified, tally.incomplete, tally.failed, tally.headers,
-                tally.txSets, tally.resultSets, bucketsOk.get(), bucketsBad.get(), tally.bytes + bucketBytes.get());
+                tally.txSets, tally.resultSets, bucketsOk.get(), bucketsBad.get(), bucketsMissing.get(),
+                tally.bytes + bucketBytes.get());
     }
 
     /**
@@ -444,6 +448,9 @@ public final class ArchiveVerifier implements AutoCloseable {
                         if (b != null && b.ok()) {
                             bucketsOk.incrementAndGet();
                             bucketBytes.addAndGet(b.bytes());
+                        } else if (b != null && (b.status() == FileOutcome.Status.ABSENT || (b.failure() != null
+                                && b.failure().reason() == FailureReason.MISSING_FILE))) {
+                            bucketsMissing.incrementAndGet();
                         } else {
                             bucketsBad.incrementAndGet();
                         }

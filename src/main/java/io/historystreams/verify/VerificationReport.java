@@ -320,6 +320,7 @@ public final class VerificationReport implements AutoCloseable {
         json.writeNumberField("resultSets", s.resultSets());
         json.writeNumberField("distinctBucketsVerified", s.buckets());
         json.writeNumberField("distinctBucketsFailed", s.bucketsFailed());
+        json.writeNumberField("distinctBucketsMissing", s.bucketsMissing());
         json.writeNumberField("bytes", s.bytes());
         json.writeNumberField("elapsedMillis", elapsedMillis);
         json.writeStringField("finishedAt", now());

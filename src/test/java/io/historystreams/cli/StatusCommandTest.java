@@ -94,13 +94,22 @@ class StatusCommandTest {
 
         // how far apart two roots are is said also when a third source cannot be read (a trial)
         Files.createDirectories(tmp.resolve("none"));
+        final Path lagging = lagging();
         final Cli.Ran apart = Cli.run("status", "--archive", Fixtures.testnetSmall().toString(), "--archive",
-                tmp.resolve("none").toString(), "--archive", lagging().toString());
+                tmp.resolve("none").toString(), "--archive", lagging.toString());
         assertEquals(ExitCode.VERIFICATION_FAILED, apart.code(), apart.out());
         assertTrue(apart.out().contains(tmp.resolve("none") + ": cannot read its root state: MISSING_FILE "
                 + ArchivePaths.WELL_KNOWN), apart.out());
-        assertTrue(apart.out().contains("note: the sources' roots are 1 checkpoint(s) apart (ledgers 9983..10047)"),
-                apart.out());
+        assertTrue(apart.out().contains("note: the sources' roots are 1 checkpoint(s) apart (ledgers 9983..10047): "
+                + "behind the others: " + lagging), apart.out());
+
+        // no source answering at all: an outage, exit 3 (a trial: 1, as a damaged archive)
+        final int refused;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            refused = s.getLocalPort();
+        }
+        final Cli.Ran down = Cli.run("status", "--archive", "http://127.0.0.1:" + refused + "/");
+        assertEquals(ExitCode.ARCHIVE_UNREACHABLE, down.code(), down.out());
 
         final Cli.Ran two = Cli.run("status", "--archive", Fixtures.testnetSmall().toString(), "--archive",
                 Fixtures.pubnetGenesis().toString());

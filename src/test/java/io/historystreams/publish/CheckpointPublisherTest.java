@@ -463,8 +463,8 @@ class CheckpointPublisherTest {
                         p.publish(cp);
                         assertTrue(p.releaseRoot(), "0xbf alone: its root waited for 0x3f and 0x7f");
                     });
-            assertTrue(logs.stream().anyMatch(e -> e.getFormattedMessage().contains("the stored copy of " + ledger
-                    + " has SHA-256")), logs::toString);
+            assertTrue(logs.stream().anyMatch(e -> e.getFormattedMessage().contains("the verified copy of " + ledger
+                    + " in the blob store has SHA-256")), logs::toString);
         }
         assertArrayEquals(original, Files.readAllBytes(target.resolve(ledger)));
         assertTargetIsCopyOfSource(target, List.of(cp));
