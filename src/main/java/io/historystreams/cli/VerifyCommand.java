@@ -84,8 +84,8 @@ public final class VerifyCommand implements Callable<Integer> {
             } catch (final ArchiveOptions.NothingToDo e) {
                 return nothingToDo(e, "verify", ha.sourceNames(), opts.report, out, err, zeros("verified",
                         "incomplete", "failed", "ledgerHeaders", "transactionSets", "resultSets",
-                        "distinctBucketsVerified", "distinctBucketsFailed", "distinctBucketsMissing", "bytes", "allVerified", "notes",
-                        "warnings"));
+                        "distinctBucketsVerified", "distinctBucketsFailed", "distinctBucketsMissing", "bytes",
+                        "allVerified", "notes", "warnings"));
             } catch (final IllegalArgumentException e) {
                 err.println("error: " + e.getMessage());
                 return ExitCode.couldNotRun(e);

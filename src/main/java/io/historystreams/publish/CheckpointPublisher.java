@@ -887,8 +887,8 @@ public final class CheckpointPublisher {
                 // and fetched again from its source below, as a missing blob is (it was refused for good)
                 // (a trial read "the stored copy ... is deleted" as a file of the mirror deleted)
                 LOG.warn("{}: the verified copy of {} in the blob store {}; that copy is deleted and the file fetched "
-                        + "again from its source (a hard link of it in a mirror changed in place?)", writer.name(), path,
-                        changed);
+                        + "again from its source (a hard link of it in a mirror changed in place?)", writer.name(),
+                        path, changed);
                 try {
                     Files.deleteIfExists(blob.get());
                 } catch (final IOException e) {
