@@ -460,9 +460,12 @@ public final class IngestCommand implements Callable<Integer> {
                 final List<String> served = w.sources(cp);
                 return !served.isEmpty() && Collections.disjoint(served, given);
             }).toList();
+            String fromElsewhere = null;
             if (!elsewhere.isEmpty()) {
-                out.printf("warning: %d of the verified checkpoints (0x%x..0x%x) were verified earlier in this "
-                        + "pipeline from %s, not from %s, whose files for them were not read. %s%n",
+                fromElsewhere = String.format("warning: %d of the verified checkpoints (0x%x..0x%x) were verified "
+                        + "earlier in this pipeline from %s, not from %s, whose files for them were not read. %s "
+                        + "When that is this archive under another URL (moved, or spelt otherwise), give that URL as "
+                        + "another --archive: the checkpoints verified from it then count as verified.",
                         elsewhere.size(), elsewhere.get(0), elsewhere.get(elsewhere.size() - 1),
                         String.join(", ", w.sources(elsewhere.get(0))), String.join(", ", given), client
                                 // a client has no data dir of its own to change
@@ -470,6 +473,7 @@ public final class IngestCommand implements Callable<Integer> {
                                 + "this archive with workers of another --application-id and topic.prefix."
                                 : "A data dir (and topic prefix) holds one archive's history: verify this archive "
                                 + "with another --data-dir.");
+                out.println(fromElsewhere);
             }
             // the first checkpoint of an archive that starts mid-history, not linked (chainLink ARCHIVE_START), said by
             // the run that verified it (a later one, whose range does not hold the predecessor, cannot tell whether
@@ -478,6 +482,10 @@ public final class IngestCommand implements Callable<Integer> {
                     .forEach(cp -> out.println("note: "
                             + ArchiveStart.describeVerdict(cp, Checkpoint.previous(cp))));
             final List<String> warnings = new ArrayList<>(range.warnings());
+            if (fromElsewhere != null) {
+                // in the report too (a trial: only summary.verifiedFromAnotherArchive said so)
+                warnings.add(fromElsewhere);
+            }
             // (the bad copies of this run's verdicts: a source repaired since an earlier run is not named again)
             for (final String line : badCopies(verified.stream().filter(w::verifiedThisRun)
                     .flatMap(cp -> w.blamedFiles(cp).stream()).toList())) {

@@ -98,6 +98,15 @@ class IngestOtherArchiveTest extends WithEmbeddedBroker {
             assertTrue(same.out().contains("warning: 3 of the verified checkpoints (0x3f..0xbf) were verified earlier "
                     + "in this pipeline from " + testnet), same.out());
             assertFalse(same.out().contains("error:"), same.out());
+            // in the report's warnings too (a trial: only the count said so)
+            final com.fasterxml.jackson.databind.JsonNode warnings = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(report.toFile()).get("warnings");
+            assertTrue(warnings.toString().contains("3 of the verified checkpoints (0x3f..0xbf) were verified earlier"),
+                    warnings::toString);
+            // this archive under another URL, the earlier one given too: verified, exit 0 (as the warning says)
+            final Cli.Ran both = ingest("--archive", server.url(), "--archive", testnet.toString(), "--to", "255");
+            assertEquals(0, both.code(), both.out());
+            assertFalse(both.out().contains("were verified earlier"), both.out());
         }
     }
 }
