@@ -419,7 +419,10 @@ public final class HistoryArchive implements AutoCloseable {
                     blamed.add(name);
                 }
                 observer.blamed(name, path, e);
-                LOG.warn("{} served a bad copy of {}: {} {}", name, path, e.reason(), e.detail());
+                // a second read of the same source (contentRetries: bytes can be damaged in transit) said as such (a
+                // trial read two identical lines as a duplicated log)
+                LOG.warn("{} served a bad copy of {}{}: {} {}", name, path, contentFailures[idx] > 0
+                        ? " again, read a second time" : "", e.reason(), e.detail());
                 lastBad = e;
                 lastBadSource = name;
                 if (!e.reason().retryable()) {

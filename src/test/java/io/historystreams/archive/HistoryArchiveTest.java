@@ -135,8 +135,15 @@ class HistoryArchiveTest {
         final FaultyArchiveServer bad = server();
         final FaultyArchiveServer good = server();
         bad.on(bucket).status(500).flipByte(100);
+        final FaultyArchiveServer twice = server();
+        twice.on(bucket).flipByte(100).times(2);
         final List<ch.qos.logback.classic.spi.ILoggingEvent> logged = io.historystreams.testing.Logs.during(
                 HistoryArchive.class, () -> {
+                    try (HistoryArchive archive = archive(FAST, twice)) { // a bad copy, read a second time: bad again
+                        archive.fetch(bucket, TestBuckets.verifier(bucket));
+                    } catch (final VerificationException expected) {
+                        // both reads bad
+                    }
                     try (HistoryArchive archive = archive(FAST, bad)) { // the 500, then a bad copy from the same
                         archive.fetch(bucket, TestBuckets.verifier(bucket));
                     } catch (final VerificationException expected) {
@@ -158,6 +165,11 @@ class HistoryArchiveTest {
                 + "at 6): fetched again in")), lines::toString);
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("WARN " + bad.url() + " served a bad copy of " + bucket
                 + ": ")), lines::toString);
+        // its content retry is said as a second read, not as the same line twice (a trial)
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("WARN " + twice.url() + " served a bad copy of " + bucket
+                + ": ")), lines::toString);
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("WARN " + twice.url() + " served a bad copy of "
+                + bucket + " again, read a second time: ")), lines::toString);
     }
 
     @Test
