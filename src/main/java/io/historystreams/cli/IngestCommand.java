@@ -171,8 +171,8 @@ public final class IngestCommand implements Callable<Integer> {
                                 + "targets are brought up to date", e.from(), e.current(), last));
             }
         } catch (final IllegalArgumentException e) {
-            err.println("error: " + e.getMessage());
-            return ExitCode.couldNotRun(e);
+            return VerifyCommand.couldNotRun(e, "ingest", rootReader == null ? List.of()
+                    : rootReader.sourceNames(), report, err, "allVerified");
         }
         // a range from below the archive's start: its first checkpoint is asked for without its predecessor (looked
         // for up to the archive's current checkpoint: a range it holds nothing of is said too)

@@ -80,8 +80,7 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                         "complete", "incomplete", "filesMissing", "filesUnreadable", "withoutScp", "distinctBuckets",
                         "distinctBucketsMissing", "distinctBucketsUnreadable", "allPresent"));
             } catch (final IllegalArgumentException e) {
-                err.println("error: " + e.getMessage());
-                return ExitCode.couldNotRun(e);
+                return VerifyCommand.couldNotRun(e, "scan", ha.sourceNames(), report, err, "allPresent");
             }
             if (report != null) {
                 try {

@@ -72,6 +72,23 @@ public final class VerifyCommand implements Callable<Integer> {
         return ExitCode.OK;
     }
 
+    /**
+     * Says why the run could not start, and writes the report of it when no source answered (exit 3; a refusal of the
+     * arguments, exit 2, writes none: the path may be what was wrong).
+     */
+    static int couldNotRun(final IllegalArgumentException e, final String command, final List<String> sources,
+            final Path report, final PrintWriter err, final String allKey) {
+        err.println("error: " + e.getMessage());
+        if (report != null && e instanceof ArchiveOptions.Unreachable) {
+            try {
+                VerificationReport.writeUnreachable(report, command, sources, e.getMessage(), allKey);
+            } catch (final java.io.IOException io) {
+                err.println("error: " + io.getMessage());
+            }
+        }
+        return ExitCode.couldNotRun(e);
+    }
+
     @Override
     public Integer call() throws Exception {
         final PrintWriter out = spec.commandLine().getOut();
@@ -87,8 +104,7 @@ public final class VerifyCommand implements Callable<Integer> {
                         "distinctBucketsVerified", "distinctBucketsFailed", "distinctBucketsMissing", "bytes",
                         "allVerified", "notes", "warnings"));
             } catch (final IllegalArgumentException e) {
-                err.println("error: " + e.getMessage());
-                return ExitCode.couldNotRun(e);
+                return couldNotRun(e, "verify", ha.sourceNames(), opts.report, err, "allVerified");
             }
             range.warnings().forEach(err::println);
             final long first = range.first();

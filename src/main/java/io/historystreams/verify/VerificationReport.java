@@ -217,6 +217,37 @@ public final class VerificationReport implements AutoCloseable {
     }
 
     /**
+     * The report of a command that could not start because no source of the archive answered (exit 3): no checkpoint,
+     * {@code allKey} false and the {@code error}, so that a report left by an earlier run is not read as this one's
+     * (a trial: a watcher of the report file read the last run's success).
+     */
+    public static void writeUnreachable(final Path target, final String command, final List<String> sources,
+            final String error, final String allKey) throws IOException {
+        try (OutputStream out = openPartial(target);
+                JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
+            g.writeStartObject();
+            g.writeStringField("command", command);
+            g.writeStringField("startedAt", now());
+            g.writeArrayFieldStart("sources");
+            for (final String s : sources) {
+                g.writeString(s);
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("checkpoints");
+            g.writeEndArray();
+            g.writeObjectFieldStart("summary");
+            g.writeNumberField("checkpoints", 0);
+            g.writeBooleanField(allKey, false);
+            g.writeStringField("error", error);
+            g.writeNumberField("exitCode", 3);
+            g.writeStringField("finishedAt", now());
+            g.writeEndObject();
+            g.writeEndObject();
+        }
+        moveIntoPlace(target);
+    }
+
+    /**
      * The report's {@code warnings} and {@code notes} arrays: the lines of {@code printed} that are warnings, and
      * those that are notes, without their "warning: " or "note: " (a root state that could not be read leaves the
      * network passphrase unchecked: a report read alone said only allVerified; a range with no --from that starts at

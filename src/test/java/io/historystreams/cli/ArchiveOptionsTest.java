@@ -95,8 +95,12 @@ class ArchiveOptionsTest {
             try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
                 assertEquals(ExitCode.ARCHIVE_UNREACHABLE, Main.run(w, w, "ingest", "--archive", s.url(), "--data-dir",
                         dir.resolve("data").toString(), "--http-port", "-1", "-D", "read.timeout.seconds=1", "-D",
-                        "fetch.max.attempts=1"));
+                        "fetch.max.attempts=1", "--report", dir.resolve("unreachable.json").toString()));
             }
+            final com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(dir.resolve("unreachable.json").toFile()).get("summary");
+            assertFalse(summary.get("allVerified").asBoolean(), summary::toString);
+            assertEquals(3, summary.get("exitCode").asInt(), summary::toString);
             final long seconds = java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start);
             assertTrue(seconds < 15, "took " + seconds + " s: " + said);
             assertTrue(said.toString().contains("cannot read the archive's root state") && said.toString()

@@ -254,6 +254,11 @@ class VerifyCommandLocalTest {
         final VerifyRun r = VerifyRun.verify(tmp, "--archive", "http://127.0.0.1:1/", "--max-attempts", "2",
                 "--connect-timeout", "2");
         r.assertExit(ExitCode.ARCHIVE_UNREACHABLE);
+        // a report all the same, that says so: an earlier run's at that path is not read as this one's (a trial)
+        assertFalse(r.summary().get("allVerified").asBoolean(), r::describe);
+        assertEquals(3, r.summary().get("exitCode").asInt(), r::describe);
+        assertTrue(r.summary().get("error").asText().startsWith("cannot read the archive's root state"), r::describe);
+        assertEquals(0, r.checkpoints().size());
         assertTrue(r.err.contains("cannot read the archive's root state"), r::describe);
         assertTrue(r.err.contains("127.0.0.1:1"), r::describe);
         assertTrue(r.err.contains(ArchivePaths.WELL_KNOWN), r::describe);
@@ -263,10 +268,13 @@ class VerifyCommandLocalTest {
                 "--to", "127");
         given.assertExit(ExitCode.ARCHIVE_UNREACHABLE);
         assertTrue(given.err.contains("cannot reach the archive"), given::describe);
+        final Path scanReport = tmp.resolve("scan-unreachable.json");
         try (java.io.PrintWriter w = new java.io.PrintWriter(new java.io.StringWriter(), true)) {
             assertEquals(ExitCode.ARCHIVE_UNREACHABLE, Main.run(w, w, "scan", "--archive", "http://127.0.0.1:1/",
-                    "--max-attempts", "1"), "scan");
+                    "--max-attempts", "1", "--report", scanReport.toString()), "scan");
         }
+        assertFalse(new com.fasterxml.jackson.databind.ObjectMapper().readTree(scanReport.toFile()).get("summary")
+                .get("allPresent").asBoolean());
         // an archive that answers without a root state, and bad arguments: could not run
         VerifyRun.verify(tmp, "--archive", tmp.resolve("no-archive-here").toString())
                 .assertExit(ExitCode.COULD_NOT_RUN);
