@@ -93,6 +93,12 @@ public final class IngestCommand implements Callable<Integer> {
                     + "cmd:put=...;get=...;exists=...;mkdir=...). Repeatable.")
     List<String> publishTo = List.of();
 
+    @Option(names = "--fill-targets", description = "With --publish-to: publish every checkpoint this data dir "
+            + "verified to the targets again, each file looked up and put when the target lacks it (a mirror that lost "
+            + "files since they were published is made whole; files it has are not read: verify it to find damaged "
+            + "ones, replay --rewrite to replace them).")
+    boolean fillTargets;
+
     @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE.")
     Path report;
 
@@ -144,6 +150,9 @@ public final class IngestCommand implements Callable<Integer> {
         final PrintWriter err = spec.commandLine().getErr();
         if (timeoutSeconds < 0) {
             throw new IllegalArgumentException("--timeout must be 0 (wait) or more seconds, not " + timeoutSeconds);
+        }
+        if (fillTargets && publishTo.isEmpty()) {
+            throw new IllegalArgumentException("--fill-targets fills the --publish-to targets: give one");
         }
         final long startedMillis = System.currentTimeMillis();
         final long t0 = System.nanoTime();
@@ -246,7 +255,7 @@ public final class IngestCommand implements Callable<Integer> {
                 err.println("error: " + other);
                 return ExitCode.COULD_NOT_RUN;
             }
-            try (Publishing publishing = Publishing.startBounded(svc, publishTo)) {
+            try (Publishing publishing = Publishing.startBounded(svc, publishTo, fillTargets)) {
                 signal.handOver();
                 return requestAndAwait(range, given, svc.clientProps(), svc.topics(),
                         () -> svc.live() ? null : svc.closing() ? "stopped by a signal before every checkpoint had a "

@@ -162,7 +162,7 @@ final class Publishing implements AutoCloseable {
      * has read the topic to its end.
      */
     static Publishing start(final HistoryStreamsService svc, final List<String> targets) throws Exception {
-        return start(svc, targets, null, false, false);
+        return start(svc, targets, null, false, false, false);
     }
 
     /**
@@ -171,7 +171,16 @@ final class Publishing implements AutoCloseable {
      * (the missing ones failed), so it never names a checkpoint with one below it still being verified.
      */
     static Publishing startBounded(final HistoryStreamsService svc, final List<String> targets) throws Exception {
-        return start(svc, targets, null, true, false);
+        return startBounded(svc, targets, false);
+    }
+
+    /**
+     * As {@link #startBounded(HistoryStreamsService, List)}; with {@code fill}, every verified checkpoint is published
+     * to each target again, the files it lacks put ({@link PublishRunner#fillingTarget}).
+     */
+    static Publishing startBounded(final HistoryStreamsService svc, final List<String> targets, final boolean fill)
+            throws Exception {
+        return start(svc, targets, null, true, false, fill);
     }
 
     /**
@@ -183,13 +192,13 @@ final class Publishing implements AutoCloseable {
      */
     static Publishing startInOwnGroups(final HistoryStreamsService svc, final List<String> targets,
             final Predicate<CheckpointVerified> scope, final boolean rewrite) throws Exception {
-        return start(svc, targets, Objects.requireNonNull(scope, "scope"), true, rewrite);
+        return start(svc, targets, Objects.requireNonNull(scope, "scope"), true, rewrite, false);
     }
 
     /** With {@code rewrite}, every file is put over what the target has ({@link CheckpointPublisher#rewriting}). */
     private static Publishing start(final HistoryStreamsService svc, final List<String> targets,
-            final Predicate<CheckpointVerified> ownGroupScope, final boolean bounded, final boolean rewrite)
-            throws Exception {
+            final Predicate<CheckpointVerified> ownGroupScope, final boolean bounded, final boolean rewrite,
+            final boolean fill) throws Exception {
         final Publishing p = new Publishing(svc);
         try {
             final String app = svc.config().get(ServiceConfig.APPLICATION_ID);
@@ -215,6 +224,9 @@ final class Publishing implements AutoCloseable {
                 }
                 if (bounded) {
                     r.releasingRootOnRequestOnly();
+                }
+                if (fill) {
+                    r.fillingTarget();
                 }
                 p.runners.add(r);
                 bindMetrics(svc, w.name(), r);

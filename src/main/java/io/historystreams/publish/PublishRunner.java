@@ -408,6 +408,18 @@ public final class PublishRunner implements AutoCloseable {
      * again, the files it has skipped. Done before the consumer joins the group, and only while no other process is
      * in the group: one that is publishes to the target now (and finds out itself when it is emptied).
      */
+    /**
+     * Has the shared group publish every verified checkpoint to the target again at start, as for a target found
+     * emptied, whatever the target's root state says: each file is looked up and put when the target lacks it (a
+     * mirror that lost files since they were published is made whole; {@code ingest --fill-targets}). Before
+     * {@link #start}.
+     */
+    public void fillingTarget() {
+        fill = true;
+    }
+
+    private volatile boolean fill;
+
     private void restartIfTargetEmptied(final KafkaConsumer<Long, CheckpointVerified> consumer) {
         final List<TopicPartition> parts = new ArrayList<>();
         for (final var pi : consumer.partitionsFor(topics.checkpointsVerified.name(), Duration.ofSeconds(30))) {
@@ -426,17 +438,19 @@ public final class PublishRunner implements AutoCloseable {
             fromBeginning = true;
             return;
         }
-        final String lost;
-        try {
-            final boolean hasRoot = publisher.targetHasRootState();
-            lost = hasRoot ? lostSincePublished(consumer, past, begin) : null;
-            if (hasRoot && lost == null) {
+        String lost = null;
+        if (!fill) {
+            try {
+                final boolean hasRoot = publisher.targetHasRootState();
+                lost = hasRoot ? lostSincePublished(consumer, past, begin) : null;
+                if (hasRoot && lost == null) {
+                    return;
+                }
+            } catch (final PublishException e) {
+                LOG.warn("cannot read the root state of {} ({}): publishing continues from group {}'s offsets",
+                        targetName, e.getMessage(), groupId);
                 return;
             }
-        } catch (final PublishException e) {
-            LOG.warn("cannot read the root state of {} ({}): publishing continues from group {}'s offsets", targetName,
-                    e.getMessage(), groupId);
-            return;
         }
         // another process of the group publishes to the target now: its root may only wait for a checkpoint below
         // (a new mirror), and were the target emptied, that process finds out itself; it is left to it (moving the
@@ -444,6 +458,11 @@ public final class PublishRunner implements AutoCloseable {
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(clientProps)) {
             final int members = admin.describeConsumerGroups(List.of(groupId)).all().get(30, TimeUnit.SECONDS)
                     .get(groupId).members().size();
+            if (members > 0 && fill) {
+                LOG.warn("{} is not filled: {} other process(es) of its consumer group {} publish to it now; stop "
+                        + "them and run again, or `replay --publish-to` it", targetName, members, groupId);
+                return;
+            }
             if (members > 0 && lost != null) {
                 LOG.warn("{} lacks {}, which its consumer group {} published to it before, and {} other process(es) "
                         + "of the group publish to it now: stop them and run again to publish everything to it again, "
@@ -467,7 +486,10 @@ public final class PublishRunner implements AutoCloseable {
         try {
             consumer.commitSync(back, Duration.ofSeconds(30));
             fromBeginning = true;
-            if (lost != null) {
+            if (fill) {
+                LOG.info("every verified checkpoint is published to {} again, each file looked up and put when it "
+                        + "lacks it (its consumer group {} had published up to offsets {})", targetName, groupId, past);
+            } else if (lost != null) {
                 LOG.warn("{} lacks {}, which its consumer group {} published to it before (up to offsets {}): the "
                         + "target was restored from an older copy, or lost files, so every verified checkpoint is "
                         + "published to it again (the files it has are skipped)", targetName, lost, groupId, past);
