@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  * Opens a target archive from a {@code --publish-to} spec, wrapped in a {@link RetryingArchiveWriter}.
  * <ul>
  * <li>a directory path or {@code file://} URL: {@link LocalArchiveWriter} (stale temporaries are cleaned on open);
- * options {@code fsync=true|false}.</li>
+ * options {@code fsync=true|false} and {@code link=true|false} (hard links to the verified blobs, or copies).</li>
  * <li>{@code http://} or {@code https://} URL (userinfo = basic auth): {@link HttpArchiveWriter}; options
  * {@code atomicMove=true|false}, {@code timeout=<seconds>}, {@code connectTimeout=<seconds>}.</li>
  * <li>{@code cmd:put=<template>;mkdir=<template>;get=...;exists=...;rename=...;timeout=<seconds>}:
@@ -54,7 +54,8 @@ public final class ArchiveWriters {
 
     /** The settings that apply to every target ({@code publish.*} without the prefix) and their option names. */
     private static final Map<String, String> SETTING_OPTIONS = Map.of("retries", "retries", "retry.delay.ms",
-            "retryDelayMs", "retry.max.delay.ms", "retryMaxDelayMs", "fsync", "fsync", "timeout.seconds", "timeout");
+            "retryDelayMs", "retry.max.delay.ms", "retryMaxDelayMs", "fsync", "fsync", "timeout.seconds", "timeout", "link",
+            "link");
 
     /** The names of the publish settings the writers take (without the {@code publish.} prefix), sorted. */
     /**
@@ -98,7 +99,7 @@ public final class ArchiveWriters {
                         + String.join(", publish.", new java.util.TreeSet<>(SETTING_OPTIONS.keySet())) + ")");
             }
             final boolean applies = switch (option) {
-                case "fsync" -> kind == Kind.LOCAL;
+                case "fsync", "link" -> kind == Kind.LOCAL;
                 // a command target's own ;timeout= wins over the setting for every target
                 case "timeout" -> kind == Kind.HTTP
                         || kind == Kind.COMMAND && !parseCommandSpec(target.substring(4)).containsKey("timeout");
@@ -188,8 +189,10 @@ public final class ArchiveWriters {
             writer = new HttpArchiveWriter(uri, atomicMove, connect, timeout);
         } else if (lower.startsWith("file:")) {
             final boolean fsync = bool(opts.remove("fsync"), "fsync", true);
+            final boolean link = bool(opts.remove("link"), "link", true);
             requireNoOthers(opts, target);
-            final LocalArchiveWriter local = new LocalArchiveWriter(DirectoryArchiveSource.fileUrlPath(target), fsync);
+            final LocalArchiveWriter local = new LocalArchiveWriter(DirectoryArchiveSource.fileUrlPath(target), fsync,
+                    link);
             local.cleanStaleTemporaries();
             writer = local;
         } else if (lower.matches("[a-z][a-z0-9+.-]*://.*")) {
@@ -197,8 +200,9 @@ public final class ArchiveWriters {
                     target.indexOf(':')) + "://...; use a directory, file://, http(s):// or cmd:put=...;get=...;exists=...");
         } else {
             final boolean fsync = bool(opts.remove("fsync"), "fsync", true);
+            final boolean link = bool(opts.remove("link"), "link", true);
             requireNoOthers(opts, target);
-            final LocalArchiveWriter local = new LocalArchiveWriter(Path.of(target), fsync);
+            final LocalArchiveWriter local = new LocalArchiveWriter(Path.of(target), fsync, link);
             local.cleanStaleTemporaries();
             writer = local;
         }

@@ -54,7 +54,7 @@ public final class LocalArchiveWriter implements ArchiveWriter {
     /** Root as given, absolute: the directories from it up to {@link #created} are removed at {@link #close}. */
     private final Path given;
     /** Whether publishing by hard link is still worth trying (false after the file system refused one). */
-    private volatile boolean linking = true;
+    private volatile boolean linking;
 
     /** A writer below {@code root} (created when missing) that fsyncs files and directories. */
     public LocalArchiveWriter(final Path root) throws PublishException {
@@ -62,6 +62,16 @@ public final class LocalArchiveWriter implements ArchiveWriter {
     }
 
     public LocalArchiveWriter(final Path root, final boolean fsync) throws PublishException {
+        this(root, fsync, true);
+    }
+
+    /**
+     * With {@code link} false, every file is copied, never hard-linked to the verified blob: the mirror shares no
+     * inode with the data dir, so a tool that writes a mirror's file in place cannot change the verified copy (a trial
+     * truncated a mirror's file, and repairing it then needed the source archive: the blob was truncated too).
+     */
+    public LocalArchiveWriter(final Path root, final boolean fsync, final boolean link) throws PublishException {
+        this.linking = link;
         try {
             this.given = root.toAbsolutePath().normalize();
             Path top = null;

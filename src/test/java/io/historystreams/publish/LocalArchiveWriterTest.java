@@ -103,6 +103,26 @@ class LocalArchiveWriterTest {
     }
 
     @Test
+    void withLinkFalseAFileIsCopiedSoAWriteInPlaceToTheMirrorLeavesTheVerifiedCopyAlone() throws Exception {
+        // a trial truncated a mirror's file: its hard link was the blob store's verified copy, truncated too
+        final Path blob = Files.writeString(tmp.resolve("blob"), "verified bytes");
+        final Path linked = tmp.resolve("linked");
+        final Path copied = tmp.resolve("copied");
+        try (ArchiveWriter a = ArchiveWriters.open(linked.toString(), java.util.Map.of("fsync", "false"));
+                ArchiveWriter b = ArchiveWriters.open(copied.toString(), java.util.Map.of("link", "false"))) {
+            a.put(HAS_3F, blob);
+            b.put(HAS_3F, blob);
+        }
+        assertTrue(Files.isSameFile(blob, linked.resolve(HAS_3F)), "the default: a hard link");
+        assertFalse(Files.isSameFile(blob, copied.resolve(HAS_3F)));
+        Files.writeString(copied.resolve(HAS_3F), "damaged");
+        assertEquals("verified bytes", Files.readString(blob));
+        // the setting, as publish.link
+        assertEquals(java.util.Map.of("link", "false"), ArchiveWriters.options(copied.toString(),
+                java.util.Map.of("link", "false")));
+    }
+
+    @Test
     void theSameFilePublishedTwiceAsALinkLeavesNoTemporary() throws Exception {
         // two processes publishing one blob to one directory: the second renames its link onto a name that is already
         // a link to the same file, which rename(2) does without removing the temporary name (943 left by two replays)
