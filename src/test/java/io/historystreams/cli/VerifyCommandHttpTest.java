@@ -110,6 +110,21 @@ class VerifyCommandHttpTest {
     }
 
     @Test
+    void aCheckpointThatFailedOnlyOnFetchesIsToldApartFromDamage() throws Exception {
+        // a trial: a server failing on some files read as so many checkpoints failed, as damage would
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.pubnetGenesis())) {
+            server.on(path(FileType.RESULTS, 0x3f)).status(500).times(5);
+            server.on(path(FileType.LEDGER, 0x7f)).flipByte(10).times(5);
+            final VerifyRun r = VerifyRun.verify(tmp, "--archive", server.url(), "--max-attempts", "2");
+            r.assertExit(ExitCode.VERIFICATION_FAILED);
+            assertTrue(r.out.contains("note: 1 of the failed checkpoints failed only because files could not be "
+                    + "fetched (FETCH_FAILED"), r::describe);
+            assertTrue(r.summary().get("notes").toString().contains("1 of the failed checkpoints failed only"),
+                    r::describe);
+        }
+    }
+
+    @Test
     void shouldFailOverToTheSecondSourceAndBlameTheFirst() throws Exception {
         final Path fixture = Fixtures.testnetSmall();
         final long cp = 0x3ff;
