@@ -76,12 +76,42 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
             return ExitCode.COULD_NOT_RUN;
         });
         cl.getCommandSpec().exitCodeOnInvalidInput(ExitCode.COULD_NOT_RUN);
+        cl.setParameterExceptionHandler(Main::badArguments);
         cl.setExecutionStrategy(QuietLogs.strategy());
         final int code = cl.execute(rest);
         // each command line (the subcommands' too) has a writer of its own: flush them all before the exit looks
         cl.getOut().flush();
         cl.getSubcommands().values().forEach(c -> c.getOut().flush());
         return code;
+    }
+
+    /**
+     * Bad arguments: the message, the options near a misspelt one, and where the help is, exit 2 (a trial: "--form
+     * 100" was "Unknown options" and forty lines of usage, with no word of --from).
+     */
+    private static int badArguments(final CommandLine.ParameterException ex, final String[] args) {
+        final CommandLine c = ex.getCommandLine();
+        final PrintWriter w = c.getErr();
+        w.println("error: " + ex.getMessage());
+        boolean suggested = CommandLine.UnmatchedArgumentException.printSuggestions(ex, w);
+        if (!suggested && ex instanceof CommandLine.UnmatchedArgumentException u) {
+            for (final String a : u.getUnmatched()) {
+                final String given = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
+                if (!given.startsWith("--")) {
+                    continue;
+                }
+                final java.util.List<String> near = c.getCommandSpec().options().stream()
+                        .flatMap(o -> java.util.Arrays.stream(o.names())).filter(n -> n.startsWith("--")
+                                && io.historystreams.publish.ArchiveWriters.closeTo(given, n)).sorted().toList();
+                if (!near.isEmpty()) {
+                    w.println("Did you mean " + String.join(" or ", near) + " (not " + given + ")?");
+                    suggested = true;
+                }
+            }
+        }
+        w.println("See '" + c.getCommandSpec().qualifiedName() + " --help'.");
+        w.flush();
+        return ExitCode.COULD_NOT_RUN;
     }
 
     /** No command: the usage, and "could not run" (a script that lost its arguments must not read success). */

@@ -214,7 +214,7 @@ public final class ArchiveWriters {
     private static final Pattern GLUED = Pattern.compile(";([A-Za-z][A-Za-z.]*)=");
 
     /** Within two edits (insert, delete, replace, or swap of neighbours) of {@code key}. */
-    static boolean closeTo(final String word, final String key) {
+    public static boolean closeTo(final String word, final String key) {
         final int[][] d = new int[word.length() + 1][key.length() + 1];
         for (int i = 0; i <= word.length(); i++) {
             for (int j = 0; j <= key.length(); j++) {

@@ -181,6 +181,18 @@ class ArchiveOptionsTest {
     }
 
     @Test
+    void aMisspeltOptionIsRefusedNamingTheOneMeantAndWhereTheHelpIs() {
+        // a trial: "--form 100" was "Unknown options" and forty lines of usage, with no word of --from
+        final java.io.StringWriter said = new java.io.StringWriter();
+        try (java.io.PrintWriter w = new java.io.PrintWriter(said, true)) {
+            assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "scan", "--archive", dir.toString(), "--form",
+                    "100"));
+        }
+        assertEquals("error: Unknown options: '--form', '100'\nDid you mean --from (not --form)?\n"
+                + "See 'history-streams scan --help'.\n", said.toString().replace(System.lineSeparator(), "\n"));
+    }
+
+    @Test
     void aConcurrencyBelowOneIsRefusedWithItsName() {
         for (final String n : new String[] {"0", "-3"}) {
             final java.io.StringWriter said = new java.io.StringWriter();
