@@ -6,7 +6,7 @@ public final class ExitCode {
     public static final int OK = 0;
     /** The run completed but at least one checkpoint failed verification or is incomplete. */
     public static final int VERIFICATION_FAILED = 1;
-    /** The run could not be carried out: bad arguments, unreachable archive, broker trouble. */
+    /** The run could not be carried out: bad arguments, an archive that refuses or has no root state, broker trouble. */
     public static final int COULD_NOT_RUN = 2;
     /**
      * The run could not start because no source of the archive answered (connections refused, timeouts, 5xx or 429
