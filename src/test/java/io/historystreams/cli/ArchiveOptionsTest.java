@@ -200,7 +200,7 @@ class ArchiveOptionsTest {
                 assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "verify", "--archive",
                         io.historystreams.testing.Fixtures.pubnetGenesis().toString(), "--concurrency", n));
             }
-            assertTrue(said.toString().startsWith("--concurrency must be at least 1, not " + n), said.toString());
+            assertTrue(said.toString().startsWith("error: --concurrency must be at least 1, not " + n), said.toString());
         }
         for (final String option : new String[] {"--max-attempts", "--connect-timeout", "--read-timeout"}) {
             final java.io.StringWriter said = new java.io.StringWriter();
@@ -208,7 +208,7 @@ class ArchiveOptionsTest {
                 assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "verify", "--archive",
                         io.historystreams.testing.Fixtures.pubnetGenesis().toString(), option, "0"));
             }
-            assertTrue(said.toString().startsWith(option + " must be at least 1, not 0"), said.toString());
+            assertTrue(said.toString().startsWith("error: " + option + " must be at least 1, not 0"), said.toString());
         }
         assertEquals(ExitCode.OK, Main.run("verify", "--archive",
                 io.historystreams.testing.Fixtures.pubnetGenesis().toString(), "--quiet", "--max-attempts", "2"));
@@ -218,7 +218,7 @@ class ArchiveOptionsTest {
             assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "verify", "--archive",
                     io.historystreams.testing.Fixtures.pubnetGenesis().toString(), "--network-passphrase", ""));
         }
-        assertTrue(empty.toString().startsWith("--network-passphrase is empty"), empty.toString());
+        assertTrue(empty.toString().startsWith("error: --network-passphrase is empty"), empty.toString());
     }
 
     @Test

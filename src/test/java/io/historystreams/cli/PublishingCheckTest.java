@@ -30,7 +30,7 @@ class PublishingCheckTest {
             assertDoesNotThrow(() -> Publishing.check(bad, List.of()));
             assertDoesNotThrow(() -> Publishing.check(good, List.of()));
         });
-        assertEquals(List.of("unknown publish setting publish.fsynk (known: publish.fsync, publish.retries, "
+        assertEquals(List.of("unknown publish setting publish.fsynk (known: publish.fsync, publish.link, publish.retries, "
                 + "publish.retry.delay.ms, publish.retry.max.delay.ms, publish.timeout.seconds, "
                 + "publish.give.up.seconds, publish.root.wait.seconds): ignored, nothing is published"), seen.stream()
                 .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList());
