@@ -499,7 +499,7 @@ public final class ServiceConfig {
                 shown.put(k, "***");
             } else if (k.startsWith(KAFKA_PREFIX)) {
                 return;
-            } else if (!KNOWN.contains(k) && !PUBLISH_SHOWN.matcher(k).matches()) {
+            } else if (!KNOWN.contains(k) && !PUBLISH_SHOWN.contains(k)) {
                 shown.put(k, "(unknown: not shown)");
             } else {
                 shown.put(k, k.contains("url") ? v.replaceAll("//[^/@]*@", "//***@") : v);
@@ -509,6 +509,8 @@ public final class ServiceConfig {
     }
 
     /** Publish settings whose values are shown: numbers and switches (timeouts, retries, fsync, give-up). */
-    private static final java.util.regex.Pattern PUBLISH_SHOWN = java.util.regex.Pattern.compile(
-            "publish\\.(fsync|retries|retry\\.delay\\.ms|retry\\.max\\.delay\\.ms|timeout\\.seconds|give\\.up\\.seconds)");
+    private static final Set<String> PUBLISH_SHOWN = java.util.stream.Stream.concat(
+            io.historystreams.publish.ArchiveWriters.settingNames().stream(),
+            java.util.stream.Stream.of("give.up.seconds", "root.wait.seconds"))
+            .map(k -> PUBLISH_PREFIX + k).collect(java.util.stream.Collectors.toUnmodifiableSet());
 }

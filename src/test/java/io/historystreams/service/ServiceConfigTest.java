@@ -227,5 +227,14 @@ class ServiceConfigTest {
         assertTrue(printed.contains("kafak.sasl.jaas.config=(unknown: not shown)"), printed);
         assertTrue(printed.contains("shutdown.timout.seconds=(unknown: not shown)"), printed);
         assertTrue(printed.contains("publish.retries=4") && printed.contains("commit.interval.ms=400"), printed);
+        // every publish setting the tool reads is shown (a trial: publish.link and publish.root.wait.seconds read as
+        // unknown in the start line, though they took effect)
+        final Map<String, String> publish = new HashMap<>();
+        io.historystreams.publish.ArchiveWriters.settingNames().forEach(k -> publish.put("publish." + k, "1"));
+        publish.put("publish.root.wait.seconds", "1");
+        publish.put("publish.give.up.seconds", "1");
+        final String all = ServiceConfig.load(null, Map.of(), publish).toString();
+        assertFalse(all.contains("unknown"), all);
+        assertTrue(all.contains("publish.link=1") && all.contains("publish.root.wait.seconds=1"), all);
     }
 }
