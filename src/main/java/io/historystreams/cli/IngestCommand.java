@@ -181,7 +181,7 @@ public final class IngestCommand implements Callable<Integer> {
             }
         } catch (final IllegalArgumentException e) {
             return VerifyCommand.couldNotRun(e, "ingest", rootReader == null ? List.of()
-                    : rootReader.sourceNames(), report, err, "allVerified");
+                    : rootReader.sourceNames(), report, err, "allVerified", startedMillis);
         }
         // a range from below the archive's start: its first checkpoint is asked for without its predecessor (looked
         // for up to the archive's current checkpoint: a range it holds nothing of is said too)

@@ -80,7 +80,8 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                         "complete", "incomplete", "filesMissing", "filesUnreadable", "withoutScp", "distinctBuckets",
                         "distinctBucketsMissing", "distinctBucketsUnreadable", "allPresent"));
             } catch (final IllegalArgumentException e) {
-                return VerifyCommand.couldNotRun(e, "scan", ha.sourceNames(), report, err, "allPresent");
+                return VerifyCommand.couldNotRun(e, "scan", ha.sourceNames(), report, err, "allPresent",
+                        startedMillis);
             }
             if (report != null) {
                 try {

@@ -84,11 +84,11 @@ public final class VerifyCommand implements Callable<Integer> {
      * arguments, exit 2, writes none: the path may be what was wrong).
      */
     static int couldNotRun(final IllegalArgumentException e, final String command, final List<String> sources,
-            final Path report, final PrintWriter err, final String allKey) {
+            final Path report, final PrintWriter err, final String allKey, final long startedMillis) {
         err.println("error: " + e.getMessage());
         if (report != null && e instanceof ArchiveOptions.Unreachable) {
             try {
-                VerificationReport.writeUnreachable(report, command, sources, e.getMessage(), allKey);
+                VerificationReport.writeUnreachable(report, command, sources, e.getMessage(), allKey, startedMillis);
             } catch (final java.io.IOException io) {
                 err.println("error: " + io.getMessage());
             }
@@ -101,6 +101,7 @@ public final class VerifyCommand implements Callable<Integer> {
         final PrintWriter out = spec.commandLine().getOut();
         final PrintWriter err = spec.commandLine().getErr();
         final long started = System.nanoTime();
+        final long startedMillis = System.currentTimeMillis();
         try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
             final ArchiveOptions.Range range;
             try {
@@ -111,7 +112,7 @@ public final class VerifyCommand implements Callable<Integer> {
                         "distinctBucketsVerified", "distinctBucketsFailed", "distinctBucketsMissing", "bytes",
                         "allVerified", "notes", "warnings"));
             } catch (final IllegalArgumentException e) {
-                return couldNotRun(e, "verify", ha.sourceNames(), opts.report, err, "allVerified");
+                return couldNotRun(e, "verify", ha.sourceNames(), opts.report, err, "allVerified", startedMillis);
             }
             range.warnings().forEach(err::println);
             final long first = range.first();

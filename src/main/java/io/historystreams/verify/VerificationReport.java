@@ -222,12 +222,13 @@ public final class VerificationReport implements AutoCloseable {
      * (a trial: a watcher of the report file read the last run's success).
      */
     public static void writeUnreachable(final Path target, final String command, final List<String> sources,
-            final String error, final String allKey) throws IOException {
+            final String error, final String allKey, final long startedMillis) throws IOException {
         try (OutputStream out = openPartial(target);
                 JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
             g.writeStartObject();
             g.writeStringField("command", command);
-            g.writeStringField("startedAt", now());
+            // when the run began: the retries that found no source answering took their time (a trial)
+            g.writeStringField("startedAt", java.time.Instant.ofEpochMilli(startedMillis).toString());
             g.writeArrayFieldStart("sources");
             for (final String s : sources) {
                 g.writeString(s);
@@ -240,6 +241,7 @@ public final class VerificationReport implements AutoCloseable {
             g.writeBooleanField(allKey, false);
             g.writeStringField("error", error);
             g.writeNumberField("exitCode", 3);
+            g.writeNumberField("elapsedMillis", Math.max(0, System.currentTimeMillis() - startedMillis));
             g.writeStringField("finishedAt", now());
             g.writeEndObject();
             g.writeEndObject();

@@ -257,6 +257,12 @@ class VerifyCommandLocalTest {
         // a report all the same, that says so: an earlier run's at that path is not read as this one's (a trial)
         assertFalse(r.summary().get("allVerified").asBoolean(), r::describe);
         assertEquals(3, r.summary().get("exitCode").asInt(), r::describe);
+        // started when the run began, not when the report was written after the retries (a trial)
+        final long startedAt = java.time.Instant.parse(r.report.get("startedAt").asText()).toEpochMilli();
+        final long finishedAt = java.time.Instant.parse(r.summary().get("finishedAt").asText()).toEpochMilli();
+        assertTrue(Math.abs(startedAt + r.summary().get("elapsedMillis").asLong() - finishedAt) < 100, r::describe);
+        assertTrue(startedAt >= java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(start - System.nanoTime())
+                + System.currentTimeMillis() - 1000, r::describe);
         assertTrue(r.summary().get("error").asText().startsWith("cannot read the archive's root state"), r::describe);
         assertEquals(0, r.checkpoints().size());
         assertTrue(r.err.contains("cannot read the archive's root state"), r::describe);
