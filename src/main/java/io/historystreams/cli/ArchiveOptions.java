@@ -506,17 +506,18 @@ public final class ArchiveOptions {
     }
 
     /**
-     * What the mirror check found: its warnings, and the root states it read (by source, in the sources' order; none
-     * with a single source, which is not checked).
+     * What the mirror check found: its warnings, the root states it read (by source, in the sources' order; none
+     * with a single source, which is not checked), and how many sources could not be compared with the first (no
+     * state file of the lower root's checkpoint read from both).
      */
-    record SourcesAgree(List<String> warnings, Map<String, HistoryArchiveState> roots) {
+    record SourcesAgree(List<String> warnings, Map<String, HistoryArchiveState> roots, int uncompared) {
     }
 
     /** {@link #checkSourcesAgree(HistoryArchive)}, with the root states read. */
     static SourcesAgree sourcesAgree(final HistoryArchive archive) {
         final List<String> names = archive.sourceNames();
         if (names.size() < 2) {
-            return new SourcesAgree(List.of(), Map.of());
+            return new SourcesAgree(List.of(), Map.of(), 0);
         }
         // one attempt each: a mirror that is down must not hold the start for its retries
         final HistoryArchive ha = archive.withRetryPolicy(archive.retryPolicy().withMaxAttempts(1));
@@ -580,6 +581,7 @@ public final class ArchiveOptions {
                             + "mirror of the other sources; its files are checked as they come");
                 }
             }
+            int uncompared = 0;
             for (int i = 1; i < roots.size(); i++) {
                 final HistoryArchiveState a = roots.get(0);
                 final HistoryArchiveState b = roots.get(i);
@@ -592,7 +594,15 @@ public final class ArchiveOptions {
                 final long cp = Math.min(a.currentLedger(), b.currentLedger());
                 final HistoryArchiveState sa = fromOnly(ha, of.get(0), ArchivePaths.has(cp), cp);
                 final HistoryArchiveState sb = fromOnly(ha, of.get(i), ArchivePaths.has(cp), cp);
-                if (sa != null && sb != null && !sa.bucketListHash().equals(sb.bucketListHash())) {
+                if (sa == null || sb == null) {
+                    // no state file both hold: nothing told them apart, and nothing said so (a trial: a pubnet
+                    // archive passed as a lagging mirror of a testnet mirror that starts after pubnet's root)
+                    uncompared++;
+                    warnings.add("warning: " + of.get(0) + " and " + of.get(i) + " could not be compared as mirrors "
+                            + "of one archive: the state file " + ArchivePaths.has(cp) + " (of the lower root) could "
+                            + "not be read from " + (sa == null ? of.get(0) : of.get(i)) + " (a mirror that starts "
+                            + "after it?); their files are checked as they come");
+                } else if (!sa.bucketListHash().equals(sb.bucketListHash())) {
                     throw new IllegalArgumentException("the sources are not mirrors of one archive: their state files "
                             + ArchivePaths.has(cp) + " differ (bucket list hash " + sa.bucketListHash().shortHex()
                             + " at " + of.get(0) + ", " + sb.bucketListHash().shortHex() + " at " + of.get(i)
@@ -604,7 +614,7 @@ public final class ArchiveOptions {
             for (int i = 0; i < roots.size(); i++) {
                 read.put(of.get(i), roots.get(i));
             }
-            return new SourcesAgree(List.copyOf(warnings), java.util.Collections.unmodifiableMap(read));
+            return new SourcesAgree(List.copyOf(warnings), java.util.Collections.unmodifiableMap(read), uncompared);
         } finally {
             // a read still waiting ends at its read timeout, on its daemon thread, and counts as the source's failure
             asking.shutdown();

@@ -92,7 +92,13 @@ public final class StatusCommand implements Callable<Integer> {
             try {
                 // the start's check that the sources are mirrors of one archive: one network, and the same state
                 // file for the checkpoint of the lower root
-                ArchiveOptions.checkSourcesAgree(ha).forEach(out::println);
+                final ArchiveOptions.SourcesAgree agree = ArchiveOptions.sourcesAgree(ha);
+                agree.warnings().forEach(out::println);
+                if (agree.uncompared() > 0) {
+                    // not shown to be one archive: not a clean status either
+                    oneArchive = false;
+                    bad = true;
+                }
             } catch (final IllegalArgumentException e) {
                 out.println("warning: " + e.getMessage());
                 oneArchive = false;

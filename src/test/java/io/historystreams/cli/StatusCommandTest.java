@@ -111,6 +111,19 @@ class StatusCommandTest {
         final Cli.Ran down = Cli.run("status", "--archive", "http://127.0.0.1:" + refused + "/");
         assertEquals(ExitCode.ARCHIVE_UNREACHABLE, down.code(), down.out());
 
+        // a mirror that starts after the other's root: nothing to compare them by, said, and not a clean status (a
+        // trial: a pubnet archive passed as a lagging mirror of a testnet mirror)
+        final Path late = tmp.resolve("late");
+        Files.createDirectories(late.resolve(ArchivePaths.has(0x273f)).getParent());
+        Files.copy(Fixtures.testnetSmall().resolve(ArchivePaths.has(0x273f)), late.resolve(ArchivePaths.has(0x273f)));
+        Files.createDirectories(late.resolve(ArchivePaths.WELL_KNOWN).getParent());
+        Files.copy(Fixtures.testnetSmall().resolve(ArchivePaths.WELL_KNOWN), late.resolve(ArchivePaths.WELL_KNOWN));
+        final Cli.Ran uncompared = Cli.run("status", "--archive", late.toString(), "--archive",
+                Fixtures.pubnetGenesis().toString());
+        assertEquals(ExitCode.VERIFICATION_FAILED, uncompared.code(), uncompared.out());
+        assertTrue(uncompared.out().contains("could not be compared as mirrors of one archive: the state file "
+                + ArchivePaths.has(0x7f) + " (of the lower root) could not be read from " + late), uncompared.out());
+
         final Cli.Ran two = Cli.run("status", "--archive", Fixtures.testnetSmall().toString(), "--archive",
                 Fixtures.pubnetGenesis().toString());
         assertEquals(ExitCode.VERIFICATION_FAILED, two.code(), two.out());
