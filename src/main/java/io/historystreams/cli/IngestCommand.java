@@ -463,6 +463,11 @@ public final class IngestCommand implements Callable<Integer> {
                                     + (publishing.outcomes().stream().anyMatch(t -> t.lacks() != null)
                                             ? ", lacking checkpoints below its root state (failed, or not "
                                             + "verified here: the WARN above, `lacks` in the report)" : ""));
+            if (fillTargets && publishing != null) {
+                // what the filling put back, said also with --quiet (a trial: only the INFO lines said it)
+                publishing.outcomes().forEach(t -> out.printf("note: %s: %d file(s) put, %d already there%n",
+                        t.target(), t.filesWritten(), t.filesSkipped()));
+            }
             // a checkpoint is verified once per pipeline (data dir and topic prefix), from whichever archive asked
             // first: none of the sources given served these, so this archive's files for them were not read
             final List<Long> elsewhere = verified.stream().filter(cp -> {
@@ -724,6 +729,9 @@ public final class IngestCommand implements Callable<Integer> {
             g.writeNumberField("checkpointsConfirmed", t.confirmed());
             g.writeNumberField("checkpointsToPublish", t.of());
             g.writeBooleanField("rootWritten", t.rootWritten());
+            // what this run did to the target (a trial: a filling run did not say what it had put back)
+            g.writeNumberField("filesWritten", t.filesWritten());
+            g.writeNumberField("filesSkipped", t.filesSkipped());
             if (t.rootLedger() >= 0) {
                 // what the target holds, whatever became of the wait (a given-up target's root may have moved)
                 g.writeNumberField("rootLedger", t.rootLedger());

@@ -276,9 +276,11 @@ final class Publishing implements AutoCloseable {
      * @param rootLedger  the ledger the target's root state names once the wait ended, -1 when it has none (or it
      *                    could not be read): what a given-up target holds, which {@code rootWritten} does not say (a
      *                    trial: rootWritten false, 34 confirmed, and the target's root at a checkpoint 41 verified up to)
+     * @param filesWritten files this run put to the target (with {@code --fill-targets}, those it had lost)
+     * @param filesSkipped files this run found the target had
      */
     record TargetOutcome(String target, long confirmed, long of, boolean rootWritten, String error, String lacks,
-            long rootLedger) {
+            long rootLedger, long filesWritten, long filesSkipped) {
         boolean complete() {
             // a root state moved over checkpoints the target lacks is not a complete target (a trial: "complete" true
             // beside "lacks" naming two holes)
@@ -366,7 +368,8 @@ final class Publishing implements AutoCloseable {
             final List<TargetOutcome> o = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 o.add(new TargetOutcome(writers.get(i).name(), confirmed[i], toPublish[i], rootWritten[i], error[i],
-                        lacks[i], rootLedgerOf(writers.get(i))));
+                        lacks[i], rootLedgerOf(writers.get(i)), runners.get(i).filesWritten(),
+                        runners.get(i).filesSkipped()));
             }
             outcomes = List.copyOf(o);
         }

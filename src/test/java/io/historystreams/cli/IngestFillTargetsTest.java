@@ -52,8 +52,14 @@ class IngestFillTargetsTest {
         for (final String p : List.of(results, bucket)) {
             assertArrayEquals(Files.readAllBytes(source.resolve(p)), Files.readAllBytes(mirror.resolve(p)), p);
         }
-        assertTrue(new com.fasterxml.jackson.databind.ObjectMapper().readTree(report.toFile()).get("targets").get(0)
-                .get("complete").asBoolean(), filled::out);
+        final com.fasterxml.jackson.databind.JsonNode target = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(report.toFile()).get("targets").get(0);
+        assertTrue(target.get("complete").asBoolean(), filled::out);
+        // what was put back is said (the root state among the files put: rewritten as the last checkpoint's)
+        assertTrue(target.get("filesWritten").asLong() >= 2, target::toString);
+        assertTrue(target.get("filesSkipped").asLong() > 0, target::toString);
+        assertTrue(filled.out().contains("note: " + mirror + ": " + target.get("filesWritten").asLong()
+                + " file(s) put, " + target.get("filesSkipped").asLong() + " already there"), filled::out);
 
         // a mistake, said: nothing to fill
         assertEquals(ExitCode.COULD_NOT_RUN, Cli.run("ingest", "--archive", source.toString(), "--data-dir",
