@@ -93,11 +93,15 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         final CommandLine c = ex.getCommandLine();
         final PrintWriter w = c.getErr();
         w.println("error: " + ex.getMessage());
-        boolean suggested = CommandLine.UnmatchedArgumentException.printSuggestions(ex, w);
-        if (!suggested && ex instanceof CommandLine.UnmatchedArgumentException u) {
-            for (final String a : u.getUnmatched()) {
+        final boolean suggested = CommandLine.UnmatchedArgumentException.printSuggestions(ex, w);
+        if (!suggested) {
+            // every option given that the command does not have (a missing --archive is said before an unknown
+            // --archiv, whose name is the one to fix)
+            final java.util.Set<String> names = new java.util.HashSet<>();
+            c.getCommandSpec().options().forEach(o -> names.addAll(java.util.Arrays.asList(o.names())));
+            for (final String a : args) {
                 final String given = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
-                if (!given.startsWith("--")) {
+                if (!given.startsWith("--") || names.contains(given)) {
                     continue;
                 }
                 final java.util.List<String> near = c.getCommandSpec().options().stream()
@@ -105,7 +109,6 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
                                 && io.historystreams.publish.ArchiveWriters.closeTo(given, n)).sorted().toList();
                 if (!near.isEmpty()) {
                     w.println("Did you mean " + String.join(" or ", near) + " (not " + given + ")?");
-                    suggested = true;
                 }
             }
         }

@@ -190,6 +190,12 @@ class ArchiveOptionsTest {
         }
         assertEquals("error: Unknown options: '--form', '100'\nDid you mean --from (not --form)?\n"
                 + "See 'history-streams scan --help'.\n", said.toString().replace(System.lineSeparator(), "\n"));
+        // a misspelt required option: said missing, and the misspelling named too
+        final java.io.StringWriter missing = new java.io.StringWriter();
+        try (java.io.PrintWriter w = new java.io.PrintWriter(missing, true)) {
+            assertEquals(ExitCode.COULD_NOT_RUN, Main.run(w, w, "verify", "--archiv", dir.toString()));
+        }
+        assertTrue(missing.toString().contains("Did you mean --archive (not --archiv)?"), missing.toString());
     }
 
     @Test
