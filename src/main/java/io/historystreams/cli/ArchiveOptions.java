@@ -405,9 +405,8 @@ public final class ArchiveOptions {
                 for (final Map.Entry<String, HistoryArchiveState> e : agree.roots().entrySet()) {
                     if (e.getValue().currentLedger() > root.currentLedger()) {
                         ahead = String.format("note: the range ends at ledger %d, the current ledger of %s's root "
-                                + "state; %s's is at ledger %d, so its files past that are read from the other "
-                                + "sources", e.getValue().currentLedger(), e.getKey(), rootSource,
-                                root.currentLedger());
+                                + "state; %s's is at ledger %d (a file it lacks is read from the other sources)",
+                                e.getValue().currentLedger(), e.getKey(), rootSource, root.currentLedger());
                         root = e.getValue();
                         rootSource = e.getKey();
                     }

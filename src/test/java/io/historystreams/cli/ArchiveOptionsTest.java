@@ -428,8 +428,8 @@ class ArchiveOptionsTest {
             assertEquals(127, r.last());
             assertEquals(127, r.current());
             assertEquals(List.of("note: the range ends at ledger 127, the current ledger of " + second + "'s root "
-                    + "state; " + ha.sourceNames().get(0) + "'s is at ledger 63, so its files past that are read from "
-                    + "the other sources"), r.warnings());
+                    + "state; " + ha.sourceNames().get(0) + "'s is at ledger 63 (a file it lacks is read from the other "
+                    + "sources)"), r.warnings());
             assertEquals(127, o.resolve(ha, 100L, null).last(), "a --from past the lagging root is not nothing to do");
             assertEquals(127, assertThrows(ArchiveOptions.NothingToDo.class, () -> o.resolve(ha, 128L, null))
                     .current());
