@@ -591,8 +591,12 @@ public final class ArchiveOptions {
                             + " " + ArchivePaths.quote(b.networkPassphrase()) + "; give the sources of one network");
                 }
                 final long cp = Math.min(a.currentLedger(), b.currentLedger());
-                final HistoryArchiveState sa = fromOnly(ha, of.get(0), ArchivePaths.has(cp), cp);
-                final HistoryArchiveState sb = fromOnly(ha, of.get(i), ArchivePaths.has(cp), cp);
+                // a root at that checkpoint stands for its state file when that cannot be read (partial copies: a
+                // mirror being filled, a root ahead of its files)
+                final HistoryArchiveState fa = fromOnly(ha, of.get(0), ArchivePaths.has(cp), cp);
+                final HistoryArchiveState sa = fa == null && a.currentLedger() == cp ? a : fa;
+                final HistoryArchiveState fb = fromOnly(ha, of.get(i), ArchivePaths.has(cp), cp);
+                final HistoryArchiveState sb = fb == null && b.currentLedger() == cp ? b : fb;
                 if (sa == null || sb == null) {
                     // no state file both hold: nothing told them apart, and nothing said so (a trial: a pubnet
                     // archive passed as a lagging mirror of a testnet mirror that starts after pubnet's root)
