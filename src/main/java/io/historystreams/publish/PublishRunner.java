@@ -402,13 +402,6 @@ public final class PublishRunner implements AutoCloseable {
     }
 
     /**
-     * A target without a root state whose shared group has committed offsets was emptied or replaced since it was
-     * published to, or an earlier run stopped while its first root state waited for a checkpoint below those it
-     * published: the group's offsets are moved back to the beginning, so every verified checkpoint is published to it
-     * again, the files it has skipped. Done before the consumer joins the group, and only while no other process is
-     * in the group: one that is publishes to the target now (and finds out itself when it is emptied).
-     */
-    /**
      * Has the shared group publish every verified checkpoint to the target again at start, as for a target found
      * emptied, whatever the target's root state says: each file is looked up and put when the target lacks it (a
      * mirror that lost files since they were published is made whole; {@code ingest --fill-targets}). Before
@@ -420,6 +413,14 @@ public final class PublishRunner implements AutoCloseable {
 
     private volatile boolean fill;
 
+    /**
+     * A target without a root state whose shared group has committed offsets was emptied or replaced since it was
+     * published to, or an earlier run stopped while its first root state waited for a checkpoint below those it
+     * published: the group's offsets are moved back to the beginning, so every verified checkpoint is published to it
+     * again, the files it has skipped. Done before the consumer joins the group, and only while no other process is
+     * in the group: one that is publishes to the target now (and finds out itself when it is emptied). With
+     * {@link #fillingTarget}, moved back whatever the target holds.
+     */
     private void restartIfTargetEmptied(final KafkaConsumer<Long, CheckpointVerified> consumer) {
         final List<TopicPartition> parts = new ArrayList<>();
         for (final var pi : consumer.partitionsFor(topics.checkpointsVerified.name(), Duration.ofSeconds(30))) {
