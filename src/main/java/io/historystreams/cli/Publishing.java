@@ -33,10 +33,12 @@ import java.util.function.Predicate;
  */
 final class Publishing implements AutoCloseable {
     /** {@code publish.give.up.seconds}: how long a command waits for a target that keeps failing (0: for ever). */
-    static final String GIVE_UP_SECONDS = "give.up.seconds";
+    static final String GIVE_UP_SECONDS = ServiceConfig.PUBLISH_GIVE_UP_SECONDS.substring(
+            ServiceConfig.PUBLISH_PREFIX.length());
     static final long DEFAULT_GIVE_UP_SECONDS = 120;
     /** How long a service's root state waits for a missing checkpoint ({@link PublishRunner.Settings#releaseAfter}). */
-    static final String ROOT_WAIT_SECONDS = "root.wait.seconds";
+    static final String ROOT_WAIT_SECONDS = ServiceConfig.PUBLISH_ROOT_WAIT_SECONDS.substring(
+            ServiceConfig.PUBLISH_PREFIX.length());
     /** How often {@link #awaitPublished} reads the groups' committed offsets (a request to the coordinator each). */
     private static final long POLL_MILLIS = 50;
 

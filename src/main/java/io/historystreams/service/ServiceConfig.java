@@ -59,6 +59,10 @@ public final class ServiceConfig {
     public static final String KAFKA_PREFIX = "kafka.";
     /** Settings of every publish target ({@code publish.fsync}, {@code publish.retries}, ...): see ArchiveWriters. */
     public static final String PUBLISH_PREFIX = "publish.";
+    /** How long a bounded job waits for a target failing without a checkpoint published (see Publishing). */
+    public static final String PUBLISH_GIVE_UP_SECONDS = PUBLISH_PREFIX + "give.up.seconds";
+    /** How long a service's root state waits for a checkpoint the target lacks (see Publishing). */
+    public static final String PUBLISH_ROOT_WAIT_SECONDS = PUBLISH_PREFIX + "root.wait.seconds";
 
     private static final Map<String, String> DEFAULTS = Map.ofEntries(
             Map.entry(DATA_DIR, "./data"),
@@ -509,8 +513,7 @@ public final class ServiceConfig {
     }
 
     /** Publish settings whose values are shown: numbers and switches (timeouts, retries, fsync, give-up). */
-    private static final Set<String> PUBLISH_SHOWN = java.util.stream.Stream.concat(
-            io.historystreams.publish.ArchiveWriters.settingNames().stream(),
-            java.util.stream.Stream.of("give.up.seconds", "root.wait.seconds"))
+    /** The target writers' settings ({@code publish.fsync}, ...), shown in the log line as the known ones are. */
+    private static final Set<String> PUBLISH_SHOWN = io.historystreams.publish.ArchiveWriters.settingNames().stream()
             .map(k -> PUBLISH_PREFIX + k).collect(java.util.stream.Collectors.toUnmodifiableSet());
 }

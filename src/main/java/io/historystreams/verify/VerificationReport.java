@@ -166,6 +166,16 @@ public final class VerificationReport implements AutoCloseable {
     public static void writeHead(final JsonGenerator g, final String command, final String startedAt,
             final List<String> sources, final long from, final long to, final List<String> printed)
             throws IOException {
+        writeStart(g, command, startedAt, sources);
+        g.writeNumberField("fromLedger", from);
+        g.writeNumberField("toLedger", to);
+        writeWarnings(g, printed);
+        g.writeArrayFieldStart("checkpoints");
+    }
+
+    /** The report object opened, with {@code command}, {@code startedAt} and {@code sources}. */
+    private static void writeStart(final JsonGenerator g, final String command, final String startedAt,
+            final List<String> sources) throws IOException {
         g.writeStartObject();
         g.writeStringField("command", command);
         g.writeStringField("startedAt", startedAt);
@@ -174,10 +184,6 @@ public final class VerificationReport implements AutoCloseable {
             g.writeString(s);
         }
         g.writeEndArray();
-        g.writeNumberField("fromLedger", from);
-        g.writeNumberField("toLedger", to);
-        writeWarnings(g, printed);
-        g.writeArrayFieldStart("checkpoints");
     }
 
     /**
@@ -225,15 +231,8 @@ public final class VerificationReport implements AutoCloseable {
             final String error, final String allKey, final long startedMillis) throws IOException {
         try (OutputStream out = openPartial(target);
                 JsonGenerator g = new JsonFactory().createGenerator(out, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
-            g.writeStartObject();
-            g.writeStringField("command", command);
             // when the run began: the retries that found no source answering took their time (a trial)
-            g.writeStringField("startedAt", java.time.Instant.ofEpochMilli(startedMillis).toString());
-            g.writeArrayFieldStart("sources");
-            for (final String s : sources) {
-                g.writeString(s);
-            }
-            g.writeEndArray();
+            writeStart(g, command, java.time.Instant.ofEpochMilli(startedMillis).toString(), sources);
             g.writeArrayFieldStart("checkpoints");
             g.writeEndArray();
             g.writeObjectFieldStart("summary");
