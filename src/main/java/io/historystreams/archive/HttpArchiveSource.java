@@ -20,6 +20,8 @@ import java.util.Objects;
 import java.util.Properties;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLPeerUnverifiedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An archive served over HTTP(S), read with {@link HttpURLConnection}: real socket connect and read (idle) timeouts,
@@ -32,6 +34,7 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  * reuse their connections; the property is read once per JVM, so set it on the command line to change it.
  */
 public final class HttpArchiveSource implements ArchiveSource {
+    private static final Logger LOG = LoggerFactory.getLogger(HttpArchiveSource.class);
     /** Idle keep-alive connections per host this class asks the JDK to keep. */
     public static final int MAX_IDLE_CONNECTIONS = 32;
     /** The User-Agent sent with every request: {@code history-streams/<version>}. */
@@ -146,12 +149,18 @@ public final class HttpArchiveSource implements ArchiveSource {
     /**
      * A {@code HEAD} request: what {@link #open} would answer, without the body (the connection is kept alive). A
      * server that does not allow {@code HEAD} (405, 501) is asked with {@code GET}s from then on, their bodies left
-     * unread (a trial's server refused every {@code HEAD}: every file scanned was "refused").
+     * unread (a trial's server refused every {@code HEAD}: every file scanned was "refused"); one failing with a 5xx
+     * is asked again with a {@code GET} at once (see {@link #getInstead}).
      */
     @Override
     public Body head(final String path) throws FetchException {
         if (!headRefused) {
-            final Body body = request(path, true);
+            final Body body;
+            try {
+                body = request(path, true);
+            } catch (final HeadServerError e) {
+                return getInstead(path, e);
+            }
             if (body != null) {
                 return body;
             }
@@ -160,8 +169,54 @@ public final class HttpArchiveSource implements ArchiveSource {
         return ArchiveSource.super.head(path);
     }
 
-    /** Whether the server answered a {@code HEAD} with 405 or 501. */
+    /**
+     * The file asked with a {@code GET} (its body unread) after its {@code HEAD} failed with a 5xx: a trial's server
+     * answered 500 to every {@code HEAD} for buckets while it served them, and a scan retried each with backoffs (318 s
+     * where it takes 20). The {@code GET}'s answer stands (served, not present, refused); when it fails too, the
+     * {@code HEAD}'s failure does. After {@link #HEAD_FAILURES_BEFORE_GETS} such answers, {@code GET}s from then on.
+     */
+    private Body getInstead(final String path, final HeadServerError headFailure) throws FetchException {
+        final Body body;
+        try {
+            body = ArchiveSource.super.head(path);
+        } catch (final FetchException.Transient e) {
+            throw headFailure.failure;
+        } catch (final FetchException e) {
+            headFailedGetAnswered(headFailure);
+            throw e;
+        }
+        headFailedGetAnswered(headFailure);
+        return body;
+    }
+
+    private void headFailedGetAnswered(final HeadServerError headFailure) {
+        if (headServerErrors.incrementAndGet() == HEAD_FAILURES_BEFORE_GETS) {
+            headRefused = true;
+            LOG.warn("{} answers HEAD with {} where GET answers ({} files): it is asked with GETs from now on, their "
+                    + "bodies left unread", name, headFailure.statusLine, HEAD_FAILURES_BEFORE_GETS);
+        }
+    }
+
+    /** The {@code HEAD}s failed with a 5xx that a {@code GET} answered, before the source is asked with GETs only. */
+    static final int HEAD_FAILURES_BEFORE_GETS = 3;
+
+    /** Whether the server answered a {@code HEAD} with 405 or 501, or failed them where {@code GET}s answered. */
     private volatile boolean headRefused;
+    private final java.util.concurrent.atomic.AtomicInteger headServerErrors =
+            new java.util.concurrent.atomic.AtomicInteger();
+
+    /** A {@code HEAD} answered with a 5xx: {@code failure} is what it throws unless a {@code GET} answers. */
+    private static final class HeadServerError extends FetchException {
+        private static final long serialVersionUID = 1L;
+        private final transient FetchException.Transient failure;
+        private final String statusLine;
+
+        HeadServerError(final FetchException.Transient failure, final String statusLine) {
+            super(failure.source(), failure.path(), statusLine + " to HEAD", null);
+            this.failure = failure;
+            this.statusLine = statusLine;
+        }
+    }
 
     /** One request; a {@code HEAD} that the server does not allow (405, 501) returns null. */
     private Body request(final String path, final boolean head) throws FetchException {
@@ -239,8 +294,9 @@ public final class HttpArchiveSource implements ArchiveSource {
             }
             if (status >= 500 || status == HttpURLConnection.HTTP_CLIENT_TIMEOUT || status == 429) {
                 final Duration after = parseRetryAfter(retryAfter, Instant.now());
-                throw new FetchException.Transient(name, path,
+                final FetchException.Transient failed = new FetchException.Transient(name, path,
                         statusLine + (after == null ? "" : " (Retry-After " + after.toMillis() + " ms)"), after, null);
+                throw head && status >= 500 ? new HeadServerError(failed, statusLine) : failed;
             }
             throw new FetchException.Refused(name, path, statusLine, null);
         }

@@ -42,12 +42,14 @@ class ScanCommandTest {
             assertTrue(r.out().contains("157 checkpoints scanned: 157 complete, 0 incomplete (0 files missing, 0 "
                     + "unreadable); 1169 distinct buckets, 0 missing, 0 unreadable"), r.out());
             assertTrue(server.requests(bucket) >= 3, "the bucket's HEAD was tried again");
-            // bodies: the root state and the 157 state files, nothing else
+            // bodies: the root state and the 157 state files, nothing else but the bucket whose HEAD failed with a
+            // 5xx, asked with a GET at once (which failed too: its HEAD asked again after a backoff)
             final Map<String, Integer> bodies = server.bodiesRequested();
             final List<String> others = new ArrayList<>();
             bodies.keySet().stream().filter(p -> !p.contains("history/") && !p.contains(".well-known/"))
                     .forEach(others::add);
-            assertEquals(List.of(), others, "files read whole: " + others);
+            assertEquals(List.of(bucket.substring(1)), others, "files read whole: " + others);
+            assertEquals(1, bodies.get(bucket.substring(1)), bodies::toString);
             final JsonNode rep = new ObjectMapper().readTree(report.toFile());
             assertTrue(rep.get("summary").get("allPresent").asBoolean(), rep::toString);
             assertEquals(157, rep.get("checkpoints").size());
@@ -167,6 +169,40 @@ class ScanCommandTest {
             // the note said at every run is left out with --quiet (a cron job's mail held it each time)
             assertFalse(r.out().contains("existence only"), r.out());
             assertTrue(Cli.run("scan", "--archive", server.url()).out().contains("note: existence only"));
+        }
+    }
+
+    @Test
+    void aServerThatFailsHeadsOfBucketsWhereItServesThemIsAskedWithGets() throws Exception {
+        // a trial's server answered 500 to every HEAD of a bucket and served them: each was retried with backoffs, and
+        // the source taken as down and back (its rechecks GET), 318 s for the scan
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            server.failHead(500, p -> p.startsWith("bucket/"));
+            final String missing = "/" + firstBucketOf(Fixtures.testnetSmall(), 0x27f);
+            server.on(missing).status(404).times(1000);
+            final Cli.Ran[] ran = new Cli.Ran[1];
+            final List<String> warnings = io.historystreams.testing.Logs.during(
+                    io.historystreams.archive.HttpArchiveSource.class,
+                    () -> ran[0] = Cli.run("scan", "--archive", server.url(), "--to", "1000", "--quiet"))
+                    .stream().map(e -> e.getLevel() + " " + e.getFormattedMessage()).toList();
+            final Cli.Ran r = ran[0];
+            assertEquals(ExitCode.VERIFICATION_FAILED, r.code(), r.out());
+            // the bucket the GET says is not there is missing, not unreadable
+            assertTrue(r.out().contains("16 checkpoints scanned"), r.out());
+            assertTrue(r.out().matches("(?s).*distinct buckets, 1 missing, 0 unreadable.*"), r.out());
+            assertEquals(1, warnings.size(), "said once: " + warnings);
+            assertTrue(warnings.get(0).startsWith("WARN " + server.url() + " answers HEAD with HTTP 500 Internal "
+                    + "Server Error where GET answers (3 files): it is asked with GETs from now on"),
+                    warnings::toString);
+            // each bucket asked with one GET; no HEAD of a bucket asked again: those sent before the switch, in
+            // parallel, failed once each (a retry would have asked again)
+            final List<String> log = server.requestLog();
+            final long gets = log.stream().filter(l -> l.startsWith("GET bucket/")).count();
+            final List<String> heads = log.stream().filter(l -> l.startsWith("HEAD bucket/")).toList();
+            final int buckets = Integer.parseInt(r.out().replaceAll("(?s).* (\\d+) distinct buckets.*", "$1"));
+            assertEquals(buckets, gets, String.join("\n", log));
+            assertEquals(heads.size(), new java.util.HashSet<>(heads).size(), String.join("\n", heads));
+            assertTrue(heads.size() >= 3 && heads.size() < buckets / 2, heads.size() + " of " + buckets);
         }
     }
 

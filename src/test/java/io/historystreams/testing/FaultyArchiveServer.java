@@ -192,10 +192,18 @@ public final class FaultyArchiveServer implements AutoCloseable {
     }
 
     private volatile boolean refuseHead;
+    private volatile int headStatus;
+    private volatile java.util.function.Predicate<String> headFailing = p -> false;
 
     /** Answers every {@code HEAD} with 405 from now on, as some servers do. */
     public void refuseHead() {
         refuseHead = true;
+    }
+
+    /** Answers every {@code HEAD} of a path matching {@code paths} with {@code status} from now on (GETs served). */
+    public void failHead(final int status, final java.util.function.Predicate<String> paths) {
+        headStatus = status;
+        headFailing = paths;
     }
 
     /** Forgets every scripted fault (counters are kept). */
@@ -382,6 +390,11 @@ public final class FaultyArchiveServer implements AutoCloseable {
         if (!req.method.equals("GET") && !(req.method.equals("HEAD") && !refuseHead)) {
             log(req, "405");
             sendStatus(out, req, 405, Map.of("Allow", "GET, HEAD"), req.keepAlive);
+            return req.keepAlive;
+        }
+        if (req.method.equals("HEAD") && headFailing.test(req.path)) {
+            log(req, String.valueOf(headStatus));
+            sendStatus(out, req, headStatus, Map.of(), req.keepAlive);
             return req.keepAlive;
         }
         awaitRelease(req.path);
