@@ -1,5 +1,8 @@
 package io.historystreams.cli;
 
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import io.historystreams.archive.ArchivePaths;
 import io.historystreams.archive.Checkpoint;
 import io.historystreams.archive.FetchObserver;
@@ -9,12 +12,18 @@ import io.historystreams.verify.HasVerifier;
 import io.historystreams.verify.HistoryArchiveState;
 import io.historystreams.verify.VerificationException;
 import io.historystreams.verify.VerificationLimits;
+import io.historystreams.verify.VerificationReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -37,12 +46,35 @@ public final class StatusCommand implements Callable<Integer> {
     @Mixin
     ArchiveOptions archive;
 
+    @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE: each source's root "
+            + "(roots[]: source, read, currentLedger, checkpoint, hex, network, server, version, buckets, stateFile "
+            + "PRESENT / MISSING / UNREADABLE; or reason and detail), warnings, notes, and summary (sourcesRead, "
+            + "oneArchive, behind, checkpointsApart, exitCode).")
+    Path report;
+
     @Spec
     CommandSpec spec;
+
+    /** What one source's root state said, for the report: null fields when it could not be read. */
+    private record Root(String source, HistoryArchiveState state, long checkpoint, String stateFile,
+            String stateFileDetail, String reason, String detail) {
+    }
 
     @Override
     public Integer call() {
         final PrintWriter out = spec.commandLine().getOut();
+        final long startedMillis = System.currentTimeMillis();
+        if (report != null) {
+            try {
+                VerificationReport.checkWritable(report);
+            } catch (final IOException e) {
+                spec.commandLine().getErr().println("error: " + e.getMessage());
+                return ExitCode.COULD_NOT_RUN;
+            }
+        }
+        // every line said, for the report's warnings and notes
+        final List<String> said = new ArrayList<>();
+        final List<Root> read = new ArrayList<>();
         try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
             final List<String> names = ha.sourceNames();
             final Map<String, HistoryArchiveState> roots = new LinkedHashMap<>();
@@ -60,6 +92,7 @@ public final class StatusCommand implements Callable<Integer> {
                 } catch (final VerificationException e) {
                     out.println(name + ": cannot read its root state: " + e.reason() + " " + ArchivePaths.WELL_KNOWN
                             + ": " + e.detail());
+                    read.add(new Root(name, null, -1, null, null, e.reason().name(), e.detail()));
                     bad = true;
                     if (e.reason() == FailureReason.FETCH_FAILED) {
                         unreachable++;
@@ -69,6 +102,8 @@ public final class StatusCommand implements Callable<Integer> {
                 roots.put(name, root);
                 final long cp = Checkpoint.containing(Math.max(1, root.currentLedger()));
                 String own;
+                String stateFile = "PRESENT";
+                String stateFileDetail = null;
                 try {
                     once.exists(ArchivePaths.has(cp), others);
                     own = "its state file is there";
@@ -76,8 +111,11 @@ public final class StatusCommand implements Callable<Integer> {
                     own = e.reason() == FailureReason.MISSING_FILE ? "its state file " + ArchivePaths.has(cp)
                             + " is MISSING (the root is ahead of the files)" : "its state file cannot be looked up: "
                             + e.reason() + " " + e.detail();
+                    stateFile = e.reason() == FailureReason.MISSING_FILE ? "MISSING" : "UNREADABLE";
+                    stateFileDetail = e.reason() + " " + e.detail();
                     bad = true;
                 }
+                read.add(new Root(name, root, cp, stateFile, stateFileDetail, null, null));
                 out.printf("%s: current ledger %d (checkpoint 0x%x), %s, server %s, state file version %d, %d buckets"
                         + " named; %s%n", name, root.currentLedger(), cp, root.networkPassphrase() == null
                                 ? "no network named (a version-1 state file" + (archive.networkPassphrase == null
@@ -94,6 +132,7 @@ public final class StatusCommand implements Callable<Integer> {
                 // file for the checkpoint of the lower root
                 final ArchiveOptions.SourcesAgree agree = ArchiveOptions.sourcesAgree(ha);
                 agree.warnings().forEach(out::println);
+                said.addAll(agree.warnings());
                 if (agree.uncompared() > 0) {
                     // not shown to be one archive: not a clean status either
                     oneArchive = false;
@@ -101,23 +140,92 @@ public final class StatusCommand implements Callable<Integer> {
                 }
             } catch (final IllegalArgumentException e) {
                 out.println("warning: " + e.getMessage());
+                said.add("warning: " + e.getMessage());
                 oneArchive = false;
                 bad = true;
             }
+            List<String> behind = List.of();
+            final long apart = ledgers.isEmpty() ? 0 : (Checkpoint.containing(ledgers.last())
+                    - Checkpoint.containing(ledgers.first())) / Checkpoint.FREQUENCY;
             if (oneArchive && ledgers.size() > 1) {
                 // named (a trial: "a mirror behind the others", which?)
-                final List<String> behind = roots.entrySet().stream()
+                behind = roots.entrySet().stream()
                         .filter(e -> e.getValue().currentLedger() < ledgers.last()).map(Map.Entry::getKey).toList();
-                out.printf("note: the sources' roots are %d checkpoint(s) apart (ledgers %d..%d): behind the others: "
-                        + "%s%n", (Checkpoint.containing(ledgers.last()) - Checkpoint.containing(ledgers.first()))
-                        / Checkpoint.FREQUENCY, ledgers.first(), ledgers.last(), String.join(", ", behind));
+                final String note = String.format("note: the sources' roots are %d checkpoint(s) apart (ledgers "
+                        + "%d..%d): behind the others: %s", apart, ledgers.first(), ledgers.last(),
+                        String.join(", ", behind));
+                out.println(note);
+                said.add(note);
             }
             out.flush();
-            if (unreachable == names.size()) {
-                // no source answered: an outage, not a damaged archive (a cron job tells them apart, as verify's)
-                return ExitCode.ARCHIVE_UNREACHABLE;
+            // no source answered: an outage, not a damaged archive (a cron job tells them apart, as verify's)
+            final int code = unreachable == names.size() ? ExitCode.ARCHIVE_UNREACHABLE
+                    : bad ? ExitCode.VERIFICATION_FAILED : ExitCode.OK;
+            if (report != null) {
+                try {
+                    writeReport(names, read, said, oneArchive, behind, apart, code, startedMillis);
+                } catch (final IOException e) {
+                    spec.commandLine().getErr().println("error: " + e.getMessage());
+                    return ExitCode.COULD_NOT_RUN;
+                }
             }
-            return bad ? ExitCode.VERIFICATION_FAILED : ExitCode.OK;
+            return code;
         }
+    }
+
+    /**
+     * The report ({@code --report}): what was printed, for a script (a trial's alerting read status's lines with
+     * {@code grep}).
+     */
+    private void writeReport(final List<String> sources, final List<Root> read, final List<String> said,
+            final boolean oneArchive, final List<String> behind, final long apart, final int code,
+            final long startedMillis) throws IOException {
+        try (OutputStream os = VerificationReport.openPartial(report);
+                JsonGenerator g = new JsonFactory().createGenerator(os, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
+            VerificationReport.writeStart(g, "status", java.time.Instant.ofEpochMilli(startedMillis).toString(),
+                    sources);
+            VerificationReport.writeWarnings(g, said);
+            g.writeArrayFieldStart("roots");
+            for (final Root r : read) {
+                g.writeStartObject();
+                g.writeStringField("source", r.source());
+                g.writeBooleanField("read", r.state() != null);
+                if (r.state() == null) {
+                    g.writeStringField("reason", r.reason());
+                    g.writeStringField("detail", r.detail());
+                } else {
+                    final HistoryArchiveState st = r.state();
+                    g.writeNumberField("currentLedger", st.currentLedger());
+                    g.writeNumberField("checkpoint", r.checkpoint());
+                    g.writeStringField("hex", "0x" + Long.toHexString(r.checkpoint()));
+                    g.writeStringField("network", st.networkPassphrase());
+                    g.writeStringField("server", st.server());
+                    g.writeNumberField("version", st.version());
+                    g.writeNumberField("buckets", st.buckets().size());
+                    g.writeStringField("stateFile", r.stateFile());
+                    if (r.stateFileDetail() != null) {
+                        g.writeStringField("stateFileDetail", r.stateFileDetail());
+                    }
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeObjectFieldStart("summary");
+            g.writeNumberField("sources", sources.size());
+            g.writeNumberField("sourcesRead", read.stream().filter(r -> r.state() != null).count());
+            g.writeBooleanField("oneArchive", oneArchive);
+            g.writeArrayFieldStart("behind");
+            for (final String b : behind) {
+                g.writeString(b);
+            }
+            g.writeEndArray();
+            g.writeNumberField("checkpointsApart", apart);
+            g.writeNumberField("exitCode", code);
+            g.writeNumberField("elapsedMillis", Math.max(0, System.currentTimeMillis() - startedMillis));
+            g.writeStringField("finishedAt", VerificationReport.now());
+            g.writeEndObject();
+            g.writeEndObject();
+        }
+        VerificationReport.moveIntoPlace(report);
     }
 }

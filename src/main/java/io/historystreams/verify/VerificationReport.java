@@ -174,7 +174,7 @@ public final class VerificationReport implements AutoCloseable {
     }
 
     /** The report object opened, with {@code command}, {@code startedAt} and {@code sources}. */
-    private static void writeStart(final JsonGenerator g, final String command, final String startedAt,
+    public static void writeStart(final JsonGenerator g, final String command, final String startedAt,
             final List<String> sources) throws IOException {
         g.writeStartObject();
         g.writeStringField("command", command);

@@ -1,5 +1,7 @@
 package io.historystreams.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.historystreams.archive.ArchivePaths;
 import io.historystreams.testing.Cli;
 import io.historystreams.testing.FaultyArchiveServer;
@@ -12,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code status}: each source's root state, whether its checkpoint's state file is there, and whether they agree. */
@@ -59,6 +62,66 @@ class StatusCommandTest {
                 }
             }
         }
+    }
+
+    @Test
+    void theReportSaysWhatWasPrintedForAScript() throws Exception {
+        // a trial's alerting read status's lines with grep: --report, as verify and scan
+        Files.createDirectories(tmp.resolve("none"));
+        final Path lagging = lagging();
+        final Path report = tmp.resolve("reports/status.json");
+        final Cli.Ran apart = Cli.run("status", "--archive", Fixtures.testnetSmall().toString(), "--archive",
+                tmp.resolve("none").toString(), "--archive", lagging.toString(), "--report", report.toString());
+        assertEquals(ExitCode.VERIFICATION_FAILED, apart.code(), apart.out());
+        final JsonNode rep = new ObjectMapper().readTree(report.toFile());
+        assertEquals("status", rep.get("command").asText());
+        assertEquals(3, rep.get("sources").size());
+        final JsonNode roots = rep.get("roots");
+        assertEquals(3, roots.size(), rep::toString);
+        assertTrue(roots.get(0).get("read").asBoolean());
+        assertEquals(10047, roots.get(0).get("currentLedger").asLong());
+        assertEquals("0x273f", roots.get(0).get("hex").asText());
+        assertEquals("Test SDF Network ; September 2015", roots.get(0).get("network").asText());
+        assertEquals("PRESENT", roots.get(0).get("stateFile").asText());
+        assertEquals(14, roots.get(0).get("buckets").asInt());
+        assertEquals(tmp.resolve("none").toString(), roots.get(1).get("source").asText());
+        assertFalse(roots.get(1).get("read").asBoolean());
+        assertEquals("MISSING_FILE", roots.get(1).get("reason").asText());
+        assertEquals(9983, roots.get(2).get("currentLedger").asLong());
+        final JsonNode summary = rep.get("summary");
+        assertEquals(2, summary.get("sourcesRead").asInt());
+        assertTrue(summary.get("oneArchive").asBoolean());
+        assertEquals(lagging.toString(), summary.get("behind").get(0).asText());
+        assertEquals(1, summary.get("checkpointsApart").asInt());
+        assertEquals(1, summary.get("exitCode").asInt());
+        assertTrue(rep.get("notes").get(0).asText().startsWith("the sources' roots are 1 checkpoint(s) apart"),
+                rep::toString);
+
+        // a root ahead of its files: its state file MISSING
+        final Path copy = tmp.resolve("copy");
+        ForgedArchive.copyOfPubnetGenesis(copy);
+        Files.delete(copy.resolve(ArchivePaths.has(0x7f)));
+        assertEquals(ExitCode.VERIFICATION_FAILED, Cli.run("status", "--archive", copy.toString(), "--report",
+                report.toString()).code());
+        final JsonNode ahead = new ObjectMapper().readTree(report.toFile());
+        assertEquals("MISSING", ahead.get("roots").get(0).get("stateFile").asText(), ahead::toString);
+        assertTrue(ahead.get("roots").get(0).get("network").isNull(), ahead::toString);
+
+        // no source answering: exit 3, and the report says so (not the last run's)
+        final int refused;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            refused = s.getLocalPort();
+        }
+        assertEquals(ExitCode.ARCHIVE_UNREACHABLE, Cli.run("status", "--archive", "http://127.0.0.1:" + refused
+                + "/", "--report", report.toString()).code());
+        final JsonNode down = new ObjectMapper().readTree(report.toFile());
+        assertEquals(3, down.get("summary").get("exitCode").asInt(), down::toString);
+        assertEquals("FETCH_FAILED", down.get("roots").get(0).get("reason").asText(), down::toString);
+
+        // a report that cannot be written is refused before the archive is asked
+        final Cli.Ran dir = Cli.run("status", "--archive", copy.toString(), "--report", tmp.toString());
+        assertEquals(ExitCode.COULD_NOT_RUN, dir.code(), dir.out());
+        assertTrue(dir.out().contains("cannot write the report"), dir.out());
     }
 
     @Test
