@@ -209,7 +209,6 @@ public final class ArchiveWriters {
         return new RetryingArchiveWriter(writer, policy);
     }
 
-    /** Parses {@code put=...;mkdir=...} into its settings (unknown keys refused). */
     /** A {@code ;} followed at once by a word and {@code =}: a setting, when the word is a known key. */
     private static final Pattern GLUED = Pattern.compile(";([A-Za-z][A-Za-z.]*)=");
 
@@ -232,6 +231,7 @@ public final class ArchiveWriters {
         return d[word.length()][key.length()] <= 2;
     }
 
+    /** Parses {@code put=...;mkdir=...} into its settings (unknown keys refused). */
     static Map<String, String> parseCommandSpec(final String spec) {
         final Map<String, String> out = new LinkedHashMap<>();
         if (spec.isBlank()) {

@@ -136,8 +136,8 @@ public final class ServiceConfig {
         c.checkRanges();
         final List<String> unknown = c.unknownKeys();
         if (!unknown.isEmpty()) {
-            LoggerFactory.getLogger(ServiceConfig.class).warn("unknown setting(s) {} ignored: is one misspelled? "
-                    + "(the settings are in the README's Configuration; Kafka client settings take kafka.)", unknown);
+            LoggerFactory.getLogger(ServiceConfig.class).warn("unknown setting(s) {} ignored: {}(the settings are in "
+                    + "the README's Configuration; Kafka client settings take kafka.)", unknown, nearNames(unknown));
         }
         final List<String> unknownKafka = c.unknownKafkaKeys();
         if (!unknownKafka.isEmpty()) {
@@ -158,6 +158,23 @@ public final class ServiceConfig {
                     throw new IllegalStateException(e);
                 }
             }).collect(java.util.stream.Collectors.toUnmodifiableSet());
+
+    /**
+     * "did you mean X (not Y)? " for each of {@code unknown} within two edits of a known setting, or "is one
+     * misspelled? " (a trial's {@code fetch.max.atempts} was said unknown, the setting meant left to be found).
+     */
+    static String nearNames(final List<String> unknown) {
+        final StringBuilder out = new StringBuilder();
+        for (final String u : unknown) {
+            final List<String> near = KNOWN.stream().filter(k -> !k.endsWith(".")
+                    && io.historystreams.publish.ArchiveWriters.closeTo(u, k)).sorted().toList();
+            if (!near.isEmpty()) {
+                out.append("did you mean ").append(String.join(" or ", near)).append(" (not ").append(u)
+                        .append(")? ");
+            }
+        }
+        return out.length() == 0 ? "is one misspelled? " : out.toString();
+    }
 
     /** Settings no part of the service reads (a misspelling is silently ignored otherwise), sorted. */
     List<String> unknownKeys() {
@@ -512,7 +529,6 @@ public final class ServiceConfig {
         return shown + " (+" + kafkaClientSettings().size() + " Kafka client settings not shown)";
     }
 
-    /** Publish settings whose values are shown: numbers and switches (timeouts, retries, fsync, give-up). */
     /** The target writers' settings ({@code publish.fsync}, ...), shown in the log line as the known ones are. */
     private static final Set<String> PUBLISH_SHOWN = io.historystreams.publish.ArchiveWriters.settingNames().stream()
             .map(k -> PUBLISH_PREFIX + k).collect(java.util.stream.Collectors.toUnmodifiableSet());

@@ -123,6 +123,10 @@ class ServiceConfigTest {
         cli.put("publish.fsync", "false");
         final ServiceConfig c = ServiceConfig.load(null, Map.of("HISTORY_STREAMS_BLOB_KEEP", "all"), cli);
         assertEquals(java.util.List.of("no.such.setting", "num.stream.thread"), c.unknownKeys());
+        // the setting meant is named (a trial's misspelt -D was said unknown, and the right name left to be found)
+        assertEquals("did you mean num.stream.threads (not num.stream.thread)? ",
+                ServiceConfig.nearNames(c.unknownKeys()));
+        assertEquals("is one misspelled? ", ServiceConfig.nearNames(java.util.List.of("no.such.setting")));
         assertEquals(java.util.List.of(), ServiceConfig.load(null, Map.of(), Map.of()).unknownKeys(),
                 "the defaults are all known");
     }
