@@ -173,7 +173,8 @@ public final class HttpArchiveSource implements ArchiveSource {
      * The file asked with a {@code GET} (its body unread) after its {@code HEAD} failed with a 5xx: a trial's server
      * answered 500 to every {@code HEAD} for buckets while it served them, and a scan retried each with backoffs (318 s
      * where it takes 20). The {@code GET}'s answer stands (served, not present, refused); when it fails too, the
-     * {@code HEAD}'s failure does. After {@link #HEAD_FAILURES_BEFORE_GETS} such answers, {@code GET}s from then on.
+     * {@code HEAD}'s failure does. Not after a 5xx with a {@code Retry-After}, which asks for a wait. After
+     * {@link #HEAD_FAILURES_BEFORE_GETS} such answers, {@code GET}s from then on.
      */
     private Body getInstead(final String path, final HeadServerError headFailure) throws FetchException {
         final Body body;
@@ -296,7 +297,8 @@ public final class HttpArchiveSource implements ArchiveSource {
                 final Duration after = parseRetryAfter(retryAfter, Instant.now());
                 final FetchException.Transient failed = new FetchException.Transient(name, path,
                         statusLine + (after == null ? "" : " (Retry-After " + after.toMillis() + " ms)"), after, null);
-                throw head && status >= 500 ? new HeadServerError(failed, statusLine) : failed;
+                // (not with a Retry-After: the server asked for a wait)
+                throw head && status >= 500 && after == null ? new HeadServerError(failed, statusLine) : failed;
             }
             throw new FetchException.Refused(name, path, statusLine, null);
         }

@@ -101,6 +101,30 @@ class HttpArchiveSourceTest {
     }
 
     @Test
+    void aHeadFailingWithA5xxIsAskedAgainWithAGetUnlessTheServerAskedForAWait() throws IOException {
+        // the GET's answer stands; its body is not read
+        server.on(bucket).status(502).times(1);
+        assertEquals(bucketBytes.length, source.head(bucket).declaredLength());
+        final String absent = "bucket/00/00/00/bucket-" + "0".repeat(64) + ".xdr.gz";
+        server.on(absent).status(500).times(1);
+        assertInstanceOf(FetchException.NotPresent.class, assertThrows(FetchException.class,
+                () -> source.head(absent)));
+        assertEquals(2, server.requests(absent), "a HEAD, then a GET");
+        // the GET failing too: the HEAD's failure
+        server.on(bucket).status(500).status(503).times(1);
+        final FetchException.Transient both = assertInstanceOf(FetchException.Transient.class,
+                assertThrows(FetchException.class, () -> source.head(bucket)));
+        assertTrue(both.getMessage().contains("HTTP 500"), both.getMessage());
+        // a Retry-After asks for a wait: no GET at once
+        final int before = server.requests(bucket);
+        server.on(bucket).status(503, "Retry-After", "1").times(1);
+        assertEquals(Duration.ofSeconds(1), assertInstanceOf(FetchException.Transient.class,
+                assertThrows(FetchException.class, () -> source.head(bucket))).retryAfter());
+        assertEquals(before + 1, server.requests(bucket));
+        assertEquals(2, server.bodiesRequested().get(bucket), "a GET after each HEAD that failed without a wait asked");
+    }
+
+    @Test
     void otherClientErrorsAreRefused() {
         server.on(bucket).status(401).status(400);
         assertInstanceOf(FetchException.Refused.class, failure(bucket));
