@@ -7,6 +7,16 @@ public final class ArchiveSources {
     private ArchiveSources() {
     }
 
+    /**
+     * The name the events give the source {@code root}: a URL without its credentials (see {@link Credentials}), a
+     * directory by its absolute path (a relative one means nothing to the events' consumers, nor to a worker started
+     * in another directory; a trial's tail and ingest of one directory named it two ways in one topic).
+     */
+    public static String eventName(final String root) {
+        return root.contains("://") || root.regionMatches(true, 0, "file:", 0, 5) ? Credentials.strip(root)
+                : java.nio.file.Path.of(root).toAbsolutePath().normalize().toString();
+    }
+
     /** The source for {@code rootOrUrl}; throws IllegalArgumentException for an unsupported scheme or a bad root. */
     public static ArchiveSource open(final String rootOrUrl, final SourceOptions options) {
         if (rootOrUrl == null || rootOrUrl.isBlank()) {

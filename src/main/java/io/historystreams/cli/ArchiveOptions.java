@@ -160,15 +160,11 @@ public final class ArchiveOptions {
     }
 
     /**
-     * The sources as {@code ingest}'s requests (and so its events) name them: without credentials (see
-     * {@code Credentials}), and a directory by its absolute path, which a relative one typed here would not be for
-     * the events' consumers or for a worker started in another directory. ({@code tail} keeps the names as typed:
-     * they key its saved position.)
+     * The sources as the requests (and so the events) of {@code ingest} and {@code tail} name them: see {@link
+     * io.historystreams.archive.ArchiveSources#eventName}.
      */
     public List<String> requestSources() {
-        return archives.stream().map(r -> r.contains("://") || r.regionMatches(true, 0, "file:", 0, 5)
-                ? io.historystreams.archive.Credentials.strip(r)
-                : java.nio.file.Path.of(r).toAbsolutePath().normalize().toString()).toList();
+        return archives.stream().map(io.historystreams.archive.ArchiveSources::eventName).toList();
     }
 
     public String passphrase() {

@@ -107,8 +107,9 @@ public final class TailCommand implements Callable<Integer> {
                 Publishing publishing = Publishing.start(PipelineArchive.require(svc, probe,
                         archive.passphrase()), publishTo);
                 HistoryArchive ha = archive.open(svc.metrics(), config);
-                Tailer tailer = new Tailer(ha, archive.roots(), archive.passphrase(), svc.topics(), svc.clientProps(),
-                        config.get(ServiceConfig.APPLICATION_ID) + "-tailer", from == null ? -1 : from);
+                Tailer tailer = new Tailer(ha, archive.requestSources(), archive.passphrase(), svc.topics(),
+                        svc.clientProps(), config.get(ServiceConfig.APPLICATION_ID) + "-tailer",
+                        from == null ? -1 : from);
                 // each checkpoint's verdict, as the pipeline commits it (without it only /metrics told)
                 VerdictLog verdicts = VerdictLog.start(svc.clientProps(), svc.topics(), spec.commandLine().getOut())) {
             tailer.bindMetrics(svc.metrics().registry());

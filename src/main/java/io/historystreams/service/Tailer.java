@@ -79,6 +79,20 @@ public final class Tailer implements AutoCloseable {
                 (org.apache.kafka.common.serialization.Serializer) new RoutingValues(topics));
         producer.initTransactions(); // fences an older tailer with the same id
         final Map<String, Long> saved = readState(clientProps);
+        if (!saved.containsKey(archiveId)) {
+            // a position saved under a directory's relative name (as typed, before the events named it by its
+            // absolute path) is this archive's when it names the same directory from here
+            for (final Map.Entry<String, Long> e : Map.copyOf(saved).entrySet()) {
+                if (!e.getKey().contains("://") && io.historystreams.archive.ArchiveSources.eventName(e.getKey())
+                        .equals(archiveId)) {
+                    LOG.info("the position saved under {} is taken for {}, the same directory", e.getKey(),
+                            archiveId);
+                    saved.remove(e.getKey());
+                    saved.put(archiveId, e.getValue());
+                    break;
+                }
+            }
+        }
         final long stored = saved.getOrDefault(archiveId, -1L);
         this.last = stored >= 0 ? stored : startLedger >= 0 ? Checkpoint.containing(startLedger) - Checkpoint.FREQUENCY
                 : -2;
@@ -90,10 +104,10 @@ public final class Tailer implements AutoCloseable {
         }
         saved.remove(archiveId);
         if (stored < 0 && !saved.isEmpty()) {
-            // the position is kept under the first --archive as typed: another spelling, or another source in
-            // front, starts afresh, and the checkpoints since the saved position would be skipped without a word
+            // the position is kept under the first --archive: another URL, or another source in front, starts
+            // afresh, and the checkpoints since the saved position would be skipped without a word
             LOG.warn("no saved position for {}, but for {}: if that is the same archive under another name (the "
-                    + "first --archive, as typed, names the position), give --from with the ledger after its last "
+                    + "first --archive names the position), give --from with the ledger after its last "
                     + "checkpoint, or the same first --archive; starting {}", archiveId, saved,
                     startLedger >= 0 ? "at ledger " + startLedger : "at the archive's current checkpoint");
         }

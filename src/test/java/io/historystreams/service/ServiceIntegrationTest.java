@@ -577,6 +577,37 @@ class ServiceIntegrationTest extends WithEmbeddedBroker {
         }
     }
 
+    @Test
+    void aPositionSavedUnderADirectorysRelativeNameIsKeptOnceTheTailNamesItsAbsolutePath() throws Exception {
+        // a trial: tail's events named a directory as typed (relative), ingest's by its absolute path, in one topic;
+        // tail now names it as ingest does, and a position an earlier tail saved under the typed name stands
+        final String app = "tailrel";
+        final Path archive = Fixtures.testnetSmall();
+        final String relative = Path.of("").toAbsolutePath().relativize(archive).toString();
+        final String absolute = io.historystreams.archive.ArchiveSources.eventName(relative);
+        assertEquals(archive.toAbsolutePath().normalize().toString(), absolute);
+        try (HistoryStreamsService svc = tailService(app, Map.of());
+                HistoryArchive ha = HistoryArchive.open(List.of(relative), SourceOptions.defaults(),
+                        RetryPolicy.defaults(), FetchObserver.NONE)) {
+            try (Tailer before = new Tailer(ha, List.of(relative), TESTNET, svc.topics(), svc.clientProps(),
+                    app + "-tailer", -1)) {
+                assertEquals(List.of(0x273fL), before.pollOnce());
+            }
+            final var said = io.historystreams.testing.Logs.during(Tailer.class, () -> {
+                try (Tailer now = new Tailer(ha, List.of(absolute), TESTNET, svc.topics(), svc.clientProps(),
+                        app + "-tailer", -1)) {
+                    assertEquals(0x273fL, now.lastRequested());
+                    assertEquals(List.of(), now.pollOnce(), "nothing new: not asked again");
+                }
+            });
+            final List<String> lines = said.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .toList();
+            assertTrue(lines.contains("the position saved under " + relative + " is taken for " + absolute
+                    + ", the same directory"), lines::toString);
+            assertTrue(lines.stream().noneMatch(l -> l.startsWith("no saved position")), lines::toString);
+        }
+    }
+
     /** A service of application {@code app} on topics and a data dir of its own, with {@code more} settings. */
     private HistoryStreamsService tailService(final String app, final Map<String, String> more)
             throws java.io.IOException {
