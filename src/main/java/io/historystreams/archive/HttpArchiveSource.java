@@ -171,8 +171,8 @@ public final class HttpArchiveSource implements ArchiveSource {
 
     /**
      * The file asked with a {@code GET} (its body unread) after its {@code HEAD} failed with a 5xx: a trial's server
-     * answered 500 to every {@code HEAD} for buckets while it served them, and a scan retried each with backoffs (318 s
-     * where it takes 20). The {@code GET}'s answer stands (served, not present, refused); when it fails too, the
+     * answered 500 to every {@code HEAD} for buckets while it served them, and a scan retried each with backoffs
+     * (318 s). The {@code GET}'s answer stands (served, not present, refused); when it fails too, the
      * {@code HEAD}'s failure does. Not after a 5xx with a {@code Retry-After}, which asks for a wait. After
      * {@link #HEAD_FAILURES_BEFORE_GETS} such answers, {@code GET}s from then on.
      */

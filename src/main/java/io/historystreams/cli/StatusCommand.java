@@ -145,9 +145,10 @@ public final class StatusCommand implements Callable<Integer> {
                 bad = true;
             }
             List<String> behind = List.of();
-            final long apart = ledgers.isEmpty() ? 0 : (Checkpoint.containing(ledgers.last())
-                    - Checkpoint.containing(ledgers.first())) / Checkpoint.FREQUENCY;
+            long apart = 0; // (roots of two archives are not apart: they are not one archive)
             if (oneArchive && ledgers.size() > 1) {
+                apart = (Checkpoint.containing(ledgers.last()) - Checkpoint.containing(ledgers.first()))
+                        / Checkpoint.FREQUENCY;
                 // named (a trial: "a mirror behind the others", which?)
                 behind = roots.entrySet().stream()
                         .filter(e -> e.getValue().currentLedger() < ledgers.last()).map(Map.Entry::getKey).toList();
