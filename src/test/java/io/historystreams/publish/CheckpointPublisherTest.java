@@ -600,6 +600,7 @@ class CheckpointPublisherTest {
             // the command that had published everything said so)
             p.publish(cps.get(1));
             assertEquals(0xff, root(partial));
+            assertEquals(0xff, p.lastRootLedger(), "the gauge follows the root written");
             assertArrayEquals(Files.readAllBytes(partial.resolve(ArchivePaths.has(0xff))),
                     Files.readAllBytes(partial.resolve(ArchivePaths.WELL_KNOWN)));
         }
