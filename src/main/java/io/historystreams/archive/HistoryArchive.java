@@ -44,6 +44,8 @@ public final class HistoryArchive implements AutoCloseable {
     private final boolean ownsHealth;
     /** Whether the archive was closed; shared with the views of {@link #without}, whose rechecks then say nothing. */
     private final java.util.concurrent.atomic.AtomicBoolean closed;
+    /** Whether an attempt that waited out a timeout ends the fetch (see {@link #retryingQuickFailuresOnly}). */
+    private final boolean timeoutsFinal;
 
     /** Reads one file's body; throws VerificationException for bad content, IOException for transfer problems. */
     @FunctionalInterface
@@ -64,12 +66,12 @@ public final class HistoryArchive implements AutoCloseable {
     private enum State { ACTIVE, NOT_PRESENT, REFUSED, BLAMED, DOWN }
 
     public HistoryArchive(final List<ArchiveSource> sources, final RetryPolicy retry, final FetchObserver observer) {
-        this(sources, retry, observer, null, -1);
+        this(sources, retry, observer, null, -1, false);
     }
 
     /** {@code health} null: acquired for the sources ({@link #ownsHealth}); otherwise shared with another archive's. */
     private HistoryArchive(final List<ArchiveSource> sources, final RetryPolicy retry, final FetchObserver observer,
-            final SourceHealth[] health, final int downAfter) {
+            final SourceHealth[] health, final int downAfter, final boolean timeoutsFinal) {
         Objects.requireNonNull(sources, "sources");
         if (sources.isEmpty()) {
             throw new IllegalArgumentException("an archive needs at least one source");
@@ -85,6 +87,7 @@ public final class HistoryArchive implements AutoCloseable {
         this.downAfter = health == null ? this.retry.maxAttempts() : downAfter;
         this.health = health != null ? health
                 : this.names.stream().map(SourceHealth::acquire).toArray(SourceHealth[]::new);
+        this.timeoutsFinal = timeoutsFinal;
     }
 
     /**
@@ -102,6 +105,7 @@ public final class HistoryArchive implements AutoCloseable {
         this.preferred = new AtomicInteger(of.preferred.get());
         this.avoided = avoided;
         this.closed = of.closed;
+        this.timeoutsFinal = of.timeoutsFinal;
     }
 
     /** Opens a source for every root (see {@link ArchiveSources#open}), in order of preference. */
@@ -139,7 +143,18 @@ public final class HistoryArchive implements AutoCloseable {
      * that is down. It shares the sources: close this archive, not the one returned.
      */
     public HistoryArchive withRetryPolicy(final RetryPolicy policy) {
-        return new HistoryArchive(sources, policy, FetchObserver.NONE, health, downAfter);
+        return new HistoryArchive(sources, policy, FetchObserver.NONE, health, downAfter, timeoutsFinal);
+    }
+
+    /**
+     * This archive's sources, retrying only the transient failures that came at once (refused connections, 5xx,
+     * 429, resets): an attempt that waited out a timeout ends the fetch as FETCH_FAILED. For a look that must answer
+     * in about one timeout per source (a trial's {@code status} waited out every retry of a hanging mirror, 3 minutes,
+     * and one attempt instead failed at a single refused connection). It shares the sources, as {@link
+     * #withRetryPolicy} does.
+     */
+    public HistoryArchive retryingQuickFailuresOnly() {
+        return new HistoryArchive(sources, retry, FetchObserver.NONE, health, downAfter, true);
     }
 
     /**
@@ -323,6 +338,7 @@ public final class HistoryArchive implements AutoCloseable {
         String lastBadSource = null;
         String lastTransient = null;
         int transientFailures = 0;
+        boolean timedOutFinal = false; // a timeout ended the fetch (timeoutsFinal)
         int attempts = 0;
         int cursor = Math.floorMod(preferred.get(), n);
         recheckDown(avoid, path);
@@ -406,7 +422,9 @@ public final class HistoryArchive implements AutoCloseable {
                     if (down) {
                         continue;
                     }
-                    if (transientFailures >= retry.maxAttempts()) {
+                    if (transientFailures >= retry.maxAttempts()
+                            || timeoutsFinal && FetchException.timedOut(counted.transportFailure)) {
+                        timedOutFinal = transientFailures < retry.maxAttempts();
                         break;
                     }
                     backoff(name, path, lastTransient, transientFailures, retryAfter(counted.transportFailure),
@@ -447,7 +465,8 @@ public final class HistoryArchive implements AutoCloseable {
                 if (down) {
                     continue;
                 }
-                if (transientFailures >= retry.maxAttempts()) {
+                if (transientFailures >= retry.maxAttempts() || timeoutsFinal && FetchException.timedOut(e)) {
+                    timedOutFinal = transientFailures < retry.maxAttempts();
                     break;
                 }
                 final Duration after = e instanceof FetchException.Transient t ? t.retryAfter()
@@ -475,7 +494,7 @@ public final class HistoryArchive implements AutoCloseable {
                     .withSource(present);
             throw noAnswer.isEmpty() && refused.isEmpty() ? missing.absentEverywhere() : missing;
         }
-        if (transientFailures >= retry.maxAttempts()) {
+        if (transientFailures >= retry.maxAttempts() || timedOutFinal) {
             // The count is of the transient failures (what fetch.max.attempts bounds), not of every request: a
             // refusal is not an attempt that failed transiently.
             throw new VerificationException(FailureReason.FETCH_FAILED, path,

@@ -510,7 +510,7 @@ public final class ArchiveOptions {
 
     /** {@link #checkSourcesAgree(HistoryArchive)}, with the root states read. */
     static SourcesAgree sourcesAgree(final HistoryArchive archive) {
-        final List<String> names = archive.sourceNames();
+        final List<String> names = archive.readFrom(); // (a view without some: of the others)
         if (names.size() < 2) {
             return new SourcesAgree(List.of(), Map.of(), 0);
         }

@@ -48,8 +48,8 @@ public final class StatusCommand implements Callable<Integer> {
 
     @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE: each source's root "
             + "(roots[]: source, read, currentLedger, checkpoint, hex, network, server, version, buckets, stateFile "
-            + "PRESENT / MISSING / UNREADABLE; or reason and detail), warnings, notes, and summary (sourcesRead, "
-            + "oneArchive, behind, checkpointsApart, exitCode).")
+            + "PRESENT / MISSING / UNREADABLE, stateFileDetail; or reason and detail), warnings, notes, and summary "
+            + "(sourcesRead, oneArchive: null when not known, behind, checkpointsApart, exitCode).")
     Path report;
 
     @Spec
@@ -79,7 +79,9 @@ public final class StatusCommand implements Callable<Integer> {
             final List<String> names = ha.sourceNames();
             final Map<String, HistoryArchiveState> roots = new LinkedHashMap<>();
             // one attempt each: a mirror that hangs cost every retry's read timeout (3 minutes, a trial)
-            final HistoryArchive once = ha.withRetryPolicy(ha.retryPolicy().withMaxAttempts(1));
+            // failures that come at once are tried again as any read is (a trial: a single refused connection
+            // failed the look, exit 3, where "after every retry" was documented)
+            final HistoryArchive once = ha.retryingQuickFailuresOnly();
             boolean bad = false;
             int unreachable = 0;
             for (final String name : names) {
@@ -126,16 +128,26 @@ public final class StatusCommand implements Callable<Integer> {
             }
             final TreeSet<Long> ledgers = new TreeSet<>();
             roots.values().forEach(r -> ledgers.add(r.currentLedger()));
-            boolean oneArchive = true;
+            // whether the sources are one archive: null when not known (a source not read, or nothing to compare
+            // them by; a trial's report said true with no source read)
+            Boolean oneArchive = roots.size() == names.size() ? Boolean.TRUE : null;
             try {
                 // the start's check that the sources are mirrors of one archive: one network, and the same state
-                // file for the checkpoint of the lower root
-                final ArchiveOptions.SourcesAgree agree = ArchiveOptions.sourcesAgree(ha);
+                // file for the checkpoint of the lower root; of the sources read (one not read is said above: the
+                // check's own words for it, "its files are checked as they come", are for a run)
+                final List<Integer> unread = new ArrayList<>();
+                for (int i = 0; i < names.size(); i++) {
+                    if (!roots.containsKey(names.get(i))) {
+                        unread.add(i);
+                    }
+                }
+                final ArchiveOptions.SourcesAgree agree = ArchiveOptions.sourcesAgree(unread.size() == names.size()
+                        ? ha : ha.without(unread));
                 agree.warnings().forEach(out::println);
                 said.addAll(agree.warnings());
                 if (agree.uncompared() > 0) {
                     // not shown to be one archive: not a clean status either
-                    oneArchive = false;
+                    oneArchive = null;
                     bad = true;
                 }
             } catch (final IllegalArgumentException e) {
@@ -146,7 +158,7 @@ public final class StatusCommand implements Callable<Integer> {
             }
             List<String> behind = List.of();
             long apart = 0; // (roots of two archives are not apart: they are not one archive)
-            if (oneArchive && ledgers.size() > 1) {
+            if (!Boolean.FALSE.equals(oneArchive) && ledgers.size() > 1) {
                 apart = (Checkpoint.containing(ledgers.last()) - Checkpoint.containing(ledgers.first()))
                         / Checkpoint.FREQUENCY;
                 // named (a trial: "a mirror behind the others", which?)
@@ -179,7 +191,7 @@ public final class StatusCommand implements Callable<Integer> {
      * {@code grep}).
      */
     private void writeReport(final List<String> sources, final List<Root> read, final List<String> said,
-            final boolean oneArchive, final List<String> behind, final long apart, final int code,
+            final Boolean oneArchive, final List<String> behind, final long apart, final int code,
             final long startedMillis) throws IOException {
         try (OutputStream os = VerificationReport.openPartial(report);
                 JsonGenerator g = new JsonFactory().createGenerator(os, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
@@ -214,7 +226,11 @@ public final class StatusCommand implements Callable<Integer> {
             g.writeObjectFieldStart("summary");
             g.writeNumberField("sources", sources.size());
             g.writeNumberField("sourcesRead", read.stream().filter(r -> r.state() != null).count());
-            g.writeBooleanField("oneArchive", oneArchive);
+            if (oneArchive == null) {
+                g.writeNullField("oneArchive");
+            } else {
+                g.writeBooleanField("oneArchive", oneArchive);
+            }
             g.writeArrayFieldStart("behind");
             for (final String b : behind) {
                 g.writeString(b);

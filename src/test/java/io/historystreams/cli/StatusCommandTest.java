@@ -90,7 +90,9 @@ class StatusCommandTest {
         assertEquals(9983, roots.get(2).get("currentLedger").asLong());
         final JsonNode summary = rep.get("summary");
         assertEquals(2, summary.get("sourcesRead").asInt());
-        assertTrue(summary.get("oneArchive").asBoolean());
+        assertTrue(summary.get("oneArchive").isNull(), "not known: a source was not read");
+        // the source not read is said once, as such, not as one whose files are checked as they come (a trial)
+        assertFalse(apart.out().contains("its files are checked as they come"), apart.out());
         assertEquals(lagging.toString(), summary.get("behind").get(0).asText());
         assertEquals(1, summary.get("checkpointsApart").asInt());
         assertEquals(1, summary.get("exitCode").asInt());
@@ -116,12 +118,27 @@ class StatusCommandTest {
                 + "/", "--report", report.toString()).code());
         final JsonNode down = new ObjectMapper().readTree(report.toFile());
         assertEquals(3, down.get("summary").get("exitCode").asInt(), down::toString);
+        assertTrue(down.get("summary").get("oneArchive").isNull(), down::toString);
+        assertTrue(down.get("roots").get(0).get("detail").asText().contains("after 6 attempts"), down::toString);
         assertEquals("FETCH_FAILED", down.get("roots").get(0).get("reason").asText(), down::toString);
 
         // a report that cannot be written is refused before the archive is asked
         final Cli.Ran dir = Cli.run("status", "--archive", copy.toString(), "--report", tmp.toString());
         assertEquals(ExitCode.COULD_NOT_RUN, dir.code(), dir.out());
         assertTrue(dir.out().contains("cannot write the report"), dir.out());
+    }
+
+    @Test
+    void failuresThatComeAtOnceAreTriedAgain() throws Exception {
+        // a trial: one refused connection or 5xx failed status (exit 3), though "after every retry" was documented
+        try (FaultyArchiveServer server = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            server.on("/" + ArchivePaths.WELL_KNOWN).status(500).times(2);
+            server.on("/" + ArchivePaths.has(0x273f)).status(503).times(1);
+            final Cli.Ran r = Cli.run("status", "--archive", server.url());
+            assertEquals(ExitCode.OK, r.code(), r.out());
+            assertTrue(r.out().contains("its state file is there"), r.out());
+            assertEquals(3, server.requests("/" + ArchivePaths.WELL_KNOWN));
+        }
     }
 
     @Test
