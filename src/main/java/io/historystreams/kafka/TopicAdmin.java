@@ -232,8 +232,10 @@ public final class TopicAdmin {
             if (partitionedHere) {
                 LOG.warn(line, names.size(), k.get(0), k.get(1), names);
             } else {
-                LOG.info(line + " (not a count this process needs: it runs no pipeline, or asked for none)",
-                        names.size(), k.get(0), k.get(1), names);
+                // (it read "fewer than the 6 asked for" to a worker given no count: a trial)
+                LOG.info("{} topic(s) exist with {} partition(s), taken as they are (this process runs no pipeline, "
+                        + "or was given no --partitions; {} is the count of topics it makes): {}", names.size(),
+                        k.get(0), k.get(1), names);
             }
         });
     }

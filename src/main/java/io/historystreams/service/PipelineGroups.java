@@ -66,6 +66,7 @@ final class PipelineGroups {
             }
             final Set<String> sharing = new TreeSet<>();
             final var offsets = admin.listConsumerGroupOffsets(groups);
+            final Set<String> uncommitted = new TreeSet<>();
             for (final String g : groups.keySet()) {
                 final Map<TopicPartition, ?> committed;
                 try {
@@ -75,6 +76,24 @@ final class PipelineGroups {
                 }
                 if (committed.keySet().stream().anyMatch(tp -> tp.topic().equals(requestsTopic))) {
                     sharing.add(g);
+                } else {
+                    uncommitted.add(g);
+                }
+            }
+            // and those whose workers are assigned the requests, before any is committed (a trial: a client of
+            // another application id on a prefix whose workers had just started was not refused, and they did its
+            // work)
+            if (!uncommitted.isEmpty()) {
+                final var described = admin.describeConsumerGroups(uncommitted).describedGroups();
+                for (final String g : uncommitted) {
+                    try {
+                        if (described.get(g).get(30, TimeUnit.SECONDS).members().stream().anyMatch(m -> m.assignment()
+                                .topicPartitions().stream().anyMatch(tp -> tp.topic().equals(requestsTopic)))) {
+                            sharing.add(g);
+                        }
+                    } catch (final ExecutionException e) {
+                        // not a consumer group
+                    }
                 }
             }
             if (!sharing.isEmpty()) {

@@ -70,6 +70,27 @@ class PipelineGroupsTest extends WithEmbeddedBroker {
                     + "requests of pa.checkpoint-requests: two applications on one topic.prefix verify and emit every "
                     + "checkpoint and ledger twice. Run this command with --application-id pc, or give it another "
                     + "topic.prefix; if that application is gone for good, delete its group "), twice.getMessage());
+
+            // a pipeline whose workers are assigned the requests and have committed nothing yet (a trial: a client
+            // of another application on that prefix was not refused, and those workers did its work)
+            TopicAdmin.ensureTopics(a, List.of(TopicSpec.of("pe.checkpoint-requests", 1, 1),
+                    TopicSpec.of("pd-checkpoint-status-changelog", 1, 1)));
+            try (KafkaConsumer<byte[], byte[]> worker = new KafkaConsumer<>(Map.of(
+                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers(), ConsumerConfig.GROUP_ID_CONFIG,
+                    "pd", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new ByteArrayDeserializer(),
+                    new ByteArrayDeserializer())) {
+                worker.subscribe(List.of("pe.checkpoint-requests"));
+                final long end = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+                while (worker.assignment().isEmpty() && System.nanoTime() < end) {
+                    worker.poll(java.time.Duration.ofMillis(200));
+                }
+                assertEquals(1, worker.assignment().size(), "assigned");
+                final IOException running = assertThrows(IOException.class,
+                        () -> PipelineGroups.check(a, "pf", "pe.checkpoint-requests"));
+                assertTrue(running.getMessage().startsWith("the application pd (--application-id) also processed "
+                        + "the requests of pe.checkpoint-requests"), running.getMessage());
+                PipelineGroups.check(a, "pd", "pe.checkpoint-requests"); // its own
+            }
         }
     }
 
@@ -119,9 +140,8 @@ class PipelineGroupsTest extends WithEmbeddedBroker {
         assertEquals(List.of(), logged.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
                 .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList());
         assertTrue(logged.stream().anyMatch(e -> e.getFormattedMessage().contains(
-                "exist with 1 partition(s), fewer than the 6 asked for; left as they are (adding partitions would "
-                + "move keys to other partitions): [fp.") && e.getFormattedMessage().endsWith(
-                "] (not a count this process needs: it runs no pipeline, or asked for none)")), () -> logged.toString());
+                "exist with 1 partition(s), taken as they are (this process runs no pipeline, or was given no "
+                + "--partitions; 6 is the count of topics it makes): [fp.")), () -> logged.toString());
 
         // a worker that asks for no count takes the topics as they are; one that asks for another is warned
         final List<String> warned = new java.util.ArrayList<>();
