@@ -506,13 +506,15 @@ public final class ArchiveOptions {
      * state file of the lower root's checkpoint read from both).
      */
     record SourcesAgree(List<String> warnings, Map<String, HistoryArchiveState> roots, int uncompared) {
+        /** Nothing to compare: fewer than two sources. */
+        static final SourcesAgree NONE = new SourcesAgree(List.of(), Map.of(), 0);
     }
 
     /** {@link #checkSourcesAgree(HistoryArchive)}, with the root states read. */
     static SourcesAgree sourcesAgree(final HistoryArchive archive) {
-        final List<String> names = archive.readFrom(); // (a view without some: of the others)
+        final List<String> names = archive.readFrom(); // (of a view without some sources: the others only)
         if (names.size() < 2) {
-            return new SourcesAgree(List.of(), Map.of(), 0);
+            return SourcesAgree.NONE;
         }
         // one attempt each: a mirror that is down must not hold the start for its retries
         final HistoryArchive ha = archive.withRetryPolicy(archive.retryPolicy().withMaxAttempts(1));

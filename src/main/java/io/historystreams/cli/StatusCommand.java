@@ -141,8 +141,8 @@ public final class StatusCommand implements Callable<Integer> {
                         unread.add(i);
                     }
                 }
-                final ArchiveOptions.SourcesAgree agree = ArchiveOptions.sourcesAgree(unread.size() == names.size()
-                        ? ha : ha.without(unread));
+                final ArchiveOptions.SourcesAgree agree = roots.size() < 2 ? ArchiveOptions.SourcesAgree.NONE
+                        : ArchiveOptions.sourcesAgree(ha.without(unread));
                 agree.warnings().forEach(out::println);
                 said.addAll(agree.warnings());
                 if (agree.uncompared() > 0) {
