@@ -78,10 +78,10 @@ public final class StatusCommand implements Callable<Integer> {
         try (HistoryArchive ha = archive.open(FetchObserver.NONE)) {
             final List<String> names = ha.sourceNames();
             final Map<String, HistoryArchiveState> roots = new LinkedHashMap<>();
-            // one attempt each: a mirror that hangs cost every retry's read timeout (3 minutes, a trial)
-            // failures that come at once are tried again as any read is (a trial: a single refused connection
-            // failed the look, exit 3, where "after every retry" was documented)
-            final HistoryArchive once = ha.retryingQuickFailuresOnly();
+            // a mirror that hangs is asked once (each retry cost its read timeout: 3 minutes, a trial); failures that
+            // come at once are tried again as any read's are (a trial: one refused connection failed the look, exit 3,
+            // where "after every retry" was documented)
+            final HistoryArchive look = ha.retryingQuickFailuresOnly();
             boolean bad = false;
             int unreachable = 0;
             for (final String name : names) {
@@ -89,7 +89,7 @@ public final class StatusCommand implements Callable<Integer> {
                 others.remove(name);
                 final HistoryArchiveState root;
                 try {
-                    root = once.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN,
+                    root = look.fetch(ArchivePaths.WELL_KNOWN, in -> HasVerifier.verify(in, ArchivePaths.WELL_KNOWN,
                             -1, archive.networkPassphrase, VerificationLimits.defaults()), others).value();
                 } catch (final VerificationException e) {
                     out.println(name + ": cannot read its root state: " + e.reason() + " " + ArchivePaths.WELL_KNOWN
@@ -107,7 +107,7 @@ public final class StatusCommand implements Callable<Integer> {
                 String stateFile = "PRESENT";
                 String stateFileDetail = null;
                 try {
-                    once.exists(ArchivePaths.has(cp), others);
+                    look.exists(ArchivePaths.has(cp), others);
                     own = "its state file is there";
                 } catch (final VerificationException e) {
                     own = e.reason() == FailureReason.MISSING_FILE ? "its state file " + ArchivePaths.has(cp)
