@@ -49,7 +49,8 @@ public final class StatusCommand implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE", description = "Write a JSON report to FILE: each source's root "
             + "(roots[]: source, read, currentLedger, checkpoint, hex, network, server, version, buckets, stateFile "
             + "PRESENT / MISSING / UNREADABLE, stateFileDetail; or reason and detail), warnings, notes, and summary "
-            + "(sourcesRead, oneArchive: null when not known, behind, checkpointsApart, exitCode).")
+            + "(sourcesRead, oneArchive and checkpointsApart: null when not known, behind, error when no source "
+            + "answered, exitCode).")
     Path report;
 
     @Spec
@@ -157,7 +158,8 @@ public final class StatusCommand implements Callable<Integer> {
                 bad = true;
             }
             List<String> behind = List.of();
-            long apart = 0; // (roots of two archives are not apart: they are not one archive)
+            // null when not known: fewer than two roots read, or the roots of two archives (a trial read 0)
+            Long apart = roots.size() < 2 || Boolean.FALSE.equals(oneArchive) ? null : 0L;
             if (!Boolean.FALSE.equals(oneArchive) && ledgers.size() > 1) {
                 apart = (Checkpoint.containing(ledgers.last()) - Checkpoint.containing(ledgers.first()))
                         / Checkpoint.FREQUENCY;
@@ -191,7 +193,7 @@ public final class StatusCommand implements Callable<Integer> {
      * {@code grep}).
      */
     private void writeReport(final List<String> sources, final List<Root> read, final List<String> said,
-            final Boolean oneArchive, final List<String> behind, final long apart, final int code,
+            final Boolean oneArchive, final List<String> behind, final Long apart, final int code,
             final long startedMillis) throws IOException {
         try (OutputStream os = VerificationReport.openPartial(report);
                 JsonGenerator g = new JsonFactory().createGenerator(os, JsonEncoding.UTF8).useDefaultPrettyPrinter()) {
@@ -236,7 +238,15 @@ public final class StatusCommand implements Callable<Integer> {
                 g.writeString(b);
             }
             g.writeEndArray();
-            g.writeNumberField("checkpointsApart", apart);
+            if (apart == null) {
+                g.writeNullField("checkpointsApart");
+            } else {
+                g.writeNumberField("checkpointsApart", apart);
+            }
+            if (code == ExitCode.ARCHIVE_UNREACHABLE) {
+                // (as the other commands' exit-3 reports: a trial's script looked for it)
+                g.writeStringField("error", "no source answered its root state");
+            }
             g.writeNumberField("exitCode", code);
             g.writeNumberField("elapsedMillis", Math.max(0, System.currentTimeMillis() - startedMillis));
             g.writeStringField("finishedAt", VerificationReport.now());

@@ -143,7 +143,8 @@ public final class ServiceConfig {
         if (!unknownKafka.isEmpty()) {
             // Kafka says so only at INFO ("supplied but are not used"), which the logging hides
             LoggerFactory.getLogger(ServiceConfig.class).warn("Kafka setting(s) {} are not settings of Kafka's "
-                    + "clients or Streams, and Kafka ignores them: is one misspelled?", unknownKafka);
+                    + "clients or Streams, and Kafka ignores them: {}", unknownKafka,
+                    nearNames(unknownKafka, kafkaNames().stream().map(n -> KAFKA_PREFIX + n).toList()).strip());
         }
         return c;
     }
@@ -164,9 +165,14 @@ public final class ServiceConfig {
      * misspelled? " (a trial's {@code fetch.max.atempts} was said unknown, the setting meant left to be found).
      */
     static String nearNames(final List<String> unknown) {
+        return nearNames(unknown, KNOWN);
+    }
+
+    /** As {@link #nearNames(List)}, among {@code known}. */
+    static String nearNames(final List<String> unknown, final java.util.Collection<String> known) {
         final StringBuilder out = new StringBuilder();
         for (final String u : unknown) {
-            final List<String> near = KNOWN.stream().filter(k -> !k.endsWith(".")
+            final List<String> near = known.stream().filter(k -> !k.endsWith(".")
                     && io.historystreams.publish.ArchiveWriters.closeTo(u, k)).sorted().toList();
             if (!near.isEmpty()) {
                 out.append("did you mean ").append(String.join(" or ", near)).append(" (not ").append(u)
@@ -182,17 +188,23 @@ public final class ServiceConfig {
                 && !k.startsWith(PUBLISH_PREFIX)).sorted().toList();
     }
 
+    /** The settings of Kafka's clients and Streams. */
+    private static java.util.Set<String> kafkaNames() {
+        final java.util.Set<String> known = new java.util.HashSet<>();
+        known.addAll(org.apache.kafka.streams.StreamsConfig.configDef().names());
+        known.addAll(org.apache.kafka.clients.producer.ProducerConfig.configNames());
+        known.addAll(org.apache.kafka.clients.consumer.ConsumerConfig.configNames());
+        known.addAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
+        return known;
+    }
+
     /** Prefixes Kafka Streams takes before a client's setting ({@code topic.} settings are the broker's to judge). */
     private static final List<String> KAFKA_CLIENT_PREFIXES = List.of("producer.", "consumer.", "main.consumer.",
             "restore.consumer.", "global.consumer.", "admin.");
 
     /** {@code kafka.*} keys that no Kafka client or Streams knows (a typo such as {@code kafka.compresion.type}). */
     List<String> unknownKafkaKeys() {
-        final java.util.Set<String> known = new java.util.HashSet<>();
-        known.addAll(org.apache.kafka.streams.StreamsConfig.configDef().names());
-        known.addAll(org.apache.kafka.clients.producer.ProducerConfig.configNames());
-        known.addAll(org.apache.kafka.clients.consumer.ConsumerConfig.configNames());
-        known.addAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
+        final java.util.Set<String> known = kafkaNames();
         final List<String> out = new ArrayList<>();
         for (final String k : values.keySet()) {
             if (!k.startsWith(KAFKA_PREFIX)) {

@@ -106,6 +106,8 @@ class StatusCommandTest {
         assertEquals(ExitCode.VERIFICATION_FAILED, Cli.run("status", "--archive", copy.toString(), "--report",
                 report.toString()).code());
         final JsonNode ahead = new ObjectMapper().readTree(report.toFile());
+        assertTrue(ahead.get("summary").get("checkpointsApart").isNull(), "one source: " + ahead);
+        assertFalse(ahead.get("summary").has("error"), ahead::toString);
         assertEquals("MISSING", ahead.get("roots").get(0).get("stateFile").asText(), ahead::toString);
         assertTrue(ahead.get("roots").get(0).get("network").isNull(), ahead::toString);
 
@@ -119,6 +121,8 @@ class StatusCommandTest {
         final JsonNode down = new ObjectMapper().readTree(report.toFile());
         assertEquals(3, down.get("summary").get("exitCode").asInt(), down::toString);
         assertTrue(down.get("summary").get("oneArchive").isNull(), down::toString);
+        assertTrue(down.get("summary").get("checkpointsApart").isNull(), down::toString);
+        assertEquals("no source answered its root state", down.get("summary").get("error").asText(), down::toString);
         assertTrue(down.get("roots").get(0).get("detail").asText().contains("after 6 attempts"), down::toString);
         assertEquals("FETCH_FAILED", down.get("roots").get(0).get("reason").asText(), down::toString);
 

@@ -210,8 +210,15 @@ class ServiceConfigTest {
         cli.put("kafka.session.timeout.ms", "6000");
         cli.put("kafka.poll.ms", "10");
         cli.put("kafka.topic.segment.bytes", "1048576");
-        final ServiceConfig c = ServiceConfig.load(null, Map.of("KAFKA_SASL_MECHANISM", "PLAIN"), cli);
-        assertEquals(java.util.List.of("kafka.compresion.type", "kafka.producer.lingr.ms"), c.unknownKafkaKeys());
+        final ServiceConfig[] c = new ServiceConfig[1];
+        final java.util.List<String> warned = io.historystreams.testing.Logs.during(ServiceConfig.class,
+                () -> c[0] = ServiceConfig.load(null, Map.of("KAFKA_SASL_MECHANISM", "PLAIN"), cli)).stream()
+                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+        assertEquals(java.util.List.of("kafka.compresion.type", "kafka.producer.lingr.ms"), c[0].unknownKafkaKeys());
+        // the setting meant, where one is near (a trial: kafka.sesion.timeout.ms was "is one misspelled?")
+        assertTrue(warned.contains("Kafka setting(s) [kafka.compresion.type, kafka.producer.lingr.ms] are not settings"
+                + " of Kafka's clients or Streams, and Kafka ignores them: did you mean kafka.compression.type (not "
+                + "kafka.compresion.type)?"), warned::toString);
     }
 
     @Test
