@@ -738,9 +738,25 @@ public final class ArchiveOptions {
 
     /** The archive with this command line's fetch settings (verify: it reads no settings file). */
     public HistoryArchive open(final FetchObserver observer) {
+        requireDistinct();
         // verify reads no settings, but takes the archive credentials from the environment as ingest does
         return HistoryArchive.open(withCredentials(System.getenv("HISTORY_STREAMS_ARCHIVE_CREDENTIALS")),
                 sourceOptions(), retryPolicy(), observer);
+    }
+
+    /**
+     * Refuses a source given twice (as the events name it: a directory also by a relative and an absolute path): the
+     * two share one health and one name, and a trial's {@code status} of one source given twice said it did not know
+     * whether they were one archive.
+     */
+    private void requireDistinct() {
+        final java.util.Set<String> seen = new java.util.HashSet<>();
+        for (final String name : requestSources()) {
+            if (!seen.add(name)) {
+                throw new IllegalArgumentException("the source " + name + " is given twice (--archive): give each "
+                        + "source once");
+            }
+        }
     }
 
     /**
@@ -761,6 +777,7 @@ public final class ArchiveOptions {
      * state, honours the same timeouts and attempts as the pipeline's fetchers.
      */
     public HistoryArchive open(final FetchObserver observer, final io.historystreams.service.ServiceConfig config) {
+        requireDistinct();
         return HistoryArchive.open(withCredentials(config.get(
                 io.historystreams.service.ServiceConfig.ARCHIVE_CREDENTIALS)), config.sourceOptions(),
                 config.retryPolicy(), observer);

@@ -2,6 +2,7 @@ package io.historystreams.cli;
 
 import io.historystreams.archive.FetchObserver;
 import io.historystreams.archive.HistoryArchive;
+import io.historystreams.testing.Cli;
 import io.historystreams.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -646,6 +647,19 @@ class ArchiveOptionsTest {
         assertFalse(all.contains(64L) || all.contains(-1L) || all.contains(63));
         assertEquals(2, io.historystreams.archive.Checkpoint.range(0, 130).indexOf(191L));
         assertEquals(-1, io.historystreams.archive.Checkpoint.range(0, 130).indexOf(255L));
+    }
+
+    @Test
+    void aSourceGivenTwiceIsRefused() {
+        final String small = Fixtures.testnetSmall().toString();
+        final String relative = Path.of("").toAbsolutePath().relativize(Fixtures.testnetSmall()).toString();
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> options("--archive", small, "--archive", relative).open(FetchObserver.NONE));
+        assertEquals("the source " + Fixtures.testnetSmall().toAbsolutePath().normalize() + " is given twice "
+                + "(--archive): give each source once", e.getMessage());
+        final Cli.Ran status = Cli.run("status", "--archive", small, "--archive", small);
+        assertEquals(ExitCode.COULD_NOT_RUN, status.code(), status.out());
+        assertTrue(status.out().contains("is given twice"), status.out());
     }
 
     @Test
