@@ -146,6 +146,35 @@ class StatusCommandTest {
     }
 
     @Test
+    void theSourcesAreAskedAtOnce() throws Exception {
+        // a trial: each source's retries waited for the one before (two dead sources, 8 s); each server holds its
+        // root state until both were asked, or 20 s
+        try (FaultyArchiveServer a = FaultyArchiveServer.start(Fixtures.testnetSmall());
+                FaultyArchiveServer b = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
+            a.hold(ArchivePaths.WELL_KNOWN);
+            b.hold(ArchivePaths.WELL_KNOWN);
+            final java.util.concurrent.atomic.AtomicBoolean together = new java.util.concurrent.atomic.AtomicBoolean();
+            final Thread releaser = new Thread(() -> {
+                final long end = System.nanoTime() + java.time.Duration.ofSeconds(20).toNanos();
+                while (System.nanoTime() < end && !together.get()) {
+                    together.set(a.requests(ArchivePaths.WELL_KNOWN) > 0 && b.requests(ArchivePaths.WELL_KNOWN) > 0);
+                    Thread.onSpinWait();
+                }
+                a.release();
+                b.release();
+            });
+            releaser.start();
+            final Cli.Ran r = Cli.run("status", "--archive", a.url(), "--archive", b.url(), "--read-timeout", "60");
+            releaser.join();
+            assertTrue(together.get(), "both asked before either answered");
+            assertEquals(ExitCode.OK, r.code(), r.out());
+            // said in their order
+            assertTrue(r.out().indexOf(a.url() + ": current ledger") < r.out().indexOf(b.url() + ": current ledger"),
+                    r.out());
+        }
+    }
+
+    @Test
     void aHangingMirrorIsAskedOnce() throws Exception {
         // a trial: status waited out every retry's read timeout on a mirror that hangs (3 minutes)
         try (FaultyArchiveServer hangs = FaultyArchiveServer.start(Fixtures.testnetSmall())) {
