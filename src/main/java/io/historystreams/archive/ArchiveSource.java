@@ -35,6 +35,14 @@ public interface ArchiveSource extends AutoCloseable {
         return new Body(InputStream.nullInputStream(), body.declaredLength());
     }
 
+    /**
+     * Whether {@link #head} asks with {@code GET}s now: the server refused {@code HEAD}s, or failed them where
+     * {@code GET}s answered (said in {@code scan}'s report: a cron job read only the report).
+     */
+    default boolean headsAskedWithGets() {
+        return false;
+    }
+
     @Override
     default void close() {
     }

@@ -643,6 +643,17 @@ public final class HistoryArchive implements AutoCloseable {
         return failing;
     }
 
+    /** The names of the sources whose {@code HEAD}s are asked with {@code GET}s (see {@link ArchiveSource#head}). */
+    public List<String> sourcesAskedWithGets() {
+        final List<String> out = new ArrayList<>();
+        for (int i = 0; i < sources.size(); i++) {
+            if (sources.get(i).headsAskedWithGets()) {
+                out.add(names.get(i));
+            }
+        }
+        return out;
+    }
+
     /** The names of the sources taken as down ({@code fetch.max.attempts} transient failures in a row), in order. */
     public List<String> sourcesDown() {
         final List<String> down = new ArrayList<>();

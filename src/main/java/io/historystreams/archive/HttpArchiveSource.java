@@ -203,6 +203,11 @@ public final class HttpArchiveSource implements ArchiveSource {
 
     /** Whether the server answered a {@code HEAD} with 405 or 501, or failed them where {@code GET}s answered. */
     private volatile boolean headRefused;
+
+    @Override
+    public boolean headsAskedWithGets() {
+        return headRefused;
+    }
     private final java.util.concurrent.atomic.AtomicInteger headServerErrors =
             new java.util.concurrent.atomic.AtomicInteger();
 

@@ -177,6 +177,11 @@ public final class ScanCommand implements java.util.concurrent.Callable<Integer>
                     g.writeNumberField("distinctBuckets", buckets.lookedUp());
                     g.writeNumberField("distinctBucketsMissing", bucketsMissing);
                     g.writeNumberField("distinctBucketsUnreadable", buckets.unreadable());
+                    g.writeArrayFieldStart("askedWithGets");
+                    for (final String name : ha.sourcesAskedWithGets()) {
+                        g.writeString(name);
+                    }
+                    g.writeEndArray();
                     g.writeNumberField("elapsedMillis", ms);
                     g.writeStringField("finishedAt", VerificationReport.now());
                     g.writeBooleanField("allPresent", withProblems == 0);

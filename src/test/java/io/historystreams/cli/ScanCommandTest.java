@@ -54,6 +54,7 @@ class ScanCommandTest {
             assertTrue(rep.get("summary").get("allPresent").asBoolean(), rep::toString);
             assertEquals(157, rep.get("checkpoints").size());
             assertEquals(1169, rep.get("summary").get("distinctBuckets").asInt());
+            assertEquals(0, rep.get("summary").get("askedWithGets").size(), rep::toString);
         }
     }
 
@@ -183,7 +184,8 @@ class ScanCommandTest {
             final Cli.Ran[] ran = new Cli.Ran[1];
             final List<String> warnings = io.historystreams.testing.Logs.during(
                     io.historystreams.archive.HttpArchiveSource.class,
-                    () -> ran[0] = Cli.run("scan", "--archive", server.url(), "--to", "1000", "--quiet"))
+                    () -> ran[0] = Cli.run("scan", "--archive", server.url(), "--to", "1000", "--quiet", "--report",
+                            tmp.resolve("gets.json").toString()))
                     .stream().map(e -> e.getLevel() + " " + e.getFormattedMessage()).toList();
             final Cli.Ran r = ran[0];
             assertEquals(ExitCode.VERIFICATION_FAILED, r.code(), r.out());
@@ -191,6 +193,11 @@ class ScanCommandTest {
             assertTrue(r.out().contains("16 checkpoints scanned"), r.out());
             assertTrue(r.out().matches("(?s).*distinct buckets, 1 missing, 0 unreadable.*"), r.out());
             assertEquals(1, warnings.size(), "said once: " + warnings);
+            // in the report too (a trial: a cron job reading only the report did not see it)
+            final JsonNode askedWithGets = new ObjectMapper().readTree(tmp.resolve("gets.json").toFile())
+                    .get("summary").get("askedWithGets");
+            assertEquals(1, askedWithGets.size(), askedWithGets::toString);
+            assertEquals(server.url(), askedWithGets.get(0).asText());
             assertTrue(warnings.get(0).startsWith("WARN " + server.url() + " answers HEAD with HTTP 500 Internal "
                     + "Server Error where GET answers (3 files): it is asked with GETs from now on"),
                     warnings::toString);
