@@ -127,6 +127,7 @@ public final class VerifyCommand implements Callable<Integer> {
             final Progress progress = opts.quiet ? null : new Progress(err, checkpoints.size(), done);
             final LeadingAbsent leading = new LeadingAbsent();
             final AtomicInteger unfetched = new AtomicInteger();
+            final List<String> startNotes = java.util.Collections.synchronizedList(new ArrayList<>());
             // said after the summary, as ingest says them: the verified checkpoints, those without an SCP file, and
             // the files another source's copy replaced (a trial: only the report and a log WARN said so)
             final List<Long> verified = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -159,8 +160,9 @@ public final class VerifyCommand implements Callable<Integer> {
                     if (o.status() != CheckpointOutcome.Status.VERIFIED) {
                         out.println(failureLine(o));
                     } else if (o.link() == CheckpointOutcome.Link.ARCHIVE_START) {
-                        out.println("note: " + ArchiveStart.describe(o.checkpoint(),
-                                Checkpoint.previous(o.checkpoint())));
+                        final String start = ArchiveStart.describe(o.checkpoint(), Checkpoint.previous(o.checkpoint()));
+                        out.println("note: " + start);
+                        startNotes.add(start);
                     }
                     // a report that cannot be written (a full disk) does not stop the verification: its verdict is
                     // still printed, then the report's error
@@ -209,7 +211,11 @@ public final class VerifyCommand implements Callable<Integer> {
                 }
                 if (rep != null && reportFailed.get() == null) {
                     try {
-                        rep.finish(s, ms, null, notes, badCopies.stream()
+                        // with the archive-start notes said with their checkpoints (a trial: a report read alone
+                        // did not have them)
+                        final List<String> all = new ArrayList<>(startNotes);
+                        all.addAll(notes);
+                        rep.finish(s, ms, null, all, badCopies.stream()
                                 .map(w -> w.substring("warning: ".length())).toList());
                     } catch (final java.io.IOException e) {
                         reportFailed.set(e);

@@ -185,11 +185,15 @@ class VerifyCommandCorruptionTest {
         assertEquals("ARCHIVE_START", before.checkpoint(CP).get("chainLink").asText());
         assertTrue(before.out.contains("note: the archive holds nothing of checkpoint 959, the first of the range: it "
                 + "may start at 1023 (0x3ff), and --from 960 verifies it from there"), before::describe);
-        // and in the report (a report read alone did not say it)
-        assertEquals("[\"the archive holds nothing of checkpoint 959, the first of the range: it may start at 1023 "
-                + "(0x3ff), and --from 960 verifies it from there\"]", before.summary().get("notes").toString());
+        // and in the report (a report read alone did not say it), after the archive-start note said with its
+        // checkpoint (a trial: not in the report)
+        final String start = "checkpoint 1023 (0x3ff): the archive holds no checkpoint 959 (0x3bf), neither its state "
+                + "file nor its ledger file: it starts at 1023, and the link to 959 is not checked";
+        assertEquals("[\"" + start + "\",\"the archive holds nothing of checkpoint 959, the first of the range: it may "
+                + "start at 1023 (0x3ff), and --from 960 verifies it from there\"]",
+                before.summary().get("notes").toString());
         assertFalse(r.out.contains("holds nothing of"), r::describe);
-        assertEquals(0, r.summary().get("notes").size(), r::describe);
+        assertEquals("[\"" + start + "\"]", r.summary().get("notes").toString(), r::describe);
     }
 
     /**
