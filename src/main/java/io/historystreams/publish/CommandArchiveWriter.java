@@ -248,8 +248,15 @@ public final class CommandArchiveWriter implements ArchiveWriter {
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     .redirectError(stderr.toFile());
+            if (closed) {
+                throw new PublishException(describe(what, path) + " not run: the writer is closed", false, null);
+            }
             p = pb.start();
             running.add(p);
+            if (closed) {
+                // closed while it started: close did not see it (a test's command was left running)
+                kill(p);
+            }
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 kill(p);
                 throw new PublishException(describe(what, path) + " timed out after " + timeout
@@ -289,8 +296,12 @@ public final class CommandArchiveWriter implements ArchiveWriter {
      * Kills the commands still running: the threads that wait for them are abandoned at exit, and the commands were
      * left behind (a hanging {@code put} of each file in flight, re-parented to init).
      */
+    /** Set by {@link #close}: no command starts after it, and one starting meanwhile is killed. */
+    private volatile boolean closed;
+
     @Override
     public void close() {
+        closed = true;
         for (final Process p : List.copyOf(running)) {
             kill(p);
         }
