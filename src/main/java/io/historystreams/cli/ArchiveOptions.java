@@ -263,6 +263,12 @@ public final class ArchiveOptions {
         }
     }
 
+    /** The run cannot start for {@code e}: {@link Unreachable} when no source answered (FETCH_FAILED). */
+    private static IllegalArgumentException cannotRun(final String message, final VerificationException e) {
+        return e.reason() == FailureReason.FETCH_FAILED ? new Unreachable(message, e)
+                : new IllegalArgumentException(message, e);
+    }
+
     public record Range(long first, long last, String passphrase, long current, String rootWarning,
             List<String> otherWarnings) {
         public Range(final long first, final long last, final String passphrase) {
@@ -297,8 +303,9 @@ public final class ArchiveOptions {
         /** As {@link #warnings()}, with what is done to checkpoints whole ("verified", "scanned") in the note. */
         public List<String> warnings(final String done) {
             final List<String> out = new java.util.ArrayList<>();
-            if (widened(done) != null) {
-                out.add(widened(done));
+            final String widened = widened(done);
+            if (widened != null) {
+                out.add(widened);
             }
             if (pastCurrent() != null) {
                 out.add(pastCurrent());
@@ -422,17 +429,12 @@ public final class ArchiveOptions {
             rootNamesNone = root.networkPassphrase() == null;
         } catch (final VerificationException e) {
             if (to == null) {
-                final String said = "cannot read the archive's root state: " + e;
-                throw e.reason() == FailureReason.FETCH_FAILED ? new Unreachable(said, e)
-                        : new IllegalArgumentException(said, e);
+                throw cannotRun("cannot read the archive's root state: " + e, e);
             }
             if (fetchedHere && (e.reason() == FailureReason.FETCH_FAILED
                     || e.reason() == FailureReason.FETCH_REFUSED)) {
                 // not an absent or odd root state (tolerated with --to) but no source answering at all
-                if (e.reason() == FailureReason.FETCH_FAILED) {
-                    throw new Unreachable("cannot reach the archive: " + e, e);
-                }
-                throw new IllegalArgumentException("cannot reach the archive: " + e, e);
+                throw cannotRun("cannot reach the archive: " + e, e);
             }
             if (networkPassphrase == null) {
                 unchecked = "warning: cannot read the archive's root state (" + e + "): no network passphrase is "
@@ -488,17 +490,6 @@ public final class ArchiveOptions {
     /** How long the mirror check at start waits for the sources' root states. */
     static final Duration AGREE_WAIT = Duration.ofSeconds(5);
 
-    /**
-     * Sources are mirrors of one archive: each serves the file the others lack, so sources of two networks (or of two
-     * generations of testnet, which keep the passphrase) had their files verified as one archive's, whichever source
-     * answered first, and reported as verified. Refused when two sources' root states name different networks, or
-     * when their state files of the same checkpoint (the lower of their roots) differ in ledger or bucket list. A source
-     * that cannot answer is left out of this check (its files are checked as they come); one whose last answer was a
-     * failure, or that does not answer within {@link #AGREE_WAIT}, is named in a warning, returned.
-     */
-    static List<String> checkSourcesAgree(final HistoryArchive archive) {
-        return sourcesAgree(archive).warnings();
-    }
 
     /**
      * What the mirror check found: its warnings, the root states it read (by source, in the sources' order; none
@@ -510,9 +501,18 @@ public final class ArchiveOptions {
         static final SourcesAgree NONE = new SourcesAgree(List.of(), Map.of(), 0);
     }
 
-    /** {@link #checkSourcesAgree(HistoryArchive)}, with the root states read. */
+    /**
+     * Sources are mirrors of one archive: each serves the file the others lack, so sources of two networks (or of two
+     * generations of testnet, which keep the passphrase) had their files verified as one archive's, whichever source
+     * answered first, and reported as verified. Refused when two sources' root states name different networks, or
+     * when their state files of the same checkpoint (the lower of their roots) differ in ledger or bucket list. A
+     * source that cannot answer is left out of this check (its files are checked as they come); one whose last answer
+     * was a failure, or that does not answer within {@link #AGREE_WAIT}, is named in a warning. Returns the warnings,
+     * the root states read (by source, in the sources' order; none with a single source, which is not checked), and how
+     * many sources could not be compared with the first.
+     */
     static SourcesAgree sourcesAgree(final HistoryArchive archive) {
-        final List<String> names = archive.readFrom(); // (of a view without some sources: the others only)
+        final List<String> names = archive.sourceNames();
         if (names.size() < 2) {
             return SourcesAgree.NONE;
         }
@@ -578,48 +578,60 @@ public final class ArchiveOptions {
                             + "mirror of the other sources; its files are checked as they come");
                 }
             }
-            int uncompared = 0;
-            for (int i = 1; i < roots.size(); i++) {
-                final HistoryArchiveState a = roots.get(0);
-                final HistoryArchiveState b = roots.get(i);
-                if (a.networkPassphrase() != null && b.networkPassphrase() != null
-                        && !a.networkPassphrase().equals(b.networkPassphrase())) {
-                    throw new IllegalArgumentException("the sources are not mirrors of one archive: " + of.get(0)
-                            + " names the network " + ArchivePaths.quote(a.networkPassphrase()) + ", " + of.get(i)
-                            + " " + ArchivePaths.quote(b.networkPassphrase()) + "; give the sources of one network");
-                }
-                final long cp = Math.min(a.currentLedger(), b.currentLedger());
-                // a root at that checkpoint stands for its state file when that cannot be read (partial copies: a
-                // mirror being filled, a root ahead of its files)
-                final HistoryArchiveState fa = fromOnly(ha, of.get(0), ArchivePaths.has(cp), cp);
-                final HistoryArchiveState sa = fa == null && a.currentLedger() == cp ? a : fa;
-                final HistoryArchiveState fb = fromOnly(ha, of.get(i), ArchivePaths.has(cp), cp);
-                final HistoryArchiveState sb = fb == null && b.currentLedger() == cp ? b : fb;
-                if (sa == null || sb == null) {
-                    // no state file both hold: nothing told them apart, and nothing said so (a trial: a pubnet
-                    // archive passed as a lagging mirror of a testnet mirror that starts after pubnet's root)
-                    uncompared++;
-                    warnings.add("warning: " + of.get(0) + " and " + of.get(i) + " could not be compared as mirrors "
-                            + "of one archive: the state file " + ArchivePaths.has(cp) + " (of the lower root) could "
-                            + "not be read from " + (sa == null ? of.get(0) : of.get(i)) + " (a mirror that starts "
-                            + "after it?); their files are checked as they come");
-                } else if (!sa.bucketListHash().equals(sb.bucketListHash())) {
-                    throw new IllegalArgumentException("the sources are not mirrors of one archive: their state files "
-                            + ArchivePaths.has(cp) + " differ (bucket list hash " + sa.bucketListHash().shortHex()
-                            + " at " + of.get(0) + ", " + sb.bucketListHash().shortHex() + " at " + of.get(i)
-                            + "): another network, or another generation of testnet; give the sources of one "
-                            + "archive");
-                }
-            }
-            final Map<String, HistoryArchiveState> read = new java.util.LinkedHashMap<>();
-            for (int i = 0; i < roots.size(); i++) {
-                read.put(of.get(i), roots.get(i));
-            }
-            return new SourcesAgree(List.copyOf(warnings), java.util.Collections.unmodifiableMap(read), uncompared);
+            return compare(ha, of, roots, warnings);
         } finally {
             // a read still waiting ends at its read timeout, on its daemon thread, and counts as the source's failure
             asking.shutdown();
         }
+    }
+
+    /**
+     * The comparison of {@link #sourcesAgree} of root states already read ({@code roots}, of the sources named {@code
+     * of}, in the sources' order), after {@code said} (its warnings so far); the state files of the lower roots read
+     * from {@code archive} with one attempt each.
+     */
+    static SourcesAgree compare(final HistoryArchive archive, final List<String> of,
+            final List<HistoryArchiveState> roots, final List<String> said) {
+        final HistoryArchive ha = archive.withRetryPolicy(archive.retryPolicy().withMaxAttempts(1));
+        final List<String> warnings = new java.util.ArrayList<>(said);
+        int uncompared = 0;
+        for (int i = 1; i < roots.size(); i++) {
+            final HistoryArchiveState a = roots.get(0);
+            final HistoryArchiveState b = roots.get(i);
+            if (a.networkPassphrase() != null && b.networkPassphrase() != null
+                    && !a.networkPassphrase().equals(b.networkPassphrase())) {
+                throw new IllegalArgumentException("the sources are not mirrors of one archive: " + of.get(0)
+                        + " names the network " + ArchivePaths.quote(a.networkPassphrase()) + ", " + of.get(i)
+                        + " " + ArchivePaths.quote(b.networkPassphrase()) + "; give the sources of one network");
+            }
+            final long cp = Math.min(a.currentLedger(), b.currentLedger());
+            // a root at that checkpoint stands for its state file when that cannot be read (partial copies: a
+            // mirror being filled, a root ahead of its files)
+            final HistoryArchiveState fa = fromOnly(ha, of.get(0), ArchivePaths.has(cp), cp);
+            final HistoryArchiveState sa = fa == null && a.currentLedger() == cp ? a : fa;
+            final HistoryArchiveState fb = fromOnly(ha, of.get(i), ArchivePaths.has(cp), cp);
+            final HistoryArchiveState sb = fb == null && b.currentLedger() == cp ? b : fb;
+            if (sa == null || sb == null) {
+                // no state file both hold: nothing told them apart, and nothing said so (a trial: a pubnet
+                // archive passed as a lagging mirror of a testnet mirror that starts after pubnet's root)
+                uncompared++;
+                warnings.add("warning: " + of.get(0) + " and " + of.get(i) + " could not be compared as mirrors "
+                        + "of one archive: the state file " + ArchivePaths.has(cp) + " (of the lower root) could "
+                        + "not be read from " + (sa == null ? of.get(0) : of.get(i)) + " (a mirror that starts "
+                        + "after it?); their files are checked as they come");
+            } else if (!sa.bucketListHash().equals(sb.bucketListHash())) {
+                throw new IllegalArgumentException("the sources are not mirrors of one archive: their state files "
+                        + ArchivePaths.has(cp) + " differ (bucket list hash " + sa.bucketListHash().shortHex()
+                        + " at " + of.get(0) + ", " + sb.bucketListHash().shortHex() + " at " + of.get(i)
+                        + "): another network, or another generation of testnet; give the sources of one "
+                        + "archive");
+            }
+        }
+        final Map<String, HistoryArchiveState> read = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < roots.size(); i++) {
+            read.put(of.get(i), roots.get(i));
+        }
+        return new SourcesAgree(List.copyOf(warnings), java.util.Collections.unmodifiableMap(read), uncompared);
     }
 
     /** The state file {@code path} as source {@code name} serves it, or null when it cannot be had or read. */

@@ -104,8 +104,8 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
                 if (!given.startsWith("--") || names.contains(given)) {
                     continue;
                 }
-                final java.util.List<String> near = names.stream().filter(n -> n.startsWith("--")
-                        && io.historystreams.publish.ArchiveWriters.closeTo(given, n)).sorted().toList();
+                final java.util.List<String> near = io.historystreams.publish.ArchiveWriters.closeNames(given,
+                        names.stream().filter(n -> n.startsWith("--")).toList());
                 if (!near.isEmpty()) {
                     w.println("Did you mean " + String.join(" or ", near) + " (not " + given + ")?");
                 }

@@ -170,15 +170,9 @@ final class Publishing implements AutoCloseable {
     /**
      * As {@link #start(HistoryStreamsService, List)}, for a job that ends ({@code ingest}): a target's root state that
      * waits for a missing checkpoint moves on only when {@link #awaitPublished} has seen every checkpoint published
-     * (the missing ones failed), so it never names a checkpoint with one below it still being verified.
-     */
-    static Publishing startBounded(final HistoryStreamsService svc, final List<String> targets) throws Exception {
-        return startBounded(svc, targets, false);
-    }
-
-    /**
-     * As {@link #startBounded(HistoryStreamsService, List)}; with {@code fill}, every verified checkpoint is published
-     * to each target again, the files it lacks put ({@link PublishRunner#fillingTarget}).
+     * (the missing ones failed), so it never names a checkpoint with one below it still being verified. With {@code
+     * fill}, every verified checkpoint is published to each target again, the files it lacks put ({@link
+     * PublishRunner#fillingTarget}).
      */
     static Publishing startBounded(final HistoryStreamsService svc, final List<String> targets, final boolean fill)
             throws Exception {

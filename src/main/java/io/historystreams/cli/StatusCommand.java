@@ -166,17 +166,12 @@ public final class StatusCommand implements Callable<Integer> {
             // them by; a trial's report said true with no source read)
             Boolean oneArchive = roots.size() == names.size() ? Boolean.TRUE : null;
             try {
-                // the start's check that the sources are mirrors of one archive: one network, and the same state
-                // file for the checkpoint of the lower root; of the sources read (one not read is said above: the
-                // check's own words for it, "its files are checked as they come", are for a run)
-                final List<Integer> unread = new ArrayList<>();
-                for (int i = 0; i < names.size(); i++) {
-                    if (!roots.containsKey(names.get(i))) {
-                        unread.add(i);
-                    }
-                }
+                // the start's check that the sources are mirrors of one archive (one network, and the same state
+                // file for the checkpoint of the lower root), of the root states read above: one not read is said
+                // above (the check's own words for it, "its files are checked as they come", are for a run)
                 final ArchiveOptions.SourcesAgree agree = roots.size() < 2 ? ArchiveOptions.SourcesAgree.NONE
-                        : ArchiveOptions.sourcesAgree(ha.without(unread));
+                        : ArchiveOptions.compare(ha, List.copyOf(roots.keySet()), List.copyOf(roots.values()),
+                                List.of());
                 agree.warnings().forEach(out::println);
                 said.addAll(agree.warnings());
                 if (agree.uncompared() > 0) {

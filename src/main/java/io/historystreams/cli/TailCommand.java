@@ -93,7 +93,7 @@ public final class TailCommand implements Callable<Integer> {
         // as ingest and verify do, before anything starts: mirrors of one archive only
         final HistoryArchive probe = archive.open(io.historystreams.archive.FetchObserver.NONE, config);
         try {
-            ArchiveOptions.checkSourcesAgree(probe).forEach(err::println);
+            ArchiveOptions.sourcesAgree(probe).warnings().forEach(err::println);
         } catch (final Exception | Error e) {
             probe.close();
             throw e;

@@ -212,6 +212,11 @@ public final class ArchiveWriters {
     /** A {@code ;} followed at once by a word and {@code =}: a setting, when the word is a known key. */
     private static final Pattern GLUED = Pattern.compile(";([A-Za-z][A-Za-z.]*)=");
 
+    /** The names of {@code names} {@link #closeTo} {@code word}, sorted: the ones a misspelt name may have meant. */
+    public static java.util.List<String> closeNames(final String word, final java.util.Collection<String> names) {
+        return names.stream().filter(n -> closeTo(word, n)).sorted().toList();
+    }
+
     /** Within two edits (insert, delete, replace, or swap of neighbours) of {@code key}. */
     public static boolean closeTo(final String word, final String key) {
         final int[][] d = new int[word.length() + 1][key.length() + 1];

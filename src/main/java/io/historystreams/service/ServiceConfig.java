@@ -172,8 +172,8 @@ public final class ServiceConfig {
     static String nearNames(final List<String> unknown, final java.util.Collection<String> known) {
         final StringBuilder out = new StringBuilder();
         for (final String u : unknown) {
-            final List<String> near = known.stream().filter(k -> !k.endsWith(".")
-                    && io.historystreams.publish.ArchiveWriters.closeTo(u, k)).sorted().toList();
+            final List<String> near = io.historystreams.publish.ArchiveWriters.closeNames(u,
+                    known.stream().filter(k -> !k.endsWith(".")).toList());
             if (!near.isEmpty()) {
                 out.append("did you mean ").append(String.join(" or ", near)).append(" (not ").append(u)
                         .append(")? ");
